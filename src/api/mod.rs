@@ -1,0 +1,35 @@
+//! The API's endpoint groups (poem-openapi). Handlers stay thin: parse the
+//! input into typed values, call the owning module, shape the answer.
+
+pub mod health;
+pub mod installer;
+
+use std::sync::Arc;
+
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::app::AppState;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Liveness and readiness.
+    Health,
+    /// First-run setup.
+    Installer,
+}
+
+pub type Api = (health::HealthApi, installer::InstallerApi);
+
+/// Every endpoint group, described once for both routing and the document.
+pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
+    OpenApiService::new(
+        (
+            health::HealthApi::new(state.clone()),
+            installer::InstallerApi::new(state),
+        ),
+        "Cairn",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("PocketBase's Web API, and more. Every path below is under `/api`.")
+    .server("/api")
+}

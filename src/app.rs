@@ -1,0 +1,116 @@
+//! The application: its shared state, and `App::build`, which assembles
+//! exactly what production runs (tests call it with port 0 and a temp
+//! data folder).
+
+use std::{future::Future, io, net::SocketAddr, sync::Arc};
+
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::{installer::Installer, password::Hasher},
+    config::Config,
+    http::{self, middleware::rate_limit::RateLimiter},
+    settings::SettingsStore,
+    store::{Store, StoreError},
+};
+
+/// Everything a request handler may need, shared behind one `Arc`.
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub settings: SettingsStore,
+    pub hasher: Hasher,
+    pub installer: Installer,
+    pub rate_limiter: RateLimiter,
+    /// Cancelled when the server begins to shut down; long-lived responses
+    /// (event streams) end when they see it.
+    pub shutdown: CancellationToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+}
+
+pub struct App {
+    state: Arc<AppState>,
+    acceptor: TcpAcceptor,
+    local_addr: SocketAddr,
+}
+
+impl App {
+    /// Opens the data folder (applying migrations), loads the settings and
+    /// binds the listener. Nothing is served until `run`.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&dir))
+            .await
+            .map_err(|_| StoreError::WorkerLost)??;
+        let settings = SettingsStore::load(&store.data).await?;
+        let acceptor = TcpListener::bind(config.http)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.http,
+                source,
+            })?;
+        let local_addr = acceptor
+            .local_addr()
+            .into_iter()
+            .find_map(|a| a.as_socket_addr().copied())
+            .unwrap_or(config.http);
+        let state = Arc::new(AppState {
+            config,
+            store,
+            settings,
+            hasher: Hasher::default(),
+            installer: Installer::new(),
+            rate_limiter: RateLimiter::default(),
+            shutdown: CancellationToken::new(),
+        });
+        Ok(Self {
+            state,
+            acceptor,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves until `stop` completes, then shuts down gracefully: no new
+    /// connections, in-flight requests get `shutdown_timeout` to finish,
+    /// event streams are told to end, and the databases are checkpointed
+    /// and closed.
+    pub async fn run(self, stop: impl Future<Output = ()> + Send) -> io::Result<()> {
+        let state = self.state;
+        let routes = http::routes(state.clone());
+        let token = state.shutdown.clone();
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                routes,
+                async move {
+                    stop.await;
+                    tracing::info!("shutting down: finishing in-flight requests");
+                    token.cancel();
+                },
+                Some(state.config.shutdown_timeout),
+            )
+            .await;
+        state.store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}

@@ -1,0 +1,137 @@
+//! Password hashing: argon2id for every new hash (OWASP's parameters: 19 MiB,
+//! two passes, one lane). Hashing costs tens of milliseconds of one core by
+//! design, so it runs on blocking threads behind a semaphore sized to the
+//! cores: a sign-in flood queues up instead of exhausting memory or
+//! starving the executor.
+
+use std::sync::Arc;
+
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString, rand_core::OsRng},
+};
+use tokio::sync::Semaphore;
+
+use crate::http::error::FieldError;
+
+/// PocketBase's bounds for password fields (its upper bound comes from
+/// bcrypt; kept so the same passwords are valid on both).
+pub const MIN_LEN: usize = 8;
+pub const MAX_LEN: usize = 71;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("hashing failed: {0}")]
+    Hash(String),
+    #[error("the hashing worker stopped")]
+    WorkerLost,
+}
+
+fn argon2() -> Argon2<'static> {
+    // The defaults of the argon2 crate are OWASP's recommendation; named here
+    // so that an upgrade of the crate cannot silently change them.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Checks a new password against the length bounds.
+pub fn check_policy(password: &str) -> Result<(), FieldError> {
+    let len = password.chars().count();
+    if password.is_empty() {
+        Err(FieldError::required())
+    } else if !(MIN_LEN..=MAX_LEN).contains(&len) {
+        Err(FieldError::new(
+            "validation_length_out_of_range",
+            format!("The length must be between {MIN_LEN} and {MAX_LEN}."),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Hashes on the calling thread; for the CLI and for use inside `Hasher`.
+pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+/// Verifies on the calling thread. An unparseable stored hash never matches.
+pub fn verify_blocking(password: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Bounded, off-executor hashing for request handlers.
+#[derive(Clone)]
+pub struct Hasher {
+    slots: Arc<Semaphore>,
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            slots: Arc::new(Semaphore::new(cores)),
+        }
+    }
+}
+
+impl Hasher {
+    pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
+        self.run(move || hash_blocking(&password)).await?
+    }
+
+    pub async fn verify(&self, password: String, stored: String) -> Result<bool, PasswordError> {
+        self.run(move || verify_blocking(&password, &stored)).await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::WorkerLost)?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|_| PasswordError::WorkerLost)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_verify() {
+        let hasher = Hasher::default();
+        let hash = hasher.hash("correct horse".into()).await.expect("hash");
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hasher
+                .verify("correct horse".into(), hash.clone())
+                .await
+                .expect("verify")
+        );
+        assert!(!hasher.verify("wrong horse".into(), hash).await.expect("verify"));
+        assert!(!verify_blocking("x", "not a hash"));
+    }
+
+    #[test]
+    fn policy_bounds() {
+        assert_eq!(
+            check_policy("").map_err(|e| e.code),
+            Err("validation_required".into())
+        );
+        assert!(check_policy("1234567").is_err());
+        assert!(check_policy("12345678").is_ok());
+        assert!(check_policy(&"x".repeat(72)).is_err());
+    }
+}

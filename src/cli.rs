@@ -1,0 +1,266 @@
+//! The command line, shaped like PocketBase's so habits and scripts carry
+//! over. Every `serve` flag can also come from a `CAIRN_*` variable.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    App,
+    auth::superusers::{self, SaveMode, SuperuserError},
+    config::{Config, LogFormat, Origins},
+    store::Store,
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, about = "A production backend in one file.")]
+pub struct Cli {
+    /// The data folder (databases, uploaded files, backups).
+    #[arg(long, global = true, env = "CAIRN_DIR", default_value = "./cairn_data")]
+    pub dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the web server.
+    Serve(ServeArgs),
+    /// Manage superuser accounts (works whether or not the server runs).
+    Superuser {
+        #[command(subcommand)]
+        action: SuperuserAction,
+    },
+    /// Apply or inspect the system migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CAIRN_HTTP", default_value = "127.0.0.1:8090")]
+    pub http: SocketAddr,
+    /// Allowed browser origins: `*`, or a comma-separated list (credentials allowed only then).
+    #[arg(long, env = "CAIRN_ORIGINS", default_value = "*")]
+    pub origins: String,
+    /// Development mode: debug logs, emails printed to the console.
+    #[arg(long, env = "CAIRN_DEV")]
+    pub dev: bool,
+    /// Log line format.
+    #[arg(long, env = "CAIRN_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "CAIRN_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+    /// Largest JSON (non-multipart) request body, in bytes.
+    #[arg(long, env = "CAIRN_BODY_LIMIT", default_value_t = Config::DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuperuserAction {
+    /// Create the superuser, or set its password if it exists.
+    Upsert { email: String, password: String },
+    /// Create a new superuser.
+    Create { email: String, password: String },
+    /// Set an existing superuser's password.
+    Update { email: String, password: String },
+    /// Delete a superuser.
+    Delete { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// List applied and pending migrations.
+    Status,
+}
+
+impl ServeArgs {
+    pub fn into_config(self, dir: PathBuf) -> Result<Config, String> {
+        Ok(Config {
+            http: self.http,
+            data_dir: dir,
+            origins: Origins::parse(&self.origins).map_err(|e| format!("--origins: {e}"))?,
+            dev: self.dev,
+            log_format: self.log_format,
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            body_limit: self.body_limit,
+        })
+    }
+}
+
+/// Runs a parsed command line; the process exit code comes back.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve(args, cli.dir).await,
+            Command::Superuser { action } => superuser(action, &cli.dir).await,
+            Command::Migrate { action } => migrate(action, &cli.dir).await,
+        }
+    });
+    // Blocking tasks (a hung client read, say) must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, dir: PathBuf) -> Result<(), String> {
+    let config = args.into_config(dir)?;
+    crate::telemetry::init(config.log_format, config.dev);
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
+    let addr = app.local_addr();
+    tracing::info!(%addr, dir = %app.state().config.data_dir.display(), "Cairn {} serving", env!("CARGO_PKG_VERSION"));
+    println!("Server started at http://{addr}");
+    println!("├─ REST API:  http://{addr}/api/");
+    println!("├─ API docs:  http://{addr}/api/docs");
+    println!("└─ Admin UI:  http://{addr}/_/");
+    let has_superuser = superusers::any_exists(&app.state().store.data)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !has_superuser {
+        let host = if addr.ip().is_unspecified() {
+            format!("127.0.0.1:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
+        println!();
+        println!("(!) No superuser yet. Open this link within 30 minutes to create the first one:");
+        println!("    http://{host}/_/#/install/{}", app.state().installer.issue());
+        println!("    (or run: cairn superuser upsert EMAIL PASSWORD)");
+    }
+    app.run(stop_signal()).await.map_err(|e| e.to_string())
+}
+
+/// Resolves on the first SIGINT or SIGTERM. A second one ends the process
+/// at once, for an operator who does not want to wait for the drain.
+async fn stop_signal() {
+    wait_for_signal().await;
+    tokio::spawn(async {
+        wait_for_signal().await;
+        eprintln!("second stop signal: exiting now");
+        std::process::exit(130);
+    });
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn superuser(action: SuperuserAction, dir: &std::path::Path) -> Result<(), String> {
+    let store = open_store(dir).await?;
+    let hasher = crate::auth::password::Hasher::default();
+    let outcome = match action {
+        SuperuserAction::Upsert { email, password } => {
+            superusers::save(&store.data, &hasher, &email, &password, SaveMode::Upsert).await
+        }
+        SuperuserAction::Create { email, password } => {
+            superusers::save(&store.data, &hasher, &email, &password, SaveMode::Create).await
+        }
+        SuperuserAction::Update { email, password } => {
+            superusers::save(&store.data, &hasher, &email, &password, SaveMode::Update).await
+        }
+        SuperuserAction::Delete { email } => {
+            let result = superusers::delete(&store.data, &email).await;
+            store.close().await;
+            return match result {
+                Ok(true) => {
+                    println!("Deleted superuser {email:?}.");
+                    Ok(())
+                }
+                Ok(false) => {
+                    println!("Superuser {email:?} does not exist (nothing to delete).");
+                    Ok(())
+                }
+                Err(err) => Err(describe(err)),
+            };
+        }
+    };
+    store.close().await;
+    let saved = outcome.map_err(describe)?;
+    println!("Saved superuser {:?} (id {}).", saved.email, saved.id);
+    Ok(())
+}
+
+fn describe(err: SuperuserError) -> String {
+    match err {
+        SuperuserError::Invalid(fields) => fields
+            .iter()
+            .map(|(field, e)| format!("{field}: {}", e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+async fn migrate(action: MigrateAction, dir: &std::path::Path) -> Result<(), String> {
+    // Opening the store applies what is pending; `up` reports it, `status`
+    // lists everything.
+    let before = dir.join("data.db").exists();
+    let store = open_store(dir).await?;
+    for (name, db) in [("data", &store.data), ("auxiliary", &store.auxiliary)] {
+        let status = db.migration_status().await.map_err(|e| e.to_string())?;
+        for m in status {
+            match (&action, &m.applied) {
+                (MigrateAction::Status, Some(at)) => println!("applied  {name}/{}  ({at})", m.file),
+                (MigrateAction::Status, None) => println!("pending  {name}/{}", m.file),
+                (MigrateAction::Up, _) => {}
+            }
+        }
+    }
+    if matches!(action, MigrateAction::Up) {
+        println!(
+            "{}: every migration is applied.",
+            if before {
+                "Up to date"
+            } else {
+                "Created the data folder"
+            }
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn open_store(dir: &std::path::Path) -> Result<Store, String> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || Store::open(&dir))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}

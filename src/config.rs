@@ -1,0 +1,113 @@
+//! Start-up configuration: what the operator passes as flags or `CAIRN_*`
+//! environment variables. Runtime settings (rate limits, SMTP, …) are not
+//! here: they live in the database (`settings.rs`) and change without a
+//! restart.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Which browser origins may call the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origins {
+    /// Any origin, without credentials (`Access-Control-Allow-Origin: *`).
+    Any,
+    /// Only these origins, echoed back, with credentials allowed.
+    List(Vec<String>),
+}
+
+impl Origins {
+    /// `*` (or nothing) means any; otherwise a comma-separated allowlist.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let items: Vec<String> = raw
+            .split(',')
+            .map(|s| s.trim().trim_end_matches('/').to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if items.is_empty() || items.iter().any(|s| s == "*") {
+            if items.len() > 1 {
+                return Err("`*` cannot be combined with other origins".into());
+            }
+            return Ok(Self::Any);
+        }
+        for item in &items {
+            let rest = item
+                .strip_prefix("https://")
+                .or_else(|| item.strip_prefix("http://"))
+                .ok_or_else(|| format!("origin {item:?} must start with http:// or https://"))?;
+            if rest.is_empty() || rest.contains('/') {
+                return Err(format!(
+                    "origin {item:?} must be scheme://host[:port] with no path"
+                ));
+            }
+        }
+        Ok(Self::List(items))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free one (tests).
+    pub http: SocketAddr,
+    pub data_dir: PathBuf,
+    pub origins: Origins,
+    /// Development mode: verbose logs, mail printed to the console.
+    pub dev: bool,
+    pub log_format: LogFormat,
+    /// How long in-flight requests may take to finish after a stop signal.
+    pub shutdown_timeout: Duration,
+    /// Largest request body accepted for non-multipart requests.
+    pub body_limit: usize,
+}
+
+impl Config {
+    pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+    pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// The configuration tests use: a free port on loopback and the given
+    /// data folder, everything else as in production.
+    pub fn for_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            http: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            origins: Origins::Any,
+            dev: false,
+            log_format: LogFormat::Pretty,
+            shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    pub fn data_db(&self) -> PathBuf {
+        self.data_dir.join("data.db")
+    }
+
+    pub fn auxiliary_db(&self) -> PathBuf {
+        self.data_dir.join("auxiliary.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_parse() {
+        assert_eq!(Origins::parse("*"), Ok(Origins::Any));
+        assert_eq!(Origins::parse(""), Ok(Origins::Any));
+        assert_eq!(
+            Origins::parse("https://a.example, http://localhost:5173/"),
+            Ok(Origins::List(vec![
+                "https://a.example".into(),
+                "http://localhost:5173".into()
+            ]))
+        );
+        assert!(Origins::parse("*,https://a.example").is_err());
+        assert!(Origins::parse("a.example").is_err());
+        assert!(Origins::parse("https://a.example/path").is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! The layers every request passes through, outermost first:
+//! security headers → CORS → compression → request id → access log →
+//! error envelope (panics and framework errors) → rate limit → body limit
+//! → routes. `http::with_edge` assembles them in that order.
+
+pub mod access_log;
+pub mod body_limit;
+pub mod compression;
+pub mod cors;
+pub mod rate_limit;
+pub mod request_id;
+pub mod security_headers;

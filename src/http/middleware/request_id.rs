@@ -1,0 +1,64 @@
+//! Request ids: an inbound `X-Request-Id` is kept when it is well formed
+//! (so a proxy's or client's id correlates across systems), otherwise a
+//! fresh one is made. The id is echoed on the response and carried by the
+//! tracing span that every log line of the request is written in.
+
+use std::sync::Arc;
+
+use poem::{Endpoint, IntoResponse, Request, Response, Result, http::HeaderValue};
+use tracing::Instrument;
+
+pub const HEADER: &str = "x-request-id";
+const MAX_LEN: usize = 128;
+
+/// The id of the request being served, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Accepts only ids that are safe to echo and to write into logs.
+pub fn accept_inbound(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= MAX_LEN
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+pub fn generate() -> String {
+    crate::random::lower_alphanumeric(20)
+}
+
+pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request) -> Result<Response> {
+    let id = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| accept_inbound(v))
+        .map_or_else(generate, str::to_owned);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut resp = match ep.call(req).instrument(span).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => crate::http::error::envelope_for(err),
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(HEADER, value);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbound_ids_are_checked() {
+        assert!(accept_inbound("3f2c9a1e-77b0-4c1e-9d7a-2b5d8c0e1f44"));
+        assert!(accept_inbound("req_01:abc.def"));
+        assert!(!accept_inbound(""));
+        assert!(!accept_inbound(&"a".repeat(129)));
+        assert!(!accept_inbound("bad id"));
+        assert!(!accept_inbound("x\"}{injected"));
+        assert!(accept_inbound(&generate()));
+    }
+}

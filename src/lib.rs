@@ -1,0 +1,21 @@
+//! Cairn: a production backend in one file. PocketBase's Web API over
+//! SQLite, with the operational qualities a self-hoster needs.
+//!
+//! `App::build(config)` assembles exactly what `cairn serve` runs; tests
+//! build it on port 0 with a temporary data folder.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod datetime;
+pub mod http;
+pub mod random;
+pub mod records;
+pub mod settings;
+pub mod store;
+pub mod telemetry;
+
+pub use app::{App, AppState, StartupError};
+pub use config::Config;

@@ -1,0 +1,5 @@
+//! Records: the rows of a collection. For now, their identity.
+
+mod id;
+
+pub use id::RecordId;

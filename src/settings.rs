@@ -1,0 +1,322 @@
+//! Runtime settings: PocketBase's `settings` JSON shape and defaults, kept
+//! in `_params` under the key `settings`, loaded once at start and swapped
+//! whole when changed, so a reader always sees one consistent version.
+//!
+//! Defaults differ from PocketBase in one place on purpose: rate limiting
+//! is on out of the box.
+
+use std::sync::{Arc, RwLock};
+
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Database, StoreError};
+
+const PARAMS_KEY: &str = "settings";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    pub meta: Meta,
+    pub smtp: Smtp,
+    pub backups: Backups,
+    pub s3: S3,
+    pub rate_limits: RateLimits,
+    pub trusted_proxy: TrustedProxy,
+    pub batch: Batch,
+    pub logs: Logs,
+    #[serde(rename = "superuserIPs")]
+    pub superuser_ips: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Meta {
+    pub app_name: String,
+    #[serde(rename = "appURL")]
+    pub app_url: String,
+    pub sender_name: String,
+    pub sender_address: String,
+    pub hide_controls: bool,
+    pub accent_color: String,
+}
+
+impl Default for Meta {
+    fn default() -> Self {
+        Self {
+            app_name: "Acme".into(),
+            app_url: "http://localhost:8090".into(),
+            sender_name: "Support".into(),
+            sender_address: "support@example.com".into(),
+            hide_controls: false,
+            accent_color: "#1055c9".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Smtp {
+    pub enabled: bool,
+    pub port: u16,
+    pub host: String,
+    pub username: String,
+    /// Stored as given; the settings API redacts it before answering.
+    pub password: String,
+    pub auth_method: String,
+    pub tls: bool,
+    pub local_name: String,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            port: 587,
+            host: "smtp.example.com".into(),
+            username: String::new(),
+            password: String::new(),
+            auth_method: String::new(),
+            tls: false,
+            local_name: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct S3 {
+    pub enabled: bool,
+    pub bucket: String,
+    pub region: String,
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret: String,
+    pub force_path_style: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Backups {
+    pub cron: String,
+    pub cron_max_keep: u32,
+    pub s3: S3,
+}
+
+impl Default for Backups {
+    fn default() -> Self {
+        Self {
+            cron: String::new(),
+            cron_max_keep: 3,
+            s3: S3::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RateLimits {
+    pub rules: Vec<RateLimitRule>,
+    #[serde(rename = "excludedIPs")]
+    pub excluded_ips: Vec<String>,
+    pub enabled: bool,
+}
+
+impl Default for RateLimits {
+    /// PocketBase's rules for sign-in and creation, enabled. Its catch-all
+    /// `/api/` rule is left out: a blanket per-IP cap hurts apps behind a
+    /// shared NAT more than it protects them.
+    fn default() -> Self {
+        Self {
+            rules: vec![
+                RateLimitRule::new("*:auth", 3, 2),
+                RateLimitRule::new("*:create", 5, 20),
+            ],
+            excluded_ips: Vec::new(),
+            enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RateLimitRule {
+    /// What the rule covers: `/exact/path`, `/prefix/`, `METHOD /path`, or a
+    /// tag such as `users:create` or `*:auth`.
+    pub label: String,
+    /// `""` everyone, `@guest` or `@auth`.
+    pub audience: String,
+    /// Window length in seconds.
+    pub duration: u64,
+    pub max_requests: u64,
+}
+
+impl Default for RateLimitRule {
+    fn default() -> Self {
+        Self::new("", 1, 1)
+    }
+}
+
+impl RateLimitRule {
+    pub fn new(label: &str, duration: u64, max_requests: u64) -> Self {
+        Self {
+            label: label.into(),
+            audience: String::new(),
+            duration,
+            max_requests,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrustedProxy {
+    /// Headers that carry the client IP, e.g. `X-Forwarded-For`. Empty means
+    /// no proxy is trusted and the socket address is the client.
+    pub headers: Vec<String>,
+    #[serde(rename = "useLeftmostIP")]
+    pub use_leftmost_ip: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Batch {
+    pub enabled: bool,
+    pub max_requests: u32,
+    pub timeout: u64,
+    pub max_body_size: u64,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_requests: 50,
+            timeout: 3,
+            max_body_size: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Logs {
+    pub max_days: u32,
+    pub min_level: i32,
+    #[serde(rename = "logIP")]
+    pub log_ip: bool,
+    pub log_auth_id: bool,
+    pub max_data_size: u64,
+}
+
+impl Default for Logs {
+    fn default() -> Self {
+        Self {
+            max_days: 5,
+            min_level: 0,
+            log_ip: true,
+            log_auth_id: false,
+            max_data_size: 0,
+        }
+    }
+}
+
+/// The live settings: one `Arc` swapped whole on every change.
+pub struct SettingsStore {
+    current: RwLock<Arc<Settings>>,
+}
+
+impl SettingsStore {
+    /// Loads the stored settings, writing the defaults on first start.
+    pub async fn load(db: &Database) -> Result<Self, StoreError> {
+        let stored: Option<String> = db
+            .read(|conn| {
+                conn.query_row("SELECT value FROM _params WHERE id = ?1", [PARAMS_KEY], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(StoreError::from)
+            })
+            .await?;
+        let settings = match stored {
+            Some(json) => serde_json::from_str(&json).map_err(|err| {
+                StoreError::Migration(format!(
+                    "the stored settings (_params.settings) are not valid: {err}"
+                ))
+            })?,
+            None => {
+                let defaults = Settings::default();
+                save(db, &defaults).await?;
+                defaults
+            }
+        };
+        Ok(Self {
+            current: RwLock::new(Arc::new(settings)),
+        })
+    }
+
+    pub fn get(&self) -> Arc<Settings> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            // A writer panicked mid-swap; the value is still a whole Arc.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Persists `settings`, then makes them the live version.
+    pub async fn replace(&self, db: &Database, settings: Settings) -> Result<(), StoreError> {
+        save(db, &settings).await?;
+        let fresh = Arc::new(settings);
+        match self.current.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+}
+
+async fn save(db: &Database, settings: &Settings) -> Result<(), StoreError> {
+    let json = serde_json::to_string(settings).map_err(|e| StoreError::Migration(e.to_string()))?;
+    db.write(move |tx| {
+        tx.execute(
+            "INSERT INTO _params (id, value, created, updated) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+            rusqlite::params![PARAMS_KEY, json, crate::datetime::now()],
+        )?;
+        Ok::<_, StoreError>(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_have_pocketbase_shape() {
+        let v = serde_json::to_value(Settings::default()).expect("json");
+        for key in [
+            "meta",
+            "smtp",
+            "backups",
+            "s3",
+            "rateLimits",
+            "trustedProxy",
+            "batch",
+            "logs",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["meta"]["appURL"], "http://localhost:8090");
+        assert_eq!(v["rateLimits"]["enabled"], true);
+        assert_eq!(v["logs"]["logIP"], true);
+    }
+
+    #[test]
+    fn partial_json_fills_in_defaults() {
+        let s: Settings = serde_json::from_str(r#"{"meta":{"appName":"Mine"}}"#).expect("parse");
+        assert_eq!(s.meta.app_name, "Mine");
+        assert_eq!(s.meta.sender_name, "Support");
+        assert_eq!(s.batch.max_requests, 50);
+    }
+}

@@ -1,0 +1,94 @@
+//! How every connection is opened: the PRAGMAs Cairn relies on, set on
+//! each connection because SQLite keeps most of them per connection.
+
+use std::path::Path;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+
+use super::StoreError;
+
+/// Page cache per connection, in KiB (negative means KiB to SQLite).
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
+fn common_pragmas(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "PRAGMA busy_timeout = 10000;
+         PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -{cache_kib};"
+    ))?;
+    // Statements are prepared through `prepare_cached`; room for the
+    // per-collection queries of a sizeable app.
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
+pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // WAL is a property of the file: set once by the writer, seen by all.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Migration(format!(
+            "{} could not be switched to WAL mode (it reports {mode:?})",
+            path.display()
+        )));
+    }
+    common_pragmas(&conn, WRITER_CACHE_KIB)?;
+    Ok(conn)
+}
+
+pub(super) fn reader_manager(path: &Path) -> SqliteConnectionManager {
+    SqliteConnectionManager::file(path)
+        .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .with_init(|conn| {
+            common_pragmas(conn, READER_CACHE_KIB)?;
+            conn.execute_batch("PRAGMA query_only = ON;")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pragma(conn: &Connection, name: &str) -> String {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| {
+            r.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|v| format!("{v:?}"))
+        .expect("pragma")
+    }
+
+    #[test]
+    fn writer_and_readers_carry_the_pragmas() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let writer = open_writer(&path).expect("writer");
+        assert_eq!(pragma(&writer, "journal_mode"), "Text(\"wal\")");
+        assert_eq!(pragma(&writer, "synchronous"), "Integer(1)");
+        assert_eq!(pragma(&writer, "foreign_keys"), "Integer(1)");
+        assert_eq!(pragma(&writer, "busy_timeout"), "Integer(10000)");
+        assert_eq!(pragma(&writer, "temp_store"), "Integer(2)");
+        assert_eq!(
+            pragma(&writer, "cache_size"),
+            format!("Integer(-{WRITER_CACHE_KIB})")
+        );
+
+        let pool = r2d2::Pool::builder()
+            .max_size(1)
+            .build(reader_manager(&path))
+            .expect("pool");
+        let reader = pool.get().expect("reader");
+        assert_eq!(pragma(&reader, "query_only"), "Integer(1)");
+        assert_eq!(pragma(&reader, "journal_mode"), "Text(\"wal\")");
+        assert!(
+            reader.execute_batch("CREATE TABLE nope (x)").is_err(),
+            "readers must not write"
+        );
+    }
+}

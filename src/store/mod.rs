@@ -1,0 +1,175 @@
+//! SQLite storage: two database files (`data.db` for collections, records
+//! and auth; `auxiliary.db` for request logs and metrics), each with one
+//! writer thread through which every write transaction goes and a pool of
+//! read-only connections.
+//!
+//! SQLite allows one writer at a time; funnelling writes through one
+//! connection turns lock contention (and `SQLITE_BUSY`) into an ordered
+//! queue, and keeps the async executor free: callers `await` a channel
+//! while the blocking work runs on the writer thread or a blocking-pool
+//! thread. This module knows nothing about HTTP.
+
+mod connection;
+mod migrations;
+mod writer;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction};
+use tokio::sync::Semaphore;
+
+pub use migrations::{MigrationSet, MigrationStatus};
+use writer::Writer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Migration(String),
+    #[error("the database is shut down")]
+    Closed,
+    #[error("the database worker stopped unexpectedly")]
+    WorkerLost,
+}
+
+/// Both databases of a data folder.
+pub struct Store {
+    pub data: Database,
+    pub auxiliary: Database,
+}
+
+impl Store {
+    /// Opens (creating if needed) both databases under `dir` and applies
+    /// pending migrations. A migration that was changed after it was
+    /// applied stops here, before anything is served.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let data = Database::open(&dir.join("data.db"), MigrationSet::Data)?;
+        let auxiliary = Database::open(&dir.join("auxiliary.db"), MigrationSet::Auxiliary)?;
+        Ok(Self { data, auxiliary })
+    }
+
+    /// Checkpoints the WAL of both databases and stops their writers.
+    pub async fn close(&self) {
+        for db in [&self.data, &self.auxiliary] {
+            if let Err(err) = db.close().await {
+                tracing::warn!(db = %db.path.display(), error = %err, "closing the database");
+            }
+        }
+    }
+}
+
+pub struct Database {
+    path: PathBuf,
+    writer: Writer,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    /// Bounds how many blocking-pool threads reads may hold at once; equal
+    /// to the pool size, so a read never blocks a thread waiting for a
+    /// connection.
+    read_slots: Arc<Semaphore>,
+    migrations: MigrationSet,
+}
+
+impl Database {
+    fn open(path: &Path, migrations: MigrationSet) -> Result<Self, StoreError> {
+        let mut conn = connection::open_writer(path)?;
+        migrations.apply(&mut conn)?;
+        let writer = Writer::spawn(conn, path)?;
+        let size = read_pool_size();
+        let readers = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(connection::reader_manager(path))?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer,
+            readers,
+            read_slots: Arc::new(Semaphore::new(size as usize)),
+            migrations,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer:
+    /// committed if `f` returns `Ok`, rolled back otherwise.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<rusqlite::Error> + Send + 'static,
+    {
+        self.writer.transaction(f).await
+    }
+
+    /// Runs `f` on a read-only connection from the pool, on a blocking thread.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let _slot = self
+            .read_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(StoreError::from)?;
+            f(&conn)
+        })
+        .await
+        .map_err(|_| StoreError::WorkerLost)?
+    }
+
+    /// Which embedded migrations are applied here, and which are pending.
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
+        let set = self.migrations;
+        self.read(move |conn| set.status(conn)).await
+    }
+
+    /// Proves the writer can take the write lock and commit, within `limit`.
+    pub async fn check_writable(&self, limit: Duration) -> Result<(), String> {
+        let probe = self.write(|tx| -> Result<(), StoreError> {
+            tx.execute_batch("SELECT 1")?;
+            Ok(())
+        });
+        match tokio::time::timeout(limit, probe).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(format!("the database cannot be written: {err}")),
+            Err(_) => Err(format!(
+                "the database did not accept a write within {} s",
+                limit.as_secs()
+            )),
+        }
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.writer.close().await
+    }
+}
+
+/// Readers per database: enough to keep both cores busy while some reads
+/// wait on I/O, few enough that each keeps a warm page cache.
+fn read_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 2).clamp(4, 32) as u32
+}

@@ -1,0 +1,182 @@
+//! The command line: version, superuser management and migrations, run as
+//! the real binary.
+
+use crate::helpers::{run_cairn, spawn_serve};
+
+#[tokio::test]
+async fn version_is_printed() {
+    let (code, out, _) = run_cairn(&["--version"], &[]).await;
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), format!("cairn {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[tokio::test]
+async fn superuser_upsert_leaves_a_sign_in_ready_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+
+    // Negative paths first.
+    let (code, _, err) = run_cairn(
+        &["superuser", "upsert", "not-an-email", "longenough1", "--dir", d],
+        &[],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("email"), "{err}");
+    let (code, _, err) = run_cairn(
+        &["superuser", "upsert", "root@example.com", "short", "--dir", d],
+        &[],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("password"), "{err}");
+    let (code, _, err) = run_cairn(
+        &[
+            "superuser",
+            "update",
+            "ghost@example.com",
+            "longenough1",
+            "--dir",
+            d,
+        ],
+        &[],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("doesn't exist"), "{err}");
+
+    let (code, out, err) = run_cairn(
+        &[
+            "superuser",
+            "upsert",
+            "root@example.com",
+            "first-pass-1",
+            "--dir",
+            d,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("root@example.com"), "{out}");
+
+    let read = || {
+        let conn = rusqlite::Connection::open(dir.path().join("data.db")).unwrap();
+        conn.query_row(
+            "SELECT id, password, tokenKey, verified, created FROM _superusers WHERE email = 'root@example.com'",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            },
+        )
+        .unwrap()
+    };
+    let (id, hash, token_key, verified, created) = read();
+    assert_eq!(id.len(), 15);
+    assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(cairn::auth::password::verify_blocking("first-pass-1", &hash));
+    assert!(!cairn::auth::password::verify_blocking("wrong-pass-1", &hash));
+    assert_eq!(token_key.len(), 50);
+    assert!(verified);
+    assert_eq!(created.len(), "2006-01-02 15:04:05.000Z".len());
+
+    // `create` refuses a duplicate; `upsert` changes the password and the
+    // token key (revoking old tokens) but keeps the id.
+    let (code, _, err) = run_cairn(
+        &[
+            "superuser",
+            "create",
+            "root@example.com",
+            "other-pass-1",
+            "--dir",
+            d,
+        ],
+        &[],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("unique"), "{err}");
+    let (code, _, _) = run_cairn(
+        &[
+            "superuser",
+            "upsert",
+            "root@example.com",
+            "second-pass-2",
+            "--dir",
+            d,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0);
+    let (id2, hash2, token_key2, _, _) = read();
+    assert_eq!(id2, id);
+    assert!(cairn::auth::password::verify_blocking("second-pass-2", &hash2));
+    assert_ne!(token_key2, token_key);
+
+    let (code, out, _) = run_cairn(&["superuser", "delete", "root@example.com", "--dir", d], &[]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("Deleted"), "{out}");
+}
+
+#[tokio::test]
+async fn superuser_commands_work_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = spawn_serve(dir.path(), &[]).await;
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = run_cairn(
+        &[
+            "superuser",
+            "create",
+            "live@example.com",
+            "live-pass-1",
+            "--dir",
+            d,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    // The server still serves and sees a consistent database.
+    let resp = reqwest::get(format!("http://{}/api/ready", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(std::time::Duration::from_secs(20)).await, 0);
+}
+
+#[tokio::test]
+async fn migrate_status_and_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, out, err) = run_cairn(&["migrate", "up"], &[("CAIRN_DIR", d)]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("every migration is applied"), "{out}");
+    assert!(dir.path().join("data.db").exists(), "CAIRN_DIR is honoured");
+    let (code, out, _) = run_cairn(&["migrate", "status", "--dir", d], &[]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("applied  data/0001_init.sql"), "{out}");
+    assert!(out.contains("applied  auxiliary/0001_init.sql"), "{out}");
+    assert!(!out.contains("pending"), "{out}");
+}
+
+#[tokio::test]
+async fn serve_reads_its_flags_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    // An invalid value from the environment is reported, not ignored.
+    let (code, _, err) = run_cairn(&["serve"], &[("CAIRN_DIR", d), ("CAIRN_ORIGINS", "not-a-url")]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("--origins"), "{err}");
+    let (code, _, err) = run_cairn(&["serve"], &[("CAIRN_DIR", d), ("CAIRN_HTTP", "nonsense")]).await;
+    assert_ne!(code, 0);
+    assert!(err.to_lowercase().contains("invalid"), "{err}");
+}

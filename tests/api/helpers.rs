@@ -1,0 +1,199 @@
+//! The test harness: `spawn_app()` builds the app exactly as `cairn serve`
+//! does (same `App::build`), on 127.0.0.1 port 0 with its own temporary
+//! data folder, and returns a client pointed at it.
+
+use std::{net::SocketAddr, path::PathBuf, process::Stdio, time::Duration};
+
+use cairn::{App, AppState, Config};
+use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::oneshot,
+    task::JoinHandle,
+};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: std::sync::Arc<AppState>,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_dir(dir.path());
+    tweak(&mut config);
+    let app = App::build(config).await.expect("the app builds");
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        state,
+        dir,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Stops the server gracefully, waits until it has, and hands back the
+    /// data folder for a restart.
+    pub async fn shutdown(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        self.dir
+    }
+}
+
+/// Reads a response body as JSON, failing the test with the body if not.
+pub async fn json(resp: reqwest::Response) -> Value {
+    let text = resp.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts PocketBase's error envelope with this status.
+pub async fn assert_envelope(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "errors are JSON"
+    );
+    let body = json(resp).await;
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(body["data"].is_object(), "data is always an object: {body}");
+    body
+}
+
+/// The `cairn` binary this test run built.
+pub fn cairn_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cairn"))
+}
+
+/// Runs a `cairn` command to completion: (exit code, stdout, stderr).
+pub async fn run_cairn(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(cairn_bin())
+            .args(args)
+            .envs(envs.iter().copied())
+            .output(),
+    )
+    .await
+    .expect("cairn finished in time")
+    .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `cairn serve` process on a free port, with what it printed on start.
+pub struct ServeProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// The rest of its standard output (logs go to standard error).
+    pub stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+/// Starts `cairn serve` on a free port and waits for its start banner.
+///
+/// Its standard error (the log) goes to `serve_log_path(dir)`.
+pub async fn spawn_serve(dir: &std::path::Path, extra: &[&str]) -> ServeProcess {
+    let log = std::fs::File::create(serve_log_path(dir)).unwrap();
+    let mut child = Command::new(cairn_bin())
+        .arg("serve")
+        .args(["--http", "127.0.0.1:0", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut addr = None;
+    let read = async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("Server started at http://") {
+                addr = Some(rest.trim().parse::<SocketAddr>().unwrap());
+            }
+            if line.starts_with('└') {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read)
+        .await
+        .expect("serve started");
+    ServeProcess {
+        child,
+        addr: addr.expect("address printed"),
+        stdout,
+    }
+}
+
+/// Where `spawn_serve` writes the server's log: beside the data folder.
+pub fn serve_log_path(dir: &std::path::Path) -> PathBuf {
+    dir.with_extension("serve.log")
+}
+
+impl ServeProcess {
+    /// The next line the server prints, if one comes within a few seconds.
+    pub async fn next_line(&mut self) -> Option<String> {
+        tokio::time::timeout(Duration::from_secs(5), self.stdout.next_line())
+            .await
+            .ok()?
+            .ok()?
+    }
+
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    pub async fn wait_exit(&mut self, limit: Duration) -> i32 {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .expect("the server exited in time")
+            .unwrap()
+            .code()
+            .unwrap_or(-1)
+    }
+}

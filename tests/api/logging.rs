@@ -1,0 +1,39 @@
+//! Structured logs: with `--log-format json` every line is a JSON object,
+//! and a request's access-log line carries its request id.
+
+use std::time::Duration;
+
+use crate::helpers::{serve_log_path, spawn_serve};
+
+#[tokio::test]
+async fn json_access_log_lines_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = spawn_serve(&data, &["--log-format", "json"]).await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .get(format!("http://{}/api/nope", server.addr))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(20)).await, 0);
+
+    let log = std::fs::read_to_string(serve_log_path(&data)).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}")))
+        .collect();
+    let access = lines
+        .iter()
+        .find(|l| l["span"]["request_id"] == "trace-me-42")
+        .unwrap_or_else(|| panic!("no line for the request in:\n{log}"));
+    assert_eq!(access["fields"]["path"], "/api/nope");
+    assert_eq!(access["fields"]["status"], 404);
+    assert_eq!(access["fields"]["method"], "GET");
+    assert_eq!(access["fields"]["ip"], "127.0.0.1");
+    assert!(access["fields"]["duration_ms"].is_string() || access["fields"]["duration_ms"].is_number());
+}
