@@ -11,9 +11,10 @@ use poem::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{installer::Installer, password::Hasher},
+    auth::{caller::AuthRecords, installer::Installer, password::Hasher},
     config::Config,
     http::{self, middleware::rate_limit::RateLimiter},
+    schema::Schema,
     settings::SettingsStore,
     store::{Store, StoreError},
 };
@@ -23,6 +24,10 @@ pub struct AppState {
     pub config: Config,
     pub store: Store,
     pub settings: SettingsStore,
+    /// Collection definitions.
+    pub schema: Schema,
+    /// Auth records by token, cached.
+    pub auth_records: AuthRecords,
     pub hasher: Hasher,
     pub installer: Installer,
     pub rate_limiter: RateLimiter,
@@ -54,6 +59,7 @@ impl App {
             .await
             .map_err(|_| StoreError::WorkerLost)??;
         let settings = SettingsStore::load(&store.data).await?;
+        let schema = Schema::load(&store.data).await?;
         let acceptor = TcpListener::bind(config.http)
             .into_acceptor()
             .await
@@ -70,6 +76,8 @@ impl App {
             config,
             store,
             settings,
+            schema,
+            auth_records: AuthRecords::default(),
             hasher: Hasher::default(),
             installer: Installer::new(),
             rate_limiter: RateLimiter::default(),

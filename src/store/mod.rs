@@ -36,6 +36,8 @@ pub enum StoreError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Migration(String),
+    #[error("the database is inconsistent: {0}")]
+    Corrupt(String),
     #[error("the database is shut down")]
     Closed,
     #[error("the database worker stopped unexpectedly")]

@@ -56,6 +56,46 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Creates a superuser (once) and returns a token for it.
+    pub async fn superuser_token(&self) -> String {
+        let _ = cairn::auth::superusers::save(
+            &self.state.store.data,
+            &self.state.hasher,
+            "root@example.com",
+            "root-pass-123",
+            cairn::auth::superusers::SaveMode::Upsert,
+        )
+        .await
+        .unwrap();
+        let resp = self
+            .client
+            .post(self.url("/api/collections/_superusers/auth-with-password"))
+            .json(&serde_json::json!({"identity": "root@example.com", "password": "root-pass-123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        json(resp).await["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends `method path` with an optional JSON body and token.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method.parse().unwrap(), self.url(path));
+        if let Some(token) = token {
+            req = req.header("authorization", token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }

@@ -7,10 +7,12 @@ mod helpers;
 
 mod admin_ui;
 mod cli;
+mod collections;
 mod edge;
 mod health;
 mod installer;
 mod logging;
 mod migrations;
 mod rate_limit;
+mod records;
 mod shutdown;

@@ -1,0 +1,190 @@
+//! `/api/collections`: collection definitions, for superusers only.
+
+use std::{cmp::Ordering, sync::Arc};
+
+use poem::Request;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use serde_json::{Map, Value};
+
+use super::{ApiTags, guard};
+use crate::{
+    app::AppState,
+    http::error::ApiError,
+    query::{Paging, parse_sort},
+    schema::Collection,
+};
+
+const SORTABLE: &[&str] = &["id", "name", "type", "system", "created", "updated"];
+
+#[derive(ApiResponse)]
+pub enum Done {
+    /// Done; nothing to return.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ImportBody {
+    /// Collection definitions, as `GET /api/collections` returns them.
+    #[oai(default)]
+    collections: Vec<Value>,
+    /// Also delete the non-system collections that are not listed.
+    #[oai(default)]
+    delete_missing: bool,
+}
+
+pub struct CollectionsApi {
+    state: Arc<AppState>,
+}
+
+impl CollectionsApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+fn object(body: Value) -> Result<Map<String, Value>, ApiError> {
+    match body {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad_request(
+            "Failed to load the collection type data due to invalid formatting.",
+        )),
+    }
+}
+
+fn compare(a: &Collection, b: &Collection, field: &str) -> Ordering {
+    match field {
+        "id" => a.id.cmp(&b.id),
+        "name" => a.name.cmp(&b.name),
+        "type" => a.kind.as_str().cmp(b.kind.as_str()),
+        "system" => a.system.cmp(&b.system),
+        "created" => a.created.cmp(&b.created),
+        _ => a.updated.cmp(&b.updated),
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Collections")]
+impl CollectionsApi {
+    /// List collections (paged, sortable).
+    #[oai(path = "/collections", method = "get")]
+    async fn list(
+        &self,
+        req: &Request,
+        page: Query<Option<String>>,
+        #[oai(name = "perPage")] per_page: Query<Option<String>>,
+        sort: Query<Option<String>>,
+        filter: Query<Option<String>>,
+        #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
+    ) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())?;
+        let keys = parse_sort(sort.0.as_deref(), |f| SORTABLE.contains(&f))?;
+        if filter.0.as_deref().is_some_and(|f| !f.trim().is_empty()) {
+            return Err(ApiError::bad_request(
+                "Filtering collections is not supported by this version of Cairn yet.",
+            )
+            .into());
+        }
+        let catalog = self.state.schema.catalog();
+        let mut all: Vec<&Arc<Collection>> = catalog.all().collect();
+        all.sort_by(|a, b| {
+            keys.iter()
+                .map(|k| {
+                    let o = compare(a, b, &k.field);
+                    if k.descending { o.reverse() } else { o }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+        let total = all.len() as u64;
+        let items = all
+            .into_iter()
+            .skip(paging.offset() as usize)
+            .take(paging.per_page as usize)
+            .map(|c| c.to_json())
+            .collect();
+        Ok(Json(paging.envelope(Some(total), items)))
+    }
+
+    /// Create a collection; its table is created in the same transaction.
+    #[oai(path = "/collections", method = "post")]
+    async fn create(&self, req: &Request, body: Json<Value>) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        let created = self
+            .state
+            .schema
+            .create(&self.state.store.data, object(body.0)?)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Json(created.to_json()))
+    }
+
+    /// Replace collections from a list of definitions, all or nothing.
+    #[oai(path = "/collections/import", method = "put")]
+    async fn import(&self, req: &Request, body: Json<ImportBody>) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        let body = body.0;
+        self.state
+            .schema
+            .import(&self.state.store.data, body.collections, body.delete_missing)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
+    /// One collection, by id or name.
+    #[oai(path = "/collections/:collection", method = "get")]
+    async fn view(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        let catalog = self.state.schema.catalog();
+        let found = catalog.get(&collection.0).ok_or_else(ApiError::not_found)?;
+        Ok(Json(found.to_json()))
+    }
+
+    /// Change a collection: name, fields (matched by id), rules, indexes.
+    #[oai(path = "/collections/:collection", method = "patch")]
+    async fn update(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        body: Json<Value>,
+    ) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        let updated = self
+            .state
+            .schema
+            .update(&self.state.store.data, collection.0, object(body.0)?)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Json(updated.to_json()))
+    }
+
+    /// Delete a collection and its records.
+    #[oai(path = "/collections/:collection", method = "delete")]
+    async fn delete(&self, req: &Request, collection: Path<String>) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        self.state
+            .schema
+            .delete(&self.state.store.data, collection.0)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
+    /// Delete every record of a collection, keeping its definition.
+    #[oai(path = "/collections/:collection/truncate", method = "delete")]
+    async fn truncate(&self, req: &Request, collection: Path<String>) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        self.state
+            .schema
+            .truncate(&self.state.store.data, collection.0)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+}

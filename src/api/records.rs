@@ -1,0 +1,183 @@
+//! `/api/collections/{collection}/records`: record CRUD and lists, as
+//! PocketBase serves them. Plain poem handlers rather than poem-openapi
+//! operations, because their schemas differ per collection: the OpenAPI
+//! document describes them per collection instead.
+
+use std::sync::Arc;
+
+use poem::{
+    FromRequest, Request, RequestBody, Result, Route, get, handler,
+    http::StatusCode,
+    web::{Data, Json, Multipart, Path, Query},
+};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::guard;
+use crate::{
+    app::AppState,
+    http::error::ApiError,
+    query::{Paging, parse_sort},
+    records::service::{self, ListQuery},
+};
+
+const UNREADABLE: &str = "Failed to load the submitted data due to invalid formatting.";
+
+/// A record body: a JSON object, or multipart form data whose plain parts
+/// are values (repeated names make a list) and whose `@jsonPayload` part
+/// holds the JSON values, as the SDKs send it.
+pub struct RecordBody(pub Map<String, Value>);
+
+impl<'a> FromRequest<'a> for RecordBody {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> Result<Self> {
+        let content_type = req.content_type().unwrap_or("").to_ascii_lowercase();
+        if content_type.starts_with("multipart/form-data") {
+            let mut form = Multipart::from_request(req, body).await?;
+            let mut out = Map::new();
+            while let Some(part) = form.next_field().await? {
+                let name = part.name().unwrap_or("").to_owned();
+                if part.file_name().is_some() {
+                    return Err(ApiError::bad_request(
+                        "File uploads are not supported by this version of Cairn yet.",
+                    )
+                    .into());
+                }
+                let text = part.text().await?;
+                if name == "@jsonPayload" {
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(Value::Object(fields)) => out.extend(fields),
+                        _ => return Err(ApiError::bad_request(UNREADABLE).into()),
+                    }
+                    continue;
+                }
+                match out.get_mut(&name) {
+                    Some(Value::Array(items)) => items.push(Value::String(text)),
+                    Some(existing) => {
+                        let first = existing.take();
+                        *existing = Value::Array(vec![first, Value::String(text)]);
+                    }
+                    None => {
+                        out.insert(name, Value::String(text));
+                    }
+                }
+            }
+            return Ok(Self(out));
+        }
+        let bytes = body.take()?.into_bytes().await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(Map::new()));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            _ => Err(ApiError::bad_request(UNREADABLE).into()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    page: Option<String>,
+    #[serde(rename = "perPage")]
+    per_page: Option<String>,
+    sort: Option<String>,
+    filter: Option<String>,
+    #[serde(rename = "skipTotal")]
+    skip_total: Option<String>,
+}
+
+#[handler]
+async fn list(
+    req: &Request,
+    Path(collection): Path<String>,
+    Query(params): Query<ListParams>,
+    Data(state): Data<&Arc<AppState>>,
+) -> Result<Json<Value>> {
+    let caller = guard::identify(state, req).await?;
+    let catalog = state.schema.catalog();
+    let c = catalog
+        .get(&collection)
+        .ok_or_else(|| ApiError::from(service::RecordError::NoCollection))?;
+    let paging = Paging::parse(
+        params.page.as_deref(),
+        params.per_page.as_deref(),
+        params.skip_total.as_deref(),
+    )?;
+    let sort = parse_sort(params.sort.as_deref(), |k| service::sortable(c, k))?;
+    if params.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
+        return Err(ApiError::bad_request(
+            "The filter parameter is not supported by this version of Cairn yet.",
+        )
+        .into());
+    }
+    let page = service::list(state, &caller, &collection, ListQuery { paging, sort })
+        .await
+        .map_err(ApiError::from)?;
+    Ok(Json(page))
+}
+
+#[handler]
+async fn view(
+    req: &Request,
+    Path((collection, id)): Path<(String, String)>,
+    Data(state): Data<&Arc<AppState>>,
+) -> Result<Json<Map<String, Value>>> {
+    let caller = guard::identify(state, req).await?;
+    Ok(Json(
+        service::view(state, &caller, &collection, &id)
+            .await
+            .map_err(ApiError::from)?,
+    ))
+}
+
+#[handler]
+async fn create(
+    req: &Request,
+    Path(collection): Path<String>,
+    Data(state): Data<&Arc<AppState>>,
+    RecordBody(body): RecordBody,
+) -> Result<Json<Map<String, Value>>> {
+    let caller = guard::identify(state, req).await?;
+    Ok(Json(
+        service::create(state, &caller, &collection, body)
+            .await
+            .map_err(ApiError::from)?,
+    ))
+}
+
+#[handler]
+async fn update(
+    req: &Request,
+    Path((collection, id)): Path<(String, String)>,
+    Data(state): Data<&Arc<AppState>>,
+    RecordBody(body): RecordBody,
+) -> Result<Json<Map<String, Value>>> {
+    let caller = guard::identify(state, req).await?;
+    Ok(Json(
+        service::update(state, &caller, &collection, &id, body)
+            .await
+            .map_err(ApiError::from)?,
+    ))
+}
+
+#[handler]
+async fn delete(
+    req: &Request,
+    Path((collection, id)): Path<(String, String)>,
+    Data(state): Data<&Arc<AppState>>,
+) -> Result<StatusCode> {
+    let caller = guard::identify(state, req).await?;
+    service::delete(state, &caller, &collection, &id)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The record routes, to be mounted at the root of the route tree.
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/api/collections/:collection/records", get(list).post(create))
+        .at(
+            "/api/collections/:collection/records/:id",
+            get(view).patch(update).delete(delete),
+        )
+}

@@ -1,0 +1,150 @@
+//! Who is making a request: a guest, or the record (superuser or app user)
+//! whose token came in `Authorization` (with or without `Bearer `).
+//!
+//! An invalid, expired or revoked token makes the caller a guest, as in
+//! PocketBase; routes that need more answer 401 or 403 themselves. Auth
+//! records are cached so checking a token does not read the database on
+//! every request; writes to an auth record invalidate its entry, and a
+//! short time-to-live bounds staleness from changes made by another
+//! process (the `cairn superuser` command).
+
+use std::{sync::Arc, time::Duration};
+
+use moka::sync::Cache;
+use rusqlite::OptionalExtension;
+use serde_json::{Map, Value};
+
+use super::token;
+use crate::{
+    records::shape,
+    schema::{Collection, CollectionKind, Schema, defaults, sync::quote},
+    store::{Database, StoreError},
+};
+
+#[derive(Debug)]
+pub struct AuthRecord {
+    pub collection: Arc<Collection>,
+    pub id: String,
+    pub token_key: String,
+    /// The record as the API shows it.
+    pub record: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Guest,
+    Record(Arc<AuthRecord>),
+}
+
+impl Caller {
+    pub fn is_superuser(&self) -> bool {
+        matches!(self, Self::Record(r) if r.collection.id == defaults::SUPERUSERS_ID)
+    }
+
+    pub fn record_id(&self) -> Option<&str> {
+        match self {
+            Self::Record(r) => Some(&r.id),
+            Self::Guest => None,
+        }
+    }
+}
+
+pub struct AuthRecords {
+    cache: Cache<(String, String), Arc<AuthRecord>>,
+}
+
+impl Default for AuthRecords {
+    fn default() -> Self {
+        Self {
+            cache: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+        }
+    }
+}
+
+/// Reads one auth record of `c` by id (`None` if absent).
+pub async fn load_auth_record(
+    db: &Database,
+    c: Arc<Collection>,
+    id: String,
+) -> Result<Option<Arc<AuthRecord>>, StoreError> {
+    db.read(move |conn| {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE id = ?1",
+            shape::select_list(&c),
+            quote(&c.name)
+        );
+        let key_at = c.fields.iter().position(|f| f.name == "tokenKey");
+        let found = conn
+            .prepare_cached(&sql)?
+            .query_row([&id], |row| {
+                let token_key: String = match key_at {
+                    Some(i) => row.get(i)?,
+                    None => String::new(),
+                };
+                Ok((token_key, shape::row_to_json(&c, row)?))
+            })
+            .optional()?;
+        Ok(found.map(|(token_key, record)| {
+            Arc::new(AuthRecord {
+                collection: c.clone(),
+                id,
+                token_key,
+                record,
+            })
+        }))
+    })
+    .await
+}
+
+impl AuthRecords {
+    pub fn invalidate(&self, collection_id: &str, record_id: &str) {
+        self.cache
+            .invalidate(&(collection_id.to_owned(), record_id.to_owned()));
+    }
+
+    /// Resolves an `Authorization` header value to the caller.
+    pub async fn identify(
+        &self,
+        schema: &Schema,
+        db: &Database,
+        header: Option<&str>,
+    ) -> Result<Caller, StoreError> {
+        let raw = header.unwrap_or("").trim();
+        let token = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
+        if token.is_empty() {
+            return Ok(Caller::Guest);
+        }
+        let Some(claims) = token::peek(token) else {
+            return Ok(Caller::Guest);
+        };
+        let catalog = schema.catalog();
+        let Some(collection) = catalog
+            .by_id(&claims.collection_id)
+            .filter(|c| c.kind == CollectionKind::Auth)
+        else {
+            return Ok(Caller::Guest);
+        };
+        let key = (collection.id.clone(), claims.id.clone());
+        let record = match self
+            .cache
+            .get(&key)
+            .filter(|r| Arc::ptr_eq(&r.collection, collection))
+        {
+            Some(hit) => hit,
+            None => match load_auth_record(db, collection.clone(), claims.id.clone()).await? {
+                Some(fresh) => {
+                    self.cache.insert(key, fresh.clone());
+                    fresh
+                }
+                None => return Ok(Caller::Guest),
+            },
+        };
+        Ok(match token::verify(token, collection, &record.token_key) {
+            Some(_) => Caller::Record(record),
+            None => Caller::Guest,
+        })
+    }
+}

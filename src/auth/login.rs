@@ -1,0 +1,178 @@
+//! Signing in with a password. An unknown account costs the same hash
+//! check as a wrong password (against a dummy hash) and gets the same
+//! answer, so neither timing nor wording tells which accounts exist.
+
+use std::sync::{Arc, LazyLock};
+
+use rusqlite::OptionalExtension;
+use serde_json::{Map, Value};
+
+use super::{password, token};
+use crate::{
+    app::AppState,
+    http::error::{ApiError, FieldError, FieldErrors},
+    records::shape,
+    schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
+    store::StoreError,
+};
+
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| password::hash_blocking("cairn-dummy-password").unwrap_or_default());
+
+pub struct PasswordLogin {
+    pub identity: String,
+    pub password: String,
+    pub identity_field: String,
+}
+
+pub struct Session {
+    pub token: String,
+    pub record: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("missing collection")]
+    NoCollection,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("password sign-in is disabled for this collection")]
+    Disabled,
+    #[error("wrong identity or password")]
+    Failed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+}
+
+impl From<LoginError> for ApiError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::NoCollection => {
+                ApiError::new(poem::http::StatusCode::NOT_FOUND, "Missing collection context.")
+            }
+            LoginError::Invalid(fields) => ApiError::validation(fields),
+            LoginError::Disabled => {
+                ApiError::bad_request("The collection is not configured to allow password authentication.")
+            }
+            LoginError::Failed => ApiError::bad_request("Failed to authenticate."),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+fn identity_fields(c: &Collection) -> Vec<String> {
+    c.options
+        .get("passwordAuth")
+        .and_then(|p| p.get("identityFields"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .filter(|v: &Vec<String>| !v.is_empty())
+        .unwrap_or_else(|| vec!["email".into()])
+}
+
+fn enabled(c: &Collection) -> bool {
+    c.options
+        .get("passwordAuth")
+        .and_then(|p| p.get("enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}
+
+pub async fn with_password(
+    state: &AppState,
+    collection: &str,
+    input: PasswordLogin,
+) -> Result<Session, LoginError> {
+    let catalog = state.schema.catalog();
+    let c = catalog
+        .get(collection)
+        .filter(|c| c.kind == CollectionKind::Auth)
+        .cloned()
+        .ok_or(LoginError::NoCollection)?;
+    let mut errors = FieldErrors::new();
+    if input.identity.trim().is_empty() {
+        errors.insert("identity".into(), FieldError::required());
+    }
+    if input.password.is_empty() {
+        errors.insert("password".into(), FieldError::required());
+    }
+    if !errors.is_empty() {
+        return Err(LoginError::Invalid(errors));
+    }
+    if !enabled(&c) {
+        return Err(LoginError::Disabled);
+    }
+    let mut fields = identity_fields(&c);
+    if !input.identity_field.is_empty() {
+        if !fields.contains(&input.identity_field) {
+            return Err(LoginError::Failed);
+        }
+        fields = vec![input.identity_field.clone()];
+    }
+    let found = find_account(state, c.clone(), fields, input.identity.trim().to_owned()).await?;
+    let (stored_hash, token_key, id, record) = match found {
+        Some(account) => account,
+        None => {
+            // Same work, same answer as a wrong password.
+            let _ = state.hasher.verify(input.password, DUMMY_HASH.clone()).await?;
+            return Err(LoginError::Failed);
+        }
+    };
+    if !state.hasher.verify(input.password, stored_hash).await? {
+        return Err(LoginError::Failed);
+    }
+    Ok(Session {
+        token: token::issue(&c, &id, &token_key),
+        record,
+    })
+}
+
+type Account = (String, String, String, Map<String, Value>);
+
+async fn find_account(
+    state: &AppState,
+    c: Arc<Collection>,
+    fields: Vec<String>,
+    identity: String,
+) -> Result<Option<Account>, StoreError> {
+    state
+        .store
+        .data
+        .read(move |conn| {
+            let at = |name: &str| c.fields.iter().position(|f| f.name == name);
+            let (Some(pw_at), Some(key_at), Some(id_at)) = (at("password"), at("tokenKey"), at("id")) else {
+                return Ok(None);
+            };
+            for field in fields.iter().filter_map(|n| c.field(n)) {
+                let collate = if matches!(field.kind, FieldKind::Email { .. }) {
+                    " COLLATE NOCASE"
+                } else {
+                    ""
+                };
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {}{collate} = ?1 LIMIT 1",
+                    shape::select_list(&c),
+                    quote(&c.name),
+                    quote(&field.name)
+                );
+                let found = conn
+                    .prepare_cached(&sql)?
+                    .query_row([&identity], |row| {
+                        Ok((
+                            row.get::<_, String>(pw_at)?,
+                            row.get::<_, String>(key_at)?,
+                            row.get::<_, String>(id_at)?,
+                            shape::row_to_json(&c, row)?,
+                        ))
+                    })
+                    .optional()?;
+                if found.is_some() {
+                    return Ok(found);
+                }
+            }
+            Ok(None)
+        })
+        .await
+}

@@ -1,0 +1,87 @@
+//! `page`, `perPage` and `skipTotal`, and the list envelope they produce,
+//! with PocketBase's tolerance: a page below 1 is page 1, a `perPage`
+//! below 1 is the default (30), above 1000 is 1000.
+
+use serde_json::{Value, json};
+
+use crate::http::error::ApiError;
+
+pub const DEFAULT_PER_PAGE: u64 = 30;
+pub const MAX_PER_PAGE: u64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub page: u64,
+    pub per_page: u64,
+    pub skip_total: bool,
+}
+
+fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("Invalid {name}: it must be a whole number."))),
+    }
+}
+
+fn truthy(raw: Option<&str>) -> bool {
+    matches!(raw.map(str::trim), Some("1" | "true" | "t" | "TRUE" | "True"))
+}
+
+impl Paging {
+    pub fn parse(
+        page: Option<&str>,
+        per_page: Option<&str>,
+        skip_total: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let page = integer("page", page)?.filter(|p| *p > 0).unwrap_or(1) as u64;
+        let per_page = match integer("perPage", per_page)? {
+            Some(n) if n > 0 => (n as u64).min(MAX_PER_PAGE),
+            _ => DEFAULT_PER_PAGE,
+        };
+        Ok(Self {
+            page,
+            per_page,
+            skip_total: truthy(skip_total),
+        })
+    }
+
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    /// `{page, perPage, totalItems, totalPages, items}`; with `skipTotal`
+    /// the totals are -1, as PocketBase answers.
+    pub fn envelope(&self, total: Option<u64>, items: Vec<Value>) -> Value {
+        let (total_items, total_pages) = match total {
+            Some(t) if !self.skip_total => (t as i64, t.div_ceil(self.per_page) as i64),
+            _ => (-1, -1),
+        };
+        json!({
+            "page": self.page,
+            "perPage": self.per_page,
+            "totalItems": total_items,
+            "totalPages": total_pages,
+            "items": items,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerant_bounds_like_pocketbase() {
+        let p = Paging::parse(Some("0"), Some("5000"), None).expect("parse");
+        assert_eq!((p.page, p.per_page), (1, 1000));
+        let p = Paging::parse(Some("-3"), Some("0"), Some("1")).expect("parse");
+        assert_eq!((p.page, p.per_page, p.skip_total), (1, 30, true));
+        assert!(Paging::parse(Some("abc"), None, None).is_err());
+        let p = Paging::parse(Some("3"), Some("10"), None).expect("parse");
+        assert_eq!(p.offset(), 20);
+        assert_eq!(p.envelope(Some(21), vec![])["totalPages"], 3);
+    }
+}

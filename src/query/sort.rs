@@ -1,0 +1,50 @@
+//! `sort`: a comma list of field names, `-` for descending (`+` or nothing
+//! for ascending). Which names are allowed is the caller's to decide.
+
+use crate::http::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: String,
+    pub descending: bool,
+}
+
+pub fn parse_sort(raw: Option<&str>, allowed: impl Fn(&str) -> bool) -> Result<Vec<SortKey>, ApiError> {
+    let mut keys = Vec::new();
+    for part in raw
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let (descending, field) = match part.strip_prefix('-') {
+            Some(f) => (true, f),
+            None => (false, part.strip_prefix('+').unwrap_or(part)),
+        };
+        if !allowed(field) {
+            return Err(ApiError::bad_request(format!("Invalid sort field {field:?}.")));
+        }
+        keys.push(SortKey {
+            field: field.to_owned(),
+            descending,
+        });
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_directions_and_refuses_unknown_fields() {
+        let keys = parse_sort(Some("-created, name,+id"), |f| {
+            ["created", "name", "id"].contains(&f)
+        })
+        .expect("ok");
+        assert_eq!(keys.len(), 3);
+        assert!(keys[0].descending && !keys[1].descending && !keys[2].descending);
+        assert!(parse_sort(Some("nope"), |_| false).is_err());
+        assert!(parse_sort(None, |_| false).expect("empty").is_empty());
+    }
+}

@@ -1,0 +1,714 @@
+//! The record operations behind the API: create, view, update, delete and
+//! list, each checking the collection's rule for the caller, validating
+//! every field, and writing in one transaction.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
+use serde_json::{Map, Value, json};
+
+use super::{
+    RecordId,
+    access::{Access, decide},
+    shape,
+    values::{self, Modifier},
+};
+use crate::{
+    app::AppState,
+    auth::{caller::Caller, password},
+    http::error::{ApiError, ErrorTree, FieldError},
+    query::{Paging, SortKey},
+    schema::{
+        Collection, CollectionKind,
+        field::{Field, FieldKind},
+        sync::quote,
+    },
+    store::StoreError,
+};
+
+const CREATE_FAILED: &str = "Failed to create record.";
+const UPDATE_FAILED: &str = "Failed to update record.";
+const TOKEN_KEY_LEN: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("missing collection")]
+    NoCollection,
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("superusers only")]
+    SuperusersOnly,
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Invalid {
+        message: &'static str,
+        errors: ErrorTree,
+    },
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+}
+
+impl From<rusqlite::Error> for RecordError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(err: RecordError) -> Self {
+        match err {
+            RecordError::NoCollection => {
+                ApiError::new(poem::http::StatusCode::NOT_FOUND, "Missing collection context.")
+            }
+            RecordError::Unsupported(m) => ApiError::bad_request(m),
+            RecordError::SuperusersOnly => ApiError::new(
+                poem::http::StatusCode::FORBIDDEN,
+                "Only superusers can perform this action.",
+            ),
+            RecordError::NotFound => ApiError::not_found(),
+            RecordError::Invalid { message, errors } => ApiError::validation_with(message, errors),
+            RecordError::Refused(m) => ApiError::bad_request(m),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+fn invalid(message: &'static str, errors: ErrorTree) -> RecordError {
+    RecordError::Invalid { message, errors }
+}
+
+/// Finds a writable collection by id or name.
+fn collection(state: &AppState, name: &str) -> Result<Arc<Collection>, RecordError> {
+    state
+        .schema
+        .catalog()
+        .get(name)
+        .cloned()
+        .ok_or(RecordError::NoCollection)
+}
+
+fn writable(c: &Collection) -> Result<(), RecordError> {
+    if c.kind == CollectionKind::View {
+        return Err(RecordError::Unsupported("Unsupported collection type."));
+    }
+    Ok(())
+}
+
+/// A record's values by field name, canonical JSON, hidden ones included.
+type Values = Map<String, Value>;
+
+fn read_values(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Values>> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id = ?1",
+        shape::select_list(c),
+        quote(&c.name)
+    );
+    conn.prepare_cached(&sql)?
+        .query_row([id], |row| {
+            let mut out = Values::new();
+            for (i, f) in c.fields.iter().enumerate() {
+                let raw = match row.get_ref(i)? {
+                    rusqlite::types::ValueRef::Text(t) => match f.kind {
+                        FieldKind::Json { .. } | FieldKind::GeoPoint { .. } => {
+                            serde_json::from_slice(t).unwrap_or(Value::Null)
+                        }
+                        _ if f.kind.is_multi() => serde_json::from_slice(t).unwrap_or(json!([])),
+                        _ => Value::String(String::from_utf8_lossy(t).into_owned()),
+                    },
+                    rusqlite::types::ValueRef::Integer(n) => match f.kind {
+                        FieldKind::Bool { .. } => json!(n != 0),
+                        _ => json!(n),
+                    },
+                    rusqlite::types::ValueRef::Real(r) => json!(r),
+                    _ => Value::Null,
+                };
+                out.insert(f.name.clone(), raw);
+            }
+            Ok(out)
+        })
+        .optional()
+}
+
+fn read_shaped(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Map<String, Value>>> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id = ?1",
+        shape::select_list(c),
+        quote(&c.name)
+    );
+    conn.prepare_cached(&sql)?
+        .query_row([id], |row| shape::row_to_json(c, row))
+        .optional()
+}
+
+/// Splits `name+`, `+name` and `name-` keys from plain ones.
+fn modifiers_for<'a>(body: &'a Map<String, Value>, name: &str) -> Vec<(Modifier, &'a Value)> {
+    let mut out = Vec::new();
+    if let Some(v) = body.get(&format!("+{name}")) {
+        out.push((Modifier::Prepend, v));
+    }
+    if let Some(v) = body.get(&format!("{name}+")) {
+        out.push((Modifier::Append, v));
+    }
+    if let Some(v) = body.get(&format!("{name}-")) {
+        out.push((Modifier::Remove, v));
+    }
+    out
+}
+
+/// Fields a client may not set directly.
+fn managed(c: &Collection, f: &Field) -> bool {
+    matches!(f.kind, FieldKind::Autodate { .. }) || (c.kind == CollectionKind::Auth && f.name == "tokenKey")
+}
+
+/// Applies the request body to `values` and validates every field.
+/// Returns the plain-text passwords to hash, by field name.
+fn apply_body(
+    c: &Collection,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    values: &mut Values,
+    creating: bool,
+    errors: &mut ErrorTree,
+) -> Vec<(String, String)> {
+    let mut passwords = Vec::new();
+    for f in &c.fields {
+        if managed(c, f) || (!creating && f.name == "id") {
+            continue;
+        }
+        if c.kind == CollectionKind::Auth && f.name == "verified" && !caller.is_superuser() {
+            continue;
+        }
+        let mut value = values.get(&f.name).cloned().unwrap_or_else(|| values::zero(f));
+        let given = body.get(&f.name);
+        if let Some(raw) = given {
+            value = values::normalize(f, raw);
+        }
+        for (op, operand) in modifiers_for(body, &f.name) {
+            value = values::modify(f, &value, op, operand);
+        }
+        if matches!(f.kind, FieldKind::Password { .. }) {
+            // Passwords are validated in clear, stored hashed; an update that
+            // does not mention the password keeps the stored hash.
+            match given {
+                Some(raw) => {
+                    let plain = raw.as_str().unwrap_or("").to_owned();
+                    let check = Value::String(plain.clone());
+                    match values::check(f, &check) {
+                        Some(e) => errors.add(&[&f.name], e),
+                        None if !plain.is_empty() => passwords.push((f.name.clone(), plain)),
+                        None => {}
+                    }
+                }
+                None if creating && f.kind.is_required() => errors.add(&[&f.name], FieldError::required()),
+                None => {}
+            }
+            continue;
+        }
+        if f.name == "id" && creating && value.as_str().is_none_or(str::is_empty) {
+            value = json!(RecordId::generate().to_string());
+        }
+        if let Some(e) = values::check(f, &value) {
+            errors.add(&[&f.name], e);
+        }
+        values.insert(f.name.clone(), value);
+    }
+    passwords
+}
+
+/// Checks that every relation id exists in its target collection.
+fn check_relations(
+    conn: &Connection,
+    catalog: &crate::schema::Catalog,
+    c: &Collection,
+    values: &Values,
+    message: &'static str,
+) -> Result<(), RecordError> {
+    let mut errors = ErrorTree::new();
+    for f in &c.fields {
+        let FieldKind::Relation { collection_id, .. } = &f.kind else {
+            continue;
+        };
+        let ids: Vec<String> = match values.get(&f.name) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+            _ => continue,
+        };
+        if ids.is_empty() {
+            continue;
+        }
+        let target = if *collection_id == c.id {
+            Some(c)
+        } else {
+            catalog.by_id(collection_id).map(|a| a.as_ref())
+        };
+        let found = match target {
+            Some(t) => {
+                let marks = vec!["?"; ids.len()].join(",");
+                let sql = format!("SELECT count(*) FROM {} WHERE id IN ({marks})", quote(&t.name));
+                conn.prepare_cached(&sql)?
+                    .query_row(params_from_iter(ids.iter()), |r| r.get::<_, i64>(0))?
+            }
+            None => 0,
+        };
+        if found as usize != ids.len() {
+            errors.add(
+                &[&f.name],
+                FieldError::new(
+                    "validation_missing_rel_records",
+                    "Failed to find all relation records with the provided ids.",
+                ),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(message, errors))
+    }
+}
+
+/// Turns a UNIQUE constraint failure into `validation_not_unique` on the
+/// columns SQLite names.
+fn unique_violation(err: &rusqlite::Error, c: &Collection) -> Option<ErrorTree> {
+    let msg = err.to_string();
+    let cols = msg.strip_prefix("UNIQUE constraint failed: ")?;
+    let mut errors = ErrorTree::new();
+    for col in cols.split(',').map(str::trim) {
+        let name = col.rsplit('.').next().unwrap_or(col);
+        let field = c.field(name).map_or("id", |f| f.name.as_str());
+        errors.add(
+            &[field],
+            FieldError::new("validation_not_unique", "Value must be unique."),
+        );
+    }
+    Some(errors)
+}
+
+/// Runs a write statement, reporting a UNIQUE violation as a field error.
+fn execute_checked(
+    tx: &Connection,
+    sql: &str,
+    params: Vec<Sql>,
+    c: &Collection,
+    message: &'static str,
+) -> Result<(), RecordError> {
+    match tx.prepare_cached(sql)?.execute(params_from_iter(params)) {
+        Ok(_) => Ok(()),
+        Err(err) => Err(match unique_violation(&err, c) {
+            Some(errors) => invalid(message, errors),
+            None => err.into(),
+        }),
+    }
+}
+
+/// Sets the autodate fields that change on this kind of write.
+fn stamp_autodates(c: &Collection, values: &mut Values, creating: bool) {
+    let now = crate::datetime::now();
+    for f in &c.fields {
+        if let FieldKind::Autodate { on_create, on_update } = f.kind
+            && ((creating && on_create) || (!creating && on_update))
+        {
+            values.insert(f.name.clone(), json!(now));
+        }
+    }
+}
+
+async fn hash_all(
+    state: &AppState,
+    plain: Vec<(String, String)>,
+    values: &mut Values,
+) -> Result<(), RecordError> {
+    for (name, p) in plain {
+        let hash = state.hasher.hash(p).await?;
+        values.insert(name, Value::String(hash));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    body: Map<String, Value>,
+) -> Result<Map<String, Value>, RecordError> {
+    let c = collection(state, name)?;
+    writable(&c)?;
+    match decide(caller, &c.rules.create) {
+        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
+        Access::Filtered => return Err(invalid(CREATE_FAILED, ErrorTree::new())),
+        Access::All => {}
+    }
+    let mut values = Values::new();
+    let mut errors = ErrorTree::new();
+    let passwords = apply_body(&c, caller, &body, &mut values, true, &mut errors);
+    if c.kind == CollectionKind::Auth {
+        let given = body.get("password").and_then(Value::as_str).unwrap_or("");
+        let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
+        if confirm.is_empty() {
+            errors.add(&["passwordConfirm"], FieldError::required());
+        } else if given != confirm {
+            errors.add(
+                &["passwordConfirm"],
+                FieldError::new("validation_values_mismatch", "Values don't match."),
+            );
+        }
+        values.insert(
+            "tokenKey".into(),
+            json!(crate::random::alphanumeric(TOKEN_KEY_LEN)),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(invalid(CREATE_FAILED, errors));
+    }
+    hash_all(state, passwords, &mut values).await?;
+    stamp_autodates(&c, &mut values, true);
+    let catalog = state.schema.catalog();
+    let c2 = c.clone();
+    state
+        .store
+        .data
+        .write(move |tx| {
+            check_relations(tx, &catalog, &c2, &values, CREATE_FAILED)?;
+            let cols: Vec<&Field> = c2
+                .fields
+                .iter()
+                .filter(|f| values.contains_key(&f.name))
+                .collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                quote(&c2.name),
+                cols.iter().map(|f| quote(&f.name)).collect::<Vec<_>>().join(", "),
+                vec!["?"; cols.len()].join(", ")
+            );
+            let params: Vec<Sql> = cols.iter().map(|f| values::to_sql(f, &values[&f.name])).collect();
+            execute_checked(tx, &sql, params, &c2, CREATE_FAILED)?;
+            let id = values["id"].as_str().unwrap_or("").to_owned();
+            read_shaped(tx, &c2, &id)?.ok_or(RecordError::NotFound)
+        })
+        .await
+}
+
+pub async fn view(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    id: &str,
+) -> Result<Map<String, Value>, RecordError> {
+    let c = collection(state, name)?;
+    match decide(caller, &c.rules.view) {
+        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
+        Access::Filtered => return Err(RecordError::NotFound),
+        Access::All => {}
+    }
+    let id = id.to_owned();
+    state
+        .store
+        .data
+        .read(move |conn| {
+            read_shaped(conn, &c, &id)
+                .map_err(RecordError::from)?
+                .ok_or(RecordError::NotFound)
+        })
+        .await
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    id: &str,
+    body: Map<String, Value>,
+) -> Result<Map<String, Value>, RecordError> {
+    let c = collection(state, name)?;
+    writable(&c)?;
+    match decide(caller, &c.rules.update) {
+        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
+        Access::Filtered => return Err(RecordError::NotFound),
+        Access::All => {}
+    }
+    let (c2, id2) = (c.clone(), id.to_owned());
+    let mut values = state
+        .store
+        .data
+        .read(move |conn| {
+            read_values(conn, &c2, &id2)
+                .map_err(RecordError::from)?
+                .ok_or(RecordError::NotFound)
+        })
+        .await?;
+    let before = values.clone();
+    let mut errors = ErrorTree::new();
+    let passwords = apply_body(&c, caller, &body, &mut values, false, &mut errors);
+    if c.kind == CollectionKind::Auth && !passwords.is_empty() {
+        let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
+        if passwords.iter().any(|(_, p)| p != confirm) {
+            errors.add(
+                &["passwordConfirm"],
+                FieldError::new("validation_values_mismatch", "Values don't match."),
+            );
+        }
+        if !caller.is_superuser() {
+            let old = body
+                .get("oldPassword")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let stored = before
+                .get("password")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            if old.is_empty() {
+                errors.add(&["oldPassword"], FieldError::required());
+            } else if !state.hasher.verify(old, stored).await? {
+                errors.add(
+                    &["oldPassword"],
+                    FieldError::new(
+                        "validation_invalid_old_password",
+                        "Missing or invalid old password.",
+                    ),
+                );
+            }
+        }
+        // A new password revokes every token issued before it.
+        values.insert(
+            "tokenKey".into(),
+            json!(crate::random::alphanumeric(TOKEN_KEY_LEN)),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(invalid(UPDATE_FAILED, errors));
+    }
+    hash_all(state, passwords, &mut values).await?;
+    stamp_autodates(&c, &mut values, false);
+    let catalog = state.schema.catalog();
+    let (c2, id2) = (c.clone(), id.to_owned());
+    let shaped = state
+        .store
+        .data
+        .write(move |tx| {
+            check_relations(tx, &catalog, &c2, &values, UPDATE_FAILED)?;
+            let changed: Vec<&Field> = c2
+                .fields
+                .iter()
+                .filter(|f| f.name != "id" && values.get(&f.name) != before.get(&f.name))
+                .collect();
+            if !changed.is_empty() {
+                let sets: Vec<String> = changed
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| format!("{} = ?{}", quote(&f.name), i + 1))
+                    .collect();
+                let sql = format!(
+                    "UPDATE {} SET {} WHERE id = ?{}",
+                    quote(&c2.name),
+                    sets.join(", "),
+                    changed.len() + 1
+                );
+                let mut params: Vec<Sql> = changed
+                    .iter()
+                    .map(|f| values::to_sql(f, &values[&f.name]))
+                    .collect();
+                params.push(Sql::Text(id2.clone()));
+                execute_checked(tx, &sql, params, &c2, UPDATE_FAILED)?;
+            }
+            read_shaped(tx, &c2, &id2)?.ok_or(RecordError::NotFound)
+        })
+        .await?;
+    if c.kind == CollectionKind::Auth {
+        state.auth_records.invalidate(&c.id, id);
+    }
+    Ok(shaped)
+}
+
+pub async fn delete(state: &AppState, caller: &Caller, name: &str, id: &str) -> Result<(), RecordError> {
+    let c = collection(state, name)?;
+    writable(&c)?;
+    match decide(caller, &c.rules.delete) {
+        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
+        Access::Filtered => return Err(RecordError::NotFound),
+        Access::All => {}
+    }
+    let catalog = state.schema.catalog();
+    let (c2, id2) = (c.clone(), id.to_owned());
+    let deleted = state
+        .store
+        .data
+        .write(move |tx| {
+            let exists: bool = tx
+                .prepare_cached(&format!(
+                    "SELECT count(*) > 0 FROM {} WHERE id = ?1",
+                    quote(&c2.name)
+                ))?
+                .query_row([&id2], |r| r.get(0))?;
+            if !exists {
+                return Err(RecordError::NotFound);
+            }
+            let mut removed = Vec::new();
+            delete_cascading(tx, &catalog, &c2, &id2, &mut removed, 0)?;
+            Ok(removed)
+        })
+        .await?;
+    for (collection_id, record_id) in deleted {
+        state.auth_records.invalidate(&collection_id, &record_id);
+    }
+    Ok(())
+}
+
+/// Deletes one record after settling every relation that points at it:
+/// cascade-deleting the referrers that ask for it, refusing when a
+/// required reference would be left empty, and removing the id elsewhere.
+fn delete_cascading(
+    tx: &Connection,
+    catalog: &crate::schema::Catalog,
+    c: &Collection,
+    id: &str,
+    removed: &mut Vec<(String, String)>,
+    depth: usize,
+) -> Result<(), RecordError> {
+    const REFUSED: &str =
+        "Failed to delete record. Make sure that the record is not part of a required relation reference.";
+    if depth > 32 || removed.iter().any(|(cid, rid)| cid == &c.id && rid == id) {
+        return Ok(());
+    }
+    removed.push((c.id.clone(), id.to_owned()));
+    for other in catalog.all().filter(|o| o.kind != CollectionKind::View) {
+        for f in &other.fields {
+            let FieldKind::Relation {
+                collection_id,
+                cascade_delete,
+                min_select,
+                required,
+                ..
+            } = &f.kind
+            else {
+                continue;
+            };
+            if *collection_id != c.id {
+                continue;
+            }
+            let col = quote(&f.name);
+            let table = quote(&other.name);
+            let sql = if f.kind.is_multi() {
+                format!(
+                    "SELECT id FROM {table} WHERE EXISTS (SELECT 1 FROM json_each({col}) WHERE value = ?1)"
+                )
+            } else {
+                format!("SELECT id FROM {table} WHERE {col} = ?1")
+            };
+            let referrers: Vec<String> = tx
+                .prepare_cached(&sql)?
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for rid in referrers {
+                if other.id == c.id && rid == id {
+                    continue;
+                }
+                if *cascade_delete {
+                    delete_cascading(tx, catalog, other, &rid, removed, depth + 1)?;
+                    continue;
+                }
+                let remaining: i64 = if f.kind.is_multi() {
+                    tx.prepare_cached(&format!(
+                        "SELECT count(*) FROM json_each((SELECT {col} FROM {table} WHERE id = ?1)) WHERE value != ?2"
+                    ))?
+                    .query_row([&rid, id], |r| r.get(0))?
+                } else {
+                    0
+                };
+                if (*required && remaining == 0) || (remaining as u64) < *min_select {
+                    return Err(RecordError::Refused(REFUSED.into()));
+                }
+                let update = if f.kind.is_multi() {
+                    format!(
+                        "UPDATE {table} SET {col} = (SELECT json_group_array(value) FROM json_each({col}) WHERE value != ?2) WHERE id = ?1"
+                    )
+                } else {
+                    format!("UPDATE {table} SET {col} = '' WHERE id = ?1 AND ?2 = ?2")
+                };
+                tx.prepare_cached(&update)?.execute([&rid, id])?;
+            }
+        }
+    }
+    tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", quote(&c.name)))?
+        .execute([id])?;
+    Ok(())
+}
+
+/// A parsed list request; the query issue adds `filter`, `expand` and
+/// `fields` here.
+pub struct ListQuery {
+    pub paging: Paging,
+    pub sort: Vec<SortKey>,
+}
+
+/// Whether `sort` may name this key on `c`.
+pub fn sortable(c: &Collection, key: &str) -> bool {
+    key == "@random" || key == "@rowid" || c.field(key).is_some_and(|f| !f.hidden)
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    query: ListQuery,
+) -> Result<Value, RecordError> {
+    let c = collection(state, name)?;
+    let access = decide(caller, &c.rules.list);
+    if access == Access::SuperusersOnly {
+        return Err(RecordError::SuperusersOnly);
+    }
+    if access == Access::Filtered {
+        return Ok(query.paging.envelope(Some(0), vec![]));
+    }
+    let order: Vec<String> = query
+        .sort
+        .iter()
+        .map(|k| {
+            let dir = if k.descending { "DESC" } else { "ASC" };
+            match k.field.as_str() {
+                "@random" => "RANDOM()".to_owned(),
+                "@rowid" => format!("_rowid_ {dir}"),
+                f => format!("{} {dir}", quote(f)),
+            }
+        })
+        .chain(std::iter::once("_rowid_ ASC".to_owned()))
+        .collect();
+    let paging = query.paging;
+    state
+        .store
+        .data
+        .read(move |conn| {
+            let sql = format!(
+                "SELECT {} FROM {} ORDER BY {} LIMIT ?1 OFFSET ?2",
+                shape::select_list(&c),
+                quote(&c.name),
+                order.join(", ")
+            );
+            let items = conn
+                .prepare_cached(&sql)?
+                .query_map([paging.per_page as i64, paging.offset() as i64], |row| {
+                    shape::row_to_json(&c, row)
+                })?
+                .map(|r| r.map(Value::Object))
+                .collect::<Result<Vec<_>, _>>()?;
+            let total = if paging.skip_total {
+                None
+            } else {
+                let n: i64 = conn
+                    .prepare_cached(&format!("SELECT count(*) FROM {}", quote(&c.name)))?
+                    .query_row([], |r| r.get(0))?;
+                Some(n as u64)
+            };
+            Ok::<_, RecordError>(paging.envelope(total, items))
+        })
+        .await
+}

@@ -1,0 +1,150 @@
+//! The catalog: every collection definition, loaded from `_collections`
+//! into one immutable snapshot. Readers take the current `Arc` (no lock
+//! held while they work); a collection change builds a new snapshot from
+//! the database inside its write transaction and installs it after commit.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, params};
+use serde_json::{Map, Value};
+
+use super::{
+    collection::{Collection, CollectionKind, Rules},
+    field::Field,
+};
+use crate::store::StoreError;
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    collections: Vec<Arc<Collection>>,
+    /// Orders snapshots: a newer catalog never gets replaced by an older one.
+    pub(super) sequence: u64,
+}
+
+impl Catalog {
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Collection>> {
+        self.collections.iter()
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Arc<Collection>> {
+        self.collections.iter().find(|c| c.id == id)
+    }
+
+    /// By id, or by name (case-insensitively), as PocketBase resolves the
+    /// `{collection}` part of a URL.
+    pub fn get(&self, id_or_name: &str) -> Option<&Arc<Collection>> {
+        self.by_id(id_or_name).or_else(|| {
+            self.collections
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(id_or_name))
+        })
+    }
+
+    /// Reads every definition. A row that cannot be read is a corrupt
+    /// database, reported as such rather than skipped.
+    pub fn load(conn: &Connection, sequence: u64) -> Result<Self, StoreError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, system, type, name, fields, indexes, listRule, viewRule, createRule, updateRule,
+                    deleteRule, options, created, updated
+             FROM _collections ORDER BY created, rowid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                Rules {
+                    list: r.get(6)?,
+                    view: r.get(7)?,
+                    create: r.get(8)?,
+                    update: r.get(9)?,
+                    delete: r.get(10)?,
+                },
+                r.get::<_, String>(11)?,
+                r.get::<_, String>(12)?,
+                r.get::<_, String>(13)?,
+            ))
+        })?;
+        let mut collections = Vec::new();
+        for row in rows {
+            let (id, system, kind, name, fields, indexes, rules, options, created, updated) = row?;
+            let corrupt = |what: &str| StoreError::Corrupt(format!("collection {name:?}: unreadable {what}"));
+            let kind = CollectionKind::parse(&kind).ok_or_else(|| corrupt("type"))?;
+            let fields: Vec<Value> = serde_json::from_str(&fields).map_err(|_| corrupt("fields"))?;
+            let fields = fields
+                .iter()
+                .map(Field::from_json)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| corrupt("field"))?;
+            let indexes: Vec<String> = serde_json::from_str(&indexes).map_err(|_| corrupt("indexes"))?;
+            let mut options: Map<String, Value> =
+                serde_json::from_str(&options).map_err(|_| corrupt("options"))?;
+            let view_query = options
+                .remove("viewQuery")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            collections.push(Arc::new(Collection {
+                id,
+                name,
+                kind,
+                system,
+                fields,
+                indexes,
+                rules,
+                view_query,
+                options,
+                created,
+                updated,
+            }));
+        }
+        Ok(Self {
+            collections,
+            sequence,
+        })
+    }
+}
+
+/// Writes `c` to `_collections` (insert or replace by id).
+pub fn save_row(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
+    let fields = Value::Array(c.fields.iter().map(Field::to_json).collect()).to_string();
+    let indexes = serde_json::to_string(&c.indexes).unwrap_or_else(|_| "[]".into());
+    let mut options = c.options.clone();
+    if c.kind == CollectionKind::View {
+        options.insert("viewQuery".into(), Value::String(c.view_query.clone()));
+    }
+    conn.prepare_cached(
+        "INSERT INTO _collections (id, system, type, name, fields, indexes, listRule, viewRule, createRule,
+                                   updateRule, deleteRule, options, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (id) DO UPDATE SET system = excluded.system, type = excluded.type, name = excluded.name,
+             fields = excluded.fields, indexes = excluded.indexes, listRule = excluded.listRule,
+             viewRule = excluded.viewRule, createRule = excluded.createRule, updateRule = excluded.updateRule,
+             deleteRule = excluded.deleteRule, options = excluded.options, updated = excluded.updated",
+    )?
+    .execute(params![
+        c.id,
+        c.system,
+        c.kind.as_str(),
+        c.name,
+        fields,
+        indexes,
+        c.rules.list,
+        c.rules.view,
+        c.rules.create,
+        c.rules.update,
+        c.rules.delete,
+        Value::Object(options).to_string(),
+        c.created,
+        c.updated,
+    ])?;
+    Ok(())
+}
+
+pub fn delete_row(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM _collections WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}

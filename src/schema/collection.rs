@@ -1,0 +1,272 @@
+//! Collections: a named table of records with typed fields, indexes, the
+//! five API rules and, for auth collections, their auth options. JSON in
+//! PocketBase's shape; stored in `_collections`.
+
+use serde_json::{Map, Value, json};
+
+use super::field::{Field, UnreadableField};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionKind {
+    Base,
+    Auth,
+    View,
+}
+
+impl CollectionKind {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "base" => Some(Self::Base),
+            "auth" => Some(Self::Auth),
+            "view" => Some(Self::View),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Base => "base",
+            Self::Auth => "auth",
+            Self::View => "view",
+        }
+    }
+}
+
+/// The API rules: `None` locks the action to superusers, `Some("")` opens
+/// it to everyone, an expression filters rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rules {
+    pub list: Option<String>,
+    pub view: Option<String>,
+    pub create: Option<String>,
+    pub update: Option<String>,
+    pub delete: Option<String>,
+}
+
+pub const RULE_KEYS: [&str; 5] = ["listRule", "viewRule", "createRule", "updateRule", "deleteRule"];
+
+impl Rules {
+    pub fn get(&self, key: &str) -> Option<&Option<String>> {
+        Some(match key {
+            "listRule" => &self.list,
+            "viewRule" => &self.view,
+            "createRule" => &self.create,
+            "updateRule" => &self.update,
+            "deleteRule" => &self.delete,
+            _ => return None,
+        })
+    }
+
+    fn set(&mut self, key: &str, value: Option<String>) {
+        match key {
+            "listRule" => self.list = value,
+            "viewRule" => self.view = value,
+            "createRule" => self.create = value,
+            "updateRule" => self.update = value,
+            "deleteRule" => self.delete = value,
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    pub id: String,
+    pub name: String,
+    pub kind: CollectionKind,
+    pub system: bool,
+    pub fields: Vec<Field>,
+    pub indexes: Vec<String>,
+    pub rules: Rules,
+    pub view_query: String,
+    /// Auth collections' options (authRule, passwordAuth, authToken, …),
+    /// secrets included; `to_json` strips the secrets.
+    pub options: Map<String, Value>,
+    pub created: String,
+    pub updated: String,
+}
+
+/// The client sent something that is not a collection at all (a
+/// `fields` that is not a list, a field without a known type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableCollection;
+
+impl From<UnreadableField> for UnreadableCollection {
+    fn from(_: UnreadableField) -> Self {
+        Self
+    }
+}
+
+/// PocketBase's collection id: `pbc_` and the CRC-32 of type and name.
+pub fn derive_id(kind: CollectionKind, name: &str) -> String {
+    format!(
+        "pbc_{}",
+        crc32fast::hash(format!("{}{name}", kind.as_str()).as_bytes())
+    )
+}
+
+fn rule_of(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+impl Collection {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn field_by_id(&self, id: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.id == id)
+    }
+
+    /// A new collection from a create request, before validation. Keys the
+    /// client leaves out take PocketBase's defaults.
+    pub fn from_create(body: &Map<String, Value>) -> Result<(Self, Option<String>), UnreadableCollection> {
+        let raw_kind = body.get("type").and_then(Value::as_str).unwrap_or("base");
+        let kind = CollectionKind::parse(raw_kind).unwrap_or(CollectionKind::Base);
+        let bad_kind = CollectionKind::parse(raw_kind)
+            .is_none()
+            .then(|| raw_kind.to_owned());
+        let now = crate::datetime::now();
+        let mut collection = Self {
+            id: String::new(),
+            name: String::new(),
+            kind,
+            system: false,
+            fields: Vec::new(),
+            indexes: Vec::new(),
+            rules: Rules::default(),
+            view_query: String::new(),
+            options: Map::new(),
+            created: now.clone(),
+            updated: now,
+        };
+        collection.apply_patch(body)?;
+        if let Some(id) = body.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            collection.id = id.to_owned();
+        } else {
+            collection.id = derive_id(kind, &collection.name);
+        }
+        Ok((collection, bad_kind))
+    }
+
+    /// Applies the keys present in `body` (an update, or the rest of a
+    /// create). Fields are replaced as a whole list; a field keeps its id
+    /// (and so its column and data) when the client sends that id back.
+    pub fn apply_patch(&mut self, body: &Map<String, Value>) -> Result<(), UnreadableCollection> {
+        if let Some(name) = body.get("name") {
+            self.name = name.as_str().unwrap_or("").trim().to_owned();
+        }
+        for key in RULE_KEYS {
+            if let Some(v) = body.get(key) {
+                self.rules.set(key, rule_of(v));
+            }
+        }
+        if let Some(q) = body.get("viewQuery") {
+            self.view_query = q.as_str().unwrap_or("").trim().to_owned();
+        }
+        if let Some(indexes) = body.get("indexes") {
+            let list = indexes.as_array().ok_or(UnreadableCollection)?;
+            self.indexes = list
+                .iter()
+                .filter_map(|v| v.as_str().map(|s| s.trim().to_owned()))
+                .collect();
+        }
+        if let Some(fields) = body.get("fields") {
+            let list = fields.as_array().ok_or(UnreadableCollection)?;
+            let mut parsed = Vec::with_capacity(list.len());
+            for item in list {
+                let mut field = Field::from_json(item)?;
+                field.name = field.name.trim().to_owned();
+                // A system field cannot be made from the outside: keep the
+                // flag only for fields this collection already has.
+                let existing = self.fields.iter().find(|f| {
+                    (!field.id.is_empty() && f.id == field.id)
+                        || (field.id.is_empty() && f.name == field.name)
+                });
+                match existing {
+                    Some(old) => {
+                        field.id = old.id.clone();
+                        field.system = old.system;
+                    }
+                    None => {
+                        field.system = false;
+                        if field.id.is_empty() {
+                            field.id = super::field::derive_id(field.kind.type_name(), &field.name);
+                        }
+                    }
+                }
+                parsed.push(field);
+            }
+            self.fields = parsed;
+        }
+        if self.kind == CollectionKind::Auth {
+            for (key, value) in body {
+                if super::defaults::AUTH_OPTION_KEYS.contains(&key.as_str()) {
+                    merge_option(&mut self.options, key, value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("id".into(), json!(self.id));
+        o.insert("name".into(), json!(self.name));
+        o.insert("type".into(), json!(self.kind.as_str()));
+        o.insert("system".into(), json!(self.system));
+        o.insert(
+            "fields".into(),
+            Value::Array(self.fields.iter().map(Field::to_json).collect()),
+        );
+        o.insert("indexes".into(), json!(self.indexes));
+        for key in RULE_KEYS {
+            o.insert(key.into(), json!(self.rules.get(key).cloned().flatten()));
+        }
+        o.insert("created".into(), json!(self.created));
+        o.insert("updated".into(), json!(self.updated));
+        match self.kind {
+            CollectionKind::View => {
+                o.insert("viewQuery".into(), json!(self.view_query));
+            }
+            CollectionKind::Auth => {
+                for (k, v) in &self.options {
+                    o.insert(k.clone(), strip_secrets(v));
+                }
+            }
+            CollectionKind::Base => {}
+        }
+        Value::Object(o)
+    }
+}
+
+/// Merges a client's auth option object into the stored one key by key, so
+/// a partial update keeps the rest (and the secrets).
+fn merge_option(options: &mut Map<String, Value>, key: &str, value: &Value) {
+    match (options.get_mut(key), value) {
+        (Some(Value::Object(current)), Value::Object(patch)) => {
+            for (k, v) in patch {
+                if k == "secret" {
+                    continue;
+                }
+                merge_option(current, k, v);
+            }
+        }
+        _ => {
+            options.insert(key.to_owned(), value.clone());
+        }
+    }
+}
+
+fn strip_secrets(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| k.as_str() != "secret" && k.as_str() != "clientSecret")
+                .map(|(k, v)| (k.clone(), strip_secrets(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(strip_secrets).collect()),
+        other => other.clone(),
+    }
+}

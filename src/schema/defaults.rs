@@ -1,0 +1,312 @@
+//! What PocketBase puts in place by itself: the system fields every base
+//! and auth collection has, the default auth options, and the two auth
+//! collections of a fresh data folder (`_superusers` and `users`).
+//!
+//! The mail templates are Cairn's own wording with PocketBase's
+//! placeholders (`{APP_NAME}`, `{APP_URL}`, `{TOKEN}`, `{OTP}`, …).
+
+use serde_json::{Map, Value, json};
+
+use super::{
+    collection::{Collection, CollectionKind, Rules},
+    field::{Field, FieldKind},
+};
+
+pub const USERS_ID: &str = "_pb_users_auth_";
+pub const SUPERUSERS_ID: &str = "pbc_3142635823";
+
+/// The keys of an auth collection's options, in PocketBase's order.
+pub const AUTH_OPTION_KEYS: &[&str] = &[
+    "authRule",
+    "manageRule",
+    "authAlert",
+    "oauth2",
+    "passwordAuth",
+    "mfa",
+    "otp",
+    "authToken",
+    "passwordResetToken",
+    "emailChangeToken",
+    "verificationToken",
+    "fileToken",
+    "verificationTemplate",
+    "resetPasswordTemplate",
+    "confirmEmailChangeTemplate",
+];
+
+/// Token kinds that each carry their own signing secret.
+pub const TOKEN_OPTION_KEYS: &[&str] = &[
+    "authToken",
+    "passwordResetToken",
+    "emailChangeToken",
+    "verificationToken",
+    "fileToken",
+];
+
+pub fn id_field() -> Field {
+    Field::new(
+        "id",
+        FieldKind::Text {
+            required: true,
+            min: 15,
+            max: 15,
+            pattern: "^[a-z0-9]+$".into(),
+            autogenerate_pattern: "[a-z0-9]{15}".into(),
+            primary_key: true,
+        },
+    )
+    .system()
+}
+
+/// The system fields of an auth collection, after `id`.
+pub fn auth_fields() -> Vec<Field> {
+    vec![
+        Field::new(
+            "password",
+            FieldKind::Password {
+                required: true,
+                min: 8,
+                max: 0,
+                pattern: String::new(),
+                cost: 0,
+            },
+        )
+        .system()
+        .hidden(),
+        Field::new(
+            "tokenKey",
+            FieldKind::Text {
+                required: true,
+                min: 30,
+                max: 60,
+                pattern: String::new(),
+                autogenerate_pattern: "[a-zA-Z0-9]{50}".into(),
+                primary_key: false,
+            },
+        )
+        .system()
+        .hidden(),
+        Field::new(
+            "email",
+            FieldKind::Email {
+                required: true,
+                except_domains: vec![],
+                only_domains: vec![],
+            },
+        )
+        .system(),
+        Field::new("emailVisibility", FieldKind::Bool { required: false }).system(),
+        Field::new("verified", FieldKind::Bool { required: false }).system(),
+    ]
+}
+
+pub fn autodate(name: &str, on_update: bool) -> Field {
+    Field::new(
+        name,
+        FieldKind::Autodate {
+            on_create: true,
+            on_update,
+        },
+    )
+}
+
+fn template(subject: &str, body: &str) -> Value {
+    json!({"subject": subject, "body": body})
+}
+
+/// An auth collection's default options, with fresh token secrets.
+pub fn auth_options(token_duration: u64) -> Map<String, Value> {
+    let secret = || crate::random::alphanumeric(50);
+    let options = json!({
+        "authRule": "",
+        "manageRule": null,
+        "authAlert": {
+            "enabled": true,
+            "emailTemplate": template(
+                "New sign-in to your {APP_NAME} account",
+                "<p>Hi,</p>\n<p>Your {APP_NAME} account was just used to sign in from a device or place we had not seen before:</p>\n<p><em>{ALERT_INFO}</em></p>\n<p><strong>If this was not you, change your password now: that signs out every other session.</strong></p>\n<p>If it was you, there is nothing to do.</p>\n<p>— {APP_NAME}</p>",
+            ),
+        },
+        "oauth2": {
+            "providers": [],
+            "mappedFields": {"id": "", "name": "", "username": "", "avatarURL": ""},
+            "enabled": false,
+        },
+        "passwordAuth": {"enabled": true, "identityFields": ["email"]},
+        "mfa": {"enabled": false, "duration": 600, "rule": ""},
+        "otp": {
+            "enabled": false,
+            "duration": 180,
+            "length": 8,
+            "emailTemplate": template(
+                "Your {APP_NAME} sign-in code",
+                "<p>Hi,</p>\n<p>Your one-time sign-in code is <strong>{OTP}</strong>.</p>\n<p>If you did not ask for it, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",
+            ),
+        },
+        "authToken": {"duration": token_duration, "secret": secret()},
+        "passwordResetToken": {"duration": 1800, "secret": secret()},
+        "emailChangeToken": {"duration": 1800, "secret": secret()},
+        "verificationToken": {"duration": 86400, "secret": secret()},
+        "fileToken": {"duration": 180, "secret": secret()},
+        "verificationTemplate": template(
+            "Confirm your {APP_NAME} email address",
+            "<p>Hi,</p>\n<p>Welcome to {APP_NAME}. Please confirm your email address:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-verification/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm my address</a></p>\n<p>If you did not sign up, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",
+        ),
+        "resetPasswordTemplate": template(
+            "Reset your {APP_NAME} password",
+            "<p>Hi,</p>\n<p>Someone (hopefully you) asked to reset your {APP_NAME} password:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-password-reset/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Choose a new password</a></p>\n<p>If you did not ask for this, you can ignore this message; your password stays as it is.</p>\n<p>— {APP_NAME}</p>",
+        ),
+        "confirmEmailChangeTemplate": template(
+            "Confirm your new {APP_NAME} email address",
+            "<p>Hi,</p>\n<p>Please confirm the new email address for your {APP_NAME} account:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-email-change/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm new address</a></p>\n<p>If you did not ask for this, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",
+        ),
+    });
+    match options {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Adds the system fields a collection of this kind must have, keeping the
+/// client's versions of them where given, and fills in missing options.
+pub fn complete(collection: &mut Collection) {
+    let mut required = vec![id_field()];
+    if collection.kind == CollectionKind::Auth {
+        required.extend(auth_fields());
+    }
+    if collection.kind == CollectionKind::View {
+        return;
+    }
+    for (pos, system) in required.into_iter().enumerate() {
+        match collection.fields.iter().position(|f| f.name == system.name) {
+            Some(at) => {
+                let f = &mut collection.fields[at];
+                f.system = true;
+                f.id = system.id.clone();
+            }
+            None => collection.fields.insert(pos.min(collection.fields.len()), system),
+        }
+    }
+    if collection.kind == CollectionKind::Auth {
+        for (key, value) in auth_options(604_800) {
+            match collection.options.get_mut(&key) {
+                None => {
+                    collection.options.insert(key, value);
+                }
+                Some(Value::Object(current)) => {
+                    if let Value::Object(defaults) = value {
+                        for (k, v) in defaults {
+                            current.entry(k).or_insert(v);
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+fn auth_collection(
+    id: &str,
+    name: &str,
+    system: bool,
+    extra: Vec<Field>,
+    rules: Rules,
+    duration: u64,
+) -> Collection {
+    let now = crate::datetime::now();
+    let mut fields = vec![id_field()];
+    fields.extend(auth_fields());
+    fields.extend(extra);
+    let mut options = auth_options(duration);
+    if name == "users" {
+        options.insert(
+            "oauth2".into(),
+            json!({"providers": [], "mappedFields": {"id": "", "name": "name", "username": "", "avatarURL": "avatar"}, "enabled": false}),
+        );
+    }
+    Collection {
+        id: id.into(),
+        name: name.into(),
+        kind: CollectionKind::Auth,
+        system,
+        fields,
+        indexes: vec![
+            format!("CREATE UNIQUE INDEX `idx_tokenKey_{id}` ON `{name}` (`tokenKey`)"),
+            format!("CREATE UNIQUE INDEX `idx_email_{id}` ON `{name}` (`email`) WHERE `email` != ''"),
+        ],
+        rules,
+        view_query: String::new(),
+        options,
+        created: now.clone(),
+        updated: now,
+    }
+}
+
+/// `_superusers`: the system auth collection of administrators.
+pub fn superusers() -> Collection {
+    let mut created = autodate("created", false);
+    created.system = true;
+    let mut updated = autodate("updated", true);
+    updated.system = true;
+    auth_collection(
+        SUPERUSERS_ID,
+        "_superusers",
+        true,
+        vec![created, updated],
+        Rules::default(),
+        86_400,
+    )
+}
+
+/// `users`: the default auth collection for an app's users.
+pub fn users() -> Collection {
+    let owner = Some("id = @request.auth.id".to_owned());
+    auth_collection(
+        USERS_ID,
+        "users",
+        false,
+        vec![
+            Field::new(
+                "name",
+                FieldKind::Text {
+                    required: false,
+                    min: 0,
+                    max: 255,
+                    pattern: String::new(),
+                    autogenerate_pattern: String::new(),
+                    primary_key: false,
+                },
+            ),
+            Field::new(
+                "avatar",
+                FieldKind::File {
+                    required: false,
+                    max_select: 1,
+                    max_size: 0,
+                    mime_types: [
+                        "image/jpeg",
+                        "image/png",
+                        "image/svg+xml",
+                        "image/gif",
+                        "image/webp",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                    thumbs: vec![],
+                    protected: false,
+                },
+            ),
+            autodate("created", false),
+            autodate("updated", true),
+        ],
+        Rules {
+            list: owner.clone(),
+            view: owner.clone(),
+            create: Some(String::new()),
+            update: owner.clone(),
+            delete: owner,
+        },
+        432_000,
+    )
+}

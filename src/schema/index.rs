@@ -1,0 +1,108 @@
+//! `CREATE INDEX` statements as collections carry them: parsed just enough
+//! to know the index's name and to point it at the collection's table, so
+//! a renamed collection's indexes follow it. SQLite itself checks the rest
+//! when the index is created.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDef {
+    pub unique: bool,
+    pub name: String,
+    /// Everything after the table name: `(columns) [WHERE …]`.
+    pub body: String,
+}
+
+fn take_word<'a>(s: &'a str, word: &str) -> Option<&'a str> {
+    let s = s.trim_start();
+    let head = s.get(..word.len())?;
+    let rest = &s[word.len()..];
+    (head.eq_ignore_ascii_case(word) && rest.starts_with(|c: char| c.is_whitespace() || c == '(' || c == '`'))
+        .then_some(rest)
+}
+
+/// Reads one identifier, bare or quoted with backticks, double quotes or
+/// brackets.
+fn take_ident(s: &str) -> Option<(String, &str)> {
+    let s = s.trim_start();
+    let (close, body) = match s.chars().next()? {
+        '`' => ('`', &s[1..]),
+        '"' => ('"', &s[1..]),
+        '[' => (']', &s[1..]),
+        _ => {
+            let end = s
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(s.len());
+            return (end > 0).then(|| (s[..end].to_owned(), &s[end..]));
+        }
+    };
+    let end = body.find(close)?;
+    let name = &body[..end];
+    (!name.is_empty()).then(|| (name.to_owned(), &body[end + 1..]))
+}
+
+impl IndexDef {
+    pub fn parse(sql: &str) -> Option<Self> {
+        let rest = take_word(sql, "CREATE")?;
+        let (unique, rest) = match take_word(rest, "UNIQUE") {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let mut rest = take_word(rest, "INDEX")?;
+        if let Some(r) = take_word(rest, "IF") {
+            rest = take_word(take_word(r, "NOT")?, "EXISTS")?;
+        }
+        let (name, rest) = take_ident(rest)?;
+        let rest = take_word(rest, "ON")?;
+        let (_table, rest) = take_ident(rest)?;
+        let body = rest.trim().trim_end_matches(';').trim().to_owned();
+        if !body.starts_with('(') || body.contains(';') {
+            return None;
+        }
+        Some(Self { unique, name, body })
+    }
+
+    /// The statement for `table`, quoted the way PocketBase writes it.
+    pub fn sql_for(&self, table: &str) -> String {
+        format!(
+            "CREATE {}INDEX `{}` ON `{}` {}",
+            if self.unique { "UNIQUE " } else { "" },
+            self.name,
+            table,
+            self.body
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_retargets() {
+        let idx =
+            IndexDef::parse("CREATE UNIQUE INDEX `idx_email_x` ON `users` (`email`) WHERE `email` != ''")
+                .expect("parses");
+        assert!(idx.unique);
+        assert_eq!(idx.name, "idx_email_x");
+        assert_eq!(
+            idx.sql_for("members"),
+            "CREATE UNIQUE INDEX `idx_email_x` ON `members` (`email`) WHERE `email` != ''"
+        );
+        let plain = IndexDef::parse("create index if not exists idx_t on demo (t, n DESC)").expect("parses");
+        assert!(!plain.unique);
+        assert_eq!(plain.body, "(t, n DESC)");
+    }
+
+    #[test]
+    fn rejects_what_is_not_one_create_index() {
+        for bad in [
+            "",
+            "DROP TABLE users",
+            "CREATE INDEX",
+            "CREATE INDEX idx ON t",
+            "CREATE INDEX idx ON t (a); DROP TABLE users",
+            "CREATE TABLE x (a)",
+        ] {
+            assert_eq!(IndexDef::parse(bad), None, "{bad}");
+        }
+    }
+}

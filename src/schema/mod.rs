@@ -1,0 +1,371 @@
+//! Collections and their fields: the model (PocketBase's JSON shape), the
+//! validation of a change, the DDL that applies it, and the catalog of
+//! current definitions.
+//!
+//! Every change runs in one write transaction: validate against the
+//! catalog as stored, write the definition, alter the table; any failure
+//! rolls all of it back. The in-memory catalog is replaced only after the
+//! commit, so no request ever sees a definition that was not stored.
+
+pub mod catalog;
+pub mod collection;
+pub mod defaults;
+pub mod field;
+pub mod index;
+pub mod sync;
+pub mod validate;
+
+use std::sync::{
+    Arc, RwLock,
+    atomic::{AtomicU64, Ordering},
+};
+
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+pub use catalog::Catalog;
+pub use collection::{Collection, CollectionKind};
+use sync::SyncError;
+
+use crate::{
+    http::error::{ApiError, ErrorTree, FieldError},
+    store::{Database, StoreError},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("the submitted collection could not be read")]
+    Unreadable,
+    #[error("{message}")]
+    Invalid {
+        message: &'static str,
+        errors: ErrorTree,
+    },
+    #[error("collection not found")]
+    NotFound,
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for SchemaError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+impl From<SchemaError> for ApiError {
+    fn from(err: SchemaError) -> Self {
+        match err {
+            SchemaError::Unreadable => {
+                ApiError::bad_request("Failed to load the submitted data due to invalid formatting.")
+            }
+            SchemaError::Invalid { message, errors } => ApiError::validation_with(message, errors),
+            SchemaError::NotFound => ApiError::not_found(),
+            SchemaError::Refused(message) => ApiError::bad_request(message),
+            SchemaError::Store(err) => ApiError::internal(err),
+        }
+    }
+}
+
+const CREATE_FAILED: &str = "Failed to create collection.";
+const UPDATE_FAILED: &str = "Failed to update collection.";
+
+fn invalid(message: &'static str, errors: ErrorTree) -> SchemaError {
+    SchemaError::Invalid { message, errors }
+}
+
+fn from_sync(message: &'static str, err: SyncError) -> SchemaError {
+    match err {
+        SyncError::Index { position, message: m } => {
+            let mut errors = ErrorTree::new();
+            errors.add(
+                &["indexes", &position.to_string()],
+                FieldError::new("validation_invalid_index_expression", m),
+            );
+            invalid(message, errors)
+        }
+        SyncError::Sqlite(e) => SchemaError::Store(e.into()),
+    }
+}
+
+/// The live catalog and the operations that change it.
+pub struct Schema {
+    current: RwLock<Arc<Catalog>>,
+    sequence: Arc<AtomicU64>,
+}
+
+impl Schema {
+    /// Loads the catalog, writing the default collections on first start.
+    pub async fn load(db: &Database) -> Result<Self, StoreError> {
+        let catalog = db
+            .write(|tx| {
+                let empty: bool = tx.query_row("SELECT count(*) = 0 FROM _collections", [], |r| r.get(0))?;
+                if empty {
+                    for c in [defaults::superusers(), defaults::users()] {
+                        catalog::save_row(tx, &c)?;
+                        let exists: bool = tx.query_row(
+                            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                            [&c.name],
+                            |r| r.get(0),
+                        )?;
+                        let synced = if exists {
+                            sync::apply_indexes(tx, &c)
+                        } else {
+                            sync::create(tx, &c)
+                        };
+                        synced.map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", c.name)))?;
+                    }
+                }
+                Catalog::load(tx, 0)
+            })
+            .await?;
+        Ok(Self {
+            current: RwLock::new(Arc::new(catalog)),
+            sequence: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The current definitions; cheap, and consistent for as long as the
+    /// caller holds it.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn install(&self, catalog: Catalog) {
+        let mut guard = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if catalog.sequence > guard.sequence {
+            *guard = Arc::new(catalog);
+        }
+    }
+
+    /// Runs a catalog change in one transaction and installs the catalog it
+    /// leaves behind once committed.
+    async fn change<T: Send + 'static>(
+        &self,
+        db: &Database,
+        f: impl FnOnce(&Connection, &Catalog) -> Result<T, SchemaError> + Send + 'static,
+    ) -> Result<T, SchemaError> {
+        let sequence = self.sequence.clone();
+        let (out, catalog) = db
+            .write(move |tx| {
+                let stored = Catalog::load(tx, 0)?;
+                let out = f(tx, &stored)?;
+                let next = sequence.fetch_add(1, Ordering::SeqCst) + 1;
+                Ok::<_, SchemaError>((out, Catalog::load(tx, next)?))
+            })
+            .await?;
+        self.install(catalog);
+        Ok(out)
+    }
+
+    pub async fn create(
+        &self,
+        db: &Database,
+        body: Map<String, Value>,
+    ) -> Result<Arc<Collection>, SchemaError> {
+        let created = self
+            .change(db, move |tx, stored| {
+                let created = create_in(tx, stored, &body)?;
+                Ok(created.id.clone())
+            })
+            .await?;
+        self.catalog()
+            .by_id(&created)
+            .cloned()
+            .ok_or(SchemaError::NotFound)
+    }
+
+    pub async fn update(
+        &self,
+        db: &Database,
+        id_or_name: String,
+        body: Map<String, Value>,
+    ) -> Result<Arc<Collection>, SchemaError> {
+        let id = self
+            .change(db, move |tx, stored| {
+                let old = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
+                Ok(update_in(tx, stored, old, &body)?.id)
+            })
+            .await?;
+        self.catalog().by_id(&id).cloned().ok_or(SchemaError::NotFound)
+    }
+
+    pub async fn delete(&self, db: &Database, id_or_name: String) -> Result<(), SchemaError> {
+        self.change(db, move |tx, stored| {
+            let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
+            delete_in(tx, stored, c)
+        })
+        .await
+    }
+
+    pub async fn truncate(&self, db: &Database, id_or_name: String) -> Result<(), SchemaError> {
+        self.change(db, move |tx, stored| {
+            let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
+            if c.kind == CollectionKind::View {
+                return Err(SchemaError::Refused(
+                    "View collections cannot be truncated.".into(),
+                ));
+            }
+            sync::truncate(tx, c)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Creates or updates each collection of `items` (matched by id, then
+    /// name) and, with `delete_missing`, deletes the non-system collections
+    /// not listed. All or nothing.
+    pub async fn import(
+        &self,
+        db: &Database,
+        items: Vec<Value>,
+        delete_missing: bool,
+    ) -> Result<(), SchemaError> {
+        self.change(db, move |tx, stored| {
+            let failed = |detail: String| {
+                let mut errors = ErrorTree::new();
+                errors.add(
+                    &["collections"],
+                    FieldError::new(
+                        "validation_collections_import_failure",
+                        format!("Failed to import the collections configuration. Raw error: {detail}"),
+                    ),
+                );
+                invalid("Failed to import collections.", errors)
+            };
+            if items.is_empty() {
+                let mut errors = ErrorTree::new();
+                errors.add(&["collections"], FieldError::required());
+                return Err(invalid("Failed to import collections.", errors));
+            }
+            let mut kept = Vec::new();
+            for item in &items {
+                let body = item
+                    .as_object()
+                    .ok_or_else(|| failed("every item must be an object".into()))?;
+                let current = Catalog::load(tx, 0)?;
+                let by_id = body
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| current.by_id(id));
+                let by_name = body
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .and_then(|n| current.get(n));
+                let result = match by_id.or(by_name) {
+                    Some(old) => update_in(tx, &current, old, body),
+                    None => create_in(tx, &current, body),
+                };
+                let saved = result.map_err(|e| failed(describe(&e)))?;
+                kept.push(saved.id);
+            }
+            if delete_missing {
+                let current = Catalog::load(tx, 0)?;
+                let doomed: Vec<Arc<Collection>> = current
+                    .all()
+                    .filter(|c| !c.system && !kept.contains(&c.id))
+                    .cloned()
+                    .collect();
+                for c in doomed {
+                    let now = Catalog::load(tx, 0)?;
+                    delete_in(tx, &now, &c).map_err(|e| failed(describe(&e)))?;
+                }
+            }
+            let _ = stored;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn describe(err: &SchemaError) -> String {
+    match err {
+        SchemaError::Invalid { errors, .. } => {
+            serde_json::to_string(&Value::Object(errors.clone().into_map())).unwrap_or_default()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn create_in(
+    tx: &Connection,
+    stored: &Catalog,
+    body: &Map<String, Value>,
+) -> Result<Collection, SchemaError> {
+    let (mut c, bad_kind) = Collection::from_create(body).map_err(|_| SchemaError::Unreadable)?;
+    defaults::complete(&mut c);
+    let errors = validate::validate(stored, None, &c, bad_kind.as_deref());
+    if !errors.is_empty() {
+        return Err(invalid(CREATE_FAILED, errors));
+    }
+    catalog::save_row(tx, &c)?;
+    sync::create(tx, &c).map_err(|e| from_sync(CREATE_FAILED, e))?;
+    Ok(c)
+}
+
+fn update_in(
+    tx: &Connection,
+    stored: &Catalog,
+    old: &Collection,
+    body: &Map<String, Value>,
+) -> Result<Collection, SchemaError> {
+    let mut c = old.clone();
+    if let Some(kind) = body.get("type").and_then(Value::as_str) {
+        match CollectionKind::parse(kind) {
+            Some(k) => c.kind = k,
+            None => {
+                let mut errors = ErrorTree::new();
+                errors.add(
+                    &["type"],
+                    FieldError::new("validation_in_invalid", "Must be a valid value."),
+                );
+                return Err(invalid(UPDATE_FAILED, errors));
+            }
+        }
+    }
+    c.apply_patch(body).map_err(|_| SchemaError::Unreadable)?;
+    defaults::complete(&mut c);
+    c.updated = crate::datetime::now();
+    let errors = validate::validate(stored, Some(old), &c, None);
+    if !errors.is_empty() {
+        return Err(invalid(UPDATE_FAILED, errors));
+    }
+    catalog::save_row(tx, &c)?;
+    sync::update(tx, old, &c).map_err(|e| from_sync(UPDATE_FAILED, e))?;
+    Ok(c)
+}
+
+fn delete_in(tx: &Connection, stored: &Catalog, c: &Collection) -> Result<(), SchemaError> {
+    if c.system {
+        return Err(SchemaError::Refused(
+            "System collections cannot be deleted.".into(),
+        ));
+    }
+    let referrers: Vec<&str> = stored
+        .all()
+        .filter(|other| other.id != c.id)
+        .filter(|other| {
+            other.fields.iter().any(
+                |f| matches!(&f.kind, field::FieldKind::Relation { collection_id, .. } if *collection_id == c.id),
+            )
+        })
+        .map(|other| other.name.as_str())
+        .collect();
+    if !referrers.is_empty() {
+        return Err(SchemaError::Refused(format!(
+            "Failed to delete collection probably due to existing reference in {}.",
+            referrers.join(", ")
+        )));
+    }
+    catalog::delete_row(tx, &c.id)?;
+    sync::drop(tx, c)?;
+    Ok(())
+}

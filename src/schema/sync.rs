@@ -1,0 +1,161 @@
+//! Table DDL for collections, always run inside the caller's transaction
+//! so that a failure leaves schema and data exactly as they were.
+//!
+//! A change to the columns rebuilds the table (create the new shape, copy
+//! the rows across by field id, swap): one path for add, rename, remove
+//! and single↔multi changes, and a renamed field keeps its data because
+//! the copy follows the field's stable id, not its name.
+
+use rusqlite::Connection;
+
+use super::{
+    collection::{Collection, CollectionKind},
+    field::{Field, FieldKind},
+    index::IndexDef,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// An index statement SQLite refused, by its position in `indexes`.
+    #[error("index {position}: {message}")]
+    Index { position: usize, message: String },
+}
+
+/// Quotes an identifier that schema validation has already restricted to
+/// `[A-Za-z0-9_]`; doubling backticks keeps even a bad name inert.
+pub fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+fn column_sql(field: &Field) -> String {
+    if matches!(
+        field.kind,
+        FieldKind::Text {
+            primary_key: true,
+            ..
+        }
+    ) {
+        format!(
+            "{} TEXT PRIMARY KEY DEFAULT ('r'||lower(hex(randomblob(7)))) NOT NULL",
+            quote(&field.name)
+        )
+    } else {
+        format!("{} {}", quote(&field.name), field.kind.column_definition())
+    }
+}
+
+fn create_table_sql(table: &str, c: &Collection) -> String {
+    let columns: Vec<String> = c.fields.iter().map(column_sql).collect();
+    format!("CREATE TABLE {} ({})", quote(table), columns.join(", "))
+}
+
+pub fn create(conn: &Connection, c: &Collection) -> Result<(), SyncError> {
+    if c.kind == CollectionKind::View {
+        return Ok(());
+    }
+    conn.execute_batch(&create_table_sql(&c.name, c))?;
+    apply_indexes(conn, c)
+}
+
+/// Drops every index on `c`'s table and creates the ones it declares.
+pub fn apply_indexes(conn: &Connection, c: &Collection) -> Result<(), SyncError> {
+    drop_indexes(conn, &c.name)?;
+    for (position, sql) in c.indexes.iter().enumerate() {
+        let def = IndexDef::parse(sql).ok_or_else(|| SyncError::Index {
+            position,
+            message: "Invalid CREATE INDEX expression.".into(),
+        })?;
+        conn.execute_batch(&def.sql_for(&c.name))
+            .map_err(|err| SyncError::Index {
+                position,
+                message: format!("Failed to create index {} - {err}.", def.name),
+            })?;
+    }
+    Ok(())
+}
+
+fn drop_indexes(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")?
+        .query_map([table], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for name in names {
+        conn.execute_batch(&format!("DROP INDEX {}", quote(&name)))?;
+    }
+    Ok(())
+}
+
+/// The value expression that carries `old`'s column into `new`'s.
+fn carry(old: &Field, new: &Field) -> String {
+    let col = quote(&old.name);
+    match (old.kind.is_multi(), new.kind.is_multi()) {
+        (false, true) => format!("CASE WHEN IFNULL({col}, '') = '' THEN '[]' ELSE json_array({col}) END"),
+        (true, false) => format!("IFNULL(json_extract({col}, '$[#-1]'), '')"),
+        _ => col,
+    }
+}
+
+fn same_columns(old: &Collection, new: &Collection) -> bool {
+    old.fields.len() == new.fields.len()
+        && old
+            .fields
+            .iter()
+            .zip(&new.fields)
+            .all(|(a, b)| a.id == b.id && a.name == b.name && column_sql(a) == column_sql(b))
+}
+
+/// Brings the table of `old` to the shape of `new`.
+pub fn update(conn: &Connection, old: &Collection, new: &Collection) -> Result<(), SyncError> {
+    if new.kind == CollectionKind::View {
+        return Ok(());
+    }
+    if same_columns(old, new) {
+        if old.name != new.name {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {} RENAME TO {}",
+                quote(&old.name),
+                quote(&new.name)
+            ))?;
+        }
+        return apply_indexes(conn, new);
+    }
+    drop_indexes(conn, &old.name)?;
+    let staging = format!("_cairn_rebuild_{}", new.name);
+    conn.execute_batch(&create_table_sql(&staging, new))?;
+    let (mut targets, mut sources) = (Vec::new(), Vec::new());
+    for field in &new.fields {
+        if let Some(previous) = old.field_by_id(&field.id) {
+            targets.push(quote(&field.name));
+            sources.push(carry(previous, field));
+        }
+    }
+    if !targets.is_empty() {
+        conn.execute_batch(&format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            quote(&staging),
+            targets.join(", "),
+            sources.join(", "),
+            quote(&old.name)
+        ))?;
+    }
+    conn.execute_batch(&format!(
+        "DROP TABLE {}; ALTER TABLE {} RENAME TO {};",
+        quote(&old.name),
+        quote(&staging),
+        quote(&new.name)
+    ))?;
+    apply_indexes(conn, new)
+}
+
+pub fn drop(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
+    if c.kind == CollectionKind::View {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote(&c.name)))
+}
+
+pub fn truncate(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("DELETE FROM {}", quote(&c.name)))
+}

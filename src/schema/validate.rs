@@ -1,0 +1,278 @@
+//! Whole-collection validation, before anything is written: every problem
+//! is reported at once, per key, in PocketBase's codes. Checks that need
+//! SQLite (index expressions) happen when the DDL runs, inside the same
+//! transaction, and are reported the same way.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::{
+    catalog::Catalog,
+    collection::{Collection, CollectionKind},
+    field::FieldKind,
+    index::IndexDef,
+};
+use crate::http::error::{ErrorTree, FieldError};
+
+const RESERVED_FIELD_NAMES: &[&str] = &["expand", "collectionId", "collectionName"];
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn blank() -> FieldError {
+    FieldError::required()
+}
+
+/// Validates `new` (the collection as it would be saved); `old` is the
+/// stored version for an update. `raw_kind` is an unrecognized `type`.
+pub fn validate(
+    catalog: &Catalog,
+    old: Option<&Collection>,
+    new: &Collection,
+    bad_kind: Option<&str>,
+) -> ErrorTree {
+    let mut errors = ErrorTree::new();
+
+    // The collection's own keys.
+    if new.name.is_empty() {
+        errors.add(&["name"], blank());
+    } else if new.name.chars().count() > 255 {
+        errors.add(
+            &["name"],
+            FieldError::new(
+                "validation_length_out_of_range",
+                "The length must be between 1 and 255.",
+            )
+            .with_params(json!({"min": 1, "max": 255})),
+        );
+    } else if !valid_name(&new.name) {
+        errors.add(
+            &["name"],
+            FieldError::new("validation_match_invalid", "Must be in a valid format."),
+        );
+    } else if catalog
+        .all()
+        .any(|c| c.name.eq_ignore_ascii_case(&new.name) && old.is_none_or(|o| o.id != c.id))
+    {
+        errors.add(
+            &["name"],
+            FieldError::new(
+                "validation_collection_name_exists",
+                "Collection name must be unique (case insensitive).",
+            ),
+        );
+    }
+    if bad_kind.is_some() {
+        errors.add(
+            &["type"],
+            FieldError::new("validation_in_invalid", "Must be a valid value."),
+        );
+    }
+    if let Some(old) = old {
+        if old.kind != new.kind {
+            errors.add(
+                &["type"],
+                FieldError::new(
+                    "validation_collection_type_change",
+                    "Collection type cannot be changed.",
+                ),
+            );
+        }
+        if old.system && old.name != new.name {
+            errors.add(
+                &["name"],
+                FieldError::new(
+                    "validation_collection_system_name_change",
+                    "System collection name cannot be changed.",
+                ),
+            );
+        }
+    }
+    if old.is_none() && errors.is_empty() && catalog.by_id(&new.id).is_some() {
+        errors.add(
+            &["id"],
+            FieldError::new("validation_collection_id_exists", "Collection id already exists."),
+        );
+    }
+    if new.kind == CollectionKind::View {
+        // View collections (a read-only SELECT) are not built yet; say so
+        // plainly rather than accept a collection that cannot work.
+        errors.add(
+            &["viewQuery"],
+            FieldError::new(
+                "validation_unsupported",
+                "View collections are not supported by this version of Cairn yet.",
+            ),
+        );
+    }
+
+    validate_fields(catalog, old, new, &mut errors);
+    validate_indexes(new, &mut errors);
+    errors
+}
+
+fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection, errors: &mut ErrorTree) {
+    let mut seen = HashSet::new();
+    for (i, field) in new.fields.iter().enumerate() {
+        let at = i.to_string();
+        let path = |key: &'static str| ["fields", at.as_str(), key];
+        let name = field.name.as_str();
+        if name.is_empty() {
+            errors.add(&path("name"), blank());
+        } else if !valid_name(name) || name.len() > 255 {
+            errors.add(
+                &path("name"),
+                FieldError::new("validation_match_invalid", "Must be in a valid format."),
+            );
+        } else if RESERVED_FIELD_NAMES.contains(&name) {
+            errors.add(
+                &path("name"),
+                FieldError::new("validation_not_in_invalid", "Must not be in list."),
+            );
+        } else if !seen.insert(name.to_ascii_lowercase())
+            || (name == "id" && !matches!(field.kind, FieldKind::Text { .. }))
+        {
+            errors.add(
+                &path("name"),
+                FieldError::new(
+                    "validation_duplicated_field_name",
+                    format!("Duplicated or invalid field name {name}."),
+                )
+                .with_params(json!({"fieldName": name})),
+            );
+        }
+        if let Some(previous) = old.and_then(|o| o.field_by_id(&field.id))
+            && previous.kind.type_name() != field.kind.type_name()
+        {
+            errors.add(
+                &path("type"),
+                FieldError::new("validation_field_type_change", "Field type cannot be changed."),
+            );
+        }
+        match &field.kind {
+            FieldKind::Text {
+                min, max, pattern, ..
+            }
+            | FieldKind::Password {
+                min, max, pattern, ..
+            } => {
+                if *max > 0 && min > max {
+                    errors.add(
+                        &path("max"),
+                        FieldError::new(
+                            "validation_min_greater_equal_than_required",
+                            format!("Must be no less than {min}."),
+                        )
+                        .with_params(json!({"threshold": min})),
+                    );
+                }
+                if !pattern.is_empty()
+                    && let Err(err) = regex::Regex::new(pattern)
+                {
+                    errors.add(
+                        &path("pattern"),
+                        FieldError::new(
+                            "validation_invalid_regex",
+                            format!("Invalid regular expression: {err}."),
+                        ),
+                    );
+                }
+            }
+            FieldKind::Number {
+                min: Some(min),
+                max: Some(max),
+                ..
+            } if min > max => {
+                errors.add(
+                    &path("max"),
+                    FieldError::new(
+                        "validation_min_number_constraint",
+                        format!("Must be greater or equal than {min}."),
+                    )
+                    .with_params(json!({"min": min})),
+                );
+            }
+            FieldKind::Select {
+                values, max_select, ..
+            } => {
+                if values.is_empty() {
+                    errors.add(&path("values"), blank());
+                } else if *max_select as usize > values.len() {
+                    let n = values.len();
+                    errors.add(
+                        &path("maxSelect"),
+                        FieldError::new(
+                            "validation_max_less_equal_than_required",
+                            format!("Must be no greater than {n}."),
+                        )
+                        .with_params(json!({"threshold": n})),
+                    );
+                }
+            }
+            FieldKind::Relation {
+                collection_id,
+                min_select,
+                max_select,
+                ..
+            } => {
+                if collection_id.is_empty() {
+                    errors.add(&path("collectionId"), blank());
+                } else if catalog.by_id(collection_id).is_none() && *collection_id != new.id {
+                    errors.add(
+                        &path("collectionId"),
+                        FieldError::new(
+                            "validation_field_relation_missing_collection",
+                            "The relation collection doesn't exist.",
+                        ),
+                    );
+                }
+                if *max_select > 0 && min_select > max_select {
+                    errors.add(
+                        &path("maxSelect"),
+                        FieldError::new(
+                            "validation_min_greater_equal_than_required",
+                            format!("Must be no less than {min_select}."),
+                        )
+                        .with_params(json!({"threshold": min_select})),
+                    );
+                }
+            }
+            FieldKind::Autodate { on_create, on_update } if !on_create && !on_update => {
+                errors.add(
+                    &path("onCreate"),
+                    FieldError::new(
+                        "validation_required",
+                        "Either onCreate or onUpdate must be enabled.",
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn validate_indexes(new: &Collection, errors: &mut ErrorTree) {
+    let mut names = HashSet::new();
+    for (i, sql) in new.indexes.iter().enumerate() {
+        let at = i.to_string();
+        match IndexDef::parse(sql) {
+            None => errors.add(
+                &["indexes", &at],
+                FieldError::new(
+                    "validation_invalid_index_expression",
+                    "Invalid CREATE INDEX expression.",
+                ),
+            ),
+            Some(def) if !names.insert(def.name.to_ascii_lowercase()) => errors.add(
+                &["indexes", &at],
+                FieldError::new(
+                    "validation_duplicated_index_name",
+                    "The index name already exists.",
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+}
