@@ -26,7 +26,23 @@ const UNREADABLE: &str = "Failed to load the submitted data due to invalid forma
 /// A record body: a JSON object, or multipart form data whose plain parts
 /// are values (repeated names make a list) and whose `@jsonPayload` part
 /// holds the JSON values, as the SDKs send it.
-pub struct RecordBody(pub Map<String, Value>);
+pub struct RecordBody {
+    pub values: Map<String, Value>,
+    /// Whether the values came from a form (text that may encode JSON).
+    pub from_form: bool,
+}
+
+impl RecordBody {
+    /// The values, with form text decoded for `collection`'s JSON fields.
+    fn for_collection(mut self, state: &AppState, collection: &str) -> Map<String, Value> {
+        if self.from_form
+            && let Some(c) = state.schema.catalog().get(collection)
+        {
+            crate::records::values::decode_form_values(c, &mut self.values);
+        }
+        self.values
+    }
+}
 
 impl<'a> FromRequest<'a> for RecordBody {
     async fn from_request(req: &'a Request, body: &mut RequestBody) -> Result<Self> {
@@ -61,14 +77,23 @@ impl<'a> FromRequest<'a> for RecordBody {
                     }
                 }
             }
-            return Ok(Self(out));
+            return Ok(Self {
+                values: out,
+                from_form: true,
+            });
         }
         let bytes = body.take()?.into_bytes().await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(Map::new()));
+            return Ok(Self {
+                values: Map::new(),
+                from_form: false,
+            });
         }
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(Value::Object(map)) => Ok(Self {
+                values: map,
+                from_form: false,
+            }),
             _ => Err(ApiError::bad_request(UNREADABLE).into()),
         }
     }
@@ -134,9 +159,10 @@ async fn create(
     req: &Request,
     Path(collection): Path<String>,
     Data(state): Data<&Arc<AppState>>,
-    RecordBody(body): RecordBody,
+    body: RecordBody,
 ) -> Result<Json<Map<String, Value>>> {
     let caller = guard::identify(state, req).await?;
+    let body = body.for_collection(state, &collection);
     Ok(Json(
         service::create(state, &caller, &collection, body)
             .await
@@ -149,9 +175,10 @@ async fn update(
     req: &Request,
     Path((collection, id)): Path<(String, String)>,
     Data(state): Data<&Arc<AppState>>,
-    RecordBody(body): RecordBody,
+    body: RecordBody,
 ) -> Result<Json<Map<String, Value>>> {
     let caller = guard::identify(state, req).await?;
+    let body = body.for_collection(state, &collection);
     Ok(Json(
         service::update(state, &caller, &collection, &id, body)
             .await

@@ -24,8 +24,8 @@ use self::{
 use crate::{api, app::AppState};
 
 #[handler]
-fn openapi_json(docs: Data<&Arc<Docs>>) -> Response {
-    docs.json_response()
+fn openapi_json(docs: Data<&Arc<Docs>>, state: Data<&Arc<AppState>>) -> Response {
+    docs.json_response(&state.schema.catalog())
 }
 
 #[handler]

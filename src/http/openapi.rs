@@ -6,19 +6,24 @@
 //! schemas can be merged in on each request: the docs page loads the
 //! document by URL rather than embedding a copy, so it is never stale.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use poem::{
     IntoResponse, Response,
     http::{HeaderValue, header},
 };
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
-use crate::api::{self, Api};
+use crate::{
+    api::Api,
+    schema::{Catalog, Collection, CollectionKind, json_schema},
+};
 
 pub struct Docs {
     base: Value,
     page: String,
+    /// The last document rendered, by catalog version.
+    rendered: Mutex<Option<(u64, bytes::Bytes)>>,
 }
 
 impl Docs {
@@ -35,19 +40,52 @@ impl Docs {
             .collect::<Vec<_>>()
             .join("\n")
             .replacen("<title>RapiDoc</title>", "<title>Cairn API reference</title>", 1);
-        Arc::new(Self { base, page })
+        Arc::new(Self {
+            base,
+            page,
+            rendered: Mutex::new(None),
+        })
     }
 
-    /// The document as of now.
-    pub fn document(&self) -> Value {
-        self.base.clone()
+    /// The document for the collections of `catalog`: the static
+    /// endpoints plus, per collection, its record schemas and paths.
+    pub fn document(&self, catalog: &Catalog) -> Value {
+        let mut doc = self.base.clone();
+        let mut schemas = Map::new();
+        let mut paths = Map::new();
+        schemas.insert("ErrorEnvelope".into(), error_schema());
+        for c in catalog.all() {
+            add_collection(c, &mut schemas, &mut paths);
+        }
+        if let Some(Value::Object(existing)) = doc.pointer_mut("/components/schemas") {
+            existing.extend(schemas);
+        }
+        if let Some(Value::Object(existing)) = doc.get_mut("paths") {
+            existing.extend(paths);
+        }
+        doc
     }
 
-    pub fn json_response(&self) -> Response {
-        let mut resp = poem::web::Json(self.document()).into_response();
-        resp.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        resp
+    /// Serves the document, re-rendering only when a collection changed.
+    pub fn json_response(&self, catalog: &Catalog) -> Response {
+        let version = catalog.version();
+        let cached = self.rendered.lock().ok().and_then(|guard| {
+            guard
+                .as_ref()
+                .filter(|(v, _)| *v == version)
+                .map(|(_, body)| body.clone())
+        });
+        let body = cached.unwrap_or_else(|| {
+            let fresh = bytes::Bytes::from(self.document(catalog).to_string());
+            if let Ok(mut guard) = self.rendered.lock() {
+                *guard = Some((version, fresh.clone()));
+            }
+            fresh
+        });
+        Response::builder()
+            .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+            .body(body)
     }
 
     pub fn page_response(&self) -> Response {
@@ -58,7 +96,197 @@ impl Docs {
     }
 }
 
-/// Used by tests and tools that want the static document without a server.
-pub fn static_document(state: Arc<crate::app::AppState>) -> Value {
-    Docs::new(&api::service(state)).document()
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "PocketBase's error envelope.",
+        "properties": {
+            "status": {"type": "integer"},
+            "message": {"type": "string"},
+            "data": {"type": "object", "description": "Per-field errors: {field: {code, message}}."},
+        },
+        "required": ["status", "message", "data"],
+    })
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({"application/json": {"schema": schema}})
+}
+
+fn answer(description: &str, schema: Option<Value>) -> Value {
+    match schema {
+        Some(s) => json!({"description": description, "content": json_content(s)}),
+        None => json!({"description": description}),
+    }
+}
+
+fn errors() -> [(&'static str, Value); 3] {
+    [
+        (
+            "400",
+            answer("Invalid request.", Some(reference("ErrorEnvelope"))),
+        ),
+        (
+            "403",
+            answer(
+                "Not allowed by the collection's rule.",
+                Some(reference("ErrorEnvelope")),
+            ),
+        ),
+        (
+            "404",
+            answer(
+                "Not found, or hidden by the collection's rule.",
+                Some(reference("ErrorEnvelope")),
+            ),
+        ),
+    ]
+}
+
+fn operation(
+    c: &Collection,
+    summary: String,
+    id: &str,
+    params: Vec<Value>,
+    body: Option<Value>,
+    ok: Value,
+) -> Value {
+    let mut responses = Map::new();
+    responses.insert(if ok.get("content").is_some() { "200" } else { "204" }.into(), ok);
+    responses.extend(errors().map(|(k, v)| (k.to_owned(), v)));
+    let mut op = json!({
+        "tags": [format!("Records: {}", c.name)],
+        "summary": summary,
+        "operationId": format!("{id}_{}", c.name),
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(body) = body {
+        op["requestBody"] = json!({"required": true, "content": json_content(body)});
+    }
+    op
+}
+
+fn query_param(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
+}
+
+fn add_collection(c: &Collection, schemas: &mut Map<String, Value>, paths: &mut Map<String, Value>) {
+    let (record, create, update, list) = (
+        format!("Record_{}", c.name),
+        format!("Create_{}", c.name),
+        format!("Update_{}", c.name),
+        format!("List_{}", c.name),
+    );
+    schemas.insert(record.clone(), json_schema::record(c));
+    schemas.insert(
+        list.clone(),
+        json!({
+            "type": "object",
+            "properties": {
+                "page": {"type": "integer"},
+                "perPage": {"type": "integer"},
+                "totalItems": {"type": "integer", "description": "-1 with skipTotal"},
+                "totalPages": {"type": "integer", "description": "-1 with skipTotal"},
+                "items": {"type": "array", "items": reference(&record)},
+            },
+            "required": ["page", "perPage", "totalItems", "totalPages", "items"],
+        }),
+    );
+    let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    let list_params = vec![
+        query_param(
+            "page",
+            json!({"type": "integer", "minimum": 1}),
+            "Page number, from 1.",
+        ),
+        query_param(
+            "perPage",
+            json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+            "Items per page (30 by default).",
+        ),
+        query_param(
+            "sort",
+            json!({"type": "string"}),
+            "Comma-separated fields, `-` for descending; `@random`, `@rowid`.",
+        ),
+        query_param(
+            "skipTotal",
+            json!({"type": "boolean"}),
+            "Skip counting; totals are then -1.",
+        ),
+    ];
+    let mut collection_path = Map::new();
+    collection_path.insert(
+        "get".into(),
+        operation(
+            c,
+            format!("List {} records", c.name),
+            "list",
+            list_params,
+            None,
+            answer("A page of records.", Some(reference(&list))),
+        ),
+    );
+    let mut item_path = Map::new();
+    item_path.insert(
+        "get".into(),
+        operation(
+            c,
+            format!("View a {} record", c.name),
+            "view",
+            vec![id_param.clone()],
+            None,
+            answer("The record.", Some(reference(&record))),
+        ),
+    );
+    if c.kind != CollectionKind::View {
+        schemas.insert(create.clone(), json_schema::body(c, false));
+        schemas.insert(update.clone(), json_schema::body(c, true));
+        collection_path.insert(
+            "post".into(),
+            operation(
+                c,
+                format!("Create a {} record", c.name),
+                "create",
+                vec![],
+                Some(reference(&create)),
+                answer("The created record.", Some(reference(&record))),
+            ),
+        );
+        item_path.insert(
+            "patch".into(),
+            operation(
+                c,
+                format!("Update a {} record", c.name),
+                "update",
+                vec![id_param.clone()],
+                Some(reference(&update)),
+                answer("The updated record.", Some(reference(&record))),
+            ),
+        );
+        item_path.insert(
+            "delete".into(),
+            operation(
+                c,
+                format!("Delete a {} record", c.name),
+                "delete",
+                vec![id_param],
+                None,
+                answer("Deleted.", None),
+            ),
+        );
+    }
+    paths.insert(
+        format!("/collections/{}/records", c.name),
+        Value::Object(collection_path),
+    );
+    paths.insert(
+        format!("/collections/{}/records/{{id}}", c.name),
+        Value::Object(item_path),
+    );
 }

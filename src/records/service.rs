@@ -652,7 +652,9 @@ pub struct ListQuery {
 
 /// Whether `sort` may name this key on `c`.
 pub fn sortable(c: &Collection, key: &str) -> bool {
-    key == "@random" || key == "@rowid" || c.field(key).is_some_and(|f| !f.hidden)
+    key == "@random"
+        || (key == "@rowid" && c.kind != CollectionKind::View)
+        || c.field(key).is_some_and(|f| !f.hidden)
 }
 
 pub async fn list(
@@ -680,18 +682,23 @@ pub async fn list(
                 f => format!("{} {dir}", quote(f)),
             }
         })
-        .chain(std::iter::once("_rowid_ ASC".to_owned()))
+        // Insertion order last, so pages are stable; views have no rowid.
+        .chain((c.kind != CollectionKind::View).then(|| "_rowid_ ASC".to_owned()))
         .collect();
     let paging = query.paging;
     state
         .store
         .data
         .read(move |conn| {
+            let order_by = if order.is_empty() {
+                String::new()
+            } else {
+                format!(" ORDER BY {}", order.join(", "))
+            };
             let sql = format!(
-                "SELECT {} FROM {} ORDER BY {} LIMIT ?1 OFFSET ?2",
+                "SELECT {} FROM {}{order_by} LIMIT ?1 OFFSET ?2",
                 shape::select_list(&c),
                 quote(&c.name),
-                order.join(", ")
             );
             let items = conn
                 .prepare_cached(&sql)?

@@ -111,6 +111,23 @@ pub fn normalize(field: &Field, raw: &Value) -> Value {
     }
 }
 
+/// Form fields arrive as text; a `json` field's text is the JSON itself
+/// (as the SDKs send it), so it is decoded before normalization. Text that
+/// is not JSON stays a JSON string, as PocketBase keeps it.
+pub fn decode_form_values(c: &crate::schema::Collection, body: &mut serde_json::Map<String, Value>) {
+    for f in c
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Json { .. }))
+    {
+        if let Some(Value::String(text)) = body.get(&f.name)
+            && let Ok(decoded) = serde_json::from_str::<Value>(text)
+        {
+            body.insert(f.name.clone(), decoded);
+        }
+    }
+}
+
 /// The empty value of a field's type.
 pub fn zero(field: &Field) -> Value {
     normalize(field, &Value::Null)

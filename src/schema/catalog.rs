@@ -22,6 +22,11 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Increases with every installed change; caches key on it.
+    pub fn version(&self) -> u64 {
+        self.sequence
+    }
+
     pub fn all(&self) -> impl Iterator<Item = &Arc<Collection>> {
         self.collections.iter()
     }

@@ -12,8 +12,10 @@ pub mod collection;
 pub mod defaults;
 pub mod field;
 pub mod index;
+pub mod json_schema;
 pub mod sync;
 pub mod validate;
+pub mod view;
 
 use std::sync::{
     Arc, RwLock,
@@ -295,6 +297,37 @@ fn describe(err: &SchemaError) -> String {
     }
 }
 
+/// For a view, derives the fields from its query; `Err` names the problem.
+fn prepare_view(
+    tx: &Connection,
+    stored: &Catalog,
+    c: &mut Collection,
+    message: &'static str,
+) -> Result<(), SchemaError> {
+    if c.kind != CollectionKind::View {
+        return Ok(());
+    }
+    c.view_query = view::normalize(&c.view_query);
+    if c.view_query.is_empty() {
+        return Ok(()); // reported by validation as required
+    }
+    match view::infer_fields(tx, stored, &c.view_query) {
+        Ok(fields) => {
+            c.fields = fields;
+            c.indexes.clear();
+            Ok(())
+        }
+        Err(problem) => {
+            let mut errors = ErrorTree::new();
+            errors.add(
+                &["viewQuery"],
+                FieldError::new("validation_invalid_view_query", problem),
+            );
+            Err(invalid(message, errors))
+        }
+    }
+}
+
 fn create_in(
     tx: &Connection,
     stored: &Catalog,
@@ -302,6 +335,7 @@ fn create_in(
 ) -> Result<Collection, SchemaError> {
     let (mut c, bad_kind) = Collection::from_create(body).map_err(|_| SchemaError::Unreadable)?;
     defaults::complete(&mut c);
+    prepare_view(tx, stored, &mut c, CREATE_FAILED)?;
     let errors = validate::validate(stored, None, &c, bad_kind.as_deref());
     if !errors.is_empty() {
         return Err(invalid(CREATE_FAILED, errors));
@@ -333,6 +367,7 @@ fn update_in(
     }
     c.apply_patch(body).map_err(|_| SchemaError::Unreadable)?;
     defaults::complete(&mut c);
+    prepare_view(tx, stored, &mut c, UPDATE_FAILED)?;
     c.updated = crate::datetime::now();
     let errors = validate::validate(stored, Some(old), &c, None);
     if !errors.is_empty() {

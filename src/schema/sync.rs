@@ -53,6 +53,7 @@ fn create_table_sql(table: &str, c: &Collection) -> String {
 
 pub fn create(conn: &Connection, c: &Collection) -> Result<(), SyncError> {
     if c.kind == CollectionKind::View {
+        conn.execute_batch(&format!("CREATE VIEW {} AS {}", quote(&c.name), c.view_query))?;
         return Ok(());
     }
     conn.execute_batch(&create_table_sql(&c.name, c))?;
@@ -109,7 +110,8 @@ fn same_columns(old: &Collection, new: &Collection) -> bool {
 /// Brings the table of `old` to the shape of `new`.
 pub fn update(conn: &Connection, old: &Collection, new: &Collection) -> Result<(), SyncError> {
     if new.kind == CollectionKind::View {
-        return Ok(());
+        conn.execute_batch(&format!("DROP VIEW IF EXISTS {}", quote(&old.name)))?;
+        return create(conn, new);
     }
     if same_columns(old, new) {
         if old.name != new.name {
@@ -151,7 +153,7 @@ pub fn update(conn: &Connection, old: &Collection, new: &Collection) -> Result<(
 
 pub fn drop(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
     if c.kind == CollectionKind::View {
-        return Ok(());
+        return conn.execute_batch(&format!("DROP VIEW IF EXISTS {}", quote(&c.name)));
     }
     conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote(&c.name)))
 }

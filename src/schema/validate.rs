@@ -96,16 +96,8 @@ pub fn validate(
             FieldError::new("validation_collection_id_exists", "Collection id already exists."),
         );
     }
-    if new.kind == CollectionKind::View {
-        // View collections (a read-only SELECT) are not built yet; say so
-        // plainly rather than accept a collection that cannot work.
-        errors.add(
-            &["viewQuery"],
-            FieldError::new(
-                "validation_unsupported",
-                "View collections are not supported by this version of Cairn yet.",
-            ),
-        );
+    if new.kind == CollectionKind::View && new.view_query.is_empty() {
+        errors.add(&["viewQuery"], blank());
     }
 
     validate_fields(catalog, old, new, &mut errors);

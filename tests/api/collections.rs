@@ -422,3 +422,169 @@ async fn rename_truncate_import_and_delete() {
     );
     assert!(column_names(&app, "b").is_empty(), "the table is dropped");
 }
+
+#[tokio::test]
+async fn view_collections_expose_a_read_only_select() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    create(
+        &app,
+        &token,
+        json!({"name": "posts", "fields": [{"name": "title", "type": "text", "max": 50}, {"name": "n", "type": "number"}]}),
+    )
+    .await;
+    for (title, n) in [("one", 1), ("two", 2), ("three", 3)] {
+        app.call(
+            "POST",
+            "/api/collections/posts/records",
+            Some(&token),
+            Some(json!({"title": title, "n": n})),
+        )
+        .await;
+    }
+
+    // Bad queries are refused with the reason, and nothing is created.
+    for query in [
+        "DELETE FROM posts",
+        "SELECT title FROM posts",
+        "SELECT id, FROM posts",
+        "SELECT id FROM nope",
+    ] {
+        let resp = app
+            .call(
+                "POST",
+                "/api/collections",
+                Some(&token),
+                Some(json!({"name": "v", "type": "view", "viewQuery": query})),
+            )
+            .await;
+        let body = assert_envelope(resp, 400).await;
+        assert_eq!(
+            body["data"]["viewQuery"]["code"], "validation_invalid_view_query",
+            "{query}: {body}"
+        );
+    }
+    let body = assert_envelope(
+        app.call(
+            "POST",
+            "/api/collections",
+            Some(&token),
+            Some(json!({"name": "v", "type": "view"})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(body["data"]["viewQuery"]["code"], "validation_required");
+
+    let view = create(
+        &app,
+        &token,
+        json!({"name": "big_posts", "type": "view", "listRule": "", "viewRule": "",
+               "viewQuery": "SELECT id, title, n * 2 AS doubled FROM posts WHERE n > 1;"}),
+    )
+    .await;
+    assert_eq!(
+        view["viewQuery"],
+        "SELECT id, title, n * 2 AS doubled FROM posts WHERE n > 1"
+    );
+    let fields: Vec<(&str, &str)> = view["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fields, [("id", "text"), ("title", "text"), ("doubled", "json")]);
+    assert_eq!(
+        view["fields"][1]["max"], 50,
+        "a copied column keeps its field's options"
+    );
+
+    let list = json(
+        app.call(
+            "GET",
+            "/api/collections/big_posts/records?sort=-doubled",
+            None,
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list["totalItems"], 2);
+    assert_eq!(list["items"][0]["title"], "three");
+    assert_eq!(list["items"][0]["doubled"], 6);
+    let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.call(
+            "GET",
+            &format!("/api/collections/big_posts/records/{id}"),
+            None,
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    let write = app
+        .call(
+            "POST",
+            "/api/collections/big_posts/records",
+            Some(&token),
+            Some(json!({"title": "x"})),
+        )
+        .await;
+    assert_eq!(
+        assert_envelope(write, 400).await["message"],
+        "Unsupported collection type."
+    );
+    let patch = app
+        .call(
+            "PATCH",
+            &format!("/api/collections/big_posts/records/{id}"),
+            Some(&token),
+            Some(json!({})),
+        )
+        .await;
+    assert_envelope(patch, 400).await;
+    assert_envelope(
+        app.call(
+            "DELETE",
+            "/api/collections/big_posts/truncate",
+            Some(&token),
+            None,
+        )
+        .await,
+        400,
+    )
+    .await;
+
+    // Changing the query changes the fields; deleting drops the view.
+    let changed = app
+        .call(
+            "PATCH",
+            "/api/collections/big_posts",
+            Some(&token),
+            Some(json!({"viewQuery": "SELECT id, n FROM posts"})),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    let list = json(
+        app.call("GET", "/api/collections/big_posts/records", None, None)
+            .await,
+    )
+    .await;
+    assert_eq!(list["totalItems"], 3, "{list}");
+    assert_eq!(list["items"][0]["n"], 1);
+    assert_eq!(
+        app.call("DELETE", "/api/collections/big_posts", Some(&token), None)
+            .await
+            .status(),
+        204
+    );
+    assert_envelope(
+        app.call("GET", "/api/collections/big_posts/records", None, None)
+            .await,
+        404,
+    )
+    .await;
+}

@@ -96,3 +96,58 @@ async fn openapi_document_and_reference_are_served() {
     );
     assert!(!html.contains("fonts.googleapis.com"), "no third-party requests");
 }
+
+#[tokio::test]
+async fn the_document_describes_each_collection_and_follows_changes_live() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections",
+            Some(&token),
+            Some(json!({"name": "posts", "fields": [
+                {"name": "title", "type": "text", "required": true, "max": 80},
+                {"name": "status", "type": "select", "values": ["draft", "live"]},
+                {"name": "contact", "type": "email"},
+                {"name": "published", "type": "date"},
+                {"name": "author", "type": "relation", "collectionId": "_pb_users_auth_"},
+            ]})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let doc = json(app.get("/api/openapi.json").await).await;
+    let record = &doc["components"]["schemas"]["Record_posts"];
+    assert_eq!(record["properties"]["title"]["maxLength"], 80);
+    assert_eq!(
+        record["properties"]["status"]["enum"],
+        json!(["draft", "live", ""])
+    );
+    assert_eq!(record["properties"]["contact"]["format"], "email");
+    assert_eq!(record["properties"]["published"]["format"], "datetime");
+    let create = &doc["components"]["schemas"]["Create_posts"];
+    assert_eq!(create["required"], json!(["title"]));
+    assert!(doc["paths"]["/collections/posts/records"]["post"].is_object());
+    assert!(doc["paths"]["/collections/posts/records/{id}"]["patch"].is_object());
+    assert!(
+        doc["components"]["schemas"]["Record_users"]["properties"]
+            .get("password")
+            .is_none(),
+        "hidden fields stay out"
+    );
+
+    // The very next request after a change sees it, with no restart.
+    let resp = app
+        .call(
+            "PATCH",
+            "/api/collections/posts",
+            Some(&token),
+            Some(json!({"name": "articles"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let doc = json(app.get("/api/openapi.json").await).await;
+    assert!(doc["paths"].get("/collections/posts/records").is_none());
+    assert!(doc["paths"]["/collections/articles/records"]["get"].is_object());
+    assert!(doc["components"]["schemas"].get("Record_articles").is_some());
+}

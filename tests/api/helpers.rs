@@ -27,6 +27,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    // `CAIRN_TEST_LOG=1 cargo test …` shows the server's log lines.
+    if std::env::var_os("CAIRN_TEST_LOG").is_some() {
+        cairn::telemetry::init(cairn::config::LogFormat::Pretty, true);
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_dir(dir.path());
     tweak(&mut config);

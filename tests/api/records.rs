@@ -682,3 +682,69 @@ async fn auth_records_hide_secrets_and_password_changes_revoke_tokens() {
     assert_envelope(still, 401).await;
     assert_eq!(login("second-pass-2").await.status(), 200);
 }
+
+#[tokio::test]
+async fn multipart_bodies_with_plain_fields_and_json_payload() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections",
+            Some(&token),
+            Some(
+                json!({"name": "forms", "createRule": "", "viewRule": "", "fields": [
+                    {"name": "title", "type": "text"},
+                    {"name": "n", "type": "number"},
+                    {"name": "flag", "type": "bool"},
+                    {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
+                    {"name": "meta", "type": "json"},
+                    {"name": "extra", "type": "json"},
+                ]}),
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let form = reqwest::multipart::Form::new()
+        .text("title", "from a form")
+        .text("n", "42")
+        .text("flag", "true")
+        .text("tags", "a")
+        .text("tags", "c")
+        .text("meta", r#"{"k":1}"#)
+        .text("@jsonPayload", r#"{"extra":{"nested":[1,2]}}"#);
+    let resp = app
+        .client
+        .post(app.url("/api/collections/forms/records"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let r = json(resp).await;
+    assert_eq!(r["title"], "from a form");
+    assert_eq!(r["n"], 42);
+    assert_eq!(r["flag"], true);
+    assert_eq!(r["tags"], json!(["a", "c"]), "repeated parts make a list");
+    assert_eq!(r["meta"], json!({"k": 1}), "a json field's form text is decoded");
+    assert_eq!(r["extra"], json!({"nested": [1, 2]}));
+
+    let bad = reqwest::multipart::Form::new().text("@jsonPayload", "{not json");
+    let resp = app
+        .client
+        .post(app.url("/api/collections/forms/records"))
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_envelope(resp, 400).await;
+    let not_object = app
+        .client
+        .post(app.url("/api/collections/forms/records"))
+        .header("content-type", "application/json")
+        .body("[1,2]")
+        .send()
+        .await
+        .unwrap();
+    assert_envelope(not_object, 400).await;
+}
