@@ -84,14 +84,15 @@ impl CollectionsApi {
         guard::require_superuser(&self.state, req).await?;
         let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())?;
         let keys = parse_sort(sort.0.as_deref(), |f| SORTABLE.contains(&f))?;
-        if filter.0.as_deref().is_some_and(|f| !f.trim().is_empty()) {
-            return Err(ApiError::bad_request(
-                "Filtering collections is not supported by this version of Cairn yet.",
-            )
-            .into());
-        }
+        let only = match filter.0.as_deref().filter(|f| !f.is_empty()) {
+            Some(f) => Some(self.state.schema.filter_ids(&self.state.store.data, f).await?),
+            None => None,
+        };
         let catalog = self.state.schema.catalog();
-        let mut all: Vec<&Arc<Collection>> = catalog.all().collect();
+        let mut all: Vec<&Arc<Collection>> = catalog
+            .all()
+            .filter(|c| only.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .collect();
         all.sort_by(|a, b| {
             keys.iter()
                 .map(|k| {

@@ -3,11 +3,14 @@
 //! route is for superusers only.
 
 use poem::{Request, http::header};
+use serde_json::{Map, Value};
 
 use crate::{
     app::AppState,
     auth::caller::Caller,
     http::{error::ApiError, middleware::access_log::AuthSlot},
+    query::compile::RequestInfo,
+    records::access::Requester,
 };
 
 /// The caller of `req`; an invalid or expired token makes a guest.
@@ -37,4 +40,43 @@ pub async fn require_superuser(state: &AppState, req: &Request) -> Result<Caller
             "The authorized record is not allowed to perform this action.",
         )),
     }
+}
+
+/// The caller and what their request carries, for rules: `@request.auth`,
+/// `.method`, `.query`, `.headers` (names lower-cased, `-` as `_`) and
+/// `.body`.
+pub async fn requester(
+    state: &AppState,
+    req: &Request,
+    body: Option<&Map<String, Value>>,
+) -> Result<Requester, ApiError> {
+    let caller = identify(state, req).await?;
+    let auth = match &caller {
+        Caller::Record(r) => Some(r.record.clone()),
+        Caller::Guest => None,
+    };
+    let query: Map<String, Value> = req
+        .params::<std::collections::BTreeMap<String, String>>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            let key = name.as_str().to_ascii_lowercase().replace('-', "_");
+            Some((key, Value::String(value.to_str().ok()?.to_owned())))
+        })
+        .collect();
+    Ok(Requester {
+        caller,
+        info: RequestInfo {
+            auth,
+            method: req.method().as_str().to_owned(),
+            query,
+            headers,
+            body: body.cloned().unwrap_or_default(),
+        },
+    })
 }

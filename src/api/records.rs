@@ -117,7 +117,7 @@ async fn list(
     Query(params): Query<ListParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Json<Value>> {
-    let caller = guard::identify(state, req).await?;
+    let requester = guard::requester(state, req, None).await?;
     let catalog = state.schema.catalog();
     let c = catalog
         .get(&collection)
@@ -128,15 +128,18 @@ async fn list(
         params.skip_total.as_deref(),
     )?;
     let sort = parse_sort(params.sort.as_deref(), |k| service::sortable(c, k))?;
-    if params.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
-        return Err(ApiError::bad_request(
-            "The filter parameter is not supported by this version of Cairn yet.",
-        )
-        .into());
-    }
-    let page = service::list(state, &caller, &collection, ListQuery { paging, sort })
-        .await
-        .map_err(ApiError::from)?;
+    let page = service::list(
+        state,
+        &requester,
+        &collection,
+        ListQuery {
+            paging,
+            sort,
+            filter: params.filter.filter(|f| !f.is_empty()),
+        },
+    )
+    .await
+    .map_err(ApiError::from)?;
     Ok(Json(page))
 }
 
@@ -146,9 +149,9 @@ async fn view(
     Path((collection, id)): Path<(String, String)>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Json<Map<String, Value>>> {
-    let caller = guard::identify(state, req).await?;
+    let requester = guard::requester(state, req, None).await?;
     Ok(Json(
-        service::view(state, &caller, &collection, &id)
+        service::view(state, &requester, &collection, &id)
             .await
             .map_err(ApiError::from)?,
     ))
@@ -161,10 +164,10 @@ async fn create(
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Json<Map<String, Value>>> {
-    let caller = guard::identify(state, req).await?;
     let body = body.for_collection(state, &collection);
+    let requester = guard::requester(state, req, Some(&body)).await?;
     Ok(Json(
-        service::create(state, &caller, &collection, body)
+        service::create(state, &requester, &collection, body)
             .await
             .map_err(ApiError::from)?,
     ))
@@ -177,10 +180,10 @@ async fn update(
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Json<Map<String, Value>>> {
-    let caller = guard::identify(state, req).await?;
     let body = body.for_collection(state, &collection);
+    let requester = guard::requester(state, req, Some(&body)).await?;
     Ok(Json(
-        service::update(state, &caller, &collection, &id, body)
+        service::update(state, &requester, &collection, &id, body)
             .await
             .map_err(ApiError::from)?,
     ))
@@ -192,8 +195,8 @@ async fn delete(
     Path((collection, id)): Path<(String, String)>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<StatusCode> {
-    let caller = guard::identify(state, req).await?;
-    service::delete(state, &caller, &collection, &id)
+    let requester = guard::requester(state, req, None).await?;
+    service::delete(state, &requester, &collection, &id)
         .await
         .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,10 @@
-//! List queries: paging and sorting now; the filter language, `expand` and
-//! `fields` join them here.
+//! List queries: the filter language (lexer, parser, compiler to SQL),
+//! paging and sorting. `expand` and `fields` join them here.
 
+pub mod compile;
+pub mod lexer;
 pub mod paging;
+pub mod parser;
 pub mod sort;
 
 pub use paging::Paging;

@@ -1,19 +1,30 @@
-//! Whether a caller may perform an action under a collection rule.
+//! Who may do what to which records: the collection rules, and the
+//! caller's own `filter`, both compiled into SQL conditions.
 //!
-//! `null` locks the action to superusers and `""` opens it to everyone,
-//! as in PocketBase. An expression rule filters rows; until the query
-//! language lands, an expression is evaluated as matching no row for
-//! anyone but superusers: the safe reading, which never shows or changes
-//! what the rule might deny.
+//! `null` locks an action to superusers, `""` opens it to everyone, and an
+//! expression is a row condition evaluated with the caller's `@request`
+//! (superusers bypass rules). A client's own filter may not use
+//! `@request.*` or hidden fields unless the client is a superuser.
 
-use crate::auth::caller::Caller;
+use rusqlite::types::Value as Sql;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use super::service::RecordError;
+use crate::{
+    auth::caller::Caller,
+    http::error::ApiError,
+    query::{
+        compile::{CompileError, RequestInfo, Scope, compile},
+        parser::parse,
+    },
+    schema::Collection,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     /// Every row the action touches is allowed.
     All,
-    /// The rule is an expression the caller's rows must match.
-    Filtered,
+    /// Rows must match this rule expression.
+    Rule(String),
     /// Only superusers may do this at all.
     SuperusersOnly,
 }
@@ -25,6 +36,74 @@ pub fn decide(caller: &Caller, rule: &Option<String>) -> Access {
     match rule.as_deref().map(str::trim) {
         None => Access::SuperusersOnly,
         Some("") => Access::All,
-        Some(_) => Access::Filtered,
+        Some(expr) => Access::Rule(expr.to_owned()),
+    }
+}
+
+/// The caller and what their request says, for rules and filters.
+pub struct Requester {
+    pub caller: Caller,
+    pub info: RequestInfo,
+}
+
+/// SQL conditions joined with AND, with their parameters in order.
+#[derive(Debug, Default)]
+pub struct Conditions {
+    clauses: Vec<String>,
+    pub params: Vec<Sql>,
+}
+
+impl Conditions {
+    /// ` WHERE …` or nothing.
+    pub fn where_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    /// `AND …` to follow an existing condition, or nothing.
+    pub fn and_sql(&self) -> String {
+        self.clauses.iter().map(|c| format!(" AND {c}")).collect()
+    }
+
+    /// Adds a condition on rows and its parameters.
+    pub fn push(&mut self, sql: String, params: Vec<Sql>) {
+        self.clauses.push(sql);
+        self.params.extend(params);
+    }
+
+    /// Adds a rule (trusted: stored by a superuser) or a client filter.
+    pub fn add_expression(
+        &mut self,
+        c: &Collection,
+        requester: &Requester,
+        expression: &str,
+        trusted: bool,
+    ) -> Result<(), RecordError> {
+        let parsed = parse(expression).map_err(|e| {
+            if trusted {
+                RecordError::BrokenRule(format!("{expression:?}: {e}"))
+            } else {
+                RecordError::BadFilter(ApiError::bad_request(format!("Invalid filter: {e}.")))
+            }
+        })?;
+        let scope = Scope {
+            collection: c,
+            request: &requester.info,
+            trusted: trusted || requester.caller.is_superuser(),
+        };
+        let compiled = compile(&parsed, &scope, self.params.len()).map_err(|e| match (e, trusted) {
+            (e, true) => RecordError::BrokenRule(format!("{expression:?}: {e:?}")),
+            (CompileError::Invalid(m), false) => {
+                RecordError::BadFilter(ApiError::bad_request(format!("Invalid filter: {m}.")))
+            }
+            (CompileError::Forbidden(m), false) => {
+                RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
+            }
+        })?;
+        self.push(compiled.sql, compiled.params);
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     RecordId,
-    access::{Access, decide},
+    access::{Access, Conditions, Requester, decide},
     shape,
     values::{self, Modifier},
 };
@@ -47,6 +47,12 @@ pub enum RecordError {
     },
     #[error("{0}")]
     Refused(String),
+    /// A stored rule that no longer compiles: ours to fix, a 500.
+    #[error("broken rule {0}")]
+    BrokenRule(String),
+    /// The client's own filter is wrong (400) or not theirs to use (403).
+    #[error("{0}")]
+    BadFilter(ApiError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -73,6 +79,7 @@ impl From<RecordError> for ApiError {
             RecordError::NotFound => ApiError::not_found(),
             RecordError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             RecordError::Refused(m) => ApiError::bad_request(m),
+            RecordError::BadFilter(e) => e,
             other => ApiError::internal(other),
         }
     }
@@ -143,6 +150,43 @@ fn read_shaped(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<
     conn.prepare_cached(&sql)?
         .query_row([id], |row| shape::row_to_json(c, row))
         .optional()
+}
+
+/// The rule of an action as conditions after `id = ?1`; `None` when the
+/// rule lets every row through.
+fn rule_conditions(
+    c: &Collection,
+    requester: &Requester,
+    access: &Access,
+) -> Result<Option<Conditions>, RecordError> {
+    match access {
+        Access::All => Ok(None),
+        Access::SuperusersOnly => Err(RecordError::SuperusersOnly),
+        Access::Rule(expr) => {
+            let mut conditions = Conditions::default();
+            conditions.params.push(Sql::Text(String::new()));
+            conditions.add_expression(c, requester, expr, true)?;
+            Ok(Some(conditions))
+        }
+    }
+}
+
+/// Whether record `id` of `c` matches `conditions` (built by `rule_conditions`).
+fn matches_rule(
+    conn: &Connection,
+    c: &Collection,
+    id: &str,
+    conditions: &Conditions,
+) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "SELECT count(*) > 0 FROM {} WHERE id = ?1{}",
+        quote(&c.name),
+        conditions.and_sql()
+    );
+    let mut params = conditions.params.clone();
+    params[0] = Sql::Text(id.to_owned());
+    conn.prepare_cached(&sql)?
+        .query_row(params_from_iter(params), |r| r.get(0))
 }
 
 /// Splits `name+`, `+name` and `name-` keys from plain ones.
@@ -335,17 +379,14 @@ async fn hash_all(
 
 pub async fn create(
     state: &AppState,
-    caller: &Caller,
+    requester: &Requester,
     name: &str,
     body: Map<String, Value>,
 ) -> Result<Map<String, Value>, RecordError> {
     let c = collection(state, name)?;
     writable(&c)?;
-    match decide(caller, &c.rules.create) {
-        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
-        Access::Filtered => return Err(invalid(CREATE_FAILED, ErrorTree::new())),
-        Access::All => {}
-    }
+    let caller = &requester.caller;
+    let rule = rule_conditions(&c, requester, &decide(caller, &c.rules.create))?;
     let mut values = Values::new();
     let mut errors = ErrorTree::new();
     let passwords = apply_body(&c, caller, &body, &mut values, true, &mut errors);
@@ -391,6 +432,13 @@ pub async fn create(
             let params: Vec<Sql> = cols.iter().map(|f| values::to_sql(f, &values[&f.name])).collect();
             execute_checked(tx, &sql, params, &c2, CREATE_FAILED)?;
             let id = values["id"].as_str().unwrap_or("").to_owned();
+            // The create rule is checked against the record as it would be
+            // stored; failing it rolls the insert back.
+            if let Some(rule) = &rule
+                && !matches_rule(tx, &c2, &id, rule)?
+            {
+                return Err(invalid(CREATE_FAILED, ErrorTree::new()));
+            }
             read_shaped(tx, &c2, &id)?.ok_or(RecordError::NotFound)
         })
         .await
@@ -398,21 +446,22 @@ pub async fn create(
 
 pub async fn view(
     state: &AppState,
-    caller: &Caller,
+    requester: &Requester,
     name: &str,
     id: &str,
 ) -> Result<Map<String, Value>, RecordError> {
     let c = collection(state, name)?;
-    match decide(caller, &c.rules.view) {
-        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
-        Access::Filtered => return Err(RecordError::NotFound),
-        Access::All => {}
-    }
+    let rule = rule_conditions(&c, requester, &decide(&requester.caller, &c.rules.view))?;
     let id = id.to_owned();
     state
         .store
         .data
         .read(move |conn| {
+            if let Some(rule) = &rule
+                && !matches_rule(conn, &c, &id, rule)?
+            {
+                return Err(RecordError::NotFound);
+            }
             read_shaped(conn, &c, &id)
                 .map_err(RecordError::from)?
                 .ok_or(RecordError::NotFound)
@@ -422,23 +471,25 @@ pub async fn view(
 
 pub async fn update(
     state: &AppState,
-    caller: &Caller,
+    requester: &Requester,
     name: &str,
     id: &str,
     body: Map<String, Value>,
 ) -> Result<Map<String, Value>, RecordError> {
     let c = collection(state, name)?;
     writable(&c)?;
-    match decide(caller, &c.rules.update) {
-        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
-        Access::Filtered => return Err(RecordError::NotFound),
-        Access::All => {}
-    }
-    let (c2, id2) = (c.clone(), id.to_owned());
+    let caller = &requester.caller;
+    let rule = rule_conditions(&c, requester, &decide(caller, &c.rules.update))?.map(Arc::new);
+    let (c2, id2, rule2) = (c.clone(), id.to_owned(), rule.clone());
     let mut values = state
         .store
         .data
         .read(move |conn| {
+            if let Some(rule) = &rule2
+                && !matches_rule(conn, &c2, &id2, rule)?
+            {
+                return Err(RecordError::NotFound);
+            }
             read_values(conn, &c2, &id2)
                 .map_err(RecordError::from)?
                 .ok_or(RecordError::NotFound)
@@ -495,6 +546,13 @@ pub async fn update(
         .store
         .data
         .write(move |tx| {
+            // The rule is checked again under the write lock: the record may
+            // have changed since it was read.
+            if let Some(rule) = &rule
+                && !matches_rule(tx, &c2, &id2, rule)?
+            {
+                return Err(RecordError::NotFound);
+            }
             check_relations(tx, &catalog, &c2, &values, UPDATE_FAILED)?;
             let changed: Vec<&Field> = c2
                 .fields
@@ -529,14 +587,15 @@ pub async fn update(
     Ok(shaped)
 }
 
-pub async fn delete(state: &AppState, caller: &Caller, name: &str, id: &str) -> Result<(), RecordError> {
+pub async fn delete(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    id: &str,
+) -> Result<(), RecordError> {
     let c = collection(state, name)?;
     writable(&c)?;
-    match decide(caller, &c.rules.delete) {
-        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
-        Access::Filtered => return Err(RecordError::NotFound),
-        Access::All => {}
-    }
+    let rule = rule_conditions(&c, requester, &decide(&requester.caller, &c.rules.delete))?;
     let catalog = state.schema.catalog();
     let (c2, id2) = (c.clone(), id.to_owned());
     let deleted = state
@@ -549,7 +608,11 @@ pub async fn delete(state: &AppState, caller: &Caller, name: &str, id: &str) -> 
                     quote(&c2.name)
                 ))?
                 .query_row([&id2], |r| r.get(0))?;
-            if !exists {
+            if !exists
+                || rule
+                    .as_ref()
+                    .is_some_and(|r| !matches_rule(tx, &c2, &id2, r).unwrap_or(false))
+            {
                 return Err(RecordError::NotFound);
             }
             let mut removed = Vec::new();
@@ -648,6 +711,8 @@ fn delete_cascading(
 pub struct ListQuery {
     pub paging: Paging,
     pub sort: Vec<SortKey>,
+    /// The client's own filter expression, if any.
+    pub filter: Option<String>,
 }
 
 /// Whether `sort` may name this key on `c`.
@@ -659,17 +724,22 @@ pub fn sortable(c: &Collection, key: &str) -> bool {
 
 pub async fn list(
     state: &AppState,
-    caller: &Caller,
+    requester: &Requester,
     name: &str,
     query: ListQuery,
 ) -> Result<Value, RecordError> {
     let c = collection(state, name)?;
-    let access = decide(caller, &c.rules.list);
-    if access == Access::SuperusersOnly {
-        return Err(RecordError::SuperusersOnly);
+    // Paging takes ?1 and ?2; the rule and the filter follow. The count
+    // query binds the same conditions (it simply does not use ?1 and ?2).
+    let mut conditions = Conditions::default();
+    conditions.params.extend([Sql::Integer(0), Sql::Integer(0)]);
+    match decide(&requester.caller, &c.rules.list) {
+        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
+        Access::Rule(expr) => conditions.add_expression(&c, requester, &expr, true)?,
+        Access::All => {}
     }
-    if access == Access::Filtered {
-        return Ok(query.paging.envelope(Some(0), vec![]));
+    if let Some(filter) = query.filter.as_deref() {
+        conditions.add_expression(&c, requester, filter, false)?;
     }
     let order: Vec<String> = query
         .sort
@@ -686,6 +756,8 @@ pub async fn list(
         .chain((c.kind != CollectionKind::View).then(|| "_rowid_ ASC".to_owned()))
         .collect();
     let paging = query.paging;
+    conditions.params[0] = Sql::Integer(paging.per_page as i64);
+    conditions.params[1] = Sql::Integer(paging.offset() as i64);
     state
         .store
         .data
@@ -695,14 +767,15 @@ pub async fn list(
             } else {
                 format!(" ORDER BY {}", order.join(", "))
             };
+            let table = quote(&c.name);
+            let filter = conditions.where_sql();
             let sql = format!(
-                "SELECT {} FROM {}{order_by} LIMIT ?1 OFFSET ?2",
+                "SELECT {} FROM {table}{filter}{order_by} LIMIT ?1 OFFSET ?2",
                 shape::select_list(&c),
-                quote(&c.name),
             );
             let items = conn
                 .prepare_cached(&sql)?
-                .query_map([paging.per_page as i64, paging.offset() as i64], |row| {
+                .query_map(params_from_iter(conditions.params.iter()), |row| {
                     shape::row_to_json(&c, row)
                 })?
                 .map(|r| r.map(Value::Object))
@@ -710,9 +783,14 @@ pub async fn list(
             let total = if paging.skip_total {
                 None
             } else {
-                let n: i64 = conn
-                    .prepare_cached(&format!("SELECT count(*) FROM {}", quote(&c.name)))?
-                    .query_row([], |r| r.get(0))?;
+                // The same conditions and parameters; ?1 and ?2 (paging) are
+                // bound but unused, which SQLite allows.
+                let mut stmt = conn.prepare_cached(&format!("SELECT count(*) FROM {table}{filter}"))?;
+                let n: i64 = if filter.is_empty() {
+                    stmt.query_row([], |r| r.get(0))?
+                } else {
+                    stmt.query_row(params_from_iter(conditions.params.iter()), |r| r.get(0))?
+                };
                 Some(n as u64)
             };
             Ok::<_, RecordError>(paging.envelope(total, items))

@@ -168,6 +168,37 @@ impl Schema {
         Ok(out)
     }
 
+    /// The ids of the collections matching a client's `filter` over the
+    /// collection attributes (`name`, `type`, `system`, rules, dates).
+    pub async fn filter_ids(&self, db: &Database, filter: &str) -> Result<Vec<String>, ApiError> {
+        use crate::query::{
+            compile::{CompileError, RequestInfo, Scope, compile},
+            parser::parse,
+        };
+        let expr = parse(filter).map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}.")))?;
+        let attributes = collection_attributes();
+        let request = RequestInfo::default();
+        let scope = Scope {
+            collection: &attributes,
+            request: &request,
+            trusted: false,
+        };
+        let compiled = compile(&expr, &scope, 0).map_err(|e| match e {
+            CompileError::Invalid(m) => ApiError::bad_request(format!("Invalid filter: {m}.")),
+            CompileError::Forbidden(m) => ApiError::new(poem::http::StatusCode::FORBIDDEN, m),
+        })?;
+        db.read(move |conn| {
+            let sql = format!("SELECT id FROM _collections WHERE {}", compiled.sql);
+            let ids = conn
+                .prepare(&sql)?
+                .query_map(rusqlite::params_from_iter(compiled.params), |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok::<_, StoreError>(ids)
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+
     pub async fn create(
         &self,
         db: &Database,
@@ -285,6 +316,44 @@ impl Schema {
             Ok(())
         })
         .await
+    }
+}
+
+/// `_collections`' columns described as a collection, so the filter
+/// language can query collection attributes.
+fn collection_attributes() -> Collection {
+    use field::{Field, FieldKind};
+    let text = |name: &str| {
+        Field::new(
+            name,
+            FieldKind::Text {
+                required: false,
+                min: 0,
+                max: 0,
+                pattern: String::new(),
+                autogenerate_pattern: String::new(),
+                primary_key: false,
+            },
+        )
+    };
+    let mut fields: Vec<Field> = ["id", "name", "type", "created", "updated"]
+        .into_iter()
+        .map(text)
+        .collect();
+    fields.extend(collection::RULE_KEYS.into_iter().map(text));
+    fields.push(Field::new("system", FieldKind::Bool { required: false }));
+    Collection {
+        id: "_collections".into(),
+        name: "_collections".into(),
+        kind: CollectionKind::Base,
+        system: true,
+        fields,
+        indexes: vec![],
+        rules: collection::Rules::default(),
+        view_query: String::new(),
+        options: Map::new(),
+        created: String::new(),
+        updated: String::new(),
     }
 }
 

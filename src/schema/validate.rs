@@ -102,7 +102,53 @@ pub fn validate(
 
     validate_fields(catalog, old, new, &mut errors);
     validate_indexes(new, &mut errors);
+    if errors.is_empty() {
+        validate_rules(new, &mut errors);
+    }
     errors
+}
+
+/// Every rule must compile against the collection as it will be saved, so
+/// a broken rule is refused now rather than failing requests later.
+fn validate_rules(new: &Collection, errors: &mut ErrorTree) {
+    use crate::query::{
+        compile::{RequestInfo, Scope, compile},
+        parser::parse,
+    };
+    let request = RequestInfo::default();
+    let scope = Scope {
+        collection: new,
+        request: &request,
+        trusted: true,
+    };
+    let auth_rules = ["authRule", "manageRule"]
+        .into_iter()
+        .filter_map(|k| Some((k, new.options.get(k)?.as_str()?.to_owned())));
+    let rules = super::collection::RULE_KEYS
+        .into_iter()
+        .filter_map(|k| Some((k, new.rules.get(k)?.clone()?)))
+        .chain(auth_rules);
+    for (key, rule) in rules {
+        if rule.trim().is_empty() {
+            continue;
+        }
+        let problem = match parse(&rule) {
+            Err(e) => Some(e.to_string()),
+            Ok(expr) => compile(&expr, &scope, 0).err().map(|e| match e {
+                crate::query::compile::CompileError::Invalid(m)
+                | crate::query::compile::CompileError::Forbidden(m) => m,
+            }),
+        };
+        if let Some(problem) = problem {
+            errors.add(
+                &[key],
+                FieldError::new(
+                    "validation_invalid_rule",
+                    format!("Invalid rule. Raw error: {problem}."),
+                ),
+            );
+        }
+    }
 }
 
 fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection, errors: &mut ErrorTree) {

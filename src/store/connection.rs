@@ -12,7 +12,29 @@ use super::StoreError;
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 const READER_CACHE_KIB: i64 = 8 * 1024;
 
+/// SQL functions Cairn's queries use that SQLite's build does not have.
+pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    // geoDistance(lonA, latA, lonB, latB): great-circle distance in km
+    // (haversine on a sphere of the Earth's mean radius).
+    conn.create_scalar_function(
+        "cairn_geo_distance",
+        4,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let lon1 = ctx.get::<f64>(0)?.to_radians();
+            let lat1 = ctx.get::<f64>(1)?.to_radians();
+            let lon2 = ctx.get::<f64>(2)?.to_radians();
+            let lat2 = ctx.get::<f64>(3)?.to_radians();
+            let h = ((lat2 - lat1) / 2.0).sin().powi(2)
+                + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+            Ok(6371.0 * 2.0 * h.sqrt().min(1.0).asin())
+        },
+    )
+}
+
 fn common_pragmas(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
+    register_functions(conn)?;
     conn.execute_batch(&format!(
         "PRAGMA busy_timeout = 10000;
          PRAGMA foreign_keys = ON;

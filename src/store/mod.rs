@@ -23,6 +23,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction};
 use tokio::sync::Semaphore;
 
+pub use connection::register_functions;
 pub use migrations::{MigrationSet, MigrationStatus};
 use writer::Writer;
 

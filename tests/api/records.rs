@@ -378,8 +378,8 @@ async fn rules_guard_every_action() {
     assert_eq!(list["totalItems"], 1);
     assert_eq!(app.call("GET", &one, None, None).await.status(), 200);
 
-    // An expression rule, before the query language exists, matches no
-    // row for non-superusers: an empty list, and 404 for the record.
+    // An expression rule filters rows: the list shows only matching rows,
+    // a hidden record is a 404, and superusers see everything.
     app.call(
         "PATCH",
         "/api/collections/locked",
@@ -387,11 +387,40 @@ async fn rules_guard_every_action() {
         Some(json!({"listRule": "t = 'x'", "viewRule": "t = 'x'"})),
     )
     .await;
+    let other = json(
+        app.call("POST", path, Some(&token), Some(json!({"t": "y"})))
+            .await,
+    )
+    .await;
     let list = json(app.call("GET", path, None, None).await).await;
-    assert_eq!(list["totalItems"], 0);
-    assert_envelope(app.call("GET", &one, None, None).await, 404).await;
+    assert_eq!(list["totalItems"], 1);
+    assert_eq!(list["items"][0]["t"], "x");
+    assert_eq!(app.call("GET", &one, None, None).await.status(), 200);
+    assert_envelope(
+        app.call(
+            "GET",
+            &format!("{path}/{}", other["id"].as_str().unwrap()),
+            None,
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+    // A client filter narrows further but can never widen the rule.
+    let list = json(
+        app.call(
+            "GET",
+            &format!("{path}?filter=t%20%3D%20'y'%20%7C%7C%20t%20!%3D%20''"),
+            None,
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list["totalItems"], 1, "{list}");
     let list = json(app.call("GET", path, Some(&token), None).await).await;
-    assert_eq!(list["totalItems"], 1, "superusers bypass rules");
+    assert_eq!(list["totalItems"], 2, "superusers bypass rules");
 
     assert_envelope(
         app.call("GET", "/api/collections/nope/records", None, None).await,
@@ -747,4 +776,160 @@ async fn multipart_bodies_with_plain_fields_and_json_payload() {
         .await
         .unwrap();
     assert_envelope(not_object, 400).await;
+}
+
+#[tokio::test]
+async fn owner_rules_use_the_callers_record() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections",
+            Some(&token),
+            Some(json!({"name": "notes", "fields": [
+                {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
+                {"name": "body", "type": "text"},
+            ],
+            "listRule": "owner = @request.auth.id",
+            "viewRule": "owner = @request.auth.id",
+            "createRule": "@request.auth.id != '' && @request.body.owner = @request.auth.id",
+            "updateRule": "owner = @request.auth.id",
+            "deleteRule": "owner = @request.auth.id"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    for who in ["ann", "bob"] {
+        let user = json!({"email": format!("{who}@example.com"), "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
+        let created = json(
+            app.call("POST", "/api/collections/users/records", None, Some(user))
+                .await,
+        )
+        .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+        let login = json!({"identity": format!("{who}@example.com"), "password": "pass-word-1"});
+        let session = json(
+            app.call(
+                "POST",
+                "/api/collections/users/auth-with-password",
+                None,
+                Some(login),
+            )
+            .await,
+        )
+        .await;
+        tokens.push(session["token"].as_str().unwrap().to_owned());
+    }
+    let (ann, bob) = (&tokens[0], &tokens[1]);
+
+    // Users read their own user record (the default users rules), not others'.
+    let own = app
+        .call(
+            "GET",
+            &format!("/api/collections/users/records/{}", ids[0]),
+            Some(ann),
+            None,
+        )
+        .await;
+    assert_eq!(own.status(), 200);
+    assert_envelope(
+        app.call(
+            "GET",
+            &format!("/api/collections/users/records/{}", ids[1]),
+            Some(ann),
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+
+    // Create rule: guests and forged owners get 400 with nothing written.
+    let path = "/api/collections/notes/records";
+    let body = assert_envelope(
+        app.call("POST", path, None, Some(json!({"owner": ids[0], "body": "x"})))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(body["message"], "Failed to create record.");
+    assert_eq!(body["data"], json!({}));
+    assert_envelope(
+        app.call(
+            "POST",
+            path,
+            Some(bob),
+            Some(json!({"owner": ids[0], "body": "forged"})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    let note = json(
+        app.call(
+            "POST",
+            path,
+            Some(ann),
+            Some(json!({"owner": ids[0], "body": "mine"})),
+        )
+        .await,
+    )
+    .await;
+    let one = format!("{path}/{}", note["id"].as_str().unwrap());
+
+    let ann_list = json(app.call("GET", path, Some(ann), None).await).await;
+    assert_eq!(ann_list["totalItems"], 1);
+    let bob_list = json(app.call("GET", path, Some(bob), None).await).await;
+    assert_eq!(bob_list["totalItems"], 0, "the forged create left nothing behind");
+    let all = json(app.call("GET", path, Some(&token), None).await).await;
+    assert_eq!(all["totalItems"], 1, "the refused creates were rolled back");
+    assert_envelope(app.call("GET", &one, Some(bob), None).await, 404).await;
+    assert_envelope(
+        app.call("PATCH", &one, Some(bob), Some(json!({"body": "hacked"})))
+            .await,
+        404,
+    )
+    .await;
+    assert_envelope(app.call("DELETE", &one, Some(bob), None).await, 404).await;
+    let patched = json(
+        app.call("PATCH", &one, Some(ann), Some(json!({"body": "edited"})))
+            .await,
+    )
+    .await;
+    assert_eq!(patched["body"], "edited");
+
+    // Client filters may not reach into @request or hidden fields.
+    let denied = app
+        .call(
+            "GET",
+            "/api/collections/notes/records?filter=%40request.auth.id%20%3D%20''",
+            Some(ann),
+            None,
+        )
+        .await;
+    assert_envelope(denied, 403).await;
+    let bad = app
+        .call(
+            "GET",
+            "/api/collections/notes/records?filter=nope%20%3D%201",
+            Some(ann),
+            None,
+        )
+        .await;
+    assert_envelope(bad, 400).await;
+    assert_eq!(app.call("DELETE", &one, Some(ann), None).await.status(), 204);
+
+    // A rule that does not compile is refused when the collection is saved.
+    let broken = app
+        .call(
+            "PATCH",
+            "/api/collections/notes",
+            Some(&token),
+            Some(json!({"listRule": "missing = 1"})),
+        )
+        .await;
+    let body = assert_envelope(broken, 400).await;
+    assert_eq!(body["data"]["listRule"]["code"], "validation_invalid_rule");
 }

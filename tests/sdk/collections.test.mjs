@@ -158,7 +158,7 @@ test('getFullList includes the new collection and the built-in ones', async () =
   );
 });
 
-test('getList with a filter on name finds exactly that collection', pendingOnCairn('the filter language (issue 4)'), async () => {
+test('getList with a filter on name finds exactly that collection', async () => {
   const created = await createSmallCollection('filtered');
   await createSmallCollection('filtered_other');
 

@@ -163,7 +163,7 @@ test('records carry collectionId, collectionName and a 15-char id', async () => 
   assert.notEqual(other.id, created.id);
 });
 
-test('a password field value is never returned', pendingOnCairn('the filter language (issue 4)'), async () => {
+test('a password field value is never returned', async () => {
   const secret = 'do-not-echo-me-123';
   const created = await records().create({ title: 'pw', secret });
   const read = await records().getOne(created.id);
@@ -308,7 +308,7 @@ test('getList returns the paging envelope, honouring perPage and sort', async ()
   assert.deepEqual(beyond.items, []);
 });
 
-test('getList with a filter counts only the matching records', pendingOnCairn('the filter language (issue 4)'), async () => {
+test('getList with a filter counts only the matching records', async () => {
   const list = admin.collection(listCol.name);
   const res = await list.getList(1, 10, {
     filter: admin.filter('rank >= {:min}', { min: 3 }),
@@ -349,7 +349,7 @@ test('getFullList returns every record, across several batches', async () => {
   );
 });
 
-test('getFirstListItem finds a match, and with none throws 404', pendingOnCairn('the filter language (issue 4)'), async () => {
+test('getFirstListItem finds a match, and with none throws 404', async () => {
   const list = admin.collection(listCol.name);
   const found = await list.getFirstListItem('rank = 4');
   assert.equal(found.label, 'item4');
