@@ -34,6 +34,9 @@ pub struct RequestInfo {
 
 pub struct Scope<'a> {
     pub collection: &'a Collection,
+    /// Where relation paths find their target collections; without it a
+    /// relation path is refused.
+    pub catalog: Option<&'a crate::schema::Catalog>,
     pub request: &'a RequestInfo,
     /// Rules and superusers may use `@request.*` and hidden fields; a
     /// client's own filter may not.
@@ -59,6 +62,13 @@ enum Term {
     Sql(String),
     /// A multi-valued field under `:each`: compared item by item.
     Each(String),
+    /// A value reached through a multi-valued relation: `value` over the
+    /// rows of `rows` (`FROM … WHERE …`), compared for every row (plain
+    /// operators) or for at least one (the `?` forms).
+    Multi {
+        rows: String,
+        value: String,
+    },
     Null,
 }
 
@@ -67,7 +77,12 @@ struct Compiler<'a> {
     params: Vec<Sql>,
     /// Parameters already bound before this condition in the statement.
     offset: usize,
+    /// Counter for the aliases of joined tables.
+    aliases: usize,
 }
+
+/// Relation hops allowed in one path, as PocketBase allows.
+const MAX_HOPS: usize = 6;
 
 fn invalid(message: impl Into<String>) -> CompileError {
     CompileError::Invalid(message.into())
@@ -132,14 +147,13 @@ fn lookup<'v>(map: &'v Map<String, Value>, path: &[&str]) -> Option<&'v Value> {
     Some(v)
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
     fn bind(&mut self, v: Sql) -> String {
         self.params.push(v);
         format!("?{}", self.offset + self.params.len())
     }
 
-    fn field(&self, name: &str) -> Result<&Field, CompileError> {
-        let c = self.scope.collection;
+    fn field<'c>(&self, c: &'c Collection, name: &str) -> Result<&'c Field, CompileError> {
         let f = c
             .field(name)
             .ok_or_else(|| invalid(format!("unknown field {name:?} in collection {:?}", c.name)))?;
@@ -192,44 +206,157 @@ impl Compiler<'_> {
             let v = macro_value(base).ok_or_else(|| invalid(format!("unknown macro {base:?}")))?;
             return Ok(Term::Sql(self.bind(v)));
         }
-        let mut parts = base.split('.');
-        let first = parts.next().unwrap_or("");
-        let rest: Vec<&str> = parts.collect();
-        let f = self.field(first)?;
-        let column = quote(&f.name);
-        let column = match (&f.kind, rest.is_empty()) {
-            (_, true) => column,
-            (FieldKind::Json { .. }, false) => {
-                if rest
-                    .iter()
-                    .any(|k| k.is_empty() || !k.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        let segments: Vec<&str> = base.split('.').collect();
+        let mut owner = self.scope.collection;
+        let mut owner_ref = quote(&owner.name);
+        let (mut from, mut link) = (String::new(), String::new());
+        let mut multi = false;
+        let mut hops = 0;
+        let mut i = 0;
+        let value = loop {
+            let segment = segments[i];
+            let last = i + 1 == segments.len();
+            if let Some((other, via)) = segment.split_once("_via_") {
+                // A back-relation: records of `other` whose `via` points here.
+                let target = self.target_by_name(other)?;
+                let f = self.field(target, via)?;
+                if !matches!(&f.kind, FieldKind::Relation { collection_id, .. } if *collection_id == owner.id)
                 {
-                    return Err(invalid(format!("invalid JSON path in {name:?}")));
+                    return Err(invalid(format!(
+                        "{via:?} of {other:?} is not a relation to {:?}",
+                        owner.name
+                    )));
                 }
-                format!("json_extract({column}, '$.{}')", rest.join("."))
+                let alias = self.alias();
+                let cond = if f.kind.is_multi() {
+                    format!(
+                        "{owner_ref}.\"id\" IN (SELECT value FROM json_each({alias}.{}))",
+                        quote(&f.name)
+                    )
+                } else {
+                    format!("{alias}.{} = {owner_ref}.\"id\"", quote(&f.name))
+                };
+                self.join(&mut from, &mut link, target, &alias, cond);
+                multi = true;
+                (owner, owner_ref) = (target, alias);
+                hops += 1;
+                if last {
+                    return Err(invalid(format!("{segment:?} needs a field after it")));
+                }
+                i += 1;
+                continue;
             }
-            (FieldKind::Relation { .. }, false) => {
+            let f = self.field(owner, segment)?;
+            let column = format!("{owner_ref}.{}", quote(&f.name));
+            if last {
+                break match &f.kind {
+                    FieldKind::Json { .. } => format!("json_extract({column}, '$')"),
+                    _ => column,
+                };
+            }
+            match &f.kind {
+                FieldKind::Json { .. } => {
+                    let rest = &segments[i + 1..];
+                    if rest
+                        .iter()
+                        .any(|k| k.is_empty() || !k.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                    {
+                        return Err(invalid(format!("invalid JSON path in {name:?}")));
+                    }
+                    break format!("json_extract({column}, '$.{}')", rest.join("."));
+                }
+                FieldKind::Relation { collection_id, .. } => {
+                    let target = self.target_by_id(collection_id)?;
+                    let alias = self.alias();
+                    let cond = if f.kind.is_multi() {
+                        format!("{alias}.\"id\" IN (SELECT value FROM json_each({column}))")
+                    } else {
+                        format!("{alias}.\"id\" = {column}")
+                    };
+                    self.join(&mut from, &mut link, target, &alias, cond);
+                    multi |= f.kind.is_multi();
+                    (owner, owner_ref) = (target, alias);
+                    hops += 1;
+                    i += 1;
+                }
+                _ => return Err(invalid(format!("{segment:?} has no sub-fields"))),
+            }
+            if hops > MAX_HOPS {
                 return Err(invalid(format!(
-                    "relation paths like {name:?} are not supported yet"
+                    "{name:?} has more than {MAX_HOPS} relation hops"
                 )));
             }
-            _ => return Err(invalid(format!("{first:?} has no sub-fields"))),
         };
-        let column = if matches!(f.kind, FieldKind::Json { .. }) && rest.is_empty() {
-            format!("json_extract({column}, '$')")
-        } else {
-            column
-        };
+        let last_field = self.field(owner, segments[segments.len() - 1]).ok();
+        let is_multi_field = last_field.is_some_and(|f| f.kind.is_multi());
+        if !from.is_empty() {
+            if modifier.is_some() && modifier != Some("lower") {
+                return Err(invalid(format!(
+                    "the modifier in {name:?} is not supported on relation paths yet"
+                )));
+            }
+            let value = if modifier == Some("lower") {
+                format!("LOWER({value})")
+            } else {
+                value
+            };
+            let rows = format!("{from} WHERE {link}");
+            return Ok(if multi {
+                Term::Multi { rows, value }
+            } else {
+                // No related record compares as the empty value.
+                Term::Sql(format!("COALESCE((SELECT {value} FROM {rows} LIMIT 1), '')"))
+            });
+        }
         Ok(match modifier {
-            None => Term::Sql(column),
-            Some("lower") => Term::Sql(format!("LOWER({column})")),
-            Some("length") if f.kind.is_multi() => Term::Sql(format!("json_array_length({column})")),
-            Some("each") if f.kind.is_multi() => Term::Each(column),
+            None => Term::Sql(value),
+            Some("lower") => Term::Sql(format!("LOWER({value})")),
+            Some("length") if is_multi_field => Term::Sql(format!("json_array_length({value})")),
+            Some("each") if is_multi_field => Term::Each(value),
             Some(m @ ("length" | "each")) => {
-                return Err(invalid(format!(":{m} needs a multi-valued field, not {first:?}")));
+                return Err(invalid(format!(":{m} needs a multi-valued field, not {base:?}")));
             }
             Some(m) => return Err(invalid(format!("unknown modifier :{m}"))),
         })
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("\"_r{}\"", self.aliases)
+    }
+
+    fn target_by_id(&self, id: &str) -> Result<&'a Collection, CompileError> {
+        let catalog = self
+            .scope
+            .catalog
+            .ok_or_else(|| invalid("relation paths are not available here"))?;
+        catalog
+            .by_id(id)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| invalid(format!("the relation's collection {id:?} does not exist")))
+    }
+
+    fn target_by_name(&self, name: &str) -> Result<&'a Collection, CompileError> {
+        let catalog = self
+            .scope
+            .catalog
+            .ok_or_else(|| invalid("relation paths are not available here"))?;
+        catalog
+            .all()
+            .find(|c| c.name == name)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| invalid(format!("unknown collection {name:?}")))
+    }
+
+    /// Adds `target AS alias` to a subquery's joins; the first table's
+    /// condition becomes the subquery's WHERE link to the outer row.
+    fn join(&self, from: &mut String, link: &mut String, target: &Collection, alias: &str, cond: String) {
+        if from.is_empty() {
+            *from = format!("{} {alias}", quote(&target.name));
+            *link = cond;
+        } else {
+            from.push_str(&format!(" JOIN {} {alias} ON {cond}", quote(&target.name)));
+        }
     }
 
     fn operand(&mut self, o: &Operand) -> Result<Term, CompileError> {
@@ -251,7 +378,9 @@ impl Compiler<'_> {
         match self.operand(o)? {
             Term::Sql(s) => Ok(s),
             Term::Null => Ok("NULL".into()),
-            Term::Each(_) => Err(invalid(":each can only be compared, not passed to a function")),
+            Term::Each(_) | Term::Multi { .. } => Err(invalid(
+                "a multi-valued path can only be compared, not passed to a function",
+            )),
         }
     }
 
@@ -297,12 +426,22 @@ impl Compiler<'_> {
         }
     }
 
-    fn compare(&mut self, left: &Operand, op: Op, right: &Operand) -> Result<String, CompileError> {
+    fn compare(
+        &mut self,
+        left: &Operand,
+        op: Op,
+        any_op: bool,
+        right: &Operand,
+    ) -> Result<String, CompileError> {
         let lhs = self.operand(left)?;
         if matches!(op, Op::Like | Op::NotLike) {
             let pattern = self.like_pattern(right)?;
             let not = if op == Op::NotLike { "NOT " } else { "" };
             return Ok(match lhs {
+                Term::Multi { rows, value } => {
+                    let test = |v: &str| format!("COALESCE({v}, '') {not}LIKE {pattern} ESCAPE '\\'");
+                    multi_compare(&rows, &test(&value), &test("''"), any_op)
+                }
                 Term::Each(col) => format!(
                     "(json_array_length({col}) > 0 AND NOT EXISTS (SELECT 1 FROM json_each({col}) WHERE NOT (value {not}LIKE {pattern} ESCAPE '\\')))"
                 ),
@@ -313,6 +452,19 @@ impl Compiler<'_> {
         let rhs = self.operand(right)?;
         let sym = op.as_str();
         Ok(match (lhs, rhs) {
+            (Term::Multi { rows, value }, Term::Sql(r)) => {
+                let test = |v: &str| format!("COALESCE({v}, '') {sym} {r}");
+                multi_compare(&rows, &test(&value), &test("''"), any_op)
+            }
+            (Term::Multi { rows, value }, Term::Null) => {
+                let test = |v: &str| format!("COALESCE({v}, '') {sym} ''");
+                multi_compare(&rows, &test(&value), &test("''"), any_op)
+            }
+            (_, Term::Multi { .. }) => {
+                return Err(invalid(
+                    "a multi-valued relation path must be on the left of a comparison",
+                ));
+            }
             (Term::Each(col), Term::Sql(r)) => {
                 let nonempty = if op == Op::Neq {
                     String::new()
@@ -348,8 +500,24 @@ impl Compiler<'_> {
                 let sql: Vec<String> = parts.iter().map(|p| self.expr(p)).collect::<Result<_, _>>()?;
                 Ok(format!("({})", sql.join(joiner)))
             }
-            Expr::Compare { left, op, right, .. } => self.compare(left, *op, right),
+            Expr::Compare {
+                left, op, any, right, ..
+            } => self.compare(left, *op, *any, right),
         }
+    }
+}
+
+/// Compares through a multi-valued relation, as PocketBase's joins do:
+/// over the related rows, for at least one (`any`) or for every one; with
+/// no related row, the test runs once on the empty value (`empty_test`).
+fn multi_compare(rows: &str, test: &str, empty_test: &str, any: bool) -> String {
+    let none = format!("NOT EXISTS (SELECT 1 FROM {rows})");
+    if any {
+        format!("(EXISTS (SELECT 1 FROM {rows} AND ({test})) OR ({none} AND ({empty_test})))")
+    } else {
+        format!(
+            "(NOT EXISTS (SELECT 1 FROM {rows} AND NOT ({test})) AND (EXISTS (SELECT 1 FROM {rows}) OR ({empty_test})))"
+        )
     }
 }
 
@@ -360,6 +528,7 @@ pub fn compile(expr: &Expr, scope: &Scope<'_>, offset: usize) -> Result<Compiled
         scope,
         params: Vec::new(),
         offset,
+        aliases: 0,
     };
     let sql = c.expr(expr)?;
     Ok(Compiled {
@@ -412,6 +581,7 @@ mod tests {
         let request = RequestInfo::default();
         let scope = Scope {
             collection: &c,
+            catalog: None,
             request: &request,
             trusted: false,
         };

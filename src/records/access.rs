@@ -16,7 +16,7 @@ use crate::{
         compile::{CompileError, RequestInfo, Scope, compile},
         parser::parse,
     },
-    schema::Collection,
+    schema::{Catalog, Collection},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +77,7 @@ impl Conditions {
     /// Adds a rule (trusted: stored by a superuser) or a client filter.
     pub fn add_expression(
         &mut self,
+        catalog: &Catalog,
         c: &Collection,
         requester: &Requester,
         expression: &str,
@@ -91,6 +92,7 @@ impl Conditions {
         })?;
         let scope = Scope {
             collection: c,
+            catalog: Some(catalog),
             request: &requester.info,
             trusted: trusted || requester.caller.is_superuser(),
         };

@@ -155,6 +155,7 @@ fn read_shaped(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<
 /// The rule of an action as conditions after `id = ?1`; `None` when the
 /// rule lets every row through.
 fn rule_conditions(
+    catalog: &crate::schema::Catalog,
     c: &Collection,
     requester: &Requester,
     access: &Access,
@@ -165,7 +166,7 @@ fn rule_conditions(
         Access::Rule(expr) => {
             let mut conditions = Conditions::default();
             conditions.params.push(Sql::Text(String::new()));
-            conditions.add_expression(c, requester, expr, true)?;
+            conditions.add_expression(catalog, c, requester, expr, true)?;
             Ok(Some(conditions))
         }
     }
@@ -386,7 +387,12 @@ pub async fn create(
     let c = collection(state, name)?;
     writable(&c)?;
     let caller = &requester.caller;
-    let rule = rule_conditions(&c, requester, &decide(caller, &c.rules.create))?;
+    let rule = rule_conditions(
+        &state.schema.catalog(),
+        &c,
+        requester,
+        &decide(caller, &c.rules.create),
+    )?;
     let mut values = Values::new();
     let mut errors = ErrorTree::new();
     let passwords = apply_body(&c, caller, &body, &mut values, true, &mut errors);
@@ -451,7 +457,12 @@ pub async fn view(
     id: &str,
 ) -> Result<Map<String, Value>, RecordError> {
     let c = collection(state, name)?;
-    let rule = rule_conditions(&c, requester, &decide(&requester.caller, &c.rules.view))?;
+    let rule = rule_conditions(
+        &state.schema.catalog(),
+        &c,
+        requester,
+        &decide(&requester.caller, &c.rules.view),
+    )?;
     let id = id.to_owned();
     state
         .store
@@ -479,7 +490,13 @@ pub async fn update(
     let c = collection(state, name)?;
     writable(&c)?;
     let caller = &requester.caller;
-    let rule = rule_conditions(&c, requester, &decide(caller, &c.rules.update))?.map(Arc::new);
+    let rule = rule_conditions(
+        &state.schema.catalog(),
+        &c,
+        requester,
+        &decide(caller, &c.rules.update),
+    )?
+    .map(Arc::new);
     let (c2, id2, rule2) = (c.clone(), id.to_owned(), rule.clone());
     let mut values = state
         .store
@@ -595,7 +612,12 @@ pub async fn delete(
 ) -> Result<(), RecordError> {
     let c = collection(state, name)?;
     writable(&c)?;
-    let rule = rule_conditions(&c, requester, &decide(&requester.caller, &c.rules.delete))?;
+    let rule = rule_conditions(
+        &state.schema.catalog(),
+        &c,
+        requester,
+        &decide(&requester.caller, &c.rules.delete),
+    )?;
     let catalog = state.schema.catalog();
     let (c2, id2) = (c.clone(), id.to_owned());
     let deleted = state
@@ -729,17 +751,18 @@ pub async fn list(
     query: ListQuery,
 ) -> Result<Value, RecordError> {
     let c = collection(state, name)?;
+    let catalog = state.schema.catalog();
     // Paging takes ?1 and ?2; the rule and the filter follow. The count
     // query binds the same conditions (it simply does not use ?1 and ?2).
     let mut conditions = Conditions::default();
     conditions.params.extend([Sql::Integer(0), Sql::Integer(0)]);
     match decide(&requester.caller, &c.rules.list) {
         Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
-        Access::Rule(expr) => conditions.add_expression(&c, requester, &expr, true)?,
+        Access::Rule(expr) => conditions.add_expression(&catalog, &c, requester, &expr, true)?,
         Access::All => {}
     }
     if let Some(filter) = query.filter.as_deref() {
-        conditions.add_expression(&c, requester, filter, false)?;
+        conditions.add_expression(&catalog, &c, requester, filter, false)?;
     }
     let order: Vec<String> = query
         .sort

@@ -180,6 +180,7 @@ impl Schema {
         let request = RequestInfo::default();
         let scope = Scope {
             collection: &attributes,
+            catalog: None,
             request: &request,
             trusted: false,
         };

@@ -103,14 +103,14 @@ pub fn validate(
     validate_fields(catalog, old, new, &mut errors);
     validate_indexes(new, &mut errors);
     if errors.is_empty() {
-        validate_rules(new, &mut errors);
+        validate_rules(catalog, new, &mut errors);
     }
     errors
 }
 
 /// Every rule must compile against the collection as it will be saved, so
 /// a broken rule is refused now rather than failing requests later.
-fn validate_rules(new: &Collection, errors: &mut ErrorTree) {
+fn validate_rules(catalog: &Catalog, new: &Collection, errors: &mut ErrorTree) {
     use crate::query::{
         compile::{RequestInfo, Scope, compile},
         parser::parse,
@@ -118,6 +118,7 @@ fn validate_rules(new: &Collection, errors: &mut ErrorTree) {
     let request = RequestInfo::default();
     let scope = Scope {
         collection: new,
+        catalog: Some(catalog),
         request: &request,
         trusted: true,
     };

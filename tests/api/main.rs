@@ -9,6 +9,7 @@ mod admin_ui;
 mod cli;
 mod collections;
 mod edge;
+mod filters;
 mod health;
 mod installer;
 mod logging;
