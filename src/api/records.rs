@@ -18,7 +18,12 @@ use crate::{
     app::AppState,
     http::error::ApiError,
     query::{Paging, parse_sort},
-    records::service::{self, ListQuery},
+    records::{
+        access::Requester,
+        expand::ExpandTree,
+        fields::FieldsTree,
+        service::{self, ListQuery},
+    },
 };
 
 const UNREADABLE: &str = "Failed to load the submitted data due to invalid formatting.";
@@ -110,11 +115,49 @@ struct ListParams {
     skip_total: Option<String>,
 }
 
+/// `expand` and `fields`, which every record response honours.
+#[derive(Deserialize)]
+struct ShapeParams {
+    expand: Option<String>,
+    fields: Option<String>,
+}
+
+impl ShapeParams {
+    /// Expands and trims `records` as the request asks.
+    async fn apply(
+        &self,
+        state: &AppState,
+        requester: &Requester,
+        collection: &str,
+        records: Vec<Map<String, Value>>,
+    ) -> Result<Vec<Value>> {
+        let expand = ExpandTree::parse(self.expand.as_deref().unwrap_or(""))?;
+        let fields = FieldsTree::parse(self.fields.as_deref().unwrap_or(""))?;
+        Ok(
+            service::shape_output(state, requester, collection, records, &expand, fields.as_ref())
+                .await
+                .map_err(ApiError::from)?,
+        )
+    }
+
+    async fn one(
+        &self,
+        state: &AppState,
+        requester: &Requester,
+        collection: &str,
+        record: Map<String, Value>,
+    ) -> Result<Json<Value>> {
+        let mut shaped = self.apply(state, requester, collection, vec![record]).await?;
+        Ok(Json(shaped.pop().unwrap_or(Value::Null)))
+    }
+}
+
 #[handler]
 async fn list(
     req: &Request,
     Path(collection): Path<String>,
     Query(params): Query<ListParams>,
+    Query(shape): Query<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Json<Value>> {
     let requester = guard::requester(state, req, None).await?;
@@ -128,65 +171,62 @@ async fn list(
         params.skip_total.as_deref(),
     )?;
     let sort = parse_sort(params.sort.as_deref(), |k| service::sortable(c, k))?;
-    let page = service::list(
-        state,
-        &requester,
-        &collection,
-        ListQuery {
-            paging,
-            sort,
-            filter: params.filter.filter(|f| !f.is_empty()),
-        },
-    )
-    .await
-    .map_err(ApiError::from)?;
-    Ok(Json(page))
+    let query = ListQuery {
+        paging,
+        sort,
+        filter: params.filter.filter(|f| !f.is_empty()),
+    };
+    let page = service::list(state, &requester, &collection, query)
+        .await
+        .map_err(ApiError::from)?;
+    let items = shape.apply(state, &requester, &collection, page.items).await?;
+    Ok(Json(page.paging.envelope(page.total, items)))
 }
 
 #[handler]
 async fn view(
     req: &Request,
     Path((collection, id)): Path<(String, String)>,
+    Query(shape): Query<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
-) -> Result<Json<Map<String, Value>>> {
+) -> Result<Json<Value>> {
     let requester = guard::requester(state, req, None).await?;
-    Ok(Json(
-        service::view(state, &requester, &collection, &id)
-            .await
-            .map_err(ApiError::from)?,
-    ))
+    let record = service::view(state, &requester, &collection, &id)
+        .await
+        .map_err(ApiError::from)?;
+    shape.one(state, &requester, &collection, record).await
 }
 
 #[handler]
 async fn create(
     req: &Request,
     Path(collection): Path<String>,
+    Query(shape): Query<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
-) -> Result<Json<Map<String, Value>>> {
+) -> Result<Json<Value>> {
     let body = body.for_collection(state, &collection);
     let requester = guard::requester(state, req, Some(&body)).await?;
-    Ok(Json(
-        service::create(state, &requester, &collection, body)
-            .await
-            .map_err(ApiError::from)?,
-    ))
+    let record = service::create(state, &requester, &collection, body)
+        .await
+        .map_err(ApiError::from)?;
+    shape.one(state, &requester, &collection, record).await
 }
 
 #[handler]
 async fn update(
     req: &Request,
     Path((collection, id)): Path<(String, String)>,
+    Query(shape): Query<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
-) -> Result<Json<Map<String, Value>>> {
+) -> Result<Json<Value>> {
     let body = body.for_collection(state, &collection);
     let requester = guard::requester(state, req, Some(&body)).await?;
-    Ok(Json(
-        service::update(state, &requester, &collection, &id, body)
-            .await
-            .map_err(ApiError::from)?,
-    ))
+    let record = service::update(state, &requester, &collection, &id, body)
+        .await
+        .map_err(ApiError::from)?;
+    shape.one(state, &requester, &collection, record).await
 }
 
 #[handler]

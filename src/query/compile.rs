@@ -507,6 +507,24 @@ impl<'a> Compiler<'a> {
     }
 }
 
+/// The SQL value of a field path for `ORDER BY` (`title`, `author.name`);
+/// multi-valued paths cannot be sorted on.
+pub fn sort_expression(scope: &Scope<'_>, path: &str) -> Result<String, CompileError> {
+    let mut c = Compiler {
+        scope,
+        params: Vec::new(),
+        offset: 0,
+        aliases: 0,
+    };
+    if path.starts_with('@') {
+        return Err(invalid(format!("cannot sort by {path:?}")));
+    }
+    match c.path(path)? {
+        Term::Sql(sql) if c.params.is_empty() => Ok(sql),
+        _ => Err(invalid(format!("cannot sort by the multi-valued path {path:?}"))),
+    }
+}
+
 /// Compares through a multi-valued relation, as PocketBase's joins do:
 /// over the related rows, for at least one (`any`) or for every one; with
 /// no related row, the test runs once on the empty value (`empty_test`).

@@ -41,6 +41,7 @@ pub fn decide(caller: &Caller, rule: &Option<String>) -> Access {
 }
 
 /// The caller and what their request says, for rules and filters.
+#[derive(Clone)]
 pub struct Requester {
     pub caller: Caller,
     pub info: RequestInfo,

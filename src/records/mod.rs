@@ -2,6 +2,8 @@
 //! collection's definition and rules.
 
 pub mod access;
+pub mod expand;
+pub mod fields;
 mod id;
 pub mod service;
 pub mod shape;

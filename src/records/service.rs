@@ -17,6 +17,7 @@ use crate::{
     app::AppState,
     auth::{caller::Caller, password},
     http::error::{ApiError, ErrorTree, FieldError},
+    query::compile::{CompileError, Scope, sort_expression},
     query::{Paging, SortKey},
     schema::{
         Collection, CollectionKind,
@@ -737,11 +738,46 @@ pub struct ListQuery {
     pub filter: Option<String>,
 }
 
-/// Whether `sort` may name this key on `c`.
+/// Applies `expand` and then `fields` to records of collection `name`.
+pub async fn shape_output(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    mut records: Vec<Map<String, Value>>,
+    expand: &super::expand::ExpandTree,
+    fields: Option<&super::fields::FieldsTree>,
+) -> Result<Vec<Value>, RecordError> {
+    if !expand.is_empty() && !records.is_empty() {
+        let c = collection(state, name)?;
+        let catalog = state.schema.catalog();
+        let (requester, expand) = (requester.clone(), expand.clone());
+        records = state
+            .store
+            .data
+            .read(move |conn| {
+                super::expand::apply(conn, &catalog, &requester, &c, &mut records, &expand)?;
+                Ok::<_, RecordError>(records)
+            })
+            .await?;
+    }
+    let mut out: Vec<Value> = records.into_iter().map(Value::Object).collect();
+    if let Some(fields) = fields {
+        out.iter_mut().for_each(|v| fields.apply(v));
+    }
+    Ok(out)
+}
+
+/// Whether `sort` may name this key on `c` (a path is checked when the
+/// list query is compiled).
 pub fn sortable(c: &Collection, key: &str) -> bool {
-    key == "@random"
-        || (key == "@rowid" && c.kind != CollectionKind::View)
-        || c.field(key).is_some_and(|f| !f.hidden)
+    key == "@random" || (key == "@rowid" && c.kind != CollectionKind::View) || !key.starts_with('@')
+}
+
+/// One page of records: the items and, unless skipped, the total.
+pub struct Page {
+    pub paging: Paging,
+    pub total: Option<u64>,
+    pub items: Vec<Map<String, Value>>,
 }
 
 pub async fn list(
@@ -749,7 +785,7 @@ pub async fn list(
     requester: &Requester,
     name: &str,
     query: ListQuery,
-) -> Result<Value, RecordError> {
+) -> Result<Page, RecordError> {
     let c = collection(state, name)?;
     let catalog = state.schema.catalog();
     // Paging takes ?1 and ?2; the rule and the filter follow. The count
@@ -764,17 +800,33 @@ pub async fn list(
     if let Some(filter) = query.filter.as_deref() {
         conditions.add_expression(&catalog, &c, requester, filter, false)?;
     }
-    let order: Vec<String> = query
-        .sort
-        .iter()
-        .map(|k| {
-            let dir = if k.descending { "DESC" } else { "ASC" };
-            match k.field.as_str() {
-                "@random" => "RANDOM()".to_owned(),
-                "@rowid" => format!("_rowid_ {dir}"),
-                f => format!("{} {dir}", quote(f)),
+    let scope = Scope {
+        collection: &c,
+        catalog: Some(&catalog),
+        request: &requester.info,
+        trusted: requester.caller.is_superuser(),
+    };
+    let mut order = Vec::new();
+    for k in &query.sort {
+        let dir = if k.descending { "DESC" } else { "ASC" };
+        order.push(match k.field.as_str() {
+            "@random" => "RANDOM()".to_owned(),
+            "@rowid" => format!("_rowid_ {dir}"),
+            f => {
+                let expr = sort_expression(&scope, f).map_err(|e| match e {
+                    CompileError::Invalid(m) => {
+                        RecordError::BadFilter(ApiError::bad_request(format!("Invalid sort: {m}.")))
+                    }
+                    CompileError::Forbidden(m) => {
+                        RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
+                    }
+                })?;
+                format!("{expr} {dir}")
             }
-        })
+        });
+    }
+    let order: Vec<String> = order
+        .into_iter()
         // Insertion order last, so pages are stable; views have no rowid.
         .chain((c.kind != CollectionKind::View).then(|| "_rowid_ ASC".to_owned()))
         .collect();
@@ -801,7 +853,6 @@ pub async fn list(
                 .query_map(params_from_iter(conditions.params.iter()), |row| {
                     shape::row_to_json(&c, row)
                 })?
-                .map(|r| r.map(Value::Object))
                 .collect::<Result<Vec<_>, _>>()?;
             let total = if paging.skip_total {
                 None
@@ -816,7 +867,7 @@ pub async fn list(
                 };
                 Some(n as u64)
             };
-            Ok::<_, RecordError>(paging.envelope(total, items))
+            Ok::<_, RecordError>(Page { paging, total, items })
         })
         .await
 }

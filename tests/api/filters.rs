@@ -34,20 +34,20 @@ async fn titles(app: &TestApp, collection: &str, filter: &str) -> Result<BTreeSe
         .collect())
 }
 
-#[tokio::test]
-async fn relation_paths_agree_with_pocketbase() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
+/// people A, B; projects p1 (owner A, members A B), p2 (owner B, members
+/// B), p3 (nobody); tasks t1, t3 in p1 and t2 in p2. Returns the ids of
+/// A, B and p1, p2, p3.
+async fn relational_data(app: &TestApp, token: &str) -> (Value, Value, Vec<Value>) {
     let people = create(
-        &app,
-        &token,
+        app,
+        token,
         "/api/collections",
         json!({"name": "people", "listRule": "", "fields": [{"name": "name", "type": "text"}]}),
     )
     .await;
     let projects = create(
-        &app,
-        &token,
+        app,
+        token,
         "/api/collections",
         json!({"name": "projects", "listRule": "", "fields": [
             {"name": "title", "type": "text"},
@@ -57,8 +57,8 @@ async fn relation_paths_agree_with_pocketbase() {
     )
     .await;
     create(
-        &app,
-        &token,
+        app,
+        token,
         "/api/collections",
         json!({"name": "tasks", "listRule": "", "fields": [
             {"name": "title", "type": "text"},
@@ -67,16 +67,16 @@ async fn relation_paths_agree_with_pocketbase() {
     )
     .await;
     let a = create(
-        &app,
-        &token,
+        app,
+        token,
         "/api/collections/people/records",
         json!({"name": "A"}),
     )
     .await["id"]
         .clone();
     let b = create(
-        &app,
-        &token,
+        app,
+        token,
         "/api/collections/people/records",
         json!({"name": "B"}),
     )
@@ -89,8 +89,8 @@ async fn relation_paths_agree_with_pocketbase() {
         ("p3", json!(""), json!([])),
     ] {
         let r = create(
-            &app,
-            &token,
+            app,
+            token,
             "/api/collections/projects/records",
             json!({"title": title, "owner": owner, "members": members}),
         )
@@ -99,13 +99,22 @@ async fn relation_paths_agree_with_pocketbase() {
     }
     for (title, project) in [("t1", &p[0]), ("t2", &p[1]), ("t3", &p[0])] {
         create(
-            &app,
-            &token,
+            app,
+            token,
             "/api/collections/tasks/records",
             json!({"title": title, "project": project}),
         )
         .await;
     }
+
+    (a, b, p)
+}
+
+#[tokio::test]
+async fn relation_paths_agree_with_pocketbase() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    relational_data(&app, &token).await;
 
     let cases: &[(&str, &str, &[&str])] = &[
         ("projects", "owner.name = 'A'", &["p1"]),
@@ -151,4 +160,121 @@ async fn relation_paths_agree_with_pocketbase() {
         400,
     )
     .await;
+}
+
+#[tokio::test]
+async fn expand_and_fields() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let (a, b, p) = relational_data(&app, &token).await;
+    for c in ["people", "projects", "tasks"] {
+        let open = app
+            .call(
+                "PATCH",
+                &format!("/api/collections/{c}"),
+                Some(&token),
+                Some(json!({"viewRule": ""})),
+            )
+            .await;
+        assert_eq!(open.status(), 200);
+    }
+    let get = |path: String| {
+        let app = &app;
+        async move { json(app.client.get(app.url(&path)).send().await.unwrap()).await }
+    };
+    let p1 = get(format!(
+        "/api/collections/projects/records/{}?expand=owner,members,tasks_via_project.project.owner",
+        p[0].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(p1["expand"]["owner"]["id"], a);
+    assert_eq!(p1["expand"]["owner"]["name"], "A");
+    let members: Vec<&Value> = p1["expand"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(members, [&a, &b], "in the record's order");
+    let tasks = p1["expand"]["tasks_via_project"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2);
+    assert_eq!(
+        tasks[0]["expand"]["project"]["expand"]["owner"]["name"], "A",
+        "nested expand"
+    );
+
+    // `fields` trims the output, expand included; records without the
+    // relation are left alone.
+    let page = get(
+        "/api/collections/projects/records?expand=owner&fields=title,expand.owner.name&sort=title".into(),
+    )
+    .await;
+    assert_eq!(
+        page["items"],
+        json!([
+            {"title": "p1", "expand": {"owner": {"name": "A"}}},
+            {"title": "p2", "expand": {"owner": {"name": "B"}}},
+            {"title": "p3"},
+        ])
+    );
+
+    // Sorting through a relation path.
+    let sorted = get("/api/collections/projects/records?sort=-owner.name,title&fields=title".into()).await;
+    assert_eq!(
+        sorted["items"],
+        json!([{"title": "p2"}, {"title": "p1"}, {"title": "p3"}])
+    );
+    let multi = app
+        .client
+        .get(app.url("/api/collections/projects/records?sort=members.name"))
+        .send()
+        .await
+        .unwrap();
+    assert_envelope(multi, 400).await;
+
+    // What the caller may not view is not expanded.
+    app.call(
+        "PATCH",
+        "/api/collections/people",
+        Some(&token),
+        Some(json!({"viewRule": "name = 'B'"})),
+    )
+    .await;
+    let p1 = get(format!(
+        "/api/collections/projects/records/{}?expand=owner,members",
+        p[0].as_str().unwrap()
+    ))
+    .await;
+    assert!(p1["expand"].get("owner").is_none(), "{p1}");
+    let members: Vec<&Value> = p1["expand"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(members, [&b]);
+    app.call(
+        "PATCH",
+        "/api/collections/people",
+        Some(&token),
+        Some(json!({"viewRule": null})),
+    )
+    .await;
+    let p1 = get(format!(
+        "/api/collections/projects/records/{}?expand=owner",
+        p[0].as_str().unwrap()
+    ))
+    .await;
+    assert!(
+        p1.get("expand").is_none(),
+        "superuser-only records are never expanded for guests: {p1}"
+    );
+
+    let bad = app
+        .client
+        .get(app.url("/api/collections/projects/records?expand=a.b.c.d.e.f.g"))
+        .send()
+        .await
+        .unwrap();
+    assert_envelope(bad, 400).await;
 }

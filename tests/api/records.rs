@@ -509,7 +509,7 @@ async fn lists_page_and_sort() {
     assert_envelope(
         app.call("GET", "/api/collections/nums/records?sort=hush", None, None)
             .await,
-        400,
+        403,
     )
     .await;
     assert_envelope(
