@@ -19,7 +19,11 @@ impl FieldsTree {
     pub fn parse(raw: &str) -> Result<Option<Self>, ApiError> {
         let mut root = Self::default();
         let mut any = false;
-        for item in split_top_level(raw).into_iter().map(str::trim).filter(|s| !s.is_empty()) {
+        for item in split_top_level(raw)
+            .into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             any = true;
             let (path, excerpt) = match item.split_once(":excerpt(") {
                 Some((p, args)) => {
