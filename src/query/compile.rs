@@ -60,6 +60,10 @@ pub struct Compiled {
 enum Term {
     /// A SQL expression (column, function, parameter placeholder).
     Sql(String),
+    /// A value that may be missing (NULL): a field through a relation.
+    /// `=` and `!=` treat a missing value as the empty string, other
+    /// operators never match it, as PocketBase's joins behave.
+    Nullable(String),
     /// A multi-valued field under `:each`: compared item by item.
     Each(String),
     /// A value reached through a multi-valued relation: `value` over the
@@ -189,28 +193,52 @@ impl<'a> Compiler<'a> {
     }
 
     fn path(&mut self, name: &str) -> Result<Term, CompileError> {
+        // A modifier follows the last segment; `@collection.name:alias.x`
+        // has a colon that is not one.
         let (base, modifier) = match name.rsplit_once(':') {
-            Some((b, m)) => (b, Some(m)),
-            None => (name, None),
+            Some((b, m)) if !m.contains('.') => (b, Some(m)),
+            _ => (name, None),
         };
         if base.starts_with("@request.") || base == "@request" {
-            if modifier.is_some() {
-                return Err(invalid(format!("the modifier in {name:?} is not supported yet")));
-            }
-            return self.request_value(base);
+            return match modifier {
+                None => self.request_value(base),
+                Some("lower") => match self.request_value(base)? {
+                    Term::Sql(v) => Ok(Term::Sql(format!("LOWER({v})"))),
+                    other => Ok(other),
+                },
+                Some(m @ ("isset" | "changed" | "length")) => self.body_modifier(base, m),
+                Some(m) => Err(invalid(format!("unknown modifier :{m}"))),
+            };
         }
-        if base.starts_with('@') {
-            if base.starts_with("@collection.") {
-                return Err(invalid("@collection joins are not supported yet"));
-            }
-            let v = macro_value(base).ok_or_else(|| invalid(format!("unknown macro {base:?}")))?;
-            return Ok(Term::Sql(self.bind(v)));
-        }
-        let segments: Vec<&str> = base.split('.').collect();
+        let mut segments: Vec<&str> = base.split('.').collect();
         let mut owner = self.scope.collection;
         let mut owner_ref = quote(&owner.name);
         let (mut from, mut link) = (String::new(), String::new());
         let mut multi = false;
+        if let Some(rest) = base.strip_prefix("@collection.") {
+            // `@collection.name[:alias].field…`: any record of another
+            // collection, compared like a multi-valued relation. Each
+            // reference is its own subquery (an alias does not yet tie two
+            // references to the same row).
+            if !self.scope.trusted {
+                return Err(CompileError::Forbidden(
+                    "Only superusers can filter by @collection.".into(),
+                ));
+            }
+            segments = rest.split('.').collect();
+            let name = segments.remove(0);
+            let name = name.split_once(':').map_or(name, |(n, _)| n);
+            if segments.is_empty() {
+                return Err(invalid(format!("{base:?} needs a field")));
+            }
+            let target = self.target_by_name(name)?;
+            let alias = self.alias();
+            self.join(&mut from, &mut link, target, &alias, "1 = 1".into());
+            (owner, owner_ref, multi) = (target, alias, true);
+        } else if base.starts_with('@') {
+            let v = macro_value(base).ok_or_else(|| invalid(format!("unknown macro {base:?}")))?;
+            return Ok(Term::Sql(self.bind(v)));
+        }
         let mut hops = 0;
         let mut i = 0;
         let value = loop {
@@ -304,8 +332,7 @@ impl<'a> Compiler<'a> {
             return Ok(if multi {
                 Term::Multi { rows, value }
             } else {
-                // No related record compares as the empty value.
-                Term::Sql(format!("COALESCE((SELECT {value} FROM {rows} LIMIT 1), '')"))
+                Term::Nullable(format!("(SELECT {value} FROM {rows} LIMIT 1)"))
             });
         }
         Ok(match modifier {
@@ -318,6 +345,37 @@ impl<'a> Compiler<'a> {
             }
             Some(m) => return Err(invalid(format!("unknown modifier :{m}"))),
         })
+    }
+
+    /// `@request.body.f:isset` (the key was sent), `:changed` (sent and
+    /// different from the stored value) and `:length` (of a sent list).
+    fn body_modifier(&mut self, base: &str, modifier: &str) -> Result<Term, CompileError> {
+        if !self.scope.trusted {
+            return Err(CompileError::Forbidden(
+                "Only superusers can filter by @request.".into(),
+            ));
+        }
+        let key = base
+            .strip_prefix("@request.body.")
+            .filter(|k| !k.is_empty() && !k.contains('.'))
+            .ok_or_else(|| invalid(format!(":{modifier} applies to @request.body fields only")))?;
+        let sent = self.scope.request.body.get(key).cloned();
+        Ok(Term::Sql(match modifier {
+            "isset" => self.bind(Sql::Integer(i64::from(sent.is_some()))),
+            "length" => {
+                let n = sent.as_ref().and_then(Value::as_array).map_or(0, Vec::len);
+                self.bind(Sql::Integer(n as i64))
+            }
+            _ => {
+                let Some(value) = sent else {
+                    return Ok(Term::Sql(self.bind(Sql::Integer(0))));
+                };
+                let f = self.field(self.scope.collection, key)?;
+                let column = format!("{}.{}", quote(&self.scope.collection.name), quote(&f.name));
+                let given = self.bind(json_to_sql(&value));
+                format!("({given} IS NOT {column})")
+            }
+        }))
     }
 
     fn alias(&mut self) -> String {
@@ -376,7 +434,7 @@ impl<'a> Compiler<'a> {
 
     fn scalar(&mut self, o: &Operand) -> Result<String, CompileError> {
         match self.operand(o)? {
-            Term::Sql(s) => Ok(s),
+            Term::Sql(s) | Term::Nullable(s) => Ok(s),
             Term::Null => Ok("NULL".into()),
             Term::Each(_) | Term::Multi { .. } => Err(invalid(
                 "a multi-valued path can only be compared, not passed to a function",
@@ -439,9 +497,10 @@ impl<'a> Compiler<'a> {
             let not = if op == Op::NotLike { "NOT " } else { "" };
             return Ok(match lhs {
                 Term::Multi { rows, value } => {
-                    let test = |v: &str| format!("COALESCE({v}, '') {not}LIKE {pattern} ESCAPE '\\'");
-                    multi_compare(&rows, &test(&value), &test("''"), any_op)
+                    let test = |v: &str| format!("{v} {not}LIKE {pattern} ESCAPE '\\'");
+                    multi_compare(&rows, &test(&value), &test("NULL"), any_op)
                 }
+                Term::Nullable(l) => format!("({l} {not}LIKE {pattern} ESCAPE '\\')"),
                 Term::Each(col) => format!(
                     "(json_array_length({col}) > 0 AND NOT EXISTS (SELECT 1 FROM json_each({col}) WHERE NOT (value {not}LIKE {pattern} ESCAPE '\\')))"
                 ),
@@ -451,14 +510,24 @@ impl<'a> Compiler<'a> {
         }
         let rhs = self.operand(right)?;
         let sym = op.as_str();
+        let equality = matches!(op, Op::Eq | Op::Neq);
+        // Missing values (no related record, a NULL json value): equal to
+        // the empty string for = and !=, unmatched by anything else.
+        let settle = |t: Term| match t {
+            Term::Nullable(x) if equality => Term::Sql(format!("COALESCE({x}, '')")),
+            Term::Nullable(x) => Term::Sql(x),
+            other => other,
+        };
+        let (lhs, rhs) = (settle(lhs), settle(rhs));
+        let missing = if equality { "''" } else { "NULL" };
         Ok(match (lhs, rhs) {
             (Term::Multi { rows, value }, Term::Sql(r)) => {
-                let test = |v: &str| format!("COALESCE({v}, '') {sym} {r}");
-                multi_compare(&rows, &test(&value), &test("''"), any_op)
+                let test = |v: &str| format!("{v} {sym} {r}");
+                multi_compare(&rows, &test(&value), &test(missing), any_op)
             }
             (Term::Multi { rows, value }, Term::Null) => {
                 let test = |v: &str| format!("COALESCE({v}, '') {sym} ''");
-                multi_compare(&rows, &test(&value), &test("''"), any_op)
+                multi_compare(&rows, &test(&value), &test(missing), any_op)
             }
             (_, Term::Multi { .. }) => {
                 return Err(invalid(
@@ -486,6 +555,8 @@ impl<'a> Compiler<'a> {
                 _ => format!("(COALESCE({x}, '') {sym} '')"),
             },
             (Term::Sql(l), Term::Sql(r)) => format!("({l} {sym} {r})"),
+            // `settle` leaves no missing-value terms behind.
+            (Term::Nullable(_), _) | (_, Term::Nullable(_)) => return Err(invalid("unsupported comparison")),
         })
     }
 
@@ -520,7 +591,7 @@ pub fn sort_expression(scope: &Scope<'_>, path: &str) -> Result<String, CompileE
         return Err(invalid(format!("cannot sort by {path:?}")));
     }
     match c.path(path)? {
-        Term::Sql(sql) if c.params.is_empty() => Ok(sql),
+        Term::Sql(sql) | Term::Nullable(sql) if c.params.is_empty() => Ok(sql),
         _ => Err(invalid(format!("cannot sort by the multi-valued path {path:?}"))),
     }
 }

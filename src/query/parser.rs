@@ -201,6 +201,22 @@ impl Parser {
     }
 }
 
+/// Parsed expressions by their text: rules and common filters are parsed
+/// once, not on every request. Compilation binds request values, so it
+/// runs per request (it is a walk over a small tree).
+static PARSED: std::sync::LazyLock<moka::sync::Cache<String, std::sync::Arc<Result<Expr, ParseError>>>> =
+    std::sync::LazyLock::new(|| moka::sync::Cache::new(10_000));
+
+/// `parse`, through the cache.
+pub fn parse_cached(src: &str) -> std::sync::Arc<Result<Expr, ParseError>> {
+    if let Some(hit) = PARSED.get(src) {
+        return hit;
+    }
+    let parsed = std::sync::Arc::new(parse(src));
+    PARSED.insert(src.to_owned(), parsed.clone());
+    parsed
+}
+
 /// Parses a filter or rule expression.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
     if src.len() > MAX_LENGTH {

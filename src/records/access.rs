@@ -14,7 +14,7 @@ use crate::{
     http::error::ApiError,
     query::{
         compile::{CompileError, RequestInfo, Scope, compile},
-        parser::parse,
+        parser::parse_cached,
     },
     schema::{Catalog, Collection},
 };
@@ -84,7 +84,8 @@ impl Conditions {
         expression: &str,
         trusted: bool,
     ) -> Result<(), RecordError> {
-        let parsed = parse(expression).map_err(|e| {
+        let cached = parse_cached(expression);
+        let parsed = cached.as_ref().as_ref().map_err(|e| {
             if trusted {
                 RecordError::BrokenRule(format!("{expression:?}: {e}"))
             } else {
@@ -97,7 +98,7 @@ impl Conditions {
             request: &requester.info,
             trusted: trusted || requester.caller.is_superuser(),
         };
-        let compiled = compile(&parsed, &scope, self.params.len()).map_err(|e| match (e, trusted) {
+        let compiled = compile(parsed, &scope, self.params.len()).map_err(|e| match (e, trusted) {
             (e, true) => RecordError::BrokenRule(format!("{expression:?}: {e:?}")),
             (CompileError::Invalid(m), false) => {
                 RecordError::BadFilter(ApiError::bad_request(format!("Invalid filter: {m}.")))

@@ -103,8 +103,14 @@ pub fn apply(
     records: &mut [Map<String, Value>],
     tree: &ExpandTree,
 ) -> Result<(), RecordError> {
-    if records.is_empty() {
+    if records.is_empty() || tree.is_empty() {
         return Ok(());
+    }
+    // Every record asked to be expanded carries `expand`, empty or not.
+    for record in records.iter_mut() {
+        record
+            .entry("expand")
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     for (segment, children) in &tree.0 {
         if let Some((other, via)) = segment.split_once("_via_") {

@@ -860,11 +860,9 @@ pub async fn list(
                 // The same conditions and parameters; ?1 and ?2 (paging) are
                 // bound but unused, which SQLite allows.
                 let mut stmt = conn.prepare_cached(&format!("SELECT count(*) FROM {table}{filter}"))?;
-                let n: i64 = if filter.is_empty() {
-                    stmt.query_row([], |r| r.get(0))?
-                } else {
-                    stmt.query_row(params_from_iter(conditions.params.iter()), |r| r.get(0))?
-                };
+                // Only the parameters the conditions use (none, or ?1…?N).
+                let used = &conditions.params[..stmt.parameter_count().min(conditions.params.len())];
+                let n: i64 = stmt.query_row(params_from_iter(used.iter()), |r| r.get(0))?;
                 Some(n as u64)
             };
             Ok::<_, RecordError>(Page { paging, total, items })
