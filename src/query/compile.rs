@@ -83,6 +83,11 @@ struct Compiler<'a> {
     offset: usize,
     /// Counter for the aliases of joined tables.
     aliases: usize,
+    /// `@collection.name:alias` tables shared by the whole condition:
+    /// (`name:alias`, SQL alias, quoted table).
+    shared: Vec<(String, String, String)>,
+    /// Whether the comparison being compiled uses a `?` operator.
+    comparing_any: bool,
 }
 
 /// Relation hops allowed in one path, as PocketBase allows.
@@ -216,25 +221,46 @@ impl<'a> Compiler<'a> {
         let (mut from, mut link) = (String::new(), String::new());
         let mut multi = false;
         if let Some(rest) = base.strip_prefix("@collection.") {
-            // `@collection.name[:alias].field…`: any record of another
-            // collection, compared like a multi-valued relation. Each
-            // reference is its own subquery (an alias does not yet tie two
-            // references to the same row).
+            // `@collection.name.field…`: the records of another collection,
+            // compared like a multi-valued relation, one subquery per
+            // reference. Under a `?` operator an alias
+            // (`@collection.name:a.field`) makes every such reference to `a`
+            // the same record: the whole condition is then evaluated per
+            // record of the aliased collection (see `compile`).
             if !self.scope.trusted {
                 return Err(CompileError::Forbidden(
                     "Only superusers can filter by @collection.".into(),
                 ));
             }
             segments = rest.split('.').collect();
-            let name = segments.remove(0);
-            let name = name.split_once(':').map_or(name, |(n, _)| n);
+            let named = segments.remove(0);
             if segments.is_empty() {
                 return Err(invalid(format!("{base:?} needs a field")));
             }
-            let target = self.target_by_name(name)?;
-            let alias = self.alias();
-            self.join(&mut from, &mut link, target, &alias, "1 = 1".into());
-            (owner, owner_ref, multi) = (target, alias, true);
+            match named.split_once(':') {
+                // The alias ties references together only under the `?`
+                // operators; a plain operator compares every record.
+                Some((name, tag)) if self.comparing_any => {
+                    let target = self.target_by_name(name)?;
+                    let key = format!("{name}:{tag}");
+                    let alias = match self.shared.iter().find(|(k, _, _)| *k == key) {
+                        Some((_, alias, _)) => alias.clone(),
+                        None => {
+                            let alias = self.alias();
+                            self.shared.push((key, alias.clone(), quote(&target.name)));
+                            alias
+                        }
+                    };
+                    (owner, owner_ref) = (target, alias);
+                }
+                _ => {
+                    let named = named.split_once(':').map_or(named, |(n, _)| n);
+                    let target = self.target_by_name(named)?;
+                    let alias = self.alias();
+                    self.join(&mut from, &mut link, target, &alias, "1 = 1".into());
+                    (owner, owner_ref, multi) = (target, alias, true);
+                }
+            }
         } else if base.starts_with('@') {
             let v = macro_value(base).ok_or_else(|| invalid(format!("unknown macro {base:?}")))?;
             return Ok(Term::Sql(self.bind(v)));
@@ -491,6 +517,7 @@ impl<'a> Compiler<'a> {
         any_op: bool,
         right: &Operand,
     ) -> Result<String, CompileError> {
+        self.comparing_any = any_op;
         let lhs = self.operand(left)?;
         if matches!(op, Op::Like | Op::NotLike) {
             let pattern = self.like_pattern(right)?;
@@ -586,6 +613,8 @@ pub fn sort_expression(scope: &Scope<'_>, path: &str) -> Result<String, CompileE
         params: Vec::new(),
         offset: 0,
         aliases: 0,
+        shared: Vec::new(),
+        comparing_any: false,
     };
     if path.starts_with('@') {
         return Err(invalid(format!("cannot sort by {path:?}")));
@@ -618,8 +647,21 @@ pub fn compile(expr: &Expr, scope: &Scope<'_>, offset: usize) -> Result<Compiled
         params: Vec::new(),
         offset,
         aliases: 0,
+        shared: Vec::new(),
+        comparing_any: false,
     };
-    let sql = c.expr(expr)?;
+    let mut sql = c.expr(expr)?;
+    if !c.shared.is_empty() {
+        // Evaluated once per combination of the aliased records; the LEFT
+        // JOINs keep one all-NULL row when a collection is empty, so the
+        // parts of the condition that do not use it still count.
+        let joins: String = c
+            .shared
+            .iter()
+            .map(|(_, alias, table)| format!(" LEFT JOIN {table} {alias} ON 1"))
+            .collect();
+        sql = format!("EXISTS (SELECT 1 FROM (SELECT 1){joins} WHERE {sql})");
+    }
     Ok(Compiled {
         sql,
         params: c.params,

@@ -451,6 +451,28 @@ const FILTERS: &[(&str, &str)] = &[
         "tasks",
         "strftime('%Y', '2024-05-06 00:00:00.000Z') = '2024' && done = true",
     ),
+    ("projects", "@collection.people.name ?= 'Bob'"),
+    ("projects", "@collection.people.name = 'Bob'"),
+    (
+        "projects",
+        "@collection.people:p.name = 'Bob' && @collection.people:p.id = owner",
+    ),
+    (
+        "projects",
+        "@collection.people:p.id = owner && @collection.people:p.age > 29",
+    ),
+    (
+        "projects",
+        "@collection.tasks:t.project = id && @collection.tasks:t.done = true",
+    ),
+    (
+        "projects",
+        "status = 'open' || (@collection.tasks:t.project = id && @collection.tasks:t.priority >= 5)",
+    ),
+    (
+        "tasks",
+        "@collection.projects:p.id = project && @collection.projects:p.owner.name = 'Alice'",
+    ),
     ("tasks", "nope = 1"),
     ("tasks", "project.nope = 1"),
     ("tasks", "title = "),
