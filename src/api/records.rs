@@ -20,9 +20,11 @@ use crate::{
     query::{Paging, parse_sort},
     records::{
         access::Requester,
+        delete as deleting,
         expand::ExpandTree,
         fields::FieldsTree,
-        service::{self, ListQuery},
+        list::{self as listing, ListQuery},
+        service,
     },
 };
 
@@ -134,7 +136,7 @@ impl ShapeParams {
         let expand = ExpandTree::parse(self.expand.as_deref().unwrap_or(""))?;
         let fields = FieldsTree::parse(self.fields.as_deref().unwrap_or(""))?;
         Ok(
-            service::shape_output(state, requester, collection, records, &expand, fields.as_ref())
+            listing::shape_output(state, requester, collection, records, &expand, fields.as_ref())
                 .await
                 .map_err(ApiError::from)?,
         )
@@ -170,13 +172,13 @@ async fn list(
         params.per_page.as_deref(),
         params.skip_total.as_deref(),
     )?;
-    let sort = parse_sort(params.sort.as_deref(), |k| service::sortable(c, k))?;
+    let sort = parse_sort(params.sort.as_deref(), |k| listing::sortable(c, k))?;
     let query = ListQuery {
         paging,
         sort,
         filter: params.filter.filter(|f| !f.is_empty()),
     };
-    let page = service::list(state, &requester, &collection, query)
+    let page = listing::list(state, &requester, &collection, query)
         .await
         .map_err(ApiError::from)?;
     let items = shape.apply(state, &requester, &collection, page.items).await?;
@@ -236,7 +238,7 @@ async fn delete(
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<StatusCode> {
     let requester = guard::requester(state, req, None).await?;
-    service::delete(state, &requester, &collection, &id)
+    deleting::delete(state, &requester, &collection, &id)
         .await
         .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)

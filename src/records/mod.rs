@@ -2,9 +2,11 @@
 //! collection's definition and rules.
 
 pub mod access;
+pub mod delete;
 pub mod expand;
 pub mod fields;
 mod id;
+pub mod list;
 pub mod service;
 pub mod shape;
 pub mod values;

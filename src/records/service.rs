@@ -17,8 +17,6 @@ use crate::{
     app::AppState,
     auth::{caller::Caller, password},
     http::error::{ApiError, ErrorTree, FieldError},
-    query::compile::{CompileError, Scope, sort_expression},
-    query::{Paging, SortKey},
     schema::{
         Collection, CollectionKind,
         field::{Field, FieldKind},
@@ -91,7 +89,7 @@ fn invalid(message: &'static str, errors: ErrorTree) -> RecordError {
 }
 
 /// Finds a writable collection by id or name.
-fn collection(state: &AppState, name: &str) -> Result<Arc<Collection>, RecordError> {
+pub(super) fn collection(state: &AppState, name: &str) -> Result<Arc<Collection>, RecordError> {
     state
         .schema
         .catalog()
@@ -100,7 +98,7 @@ fn collection(state: &AppState, name: &str) -> Result<Arc<Collection>, RecordErr
         .ok_or(RecordError::NoCollection)
 }
 
-fn writable(c: &Collection) -> Result<(), RecordError> {
+pub(super) fn writable(c: &Collection) -> Result<(), RecordError> {
     if c.kind == CollectionKind::View {
         return Err(RecordError::Unsupported("Unsupported collection type."));
     }
@@ -155,7 +153,7 @@ fn read_shaped(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<
 
 /// The rule of an action as conditions after `id = ?1`; `None` when the
 /// rule lets every row through.
-fn rule_conditions(
+pub(super) fn rule_conditions(
     catalog: &crate::schema::Catalog,
     c: &Collection,
     requester: &Requester,
@@ -174,7 +172,7 @@ fn rule_conditions(
 }
 
 /// Whether record `id` of `c` matches `conditions` (built by `rule_conditions`).
-fn matches_rule(
+pub(super) fn matches_rule(
     conn: &Connection,
     c: &Collection,
     id: &str,
@@ -603,269 +601,4 @@ pub async fn update(
         state.auth_records.invalidate(&c.id, id);
     }
     Ok(shaped)
-}
-
-pub async fn delete(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    id: &str,
-) -> Result<(), RecordError> {
-    let c = collection(state, name)?;
-    writable(&c)?;
-    let rule = rule_conditions(
-        &state.schema.catalog(),
-        &c,
-        requester,
-        &decide(&requester.caller, &c.rules.delete),
-    )?;
-    let catalog = state.schema.catalog();
-    let (c2, id2) = (c.clone(), id.to_owned());
-    let deleted = state
-        .store
-        .data
-        .write(move |tx| {
-            let exists: bool = tx
-                .prepare_cached(&format!(
-                    "SELECT count(*) > 0 FROM {} WHERE id = ?1",
-                    quote(&c2.name)
-                ))?
-                .query_row([&id2], |r| r.get(0))?;
-            if !exists
-                || rule
-                    .as_ref()
-                    .is_some_and(|r| !matches_rule(tx, &c2, &id2, r).unwrap_or(false))
-            {
-                return Err(RecordError::NotFound);
-            }
-            let mut removed = Vec::new();
-            delete_cascading(tx, &catalog, &c2, &id2, &mut removed, 0)?;
-            Ok(removed)
-        })
-        .await?;
-    for (collection_id, record_id) in deleted {
-        state.auth_records.invalidate(&collection_id, &record_id);
-    }
-    Ok(())
-}
-
-/// Deletes one record after settling every relation that points at it:
-/// cascade-deleting the referrers that ask for it, refusing when a
-/// required reference would be left empty, and removing the id elsewhere.
-fn delete_cascading(
-    tx: &Connection,
-    catalog: &crate::schema::Catalog,
-    c: &Collection,
-    id: &str,
-    removed: &mut Vec<(String, String)>,
-    depth: usize,
-) -> Result<(), RecordError> {
-    const REFUSED: &str =
-        "Failed to delete record. Make sure that the record is not part of a required relation reference.";
-    if depth > 32 || removed.iter().any(|(cid, rid)| cid == &c.id && rid == id) {
-        return Ok(());
-    }
-    removed.push((c.id.clone(), id.to_owned()));
-    for other in catalog.all().filter(|o| o.kind != CollectionKind::View) {
-        for f in &other.fields {
-            let FieldKind::Relation {
-                collection_id,
-                cascade_delete,
-                min_select,
-                required,
-                ..
-            } = &f.kind
-            else {
-                continue;
-            };
-            if *collection_id != c.id {
-                continue;
-            }
-            let col = quote(&f.name);
-            let table = quote(&other.name);
-            let sql = if f.kind.is_multi() {
-                format!(
-                    "SELECT id FROM {table} WHERE EXISTS (SELECT 1 FROM json_each({col}) WHERE value = ?1)"
-                )
-            } else {
-                format!("SELECT id FROM {table} WHERE {col} = ?1")
-            };
-            let referrers: Vec<String> = tx
-                .prepare_cached(&sql)?
-                .query_map([id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for rid in referrers {
-                if other.id == c.id && rid == id {
-                    continue;
-                }
-                if *cascade_delete {
-                    delete_cascading(tx, catalog, other, &rid, removed, depth + 1)?;
-                    continue;
-                }
-                let remaining: i64 = if f.kind.is_multi() {
-                    tx.prepare_cached(&format!(
-                        "SELECT count(*) FROM json_each((SELECT {col} FROM {table} WHERE id = ?1)) WHERE value != ?2"
-                    ))?
-                    .query_row([&rid, id], |r| r.get(0))?
-                } else {
-                    0
-                };
-                if (*required && remaining == 0) || (remaining as u64) < *min_select {
-                    return Err(RecordError::Refused(REFUSED.into()));
-                }
-                let update = if f.kind.is_multi() {
-                    format!(
-                        "UPDATE {table} SET {col} = (SELECT json_group_array(value) FROM json_each({col}) WHERE value != ?2) WHERE id = ?1"
-                    )
-                } else {
-                    format!("UPDATE {table} SET {col} = '' WHERE id = ?1 AND ?2 = ?2")
-                };
-                tx.prepare_cached(&update)?.execute([&rid, id])?;
-            }
-        }
-    }
-    tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", quote(&c.name)))?
-        .execute([id])?;
-    Ok(())
-}
-
-/// A parsed list request; the query issue adds `filter`, `expand` and
-/// `fields` here.
-pub struct ListQuery {
-    pub paging: Paging,
-    pub sort: Vec<SortKey>,
-    /// The client's own filter expression, if any.
-    pub filter: Option<String>,
-}
-
-/// Applies `expand` and then `fields` to records of collection `name`.
-pub async fn shape_output(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    mut records: Vec<Map<String, Value>>,
-    expand: &super::expand::ExpandTree,
-    fields: Option<&super::fields::FieldsTree>,
-) -> Result<Vec<Value>, RecordError> {
-    if !expand.is_empty() && !records.is_empty() {
-        let c = collection(state, name)?;
-        let catalog = state.schema.catalog();
-        let (requester, expand) = (requester.clone(), expand.clone());
-        records = state
-            .store
-            .data
-            .read(move |conn| {
-                super::expand::apply(conn, &catalog, &requester, &c, &mut records, &expand)?;
-                Ok::<_, RecordError>(records)
-            })
-            .await?;
-    }
-    let mut out: Vec<Value> = records.into_iter().map(Value::Object).collect();
-    if let Some(fields) = fields {
-        out.iter_mut().for_each(|v| fields.apply(v));
-    }
-    Ok(out)
-}
-
-/// Whether `sort` may name this key on `c` (a path is checked when the
-/// list query is compiled).
-pub fn sortable(c: &Collection, key: &str) -> bool {
-    key == "@random" || (key == "@rowid" && c.kind != CollectionKind::View) || !key.starts_with('@')
-}
-
-/// One page of records: the items and, unless skipped, the total.
-pub struct Page {
-    pub paging: Paging,
-    pub total: Option<u64>,
-    pub items: Vec<Map<String, Value>>,
-}
-
-pub async fn list(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    query: ListQuery,
-) -> Result<Page, RecordError> {
-    let c = collection(state, name)?;
-    let catalog = state.schema.catalog();
-    // Paging takes ?1 and ?2; the rule and the filter follow. The count
-    // query binds the same conditions (it simply does not use ?1 and ?2).
-    let mut conditions = Conditions::default();
-    conditions.params.extend([Sql::Integer(0), Sql::Integer(0)]);
-    match decide(&requester.caller, &c.rules.list) {
-        Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
-        Access::Rule(expr) => conditions.add_expression(&catalog, &c, requester, &expr, true)?,
-        Access::All => {}
-    }
-    if let Some(filter) = query.filter.as_deref() {
-        conditions.add_expression(&catalog, &c, requester, filter, false)?;
-    }
-    let scope = Scope {
-        collection: &c,
-        catalog: Some(&catalog),
-        request: &requester.info,
-        trusted: requester.caller.is_superuser(),
-    };
-    let mut order = Vec::new();
-    for k in &query.sort {
-        let dir = if k.descending { "DESC" } else { "ASC" };
-        order.push(match k.field.as_str() {
-            "@random" => "RANDOM()".to_owned(),
-            "@rowid" => format!("_rowid_ {dir}"),
-            f => {
-                let expr = sort_expression(&scope, f).map_err(|e| match e {
-                    CompileError::Invalid(m) => {
-                        RecordError::BadFilter(ApiError::bad_request(format!("Invalid sort: {m}.")))
-                    }
-                    CompileError::Forbidden(m) => {
-                        RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
-                    }
-                })?;
-                format!("{expr} {dir}")
-            }
-        });
-    }
-    let order: Vec<String> = order
-        .into_iter()
-        // Insertion order last, so pages are stable; views have no rowid.
-        .chain((c.kind != CollectionKind::View).then(|| "_rowid_ ASC".to_owned()))
-        .collect();
-    let paging = query.paging;
-    conditions.params[0] = Sql::Integer(paging.per_page as i64);
-    conditions.params[1] = Sql::Integer(paging.offset() as i64);
-    state
-        .store
-        .data
-        .read(move |conn| {
-            let order_by = if order.is_empty() {
-                String::new()
-            } else {
-                format!(" ORDER BY {}", order.join(", "))
-            };
-            let table = quote(&c.name);
-            let filter = conditions.where_sql();
-            let sql = format!(
-                "SELECT {} FROM {table}{filter}{order_by} LIMIT ?1 OFFSET ?2",
-                shape::select_list(&c),
-            );
-            let items = conn
-                .prepare_cached(&sql)?
-                .query_map(params_from_iter(conditions.params.iter()), |row| {
-                    shape::row_to_json(&c, row)
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let total = if paging.skip_total {
-                None
-            } else {
-                // The same conditions and parameters; ?1 and ?2 (paging) are
-                // bound but unused, which SQLite allows.
-                let mut stmt = conn.prepare_cached(&format!("SELECT count(*) FROM {table}{filter}"))?;
-                // Only the parameters the conditions use (none, or ?1…?N).
-                let used = &conditions.params[..stmt.parameter_count().min(conditions.params.len())];
-                let n: i64 = stmt.query_row(params_from_iter(used.iter()), |r| r.get(0))?;
-                Some(n as u64)
-            };
-            Ok::<_, RecordError>(Page { paging, total, items })
-        })
-        .await
 }

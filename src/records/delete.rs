@@ -1,0 +1,135 @@
+//! Deleting records: the rule check, then every relation that points at
+//! the record is settled in the same transaction (cascade, clear or
+//! refuse), as PocketBase does.
+
+use super::access::{Requester, decide};
+use super::service::{RecordError, collection, matches_rule, rule_conditions, writable};
+use crate::{
+    app::AppState,
+    schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
+};
+use rusqlite::Connection;
+
+pub async fn delete(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    id: &str,
+) -> Result<(), RecordError> {
+    let c = collection(state, name)?;
+    writable(&c)?;
+    let rule = rule_conditions(
+        &state.schema.catalog(),
+        &c,
+        requester,
+        &decide(&requester.caller, &c.rules.delete),
+    )?;
+    let catalog = state.schema.catalog();
+    let (c2, id2) = (c.clone(), id.to_owned());
+    let deleted = state
+        .store
+        .data
+        .write(move |tx| {
+            let exists: bool = tx
+                .prepare_cached(&format!(
+                    "SELECT count(*) > 0 FROM {} WHERE id = ?1",
+                    quote(&c2.name)
+                ))?
+                .query_row([&id2], |r| r.get(0))?;
+            if !exists
+                || rule
+                    .as_ref()
+                    .is_some_and(|r| !matches_rule(tx, &c2, &id2, r).unwrap_or(false))
+            {
+                return Err(RecordError::NotFound);
+            }
+            let mut removed = Vec::new();
+            delete_cascading(tx, &catalog, &c2, &id2, &mut removed, 0)?;
+            Ok(removed)
+        })
+        .await?;
+    for (collection_id, record_id) in deleted {
+        state.auth_records.invalidate(&collection_id, &record_id);
+    }
+    Ok(())
+}
+
+/// Deletes one record after settling every relation that points at it:
+/// cascade-deleting the referrers that ask for it, refusing when a
+/// required reference would be left empty, and removing the id elsewhere.
+fn delete_cascading(
+    tx: &Connection,
+    catalog: &crate::schema::Catalog,
+    c: &Collection,
+    id: &str,
+    removed: &mut Vec<(String, String)>,
+    depth: usize,
+) -> Result<(), RecordError> {
+    const REFUSED: &str =
+        "Failed to delete record. Make sure that the record is not part of a required relation reference.";
+    if depth > 32 || removed.iter().any(|(cid, rid)| cid == &c.id && rid == id) {
+        return Ok(());
+    }
+    removed.push((c.id.clone(), id.to_owned()));
+    for other in catalog.all().filter(|o| o.kind != CollectionKind::View) {
+        for f in &other.fields {
+            let FieldKind::Relation {
+                collection_id,
+                cascade_delete,
+                min_select,
+                required,
+                ..
+            } = &f.kind
+            else {
+                continue;
+            };
+            if *collection_id != c.id {
+                continue;
+            }
+            let col = quote(&f.name);
+            let table = quote(&other.name);
+            let sql = if f.kind.is_multi() {
+                format!(
+                    "SELECT id FROM {table} WHERE EXISTS (SELECT 1 FROM json_each({col}) WHERE value = ?1)"
+                )
+            } else {
+                format!("SELECT id FROM {table} WHERE {col} = ?1")
+            };
+            let referrers: Vec<String> = tx
+                .prepare_cached(&sql)?
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for rid in referrers {
+                if other.id == c.id && rid == id {
+                    continue;
+                }
+                if *cascade_delete {
+                    delete_cascading(tx, catalog, other, &rid, removed, depth + 1)?;
+                    continue;
+                }
+                let remaining: i64 = if f.kind.is_multi() {
+                    tx.prepare_cached(&format!(
+                        "SELECT count(*) FROM json_each((SELECT {col} FROM {table} WHERE id = ?1)) WHERE value != ?2"
+                    ))?
+                    .query_row([&rid, id], |r| r.get(0))?
+                } else {
+                    0
+                };
+                if (*required && remaining == 0) || (remaining as u64) < *min_select {
+                    return Err(RecordError::Refused(REFUSED.into()));
+                }
+                let update = if f.kind.is_multi() {
+                    format!(
+                        "UPDATE {table} SET {col} = (SELECT json_group_array(value) FROM json_each({col}) WHERE value != ?2) WHERE id = ?1"
+                    )
+                } else {
+                    format!("UPDATE {table} SET {col} = '' WHERE id = ?1 AND ?2 = ?2")
+                };
+                tx.prepare_cached(&update)?.execute([&rid, id])?;
+            }
+        }
+    }
+    tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", quote(&c.name)))?
+        .execute([id])?;
+    Ok(())
+}

