@@ -198,6 +198,7 @@ def main():
     if args.write:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+        pb_version = subprocess.run([args.pocketbase_bin, "--version"], capture_output=True, text=True).stdout.strip()
         with open("tests/bench/RESULTS.md", "w") as f:
             f.write(f"""# Benchmark results
 
@@ -205,10 +206,11 @@ def main():
 - commit: {commit}
 - machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}
 - command: `tests/bench/run.sh --duration {args.duration} --write` (wrk -t2 -c{args.connections}, {args.duration} s per workload and server, alternating)
-- data: {READ_RECORDS} read records with a relation, {PEOPLE} related records; PocketBase {POCKETBASE}
+- data: {READ_RECORDS} read records with a relation, {PEOPLE} related records; {pb_version}
+- ratio: Cairn / PocketBase throughput (higher is better for Cairn)
 
 {table}
-""".replace("{POCKETBASE}", subprocess.run([args.pocketbase_bin, "--version"], capture_output=True, text=True).stdout.strip()))
+""")
 
 
 if __name__ == "__main__":
