@@ -40,6 +40,10 @@ pub enum LoginError {
     Disabled,
     #[error("wrong identity or password")]
     Failed,
+    #[error("the account does not satisfy the collection's authRule")]
+    RuleRefused,
+    #[error(transparent)]
+    Rule(#[from] crate::records::service::RecordError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -57,6 +61,11 @@ impl From<LoginError> for ApiError {
                 ApiError::bad_request("The collection is not configured to allow password authentication.")
             }
             LoginError::Failed => ApiError::bad_request("Failed to authenticate."),
+            LoginError::RuleRefused => ApiError::new(
+                poem::http::StatusCode::FORBIDDEN,
+                "The request doesn't satisfy the collection requirements to authenticate.",
+            ),
+            LoginError::Rule(e) => e.into(),
             other => ApiError::internal(other),
         }
     }
@@ -123,10 +132,50 @@ pub async fn with_password(
     if !state.hasher.verify(input.password, stored_hash).await? {
         return Err(LoginError::Failed);
     }
+    check_auth_rule(state, &c, &id).await?;
     Ok(Session {
         token: token::issue(&c, &id, &token_key),
         record,
     })
+}
+
+/// The collection's `authRule`: `null` lets no one sign in, `""` everyone,
+/// an expression only the accounts it matches.
+async fn check_auth_rule(state: &AppState, c: &Arc<Collection>, id: &str) -> Result<(), LoginError> {
+    use crate::{
+        auth::caller::Caller,
+        query::compile::RequestInfo,
+        records::{
+            access::{Access, Requester},
+            service::{matches_rule, rule_conditions},
+        },
+    };
+    let access = match c.options.get("authRule").and_then(Value::as_str).map(str::trim) {
+        None => return Err(LoginError::RuleRefused),
+        Some("") => return Ok(()),
+        Some(expr) => Access::Rule(expr.to_owned()),
+    };
+    let requester = Requester {
+        caller: Caller::Guest,
+        info: RequestInfo {
+            method: "POST".into(),
+            ..RequestInfo::default()
+        },
+    };
+    let Some(conditions) = rule_conditions(&state.schema.catalog(), c, &requester, &access)? else {
+        return Ok(());
+    };
+    let (c, id) = (c.clone(), id.to_owned());
+    let allowed = state
+        .store
+        .data
+        .read(move |conn| matches_rule(conn, &c, &id, &conditions).map_err(StoreError::from))
+        .await?;
+    if allowed {
+        Ok(())
+    } else {
+        Err(LoginError::RuleRefused)
+    }
 }
 
 type Account = (String, String, String, Map<String, Value>);

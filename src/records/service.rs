@@ -153,7 +153,7 @@ fn read_shaped(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<
 
 /// The rule of an action as conditions after `id = ?1`; `None` when the
 /// rule lets every row through.
-pub(super) fn rule_conditions(
+pub(crate) fn rule_conditions(
     catalog: &crate::schema::Catalog,
     c: &Collection,
     requester: &Requester,
@@ -172,7 +172,7 @@ pub(super) fn rule_conditions(
 }
 
 /// Whether record `id` of `c` matches `conditions` (built by `rule_conditions`).
-pub(super) fn matches_rule(
+pub(crate) fn matches_rule(
     conn: &Connection,
     c: &Collection,
     id: &str,

@@ -933,3 +933,59 @@ async fn owner_rules_use_the_callers_record() {
     let body = assert_envelope(broken, 400).await;
     assert_eq!(body["data"]["listRule"]["code"], "validation_invalid_rule");
 }
+
+#[tokio::test]
+async fn the_auth_rule_decides_who_may_sign_in() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let user = json!({"email": "v@example.com", "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
+    assert_eq!(
+        app.call("POST", "/api/collections/users/records", None, Some(user))
+            .await
+            .status(),
+        200
+    );
+    let login = || {
+        app.call(
+            "POST",
+            "/api/collections/users/auth-with-password",
+            None,
+            Some(json!({"identity": "v@example.com", "password": "pass-word-1"})),
+        )
+    };
+    assert_eq!(login().await.status(), 200, "authRule \"\" lets everyone in");
+    for (rule, status) in [
+        (json!("verified = true"), 403),
+        (json!(null), 403),
+        (json!("email ~ 'v@'"), 200),
+    ] {
+        let patched = app
+            .call(
+                "PATCH",
+                "/api/collections/users",
+                Some(&token),
+                Some(json!({"authRule": rule})),
+            )
+            .await;
+        assert_eq!(patched.status(), 200);
+        let resp = login().await;
+        assert_eq!(resp.status().as_u16(), status, "authRule {rule}");
+        if status == 403 {
+            let body = assert_envelope(resp, 403).await;
+            assert_eq!(
+                body["message"],
+                "The request doesn't satisfy the collection requirements to authenticate."
+            );
+        }
+    }
+    // A wrong password is still the same 400 whatever the rule says.
+    let wrong = app
+        .call(
+            "POST",
+            "/api/collections/users/auth-with-password",
+            None,
+            Some(json!({"identity": "v@example.com", "password": "nope-nope-1"})),
+        )
+        .await;
+    assert_envelope(wrong, 400).await;
+}
