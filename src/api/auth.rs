@@ -4,16 +4,46 @@
 
 use std::sync::Arc;
 
-use poem::Request;
+use poem::{Request, http::StatusCode};
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
-use super::ApiTags;
+use super::{ApiTags, guard};
 use crate::{
     app::AppState,
-    auth::login::{self, PasswordLogin},
-    http::error::ApiError,
+    auth::{
+        caller::{Caller, load_auth_record},
+        login::{self, PasswordLogin},
+        token,
+    },
+    http::error::{ApiError, messages},
+    schema::{Collection, CollectionKind},
 };
+
+#[derive(Object, Default)]
+pub struct ImpersonateBody {
+    /// Token lifetime in seconds; the collection's auth token duration if 0.
+    #[oai(default)]
+    duration: u64,
+}
+
+fn option_bool(c: &Collection, group: &str, key: &str) -> bool {
+    c.options
+        .get(group)
+        .and_then(|g| g.get(key))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn auth_collection(state: &AppState, name: &str) -> Result<Arc<Collection>, ApiError> {
+    state
+        .schema
+        .catalog()
+        .get(name)
+        .filter(|c| c.kind == CollectionKind::Auth)
+        .cloned()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
+}
 
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
@@ -40,6 +70,96 @@ impl AuthApi {
 
 #[OpenApi(tag = "ApiTags::Auth")]
 impl AuthApi {
+    /// Which sign-in methods the collection offers.
+    #[oai(path = "/collections/:collection/auth-methods", method = "get")]
+    async fn auth_methods(&self, collection: Path<String>) -> poem::Result<Json<Value>> {
+        let c = auth_collection(&self.state, &collection.0)?;
+        let password = c.options.get("passwordAuth").cloned().unwrap_or(json!({}));
+        let enabled = password.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+        let fields = password
+            .get("identityFields")
+            .cloned()
+            .unwrap_or(json!(["email"]));
+        let duration = |group: &str| {
+            if option_bool(&c, group, "enabled") {
+                c.options
+                    .get(group)
+                    .and_then(|g| g.get("duration"))
+                    .cloned()
+                    .unwrap_or(json!(0))
+            } else {
+                json!(0)
+            }
+        };
+        let has = |f: &str| fields.as_array().is_some_and(|a| a.iter().any(|v| v == f));
+        Ok(Json(json!({
+            "password": {"enabled": enabled, "identityFields": fields},
+            "oauth2": {"enabled": option_bool(&c, "oauth2", "enabled"), "providers": []},
+            "mfa": {"enabled": option_bool(&c, "mfa", "enabled"), "duration": duration("mfa")},
+            "otp": {"enabled": option_bool(&c, "otp", "enabled"), "duration": duration("otp")},
+            // Older SDKs read these.
+            "authProviders": [],
+            "usernamePassword": enabled && has("username"),
+            "emailPassword": enabled && has("email"),
+        })))
+    }
+
+    /// A fresh token and the current record for the signed-in caller.
+    #[oai(path = "/collections/:collection/auth-refresh", method = "post")]
+    async fn auth_refresh(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
+        let c = auth_collection(&self.state, &collection.0)?;
+        let record = match guard::identify(&self.state, req).await? {
+            Caller::Guest => return Err(ApiError::unauthorized(messages::UNAUTHORIZED).into()),
+            Caller::Record(r) if r.collection.id != c.id => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("The request requires auth record from {} collection.", c.name),
+                )
+                .into());
+            }
+            Caller::Record(r) => r,
+        };
+        // Re-read the record: the cached one may predate an update.
+        let fresh = load_auth_record(&self.state.store.data, c.clone(), record.id.clone())
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
+        let token = match &record.presented {
+            // An impersonation token is not refreshable: it is returned as is.
+            Some(p) if !p.refreshable => p.token.clone(),
+            _ => token::issue(&c, &fresh.id, &fresh.token_key),
+        };
+        Ok(Json(json!({"token": token, "record": fresh.record})))
+    }
+
+    /// Superusers only: a non-refreshable token for any auth record.
+    #[oai(path = "/collections/:collection/impersonate/:id", method = "post")]
+    async fn impersonate(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        id: Path<String>,
+        body: Json<ImpersonateBody>,
+    ) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        let c = auth_collection(&self.state, &collection.0)?;
+        let target = load_auth_record(&self.state.store.data, c.clone(), id.0)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(ApiError::not_found)?;
+        let duration = match body.0.duration {
+            0 => c
+                .options
+                .get("authToken")
+                .and_then(|t| t.get("duration"))
+                .and_then(Value::as_u64)
+                .unwrap_or(86_400),
+            d => d,
+        };
+        let token = token::issue_with(&c, &target.id, &target.token_key, duration, false);
+        Ok(Json(json!({"token": token, "record": target.record})))
+    }
+
     /// Sign in with an identity (email by default) and password; answers a
     /// token and the account's record.
     #[oai(path = "/collections/:collection/auth-with-password", method = "post")]

@@ -28,12 +28,22 @@ pub struct AuthRecord {
     pub token_key: String,
     /// The record as the API shows it.
     pub record: Map<String, Value>,
+    /// The token this request presented (absent for cached lookups).
+    pub presented: Option<Presented>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Caller {
     Guest,
     Record(Arc<AuthRecord>),
+}
+
+/// The verified claims of the caller's token, kept for endpoints that
+/// answer about the token itself (auth-refresh).
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub token: String,
+    pub refreshable: bool,
 }
 
 impl Caller {
@@ -93,6 +103,7 @@ pub async fn load_auth_record(
                 id,
                 token_key,
                 record,
+                presented: None,
             })
         }))
     })
@@ -143,7 +154,16 @@ impl AuthRecords {
             },
         };
         Ok(match token::verify(token, collection, &record.token_key) {
-            Some(_) => Caller::Record(record),
+            Some(claims) => Caller::Record(Arc::new(AuthRecord {
+                collection: record.collection.clone(),
+                id: record.id.clone(),
+                token_key: record.token_key.clone(),
+                record: record.record.clone(),
+                presented: Some(Presented {
+                    token: token.to_owned(),
+                    refreshable: claims.refreshable,
+                }),
+            })),
             None => Caller::Guest,
         })
     }

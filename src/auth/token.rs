@@ -34,17 +34,30 @@ fn signing_key(c: &Collection, token_key: &str) -> Vec<u8> {
     format!("{token_key}{secret}").into_bytes()
 }
 
-/// A refreshable auth token for a record of `c`.
+/// A refreshable auth token for a record of `c`, valid for the
+/// collection's `authToken.duration`.
 pub fn issue(c: &Collection, record_id: &str, token_key: &str) -> String {
     let duration = option(c, "authToken", "duration")
         .and_then(|v| v.as_u64())
         .unwrap_or(86_400);
+    issue_with(c, record_id, token_key, duration, true)
+}
+
+/// An auth token with an explicit lifetime; impersonation tokens are not
+/// refreshable.
+pub fn issue_with(
+    c: &Collection,
+    record_id: &str,
+    token_key: &str,
+    duration: u64,
+    refreshable: bool,
+) -> String {
     let claims = Claims {
         id: record_id.to_owned(),
         collection_id: c.id.clone(),
         kind: AUTH.into(),
         exp: jsonwebtoken::get_current_timestamp() + duration,
-        refreshable: true,
+        refreshable,
     };
     // HS256 over a small struct cannot fail to encode.
     jsonwebtoken::encode(

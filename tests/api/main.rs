@@ -6,6 +6,7 @@
 mod helpers;
 
 mod admin_ui;
+mod auth;
 mod cli;
 mod collections;
 mod differential;

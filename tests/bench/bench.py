@@ -84,6 +84,10 @@ def seed(s):
         {"name": "title", "type": "text"}, {"name": "n", "type": "number"}]})
     admin("POST", "/api/collections", {"name": "bench_write_rule", "createRule": "owner.active = true", "fields": [
         {"name": "title", "type": "text"}, {"name": "owner", "type": "relation", "collectionId": people["id"]}]})
+    admin("POST", "/api/collections/users/records",
+          {"email": "user@example.com", "password": PASSWORD, "passwordConfirm": PASSWORD})
+    s.user_token = call(s.base, "POST", "/api/collections/users/auth-with-password",
+                        {"identity": "user@example.com", "password": PASSWORD})["token"]
     for i in range(PEOPLE):
         admin("POST", "/api/collections/bench_people/records",
               {"id": rid("person", i), "name": f"Person {i}", "active": i % 10 != 0})
@@ -108,16 +112,18 @@ WORKLOADS = [
      '"/api/collections/bench_read/records?perPage=50&sort=-n&filter=" .. "n%20%3E%20500%20%26%26%20flag%20%3D%20true"',
      None),
     ("list 50 + expand", "GET", '"/api/collections/bench_read/records?perPage=50&skipTotal=1&expand=owner"', None),
+    ("auth-refresh", "POST", '"/api/collections/users/auth-refresh"', None),
 ]
 
 
-def lua_script(method, path_expr, body):
+def lua_script(method, path_expr, body, token):
     ids = ",".join(f'"{rid("read", i)}"' for i in range(0, READ_RECORDS, 7))
     body_line = f"wrk.body = [[{body}]]" if body else ""
     return f"""
 ids = {{{ids}}}
 wrk.method = "{method}"
 wrk.headers["Content-Type"] = "application/json"
+{'wrk.headers["Authorization"] = "' + token + '"' if token else ""}
 {body_line}
 request = function()
   local id = ids[math.random(#ids)]
@@ -167,11 +173,14 @@ def main():
             print(f"seeded {s.name} in {time.time() - t0:.1f}s", file=sys.stderr)
         rows = []
         for name, method, path, body in WORKLOADS:
-            script = os.path.join(work, "w.lua")
-            with open(script, "w") as f:
-                f.write(lua_script(method, path, body))
             result = {}
             for s in servers:
+                # Reads and writes run as a guest (the rules are open);
+                # auth-refresh runs as a signed-in user.
+                script = os.path.join(work, f"{s.name}.lua")
+                token = s.user_token if name == "auth-refresh" else None
+                with open(script, "w") as f:
+                    f.write(lua_script(method, path, body, token))
                 result[s.name] = run_wrk(s.base, script, args.duration, args.connections)
             rows.append((name, result))
             c, p = result["cairn"], result["pocketbase"]
