@@ -37,6 +37,10 @@ bash tests/sdk/run.sh cairn 2>&1 | tee -a "$log"
 echo "== JS SDK suite against PocketBase $POCKETBASE_VERSION"
 bash tests/sdk/run.sh pocketbase 2>&1 | tee -a "$log"
 
+# The admin UI in a real browser (headless Chromium).
+echo "== browser tests (tests/browser)"
+bash tests/browser/run.sh 2>&1 | tee -a "$log"
+
 # One closing line over every suite.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      /^# pass / { p += $3 } /^# fail / { f += $3 } /^# skipped / { s += $3 }

@@ -44,17 +44,29 @@ async function submit(token, form, status) {
   }
 }
 
-function main() {
+// Shows the installer when the URL carries a token, the home page
+// otherwise; runs on load and whenever the hash changes.
+function render() {
   const token = installToken();
-  if (!token) return;
-  document.getElementById("install").hidden = false;
-  document.getElementById("home").hidden = true;
+  const form = document.getElementById("install-form");
+  const status = document.getElementById("install-status");
+  document.getElementById("install").hidden = !token;
+  document.getElementById("home").hidden = Boolean(token);
+  status.className = "";
+  status.textContent = "";
+  form.querySelector("button").disabled = false;
+  form.dataset.token = token || "";
+}
+
+function main() {
   const form = document.getElementById("install-form");
   const status = document.getElementById("install-status");
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    submit(token, form, status);
+    if (form.dataset.token) submit(form.dataset.token, form, status);
   });
+  window.addEventListener("hashchange", render);
+  render();
 }
 
 main();

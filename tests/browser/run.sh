@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The admin UI in headless Chromium (Debian's package; installed here if
+# missing) driven by playwright-core, against ${CAIRN_BIN:-target/debug/cairn}.
+set -euo pipefail
+dir="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$dir/../.." && pwd)"
+export CAIRN_BIN="${CAIRN_BIN:-$root/target/debug/cairn}"
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_BIN:-}" ]; then
+  echo "== installing Debian's chromium"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null; }
+fi
+if [ ! -d "$dir/node_modules" ]; then
+  (cd "$dir" && npm ci --no-audit --no-fund)
+fi
+cd "$dir"
+exec node --test --test-concurrency=1 --test-timeout=60000 admin.test.mjs
