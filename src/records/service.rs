@@ -513,6 +513,20 @@ pub async fn update(
         .await?;
     let before = values.clone();
     let mut errors = ErrorTree::new();
+    // An account's email and verified state change only through their own
+    // flows (or a superuser); PocketBase answers a direct change this way.
+    if c.kind == CollectionKind::Auth && !caller.is_superuser() {
+        for key in ["email", "verified"] {
+            if let (Some(given), Some(f)) = (body.get(key), c.field(key))
+                && values::normalize(f, given) != before.get(key).cloned().unwrap_or(Value::Null)
+            {
+                errors.add(
+                    &[key],
+                    FieldError::new("validation_values_mismatch", "Values don't match."),
+                );
+            }
+        }
+    }
     let passwords = apply_body(&c, caller, &body, &mut values, false, &mut errors);
     if c.kind == CollectionKind::Auth && !passwords.is_empty() {
         let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");

@@ -989,3 +989,74 @@ async fn the_auth_rule_decides_who_may_sign_in() {
         .await;
     assert_envelope(wrong, 400).await;
 }
+
+#[tokio::test]
+async fn owners_cannot_change_their_email_or_verified_state_directly() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let user =
+        json!({"email": "own@example.com", "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
+    let id = json(
+        app.call("POST", "/api/collections/users/records", None, Some(user))
+            .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let login = json!({"identity": "own@example.com", "password": "pass-word-1"});
+    let session = json(
+        app.call(
+            "POST",
+            "/api/collections/users/auth-with-password",
+            None,
+            Some(login),
+        )
+        .await,
+    )
+    .await;
+    let own = session["token"].as_str().unwrap().to_owned();
+    let me = format!("/api/collections/users/records/{id}");
+    for (body, field) in [
+        (json!({"email": "new@example.com"}), "email"),
+        (json!({"verified": true}), "verified"),
+    ] {
+        let err = assert_envelope(app.call("PATCH", &me, Some(&own), Some(body)).await, 400).await;
+        assert_eq!(err["data"][field]["code"], "validation_values_mismatch");
+    }
+    // Sending the unchanged values is fine; a password change needs the old one.
+    let same = app
+        .call(
+            "PATCH",
+            &me,
+            Some(&own),
+            Some(json!({"email": "own@example.com", "name": "Me"})),
+        )
+        .await;
+    assert_eq!(same.status(), 200);
+    let no_old = app
+        .call(
+            "PATCH",
+            &me,
+            Some(&own),
+            Some(json!({"password": "next-pass-1", "passwordConfirm": "next-pass-1"})),
+        )
+        .await;
+    assert_eq!(
+        assert_envelope(no_old, 400).await["data"]["oldPassword"]["code"],
+        "validation_required"
+    );
+    // A superuser may change both.
+    let by_admin = json(
+        app.call(
+            "PATCH",
+            &me,
+            Some(&token),
+            Some(json!({"email": "new@example.com", "verified": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(by_admin["email"], "new@example.com");
+    assert_eq!(by_admin["verified"], true);
+}
