@@ -18,25 +18,7 @@ async fn auth_methods_refresh_and_impersonate() {
     assert_eq!(methods["oauth2"]["enabled"], false);
     assert_envelope(app.get("/api/collections/nope/auth-methods").await, 404).await;
 
-    let user = json!({"email": "r@example.com", "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
-    let created = json(
-        app.call("POST", "/api/collections/users/records", None, Some(user))
-            .await,
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let login = json!({"identity": "r@example.com", "password": "pass-word-1"});
-    let session = json(
-        app.call(
-            "POST",
-            "/api/collections/users/auth-with-password",
-            None,
-            Some(login),
-        )
-        .await,
-    )
-    .await;
-    let user_token = session["token"].as_str().unwrap().to_owned();
+    let (id, user_token) = app.sign_up("r@example.com", "pass-word-1").await;
 
     // Negative paths first.
     assert_envelope(

@@ -43,22 +43,7 @@ async fn only_superusers_reach_the_collections_api() {
 
     // A signed-in app user is not a superuser.
     let token = app.superuser_token().await;
-    let user = json!({"email": "u@example.com", "password": "user-pass-1", "passwordConfirm": "user-pass-1"});
-    assert_eq!(
-        app.call("POST", "/api/collections/users/records", Some(&token), Some(user))
-            .await
-            .status(),
-        200
-    );
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/users/auth-with-password",
-            None,
-            Some(json!({"identity": "u@example.com", "password": "user-pass-1"})),
-        )
-        .await;
-    let user_token = json(resp).await["token"].as_str().unwrap().to_owned();
+    let (_, user_token) = app.sign_up("u@example.com", "user-pass-1").await;
     assert_envelope(
         app.call("GET", "/api/collections", Some(&user_token), None).await,
         403,

@@ -82,6 +82,28 @@ impl TestApp {
         json(resp).await["token"].as_str().unwrap().to_owned()
     }
 
+    /// Signs up a `users` account (the default create rule is open) and
+    /// signs it in: (record id, token).
+    pub async fn sign_up(&self, email: &str, password: &str) -> (String, String) {
+        let user = serde_json::json!({"email": email, "password": password, "passwordConfirm": password});
+        let created = self
+            .call("POST", "/api/collections/users/records", None, Some(user))
+            .await;
+        assert_eq!(created.status(), 200);
+        let id = json(created).await["id"].as_str().unwrap().to_owned();
+        let login = serde_json::json!({"identity": email, "password": password});
+        let session = self
+            .call(
+                "POST",
+                "/api/collections/users/auth-with-password",
+                None,
+                Some(login),
+            )
+            .await;
+        assert_eq!(session.status(), 200);
+        (id, json(session).await["token"].as_str().unwrap().to_owned())
+    }
+
     /// Sends `method path` with an optional JSON body and token.
     pub async fn call(
         &self,

@@ -799,29 +799,10 @@ async fn owner_rules_use_the_callers_record() {
         )
         .await;
     assert_eq!(resp.status(), 200);
-    let mut tokens = Vec::new();
-    let mut ids = Vec::new();
-    for who in ["ann", "bob"] {
-        let user = json!({"email": format!("{who}@example.com"), "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
-        let created = json(
-            app.call("POST", "/api/collections/users/records", None, Some(user))
-                .await,
-        )
-        .await;
-        ids.push(created["id"].as_str().unwrap().to_owned());
-        let login = json!({"identity": format!("{who}@example.com"), "password": "pass-word-1"});
-        let session = json(
-            app.call(
-                "POST",
-                "/api/collections/users/auth-with-password",
-                None,
-                Some(login),
-            )
-            .await,
-        )
-        .await;
-        tokens.push(session["token"].as_str().unwrap().to_owned());
-    }
+    let (ann_id, ann_token) = app.sign_up("ann@example.com", "pass-word-1").await;
+    let (bob_id, bob_token) = app.sign_up("bob@example.com", "pass-word-1").await;
+    let ids = [ann_id, bob_id];
+    let tokens = [ann_token, bob_token];
     let (ann, bob) = (&tokens[0], &tokens[1]);
 
     // Users read their own user record (the default users rules), not others'.
@@ -994,28 +975,7 @@ async fn the_auth_rule_decides_who_may_sign_in() {
 async fn owners_cannot_change_their_email_or_verified_state_directly() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    let user =
-        json!({"email": "own@example.com", "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
-    let id = json(
-        app.call("POST", "/api/collections/users/records", None, Some(user))
-            .await,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let login = json!({"identity": "own@example.com", "password": "pass-word-1"});
-    let session = json(
-        app.call(
-            "POST",
-            "/api/collections/users/auth-with-password",
-            None,
-            Some(login),
-        )
-        .await,
-    )
-    .await;
-    let own = session["token"].as_str().unwrap().to_owned();
+    let (id, own) = app.sign_up("own@example.com", "pass-word-1").await;
     let me = format!("/api/collections/users/records/{id}");
     for (body, field) in [
         (json!({"email": "new@example.com"}), "email"),
