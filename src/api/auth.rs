@@ -108,26 +108,27 @@ impl AuthApi {
     #[oai(path = "/collections/:collection/auth-refresh", method = "post")]
     async fn auth_refresh(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
         let c = auth_collection(&self.state, &collection.0)?;
-        let record = match guard::identify(&self.state, req).await? {
+        let (record, presented) = match guard::identify(&self.state, req).await? {
             Caller::Guest => return Err(ApiError::unauthorized(messages::UNAUTHORIZED).into()),
-            Caller::Record(r) if r.collection.id != c.id => {
+            Caller::Record(r, _) if r.collection.id != c.id => {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     format!("The request requires auth record from {} collection.", c.name),
                 )
                 .into());
             }
-            Caller::Record(r) => r,
+            Caller::Record(r, presented) => (r, presented),
         };
         // Re-read the record: the cached one may predate an update.
         let fresh = load_auth_record(&self.state.store.data, c.clone(), record.id.clone())
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
-        let token = match &record.presented {
-            // An impersonation token is not refreshable: it is returned as is.
-            Some(p) if !p.refreshable => p.token.clone(),
-            _ => token::issue(&c, &fresh.id, &fresh.token_key),
+        // An impersonation token is not refreshable: it is returned as is.
+        let token = if presented.refreshable {
+            token::issue(&c, &fresh.id, &fresh.token_key)
+        } else {
+            presented.token
         };
         Ok(Json(json!({"token": token, "record": fresh.record})))
     }

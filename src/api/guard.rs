@@ -52,7 +52,7 @@ pub async fn requester(
 ) -> Result<Requester, ApiError> {
     let caller = identify(state, req).await?;
     let auth = match &caller {
-        Caller::Record(r) => Some(r.record.clone()),
+        Caller::Record(r, _) => Some(r.record.clone()),
         Caller::Guest => None,
     };
     let query: Map<String, Value> = req

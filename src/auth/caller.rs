@@ -28,14 +28,13 @@ pub struct AuthRecord {
     pub token_key: String,
     /// The record as the API shows it.
     pub record: Map<String, Value>,
-    /// The token this request presented (absent for cached lookups).
-    pub presented: Option<Presented>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Caller {
     Guest,
-    Record(Arc<AuthRecord>),
+    /// A signed-in record, and the token it signed in with.
+    Record(Arc<AuthRecord>, Presented),
 }
 
 /// The verified claims of the caller's token, kept for endpoints that
@@ -48,12 +47,12 @@ pub struct Presented {
 
 impl Caller {
     pub fn is_superuser(&self) -> bool {
-        matches!(self, Self::Record(r) if r.collection.id == defaults::SUPERUSERS_ID)
+        matches!(self, Self::Record(r, _) if r.collection.id == defaults::SUPERUSERS_ID)
     }
 
     pub fn record_id(&self) -> Option<&str> {
         match self {
-            Self::Record(r) => Some(&r.id),
+            Self::Record(r, _) => Some(&r.id),
             Self::Guest => None,
         }
     }
@@ -103,7 +102,6 @@ pub async fn load_auth_record(
                 id,
                 token_key,
                 record,
-                presented: None,
             })
         }))
     })
@@ -154,16 +152,15 @@ impl AuthRecords {
             },
         };
         Ok(match token::verify(token, collection, &record.token_key) {
-            Some(claims) => Caller::Record(Arc::new(AuthRecord {
-                collection: record.collection.clone(),
-                id: record.id.clone(),
-                token_key: record.token_key.clone(),
-                record: record.record.clone(),
-                presented: Some(Presented {
+            // The cached record is shared as is; only what the token says
+            // is per request.
+            Some(claims) => Caller::Record(
+                record,
+                Presented {
                     token: token.to_owned(),
                     refreshable: claims.refreshable,
-                }),
-            })),
+                },
+            ),
             None => Caller::Guest,
         })
     }

@@ -2,13 +2,16 @@
 //! the record is settled in the same transaction (cascade, clear or
 //! refuse), as PocketBase does.
 
-use super::access::{Requester, decide};
-use super::service::{RecordError, collection, matches_rule, rule_conditions, writable};
+use rusqlite::Connection;
+
+use super::{
+    access::Requester,
+    service::{Action, RecordError, authorize, matches_rule},
+};
 use crate::{
     app::AppState,
     schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
 };
-use rusqlite::Connection;
 
 pub async fn delete(
     state: &AppState,
@@ -16,14 +19,7 @@ pub async fn delete(
     name: &str,
     id: &str,
 ) -> Result<(), RecordError> {
-    let c = collection(state, name)?;
-    writable(&c)?;
-    let rule = rule_conditions(
-        &state.schema.catalog(),
-        &c,
-        requester,
-        &decide(&requester.caller, &c.rules.delete),
-    )?;
+    let (c, rule) = authorize(state, requester, name, Action::Delete)?;
     let catalog = state.schema.catalog();
     let (c2, id2) = (c.clone(), id.to_owned());
     let deleted = state

@@ -105,6 +105,43 @@ pub(super) fn writable(c: &Collection) -> Result<(), RecordError> {
     Ok(())
 }
 
+/// A record action, and the collection rule that governs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    View,
+    Create,
+    Update,
+    Delete,
+}
+
+/// The one place that decides whether `requester` may perform `action` on
+/// collection `name`: the collection (writable, for a write), and the
+/// rule's row conditions (`None` when every row passes).
+pub(crate) fn authorize(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    action: Action,
+) -> Result<(Arc<Collection>, Option<Conditions>), RecordError> {
+    let c = collection(state, name)?;
+    let rule = match action {
+        Action::View => &c.rules.view,
+        Action::Create => &c.rules.create,
+        Action::Update => &c.rules.update,
+        Action::Delete => &c.rules.delete,
+    };
+    if action != Action::View {
+        writable(&c)?;
+    }
+    let conditions = rule_conditions(
+        &state.schema.catalog(),
+        &c,
+        requester,
+        &decide(&requester.caller, rule),
+    )?;
+    Ok((c, conditions))
+}
+
 /// A record's values by field name, canonical JSON, hidden ones included.
 type Values = Map<String, Value>;
 
@@ -383,15 +420,8 @@ pub async fn create(
     name: &str,
     body: Map<String, Value>,
 ) -> Result<Map<String, Value>, RecordError> {
-    let c = collection(state, name)?;
-    writable(&c)?;
+    let (c, rule) = authorize(state, requester, name, Action::Create)?;
     let caller = &requester.caller;
-    let rule = rule_conditions(
-        &state.schema.catalog(),
-        &c,
-        requester,
-        &decide(caller, &c.rules.create),
-    )?;
     let mut values = Values::new();
     let mut errors = ErrorTree::new();
     let passwords = apply_body(&c, caller, &body, &mut values, true, &mut errors);
@@ -455,13 +485,7 @@ pub async fn view(
     name: &str,
     id: &str,
 ) -> Result<Map<String, Value>, RecordError> {
-    let c = collection(state, name)?;
-    let rule = rule_conditions(
-        &state.schema.catalog(),
-        &c,
-        requester,
-        &decide(&requester.caller, &c.rules.view),
-    )?;
+    let (c, rule) = authorize(state, requester, name, Action::View)?;
     let id = id.to_owned();
     state
         .store
@@ -486,16 +510,9 @@ pub async fn update(
     id: &str,
     body: Map<String, Value>,
 ) -> Result<Map<String, Value>, RecordError> {
-    let c = collection(state, name)?;
-    writable(&c)?;
+    let (c, rule) = authorize(state, requester, name, Action::Update)?;
+    let rule = rule.map(Arc::new);
     let caller = &requester.caller;
-    let rule = rule_conditions(
-        &state.schema.catalog(),
-        &c,
-        requester,
-        &decide(caller, &c.rules.update),
-    )?
-    .map(Arc::new);
     let (c2, id2, rule2) = (c.clone(), id.to_owned(), rule.clone());
     let mut values = state
         .store

@@ -5,14 +5,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_envelope, json, spawn_app};
 
-async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let resp = app
-        .call("POST", "/api/collections", Some(token), Some(body))
-        .await;
-    assert_eq!(resp.status(), 200);
-    json(resp).await
-}
-
 fn column_names(app: &TestApp, table: &str) -> Vec<String> {
     let conn = rusqlite::Connection::open(app.dir.path().join("data.db")).unwrap();
     let mut stmt = conn
@@ -162,7 +154,8 @@ async fn invalid_collections_are_refused_field_by_field() {
     );
     assert_eq!(d["indexes"]["0"]["code"], "validation_invalid_index_expression");
 
-    create(&app, &token, json!({"name": "posts"})).await;
+    app.post_ok(&token, "/api/collections", json!({"name": "posts"}))
+        .await;
     let dup = assert_envelope(
         app.call(
             "POST",
@@ -194,21 +187,22 @@ async fn invalid_collections_are_refused_field_by_field() {
 async fn field_changes_keep_data_and_failed_changes_roll_back() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    let c = create(
-        &app,
-        &token,
-        json!({
-            "name": "notes",
-            "listRule": "", "viewRule": "", "createRule": "",
-            "fields": [
-                {"name": "title", "type": "text"},
-                {"name": "tags", "type": "select", "values": ["a", "b", "c"]},
-                {"name": "old", "type": "number"},
-            ],
-            "indexes": ["CREATE INDEX idx_title ON notes (title)"],
-        }),
-    )
-    .await;
+    let c = app
+        .post_ok(
+            &token,
+            "/api/collections",
+            json!({
+                "name": "notes",
+                "listRule": "", "viewRule": "", "createRule": "",
+                "fields": [
+                    {"name": "title", "type": "text"},
+                    {"name": "tags", "type": "select", "values": ["a", "b", "c"]},
+                    {"name": "old", "type": "number"},
+                ],
+                "indexes": ["CREATE INDEX idx_title ON notes (title)"],
+            }),
+        )
+        .await;
     let rec = json(
         app.call(
             "POST",
@@ -302,9 +296,9 @@ async fn field_changes_keep_data_and_failed_changes_roll_back() {
 async fn rename_truncate_import_and_delete() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    create(
-        &app,
+    app.post_ok(
         &token,
+        "/api/collections",
         json!({"name": "a", "createRule": "", "fields": [{"name": "t", "type": "text"}]}),
     )
     .await;
@@ -346,9 +340,9 @@ async fn rename_truncate_import_and_delete() {
 
     // A relation pointing at `b` blocks its deletion.
     let b = json(app.call("GET", "/api/collections/b", Some(&token), None).await).await;
-    create(
-        &app,
+    app.post_ok(
         &token,
+        "/api/collections",
         json!({"name": "c", "fields": [{"name": "r", "type": "relation", "collectionId": b["id"]}]}),
     )
     .await;
@@ -412,10 +406,7 @@ async fn rename_truncate_import_and_delete() {
 async fn view_collections_expose_a_read_only_select() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    create(
-        &app,
-        &token,
-        json!({"name": "posts", "fields": [{"name": "title", "type": "text", "max": 50}, {"name": "n", "type": "number"}]}),
+    app.post_ok(&token, "/api/collections", json!({"name": "posts", "fields": [{"name": "title", "type": "text", "max": 50}, {"name": "n", "type": "number"}]}),
     )
     .await;
     for (title, n) in [("one", 1), ("two", 2), ("three", 3)] {
@@ -462,13 +453,14 @@ async fn view_collections_expose_a_read_only_select() {
     .await;
     assert_eq!(body["data"]["viewQuery"]["code"], "validation_required");
 
-    let view = create(
-        &app,
-        &token,
-        json!({"name": "big_posts", "type": "view", "listRule": "", "viewRule": "",
+    let view = app
+        .post_ok(
+            &token,
+            "/api/collections",
+            json!({"name": "big_posts", "type": "view", "listRule": "", "viewRule": "",
                "viewQuery": "SELECT id, title, n * 2 AS doubled FROM posts WHERE n > 1;"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(
         view["viewQuery"],
         "SELECT id, title, n * 2 AS doubled FROM posts WHERE n > 1"

@@ -7,12 +7,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_envelope, json, spawn_app};
 
-async fn create(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
-    let resp = app.call("POST", path, Some(token), Some(body)).await;
-    assert_eq!(resp.status(), 200);
-    json(resp).await
-}
-
 async fn titles(app: &TestApp, collection: &str, filter: &str) -> Result<BTreeSet<String>, u16> {
     let resp = app
         .client
@@ -38,26 +32,25 @@ async fn titles(app: &TestApp, collection: &str, filter: &str) -> Result<BTreeSe
 /// B), p3 (nobody); tasks t1, t3 in p1 and t2 in p2. Returns the ids of
 /// A, B and p1, p2, p3.
 async fn relational_data(app: &TestApp, token: &str) -> (Value, Value, Vec<Value>) {
-    let people = create(
-        app,
-        token,
-        "/api/collections",
-        json!({"name": "people", "listRule": "", "fields": [{"name": "name", "type": "text"}]}),
-    )
-    .await;
-    let projects = create(
-        app,
-        token,
-        "/api/collections",
-        json!({"name": "projects", "listRule": "", "fields": [
-            {"name": "title", "type": "text"},
-            {"name": "owner", "type": "relation", "collectionId": people["id"]},
-            {"name": "members", "type": "relation", "collectionId": people["id"], "maxSelect": 5},
-        ]}),
-    )
-    .await;
-    create(
-        app,
+    let people = app
+        .post_ok(
+            token,
+            "/api/collections",
+            json!({"name": "people", "listRule": "", "fields": [{"name": "name", "type": "text"}]}),
+        )
+        .await;
+    let projects = app
+        .post_ok(
+            token,
+            "/api/collections",
+            json!({"name": "projects", "listRule": "", "fields": [
+                {"name": "title", "type": "text"},
+                {"name": "owner", "type": "relation", "collectionId": people["id"]},
+                {"name": "members", "type": "relation", "collectionId": people["id"], "maxSelect": 5},
+            ]}),
+        )
+        .await;
+    app.post_ok(
         token,
         "/api/collections",
         json!({"name": "tasks", "listRule": "", "fields": [
@@ -66,21 +59,13 @@ async fn relational_data(app: &TestApp, token: &str) -> (Value, Value, Vec<Value
         ]}),
     )
     .await;
-    let a = create(
-        app,
-        token,
-        "/api/collections/people/records",
-        json!({"name": "A"}),
-    )
-    .await["id"]
+    let a = app
+        .post_ok(token, "/api/collections/people/records", json!({"name": "A"}))
+        .await["id"]
         .clone();
-    let b = create(
-        app,
-        token,
-        "/api/collections/people/records",
-        json!({"name": "B"}),
-    )
-    .await["id"]
+    let b = app
+        .post_ok(token, "/api/collections/people/records", json!({"name": "B"}))
+        .await["id"]
         .clone();
     let mut p = Vec::new();
     for (title, owner, members) in [
@@ -88,18 +73,17 @@ async fn relational_data(app: &TestApp, token: &str) -> (Value, Value, Vec<Value
         ("p2", b.clone(), json!([b])),
         ("p3", json!(""), json!([])),
     ] {
-        let r = create(
-            app,
-            token,
-            "/api/collections/projects/records",
-            json!({"title": title, "owner": owner, "members": members}),
-        )
-        .await;
+        let r = app
+            .post_ok(
+                token,
+                "/api/collections/projects/records",
+                json!({"title": title, "owner": owner, "members": members}),
+            )
+            .await;
         p.push(r["id"].clone());
     }
     for (title, project) in [("t1", &p[0]), ("t2", &p[1]), ("t3", &p[0])] {
-        create(
-            app,
+        app.post_ok(
             token,
             "/api/collections/tasks/records",
             json!({"title": title, "project": project}),

@@ -101,21 +101,18 @@ async fn openapi_document_and_reference_are_served() {
 async fn the_document_describes_each_collection_and_follows_changes_live() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections",
-            Some(&token),
-            Some(json!({"name": "posts", "fields": [
-                {"name": "title", "type": "text", "required": true, "max": 80},
-                {"name": "status", "type": "select", "values": ["draft", "live"]},
-                {"name": "contact", "type": "email"},
-                {"name": "published", "type": "date"},
-                {"name": "author", "type": "relation", "collectionId": "_pb_users_auth_"},
-            ]})),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    app.post_ok(
+        &token,
+        "/api/collections",
+        json!({"name": "posts", "fields": [
+            {"name": "title", "type": "text", "required": true, "max": 80},
+            {"name": "status", "type": "select", "values": ["draft", "live"]},
+            {"name": "contact", "type": "email"},
+            {"name": "published", "type": "date"},
+            {"name": "author", "type": "relation", "collectionId": "_pb_users_auth_"},
+        ]}),
+    )
+    .await;
     let doc = json(app.get("/api/openapi.json").await).await;
     let record = &doc["components"]["schemas"]["Record_posts"];
     assert_eq!(record["properties"]["title"]["maxLength"], 80);

@@ -104,6 +104,16 @@ impl TestApp {
         (id, json(session).await["token"].as_str().unwrap().to_owned())
     }
 
+    /// POSTs `body` to `path` with `token`, requires a 200, and returns the
+    /// answer: the setup step of most tests.
+    pub async fn post_ok(&self, token: &str, path: &str, body: Value) -> Value {
+        let resp = self.call("POST", path, Some(token), Some(body)).await;
+        let status = resp.status();
+        let answer = json(resp).await;
+        assert_eq!(status, 200, "POST {path}: {answer}");
+        answer
+    }
+
     /// Sends `method path` with an optional JSON body and token.
     pub async fn call(
         &self,

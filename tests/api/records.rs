@@ -7,48 +7,43 @@ use crate::helpers::{TestApp, assert_envelope, json, spawn_app};
 
 /// A collection with one field of every type (and some constraints).
 async fn every_type(app: &TestApp, token: &str) -> Value {
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections",
-            Some(token),
-            Some(json!({
-                "name": "everything",
-                "fields": [
-                    {"name": "text", "type": "text", "min": 2, "max": 5, "pattern": "^[a-z]+$"},
-                    {"name": "number", "type": "number", "min": 1, "max": 10},
-                    {"name": "int", "type": "number", "onlyInt": true},
-                    {"name": "bool", "type": "bool"},
-                    {"name": "email", "type": "email", "exceptDomains": ["blocked.com"]},
-                    {"name": "url", "type": "url"},
-                    {"name": "editor", "type": "editor", "maxSize": 20},
-                    {"name": "date", "type": "date", "min": "2024-01-01 00:00:00.000Z"},
-                    {"name": "select", "type": "select", "values": ["a", "b", "c"]},
-                    {"name": "multi", "type": "select", "values": ["a", "b", "c"], "maxSelect": 2},
-                    {"name": "json", "type": "json", "maxSize": 50},
-                    {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
-                    {"name": "file", "type": "file"},
-                    {"name": "secret", "type": "password", "min": 6},
-                    {"name": "geo", "type": "geoPoint"},
-                    {"name": "required", "type": "text", "required": true},
-                    {"name": "created", "type": "autodate", "onCreate": true},
-                    {"name": "updated", "type": "autodate", "onCreate": true, "onUpdate": true},
-                ],
-            })),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    json(resp).await
+    app.post_ok(
+        token,
+        "/api/collections",
+        json!({
+            "name": "everything",
+            "fields": [
+                {"name": "text", "type": "text", "min": 2, "max": 5, "pattern": "^[a-z]+$"},
+                {"name": "number", "type": "number", "min": 1, "max": 10},
+                {"name": "int", "type": "number", "onlyInt": true},
+                {"name": "bool", "type": "bool"},
+                {"name": "email", "type": "email", "exceptDomains": ["blocked.com"]},
+                {"name": "url", "type": "url"},
+                {"name": "editor", "type": "editor", "maxSize": 20},
+                {"name": "date", "type": "date", "min": "2024-01-01 00:00:00.000Z"},
+                {"name": "select", "type": "select", "values": ["a", "b", "c"]},
+                {"name": "multi", "type": "select", "values": ["a", "b", "c"], "maxSelect": 2},
+                {"name": "json", "type": "json", "maxSize": 50},
+                {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
+                {"name": "file", "type": "file"},
+                {"name": "secret", "type": "password", "min": 6},
+                {"name": "geo", "type": "geoPoint"},
+                {"name": "required", "type": "text", "required": true},
+                {"name": "created", "type": "autodate", "onCreate": true},
+                {"name": "updated", "type": "autodate", "onCreate": true, "onUpdate": true},
+            ],
+        }),
+    )
+    .await
 }
 
 async fn make_user(app: &TestApp, token: &str) -> String {
     let user =
         json!({"email": "owner@example.com", "password": "owner-pass-1", "passwordConfirm": "owner-pass-1"});
-    let resp = app
-        .call("POST", "/api/collections/users/records", Some(token), Some(user))
-        .await;
-    assert_eq!(resp.status(), 200);
-    json(resp).await["id"].as_str().unwrap().to_owned()
+    app.post_ok(token, "/api/collections/users/records", user).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -64,16 +59,9 @@ async fn every_field_type_round_trips_through_storage() {
         "secret": "s3cret!", "geo": {"lon": 12.5, "lat": -45}, "required": "yes",
         "created": "1999-01-01 00:00:00.000Z",
     });
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/everything/records",
-            Some(&token),
-            Some(input),
-        )
+    let created = app
+        .post_ok(&token, "/api/collections/everything/records", input)
         .await;
-    assert_eq!(resp.status(), 200);
-    let created = json(resp).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let read = json(
         app.call(
@@ -262,23 +250,20 @@ async fn every_field_type_reports_its_validation_code() {
 async fn client_ids_modifiers_and_unique_indexes() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections",
-            Some(&token),
-            Some(json!({
-                "name": "items",
-                "fields": [
-                    {"name": "code", "type": "text"},
-                    {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
-                    {"name": "n", "type": "number"},
-                ],
-                "indexes": ["CREATE UNIQUE INDEX idx_code ON items (code) WHERE code != ''"],
-            })),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    app.post_ok(
+        &token,
+        "/api/collections",
+        json!({
+            "name": "items",
+            "fields": [
+                {"name": "code", "type": "text"},
+                {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
+                {"name": "n", "type": "number"},
+            ],
+            "indexes": ["CREATE UNIQUE INDEX idx_code ON items (code) WHERE code != ''"],
+        }),
+    )
+    .await;
     let path = "/api/collections/items/records";
     let made = json(
         app.call(
@@ -716,24 +701,19 @@ async fn auth_records_hide_secrets_and_password_changes_revoke_tokens() {
 async fn multipart_bodies_with_plain_fields_and_json_payload() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections",
-            Some(&token),
-            Some(
-                json!({"name": "forms", "createRule": "", "viewRule": "", "fields": [
-                    {"name": "title", "type": "text"},
-                    {"name": "n", "type": "number"},
-                    {"name": "flag", "type": "bool"},
-                    {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
-                    {"name": "meta", "type": "json"},
-                    {"name": "extra", "type": "json"},
-                ]}),
-            ),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    app.post_ok(
+        &token,
+        "/api/collections",
+        json!({"name": "forms", "createRule": "", "viewRule": "", "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "n", "type": "number"},
+            {"name": "flag", "type": "bool"},
+            {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
+            {"name": "meta", "type": "json"},
+            {"name": "extra", "type": "json"},
+        ]}),
+    )
+    .await;
     let form = reqwest::multipart::Form::new()
         .text("title", "from a form")
         .text("n", "42")
@@ -782,12 +762,10 @@ async fn multipart_bodies_with_plain_fields_and_json_payload() {
 async fn owner_rules_use_the_callers_record() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections",
-            Some(&token),
-            Some(json!({"name": "notes", "fields": [
+    app.post_ok(
+        &token,
+        "/api/collections",
+        json!({"name": "notes", "fields": [
                 {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
                 {"name": "body", "type": "text"},
             ],
@@ -795,10 +773,9 @@ async fn owner_rules_use_the_callers_record() {
             "viewRule": "owner = @request.auth.id",
             "createRule": "@request.auth.id != '' && @request.body.owner = @request.auth.id",
             "updateRule": "owner = @request.auth.id",
-            "deleteRule": "owner = @request.auth.id"})),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+            "deleteRule": "owner = @request.auth.id"}),
+    )
+    .await;
     let (ann_id, ann_token) = app.sign_up("ann@example.com", "pass-word-1").await;
     let (bob_id, bob_token) = app.sign_up("bob@example.com", "pass-word-1").await;
     let ids = [ann_id, bob_id];

@@ -9,19 +9,14 @@ use crate::helpers::{assert_envelope, json, spawn_app};
 async fn query_inputs_cannot_inject_sql_or_widen_rules() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections",
-            Some(&token),
-            Some(
-                json!({"name": "secrets", "listRule": "public = true", "viewRule": "public = true",
+    app.post_ok(
+        &token,
+        "/api/collections",
+        json!({"name": "secrets", "listRule": "public = true", "viewRule": "public = true",
                 "fields": [{"name": "title", "type": "text"}, {"name": "public", "type": "bool"},
                            {"name": "pin", "type": "text", "hidden": true}]}),
-            ),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    )
+    .await;
     for (title, public) in [("open", true), ("hidden", false)] {
         app.call(
             "POST",
