@@ -14,6 +14,7 @@ use crate::{
     auth::{
         caller::{Caller, load_auth_record},
         login::{self, PasswordLogin},
+        signin::{self, AuthResponse},
         token,
     },
     http::error::{ApiError, messages},
@@ -166,12 +167,12 @@ impl AuthApi {
     #[oai(path = "/collections/:collection/auth-with-password", method = "post")]
     async fn auth_with_password(
         &self,
-        _req: &Request,
+        req: &Request,
         collection: Path<String>,
         body: Json<PasswordAuthBody>,
-    ) -> poem::Result<Json<Value>> {
+    ) -> poem::Result<AuthResponse> {
         let body = body.0;
-        let session = login::with_password(
+        let signed_in = login::with_password(
             &self.state,
             &collection.0,
             PasswordLogin {
@@ -182,6 +183,6 @@ impl AuthApi {
         )
         .await
         .map_err(ApiError::from)?;
-        Ok(Json(json!({"token": session.token, "record": session.record})))
+        Ok(signin::complete(&self.state, req, signed_in).await?)
     }
 }

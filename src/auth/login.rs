@@ -7,7 +7,10 @@ use std::sync::{Arc, LazyLock};
 use rusqlite::OptionalExtension;
 use serde_json::{Map, Value};
 
-use super::{password, token};
+use super::{
+    password,
+    signin::{Method, SignedIn},
+};
 use crate::{
     app::AppState,
     http::error::{ApiError, FieldError, FieldErrors},
@@ -23,11 +26,6 @@ pub struct PasswordLogin {
     pub identity: String,
     pub password: String,
     pub identity_field: String,
-}
-
-pub struct Session {
-    pub token: String,
-    pub record: Map<String, Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +91,7 @@ pub async fn with_password(
     state: &AppState,
     collection: &str,
     input: PasswordLogin,
-) -> Result<Session, LoginError> {
+) -> Result<SignedIn, LoginError> {
     let catalog = state.schema.catalog();
     let c = catalog
         .get(collection)
@@ -133,9 +131,13 @@ pub async fn with_password(
         return Err(LoginError::Failed);
     }
     check_auth_rule(state, &c, &id).await?;
-    Ok(Session {
-        token: token::issue(&c, &id, &token_key),
+    Ok(SignedIn {
+        collection: c,
+        id,
+        token_key,
         record,
+        method: Method::Password,
+        meta: None,
     })
 }
 

@@ -6,5 +6,6 @@ pub mod email;
 pub mod installer;
 pub mod login;
 pub mod password;
+pub mod signin;
 pub mod superusers;
 pub mod token;

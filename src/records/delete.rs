@@ -2,11 +2,14 @@
 //! the record is settled in the same transaction (cascade, clear or
 //! refuse), as PocketBase does.
 
+use std::sync::Arc;
+
 use rusqlite::Connection;
 
 use super::{
     access::Requester,
-    service::{Action, RecordError, authorize, matches_rule},
+    events::{self, ChangeAction, RecordChange},
+    service::{Action, RecordError, authorize, matches_rule, read_shaped},
 };
 use crate::{
     app::AppState,
@@ -44,9 +47,11 @@ pub async fn delete(
             Ok(removed)
         })
         .await?;
-    for (collection_id, record_id) in deleted {
-        state.auth_records.invalidate(&collection_id, &record_id);
+    for change in deleted.iter().filter(|ch| ch.action == ChangeAction::Delete) {
+        let id = change.record.get("id").and_then(|v| v.as_str()).unwrap_or("");
+        state.auth_records.invalidate(&change.collection.id, id);
     }
+    events::committed(state, deleted);
     Ok(())
 }
 
@@ -56,17 +61,30 @@ pub async fn delete(
 fn delete_cascading(
     tx: &Connection,
     catalog: &crate::schema::Catalog,
-    c: &Collection,
+    c: &Arc<Collection>,
     id: &str,
-    removed: &mut Vec<(String, String)>,
+    removed: &mut Vec<RecordChange>,
     depth: usize,
 ) -> Result<(), RecordError> {
     const REFUSED: &str =
         "Failed to delete record. Make sure that the record is not part of a required relation reference.";
-    if depth > 32 || removed.iter().any(|(cid, rid)| cid == &c.id && rid == id) {
+    let seen = |ch: &RecordChange| {
+        ch.action == ChangeAction::Delete
+            && ch.collection.id == c.id
+            && ch.record.get("id").and_then(|v| v.as_str()) == Some(id)
+    };
+    if depth > 32 || removed.iter().any(seen) {
         return Ok(());
     }
-    removed.push((c.id.clone(), id.to_owned()));
+    // Read before anything changes: delete events carry the record as it was.
+    let Some(record) = read_shaped(tx, c, id)? else {
+        return Ok(());
+    };
+    removed.push(RecordChange {
+        action: ChangeAction::Delete,
+        collection: c.clone(),
+        record,
+    });
     for other in catalog.all().filter(|o| o.kind != CollectionKind::View) {
         for f in &other.fields {
             let FieldKind::Relation {
@@ -122,6 +140,13 @@ fn delete_cascading(
                     format!("UPDATE {table} SET {col} = '' WHERE id = ?1 AND ?2 = ?2")
                 };
                 tx.prepare_cached(&update)?.execute([&rid, id])?;
+                if let Some(record) = read_shaped(tx, other, &rid)? {
+                    removed.push(RecordChange {
+                        action: ChangeAction::Update,
+                        collection: other.clone(),
+                        record,
+                    });
+                }
             }
         }
     }

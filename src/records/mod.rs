@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod delete;
+pub mod events;
 pub mod expand;
 pub mod fields;
 mod id;

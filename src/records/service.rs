@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::{
     RecordId,
     access::{Access, Conditions, Requester, decide},
+    events::{self, ChangeAction, RecordChange},
     shape,
     values::{self, Modifier},
 };
@@ -177,7 +178,11 @@ fn read_values(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<
         .optional()
 }
 
-fn read_shaped(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Map<String, Value>>> {
+pub(super) fn read_shaped(
+    conn: &Connection,
+    c: &Collection,
+    id: &str,
+) -> rusqlite::Result<Option<Map<String, Value>>> {
     let sql = format!(
         "SELECT {} FROM {} WHERE id = ?1",
         shape::select_list(c),
@@ -448,7 +453,7 @@ pub async fn create(
     stamp_autodates(&c, &mut values, true);
     let catalog = state.schema.catalog();
     let c2 = c.clone();
-    state
+    let shaped = state
         .store
         .data
         .write(move |tx| {
@@ -476,7 +481,16 @@ pub async fn create(
             }
             read_shaped(tx, &c2, &id)?.ok_or(RecordError::NotFound)
         })
-        .await
+        .await?;
+    events::committed(
+        state,
+        vec![RecordChange {
+            action: ChangeAction::Create,
+            collection: c,
+            record: shaped.clone(),
+        }],
+    );
+    Ok(shaped)
 }
 
 pub async fn view(
@@ -631,5 +645,13 @@ pub async fn update(
     if c.kind == CollectionKind::Auth {
         state.auth_records.invalidate(&c.id, id);
     }
+    events::committed(
+        state,
+        vec![RecordChange {
+            action: ChangeAction::Update,
+            collection: c,
+            record: shaped.clone(),
+        }],
+    );
     Ok(shaped)
 }

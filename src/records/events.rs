@@ -1,0 +1,45 @@
+//! Record changes, announced once their transaction has committed.
+//!
+//! Every write path (the record service, cascade deletes, batches) reports
+//! what it changed here and nowhere else, only after the commit: a
+//! rolled-back write announces nothing. Listeners (the realtime broker)
+//! hang off `committed`; they must not block, since writers call it.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::{app::AppState, schema::Collection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeAction {
+    Create,
+    Update,
+    Delete,
+}
+
+impl ChangeAction {
+    /// The name PocketBase's realtime events use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// One committed change to one record.
+#[derive(Debug, Clone)]
+pub struct RecordChange {
+    pub action: ChangeAction,
+    pub collection: Arc<Collection>,
+    /// The record as the API shows it (hidden fields left out): after the
+    /// write for create and update, as it was for delete.
+    pub record: Map<String, Value>,
+}
+
+/// Called after a write commits, with every record it changed, in order.
+pub fn committed(state: &AppState, changes: Vec<RecordChange>) {
+    let _ = (state, changes);
+}
