@@ -11,7 +11,7 @@ use poem::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{caller::AuthRecords, installer::Installer, password::Hasher},
+    auth::{caller::AuthRecords, installer::Installer, password::Hasher, sessions::Sessions},
     config::Config,
     http::{self, middleware::rate_limit::RateLimiter},
     schema::Schema,
@@ -28,6 +28,8 @@ pub struct AppState {
     pub schema: Schema,
     /// Auth records by token, cached.
     pub auth_records: AuthRecords,
+    /// Refresh-token sessions, and their states cached.
+    pub sessions: Sessions,
     pub hasher: Hasher,
     pub installer: Installer,
     pub rate_limiter: RateLimiter,
@@ -78,6 +80,7 @@ impl App {
             settings,
             schema,
             auth_records: AuthRecords::default(),
+            sessions: Sessions::default(),
             hasher: Hasher::default(),
             installer: Installer::new(),
             rate_limiter: RateLimiter::default(),

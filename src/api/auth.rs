@@ -126,10 +126,13 @@ impl AuthApi {
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
         // An impersonation token is not refreshable: it is returned as is.
-        let token = if presented.refreshable {
-            token::issue(&c, &fresh.id, &fresh.token_key)
-        } else {
-            presented.token
+        let token = match (presented.refreshable, &presented.session) {
+            // A session's token stays bound to its session.
+            (true, Some(sid)) => {
+                token::issue_for_session(&c, &fresh.id, &fresh.token_key, token::auth_duration(&c), sid)
+            }
+            (true, None) => token::issue(&c, &fresh.id, &fresh.token_key),
+            (false, _) => presented.token,
         };
         Ok(Json(json!({"token": token, "record": fresh.record})))
     }

@@ -21,7 +21,7 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
         .and_then(|v| v.to_str().ok());
     let caller = state
         .auth_records
-        .identify(&state.schema, &state.store.data, header)
+        .identify(&state.schema, &state.store.data, &state.sessions, header)
         .await
         .map_err(ApiError::internal)?;
     if let (Some(id), Some(slot)) = (caller.record_id(), req.extensions().get::<AuthSlot>()) {

@@ -7,6 +7,7 @@ pub mod guard;
 pub mod health;
 pub mod installer;
 pub mod records;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -24,6 +25,8 @@ pub enum ApiTags {
     Collections,
     /// Sign-in.
     Auth,
+    /// Refresh-token sessions (Cairn's addition): rotation, listing, logout.
+    Sessions,
 }
 
 pub type Api = (
@@ -31,6 +34,7 @@ pub type Api = (
     installer::InstallerApi,
     collections::CollectionsApi,
     auth::AuthApi,
+    sessions::SessionsApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -40,7 +44,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             health::HealthApi::new(state.clone()),
             installer::InstallerApi::new(state.clone()),
             collections::CollectionsApi::new(state.clone()),
-            auth::AuthApi::new(state),
+            auth::AuthApi::new(state.clone()),
+            sessions::SessionsApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

@@ -14,7 +14,7 @@ use moka::sync::Cache;
 use rusqlite::OptionalExtension;
 use serde_json::{Map, Value};
 
-use super::token;
+use super::{sessions::Sessions, token};
 use crate::{
     records::shape,
     schema::{Collection, CollectionKind, Schema, defaults, sync::quote},
@@ -43,6 +43,8 @@ pub enum Caller {
 pub struct Presented {
     pub token: String,
     pub refreshable: bool,
+    /// The session the token was issued for, if any (`auth::sessions`).
+    pub session: Option<String>,
 }
 
 impl Caller {
@@ -108,6 +110,21 @@ pub async fn load_auth_record(
     .await
 }
 
+/// The current `tokenKey` of record `id` of auth collection `c`, read on
+/// an open connection (inside a session rotation's transaction).
+pub fn read_token_key(
+    conn: &rusqlite::Connection,
+    c: &Collection,
+    id: &str,
+) -> rusqlite::Result<Option<String>> {
+    if c.kind != CollectionKind::Auth {
+        return Ok(None);
+    }
+    conn.prepare_cached(&format!("SELECT tokenKey FROM {} WHERE id = ?1", quote(&c.name)))?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
 impl AuthRecords {
     pub fn invalidate(&self, collection_id: &str, record_id: &str) {
         self.cache
@@ -119,6 +136,7 @@ impl AuthRecords {
         &self,
         schema: &Schema,
         db: &Database,
+        sessions: &Sessions,
         header: Option<&str>,
     ) -> Result<Caller, StoreError> {
         let raw = header.unwrap_or("").trim();
@@ -151,17 +169,24 @@ impl AuthRecords {
                 None => return Ok(Caller::Guest),
             },
         };
-        Ok(match token::verify(token, collection, &record.token_key) {
-            // The cached record is shared as is; only what the token says
-            // is per request.
-            Some(claims) => Caller::Record(
-                record,
-                Presented {
-                    token: token.to_owned(),
-                    refreshable: claims.refreshable,
-                },
-            ),
-            None => Caller::Guest,
-        })
+        let Some(claims) = token::verify(token, collection, &record.token_key) else {
+            return Ok(Caller::Guest);
+        };
+        // A token issued for a session dies with it.
+        if let Some(sid) = &claims.sid
+            && !sessions.is_active(db, sid).await?
+        {
+            return Ok(Caller::Guest);
+        }
+        // The cached record is shared as is; only what the token says is
+        // per request.
+        Ok(Caller::Record(
+            record,
+            Presented {
+                token: token.to_owned(),
+                refreshable: claims.refreshable,
+                session: claims.sid,
+            },
+        ))
     }
 }

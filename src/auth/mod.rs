@@ -6,6 +6,7 @@ pub mod email;
 pub mod installer;
 pub mod login;
 pub mod password;
+pub mod sessions;
 pub mod signin;
 pub mod superusers;
 pub mod token;

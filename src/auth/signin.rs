@@ -13,8 +13,15 @@ use poem::Request;
 use poem_openapi::{ApiResponse, payload::Json};
 use serde_json::{Map, Value, json};
 
-use super::token;
-use crate::{app::AppState, http::error::ApiError, schema::Collection};
+use super::{
+    sessions::{self, Device, Issued, SessionOptions},
+    token,
+};
+use crate::{
+    app::AppState,
+    http::{client::ClientInfo, error::ApiError},
+    schema::Collection,
+};
 
 /// How the account proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,17 +61,108 @@ pub enum AuthResponse {
     Ok(Json<Value>, #[oai(header = "Set-Cookie")] Option<String>),
 }
 
-/// Finishes a sign-in: issues the token and shapes the response.
+/// Finishes a sign-in: opens the session, issues the access token and
+/// shapes the response.
 pub async fn complete(
     state: &AppState,
     req: &Request,
     signed_in: SignedIn,
 ) -> Result<AuthResponse, ApiError> {
-    let _ = (state, req);
-    let token = token::issue(&signed_in.collection, &signed_in.id, &signed_in.token_key);
-    let mut body = json!({"token": token, "record": signed_in.record});
+    let c = &signed_in.collection;
+    let opened = state
+        .sessions
+        .open(
+            &state.store.data,
+            c,
+            &signed_in.id,
+            &signed_in.token_key,
+            device(req),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let cookie_mode = cookie_mode(req, c);
+    let mut body = session_body(
+        c,
+        &signed_in.id,
+        &signed_in.token_key,
+        signed_in.record,
+        &opened,
+        cookie_mode,
+        token::auth_duration(c),
+    );
     if let Some(meta) = signed_in.meta {
         body["meta"] = meta;
     }
-    Ok(AuthResponse::Ok(Json(body), None))
+    let cookie = cookie_mode.then(|| refresh_cookie(Some(&opened.refresh_token), c));
+    Ok(AuthResponse::Ok(Json(body), cookie))
+}
+
+/// Where the request came from, for the sessions list.
+pub fn device(req: &Request) -> Device {
+    let user_agent = req
+        .headers()
+        .get(poem::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    let ip = req
+        .extensions()
+        .get::<ClientInfo>()
+        .map(|c| c.ip.to_string())
+        .unwrap_or_default();
+    Device { user_agent, ip }
+}
+
+/// Whether the refresh token travels as an HttpOnly cookie: the collection
+/// says so, or the client asked with `X-Cairn-Auth-Cookie: 1`.
+pub fn cookie_mode(req: &Request, c: &Collection) -> bool {
+    SessionOptions::of(c).cookie
+        || req
+            .headers()
+            .get(sessions::COOKIE_MODE_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"1")
+}
+
+/// `{token, record, refreshToken?}` for a session. Session clients in
+/// cookie mode get the collection's short access-token lifetime (they can
+/// refresh silently) and no refresh token in the body; others get
+/// `fallback_duration` and the refresh token in the body.
+pub fn session_body(
+    c: &Collection,
+    record_id: &str,
+    token_key: &str,
+    record: Map<String, Value>,
+    session: &Issued,
+    cookie_mode: bool,
+    fallback_duration: u64,
+) -> Value {
+    let duration = if cookie_mode {
+        SessionOptions::of(c).access_token_duration
+    } else {
+        fallback_duration
+    };
+    let token = token::issue_for_session(c, record_id, token_key, duration, &session.session_id);
+    let mut body = json!({"token": token, "record": record});
+    if !cookie_mode {
+        body["refreshToken"] = json!(session.refresh_token);
+    }
+    body
+}
+
+/// The `Set-Cookie` value carrying a refresh token, scoped to the sessions
+/// endpoints; `None` clears it. Always `Secure`: browsers accept secure
+/// cookies from `localhost` over plain HTTP, and nowhere else should a
+/// refresh token travel in clear.
+pub fn refresh_cookie(token: Option<&str>, c: &Collection) -> String {
+    let max_age = match token {
+        Some(_) => SessionOptions::of(c).refresh_token_duration,
+        None => 0,
+    };
+    format!(
+        "{}={}; Path=/api/sessions; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
+        sessions::COOKIE,
+        token.unwrap_or("")
+    )
 }

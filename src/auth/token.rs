@@ -19,6 +19,10 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default)]
     pub refreshable: bool,
+    /// Cairn's session id, on tokens issued for a session: the token dies
+    /// with the session (see `auth::sessions`). PocketBase's SDKs ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 pub const AUTH: &str = "auth";
@@ -34,13 +38,17 @@ fn signing_key(c: &Collection, token_key: &str) -> Vec<u8> {
     format!("{token_key}{secret}").into_bytes()
 }
 
+/// The collection's `authToken.duration`, in seconds.
+pub fn auth_duration(c: &Collection) -> u64 {
+    option(c, "authToken", "duration")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(86_400)
+}
+
 /// A refreshable auth token for a record of `c`, valid for the
 /// collection's `authToken.duration`.
 pub fn issue(c: &Collection, record_id: &str, token_key: &str) -> String {
-    let duration = option(c, "authToken", "duration")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(86_400);
-    issue_with(c, record_id, token_key, duration, true)
+    issue_with(c, record_id, token_key, auth_duration(c), true)
 }
 
 /// An auth token with an explicit lifetime; impersonation tokens are not
@@ -52,13 +60,42 @@ pub fn issue_with(
     duration: u64,
     refreshable: bool,
 ) -> String {
-    let claims = Claims {
+    sign(
+        c,
+        token_key,
+        auth_claims(c, record_id, duration, refreshable, None),
+    )
+}
+
+/// A refreshable auth token that belongs to session `sid`.
+pub fn issue_for_session(
+    c: &Collection,
+    record_id: &str,
+    token_key: &str,
+    duration: u64,
+    sid: &str,
+) -> String {
+    sign(c, token_key, auth_claims(c, record_id, duration, true, Some(sid)))
+}
+
+fn auth_claims(
+    c: &Collection,
+    record_id: &str,
+    duration: u64,
+    refreshable: bool,
+    sid: Option<&str>,
+) -> Claims {
+    Claims {
         id: record_id.to_owned(),
         collection_id: c.id.clone(),
         kind: AUTH.into(),
         exp: jsonwebtoken::get_current_timestamp() + duration,
         refreshable,
-    };
+        sid: sid.map(str::to_owned),
+    }
+}
+
+fn sign(c: &Collection, token_key: &str, claims: Claims) -> String {
     // HS256 over a small struct cannot fail to encode.
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),

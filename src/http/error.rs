@@ -250,6 +250,11 @@ pub fn envelope_for(err: poem::Error) -> Response {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return api.to_response();
     }
+    // A handler that built its own error response (an envelope with an
+    // extra header, say) gets it sent as is.
+    if err.is_from_response() {
+        return err.into_response();
+    }
     let status = err.status();
     let message: Cow<'static, str> = match status {
         StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => {

@@ -102,10 +102,51 @@ pub fn validate(
 
     validate_fields(catalog, old, new, &mut errors);
     validate_indexes(new, &mut errors);
+    if new.kind == CollectionKind::Auth {
+        validate_sessions(new, &mut errors);
+    }
     if errors.is_empty() {
         validate_rules(catalog, new, &mut errors);
     }
     errors
+}
+
+/// Cairn's `sessions` option: a flag and two lifetimes, each from a
+/// minute to ten years.
+fn validate_sessions(new: &Collection, errors: &mut ErrorTree) {
+    let Some(sessions) = new.options.get("sessions") else {
+        return;
+    };
+    let Some(map) = sessions.as_object() else {
+        errors.add(
+            &["sessions"],
+            FieldError::new("validation_invalid_value", "Must be an object."),
+        );
+        return;
+    };
+    if map.get("cookie").is_some_and(|v| !v.is_boolean()) {
+        errors.add(
+            &["sessions", "cookie"],
+            FieldError::new("validation_invalid_value", "Must be true or false."),
+        );
+    }
+    const MIN: u64 = 60;
+    const MAX: u64 = 10 * 365 * 86_400;
+    for key in ["accessTokenDuration", "refreshTokenDuration"] {
+        if map
+            .get(key)
+            .is_some_and(|v| v.as_u64().is_none_or(|n| !(MIN..=MAX).contains(&n)))
+        {
+            errors.add(
+                &["sessions", key],
+                FieldError::new(
+                    "validation_min_greater_equal_than_required",
+                    format!("Must be a whole number of seconds from {MIN} to {MAX}."),
+                )
+                .with_params(json!({"min": MIN, "max": MAX})),
+            );
+        }
+    }
 }
 
 /// Every rule must compile against the collection as it will be saved, so

@@ -19,4 +19,5 @@ mod migrations;
 mod rate_limit;
 mod records;
 mod security;
+mod sessions;
 mod shutdown;

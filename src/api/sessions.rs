@@ -1,0 +1,249 @@
+//! `/api/sessions`: Cairn's refresh-token sessions (not in PocketBase).
+//! Refresh with rotation, the caller's sessions, revoking one, logout.
+//! The rules live in `auth::sessions`; this file reads the request (JSON
+//! body or the HttpOnly cookie) and shapes the answers.
+
+use std::sync::Arc;
+
+use poem::{Body, Request, http::StatusCode};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use serde_json::Value;
+
+use super::{ApiTags, guard};
+use crate::{
+    app::AppState,
+    auth::{
+        caller::{Caller, load_auth_record},
+        sessions::{self, SessionError, SessionInfo, SessionOptions},
+        signin::{self, AuthResponse},
+    },
+    http::error::{ApiError, messages},
+    schema::CollectionKind,
+};
+
+const INVALID_REFRESH: &str = "The refresh token is invalid or has expired.";
+const NO_SESSION: &str = "There is no session to end for this request.";
+
+#[derive(Object)]
+pub struct SessionList {
+    items: Vec<SessionInfo>,
+}
+
+#[derive(ApiResponse)]
+pub enum Ended {
+    /// The session has ended; a refresh-token cookie is cleared.
+    #[oai(status = 204)]
+    NoContent(#[oai(header = "Set-Cookie")] Option<String>),
+}
+
+/// A refresh token from the JSON body (`{"refreshToken": "…"}`) or, failing
+/// that, the cookie; and whether it came from the cookie.
+async fn presented_refresh_token(req: &Request, body: Body) -> Result<Option<(String, bool)>, ApiError> {
+    let bytes = body
+        .into_bytes()
+        .await
+        .map_err(|_| ApiError::bad_request(messages::BAD_REQUEST_BODY))?;
+    if !bytes.iter().all(u8::is_ascii_whitespace) {
+        let parsed: Value =
+            serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(messages::BAD_REQUEST_BODY))?;
+        match parsed.get("refreshToken") {
+            Some(Value::String(t)) if !t.is_empty() => return Ok(Some((t.clone(), false))),
+            None | Some(Value::Null) => {}
+            Some(Value::String(_)) => {}
+            Some(_) => return Err(ApiError::bad_request(messages::BAD_REQUEST_BODY)),
+        }
+    }
+    Ok(cookie_value(req).map(|t| (t, true)))
+}
+
+fn cookie_value(req: &Request) -> Option<String> {
+    req.headers()
+        .get_all(poem::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == sessions::COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+/// A 401 that also clears the refresh cookie when one was presented.
+fn refused(from_cookie: bool) -> poem::Error {
+    let mut resp = ApiError::unauthorized(INVALID_REFRESH).to_response();
+    if from_cookie && let Ok(v) = clear_cookie().parse() {
+        resp.headers_mut().insert(poem::http::header::SET_COOKIE, v);
+    }
+    poem::Error::from_response(resp)
+}
+
+fn clear_cookie() -> String {
+    format!(
+        "{}=; Path=/api/sessions; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
+        sessions::COOKIE
+    )
+}
+
+pub struct SessionsApi {
+    state: Arc<AppState>,
+}
+
+impl SessionsApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Sessions")]
+impl SessionsApi {
+    /// Exchanges a refresh token, from the body (`{"refreshToken": "…"}`)
+    /// or the `cairn_refresh` cookie, for a new access token and a new
+    /// refresh token. The presented one is retired: presenting it again
+    /// ends the whole session.
+    #[oai(path = "/sessions/refresh", method = "post")]
+    async fn refresh(&self, req: &Request, body: Body) -> poem::Result<AuthResponse> {
+        let state = &self.state;
+        let Some((presented, from_cookie)) = presented_refresh_token(req, body).await? else {
+            return Err(refused(false));
+        };
+        let catalog = state.schema.catalog();
+        let key_catalog = catalog.clone();
+        let rotated = state
+            .sessions
+            .rotate(
+                &state.store.data,
+                &presented,
+                move |conn, collection_id, record_id| {
+                    let Some(c) = key_catalog.by_id(collection_id) else {
+                        return Ok(None);
+                    };
+                    crate::auth::caller::read_token_key(conn, c, record_id)
+                },
+                move |collection_id| {
+                    catalog
+                        .by_id(collection_id)
+                        .filter(|c| c.kind == CollectionKind::Auth)
+                        .map(|c| SessionOptions::of(c).refresh_token_duration)
+                },
+            )
+            .await;
+        let issued = match rotated {
+            Ok(issued) => issued,
+            Err(SessionError::Reused {
+                session_id,
+                collection_id,
+                record_id,
+            }) => {
+                // Never the token itself: only whose session it was.
+                tracing::warn!(
+                    session = %session_id,
+                    collection = %collection_id,
+                    record = %record_id,
+                    "retired refresh token presented again; session revoked"
+                );
+                return Err(refused(from_cookie));
+            }
+            Err(SessionError::Invalid) => return Err(refused(from_cookie)),
+            Err(SessionError::Store(e)) => return Err(ApiError::internal(e).into()),
+        };
+        let c = state
+            .schema
+            .catalog()
+            .by_id(&issued.collection_id)
+            .cloned()
+            .ok_or_else(|| refused(from_cookie))?;
+        let record = load_auth_record(&state.store.data, c.clone(), issued.record_id.clone())
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| refused(from_cookie))?;
+        let cookie_mode = from_cookie || signin::cookie_mode(req, &c);
+        let body = signin::session_body(
+            &c,
+            &record.id,
+            &record.token_key,
+            record.record.clone(),
+            &issued,
+            cookie_mode,
+            SessionOptions::of(&c).access_token_duration,
+        );
+        let cookie = cookie_mode.then(|| signin::refresh_cookie(Some(&issued.refresh_token), &c));
+        Ok(AuthResponse::Ok(Json(body), cookie))
+    }
+
+    /// The caller's live sessions, newest first; `current` marks the one
+    /// the request's token belongs to.
+    #[oai(path = "/sessions", method = "get")]
+    async fn list(&self, req: &Request) -> poem::Result<Json<SessionList>> {
+        let (record, current) = signed_in(&self.state, req).await?;
+        let items = self
+            .state
+            .sessions
+            .list(
+                &self.state.store.data,
+                &record.collection.id,
+                &record.id,
+                current.as_deref(),
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Json(SessionList { items }))
+    }
+
+    /// Ends one of the caller's sessions: its refresh token stops working
+    /// and so do the access tokens issued for it.
+    #[oai(path = "/sessions/:id", method = "delete")]
+    async fn revoke(&self, req: &Request, id: Path<String>) -> poem::Result<Ended> {
+        let (record, current) = signed_in(&self.state, req).await?;
+        let ended = self
+            .state
+            .sessions
+            .revoke(&self.state.store.data, &record.collection.id, &record.id, &id.0)
+            .await
+            .map_err(ApiError::internal)?;
+        if !ended {
+            return Err(ApiError::not_found().into());
+        }
+        let cookie =
+            (current.as_deref() == Some(id.0.as_str()) && cookie_value(req).is_some()).then(clear_cookie);
+        Ok(Ended::NoContent(cookie))
+    }
+
+    /// Ends the current session: the one of the refresh token in the body
+    /// or cookie, or else the one of the access token.
+    #[oai(path = "/sessions/logout", method = "post")]
+    async fn logout(&self, req: &Request, body: Body) -> poem::Result<Ended> {
+        let state = &self.state;
+        let presented = presented_refresh_token(req, body).await?;
+        let had_cookie = cookie_value(req).is_some();
+        if let Some((token, _)) = presented
+            && state
+                .sessions
+                .revoke_by_token(&state.store.data, &token)
+                .await
+                .map_err(ApiError::internal)?
+                .is_some()
+        {
+            return Ok(Ended::NoContent(had_cookie.then(clear_cookie)));
+        }
+        let (record, current) = signed_in(state, req).await?;
+        let Some(sid) = current else {
+            return Err(ApiError::bad_request(NO_SESSION).into());
+        };
+        state
+            .sessions
+            .revoke(&state.store.data, &record.collection.id, &record.id, &sid)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Ended::NoContent(had_cookie.then(clear_cookie)))
+    }
+}
+
+/// The signed-in caller and the session of their token; 401 for guests.
+async fn signed_in(
+    state: &AppState,
+    req: &Request,
+) -> Result<(Arc<crate::auth::caller::AuthRecord>, Option<String>), ApiError> {
+    match guard::identify(state, req).await? {
+        Caller::Record(record, presented) => Ok((record, presented.session)),
+        Caller::Guest => Err(ApiError::new(StatusCode::UNAUTHORIZED, messages::UNAUTHORIZED)),
+    }
+}
