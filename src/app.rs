@@ -11,7 +11,9 @@ use poem::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{caller::AuthRecords, installer::Installer, password::Hasher, sessions::Sessions},
+    auth::{
+        backoff::Backoff, caller::AuthRecords, installer::Installer, password::Hasher, sessions::Sessions,
+    },
     config::Config,
     http::{self, middleware::rate_limit::RateLimiter},
     schema::Schema,
@@ -30,6 +32,8 @@ pub struct AppState {
     pub auth_records: AuthRecords,
     /// Refresh-token sessions, and their states cached.
     pub sessions: Sessions,
+    /// Failed sign-ins per identity, for the per-account backoff.
+    pub login_backoff: Backoff,
     pub hasher: Hasher,
     pub installer: Installer,
     pub rate_limiter: RateLimiter,
@@ -81,6 +85,7 @@ impl App {
             schema,
             auth_records: AuthRecords::default(),
             sessions: Sessions::default(),
+            login_backoff: Backoff::default(),
             hasher: Hasher::default(),
             installer: Installer::new(),
             rate_limiter: RateLimiter::default(),

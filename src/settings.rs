@@ -123,14 +123,24 @@ pub struct RateLimits {
 }
 
 impl Default for RateLimits {
-    /// PocketBase's rules for sign-in and creation, enabled. Its catch-all
-    /// `/api/` rule is left out: a blanket per-IP cap hurts apps behind a
-    /// shared NAT more than it protects them.
+    /// PocketBase's rules for sign-in, creation (sign-up included) and
+    /// batches, plus Cairn's for the endpoints that send mail or take a
+    /// one-time secret, all enabled. PocketBase's catch-all `/api/` rule
+    /// is left out: a blanket per-IP cap hurts apps behind a shared NAT
+    /// more than it protects them.
     fn default() -> Self {
         Self {
             rules: vec![
                 RateLimitRule::new("*:auth", 3, 2),
                 RateLimitRule::new("*:create", 5, 20),
+                RateLimitRule::new("/api/batch", 1, 3),
+                RateLimitRule::new("*:requestOTP", 60, 5),
+                RateLimitRule::new("*:requestPasswordReset", 60, 5),
+                RateLimitRule::new("*:confirmPasswordReset", 60, 10),
+                RateLimitRule::new("*:requestVerification", 60, 5),
+                RateLimitRule::new("*:confirmVerification", 60, 10),
+                RateLimitRule::new("*:requestEmailChange", 60, 5),
+                RateLimitRule::new("*:confirmEmailChange", 60, 10),
             ],
             excluded_ips: Vec::new(),
             enabled: true,

@@ -15,6 +15,10 @@ use crate::{
 
 /// The caller of `req`; an invalid or expired token makes a guest.
 pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
+    // The rate limiter may have identified the caller already.
+    if let Some(caller) = req.extensions().get::<Caller>() {
+        return Ok(caller.clone());
+    }
     let header = req
         .headers()
         .get(header::AUTHORIZATION)

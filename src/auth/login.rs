@@ -38,6 +38,8 @@ pub enum LoginError {
     Disabled,
     #[error("wrong identity or password")]
     Failed,
+    #[error("too many failed attempts for this identity")]
+    Backoff(std::time::Duration),
     #[error("the account does not satisfy the collection's authRule")]
     RuleRefused,
     #[error(transparent)]
@@ -59,11 +61,17 @@ impl From<LoginError> for ApiError {
                 ApiError::bad_request("The collection is not configured to allow password authentication.")
             }
             LoginError::Failed => ApiError::bad_request("Failed to authenticate."),
+            LoginError::Backoff(wait) => ApiError::new(
+                poem::http::StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed sign-in attempts. Try again later.",
+            )
+            .retry_after(wait),
             LoginError::RuleRefused => ApiError::new(
                 poem::http::StatusCode::FORBIDDEN,
                 "The request doesn't satisfy the collection requirements to authenticate.",
             ),
             LoginError::Rule(e) => e.into(),
+            LoginError::Password(e) => e.into(),
             other => ApiError::internal(other),
         }
     }
@@ -118,18 +126,26 @@ pub async fn with_password(
         }
         fields = vec![input.identity_field.clone()];
     }
+    let backoff_key = format!("{}:{}", c.id, input.identity.trim().to_lowercase());
+    state
+        .login_backoff
+        .check(&backoff_key)
+        .map_err(LoginError::Backoff)?;
     let found = find_account(state, c.clone(), fields, input.identity.trim().to_owned()).await?;
     let (stored_hash, token_key, id, record) = match found {
         Some(account) => account,
         None => {
             // Same work, same answer as a wrong password.
             let _ = state.hasher.verify(input.password, DUMMY_HASH.clone()).await?;
+            state.login_backoff.failed(&backoff_key);
             return Err(LoginError::Failed);
         }
     };
     if !state.hasher.verify(input.password, stored_hash).await? {
+        state.login_backoff.failed(&backoff_key);
         return Err(LoginError::Failed);
     }
+    state.login_backoff.succeeded(&backoff_key);
     check_auth_rule(state, &c, &id).await?;
     Ok(SignedIn {
         collection: c,

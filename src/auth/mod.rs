@@ -1,6 +1,7 @@
 //! Accounts and sign-in: password hashing, auth tokens, identifying the
 //! caller, superuser accounts and the one-time installer token.
 
+pub mod backoff;
 pub mod caller;
 pub mod email;
 pub mod installer;

@@ -4,7 +4,10 @@
 //! cores: a sign-in flood queues up instead of exhausting memory or
 //! starving the executor.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use argon2::{
     Algorithm, Argon2, Params, Version,
@@ -25,6 +28,20 @@ pub enum PasswordError {
     Hash(String),
     #[error("the hashing worker stopped")]
     WorkerLost,
+    /// Too many hashes already waiting: shed load rather than queue without
+    /// end.
+    #[error("too many password checks waiting")]
+    Busy,
+}
+
+impl From<PasswordError> for crate::http::error::ApiError {
+    fn from(err: PasswordError) -> Self {
+        match err {
+            PasswordError::Busy => Self::unavailable("The server is busy. Try again shortly.")
+                .retry_after(std::time::Duration::from_secs(1)),
+            other => Self::internal(other),
+        }
+    }
 }
 
 fn argon2() -> Argon2<'static> {
@@ -66,22 +83,44 @@ pub fn verify_blocking(password: &str, stored: &str) -> bool {
     }
 }
 
-/// Bounded, off-executor hashing for request handlers.
+/// Bounded, off-executor hashing for request handlers: at most one hash
+/// per core runs at once, and at most `WAITING_PER_CORE` per core wait;
+/// past that a request is refused at once (503) instead of queueing, so a
+/// sign-in flood costs neither memory nor minutes of latency for everyone.
 #[derive(Clone)]
 pub struct Hasher {
     slots: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
 }
+
+const WAITING_PER_CORE: usize = 32;
 
 impl Default for Hasher {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self {
-            slots: Arc::new(Semaphore::new(cores)),
-        }
+        Self::with_limits(cores, cores * WAITING_PER_CORE)
+    }
+}
+
+/// Counts one waiting request until dropped (also when its future is).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl Hasher {
+    pub fn with_limits(running: usize, max_waiting: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(running.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting,
+        }
+    }
+
     pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
         self.run(move || hash_blocking(&password)).await?
     }
@@ -94,11 +133,20 @@ impl Hasher {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::WorkerLost)?;
+        let _slot = match self.slots.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    return Err(PasswordError::Busy);
+                }
+                let _waiting = Waiting(self.waiting.clone());
+                self.slots
+                    .acquire()
+                    .await
+                    .map_err(|_| PasswordError::WorkerLost)?
+            }
+        };
         tokio::task::spawn_blocking(f)
             .await
             .map_err(|_| PasswordError::WorkerLost)
@@ -122,6 +170,29 @@ mod tests {
         );
         assert!(!hasher.verify("wrong horse".into(), hash).await.expect("verify"));
         assert!(!verify_blocking("x", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_sheds_load_instead_of_waiting() {
+        let hasher = Hasher::with_limits(1, 1);
+        let hash = hash_blocking("pw").expect("hash");
+        // One running, one waiting: the third is refused at once.
+        let (a, b, c) = tokio::join!(
+            hasher.verify("pw".into(), hash.clone()),
+            hasher.verify("pw".into(), hash.clone()),
+            hasher.verify("pw".into(), hash.clone()),
+        );
+        let outcomes = [a, b, c];
+        assert_eq!(outcomes.iter().filter(|r| matches!(r, Ok(true))).count(), 2);
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|r| matches!(r, Err(PasswordError::Busy)))
+                .count(),
+            1
+        );
+        // Once the queue drains, requests are served again.
+        assert!(hasher.verify("pw".into(), hash).await.expect("verify"));
     }
 
     #[test]

@@ -114,6 +114,8 @@ pub struct ApiError {
     data: Map<String, Value>,
     /// The cause of a server-side failure; logged, never sent.
     cause: Option<anyhow::Error>,
+    /// Seconds for a `Retry-After` header (429s and 503s).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -123,7 +125,14 @@ impl ApiError {
             message: message.into(),
             data: Map::new(),
             cause: None,
+            retry_after: None,
         }
+    }
+
+    /// Tells the client when to try again (`Retry-After`, at least 1 s).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait.as_secs().max(1));
+        self
     }
 
     pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
@@ -206,10 +215,13 @@ impl ApiError {
             "message": self.message,
             "data": self.data,
         });
-        Response::builder()
+        let mut resp = Response::builder()
             .status(self.status)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(secs) = self.retry_after {
+            resp = resp.header(header::RETRY_AFTER, secs);
+        }
+        resp.body(body.to_string())
     }
 }
 

@@ -80,6 +80,7 @@ impl From<RecordError> for ApiError {
             RecordError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             RecordError::Refused(m) => ApiError::bad_request(m),
             RecordError::BadFilter(e) => e,
+            RecordError::Password(e) => e.into(),
             other => ApiError::internal(other),
         }
     }

@@ -37,6 +37,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let app = App::build(config).await.expect("the app builds");
     let addr = app.local_addr();
     let state = app.state().clone();
+    // Tests sign in far faster than people do; rate limiting has its own
+    // tests (tests/api/rate_limit.rs), which lift this exclusion.
+    let mut settings = (*state.settings.get()).clone();
+    settings.rate_limits.excluded_ips = vec!["127.0.0.1".into()];
+    state.settings.replace(&state.store.data, settings).await.unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run(async move {
         let _ = stopped.await;

@@ -1,13 +1,15 @@
 //! Rate limiting from `settings.rateLimits`, read on every request so a
 //! settings change applies to the very next one. Each rule is a fixed
 //! window per (rule, client IP); over the limit answers 429 in the
-//! envelope with `Retry-After`.
+//! envelope with `Retry-After`. Superusers are never limited.
 //!
-//! Rules whose label is a path (`/api/x` exact, `/api/` prefix) or
-//! `METHOD /path` are matched here; tag labels (`users:create`, `*:auth`)
-//! need the route's collection and action, which the records and auth
-//! layers report when they exist. Among the rules that match, the most
-//! specific (longest label) decides, as PocketBase does.
+//! Labels follow PocketBase: a tag (`users:create`, `*:auth`), `METHOD
+//! /path`, `METHOD /prefix/`, `/path` or `/prefix/`. Of the rules whose
+//! label covers a request and whose audience (`@guest`, `@auth` or anyone)
+//! fits the caller, the first in that order decides: exact collection tags,
+//! then wildcard tags, then method and path, then path alone; a longer
+//! prefix before a shorter one. Tags are read off the path here (see
+//! `request_tags`), so a limited client is refused before its body is read.
 
 use std::{
     net::IpAddr,
@@ -16,14 +18,14 @@ use std::{
 };
 
 use moka::sync::Cache;
-use poem::{
-    Endpoint, IntoResponse, Request, Response, Result,
-    http::{HeaderValue, header},
-};
+use poem::{Endpoint, IntoResponse, Request, Response, Result};
 
 use crate::{
+    api::guard,
     app::AppState,
+    auth::caller::Caller,
     http::{client::ClientInfo, error::ApiError},
+    schema::Catalog,
     settings::{RateLimitRule, RateLimits},
 };
 
@@ -33,7 +35,7 @@ struct Window {
     count: u64,
 }
 
-/// Request counts per (rule label, client IP), bounded in size; idle
+/// Request counts per (rule, client IP), bounded in size; idle
 /// entries expire after the longest sensible window.
 pub struct RateLimiter {
     windows: Cache<(String, IpAddr), Window>,
@@ -50,26 +52,81 @@ impl Default for RateLimiter {
     }
 }
 
-/// Whether `rule`'s label covers this method and path (tags aside).
-fn label_matches(label: &str, method: &str, path: &str) -> bool {
+/// The collection (by name) a request acts on and its action tags, most
+/// specific first. Also change this table when an endpoint is added under
+/// `/api/collections/{c}/` or `/api/files/`.
+fn request_tags<'a>(
+    catalog: &'a Catalog,
+    method: &str,
+    path: &str,
+) -> Option<(&'a str, &'static [&'static str])> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let (collection, rest) = match segments.as_slice() {
+        ["", "api", "collections", c, rest @ ..] if !rest.is_empty() => (*c, rest),
+        ["", "api", "files", c, _, _] => (*c, &["file"][..]),
+        _ => return None,
+    };
+    let name = catalog.get(collection)?.name.as_str();
+    let tags: &'static [&'static str] = match (method, rest) {
+        (_, ["file"]) => &["file"],
+        ("GET", ["records"]) => &["list"],
+        ("POST", ["records"]) => &["create"],
+        ("GET", ["records", _]) => &["view"],
+        ("PATCH", ["records", _]) => &["update"],
+        ("DELETE", ["records", _]) => &["delete"],
+        ("GET", ["auth-methods"]) => &["listAuthMethods"],
+        ("POST", ["auth-refresh"]) => &["authRefresh"],
+        ("POST", ["auth-with-password"]) => &["authWithPassword", "auth"],
+        ("POST", ["auth-with-oauth2"]) => &["authWithOAuth2", "auth"],
+        ("POST", ["auth-with-otp"]) => &["authWithOTP", "auth"],
+        ("POST", ["request-otp"]) => &["requestOTP"],
+        ("POST", ["request-password-reset"]) => &["requestPasswordReset"],
+        ("POST", ["confirm-password-reset"]) => &["confirmPasswordReset"],
+        ("POST", ["request-verification"]) => &["requestVerification"],
+        ("POST", ["confirm-verification"]) => &["confirmVerification"],
+        ("POST", ["request-email-change"]) => &["requestEmailChange"],
+        ("POST", ["confirm-email-change"]) => &["confirmEmailChange"],
+        _ => return None,
+    };
+    Some((name, tags))
+}
+
+/// Where `label` ranks for this request (lower decides first), or `None`
+/// if it does not cover it.
+fn rank(label: &str, method: &str, path: &str, tags: Option<(&str, &[&str])>) -> Option<(u8, usize)> {
+    if let Some((scope, action)) = label.split_once(':') {
+        let (collection, actions) = tags?;
+        let at = actions.iter().position(|a| *a == action)?;
+        return match scope {
+            "*" => Some((1, at)),
+            s if s == collection => Some((0, at)),
+            _ => None,
+        };
+    }
     let (rule_method, rule_path) = match label.split_once(' ') {
         Some((m, p)) => (Some(m), p.trim()),
         None => (None, label),
     };
     if rule_method.is_some_and(|m| !m.eq_ignore_ascii_case(method)) || !rule_path.starts_with('/') {
-        return false;
+        return None;
     }
-    if rule_path.ends_with('/') {
-        path.starts_with(rule_path)
+    let class = if rule_method.is_some() { 2 } else { 4 };
+    if let Some(prefix) = rule_path.strip_suffix('/') {
+        // `/a/b/` covers `/a/b` itself and everything under it.
+        let covers = prefix.is_empty() || path == prefix || path.starts_with(rule_path);
+        // Longer prefixes first.
+        covers.then_some((class + 1, usize::MAX - rule_path.len()))
     } else {
-        path == rule_path
+        (path == rule_path).then_some((class, 0))
     }
 }
 
+/// The rule that decides for this request, if any.
 fn pick_rule<'a>(
     limits: &'a RateLimits,
     method: &str,
     path: &str,
+    tags: Option<(&str, &[&str])>,
     authenticated: bool,
 ) -> Option<&'a RateLimitRule> {
     limits
@@ -80,8 +137,9 @@ fn pick_rule<'a>(
             "@auth" => authenticated,
             _ => true,
         })
-        .filter(|r| label_matches(&r.label, method, path))
-        .max_by_key(|r| r.label.len())
+        .filter_map(|r| Some((rank(&r.label, method, path, tags)?, r)))
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, r)| r)
 }
 
 impl RateLimiter {
@@ -91,7 +149,8 @@ impl RateLimiter {
         let now = Instant::now();
         let entry = self
             .windows
-            .entry((rule.label.clone(), ip))
+            // Rules of one label for different audiences count apart.
+            .entry((format!("{} {}", rule.audience, rule.label), ip))
             .and_upsert_with(|old| match old.map(|e| e.into_value()) {
                 Some(w) if now.duration_since(w.started) < window => Window {
                     count: w.count + 1,
@@ -111,24 +170,33 @@ impl RateLimiter {
     }
 }
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, req: Request, state: Arc<AppState>) -> Result<Response> {
+pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -> Result<Response> {
     let settings = state.settings.get();
     let limits = &settings.rate_limits;
-    if limits.enabled {
-        let ip = req.extensions().get::<ClientInfo>().map(|c| c.ip);
-        // Authentication arrives with the auth layer; until then every
-        // caller is a guest.
-        let authenticated = false;
-        if let Some(ip) = ip.filter(|ip| !limits.excluded_ips.iter().any(|x| x == &ip.to_string()))
-            && let Some(rule) = pick_rule(limits, req.method().as_str(), req.uri().path(), authenticated)
-            && let Err(retry) = state.rate_limiter.hit(rule, ip)
-        {
-            let mut resp = ApiError::too_many_requests().to_response();
-            let secs = retry.as_secs().max(1).to_string();
-            if let Ok(v) = HeaderValue::from_str(&secs) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
+    let ip = req.extensions().get::<ClientInfo>().map(|c| c.ip);
+    if let Some(ip) =
+        ip.filter(|ip| limits.enabled && !limits.excluded_ips.iter().any(|x| x == &ip.to_string()))
+    {
+        let catalog = state.schema.catalog();
+        let (method, path) = (req.method().as_str().to_owned(), req.uri().path().to_owned());
+        let tags = request_tags(&catalog, &method, &path);
+        let covered = limits
+            .rules
+            .iter()
+            .any(|r| rank(&r.label, &method, &path, tags).is_some());
+        if covered {
+            // Only now is the caller worth identifying; the handler reuses
+            // the answer.
+            let caller = guard::identify(&state, &req).await?;
+            let exempt = caller.is_superuser();
+            let authenticated = matches!(caller, Caller::Record(..));
+            req.extensions_mut().insert(caller);
+            if !exempt
+                && let Some(rule) = pick_rule(limits, &method, &path, tags, authenticated)
+                && let Err(retry) = state.rate_limiter.hit(rule, ip)
+            {
+                return Ok(ApiError::too_many_requests().retry_after(retry).to_response());
             }
-            return Ok(resp);
         }
     }
     ep.call(req).await.map(IntoResponse::into_response)
@@ -138,32 +206,83 @@ pub async fn handle<E: Endpoint>(ep: Arc<E>, req: Request, state: Arc<AppState>)
 mod tests {
     use super::*;
 
+    const AUTH: Option<(&str, &[&str])> = Some(("users", &["authWithPassword", "auth"]));
+
     #[test]
-    fn labels_match_paths_prefixes_and_methods() {
-        assert!(label_matches("/api/health", "GET", "/api/health"));
-        assert!(!label_matches("/api/health", "GET", "/api/healthz"));
-        assert!(label_matches("/api/", "GET", "/api/anything/here"));
-        assert!(label_matches("POST /api/batch", "POST", "/api/batch"));
-        assert!(!label_matches("POST /api/batch", "GET", "/api/batch"));
-        assert!(!label_matches(
+    fn labels_cover_paths_prefixes_methods_and_tags() {
+        let covers = |label: &str, method: &str, path: &str| rank(label, method, path, None).is_some();
+        assert!(covers("/api/health", "GET", "/api/health"));
+        assert!(!covers("/api/health", "GET", "/api/healthz"));
+        assert!(covers("/api/", "GET", "/api/anything/here"));
+        assert!(covers("/api/", "GET", "/api"), "a prefix covers itself");
+        assert!(covers("POST /api/batch", "POST", "/api/batch"));
+        assert!(!covers("POST /api/batch", "GET", "/api/batch"));
+        assert!(!covers(
             "*:auth",
             "POST",
             "/api/collections/users/auth-with-password"
         ));
+        let p = "/api/collections/users/auth-with-password";
+        assert!(rank("*:auth", "POST", p, AUTH).is_some());
+        assert!(rank("users:authWithPassword", "POST", p, AUTH).is_some());
+        assert!(rank("posts:auth", "POST", p, AUTH).is_none());
+        assert!(rank("*:create", "POST", p, AUTH).is_none());
+    }
+
+    fn limits(rules: Vec<RateLimitRule>) -> RateLimits {
+        RateLimits {
+            rules,
+            excluded_ips: vec![],
+            enabled: true,
+        }
     }
 
     #[test]
-    fn most_specific_rule_wins_and_windows_reset() {
-        let limits = RateLimits {
-            rules: vec![
-                RateLimitRule::new("/api/", 60, 100),
-                RateLimitRule::new("/api/health", 60, 1),
-            ],
-            excluded_ips: vec![],
-            enabled: true,
-        };
-        let rule = pick_rule(&limits, "GET", "/api/health", false).expect("a rule");
-        assert_eq!(rule.label, "/api/health");
+    fn pocketbase_order_decides() {
+        let p = "/api/collections/users/auth-with-password";
+        let all = limits(vec![
+            RateLimitRule::new("/api/", 60, 100),
+            RateLimitRule::new("/api/collections/", 60, 100),
+            RateLimitRule::new(p, 60, 100),
+            RateLimitRule::new("POST /api/", 60, 100),
+            RateLimitRule::new("*:auth", 60, 100),
+            RateLimitRule::new("users:auth", 60, 100),
+            RateLimitRule::new("users:authWithPassword", 60, 100),
+        ]);
+        let order = [
+            "users:authWithPassword",
+            "users:auth",
+            "*:auth",
+            "POST /api/",
+            p,
+            "/api/collections/",
+            "/api/",
+        ];
+        let mut rules = all.rules.clone();
+        for expected in order {
+            let current = limits(rules.clone());
+            let picked = pick_rule(&current, "POST", p, AUTH, false).expect("a rule");
+            assert_eq!(picked.label, expected);
+            rules.retain(|r| r.label != expected);
+        }
+    }
+
+    #[test]
+    fn audiences_pick_their_rule_and_windows_reset() {
+        let mut guests = RateLimitRule::new("/api/health", 60, 1);
+        guests.audience = "@guest".into();
+        let mut members = RateLimitRule::new("/api/health", 60, 5);
+        members.audience = "@auth".into();
+        let l = limits(vec![guests, members]);
+        assert_eq!(
+            pick_rule(&l, "GET", "/api/health", None, false).map(|r| r.max_requests),
+            Some(1)
+        );
+        assert_eq!(
+            pick_rule(&l, "GET", "/api/health", None, true).map(|r| r.max_requests),
+            Some(5)
+        );
+        let rule = pick_rule(&l, "GET", "/api/health", None, false).expect("a rule");
         let limiter = RateLimiter::default();
         let ip: IpAddr = "10.0.0.1".parse().expect("ip");
         assert!(limiter.hit(rule, ip).is_ok());
