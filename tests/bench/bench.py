@@ -72,6 +72,9 @@ def rid(prefix, i):
 
 def seed(s):
     admin = lambda m, p, b=None: call(s.base, m, p, b, s.token)
+    # The same footing for both: no rate limiting (PocketBase ships it off,
+    # Cairn on; a load generator on one IP is exactly what it stops).
+    admin("PATCH", "/api/settings", {"rateLimits": {"enabled": False}})
     people = admin("POST", "/api/collections", {"name": "bench_people", "listRule": "", "viewRule": "", "fields": [
         {"name": "name", "type": "text"}, {"name": "active", "type": "bool"}]})
     admin("POST", "/api/collections", {"name": "bench_read", "listRule": "", "viewRule": "", "fields": [
