@@ -18,6 +18,7 @@ mod logging;
 mod migrations;
 mod rate_limit;
 mod records;
+mod secrets;
 mod security;
 mod sessions;
 mod shutdown;
