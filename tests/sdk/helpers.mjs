@@ -102,3 +102,9 @@ export async function expectError(promise, status, fieldCodes) {
 export function pendingOnCairn(feature) {
   return TARGET === 'cairn' ? { skip: `Cairn does not have ${feature} yet` } : {};
 }
+
+// Test options for Cairn's own additions (sessions, …), which PocketBase
+// does not have: they run against Cairn only, and say so against PocketBase.
+export function cairnOnly(feature) {
+  return TARGET === 'cairn' ? {} : { skip: `${feature} is a Cairn addition; PocketBase has none` };
+}
