@@ -102,7 +102,7 @@ async fn deliver(state: &Arc<AppState>, change: RecordChange) {
     match frames {
         Ok(frames) => {
             for (client, frame) in frames {
-                client.send(frame);
+                state.realtime.send(&client, frame);
             }
         }
         Err(err) => tracing::error!(error = %err, "realtime: cannot check a change's subscribers"),

@@ -150,11 +150,22 @@ impl Broker {
         let key = client
             .subscription_key(topic)
             .ok_or_else(|| RealtimeError::NotSubscribed(topic.to_owned()))?;
-        if client.send(client::frame(&client.id, &key, &message.to_string())) {
+        if self.send(&client, client::frame(&client.id, &key, &message.to_string())) {
             Ok(())
         } else {
             Err(RealtimeError::Gone)
         }
+    }
+
+    /// Queues a frame for `client`; a client that cannot take it is
+    /// unregistered at once (its connection may linger until the peer
+    /// reads or closes, but nothing more is queued for it).
+    fn send(&self, client: &Arc<Client>, frame: bytes::Bytes) -> bool {
+        let sent = client.send(frame);
+        if !sent {
+            self.remove(client);
+        }
+        sent
     }
 
     /// Hands committed changes to the dispatcher; never blocks.
