@@ -16,6 +16,7 @@ use crate::{
     },
     config::Config,
     http::{self, middleware::rate_limit::RateLimiter},
+    realtime::Broker,
     schema::Schema,
     settings::SettingsStore,
     store::{Store, StoreError},
@@ -37,6 +38,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub installer: Installer,
     pub rate_limiter: RateLimiter,
+    /// Realtime clients and the dispatcher of record changes to them.
+    pub realtime: Broker,
     /// Cancelled when the server begins to shut down; long-lived responses
     /// (event streams) end when they see it.
     pub shutdown: CancellationToken,
@@ -78,6 +81,7 @@ impl App {
             .into_iter()
             .find_map(|a| a.as_socket_addr().copied())
             .unwrap_or(config.http);
+        let config_realtime = config.realtime.clone();
         let state = Arc::new(AppState {
             config,
             store,
@@ -89,8 +93,10 @@ impl App {
             hasher: Hasher::default(),
             installer: Installer::new(),
             rate_limiter: RateLimiter::default(),
+            realtime: Broker::new(config_realtime),
             shutdown: CancellationToken::new(),
         });
+        Broker::start(&state);
         Ok(Self {
             state,
             acceptor,

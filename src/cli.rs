@@ -91,6 +91,7 @@ impl ServeArgs {
             log_format: self.log_format,
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             body_limit: self.body_limit,
+            realtime: crate::realtime::RealtimeLimits::default(),
         })
     }
 }

@@ -62,6 +62,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Largest request body accepted for non-multipart requests.
     pub body_limit: usize,
+    /// Bounds on realtime (SSE) connections.
+    pub realtime: crate::realtime::RealtimeLimits,
 }
 
 impl Config {
@@ -79,6 +81,7 @@ impl Config {
             log_format: LogFormat::Pretty,
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             body_limit: Self::DEFAULT_BODY_LIMIT,
+            realtime: crate::realtime::RealtimeLimits::default(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod datetime;
 pub mod http;
 pub mod query;
 pub mod random;
+pub mod realtime;
 pub mod records;
 pub mod schema;
 pub mod settings;

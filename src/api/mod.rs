@@ -6,6 +6,7 @@ pub mod collections;
 pub mod guard;
 pub mod health;
 pub mod installer;
+pub mod realtime;
 pub mod records;
 pub mod sessions;
 

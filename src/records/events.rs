@@ -41,5 +41,5 @@ pub struct RecordChange {
 
 /// Called after a write commits, with every record it changed, in order.
 pub fn committed(state: &AppState, changes: Vec<RecordChange>) {
-    let _ = (state, changes);
+    state.realtime.publish(changes);
 }

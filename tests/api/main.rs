@@ -17,6 +17,7 @@ mod installer;
 mod logging;
 mod migrations;
 mod rate_limit;
+mod realtime;
 mod records;
 mod secrets;
 mod security;

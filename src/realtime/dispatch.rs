@@ -1,0 +1,340 @@
+//! The dispatcher: turns each committed change into frames for the
+//! clients allowed to see it.
+//!
+//! Checks are shared wherever the answer is the same: superusers and open
+//! rules need no query; a rule that does not read `@request` is checked
+//! once per change; one that does is checked once per distinct auth (all
+//! guests share one answer) and topic options. Expansion is shared the
+//! same way, and the event JSON is serialized once per distinct shape. All
+//! of a change's queries run in one read on a blocking thread.
+//!
+//! A delete event is checked against the record as it was: the row is gone
+//! after the commit, so the rule runs against a one-row table of the old
+//! values standing in for the collection (PocketBase checks before the
+//! delete; the answer is the same unless the rule reaches into the deleted
+//! row's own collection through a relation).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Weak},
+};
+
+use bytes::Bytes;
+use rusqlite::{Connection, params_from_iter, types::Value as Sql};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use super::{
+    client::{Client, Interest, frame},
+    topic::{Subscription, Target},
+};
+use crate::{
+    app::AppState,
+    auth::caller::{Caller, load_auth_record},
+    query::compile::RequestInfo,
+    records::{
+        access::{Access, Conditions, Requester, decide},
+        events::{ChangeAction, RecordChange},
+        expand, values,
+    },
+    schema::{Catalog, Collection, CollectionKind, sync::quote},
+    store::StoreError,
+};
+
+pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::UnboundedReceiver<Vec<RecordChange>>) {
+    while let Some(changes) = rx.recv().await {
+        let Some(state) = state.upgrade() else { break };
+        for change in changes {
+            deliver(&state, change).await;
+        }
+    }
+}
+
+/// One subscription of one client that a change may concern.
+struct Target1 {
+    client: Arc<Client>,
+    caller: Caller,
+    sub: Arc<Subscription>,
+}
+
+async fn deliver(state: &Arc<AppState>, change: RecordChange) {
+    if change.collection.kind == CollectionKind::Auth {
+        refresh_auth(state, &change).await;
+    }
+    let c = &change.collection;
+    let Some(id) = change.record.get("id").and_then(Value::as_str) else {
+        return;
+    };
+    let names = |name: &str| name == c.name || name == c.id;
+    let mut targets = Vec::new();
+    for client in state.realtime.snapshot() {
+        let Some(Interest {
+            caller,
+            subscriptions,
+        }) = client.interest()
+        else {
+            continue;
+        };
+        for sub in subscriptions.iter() {
+            let concerned = match &sub.target {
+                Target::Collection(name) => names(name),
+                Target::Record(name, rid) => names(name) && rid == id,
+                Target::Named => false,
+            };
+            if concerned {
+                targets.push(Target1 {
+                    client: client.clone(),
+                    caller: caller.clone(),
+                    sub: sub.clone(),
+                });
+            }
+        }
+    }
+    if targets.is_empty() {
+        return;
+    }
+    let state2 = state.clone();
+    let frames = state
+        .store
+        .data
+        .read(move |conn| Ok::<_, StoreError>(evaluate(conn, &state2, &change, targets)))
+        .await;
+    match frames {
+        Ok(frames) => {
+            for (client, frame) in frames {
+                state.realtime.send(&client, frame);
+            }
+        }
+        Err(err) => tracing::error!(error = %err, "realtime: cannot check a change's subscribers"),
+    }
+}
+
+/// Who a subscriber is, for sharing answers: "" for guests.
+fn auth_key(caller: &Caller) -> String {
+    match caller {
+        Caller::Record(r, _) => format!("{}/{}", r.collection.id, r.id),
+        Caller::Guest => String::new(),
+    }
+}
+
+fn requester(caller: &Caller, sub: &Subscription) -> Requester {
+    Requester {
+        caller: caller.clone(),
+        info: RequestInfo {
+            auth: match caller {
+                Caller::Record(r, _) => Some(r.record.clone()),
+                Caller::Guest => None,
+            },
+            method: "GET".into(),
+            query: sub.query.clone(),
+            headers: sub.headers.clone(),
+            body: Map::new(),
+        },
+    }
+}
+
+/// Decides, for every target, whether and what it receives.
+fn evaluate(
+    conn: &Connection,
+    state: &AppState,
+    change: &RecordChange,
+    targets: Vec<Target1>,
+) -> Vec<(Arc<Client>, Bytes)> {
+    let catalog = state.schema.catalog();
+    let c = &change.collection;
+    let mut checks: HashMap<(String, String, String), bool> = HashMap::new();
+    let mut shapes: HashMap<(String, String, String), Arc<str>> = HashMap::new();
+    let mut out = Vec::with_capacity(targets.len());
+    for t in targets {
+        let rule = match t.sub.target {
+            Target::Record(..) => &c.rules.view,
+            _ => &c.rules.list,
+        };
+        let access = decide(&t.caller, rule);
+        let filter = t.sub.filter.as_deref();
+        let allowed = match (&access, filter) {
+            (Access::SuperusersOnly, _) => false,
+            (Access::All, None) => true,
+            (_, _) => {
+                let expr = match &access {
+                    Access::Rule(e) => e.as_str(),
+                    _ => "",
+                };
+                // The answer depends on the subscriber only through @request.
+                let personal = expr.contains("@request") || filter.is_some_and(|f| f.contains("@request"));
+                let who = if personal {
+                    format!(
+                        "{}\u{0}{:?}\u{0}{:?}",
+                        auth_key(&t.caller),
+                        t.sub.query,
+                        t.sub.headers
+                    )
+                } else {
+                    String::new()
+                };
+                let key = (expr.to_owned(), filter.unwrap_or("").to_owned(), who);
+                *checks.entry(key).or_insert_with(|| {
+                    let requester = requester(&t.caller, &t.sub);
+                    check(conn, &catalog, change, &requester, &access, filter)
+                })
+            }
+        };
+        if !allowed {
+            continue;
+        }
+        let who = if t.sub.expand.is_empty() {
+            String::new()
+        } else {
+            auth_key(&t.caller)
+        };
+        let key = (who, t.sub.expand_raw.clone(), t.sub.fields_raw.clone());
+        let data = shapes
+            .entry(key)
+            .or_insert_with(|| shape(conn, &catalog, change, &t.caller, &t.sub))
+            .clone();
+        out.push((t.client.clone(), frame(&t.client.id, &t.sub.key, &data)));
+    }
+    out
+}
+
+/// Whether the changed record passes the rule (and the subscriber's own
+/// filter) for this subscriber. A rule that cannot be evaluated denies.
+fn check(
+    conn: &Connection,
+    catalog: &Catalog,
+    change: &RecordChange,
+    requester: &Requester,
+    access: &Access,
+    filter: Option<&str>,
+) -> bool {
+    let c = &change.collection;
+    let id = change.record.get("id").and_then(Value::as_str).unwrap_or("");
+    let mut conditions = Conditions::default();
+    conditions.params.push(Sql::Text(id.to_owned()));
+    let compiled = (|| {
+        if let Access::Rule(expr) = access {
+            conditions.add_expression(catalog, c, requester, expr, true)?;
+        }
+        if let Some(filter) = filter {
+            conditions.add_expression(catalog, c, requester, filter, false)?;
+        }
+        Ok::<_, crate::records::service::RecordError>(())
+    })();
+    if let Err(err) = compiled {
+        tracing::warn!(collection = %c.name, error = %err, "realtime: rule or filter not usable");
+        return false;
+    }
+    let table = quote(&c.name);
+    let mut params = conditions.params.clone();
+    let prefix = if change.action == ChangeAction::Delete {
+        old_row(c, &change.record, &mut params)
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "{prefix}SELECT count(*) > 0 FROM {table} WHERE {table}.id = ?1{}",
+        conditions.and_sql()
+    );
+    let result = conn
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.query_row(params_from_iter(params), |r| r.get::<_, bool>(0)));
+    result.unwrap_or_else(|err| {
+        tracing::error!(collection = %c.name, error = %err, "realtime: rule check failed");
+        false
+    })
+}
+
+/// `WITH "name"(cols) AS (SELECT ?, …) ` holding the deleted record's
+/// values under the collection's own name, so the compiled rule reads them
+/// as it would read the row. Hidden fields, which the event does not
+/// carry, read as their zero value.
+fn old_row(c: &Collection, record: &Map<String, Value>, params: &mut Vec<Sql>) -> String {
+    let mut cols = Vec::with_capacity(c.fields.len());
+    let mut marks = Vec::with_capacity(c.fields.len());
+    for f in &c.fields {
+        let v = record.get(&f.name).cloned().unwrap_or_else(|| values::zero(f));
+        params.push(values::to_sql(f, &v));
+        cols.push(quote(&f.name));
+        marks.push(format!("?{}", params.len()));
+    }
+    format!(
+        "WITH {}({}) AS (SELECT {}) ",
+        quote(&c.name),
+        cols.join(", "),
+        marks.join(", ")
+    )
+}
+
+/// The event's JSON for one shape: expanded as the subscriber may see,
+/// then trimmed to the fields asked for.
+fn shape(
+    conn: &Connection,
+    catalog: &Catalog,
+    change: &RecordChange,
+    caller: &Caller,
+    sub: &Subscription,
+) -> Arc<str> {
+    let mut records = vec![change.record.clone()];
+    if !sub.expand.is_empty() {
+        let requester = requester(caller, sub);
+        if let Err(err) = expand::apply(
+            conn,
+            catalog,
+            &requester,
+            &change.collection,
+            &mut records,
+            &sub.expand,
+        ) {
+            tracing::warn!(error = %err, "realtime: expand failed; sending the record unexpanded");
+        }
+    }
+    let mut record = records.pop().map(Value::Object).unwrap_or(Value::Null);
+    if let Some(fields) = &sub.fields {
+        fields.apply(&mut record);
+    }
+    json!({"action": change.action.as_str(), "record": record})
+        .to_string()
+        .into()
+}
+
+/// Keeps the auth of clients signed in as a changed auth record current:
+/// rules see the record as it is now; a deleted record, or one whose
+/// tokens were revoked (new `tokenKey`), signs its clients out.
+async fn refresh_auth(state: &Arc<AppState>, change: &RecordChange) {
+    let Some(id) = change.record.get("id").and_then(Value::as_str) else {
+        return;
+    };
+    let affected: Vec<(Arc<Client>, Caller)> = state
+        .realtime
+        .snapshot()
+        .into_iter()
+        .filter_map(|client| {
+            let caller = client.interest()?.caller;
+            matches!(&caller, Caller::Record(r, _) if r.collection.id == change.collection.id && r.id == id)
+                .then_some((client, caller))
+        })
+        .collect();
+    if affected.is_empty() {
+        return;
+    }
+    let fresh = if change.action == ChangeAction::Delete {
+        None
+    } else {
+        match load_auth_record(&state.store.data, change.collection.clone(), id.to_owned()).await {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::error!(error = %err, "realtime: cannot reload a subscriber's auth record");
+                return;
+            }
+        }
+    };
+    for (client, caller) in affected {
+        let next = match (&caller, &fresh) {
+            (Caller::Record(old, presented), Some(new)) if new.token_key == old.token_key => {
+                Caller::Record(new.clone(), presented.clone())
+            }
+            _ => Caller::Guest,
+        };
+        client.reauth(next);
+    }
+}

@@ -1,0 +1,257 @@
+//! Realtime: PocketBase's server-sent events. A client opens a stream
+//! (`GET /api/realtime`), learns its id from the first event, then sets
+//! its topics (`POST /api/realtime`) with its auth. Committed record
+//! changes reach the broker through `records::events::committed`; the
+//! dispatcher (one task) checks them per subscriber against the rules and
+//! queues the frames on each client's bounded queue.
+//!
+//! Writers never wait on a client: `publish` only hands the change to the
+//! dispatcher, and a client whose queue is full is disconnected (it may
+//! reconnect and resubscribe, as the SDK does by itself).
+
+pub mod client;
+mod dispatch;
+pub mod topic;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+pub use self::client::{Client, ClientStream};
+use self::topic::Subscription;
+use crate::{app::AppState, auth::caller::Caller, records::events::RecordChange};
+
+/// Bounds on each connection.
+#[derive(Debug, Clone)]
+pub struct RealtimeLimits {
+    /// Frames a client may have waiting; one more and it is disconnected.
+    pub queue: usize,
+    /// A stream with nothing sent for this long is closed (PocketBase's
+    /// five minutes), so forgotten tabs do not hold connections forever.
+    pub idle_timeout: Duration,
+    /// No stream lives longer than this; the SDK reconnects by itself.
+    pub max_lifetime: Duration,
+}
+
+impl Default for RealtimeLimits {
+    fn default() -> Self {
+        Self {
+            queue: 512,
+            idle_timeout: Duration::from_secs(5 * 60),
+            max_lifetime: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RealtimeError {
+    #[error("no such client")]
+    NoClient,
+    /// The client signed in as someone else than before (or signed out).
+    #[error("auth mismatch")]
+    AuthMismatch,
+    #[error("not subscribed to {0}")]
+    NotSubscribed(String),
+    /// The client's queue was full or its stream has ended.
+    #[error("client gone")]
+    Gone,
+}
+
+/// The connected clients, and the hand-off to the dispatcher.
+pub struct Broker {
+    limits: RealtimeLimits,
+    clients: RwLock<HashMap<String, Arc<Client>>>,
+    changes: mpsc::UnboundedSender<Vec<RecordChange>>,
+    /// Taken by `start`, which runs the dispatcher.
+    pending: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Vec<RecordChange>>>>,
+}
+
+impl Broker {
+    pub fn new(limits: RealtimeLimits) -> Self {
+        // Unbounded on purpose: writers must not wait, and dropping a change
+        // would silently break every subscriber's view. The queue is bounded
+        // in practice by the single SQLite writer, which is far slower than
+        // the dispatcher; clients, which can be slow, have bounded queues.
+        let (changes, rx) = mpsc::unbounded_channel();
+        Self {
+            limits,
+            clients: RwLock::default(),
+            changes,
+            pending: std::sync::Mutex::new(Some(rx)),
+        }
+    }
+
+    pub fn limits(&self) -> &RealtimeLimits {
+        &self.limits
+    }
+
+    /// Starts the dispatcher (once). It holds the state weakly, so a
+    /// dropped app does not live on through it.
+    pub fn start(state: &Arc<AppState>) {
+        let rx = state.realtime.pending.lock().ok().and_then(|mut p| p.take());
+        if let Some(rx) = rx {
+            tokio::spawn(dispatch::run(Arc::downgrade(state), rx));
+        }
+    }
+
+    /// Registers a new client; its stream starts with `PB_CONNECT`.
+    pub fn connect(&self) -> (Arc<Client>, mpsc::Receiver<bytes::Bytes>) {
+        let (client, rx) = Client::new(crate::random::alphanumeric(40), self.limits.queue);
+        let connect = serde_json::json!({"clientId": client.id}).to_string();
+        client.send(client::frame(&client.id, "PB_CONNECT", &connect));
+        if let Ok(mut clients) = self.clients.write() {
+            clients.insert(client.id.clone(), client.clone());
+        }
+        (client, rx)
+    }
+
+    pub fn client(&self, id: &str) -> Option<Arc<Client>> {
+        self.clients.read().ok()?.get(id).cloned()
+    }
+
+    /// How many clients are connected.
+    pub fn len(&self) -> usize {
+        self.clients.read().map_or(0, |c| c.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn remove(&self, client: &Arc<Client>) {
+        if let Ok(mut clients) = self.clients.write()
+            && clients.get(&client.id).is_some_and(|c| Arc::ptr_eq(c, client))
+        {
+            clients.remove(&client.id);
+        }
+    }
+
+    /// Replaces a client's topics, as the caller. The auth may go from
+    /// guest to a record, or stay the same record, never anything else.
+    pub fn set_subscriptions(
+        &self,
+        client_id: &str,
+        caller: Caller,
+        subscriptions: Vec<Subscription>,
+    ) -> Result<(), RealtimeError> {
+        let client = self.client(client_id).ok_or(RealtimeError::NoClient)?;
+        client.resubscribe(caller, subscriptions)
+    }
+
+    /// Sends one message to one client on `topic`, which the client must
+    /// have subscribed to (the OAuth2 redirect's `@oauth2`).
+    pub fn send_to_client(&self, client_id: &str, topic: &str, message: &Value) -> Result<(), RealtimeError> {
+        let client = self.client(client_id).ok_or(RealtimeError::NoClient)?;
+        let key = client
+            .subscription_key(topic)
+            .ok_or_else(|| RealtimeError::NotSubscribed(topic.to_owned()))?;
+        if self.send(&client, client::frame(&client.id, &key, &message.to_string())) {
+            Ok(())
+        } else {
+            Err(RealtimeError::Gone)
+        }
+    }
+
+    /// Queues a frame for `client`; a client that cannot take it is
+    /// unregistered at once (its connection may linger until the peer
+    /// reads or closes, but nothing more is queued for it).
+    fn send(&self, client: &Arc<Client>, frame: bytes::Bytes) -> bool {
+        let sent = client.send(frame);
+        if !sent {
+            self.remove(client);
+        }
+        sent
+    }
+
+    /// Hands committed changes to the dispatcher; never blocks.
+    pub fn publish(&self, changes: Vec<RecordChange>) {
+        if changes.is_empty() || self.is_empty() {
+            return;
+        }
+        // Fails only when the dispatcher is gone, i.e. the app is stopping.
+        let _ = self.changes.send(changes);
+    }
+
+    /// Every client, for the dispatcher to match against a change.
+    fn snapshot(&self) -> Vec<Arc<Client>> {
+        self.clients
+            .read()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn next_frame(rx: &mut mpsc::Receiver<bytes::Bytes>) -> String {
+        String::from_utf8(rx.recv().await.expect("a frame").to_vec()).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn send_to_client_reaches_only_that_client_on_its_topic() {
+        let broker = Broker::new(RealtimeLimits::default());
+        let (a, mut rx_a) = broker.connect();
+        let (b, mut rx_b) = broker.connect();
+        let connect = next_frame(&mut rx_a).await;
+        assert_eq!(
+            connect,
+            format!(
+                "id:{0}\nevent:PB_CONNECT\ndata:{{\"clientId\":\"{0}\"}}\n\n",
+                a.id
+            )
+        );
+        next_frame(&mut rx_b).await;
+
+        let msg = serde_json::json!({"state": "xyz", "code": "123"});
+        assert_eq!(
+            broker.send_to_client(&a.id, "@oauth2", &msg),
+            Err(RealtimeError::NotSubscribed("@oauth2".into()))
+        );
+        assert_eq!(
+            broker.send_to_client("nobody", "@oauth2", &msg),
+            Err(RealtimeError::NoClient)
+        );
+
+        let subs = vec![topic::parse("@oauth2").expect("topic")];
+        broker
+            .set_subscriptions(&a.id, Caller::Guest, subs)
+            .expect("subscribed");
+        broker.send_to_client(&a.id, "@oauth2", &msg).expect("sent");
+        assert_eq!(
+            next_frame(&mut rx_a).await,
+            format!("id:{}\nevent:@oauth2\ndata:{msg}\n\n", a.id)
+        );
+        assert!(rx_b.try_recv().is_err(), "the other client gets nothing");
+        assert_eq!(broker.len(), 2);
+        broker.remove(&b);
+        assert_eq!(broker.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_disconnects_the_client() {
+        let broker = Broker::new(RealtimeLimits {
+            queue: 3,
+            ..RealtimeLimits::default()
+        });
+        let (a, _rx) = broker.connect(); // PB_CONNECT takes one slot
+        let subs = vec![topic::parse("@oauth2").expect("topic")];
+        broker
+            .set_subscriptions(&a.id, Caller::Guest, subs)
+            .expect("subscribed");
+        let msg = serde_json::json!({});
+        broker.send_to_client(&a.id, "@oauth2", &msg).expect("fits");
+        broker.send_to_client(&a.id, "@oauth2", &msg).expect("fits");
+        assert_eq!(
+            broker.send_to_client(&a.id, "@oauth2", &msg),
+            Err(RealtimeError::Gone)
+        );
+        assert!(a.is_closed(), "a client that fell behind is cut off");
+    }
+}

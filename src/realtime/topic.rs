@@ -1,0 +1,201 @@
+//! Subscription topics as the SDKs send them: `collection/*` (every record
+//! the list rule lets the subscriber see), `collection/RECORD_ID` (one
+//! record, under the view rule), or any other name (`@oauth2`) that only
+//! direct messages use. A topic may carry
+//! `?options={"query":{…},"headers":{…}}` (URL-encoded JSON): `expand`,
+//! `fields` and `filter` in `query` shape and narrow the events, and both
+//! maps stand in for `@request.query` / `@request.headers` in rules.
+//!
+//! The whole string, options included, is the subscription's key and the
+//! SSE event name the SDK listens on.
+
+use serde_json::{Map, Value};
+
+use crate::{
+    http::error::FieldError,
+    records::{expand::ExpandTree, fields::FieldsTree},
+};
+
+/// PocketBase's bounds: the SDK never comes near them, a runaway client does.
+pub const MAX_TOPICS: usize = 1000;
+pub const MAX_TOPIC_LEN: usize = 2500;
+
+/// Which records a subscription follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `collection/*`: every record, under the list rule.
+    Collection(String),
+    /// `collection/id`: one record, under the view rule.
+    Record(String, String),
+    /// Anything else: direct messages only.
+    Named,
+}
+
+/// One parsed subscription.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// The topic exactly as sent: the SSE event name.
+    pub key: String,
+    /// The key without its options.
+    pub topic: String,
+    pub target: Target,
+    pub expand: ExpandTree,
+    /// The raw `expand` option, for grouping subscribers that shape alike.
+    pub expand_raw: String,
+    pub fields: Option<FieldsTree>,
+    pub fields_raw: String,
+    pub filter: Option<String>,
+    /// `@request.query` and `@request.headers` for rule checks.
+    pub query: Map<String, Value>,
+    pub headers: Map<String, Value>,
+}
+
+/// Parses one topic, or says what is wrong with it (as a field error).
+pub fn parse(key: &str) -> Result<Subscription, FieldError> {
+    if key.chars().count() > MAX_TOPIC_LEN {
+        return Err(FieldError::new(
+            "validation_length_too_long",
+            format!("The length must be no more than {MAX_TOPIC_LEN}."),
+        )
+        .with_params(serde_json::json!({"max": MAX_TOPIC_LEN, "min": 0})));
+    }
+    // A line break would end the SSE `event:` line the key is sent in.
+    if key.trim().is_empty() || key.contains(['\r', '\n']) {
+        return Err(FieldError::new("validation_invalid_topic", "Invalid topic."));
+    }
+    let (topic, suffix) = key.split_once('?').unwrap_or((key, ""));
+    let target = match topic.split_once('/') {
+        Some((c, "*")) if !c.is_empty() => Target::Collection(c.to_owned()),
+        Some((c, id)) if !c.is_empty() && !id.is_empty() && !id.contains('/') => {
+            Target::Record(c.to_owned(), id.to_owned())
+        }
+        _ => Target::Named,
+    };
+    let mut sub = Subscription {
+        key: key.to_owned(),
+        topic: topic.to_owned(),
+        target,
+        expand: ExpandTree::default(),
+        expand_raw: String::new(),
+        fields: None,
+        fields_raw: String::new(),
+        filter: None,
+        query: Map::new(),
+        headers: Map::new(),
+    };
+    let bad = || FieldError::new("validation_invalid_topic_options", "Invalid topic options.");
+    for pair in suffix.split('&').filter(|p| !p.is_empty()) {
+        let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
+        if name != "options" {
+            continue;
+        }
+        let json = percent_decode(raw).ok_or_else(bad)?;
+        let options: Value = serde_json::from_str(&json).map_err(|_| bad())?;
+        let strings = |v: Option<&Value>| -> Map<String, Value> {
+            v.and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let s = match v {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            (k.clone(), Value::String(s))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        sub.query = strings(options.get("query"));
+        // Header names as rules see them: lower-case, `-` as `_`.
+        sub.headers = strings(options.get("headers"))
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase().replace('-', "_"), v))
+            .collect();
+    }
+    let option = |name: &str| {
+        sub.query
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(raw) = option("expand") {
+        sub.expand = ExpandTree::parse(&raw).map_err(|_| bad())?;
+        sub.expand_raw = raw;
+    }
+    if let Some(raw) = option("fields") {
+        sub.fields = FieldsTree::parse(&raw).map_err(|_| bad())?;
+        sub.fields_raw = raw;
+    }
+    sub.filter = option("filter");
+    Ok(sub)
+}
+
+/// Decodes `%XX` escapes and `+` (as a space), as a query string encodes them.
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = raw.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            parse("posts/*").unwrap().target,
+            Target::Collection("posts".into())
+        );
+        assert_eq!(
+            parse("posts/abc").unwrap().target,
+            Target::Record("posts".into(), "abc".into())
+        );
+        assert_eq!(parse("@oauth2").unwrap().target, Target::Named);
+        assert_eq!(parse("/*").unwrap().target, Target::Named);
+        assert!(parse("").is_err());
+        assert!(parse("a\nb").is_err());
+        assert_eq!(
+            parse(&"x".repeat(2501)).unwrap_err().code,
+            "validation_length_too_long"
+        );
+        assert!(parse(&"x".repeat(2500)).is_ok());
+    }
+
+    #[test]
+    fn options_as_the_sdk_encodes_them() {
+        // encodeURIComponent(JSON.stringify({query: {...}, headers: {...}}))
+        let key = "posts/*?options=%7B%22query%22%3A%7B%22fields%22%3A%22id%2Ctitle%22%2C%22expand%22%3A%22author%22%2C%22filter%22%3A%22title%20%3D%201%22%7D%2C%22headers%22%3A%7B%22X-Team%22%3A%22a%22%7D%7D";
+        let sub = parse(key).unwrap();
+        assert_eq!(sub.key, key);
+        assert_eq!(sub.topic, "posts/*");
+        assert_eq!(sub.fields_raw, "id,title");
+        assert_eq!(sub.expand_raw, "author");
+        assert_eq!(sub.filter.as_deref(), Some("title = 1"));
+        assert_eq!(sub.headers["x_team"], "a");
+        assert!(parse("posts/*?options=%7Bnot-json").is_err());
+        assert!(parse("posts/*?options=%zz").is_err());
+    }
+}
