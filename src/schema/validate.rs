@@ -102,6 +102,9 @@ pub fn validate(
 
     validate_fields(catalog, old, new, &mut errors);
     validate_indexes(new, &mut errors);
+    if new.kind == CollectionKind::Auth {
+        crate::auth::oauth2::config::validate(&new.options, &mut errors);
+    }
     if errors.is_empty() {
         validate_rules(catalog, new, &mut errors);
     }
