@@ -199,6 +199,17 @@ async fn sign_in_as(
     .await
 }
 
+async fn password_login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    let login = json!({"identity": email, "password": password});
+    app.call(
+        "POST",
+        "/api/collections/users/auth-with-password",
+        None,
+        Some(login),
+    )
+    .await
+}
+
 async fn count(app: &TestApp, token: &str, collection: &str) -> u64 {
     let list = json(
         app.call(
@@ -446,15 +457,7 @@ async fn an_unverified_account_with_the_same_email_loses_its_password() {
     assert_eq!(signed_in["meta"]["isNew"], false);
 
     // The squatter's password and tokens no longer work.
-    let login = json!({"identity": "alice@example.com", "password": "squatter-pass"});
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/users/auth-with-password",
-            None,
-            Some(login),
-        )
-        .await;
+    let resp = password_login(&app, "alice@example.com", "squatter-pass").await;
     assert_envelope(resp, 400).await;
     let resp = app
         .call(
@@ -485,15 +488,7 @@ async fn a_verified_account_with_the_same_email_is_linked_and_keeps_its_password
 
     let signed_in = json(sign_in_as(&app, &mock, alice(), json!({})).await).await;
     assert_eq!(signed_in["record"]["id"], id.as_str());
-    let login = json!({"identity": "alice@example.com", "password": "alice-pass-1"});
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/users/auth-with-password",
-            None,
-            Some(login),
-        )
-        .await;
+    let resp = password_login(&app, "alice@example.com", "alice-pass-1").await;
     assert_eq!(resp.status(), 200);
 }
 
@@ -579,4 +574,66 @@ async fn auth_methods_lists_the_provider_with_a_pkce_pair() {
     // Each listing hands out a fresh pair.
     let again = json(app.get("/api/collections/users/auth-methods").await).await;
     assert_ne!(again["oauth2"]["providers"][0]["codeVerifier"], p["codeVerifier"]);
+}
+
+#[tokio::test]
+async fn a_signed_in_account_links_a_provider_and_deleting_it_drops_the_link() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    let mock = MockProvider::start().await;
+    enable(&app, &root, mock.config()).await;
+    let (id, token) = app.sign_up("bob@example.com", "bob-pass-123").await;
+
+    // Signed in as bob, a sign-in with an identity of another address links
+    // that identity to bob rather than making an account.
+    let (verifier, challenge) = pkce_pair(&app).await;
+    let code = mock.issue_code(&challenge, alice());
+    let body = json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": "http://localhost/cb"});
+    let linked = json(sign_in(&app, Some(&token), body).await).await;
+    assert_eq!(linked["record"]["id"], id.as_str());
+    assert_eq!(linked["record"]["email"], "bob@example.com");
+    // Not bob's address: the account stays unverified, its password works.
+    assert_eq!(linked["record"]["verified"], false);
+    let resp = password_login(&app, "bob@example.com", "bob-pass-123").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(count(&app, &root, "users").await, 1);
+
+    // Deleting the account removes its link with it.
+    let path = format!("/api/collections/users/records/{id}");
+    assert_eq!(app.call("DELETE", &path, Some(&root), None).await.status(), 204);
+    assert_eq!(count(&app, &root, "_externalAuths").await, 0);
+    let again = json(sign_in_as(&app, &mock, alice(), json!({})).await).await;
+    assert_eq!(again["meta"]["isNew"], true);
+    assert_ne!(again["record"]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_data_folder_from_before_external_auths_gets_the_collection_on_start() {
+    let dir = spawn_app().await.shutdown().await;
+    // Roll the folder back to how earlier versions left it.
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("data.db")).unwrap();
+        conn.execute_batch(
+            "DELETE FROM _collections WHERE name = '_externalAuths'; DROP TABLE _externalAuths;",
+        )
+        .unwrap();
+    }
+    let restarted = cairn::App::build(cairn::Config::for_dir(dir.path()))
+        .await
+        .unwrap();
+    let catalog = restarted.state().schema.catalog();
+    let links = catalog.get("_externalAuths").expect("seeded again");
+    assert!(links.system);
+    assert!(catalog.get("users").is_some() && catalog.get("_superusers").is_some());
+    let rows: i64 = restarted
+        .state()
+        .store
+        .data
+        .read(|conn| {
+            let n = conn.query_row("SELECT count(*) FROM _externalAuths", [], |r| r.get(0))?;
+            Ok::<_, cairn::store::StoreError>(n)
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
 }

@@ -89,5 +89,8 @@ mod tests {
              &code_challenge_method=S256&response_type=code&scope=openid+email+profile&state=st&redirect_uri="
         );
         assert!(!entry(&p).to_string().contains("s3cret"));
+        let without_pkce = ProviderConfig { pkce: false, ..p };
+        let url = authorization_url(&without_pkce, "st", "ch");
+        assert!(!url.contains("code_challenge"), "{url}");
     }
 }

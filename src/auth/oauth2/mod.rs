@@ -4,13 +4,16 @@
 //! account with the same verified email (or the signed-in caller's), or
 //! create one from `createData` under the collection's create rule.
 //!
-//! The endpoint's handler and a future `/api/oauth2-redirect` both end in
-//! `sign_in`: the redirect only has to carry the code and state back to
-//! the client, which then calls the endpoint as the SDK does.
+//! The all-in-one browser flow needs nothing more from this module: its
+//! `/api/oauth2-redirect` only hands the provider's `code` and `state` to
+//! the realtime client whose id is that `state` (topic `@oauth2`); the SDK
+//! then calls `auth-with-oauth2`, which ends in `sign_in` like any client.
 
 pub mod config;
 pub mod exchange;
 mod links;
+
+pub use links::forget_account;
 pub mod methods;
 pub mod provider;
 
