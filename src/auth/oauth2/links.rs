@@ -86,12 +86,21 @@ pub async fn find_by_email(
         .await
 }
 
-/// Links `identity` to `record_id`, first dropping a link of the same
-/// identity whose record is gone (a record's links outlive it until then).
-pub fn insert_link(conn: &Connection, identity: &Identity, record_id: &str) -> Result<(), RecordError> {
-    conn.prepare_cached(
-        "DELETE FROM _externalAuths WHERE collectionRef = ?1 AND provider = ?2 AND providerId = ?3",
-    )?
+/// Links `identity` to `record_id` of `c`. A link of the same identity
+/// whose record is gone (removed without going through a record delete,
+/// such as by a truncate) is dropped first; one whose record exists is
+/// kept, and the new link is refused.
+pub fn insert_link(
+    conn: &Connection,
+    c: &Collection,
+    identity: &Identity,
+    record_id: &str,
+) -> Result<(), RecordError> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM _externalAuths WHERE collectionRef = ?1 AND provider = ?2 AND providerId = ?3
+         AND recordRef NOT IN (SELECT id FROM {})",
+        quote(&c.name)
+    ))?
     .execute(params![
         identity.collection_id,
         identity.provider,
@@ -111,18 +120,24 @@ pub fn insert_link(conn: &Connection, identity: &Identity, record_id: &str) -> R
             identity.provider_id,
             now
         ]);
-    match inserted {
-        Ok(_) => Ok(()),
-        // The (collection, record, provider) index: this account is already
-        // linked to another identity of the same provider.
-        Err(e) if e.to_string().starts_with("UNIQUE constraint failed") => {
-            Err(RecordError::Refused(format!(
-                "The account is already linked to another {} identity.",
-                identity.provider
-            )))
-        }
-        Err(e) => Err(e.into()),
+    let Err(err) = inserted else {
+        return Ok(());
+    };
+    let message = err.to_string();
+    if !message.starts_with("UNIQUE constraint failed") {
+        return Err(err.into());
     }
+    Err(RecordError::Refused(if message.contains("recordRef") {
+        // (collection, record, provider): one identity per provider.
+        format!(
+            "The account is already linked to another {} identity.",
+            identity.provider
+        )
+    } else {
+        // (collection, provider, providerId): a concurrent sign-in of the
+        // same identity linked it first; this attempt rolls back whole.
+        "The identity was just linked to another account; please sign in again.".into()
+    }))
 }
 
 /// Drops every link of a deleted account, in the deleting transaction.
@@ -158,7 +173,7 @@ pub async fn update_account(
         .data
         .write(move |tx| {
             if let Some(identity) = &update.link {
-                insert_link(tx, identity, &record_id)?;
+                insert_link(tx, &c, identity, &record_id)?;
             }
             if update.email.is_empty() {
                 return Ok(());

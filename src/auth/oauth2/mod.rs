@@ -267,9 +267,10 @@ async fn create_account(
     let verified = !user.email.is_empty() && email.eq_ignore_ascii_case(&user.email);
     let mut forced = Map::new();
     forced.insert("verified".into(), json!(verified));
+    let owner = c.clone();
     let created =
         crate::records::service::create_with(state, requester, &c.name, body, forced, move |tx, id| {
-            links::insert_link(tx, &identity, id)
+            links::insert_link(tx, &owner, &identity, id)
         })
         .await?;
     Ok(created
