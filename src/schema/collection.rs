@@ -205,6 +205,7 @@ impl Collection {
                     merge_option(&mut self.options, key, value);
                 }
             }
+            crate::auth::oauth2::config::normalize(&mut self.options);
         }
         Ok(())
     }

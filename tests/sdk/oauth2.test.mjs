@@ -78,6 +78,9 @@ test('listAuthMethods offers the provider with a PKCE pair and no secret', async
   assert.equal(JSON.stringify(methods).includes(mock.clientSecret), false);
   const shown = await admin.collections.getOne(accounts);
   assert.equal(shown.oauth2.providers[0].clientId, mock.clientId);
+  assert.deepEqual(Object.keys(shown.oauth2.providers[0]).sort(), [
+    'authURL', 'clientId', 'displayName', 'extra', 'name', 'pkce', 'tokenURL', 'userInfoURL',
+  ]);
   assert.equal(JSON.stringify(shown).includes(mock.clientSecret), false);
 });
 

@@ -119,6 +119,45 @@ pub fn mapped_fields(c: &Collection) -> MappedFields {
     }
 }
 
+/// Rewrites `oauth2` into PocketBase's stored shape: every provider with
+/// the same keys (`pkce` `null` unless set, `extra` an object), unknown
+/// keys dropped, and every `mappedFields` key present.
+pub fn normalize(options: &mut Map<String, Value>) {
+    let Some(Value::Object(o)) = options.get_mut("oauth2") else {
+        return;
+    };
+    if let Some(Value::Array(list)) = o.get_mut("providers") {
+        for entry in list.iter_mut() {
+            let Some(p) = entry.as_object() else {
+                continue;
+            };
+            let keep = |key: &str, fits: fn(&Value) -> bool, default: Value| {
+                p.get(key).filter(|v| fits(v)).cloned().unwrap_or(default)
+            };
+            let mut canonical = Map::new();
+            for key in [
+                "name",
+                "clientId",
+                "clientSecret",
+                "authURL",
+                "tokenURL",
+                "userInfoURL",
+                "displayName",
+            ] {
+                canonical.insert(key.into(), json!(text(p, key)));
+            }
+            canonical.insert("pkce".into(), keep("pkce", Value::is_boolean, Value::Null));
+            canonical.insert("extra".into(), keep("extra", Value::is_object, json!({})));
+            *entry = Value::Object(canonical);
+        }
+    }
+    if let Some(Value::Object(m)) = o.get_mut("mappedFields") {
+        for key in ["id", "name", "username", "avatarURL"] {
+            m.entry(key).or_insert(json!(""));
+        }
+    }
+}
+
 fn is_url(s: &str) -> bool {
     reqwest::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
 }
@@ -209,6 +248,25 @@ mod tests {
             {"name": "github", "clientId": "id", "clientSecret": "s"},
         ]}));
         assert!(find(&c, "github").is_none());
+    }
+
+    #[test]
+    fn normalize_gives_every_provider_the_same_keys() {
+        let mut c = with_oauth2(
+            json!({"enabled": true, "mappedFields": {"name": "name"}, "providers": [
+                {"name": "github", "clientId": "id", "clientSecret": "s", "unknown": 1, "extra": "not an object"},
+            ]}),
+        );
+        normalize(&mut c.options);
+        assert_eq!(
+            c.options["oauth2"]["providers"][0],
+            json!({"name": "github", "clientId": "id", "clientSecret": "s", "authURL": "", "tokenURL": "",
+                   "userInfoURL": "", "displayName": "", "pkce": null, "extra": {}})
+        );
+        assert_eq!(
+            c.options["oauth2"]["mappedFields"],
+            json!({"id": "", "name": "name", "username": "", "avatarURL": ""})
+        );
     }
 
     #[test]
