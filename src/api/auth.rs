@@ -14,11 +14,12 @@ use crate::{
     auth::{
         caller::{Caller, load_auth_record},
         login::{self, PasswordLogin},
+        oauth2::{self, CodeSignIn},
         signin::{self, AuthResponse},
         token,
     },
     http::error::{ApiError, messages},
-    schema::{Collection, CollectionKind},
+    schema::Collection,
 };
 
 #[derive(Object, Default)]
@@ -37,13 +38,27 @@ fn option_bool(c: &Collection, group: &str, key: &str) -> bool {
 }
 
 fn auth_collection(state: &AppState, name: &str) -> Result<Arc<Collection>, ApiError> {
-    state
-        .schema
-        .catalog()
-        .get(name)
-        .filter(|c| c.kind == CollectionKind::Auth)
-        .cloned()
+    crate::auth::auth_collection(state, name)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
+}
+
+#[derive(Object)]
+pub struct OAuth2AuthBody {
+    /// The provider's name in the collection's `oauth2.providers`.
+    #[oai(default)]
+    provider: String,
+    /// The authorization code the provider redirected back with.
+    #[oai(default)]
+    code: String,
+    /// The PKCE verifier `auth-methods` handed out with the challenge.
+    #[oai(default, rename = "codeVerifier")]
+    code_verifier: String,
+    /// The redirect URL the code was issued for.
+    #[oai(default, rename = "redirectURL")]
+    redirect_url: String,
+    /// Fields for the account, should this sign-in create one.
+    #[oai(default, rename = "createData")]
+    create_data: Option<Value>,
 }
 
 #[derive(Object)]
@@ -93,13 +108,14 @@ impl AuthApi {
             }
         };
         let has = |f: &str| fields.as_array().is_some_and(|a| a.iter().any(|v| v == f));
+        let providers = oauth2::methods::providers(&c);
         Ok(Json(json!({
             "password": {"enabled": enabled, "identityFields": fields},
-            "oauth2": {"enabled": option_bool(&c, "oauth2", "enabled"), "providers": []},
+            "oauth2": {"enabled": option_bool(&c, "oauth2", "enabled"), "providers": providers},
             "mfa": {"enabled": option_bool(&c, "mfa", "enabled"), "duration": duration("mfa")},
             "otp": {"enabled": option_bool(&c, "otp", "enabled"), "duration": duration("otp")},
             // Older SDKs read these.
-            "authProviders": [],
+            "authProviders": providers,
             "usernamePassword": enabled && has("username"),
             "emailPassword": enabled && has("email"),
         })))
@@ -186,6 +202,34 @@ impl AuthApi {
         )
         .await
         .map_err(ApiError::from)?;
+        Ok(signin::complete(&self.state, req, signed_in).await?)
+    }
+
+    /// Sign in through an OAuth2 provider with an authorization code and
+    /// its PKCE verifier; links or creates the account as needed.
+    #[oai(path = "/collections/:collection/auth-with-oauth2", method = "post")]
+    async fn auth_with_oauth2(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        body: Json<OAuth2AuthBody>,
+    ) -> poem::Result<AuthResponse> {
+        let body = body.0;
+        let create_data = match body.create_data {
+            Some(Value::Object(data)) => data,
+            _ => serde_json::Map::new(),
+        };
+        let requester = guard::requester(&self.state, req, Some(&create_data)).await?;
+        let input = CodeSignIn {
+            provider: body.provider,
+            code: body.code,
+            code_verifier: body.code_verifier,
+            redirect_url: body.redirect_url,
+            create_data,
+        };
+        let signed_in = oauth2::sign_in(&self.state, &requester, &collection.0, input)
+            .await
+            .map_err(ApiError::from)?;
         Ok(signin::complete(&self.state, req, signed_in).await?)
     }
 }

@@ -159,7 +159,11 @@ pub async fn with_password(
 
 /// The collection's `authRule`: `null` lets no one sign in, `""` everyone,
 /// an expression only the accounts it matches.
-async fn check_auth_rule(state: &AppState, c: &Arc<Collection>, id: &str) -> Result<(), LoginError> {
+pub(crate) async fn check_auth_rule(
+    state: &AppState,
+    c: &Arc<Collection>,
+    id: &str,
+) -> Result<(), LoginError> {
     use crate::{
         auth::caller::Caller,
         query::compile::RequestInfo,

@@ -1,13 +1,32 @@
 //! Accounts and sign-in: password hashing, auth tokens, identifying the
-//! caller, superuser accounts and the one-time installer token.
+//! caller, superuser accounts, OAuth2 sign-in and the one-time installer
+//! token.
 
 pub mod backoff;
 pub mod caller;
 pub mod email;
 pub mod installer;
 pub mod login;
+pub mod oauth2;
 pub mod password;
 pub mod sessions;
 pub mod signin;
 pub mod superusers;
 pub mod token;
+
+use std::sync::Arc;
+
+use crate::{
+    app::AppState,
+    schema::{Collection, CollectionKind},
+};
+
+/// The auth collection of this name or id, if there is one.
+pub fn auth_collection(state: &AppState, name: &str) -> Option<Arc<Collection>> {
+    state
+        .schema
+        .catalog()
+        .get(name)
+        .filter(|c| c.kind == CollectionKind::Auth)
+        .cloned()
+}

@@ -152,5 +152,8 @@ fn delete_cascading(
     }
     tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", quote(&c.name)))?
         .execute([id])?;
+    if c.kind == CollectionKind::Auth {
+        crate::auth::oauth2::forget_account(tx, &c.id, id)?;
+    }
     Ok(())
 }

@@ -426,11 +426,31 @@ pub async fn create(
     name: &str,
     body: Map<String, Value>,
 ) -> Result<Map<String, Value>, RecordError> {
+    create_with(state, requester, name, body, Values::new(), |_, _| Ok(())).await
+}
+
+/// `create`, for a server flow that creates a record on a client's behalf
+/// (OAuth2 sign-up): `forced` values are set past the client's limits
+/// (such as `verified`), and `then` runs in the same transaction once the
+/// record is in, so what it writes stands or falls with the record.
+pub async fn create_with(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    body: Map<String, Value>,
+    forced: Map<String, Value>,
+    then: impl FnOnce(&Connection, &str) -> Result<(), RecordError> + Send + 'static,
+) -> Result<Map<String, Value>, RecordError> {
     let (c, rule) = authorize(state, requester, name, Action::Create)?;
     let caller = &requester.caller;
     let mut values = Values::new();
     let mut errors = ErrorTree::new();
     let passwords = apply_body(&c, caller, &body, &mut values, true, &mut errors);
+    for (key, value) in forced {
+        if c.field(&key).is_some() {
+            values.insert(key, value);
+        }
+    }
     if c.kind == CollectionKind::Auth {
         let given = body.get("password").and_then(Value::as_str).unwrap_or("");
         let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
@@ -480,6 +500,7 @@ pub async fn create(
             {
                 return Err(invalid(CREATE_FAILED, ErrorTree::new()));
             }
+            then(tx, &id)?;
             read_shaped(tx, &c2, &id)?.ok_or(RecordError::NotFound)
         })
         .await?;

@@ -205,6 +205,7 @@ impl Collection {
                     merge_option(&mut self.options, key, value);
                 }
             }
+            crate::auth::oauth2::config::normalize(&mut self.options);
         }
         Ok(())
     }
@@ -252,10 +253,38 @@ fn merge_option(options: &mut Map<String, Value>, key: &str, value: &Value) {
                 merge_option(current, k, v);
             }
         }
+        // OAuth2 providers: the output never shows a client secret, so a
+        // client that sends a provider back without one keeps the stored one.
+        (Some(Value::Array(current)), Value::Array(patch)) if key == "providers" => {
+            let kept = patch.iter().map(|p| keep_client_secret(current, p)).collect();
+            options.insert(key.to_owned(), Value::Array(kept));
+        }
         _ => {
             options.insert(key.to_owned(), value.clone());
         }
     }
+}
+
+fn keep_client_secret(stored: &[Value], submitted: &Value) -> Value {
+    let mut provider = submitted.clone();
+    let Some(p) = provider.as_object_mut() else {
+        return provider;
+    };
+    if p.get("clientSecret")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+    {
+        return provider;
+    }
+    let secret = stored
+        .iter()
+        .find(|old| old.get("name").is_some() && old.get("name") == p.get("name"))
+        .and_then(|old| old.get("clientSecret"))
+        .cloned();
+    if let Some(secret) = secret {
+        p.insert("clientSecret".into(), secret);
+    }
+    provider
 }
 
 fn strip_secrets(v: &Value) -> Value {

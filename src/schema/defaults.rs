@@ -14,6 +14,7 @@ use super::{
 
 pub const USERS_ID: &str = "_pb_users_auth_";
 pub const SUPERUSERS_ID: &str = "pbc_3142635823";
+pub const EXTERNAL_AUTHS_ID: &str = "pbc_2281828961";
 
 /// The keys of an auth collection's options, in PocketBase's order.
 pub const AUTH_OPTION_KEYS: &[&str] = &[
@@ -312,4 +313,70 @@ pub fn users() -> Collection {
         },
         432_000,
     )
+}
+
+fn required_text(name: &str) -> Field {
+    Field::new(
+        name,
+        FieldKind::Text {
+            required: true,
+            min: 0,
+            max: 0,
+            pattern: String::new(),
+            autogenerate_pattern: String::new(),
+            primary_key: false,
+        },
+    )
+    .system()
+}
+
+/// `_externalAuths`: which OAuth2 identity is linked to which auth record.
+/// A base collection as in PocketBase, so the SDK lists and unlinks a
+/// user's links through the records API; its rules let an account see and
+/// delete only its own links, and only the server creates them.
+pub fn external_auths() -> Collection {
+    let now = crate::datetime::now();
+    let own = Some(
+        "@request.auth.id != '' && recordRef = @request.auth.id && collectionRef = @request.auth.collectionId"
+            .to_owned(),
+    );
+    let mut created = autodate("created", false);
+    created.system = true;
+    let mut updated = autodate("updated", true);
+    updated.system = true;
+    let name = "_externalAuths";
+    Collection {
+        id: EXTERNAL_AUTHS_ID.into(),
+        name: name.into(),
+        kind: CollectionKind::Base,
+        system: true,
+        fields: vec![
+            id_field(),
+            required_text("collectionRef"),
+            required_text("recordRef"),
+            required_text("provider"),
+            required_text("providerId"),
+            created,
+            updated,
+        ],
+        indexes: vec![
+            format!(
+                "CREATE UNIQUE INDEX `idx_externalAuths_record_provider` ON `{name}` (collectionRef, recordRef, provider)"
+            ),
+            format!(
+                "CREATE UNIQUE INDEX `idx_externalAuths_collection_provider` ON `{name}` (collectionRef, provider, providerId)"
+            ),
+        ],
+        rules: Rules {
+            list: own.clone(),
+            view: own.clone(),
+            create: None,
+            update: None,
+            delete: own,
+        },
+        view_query: String::new(),
+        options: Map::new(),
+        created: now.clone(),
+        updated: now,
+    }
 }

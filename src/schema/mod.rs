@@ -103,22 +103,33 @@ impl Schema {
     pub async fn load(db: &Database) -> Result<Self, StoreError> {
         let catalog = db
             .write(|tx| {
-                let empty: bool = tx.query_row("SELECT count(*) = 0 FROM _collections", [], |r| r.get(0))?;
-                if empty {
-                    for c in [defaults::superusers(), defaults::users()] {
-                        catalog::save_row(tx, &c)?;
-                        let exists: bool = tx.query_row(
-                            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                            [&c.name],
-                            |r| r.get(0),
-                        )?;
-                        let synced = if exists {
-                            sync::apply_indexes(tx, &c)
-                        } else {
-                            sync::create(tx, &c)
-                        };
-                        synced.map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", c.name)))?;
-                    }
+                let missing = |id: &str| {
+                    tx.query_row("SELECT count(*) = 0 FROM _collections WHERE id = ?1", [id], |r| {
+                        r.get::<_, bool>(0)
+                    })
+                };
+                let mut seeds = Vec::new();
+                if missing(defaults::SUPERUSERS_ID)? {
+                    seeds.extend([defaults::superusers(), defaults::users()]);
+                }
+                // System collections added after a data folder was made
+                // appear on its next start.
+                if missing(defaults::EXTERNAL_AUTHS_ID)? {
+                    seeds.push(defaults::external_auths());
+                }
+                for c in seeds {
+                    catalog::save_row(tx, &c)?;
+                    let exists: bool = tx.query_row(
+                        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                        [&c.name],
+                        |r| r.get(0),
+                    )?;
+                    let synced = if exists {
+                        sync::apply_indexes(tx, &c)
+                    } else {
+                        sync::create(tx, &c)
+                    };
+                    synced.map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", c.name)))?;
                 }
                 Catalog::load(tx, 0)
             })

@@ -16,6 +16,7 @@ mod health;
 mod installer;
 mod logging;
 mod migrations;
+mod oauth2;
 mod rate_limit;
 mod realtime;
 mod records;
