@@ -57,6 +57,8 @@ pub struct PasswordAuthBody {
     /// Restricts the lookup to this one identity field.
     #[oai(default)]
     identity_field: String,
+    /// Completes a multi-factor sign-in begun with another method.
+    mfa_id: Option<String>,
 }
 
 pub struct AuthApi {
@@ -179,6 +181,7 @@ impl AuthApi {
                 identity: body.identity,
                 password: body.password,
                 identity_field: body.identity_field,
+                mfa_id: body.mfa_id,
             },
         )
         .await

@@ -1,11 +1,14 @@
 //! The API's endpoint groups (poem-openapi). Handlers stay thin: parse the
 //! input into typed values, call the owning module, shape the answer.
 
+pub mod account;
 pub mod auth;
 pub mod collections;
 pub mod guard;
 pub mod health;
 pub mod installer;
+pub mod mail;
+pub mod otp;
 pub mod records;
 
 use std::sync::Arc;
@@ -22,8 +25,10 @@ pub enum ApiTags {
     Installer,
     /// Collection definitions (superusers).
     Collections,
-    /// Sign-in.
+    /// Sign-in and account flows.
     Auth,
+    /// Outgoing mail (the dev outbox).
+    Mail,
 }
 
 pub type Api = (
@@ -31,6 +36,9 @@ pub type Api = (
     installer::InstallerApi,
     collections::CollectionsApi,
     auth::AuthApi,
+    account::AccountApi,
+    otp::OtpApi,
+    mail::MailApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -40,7 +48,10 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             health::HealthApi::new(state.clone()),
             installer::InstallerApi::new(state.clone()),
             collections::CollectionsApi::new(state.clone()),
-            auth::AuthApi::new(state),
+            auth::AuthApi::new(state.clone()),
+            account::AccountApi::new(state.clone()),
+            otp::OtpApi::new(state.clone()),
+            mail::MailApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

@@ -26,6 +26,7 @@ pub struct PasswordLogin {
     pub identity: String,
     pub password: String,
     pub identity_field: String,
+    pub mfa_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,10 +128,17 @@ pub async fn with_password(
             return Err(LoginError::Failed);
         }
     };
-    if !state.hasher.verify(input.password, stored_hash).await? {
+    if !state
+        .hasher
+        .verify(input.password.clone(), stored_hash.clone())
+        .await?
+    {
         return Err(LoginError::Failed);
     }
     check_auth_rule(state, &c, &id).await?;
+    if password::needs_rehash(&stored_hash) {
+        super::account::rehash(state, &c, &id, input.password).await;
+    }
     Ok(SignedIn {
         collection: c,
         id,
@@ -138,12 +146,17 @@ pub async fn with_password(
         record,
         method: Method::Password,
         meta: None,
+        mfa_id: input.mfa_id,
     })
 }
 
 /// The collection's `authRule`: `null` lets no one sign in, `""` everyone,
 /// an expression only the accounts it matches.
-async fn check_auth_rule(state: &AppState, c: &Arc<Collection>, id: &str) -> Result<(), LoginError> {
+pub(crate) async fn check_auth_rule(
+    state: &AppState,
+    c: &Arc<Collection>,
+    id: &str,
+) -> Result<(), LoginError> {
     use crate::{
         auth::caller::Caller,
         query::compile::RequestInfo,

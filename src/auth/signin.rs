@@ -13,7 +13,7 @@ use poem::Request;
 use poem_openapi::{ApiResponse, payload::Json};
 use serde_json::{Map, Value, json};
 
-use super::token;
+use super::{alert, mfa, token};
 use crate::{app::AppState, http::error::ApiError, schema::Collection};
 
 /// How the account proved who it is.
@@ -45,6 +45,8 @@ pub struct SignedIn {
     pub method: Method,
     /// Extra details for the response (OAuth2's provider data).
     pub meta: Option<Value>,
+    /// The first factor this sign-in completes, when MFA asked for one.
+    pub mfa_id: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -52,6 +54,10 @@ pub enum AuthResponse {
     /// Signed in: an access token and the account's record.
     #[oai(status = 200)]
     Ok(Json<Value>, #[oai(header = "Set-Cookie")] Option<String>),
+    /// A first factor is proven; sign in again with another method and
+    /// this `{mfaId}`.
+    #[oai(status = 401)]
+    MfaRequired(Json<Value>),
 }
 
 /// Finishes a sign-in: issues the token and shapes the response.
@@ -60,7 +66,10 @@ pub async fn complete(
     req: &Request,
     signed_in: SignedIn,
 ) -> Result<AuthResponse, ApiError> {
-    let _ = (state, req);
+    if let mfa::Outcome::SecondFactor(mfa_id) = mfa::check(state, &signed_in).await? {
+        return Ok(AuthResponse::MfaRequired(Json(json!({"mfaId": mfa_id}))));
+    }
+    alert::note_origin(state, req, &signed_in).await;
     let token = token::issue(&signed_in.collection, &signed_in.id, &signed_in.token_key);
     let mut body = json!({"token": token, "record": signed_in.record});
     if let Some(meta) = signed_in.meta {

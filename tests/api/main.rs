@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod account;
 mod admin_ui;
 mod auth;
 mod cli;
@@ -15,7 +16,9 @@ mod filters;
 mod health;
 mod installer;
 mod logging;
+mod mail;
 mod migrations;
+mod otp_mfa;
 mod rate_limit;
 mod records;
 mod security;
