@@ -10,6 +10,7 @@ pub mod installer;
 pub mod mail;
 pub mod otp;
 pub mod records;
+pub mod settings;
 
 use std::sync::Arc;
 
@@ -29,6 +30,8 @@ pub enum ApiTags {
     Auth,
     /// Outgoing mail (the dev outbox).
     Mail,
+    /// Runtime settings (superusers).
+    Settings,
 }
 
 pub type Api = (
@@ -39,6 +42,7 @@ pub type Api = (
     account::AccountApi,
     otp::OtpApi,
     mail::MailApi,
+    settings::SettingsApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -51,7 +55,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             auth::AuthApi::new(state.clone()),
             account::AccountApi::new(state.clone()),
             otp::OtpApi::new(state.clone()),
-            mail::MailApi::new(state),
+            mail::MailApi::new(state.clone()),
+            settings::SettingsApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

@@ -5,7 +5,9 @@
 //! `mfaId` within `mfa.duration` completes it. This is PocketBase's flow,
 //! so the SDKs' `mfaId` option works unchanged.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
+
+use poem::Request;
 
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
@@ -92,16 +94,29 @@ async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, ApiError> 
         .map_err(ApiError::internal)
 }
 
+/// The `mfaId` of a sign-in: from its body, or from the query string,
+/// where the SDKs put it (`{mfaId}` in their options becomes `?mfaId=`).
+fn presented_mfa_id(req: &Request, s: &SignedIn) -> Option<String> {
+    s.mfa_id
+        .clone()
+        .or_else(|| {
+            req.params::<HashMap<String, String>>()
+                .ok()
+                .and_then(|mut q| q.remove("mfaId"))
+        })
+        .filter(|m| !m.is_empty())
+}
+
 /// Decides whether this sign-in completes, needs a second factor, or
 /// presents an `mfaId` that does not fit.
-pub async fn check(state: &AppState, s: &SignedIn) -> Result<Outcome, ApiError> {
+pub async fn check(state: &AppState, req: &Request, s: &SignedIn) -> Result<Outcome, ApiError> {
     if !option(&s.collection, "enabled")
         .and_then(|v| v.as_bool())
         .unwrap_or(false)
     {
         return Ok(Outcome::Passed);
     }
-    if let Some(mfa_id) = s.mfa_id.clone().filter(|m| !m.is_empty()) {
+    if let Some(mfa_id) = presented_mfa_id(req, s) {
         return second_factor(state, s, mfa_id).await;
     }
     if !rule_applies(state, s).await? {

@@ -66,7 +66,7 @@ pub async fn complete(
     req: &Request,
     signed_in: SignedIn,
 ) -> Result<AuthResponse, ApiError> {
-    if let mfa::Outcome::SecondFactor(mfa_id) = mfa::check(state, &signed_in).await? {
+    if let mfa::Outcome::SecondFactor(mfa_id) = mfa::check(state, req, &signed_in).await? {
         return Ok(AuthResponse::MfaRequired(Json(json!({"mfaId": mfa_id}))));
     }
     alert::note_origin(state, req, &signed_in).await;

@@ -200,3 +200,37 @@ async fn manage_rule_lets_its_matches_manage_other_accounts() {
         .await;
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn settings_are_for_superusers_and_never_echo_the_smtp_password() {
+    let app = spawn_app().await;
+    let (_, user) = app.sign_up("s@example.com", "pass-word-1").await;
+    assert_envelope(app.call("GET", "/api/settings", None, None).await, 401).await;
+    assert_envelope(app.call("GET", "/api/settings", Some(&user), None).await, 403).await;
+    let patch = json!({"smtp": {"enabled": true}});
+    assert_envelope(
+        app.call("PATCH", "/api/settings", Some(&user), Some(patch)).await,
+        403,
+    )
+    .await;
+
+    let su = app.superuser_token().await;
+    let bad = json!({"smtp": {"port": "not a port"}});
+    assert_envelope(
+        app.call("PATCH", "/api/settings", Some(&su), Some(bad)).await,
+        400,
+    )
+    .await;
+    let patch = json!({"smtp": {"enabled": true, "host": "127.0.0.1", "port": 2525, "password": "s3cret"}});
+    let resp = app.call("PATCH", "/api/settings", Some(&su), Some(patch)).await;
+    assert_eq!(resp.status(), 200);
+    let shown = json(resp).await;
+    assert_eq!(shown["smtp"]["port"], 2525);
+    assert!(shown["smtp"].get("password").is_none(), "{shown}");
+    assert_eq!(shown["meta"]["appName"], "Acme", "untouched groups stay");
+    let live = app.state.settings.get();
+    assert!(live.smtp.enabled);
+    assert_eq!(live.smtp.password, "s3cret");
+    let again = json(app.call("GET", "/api/settings", Some(&su), None).await).await;
+    assert_eq!(again["smtp"]["host"], "127.0.0.1");
+}

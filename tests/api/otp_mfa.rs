@@ -192,6 +192,17 @@ async fn mfa_needs_a_second_different_method() {
     let mut bogus = password("m@example.com");
     bogus["mfaId"] = json!("nope");
     assert_envelope(post(&app, "auth-with-password", bogus).await, 400).await;
+    // The SDKs send it in the query string.
+    let in_query = app
+        .call(
+            "POST",
+            &format!("/api/collections/users/auth-with-password?mfaId={mfa_id}"),
+            None,
+            Some(password("m@example.com")),
+        )
+        .await;
+    let same = assert_envelope(in_query, 400).await;
+    assert_eq!(same["message"], "A different authentication method is required.");
 
     // Someone else's first factor does not complete this account's sign-in.
     let otp_other = request_otp(&app, "o@example.com").await;
