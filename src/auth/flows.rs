@@ -17,6 +17,7 @@ use super::{
     account::{self, Account, Change, ChangeError},
     caller::Caller,
     email::Email,
+    login::LoginError,
     password,
     token::{self, Purpose},
 };
@@ -48,7 +49,7 @@ pub enum FlowError {
     #[error(transparent)]
     Password(#[from] password::PasswordError),
     #[error(transparent)]
-    Login(super::login::LoginError),
+    Login(LoginError),
 }
 
 impl From<FlowError> for ApiError {
@@ -66,6 +67,15 @@ impl From<FlowError> for ApiError {
             ),
             FlowError::Login(e) => e.into(),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<LoginError> for FlowError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::Store(e) => Self::Store(e),
+            other => Self::Login(other),
         }
     }
 }

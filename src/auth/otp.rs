@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::{
     account,
     flows::{FlowError, auth_collection, parse_email},
-    login::{self, LoginError},
+    login,
     signin::{Method, SignedIn},
 };
 use crate::{
@@ -207,15 +207,5 @@ fn signed_in(collection: Arc<Collection>, account: account::Account, mfa_id: Opt
         method: Method::Otp,
         meta: None,
         mfa_id,
-    }
-}
-
-impl From<LoginError> for FlowError {
-    fn from(err: LoginError) -> Self {
-        match err {
-            LoginError::RuleRefused => Self::Login(err),
-            LoginError::Store(e) => Self::Store(e),
-            other => Self::Login(other),
-        }
     }
 }

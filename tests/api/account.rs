@@ -127,6 +127,8 @@ async fn outbox_is_for_superusers_only() {
     let page = json(app.call("GET", "/api/mail/outbox", Some(&su), None).await).await;
     assert_eq!(page["totalItems"], 0);
     assert_eq!(page["perPage"], 30);
+    let doc = json(app.get("/api/openapi.json").await).await;
+    assert!(doc["paths"]["/mail/outbox"]["get"].is_object(), "documented");
 }
 
 #[tokio::test]
