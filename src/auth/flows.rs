@@ -40,6 +40,8 @@ pub enum FlowError {
     Invalid(FieldErrors),
     #[error("{0}")]
     Refused(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("not signed in")]
     Unauthorized,
     #[error("signed in to another collection")]
@@ -60,6 +62,7 @@ impl From<FlowError> for ApiError {
             }
             FlowError::Invalid(fields) => ApiError::validation(fields),
             FlowError::Refused(message) => ApiError::bad_request(message),
+            FlowError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
             FlowError::Unauthorized => ApiError::unauthorized(crate::http::error::messages::UNAUTHORIZED),
             FlowError::WrongCollection(name) => ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -41,7 +41,7 @@ fn enabled(c: &Collection) -> Result<(), FlowError> {
     if option(c, "enabled").and_then(|v| v.as_bool()).unwrap_or(false) {
         Ok(())
     } else {
-        Err(FlowError::Refused(
+        Err(FlowError::Forbidden(
             "The collection is not configured to allow OTP authentication.",
         ))
     }
@@ -61,8 +61,8 @@ fn digits(len: usize) -> String {
 /// Mails a fresh code to the account with `email` and answers its id.
 pub async fn request(state: &AppState, collection: &str, email: &str) -> Result<String, FlowError> {
     let c = auth_collection(state, collection)?;
-    let email = parse_email("email", email)?;
     enabled(&c)?;
+    let email = parse_email("email", email)?;
     let otp_id = crate::random::lower_alphanumeric(15);
     let Some(account) = account::by_email(state, c.clone(), email.to_string()).await? else {
         return Ok(otp_id);
@@ -84,6 +84,8 @@ pub async fn request(state: &AppState, collection: &str, email: &str) -> Result<
         .store
         .data
         .write(move |tx| {
+            // Expired codes of anyone are dropped on the way.
+            tx.execute("DELETE FROM _otps WHERE expires <= ?1", [now_secs()])?;
             tx.execute(
                 "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, expires, created)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -129,6 +131,7 @@ pub async fn sign_in(
     mfa_id: Option<String>,
 ) -> Result<SignedIn, FlowError> {
     let c = auth_collection(state, collection)?;
+    enabled(&c)?;
     let mut errors = FieldErrors::new();
     for (name, value) in [("otpId", otp_id), ("password", code)] {
         if value.is_empty() {
@@ -138,7 +141,6 @@ pub async fn sign_in(
     if !errors.is_empty() {
         return Err(FlowError::Invalid(errors));
     }
-    enabled(&c)?;
     let (id, c_id) = (otp_id.to_owned(), c.id.clone());
     let stored = state
         .store

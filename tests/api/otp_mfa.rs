@@ -57,16 +57,27 @@ async fn request_otp(app: &TestApp, email: &str) -> String {
 async fn otp_is_refused_when_disabled_and_checks_its_input() {
     let app = spawn_app().await;
     app.sign_up("d@example.com", "pass-word-1").await;
-    assert_envelope(
-        post(&app, "request-otp", json!({"email": "d@example.com"})).await,
-        400,
-    )
-    .await;
+    // Disabled: refused before anything else is looked at, as PocketBase.
+    for (path, body) in [
+        ("request-otp", json!({"email": "d@example.com"})),
+        ("request-otp", json!({"email": "x"})),
+        ("auth-with-otp", json!({})),
+    ] {
+        let refused = assert_envelope(post(&app, path, body).await, 403).await;
+        assert_eq!(
+            refused["message"],
+            "The collection is not configured to allow OTP authentication."
+        );
+    }
+    let su = app.superuser_token().await;
+    configure(&app, &su, json!({"otp": {"enabled": true}})).await;
     let body = assert_envelope(post(&app, "auth-with-otp", json!({})).await, 400).await;
     assert_eq!(body["data"]["otpId"]["code"], "validation_required");
     assert_eq!(body["data"]["password"]["code"], "validation_required");
     let body = assert_envelope(post(&app, "request-otp", json!({"email": "x"})).await, 400).await;
     assert_eq!(body["data"]["email"]["code"], "validation_is_email");
+    let body = assert_envelope(post(&app, "request-otp", json!({})).await, 400).await;
+    assert_eq!(body["data"]["email"]["code"], "validation_required");
 }
 
 #[tokio::test]

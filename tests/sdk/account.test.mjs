@@ -86,7 +86,8 @@ test('email change: confirmed with the password, the account moves', async () =>
 
 test('OTP: the mailed code signs in; a wrong one is 400', async () => {
   const email = `${uniqueName('otp')}@example.com`;
-  // Without MFA on this collection's twin flow: `users` with OTP turned on.
+  // Refused while the collection has OTP off (the default for `users`).
+  await expectError(newClient().collection('users').requestOTP(email), 403, {});
   await admin.collections.update('users', { otp: { enabled: true } });
   try {
     await admin.collection('users').create({ email, password: 'password123', passwordConfirm: 'password123' });
