@@ -100,6 +100,26 @@ fn field(name: &str, error: FieldError) -> FlowError {
     FlowError::Invalid(FieldErrors::from([(name.to_owned(), error)]))
 }
 
+const SUPERUSERS_VERIFIED: &str = "All superusers are verified by default.";
+const SUPERUSERS_CHANGE_EMAIL: &str = "All superusers can change their emails directly.";
+
+/// Superusers are verified from the start and change their address by a
+/// plain update, so these flows refuse them, as PocketBase.
+fn not_for_superusers(c: &Collection, message: &'static str) -> Result<(), FlowError> {
+    if c.id == crate::schema::defaults::SUPERUSERS_ID {
+        Err(FlowError::Refused(message))
+    } else {
+        Ok(())
+    }
+}
+
+fn invalid_password() -> FieldError {
+    FieldError::new(
+        "validation_invalid_password",
+        "Missing or invalid auth record password.",
+    )
+}
+
 fn invalid_token() -> FlowError {
     field(
         "token",
@@ -176,6 +196,7 @@ fn required(errors: &mut FieldErrors, name: &str, value: &str) {
 
 pub async fn request_verification(state: &AppState, collection: &str, email: &str) -> Result<(), FlowError> {
     let c = auth_collection(state, collection)?;
+    not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
     let email = parse_email("email", email)?;
     if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await?
         && !account.verified
@@ -203,8 +224,17 @@ pub async fn request_verification(state: &AppState, collection: &str, email: &st
 
 pub async fn confirm_verification(state: &AppState, collection: &str, token: &str) -> Result<(), FlowError> {
     let c = auth_collection(state, collection)?;
+    not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
     if token.is_empty() {
         return Err(field("token", FieldError::required()));
+    }
+    // PocketBase names a token without an address claim apart from one
+    // that fails its checks.
+    if token::peek(token).and_then(|c| c.email).is_none() {
+        return Err(field(
+            "token",
+            FieldError::new("validation_invalid_token_claims", "Missing email token claim."),
+        ));
     }
     let (account, _) = token_account(state, &c, Purpose::Verification, token).await?;
     if !account.verified {
@@ -303,6 +333,7 @@ pub async fn request_email_change(
         }
         Caller::Record(r, _) => r.id.clone(),
     };
+    not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
     let new_email = parse_email("newEmail", new_email)?;
     let account = account::by_id(state, c.clone(), id)
         .await?
@@ -351,11 +382,26 @@ pub async fn confirm_email_change(
     password: &str,
 ) -> Result<(), FlowError> {
     let c = auth_collection(state, collection)?;
+    not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
     let mut errors = FieldErrors::new();
     required(&mut errors, "token", token);
     required(&mut errors, "password", password);
     if !errors.is_empty() {
         return Err(FlowError::Invalid(errors));
+    }
+    // A token that names no new address cannot name whose password to
+    // check either; PocketBase reports both fields.
+    if token::peek(token).and_then(|c| c.new_email).is_none() {
+        return Err(FlowError::Invalid(FieldErrors::from([
+            (
+                "token".to_owned(),
+                FieldError::new(
+                    "validation_invalid_token_payload",
+                    "Invalid token payload - newEmail must be set.",
+                ),
+            ),
+            ("password".to_owned(), invalid_password()),
+        ])));
     }
     let (account, claims) = token_account(state, &c, Purpose::EmailChange, token).await?;
     let new_email = claims
@@ -368,13 +414,7 @@ pub async fn confirm_email_change(
         .verify(password.to_owned(), account.password_hash.clone())
         .await?
     {
-        return Err(field(
-            "password",
-            FieldError::new(
-                "validation_invalid_password",
-                "Missing or invalid auth record password.",
-            ),
-        ));
+        return Err(field("password", invalid_password()));
     }
     let moved = Change {
         email: Some(new_email.to_string()),

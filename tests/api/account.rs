@@ -71,7 +71,7 @@ async fn expired_token(app: &TestApp, id: &str, kind: &str, secret_group: &str) 
         .unwrap();
     let secret = c.options[secret_group]["secret"].as_str().unwrap();
     let claims = json!({
-        "id": id, "collectionId": c.id, "type": kind, "email": account.email,
+        "id": id, "collectionId": c.id, "type": kind, "email": account.email, "newEmail": "new@example.com",
         "exp": jsonwebtoken::get_current_timestamp() - 10,
     });
     jsonwebtoken::encode(
@@ -157,18 +157,23 @@ async fn confirmations_reject_forged_expired_and_wrong_type_tokens() {
         parts.join(".")
     };
 
-    for token in ["", "garbage"] {
-        let code = field_error(
-            post(&app, "confirm-verification", None, json!({"token": token})).await,
-            "token",
+    assert_eq!(
+        field_error(
+            post(&app, "confirm-verification", None, json!({"token": ""})).await,
+            "token"
         )
-        .await;
-        assert!(
-            code == "validation_required" || code == "validation_invalid_token",
-            "{code}"
+        .await,
+        "validation_required"
+    );
+    // Not a flow token at all: PocketBase's "missing claim" answer.
+    for token in ["garbage", &user_token] {
+        let resp = post(&app, "confirm-verification", None, json!({"token": token})).await;
+        assert_eq!(
+            field_error(resp, "token").await,
+            "validation_invalid_token_claims"
         );
     }
-    for token in [&expired_verification, &reset, &user_token, &forged] {
+    for token in [&expired_verification, &reset, &forged] {
         let resp = post(&app, "confirm-verification", None, json!({"token": token})).await;
         assert_eq!(field_error(resp, "token").await, "validation_invalid_token");
     }
@@ -179,20 +184,63 @@ async fn confirmations_reject_forged_expired_and_wrong_type_tokens() {
         assert_eq!(field_error(resp, "token").await, "validation_invalid_token");
     }
     assert_eq!(record(&app, &su, &id).await["verified"], false, "nothing changed");
+    let change = |token: &str| json!({"token": token, "password": "pass-word-1"});
+    let no_new_address = assert_envelope(
+        post(&app, "confirm-email-change", None, change(&reset)).await,
+        400,
+    )
+    .await;
     assert_eq!(
-        field_error(
-            post(
-                &app,
-                "confirm-email-change",
-                None,
-                json!({"token": reset, "password": "pass-word-1"})
-            )
-            .await,
-            "token"
-        )
-        .await,
-        "validation_invalid_token"
+        no_new_address["data"]["token"]["code"],
+        "validation_invalid_token_payload"
     );
+    assert_eq!(
+        no_new_address["data"]["password"]["code"],
+        "validation_invalid_password"
+    );
+    let expired_change = expired_token(&app, &id, "emailChange", "emailChangeToken").await;
+    let resp = post(&app, "confirm-email-change", None, change(&expired_change)).await;
+    assert_eq!(field_error(resp, "token").await, "validation_invalid_token");
+    let wrong_type = expired_token(&app, &id, "verification", "emailChangeToken").await;
+    let resp = post(&app, "confirm-email-change", None, change(&wrong_type)).await;
+    assert_eq!(field_error(resp, "token").await, "validation_invalid_token");
+}
+
+#[tokio::test]
+async fn superusers_are_verified_and_change_their_address_directly() {
+    let app = spawn_app().await;
+    let su = app.superuser_token().await;
+    let call = |path: &'static str, token: Option<String>, body: Value| {
+        let app = &app;
+        async move {
+            app.call(
+                "POST",
+                &format!("/api/collections/_superusers/{path}"),
+                token.as_deref(),
+                Some(body),
+            )
+            .await
+        }
+    };
+    for path in ["request-verification", "confirm-verification"] {
+        let body = assert_envelope(call(path, None, json!({"email": "root@example.com"})).await, 400).await;
+        assert_eq!(body["message"], "All superusers are verified by default.");
+    }
+    assert_envelope(
+        call("request-email-change", None, json!({"newEmail": "x@example.com"})).await,
+        401,
+    )
+    .await;
+    for (path, token) in [
+        ("request-email-change", Some(su.clone())),
+        ("confirm-email-change", None),
+    ] {
+        let body = assert_envelope(call(path, token, json!({"newEmail": "x@example.com"})).await, 400).await;
+        assert_eq!(
+            body["message"],
+            "All superusers can change their emails directly."
+        );
+    }
 }
 
 #[tokio::test]
