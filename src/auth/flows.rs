@@ -329,7 +329,8 @@ pub async fn request_email_change(
     let id = match caller {
         Caller::Guest => return Err(FlowError::Unauthorized),
         Caller::Record(r, _) if r.collection.id != c.id => {
-            return Err(FlowError::WrongCollection(c.name.clone()));
+            // PocketBase's message names the caller's own collection.
+            return Err(FlowError::WrongCollection(r.collection.name.clone()));
         }
         Caller::Record(r, _) => r.id.clone(),
     };

@@ -13,14 +13,20 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{TestApp, spawn_app};
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    superuser: String,
+pub(crate) struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub superuser: String,
 }
 
 impl Server {
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .client
             .request(method.parse().unwrap(), format!("{}{path}", self.base));
@@ -43,7 +49,7 @@ impl Server {
     }
 }
 
-fn pocketbase_bin() -> Option<PathBuf> {
+pub(crate) fn pocketbase_bin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("POCKETBASE_BIN") {
         return Some(PathBuf::from(p));
     }
@@ -54,7 +60,7 @@ fn pocketbase_bin() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-async fn start_pocketbase(bin: &PathBuf, dir: &std::path::Path) -> (Child, Server) {
+pub(crate) async fn start_pocketbase(bin: &PathBuf, dir: &std::path::Path) -> (Child, Server) {
     let data = dir.join("pb_data");
     let status = Command::new(bin)
         .args([
@@ -118,7 +124,7 @@ async fn start_pocketbase(bin: &PathBuf, dir: &std::path::Path) -> (Child, Serve
     (child, server)
 }
 
-async fn login(s: &Server, collection: &str, email: &str, password: &str) -> String {
+pub(crate) async fn login(s: &Server, collection: &str, email: &str, password: &str) -> String {
     let (status, body) = s
         .call(
             "POST",

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod account;
+mod account_differential;
 mod admin_ui;
 mod auth;
 mod cli;
