@@ -234,3 +234,47 @@ async fn settings_are_for_superusers_and_never_echo_the_smtp_password() {
     let again = json(app.call("GET", "/api/settings", Some(&su), None).await).await;
     assert_eq!(again["smtp"]["host"], "127.0.0.1");
 }
+
+#[tokio::test]
+async fn with_dev_the_outbox_is_also_printed_to_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = crate::helpers::spawn_serve(dir.path(), &["--dev"]).await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}/api/collections/users", server.addr);
+    let user =
+        json!({"email": "dev@example.com", "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
+    let created = client
+        .post(format!("{base}/records"))
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let reset = json!({"email": "dev@example.com"});
+    let resp = client
+        .post(format!("{base}/request-password-reset"))
+        .json(&reset)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let printed = async {
+        let mut seen = Vec::new();
+        while let Some(line) = server.stdout.next_line().await.unwrap() {
+            seen.push(line);
+            if seen.last().is_some_and(|l| l.contains("confirm-password-reset/")) {
+                return seen;
+            }
+        }
+        panic!("the server's output ended: {seen:?}");
+    };
+    let seen = tokio::time::timeout(Duration::from_secs(10), printed)
+        .await
+        .expect("the mail was printed");
+    assert!(
+        seen.iter().any(|l| l.contains("mail to dev@example.com")),
+        "{seen:?}"
+    );
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(20)).await, 0);
+}
