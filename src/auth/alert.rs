@@ -62,25 +62,24 @@ async fn note(state: &AppState, req: &Request, s: &SignedIn) -> Result<(), Store
         .data
         .write(move |tx| {
             let now = crate::datetime::now();
-            let known: i64 = tx.query_row(
-                "SELECT count(*) FROM _authOrigins WHERE collectionRef = ?1 AND recordRef = ?2",
-                params![c_id, record],
-                |r| r.get(0),
-            )?;
-            let inserted = tx.execute(
+            let count = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<i64> {
+                tx.query_row(
+                    "SELECT count(*) FROM _authOrigins WHERE collectionRef = ?1 AND recordRef = ?2",
+                    params![c_id, record],
+                    |r| r.get(0),
+                )
+            };
+            let known = count(tx)?;
+            tx.execute(
                 "INSERT INTO _authOrigins (id, collectionRef, recordRef, fingerprint, created, updated)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)
                  ON CONFLICT (collectionRef, recordRef, fingerprint) DO UPDATE SET updated = excluded.updated",
                 params![crate::random::lower_alphanumeric(15), c_id, record, fingerprint, now],
             )?;
-            // An upsert that updated reports 1 as well; a new origin is one
-            // the count did not include.
-            let after: i64 = tx.query_row(
-                "SELECT count(*) FROM _authOrigins WHERE collectionRef = ?1 AND recordRef = ?2",
-                params![c_id, record],
-                |r| r.get(0),
-            )?;
-            Ok::<_, StoreError>(inserted > 0 && after > known && known > 0)
+            // The upsert reports one row either way; the origin is new if
+            // the count grew, and worth an alert if there were others.
+            let now_known = count(tx)?;
+            Ok::<_, StoreError>(now_known > known && known > 0)
         })
         .await?;
     let Some(to) = s
