@@ -14,7 +14,13 @@ pub mod outbox;
 pub mod smtp;
 pub mod templates;
 
+use tokio::sync::Semaphore;
+
 use crate::{app::AppState, store::StoreError};
+
+/// SMTP sessions open at once: a burst of requests queues its mail here
+/// instead of opening a connection per message.
+static SENDING: Semaphore = Semaphore::const_new(4);
 
 /// One rendered message for one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +38,8 @@ pub async fn send(state: &AppState, message: Message) -> Result<(), StoreError> 
     if settings.smtp.enabled {
         let (smtp, meta) = (settings.smtp.clone(), settings.meta.clone());
         tokio::spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _slot = SENDING.acquire().await;
             let to = message.to.clone();
             if let Err(err) = smtp::deliver(&smtp, &meta, message).await {
                 tracing::warn!(host = %smtp.host, port = smtp.port, to = %to, error = %err, "mail delivery failed");
