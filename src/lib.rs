@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod datetime;
 pub mod http;
+pub mod mail;
 pub mod query;
 pub mod random;
 pub mod realtime;

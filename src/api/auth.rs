@@ -59,6 +59,9 @@ pub struct OAuth2AuthBody {
     /// Fields for the account, should this sign-in create one.
     #[oai(default, rename = "createData")]
     create_data: Option<Value>,
+    /// Completes a multi-factor sign-in begun with another method.
+    #[oai(rename = "mfaId")]
+    mfa_id: Option<String>,
 }
 
 #[derive(Object)]
@@ -72,6 +75,8 @@ pub struct PasswordAuthBody {
     /// Restricts the lookup to this one identity field.
     #[oai(default)]
     identity_field: String,
+    /// Completes a multi-factor sign-in begun with another method.
+    mfa_id: Option<String>,
 }
 
 pub struct AuthApi {
@@ -198,6 +203,7 @@ impl AuthApi {
                 identity: body.identity,
                 password: body.password,
                 identity_field: body.identity_field,
+                mfa_id: body.mfa_id,
             },
         )
         .await
@@ -226,6 +232,7 @@ impl AuthApi {
             code_verifier: body.code_verifier,
             redirect_url: body.redirect_url,
             create_data,
+            mfa_id: body.mfa_id,
         };
         let signed_in = oauth2::sign_in(&self.state, &requester, &collection.0, input)
             .await

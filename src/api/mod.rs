@@ -1,14 +1,18 @@
 //! The API's endpoint groups (poem-openapi). Handlers stay thin: parse the
 //! input into typed values, call the owning module, shape the answer.
 
+pub mod account;
 pub mod auth;
 pub mod collections;
 pub mod guard;
 pub mod health;
 pub mod installer;
+pub mod mail;
+pub mod otp;
 pub mod realtime;
 pub mod records;
 pub mod sessions;
+pub mod settings;
 
 use std::sync::Arc;
 
@@ -24,10 +28,14 @@ pub enum ApiTags {
     Installer,
     /// Collection definitions (superusers).
     Collections,
-    /// Sign-in.
+    /// Sign-in and account flows.
     Auth,
     /// Refresh-token sessions (Cairn's addition): rotation, listing, logout.
     Sessions,
+    /// Outgoing mail (the dev outbox).
+    Mail,
+    /// Runtime settings (superusers).
+    Settings,
 }
 
 pub type Api = (
@@ -36,6 +44,10 @@ pub type Api = (
     collections::CollectionsApi,
     auth::AuthApi,
     sessions::SessionsApi,
+    account::AccountApi,
+    otp::OtpApi,
+    mail::MailApi,
+    settings::SettingsApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -46,7 +58,11 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             installer::InstallerApi::new(state.clone()),
             collections::CollectionsApi::new(state.clone()),
             auth::AuthApi::new(state.clone()),
-            sessions::SessionsApi::new(state),
+            sessions::SessionsApi::new(state.clone()),
+            account::AccountApi::new(state.clone()),
+            otp::OtpApi::new(state.clone()),
+            mail::MailApi::new(state.clone()),
+            settings::SettingsApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

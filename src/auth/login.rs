@@ -26,6 +26,7 @@ pub struct PasswordLogin {
     pub identity: String,
     pub password: String,
     pub identity_field: String,
+    pub mfa_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,12 +142,19 @@ pub async fn with_password(
             return Err(LoginError::Failed);
         }
     };
-    if !state.hasher.verify(input.password, stored_hash).await? {
+    if !state
+        .hasher
+        .verify(input.password.clone(), stored_hash.clone())
+        .await?
+    {
         state.login_backoff.failed(&backoff_key);
         return Err(LoginError::Failed);
     }
     state.login_backoff.succeeded(&backoff_key);
     check_auth_rule(state, &c, &id).await?;
+    if password::needs_rehash(&stored_hash) {
+        super::account::rehash(state, &c, &id, input.password).await;
+    }
     Ok(SignedIn {
         collection: c,
         id,
@@ -154,6 +162,7 @@ pub async fn with_password(
         record,
         method: Method::Password,
         meta: None,
+        mfa_id: input.mfa_id,
     })
 }
 

@@ -1,13 +1,20 @@
 //! Accounts and sign-in: password hashing, auth tokens, identifying the
-//! caller, superuser accounts, OAuth2 sign-in and the one-time installer
-//! token.
+//! caller, superuser accounts, the one-time installer token, the account
+//! flows (verification, password reset, email change, OTP, MFA,
+//! new-location alerts), OAuth2 sign-in and refresh-token sessions.
 
+pub mod account;
+pub mod alert;
 pub mod backoff;
 pub mod caller;
 pub mod email;
+pub mod flows;
 pub mod installer;
 pub mod login;
+pub mod manage;
+pub mod mfa;
 pub mod oauth2;
+pub mod otp;
 pub mod password;
 pub mod sessions;
 pub mod signin;

@@ -75,8 +75,22 @@ pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
         .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
+/// PocketBase stores bcrypt hashes; an imported account keeps signing in
+/// with its password, and is moved to argon2id on its next sign-in.
+fn is_bcrypt(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$"].iter().any(|p| stored.starts_with(p))
+}
+
+/// Whether a stored hash should be replaced by a fresh argon2id hash.
+pub fn needs_rehash(stored: &str) -> bool {
+    is_bcrypt(stored)
+}
+
 /// Verifies on the calling thread. An unparseable stored hash never matches.
 pub fn verify_blocking(password: &str, stored: &str) -> bool {
+    if is_bcrypt(stored) {
+        return bcrypt::verify(password, stored).unwrap_or(false);
+    }
     match PasswordHash::new(stored) {
         Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
@@ -193,6 +207,15 @@ mod tests {
         );
         // Once the queue drains, requests are served again.
         assert!(hasher.verify("pw".into(), hash).await.expect("verify"));
+    }
+
+    #[test]
+    fn bcrypt_hashes_from_pocketbase_verify() {
+        let stored = bcrypt::hash("imported secret", 4).expect("bcrypt");
+        assert!(verify_blocking("imported secret", &stored));
+        assert!(!verify_blocking("other secret", &stored));
+        assert!(needs_rehash(&stored));
+        assert!(!needs_rehash(&hash_blocking("x").expect("hash")));
     }
 
     #[test]

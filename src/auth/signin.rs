@@ -14,6 +14,7 @@ use poem_openapi::{ApiResponse, payload::Json};
 use serde_json::{Map, Value, json};
 
 use super::{
+    alert, mfa,
     sessions::{self, Device, Issued, SessionOptions},
     token,
 };
@@ -52,6 +53,8 @@ pub struct SignedIn {
     pub method: Method,
     /// Extra details for the response (OAuth2's provider data).
     pub meta: Option<Value>,
+    /// The first factor this sign-in completes, when MFA asked for one.
+    pub mfa_id: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -59,6 +62,10 @@ pub enum AuthResponse {
     /// Signed in: an access token and the account's record.
     #[oai(status = 200)]
     Ok(Json<Value>, #[oai(header = "Set-Cookie")] Option<String>),
+    /// A first factor is proven; sign in again with another method and
+    /// this `{mfaId}`.
+    #[oai(status = 401)]
+    MfaRequired(Json<Value>),
 }
 
 /// Finishes a sign-in: opens the session, issues the access token and
@@ -68,6 +75,10 @@ pub async fn complete(
     req: &Request,
     signed_in: SignedIn,
 ) -> Result<AuthResponse, ApiError> {
+    if let mfa::Outcome::SecondFactor(mfa_id) = mfa::check(state, req, &signed_in).await? {
+        return Ok(AuthResponse::MfaRequired(Json(json!({"mfaId": mfa_id}))));
+    }
+    alert::note_origin(state, req, &signed_in).await;
     let c = &signed_in.collection;
     let opened = state
         .sessions

@@ -2,6 +2,11 @@
 //! `type`, `exp`, `refreshable`), signed with the record's `tokenKey`
 //! joined to its collection's `authToken.secret`. A new `tokenKey` (set on
 //! every password change) therefore revokes every token of that record.
+//!
+//! The account-flow tokens (verification, password reset, email change)
+//! are built the same way, each with its own `type`, its own collection
+//! secret and duration, and the address it was issued for: a token for an
+//! old address stops working once the address changes.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -23,26 +28,86 @@ pub struct Claims {
     /// with the session (see `auth::sessions`). PocketBase's SDKs ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The address an account-flow token was sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The address an email-change token moves the account to.
+    #[serde(default, rename = "newEmail", skip_serializing_if = "Option::is_none")]
+    pub new_email: Option<String>,
 }
 
 pub const AUTH: &str = "auth";
+
+/// What a token is for: PocketBase's `type` claim, and the collection
+/// option group holding its secret and duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Auth,
+    Verification,
+    PasswordReset,
+    EmailChange,
+}
+
+impl Purpose {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Auth => AUTH,
+            Self::Verification => "verification",
+            Self::PasswordReset => "passwordReset",
+            Self::EmailChange => "emailChange",
+        }
+    }
+
+    fn option_group(self) -> &'static str {
+        match self {
+            Self::Auth => "authToken",
+            Self::Verification => "verificationToken",
+            Self::PasswordReset => "passwordResetToken",
+            Self::EmailChange => "emailChangeToken",
+        }
+    }
+
+    /// PocketBase's defaults, for a collection whose options lack one.
+    fn default_duration(self) -> u64 {
+        match self {
+            Self::Auth => 86_400,
+            Self::Verification => 86_400,
+            Self::PasswordReset | Self::EmailChange => 1_800,
+        }
+    }
+
+    /// The collection's lifetime for this kind of token, in seconds.
+    pub fn duration(self, c: &Collection) -> u64 {
+        option(c, self.option_group(), "duration")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(self.default_duration())
+    }
+}
 
 fn option(c: &Collection, group: &str, key: &str) -> Option<Value> {
     c.options.get(group)?.get(key).cloned()
 }
 
-fn signing_key(c: &Collection, token_key: &str) -> Vec<u8> {
-    let secret = option(c, "authToken", "secret")
+fn signing_key(c: &Collection, purpose: Purpose, token_key: &str) -> Vec<u8> {
+    let secret = option(c, purpose.option_group(), "secret")
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
     format!("{token_key}{secret}").into_bytes()
 }
 
+fn sign(c: &Collection, purpose: Purpose, token_key: &str, claims: &Claims) -> String {
+    // HS256 over a small struct cannot fail to encode.
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(&signing_key(c, purpose, token_key)),
+    )
+    .unwrap_or_default()
+}
+
 /// The collection's `authToken.duration`, in seconds.
 pub fn auth_duration(c: &Collection) -> u64 {
-    option(c, "authToken", "duration")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(86_400)
+    Purpose::Auth.duration(c)
 }
 
 /// A refreshable auth token for a record of `c`, valid for the
@@ -60,11 +125,8 @@ pub fn issue_with(
     duration: u64,
     refreshable: bool,
 ) -> String {
-    sign(
-        c,
-        token_key,
-        auth_claims(c, record_id, duration, refreshable, None),
-    )
+    let claims = auth_claims(c, record_id, duration, refreshable, None);
+    sign(c, Purpose::Auth, token_key, &claims)
 }
 
 /// A refreshable auth token that belongs to session `sid`.
@@ -75,7 +137,8 @@ pub fn issue_for_session(
     duration: u64,
     sid: &str,
 ) -> String {
-    sign(c, token_key, auth_claims(c, record_id, duration, true, Some(sid)))
+    let claims = auth_claims(c, record_id, duration, true, Some(sid));
+    sign(c, Purpose::Auth, token_key, &claims)
 }
 
 fn auth_claims(
@@ -92,17 +155,32 @@ fn auth_claims(
         exp: jsonwebtoken::get_current_timestamp() + duration,
         refreshable,
         sid: sid.map(str::to_owned),
+        email: None,
+        new_email: None,
     }
 }
 
-fn sign(c: &Collection, token_key: &str, claims: Claims) -> String {
-    // HS256 over a small struct cannot fail to encode.
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(&signing_key(c, token_key)),
-    )
-    .unwrap_or_default()
+/// An account-flow token for the record's `email` (and, for an email
+/// change, the address it moves to), valid for the collection's duration.
+pub fn issue_for(
+    c: &Collection,
+    purpose: Purpose,
+    record_id: &str,
+    token_key: &str,
+    email: &str,
+    new_email: Option<&str>,
+) -> String {
+    let claims = Claims {
+        id: record_id.to_owned(),
+        collection_id: c.id.clone(),
+        kind: purpose.kind().into(),
+        exp: jsonwebtoken::get_current_timestamp() + purpose.duration(c),
+        refreshable: false,
+        sid: None,
+        email: Some(email.to_owned()),
+        new_email: new_email.map(str::to_owned),
+    };
+    sign(c, purpose, token_key, &claims)
 }
 
 /// The claims of a token, unverified: only to find whose key checks it.
@@ -114,13 +192,40 @@ pub fn peek(token: &str) -> Option<Claims> {
 
 /// Verifies signature, expiry and type against the record's key.
 pub fn verify(token: &str, c: &Collection, token_key: &str) -> Option<Claims> {
+    verify_for(token, c, Purpose::Auth, token_key)
+}
+
+/// Verifies a token of `purpose`: its signature (with that purpose's
+/// secret), expiry, `type` and collection.
+pub fn verify_for(token: &str, c: &Collection, purpose: Purpose, token_key: &str) -> Option<Claims> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     let data = jsonwebtoken::decode::<Claims>(
         token,
-        &DecodingKey::from_secret(&signing_key(c, token_key)),
+        &DecodingKey::from_secret(&signing_key(c, purpose, token_key)),
         &validation,
     )
     .ok()?;
-    (data.claims.kind == AUTH && data.claims.collection_id == c.id).then_some(data.claims)
+    (data.claims.kind == purpose.kind() && data.claims.collection_id == c.id).then_some(data.claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::defaults;
+
+    #[test]
+    fn each_purpose_has_its_own_type_and_secret() {
+        let c = defaults::users();
+        let reset = issue_for(&c, Purpose::PasswordReset, "abc", "key", "a@b.co", None);
+        let claims = verify_for(&reset, &c, Purpose::PasswordReset, "key").expect("valid");
+        assert_eq!(claims.email.as_deref(), Some("a@b.co"));
+        assert_eq!(claims.kind, "passwordReset");
+        // Not an auth token, not a verification token, not with another key.
+        assert!(verify(&reset, &c, "key").is_none());
+        assert!(verify_for(&reset, &c, Purpose::Verification, "key").is_none());
+        assert!(verify_for(&reset, &c, Purpose::PasswordReset, "other").is_none());
+        let auth = issue(&c, "abc", "key");
+        assert!(verify_for(&auth, &c, Purpose::PasswordReset, "key").is_none());
+    }
 }

@@ -566,9 +566,11 @@ pub async fn update(
         .await?;
     let before = values.clone();
     let mut errors = ErrorTree::new();
+    // Superusers and the accounts `manageRule` matches manage accounts.
+    let manager = crate::auth::manage::may_manage(state, requester, &c, id).await?;
     // An account's email and verified state change only through their own
-    // flows (or a superuser); PocketBase answers a direct change this way.
-    if c.kind == CollectionKind::Auth && !caller.is_superuser() {
+    // flows (or a manager); PocketBase answers a direct change this way.
+    if c.kind == CollectionKind::Auth && !manager {
         for key in ["email", "verified"] {
             if let (Some(given), Some(f)) = (body.get(key), c.field(key))
                 && values::normalize(f, given) != before.get(key).cloned().unwrap_or(Value::Null)
@@ -581,6 +583,12 @@ pub async fn update(
         }
     }
     let passwords = apply_body(&c, caller, &body, &mut values, false, &mut errors);
+    if manager
+        && !caller.is_superuser()
+        && let (Some(given), Some(f)) = (body.get("verified"), c.field("verified"))
+    {
+        values.insert("verified".into(), values::normalize(f, given));
+    }
     if c.kind == CollectionKind::Auth && !passwords.is_empty() {
         let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
         if passwords.iter().any(|(_, p)| p != confirm) {
@@ -589,7 +597,7 @@ pub async fn update(
                 FieldError::new("validation_values_mismatch", "Values don't match."),
             );
         }
-        if !caller.is_superuser() {
+        if !manager {
             let old = body
                 .get("oldPassword")
                 .and_then(Value::as_str)

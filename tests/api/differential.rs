@@ -13,14 +13,20 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{TestApp, spawn_app};
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    superuser: String,
+pub(crate) struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub superuser: String,
 }
 
 impl Server {
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .client
             .request(method.parse().unwrap(), format!("{}{path}", self.base));
@@ -118,7 +124,7 @@ async fn start_pocketbase(bin: &PathBuf, dir: &std::path::Path) -> (Child, Serve
     (child, server)
 }
 
-async fn login(s: &Server, collection: &str, email: &str, password: &str) -> String {
+pub(crate) async fn login(s: &Server, collection: &str, email: &str, password: &str) -> String {
     let (status, body) = s
         .call(
             "POST",
@@ -507,8 +513,18 @@ fn strip_timestamps(v: &mut Value) {
     }
 }
 
-#[tokio::test]
-async fn cairn_and_pocketbase_answer_alike() {
+/// PocketBase (stopped when dropped) and Cairn, side by side.
+pub(crate) struct Both {
+    pub pb: Server,
+    pub cairn: Server,
+    _pb_child: Child,
+    _app: TestApp,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts both servers; `None`, saying why, where PocketBase is not
+/// installed (and a failure where the run requires it).
+pub(crate) async fn start_both() -> Option<Both> {
     let Some(bin) = pocketbase_bin() else {
         assert!(
             std::env::var_os("CAIRN_REQUIRE_POCKETBASE").is_none(),
@@ -517,15 +533,37 @@ async fn cairn_and_pocketbase_answer_alike() {
         eprintln!(
             "skipped: no pocketbase binary (set POCKETBASE_BIN or run tests/run.sh, which installs it)"
         );
-        return;
+        return None;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (_pb_child, pb) = start_pocketbase(&bin, dir.path()).await;
+    let (pb_child, pb) = start_pocketbase(&bin, dir.path()).await;
     let app: TestApp = spawn_app().await;
     let cairn = Server {
         base: app.url(""),
         client: reqwest::Client::new(),
         superuser: app.superuser_token().await,
+    };
+    Some(Both {
+        pb,
+        cairn,
+        _pb_child: pb_child,
+        _app: app,
+        _dir: dir,
+    })
+}
+
+#[tokio::test]
+async fn cairn_and_pocketbase_answer_alike() {
+    // The underscored bindings keep PocketBase and Cairn running.
+    let Some(Both {
+        pb,
+        cairn,
+        _pb_child,
+        _app,
+        _dir,
+    }) = start_both().await
+    else {
+        return;
     };
     let pb_users = seed(&pb).await;
     let cairn_users = seed(&cairn).await;

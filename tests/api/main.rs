@@ -5,6 +5,8 @@
 
 mod helpers;
 
+mod account;
+mod account_differential;
 mod admin_ui;
 mod auth;
 mod cli;
@@ -15,8 +17,10 @@ mod filters;
 mod health;
 mod installer;
 mod logging;
+mod mail;
 mod migrations;
 mod oauth2;
+mod otp_mfa;
 mod rate_limit;
 mod realtime;
 mod records;

@@ -50,6 +50,8 @@ pub struct CodeSignIn {
     pub code_verifier: String,
     pub redirect_url: String,
     pub create_data: Map<String, Value>,
+    /// Completes a multi-factor sign-in begun with another method.
+    pub mfa_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +110,7 @@ pub async fn sign_in(
     input: CodeSignIn,
 ) -> Result<SignedIn, OAuth2Error> {
     let c = super::auth_collection(state, collection).ok_or(OAuth2Error::NoCollection)?;
+    let input_mfa_id = input.mfa_id.clone();
     if !config::enabled(&c) {
         return Err(OAuth2Error::Disabled);
     }
@@ -183,6 +186,7 @@ pub async fn sign_in(
         record: account.record.clone(),
         method: Method::OAuth2,
         meta: Some(meta(&user, &grant, is_new)),
+        mfa_id: input_mfa_id,
     })
 }
 

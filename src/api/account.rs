@@ -1,0 +1,163 @@
+//! Account flows by email under `/collections/{c}/`: verification,
+//! password reset and email change, as PocketBase. Requests answer 204
+//! whether or not the address has an account.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+
+use super::{ApiTags, guard};
+use crate::{
+    app::AppState,
+    auth::flows::{self, NewPassword},
+    http::error::ApiError,
+};
+
+#[derive(ApiResponse)]
+pub enum Done {
+    /// Accepted; nothing to return.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(Object)]
+pub struct EmailBody {
+    #[oai(default)]
+    email: String,
+}
+
+#[derive(Object)]
+pub struct TokenBody {
+    #[oai(default)]
+    token: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ConfirmResetBody {
+    #[oai(default)]
+    token: String,
+    #[oai(default)]
+    password: String,
+    #[oai(default)]
+    password_confirm: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EmailChangeBody {
+    /// The address to move the signed-in account to.
+    #[oai(default)]
+    new_email: String,
+}
+
+#[derive(Object)]
+pub struct ConfirmEmailChangeBody {
+    #[oai(default)]
+    token: String,
+    /// The account's current password.
+    #[oai(default)]
+    password: String,
+}
+
+pub struct AccountApi {
+    state: Arc<AppState>,
+}
+
+impl AccountApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl AccountApi {
+    /// Mails a verification link to an unverified account.
+    #[oai(path = "/collections/:collection/request-verification", method = "post")]
+    async fn request_verification(
+        &self,
+        collection: Path<String>,
+        body: Json<EmailBody>,
+    ) -> poem::Result<Done> {
+        flows::request_verification(&self.state, &collection.0, &body.0.email)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
+    /// Marks the account of a verification token as verified.
+    #[oai(path = "/collections/:collection/confirm-verification", method = "post")]
+    async fn confirm_verification(
+        &self,
+        collection: Path<String>,
+        body: Json<TokenBody>,
+    ) -> poem::Result<Done> {
+        flows::confirm_verification(&self.state, &collection.0, &body.0.token)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
+    /// Mails a password-reset link.
+    #[oai(path = "/collections/:collection/request-password-reset", method = "post")]
+    async fn request_password_reset(
+        &self,
+        collection: Path<String>,
+        body: Json<EmailBody>,
+    ) -> poem::Result<Done> {
+        flows::request_password_reset(&self.state, &collection.0, &body.0.email)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
+    /// Sets a new password with a reset token; every existing token of the
+    /// account stops working.
+    #[oai(path = "/collections/:collection/confirm-password-reset", method = "post")]
+    async fn confirm_password_reset(
+        &self,
+        collection: Path<String>,
+        body: Json<ConfirmResetBody>,
+    ) -> poem::Result<Done> {
+        let body = body.0;
+        let input = NewPassword {
+            token: body.token,
+            password: body.password,
+            password_confirm: body.password_confirm,
+        };
+        flows::confirm_password_reset(&self.state, &collection.0, input)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
+    /// Mails a confirmation link to the signed-in account's new address.
+    #[oai(path = "/collections/:collection/request-email-change", method = "post")]
+    async fn request_email_change(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        body: Json<EmailChangeBody>,
+    ) -> poem::Result<Done> {
+        let caller = guard::identify(&self.state, req).await?;
+        flows::request_email_change(&self.state, &collection.0, &caller, &body.0.new_email)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
+    /// Moves the account to its new address, given the token and the
+    /// account's password; every existing token stops working.
+    #[oai(path = "/collections/:collection/confirm-email-change", method = "post")]
+    async fn confirm_email_change(
+        &self,
+        collection: Path<String>,
+        body: Json<ConfirmEmailChangeBody>,
+    ) -> poem::Result<Done> {
+        flows::confirm_email_change(&self.state, &collection.0, &body.0.token, &body.0.password)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+}

@@ -1,0 +1,83 @@
+//! Sign-in with a one-time code by email: `request-otp` mails a code and
+//! answers its `otpId`; `auth-with-otp` trades id and code for a token.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use serde_json::{Value, json};
+
+use super::ApiTags;
+use crate::{
+    app::AppState,
+    auth::{
+        otp,
+        signin::{self, AuthResponse},
+    },
+    http::error::ApiError,
+};
+
+#[derive(Object)]
+pub struct RequestOtpBody {
+    #[oai(default)]
+    email: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AuthWithOtpBody {
+    #[oai(default)]
+    otp_id: String,
+    /// The code from the mail.
+    #[oai(default)]
+    password: String,
+    /// Completes a multi-factor sign-in begun with another method.
+    mfa_id: Option<String>,
+}
+
+pub struct OtpApi {
+    state: Arc<AppState>,
+}
+
+impl OtpApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl OtpApi {
+    /// Mails a one-time sign-in code; answers `{otpId}` for any address.
+    #[oai(path = "/collections/:collection/request-otp", method = "post")]
+    async fn request_otp(
+        &self,
+        collection: Path<String>,
+        body: Json<RequestOtpBody>,
+    ) -> poem::Result<Json<Value>> {
+        let otp_id = otp::request(&self.state, &collection.0, &body.0.email)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Json(json!({"otpId": otp_id})))
+    }
+
+    /// Signs in with an `otpId` and the code that was mailed for it.
+    #[oai(path = "/collections/:collection/auth-with-otp", method = "post")]
+    async fn auth_with_otp(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        body: Json<AuthWithOtpBody>,
+    ) -> poem::Result<AuthResponse> {
+        let body = body.0;
+        let signed_in = otp::sign_in(
+            &self.state,
+            &collection.0,
+            &body.otp_id,
+            &body.password,
+            body.mfa_id,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(signin::complete(&self.state, req, signed_in).await?)
+    }
+}

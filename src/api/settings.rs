@@ -1,0 +1,78 @@
+//! Runtime settings for superusers: `GET /settings` and `PATCH /settings`
+//! in PocketBase's shape. A PATCH is merged into the current settings
+//! (objects key by key), so a client sends only what it changes. Secrets
+//! (the SMTP password, S3 secret keys) are write-only: never echoed back.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::{OpenApi, payload::Json};
+use serde_json::Value;
+
+use super::{ApiTags, guard};
+use crate::{app::AppState, http::error::ApiError, settings::Settings};
+
+pub struct SettingsApi {
+    state: Arc<AppState>,
+}
+
+impl SettingsApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+/// Merges `patch` into `target`: objects key by key, anything else replaced.
+fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
+/// The settings as the API shows them, secrets left out.
+fn shown(settings: &Settings) -> Result<Value, ApiError> {
+    let mut v = serde_json::to_value(settings).map_err(ApiError::internal)?;
+    if let Some(smtp) = v.get_mut("smtp").and_then(Value::as_object_mut) {
+        smtp.remove("password");
+    }
+    for path in ["/s3", "/backups/s3"] {
+        if let Some(s3) = v.pointer_mut(path).and_then(Value::as_object_mut) {
+            s3.remove("secret");
+        }
+    }
+    Ok(v)
+}
+
+#[OpenApi(tag = "ApiTags::Settings")]
+impl SettingsApi {
+    /// Superusers only: the runtime settings, without secrets.
+    #[oai(path = "/settings", method = "get")]
+    async fn get(&self, req: &Request) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        Ok(Json(shown(&self.state.settings.get())?))
+    }
+
+    /// Superusers only: changes the given settings and answers all of them.
+    #[oai(path = "/settings", method = "patch")]
+    async fn update(&self, req: &Request, body: Json<Value>) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        let mut current = serde_json::to_value(&*self.state.settings.get()).map_err(ApiError::internal)?;
+        if !body.0.is_object() {
+            return Err(ApiError::bad_request("Invalid settings: expected a JSON object.").into());
+        }
+        merge(&mut current, body.0);
+        let next: Settings = serde_json::from_value(current)
+            .map_err(|e| ApiError::bad_request(format!("Invalid settings: {e}.")))?;
+        self.state
+            .settings
+            .replace(&self.state.store.data, next.clone())
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Json(shown(&next)?))
+    }
+}

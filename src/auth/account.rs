@@ -1,0 +1,225 @@
+//! An auth record as the account flows see it (address, verified state,
+//! password hash, token key) and the one write they make to it. Every
+//! change here goes through `change`, which bumps `updated`, invalidates
+//! the auth cache and announces the change, so no flow forgets one.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
+use serde_json::{Map, Value};
+
+use crate::{
+    app::AppState,
+    records::{
+        events::{self, ChangeAction, RecordChange},
+        shape,
+    },
+    schema::{Collection, field::FieldKind, sync::quote},
+    store::StoreError,
+};
+
+/// Length of a fresh `tokenKey`, as PocketBase's.
+const TOKEN_KEY_LEN: usize = 50;
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub verified: bool,
+    pub password_hash: String,
+    pub token_key: String,
+    /// The record as the API shows it.
+    pub record: Map<String, Value>,
+}
+
+/// What a flow changes on an account; `None` leaves a column as it is.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub email: Option<String>,
+    pub verified: Option<bool>,
+    pub password_hash: Option<String>,
+    /// A new token key revokes every token issued before.
+    pub rotate_token_key: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("the account no longer exists")]
+    Missing,
+    #[error("the new email address is already in use")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for ChangeError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+fn read_where(
+    conn: &Connection,
+    c: &Collection,
+    column: &str,
+    value: &str,
+) -> rusqlite::Result<Option<Account>> {
+    let at = |name: &str| c.fields.iter().position(|f| f.name == name);
+    let (Some(email_at), Some(verified_at), Some(pw_at), Some(key_at)) =
+        (at("email"), at("verified"), at("password"), at("tokenKey"))
+    else {
+        return Ok(None);
+    };
+    let collate = if column == "email" { " COLLATE NOCASE" } else { "" };
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {}{collate} = ?1 LIMIT 1",
+        shape::select_list(c),
+        quote(&c.name),
+        quote(column)
+    );
+    conn.prepare_cached(&sql)?
+        .query_row([value], |row| {
+            let record = shape::row_to_json(c, row)?;
+            Ok(Account {
+                id: record
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                email: row.get(email_at)?,
+                verified: row.get(verified_at)?,
+                password_hash: row.get(pw_at)?,
+                token_key: row.get(key_at)?,
+                record,
+            })
+        })
+        .optional()
+}
+
+/// The account of `c` with this email address (case-insensitive).
+pub async fn by_email(
+    state: &AppState,
+    c: Arc<Collection>,
+    email: String,
+) -> Result<Option<Account>, StoreError> {
+    state
+        .store
+        .data
+        .read(move |conn| read_where(conn, &c, "email", &email).map_err(StoreError::from))
+        .await
+}
+
+pub async fn by_id(state: &AppState, c: Arc<Collection>, id: String) -> Result<Option<Account>, StoreError> {
+    state
+        .store
+        .data
+        .read(move |conn| read_where(conn, &c, "id", &id).map_err(StoreError::from))
+        .await
+}
+
+/// Applies `change` to account `id` in one transaction and returns it as
+/// it now is.
+pub async fn change(
+    state: &AppState,
+    c: Arc<Collection>,
+    id: &str,
+    change: Change,
+) -> Result<Account, ChangeError> {
+    let (c2, id2) = (c.clone(), id.to_owned());
+    let account = state
+        .store
+        .data
+        .write(move |tx| {
+            let mut sets = Vec::new();
+            let mut params: Vec<Sql> = Vec::new();
+            if let Some(email) = change.email {
+                // Checked under the write lock: the address may have been
+                // taken since the token was issued.
+                let taken: bool = tx.query_row(
+                    &format!(
+                        "SELECT count(*) > 0 FROM {} WHERE email = ?1 COLLATE NOCASE AND id != ?2",
+                        quote(&c2.name)
+                    ),
+                    [&email, &id2],
+                    |r| r.get(0),
+                )?;
+                if taken {
+                    return Err(ChangeError::EmailTaken);
+                }
+                sets.push("email");
+                params.push(Sql::Text(email));
+            }
+            if let Some(verified) = change.verified {
+                sets.push("verified");
+                params.push(Sql::Integer(verified.into()));
+            }
+            if let Some(hash) = change.password_hash {
+                sets.push("password");
+                params.push(Sql::Text(hash));
+            }
+            if change.rotate_token_key {
+                sets.push("tokenKey");
+                params.push(Sql::Text(crate::random::alphanumeric(TOKEN_KEY_LEN)));
+            }
+            for f in &c2.fields {
+                if matches!(f.kind, FieldKind::Autodate { on_update: true, .. }) {
+                    sets.push(f.name.as_str());
+                    params.push(Sql::Text(crate::datetime::now()));
+                }
+            }
+            let assignments: Vec<String> = sets
+                .iter()
+                .enumerate()
+                .map(|(i, col)| format!("{} = ?{}", quote(col), i + 1))
+                .collect();
+            params.push(Sql::Text(id2.clone()));
+            let sql = format!(
+                "UPDATE {} SET {} WHERE id = ?{}",
+                quote(&c2.name),
+                assignments.join(", "),
+                params.len()
+            );
+            if tx.execute(&sql, params_from_iter(params))? == 0 {
+                return Err(ChangeError::Missing);
+            }
+            read_where(tx, &c2, "id", &id2)?.ok_or(ChangeError::Missing)
+        })
+        .await?;
+    state.auth_records.invalidate(&c.id, id);
+    events::committed(
+        state,
+        vec![RecordChange {
+            action: ChangeAction::Update,
+            collection: c,
+            record: account.record.clone(),
+        }],
+    );
+    Ok(account)
+}
+
+/// Replaces an outdated hash (bcrypt from an imported PocketBase database)
+/// with argon2id after a successful sign-in. Only the hash changes: the
+/// token key stays, so no session ends, and `updated` stays, since the
+/// account did not change. A failure only means trying again next time.
+pub async fn rehash(state: &AppState, c: &Collection, id: &str, password: String) {
+    let hash = match state.hasher.hash(password).await {
+        Ok(hash) => hash,
+        Err(err) => {
+            tracing::warn!(error = %err, "rehashing a password");
+            return;
+        }
+    };
+    let sql = format!("UPDATE {} SET password = ?1 WHERE id = ?2", quote(&c.name));
+    let id2 = id.to_owned();
+    let written = state
+        .store
+        .data
+        .write(move |tx| {
+            tx.execute(&sql, [&hash, &id2])?;
+            Ok::<_, StoreError>(())
+        })
+        .await;
+    if let Err(err) = written {
+        tracing::warn!(error = %err, "storing a rehashed password");
+    }
+}

@@ -1,0 +1,111 @@
+//! New-location alerts (`authAlert`): each account's sign-in origins (a
+//! hash of client IP and user agent) are remembered, and a sign-in from an
+//! origin not seen before mails the owner, so a stolen password shows up.
+//! The first origin an account ever signs in from is only remembered:
+//! there is nothing yet to compare it with.
+//!
+//! An alert never fails or delays a sign-in beyond the local write: errors
+//! are logged, and the mail goes out like any other.
+
+use poem::Request;
+use rusqlite::params;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::signin::SignedIn;
+use crate::{
+    app::AppState,
+    http::client::ClientInfo,
+    mail::{
+        self,
+        templates::{self, Template},
+    },
+    store::StoreError,
+};
+
+fn enabled(s: &SignedIn) -> bool {
+    s.collection
+        .options
+        .get("authAlert")
+        .and_then(|a| a.get("enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// Records where this sign-in came from, and alerts the owner if that is
+/// somewhere new.
+pub async fn note_origin(state: &AppState, req: &Request, s: &SignedIn) {
+    if !enabled(s) {
+        return;
+    }
+    if let Err(err) = note(state, req, s).await {
+        tracing::warn!(error = %err, "recording the sign-in origin");
+    }
+}
+
+async fn note(state: &AppState, req: &Request, s: &SignedIn) -> Result<(), StoreError> {
+    let ip = req
+        .extensions()
+        .get::<ClientInfo>()
+        .map(|c| c.ip.to_string())
+        .unwrap_or_default();
+    let agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let fingerprint = hex::encode(Sha256::digest(format!("{ip}\n{agent}")));
+    let (c_id, record) = (s.collection.id.clone(), s.id.clone());
+    let is_new_place = state
+        .store
+        .data
+        .write(move |tx| {
+            let now = crate::datetime::now();
+            let count = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<i64> {
+                tx.query_row(
+                    "SELECT count(*) FROM _authOrigins WHERE collectionRef = ?1 AND recordRef = ?2",
+                    params![c_id, record],
+                    |r| r.get(0),
+                )
+            };
+            let known = count(tx)?;
+            tx.execute(
+                "INSERT INTO _authOrigins (id, collectionRef, recordRef, fingerprint, created, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (collectionRef, recordRef, fingerprint) DO UPDATE SET updated = excluded.updated",
+                params![crate::random::lower_alphanumeric(15), c_id, record, fingerprint, now],
+            )?;
+            // The upsert reports one row either way; the origin is new if
+            // the count grew, and worth an alert if there were others.
+            let now_known = count(tx)?;
+            Ok::<_, StoreError>(now_known > known && known > 0)
+        })
+        .await?;
+    let Some(to) = s
+        .record
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty())
+    else {
+        return Ok(());
+    };
+    if is_new_place {
+        let info = if agent.is_empty() {
+            ip
+        } else {
+            format!("{ip}, {agent}")
+        };
+        let meta = state.settings.get().meta.clone();
+        let message = templates::render(
+            &s.collection,
+            Template::AuthAlert,
+            &meta,
+            to,
+            &s.record,
+            &[("ALERT_INFO", &info)],
+        );
+        mail::send(state, message).await?;
+    }
+    Ok(())
+}

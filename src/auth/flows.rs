@@ -1,0 +1,428 @@
+//! The account flows that run by email: verification, password reset and
+//! email change. Each is a request (mail a signed, expiring token) and a
+//! confirmation (check the token, change the account).
+//!
+//! Requests answer the same whether or not the address has an account, so
+//! they cannot be used to find out who is signed up; the mail itself is
+//! handed off without waiting for SMTP. Confirmations check the token's
+//! signature against the account's current token key, so a token stops
+//! working once the password (and with it the key) changes; and its
+//! address claim against the account's current address.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+
+use super::{
+    account::{self, Account, Change, ChangeError},
+    caller::Caller,
+    email::Email,
+    login::LoginError,
+    password,
+    token::{self, Purpose},
+};
+use crate::{
+    app::AppState,
+    http::error::{ApiError, FieldError, FieldErrors},
+    mail::{
+        self,
+        templates::{self, Template},
+    },
+    schema::{Collection, CollectionKind},
+    store::StoreError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("missing collection")]
+    NoCollection,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("{0}")]
+    Refused(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("signed in to another collection")]
+    WrongCollection(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+    #[error(transparent)]
+    Login(LoginError),
+}
+
+impl From<FlowError> for ApiError {
+    fn from(err: FlowError) -> Self {
+        match err {
+            FlowError::NoCollection => {
+                ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid collection context.")
+            }
+            FlowError::Invalid(fields) => ApiError::validation(fields),
+            FlowError::Refused(message) => ApiError::bad_request(message),
+            FlowError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
+            FlowError::Unauthorized => ApiError::unauthorized(crate::http::error::messages::UNAUTHORIZED),
+            FlowError::WrongCollection(name) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("The request requires auth record from {name} collection."),
+            ),
+            FlowError::Login(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<LoginError> for FlowError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::Store(e) => Self::Store(e),
+            other => Self::Login(other),
+        }
+    }
+}
+
+impl From<ChangeError> for FlowError {
+    fn from(err: ChangeError) -> Self {
+        match err {
+            ChangeError::Missing => invalid_token(),
+            ChangeError::EmailTaken => field(
+                "token",
+                FieldError::new("validation_invalid_new_email", "Invalid new email address."),
+            ),
+            ChangeError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+fn field(name: &str, error: FieldError) -> FlowError {
+    FlowError::Invalid(FieldErrors::from([(name.to_owned(), error)]))
+}
+
+const SUPERUSERS_VERIFIED: &str = "All superusers are verified by default.";
+const SUPERUSERS_CHANGE_EMAIL: &str = "All superusers can change their emails directly.";
+
+/// Superusers are verified from the start and change their address by a
+/// plain update, so these flows refuse them, as PocketBase.
+fn not_for_superusers(c: &Collection, message: &'static str) -> Result<(), FlowError> {
+    if c.id == crate::schema::defaults::SUPERUSERS_ID {
+        Err(FlowError::Refused(message))
+    } else {
+        Ok(())
+    }
+}
+
+fn invalid_password() -> FieldError {
+    FieldError::new(
+        "validation_invalid_password",
+        "Missing or invalid auth record password.",
+    )
+}
+
+fn invalid_token() -> FlowError {
+    field(
+        "token",
+        FieldError::new("validation_invalid_token", "Invalid or expired token."),
+    )
+}
+
+/// The auth collection `name`, or the 404 PocketBase answers.
+pub fn auth_collection(state: &AppState, name: &str) -> Result<Arc<Collection>, FlowError> {
+    state
+        .schema
+        .catalog()
+        .get(name)
+        .filter(|c| c.kind == CollectionKind::Auth)
+        .cloned()
+        .ok_or(FlowError::NoCollection)
+}
+
+/// Parses a required email address in field `name`.
+pub fn parse_email(name: &str, raw: &str) -> Result<Email, FlowError> {
+    if raw.trim().is_empty() {
+        return Err(field(name, FieldError::required()));
+    }
+    Email::parse(raw).ok_or_else(|| {
+        field(
+            name,
+            FieldError::new("validation_is_email", "Must be a valid email address."),
+        )
+    })
+}
+
+async fn send_token_mail(
+    state: &AppState,
+    c: &Collection,
+    template: Template,
+    to: &str,
+    account: &Account,
+    token: &str,
+) -> Result<(), FlowError> {
+    let meta = state.settings.get().meta.clone();
+    let message = templates::render(c, template, &meta, to, &account.record, &[("TOKEN", token)]);
+    mail::send(state, message).await?;
+    Ok(())
+}
+
+/// The account a flow token names, if the token is genuine, unexpired, of
+/// this `purpose`, and was issued for the account's current address.
+async fn token_account(
+    state: &AppState,
+    c: &Arc<Collection>,
+    purpose: Purpose,
+    raw: &str,
+) -> Result<(Account, token::Claims), FlowError> {
+    let claims = token::peek(raw).ok_or_else(invalid_token)?;
+    let account = account::by_id(state, c.clone(), claims.id.clone())
+        .await?
+        .ok_or_else(invalid_token)?;
+    let claims = token::verify_for(raw, c, purpose, &account.token_key).ok_or_else(invalid_token)?;
+    let same_address = claims
+        .email
+        .as_deref()
+        .is_some_and(|e| e.eq_ignore_ascii_case(&account.email));
+    if !same_address {
+        return Err(invalid_token());
+    }
+    Ok((account, claims))
+}
+
+fn required(errors: &mut FieldErrors, name: &str, value: &str) {
+    if value.is_empty() {
+        errors.insert(name.to_owned(), FieldError::required());
+    }
+}
+
+pub async fn request_verification(state: &AppState, collection: &str, email: &str) -> Result<(), FlowError> {
+    let c = auth_collection(state, collection)?;
+    not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
+    let email = parse_email("email", email)?;
+    if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await?
+        && !account.verified
+    {
+        let token = token::issue_for(
+            &c,
+            Purpose::Verification,
+            &account.id,
+            &account.token_key,
+            &account.email,
+            None,
+        );
+        send_token_mail(
+            state,
+            &c,
+            Template::Verification,
+            &account.email,
+            &account,
+            &token,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn confirm_verification(state: &AppState, collection: &str, token: &str) -> Result<(), FlowError> {
+    let c = auth_collection(state, collection)?;
+    not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
+    if token.is_empty() {
+        return Err(field("token", FieldError::required()));
+    }
+    // PocketBase names a token without an address claim apart from one
+    // that fails its checks.
+    if token::peek(token).and_then(|c| c.email).is_none() {
+        return Err(field(
+            "token",
+            FieldError::new("validation_invalid_token_claims", "Missing email token claim."),
+        ));
+    }
+    let (account, _) = token_account(state, &c, Purpose::Verification, token).await?;
+    if !account.verified {
+        let verify = Change {
+            verified: Some(true),
+            ..Change::default()
+        };
+        account::change(state, c, &account.id, verify).await?;
+    }
+    Ok(())
+}
+
+pub async fn request_password_reset(
+    state: &AppState,
+    collection: &str,
+    email: &str,
+) -> Result<(), FlowError> {
+    let c = auth_collection(state, collection)?;
+    let email = parse_email("email", email)?;
+    if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await? {
+        let token = token::issue_for(
+            &c,
+            Purpose::PasswordReset,
+            &account.id,
+            &account.token_key,
+            &account.email,
+            None,
+        );
+        send_token_mail(
+            state,
+            &c,
+            Template::PasswordReset,
+            &account.email,
+            &account,
+            &token,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub struct NewPassword {
+    pub token: String,
+    pub password: String,
+    pub password_confirm: String,
+}
+
+/// Sets the new password and a new token key (every session ends); the
+/// account also counts as verified, since the reset mail reached it.
+pub async fn confirm_password_reset(
+    state: &AppState,
+    collection: &str,
+    input: NewPassword,
+) -> Result<(), FlowError> {
+    let c = auth_collection(state, collection)?;
+    let mut errors = FieldErrors::new();
+    required(&mut errors, "token", &input.token);
+    if let Err(e) = password::check_policy(&input.password) {
+        errors.insert("password".into(), e);
+    }
+    if input.password_confirm.is_empty() {
+        errors.insert("passwordConfirm".into(), FieldError::required());
+    } else if input.password_confirm != input.password {
+        errors.insert(
+            "passwordConfirm".into(),
+            FieldError::new("validation_values_mismatch", "Values don't match."),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(FlowError::Invalid(errors));
+    }
+    let (account, _) = token_account(state, &c, Purpose::PasswordReset, &input.token).await?;
+    let hash = state.hasher.hash(input.password).await?;
+    let reset = Change {
+        password_hash: Some(hash),
+        verified: Some(true),
+        rotate_token_key: true,
+        ..Change::default()
+    };
+    account::change(state, c, &account.id, reset).await?;
+    Ok(())
+}
+
+/// Mails a confirmation link to the new address of the signed-in caller.
+pub async fn request_email_change(
+    state: &AppState,
+    collection: &str,
+    caller: &Caller,
+    new_email: &str,
+) -> Result<(), FlowError> {
+    let c = auth_collection(state, collection)?;
+    let id = match caller {
+        Caller::Guest => return Err(FlowError::Unauthorized),
+        Caller::Record(r, _) if r.collection.id != c.id => {
+            // PocketBase's message names the caller's own collection.
+            return Err(FlowError::WrongCollection(r.collection.name.clone()));
+        }
+        Caller::Record(r, _) => r.id.clone(),
+    };
+    not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
+    let new_email = parse_email("newEmail", new_email)?;
+    let account = account::by_id(state, c.clone(), id)
+        .await?
+        .ok_or(FlowError::Unauthorized)?;
+    if account.email.eq_ignore_ascii_case(new_email.as_str()) {
+        return Err(field(
+            "newEmail",
+            FieldError::new("validation_not_in_invalid", "Must not be in list."),
+        ));
+    }
+    if account::by_email(state, c.clone(), new_email.to_string())
+        .await?
+        .is_some()
+    {
+        return Err(field(
+            "newEmail",
+            FieldError::new("validation_invalid_new_email", "Invalid new email address."),
+        ));
+    }
+    let token = token::issue_for(
+        &c,
+        Purpose::EmailChange,
+        &account.id,
+        &account.token_key,
+        &account.email,
+        Some(new_email.as_str()),
+    );
+    send_token_mail(
+        state,
+        &c,
+        Template::EmailChange,
+        new_email.as_str(),
+        &account,
+        &token,
+    )
+    .await
+}
+
+/// Moves the account to the token's new address once its owner proves the
+/// password; the new address is verified by this very mail, and the new
+/// token key ends every session.
+pub async fn confirm_email_change(
+    state: &AppState,
+    collection: &str,
+    token: &str,
+    password: &str,
+) -> Result<(), FlowError> {
+    let c = auth_collection(state, collection)?;
+    not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
+    let mut errors = FieldErrors::new();
+    required(&mut errors, "token", token);
+    required(&mut errors, "password", password);
+    if !errors.is_empty() {
+        return Err(FlowError::Invalid(errors));
+    }
+    // A token that names no new address cannot name whose password to
+    // check either; PocketBase reports both fields.
+    if token::peek(token).and_then(|c| c.new_email).is_none() {
+        return Err(FlowError::Invalid(FieldErrors::from([
+            (
+                "token".to_owned(),
+                FieldError::new(
+                    "validation_invalid_token_payload",
+                    "Invalid token payload - newEmail must be set.",
+                ),
+            ),
+            ("password".to_owned(), invalid_password()),
+        ])));
+    }
+    let (account, claims) = token_account(state, &c, Purpose::EmailChange, token).await?;
+    let new_email = claims
+        .new_email
+        .as_deref()
+        .and_then(Email::parse)
+        .ok_or_else(invalid_token)?;
+    if !state
+        .hasher
+        .verify(password.to_owned(), account.password_hash.clone())
+        .await?
+    {
+        return Err(field("password", invalid_password()));
+    }
+    let moved = Change {
+        email: Some(new_email.to_string()),
+        verified: Some(true),
+        rotate_token_key: true,
+        ..Change::default()
+    };
+    account::change(state, c, &account.id, moved).await?;
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Multi-factor sign-in, per the collection's `mfa` options: when it is
+//! enabled (and `mfa.rule` matches the account, `""` matching every
+//! account), a first proven factor does not sign in. It answers 401 with
+//! `{mfaId}`; a second sign-in with a different method that presents that
+//! `mfaId` within `mfa.duration` completes it. This is PocketBase's flow,
+//! so the SDKs' `mfaId` option works unchanged.
+
+use std::{collections::HashMap, sync::Arc};
+
+use poem::Request;
+
+use rusqlite::{OptionalExtension, params};
+use serde_json::Value;
+
+use super::{
+    caller::{AuthRecord, Caller, Presented},
+    signin::SignedIn,
+};
+use crate::{
+    app::AppState,
+    http::error::ApiError,
+    query::compile::RequestInfo,
+    records::{
+        access::{Access, Requester},
+        service::{matches_rule, rule_conditions},
+    },
+    schema::Collection,
+    store::StoreError,
+};
+
+/// What the sign-in may do next.
+pub enum Outcome {
+    /// No (further) factor is needed.
+    Passed,
+    /// The first factor is recorded; the client must prove a second one.
+    SecondFactor(String),
+}
+
+fn option(c: &Collection, key: &str) -> Option<Value> {
+    c.options.get("mfa")?.get(key).cloned()
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Whether `mfa.rule` asks this account for a second factor. The rule sees
+/// the account as `@request.auth`, as it would once signed in.
+async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, ApiError> {
+    let expr = option(&s.collection, "rule")
+        .and_then(|v| v.as_str().map(str::trim).map(str::to_owned))
+        .unwrap_or_default();
+    if expr.is_empty() {
+        return Ok(true);
+    }
+    let mut auth = s.record.clone();
+    auth.insert("collectionId".into(), Value::String(s.collection.id.clone()));
+    auth.insert("collectionName".into(), Value::String(s.collection.name.clone()));
+    let requester = Requester {
+        caller: Caller::Record(
+            Arc::new(AuthRecord {
+                collection: s.collection.clone(),
+                id: s.id.clone(),
+                token_key: s.token_key.clone(),
+                record: s.record.clone(),
+            }),
+            Presented {
+                token: String::new(),
+                refreshable: false,
+                session: None,
+            },
+        ),
+        info: RequestInfo {
+            auth: Some(auth),
+            method: "POST".into(),
+            ..RequestInfo::default()
+        },
+    };
+    let Some(conditions) = rule_conditions(
+        &state.schema.catalog(),
+        &s.collection,
+        &requester,
+        &Access::Rule(expr),
+    )
+    .map_err(ApiError::from)?
+    else {
+        return Ok(true);
+    };
+    let (c, id) = (s.collection.clone(), s.id.clone());
+    state
+        .store
+        .data
+        .read(move |conn| matches_rule(conn, &c, &id, &conditions).map_err(StoreError::from))
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// The `mfaId` of a sign-in: from its body, or from the query string,
+/// where the SDKs put it (`{mfaId}` in their options becomes `?mfaId=`).
+fn presented_mfa_id(req: &Request, s: &SignedIn) -> Option<String> {
+    s.mfa_id
+        .clone()
+        .or_else(|| {
+            req.params::<HashMap<String, String>>()
+                .ok()
+                .and_then(|mut q| q.remove("mfaId"))
+        })
+        .filter(|m| !m.is_empty())
+}
+
+/// Decides whether this sign-in completes, needs a second factor, or
+/// presents an `mfaId` that does not fit.
+pub async fn check(state: &AppState, req: &Request, s: &SignedIn) -> Result<Outcome, ApiError> {
+    if !option(&s.collection, "enabled")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+    {
+        return Ok(Outcome::Passed);
+    }
+    if let Some(mfa_id) = presented_mfa_id(req, s) {
+        return second_factor(state, s, mfa_id).await;
+    }
+    if !rule_applies(state, s).await? {
+        return Ok(Outcome::Passed);
+    }
+    let duration = option(&s.collection, "duration")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(600);
+    let id = crate::random::lower_alphanumeric(15);
+    let (id2, c_id, record, method) = (
+        id.clone(),
+        s.collection.id.clone(),
+        s.id.clone(),
+        s.method.as_str(),
+    );
+    state
+        .store
+        .data
+        .write(move |tx| {
+            // Expired first factors of anyone are dropped on the way.
+            tx.execute("DELETE FROM _mfas WHERE expires <= ?1", [now_secs()])?;
+            tx.execute(
+                "INSERT INTO _mfas (id, collectionRef, recordRef, method, expires, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    id2,
+                    c_id,
+                    record,
+                    method,
+                    now_secs() + duration,
+                    crate::datetime::now()
+                ],
+            )?;
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Outcome::SecondFactor(id))
+}
+
+async fn second_factor(state: &AppState, s: &SignedIn, mfa_id: String) -> Result<Outcome, ApiError> {
+    let id = mfa_id.clone();
+    let first: Option<(String, String, String)> = state
+        .store
+        .data
+        .read(move |conn| {
+            conn.query_row(
+                "SELECT collectionRef, recordRef, method FROM _mfas WHERE id = ?1 AND expires > ?2",
+                params![id, now_secs()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(StoreError::from)
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let Some((collection_ref, record_ref, method)) = first else {
+        return Err(ApiError::bad_request("Invalid or expired MFA session."));
+    };
+    if collection_ref != s.collection.id || record_ref != s.id {
+        return Err(ApiError::bad_request("Invalid MFA session."));
+    }
+    if method == s.method.as_str() {
+        return Err(ApiError::bad_request(
+            "A different authentication method is required.",
+        ));
+    }
+    state
+        .store
+        .data
+        .write(move |tx| {
+            tx.execute("DELETE FROM _mfas WHERE id = ?1", [&mfa_id])?;
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Outcome::Passed)
+}

@@ -1,0 +1,213 @@
+//! One-time codes by email (`request-otp` / `auth-with-otp`). A code is
+//! stored only as a hash, expires after the collection's `otp.duration`,
+//! and survives a few wrong guesses only: with 10^8 codes and
+//! `MAX_ATTEMPTS` tries per code, guessing is hopeless.
+//!
+//! An unknown address gets an `otpId` like any other (one that matches no
+//! code), so the answer does not reveal which addresses have accounts.
+
+use std::sync::Arc;
+
+use rand::Rng;
+use rusqlite::{OptionalExtension, params};
+use serde_json::Value;
+
+use super::{
+    account,
+    flows::{FlowError, auth_collection, parse_email},
+    login,
+    signin::{Method, SignedIn},
+};
+use crate::{
+    app::AppState,
+    http::error::{FieldError, FieldErrors},
+    mail::{
+        self,
+        templates::{self, Template},
+    },
+    schema::Collection,
+    store::StoreError,
+};
+
+/// Wrong codes one OTP tolerates before it is discarded.
+pub const MAX_ATTEMPTS: i64 = 5;
+const INVALID: &str = "Invalid or expired OTP.";
+
+fn option(c: &Collection, key: &str) -> Option<Value> {
+    c.options.get("otp")?.get(key).cloned()
+}
+
+fn enabled(c: &Collection) -> Result<(), FlowError> {
+    if option(c, "enabled").and_then(|v| v.as_bool()).unwrap_or(false) {
+        Ok(())
+    } else {
+        Err(FlowError::Forbidden(
+            "The collection is not configured to allow OTP authentication.",
+        ))
+    }
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn digits(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
+}
+
+/// Mails a fresh code to the account with `email` and answers its id.
+pub async fn request(state: &AppState, collection: &str, email: &str) -> Result<String, FlowError> {
+    let c = auth_collection(state, collection)?;
+    enabled(&c)?;
+    let email = parse_email("email", email)?;
+    let otp_id = crate::random::lower_alphanumeric(15);
+    let Some(account) = account::by_email(state, c.clone(), email.to_string()).await? else {
+        return Ok(otp_id);
+    };
+    let len = option(&c, "length")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(8)
+        .clamp(4, 32) as usize;
+    let duration = option(&c, "duration").and_then(|v| v.as_i64()).unwrap_or(180);
+    let code = digits(len);
+    let hash = state.hasher.hash(code.clone()).await?;
+    let (id, c_id, record, to) = (
+        otp_id.clone(),
+        c.id.clone(),
+        account.id.clone(),
+        account.email.clone(),
+    );
+    state
+        .store
+        .data
+        .write(move |tx| {
+            // Expired codes of anyone are dropped on the way.
+            tx.execute("DELETE FROM _otps WHERE expires <= ?1", [now_secs()])?;
+            tx.execute(
+                "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, expires, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    c_id,
+                    record,
+                    hash,
+                    to,
+                    now_secs() + duration,
+                    crate::datetime::now()
+                ],
+            )?;
+            Ok::<_, StoreError>(())
+        })
+        .await?;
+    let meta = state.settings.get().meta.clone();
+    let message = templates::render(
+        &c,
+        Template::Otp,
+        &meta,
+        &account.email,
+        &account.record,
+        &[("OTP", &code)],
+    );
+    mail::send(state, message).await?;
+    Ok(otp_id)
+}
+
+struct Stored {
+    record: String,
+    hash: String,
+    sent_to: String,
+}
+
+/// Checks `code` against OTP `otp_id`; a right code is used up, a wrong
+/// one counts against the OTP's attempts.
+pub async fn sign_in(
+    state: &AppState,
+    collection: &str,
+    otp_id: &str,
+    code: &str,
+    mfa_id: Option<String>,
+) -> Result<SignedIn, FlowError> {
+    let c = auth_collection(state, collection)?;
+    enabled(&c)?;
+    let mut errors = FieldErrors::new();
+    for (name, value) in [("otpId", otp_id), ("password", code)] {
+        if value.is_empty() {
+            errors.insert(name.into(), FieldError::required());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(FlowError::Invalid(errors));
+    }
+    let (id, c_id) = (otp_id.to_owned(), c.id.clone());
+    let stored = state
+        .store
+        .data
+        .read(move |conn| {
+            conn.query_row(
+                "SELECT recordRef, password, sentTo FROM _otps
+                 WHERE id = ?1 AND collectionRef = ?2 AND expires > ?3 AND attempts < ?4",
+                params![id, c_id, now_secs(), MAX_ATTEMPTS],
+                |r| {
+                    Ok(Stored {
+                        record: r.get(0)?,
+                        hash: r.get(1)?,
+                        sent_to: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(StoreError::from)
+        })
+        .await?
+        .ok_or(FlowError::Refused(INVALID))?;
+    let right = state.hasher.verify(code.to_owned(), stored.hash).await?;
+    let id = otp_id.to_owned();
+    state
+        .store
+        .data
+        .write(move |tx| {
+            if right {
+                tx.execute("DELETE FROM _otps WHERE id = ?1", [&id])?;
+            } else {
+                tx.execute("UPDATE _otps SET attempts = attempts + 1 WHERE id = ?1", [&id])?;
+                tx.execute(
+                    "DELETE FROM _otps WHERE id = ?1 AND attempts >= ?2",
+                    params![id, MAX_ATTEMPTS],
+                )?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await?;
+    if !right {
+        return Err(FlowError::Refused(INVALID));
+    }
+    let mut account = account::by_id(state, c.clone(), stored.record)
+        .await?
+        .ok_or(FlowError::Refused(INVALID))?;
+    login::check_auth_rule(state, &c, &account.id).await?;
+    // The code reached the address, which proves it, as a verification
+    // mail would.
+    if !account.verified && account.email.eq_ignore_ascii_case(&stored.sent_to) {
+        let verify = account::Change {
+            verified: Some(true),
+            ..account::Change::default()
+        };
+        account = account::change(state, c.clone(), &account.id, verify).await?;
+    }
+    Ok(signed_in(c, account, mfa_id))
+}
+
+fn signed_in(collection: Arc<Collection>, account: account::Account, mfa_id: Option<String>) -> SignedIn {
+    SignedIn {
+        collection,
+        id: account.id,
+        token_key: account.token_key,
+        record: account.record,
+        method: Method::Otp,
+        meta: None,
+        mfa_id,
+    }
+}
