@@ -28,7 +28,7 @@ use crate::{
         self,
         templates::{self, Template},
     },
-    schema::{Collection, CollectionKind},
+    schema::Collection,
     store::StoreError,
 };
 
@@ -129,13 +129,7 @@ fn invalid_token() -> FlowError {
 
 /// The auth collection `name`, or the 404 PocketBase answers.
 pub fn auth_collection(state: &AppState, name: &str) -> Result<Arc<Collection>, FlowError> {
-    state
-        .schema
-        .catalog()
-        .get(name)
-        .filter(|c| c.kind == CollectionKind::Auth)
-        .cloned()
-        .ok_or(FlowError::NoCollection)
+    super::auth_collection(state, name).ok_or(FlowError::NoCollection)
 }
 
 /// Parses a required email address in field `name`.
