@@ -1,6 +1,6 @@
-// The admin UI shell. For now it does one job beyond the placeholder:
+// The admin UI shell. For now it does two jobs beyond the placeholder:
 // the first-run installer, reached through the link `cairn serve` prints
-// (/_/#/install/<token>).
+// (/_/#/install/<token>), and the page an OAuth2 sign-in popup lands on.
 "use strict";
 
 function installToken() {
@@ -44,14 +44,35 @@ async function submit(token, form, status) {
   }
 }
 
-// Shows the installer when the URL carries a token, the home page
-// otherwise; runs on load and whenever the hash changes.
+// Where /api/oauth2-redirect sends the sign-in popup: "success" or
+// "failure", or null on any other page.
+function oauth2Outcome() {
+  const m = location.hash.match(/^#\/auth\/oauth2-redirect-(success|failure)$/);
+  return m ? m[1] : null;
+}
+
+function renderOAuth2(outcome) {
+  document.getElementById("oauth2").hidden = !outcome;
+  if (!outcome) return;
+  const ok = outcome === "success";
+  document.getElementById("oauth2-title").textContent = ok ? "Signed in" : "Sign-in failed";
+  document.getElementById("oauth2-text").textContent = ok
+    ? "You can close this window and return to the app."
+    : "The provider did not complete the sign-in. Close this window and try again from the app.";
+  if (ok) setTimeout(() => window.close(), 1500);
+}
+
+// Shows the installer when the URL carries a token, the OAuth2 outcome
+// after a provider's redirect, the home page otherwise; runs on load and
+// whenever the hash changes.
 function render() {
   const token = installToken();
+  const outcome = oauth2Outcome();
   const form = document.getElementById("install-form");
   const status = document.getElementById("install-status");
   document.getElementById("install").hidden = !token;
-  document.getElementById("home").hidden = Boolean(token);
+  renderOAuth2(outcome);
+  document.getElementById("home").hidden = Boolean(token || outcome);
   status.className = "";
   status.textContent = "";
   form.querySelector("button").disabled = false;

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod health;
 pub mod installer;
 pub mod mail;
+pub mod oauth2_redirect;
 pub mod otp;
 pub mod realtime;
 pub mod records;

@@ -58,7 +58,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'static {
     let service = api::service(state.clone());
     let docs = Docs::new(&service);
-    let app = api::realtime::routes(api::records::routes(Route::new()))
+    let app = api::oauth2_redirect::routes(api::realtime::routes(api::records::routes(Route::new())))
         .nest("/api", service)
         .at("/api/openapi.json", get(openapi_json))
         .at("/api/docs", get(docs_page))

@@ -452,3 +452,59 @@ async fn shutdown_ends_open_streams_cleanly() {
         .expect("shutdown does not wait for event streams");
     assert_eq!(reader.await.unwrap(), (NoEvent::Ended, NoEvent::Ended));
 }
+
+#[tokio::test]
+async fn the_oauth2_redirect_reaches_the_waiting_client_only() {
+    let app = spawn_app().await;
+    let location = |resp: &reqwest::Response| resp.headers()["location"].to_str().unwrap().to_owned();
+    let failure = "../_/#/auth/oauth2-redirect-failure";
+
+    // No state, an unknown client, a client not waiting for `@oauth2`.
+    let none = app.get("/api/oauth2-redirect?code=abc").await;
+    assert_eq!((none.status().as_u16(), location(&none)), (307, failure.into()));
+    let unknown = app.get("/api/oauth2-redirect?state=nobody&code=abc").await;
+    assert_eq!(location(&unknown), failure);
+    let mut sse = Sse::open(&app).await;
+    let not_waiting = app
+        .get(&format!("/api/oauth2-redirect?state={}&code=abc", sse.client_id))
+        .await;
+    assert_eq!(location(&not_waiting), failure);
+    assert_eq!(
+        sse.next_within(Duration::from_millis(300)).await.err(),
+        Some(NoEvent::TimedOut)
+    );
+
+    // The waiting client gets the code; the browser goes to the success page.
+    sse.subscribe_ok(&app, None, &["@oauth2"]).await;
+    let ok = app
+        .get(&format!(
+            "/api/oauth2-redirect?state={}&code=the-code",
+            sse.client_id
+        ))
+        .await;
+    assert_eq!(
+        (ok.status().as_u16(), location(&ok)),
+        (307, "../_/#/auth/oauth2-redirect-success".into())
+    );
+    let event = sse.next().await.unwrap();
+    assert_eq!(event.name, "@oauth2");
+    assert_eq!(
+        event.data,
+        json!({"state": sse.client_id, "code": "the-code", "error": ""})
+    );
+
+    // A provider's form POST with an error: passed on, and a failure page.
+    let denied = app
+        .client
+        .post(app.url("/api/oauth2-redirect"))
+        .form(&[("state", sse.client_id.as_str()), ("error", "access_denied")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (denied.status().as_u16(), location(&denied)),
+        (303, failure.into())
+    );
+    let event = sse.next().await.unwrap();
+    assert_eq!(event.data["error"], "access_denied");
+}

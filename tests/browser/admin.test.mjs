@@ -100,3 +100,21 @@ test('the installer link creates the first superuser, once', async () => {
   assert.match(await page.locator('#install-status').textContent(), /already exists/);
   await page.close();
 });
+
+test('an OAuth2 redirect lands on a page that says how the sign-in went', async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  // As a provider's redirect does it: through /api/oauth2-redirect, which
+  // sends the browser on (no client waits here, so it is the failure page).
+  await page.goto(`${base}/api/oauth2-redirect?state=nobody&code=abc`);
+  await page.locator('#oauth2').waitFor({ state: 'visible', timeout: 10_000 });
+  assert.equal(await page.locator('#oauth2-title').textContent(), 'Sign-in failed');
+  assert.equal(await page.locator('#home').isVisible(), false);
+  await page.goto(`${base}/_/#/auth/oauth2-redirect-success`);
+  await page.locator('#oauth2-title').filter({ hasText: 'Signed in' }).waitFor({ timeout: 10_000 });
+  assert.match(await page.locator('#oauth2-text').textContent(), /close this window/);
+  assert.deepEqual(errors, [], 'no script or CSP errors');
+  await page.close();
+});
