@@ -2,7 +2,9 @@
 //! input into typed values, call the owning module, shape the answer.
 
 pub mod auth;
+pub mod batch;
 pub mod collections;
+pub mod files;
 pub mod guard;
 pub mod health;
 pub mod installer;

@@ -121,6 +121,18 @@ impl AuthRecords {
         db: &Database,
         header: Option<&str>,
     ) -> Result<Caller, StoreError> {
+        self.identify_as(schema, db, header, token::AUTH).await
+    }
+
+    /// Resolves a token of type `kind` (a file token for protected files
+    /// names its record the same way an auth token does).
+    pub async fn identify_as(
+        &self,
+        schema: &Schema,
+        db: &Database,
+        header: Option<&str>,
+        kind: &str,
+    ) -> Result<Caller, StoreError> {
         let raw = header.unwrap_or("").trim();
         let token = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
         if token.is_empty() {
@@ -151,17 +163,19 @@ impl AuthRecords {
                 None => return Ok(Caller::Guest),
             },
         };
-        Ok(match token::verify(token, collection, &record.token_key) {
-            // The cached record is shared as is; only what the token says
-            // is per request.
-            Some(claims) => Caller::Record(
-                record,
-                Presented {
-                    token: token.to_owned(),
-                    refreshable: claims.refreshable,
-                },
-            ),
-            None => Caller::Guest,
-        })
+        Ok(
+            match token::verify_kind(token, collection, &record.token_key, kind) {
+                // The cached record is shared as is; only what the token says
+                // is per request.
+                Some(claims) => Caller::Record(
+                    record,
+                    Presented {
+                        token: token.to_owned(),
+                        refreshable: claims.refreshable,
+                    },
+                ),
+                None => Caller::Guest,
+            },
+        )
     }
 }

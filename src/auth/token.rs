@@ -22,13 +22,19 @@ pub struct Claims {
 }
 
 pub const AUTH: &str = "auth";
+pub const FILE: &str = "file";
 
 fn option(c: &Collection, group: &str, key: &str) -> Option<Value> {
     c.options.get(group)?.get(key).cloned()
 }
 
-fn signing_key(c: &Collection, token_key: &str) -> Vec<u8> {
-    let secret = option(c, "authToken", "secret")
+/// The option group that holds each token type's secret and duration.
+fn group(kind: &str) -> &'static str {
+    if kind == FILE { "fileToken" } else { "authToken" }
+}
+
+fn signing_key(c: &Collection, kind: &str, token_key: &str) -> Vec<u8> {
+    let secret = option(c, group(kind), "secret")
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
     format!("{token_key}{secret}").into_bytes()
@@ -63,7 +69,7 @@ pub fn issue_with(
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(&signing_key(c, token_key)),
+        &EncodingKey::from_secret(&signing_key(c, AUTH, token_key)),
     )
     .unwrap_or_default()
 }
@@ -75,15 +81,41 @@ pub fn peek(token: &str) -> Option<Claims> {
         .map(|d| d.claims)
 }
 
+/// A short-lived token for reading protected files, valid for the
+/// collection's `fileToken.duration`.
+pub fn issue_file(c: &Collection, record_id: &str, token_key: &str) -> String {
+    let duration = option(c, "fileToken", "duration")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(180);
+    let claims = Claims {
+        id: record_id.to_owned(),
+        collection_id: c.id.clone(),
+        kind: FILE.into(),
+        exp: jsonwebtoken::get_current_timestamp() + duration,
+        refreshable: false,
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&signing_key(c, FILE, token_key)),
+    )
+    .unwrap_or_default()
+}
+
 /// Verifies signature, expiry and type against the record's key.
 pub fn verify(token: &str, c: &Collection, token_key: &str) -> Option<Claims> {
+    verify_kind(token, c, token_key, AUTH)
+}
+
+/// Verifies a token of type `kind` (`AUTH` or `FILE`).
+pub fn verify_kind(token: &str, c: &Collection, token_key: &str, kind: &str) -> Option<Claims> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     let data = jsonwebtoken::decode::<Claims>(
         token,
-        &DecodingKey::from_secret(&signing_key(c, token_key)),
+        &DecodingKey::from_secret(&signing_key(c, kind, token_key)),
         &validation,
     )
     .ok()?;
-    (data.claims.kind == AUTH && data.claims.collection_id == c.id).then_some(data.claims)
+    (data.claims.kind == kind && data.claims.collection_id == c.id).then_some(data.claims)
 }

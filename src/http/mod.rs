@@ -58,7 +58,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'static {
     let service = api::service(state.clone());
     let docs = Docs::new(&service);
-    let app = api::records::routes(Route::new())
+    let app = api::batch::routes(api::files::routes(api::records::routes(Route::new())))
         .nest("/api", service)
         .at("/api/openapi.json", get(openapi_json))
         .at("/api/docs", get(docs_page))
@@ -82,28 +82,30 @@ pub fn with_edge<E>(ep: E, state: Arc<AppState>) -> impl Endpoint<Output = Respo
 where
     E: Endpoint + 'static,
 {
-    let limit = state.config.body_limit;
     let origins = Arc::new(state.config.origins.clone());
-    let (rl_state, sh_state) = (state.clone(), state);
-    ep.around(move |ep, req| body_limit::handle(ep, req, limit))
-        .around(move |ep, req| rate_limit::handle(ep, req, rl_state.clone()))
-        .with(CatchPanic::new().with_handler(panic_response))
-        .around(|ep, req| async move {
-            Ok(match ep.call(req).await {
-                Ok(resp) => resp.into_response(),
-                Err(err) => envelope_for(err),
-            })
+    let (bl_state, rl_state, sh_state) = (state.clone(), state.clone(), state);
+    ep.around(move |ep, req| {
+        let limit = body_limit::limit_for(&req, &bl_state);
+        body_limit::handle(ep, req, limit)
+    })
+    .around(move |ep, req| rate_limit::handle(ep, req, rl_state.clone()))
+    .with(CatchPanic::new().with_handler(panic_response))
+    .around(|ep, req| async move {
+        Ok(match ep.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => envelope_for(err),
         })
-        // Boxing between groups of layers keeps the nested future types
-        // (and compile times) in check; one dynamic call per group is noise.
-        .boxed()
-        .around(access_log::handle)
-        .around(request_id::handle)
-        .around(compression::handle)
-        .boxed()
-        .around(move |ep, req| cors::handle(ep, req, origins.clone()))
-        .around(move |ep, req| security_headers::handle(ep, req, sh_state.clone()))
-        .map_to_response()
+    })
+    // Boxing between groups of layers keeps the nested future types
+    // (and compile times) in check; one dynamic call per group is noise.
+    .boxed()
+    .around(access_log::handle)
+    .around(request_id::handle)
+    .around(compression::handle)
+    .boxed()
+    .around(move |ep, req| cors::handle(ep, req, origins.clone()))
+    .around(move |ep, req| security_headers::handle(ep, req, sh_state.clone()))
+    .map_to_response()
 }
 
 #[cfg(test)]

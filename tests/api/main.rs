@@ -7,10 +7,12 @@ mod helpers;
 
 mod admin_ui;
 mod auth;
+mod batch;
 mod cli;
 mod collections;
 mod differential;
 mod edge;
+mod files;
 mod filters;
 mod health;
 mod installer;

@@ -4,6 +4,11 @@
 //! the server buffer an unbounded stream. Handlers then see a complete,
 //! in-memory body.
 //!
+//! JSON bodies get the small configured limit. A multipart body (an
+//! upload) to a collection's records may be as large as that collection's
+//! file fields allow together (each field's `maxSize` × `maxSelect`), as
+//! PocketBase sizes it; a batch may use `settings.batch.maxBodySize`.
+//!
 //! The 413 carries `Connection: close`: the unread rest of the body would
 //! otherwise have to be drained before the connection could be reused.
 
@@ -16,13 +21,47 @@ use poem::{
     http::{HeaderValue, header},
 };
 
-use crate::http::error::ApiError;
+use crate::{app::AppState, files::upload::form_capacity, http::error::ApiError};
 
 fn too_large() -> Response {
     let mut resp = ApiError::payload_too_large().to_response();
     resp.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     resp
+}
+
+/// The largest body `req` may carry.
+pub fn limit_for(req: &Request, state: &AppState) -> usize {
+    let base = state.config.body_limit;
+    let multipart = req
+        .content_type()
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let path = req.uri().path();
+    let catalog = state.schema.catalog();
+    let widest = |cap: u64| base.saturating_add(usize::try_from(cap).unwrap_or(usize::MAX));
+    if path == "/api/batch" {
+        let batch = state.settings.get().batch.clone();
+        if batch.max_body_size > 0 {
+            return usize::try_from(batch.max_body_size).unwrap_or(usize::MAX);
+        }
+        if !multipart {
+            return base;
+        }
+        let per_request = catalog.all().map(|c| form_capacity(c)).max().unwrap_or(0);
+        return widest(per_request.saturating_mul(u64::from(batch.max_requests.max(1))));
+    }
+    if !multipart {
+        return base;
+    }
+    let collection = path
+        .strip_prefix("/api/collections/")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(_, rest)| *rest == "records" || rest.starts_with("records/"))
+        .and_then(|(name, _)| catalog.get(name));
+    match collection {
+        Some(c) => widest(form_capacity(c)),
+        None => base,
+    }
 }
 
 pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, limit: usize) -> Result<Response> {
