@@ -114,6 +114,18 @@ pub async fn prepare(
     };
     let superuser = requester.caller.is_superuser();
     let mut early = ErrorTree::new();
+    // A client-chosen id names the folder new files are staged in: it is
+    // checked here, before anything touches the disk.
+    match &kind {
+        // No stored record has an id that cannot name a folder.
+        WriteKind::Update(_) if !crate::files::names::is_safe(&id) => return Err(RecordError::NotFound),
+        WriteKind::Update(_) => {}
+        _ => {
+            if let Some(e) = c.field("id").and_then(|f| values::check(f, &json!(id))) {
+                early.add(&["id"], e);
+            }
+        }
+    }
     let mut plain = Vec::new();
     for f in c
         .fields
