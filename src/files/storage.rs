@@ -91,6 +91,14 @@ impl Storage {
         }
     }
 
+    /// Removes every file of a collection (deleted or truncated).
+    pub async fn remove_collection(&self, collection_id: &str) {
+        if is_safe(collection_id) {
+            let dir = self.root.join(collection_id);
+            quietly(tokio::fs::remove_dir_all(&dir).await, &dir);
+        }
+    }
+
     /// Removes everything stored for a deleted record.
     pub async fn remove_record(&self, collection_id: &str, record_id: &str) {
         if let Some(dir) = self.record_dir(collection_id, record_id) {

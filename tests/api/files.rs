@@ -632,3 +632,25 @@ async fn the_sdk_form_shape_works_with_json_payload_and_files() {
     assert_eq!(updated["many"][0], keep);
     assert_eq!(updated["many"].as_array().unwrap().len(), 2, "{updated}");
 }
+
+#[tokio::test]
+async fn truncating_or_deleting_a_collection_removes_its_files() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let c = docs(&app, &token, "").await;
+    let collection_dir = app.dir.path().join("storage").join(c["id"].as_str().unwrap());
+    create(&app, form(&[], &[("one", "a.txt", b"a".to_vec())])).await;
+    assert_eq!(count_files(&collection_dir), 1);
+    let resp = app
+        .call("DELETE", "/api/collections/docs/truncate", Some(&token), None)
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert!(!collection_dir.exists());
+    create(&app, form(&[], &[("one", "b.txt", b"b".to_vec())])).await;
+    assert_eq!(count_files(&collection_dir), 1);
+    let resp = app
+        .call("DELETE", "/api/collections/docs", Some(&token), None)
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert!(!collection_dir.exists());
+}
