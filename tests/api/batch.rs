@@ -268,3 +268,41 @@ async fn multipart_batches_carry_files_and_roll_them_back() {
     assert_eq!(got.text().await.unwrap(), "first");
     assert_eq!(files_on_disk(), 1);
 }
+
+#[tokio::test]
+async fn a_batch_past_its_deadline_commits_nothing() {
+    use std::time::{Duration, Instant};
+
+    use cairn::{
+        auth::caller::Caller,
+        query::compile::RequestInfo,
+        records::{
+            access::Requester,
+            batch::{self, BatchError, Op},
+            write::{self, WriteKind},
+        },
+    };
+
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    notes(&app, &token).await;
+    let guest = Requester {
+        caller: Caller::Guest,
+        info: RequestInfo::default(),
+    };
+    let plan = |title: &str| {
+        let body = json!({"title": title}).as_object().unwrap().clone();
+        write::prepare(&app.state, &guest, "notes", WriteKind::Create, body, Vec::new())
+    };
+    let ops = vec![Op::Write(Box::new(plan("late").await.unwrap()))];
+    let late = batch::run(&app.state, ops, Instant::now() - Duration::from_millis(1)).await;
+    assert!(
+        matches!(late, Err(BatchError::Timeout)),
+        "the deadline is checked inside the transaction"
+    );
+    assert_eq!(count(&app, &token, "notes").await, 0);
+    let ops = vec![Op::Write(Box::new(plan("in time").await.unwrap()))];
+    let done = batch::run(&app.state, ops, Instant::now() + Duration::from_secs(5)).await;
+    assert!(done.is_ok());
+    assert_eq!(count(&app, &token, "notes").await, 1);
+}
