@@ -15,7 +15,8 @@ use crate::{
     },
 };
 
-fn names_of(v: Option<&Value>) -> Vec<String> {
+/// The names a file field's value holds (one name or a list).
+pub(super) fn names_of(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::Array(items)) => items
             .iter()

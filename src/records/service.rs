@@ -296,19 +296,54 @@ pub async fn discard(state: &AppState, staged: Vec<RecordFiles>) {
     }
 }
 
+/// The names a record's file fields hold.
+fn file_names(c: &Collection, record: &Map<String, Value>) -> Vec<String> {
+    c.fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::File { .. }))
+        .flat_map(|f| match record.get(&f.name) {
+            Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
 /// Everything that follows a commit, in one place for every write path:
 /// files no longer referenced are removed (all of a deleted record's),
 /// cached auth records are dropped, and the changes are announced.
 pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: Vec<RecordFiles>) {
     let storage = Storage::new(&state.config.data_dir);
     discard(state, unreferenced).await;
-    for change in &changes {
-        let id = change.record.get("id").and_then(Value::as_str).unwrap_or("");
+    let id_of = |ch: &RecordChange| {
+        ch.record
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    for (i, change) in changes.iter().enumerate() {
+        let id = id_of(change);
         if change.collection.kind == CollectionKind::Auth {
-            state.auth_records.invalidate(&change.collection.id, id);
+            state.auth_records.invalidate(&change.collection.id, &id);
         }
-        if change.action == ChangeAction::Delete {
-            storage.remove_record(&change.collection.id, id).await;
+        // A batch may delete a record and create one with the same id; the
+        // folder then holds the new record's files and stays.
+        let recreated = changes[i + 1..]
+            .iter()
+            .any(|later| later.collection.id == change.collection.id && id_of(later) == id);
+        if change.action != ChangeAction::Delete {
+            continue;
+        }
+        if recreated {
+            let held = file_names(&change.collection, &change.record);
+            storage.remove(&change.collection.id, &id, &held).await;
+        } else {
+            storage.remove_record(&change.collection.id, &id).await;
         }
     }
     events::committed(state, changes);

@@ -267,6 +267,36 @@ async fn multipart_batches_carry_files_and_roll_them_back() {
         .await;
     assert_eq!(got.text().await.unwrap(), "first");
     assert_eq!(files_on_disk(), 1);
+    // Deleting a record and creating it again under the same id keeps the
+    // new record's file.
+    let id = rec["id"].as_str().unwrap();
+    let again = Form::new()
+        .text(
+            "@jsonPayload",
+            json!({"requests": [
+                {"method": "DELETE", "url": format!("/api/collections/notes/records/{id}")},
+                {"method": "POST", "url": "/api/collections/notes/records", "body": {"id": id, "title": "again"}},
+            ]})
+            .to_string(),
+        )
+        .part("requests.1.doc", Part::bytes(b"second".to_vec()).file_name("second.txt"));
+    let resp = app
+        .client
+        .post(app.url("/api/batch"))
+        .multipart(again)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer = json(resp).await;
+    let doc = answer[1]["body"]["doc"].as_str().unwrap();
+    let got = app.get(&format!("/api/files/notes/{id}/{doc}")).await;
+    assert_eq!(got.text().await.unwrap(), "second");
+    assert_eq!(
+        files_on_disk(),
+        1,
+        "the deleted record's file went, the new one stayed"
+    );
 }
 
 #[tokio::test]
