@@ -64,11 +64,16 @@ impl<'a> FromRequest<'a> for RecordBody {
             while let Some(part) = form.next_field().await? {
                 let name = part.name().unwrap_or("").to_owned();
                 if let Some(filename) = part.file_name().map(str::to_owned) {
-                    uploads.push(Upload {
-                        key: name,
-                        filename,
-                        bytes: part.bytes().await?.into(),
-                    });
+                    let bytes = part.bytes().await?;
+                    // An empty file input in a browser form sends a nameless,
+                    // empty part: nothing was chosen, so nothing is uploaded.
+                    if !(filename.is_empty() && bytes.is_empty()) {
+                        uploads.push(Upload {
+                            key: name,
+                            filename,
+                            bytes: bytes.into(),
+                        });
+                    }
                     continue;
                 }
                 let text = part.text().await?;

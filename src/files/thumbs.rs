@@ -148,4 +148,26 @@ mod tests {
             assert_eq!((img.width(), img.height()), want, "{raw}");
         }
     }
+
+    #[test]
+    fn every_supported_format_keeps_its_format() {
+        let src = DynamicImage::new_rgba8(30, 30);
+        for format in [
+            ImageFormat::Jpeg,
+            ImageFormat::Gif,
+            ImageFormat::WebP,
+            ImageFormat::Png,
+        ] {
+            let src = match format {
+                ImageFormat::Jpeg => DynamicImage::ImageRgb8(src.to_rgb8()),
+                _ => src.clone(),
+            };
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            src.write_to(&mut bytes, format).expect("encode");
+            let out = render(&bytes.into_inner(), ThumbSize::parse("10x10").expect("size")).expect("render");
+            assert_eq!(image::guess_format(&out).expect("format"), format);
+            let img = image::load_from_memory(&out).expect("decode");
+            assert_eq!((img.width(), img.height()), (10, 10), "{format:?}");
+        }
+    }
 }

@@ -617,6 +617,12 @@ async fn the_sdk_form_shape_works_with_json_payload_and_files() {
     )
     .await;
     assert_eq!(rec["title"], "from json");
+    // A browser's empty file input (no name, no bytes) uploads nothing.
+    let empty = Form::new()
+        .text("title", "t")
+        .part("one", Part::bytes(Vec::new()).file_name(""));
+    let blank = json(send(&app, "POST", "/api/collections/docs/records", None, empty).await).await;
+    assert_eq!(blank["one"], "", "{blank}");
     // Keeping named files while adding one through the plain key.
     let id = rec["id"].as_str().unwrap();
     let keep = rec["many"][0].as_str().unwrap();
