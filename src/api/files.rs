@@ -12,6 +12,7 @@ use poem::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::guard;
 use crate::{
@@ -90,19 +91,29 @@ async fn download(
             found.name
         ),
     );
-    let bytes = tokio::fs::read(&found.path).await.map_err(ApiError::internal)?;
-    let len = bytes.len() as u64;
+    // Streamed from disk, so a large file never sits in memory whole.
+    let mut file = tokio::fs::File::open(&found.path)
+        .await
+        .map_err(ApiError::internal)?;
+    let len = meta.len();
     let range = req
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(|raw| parse_range(raw, len));
     Ok(match range {
-        None | Some(Range::Whole) => resp.body(bytes),
-        Some(Range::Part(start, end)) => resp
-            .status(StatusCode::PARTIAL_CONTENT)
-            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
-            .body(Body::from(bytes[start as usize..=end as usize].to_vec())),
+        None | Some(Range::Whole) => resp
+            .header(header::CONTENT_LENGTH, len)
+            .body(Body::from_async_read(file)),
+        Some(Range::Part(start, end)) => {
+            file.seek(std::io::SeekFrom::Start(start))
+                .await
+                .map_err(ApiError::internal)?;
+            resp.status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
+                .header(header::CONTENT_LENGTH, end - start + 1)
+                .body(Body::from_async_read(file.take(end - start + 1)))
+        }
         Some(Range::Unsatisfiable) => {
             let mut r = ApiError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,

@@ -361,6 +361,7 @@ async fn downloads_carry_safe_types_ranges_and_validators() {
     let resp = range("bytes=1-3").await.unwrap();
     assert_eq!(resp.status(), 206);
     assert_eq!(resp.headers()["content-range"], "bytes 1-3/5");
+    assert_eq!(resp.headers()["content-length"], "3");
     assert_eq!(resp.text().await.unwrap(), "ell");
     let resp = range("bytes=-2").await.unwrap();
     assert_eq!(resp.text().await.unwrap(), "lo");
