@@ -181,9 +181,10 @@ async fn token(req: &Request, Data(state): Data<&Arc<AppState>>) -> Result<Json<
 
 /// The file routes, to be mounted at the root of the route tree.
 pub fn routes(route: Route) -> Route {
-    route
-        .at("/api/files/token", post(token))
-        .at("/api/files/:collection/:record/:filename", get(download))
+    route.at("/api/files/token", post(token)).at(
+        "/api/files/:collection/:record/:filename",
+        get(download).head(download),
+    )
 }
 
 #[cfg(test)]

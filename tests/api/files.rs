@@ -351,6 +351,16 @@ async fn downloads_carry_safe_types_ranges_and_validators() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    // HEAD answers the same headers, no body.
+    let resp = app
+        .client
+        .head(app.url(&url(&rec["one"], "")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-length"], "5");
+    assert!(resp.bytes().await.unwrap().is_empty());
     // Ranges.
     let range = |r: &'static str| {
         app.client
@@ -660,4 +670,20 @@ async fn truncating_or_deleting_a_collection_removes_its_files() {
         .await;
     assert_eq!(resp.status(), 204);
     assert!(!collection_dir.exists());
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_files_and_batch() {
+    let app = spawn_app().await;
+    let doc = json(app.get("/api/openapi.json").await).await;
+    for (path, method) in [
+        ("/files/{collection}/{recordId}/{filename}", "get"),
+        ("/files/token", "post"),
+        ("/batch", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["responses"].is_object(),
+            "{path} documented"
+        );
+    }
 }
