@@ -91,6 +91,23 @@ async fn malformed_and_oversized_batches_are_refused() {
     )
     .await;
     assert_eq!(answer["data"]["requests"]["code"], "validation_length_too_long");
+    // A multipart batch has room for one collection's files per request
+    // (here `doc`: 5 MB by default, one request), and no more.
+    set_batch(&app, |b| b.max_requests = 1).await;
+    let form = Form::new()
+        .text("@jsonPayload", json!({"requests": [create("big")]}).to_string())
+        .part(
+            "requests.0.doc",
+            Part::bytes(vec![b'a'; 7_000_000]).file_name("big.txt"),
+        );
+    let resp = app
+        .client
+        .post(app.url("/api/batch"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_envelope(resp, 413).await;
     set_batch(&app, |b| b.max_body_size = 200).await;
     let long = json!({"requests": [create(&"x".repeat(300))]});
     assert_envelope(batch(&app, None, long).await, 413).await;

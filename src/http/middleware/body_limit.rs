@@ -7,7 +7,9 @@
 //! JSON bodies get the small configured limit. A multipart body (an
 //! upload) to a collection's records may be as large as that collection's
 //! file fields allow together (each field's `maxSize` × `maxSelect`), as
-//! PocketBase sizes it; a batch may use `settings.batch.maxBodySize`.
+//! PocketBase sizes it; a batch may use `settings.batch.maxBodySize` (or,
+//! when that is 0, room for its largest collection's files in every
+//! request, up to 128 MiB).
 //!
 //! The 413 carries `Connection: close`: the unread rest of the body would
 //! otherwise have to be drained before the connection could be reused.
@@ -47,8 +49,12 @@ pub fn limit_for(req: &Request, state: &AppState) -> usize {
         if !multipart {
             return base;
         }
+        // Every request filled to capacity, but no more than PocketBase's
+        // own default for batches (128 MiB): the body is held in memory.
+        const BATCH_CEILING: u64 = 128 << 20;
         let per_request = catalog.all().map(|c| form_capacity(c)).max().unwrap_or(0);
-        return widest(per_request.saturating_mul(u64::from(batch.max_requests.max(1))));
+        let all = per_request.saturating_mul(u64::from(batch.max_requests.max(1)));
+        return widest(all.min(BATCH_CEILING));
     }
     if !multipart {
         return base;
