@@ -30,7 +30,8 @@ pub(super) fn names_of(v: Option<&Value>) -> Vec<String> {
 }
 
 /// Sets every file field of `values` from the body and the new files;
-/// returns the names no longer referenced (to remove after the commit).
+/// returns the names no longer referenced (to remove after the commit):
+/// old files dropped, and new ones that were replaced in the same write.
 pub fn apply(
     c: &Collection,
     body: &Map<String, Value>,
@@ -77,11 +78,17 @@ pub fn apply(
         let dropped = names_of(body.get(&format!("{}-", f.name)));
         list.retain(|n| !dropped.contains(n));
         list.dedup();
+        // A single-file field keeps the last file given, as PocketBase does.
+        if !f.kind.is_multi() && list.len() > 1 {
+            list.drain(..list.len() - 1);
+        }
         if let Some(e) = check(f, &list) {
             errors.add(&[&f.name], e);
             continue;
         }
-        removed.extend(old.iter().filter(|n| !list.contains(n)).cloned());
+        // Old files no longer listed, and new ones that did not make it.
+        let uploaded = new_files.iter().filter(|n| n.field == f.name).map(|n| &n.name);
+        removed.extend(old.iter().chain(uploaded).filter(|n| !list.contains(n)).cloned());
         let value = if f.kind.is_multi() {
             json!(list)
         } else {

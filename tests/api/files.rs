@@ -192,6 +192,17 @@ async fn uploads_are_checked_against_the_field_options() {
         body["data"]["one"]["params"],
         json!({"file": "big.txt", "maxSize": 100})
     );
+    // A single-file field keeps the last of several, and only that one is stored.
+    let two = form(
+        &[],
+        &[
+            ("one", "first.txt", b"1".to_vec()),
+            ("one", "second.txt", b"2".to_vec()),
+        ],
+    );
+    let rec = json(send(&app, "POST", "/api/collections/docs/records", None, two).await).await;
+    assert!(rec["one"].as_str().unwrap().starts_with("second_"), "{rec}");
+    assert_eq!(all_stored(&app), 1);
     // Too many, in one go or by appending.
     let three = form(
         &[],
@@ -242,8 +253,8 @@ async fn uploads_are_checked_against_the_field_options() {
         body["data"]["many"]["params"]["invalidFiles"],
         json!(["other_abcdefghij.png"])
     );
-    // Every failure above left nothing behind: only the record's two files.
-    assert_eq!(all_stored(&app), 2);
+    // Every failure above left nothing behind: only the records' three files.
+    assert_eq!(all_stored(&app), 3);
 }
 
 #[tokio::test]
