@@ -51,7 +51,9 @@ pub async fn find(
     let record = state
         .store
         .data
-        .read(move |conn| service::read_shaped(conn, &c2, &id).map_err(RecordError::from))
+        // Stored values, hidden fields included: a hidden file field's
+        // files are still served (their names just are not listed).
+        .read(move |conn| service::read_values(conn, &c2, &id).map_err(RecordError::from))
         .await?
         .ok_or(RecordError::NotFound)?;
     let holds = |v: &Value| match v {

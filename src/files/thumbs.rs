@@ -11,6 +11,9 @@ pub const ALWAYS: &str = "100x100";
 /// No thumbnail side may exceed this: a request cannot make the server
 /// allocate a huge image.
 const MAX_SIDE: u32 = 4096;
+/// The largest source image a thumbnail is made of, per side and in bytes.
+const MAX_SOURCE_SIDE: u32 = 12_000;
+const MAX_DECODE_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Crop {
@@ -58,7 +61,15 @@ pub fn supported(mime: &str) -> bool {
 /// Renders `size` of the image in `bytes`, encoded in the source's format.
 pub fn render(bytes: &[u8], size: ThumbSize) -> image::ImageResult<Vec<u8>> {
     let format = image::guess_format(bytes)?;
-    let img = image::load_from_memory_with_format(bytes, format)?;
+    // A tiny file can declare an enormous image; decoding is bounded so a
+    // thumbnail request cannot exhaust memory.
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SOURCE_SIDE);
+    limits.max_image_height = Some(MAX_SOURCE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    reader.limits(limits);
+    let img = reader.decode()?;
     let out = resize(&img, size);
     let mut buf = std::io::Cursor::new(Vec::new());
     // The webp encoder is lossless-only and wants RGBA8; jpeg has no alpha.
@@ -147,6 +158,29 @@ mod tests {
             let img = image::load_from_memory(&out).expect("decode");
             assert_eq!((img.width(), img.height()), want, "{raw}");
         }
+    }
+
+    #[test]
+    fn a_huge_declared_size_is_refused_not_decoded() {
+        // A valid PNG header claiming 60000 x 60000 pixels, and no pixels.
+        let mut png = Vec::new();
+        let src = DynamicImage::new_rgb8(1, 1);
+        src.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .expect("png");
+        png[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+        // A correct chunk checksum, so only the size can be the problem.
+        let crc = crc32fast::hash(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(
+            image::ImageReader::new(std::io::Cursor::new(&png))
+                .with_guessed_format()
+                .expect("reader")
+                .into_dimensions()
+                .expect("a readable header"),
+            (60_000, 60_000)
+        );
+        assert!(render(&png, ThumbSize::parse("10x10").expect("size")).is_err());
     }
 
     #[test]

@@ -143,9 +143,9 @@ pub(crate) fn authorize(
 }
 
 /// A record's values by field name, canonical JSON, hidden ones included.
-pub(super) type Values = Map<String, Value>;
+pub(crate) type Values = Map<String, Value>;
 
-pub(super) fn read_values(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Values>> {
+pub(crate) fn read_values(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Values>> {
     let sql = format!(
         "SELECT {} FROM {} WHERE id = ?1",
         shape::select_list(c),
