@@ -19,6 +19,8 @@ use crate::{
     schema::field::FieldKind,
 };
 
+static THUMB_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// A file ready to send.
 pub struct Found {
     pub path: PathBuf,
@@ -101,6 +103,12 @@ pub async fn find(
         .thumb(&c.id, record_id, filename, size)
         .ok_or(RecordError::NotFound)?;
     if tokio::fs::metadata(&thumb_path).await.is_err() {
+        // Decoding and resizing is CPU- and memory-heavy: a few at a time,
+        // so a burst of first views cannot starve everything else.
+        let _slot = THUMB_SLOTS
+            .acquire()
+            .await
+            .map_err(|_| RecordError::Store(crate::store::StoreError::Closed))?;
         let source = found.path.clone();
         let target = thumb_path.clone();
         let made = tokio::task::spawn_blocking(move || make_thumb(&source, &target, parsed))
@@ -169,6 +177,10 @@ fn make_thumb(
     target: &std::path::Path,
     size: thumbs::ThumbSize,
 ) -> anyhow::Result<()> {
+    // Another request may have made it while this one waited for a slot.
+    if target.is_file() {
+        return Ok(());
+    }
     let bytes = std::fs::read(source)?;
     let out = thumbs::render(&bytes, size)?;
     if let Some(dir) = target.parent() {
