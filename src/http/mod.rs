@@ -84,28 +84,25 @@ where
 {
     let origins = Arc::new(state.config.origins.clone());
     let (bl_state, rl_state, sh_state) = (state.clone(), state.clone(), state);
-    ep.around(move |ep, req| {
-        let limit = body_limit::limit_for(&req, &bl_state);
-        body_limit::handle(ep, req, limit)
-    })
-    .around(move |ep, req| rate_limit::handle(ep, req, rl_state.clone()))
-    .with(CatchPanic::new().with_handler(panic_response))
-    .around(|ep, req| async move {
-        Ok(match ep.call(req).await {
-            Ok(resp) => resp.into_response(),
-            Err(err) => envelope_for(err),
+    ep.around(move |ep, req| body_limit::handle(ep, req, bl_state.clone()))
+        .around(move |ep, req| rate_limit::handle(ep, req, rl_state.clone()))
+        .with(CatchPanic::new().with_handler(panic_response))
+        .around(|ep, req| async move {
+            Ok(match ep.call(req).await {
+                Ok(resp) => resp.into_response(),
+                Err(err) => envelope_for(err),
+            })
         })
-    })
-    // Boxing between groups of layers keeps the nested future types
-    // (and compile times) in check; one dynamic call per group is noise.
-    .boxed()
-    .around(access_log::handle)
-    .around(request_id::handle)
-    .around(compression::handle)
-    .boxed()
-    .around(move |ep, req| cors::handle(ep, req, origins.clone()))
-    .around(move |ep, req| security_headers::handle(ep, req, sh_state.clone()))
-    .map_to_response()
+        // Boxing between groups of layers keeps the nested future types
+        // (and compile times) in check; one dynamic call per group is noise.
+        .boxed()
+        .around(access_log::handle)
+        .around(request_id::handle)
+        .around(compression::handle)
+        .boxed()
+        .around(move |ep, req| cors::handle(ep, req, origins.clone()))
+        .around(move |ep, req| security_headers::handle(ep, req, sh_state.clone()))
+        .map_to_response()
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
-//! `/api/files` and uploads on file fields: names, types, limits, the
-//! `+`/`-` modifiers, downloads (headers, ranges, revalidation,
-//! thumbnails), protected files and file tokens, and that no file is
-//! orphaned or lost by any write, failed or not.
+//! Uploads on file fields: names, types, limits, the `+`/`-` modifiers,
+//! and that no file is orphaned or lost by any write, failed or not.
+//! Downloads are in `file_downloads.rs`, which shares these helpers.
 
 use std::path::PathBuf;
 
@@ -12,7 +11,7 @@ use crate::helpers::{TestApp, assert_envelope, count_files, json, spawn_app};
 
 /// A `docs` collection: `one` (single, ≤100 bytes), `many` (two, png or
 /// text, extra thumb sizes), `secret` (protected), anyone may read/write.
-async fn docs(app: &TestApp, token: &str, view_rule: &str) -> Value {
+pub(crate) async fn docs(app: &TestApp, token: &str, view_rule: &str) -> Value {
     app.post_ok(
         token,
         "/api/collections",
@@ -31,7 +30,7 @@ async fn docs(app: &TestApp, token: &str, view_rule: &str) -> Value {
     .await
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::DynamicImage::new_rgb8(width, height);
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -39,7 +38,7 @@ fn png(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// A multipart form of text values and files `(key, filename, bytes)`.
-fn form(text: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> Form {
+pub(crate) fn form(text: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> Form {
     let mut form = Form::new();
     for (k, v) in text {
         form = form.text(k.to_string(), v.to_string());
@@ -53,7 +52,13 @@ fn form(text: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> Form {
     form
 }
 
-async fn send(app: &TestApp, method: &str, path: &str, token: Option<&str>, form: Form) -> reqwest::Response {
+pub(crate) async fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    form: Form,
+) -> reqwest::Response {
     let mut req = app
         .client
         .request(method.parse().unwrap(), app.url(path))
@@ -64,7 +69,7 @@ async fn send(app: &TestApp, method: &str, path: &str, token: Option<&str>, form
     req.send().await.unwrap()
 }
 
-async fn create(app: &TestApp, form: Form) -> Value {
+pub(crate) async fn create(app: &TestApp, form: Form) -> Value {
     let resp = send(app, "POST", "/api/collections/docs/records", None, form).await;
     let status = resp.status();
     let body = json(resp).await;
@@ -72,7 +77,7 @@ async fn create(app: &TestApp, form: Form) -> Value {
     body
 }
 
-fn record_dir(app: &TestApp, collection: &Value, id: &str) -> PathBuf {
+pub(crate) fn record_dir(app: &TestApp, collection: &Value, id: &str) -> PathBuf {
     app.dir
         .path()
         .join("storage")
@@ -81,7 +86,7 @@ fn record_dir(app: &TestApp, collection: &Value, id: &str) -> PathBuf {
 }
 
 /// The files stored for a record, sorted (thumbnail folders included).
-fn stored(app: &TestApp, collection: &Value, id: &str) -> Vec<String> {
+pub(crate) fn stored(app: &TestApp, collection: &Value, id: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(record_dir(app, collection, id))
         .map(|d| {
             d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -92,11 +97,11 @@ fn stored(app: &TestApp, collection: &Value, id: &str) -> Vec<String> {
     names
 }
 
-fn all_stored(app: &TestApp) -> usize {
+pub(crate) fn all_stored(app: &TestApp) -> usize {
     count_files(&app.dir.path().join("storage"))
 }
 
-fn code<'a>(body: &'a Value, field: &str) -> &'a str {
+pub(crate) fn code<'a>(body: &'a Value, field: &str) -> &'a str {
     body["data"][field]["code"].as_str().unwrap_or("")
 }
 
@@ -288,246 +293,6 @@ async fn the_body_limit_grows_for_uploads_but_not_for_json() {
 }
 
 #[tokio::test]
-async fn downloads_carry_safe_types_ranges_and_validators() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    docs(&app, &token, "").await;
-    let rec = create(
-        &app,
-        form(
-            &[],
-            &[
-                ("one", "hello.txt", b"hello".to_vec()),
-                ("many", "pic.png", png(4, 4)),
-                ("secret", "page.png", b"<!doctype html><p>hi".to_vec()),
-            ],
-        ),
-    )
-    .await;
-    let id = rec["id"].as_str().unwrap();
-    let url = |name: &Value, q: &str| format!("/api/files/docs/{id}/{}{q}", name.as_str().unwrap());
-    // HTML is never served inline, whatever its name says.
-    let resp = app.get(&url(&rec["secret"], "")).await;
-    assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert!(
-        resp.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .starts_with("attachment;")
-    );
-    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
-    assert!(
-        resp.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("sandbox")
-    );
-    // An image is inline unless a download is asked for.
-    let resp = app.get(&url(&rec["many"][0], "")).await;
-    assert_eq!(resp.headers()["content-type"], "image/png");
-    assert!(
-        resp.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .starts_with("inline;")
-    );
-    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
-    let resp = app.get(&url(&rec["many"][0], "?download=1")).await;
-    assert!(
-        resp.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .starts_with("attachment;")
-    );
-    // Revalidation.
-    let resp = app
-        .client
-        .get(app.url(&url(&rec["many"][0], "")))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 304);
-    let resp = app
-        .client
-        .get(app.url(&url(&rec["many"][0], "")))
-        .header("if-none-match", "\"other\"")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    // HEAD answers the same headers, no body.
-    let resp = app
-        .client
-        .head(app.url(&url(&rec["one"], "")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["content-length"], "5");
-    assert!(resp.bytes().await.unwrap().is_empty());
-    // Ranges.
-    let range = |r: &'static str| {
-        app.client
-            .get(app.url(&url(&rec["one"], "")))
-            .header("range", r)
-            .send()
-    };
-    let resp = range("bytes=1-3").await.unwrap();
-    assert_eq!(resp.status(), 206);
-    assert_eq!(resp.headers()["content-range"], "bytes 1-3/5");
-    assert_eq!(resp.headers()["content-length"], "3");
-    assert_eq!(resp.text().await.unwrap(), "ell");
-    let resp = range("bytes=-2").await.unwrap();
-    assert_eq!(resp.text().await.unwrap(), "lo");
-    let resp = range("bytes=9-").await.unwrap();
-    assert_eq!(resp.status(), 416);
-    assert_eq!(resp.headers()["content-range"], "bytes */5");
-    // Files of a missing record, or not in the record, are not found.
-    assert_envelope(
-        app.get(&format!(
-            "/api/files/docs/aaaaaaaaaaaaaaa/{}",
-            rec["one"].as_str().unwrap()
-        ))
-        .await,
-        404,
-    )
-    .await;
-    assert_envelope(
-        app.get(&format!("/api/files/docs/{id}/nothere_abcdefghij.txt"))
-            .await,
-        404,
-    )
-    .await;
-    assert_envelope(
-        app.get(&format!("/api/files/nope/{id}/{}", rec["one"].as_str().unwrap()))
-            .await,
-        404,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn thumbnails_come_in_the_offered_sizes_and_are_kept() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    let c = docs(&app, &token, "").await;
-    let rec = create(
-        &app,
-        form(
-            &[],
-            &[
-                ("many", "pic.png", png(40, 20)),
-                ("many", "note.txt", b"text".to_vec()),
-            ],
-        ),
-    )
-    .await;
-    let id = rec["id"].as_str().unwrap();
-    let pic = rec["many"][0].as_str().unwrap();
-    let dims = |bytes: &[u8]| {
-        let img = image::load_from_memory(bytes).unwrap();
-        (img.width(), img.height())
-    };
-    for (thumb, want) in [
-        ("100x100", (100, 100)),
-        ("20x0", (20, 10)),
-        ("10x10t", (10, 10)),
-        ("30x30", (40, 20)),
-        ("bad", (40, 20)),
-    ] {
-        let resp = app
-            .get(&format!("/api/files/docs/{id}/{pic}?thumb={thumb}"))
-            .await;
-        assert_eq!(resp.status(), 200, "{thumb}");
-        assert_eq!(resp.headers()["content-type"], "image/png");
-        assert_eq!(dims(&resp.bytes().await.unwrap()), want, "{thumb}");
-    }
-    let thumbs = record_dir(&app, &c, id).join(format!("thumbs_{pic}"));
-    assert!(thumbs.join(format!("100x100_{pic}")).is_file());
-    assert!(thumbs.join(format!("20x0_{pic}")).is_file());
-    assert!(
-        !thumbs.join(format!("30x30_{pic}")).exists(),
-        "sizes the field does not offer are not made"
-    );
-    // Not an image: the original.
-    let note = rec["many"][1].as_str().unwrap();
-    let resp = app
-        .get(&format!("/api/files/docs/{id}/{note}?thumb=100x100"))
-        .await;
-    assert_eq!(resp.text().await.unwrap(), "text");
-    // Removing the file removes its thumbnails.
-    let resp = app
-        .call(
-            "PATCH",
-            &format!("/api/collections/docs/records/{id}"),
-            None,
-            Some(json!({"many-": [pic]})),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    assert!(!thumbs.exists());
-}
-
-#[tokio::test]
-async fn protected_files_need_a_file_token_and_the_view_rule() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    docs(&app, &token, "@request.auth.id != ''").await;
-    let (_, user) = app.sign_up("reader@example.com", "reader-pass-1").await;
-    let rec = create(
-        &app,
-        form(
-            &[],
-            &[
-                ("secret", "s.txt", b"classified".to_vec()),
-                ("one", "p.txt", b"public".to_vec()),
-            ],
-        ),
-    )
-    .await;
-    let path = format!(
-        "/api/files/docs/{}/{}",
-        rec["id"].as_str().unwrap(),
-        rec["secret"].as_str().unwrap()
-    );
-    // A guest cannot get a token, nor the file.
-    assert_envelope(app.call("POST", "/api/files/token", None, None).await, 401).await;
-    assert_envelope(app.get(&path).await, 404).await;
-    // An auth token is not a file token, and a forged one is nothing.
-    assert_envelope(app.get(&format!("{path}?token={user}")).await, 404).await;
-    assert_envelope(app.get(&format!("{path}?token=abc.def.ghi")).await, 404).await;
-    let file_token = app.post_ok(&user, "/api/files/token", json!({})).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let claims = file_token.split('.').nth(1).unwrap();
-    assert!(!claims.is_empty());
-    let resp = app.get(&format!("{path}?token={file_token}")).await;
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.text().await.unwrap(), "classified");
-    // A public field of the same record needs no token.
-    let public = format!(
-        "/api/files/docs/{}/{}",
-        rec["id"].as_str().unwrap(),
-        rec["one"].as_str().unwrap()
-    );
-    assert_eq!(app.get(&public).await.status(), 200);
-    // A superuser's file token works too.
-    let su = app.post_ok(&token, "/api/files/token", json!({})).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(app.get(&format!("{path}?token={su}")).await.status(), 200);
-}
-
-#[tokio::test]
 async fn replaced_and_deleted_files_go_after_the_commit_and_failed_writes_leave_nothing() {
     let app = spawn_app().await;
     let token = app.superuser_token().await;
@@ -681,20 +446,4 @@ async fn truncating_or_deleting_a_collection_removes_its_files() {
         .await;
     assert_eq!(resp.status(), 204);
     assert!(!collection_dir.exists());
-}
-
-#[tokio::test]
-async fn the_openapi_document_describes_files_and_batch() {
-    let app = spawn_app().await;
-    let doc = json(app.get("/api/openapi.json").await).await;
-    for (path, method) in [
-        ("/files/{collection}/{recordId}/{filename}", "get"),
-        ("/files/token", "post"),
-        ("/batch", "post"),
-    ] {
-        assert!(
-            doc["paths"][path][method]["responses"].is_object(),
-            "{path} documented"
-        );
-    }
 }

@@ -12,6 +12,7 @@ mod cli;
 mod collections;
 mod differential;
 mod edge;
+mod file_downloads;
 mod files;
 mod filters;
 mod health;

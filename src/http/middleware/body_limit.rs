@@ -70,7 +70,8 @@ pub fn limit_for(req: &Request, state: &AppState) -> usize {
     }
 }
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, limit: usize) -> Result<Response> {
+pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -> Result<Response> {
+    let limit = limit_for(&req, &state);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
