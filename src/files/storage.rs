@@ -57,11 +57,16 @@ impl Storage {
                 let path = self
                     .file(collection_id, record_id, &f.name)
                     .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "unsafe file name"))?;
-                let mut out = tokio::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .await?;
+                let mut options = tokio::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                let mut out = match options.open(&path).await {
+                    // `remove` may have just taken the emptied folder away.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        tokio::fs::create_dir_all(&dir).await?;
+                        options.open(&path).await?
+                    }
+                    other => other?,
+                };
                 out.write_all(&f.bytes).await?;
                 out.sync_all().await
             }
