@@ -4,15 +4,13 @@
 use serde_json::{Value, json};
 
 use crate::{
-    files::{create, docs, form, png, record_dir},
+    files::{create, form, png, record_dir, with_docs},
     helpers::{assert_envelope, json, spawn_app},
 };
 
 #[tokio::test]
 async fn downloads_carry_safe_types_ranges_and_validators() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    docs(&app, &token, "").await;
+    let (app, _, _) = with_docs("").await;
     let rec = create(
         &app,
         form(
@@ -136,9 +134,7 @@ async fn downloads_carry_safe_types_ranges_and_validators() {
 
 #[tokio::test]
 async fn thumbnails_come_in_the_offered_sizes_and_are_kept() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    let c = docs(&app, &token, "").await;
+    let (app, _, c) = with_docs("").await;
     let rec = create(
         &app,
         form(
@@ -198,9 +194,7 @@ async fn thumbnails_come_in_the_offered_sizes_and_are_kept() {
 
 #[tokio::test]
 async fn protected_files_need_a_file_token_and_the_view_rule() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    docs(&app, &token, "@request.auth.id != ''").await;
+    let (app, token, _) = with_docs("@request.auth.id != ''").await;
     let (_, user) = app.sign_up("reader@example.com", "reader-pass-1").await;
     let rec = create(
         &app,

@@ -30,6 +30,14 @@ pub(crate) async fn docs(app: &TestApp, token: &str, view_rule: &str) -> Value {
     .await
 }
 
+/// A fresh app, a superuser token and the `docs` collection.
+pub(crate) async fn with_docs(view_rule: &str) -> (TestApp, String, Value) {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let c = docs(&app, &token, view_rule).await;
+    (app, token, c)
+}
+
 pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::DynamicImage::new_rgb8(width, height);
     let mut out = std::io::Cursor::new(Vec::new());
@@ -107,9 +115,7 @@ pub(crate) fn code<'a>(body: &'a Value, field: &str) -> &'a str {
 
 #[tokio::test]
 async fn hostile_names_are_sanitized_and_never_escape_the_record_folder() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    let c = docs(&app, &token, "").await;
+    let (app, _, c) = with_docs("").await;
     let rec = create(
         &app,
         form(
@@ -164,9 +170,7 @@ async fn hostile_names_are_sanitized_and_never_escape_the_record_folder() {
 
 #[tokio::test]
 async fn uploads_are_checked_against_the_field_options() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    docs(&app, &token, "").await;
+    let (app, _, _) = with_docs("").await;
     // The type comes from the bytes, not the name or the claimed type.
     let html = Part::bytes(b"<html><script>alert(1)</script></html>".to_vec())
         .file_name("cat.png")
@@ -264,9 +268,7 @@ async fn uploads_are_checked_against_the_field_options() {
 
 #[tokio::test]
 async fn the_body_limit_grows_for_uploads_but_not_for_json() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    docs(&app, &token, "").await;
+    let (app, _, _) = with_docs("").await;
     // 2 MB of text is over the 1 MiB JSON limit but within `many`'s 3 MB.
     let big = vec![b'a'; 2_000_000];
     let rec = create(&app, form(&[], &[("many", "big.txt", big.clone())])).await;
@@ -294,9 +296,7 @@ async fn the_body_limit_grows_for_uploads_but_not_for_json() {
 
 #[tokio::test]
 async fn replaced_and_deleted_files_go_after_the_commit_and_failed_writes_leave_nothing() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    let c = docs(&app, &token, "").await;
+    let (app, token, c) = with_docs("").await;
     // A unique title makes the second create fail inside the transaction.
     let resp = app
         .call(
@@ -392,9 +392,7 @@ async fn replaced_and_deleted_files_go_after_the_commit_and_failed_writes_leave_
 
 #[tokio::test]
 async fn the_sdk_form_shape_works_with_json_payload_and_files() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    docs(&app, &token, "").await;
+    let (app, _, _) = with_docs("").await;
     let rec = create(
         &app,
         form(
@@ -428,9 +426,7 @@ async fn the_sdk_form_shape_works_with_json_payload_and_files() {
 
 #[tokio::test]
 async fn truncating_or_deleting_a_collection_removes_its_files() {
-    let app = spawn_app().await;
-    let token = app.superuser_token().await;
-    let c = docs(&app, &token, "").await;
+    let (app, token, c) = with_docs("").await;
     let collection_dir = app.dir.path().join("storage").join(c["id"].as_str().unwrap());
     create(&app, form(&[], &[("one", "a.txt", b"a".to_vec())])).await;
     assert_eq!(count_files(&collection_dir), 1);
