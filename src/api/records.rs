@@ -223,7 +223,7 @@ async fn create(
 ) -> Result<Json<Value>> {
     let (body, uploads) = body.for_collection(state, &collection);
     let requester = guard::requester(state, req, Some(&body)).await?;
-    let record = service::create(state, &requester, &collection, body, uploads)
+    let record = service::create_with_files(state, &requester, &collection, body, uploads)
         .await
         .map_err(ApiError::from)?;
     shape.one(state, &requester, &collection, record).await
@@ -239,7 +239,7 @@ async fn update(
 ) -> Result<Json<Value>> {
     let (body, uploads) = body.for_collection(state, &collection);
     let requester = guard::requester(state, req, Some(&body)).await?;
-    let record = service::update(state, &requester, &collection, &id, body, uploads)
+    let record = service::update_with_files(state, &requester, &collection, &id, body, uploads)
         .await
         .map_err(ApiError::from)?;
     shape.one(state, &requester, &collection, record).await

@@ -236,6 +236,16 @@ pub async fn create(
     requester: &Requester,
     name: &str,
     body: Map<String, Value>,
+) -> Result<Map<String, Value>, RecordError> {
+    create_with_files(state, requester, name, body, Vec::new()).await
+}
+
+/// Creates a record with uploaded files.
+pub async fn create_with_files(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    body: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<Map<String, Value>, RecordError> {
     let plan = write::prepare(state, requester, name, WriteKind::Create, body, uploads).await?;
@@ -249,17 +259,21 @@ pub async fn update(
     name: &str,
     id: &str,
     body: Map<String, Value>,
+) -> Result<Map<String, Value>, RecordError> {
+    update_with_files(state, requester, name, id, body, Vec::new()).await
+}
+
+/// Updates record `id` with uploaded files.
+pub async fn update_with_files(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    id: &str,
+    body: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<Map<String, Value>, RecordError> {
-    let plan = write::prepare(
-        state,
-        requester,
-        name,
-        WriteKind::Update(id.to_owned()),
-        body,
-        uploads,
-    )
-    .await?;
+    let kind = WriteKind::Update(id.to_owned());
+    let plan = write::prepare(state, requester, name, kind, body, uploads).await?;
     run(state, plan).await
 }
 
