@@ -443,3 +443,38 @@ async fn truncating_or_deleting_a_collection_removes_its_files() {
     assert_eq!(resp.status(), 204);
     assert!(!collection_dir.exists());
 }
+
+#[tokio::test]
+async fn an_account_signs_up_with_an_avatar() {
+    let app = spawn_app().await;
+    let signup = form(
+        &[
+            ("email", "pic@example.com"),
+            ("password", "pic-pass-123"),
+            ("passwordConfirm", "pic-pass-123"),
+        ],
+        &[("avatar", "Me.png", png(8, 8))],
+    );
+    let resp = send(&app, "POST", "/api/collections/users/records", None, signup).await;
+    let user = json(resp).await;
+    let avatar = user["avatar"].as_str().unwrap();
+    assert!(avatar.starts_with("me") && avatar.ends_with(".png"), "{user}");
+    let resp = app
+        .get(&format!(
+            "/api/files/users/{}/{avatar}?thumb=100x100",
+            user["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(resp.status(), 200);
+    // The password was hashed as for any sign-up: the account can sign in.
+    let login = json!({"identity": "pic@example.com", "password": "pic-pass-123"});
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections/users/auth-with-password",
+            None,
+            Some(login),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+}
