@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod datetime;
+pub mod files;
 pub mod http;
 pub mod mail;
 pub mod query;

@@ -169,11 +169,13 @@ impl CollectionsApi {
     #[oai(path = "/collections/:collection", method = "delete")]
     async fn delete(&self, req: &Request, collection: Path<String>) -> poem::Result<Done> {
         guard::require_superuser(&self.state, req).await?;
+        let id = self.collection_id(&collection.0);
         self.state
             .schema
             .delete(&self.state.store.data, collection.0)
             .await
             .map_err(ApiError::from)?;
+        self.remove_files(id).await;
         Ok(Done::NoContent)
     }
 
@@ -181,11 +183,28 @@ impl CollectionsApi {
     #[oai(path = "/collections/:collection/truncate", method = "delete")]
     async fn truncate(&self, req: &Request, collection: Path<String>) -> poem::Result<Done> {
         guard::require_superuser(&self.state, req).await?;
+        let id = self.collection_id(&collection.0);
         self.state
             .schema
             .truncate(&self.state.store.data, collection.0)
             .await
             .map_err(ApiError::from)?;
+        self.remove_files(id).await;
         Ok(Done::NoContent)
+    }
+}
+
+impl CollectionsApi {
+    fn collection_id(&self, id_or_name: &str) -> Option<String> {
+        self.state.schema.catalog().get(id_or_name).map(|c| c.id.clone())
+    }
+
+    /// After a collection's records are gone, so are their files.
+    async fn remove_files(&self, collection_id: Option<String>) {
+        if let Some(id) = collection_id {
+            crate::files::Storage::new(&self.state.config.data_dir)
+                .remove_collection(&id)
+                .await;
+        }
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod account;
 pub mod auth;
+pub mod batch;
 pub mod collections;
+pub mod files;
 pub mod guard;
 pub mod health;
 pub mod installer;

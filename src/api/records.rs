@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::guard;
 use crate::{
     app::AppState,
+    files::Upload,
     http::error::ApiError,
     query::{Paging, parse_sort},
     records::{
@@ -31,23 +32,25 @@ use crate::{
 const UNREADABLE: &str = "Failed to load the submitted data due to invalid formatting.";
 
 /// A record body: a JSON object, or multipart form data whose plain parts
-/// are values (repeated names make a list) and whose `@jsonPayload` part
-/// holds the JSON values, as the SDKs send it.
+/// are values (repeated names make a list), whose `@jsonPayload` part
+/// holds the JSON values, as the SDKs send it, and whose file parts are
+/// uploads.
 pub struct RecordBody {
     pub values: Map<String, Value>,
     /// Whether the values came from a form (text that may encode JSON).
     pub from_form: bool,
+    pub uploads: Vec<Upload>,
 }
 
 impl RecordBody {
     /// The values, with form text decoded for `collection`'s JSON fields.
-    fn for_collection(mut self, state: &AppState, collection: &str) -> Map<String, Value> {
+    pub fn for_collection(mut self, state: &AppState, collection: &str) -> (Map<String, Value>, Vec<Upload>) {
         if self.from_form
             && let Some(c) = state.schema.catalog().get(collection)
         {
             crate::records::values::decode_form_values(c, &mut self.values);
         }
-        self.values
+        (self.values, self.uploads)
     }
 }
 
@@ -57,13 +60,21 @@ impl<'a> FromRequest<'a> for RecordBody {
         if content_type.starts_with("multipart/form-data") {
             let mut form = Multipart::from_request(req, body).await?;
             let mut out = Map::new();
+            let mut uploads = Vec::new();
             while let Some(part) = form.next_field().await? {
                 let name = part.name().unwrap_or("").to_owned();
-                if part.file_name().is_some() {
-                    return Err(ApiError::bad_request(
-                        "File uploads are not supported by this version of Cairn yet.",
-                    )
-                    .into());
+                if let Some(filename) = part.file_name().map(str::to_owned) {
+                    let bytes = part.bytes().await?;
+                    // An empty file input in a browser form sends a nameless,
+                    // empty part: nothing was chosen, so nothing is uploaded.
+                    if !(filename.is_empty() && bytes.is_empty()) {
+                        uploads.push(Upload {
+                            key: name,
+                            filename,
+                            bytes: bytes.into(),
+                        });
+                    }
+                    continue;
                 }
                 let text = part.text().await?;
                 if name == "@jsonPayload" {
@@ -87,6 +98,7 @@ impl<'a> FromRequest<'a> for RecordBody {
             return Ok(Self {
                 values: out,
                 from_form: true,
+                uploads,
             });
         }
         let bytes = body.take()?.into_bytes().await?;
@@ -94,12 +106,14 @@ impl<'a> FromRequest<'a> for RecordBody {
             return Ok(Self {
                 values: Map::new(),
                 from_form: false,
+                uploads: Vec::new(),
             });
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(Self {
                 values: map,
                 from_form: false,
+                uploads: Vec::new(),
             }),
             _ => Err(ApiError::bad_request(UNREADABLE).into()),
         }
@@ -119,9 +133,9 @@ struct ListParams {
 
 /// `expand` and `fields`, which every record response honours.
 #[derive(Deserialize)]
-struct ShapeParams {
-    expand: Option<String>,
-    fields: Option<String>,
+pub(super) struct ShapeParams {
+    pub expand: Option<String>,
+    pub fields: Option<String>,
 }
 
 impl ShapeParams {
@@ -142,7 +156,7 @@ impl ShapeParams {
         )
     }
 
-    async fn one(
+    pub(super) async fn one(
         &self,
         state: &AppState,
         requester: &Requester,
@@ -207,9 +221,9 @@ async fn create(
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Json<Value>> {
-    let body = body.for_collection(state, &collection);
+    let (body, uploads) = body.for_collection(state, &collection);
     let requester = guard::requester(state, req, Some(&body)).await?;
-    let record = service::create(state, &requester, &collection, body)
+    let record = service::create_with_files(state, &requester, &collection, body, uploads)
         .await
         .map_err(ApiError::from)?;
     shape.one(state, &requester, &collection, record).await
@@ -223,9 +237,9 @@ async fn update(
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Json<Value>> {
-    let body = body.for_collection(state, &collection);
+    let (body, uploads) = body.for_collection(state, &collection);
     let requester = guard::requester(state, req, Some(&body)).await?;
-    let record = service::update(state, &requester, &collection, &id, body)
+    let record = service::update_with_files(state, &requester, &collection, &id, body, uploads)
         .await
         .map_err(ApiError::from)?;
     shape.one(state, &requester, &collection, record).await

@@ -14,7 +14,10 @@ use moka::sync::Cache;
 use rusqlite::OptionalExtension;
 use serde_json::{Map, Value};
 
-use super::{sessions::Sessions, token};
+use super::{
+    sessions::Sessions,
+    token::{self, Purpose},
+};
 use crate::{
     records::shape,
     schema::{Collection, CollectionKind, Schema, defaults, sync::quote},
@@ -139,6 +142,20 @@ impl AuthRecords {
         sessions: &Sessions,
         header: Option<&str>,
     ) -> Result<Caller, StoreError> {
+        self.identify_as(schema, db, sessions, header, Purpose::Auth)
+            .await
+    }
+
+    /// Resolves a token of `purpose` (a file token for protected files
+    /// names its record the same way an auth token does).
+    pub async fn identify_as(
+        &self,
+        schema: &Schema,
+        db: &Database,
+        sessions: &Sessions,
+        header: Option<&str>,
+        purpose: Purpose,
+    ) -> Result<Caller, StoreError> {
         let raw = header.unwrap_or("").trim();
         let token = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
         if token.is_empty() {
@@ -169,7 +186,7 @@ impl AuthRecords {
                 None => return Ok(Caller::Guest),
             },
         };
-        let Some(claims) = token::verify(token, collection, &record.token_key) else {
+        let Some(claims) = token::verify_for(token, collection, purpose, &record.token_key) else {
             return Ok(Caller::Guest);
         };
         // A token issued for a session dies with it.

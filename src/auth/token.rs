@@ -46,6 +46,8 @@ pub enum Purpose {
     Verification,
     PasswordReset,
     EmailChange,
+    /// Reading a protected file (`?token=`).
+    File,
 }
 
 impl Purpose {
@@ -55,6 +57,7 @@ impl Purpose {
             Self::Verification => "verification",
             Self::PasswordReset => "passwordReset",
             Self::EmailChange => "emailChange",
+            Self::File => "file",
         }
     }
 
@@ -64,6 +67,7 @@ impl Purpose {
             Self::Verification => "verificationToken",
             Self::PasswordReset => "passwordResetToken",
             Self::EmailChange => "emailChangeToken",
+            Self::File => "fileToken",
         }
     }
 
@@ -73,6 +77,7 @@ impl Purpose {
             Self::Auth => 86_400,
             Self::Verification => 86_400,
             Self::PasswordReset | Self::EmailChange => 1_800,
+            Self::File => 180,
         }
     }
 
@@ -181,6 +186,23 @@ pub fn issue_for(
         new_email: new_email.map(str::to_owned),
     };
     sign(c, purpose, token_key, &claims)
+}
+
+/// A short-lived token for reading protected files, valid for the
+/// collection's `fileToken.duration`. Like PocketBase's, it names only the
+/// record, and is signed with that record's key and the file secret.
+pub fn issue_file(c: &Collection, record_id: &str, token_key: &str) -> String {
+    let claims = Claims {
+        id: record_id.to_owned(),
+        collection_id: c.id.clone(),
+        kind: Purpose::File.kind().into(),
+        exp: jsonwebtoken::get_current_timestamp() + Purpose::File.duration(c),
+        refreshable: false,
+        sid: None,
+        email: None,
+        new_email: None,
+    };
+    sign(c, Purpose::File, token_key, &claims)
 }
 
 /// The claims of a token, unverified: only to find whose key checks it.

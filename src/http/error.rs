@@ -153,6 +153,13 @@ impl ApiError {
         }
     }
 
+    /// Replaces `data` with a shape of the caller's own (a batch names the
+    /// request that failed and nests its whole error there).
+    pub fn with_data(mut self, data: Map<String, Value>) -> Self {
+        self.data = data;
+        self
+    }
+
     pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, message)
     }

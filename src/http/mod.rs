@@ -58,7 +58,18 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'static {
     let service = api::service(state.clone());
     let docs = Docs::new(&service);
-    let app = api::oauth2_redirect::routes(api::realtime::routes(api::records::routes(Route::new())))
+    // The plain-poem routes (their schemas are per collection, or they are
+    // not JSON operations), then the described API under /api.
+    let mounts: [fn(Route) -> Route; 5] = [
+        api::records::routes,
+        api::files::routes,
+        api::batch::routes,
+        api::realtime::routes,
+        api::oauth2_redirect::routes,
+    ];
+    let app = mounts
+        .into_iter()
+        .fold(Route::new(), |route, mount| mount(route))
         .nest("/api", service)
         .at("/api/openapi.json", get(openapi_json))
         .at("/api/docs", get(docs_page))
@@ -82,10 +93,9 @@ pub fn with_edge<E>(ep: E, state: Arc<AppState>) -> impl Endpoint<Output = Respo
 where
     E: Endpoint + 'static,
 {
-    let limit = state.config.body_limit;
     let origins = Arc::new(state.config.origins.clone());
-    let (rl_state, sh_state) = (state.clone(), state);
-    ep.around(move |ep, req| body_limit::handle(ep, req, limit))
+    let (bl_state, rl_state, sh_state) = (state.clone(), state.clone(), state);
+    ep.around(move |ep, req| body_limit::handle(ep, req, bl_state.clone()))
         .around(move |ep, req| rate_limit::handle(ep, req, rl_state.clone()))
         .with(CatchPanic::new().with_handler(panic_response))
         .around(|ep, req| async move {

@@ -57,6 +57,7 @@ impl Docs {
         for c in catalog.all() {
             add_collection(c, &mut schemas, &mut paths);
         }
+        add_files_and_batch(&mut paths);
         if let Some(Value::Object(existing)) = doc.pointer_mut("/components/schemas") {
             existing.extend(schemas);
         }
@@ -173,6 +174,69 @@ fn operation(
 
 fn query_param(name: &str, schema: Value, description: &str) -> Value {
     json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
+}
+
+/// `/files/…` and `/batch`: plain handlers (bytes, or a list of any
+/// collection's records), described by hand.
+fn add_files_and_batch(paths: &mut Map<String, Value>) {
+    let path_param =
+        |name: &str| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}});
+    let envelope = || Some(reference("ErrorEnvelope"));
+    paths.insert(
+        "/files/{collection}/{recordId}/{filename}".into(),
+        json!({"get": {
+            "tags": ["Files"],
+            "summary": "Download a stored file",
+            "operationId": "files_download",
+            "parameters": [
+                path_param("collection"), path_param("recordId"), path_param("filename"),
+                query_param("thumb", json!({"type": "string"}), "A thumbnail size: `100x100`, or one the field lists (`WxH`, `WxHt`, `WxHb`, `WxHf`, `0xH`, `Wx0`)."),
+                query_param("download", json!({"type": "string"}), "`1` to download as an attachment."),
+                query_param("token", json!({"type": "string"}), "A file token, for protected fields."),
+            ],
+            "responses": {
+                "200": {"description": "The file (supports `Range` and `If-None-Match`)."},
+                "404": answer("No such file, or not readable by the token's owner.", envelope()),
+            },
+        }}),
+    );
+    paths.insert(
+        "/files/token".into(),
+        json!({"post": {
+            "tags": ["Files"],
+            "summary": "A short-lived token for protected files",
+            "operationId": "files_token",
+            "responses": {
+                "200": answer("The token.", Some(json!({"type": "object", "properties": {"token": {"type": "string"}}}))),
+                "401": answer("Not signed in.", envelope()),
+            },
+        }}),
+    );
+    let request = json!({"type": "object", "required": ["method", "url"], "properties": {
+        "method": {"type": "string", "enum": ["POST", "PUT", "PATCH", "DELETE"]},
+        "url": {"type": "string", "example": "/api/collections/posts/records"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "body": {"type": "object"},
+    }});
+    paths.insert(
+        "/batch".into(),
+        json!({"post": {
+            "tags": ["Batch"],
+            "summary": "Record writes in one transaction",
+            "operationId": "batch",
+            "requestBody": {"required": true, "content": json_content(json!({
+                "type": "object", "required": ["requests"],
+                "properties": {"requests": {"type": "array", "items": request}},
+            }))},
+            "responses": {
+                "200": answer("Each request's result, in order.", Some(json!({"type": "array", "items": {
+                    "type": "object", "properties": {"status": {"type": "integer"}, "body": {}},
+                }}))),
+                "400": answer("A request failed (`data.requests.N`); nothing was written.", envelope()),
+                "403": answer("Batch requests are disabled.", envelope()),
+            },
+        }}),
+    );
 }
 
 fn add_collection(c: &Collection, schemas: &mut Map<String, Value>, paths: &mut Map<String, Value>) {

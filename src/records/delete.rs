@@ -1,19 +1,21 @@
 //! Deleting records: the rule check, then every relation that points at
 //! the record is settled in the same transaction (cascade, clear or
-//! refuse), as PocketBase does.
+//! refuse), as PocketBase does. Like writes, a delete is prepared
+//! (authorized) first and applied inside a transaction, so a batch can run
+//! it beside others; the deleted records' files go after the commit.
 
 use std::sync::Arc;
 
 use rusqlite::Connection;
 
 use super::{
-    access::Requester,
-    events::{self, ChangeAction, RecordChange},
-    service::{Action, RecordError, authorize, matches_rule, read_shaped},
+    access::{Conditions, Requester},
+    events::{ChangeAction, RecordChange},
+    service::{self, Action, RecordError, authorize, matches_rule, read_shaped},
 };
 use crate::{
     app::AppState,
-    schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
+    schema::{Catalog, Collection, CollectionKind, field::FieldKind, sync::quote},
 };
 
 pub async fn delete(
@@ -22,37 +24,57 @@ pub async fn delete(
     name: &str,
     id: &str,
 ) -> Result<(), RecordError> {
-    let (c, rule) = authorize(state, requester, name, Action::Delete)?;
+    let plan = prepare(state, requester, name, id)?;
     let catalog = state.schema.catalog();
-    let (c2, id2) = (c.clone(), id.to_owned());
-    let deleted = state
-        .store
-        .data
-        .write(move |tx| {
-            let exists: bool = tx
-                .prepare_cached(&format!(
-                    "SELECT count(*) > 0 FROM {} WHERE id = ?1",
-                    quote(&c2.name)
-                ))?
-                .query_row([&id2], |r| r.get(0))?;
-            if !exists
-                || rule
-                    .as_ref()
-                    .is_some_and(|r| !matches_rule(tx, &c2, &id2, r).unwrap_or(false))
-            {
-                return Err(RecordError::NotFound);
-            }
-            let mut removed = Vec::new();
-            delete_cascading(tx, &catalog, &c2, &id2, &mut removed, 0)?;
-            Ok(removed)
-        })
-        .await?;
-    for change in deleted.iter().filter(|ch| ch.action == ChangeAction::Delete) {
-        let id = change.record.get("id").and_then(|v| v.as_str()).unwrap_or("");
-        state.auth_records.invalidate(&change.collection.id, id);
-    }
-    events::committed(state, deleted);
+    let deleted = state.store.data.write(move |tx| plan.apply(tx, &catalog)).await?;
+    service::finish(state, deleted, Vec::new()).await;
     Ok(())
+}
+
+/// An authorized delete, ready to apply.
+pub struct DeletePlan {
+    c: Arc<Collection>,
+    rule: Option<Conditions>,
+    id: String,
+}
+
+pub fn prepare(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    id: &str,
+) -> Result<DeletePlan, RecordError> {
+    let (c, rule) = authorize(state, requester, name, Action::Delete)?;
+    Ok(DeletePlan {
+        c,
+        rule,
+        id: id.to_owned(),
+    })
+}
+
+impl DeletePlan {
+    /// Deletes the record inside `tx`; returns every change it made
+    /// (cascades included), in order.
+    pub fn apply(&self, tx: &Connection, catalog: &Catalog) -> Result<Vec<RecordChange>, RecordError> {
+        let (c, id) = (&self.c, &self.id);
+        let exists: bool = tx
+            .prepare_cached(&format!(
+                "SELECT count(*) > 0 FROM {} WHERE id = ?1",
+                quote(&c.name)
+            ))?
+            .query_row([id], |r| r.get(0))?;
+        if !exists {
+            return Err(RecordError::NotFound);
+        }
+        if let Some(rule) = &self.rule
+            && !matches_rule(tx, c, id, rule)?
+        {
+            return Err(RecordError::NotFound);
+        }
+        let mut removed = Vec::new();
+        delete_cascading(tx, catalog, c, id, &mut removed, 0)?;
+        Ok(removed)
+    }
 }
 
 /// Deletes one record after settling every relation that points at it:
@@ -60,7 +82,7 @@ pub async fn delete(
 /// required reference would be left empty, and removing the id elsewhere.
 fn delete_cascading(
     tx: &Connection,
-    catalog: &crate::schema::Catalog,
+    catalog: &Catalog,
     c: &Arc<Collection>,
     id: &str,
     removed: &mut Vec<RecordChange>,

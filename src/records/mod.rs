@@ -2,14 +2,18 @@
 //! collection's definition and rules.
 
 pub mod access;
+pub mod batch;
 pub mod delete;
 pub mod events;
 pub mod expand;
 pub mod fields;
+mod files;
 mod id;
 pub mod list;
+mod persist;
 pub mod service;
 pub mod shape;
 pub mod values;
+pub mod write;
 
 pub use id::RecordId;

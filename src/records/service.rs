@@ -1,6 +1,7 @@
-//! The record operations behind the API: create, view, update, delete and
-//! list, each checking the collection's rule for the caller, validating
-//! every field, and writing in one transaction.
+//! The record operations behind the API: view, create and update (the
+//! writes themselves are prepared and applied in `records::write`, shared
+//! with batches), the one place that authorizes a record action, and
+//! `finish`, which every write path calls after its commit.
 
 use std::sync::Arc;
 
@@ -8,27 +9,22 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as 
 use serde_json::{Map, Value, json};
 
 use super::{
-    RecordId,
     access::{Access, Conditions, Requester, decide},
     events::{self, ChangeAction, RecordChange},
     shape,
-    values::{self, Modifier},
+    write::{self, WriteKind, WritePlan},
 };
 use crate::{
     app::AppState,
-    auth::{caller::Caller, password},
-    http::error::{ApiError, ErrorTree, FieldError},
-    schema::{
-        Collection, CollectionKind,
-        field::{Field, FieldKind},
-        sync::quote,
-    },
+    auth::password,
+    files::{Storage, Upload},
+    http::error::{ApiError, ErrorTree},
+    schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
     store::StoreError,
 };
 
-const CREATE_FAILED: &str = "Failed to create record.";
-const UPDATE_FAILED: &str = "Failed to update record.";
-const TOKEN_KEY_LEN: usize = 50;
+pub(super) const CREATE_FAILED: &str = "Failed to create record.";
+pub(super) const UPDATE_FAILED: &str = "Failed to update record.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -57,6 +53,9 @@ pub enum RecordError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
+    /// Writing or removing an uploaded file failed.
+    #[error("file storage: {0}")]
+    Storage(#[from] std::io::Error),
 }
 
 impl From<rusqlite::Error> for RecordError {
@@ -86,7 +85,7 @@ impl From<RecordError> for ApiError {
     }
 }
 
-fn invalid(message: &'static str, errors: ErrorTree) -> RecordError {
+pub(super) fn invalid(message: &'static str, errors: ErrorTree) -> RecordError {
     RecordError::Invalid { message, errors }
 }
 
@@ -145,9 +144,9 @@ pub(crate) fn authorize(
 }
 
 /// A record's values by field name, canonical JSON, hidden ones included.
-type Values = Map<String, Value>;
+pub(crate) type Values = Map<String, Value>;
 
-fn read_values(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Values>> {
+pub(crate) fn read_values(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Values>> {
     let sql = format!(
         "SELECT {} FROM {} WHERE id = ?1",
         shape::select_list(c),
@@ -179,7 +178,7 @@ fn read_values(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<
         .optional()
 }
 
-pub(super) fn read_shaped(
+pub(crate) fn read_shaped(
     conn: &Connection,
     c: &Collection,
     id: &str,
@@ -232,201 +231,26 @@ pub(crate) fn matches_rule(
         .query_row(params_from_iter(params), |r| r.get(0))
 }
 
-/// Splits `name+`, `+name` and `name-` keys from plain ones.
-fn modifiers_for<'a>(body: &'a Map<String, Value>, name: &str) -> Vec<(Modifier, &'a Value)> {
-    let mut out = Vec::new();
-    if let Some(v) = body.get(&format!("+{name}")) {
-        out.push((Modifier::Prepend, v));
-    }
-    if let Some(v) = body.get(&format!("{name}+")) {
-        out.push((Modifier::Append, v));
-    }
-    if let Some(v) = body.get(&format!("{name}-")) {
-        out.push((Modifier::Remove, v));
-    }
-    out
-}
-
-/// Fields a client may not set directly.
-fn managed(c: &Collection, f: &Field) -> bool {
-    matches!(f.kind, FieldKind::Autodate { .. }) || (c.kind == CollectionKind::Auth && f.name == "tokenKey")
-}
-
-/// Applies the request body to `values` and validates every field.
-/// Returns the plain-text passwords to hash, by field name.
-fn apply_body(
-    c: &Collection,
-    caller: &Caller,
-    body: &Map<String, Value>,
-    values: &mut Values,
-    creating: bool,
-    errors: &mut ErrorTree,
-) -> Vec<(String, String)> {
-    let mut passwords = Vec::new();
-    for f in &c.fields {
-        if managed(c, f) || (!creating && f.name == "id") {
-            continue;
-        }
-        if c.kind == CollectionKind::Auth && f.name == "verified" && !caller.is_superuser() {
-            continue;
-        }
-        let mut value = values.get(&f.name).cloned().unwrap_or_else(|| values::zero(f));
-        let given = body.get(&f.name);
-        if let Some(raw) = given {
-            value = values::normalize(f, raw);
-        }
-        for (op, operand) in modifiers_for(body, &f.name) {
-            value = values::modify(f, &value, op, operand);
-        }
-        if matches!(f.kind, FieldKind::Password { .. }) {
-            // Passwords are validated in clear, stored hashed; an update that
-            // does not mention the password keeps the stored hash.
-            match given {
-                Some(raw) => {
-                    let plain = raw.as_str().unwrap_or("").to_owned();
-                    let check = Value::String(plain.clone());
-                    match values::check(f, &check) {
-                        Some(e) => errors.add(&[&f.name], e),
-                        None if !plain.is_empty() => passwords.push((f.name.clone(), plain)),
-                        None => {}
-                    }
-                }
-                None if creating && f.kind.is_required() => errors.add(&[&f.name], FieldError::required()),
-                None => {}
-            }
-            continue;
-        }
-        if f.name == "id" && creating && value.as_str().is_none_or(str::is_empty) {
-            value = json!(RecordId::generate().to_string());
-        }
-        if let Some(e) = values::check(f, &value) {
-            errors.add(&[&f.name], e);
-        }
-        values.insert(f.name.clone(), value);
-    }
-    passwords
-}
-
-/// Checks that every relation id exists in its target collection.
-fn check_relations(
-    conn: &Connection,
-    catalog: &crate::schema::Catalog,
-    c: &Collection,
-    values: &Values,
-    message: &'static str,
-) -> Result<(), RecordError> {
-    let mut errors = ErrorTree::new();
-    for f in &c.fields {
-        let FieldKind::Relation { collection_id, .. } = &f.kind else {
-            continue;
-        };
-        let ids: Vec<String> = match values.get(&f.name) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
-            _ => continue,
-        };
-        if ids.is_empty() {
-            continue;
-        }
-        let target = if *collection_id == c.id {
-            Some(c)
-        } else {
-            catalog.by_id(collection_id).map(|a| a.as_ref())
-        };
-        let found = match target {
-            Some(t) => {
-                let marks = vec!["?"; ids.len()].join(",");
-                let sql = format!("SELECT count(*) FROM {} WHERE id IN ({marks})", quote(&t.name));
-                conn.prepare_cached(&sql)?
-                    .query_row(params_from_iter(ids.iter()), |r| r.get::<_, i64>(0))?
-            }
-            None => 0,
-        };
-        if found as usize != ids.len() {
-            errors.add(
-                &[&f.name],
-                FieldError::new(
-                    "validation_missing_rel_records",
-                    "Failed to find all relation records with the provided ids.",
-                ),
-            );
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(invalid(message, errors))
-    }
-}
-
-/// Turns a UNIQUE constraint failure into `validation_not_unique` on the
-/// columns SQLite names.
-fn unique_violation(err: &rusqlite::Error, c: &Collection) -> Option<ErrorTree> {
-    let msg = err.to_string();
-    let cols = msg.strip_prefix("UNIQUE constraint failed: ")?;
-    let mut errors = ErrorTree::new();
-    for col in cols.split(',').map(str::trim) {
-        let name = col.rsplit('.').next().unwrap_or(col);
-        let field = c.field(name).map_or("id", |f| f.name.as_str());
-        errors.add(
-            &[field],
-            FieldError::new("validation_not_unique", "Value must be unique."),
-        );
-    }
-    Some(errors)
-}
-
-/// Runs a write statement, reporting a UNIQUE violation as a field error.
-fn execute_checked(
-    tx: &Connection,
-    sql: &str,
-    params: Vec<Sql>,
-    c: &Collection,
-    message: &'static str,
-) -> Result<(), RecordError> {
-    match tx.prepare_cached(sql)?.execute(params_from_iter(params)) {
-        Ok(_) => Ok(()),
-        Err(err) => Err(match unique_violation(&err, c) {
-            Some(errors) => invalid(message, errors),
-            None => err.into(),
-        }),
-    }
-}
-
-/// Sets the autodate fields that change on this kind of write.
-fn stamp_autodates(c: &Collection, values: &mut Values, creating: bool) {
-    let now = crate::datetime::now();
-    for f in &c.fields {
-        if let FieldKind::Autodate { on_create, on_update } = f.kind
-            && ((creating && on_create) || (!creating && on_update))
-        {
-            values.insert(f.name.clone(), json!(now));
-        }
-    }
-}
-
-async fn hash_all(
-    state: &AppState,
-    plain: Vec<(String, String)>,
-    values: &mut Values,
-) -> Result<(), RecordError> {
-    for (name, p) in plain {
-        let hash = state.hasher.hash(p).await?;
-        values.insert(name, Value::String(hash));
-    }
-    Ok(())
-}
-
+/// Creates a record: prepared, applied in its own transaction, finished.
 pub async fn create(
     state: &AppState,
     requester: &Requester,
     name: &str,
     body: Map<String, Value>,
 ) -> Result<Map<String, Value>, RecordError> {
-    create_with(state, requester, name, body, Values::new(), |_, _| Ok(())).await
+    create_with_files(state, requester, name, body, Vec::new()).await
+}
+
+/// Creates a record with uploaded files.
+pub async fn create_with_files(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    body: Map<String, Value>,
+    uploads: Vec<Upload>,
+) -> Result<Map<String, Value>, RecordError> {
+    let plan = write::prepare(state, requester, name, WriteKind::Create, body, uploads).await?;
+    run(state, plan, |_, _| Ok(())).await
 }
 
 /// `create`, for a server flow that creates a record on a client's behalf
@@ -438,81 +262,143 @@ pub async fn create_with(
     requester: &Requester,
     name: &str,
     body: Map<String, Value>,
-    forced: Map<String, Value>,
+    forced: Values,
     then: impl FnOnce(&Connection, &str) -> Result<(), RecordError> + Send + 'static,
 ) -> Result<Map<String, Value>, RecordError> {
-    let (c, rule) = authorize(state, requester, name, Action::Create)?;
-    let caller = &requester.caller;
-    let mut values = Values::new();
-    let mut errors = ErrorTree::new();
-    let passwords = apply_body(&c, caller, &body, &mut values, true, &mut errors);
-    for (key, value) in forced {
-        if c.field(&key).is_some() {
-            values.insert(key, value);
-        }
-    }
-    if c.kind == CollectionKind::Auth {
-        let given = body.get("password").and_then(Value::as_str).unwrap_or("");
-        let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
-        if confirm.is_empty() {
-            errors.add(&["passwordConfirm"], FieldError::required());
-        } else if given != confirm {
-            errors.add(
-                &["passwordConfirm"],
-                FieldError::new("validation_values_mismatch", "Values don't match."),
-            );
-        }
-        values.insert(
-            "tokenKey".into(),
-            json!(crate::random::alphanumeric(TOKEN_KEY_LEN)),
-        );
-    }
-    if !errors.is_empty() {
-        return Err(invalid(CREATE_FAILED, errors));
-    }
-    hash_all(state, passwords, &mut values).await?;
-    stamp_autodates(&c, &mut values, true);
+    let mut plan = write::prepare(state, requester, name, WriteKind::Create, body, Vec::new()).await?;
+    plan.force(forced);
+    run(state, plan, then).await
+}
+
+/// Updates record `id`, the same way.
+pub async fn update(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    id: &str,
+    body: Map<String, Value>,
+) -> Result<Map<String, Value>, RecordError> {
+    update_with_files(state, requester, name, id, body, Vec::new()).await
+}
+
+/// Updates record `id` with uploaded files.
+pub async fn update_with_files(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    id: &str,
+    body: Map<String, Value>,
+    uploads: Vec<Upload>,
+) -> Result<Map<String, Value>, RecordError> {
+    let kind = WriteKind::Update(id.to_owned());
+    let plan = write::prepare(state, requester, name, kind, body, uploads).await?;
+    run(state, plan, |_, _| Ok(())).await
+}
+
+/// Applies `plan` in its own transaction, then `then` in the same one,
+/// and finishes (or discards the staged files).
+async fn run(
+    state: &AppState,
+    mut plan: WritePlan,
+    then: impl FnOnce(&Connection, &str) -> Result<(), RecordError> + Send + 'static,
+) -> Result<Map<String, Value>, RecordError> {
+    let staged = plan.staged();
     let catalog = state.schema.catalog();
-    let c2 = c.clone();
-    let shaped = state
+    let result = state
         .store
         .data
         .write(move |tx| {
-            check_relations(tx, &catalog, &c2, &values, CREATE_FAILED)?;
-            let cols: Vec<&Field> = c2
-                .fields
-                .iter()
-                .filter(|f| values.contains_key(&f.name))
-                .collect();
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                quote(&c2.name),
-                cols.iter().map(|f| quote(&f.name)).collect::<Vec<_>>().join(", "),
-                vec!["?"; cols.len()].join(", ")
-            );
-            let params: Vec<Sql> = cols.iter().map(|f| values::to_sql(f, &values[&f.name])).collect();
-            execute_checked(tx, &sql, params, &c2, CREATE_FAILED)?;
-            let id = values["id"].as_str().unwrap_or("").to_owned();
-            // The create rule is checked against the record as it would be
-            // stored; failing it rolls the insert back.
-            if let Some(rule) = &rule
-                && !matches_rule(tx, &c2, &id, rule)?
-            {
-                return Err(invalid(CREATE_FAILED, ErrorTree::new()));
-            }
-            then(tx, &id)?;
-            read_shaped(tx, &c2, &id)?.ok_or(RecordError::NotFound)
+            let applied = plan.apply(tx, &catalog)?;
+            let id = applied
+                .change
+                .record
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            then(tx, id)?;
+            Ok(applied)
         })
-        .await?;
-    events::committed(
-        state,
-        vec![RecordChange {
-            action: ChangeAction::Create,
-            collection: c,
-            record: shaped.clone(),
-        }],
-    );
-    Ok(shaped)
+        .await;
+    match result {
+        Ok(applied) => {
+            let record = applied.change.record.clone();
+            finish(
+                state,
+                vec![applied.change],
+                vec![(staged.0, staged.1, applied.removed_files)],
+            )
+            .await;
+            Ok(record)
+        }
+        Err(err) => {
+            discard(state, vec![staged]).await;
+            Err(err)
+        }
+    }
+}
+
+/// Files of one record: collection id, record id, names.
+pub type RecordFiles = (String, String, Vec<String>);
+
+/// Removes files staged for writes that did not commit.
+pub async fn discard(state: &AppState, staged: Vec<RecordFiles>) {
+    let storage = Storage::new(&state.config.data_dir);
+    for (cid, rid, names) in staged.iter().filter(|s| !s.2.is_empty()) {
+        storage.remove(cid, rid, names).await;
+    }
+}
+
+/// The names a record's file fields hold.
+fn file_names(c: &Collection, record: &Map<String, Value>) -> Vec<String> {
+    c.fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::File { .. }))
+        .flat_map(|f| match record.get(&f.name) {
+            Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// Everything that follows a commit, in one place for every write path:
+/// files no longer referenced are removed (all of a deleted record's),
+/// cached auth records are dropped, and the changes are announced.
+pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: Vec<RecordFiles>) {
+    let storage = Storage::new(&state.config.data_dir);
+    discard(state, unreferenced).await;
+    let id_of = |ch: &RecordChange| {
+        ch.record
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    for (i, change) in changes.iter().enumerate() {
+        let id = id_of(change);
+        if change.collection.kind == CollectionKind::Auth {
+            state.auth_records.invalidate(&change.collection.id, &id);
+        }
+        // A batch may delete a record and create one with the same id; the
+        // folder then holds the new record's files and stays.
+        let recreated = changes[i + 1..]
+            .iter()
+            .any(|later| later.collection.id == change.collection.id && id_of(later) == id);
+        if change.action != ChangeAction::Delete {
+            continue;
+        }
+        if recreated {
+            let held = file_names(&change.collection, &change.record);
+            storage.remove(&change.collection.id, &id, &held).await;
+        } else {
+            storage.remove_record(&change.collection.id, &id).await;
+        }
+    }
+    events::committed(state, changes);
 }
 
 pub async fn view(
@@ -537,151 +423,4 @@ pub async fn view(
                 .ok_or(RecordError::NotFound)
         })
         .await
-}
-
-pub async fn update(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    id: &str,
-    body: Map<String, Value>,
-) -> Result<Map<String, Value>, RecordError> {
-    let (c, rule) = authorize(state, requester, name, Action::Update)?;
-    let rule = rule.map(Arc::new);
-    let caller = &requester.caller;
-    let (c2, id2, rule2) = (c.clone(), id.to_owned(), rule.clone());
-    let mut values = state
-        .store
-        .data
-        .read(move |conn| {
-            if let Some(rule) = &rule2
-                && !matches_rule(conn, &c2, &id2, rule)?
-            {
-                return Err(RecordError::NotFound);
-            }
-            read_values(conn, &c2, &id2)
-                .map_err(RecordError::from)?
-                .ok_or(RecordError::NotFound)
-        })
-        .await?;
-    let before = values.clone();
-    let mut errors = ErrorTree::new();
-    // Superusers and the accounts `manageRule` matches manage accounts.
-    let manager = crate::auth::manage::may_manage(state, requester, &c, id).await?;
-    // An account's email and verified state change only through their own
-    // flows (or a manager); PocketBase answers a direct change this way.
-    if c.kind == CollectionKind::Auth && !manager {
-        for key in ["email", "verified"] {
-            if let (Some(given), Some(f)) = (body.get(key), c.field(key))
-                && values::normalize(f, given) != before.get(key).cloned().unwrap_or(Value::Null)
-            {
-                errors.add(
-                    &[key],
-                    FieldError::new("validation_values_mismatch", "Values don't match."),
-                );
-            }
-        }
-    }
-    let passwords = apply_body(&c, caller, &body, &mut values, false, &mut errors);
-    if manager
-        && !caller.is_superuser()
-        && let (Some(given), Some(f)) = (body.get("verified"), c.field("verified"))
-    {
-        values.insert("verified".into(), values::normalize(f, given));
-    }
-    if c.kind == CollectionKind::Auth && !passwords.is_empty() {
-        let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
-        if passwords.iter().any(|(_, p)| p != confirm) {
-            errors.add(
-                &["passwordConfirm"],
-                FieldError::new("validation_values_mismatch", "Values don't match."),
-            );
-        }
-        if !manager {
-            let old = body
-                .get("oldPassword")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            let stored = before
-                .get("password")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            if old.is_empty() {
-                errors.add(&["oldPassword"], FieldError::required());
-            } else if !state.hasher.verify(old, stored).await? {
-                errors.add(
-                    &["oldPassword"],
-                    FieldError::new(
-                        "validation_invalid_old_password",
-                        "Missing or invalid old password.",
-                    ),
-                );
-            }
-        }
-        // A new password revokes every token issued before it.
-        values.insert(
-            "tokenKey".into(),
-            json!(crate::random::alphanumeric(TOKEN_KEY_LEN)),
-        );
-    }
-    if !errors.is_empty() {
-        return Err(invalid(UPDATE_FAILED, errors));
-    }
-    hash_all(state, passwords, &mut values).await?;
-    stamp_autodates(&c, &mut values, false);
-    let catalog = state.schema.catalog();
-    let (c2, id2) = (c.clone(), id.to_owned());
-    let shaped = state
-        .store
-        .data
-        .write(move |tx| {
-            // The rule is checked again under the write lock: the record may
-            // have changed since it was read.
-            if let Some(rule) = &rule
-                && !matches_rule(tx, &c2, &id2, rule)?
-            {
-                return Err(RecordError::NotFound);
-            }
-            check_relations(tx, &catalog, &c2, &values, UPDATE_FAILED)?;
-            let changed: Vec<&Field> = c2
-                .fields
-                .iter()
-                .filter(|f| f.name != "id" && values.get(&f.name) != before.get(&f.name))
-                .collect();
-            if !changed.is_empty() {
-                let sets: Vec<String> = changed
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| format!("{} = ?{}", quote(&f.name), i + 1))
-                    .collect();
-                let sql = format!(
-                    "UPDATE {} SET {} WHERE id = ?{}",
-                    quote(&c2.name),
-                    sets.join(", "),
-                    changed.len() + 1
-                );
-                let mut params: Vec<Sql> = changed
-                    .iter()
-                    .map(|f| values::to_sql(f, &values[&f.name]))
-                    .collect();
-                params.push(Sql::Text(id2.clone()));
-                execute_checked(tx, &sql, params, &c2, UPDATE_FAILED)?;
-            }
-            read_shaped(tx, &c2, &id2)?.ok_or(RecordError::NotFound)
-        })
-        .await?;
-    if c.kind == CollectionKind::Auth {
-        state.auth_records.invalidate(&c.id, id);
-    }
-    events::committed(
-        state,
-        vec![RecordChange {
-            action: ChangeAction::Update,
-            collection: c,
-            record: shaped.clone(),
-        }],
-    );
-    Ok(shaped)
 }

@@ -10,7 +10,8 @@ import {
   createUser,
   expectError,
   newClient,
-  uniqueName, pendingOnCairn } from './helpers.mjs';
+  uniqueName,
+} from './helpers.mjs';
 
 let admin;
 let col; // a collection with one field of every type
@@ -185,7 +186,7 @@ test('a password field value is never returned', async () => {
   }
 });
 
-test('create via FormData (multipart) with a file', pendingOnCairn('file uploads (issue 6)'), async () => {
+test('create via FormData (multipart) with a file', async () => {
   const form = new FormData();
   form.append('title', 'multipart');
   form.append('n', '42');
@@ -216,7 +217,7 @@ test('create via FormData (multipart) with a file', pendingOnCairn('file uploads
   assert.equal(await res.text(), 'hello from a file');
 });
 
-test('create from a plain object holding a File (SDK sends multipart + @jsonPayload)', pendingOnCairn('file uploads (issue 6)'), async () => {
+test('create from a plain object holding a File (SDK sends multipart + @jsonPayload)', async () => {
   const created = await records().create({
     title: 'object+file',
     n: 7,

@@ -4,6 +4,13 @@
 //! the server buffer an unbounded stream. Handlers then see a complete,
 //! in-memory body.
 //!
+//! JSON bodies get the small configured limit. A multipart body (an
+//! upload) to a collection's records may be as large as that collection's
+//! file fields allow together (each field's `maxSize` × `maxSelect`), as
+//! PocketBase sizes it; a batch may use `settings.batch.maxBodySize` (or,
+//! when that is 0, room for its largest collection's files in every
+//! request, up to 128 MiB).
+//!
 //! The 413 carries `Connection: close`: the unread rest of the body would
 //! otherwise have to be drained before the connection could be reused.
 
@@ -16,7 +23,7 @@ use poem::{
     http::{HeaderValue, header},
 };
 
-use crate::http::error::ApiError;
+use crate::{app::AppState, files::upload::form_capacity, http::error::ApiError};
 
 fn too_large() -> Response {
     let mut resp = ApiError::payload_too_large().to_response();
@@ -25,7 +32,46 @@ fn too_large() -> Response {
     resp
 }
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, limit: usize) -> Result<Response> {
+/// The largest body `req` may carry.
+pub fn limit_for(req: &Request, state: &AppState) -> usize {
+    let base = state.config.body_limit;
+    let multipart = req
+        .content_type()
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let path = req.uri().path();
+    let catalog = state.schema.catalog();
+    let widest = |cap: u64| base.saturating_add(usize::try_from(cap).unwrap_or(usize::MAX));
+    if path == "/api/batch" {
+        let batch = state.settings.get().batch.clone();
+        if batch.max_body_size > 0 {
+            return usize::try_from(batch.max_body_size).unwrap_or(usize::MAX);
+        }
+        if !multipart {
+            return base;
+        }
+        // Every request filled to capacity, but no more than PocketBase's
+        // own default for batches (128 MiB): the body is held in memory.
+        const BATCH_CEILING: u64 = 128 << 20;
+        let per_request = catalog.all().map(|c| form_capacity(c)).max().unwrap_or(0);
+        let all = per_request.saturating_mul(u64::from(batch.max_requests.max(1)));
+        return widest(all.min(BATCH_CEILING));
+    }
+    if !multipart {
+        return base;
+    }
+    let collection = path
+        .strip_prefix("/api/collections/")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(_, rest)| *rest == "records" || rest.starts_with("records/"))
+        .and_then(|(name, _)| catalog.get(name));
+    match collection {
+        Some(c) => widest(form_capacity(c)),
+        None => base,
+    }
+}
+
+pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -> Result<Response> {
+    let limit = limit_for(&req, &state);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

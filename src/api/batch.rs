@@ -1,0 +1,318 @@
+//! `POST /api/batch`: record creates, updates, upserts and deletes in one
+//! transaction, as PocketBase's batch API. The body is JSON
+//! `{requests: [{method, url, headers, body}]}`, or (as the SDK sends it)
+//! multipart with that JSON in `@jsonPayload` and files as
+//! `requests.N.field`. Each request runs with the batch caller's auth and
+//! its own rules, validation, `expand` and `fields`.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use poem::{
+    Request, Result, Route, handler,
+    http::StatusCode,
+    post,
+    web::{Data, Json},
+};
+use serde_json::{Map, Value, json};
+
+use super::{
+    guard,
+    records::{RecordBody, ShapeParams},
+};
+use crate::{
+    app::AppState,
+    files::Upload,
+    http::error::{ApiError, ErrorTree, FieldError},
+    query::compile::RequestInfo,
+    records::{
+        access::Requester,
+        batch::{self, BatchError, Op},
+        delete,
+        write::{self, WriteKind},
+    },
+};
+
+const FAILED: &str = "Batch transaction failed.";
+
+/// One request of a batch, parsed.
+struct Sub {
+    collection: String,
+    kind: SubKind,
+    shape: ShapeParams,
+    requester: Requester,
+    body: Map<String, Value>,
+}
+
+enum SubKind {
+    Write(WriteKind),
+    Delete(String),
+}
+
+#[handler]
+async fn run(
+    req: &Request,
+    Data(state): Data<&Arc<AppState>>,
+    body: Result<RecordBody>,
+) -> Result<Json<Value>> {
+    let settings = state.settings.get().batch.clone();
+    if !settings.enabled {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "Batch requests are not allowed.").into());
+    }
+    let deadline = Instant::now() + Duration::from_secs(settings.timeout.max(1));
+    let RecordBody { values, uploads, .. } =
+        body.map_err(|_| ApiError::bad_request("Failed to read the submitted batch data."))?;
+    let requests = match values.get("requests") {
+        Some(Value::Array(items)) if !items.is_empty() => items.clone(),
+        _ => return Err(invalid_batch(FieldError::required()).into()),
+    };
+    let max = settings.max_requests as usize;
+    if requests.len() > max {
+        return Err(invalid_batch(
+            FieldError::new(
+                "validation_length_too_long",
+                format!("The length must be no more than {max}."),
+            )
+            .with_params(json!({"max": max, "min": 0})),
+        )
+        .into());
+    }
+    let base = guard::requester(state, req, None).await?;
+    let mut files = files_by_request(uploads, requests.len());
+    let mut ops = Vec::with_capacity(requests.len());
+    let mut subs = Vec::with_capacity(requests.len());
+    for (index, raw) in requests.into_iter().enumerate() {
+        let prepared = async {
+            let sub = parse_sub(&base, raw)?;
+            if Instant::now() > deadline {
+                return Err(timeout(settings.timeout));
+            }
+            let uploads = std::mem::take(&mut files[index]);
+            let op = match &sub.kind {
+                SubKind::Write(kind) => Op::Write(Box::new(
+                    write::prepare(
+                        state,
+                        &sub.requester,
+                        &sub.collection,
+                        kind.clone(),
+                        sub.body.clone(),
+                        uploads,
+                    )
+                    .await?,
+                )),
+                SubKind::Delete(id) => {
+                    Op::Delete(delete::prepare(state, &sub.requester, &sub.collection, id)?)
+                }
+            };
+            Ok::<_, ApiError>((sub, op))
+        }
+        .await;
+        match prepared {
+            Ok((sub, op)) => {
+                subs.push(sub);
+                ops.push(op);
+            }
+            Err(err) => {
+                batch::abandon(state, &ops).await;
+                return Err(failed_at(index, err).into());
+            }
+        }
+    }
+    let outcomes = match batch::run(state, ops, deadline).await {
+        Ok(outcomes) => outcomes,
+        Err(BatchError::Request { index, error }) => return Err(failed_at(index, error.into()).into()),
+        Err(BatchError::Timeout) => return Err(timeout(settings.timeout).into()),
+        Err(BatchError::Store(err)) => return Err(ApiError::internal(err).into()),
+    };
+    let mut out = Vec::with_capacity(outcomes.len());
+    for (sub, outcome) in subs.iter().zip(outcomes) {
+        out.push(match outcome {
+            Some(record) => {
+                let Json(body) = sub
+                    .shape
+                    .one(state, &sub.requester, &sub.collection, record)
+                    .await?;
+                json!({"status": 200, "body": body})
+            }
+            None => json!({"status": 204, "body": null}),
+        });
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+fn invalid_batch(error: FieldError) -> ApiError {
+    let mut errors = ErrorTree::new();
+    errors.add(&["requests"], error);
+    ApiError::validation_with("Invalid batch request data.", errors)
+}
+
+fn timeout(seconds: u64) -> ApiError {
+    ApiError::bad_request(format!("{FAILED} It took longer than the {seconds} s allowed."))
+}
+
+/// The batch's error: which request failed, and its own error in full.
+fn failed_at(index: usize, err: ApiError) -> ApiError {
+    if err.status().is_server_error() {
+        // Logged here with its cause; the client sees the fixed message.
+        let _ = err.to_response();
+    }
+    let response = json!({
+        "status": err.status().as_u16(),
+        "message": err.message(),
+        "data": err.data(),
+    });
+    let mut requests = Map::new();
+    requests.insert(
+        index.to_string(),
+        json!({"code": "batch_request_failed", "message": "Batch request failed.", "response": response}),
+    );
+    let mut data = Map::new();
+    data.insert("requests".into(), Value::Object(requests));
+    ApiError::bad_request(FAILED).with_data(data)
+}
+
+/// Splits `requests.N.field` uploads by request.
+fn files_by_request(uploads: Vec<Upload>, count: usize) -> Vec<Vec<Upload>> {
+    let mut out: Vec<Vec<Upload>> = (0..count).map(|_| Vec::new()).collect();
+    for mut upload in uploads {
+        let Some((index, key)) = upload
+            .key
+            .strip_prefix("requests.")
+            .and_then(|rest| rest.split_once('.'))
+            .and_then(|(n, key)| Some((n.parse::<usize>().ok()?, key.to_owned())))
+        else {
+            continue;
+        };
+        if let Some(slot) = out.get_mut(index) {
+            upload.key = key;
+            slot.push(upload);
+        }
+    }
+    out
+}
+
+fn unsupported() -> ApiError {
+    ApiError::bad_request("Only record create, update, upsert and delete requests can be batched.")
+}
+
+/// Reads one `{method, url, headers, body}` into what it asks for.
+fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
+    let Value::Object(mut raw) = raw else {
+        return Err(unsupported());
+    };
+    let method = raw
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    let url = raw.get("url").and_then(Value::as_str).unwrap_or("").to_owned();
+    let body = match raw.remove("body") {
+        Some(Value::Object(map)) => map,
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "Failed to load the submitted data due to invalid formatting.",
+            ));
+        }
+    };
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let segments: Vec<String> = path
+        .strip_prefix("/api/collections/")
+        .ok_or_else(unsupported)?
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let (collection, kind) = match (method.as_str(), segments.as_slice()) {
+        ("POST", [c, r]) if r == "records" => (c.clone(), SubKind::Write(WriteKind::Create)),
+        ("PUT", [c, r]) if r == "records" => (c.clone(), SubKind::Write(WriteKind::Upsert)),
+        ("PATCH", [c, r, id]) if r == "records" => (c.clone(), SubKind::Write(WriteKind::Update(id.clone()))),
+        ("DELETE", [c, r, id]) if r == "records" => (c.clone(), SubKind::Delete(id.clone())),
+        _ => return Err(unsupported()),
+    };
+    let query: Map<String, Value> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), Value::String(percent_decode(v)))
+        })
+        .collect();
+    let mut headers = base.info.headers.clone();
+    if let Some(Value::Object(extra)) = raw.get("headers") {
+        for (k, v) in extra {
+            // The batch's own Authorization decides who the caller is.
+            let key = k.to_ascii_lowercase().replace('-', "_");
+            if key != "authorization" {
+                headers.insert(key, Value::String(v.as_str().unwrap_or("").to_owned()));
+            }
+        }
+    }
+    let shape = ShapeParams {
+        expand: query.get("expand").and_then(Value::as_str).map(str::to_owned),
+        fields: query.get("fields").and_then(Value::as_str).map(str::to_owned),
+    };
+    let requester = Requester {
+        caller: base.caller.clone(),
+        info: RequestInfo {
+            auth: base.info.auth.clone(),
+            method,
+            query,
+            headers,
+            body: body.clone(),
+        },
+    };
+    Ok(Sub {
+        collection,
+        kind,
+        shape,
+        requester,
+        body,
+    })
+}
+
+/// `%XX` and `+` decoding for URL paths and queries.
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push((hi * 16 + lo) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The batch route, to be mounted at the root of the route tree.
+pub fn routes(route: Route) -> Route {
+    route.at("/api/batch", post(run))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_urls() {
+        assert_eq!(percent_decode("a%20b+c"), "a b c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%C3%BC"), "ü");
+        assert_eq!(percent_decode("%ü%"), "%ü%");
+    }
+}

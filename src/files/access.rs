@@ -1,0 +1,207 @@
+//! Finding a stored file for a download: the collection, the record and
+//! the file field that names the file; for a protected field, the record's
+//! view rule checked for the holder of the file token; and the thumbnail,
+//! made on first request and kept on disk.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::{Storage, names, sniff, thumbs};
+use crate::{
+    app::AppState,
+    auth::{caller::Caller, token},
+    query::compile::RequestInfo,
+    records::{
+        access::Requester,
+        service::{self, RecordError},
+    },
+    schema::field::FieldKind,
+};
+
+static THUMB_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// A file ready to send.
+pub struct Found {
+    pub path: PathBuf,
+    /// The name the client sees (`{size}_{name}` for a thumbnail).
+    pub name: String,
+    pub mime: &'static str,
+    pub protected: bool,
+}
+
+/// Locates `filename` of record `record_id`, or `NotFound` for anything
+/// the caller may not read (so a guess learns nothing).
+pub async fn find(
+    state: &AppState,
+    collection: &str,
+    record_id: &str,
+    filename: &str,
+    file_token: Option<&str>,
+    thumb: Option<&str>,
+) -> Result<Found, RecordError> {
+    if !names::is_safe(filename) || !names::is_safe(record_id) {
+        return Err(RecordError::NotFound);
+    }
+    let c = state
+        .schema
+        .catalog()
+        .get(collection)
+        .cloned()
+        .ok_or(RecordError::NotFound)?;
+    let (c2, id) = (c.clone(), record_id.to_owned());
+    let record = state
+        .store
+        .data
+        // Stored values, hidden fields included: a hidden file field's
+        // files are still served (their names just are not listed).
+        .read(move |conn| service::read_values(conn, &c2, &id).map_err(RecordError::from))
+        .await?
+        .ok_or(RecordError::NotFound)?;
+    let holds = |v: &Value| match v {
+        Value::String(s) => s == filename,
+        Value::Array(items) => items.iter().any(|i| i.as_str() == Some(filename)),
+        _ => false,
+    };
+    let field = c
+        .fields
+        .iter()
+        .find(|f| matches!(f.kind, FieldKind::File { .. }) && record.get(&f.name).is_some_and(holds))
+        .ok_or(RecordError::NotFound)?;
+    let FieldKind::File {
+        protected,
+        thumbs: sizes,
+        ..
+    } = &field.kind
+    else {
+        return Err(RecordError::NotFound);
+    };
+    if *protected {
+        may_view(state, collection, record_id, file_token).await?;
+    }
+    let storage = Storage::new(&state.config.data_dir);
+    let path = storage
+        .file(&c.id, record_id, filename)
+        .ok_or(RecordError::NotFound)?;
+    let head = read_head(&path).await?;
+    let mime = sniff::sniff(&head).mime;
+    let found = Found {
+        path,
+        name: filename.to_owned(),
+        mime,
+        protected: *protected,
+    };
+    // A size the field does not offer, or a file that is not an image,
+    // gets the original, as in PocketBase.
+    let Some(size) = thumb.filter(|s| *s == thumbs::ALWAYS || sizes.iter().any(|t| t == s)) else {
+        return Ok(found);
+    };
+    let (Some(parsed), true) = (thumbs::ThumbSize::parse(size), thumbs::supported(mime)) else {
+        return Ok(found);
+    };
+    let thumb_path = storage
+        .thumb(&c.id, record_id, filename, size)
+        .ok_or(RecordError::NotFound)?;
+    if tokio::fs::metadata(&thumb_path).await.is_err() {
+        // Decoding and resizing is CPU- and memory-heavy: a few at a time,
+        // so a burst of first views cannot starve everything else.
+        let _slot = THUMB_SLOTS
+            .acquire()
+            .await
+            .map_err(|_| RecordError::Store(crate::store::StoreError::Closed))?;
+        let source = found.path.clone();
+        let target = thumb_path.clone();
+        let made = tokio::task::spawn_blocking(move || make_thumb(&source, &target, parsed))
+            .await
+            .map_err(|_| RecordError::Store(crate::store::StoreError::WorkerLost))?;
+        if let Err(err) = made {
+            // An image the decoder cannot read is still served as uploaded.
+            tracing::warn!(file = %filename, error = %err, "could not make a thumbnail");
+            return Ok(found);
+        }
+    }
+    Ok(Found {
+        path: thumb_path,
+        name: format!("{size}_{filename}"),
+        ..found
+    })
+}
+
+/// The record's view rule, for the record named by the file token (a
+/// guest without one).
+async fn may_view(
+    state: &AppState,
+    collection: &str,
+    record_id: &str,
+    file_token: Option<&str>,
+) -> Result<(), RecordError> {
+    let caller = state
+        .auth_records
+        .identify_as(
+            &state.schema,
+            &state.store.data,
+            &state.sessions,
+            file_token,
+            token::Purpose::File,
+        )
+        .await?;
+    let auth = match &caller {
+        Caller::Record(r, _) => Some(r.record.clone()),
+        Caller::Guest => None,
+    };
+    let requester = Requester {
+        caller,
+        info: RequestInfo {
+            auth,
+            method: "GET".into(),
+            ..RequestInfo::default()
+        },
+    };
+    match service::view(state, &requester, collection, record_id).await {
+        Ok(_) => Ok(()),
+        Err(RecordError::SuperusersOnly | RecordError::NoCollection) => Err(RecordError::NotFound),
+        Err(other) => Err(other),
+    }
+}
+
+async fn read_head(path: &std::path::Path) -> Result<Vec<u8>, RecordError> {
+    use tokio::io::AsyncReadExt;
+    let file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RecordError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let mut head = Vec::with_capacity(512);
+    file.take(512).read_to_end(&mut head).await?;
+    Ok(head)
+}
+
+/// Renders a thumbnail into place: written beside, then renamed, so a
+/// concurrent request never reads half a file.
+fn make_thumb(
+    source: &std::path::Path,
+    target: &std::path::Path,
+    size: thumbs::ThumbSize,
+) -> anyhow::Result<()> {
+    // Another request may have made it while this one waited for a slot.
+    if target.is_file() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(source)?;
+    let out = thumbs::render(&bytes, size)?;
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = target.with_extension(format!("tmp{}", crate::random::lower_alphanumeric(8)));
+    std::fs::write(&tmp, out)?;
+    std::fs::rename(&tmp, target)?;
+    Ok(())
+}
+
+/// A file token for the signed-in caller, or `None` for a guest.
+pub fn issue_token(caller: &Caller) -> Option<String> {
+    match caller {
+        Caller::Record(r, _) => Some(token::issue_file(&r.collection, &r.id, &r.token_key)),
+        Caller::Guest => None,
+    }
+}

@@ -1,0 +1,121 @@
+//! Files on disk: `<data dir>/storage/{collectionId}/{recordId}/{name}`,
+//! and each file's thumbnails beside it in `thumbs_{name}/{size}_{name}`.
+//! Every path is built from components checked by `names::is_safe`, so no
+//! collection id, record id, file name or thumb size can leave the tree.
+
+use std::{
+    io,
+    path::{Path, PathBuf},
+};
+
+use super::{NewFile, names::is_safe};
+
+#[derive(Debug, Clone)]
+pub struct Storage {
+    root: PathBuf,
+}
+
+impl Storage {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            root: data_dir.join("storage"),
+        }
+    }
+
+    pub fn record_dir(&self, collection_id: &str, record_id: &str) -> Option<PathBuf> {
+        (is_safe(collection_id) && is_safe(record_id)).then(|| self.root.join(collection_id).join(record_id))
+    }
+
+    pub fn file(&self, collection_id: &str, record_id: &str, name: &str) -> Option<PathBuf> {
+        is_safe(name)
+            .then(|| self.record_dir(collection_id, record_id))
+            .flatten()
+            .map(|d| d.join(name))
+    }
+
+    pub fn thumb(&self, collection_id: &str, record_id: &str, name: &str, size: &str) -> Option<PathBuf> {
+        (is_safe(name) && is_safe(size))
+            .then(|| self.record_dir(collection_id, record_id))
+            .flatten()
+            .map(|d| d.join(format!("thumbs_{name}")).join(format!("{size}_{name}")))
+    }
+
+    /// Writes new files before their record's transaction. Never
+    /// overwrites; on failure, whatever was written is removed again.
+    pub async fn stage(&self, collection_id: &str, record_id: &str, files: &[NewFile]) -> io::Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let dir = self
+            .record_dir(collection_id, record_id)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "unsafe record path"))?;
+        tokio::fs::create_dir_all(&dir).await?;
+        let mut written = Vec::new();
+        for f in files {
+            let result = async {
+                use tokio::io::AsyncWriteExt;
+                let path = self
+                    .file(collection_id, record_id, &f.name)
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "unsafe file name"))?;
+                let mut options = tokio::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                let mut out = match options.open(&path).await {
+                    // `remove` may have just taken the emptied folder away.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        tokio::fs::create_dir_all(&dir).await?;
+                        options.open(&path).await?
+                    }
+                    other => other?,
+                };
+                out.write_all(&f.bytes).await?;
+                out.sync_all().await
+            }
+            .await;
+            if let Err(err) = result {
+                self.remove(collection_id, record_id, &written).await;
+                return Err(err);
+            }
+            written.push(f.name.clone());
+        }
+        Ok(())
+    }
+
+    /// Removes files (and their thumbnails) of one record. Failures are
+    /// logged, not returned: by now the database no longer refers to them.
+    pub async fn remove(&self, collection_id: &str, record_id: &str, names: &[String]) {
+        for name in names {
+            if let Some(path) = self.file(collection_id, record_id, name) {
+                quietly(tokio::fs::remove_file(&path).await, &path);
+                let thumbs = path.with_file_name(format!("thumbs_{name}"));
+                quietly(tokio::fs::remove_dir_all(&thumbs).await, &thumbs);
+            }
+        }
+        // An emptied record folder goes too; a non-empty one stays.
+        if let Some(dir) = self.record_dir(collection_id, record_id) {
+            let _ = tokio::fs::remove_dir(&dir).await;
+        }
+    }
+
+    /// Removes every file of a collection (deleted or truncated).
+    pub async fn remove_collection(&self, collection_id: &str) {
+        if is_safe(collection_id) {
+            let dir = self.root.join(collection_id);
+            quietly(tokio::fs::remove_dir_all(&dir).await, &dir);
+        }
+    }
+
+    /// Removes everything stored for a deleted record.
+    pub async fn remove_record(&self, collection_id: &str, record_id: &str) {
+        if let Some(dir) = self.record_dir(collection_id, record_id) {
+            quietly(tokio::fs::remove_dir_all(&dir).await, &dir);
+        }
+    }
+}
+
+fn quietly(result: io::Result<()>, path: &Path) {
+    if let Err(err) = result
+        && err.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %err, "could not remove a stored file");
+    }
+}

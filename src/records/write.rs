@@ -1,0 +1,440 @@
+//! Creating and updating records in two steps, shared by single requests
+//! and batches: `prepare` does the slow, async work before any lock is
+//! taken (authorize, hash passwords, verify an old password, name, check
+//! and stage uploaded files), and `WritePlan::apply` does the rest inside
+//! the caller's write transaction, synchronously (read the current record,
+//! apply the body, validate every field, write, check the rule).
+//!
+//! Files are staged on disk by `prepare`: whoever runs the plan removes
+//! `staged()` if its transaction rolls back, and `Applied::removed_files`
+//! once it commits (see `service::finish`).
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+
+use super::{
+    RecordId,
+    access::{Conditions, Requester},
+    events::{ChangeAction, RecordChange},
+    files as file_fields,
+    persist::{check_relations, exists, insert, update},
+    service::{
+        Action, CREATE_FAILED, RecordError, UPDATE_FAILED, Values, authorize, invalid, matches_rule,
+        read_shaped, read_values,
+    },
+    values::{self, Modifier},
+};
+use crate::{
+    app::AppState,
+    files::{NewFile, Storage, Upload, upload},
+    http::error::{ErrorTree, FieldError},
+    schema::{
+        Catalog, Collection, CollectionKind,
+        field::{Field, FieldKind},
+    },
+};
+
+const TOKEN_KEY_LEN: usize = 50;
+
+/// What a write asks for: a new record, a change to record `id`, or
+/// (PUT in a batch) a change if `id` exists and a new record otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteKind {
+    Create,
+    Update(String),
+    Upsert,
+}
+
+/// A rule's verdict, kept until `apply` knows which one it needs.
+type Verdict = Result<Option<Conditions>, RecordError>;
+
+/// A prepared create or update, ready to apply inside a transaction.
+pub struct WritePlan {
+    c: Arc<Collection>,
+    kind: WriteKind,
+    id: String,
+    create_rule: Option<Verdict>,
+    update_rule: Option<Verdict>,
+    /// Superusers, and for an account the callers its `manageRule` matches:
+    /// they set email, verified and password without the old password.
+    manager: bool,
+    body: Map<String, Value>,
+    /// Values a server flow sets past the client's limits (`create_with`).
+    forced: Values,
+    hashed: Vec<(String, String)>,
+    /// Problems found while preparing, reported with the rest.
+    early: ErrorTree,
+    /// Whether `oldPassword` matched, when a password change needs it.
+    old_password_ok: Option<bool>,
+    new_files: Vec<NewFile>,
+}
+
+/// A write that went through, and the files it stopped referring to.
+pub struct Applied {
+    pub change: RecordChange,
+    pub removed_files: Vec<String>,
+}
+
+pub async fn prepare(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    kind: WriteKind,
+    mut body: Map<String, Value>,
+    uploads: Vec<Upload>,
+) -> Result<WritePlan, RecordError> {
+    let verdict = |action| authorize(state, requester, name, action);
+    let (c, create_rule, update_rule) = match &kind {
+        WriteKind::Create => {
+            let (c, r) = verdict(Action::Create)?;
+            (c, Some(Ok(r)), None)
+        }
+        WriteKind::Update(_) => {
+            let (c, r) = verdict(Action::Update)?;
+            (c, None, Some(Ok(r)))
+        }
+        WriteKind::Upsert => {
+            let create = verdict(Action::Create);
+            let update = verdict(Action::Update);
+            let c = match (&create, &update) {
+                (Ok((c, _)), _) | (_, Ok((c, _))) => c.clone(),
+                (Err(_), Err(_)) => return Err(create.err().unwrap_or(RecordError::NoCollection)),
+            };
+            (c, Some(create.map(|(_, r)| r)), Some(update.map(|(_, r)| r)))
+        }
+    };
+    let id = match &kind {
+        WriteKind::Update(id) => id.clone(),
+        _ => match body.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            Some(given) => given.to_owned(),
+            None => {
+                let fresh = RecordId::generate().to_string();
+                body.insert("id".into(), json!(fresh));
+                fresh
+            }
+        },
+    };
+    let superuser = requester.caller.is_superuser();
+    let manager = match &kind {
+        WriteKind::Create => superuser,
+        _ => crate::auth::manage::may_manage(state, requester, &c, &id).await?,
+    };
+    let mut early = ErrorTree::new();
+    // A client-chosen id names the folder new files are staged in: it is
+    // checked here, before anything touches the disk.
+    match &kind {
+        // No stored record has an id that cannot name a folder.
+        WriteKind::Update(_) if !crate::files::names::is_safe(&id) => return Err(RecordError::NotFound),
+        WriteKind::Update(_) => {}
+        _ => {
+            if let Some(e) = c.field("id").and_then(|f| values::check(f, &json!(id))) {
+                early.add(&["id"], e);
+            }
+        }
+    }
+    let mut plain = Vec::new();
+    for f in c
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Password { .. }))
+    {
+        if let Some(raw) = body.get(&f.name) {
+            let p = raw.as_str().unwrap_or("").to_owned();
+            match values::check(f, &json!(p)) {
+                Some(e) => early.add(&[&f.name], e),
+                None if !p.is_empty() => plain.push((f.name.clone(), p)),
+                None => {}
+            }
+        }
+    }
+    let new_files = upload::accept(&c, uploads, &mut early);
+    let mut old_password_ok = None;
+    if c.kind == CollectionKind::Auth && !plain.is_empty() && !manager && kind != WriteKind::Create {
+        old_password_ok = Some(old_password_matches(state, &c, &id, &body).await?);
+    }
+    let mut hashed = Vec::new();
+    // Nothing slow or lasting for a write that already cannot succeed.
+    if early.is_empty() {
+        for (field, p) in plain {
+            hashed.push((field, state.hasher.hash(p).await?));
+        }
+        Storage::new(&state.config.data_dir)
+            .stage(&c.id, &id, &new_files)
+            .await?;
+    }
+    Ok(WritePlan {
+        c,
+        kind,
+        id,
+        create_rule,
+        update_rule,
+        manager,
+        body,
+        forced: Values::new(),
+        hashed,
+        early,
+        old_password_ok,
+        new_files,
+    })
+}
+
+/// Checks `oldPassword` against the stored hash, before the transaction
+/// (verifying is slow; the writer must not wait on it).
+async fn old_password_matches(
+    state: &AppState,
+    c: &Arc<Collection>,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<bool, RecordError> {
+    let old = body
+        .get("oldPassword")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if old.is_empty() {
+        return Ok(false);
+    }
+    let (c2, id2) = (c.clone(), id.to_owned());
+    let stored = state
+        .store
+        .data
+        .read(move |conn| read_values(conn, &c2, &id2).map_err(RecordError::from))
+        .await?
+        .and_then(|v| v.get("password").and_then(Value::as_str).map(str::to_owned));
+    match stored {
+        Some(hash) => Ok(state.hasher.verify(old, hash).await?),
+        None => Ok(false),
+    }
+}
+
+impl WritePlan {
+    pub fn collection(&self) -> &Arc<Collection> {
+        &self.c
+    }
+
+    /// Sets `values` on the record regardless of what the client may set;
+    /// keys that are not fields of the collection are ignored.
+    pub fn force(&mut self, values: Values) {
+        self.forced = values;
+    }
+
+    /// Where the new files were staged, for removal if the write fails.
+    pub fn staged(&self) -> (String, String, Vec<String>) {
+        let names = self.new_files.iter().map(|f| f.name.clone()).collect();
+        (self.c.id.clone(), self.id.clone(), names)
+    }
+
+    /// Runs the write inside `tx`.
+    pub fn apply(&mut self, tx: &Connection, catalog: &Catalog) -> Result<Applied, RecordError> {
+        let creating = match &self.kind {
+            WriteKind::Create => true,
+            WriteKind::Update(_) => false,
+            WriteKind::Upsert => !exists(tx, &self.c, &self.id)?,
+        };
+        let (verdict, message) = if creating {
+            (self.create_rule.take(), CREATE_FAILED)
+        } else {
+            (self.update_rule.take(), UPDATE_FAILED)
+        };
+        // A plan is applied once; a second call finds no verdict.
+        let rule = verdict.ok_or(RecordError::NotFound)??;
+        let rule = rule.as_ref();
+        let c = &self.c;
+        let before = if creating {
+            Values::new()
+        } else {
+            if let Some(rule) = rule
+                && !matches_rule(tx, c, &self.id, rule)?
+            {
+                return Err(RecordError::NotFound);
+            }
+            read_values(tx, c, &self.id)?.ok_or(RecordError::NotFound)?
+        };
+        let mut values = before.clone();
+        let mut errors = self.early.clone();
+        if !creating {
+            self.guard_account_fields(&before, &mut errors);
+        }
+        apply_body(c, self.manager, &self.body, &mut values, creating, &mut errors);
+        for (key, value) in &self.forced {
+            if c.field(key).is_some() {
+                values.insert(key.clone(), value.clone());
+            }
+        }
+        self.set_passwords(&mut values, creating, &mut errors);
+        let removed_files = file_fields::apply(c, &self.body, &self.new_files, &mut values, &mut errors);
+        if !errors.is_empty() {
+            return Err(invalid(message, errors));
+        }
+        stamp_autodates(c, &mut values, creating);
+        check_relations(tx, catalog, c, &values, message)?;
+        if creating {
+            insert(tx, c, &values)?;
+            // The create rule is checked against the record as it would be
+            // stored; failing it rolls the insert back.
+            if let Some(rule) = rule
+                && !matches_rule(tx, c, &self.id, rule)?
+            {
+                return Err(invalid(CREATE_FAILED, ErrorTree::new()));
+            }
+        } else {
+            update(tx, c, &self.id, &values, &before)?;
+        }
+        let record = read_shaped(tx, c, &self.id)?.ok_or(RecordError::NotFound)?;
+        Ok(Applied {
+            change: RecordChange {
+                action: if creating {
+                    ChangeAction::Create
+                } else {
+                    ChangeAction::Update
+                },
+                collection: c.clone(),
+                record,
+            },
+            removed_files,
+        })
+    }
+
+    /// An account's email and verified state change only through their
+    /// own flows (or a manager); PocketBase answers a direct change so.
+    fn guard_account_fields(&self, before: &Values, errors: &mut ErrorTree) {
+        if self.c.kind != CollectionKind::Auth || self.manager {
+            return;
+        }
+        for key in ["email", "verified"] {
+            if let (Some(given), Some(f)) = (self.body.get(key), self.c.field(key))
+                && values::normalize(f, given) != before.get(key).cloned().unwrap_or(Value::Null)
+            {
+                errors.add(
+                    &[key],
+                    FieldError::new("validation_values_mismatch", "Values don't match."),
+                );
+            }
+        }
+    }
+
+    /// Stores the prepared hashes; on an auth collection checks
+    /// `passwordConfirm` (and `oldPassword` for a non-manager's change)
+    /// and issues a new `tokenKey`, which revokes every earlier token.
+    fn set_passwords(&self, values: &mut Values, creating: bool, errors: &mut ErrorTree) {
+        let body = &self.body;
+        for f in self
+            .c
+            .fields
+            .iter()
+            .filter(|f| matches!(f.kind, FieldKind::Password { .. }))
+        {
+            if creating && f.kind.is_required() && body.get(&f.name).is_none() {
+                errors.add(&[&f.name], FieldError::required());
+            }
+        }
+        for (name, hash) in &self.hashed {
+            values.insert(name.clone(), Value::String(hash.clone()));
+        }
+        if self.c.kind != CollectionKind::Auth {
+            return;
+        }
+        let given = body.get("password").and_then(Value::as_str).unwrap_or("");
+        let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
+        let changing = !given.is_empty();
+        if creating && confirm.is_empty() {
+            errors.add(&["passwordConfirm"], FieldError::required());
+        } else if (creating || changing) && given != confirm {
+            errors.add(
+                &["passwordConfirm"],
+                FieldError::new("validation_values_mismatch", "Values don't match."),
+            );
+        }
+        if !creating && changing && !self.manager {
+            let old_given = body
+                .get("oldPassword")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
+            if !old_given {
+                errors.add(&["oldPassword"], FieldError::required());
+            } else if self.old_password_ok != Some(true) {
+                errors.add(
+                    &["oldPassword"],
+                    FieldError::new(
+                        "validation_invalid_old_password",
+                        "Missing or invalid old password.",
+                    ),
+                );
+            }
+        }
+        if creating || changing {
+            values.insert(
+                "tokenKey".into(),
+                json!(crate::random::alphanumeric(TOKEN_KEY_LEN)),
+            );
+        }
+    }
+}
+
+/// Sets the autodate fields that change on this kind of write.
+fn stamp_autodates(c: &Collection, values: &mut Values, creating: bool) {
+    let now = crate::datetime::now();
+    for f in &c.fields {
+        if let FieldKind::Autodate { on_create, on_update } = f.kind
+            && ((creating && on_create) || (!creating && on_update))
+        {
+            values.insert(f.name.clone(), json!(now));
+        }
+    }
+}
+
+/// Splits `name+`, `+name` and `name-` keys from plain ones.
+fn modifiers_for<'a>(body: &'a Map<String, Value>, name: &str) -> Vec<(Modifier, &'a Value)> {
+    let mut out = Vec::new();
+    if let Some(v) = body.get(&format!("+{name}")) {
+        out.push((Modifier::Prepend, v));
+    }
+    if let Some(v) = body.get(&format!("{name}+")) {
+        out.push((Modifier::Append, v));
+    }
+    if let Some(v) = body.get(&format!("{name}-")) {
+        out.push((Modifier::Remove, v));
+    }
+    out
+}
+
+/// Fields a client may not set directly, or that have their own step
+/// (passwords are hashed in `prepare`, files in `records::files`).
+fn managed(c: &Collection, f: &Field) -> bool {
+    matches!(
+        f.kind,
+        FieldKind::Autodate { .. } | FieldKind::Password { .. } | FieldKind::File { .. }
+    ) || (c.kind == CollectionKind::Auth && f.name == "tokenKey")
+}
+
+/// Applies the request body to `values` and validates every plain field.
+fn apply_body(
+    c: &Collection,
+    manager: bool,
+    body: &Map<String, Value>,
+    values: &mut Values,
+    creating: bool,
+    errors: &mut ErrorTree,
+) {
+    for f in &c.fields {
+        if managed(c, f) || (!creating && f.name == "id") {
+            continue;
+        }
+        if c.kind == CollectionKind::Auth && f.name == "verified" && !manager {
+            continue;
+        }
+        let mut value = values.get(&f.name).cloned().unwrap_or_else(|| values::zero(f));
+        if let Some(raw) = body.get(&f.name) {
+            value = values::normalize(f, raw);
+        }
+        for (op, operand) in modifiers_for(body, &f.name) {
+            value = values::modify(f, &value, op, operand);
+        }
+        if let Some(e) = values::check(f, &value) {
+            errors.add(&[&f.name], e);
+        }
+        values.insert(f.name.clone(), value);
+    }
+}
