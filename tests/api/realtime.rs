@@ -452,3 +452,61 @@ async fn shutdown_ends_open_streams_cleanly() {
         .expect("shutdown does not wait for event streams");
     assert_eq!(reader.await.unwrap(), (NoEvent::Ended, NoEvent::Ended));
 }
+
+#[tokio::test]
+async fn a_subscriber_is_checked_with_its_account_as_it_is_now() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    app.post_ok(
+        &admin,
+        "/api/collections",
+        json!({
+            "name": "staff_news", "type": "base",
+            "listRule": "@request.auth.verified = true", "createRule": "",
+            "fields": [{"name": "title", "type": "text"}]
+        }),
+    )
+    .await;
+    let (alice_id, alice) = app.sign_up("alice@example.com", "password123").await;
+    let mut sse = Sse::open(&app).await;
+    sse.subscribe_ok(&app, Some(&alice), &["staff_news/*"]).await;
+    let news = |title: &str| json!({ "title": title });
+    app.post_ok(&admin, "/api/collections/staff_news/records", news("before"))
+        .await;
+    // Once verified, the same connection passes the rule: the broker follows
+    // changes to the account it is signed in as.
+    let verify = json!({"verified": true});
+    let resp = app
+        .call(
+            "PATCH",
+            &format!("/api/collections/users/records/{alice_id}"),
+            Some(&admin),
+            Some(verify),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    app.post_ok(&admin, "/api/collections/staff_news/records", news("after"))
+        .await;
+    assert_eq!(
+        next_title(&mut sse).await.1,
+        "after",
+        "unverified, alice saw nothing before"
+    );
+
+    // A deleted account signs its connections out.
+    let resp = app
+        .call(
+            "DELETE",
+            &format!("/api/collections/users/records/{alice_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    app.post_ok(&admin, "/api/collections/staff_news/records", news("gone"))
+        .await;
+    assert_eq!(
+        sse.next_within(Duration::from_millis(300)).await.unwrap_err(),
+        NoEvent::TimedOut
+    );
+}
