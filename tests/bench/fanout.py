@@ -18,28 +18,11 @@ process, so the figures include this script's own reading time.
 
 (or `tests/bench/run.sh --fanout [options]`, which builds first).
 """
-import argparse, asyncio, json, os, re, resource, shutil, socket, subprocess, sys, tempfile, time
-import urllib.request
+import argparse, asyncio, json, os, re, resource, shutil, tempfile, time
 
-EMAIL, PASSWORD = "bench@example.com", "bench-pass-123"
+import bench  # the side-by-side harness beside this file: server start-up and calls
+
 MARK = re.compile(rb'"title":"w(\d+)"')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base, method, path, body=None, token=None):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
-                                 method=method)
-    req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", token)
-    with urllib.request.urlopen(req, timeout=30) as r:
-        raw = r.read()
-        return json.loads(raw) if raw else None
 
 
 def rss_mib(pid):
@@ -50,36 +33,16 @@ def rss_mib(pid):
     return float("nan")
 
 
-class Server:
+class Server(bench.Server):
+    """bench.py's server (fresh data folder, superuser, token), plus the
+    collection the writes go to."""
+
     def __init__(self, name, binary, data_dir):
-        self.name, self.port = name, free_port()
+        super().__init__(name, [binary, "serve"], [binary, "superuser", "upsert"], data_dir)
         self.host = "127.0.0.1"
-        self.base = f"http://{self.host}:{self.port}"
-        subprocess.run([binary, "superuser", "upsert", EMAIL, PASSWORD, "--dir", data_dir], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        self.proc = subprocess.Popen([binary, "serve", "--http", f"{self.host}:{self.port}", "--dir", data_dir],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                if call(self.base, "GET", "/api/health"):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit(f"{name} did not start")
-        self.token = call(self.base, "POST", "/api/collections/_superusers/auth-with-password",
-                          {"identity": EMAIL, "password": PASSWORD})["token"]
-        call(self.base, "POST", "/api/collections", {
+        bench.call(self.base, "POST", "/api/collections", {
             "name": "fanout", "listRule": "", "viewRule": "", "createRule": "",
             "fields": [{"name": "title", "type": "text"}, {"name": "n", "type": "number"}]}, self.token)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 async def http(host, port, method, path, body=None, token=None):
