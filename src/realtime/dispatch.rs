@@ -174,6 +174,10 @@ fn evaluate(
                 };
                 let key = (expr.to_owned(), filter.unwrap_or("").to_owned(), who);
                 *checks.entry(key).or_insert_with(|| {
+                    state
+                        .realtime
+                        .rule_checks
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let requester = requester(&t.caller, &t.sub);
                     check(conn, &catalog, change, &requester, &access, filter)
                 })

@@ -67,6 +67,8 @@ pub struct Broker {
     limits: RealtimeLimits,
     clients: RwLock<HashMap<String, Arc<Client>>>,
     changes: mpsc::UnboundedSender<Vec<RecordChange>>,
+    /// Rule queries run for events so far: how well checks are shared.
+    rule_checks: std::sync::atomic::AtomicU64,
     /// Taken by `start`, which runs the dispatcher.
     pending: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Vec<RecordChange>>>>,
 }
@@ -82,6 +84,7 @@ impl Broker {
             limits,
             clients: RwLock::default(),
             changes,
+            rule_checks: Default::default(),
             pending: std::sync::Mutex::new(Some(rx)),
         }
     }
@@ -112,6 +115,11 @@ impl Broker {
 
     pub fn client(&self, id: &str) -> Option<Arc<Client>> {
         self.clients.read().ok()?.get(id).cloned()
+    }
+
+    /// How many rule queries events have cost so far.
+    pub fn rule_checks(&self) -> u64 {
+        self.rule_checks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many clients are connected.

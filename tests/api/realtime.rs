@@ -510,3 +510,52 @@ async fn a_subscriber_is_checked_with_its_account_as_it_is_now() {
         NoEvent::TimedOut
     );
 }
+
+#[tokio::test]
+async fn subscribers_with_the_same_answer_share_one_rule_check() {
+    let app = spawn_app().await;
+    let admin = posts(&app).await;
+    app.post_ok(
+        &admin,
+        "/api/collections",
+        json!({
+            "name": "notes", "type": "base", "listRule": "public = true",
+            "fields": [{"name": "title", "type": "text"}, {"name": "public", "type": "bool"}]
+        }),
+    )
+    .await;
+    let (alice_id, alice) = app.sign_up("alice@example.com", "password123").await;
+    let (_, bob) = app.sign_up("bob@example.com", "password123").await;
+    let mut streams = Vec::new();
+    for auth in [
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(&alice),
+        Some(&alice),
+        Some(&bob),
+    ] {
+        let sse = Sse::open(&app).await;
+        sse.subscribe_ok(&app, auth.map(String::as_str), &["posts/*", "notes/*"])
+            .await;
+        streams.push(sse);
+    }
+    let before = app.state.realtime.rule_checks();
+    // A rule without @request: one check for all eight subscribers.
+    let note = json!({"title": "note", "public": true});
+    app.post_ok(&admin, "/api/collections/notes/records", note).await;
+    for sse in &mut streams {
+        assert_eq!(next_title(sse).await.1, "note");
+    }
+    assert_eq!(app.state.realtime.rule_checks() - before, 1);
+    // A rule reading @request.auth: one check per distinct account, and one
+    // for all the guests.
+    let before = app.state.realtime.rule_checks();
+    post(&app, &admin, "alice's", false, &alice_id).await;
+    for sse in &mut streams[5..7] {
+        assert_eq!(next_title(sse).await.1, "alice's");
+    }
+    assert_eq!(app.state.realtime.rule_checks() - before, 3, "guests, alice, bob");
+}
