@@ -67,7 +67,7 @@ async fn deliver(state: &Arc<AppState>, change: RecordChange) {
     };
     let names = |name: &str| name == c.name || name == c.id;
     let mut targets = Vec::new();
-    for client in state.realtime.snapshot() {
+    for client in state.realtime.following(&c.name, &c.id) {
         let Some(Interest {
             caller,
             subscriptions,

@@ -66,6 +66,10 @@ pub enum RealtimeError {
 pub struct Broker {
     limits: RealtimeLimits,
     clients: RwLock<HashMap<String, Arc<Client>>>,
+    /// Clients by the collections their topics name (as written: name or
+    /// id), so a change costs nothing for clients that do not follow it.
+    /// Lock order: `index`, then a client's own lock.
+    index: RwLock<HashMap<String, HashMap<String, Arc<Client>>>>,
     changes: mpsc::UnboundedSender<Vec<RecordChange>>,
     /// Rule queries run for events so far: how well checks are shared.
     rule_checks: std::sync::atomic::AtomicU64,
@@ -83,6 +87,7 @@ impl Broker {
         Self {
             limits,
             clients: RwLock::default(),
+            index: RwLock::default(),
             changes,
             rule_checks: Default::default(),
             pending: std::sync::Mutex::new(Some(rx)),
@@ -137,6 +142,9 @@ impl Broker {
         {
             clients.remove(&client.id);
         }
+        if let (Ok(mut index), Some(interest)) = (self.index.write(), client.interest()) {
+            unindex(&mut index, &client.id, &interest.subscriptions);
+        }
     }
 
     /// Replaces a client's topics, as the caller. The auth may go from
@@ -148,7 +156,23 @@ impl Broker {
         subscriptions: Vec<Subscription>,
     ) -> Result<(), RealtimeError> {
         let client = self.client(client_id).ok_or(RealtimeError::NoClient)?;
-        client.resubscribe(caller, subscriptions)
+        let mut index = self.index.write().map_err(|_| RealtimeError::Gone)?;
+        let previous = client.resubscribe(caller, subscriptions)?;
+        unindex(&mut index, &client.id, &previous);
+        if let Some(interest) = client.interest() {
+            for name in interest.subscriptions.iter().filter_map(|s| s.collection()) {
+                index
+                    .entry(name.to_owned())
+                    .or_default()
+                    .insert(client.id.clone(), client.clone());
+            }
+        }
+        drop(index);
+        // A client that went away meanwhile must not stay indexed.
+        if client.is_closed() {
+            self.remove(&client);
+        }
+        Ok(())
     }
 
     /// Sends one message to one client on `topic`, which the client must
@@ -185,12 +209,43 @@ impl Broker {
         let _ = self.changes.send(changes);
     }
 
+    /// The clients with a topic on collection `name` or `id`.
+    fn following(&self, name: &str, id: &str) -> Vec<Arc<Client>> {
+        let Ok(index) = self.index.read() else {
+            return Vec::new();
+        };
+        let by_name = index.get(name).into_iter().flat_map(|m| m.values());
+        let by_id = index.get(id).into_iter().flat_map(|m| m.values());
+        let mut seen = std::collections::HashSet::new();
+        by_name
+            .chain(by_id)
+            .filter(|c| seen.insert(c.id.as_str()))
+            .cloned()
+            .collect()
+    }
+
     /// Every client, for the dispatcher to match against a change.
     fn snapshot(&self) -> Vec<Arc<Client>> {
         self.clients
             .read()
             .map(|c| c.values().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+/// Drops `client_id` from the index entries of `subscriptions`.
+fn unindex(
+    index: &mut HashMap<String, HashMap<String, Arc<Client>>>,
+    client_id: &str,
+    subscriptions: &[Arc<Subscription>],
+) {
+    for name in subscriptions.iter().filter_map(|s| s.collection()) {
+        if let Some(clients) = index.get_mut(name) {
+            clients.remove(client_id);
+            if clients.is_empty() {
+                index.remove(name);
+            }
+        }
     }
 }
 
@@ -261,5 +316,45 @@ mod tests {
             Err(RealtimeError::Gone)
         );
         assert!(a.is_closed(), "a client that fell behind is cut off");
+    }
+
+    #[tokio::test]
+    async fn the_index_follows_subscriptions_and_departures() {
+        let broker = Broker::new(RealtimeLimits::default());
+        let (a, _rx_a) = broker.connect();
+        let (b, _rx_b) = broker.connect();
+        let subs = |topics: &[&str]| topics.iter().map(|t| topic::parse(t).expect("topic")).collect();
+        broker
+            .set_subscriptions(&a.id, Caller::Guest, subs(&["posts/*", "posts/x", "@oauth2"]))
+            .expect("a");
+        broker
+            .set_subscriptions(&b.id, Caller::Guest, subs(&["pbc_posts/*"]))
+            .expect("b");
+        let ids = |v: Vec<Arc<Client>>| {
+            let mut ids: Vec<String> = v.into_iter().map(|c| c.id.clone()).collect();
+            ids.sort();
+            ids
+        };
+        let mut both = vec![a.id.clone(), b.id.clone()];
+        both.sort();
+        assert_eq!(
+            ids(broker.following("posts", "pbc_posts")),
+            both,
+            "by name or id, once each"
+        );
+        assert!(broker.following("other", "pbc_other").is_empty());
+
+        broker
+            .set_subscriptions(&a.id, Caller::Guest, subs(&["notes/*"]))
+            .expect("a again");
+        assert_eq!(ids(broker.following("posts", "pbc_posts")), vec![b.id.clone()]);
+        broker.remove(&b);
+        assert!(broker.following("posts", "pbc_posts").is_empty());
+        assert_eq!(ids(broker.following("notes", "x")), vec![a.id.clone()]);
+        broker.remove(&a);
+        assert!(
+            broker.index.read().expect("index").is_empty(),
+            "nothing left behind"
+        );
     }
 }
