@@ -18,6 +18,8 @@ mod logging;
 mod migrations;
 mod rate_limit;
 mod realtime;
+mod realtime_rules;
 mod records;
 mod security;
 mod shutdown;
+mod sse;
