@@ -51,7 +51,7 @@ pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::UnboundedReceiver<V
 }
 
 /// One subscription of one client that a change may concern.
-struct Target1 {
+struct Follower {
     client: Arc<Client>,
     caller: Caller,
     sub: Arc<Subscription>,
@@ -82,7 +82,7 @@ async fn deliver(state: &Arc<AppState>, change: RecordChange) {
                 Target::Named => false,
             };
             if concerned {
-                targets.push(Target1 {
+                targets.push(Follower {
                     client: client.clone(),
                     caller: caller.clone(),
                     sub: sub.clone(),
@@ -138,7 +138,7 @@ fn evaluate(
     conn: &Connection,
     state: &AppState,
     change: &RecordChange,
-    targets: Vec<Target1>,
+    targets: Vec<Follower>,
 ) -> Vec<(Arc<Client>, Bytes)> {
     let catalog = state.schema.catalog();
     let c = &change.collection;
