@@ -66,6 +66,11 @@ impl Client {
         }
     }
 
+    /// Cuts the client off: its stream ends.
+    pub fn close(&self) {
+        self.closed.cancel();
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.is_cancelled() || self.frames.is_closed()
     }

@@ -41,7 +41,7 @@ use crate::{
     store::StoreError,
 };
 
-pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::UnboundedReceiver<Vec<RecordChange>>) {
+pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::Receiver<Vec<RecordChange>>) {
     while let Some(changes) = rx.recv().await {
         let Some(state) = state.upgrade() else { break };
         for change in changes {

@@ -36,6 +36,10 @@ pub struct RealtimeLimits {
     pub idle_timeout: Duration,
     /// No stream lives longer than this; the SDK reconnects by itself.
     pub max_lifetime: Duration,
+    /// Committed writes waiting for the dispatcher. Past this the
+    /// dispatcher is hopelessly behind: every client is disconnected (and
+    /// reconnects) rather than memory growing or events silently missing.
+    pub backlog: usize,
 }
 
 impl Default for RealtimeLimits {
@@ -44,6 +48,7 @@ impl Default for RealtimeLimits {
             queue: 512,
             idle_timeout: Duration::from_secs(5 * 60),
             max_lifetime: Duration::from_secs(24 * 60 * 60),
+            backlog: 10_000,
         }
     }
 }
@@ -70,20 +75,16 @@ pub struct Broker {
     /// id), so a change costs nothing for clients that do not follow it.
     /// Lock order: `index`, then a client's own lock.
     index: RwLock<HashMap<String, HashMap<String, Arc<Client>>>>,
-    changes: mpsc::UnboundedSender<Vec<RecordChange>>,
+    changes: mpsc::Sender<Vec<RecordChange>>,
     /// Rule queries run for events so far: how well checks are shared.
     rule_checks: std::sync::atomic::AtomicU64,
     /// Taken by `start`, which runs the dispatcher.
-    pending: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Vec<RecordChange>>>>,
+    pending: std::sync::Mutex<Option<mpsc::Receiver<Vec<RecordChange>>>>,
 }
 
 impl Broker {
     pub fn new(limits: RealtimeLimits) -> Self {
-        // Unbounded on purpose: writers must not wait, and dropping a change
-        // would silently break every subscriber's view. The queue is bounded
-        // in practice by the single SQLite writer, which is far slower than
-        // the dispatcher; clients, which can be slow, have bounded queues.
-        let (changes, rx) = mpsc::unbounded_channel();
+        let (changes, rx) = mpsc::channel(limits.backlog.max(1));
         Self {
             limits,
             clients: RwLock::default(),
@@ -205,8 +206,21 @@ impl Broker {
         if changes.is_empty() || self.is_empty() {
             return;
         }
-        // Fails only when the dispatcher is gone, i.e. the app is stopping.
-        let _ = self.changes.send(changes);
+        match self.changes.try_send(changes) {
+            Ok(()) => {}
+            // Writers never wait and no event is silently lost: when the
+            // dispatcher is this far behind, every client is cut off, and
+            // the SDKs reconnect (as after any network drop).
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::error!("realtime: dispatcher backlog full; disconnecting every client");
+                for client in self.snapshot() {
+                    client.close();
+                    self.remove(&client);
+                }
+            }
+            // The dispatcher is gone: the app is stopping.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
     }
 
     /// The clients with a topic on collection `name` or `id`.
@@ -316,6 +330,29 @@ mod tests {
             Err(RealtimeError::Gone)
         );
         assert!(a.is_closed(), "a client that fell behind is cut off");
+    }
+
+    #[tokio::test]
+    async fn a_dispatcher_backlog_past_its_bound_disconnects_everyone() {
+        // No dispatcher is started here, so published changes pile up.
+        let broker = Broker::new(RealtimeLimits {
+            backlog: 2,
+            ..RealtimeLimits::default()
+        });
+        let (a, _rx) = broker.connect();
+        let change = || {
+            vec![RecordChange {
+                action: crate::records::events::ChangeAction::Create,
+                collection: Arc::new(crate::schema::defaults::users()),
+                record: serde_json::Map::new(),
+            }]
+        };
+        broker.publish(change());
+        broker.publish(change());
+        assert!(!a.is_closed());
+        broker.publish(change());
+        assert!(a.is_closed(), "cut off rather than left without events");
+        assert!(broker.is_empty());
     }
 
     #[tokio::test]
