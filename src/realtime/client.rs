@@ -66,6 +66,11 @@ impl Client {
         }
     }
 
+    /// Cuts the client off: its stream ends.
+    pub fn close(&self) {
+        self.closed.cancel();
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.is_cancelled() || self.frames.is_closed()
     }
@@ -88,7 +93,7 @@ impl Client {
         &self,
         caller: Caller,
         subscriptions: Vec<Subscription>,
-    ) -> Result<(), RealtimeError> {
+    ) -> Result<Arc<Vec<Arc<Subscription>>>, RealtimeError> {
         let mut interest = self.interest.lock().map_err(|_| RealtimeError::Gone)?;
         if let Caller::Record(before, _) = &interest.caller {
             let same = matches!(&caller, Caller::Record(now, _)
@@ -103,11 +108,14 @@ impl Client {
             .filter(|s| seen.insert(s.key.clone()))
             .map(Arc::new)
             .collect();
-        *interest = Interest {
-            caller,
-            subscriptions: Arc::new(subscriptions),
-        };
-        Ok(())
+        let previous = std::mem::replace(
+            &mut *interest,
+            Interest {
+                caller,
+                subscriptions: Arc::new(subscriptions),
+            },
+        );
+        Ok(previous.subscriptions)
     }
 
     /// Replaces the signed-in record (after it changed), or signs the

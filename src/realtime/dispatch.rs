@@ -41,7 +41,7 @@ use crate::{
     store::StoreError,
 };
 
-pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::UnboundedReceiver<Vec<RecordChange>>) {
+pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::Receiver<Vec<RecordChange>>) {
     while let Some(changes) = rx.recv().await {
         let Some(state) = state.upgrade() else { break };
         for change in changes {
@@ -51,7 +51,7 @@ pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::UnboundedReceiver<V
 }
 
 /// One subscription of one client that a change may concern.
-struct Target1 {
+struct Follower {
     client: Arc<Client>,
     caller: Caller,
     sub: Arc<Subscription>,
@@ -67,7 +67,7 @@ async fn deliver(state: &Arc<AppState>, change: RecordChange) {
     };
     let names = |name: &str| name == c.name || name == c.id;
     let mut targets = Vec::new();
-    for client in state.realtime.snapshot() {
+    for client in state.realtime.following(&c.name, &c.id) {
         let Some(Interest {
             caller,
             subscriptions,
@@ -82,7 +82,7 @@ async fn deliver(state: &Arc<AppState>, change: RecordChange) {
                 Target::Named => false,
             };
             if concerned {
-                targets.push(Target1 {
+                targets.push(Follower {
                     client: client.clone(),
                     caller: caller.clone(),
                     sub: sub.clone(),
@@ -138,7 +138,7 @@ fn evaluate(
     conn: &Connection,
     state: &AppState,
     change: &RecordChange,
-    targets: Vec<Target1>,
+    targets: Vec<Follower>,
 ) -> Vec<(Arc<Client>, Bytes)> {
     let catalog = state.schema.catalog();
     let c = &change.collection;
@@ -174,6 +174,10 @@ fn evaluate(
                 };
                 let key = (expr.to_owned(), filter.unwrap_or("").to_owned(), who);
                 *checks.entry(key).or_insert_with(|| {
+                    state
+                        .realtime
+                        .rule_checks
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let requester = requester(&t.caller, &t.sub);
                     check(conn, &catalog, change, &requester, &access, filter)
                 })

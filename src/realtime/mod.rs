@@ -36,6 +36,10 @@ pub struct RealtimeLimits {
     pub idle_timeout: Duration,
     /// No stream lives longer than this; the SDK reconnects by itself.
     pub max_lifetime: Duration,
+    /// Committed writes waiting for the dispatcher. Past this the
+    /// dispatcher is hopelessly behind: every client is disconnected (and
+    /// reconnects) rather than memory growing or events silently missing.
+    pub backlog: usize,
 }
 
 impl Default for RealtimeLimits {
@@ -44,6 +48,7 @@ impl Default for RealtimeLimits {
             queue: 512,
             idle_timeout: Duration::from_secs(5 * 60),
             max_lifetime: Duration::from_secs(24 * 60 * 60),
+            backlog: 10_000,
         }
     }
 }
@@ -66,22 +71,26 @@ pub enum RealtimeError {
 pub struct Broker {
     limits: RealtimeLimits,
     clients: RwLock<HashMap<String, Arc<Client>>>,
-    changes: mpsc::UnboundedSender<Vec<RecordChange>>,
+    /// Clients by the collections their topics name (as written: name or
+    /// id), so a change costs nothing for clients that do not follow it.
+    /// Lock order: `index`, then a client's own lock.
+    index: RwLock<HashMap<String, HashMap<String, Arc<Client>>>>,
+    changes: mpsc::Sender<Vec<RecordChange>>,
+    /// Rule queries run for events so far: how well checks are shared.
+    rule_checks: std::sync::atomic::AtomicU64,
     /// Taken by `start`, which runs the dispatcher.
-    pending: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Vec<RecordChange>>>>,
+    pending: std::sync::Mutex<Option<mpsc::Receiver<Vec<RecordChange>>>>,
 }
 
 impl Broker {
     pub fn new(limits: RealtimeLimits) -> Self {
-        // Unbounded on purpose: writers must not wait, and dropping a change
-        // would silently break every subscriber's view. The queue is bounded
-        // in practice by the single SQLite writer, which is far slower than
-        // the dispatcher; clients, which can be slow, have bounded queues.
-        let (changes, rx) = mpsc::unbounded_channel();
+        let (changes, rx) = mpsc::channel(limits.backlog.max(1));
         Self {
             limits,
             clients: RwLock::default(),
+            index: RwLock::default(),
             changes,
+            rule_checks: Default::default(),
             pending: std::sync::Mutex::new(Some(rx)),
         }
     }
@@ -114,6 +123,11 @@ impl Broker {
         self.clients.read().ok()?.get(id).cloned()
     }
 
+    /// How many rule queries events have cost so far.
+    pub fn rule_checks(&self) -> u64 {
+        self.rule_checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How many clients are connected.
     pub fn len(&self) -> usize {
         self.clients.read().map_or(0, |c| c.len())
@@ -129,6 +143,9 @@ impl Broker {
         {
             clients.remove(&client.id);
         }
+        if let (Ok(mut index), Some(interest)) = (self.index.write(), client.interest()) {
+            unindex(&mut index, &client.id, &interest.subscriptions);
+        }
     }
 
     /// Replaces a client's topics, as the caller. The auth may go from
@@ -140,7 +157,23 @@ impl Broker {
         subscriptions: Vec<Subscription>,
     ) -> Result<(), RealtimeError> {
         let client = self.client(client_id).ok_or(RealtimeError::NoClient)?;
-        client.resubscribe(caller, subscriptions)
+        let mut index = self.index.write().map_err(|_| RealtimeError::Gone)?;
+        let previous = client.resubscribe(caller, subscriptions)?;
+        unindex(&mut index, &client.id, &previous);
+        if let Some(interest) = client.interest() {
+            for name in interest.subscriptions.iter().filter_map(|s| s.collection()) {
+                index
+                    .entry(name.to_owned())
+                    .or_default()
+                    .insert(client.id.clone(), client.clone());
+            }
+        }
+        drop(index);
+        // A client that went away meanwhile must not stay indexed.
+        if client.is_closed() {
+            self.remove(&client);
+        }
+        Ok(())
     }
 
     /// Sends one message to one client on `topic`, which the client must
@@ -173,8 +206,36 @@ impl Broker {
         if changes.is_empty() || self.is_empty() {
             return;
         }
-        // Fails only when the dispatcher is gone, i.e. the app is stopping.
-        let _ = self.changes.send(changes);
+        match self.changes.try_send(changes) {
+            Ok(()) => {}
+            // Writers never wait and no event is silently lost: when the
+            // dispatcher is this far behind, every client is cut off, and
+            // the SDKs reconnect (as after any network drop).
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::error!("realtime: dispatcher backlog full; disconnecting every client");
+                for client in self.snapshot() {
+                    client.close();
+                    self.remove(&client);
+                }
+            }
+            // The dispatcher is gone: the app is stopping.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// The clients with a topic on collection `name` or `id`.
+    fn following(&self, name: &str, id: &str) -> Vec<Arc<Client>> {
+        let Ok(index) = self.index.read() else {
+            return Vec::new();
+        };
+        let by_name = index.get(name).into_iter().flat_map(|m| m.values());
+        let by_id = index.get(id).into_iter().flat_map(|m| m.values());
+        let mut seen = std::collections::HashSet::new();
+        by_name
+            .chain(by_id)
+            .filter(|c| seen.insert(c.id.as_str()))
+            .cloned()
+            .collect()
     }
 
     /// Every client, for the dispatcher to match against a change.
@@ -183,6 +244,22 @@ impl Broker {
             .read()
             .map(|c| c.values().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+/// Drops `client_id` from the index entries of `subscriptions`.
+fn unindex(
+    index: &mut HashMap<String, HashMap<String, Arc<Client>>>,
+    client_id: &str,
+    subscriptions: &[Arc<Subscription>],
+) {
+    for name in subscriptions.iter().filter_map(|s| s.collection()) {
+        if let Some(clients) = index.get_mut(name) {
+            clients.remove(client_id);
+            if clients.is_empty() {
+                index.remove(name);
+            }
+        }
     }
 }
 
@@ -253,5 +330,68 @@ mod tests {
             Err(RealtimeError::Gone)
         );
         assert!(a.is_closed(), "a client that fell behind is cut off");
+    }
+
+    #[tokio::test]
+    async fn a_dispatcher_backlog_past_its_bound_disconnects_everyone() {
+        // No dispatcher is started here, so published changes pile up.
+        let broker = Broker::new(RealtimeLimits {
+            backlog: 2,
+            ..RealtimeLimits::default()
+        });
+        let (a, _rx) = broker.connect();
+        let change = || {
+            vec![RecordChange {
+                action: crate::records::events::ChangeAction::Create,
+                collection: Arc::new(crate::schema::defaults::users()),
+                record: serde_json::Map::new(),
+            }]
+        };
+        broker.publish(change());
+        broker.publish(change());
+        assert!(!a.is_closed());
+        broker.publish(change());
+        assert!(a.is_closed(), "cut off rather than left without events");
+        assert!(broker.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_index_follows_subscriptions_and_departures() {
+        let broker = Broker::new(RealtimeLimits::default());
+        let (a, _rx_a) = broker.connect();
+        let (b, _rx_b) = broker.connect();
+        let subs = |topics: &[&str]| topics.iter().map(|t| topic::parse(t).expect("topic")).collect();
+        broker
+            .set_subscriptions(&a.id, Caller::Guest, subs(&["posts/*", "posts/x", "@oauth2"]))
+            .expect("a");
+        broker
+            .set_subscriptions(&b.id, Caller::Guest, subs(&["pbc_posts/*"]))
+            .expect("b");
+        let ids = |v: Vec<Arc<Client>>| {
+            let mut ids: Vec<String> = v.into_iter().map(|c| c.id.clone()).collect();
+            ids.sort();
+            ids
+        };
+        let mut both = vec![a.id.clone(), b.id.clone()];
+        both.sort();
+        assert_eq!(
+            ids(broker.following("posts", "pbc_posts")),
+            both,
+            "by name or id, once each"
+        );
+        assert!(broker.following("other", "pbc_other").is_empty());
+
+        broker
+            .set_subscriptions(&a.id, Caller::Guest, subs(&["notes/*"]))
+            .expect("a again");
+        assert_eq!(ids(broker.following("posts", "pbc_posts")), vec![b.id.clone()]);
+        broker.remove(&b);
+        assert!(broker.following("posts", "pbc_posts").is_empty());
+        assert_eq!(ids(broker.following("notes", "x")), vec![a.id.clone()]);
+        broker.remove(&a);
+        assert!(
+            broker.index.read().expect("index").is_empty(),
+            "nothing left behind"
+        );
     }
 }

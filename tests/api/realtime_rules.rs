@@ -1,0 +1,242 @@
+//! `/api/realtime`: who receives which event. Rules are checked per
+//! subscriber with its own auth, delete events against the record as it
+//! was, topic options shape events, and answers are shared between
+//! subscribers where they must be the same.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::{
+    helpers::spawn_app,
+    sse::{NoEvent, Sse, next_title, post, posts},
+};
+
+#[tokio::test]
+async fn each_subscriber_gets_only_the_records_its_rules_let_it_see() {
+    let app = spawn_app().await;
+    let admin = posts(&app).await;
+    let (alice_id, alice) = app.sign_up("alice@example.com", "password123").await;
+    let (_, bob) = app.sign_up("bob@example.com", "password123").await;
+    let (mut a, mut b, mut guest, mut root) = (
+        Sse::open(&app).await,
+        Sse::open(&app).await,
+        Sse::open(&app).await,
+        Sse::open(&app).await,
+    );
+    a.subscribe_ok(&app, Some(&alice), &["posts/*"]).await;
+    b.subscribe_ok(&app, Some(&bob), &["posts/*"]).await;
+    guest.subscribe_ok(&app, None, &["posts/*"]).await;
+    root.subscribe_ok(&app, Some(&admin), &["posts/*"]).await;
+
+    post(&app, &admin, "alice's secret", false, &alice_id).await;
+    post(&app, &admin, "for everyone", true, "").await;
+
+    assert_eq!(
+        next_title(&mut a).await,
+        ("create".into(), "alice's secret".into())
+    );
+    assert_eq!(next_title(&mut a).await, ("create".into(), "for everyone".into()));
+    assert_eq!(
+        next_title(&mut root).await.1,
+        "alice's secret",
+        "superusers bypass rules"
+    );
+    // Events come in commit order, so the public post being first proves
+    // the private one was never sent.
+    assert_eq!(next_title(&mut b).await.1, "for everyone");
+    assert_eq!(next_title(&mut guest).await.1, "for everyone");
+    assert_eq!(
+        b.next_within(Duration::from_millis(300)).await.unwrap_err(),
+        NoEvent::TimedOut
+    );
+
+    // The event carries the record as the API shows it.
+    let update = json!({"title": "alice's secret, edited"});
+    let mut c = Sse::open(&app).await;
+    c.subscribe_ok(&app, Some(&admin), &["posts/*"]).await;
+    let id = post(&app, &admin, "x", true, "").await;
+    let created = c.next().await.unwrap();
+    assert_eq!(created.name, "posts/*");
+    assert_eq!(created.id, c.client_id);
+    assert_eq!(created.data["record"]["collectionName"], "posts");
+    assert_eq!(created.data["record"]["id"], id.as_str());
+    app.call(
+        "PATCH",
+        &format!("/api/collections/posts/records/{id}"),
+        Some(&admin),
+        Some(update),
+    )
+    .await;
+    let updated = c.next().await.unwrap();
+    assert_eq!(updated.data["action"], "update");
+    assert_eq!(updated.data["record"]["title"], "alice's secret, edited");
+}
+
+#[tokio::test]
+async fn delete_events_are_checked_against_the_record_as_it_was() {
+    let app = spawn_app().await;
+    let admin = posts(&app).await;
+    let (alice_id, alice) = app.sign_up("alice@example.com", "password123").await;
+    let (_, bob) = app.sign_up("bob@example.com", "password123").await;
+    let secret = post(&app, &admin, "secret", false, &alice_id).await;
+    let topic = format!("posts/{secret}");
+    let (mut a, mut b) = (Sse::open(&app).await, Sse::open(&app).await);
+    a.subscribe_ok(&app, Some(&alice), &[&topic, "posts/*"]).await;
+    b.subscribe_ok(&app, Some(&bob), &[&topic, "posts/*"]).await;
+
+    let resp = app
+        .call(
+            "DELETE",
+            &format!("/api/collections/posts/records/{secret}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    post(&app, &admin, "marker", true, "").await;
+
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let e = a.next().await.unwrap();
+        seen.push((e.name, e.data["action"].as_str().unwrap().to_owned()));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("posts/*".to_owned(), "create".to_owned()),
+            ("posts/*".to_owned(), "delete".to_owned()),
+            (topic.clone(), "delete".to_owned()),
+        ]
+    );
+    assert_eq!(next_title(&mut b).await, ("create".into(), "marker".into()));
+}
+
+#[tokio::test]
+async fn topic_options_shape_and_narrow_events() {
+    let app = spawn_app().await;
+    let admin = posts(&app).await;
+    let mut sse = Sse::open(&app).await;
+    // As the SDK encodes `{query: {fields, filter}}`.
+    let options =
+        "%7B%22query%22%3A%7B%22fields%22%3A%22id%2Ctitle%22%2C%22filter%22%3A%22title%20~%20'keep'%22%7D%7D";
+    let topic = format!("posts/*?options={options}");
+    sse.subscribe_ok(&app, None, &[&topic]).await;
+    post(&app, &admin, "drop me", true, "").await;
+    post(&app, &admin, "keep me", true, "").await;
+    let e = sse.next().await.unwrap();
+    assert_eq!(e.name, topic, "the event name is the topic as subscribed");
+    let record = e.data["record"].as_object().unwrap();
+    assert_eq!(record["title"], "keep me");
+    let mut keys: Vec<&str> = record.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["id", "title"]);
+}
+
+#[tokio::test]
+async fn a_subscriber_is_checked_with_its_account_as_it_is_now() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    app.post_ok(
+        &admin,
+        "/api/collections",
+        json!({
+            "name": "staff_news", "type": "base",
+            "listRule": "@request.auth.verified = true", "createRule": "",
+            "fields": [{"name": "title", "type": "text"}]
+        }),
+    )
+    .await;
+    let (alice_id, alice) = app.sign_up("alice@example.com", "password123").await;
+    let mut sse = Sse::open(&app).await;
+    sse.subscribe_ok(&app, Some(&alice), &["staff_news/*"]).await;
+    let news = |title: &str| json!({ "title": title });
+    app.post_ok(&admin, "/api/collections/staff_news/records", news("before"))
+        .await;
+    // Once verified, the same connection passes the rule: the broker follows
+    // changes to the account it is signed in as.
+    let verify = json!({"verified": true});
+    let resp = app
+        .call(
+            "PATCH",
+            &format!("/api/collections/users/records/{alice_id}"),
+            Some(&admin),
+            Some(verify),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    app.post_ok(&admin, "/api/collections/staff_news/records", news("after"))
+        .await;
+    assert_eq!(
+        next_title(&mut sse).await.1,
+        "after",
+        "unverified, alice saw nothing before"
+    );
+
+    // A deleted account signs its connections out.
+    let resp = app
+        .call(
+            "DELETE",
+            &format!("/api/collections/users/records/{alice_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    app.post_ok(&admin, "/api/collections/staff_news/records", news("gone"))
+        .await;
+    assert_eq!(
+        sse.next_within(Duration::from_millis(300)).await.unwrap_err(),
+        NoEvent::TimedOut
+    );
+}
+
+#[tokio::test]
+async fn subscribers_with_the_same_answer_share_one_rule_check() {
+    let app = spawn_app().await;
+    let admin = posts(&app).await;
+    app.post_ok(
+        &admin,
+        "/api/collections",
+        json!({
+            "name": "notes", "type": "base", "listRule": "public = true",
+            "fields": [{"name": "title", "type": "text"}, {"name": "public", "type": "bool"}]
+        }),
+    )
+    .await;
+    let (alice_id, alice) = app.sign_up("alice@example.com", "password123").await;
+    let (_, bob) = app.sign_up("bob@example.com", "password123").await;
+    let mut streams = Vec::new();
+    for auth in [
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(&alice),
+        Some(&alice),
+        Some(&bob),
+    ] {
+        let sse = Sse::open(&app).await;
+        sse.subscribe_ok(&app, auth.map(String::as_str), &["posts/*", "notes/*"])
+            .await;
+        streams.push(sse);
+    }
+    let before = app.state.realtime.rule_checks();
+    // A rule without @request: one check for all eight subscribers.
+    let note = json!({"title": "note", "public": true});
+    app.post_ok(&admin, "/api/collections/notes/records", note).await;
+    for sse in &mut streams {
+        assert_eq!(next_title(sse).await.1, "note");
+    }
+    assert_eq!(app.state.realtime.rule_checks() - before, 1);
+    // A rule reading @request.auth: one check per distinct account, and one
+    // for all the guests.
+    let before = app.state.realtime.rule_checks();
+    post(&app, &admin, "alice's", false, &alice_id).await;
+    for sse in &mut streams[5..7] {
+        assert_eq!(next_title(sse).await.1, "alice's");
+    }
+    assert_eq!(app.state.realtime.rule_checks() - before, 3, "guests, alice, bob");
+}
