@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { adminClient, expectError, newClient, uniqueName } from './helpers.mjs';
 import { MockProvider } from './mock_oauth2.mjs';
+import './eventsource.mjs';
 
 const REDIRECT = 'http://localhost:5173/oauth2-callback';
 
@@ -220,4 +221,27 @@ test('authWithOAuth2Code signs up, signs in again through the link, and unlinks'
   assert.equal(links[0].providerId, 'idp-alice');
   assert.equal(await pb.collection(accounts).unlinkExternalAuth(auth.record.id, 'oidc'), true);
   assert.deepEqual(await pb.collection('_externalAuths').getFullList(), []);
+});
+
+test('authWithOAuth2 (the all-in-one realtime flow) completes through /api/oauth2-redirect', async () => {
+  const pb = newClient();
+  const landed = [];
+  const auth = await pb.collection(accounts).authWithOAuth2({
+    provider: 'oidc',
+    // Plays the browser: the user consents at the provider, which sends
+    // the browser back to the redirect URL with a code and the state.
+    urlCallback: async (url) => {
+      const asked = new URL(url);
+      const back = new URL(asked.searchParams.get('redirect_uri'));
+      back.searchParams.set('code', mock.issueCode(asked.searchParams.get('code_challenge'), alice()));
+      back.searchParams.set('state', asked.searchParams.get('state'));
+      const resp = await fetch(back, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+      landed.push([resp.status, resp.headers.get('location')]);
+    },
+  });
+  assert.deepEqual(landed, [[307, '../_/#/auth/oauth2-redirect-success']]);
+  assert.equal(pb.authStore.isValid, true);
+  assert.equal(auth.record.email, alice().email);
+  assert.equal(auth.meta.id, 'idp-alice');
+  pb.realtime.unsubscribe();
 });
