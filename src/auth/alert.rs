@@ -62,7 +62,7 @@ async fn note(state: &AppState, req: &Request, s: &SignedIn) -> Result<(), Store
         .data
         .write(move |tx| {
             let now = crate::datetime::now();
-            let count = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<i64> {
+            let count = |tx: &rusqlite::Connection| -> rusqlite::Result<i64> {
                 tx.query_row(
                     "SELECT count(*) FROM _authOrigins WHERE collectionRef = ?1 AND recordRef = ?2",
                     params![c_id, record],

@@ -56,6 +56,25 @@ fn as_list(v: &Value) -> Vec<String> {
 
 /// Parses the datetime forms clients send: PocketBase's own, RFC 3339,
 /// and a bare date.
+/// Compiled field patterns, by pattern text: compiling a regex costs far
+/// more than matching one, and the same few patterns (the `id` field's
+/// among them) are checked on every write. Bounded; an invalid pattern
+/// (refused when the collection is saved) matches nothing.
+static PATTERNS: std::sync::LazyLock<moka::sync::Cache<String, Option<std::sync::Arc<regex::Regex>>>> =
+    std::sync::LazyLock::new(|| moka::sync::Cache::new(1_000));
+
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    let compiled = match PATTERNS.get(pattern) {
+        Some(hit) => hit,
+        None => {
+            let fresh = regex::Regex::new(pattern).ok().map(std::sync::Arc::new);
+            PATTERNS.insert(pattern.to_owned(), fresh.clone());
+            fresh
+        }
+    };
+    compiled.is_some_and(|re| re.is_match(text))
+}
+
 pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -228,7 +247,7 @@ pub fn check(field: &Field, v: &Value) -> Option<FieldError> {
                     .with_params(json!({"max": cap})),
                 );
             }
-            if !pattern.is_empty() && !regex::Regex::new(pattern).is_ok_and(|re| re.is_match(s)) {
+            if !pattern.is_empty() && !pattern_matches(pattern, s) {
                 return Some(FieldError::new(
                     "validation_invalid_format",
                     "Invalid value format.",

@@ -20,7 +20,7 @@ use std::{
 };
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
 pub use connection::register_functions;
@@ -43,6 +43,8 @@ pub enum StoreError {
     Closed,
     #[error("the database worker stopped unexpectedly")]
     WorkerLost,
+    #[error("the transaction failed to commit: {0}")]
+    CommitFailed(String),
 }
 
 /// Both databases of a data folder.
@@ -110,11 +112,14 @@ impl Database {
         &self.path
     }
 
-    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer:
-    /// committed if `f` returns `Ok`, rolled back otherwise.
+    /// Runs `f` on the writer inside a `BEGIN IMMEDIATE` transaction:
+    /// its changes are committed if it returns `Ok` (and only then is the
+    /// answer given), rolled back if it returns `Err`. Several callers'
+    /// closures may share one transaction, each in its own savepoint (see
+    /// `writer`), so `f` must not begin, commit or roll back itself.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + From<rusqlite::Error> + Send + 'static,
     {

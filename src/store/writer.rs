@@ -1,7 +1,16 @@
 //! The writer thread: owns the one read-write connection of a database and
-//! runs submitted jobs in order, each in its own `BEGIN IMMEDIATE`
-//! transaction. Jobs arrive over a bounded channel, so a flood of writes
-//! waits (asynchronously) instead of piling up in memory.
+//! runs submitted jobs in order. Jobs arrive over a bounded channel, so a
+//! flood of writes waits (asynchronously) instead of piling up in memory.
+//!
+//! Group commit: the jobs already queued when the writer wakes (up to
+//! `MAX_GROUP`) share one `BEGIN IMMEDIATE` transaction, each inside its
+//! own savepoint. A job that fails is rolled back to its savepoint and
+//! answered at once, without touching the others; the rest are answered
+//! only after the shared `COMMIT` succeeds (durable to the configured
+//! `synchronous` level), and all of them fail if it does not. Under load
+//! this turns many small commits, each writing and syncing the WAL, into
+//! one; with a single writer in flight it is exactly one transaction per
+//! job, as before.
 
 use std::{
     panic::{self, AssertUnwindSafe},
@@ -9,15 +18,31 @@ use std::{
     thread,
 };
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// Answers a job whose changes are in the open transaction: with `None`
+/// once it committed, with the reason if it did not.
+type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
+
+/// A write: runs in the group's transaction (`Some`), or is told it
+/// cannot (`None`: the transaction did not begin). Returns the completion
+/// to call after the commit, or `None` if it failed and has answered.
+type WriteJob = Box<dyn FnOnce(Option<&Connection>) -> Option<Completion> + Send>;
+
+enum Job {
+    Write(WriteJob),
+    /// Runs on the bare connection between transactions (checkpoints).
+    Bare(Box<dyn FnOnce(&mut Connection) + Send>),
+}
 
 /// Requests queued for the writer before senders wait.
 const QUEUE_DEPTH: usize = 1024;
+/// Most jobs sharing one commit: bounds how long the first of them waits
+/// for the others.
+const MAX_GROUP: usize = 64;
 
 pub(super) struct Writer {
     jobs: mpsc::Sender<Job>,
@@ -33,12 +58,29 @@ impl Writer {
         thread::Builder::new()
             .name(name)
             .spawn(move || {
-                while let Some(job) = rx.blocking_recv() {
-                    // A panicking job must not take the writer down with it:
-                    // its transaction rolls back as it unwinds, its caller
-                    // sees `WorkerLost`, and the next job runs as usual.
-                    if panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
-                        tracing::error!("a write job panicked; its transaction was rolled back");
+                let mut next = None;
+                while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
+                    match job {
+                        Job::Bare(job) => {
+                            if panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
+                                tracing::error!("a database job panicked");
+                            }
+                        }
+                        Job::Write(first) => {
+                            let mut group = vec![first];
+                            while group.len() < MAX_GROUP {
+                                match rx.try_recv() {
+                                    Ok(Job::Write(job)) => group.push(job),
+                                    // Runs after this group, outside it.
+                                    Ok(bare) => {
+                                        next = Some(bare);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            run_group(&conn, group);
+                        }
                     }
                 }
                 // Every sender is gone: fold the WAL back into the main file so
@@ -51,42 +93,208 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    async fn submit<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&mut Connection) -> T + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            // The caller may have gone away (request cancelled); the work is
-            // done and committed regardless, so a failed send is fine.
-            let _ = tx.send(job(conn));
-        });
-        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::WorkerLost)
-    }
-
     pub(super) async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + From<rusqlite::Error> + Send + 'static,
     {
-        self.submit(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await?
+        let (tx, rx) = oneshot::channel::<Result<T, E>>();
+        // The caller may have gone away (request cancelled); the work is
+        // done regardless, so failed sends are fine.
+        let job = Job::Write(Box::new(move |conn| {
+            let Some(conn) = conn else {
+                let _ = tx.send(Err(StoreError::Closed.into()));
+                return None;
+            };
+            let out = f(conn);
+            match out {
+                Ok(value) => Some(Box::new(move |failed: Option<StoreError>| {
+                    let _ = tx.send(match failed {
+                        None => Ok(value),
+                        Some(err) => Err(err.into()),
+                    });
+                }) as Completion),
+                Err(err) => {
+                    let _ = tx.send(Err(err));
+                    None
+                }
+            }
+        }));
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| E::from(StoreError::Closed))?;
+        rx.await.map_err(|_| E::from(StoreError::WorkerLost))?
     }
 
     /// Checkpoints the WAL now; the thread ends once the last sender is
     /// dropped (the owning `Database` going away).
     pub(super) async fn close(&self) -> Result<(), StoreError> {
-        self.submit(|conn| {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(StoreError::from)
-        })
-        .await?
+        let (tx, rx) = oneshot::channel();
+        let job = Job::Bare(Box::new(move |conn| {
+            let _ = tx.send(
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .map_err(StoreError::from),
+            );
+        }));
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::WorkerLost)?
+    }
+}
+
+/// Runs `group` in one transaction, each job in its own savepoint, and
+/// answers every job: failures at once, the rest after the commit.
+fn run_group(conn: &Connection, group: Vec<WriteJob>) {
+    let step = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+    };
+    if let Err(err) = step("BEGIN IMMEDIATE") {
+        tracing::warn!(error = %err, "cannot begin a write transaction");
+        for job in group {
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| job(None)));
+        }
+        return;
+    }
+    let mut done: Vec<Completion> = Vec::with_capacity(group.len());
+    for job in group {
+        if let Err(err) = step("SAVEPOINT cairn_job") {
+            // Nothing of this job ran; it fails alone.
+            tracing::error!(error = %err, "cannot open a savepoint");
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| job(None)));
+            continue;
+        }
+        match panic::catch_unwind(AssertUnwindSafe(|| job(Some(conn)))) {
+            Ok(Some(completion)) => {
+                let _ = step("RELEASE cairn_job");
+                done.push(completion);
+            }
+            // Failed (and answered), or panicked (its caller sees the
+            // channel close): undo just this job.
+            outcome => {
+                if outcome.is_err() {
+                    tracing::error!("a write job panicked; its changes were rolled back");
+                }
+                if let Err(err) = step("ROLLBACK TO cairn_job").and_then(|()| step("RELEASE cairn_job")) {
+                    tracing::error!(error = %err, "cannot roll back a failed write job");
+                }
+            }
+        }
+    }
+    match step("COMMIT") {
+        Ok(()) => done.into_iter().for_each(|c| c(None)),
+        Err(err) => {
+            tracing::error!(error = %err, "a write transaction failed to commit");
+            let _ = step("ROLLBACK");
+            let message = err.to_string();
+            for c in done {
+                c(Some(StoreError::CommitFailed(message.clone())));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::*;
+
+    fn writer(dir: &Path) -> (Arc<Writer>, std::path::PathBuf) {
+        let path = dir.join("w.db");
+        let conn = super::super::connection::open_writer(&path).expect("open");
+        conn.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")
+            .expect("table");
+        (Arc::new(Writer::spawn(conn, &path).expect("spawn")), path)
+    }
+
+    fn committed_rows(path: &Path) -> i64 {
+        let conn = Connection::open(path).expect("reader");
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count")
+    }
+
+    /// Occupies the writer until `release` is sent, so that the jobs sent
+    /// meanwhile queue up and run as one group.
+    async fn hold(w: &Arc<Writer>) -> std::sync::mpsc::Sender<()> {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, is_started) = oneshot::channel();
+        let w2 = w.clone();
+        tokio::spawn(async move {
+            w2.transaction(move |_| {
+                let _ = started.send(());
+                let _ = wait.recv_timeout(Duration::from_secs(10));
+                Ok::<_, StoreError>(())
+            })
+            .await
+        });
+        is_started.await.expect("the holder runs");
+        release
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_jobs_share_a_commit_and_fail_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, path) = writer(dir.path());
+        let release = hold(&w).await;
+        let mut jobs = Vec::new();
+        for i in 0..20_i64 {
+            let (w, path) = (w.clone(), path.clone());
+            jobs.push(tokio::spawn(async move {
+                w.transaction(move |conn| {
+                    // Every 5th job inserts a duplicate and fails.
+                    let x = if i % 5 == 4 { i - 1 } else { i };
+                    conn.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+                    if i == 7 {
+                        panic!("job 7 fails hard");
+                    }
+                    // What another connection sees: the group is not
+                    // committed yet, whichever job of it this is.
+                    Ok::<_, StoreError>(committed_rows(&path))
+                })
+                .await
+            }));
+            // Keep the queue in order.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        release.send(()).expect("release");
+        let mut seen_committed = Vec::new();
+        for (i, job) in jobs.into_iter().enumerate() {
+            match job.await.expect("task") {
+                Ok(before) => seen_committed.push(before),
+                Err(StoreError::Sqlite(_)) => assert_eq!(i % 5, 4, "job {i}"),
+                Err(StoreError::WorkerLost) => assert_eq!(i, 7),
+                Err(other) => panic!("job {i}: {other}"),
+            }
+        }
+        assert_eq!(seen_committed.len(), 15);
+        assert!(
+            seen_committed.iter().all(|n| *n == 0),
+            "no job saw another's commit, so they shared one: {seen_committed:?}"
+        );
+        // The failed and the panicked jobs left nothing; the rest stand.
+        assert_eq!(committed_rows(&path), 15);
+        let count = w
+            .transaction(|conn| {
+                Ok::<_, StoreError>(
+                    conn.query_row("SELECT count(*) FROM t WHERE x = 7", [], |r| r.get::<_, i64>(0))?,
+                )
+            })
+            .await
+            .expect("count");
+        assert_eq!(count, 0, "the panicked job's insert was rolled back");
+    }
+
+    #[tokio::test]
+    async fn a_lone_job_commits_before_it_is_answered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, path) = writer(dir.path());
+        w.transaction(|conn| Ok::<_, StoreError>(conn.execute("INSERT INTO t (x) VALUES (1)", [])?))
+            .await
+            .expect("insert");
+        assert_eq!(committed_rows(&path), 1);
+        w.close().await.expect("checkpoint");
     }
 }
