@@ -11,6 +11,10 @@ use super::StoreError;
 /// Page cache per connection, in KiB (negative means KiB to SQLite).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 const READER_CACHE_KIB: i64 = 8 * 1024;
+/// Pages are read through a memory map of up to this much of the file
+/// rather than copied in by `read` calls; SQLite falls back to reads past
+/// it (and on systems without mmap).
+const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
 /// SQL functions Cairn's queries use that SQLite's build does not have.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
@@ -40,7 +44,8 @@ fn common_pragmas(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
          PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -{cache_kib};"
+         PRAGMA cache_size = -{cache_kib};
+         PRAGMA mmap_size = {MMAP_BYTES};"
     ))?;
     // Statements are prepared through `prepare_cached`; room for the
     // per-collection queries of a sizeable app.
@@ -107,6 +112,7 @@ mod tests {
             .expect("pool");
         let reader = pool.get().expect("reader");
         assert_eq!(pragma(&reader, "query_only"), "Integer(1)");
+        assert_eq!(pragma(&reader, "mmap_size"), format!("Integer({MMAP_BYTES})"));
         assert_eq!(pragma(&reader, "journal_mode"), "Text(\"wal\")");
         assert!(
             reader.execute_batch("CREATE TABLE nope (x)").is_err(),
