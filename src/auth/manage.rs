@@ -48,3 +48,53 @@ pub async fn may_manage(
         .read(move |conn| matches_rule(conn, &c, &id, &conditions).map_err(StoreError::from))
         .await?)
 }
+
+/// Of `candidates` (collection id, record id), the accounts whose
+/// collection's `manageRule` lets the requester manage them. Runs on an
+/// open connection; collections without a `manageRule` cost nothing.
+pub fn managed_among(
+    conn: &rusqlite::Connection,
+    catalog: &crate::schema::Catalog,
+    requester: &Requester,
+    candidates: &[(String, String)],
+) -> Result<Vec<(String, String)>, RecordError> {
+    let mut out = Vec::new();
+    if requester.caller.record_id().is_none() {
+        return Ok(out);
+    }
+    let mut by_collection: Vec<&str> = candidates.iter().map(|(cid, _)| cid.as_str()).collect();
+    by_collection.sort_unstable();
+    by_collection.dedup();
+    for cid in by_collection {
+        let Some(c) = catalog.by_id(cid) else { continue };
+        let Some(expr) = c.options.get("manageRule").and_then(Value::as_str).map(str::trim) else {
+            continue;
+        };
+        let access = if expr.is_empty() {
+            Access::All
+        } else {
+            Access::Rule(expr.to_owned())
+        };
+        let conditions = rule_conditions(catalog, c, requester, &access)?;
+        for (_, id) in candidates.iter().filter(|(x, _)| x == cid) {
+            let allowed = match &conditions {
+                None => true,
+                Some(conditions) => matches_rule(conn, c, id, conditions)?,
+            };
+            if allowed {
+                out.push((cid.to_owned(), id.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether any of `candidates`' collections has a `manageRule` at all.
+pub fn any_manage_rule(catalog: &crate::schema::Catalog, candidates: &[(String, String)]) -> bool {
+    candidates.iter().any(|(cid, _)| {
+        catalog
+            .by_id(cid)
+            .and_then(|c| c.options.get("manageRule"))
+            .is_some_and(Value::is_string)
+    })
+}

@@ -35,7 +35,7 @@ use crate::{
     records::{
         access::{Access, Conditions, Requester, decide},
         events::{ChangeAction, RecordChange},
-        expand, values,
+        expand, shape, values,
     },
     schema::{Catalog, Collection, CollectionKind, sync::quote},
     store::StoreError,
@@ -186,10 +186,17 @@ fn evaluate(
         if !allowed {
             continue;
         }
-        let who = if t.sub.expand.is_empty() {
-            String::new()
-        } else {
+        // Expansion depends on who asks; without it, only whether the
+        // subscriber may see an account's email does.
+        let who = if !t.sub.expand.is_empty() {
             auth_key(&t.caller)
+        } else if shape::email_visible(c, &change.record, &t.caller) {
+            "email".to_owned()
+        } else if c.options.get("manageRule").is_some_and(Value::is_string) {
+            // Whether the subscriber manages the account decides.
+            auth_key(&t.caller)
+        } else {
+            String::new()
         };
         let key = (who, t.sub.expand_raw.clone(), t.sub.fields_raw.clone());
         let data = shapes
@@ -293,6 +300,15 @@ fn shape(
         }
     }
     let mut record = records.pop().map(Value::Object).unwrap_or(Value::Null);
+    let mut hidden = Vec::new();
+    shape::hidden_email_records(&record, catalog, caller, &mut hidden);
+    let managed = if crate::auth::manage::any_manage_rule(catalog, &hidden) {
+        crate::auth::manage::managed_among(conn, catalog, &requester(caller, sub), &hidden)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    shape::hide_private_emails(&mut record, catalog, caller, &managed);
     if let Some(fields) = &sub.fields {
         fields.apply(&mut record);
     }

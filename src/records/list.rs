@@ -51,6 +51,24 @@ pub async fn shape_output(
             .await?;
     }
     let mut out: Vec<Value> = records.into_iter().map(Value::Object).collect();
+    let catalog = state.schema.catalog();
+    let mut hidden = Vec::new();
+    out.iter()
+        .for_each(|v| shape::hidden_email_records(v, &catalog, &requester.caller, &mut hidden));
+    let managed = if crate::auth::manage::any_manage_rule(&catalog, &hidden)
+        && requester.caller.record_id().is_some()
+    {
+        let (catalog, requester) = (catalog.clone(), requester.clone());
+        state
+            .store
+            .data
+            .read(move |conn| crate::auth::manage::managed_among(conn, &catalog, &requester, &hidden))
+            .await?
+    } else {
+        Vec::new()
+    };
+    out.iter_mut()
+        .for_each(|v| shape::hide_private_emails(v, &catalog, &requester.caller, &managed));
     if let Some(fields) = fields {
         out.iter_mut().for_each(|v| fields.apply(v));
     }

@@ -72,3 +72,99 @@ pub fn row_to_json(c: &Collection, row: &Row<'_>) -> rusqlite::Result<Map<String
     }
     Ok(out)
 }
+
+/// Whether `caller` may see the `email` of auth record `record` of `c`:
+/// superusers and the account itself always, others only when the record's
+/// `emailVisibility` is on (PocketBase's rule). Accounts the caller may
+/// manage (`manageRule`) are decided by `hide_private_emails`.
+pub fn email_visible(
+    c: &Collection,
+    record: &Map<String, Value>,
+    caller: &crate::auth::caller::Caller,
+) -> bool {
+    use crate::auth::caller::Caller;
+    if c.kind != crate::schema::CollectionKind::Auth || caller.is_superuser() {
+        return true;
+    }
+    if record.get("emailVisibility") == Some(&Value::Bool(true)) {
+        return true;
+    }
+    matches!(caller, Caller::Record(r, _)
+        if r.collection.id == c.id && record.get("id").and_then(Value::as_str) == Some(r.id.as_str()))
+}
+
+/// The auth records in an answer whose email `caller` may not see by
+/// `email_visible` alone, as (collection id, record id): the ones a
+/// `manageRule` could still reveal.
+pub fn hidden_email_records(
+    value: &Value,
+    catalog: &crate::schema::Catalog,
+    caller: &crate::auth::caller::Caller,
+    out: &mut Vec<(String, String)>,
+) {
+    if caller.is_superuser() {
+        return;
+    }
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| hidden_email_records(v, catalog, caller, out)),
+        Value::Object(record) => {
+            let c = record
+                .get("collectionId")
+                .and_then(Value::as_str)
+                .and_then(|id| catalog.by_id(id));
+            if let (Some(c), Some(id)) = (c, record.get("id").and_then(Value::as_str))
+                && !email_visible(c, record, caller)
+            {
+                out.push((c.id.clone(), id.to_owned()));
+            }
+            if let Some(expand) = record.get("expand").and_then(Value::as_object) {
+                expand
+                    .values()
+                    .for_each(|v| hidden_email_records(v, catalog, caller, out));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Removes the `email` of every auth record in an answer that `caller` may
+/// not see (`value` and, recursively, its expanded records), except those
+/// in `managed` (the caller's `manageRule` matches them). Every record
+/// answer passes through here: lists, views, writes, batches, realtime.
+pub fn hide_private_emails(
+    value: &mut Value,
+    catalog: &crate::schema::Catalog,
+    caller: &crate::auth::caller::Caller,
+    managed: &[(String, String)],
+) {
+    if caller.is_superuser() {
+        return;
+    }
+    match value {
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| hide_private_emails(v, catalog, caller, managed)),
+        Value::Object(record) => {
+            let c = record
+                .get("collectionId")
+                .and_then(Value::as_str)
+                .and_then(|id| catalog.by_id(id));
+            if let Some(c) = c
+                && !email_visible(c, record, caller)
+                && !managed.iter().any(|(cid, rid)| {
+                    *cid == c.id && record.get("id").and_then(Value::as_str) == Some(rid.as_str())
+                })
+            {
+                record.remove("email");
+            }
+            if let Some(expand) = record.get_mut("expand").and_then(Value::as_object_mut) {
+                expand
+                    .values_mut()
+                    .for_each(|v| hide_private_emails(v, catalog, caller, managed));
+            }
+        }
+        _ => {}
+    }
+}

@@ -997,3 +997,94 @@ async fn owners_cannot_change_their_email_or_verified_state_directly() {
     assert_eq!(by_admin["email"], "new@example.com");
     assert_eq!(by_admin["verified"], true);
 }
+
+/// PocketBase's email visibility: an account's email is shown to
+/// superusers and to the account itself, to others only when the account
+/// turned `emailVisibility` on; expanded accounts included.
+#[tokio::test]
+async fn emails_show_only_to_their_owner_superusers_or_when_made_visible() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    app.call(
+        "PATCH",
+        "/api/collections/users",
+        Some(&root),
+        Some(json!({"listRule": "", "viewRule": ""})),
+    )
+    .await;
+    let (hidden_id, hidden_token) = app.sign_up("hidden@example.com", "pass-word-1").await;
+    let (shown_id, _) = app.sign_up("shown@example.com", "pass-word-1").await;
+    app.call(
+        "PATCH",
+        &format!("/api/collections/users/records/{shown_id}"),
+        Some(&root),
+        Some(json!({"emailVisibility": true})),
+    )
+    .await;
+    let users = app
+        .post_ok(
+            &root,
+            "/api/collections",
+            json!({"name": "notes", "listRule": "", "viewRule": "", "fields": [
+        {"name": "author", "type": "relation", "collectionId": "_pb_users_auth_"}]}),
+        )
+        .await;
+    assert_eq!(users["name"], "notes");
+    app.post_ok(
+        &root,
+        "/api/collections/notes/records",
+        json!({"author": hidden_id}),
+    )
+    .await;
+
+    let view = |token: Option<String>, id: String| {
+        let app = &app;
+        async move {
+            json(
+                app.call(
+                    "GET",
+                    &format!("/api/collections/users/records/{id}"),
+                    token.as_deref(),
+                    None,
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    assert!(
+        view(None, hidden_id.clone()).await.get("email").is_none(),
+        "guests do not see it"
+    );
+    assert_eq!(
+        view(Some(hidden_token.clone()), hidden_id.clone()).await["email"],
+        "hidden@example.com"
+    );
+    assert_eq!(
+        view(Some(root.clone()), hidden_id.clone()).await["email"],
+        "hidden@example.com"
+    );
+    assert_eq!(view(None, shown_id.clone()).await["email"], "shown@example.com");
+
+    let listed = json(
+        app.call("GET", "/api/collections/users/records", None, None)
+            .await,
+    )
+    .await;
+    let emails: Vec<&Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.get("email"))
+        .collect();
+    assert_eq!(emails, vec![&json!("shown@example.com")], "{listed}");
+
+    let expanded = json(
+        app.call("GET", "/api/collections/notes/records?expand=author", None, None)
+            .await,
+    )
+    .await;
+    let author = &expanded["items"][0]["expand"]["author"];
+    assert_eq!(author["id"], hidden_id.as_str());
+    assert!(author.get("email").is_none(), "expanded accounts too: {author}");
+}
