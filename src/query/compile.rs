@@ -15,7 +15,7 @@ use super::{
     parser::{Expr, Operand},
 };
 use crate::schema::{
-    Collection,
+    Collection, CollectionKind,
     field::{Field, FieldKind},
     sync::quote,
 };
@@ -174,6 +174,22 @@ impl<'a> Compiler<'a> {
         Ok(f)
     }
 
+    /// An account's email as a client's filter may see it: the same
+    /// accounts whose email an answer would show (their own, or one made
+    /// visible); others read as empty, so a filter cannot probe them.
+    fn visible_email(&mut self, owner: &Collection, owner_ref: &str, column: &str) -> String {
+        let auth = self.scope.request.auth.as_ref();
+        let own_id = auth
+            .filter(|a| a.get("collectionId").and_then(Value::as_str) == Some(owner.id.as_str()))
+            .and_then(|a| a.get("id").and_then(Value::as_str))
+            .unwrap_or("")
+            .to_owned();
+        let id = self.bind(Sql::Text(own_id));
+        format!(
+            "(CASE WHEN {owner_ref}.\"emailVisibility\" = 1 OR {owner_ref}.\"id\" = {id} THEN {column} ELSE '' END)"
+        )
+    }
+
     fn request_value(&mut self, path: &str) -> Result<Term, CompileError> {
         if !self.scope.trusted {
             return Err(CompileError::Forbidden(
@@ -305,6 +321,9 @@ impl<'a> Compiler<'a> {
             if last {
                 break match &f.kind {
                     FieldKind::Json { .. } => format!("json_extract({column}, '$')"),
+                    _ if owner.kind == CollectionKind::Auth && f.name == "email" && !self.scope.trusted => {
+                        self.visible_email(owner, &owner_ref, &column)
+                    }
                     _ => column,
                 };
             }

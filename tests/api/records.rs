@@ -1079,6 +1079,23 @@ async fn emails_show_only_to_their_owner_superusers_or_when_made_visible() {
         .collect();
     assert_eq!(emails, vec![&json!("shown@example.com")], "{listed}");
 
+    // Nor can a filter probe a hidden email (PocketBase: none found).
+    let probe = |token: Option<String>, filter: &'static str| {
+        let app = &app;
+        async move {
+            let path = format!("/api/collections/users/records?filter={filter}");
+            json(app.call("GET", &path, token.as_deref(), None).await).await["totalItems"].clone()
+        }
+    };
+    assert_eq!(probe(None, "email%3D'hidden@example.com'").await, 0);
+    assert_eq!(probe(None, "email~'hidden'").await, 0);
+    assert_eq!(probe(None, "email%3D'shown@example.com'").await, 1);
+    assert_eq!(
+        probe(Some(hidden_token.clone()), "email%3D'hidden@example.com'").await,
+        1
+    );
+    assert_eq!(probe(Some(root.clone()), "email~'hidden'").await, 1);
+
     let expanded = json(
         app.call("GET", "/api/collections/notes/records?expand=author", None, None)
             .await,
