@@ -70,17 +70,10 @@ fn cookie_value(req: &Request) -> Option<String> {
 /// A 401 that also clears the refresh cookie when one was presented.
 fn refused(from_cookie: bool) -> poem::Error {
     let mut resp = ApiError::unauthorized(INVALID_REFRESH).to_response();
-    if from_cookie && let Ok(v) = clear_cookie().parse() {
+    if from_cookie && let Ok(v) = signin::clear_cookie().parse() {
         resp.headers_mut().insert(poem::http::header::SET_COOKIE, v);
     }
     poem::Error::from_response(resp)
-}
-
-fn clear_cookie() -> String {
-    format!(
-        "{}=; Path=/api/sessions; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
-        sessions::COOKIE
-    )
 }
 
 pub struct SessionsApi {
@@ -165,7 +158,7 @@ impl SessionsApi {
             cookie_mode,
             SessionOptions::of(&c).access_token_duration,
         );
-        let cookie = cookie_mode.then(|| signin::refresh_cookie(Some(&issued.refresh_token), &c));
+        let cookie = cookie_mode.then(|| signin::refresh_cookie(&issued.refresh_token, &c));
         Ok(AuthResponse::Ok(Json(body), cookie))
     }
 
@@ -202,8 +195,8 @@ impl SessionsApi {
         if !ended {
             return Err(ApiError::not_found().into());
         }
-        let cookie =
-            (current.as_deref() == Some(id.0.as_str()) && cookie_value(req).is_some()).then(clear_cookie);
+        let cookie = (current.as_deref() == Some(id.0.as_str()) && cookie_value(req).is_some())
+            .then(signin::clear_cookie);
         Ok(Ended::NoContent(cookie))
     }
 
@@ -222,7 +215,7 @@ impl SessionsApi {
                 .map_err(ApiError::internal)?
                 .is_some()
         {
-            return Ok(Ended::NoContent(had_cookie.then(clear_cookie)));
+            return Ok(Ended::NoContent(had_cookie.then(signin::clear_cookie)));
         }
         let (record, current) = signed_in(state, req).await?;
         let Some(sid) = current else {
@@ -233,7 +226,7 @@ impl SessionsApi {
             .revoke(&state.store.data, &record.collection.id, &record.id, &sid)
             .await
             .map_err(ApiError::internal)?;
-        Ok(Ended::NoContent(had_cookie.then(clear_cookie)))
+        Ok(Ended::NoContent(had_cookie.then(signin::clear_cookie)))
     }
 }
 

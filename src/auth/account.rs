@@ -58,7 +58,9 @@ impl From<rusqlite::Error> for ChangeError {
     }
 }
 
-fn read_where(
+/// The account whose `column` equals `value` (an email field compares
+/// case-insensitively); also password sign-in's lookup by identity field.
+pub(crate) fn read_where(
     conn: &Connection,
     c: &Collection,
     column: &str,
@@ -70,7 +72,14 @@ fn read_where(
     else {
         return Ok(None);
     };
-    let collate = if column == "email" { " COLLATE NOCASE" } else { "" };
+    let collate = if c
+        .field(column)
+        .is_some_and(|f| matches!(f.kind, crate::schema::field::FieldKind::Email { .. }))
+    {
+        " COLLATE NOCASE"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT {} FROM {} WHERE {}{collate} = ?1 LIMIT 1",
         shape::select_list(c),

@@ -145,16 +145,27 @@ pub fn parse_email(name: &str, raw: &str) -> Result<Email, FlowError> {
     })
 }
 
+/// Issues `account` a `purpose` token and mails it with `template`: to the
+/// account's address, or to `new_email` for an email change.
 async fn send_token_mail(
     state: &AppState,
     c: &Collection,
+    purpose: Purpose,
     template: Template,
-    to: &str,
     account: &Account,
-    token: &str,
+    new_email: Option<&str>,
 ) -> Result<(), FlowError> {
+    let token = token::issue_for(
+        c,
+        purpose,
+        &account.id,
+        &account.token_key,
+        &account.email,
+        new_email,
+    );
+    let to = new_email.unwrap_or(&account.email);
     let meta = state.settings.get().meta.clone();
-    let message = templates::render(c, template, &meta, to, &account.record, &[("TOKEN", token)]);
+    let message = templates::render(c, template, &meta, to, &account.record, &[("TOKEN", &token)]);
     mail::send(state, message).await?;
     Ok(())
 }
@@ -195,21 +206,13 @@ pub async fn request_verification(state: &AppState, collection: &str, email: &st
     if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await?
         && !account.verified
     {
-        let token = token::issue_for(
-            &c,
-            Purpose::Verification,
-            &account.id,
-            &account.token_key,
-            &account.email,
-            None,
-        );
         send_token_mail(
             state,
             &c,
+            Purpose::Verification,
             Template::Verification,
-            &account.email,
             &account,
-            &token,
+            None,
         )
         .await?;
     }
@@ -249,21 +252,13 @@ pub async fn request_password_reset(
     let c = auth_collection(state, collection)?;
     let email = parse_email("email", email)?;
     if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await? {
-        let token = token::issue_for(
-            &c,
-            Purpose::PasswordReset,
-            &account.id,
-            &account.token_key,
-            &account.email,
-            None,
-        );
         send_token_mail(
             state,
             &c,
+            Purpose::PasswordReset,
             Template::PasswordReset,
-            &account.email,
             &account,
-            &token,
+            None,
         )
         .await?;
     }
@@ -348,21 +343,13 @@ pub async fn request_email_change(
             FieldError::new("validation_invalid_new_email", "Invalid new email address."),
         ));
     }
-    let token = token::issue_for(
-        &c,
-        Purpose::EmailChange,
-        &account.id,
-        &account.token_key,
-        &account.email,
-        Some(new_email.as_str()),
-    );
     send_token_mail(
         state,
         &c,
+        Purpose::EmailChange,
         Template::EmailChange,
-        new_email.as_str(),
         &account,
-        &token,
+        Some(new_email.as_str()),
     )
     .await
 }

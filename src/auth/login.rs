@@ -4,18 +4,17 @@
 
 use std::sync::{Arc, LazyLock};
 
-use rusqlite::OptionalExtension;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{
+    account::Account,
     password,
     signin::{Method, SignedIn},
 };
 use crate::{
     app::AppState,
     http::error::{ApiError, FieldError, FieldErrors},
-    records::shape,
-    schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
+    schema::{Collection, CollectionKind},
     store::StoreError,
 };
 
@@ -133,7 +132,13 @@ pub async fn with_password(
         .check(&backoff_key)
         .map_err(LoginError::Backoff)?;
     let found = find_account(state, c.clone(), fields, input.identity.trim().to_owned()).await?;
-    let (stored_hash, token_key, id, record) = match found {
+    let Account {
+        password_hash: stored_hash,
+        token_key,
+        id,
+        record,
+        ..
+    } = match found {
         Some(account) => account,
         None => {
             // Same work, same answer as a wrong password.
@@ -209,8 +214,7 @@ pub(crate) async fn check_auth_rule(
     }
 }
 
-type Account = (String, String, String, Map<String, Value>);
-
+/// The account whose first matching identity field holds `identity`.
 async fn find_account(
     state: &AppState,
     c: Arc<Collection>,
@@ -221,35 +225,9 @@ async fn find_account(
         .store
         .data
         .read(move |conn| {
-            let at = |name: &str| c.fields.iter().position(|f| f.name == name);
-            let (Some(pw_at), Some(key_at), Some(id_at)) = (at("password"), at("tokenKey"), at("id")) else {
-                return Ok(None);
-            };
-            for field in fields.iter().filter_map(|n| c.field(n)) {
-                let collate = if matches!(field.kind, FieldKind::Email { .. }) {
-                    " COLLATE NOCASE"
-                } else {
-                    ""
-                };
-                let sql = format!(
-                    "SELECT {} FROM {} WHERE {}{collate} = ?1 LIMIT 1",
-                    shape::select_list(&c),
-                    quote(&c.name),
-                    quote(&field.name)
-                );
-                let found = conn
-                    .prepare_cached(&sql)?
-                    .query_row([&identity], |row| {
-                        Ok((
-                            row.get::<_, String>(pw_at)?,
-                            row.get::<_, String>(key_at)?,
-                            row.get::<_, String>(id_at)?,
-                            shape::row_to_json(&c, row)?,
-                        ))
-                    })
-                    .optional()?;
-                if found.is_some() {
-                    return Ok(found);
+            for field in fields.iter().filter(|n| c.field(n).is_some()) {
+                if let Some(found) = super::account::read_where(conn, &c, field, &identity)? {
+                    return Ok(Some(found));
                 }
             }
             Ok(None)

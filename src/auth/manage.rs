@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::{
     app::AppState,
     records::{
@@ -16,6 +14,20 @@ use crate::{
     schema::{Collection, CollectionKind},
     store::StoreError,
 };
+
+/// The `manageRule` of an auth collection as an access rule; `None` when
+/// it has none (`null`: no one manages).
+fn manage_access(c: &Collection) -> Option<Access> {
+    if c.kind != CollectionKind::Auth {
+        return None;
+    }
+    let expr = c.options.get("manageRule")?.as_str()?.trim();
+    Some(if expr.is_empty() {
+        Access::All
+    } else {
+        Access::Rule(expr.to_owned())
+    })
+}
 
 /// Whether the requester may manage record `id` of `c`.
 pub async fn may_manage(
@@ -27,16 +39,8 @@ pub async fn may_manage(
     if requester.caller.is_superuser() {
         return Ok(true);
     }
-    if c.kind != CollectionKind::Auth || requester.caller.record_id().is_none() {
+    let Some(access) = manage_access(c).filter(|_| requester.caller.record_id().is_some()) else {
         return Ok(false);
-    }
-    let Some(expr) = c.options.get("manageRule").and_then(Value::as_str).map(str::trim) else {
-        return Ok(false);
-    };
-    let access = if expr.is_empty() {
-        Access::All
-    } else {
-        Access::Rule(expr.to_owned())
     };
     let Some(conditions) = rule_conditions(&state.schema.catalog(), c, requester, &access)? else {
         return Ok(true);
@@ -66,14 +70,8 @@ pub fn managed_among(
     by_collection.sort_unstable();
     by_collection.dedup();
     for cid in by_collection {
-        let Some(c) = catalog.by_id(cid) else { continue };
-        let Some(expr) = c.options.get("manageRule").and_then(Value::as_str).map(str::trim) else {
+        let Some((c, access)) = catalog.by_id(cid).and_then(|c| Some((c, manage_access(c)?))) else {
             continue;
-        };
-        let access = if expr.is_empty() {
-            Access::All
-        } else {
-            Access::Rule(expr.to_owned())
         };
         let conditions = rule_conditions(catalog, c, requester, &access)?;
         for (_, id) in candidates.iter().filter(|(x, _)| x == cid) {
@@ -89,12 +87,14 @@ pub fn managed_among(
     Ok(out)
 }
 
+/// Whether `c` has a `manageRule` at all.
+pub fn has_manage_rule(c: &Collection) -> bool {
+    manage_access(c).is_some()
+}
+
 /// Whether any of `candidates`' collections has a `manageRule` at all.
 pub fn any_manage_rule(catalog: &crate::schema::Catalog, candidates: &[(String, String)]) -> bool {
-    candidates.iter().any(|(cid, _)| {
-        catalog
-            .by_id(cid)
-            .and_then(|c| c.options.get("manageRule"))
-            .is_some_and(Value::is_string)
-    })
+    candidates
+        .iter()
+        .any(|(cid, _)| catalog.by_id(cid).is_some_and(|c| has_manage_rule(c)))
 }

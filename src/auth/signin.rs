@@ -104,7 +104,7 @@ pub async fn complete(
     if let Some(meta) = signed_in.meta {
         body["meta"] = meta;
     }
-    let cookie = cookie_mode.then(|| refresh_cookie(Some(&opened.refresh_token), c));
+    let cookie = cookie_mode.then(|| refresh_cookie(&opened.refresh_token, c));
     Ok(AuthResponse::Ok(Json(body), cookie))
 }
 
@@ -163,17 +163,21 @@ pub fn session_body(
 }
 
 /// The `Set-Cookie` value carrying a refresh token, scoped to the sessions
-/// endpoints; `None` clears it. Always `Secure`: browsers accept secure
+/// endpoints. Always `Secure`: browsers accept secure
 /// cookies from `localhost` over plain HTTP, and nowhere else should a
 /// refresh token travel in clear.
-pub fn refresh_cookie(token: Option<&str>, c: &Collection) -> String {
-    let max_age = match token {
-        Some(_) => SessionOptions::of(c).refresh_token_duration,
-        None => 0,
-    };
+pub fn refresh_cookie(token: &str, c: &Collection) -> String {
+    cookie(token, SessionOptions::of(c).refresh_token_duration)
+}
+
+/// The `Set-Cookie` value that removes the refresh-token cookie.
+pub fn clear_cookie() -> String {
+    cookie("", 0)
+}
+
+fn cookie(value: &str, max_age: u64) -> String {
     format!(
-        "{}={}; Path=/api/sessions; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
-        sessions::COOKIE,
-        token.unwrap_or("")
+        "{}={value}; Path=/api/sessions; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
+        sessions::COOKIE
     )
 }

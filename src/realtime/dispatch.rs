@@ -192,7 +192,7 @@ fn evaluate(
             auth_key(&t.caller)
         } else if shape::email_visible(c, &change.record, &t.caller) {
             "email".to_owned()
-        } else if c.options.get("manageRule").is_some_and(Value::is_string) {
+        } else if crate::auth::manage::has_manage_rule(c) {
             // Whether the subscriber manages the account decides.
             auth_key(&t.caller)
         } else {
@@ -301,7 +301,7 @@ fn shape(
     }
     let mut record = records.pop().map(Value::Object).unwrap_or(Value::Null);
     let mut hidden = Vec::new();
-    shape::hidden_email_records(&record, catalog, caller, &mut hidden);
+    shape::hidden_email_records(&mut record, catalog, caller, &mut hidden);
     let managed = if crate::auth::manage::any_manage_rule(catalog, &hidden) {
         crate::auth::manage::managed_among(conn, catalog, &requester(caller, sub), &hidden)
             .unwrap_or_default()

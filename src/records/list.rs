@@ -53,7 +53,7 @@ pub async fn shape_output(
     let mut out: Vec<Value> = records.into_iter().map(Value::Object).collect();
     let catalog = state.schema.catalog();
     let mut hidden = Vec::new();
-    out.iter()
+    out.iter_mut()
         .for_each(|v| shape::hidden_email_records(v, &catalog, &requester.caller, &mut hidden));
     let managed = if crate::auth::manage::any_manage_rule(&catalog, &hidden)
         && requester.caller.record_id().is_some()

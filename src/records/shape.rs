@@ -93,11 +93,38 @@ pub fn email_visible(
         if r.collection.id == c.id && record.get("id").and_then(Value::as_str) == Some(r.id.as_str()))
 }
 
+/// Calls `f` with every record of an answer: `value` (a record or a list)
+/// and, recursively, the records it expands.
+fn each_record(value: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(|v| each_record(v, f)),
+        Value::Object(record) => {
+            f(record);
+            if let Some(expand) = record.get_mut("expand").and_then(Value::as_object_mut) {
+                expand.values_mut().for_each(|v| each_record(v, f));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The auth record (collection, id) of `record` when `caller` may not see
+/// its email by `email_visible` alone.
+fn email_hidden_from<'c>(
+    record: &Map<String, Value>,
+    catalog: &'c crate::schema::Catalog,
+    caller: &crate::auth::caller::Caller,
+) -> Option<(&'c Collection, String)> {
+    let c = catalog.by_id(record.get("collectionId")?.as_str()?)?;
+    let id = record.get("id")?.as_str()?;
+    (!email_visible(c, record, caller)).then(|| (c.as_ref(), id.to_owned()))
+}
+
 /// The auth records in an answer whose email `caller` may not see by
 /// `email_visible` alone, as (collection id, record id): the ones a
 /// `manageRule` could still reveal.
 pub fn hidden_email_records(
-    value: &Value,
+    value: &mut Value,
     catalog: &crate::schema::Catalog,
     caller: &crate::auth::caller::Caller,
     out: &mut Vec<(String, String)>,
@@ -105,28 +132,11 @@ pub fn hidden_email_records(
     if caller.is_superuser() {
         return;
     }
-    match value {
-        Value::Array(items) => items
-            .iter()
-            .for_each(|v| hidden_email_records(v, catalog, caller, out)),
-        Value::Object(record) => {
-            let c = record
-                .get("collectionId")
-                .and_then(Value::as_str)
-                .and_then(|id| catalog.by_id(id));
-            if let (Some(c), Some(id)) = (c, record.get("id").and_then(Value::as_str))
-                && !email_visible(c, record, caller)
-            {
-                out.push((c.id.clone(), id.to_owned()));
-            }
-            if let Some(expand) = record.get("expand").and_then(Value::as_object) {
-                expand
-                    .values()
-                    .for_each(|v| hidden_email_records(v, catalog, caller, out));
-            }
+    each_record(value, &mut |record| {
+        if let Some((c, id)) = email_hidden_from(record, catalog, caller) {
+            out.push((c.id.clone(), id));
         }
-        _ => {}
-    }
+    });
 }
 
 /// Removes the `email` of every auth record in an answer that `caller` may
@@ -142,29 +152,11 @@ pub fn hide_private_emails(
     if caller.is_superuser() {
         return;
     }
-    match value {
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|v| hide_private_emails(v, catalog, caller, managed)),
-        Value::Object(record) => {
-            let c = record
-                .get("collectionId")
-                .and_then(Value::as_str)
-                .and_then(|id| catalog.by_id(id));
-            if let Some(c) = c
-                && !email_visible(c, record, caller)
-                && !managed.iter().any(|(cid, rid)| {
-                    *cid == c.id && record.get("id").and_then(Value::as_str) == Some(rid.as_str())
-                })
-            {
-                record.remove("email");
-            }
-            if let Some(expand) = record.get_mut("expand").and_then(Value::as_object_mut) {
-                expand
-                    .values_mut()
-                    .for_each(|v| hide_private_emails(v, catalog, caller, managed));
-            }
+    each_record(value, &mut |record| {
+        if let Some((c, id)) = email_hidden_from(record, catalog, caller)
+            && !managed.iter().any(|(cid, rid)| *cid == c.id && *rid == id)
+        {
+            record.remove("email");
         }
-        _ => {}
-    }
+    });
 }

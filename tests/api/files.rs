@@ -467,14 +467,6 @@ async fn an_account_signs_up_with_an_avatar() {
         .await;
     assert_eq!(resp.status(), 200);
     // The password was hashed as for any sign-up: the account can sign in.
-    let login = json!({"identity": "pic@example.com", "password": "pic-pass-123"});
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/users/auth-with-password",
-            None,
-            Some(login),
-        )
-        .await;
+    let resp = app.sign_in("users", "pic@example.com", "pic-pass-123").await;
     assert_eq!(resp.status(), 200);
 }

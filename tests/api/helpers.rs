@@ -96,17 +96,17 @@ impl TestApp {
             .await;
         assert_eq!(created.status(), 200);
         let id = json(created).await["id"].as_str().unwrap().to_owned();
-        let login = serde_json::json!({"identity": email, "password": password});
-        let session = self
-            .call(
-                "POST",
-                "/api/collections/users/auth-with-password",
-                None,
-                Some(login),
-            )
-            .await;
+        let session = self.sign_in("users", email, password).await;
         assert_eq!(session.status(), 200);
         (id, json(session).await["token"].as_str().unwrap().to_owned())
+    }
+
+    /// Signs in to auth collection `collection` with a password: the answer
+    /// as it came.
+    pub async fn sign_in(&self, collection: &str, identity: &str, password: &str) -> reqwest::Response {
+        let login = serde_json::json!({"identity": identity, "password": password});
+        let path = format!("/api/collections/{collection}/auth-with-password");
+        self.call("POST", &path, None, Some(login)).await
     }
 
     /// POSTs `body` to `path` with `token`, requires a 200, and returns the

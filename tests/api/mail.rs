@@ -136,14 +136,7 @@ async fn bcrypt_hashes_sign_in_and_are_rehashed_to_argon2id() {
         })
         .await
         .unwrap();
-    let sign_in = |password: &'static str| {
-        app.call(
-            "POST",
-            "/api/collections/users/auth-with-password",
-            None,
-            Some(json!({"identity": "old@example.com", "password": password})),
-        )
-    };
+    let sign_in = |password: &'static str| app.sign_in("users", "old@example.com", password);
     assert_envelope(sign_in("wrong-pass-1").await, 400).await;
     assert_eq!(sign_in("imported-pass-1").await.status(), 200);
     let stored: String = app
@@ -189,15 +182,7 @@ async fn manage_rule_lets_its_matches_manage_other_accounts() {
     let record = json(resp).await;
     assert_eq!(record["verified"], true);
     assert_eq!(record["email"], "staff2@example.com");
-    let login = json!({"identity": "staff2@example.com", "password": "new-pass-123"});
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/users/auth-with-password",
-            None,
-            Some(login),
-        )
-        .await;
+    let resp = app.sign_in("users", "staff2@example.com", "new-pass-123").await;
     assert_eq!(resp.status(), 200);
 }
 

@@ -17,16 +17,6 @@ async fn defaults(app: &TestApp) {
         .unwrap();
 }
 
-async fn sign_in(app: &TestApp, collection: &str, identity: &str, password: &str) -> reqwest::Response {
-    app.call(
-        "POST",
-        &format!("/api/collections/{collection}/auth-with-password"),
-        None,
-        Some(json!({"identity": identity, "password": password})),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn rules_apply_from_the_next_request_after_a_settings_change() {
     let app = spawn_app().await;
@@ -94,23 +84,24 @@ async fn sign_in_is_limited_out_of_the_box_and_superusers_are_exempt() {
 
     // `*:auth`: two sign-ins per three seconds per IP, whatever the account.
     assert_eq!(
-        sign_in(&app, "users", "a@example.com", "pass-word-1")
+        app.sign_in("users", "a@example.com", "pass-word-1")
             .await
             .status(),
         200
     );
     assert_eq!(
-        sign_in(&app, "users", "nobody@example.com", "x-pass-word")
+        app.sign_in("users", "nobody@example.com", "x-pass-word")
             .await
             .status(),
         400
     );
-    let limited = sign_in(&app, "users", "a@example.com", "pass-word-1").await;
+    let limited = app.sign_in("users", "a@example.com", "pass-word-1").await;
     assert!(limited.headers().contains_key("retry-after"));
     assert_envelope(limited, 429).await;
     // The same tag covers every auth collection.
     assert_envelope(
-        sign_in(&app, "_superusers", "root@example.com", "root-pass-123").await,
+        app.sign_in("_superusers", "root@example.com", "root-pass-123")
+            .await,
         429,
     )
     .await;
@@ -191,10 +182,10 @@ async fn failed_sign_ins_back_off_per_identity_known_or_not() {
     // Rate limits are lifted for loopback here, so only the backoff acts.
     for identity in ["c@example.com", "ghost@example.com"] {
         for _ in 0..6 {
-            let wrong = sign_in(&app, "users", identity, "wrong-pass-word").await;
+            let wrong = app.sign_in("users", identity, "wrong-pass-word").await;
             assert_envelope(wrong, 400).await;
         }
-        let waiting = sign_in(&app, "users", identity, "pass-word-1").await;
+        let waiting = app.sign_in("users", identity, "pass-word-1").await;
         let retry: u64 = waiting.headers()["retry-after"]
             .to_str()
             .unwrap()
@@ -211,7 +202,7 @@ async fn failed_sign_ins_back_off_per_identity_known_or_not() {
     app.sign_up("d@example.com", "pass-word-1").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(
-        sign_in(&app, "users", "C@Example.com", "pass-word-1")
+        app.sign_in("users", "C@Example.com", "pass-word-1")
             .await
             .status(),
         200

@@ -240,3 +240,29 @@ async fn subscribers_with_the_same_answer_share_one_rule_check() {
     }
     assert_eq!(app.state.realtime.rule_checks() - before, 3, "guests, alice, bob");
 }
+
+#[tokio::test]
+async fn events_show_an_account_email_only_to_those_who_may_see_it() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    app.call(
+        "PATCH",
+        "/api/collections/users",
+        Some(&root),
+        Some(json!({"listRule": "", "viewRule": ""})),
+    )
+    .await;
+    let (mut guest, mut admin) = (Sse::open(&app).await, Sse::open(&app).await);
+    guest.subscribe_ok(&app, None, &["users/*"]).await;
+    admin.subscribe_ok(&app, Some(&root), &["users/*"]).await;
+    app.sign_up("quiet@example.com", "password123").await;
+    let seen_by_guest = guest.next().await.unwrap();
+    assert_eq!(seen_by_guest.data["action"], "create");
+    assert!(
+        seen_by_guest.data["record"].get("email").is_none(),
+        "{:?}",
+        seen_by_guest.data
+    );
+    let seen_by_admin = admin.next().await.unwrap();
+    assert_eq!(seen_by_admin.data["record"]["email"], "quiet@example.com");
+}

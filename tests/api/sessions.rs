@@ -347,3 +347,37 @@ async fn the_collection_can_require_cookie_mode_and_its_lifetimes_are_checked() 
         .as_secs();
     assert!(exp - now <= 120);
 }
+
+#[tokio::test]
+async fn logout_by_refresh_token_alone_ends_that_session() {
+    let app = spawn_app().await;
+    app.sign_up(EMAIL, PASSWORD).await;
+    let signed = json(sign_in(&app, &[]).await).await;
+    let refresh_token = str_of(&signed, "refreshToken").to_owned();
+    // A token that names no session ends nothing.
+    let unknown = app
+        .call(
+            "POST",
+            "/api/sessions/logout",
+            None,
+            Some(json!({"refreshToken": "no-such-token"})),
+        )
+        .await;
+    assert_envelope(unknown, 401).await;
+    let out = app
+        .call(
+            "POST",
+            "/api/sessions/logout",
+            None,
+            Some(json!({"refreshToken": refresh_token})),
+        )
+        .await;
+    assert_eq!(out.status(), 204);
+    assert_envelope(refresh(&app, &refresh_token).await, 401).await;
+    assert_envelope(
+        app.call("GET", "/api/sessions", Some(str_of(&signed, "token")), None)
+            .await,
+        401,
+    )
+    .await;
+}

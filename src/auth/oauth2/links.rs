@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::V
 use crate::{
     app::AppState,
     records::service::RecordError,
-    schema::{Collection, field::FieldKind, sync::quote},
+    schema::{Collection, sync::quote},
     store::StoreError,
 };
 
@@ -42,45 +42,6 @@ pub async fn linked_record(
                     params![identity.collection_id, identity.provider, identity.provider_id],
                     |r| r.get(0),
                 )
-                .optional()?)
-        })
-        .await
-}
-
-/// An account found by email: its id and whether the address is verified.
-pub struct ByEmail {
-    pub id: String,
-    pub verified: bool,
-}
-
-pub async fn find_by_email(
-    state: &AppState,
-    c: Arc<Collection>,
-    email: String,
-) -> Result<Option<ByEmail>, StoreError> {
-    state
-        .store
-        .data
-        .read(move |conn| {
-            if !c
-                .fields
-                .iter()
-                .any(|f| matches!(f.kind, FieldKind::Email { .. }) && f.name == "email")
-            {
-                return Ok(None);
-            }
-            let sql = format!(
-                "SELECT id, verified FROM {} WHERE email = ?1 COLLATE NOCASE LIMIT 1",
-                quote(&c.name)
-            );
-            Ok(conn
-                .prepare_cached(&sql)?
-                .query_row([&email], |r| {
-                    Ok(ByEmail {
-                        id: r.get(0)?,
-                        verified: r.get(1)?,
-                    })
-                })
                 .optional()?)
         })
         .await

@@ -227,13 +227,15 @@ async fn find_account(
     if user.email.is_empty() {
         return Ok(None);
     }
-    Ok(links::find_by_email(state, c.clone(), user.email.clone())
-        .await?
-        .map(|found| Found {
-            id: found.id,
-            linked: false,
-            unverified_email_match: !found.verified,
-        }))
+    Ok(
+        crate::auth::account::by_email(state, c.clone(), user.email.clone())
+            .await?
+            .map(|found| Found {
+                id: found.id,
+                linked: false,
+                unverified_email_match: !found.verified,
+            }),
+    )
 }
 
 /// A new account from `createData`, filled in from the provider's details,

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{alice, count, enable, mock::MockProvider, password_login, pkce_pair, sign_in, sign_in_as};
+use super::{alice, count, enable, mock::MockProvider, pkce_pair, sign_in, sign_in_as};
 use crate::helpers::{assert_envelope, json, spawn_app};
 
 #[tokio::test]
@@ -106,7 +106,7 @@ async fn an_unverified_account_with_the_same_email_loses_its_password() {
     assert_eq!(signed_in["meta"]["isNew"], false);
 
     // The squatter's password and tokens no longer work.
-    let resp = password_login(&app, "alice@example.com", "squatter-pass").await;
+    let resp = app.sign_in("users", "alice@example.com", "squatter-pass").await;
     assert_envelope(resp, 400).await;
     let resp = app
         .call(
@@ -137,7 +137,7 @@ async fn a_verified_account_with_the_same_email_is_linked_and_keeps_its_password
 
     let signed_in = json(sign_in_as(&app, &mock, alice(), json!({})).await).await;
     assert_eq!(signed_in["record"]["id"], id.as_str());
-    let resp = password_login(&app, "alice@example.com", "alice-pass-1").await;
+    let resp = app.sign_in("users", "alice@example.com", "alice-pass-1").await;
     assert_eq!(resp.status(), 200);
 }
 
@@ -159,7 +159,7 @@ async fn a_signed_in_account_links_a_provider_and_deleting_it_drops_the_link() {
     assert_eq!(linked["record"]["email"], "bob@example.com");
     // Not bob's address: the account stays unverified, its password works.
     assert_eq!(linked["record"]["verified"], false);
-    let resp = password_login(&app, "bob@example.com", "bob-pass-123").await;
+    let resp = app.sign_in("users", "bob@example.com", "bob-pass-123").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(count(&app, &root, "users").await, 1);
 

@@ -85,17 +85,6 @@ pub async fn sign_in_with(
     .await
 }
 
-pub async fn password_login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    let login = json!({"identity": email, "password": password});
-    app.call(
-        "POST",
-        "/api/collections/users/auth-with-password",
-        None,
-        Some(login),
-    )
-    .await
-}
-
 pub async fn count(app: &TestApp, token: &str, collection: &str) -> u64 {
     let list = json(
         app.call(
