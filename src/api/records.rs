@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use poem::{
-    FromRequest, Request, RequestBody, Result, Route, get, handler,
+    FromRequest, Request, RequestBody, Response, Result, Route, get, handler,
     http::StatusCode,
     web::{Data, Json, Multipart, Path, Query},
 };
@@ -21,7 +21,7 @@ use crate::{
     query::{Paging, parse_sort},
     records::{
         access::Requester,
-        delete as deleting,
+        answer, delete as deleting,
         expand::ExpandTree,
         fields::FieldsTree,
         list::{self as listing, ListQuery},
@@ -139,23 +139,14 @@ pub(super) struct ShapeParams {
 }
 
 impl ShapeParams {
-    /// Expands and trims `records` as the request asks.
-    async fn apply(
-        &self,
-        state: &AppState,
-        requester: &Requester,
-        collection: &str,
-        records: Vec<Map<String, Value>>,
-    ) -> Result<Vec<Value>> {
-        let expand = ExpandTree::parse(self.expand.as_deref().unwrap_or(""))?;
-        let fields = FieldsTree::parse(self.fields.as_deref().unwrap_or(""))?;
-        Ok(
-            listing::shape_output(state, requester, collection, records, &expand, fields.as_ref())
-                .await
-                .map_err(ApiError::from)?,
-        )
+    pub(super) fn parse(&self) -> Result<(ExpandTree, Option<FieldsTree>)> {
+        Ok((
+            ExpandTree::parse(self.expand.as_deref().unwrap_or(""))?,
+            FieldsTree::parse(self.fields.as_deref().unwrap_or(""))?,
+        ))
     }
 
+    /// `record` (just read or written) expanded and trimmed as asked.
     pub(super) async fn one(
         &self,
         state: &AppState,
@@ -163,8 +154,11 @@ impl ShapeParams {
         collection: &str,
         record: Map<String, Value>,
     ) -> Result<Json<Value>> {
-        let mut shaped = self.apply(state, requester, collection, vec![record]).await?;
-        Ok(Json(shaped.pop().unwrap_or(Value::Null)))
+        let (expand, fields) = self.parse()?;
+        let shaped = answer::one(state, requester, collection, record, &expand, fields.as_ref())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Json(shaped))
     }
 }
 
@@ -175,7 +169,7 @@ async fn list(
     Query(params): Query<ListParams>,
     Query(shape): Query<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
     let catalog = state.schema.catalog();
     let c = catalog
@@ -192,11 +186,18 @@ async fn list(
         sort,
         filter: params.filter.filter(|f| !f.is_empty()),
     };
-    let page = listing::list(state, &requester, &collection, query)
+    let (expand, fields) = shape.parse()?;
+    let body = answer::list(state, &requester, &collection, query, &expand, fields.as_ref())
         .await
         .map_err(ApiError::from)?;
-    let items = shape.apply(state, &requester, &collection, page.items).await?;
-    Ok(Json(page.paging.envelope(page.total, items)))
+    Ok(json_response(body))
+}
+
+/// An answer already serialized as JSON, sent as `Json` sends a value.
+fn json_response(body: Vec<u8>) -> Response {
+    Response::builder()
+        .content_type("application/json; charset=utf-8")
+        .body(body)
 }
 
 #[handler]
@@ -205,12 +206,13 @@ async fn view(
     Path((collection, id)): Path<(String, String)>,
     Query(shape): Query<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
-    let record = service::view(state, &requester, &collection, &id)
+    let (expand, fields) = shape.parse()?;
+    let body = answer::view(state, &requester, &collection, &id, &expand, fields.as_ref())
         .await
         .map_err(ApiError::from)?;
-    shape.one(state, &requester, &collection, record).await
+    Ok(json_response(body))
 }
 
 #[handler]

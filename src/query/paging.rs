@@ -55,10 +55,7 @@ impl Paging {
     /// `{page, perPage, totalItems, totalPages, items}`; with `skipTotal`
     /// the totals are -1, as PocketBase answers.
     pub fn envelope(&self, total: Option<u64>, items: Vec<Value>) -> Value {
-        let (total_items, total_pages) = match total {
-            Some(t) if !self.skip_total => (t as i64, t.div_ceil(self.per_page) as i64),
-            _ => (-1, -1),
-        };
+        let (total_items, total_pages) = self.totals(total);
         json!({
             "page": self.page,
             "perPage": self.per_page,
@@ -69,9 +66,54 @@ impl Paging {
     }
 }
 
+impl Paging {
+    fn totals(&self, total: Option<u64>) -> (i64, i64) {
+        match total {
+            Some(t) if !self.skip_total => (t as i64, t.div_ceil(self.per_page) as i64),
+            _ => (-1, -1),
+        }
+    }
+
+    /// The same envelope as `envelope`, byte for byte as it serializes,
+    /// around `items`: a JSON array already written (records go straight
+    /// from rows to bytes; see `records::list::answer`).
+    pub fn envelope_json(&self, total: Option<u64>, items: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let (total_items, total_pages) = self.totals(total);
+        let mut out = Vec::with_capacity(items.len() + 96);
+        out.extend_from_slice(b"{\"items\":");
+        out.extend_from_slice(items);
+        // Writing to a Vec cannot fail.
+        let _ = write!(
+            out,
+            ",\"page\":{},\"perPage\":{},\"totalItems\":{total_items},\"totalPages\":{total_pages}}}",
+            self.page, self.per_page
+        );
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn envelope_json_matches_envelope() {
+        for (paging, total) in [
+            (
+                Paging::parse(Some("3"), Some("20"), None).expect("parse"),
+                Some(41),
+            ),
+            (Paging::parse(None, None, Some("1")).expect("parse"), None),
+        ] {
+            let items = vec![json!({"id": "a", "n": 1}), json!({"id": "b"})];
+            let bytes = serde_json::to_vec(&items).expect("items");
+            assert_eq!(
+                String::from_utf8(paging.envelope_json(total, &bytes)).expect("utf8"),
+                paging.envelope(total, items).to_string()
+            );
+        }
+    }
 
     #[test]
     fn tolerant_bounds_like_pocketbase() {

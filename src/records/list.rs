@@ -1,13 +1,14 @@
 //! Listing records: the collection's list rule and the client's filter as
-//! one set of conditions, sort (through relation paths too), paging, and
-//! the `expand`/`fields` shaping every record response shares.
+//! one set of conditions, sort (through relation paths too) and paging.
+
+use std::sync::Arc;
 
 use rusqlite::{params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value};
 
 use super::{
     access::{Access, Conditions, Requester, decide},
-    service::{RecordError, collection},
+    service::RecordError,
     shape,
 };
 use crate::{
@@ -28,73 +29,28 @@ pub struct ListQuery {
     pub filter: Option<String>,
 }
 
-/// Applies `expand` and then `fields` to records of collection `name`.
-pub async fn shape_output(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    mut records: Vec<Map<String, Value>>,
-    expand: &super::expand::ExpandTree,
-    fields: Option<&super::fields::FieldsTree>,
-) -> Result<Vec<Value>, RecordError> {
-    if !expand.is_empty() && !records.is_empty() {
-        let c = collection(state, name)?;
-        let catalog = state.schema.catalog();
-        let (requester, expand) = (requester.clone(), expand.clone());
-        records = state
-            .store
-            .data
-            .read(move |conn| {
-                super::expand::apply(conn, &catalog, &requester, &c, &mut records, &expand)?;
-                Ok::<_, RecordError>(records)
-            })
-            .await?;
-    }
-    let mut out: Vec<Value> = records.into_iter().map(Value::Object).collect();
-    let catalog = state.schema.catalog();
-    let mut hidden = Vec::new();
-    out.iter_mut()
-        .for_each(|v| shape::hidden_email_records(v, &catalog, &requester.caller, &mut hidden));
-    let managed = if crate::auth::manage::any_manage_rule(&catalog, &hidden)
-        && requester.caller.record_id().is_some()
-    {
-        let (catalog, requester) = (catalog.clone(), requester.clone());
-        state
-            .store
-            .data
-            .read(move |conn| crate::auth::manage::managed_among(conn, &catalog, &requester, &hidden))
-            .await?
-    } else {
-        Vec::new()
-    };
-    out.iter_mut()
-        .for_each(|v| shape::hide_private_emails(v, &catalog, &requester.caller, &managed));
-    if let Some(fields) = fields {
-        out.iter_mut().for_each(|v| fields.apply(v));
-    }
-    Ok(out)
-}
-
 /// Whether `sort` may name this key on `c` (a path is checked when the
 /// list query is compiled).
 pub fn sortable(c: &Collection, key: &str) -> bool {
     key == "@random" || (key == "@rowid" && c.kind != CollectionKind::View) || !key.starts_with('@')
 }
 
-/// One page of records: the items and, unless skipped, the total.
-pub struct Page {
-    pub paging: Paging,
-    pub total: Option<u64>,
-    pub items: Vec<Map<String, Value>>,
+/// A page's records: as maps still to be shaped, or already written as
+/// the final JSON array.
+pub enum Items {
+    Records(Vec<Map<String, Value>>),
+    Json(Vec<u8>),
 }
 
-pub async fn list(
+/// Runs the list query: the page's records (written straight to JSON when
+/// `direct`) and, unless skipped, the total.
+pub async fn select(
     state: &AppState,
     requester: &Requester,
-    name: &str,
+    c: Arc<Collection>,
     query: ListQuery,
-) -> Result<Page, RecordError> {
-    let c = collection(state, name)?;
+    direct: bool,
+) -> Result<(Option<u64>, Items), RecordError> {
     let catalog = state.schema.catalog();
     // Paging takes ?1 and ?2; the rule and the filter follow. The count
     // query binds the same conditions (it simply does not use ?1 and ?2).
@@ -139,6 +95,7 @@ pub async fn list(
         .chain((c.kind != CollectionKind::View).then(|| "_rowid_ ASC".to_owned()))
         .collect();
     let paging = query.paging;
+    let caller = requester.caller.clone();
     conditions.params[0] = Sql::Integer(paging.per_page as i64);
     conditions.params[1] = Sql::Integer(paging.offset() as i64);
     state
@@ -156,12 +113,29 @@ pub async fn list(
                 "SELECT {} FROM {table}{filter}{order_by} LIMIT ?1 OFFSET ?2",
                 shape::select_list(&c),
             );
-            let items = conn
-                .prepare_cached(&sql)?
-                .query_map(params_from_iter(conditions.params.iter()), |row| {
-                    shape::row_to_json(&c, row)
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(conditions.params.iter()))?;
+            let items = if direct {
+                let writer = shape::RecordWriter::new(&c, &caller);
+                let mut out = Vec::with_capacity(4096);
+                out.push(b'[');
+                while let Some(row) = rows.next()? {
+                    if out.len() > 1 {
+                        out.push(b',');
+                    }
+                    writer.write(row, &mut out)?;
+                }
+                out.push(b']');
+                Items::Json(out)
+            } else {
+                let mut records = Vec::new();
+                while let Some(row) = rows.next()? {
+                    records.push(shape::row_to_json(&c, row)?);
+                }
+                Items::Records(records)
+            };
+            drop(rows);
+            drop(stmt);
             let total = if paging.skip_total {
                 None
             } else {
@@ -173,7 +147,7 @@ pub async fn list(
                 let n: i64 = stmt.query_row(params_from_iter(used.iter()), |r| r.get(0))?;
                 Some(n as u64)
             };
-            Ok::<_, RecordError>(Page { paging, total, items })
+            Ok::<_, RecordError>((total, items))
         })
         .await
 }

@@ -2,6 +2,7 @@
 //! collection's definition and rules.
 
 pub mod access;
+pub mod answer;
 pub mod batch;
 pub mod delete;
 pub mod events;

@@ -56,6 +56,8 @@ pub enum RecordError {
     /// Writing or removing an uploaded file failed.
     #[error("file storage: {0}")]
     Storage(#[from] std::io::Error),
+    #[error("writing the answer: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 impl From<rusqlite::Error> for RecordError {
@@ -183,14 +185,23 @@ pub(crate) fn read_shaped(
     c: &Collection,
     id: &str,
 ) -> rusqlite::Result<Option<Map<String, Value>>> {
+    read_row(conn, c, id, |row| shape::row_to_json(c, row))
+}
+
+/// Reads record `id` of `c` (the columns of `shape::select_list`) through
+/// `f`; `None` when there is no such record.
+pub(crate) fn read_row<T>(
+    conn: &Connection,
+    c: &Collection,
+    id: &str,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
     let sql = format!(
         "SELECT {} FROM {} WHERE id = ?1",
         shape::select_list(c),
         quote(&c.name)
     );
-    conn.prepare_cached(&sql)?
-        .query_row([id], |row| shape::row_to_json(c, row))
-        .optional()
+    conn.prepare_cached(&sql)?.query_row([id], f).optional()
 }
 
 /// The rule of an action as conditions after `id = ?1`; `None` when the
@@ -407,6 +418,18 @@ pub async fn view(
     name: &str,
     id: &str,
 ) -> Result<Map<String, Value>, RecordError> {
+    view_with(state, requester, name, id, read_shaped).await
+}
+
+/// A view: record `id` of collection `name` if the view rule lets
+/// `requester` see it, read by `read` (as a map, or as bytes).
+pub(crate) async fn view_with<T: Send + 'static>(
+    state: &AppState,
+    requester: &Requester,
+    name: &str,
+    id: &str,
+    read: impl FnOnce(&Connection, &Collection, &str) -> rusqlite::Result<Option<T>> + Send + 'static,
+) -> Result<T, RecordError> {
     let (c, rule) = authorize(state, requester, name, Action::View)?;
     let id = id.to_owned();
     state
@@ -418,7 +441,7 @@ pub async fn view(
             {
                 return Err(RecordError::NotFound);
             }
-            read_shaped(conn, &c, &id)
+            read(conn, &c, &id)
                 .map_err(RecordError::from)?
                 .ok_or(RecordError::NotFound)
         })

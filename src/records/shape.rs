@@ -1,10 +1,16 @@
 //! A stored row as the API shows it: each column in its field's JSON
 //! form, `collectionId` and `collectionName` added, hidden fields left out.
 
-use rusqlite::{Row, types::ValueRef};
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
-use crate::schema::{Collection, field::FieldKind};
+use rusqlite::{Row, types::ValueRef};
+use serde::{Serialize, Serializer, ser::Error as _, ser::SerializeMap};
+use serde_json::{Map, Value, json, value::RawValue};
+
+use crate::{
+    auth::caller::Caller,
+    schema::{Collection, CollectionKind, field::FieldKind},
+};
 
 /// The `SELECT` list for `c`'s visible columns, in field order.
 pub fn select_list(c: &Collection) -> String {
@@ -15,47 +21,70 @@ pub fn select_list(c: &Collection) -> String {
         .join(", ")
 }
 
-fn number(v: f64) -> Value {
+/// One column as its field shows it in JSON. Serializing a cell into a
+/// `Value` (`row_to_json`) and straight into response bytes
+/// (`RecordWriter`) gives the same JSON, because both go through here.
+struct Cell<'a> {
+    kind: &'a FieldKind,
+    value: ValueRef<'a>,
+}
+
+/// A whole float as an integer (`5`, not `5.0`), as PocketBase writes it.
+fn number<S: Serializer>(v: f64, s: S) -> Result<S::Ok, S::Error> {
     if v.fract() == 0.0 && v.abs() < 9e15 {
-        json!(v as i64)
+        s.serialize_i64(v as i64)
     } else {
-        json!(v)
+        s.serialize_f64(v)
     }
 }
 
-fn parsed_json(raw: &str, fallback: Value) -> Value {
-    serde_json::from_str(raw).unwrap_or(fallback)
+/// Stored JSON as it is, or `fallback` when it does not parse. Written
+/// to bytes it keeps its stored key order (as PocketBase does), while a
+/// `Value` sorts keys; Cairn stores JSON serialized from maps, keys
+/// sorted, so the two paths agree on everything Cairn wrote.
+fn stored_json<S: Serializer>(raw: &str, fallback: Value, s: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_str::<&RawValue>(raw) {
+        Ok(raw) => raw.serialize(s),
+        Err(_) => fallback.serialize(s),
+    }
 }
 
-/// Converts one column value (read with the field's type in mind).
-fn value_of(kind: &FieldKind, v: ValueRef<'_>) -> Value {
-    let text = || match v {
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(r) => r.to_string(),
-        _ => String::new(),
-    };
-    match kind {
-        FieldKind::Number { .. } => match v {
-            ValueRef::Integer(i) => json!(i),
-            ValueRef::Real(r) => number(r),
-            ValueRef::Text(t) => number(String::from_utf8_lossy(t).parse().unwrap_or(0.0)),
-            _ => json!(0),
-        },
-        FieldKind::Bool { .. } => json!(match v {
-            ValueRef::Integer(i) => i != 0,
-            ValueRef::Real(r) => r != 0.0,
-            ValueRef::Text(t) => matches!(t, b"1" | b"true" | b"TRUE"),
-            _ => false,
-        }),
-        FieldKind::Json { .. } => match v {
-            ValueRef::Null => Value::Null,
-            _ => parsed_json(&text(), Value::Null),
-        },
-        FieldKind::GeoPoint { .. } => parsed_json(&text(), json!({"lon": 0, "lat": 0})),
-        FieldKind::Password { .. } => json!(""),
-        k if k.is_multi() => parsed_json(&text(), json!([])),
-        _ => json!(text()),
+/// A column read as a boolean, the way bool fields are stored.
+fn truthy(v: ValueRef<'_>) -> bool {
+    match v {
+        ValueRef::Integer(i) => i != 0,
+        ValueRef::Real(r) => r != 0.0,
+        ValueRef::Text(t) => matches!(t, b"1" | b"true" | b"TRUE"),
+        _ => false,
+    }
+}
+
+impl Serialize for Cell<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.value;
+        let text = || match v {
+            ValueRef::Text(t) => String::from_utf8_lossy(t),
+            ValueRef::Integer(i) => Cow::Owned(i.to_string()),
+            ValueRef::Real(r) => Cow::Owned(r.to_string()),
+            _ => Cow::Borrowed(""),
+        };
+        match self.kind {
+            FieldKind::Number { .. } => match v {
+                ValueRef::Integer(i) => s.serialize_i64(i),
+                ValueRef::Real(r) => number(r, s),
+                ValueRef::Text(t) => number(String::from_utf8_lossy(t).parse().unwrap_or(0.0), s),
+                _ => s.serialize_i64(0),
+            },
+            FieldKind::Bool { .. } => s.serialize_bool(truthy(v)),
+            FieldKind::Json { .. } => match v {
+                ValueRef::Null => s.serialize_unit(),
+                _ => stored_json(&text(), Value::Null, s),
+            },
+            FieldKind::GeoPoint { .. } => stored_json(&text(), json!({"lon": 0, "lat": 0}), s),
+            FieldKind::Password { .. } => s.serialize_str(""),
+            k if k.is_multi() => stored_json(&text(), json!([]), s),
+            _ => s.serialize_str(&text()),
+        }
     }
 }
 
@@ -68,29 +97,162 @@ pub fn row_to_json(c: &Collection, row: &Row<'_>) -> rusqlite::Result<Map<String
         if field.hidden {
             continue;
         }
-        out.insert(field.name.clone(), value_of(&field.kind, row.get_ref(i)?));
+        let cell = Cell {
+            kind: &field.kind,
+            value: row.get_ref(i)?,
+        };
+        // A cell always converts: its numbers are finite or become null.
+        out.insert(
+            field.name.clone(),
+            serde_json::to_value(cell).unwrap_or(Value::Null),
+        );
     }
     Ok(out)
 }
 
-/// Whether `caller` may see the `email` of auth record `record` of `c`:
-/// superusers and the account itself always, others only when the record's
-/// `emailVisibility` is on (PocketBase's rule). Accounts the caller may
-/// manage (`manageRule`) are decided by `hide_private_emails`.
-pub fn email_visible(
-    c: &Collection,
-    record: &Map<String, Value>,
-    caller: &crate::auth::caller::Caller,
-) -> bool {
-    use crate::auth::caller::Caller;
-    if c.kind != crate::schema::CollectionKind::Auth || caller.is_superuser() {
-        return true;
+/// What a record object holds, in the order its keys are written.
+enum Key {
+    CollectionId,
+    CollectionName,
+    /// The column at this index of `select_list`.
+    Field(usize),
+}
+
+/// Where to find what decides whether a row's email is shown.
+struct EmailColumns {
+    email: usize,
+    visibility: usize,
+    id: usize,
+}
+
+/// Writes rows selected with `select_list(c)` straight to JSON bytes, with
+/// no map in between: the same object `row_to_json` builds, emails hidden
+/// as `hide_private_emails` would hide them, keys in the sorted order a
+/// `Map` serializes them in. For answers that need nothing more (no
+/// `expand`, no `fields`, no `manageRule` to consult; see `writes_final`).
+pub struct RecordWriter<'a> {
+    c: &'a Collection,
+    caller: &'a Caller,
+    keys: Vec<Key>,
+    /// Set when some rows' emails may have to be hidden from `caller`.
+    email: Option<EmailColumns>,
+}
+
+impl<'a> RecordWriter<'a> {
+    pub fn new(c: &'a Collection, caller: &'a Caller) -> Self {
+        let mut named: Vec<(&str, Key)> = vec![
+            ("collectionId", Key::CollectionId),
+            ("collectionName", Key::CollectionName),
+        ];
+        named.extend(
+            c.fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.hidden)
+                .map(|(i, f)| (f.name.as_str(), Key::Field(i))),
+        );
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        let column = |name: &str| c.fields.iter().position(|f| f.name == name);
+        let email = (c.kind == CollectionKind::Auth && !caller.is_superuser())
+            .then(|| {
+                Some(EmailColumns {
+                    email: column("email")?,
+                    visibility: column("emailVisibility")?,
+                    id: column("id")?,
+                })
+            })
+            .flatten();
+        Self {
+            c,
+            caller,
+            keys: named.into_iter().map(|(_, k)| k).collect(),
+            email,
+        }
     }
-    if record.get("emailVisibility") == Some(&Value::Bool(true)) {
-        return true;
+
+    /// Whether this writer's output is the final answer for `caller`:
+    /// only a `manageRule` can still reveal an email it would hide.
+    pub fn writes_final(c: &Collection, caller: &Caller) -> bool {
+        c.kind != CollectionKind::Auth
+            || caller.is_superuser()
+            || caller.record_id().is_none()
+            || !crate::auth::manage::has_manage_rule(c)
     }
-    matches!(caller, Caller::Record(r, _)
-        if r.collection.id == c.id && record.get("id").and_then(Value::as_str) == Some(r.id.as_str()))
+
+    /// Appends `row` as one JSON object to `out`.
+    pub fn write(&self, row: &Row<'_>, out: &mut Vec<u8>) -> rusqlite::Result<()> {
+        let hidden_email = match &self.email {
+            Some(cols) => {
+                let id = match row.get_ref(cols.id)? {
+                    ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
+                    _ => "",
+                };
+                let shown = email_shown(self.c, truthy(row.get_ref(cols.visibility)?), id, self.caller);
+                (!shown).then_some(cols.email)
+            }
+            None => None,
+        };
+        let object = RowObject {
+            writer: self,
+            row,
+            hidden_email,
+        };
+        serde_json::to_writer(out, &object).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+    }
+}
+
+struct RowObject<'w, 'r, 's> {
+    writer: &'w RecordWriter<'w>,
+    row: &'r Row<'s>,
+    hidden_email: Option<usize>,
+}
+
+impl Serialize for RowObject<'_, '_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.writer.c;
+        let mut map = s.serialize_map(None)?;
+        for key in &self.writer.keys {
+            match key {
+                Key::CollectionId => map.serialize_entry("collectionId", &c.id)?,
+                Key::CollectionName => map.serialize_entry("collectionName", &c.name)?,
+                Key::Field(i) if Some(*i) == self.hidden_email => {}
+                Key::Field(i) => {
+                    let field = &c.fields[*i];
+                    let value = self.row.get_ref(*i).map_err(S::Error::custom)?;
+                    map.serialize_entry(
+                        &field.name,
+                        &Cell {
+                            kind: &field.kind,
+                            value,
+                        },
+                    )?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// PocketBase's rule for an auth record's email: shown to superusers and
+/// the account itself always, to others only when `emailVisibility` is on.
+/// Accounts the caller may manage (`manageRule`) are decided by
+/// `hide_private_emails`.
+fn email_shown(c: &Collection, visibility: bool, id: &str, caller: &Caller) -> bool {
+    c.kind != CollectionKind::Auth
+        || caller.is_superuser()
+        || visibility
+        || matches!(caller, Caller::Record(r, _) if r.collection.id == c.id && r.id == id)
+}
+
+/// Whether `caller` may see the `email` of auth record `record` of `c`
+/// by `email_shown`.
+pub fn email_visible(c: &Collection, record: &Map<String, Value>, caller: &Caller) -> bool {
+    email_shown(
+        c,
+        record.get("emailVisibility") == Some(&Value::Bool(true)),
+        record.get("id").and_then(Value::as_str).unwrap_or(""),
+        caller,
+    )
 }
 
 /// Calls `f` with every record of an answer: `value` (a record or a list)
@@ -113,7 +275,7 @@ fn each_record(value: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
 fn email_hidden_from<'c>(
     record: &Map<String, Value>,
     catalog: &'c crate::schema::Catalog,
-    caller: &crate::auth::caller::Caller,
+    caller: &Caller,
 ) -> Option<(&'c Collection, String)> {
     let c = catalog.by_id(record.get("collectionId")?.as_str()?)?;
     let id = record.get("id")?.as_str()?;
@@ -126,7 +288,7 @@ fn email_hidden_from<'c>(
 pub fn hidden_email_records(
     value: &mut Value,
     catalog: &crate::schema::Catalog,
-    caller: &crate::auth::caller::Caller,
+    caller: &Caller,
     out: &mut Vec<(String, String)>,
 ) {
     if caller.is_superuser() {
@@ -146,7 +308,7 @@ pub fn hidden_email_records(
 pub fn hide_private_emails(
     value: &mut Value,
     catalog: &crate::schema::Catalog,
-    caller: &crate::auth::caller::Caller,
+    caller: &Caller,
     managed: &[(String, String)],
 ) {
     if caller.is_superuser() {
@@ -159,4 +321,121 @@ pub fn hide_private_emails(
             record.remove("email");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::{
+        auth::caller::{AuthRecord, Presented},
+        schema::{defaults, sync},
+    };
+
+    /// Every row of `c`, through the map path (with `hide_private_emails`)
+    /// and through `RecordWriter`: the two must give the same bytes.
+    fn both_paths(conn: &Connection, c: &Collection, caller: &Caller) -> Vec<(String, String)> {
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY _rowid_",
+            select_list(c),
+            sync::quote(&c.name)
+        );
+        let mut stmt = conn.prepare(&sql).expect("prepare");
+        let mut rows = stmt.query([]).expect("query");
+        let catalog = crate::schema::Catalog::from_collections(vec![c.clone()]);
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().expect("row") {
+            let mut mapped = Value::Object(row_to_json(c, row).expect("map"));
+            hide_private_emails(&mut mapped, &catalog, caller, &[]);
+            let mut bytes = Vec::new();
+            RecordWriter::new(c, caller)
+                .write(row, &mut bytes)
+                .expect("write");
+            out.push((mapped.to_string(), String::from_utf8(bytes).expect("utf8")));
+        }
+        out
+    }
+
+    #[test]
+    fn writer_matches_the_map_path_for_every_kind_of_value() {
+        let body = json!({"name": "things", "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "n", "type": "number"},
+            {"name": "flag", "type": "bool"},
+            {"name": "data", "type": "json"},
+            {"name": "where", "type": "geoPoint"},
+            {"name": "tags", "type": "select", "maxSelect": 3, "values": ["a", "b"]},
+            {"name": "secret", "type": "text", "hidden": true},
+        ]});
+        let (mut c, _) = Collection::from_create(body.as_object().expect("object")).expect("collection");
+        defaults::complete(&mut c);
+        let conn = Connection::open_in_memory().expect("db");
+        sync::create(&conn, &c).expect("table");
+        conn.execute_batch(
+            r#"INSERT INTO things (id, title, n, flag, data, "where", tags, secret) VALUES
+               ('a00000000000001', 'plain "quoted" ünïcode', 5, 1, '{"b":[1,2.5]}', '{"lat":2,"lon":1.5}', '["a","b"]', 'x'),
+               ('a00000000000002', '', 2.0, 0, 'null', 'not json', 'not json', 'y'),
+               ('a00000000000003', 'x', 2.5, 'true', 'oops {', '{}', '[]', 'z'),
+               ('a00000000000004', 'y', '7', 'no', NULL, '{"lat":0,"lon":0}', '["b"]', ''),
+               ('a00000000000005', 'z', 1e300, 1, '{"z":1,"a":{"y":2,"b":3}}', '{"lon":1,"lat":2}', '[]', '');"#,
+        )
+        .expect("rows");
+        let mut pairs = both_paths(&conn, &c, &Caller::Guest);
+        assert_eq!(pairs.len(), 5);
+        // Written elsewhere with unsorted keys: the same JSON, in stored order.
+        let (mapped, written) = pairs.pop().expect("last");
+        assert_eq!(
+            serde_json::from_str::<Value>(&written).expect("json"),
+            serde_json::from_str::<Value>(&mapped).expect("json")
+        );
+        assert!(
+            written.contains(r#""data":{"z":1,"a":{"y":2,"b":3}}"#),
+            "{written}"
+        );
+        for (mapped, written) in pairs {
+            assert_eq!(written, mapped);
+            assert!(
+                !written.contains("secret"),
+                "hidden fields stay hidden: {written}"
+            );
+        }
+    }
+
+    #[test]
+    fn writer_hides_emails_as_the_map_path_does() {
+        let c = defaults::users();
+        let conn = Connection::open_in_memory().expect("db");
+        sync::create(&conn, &c).expect("table");
+        conn.execute_batch(
+            "INSERT INTO users (id, email, emailVisibility, password, tokenKey, verified, name) VALUES
+               ('u00000000000001', 'shown@example.com', 1, 'h', 'k1', 0, 'A'),
+               ('u00000000000002', 'hidden@example.com', 0, 'h', 'k2', 1, 'B');",
+        )
+        .expect("rows");
+        let own = Caller::Record(
+            Arc::new(AuthRecord {
+                collection: Arc::new(c.clone()),
+                id: "u00000000000002".into(),
+                token_key: "k2".into(),
+                record: Map::new(),
+            }),
+            Presented {
+                token: String::new(),
+                refreshable: true,
+                session: None,
+            },
+        );
+        for (caller, hidden_shown) in [(Caller::Guest, false), (own, true)] {
+            let pairs = both_paths(&conn, &c, &caller);
+            for (mapped, written) in &pairs {
+                assert_eq!(written, mapped);
+                assert!(!written.contains("tokenKey") && !written.contains("\"password\""));
+            }
+            assert!(pairs[0].1.contains("shown@example.com"));
+            assert_eq!(pairs[1].1.contains("hidden@example.com"), hidden_shown);
+        }
+    }
 }

@@ -22,6 +22,15 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// A catalog of just these collections, for unit tests.
+    #[cfg(test)]
+    pub fn from_collections(collections: Vec<Collection>) -> Self {
+        Self {
+            collections: collections.into_iter().map(Arc::new).collect(),
+            sequence: 0,
+        }
+    }
+
     /// Increases with every installed change; caches key on it.
     pub fn version(&self) -> u64 {
         self.sequence
