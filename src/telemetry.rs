@@ -2,6 +2,8 @@
 //! with `--log-format json`, always on standard error (standard output
 //! carries only the start banner). `RUST_LOG` overrides the level filter.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::config::LogFormat;
@@ -21,8 +23,15 @@ pub fn init(format: LogFormat, dev: bool) {
                     .with_writer(std::io::stderr),
             )
             .try_init(),
+        // Colours only for a person at a terminal: escape codes in a log
+        // file or the journal are noise, and cost time on every line.
         LogFormat::Pretty => registry
-            .with(fmt::layer().with_target(false).with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_target(false)
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
 }

@@ -97,6 +97,9 @@ impl Database {
         let readers = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
+            // A connection to a local file does not go stale; the check
+            // would run a statement before every read.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(connection::reader_manager(path))?;
         Ok(Self {
