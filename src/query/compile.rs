@@ -624,13 +624,18 @@ impl<'a> Compiler<'a> {
     }
 }
 
-/// The SQL value of a field path for `ORDER BY` (`title`, `author.name`);
-/// multi-valued paths cannot be sorted on.
-pub fn sort_expression(scope: &Scope<'_>, path: &str) -> Result<String, CompileError> {
+/// The SQL value of a field path for `ORDER BY` (`title`, `author.name`)
+/// and the values it binds (numbered after `offset`); multi-valued paths
+/// cannot be sorted on.
+pub fn sort_expression(
+    scope: &Scope<'_>,
+    path: &str,
+    offset: usize,
+) -> Result<(String, Vec<Sql>), CompileError> {
     let mut c = Compiler {
         scope,
         params: Vec::new(),
-        offset: 0,
+        offset,
         aliases: 0,
         shared: Vec::new(),
         comparing_any: false,
@@ -639,7 +644,7 @@ pub fn sort_expression(scope: &Scope<'_>, path: &str) -> Result<String, CompileE
         return Err(invalid(format!("cannot sort by {path:?}")));
     }
     match c.path(path)? {
-        Term::Sql(sql) | Term::Nullable(sql) if c.params.is_empty() => Ok(sql),
+        Term::Sql(sql) | Term::Nullable(sql) => Ok((sql, c.params)),
         _ => Err(invalid(format!("cannot sort by the multi-valued path {path:?}"))),
     }
 }

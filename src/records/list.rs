@@ -77,14 +77,18 @@ pub async fn select(
             "@random" => "RANDOM()".to_owned(),
             "@rowid" => format!("_rowid_ {dir}"),
             f => {
-                let expr = sort_expression(&scope, f).map_err(|e| match e {
-                    CompileError::Invalid(m) => {
-                        RecordError::BadFilter(ApiError::bad_request(format!("Invalid sort: {m}.")))
-                    }
-                    CompileError::Forbidden(m) => {
-                        RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
-                    }
-                })?;
+                let (expr, params) =
+                    sort_expression(&scope, f, conditions.params.len()).map_err(|e| match e {
+                        CompileError::Invalid(m) => {
+                            RecordError::BadFilter(ApiError::bad_request(format!("Invalid sort: {m}.")))
+                        }
+                        CompileError::Forbidden(m) => {
+                            RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
+                        }
+                    })?;
+                // Bound after the conditions, so the count query (which has
+                // no ORDER BY) still uses a prefix of the parameters.
+                conditions.params.extend(params);
                 format!("{expr} {dir}")
             }
         });

@@ -1105,3 +1105,68 @@ async fn emails_show_only_to_their_owner_superusers_or_when_made_visible() {
     assert_eq!(author["id"], hidden_id.as_str());
     assert!(author.get("email").is_none(), "expanded accounts too: {author}");
 }
+
+/// The accounts a `manageRule` matches show their emails to their managers,
+/// in lists and views alike; everyone else still sees only their own.
+#[tokio::test]
+async fn managers_see_the_emails_of_the_accounts_they_manage() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    let rules =
+        json!({"listRule": "", "viewRule": "", "manageRule": "@request.auth.email = 'boss@example.com'"});
+    assert_eq!(
+        app.call("PATCH", "/api/collections/users", Some(&root), Some(rules))
+            .await
+            .status(),
+        200
+    );
+    let (boss_id, boss) = app.sign_up("boss@example.com", "pass-word-1").await;
+    let (staff_id, staff) = app.sign_up("staff@example.com", "pass-word-1").await;
+
+    let get = |token: &str, path: String| {
+        let (app, token) = (&app, token.to_owned());
+        async move { json(app.call("GET", &path, Some(&token), None).await).await }
+    };
+    let emails = |listed: Value| -> Vec<Value> {
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|u| u.get("email").cloned())
+            .collect()
+    };
+    let list = "/api/collections/users/records".to_owned();
+    let view = |id: &str| format!("/api/collections/users/records/{id}");
+
+    assert_eq!(get(&boss, view(&staff_id)).await["email"], "staff@example.com");
+    assert_eq!(
+        emails(get(&boss, list.clone()).await),
+        vec![json!("boss@example.com"), json!("staff@example.com")]
+    );
+    let seen = get(&staff, view(&boss_id)).await;
+    assert_eq!(seen["id"], boss_id.as_str());
+    assert!(seen.get("email").is_none(), "{seen}");
+    assert_eq!(emails(get(&staff, list).await), vec![json!("staff@example.com")]);
+
+    // Others may sort by email too (a hidden one sorts as empty).
+    let ids = |listed: Value| -> Vec<Value> {
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].clone())
+            .collect()
+    };
+    let sorted = get(&staff, "/api/collections/users/records?sort=-email".to_owned()).await;
+    assert_eq!(
+        ids(sorted.clone()),
+        vec![json!(staff_id), json!(boss_id)],
+        "{sorted}"
+    );
+    let sorted = get(&staff, "/api/collections/users/records?sort=email".to_owned()).await;
+    assert_eq!(
+        ids(sorted.clone()),
+        vec![json!(boss_id), json!(staff_id)],
+        "{sorted}"
+    );
+}
