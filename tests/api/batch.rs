@@ -47,13 +47,7 @@ async fn count(app: &TestApp, token: &str, collection: &str) -> u64 {
 }
 
 async fn set_batch(app: &TestApp, tweak: impl FnOnce(&mut cairn::settings::Batch)) {
-    let mut settings = (*app.state.settings.get()).clone();
-    tweak(&mut settings.batch);
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings)
-        .await
-        .unwrap();
+    app.change_settings(|s| tweak(&mut s.batch)).await;
 }
 
 fn create(title: &str) -> Value {

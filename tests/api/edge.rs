@@ -174,13 +174,8 @@ async fn security_headers_on_every_response() {
             .get("strict-transport-security")
             .is_none()
     );
-    let mut settings = (*app.state.settings.get()).clone();
-    settings.trusted_proxy.headers = vec!["X-Forwarded-For".into()];
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings)
-        .await
-        .unwrap();
+    app.change_settings(|s| s.trusted_proxy.headers = vec!["X-Forwarded-For".into()])
+        .await;
     let resp = claim().send().await.unwrap();
     assert_eq!(
         resp.headers()["strict-transport-security"],

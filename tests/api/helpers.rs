@@ -61,6 +61,18 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// Changes the live settings (and stores them), as a superuser's
+    /// `PATCH /api/settings` would.
+    pub async fn change_settings(&self, change: impl FnOnce(&mut cairn::settings::Settings)) {
+        let mut settings = (*self.state.settings.get()).clone();
+        change(&mut settings);
+        self.state
+            .settings
+            .replace(&self.state.store.data, settings)
+            .await
+            .unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -56,16 +56,13 @@ async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
 
 /// Turns SMTP on, pointed at 127.0.0.1:`port`.
 async fn use_smtp(app: &TestApp, port: u16) {
-    let mut settings = (*app.state.settings.get()).clone();
-    settings.smtp.enabled = true;
-    settings.smtp.host = "127.0.0.1".into();
-    settings.smtp.port = port;
-    settings.meta.sender_address = "noreply@example.com".into();
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings)
-        .await
-        .unwrap();
+    app.change_settings(|s| {
+        s.smtp.enabled = true;
+        s.smtp.host = "127.0.0.1".into();
+        s.smtp.port = port;
+        s.meta.sender_address = "noreply@example.com".into();
+    })
+    .await;
 }
 
 #[tokio::test]

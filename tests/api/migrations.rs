@@ -67,13 +67,8 @@ async fn an_edited_applied_migration_stops_start_up() {
 #[tokio::test]
 async fn settings_changes_persist_across_restarts() {
     let app = spawn_app().await;
-    let mut settings = (*app.state.settings.get()).clone();
-    settings.meta.app_name = "Persisted".into();
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings)
-        .await
-        .unwrap();
+    app.change_settings(|s| s.meta.app_name = "Persisted".into())
+        .await;
     let dir = app.shutdown().await;
     let restarted = App::build(Config::for_dir(dir.path())).await.unwrap();
     assert_eq!(restarted.state().settings.get().meta.app_name, "Persisted");

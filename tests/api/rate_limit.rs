@@ -8,13 +8,7 @@ use crate::helpers::{TestApp, assert_envelope, spawn_app};
 
 /// The shipped defaults, with nothing excluded.
 async fn defaults(app: &TestApp) {
-    let mut settings = (*app.state.settings.get()).clone();
-    settings.rate_limits = Default::default();
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings)
-        .await
-        .unwrap();
+    app.change_settings(|s| s.rate_limits = Default::default()).await;
 }
 
 #[tokio::test]
@@ -28,17 +22,13 @@ async fn rules_apply_from_the_next_request_after_a_settings_change() {
         );
     }
 
-    let mut settings = (*app.state.settings.get()).clone();
-    settings.rate_limits.excluded_ips.clear();
-    settings
-        .rate_limits
-        .rules
-        .push(RateLimitRule::new("GET /api/health", 60, 2));
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings.clone())
-        .await
-        .unwrap();
+    app.change_settings(|s| {
+        s.rate_limits.excluded_ips.clear();
+        s.rate_limits
+            .rules
+            .push(RateLimitRule::new("GET /api/health", 60, 2));
+    })
+    .await;
 
     assert_eq!(app.get("/api/health").await.status(), 200);
     assert_eq!(app.get("/api/health").await.status(), 200);
@@ -55,23 +45,16 @@ async fn rules_apply_from_the_next_request_after_a_settings_change() {
     assert_eq!(app.get("/api/ready").await.status(), 200);
 
     // Excluding the caller's IP lifts the limit at once…
-    settings.rate_limits.excluded_ips = vec!["127.0.0.1".into()];
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings.clone())
-        .await
-        .unwrap();
+    app.change_settings(|s| s.rate_limits.excluded_ips = vec!["127.0.0.1".into()])
+        .await;
     assert_eq!(app.get("/api/health").await.status(), 200);
 
     // …and so does switching rate limiting off.
-    settings.rate_limits.excluded_ips.clear();
-    assert_eq!(app.get("/api/health").await.status(), 200);
-    settings.rate_limits.enabled = false;
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings)
-        .await
-        .unwrap();
+    app.change_settings(|s| {
+        s.rate_limits.excluded_ips.clear();
+        s.rate_limits.enabled = false;
+    })
+    .await;
     assert_eq!(app.get("/api/health").await.status(), 200);
 }
 
@@ -133,18 +116,15 @@ async fn sign_in_is_limited_out_of_the_box_and_superusers_are_exempt() {
 async fn collection_tags_outrank_wildcards_and_audiences_split_rules() {
     let app = spawn_app().await;
     let (_, user) = app.sign_up("b@example.com", "pass-word-1").await;
-    let mut settings = (*app.state.settings.get()).clone();
     let mut guests = RateLimitRule::new("users:list", 60, 1);
     guests.audience = "@guest".into();
     let mut members = RateLimitRule::new("users:list", 60, 3);
     members.audience = "@auth".into();
-    settings.rate_limits.excluded_ips.clear();
-    settings.rate_limits.rules = vec![RateLimitRule::new("*:list", 60, 100), guests, members];
-    app.state
-        .settings
-        .replace(&app.state.store.data, settings)
-        .await
-        .unwrap();
+    app.change_settings(|s| {
+        s.rate_limits.excluded_ips.clear();
+        s.rate_limits.rules = vec![RateLimitRule::new("*:list", 60, 100), guests, members];
+    })
+    .await;
 
     let list = |token: Option<String>| {
         let app = &app;
