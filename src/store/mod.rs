@@ -1,30 +1,29 @@
 //! SQLite storage: two database files (`data.db` for collections, records
 //! and auth; `auxiliary.db` for request logs and metrics), each with one
-//! writer thread through which every write transaction goes and a pool of
-//! read-only connections.
+//! writer thread through which every write transaction goes and a set of
+//! reader threads, each with its own read-only connection.
 //!
 //! SQLite allows one writer at a time; funnelling writes through one
 //! connection turns lock contention (and `SQLITE_BUSY`) into an ordered
 //! queue, and keeps the async executor free: callers `await` a channel
-//! while the blocking work runs on the writer thread or a blocking-pool
-//! thread. This module knows nothing about HTTP.
+//! while the blocking work runs on the writer thread or a reader thread.
+//! This module knows nothing about HTTP.
 
 mod connection;
 mod migrations;
+mod readers;
 mod writer;
 
 use std::{
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
-use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
-use tokio::sync::Semaphore;
 
 pub use connection::register_functions;
 pub use migrations::{MigrationSet, MigrationStatus};
+use readers::Readers;
 use writer::Writer;
 
 #[derive(Debug, thiserror::Error)]
@@ -80,11 +79,7 @@ impl Store {
 pub struct Database {
     path: PathBuf,
     writer: Writer,
-    readers: r2d2::Pool<SqliteConnectionManager>,
-    /// Bounds how many blocking-pool threads reads may hold at once; equal
-    /// to the pool size, so a read never blocks a thread waiting for a
-    /// connection.
-    read_slots: Arc<Semaphore>,
+    readers: Readers,
     migrations: MigrationSet,
 }
 
@@ -93,10 +88,11 @@ impl Database {
         let mut conn = connection::open_writer(path)?;
         migrations.apply(&mut conn)?;
         let writer = Writer::spawn(conn, path)?;
-        let size = read_pool_size();
-        let readers = r2d2::Pool::builder()
-            .max_size(size)
-            .min_idle(Some(1))
+        // r2d2 opens the reader connections (with their PRAGMAs) as the
+        // reader threads first need them; each thread keeps its own.
+        let pool = r2d2::Pool::builder()
+            .max_size(read_pool_size())
+            .min_idle(Some(0))
             // A connection to a local file does not go stale; the check
             // would run a statement before every read.
             .test_on_check_out(false)
@@ -105,8 +101,7 @@ impl Database {
         Ok(Self {
             path: path.to_owned(),
             writer,
-            readers,
-            read_slots: Arc::new(Semaphore::new(size as usize)),
+            readers: Readers::spawn(pool, path)?,
             migrations,
         })
     }
@@ -129,26 +124,14 @@ impl Database {
         self.writer.transaction(f).await
     }
 
-    /// Runs `f` on a read-only connection from the pool, on a blocking thread.
+    /// Runs `f` on a read-only connection, on one of the reader threads.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let _slot = self
-            .read_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.get().map_err(StoreError::from)?;
-            f(&conn)
-        })
-        .await
-        .map_err(|_| StoreError::WorkerLost)?
+        self.readers.run(f).await
     }
 
     /// Which embedded migrations are applied here, and which are pending.
@@ -178,8 +161,9 @@ impl Database {
     }
 }
 
-/// Readers per database: enough to keep both cores busy while some reads
-/// wait on I/O, few enough that each keeps a warm page cache.
+/// Reader threads (and connections) per database: enough to keep both
+/// cores busy while some reads wait on I/O or run long, few enough that
+/// each keeps a warm page cache.
 fn read_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores * 2).clamp(4, 32) as u32
