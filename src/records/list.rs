@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{
     access::{Access, Conditions, Requester, decide},
+    expand::{self, ExpandTree},
     service::RecordError,
     shape,
 };
@@ -42,14 +43,16 @@ pub enum Items {
     Json(Vec<u8>),
 }
 
-/// Runs the list query: the page's records (written straight to JSON when
-/// `direct`) and, unless skipped, the total.
+/// Runs the list query: the page's records and, unless skipped, the
+/// total. With `direct`, the records are written straight to JSON,
+/// expanded by that tree (see `expand::writes_final` for when that
+/// serves), in the same read.
 pub async fn select(
     state: &AppState,
     requester: &Requester,
     c: Arc<Collection>,
     query: ListQuery,
-    direct: bool,
+    direct: Option<ExpandTree>,
 ) -> Result<(Option<u64>, Items), RecordError> {
     let catalog = state.schema.catalog();
     // Paging takes ?1 and ?2; the rule and the filter follow. The count
@@ -99,7 +102,7 @@ pub async fn select(
         .chain((c.kind != CollectionKind::View).then(|| "_rowid_ ASC".to_owned()))
         .collect();
     let paging = query.paging;
-    let caller = requester.caller.clone();
+    let requester = requester.clone();
     conditions.params[0] = Sql::Integer(paging.per_page as i64);
     conditions.params[1] = Sql::Integer(paging.offset() as i64);
     state
@@ -119,15 +122,24 @@ pub async fn select(
             );
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(params_from_iter(conditions.params.iter()))?;
-            let items = if direct {
-                let writer = shape::RecordWriter::new(&c, &caller);
+            let items = if let Some(tree) = &direct {
                 let mut out = Vec::with_capacity(4096);
                 out.push(b'[');
-                while let Some(row) = rows.next()? {
-                    if out.len() > 1 {
-                        out.push(b',');
+                if tree.is_empty() {
+                    let writer = shape::RecordWriter::new(&c, &requester.caller);
+                    while let Some(row) = rows.next()? {
+                        if out.len() > 1 {
+                            out.push(b',');
+                        }
+                        writer.write(row, &mut out)?;
                     }
-                    writer.write(row, &mut out)?;
+                } else {
+                    let mut owned = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        owned.push(expand::owned_row(&c, row)?);
+                    }
+                    let written = expand::write(conn, &catalog, &requester, &c, &owned, tree)?;
+                    out.extend(written.join(&b',').iter());
                 }
                 out.push(b']');
                 Items::Json(out)

@@ -418,7 +418,10 @@ pub async fn view(
     name: &str,
     id: &str,
 ) -> Result<Map<String, Value>, RecordError> {
-    view_with(state, requester, name, id, read_shaped).await
+    view_with(state, requester, name, id, |conn, c, id| {
+        Ok(read_shaped(conn, c, id)?)
+    })
+    .await
 }
 
 /// A view: record `id` of collection `name` if the view rule lets
@@ -428,7 +431,7 @@ pub(crate) async fn view_with<T: Send + 'static>(
     requester: &Requester,
     name: &str,
     id: &str,
-    read: impl FnOnce(&Connection, &Collection, &str) -> rusqlite::Result<Option<T>> + Send + 'static,
+    read: impl FnOnce(&Connection, &Collection, &str) -> Result<Option<T>, RecordError> + Send + 'static,
 ) -> Result<T, RecordError> {
     let (c, rule) = authorize(state, requester, name, Action::View)?;
     let id = id.to_owned();
@@ -441,9 +444,7 @@ pub(crate) async fn view_with<T: Send + 'static>(
             {
                 return Err(RecordError::NotFound);
             }
-            read(conn, &c, &id)
-                .map_err(RecordError::from)?
-                .ok_or(RecordError::NotFound)
+            read(conn, &c, &id)?.ok_or(RecordError::NotFound)
         })
         .await
 }

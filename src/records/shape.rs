@@ -3,8 +3,11 @@
 
 use std::borrow::Cow;
 
-use rusqlite::{Row, types::ValueRef};
-use serde::{Serialize, Serializer, ser::Error as _, ser::SerializeMap};
+use rusqlite::{
+    Row,
+    types::{Value as Sql, ValueRef},
+};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json, value::RawValue};
 
 use crate::{
@@ -88,6 +91,12 @@ impl Serialize for Cell<'_> {
     }
 }
 
+/// One column's value as its field shows it in JSON.
+pub fn cell_json(kind: &FieldKind, value: ValueRef<'_>) -> Value {
+    // A cell always converts: its numbers are finite or become null.
+    serde_json::to_value(Cell { kind, value }).unwrap_or(Value::Null)
+}
+
 /// Shapes a row selected with `select_list(c)`.
 pub fn row_to_json(c: &Collection, row: &Row<'_>) -> rusqlite::Result<Map<String, Value>> {
     let mut out = Map::new();
@@ -97,17 +106,29 @@ pub fn row_to_json(c: &Collection, row: &Row<'_>) -> rusqlite::Result<Map<String
         if field.hidden {
             continue;
         }
-        let cell = Cell {
-            kind: &field.kind,
-            value: row.get_ref(i)?,
-        };
-        // A cell always converts: its numbers are finite or become null.
-        out.insert(
-            field.name.clone(),
-            serde_json::to_value(cell).unwrap_or(Value::Null),
-        );
+        out.insert(field.name.clone(), cell_json(&field.kind, row.get_ref(i)?));
     }
     Ok(out)
+}
+
+/// The columns of a record selected with `select_list`: a row being read,
+/// or one read before and kept (`[Sql]`, while its relations are expanded).
+pub trait Cells {
+    fn cell(&self, i: usize) -> rusqlite::Result<ValueRef<'_>>;
+}
+
+impl Cells for Row<'_> {
+    fn cell(&self, i: usize) -> rusqlite::Result<ValueRef<'_>> {
+        self.get_ref(i)
+    }
+}
+
+impl Cells for [Sql] {
+    fn cell(&self, i: usize) -> rusqlite::Result<ValueRef<'_>> {
+        self.get(i)
+            .map(ValueRef::from)
+            .ok_or(rusqlite::Error::InvalidColumnIndex(i))
+    }
 }
 
 /// What a record object holds, in the order its keys are written.
@@ -116,6 +137,8 @@ enum Key {
     CollectionName,
     /// The column at this index of `select_list`.
     Field(usize),
+    /// The related records, when the answer expands any.
+    Expand,
 }
 
 /// Where to find what decides whether a row's email is shown.
@@ -128,8 +151,9 @@ struct EmailColumns {
 /// Writes rows selected with `select_list(c)` straight to JSON bytes, with
 /// no map in between: the same object `row_to_json` builds, emails hidden
 /// as `hide_private_emails` would hide them, keys in the sorted order a
-/// `Map` serializes them in. For answers that need nothing more (no
-/// `expand`, no `fields`, no `manageRule` to consult; see `writes_final`).
+/// `Map` serializes them in (`expand`, when given, in its place among
+/// them). For answers that need nothing more (no `fields`, no
+/// `manageRule` to consult; see `writes_final`).
 pub struct RecordWriter<'a> {
     c: &'a Collection,
     caller: &'a Caller,
@@ -143,6 +167,8 @@ impl<'a> RecordWriter<'a> {
         let mut named: Vec<(&str, Key)> = vec![
             ("collectionId", Key::CollectionId),
             ("collectionName", Key::CollectionName),
+            // No field is named so (it is reserved).
+            ("expand", Key::Expand),
         ];
         named.extend(
             c.fields
@@ -181,55 +207,72 @@ impl<'a> RecordWriter<'a> {
 
     /// Appends `row` as one JSON object to `out`.
     pub fn write(&self, row: &Row<'_>, out: &mut Vec<u8>) -> rusqlite::Result<()> {
+        self.write_cells(row, None, out)
+    }
+
+    /// Appends the record `cells` hold as one JSON object to `out`, with
+    /// `expand` (a JSON object, already written) as its `expand`.
+    pub fn write_cells<C: Cells + ?Sized>(
+        &self,
+        cells: &C,
+        expand: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> rusqlite::Result<()> {
         let hidden_email = match &self.email {
             Some(cols) => {
-                let id = match row.get_ref(cols.id)? {
+                let id = match cells.cell(cols.id)? {
                     ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
                     _ => "",
                 };
-                let shown = email_shown(self.c, truthy(row.get_ref(cols.visibility)?), id, self.caller);
+                let shown = email_shown(self.c, truthy(cells.cell(cols.visibility)?), id, self.caller);
                 (!shown).then_some(cols.email)
             }
             None => None,
         };
-        let object = RowObject {
-            writer: self,
-            row,
-            hidden_email,
+        let c = self.c;
+        let encode = |e: serde_json::Error| rusqlite::Error::ToSqlConversionFailure(e.into());
+        // serde_json's compact form, written by hand so that `expand` can
+        // go in as the bytes it already is.
+        out.push(b'{');
+        let mut first = true;
+        let mut key = |out: &mut Vec<u8>, name: &str| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut *out, name).map_err(encode)?;
+            out.push(b':');
+            Ok::<_, rusqlite::Error>(())
         };
-        serde_json::to_writer(out, &object).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
-    }
-}
-
-struct RowObject<'w, 'r, 's> {
-    writer: &'w RecordWriter<'w>,
-    row: &'r Row<'s>,
-    hidden_email: Option<usize>,
-}
-
-impl Serialize for RowObject<'_, '_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.writer.c;
-        let mut map = s.serialize_map(None)?;
-        for key in &self.writer.keys {
-            match key {
-                Key::CollectionId => map.serialize_entry("collectionId", &c.id)?,
-                Key::CollectionName => map.serialize_entry("collectionName", &c.name)?,
-                Key::Field(i) if Some(*i) == self.hidden_email => {}
+        for k in &self.keys {
+            match k {
+                Key::CollectionId => {
+                    key(out, "collectionId")?;
+                    serde_json::to_writer(&mut *out, &c.id).map_err(encode)?;
+                }
+                Key::CollectionName => {
+                    key(out, "collectionName")?;
+                    serde_json::to_writer(&mut *out, &c.name).map_err(encode)?;
+                }
+                Key::Field(i) if Some(*i) == hidden_email => {}
                 Key::Field(i) => {
                     let field = &c.fields[*i];
-                    let value = self.row.get_ref(*i).map_err(S::Error::custom)?;
-                    map.serialize_entry(
-                        &field.name,
-                        &Cell {
-                            kind: &field.kind,
-                            value,
-                        },
-                    )?;
+                    key(out, &field.name)?;
+                    let cell = Cell {
+                        kind: &field.kind,
+                        value: cells.cell(*i)?,
+                    };
+                    serde_json::to_writer(&mut *out, &cell).map_err(encode)?;
+                }
+                Key::Expand => {
+                    if let Some(expand) = expand {
+                        key(out, "expand")?;
+                        out.extend_from_slice(expand);
+                    }
                 }
             }
         }
-        map.end()
+        out.push(b'}');
+        Ok(())
     }
 }
 
