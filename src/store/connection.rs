@@ -11,15 +11,6 @@ use super::StoreError;
 /// Page cache per connection, in KiB (negative means KiB to SQLite).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 const READER_CACHE_KIB: i64 = 8 * 1024;
-/// WAL pages after which a commit folds the WAL back into the database
-/// (SQLite's default is 1000). A checkpoint blocks the writer for a copy
-/// and an fsync of the database file; under sustained writes it took a
-/// fifth of the writer's time at the default, and the pages a burst of
-/// writes touches again and again are copied once per checkpoint, so a
-/// larger WAL means far less copying and syncing. 32 MiB of WAL at most.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
-/// What the WAL file is cut back to after a checkpoint has emptied it.
-const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 /// Pages are read through a memory map of up to this much of the file
 /// rather than copied in by `read` calls; SQLite falls back to reads past
 /// it (and on systems without mmap).
@@ -76,10 +67,6 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         )));
     }
     common_pragmas(&conn, WRITER_CACHE_KIB)?;
-    conn.execute_batch(&format!(
-        "PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};
-         PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES};"
-    ))?;
     Ok(conn)
 }
 
@@ -117,10 +104,6 @@ mod tests {
         assert_eq!(
             pragma(&writer, "cache_size"),
             format!("Integer(-{WRITER_CACHE_KIB})")
-        );
-        assert_eq!(
-            pragma(&writer, "wal_autocheckpoint"),
-            format!("Integer({WAL_AUTOCHECKPOINT_PAGES})")
         );
 
         let pool = r2d2::Pool::builder()
