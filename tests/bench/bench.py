@@ -61,6 +61,11 @@ class Server:
                     return int(line.split()[1]) / 1024
         return float("nan")
 
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -158,6 +163,19 @@ def run_wrk(base, script_path, duration, connections):
     return rps, p50, p99, errors
 
 
+def settle(servers, limit=30.0):
+    """Waits (at most `limit` seconds) until every server is idle: work a
+    server carries on with after a run (PocketBase writes its request log
+    in the background, a checkpoint may still be running) would otherwise
+    land on the other server's next run."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        before = [s.cpu_seconds() for s in servers]
+        time.sleep(0.5)
+        if all(s.cpu_seconds() - b < 0.02 for s, b in zip(servers, before)):
+            return
+
+
 def summarize(results):
     """Medians over the rounds: per server (req/s, p50, p99, non-2xx summed),
     and of the per-round throughput ratios."""
@@ -221,7 +239,10 @@ def main():
         for round_no in range(1, args.rounds + 1):
             for name, method, path, body in WORKLOADS:
                 result = {}
-                for s in servers:
+                # Who goes first alternates, so neither always runs on the
+                # heels of the other.
+                for s in servers if round_no % 2 else servers[::-1]:
+                    settle(servers)
                     # Reads and writes run as a guest (the rules are open);
                     # auth-refresh runs as a signed-in user.
                     script = os.path.join(work, f"{s.name}.lua")
