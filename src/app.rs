@@ -17,6 +17,7 @@ use crate::{
     config::Config,
     http::{self, middleware::rate_limit::RateLimiter},
     realtime::Broker,
+    records::list::ListCounts,
     schema::Schema,
     settings::SettingsStore,
     store::{Store, StoreError},
@@ -40,6 +41,8 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Realtime clients and the dispatcher of record changes to them.
     pub realtime: Broker,
+    /// Totals of recent list queries.
+    pub list_counts: Arc<ListCounts>,
     /// Cancelled when the server begins to shut down; long-lived responses
     /// (event streams) end when they see it.
     pub shutdown: CancellationToken,
@@ -94,6 +97,7 @@ impl App {
             installer: Installer::new(),
             rate_limiter: RateLimiter::default(),
             realtime: Broker::new(config_realtime),
+            list_counts: Arc::default(),
             shutdown: CancellationToken::new(),
         });
         Broker::start(&state);

@@ -36,6 +36,44 @@ pub fn sortable(c: &Collection, key: &str) -> bool {
     key == "@random" || (key == "@rowid" && c.kind != CollectionKind::View) || !key.starts_with('@')
 }
 
+/// Totals of recent list queries, so that paging through a list (or
+/// asking for the same page again) does not count every matching row
+/// each time. Keyed by the data version (`Database::commits`), the count
+/// query and every value it binds (the caller's rule parameters among
+/// them): any commit makes every entry stale, and no caller is given a
+/// count its own conditions did not produce. Writes made by another
+/// process (the `superuser` command) are seen within `COUNT_TTL`.
+pub struct ListCounts(moka::sync::Cache<String, u64>);
+
+const COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Default for ListCounts {
+    fn default() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(COUNT_TTL)
+                .build(),
+        )
+    }
+}
+
+impl ListCounts {
+    /// The count for `key`, from the cache or from `count`.
+    fn get_or_count(
+        &self,
+        key: String,
+        count: impl FnOnce() -> rusqlite::Result<u64>,
+    ) -> rusqlite::Result<u64> {
+        if let Some(n) = self.0.get(&key) {
+            return Ok(n);
+        }
+        let n = count()?;
+        self.0.insert(key, n);
+        Ok(n)
+    }
+}
+
 /// A page's records: as maps still to be shaped, or already written as
 /// the final JSON array.
 pub enum Items {
@@ -103,6 +141,10 @@ pub async fn select(
         .collect();
     let paging = query.paging;
     let requester = requester.clone();
+    // Read before the read's snapshot begins, so a count cached under it
+    // is at least as new as that version.
+    let version = state.store.data.commits();
+    let counts = state.list_counts.clone();
     conditions.params[0] = Sql::Integer(paging.per_page as i64);
     conditions.params[1] = Sql::Integer(paging.offset() as i64);
     state
@@ -157,11 +199,15 @@ pub async fn select(
             } else {
                 // The same conditions and parameters; ?1 and ?2 (paging) are
                 // bound but unused, which SQLite allows.
-                let mut stmt = conn.prepare_cached(&format!("SELECT count(*) FROM {table}{filter}"))?;
+                let sql = format!("SELECT count(*) FROM {table}{filter}");
+                let mut stmt = conn.prepare_cached(&sql)?;
                 // Only the parameters the conditions use (none, or ?1…?N).
                 let used = &conditions.params[..stmt.parameter_count().min(conditions.params.len())];
-                let n: i64 = stmt.query_row(params_from_iter(used.iter()), |r| r.get(0))?;
-                Some(n as u64)
+                let key = format!("{version}\u{0}{sql}\u{0}{used:?}");
+                Some(counts.get_or_count(key, || {
+                    stmt.query_row(params_from_iter(used.iter()), |r| r.get::<_, i64>(0))
+                        .map(|n| n as u64)
+                })?)
             };
             Ok::<_, RecordError>((total, items))
         })

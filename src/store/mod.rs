@@ -124,6 +124,15 @@ impl Database {
         self.writer.transaction(f).await
     }
 
+    /// How many write transactions this process has committed: a version
+    /// of the data for caches of what reads derive from it. It moves
+    /// before a write is answered, so whoever reads it after their write
+    /// returned sees a newer one. (Writes by another process, such as the
+    /// `superuser` command, do not move it.)
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
+    }
+
     /// Runs `f` on a read-only connection, on one of the reader threads.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where

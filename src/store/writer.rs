@@ -15,6 +15,10 @@
 use std::{
     panic::{self, AssertUnwindSafe},
     path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     thread,
 };
 
@@ -46,11 +50,15 @@ const MAX_GROUP: usize = 64;
 
 pub(super) struct Writer {
     jobs: mpsc::Sender<Job>,
+    /// Transactions committed so far (see `Database::commits`).
+    commits: Arc<AtomicU64>,
 }
 
 impl Writer {
     pub(super) fn spawn(mut conn: Connection, path: &Path) -> Result<Self, StoreError> {
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = commits.clone();
         let name = format!(
             "cairn-writer-{}",
             path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
@@ -79,7 +87,7 @@ impl Writer {
                                     Err(_) => break,
                                 }
                             }
-                            run_group(&conn, group);
+                            run_group(&conn, group, &counter);
                         }
                     }
                 }
@@ -90,7 +98,11 @@ impl Writer {
                 }
             })
             .map_err(|_| StoreError::WorkerLost)?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, commits })
+    }
+
+    pub(super) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
     }
 
     pub(super) async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
@@ -144,8 +156,9 @@ impl Writer {
 }
 
 /// Runs `group` in one transaction, each job in its own savepoint, and
-/// answers every job: failures at once, the rest after the commit.
-fn run_group(conn: &Connection, group: Vec<WriteJob>) {
+/// answers every job: failures at once, the rest after the commit (and
+/// after `commits` counts it, so a caller's next read sees a new count).
+fn run_group(conn: &Connection, group: Vec<WriteJob>, commits: &AtomicU64) {
     let step = |sql: &str| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute([]))
@@ -184,7 +197,10 @@ fn run_group(conn: &Connection, group: Vec<WriteJob>) {
         }
     }
     match step("COMMIT") {
-        Ok(()) => done.into_iter().for_each(|c| c(None)),
+        Ok(()) => {
+            commits.fetch_add(1, Ordering::Release);
+            done.into_iter().for_each(|c| c(None));
+        }
         Err(err) => {
             tracing::error!(error = %err, "a write transaction failed to commit");
             let _ = step("ROLLBACK");

@@ -1170,3 +1170,87 @@ async fn managers_see_the_emails_of_the_accounts_they_manage() {
         "{sorted}"
     );
 }
+
+/// Totals are cached per data version: every kind of write (create,
+/// update, delete) shows in the very next list, and each caller's rule
+/// gives its own total.
+#[tokio::test]
+async fn list_totals_follow_every_write_and_each_callers_rule() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    let (ann, ann_token) = app.sign_up("ann@example.com", "password-123").await;
+    let (bob, bob_token) = app.sign_up("bob@example.com", "password-123").await;
+    app.post_ok(
+        &admin,
+        "/api/collections",
+        json!({"name": "notes", "listRule": "owner = @request.auth.id", "fields": [
+            {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
+            {"name": "text", "type": "text"}]}),
+    )
+    .await;
+    let mut ann_notes = Vec::new();
+    for (owner, text) in [(&ann, "a"), (&ann, "b"), (&bob, "a")] {
+        let note = app
+            .post_ok(
+                &admin,
+                "/api/collections/notes/records",
+                json!({"owner": owner, "text": text}),
+            )
+            .await;
+        if owner == &ann {
+            ann_notes.push(note["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let total = |token: Option<&'static str>, filter: &'static str| {
+        let app = &app;
+        let token = token.map(|t| {
+            if t == "ann" {
+                ann_token.clone()
+            } else {
+                bob_token.clone()
+            }
+        });
+        async move {
+            let path = format!("/api/collections/notes/records?filter={filter}");
+            let resp = app.call("GET", &path, token.as_deref(), None).await;
+            assert_eq!(resp.status(), 200);
+            json(resp).await["totalItems"].as_u64().unwrap()
+        }
+    };
+    // Each caller, asked twice (the second answer may come from the cache).
+    for _ in 0..2 {
+        assert_eq!(total(Some("ann"), "").await, 2);
+        assert_eq!(total(Some("bob"), "").await, 1);
+        assert_eq!(total(None, "").await, 0);
+        assert_eq!(total(Some("ann"), "text%3D'a'").await, 1);
+    }
+    app.post_ok(
+        &admin,
+        "/api/collections/notes/records",
+        json!({"owner": ann, "text": "c"}),
+    )
+    .await;
+    assert_eq!(total(Some("ann"), "").await, 3, "after a create");
+    let moved = app
+        .call(
+            "PATCH",
+            &format!("/api/collections/notes/records/{}", ann_notes[0]),
+            Some(&admin),
+            Some(json!({"owner": bob})),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    assert_eq!(total(Some("ann"), "").await, 2, "after an update");
+    assert_eq!(total(Some("bob"), "").await, 2, "after an update");
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/api/collections/notes/records/{}", ann_notes[1]),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(total(Some("ann"), "").await, 1, "after a delete");
+    assert_eq!(total(Some("ann"), "text%3D'a'").await, 0, "after a delete");
+}
