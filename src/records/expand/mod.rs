@@ -3,25 +3,29 @@
 //! back-relations (`comments_via_post`). A page of any size costs one
 //! query per path segment, not one per record. A related record is shown
 //! only if the caller may view it under its collection's view rule.
+//!
+//! Two renderings share the resolution of paths and the queries here:
+//! `maps` expands records held as JSON maps (answers that `fields` trims
+//! or that a `manageRule` may still change), `written` writes records
+//! straight from their rows, each related record once.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::Arc,
-};
+mod maps;
+mod written;
 
-use rusqlite::{
-    Connection, Row, params_from_iter,
-    types::{Value as Sql, ValueRef},
-};
-use serde_json::{Map, Value};
+pub use maps::apply;
+pub use written::{OwnedRow, owned_row, write, writes_final};
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use rusqlite::{Connection, Row, params_from_iter, types::Value as Sql};
+use serde_json::Value;
 
 use super::{
     access::{Access, Conditions, Requester, decide},
     service::RecordError,
-    shape::{self, RecordWriter},
+    shape,
 };
 use crate::{
-    auth::caller::Caller,
     http::error::ApiError,
     schema::{Catalog, Collection, field::FieldKind, sync::quote},
 };
@@ -170,92 +174,6 @@ fn distinct(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
-/// Expands `tree` into `records` of collection `c`, in place.
-pub fn apply(
-    conn: &Connection,
-    catalog: &Catalog,
-    requester: &Requester,
-    c: &Collection,
-    records: &mut [Map<String, Value>],
-    tree: &ExpandTree,
-) -> Result<(), RecordError> {
-    if records.is_empty() || tree.is_empty() {
-        return Ok(());
-    }
-    // Every record asked to be expanded carries `expand`, empty or not.
-    for record in records.iter_mut() {
-        record
-            .entry("expand")
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-    for (segment, children) in &tree.0 {
-        let Some(link) = resolve(catalog, c, segment) else {
-            continue;
-        };
-        let related_c = link.related();
-        let ids: Vec<String> = match &link {
-            Link::Forward { field, .. } => distinct(
-                records
-                    .iter()
-                    .flat_map(|r| ids_of(r.get(&c.fields[*field].name)))
-                    .collect(),
-            ),
-            Link::Back { .. } => records
-                .iter()
-                .filter_map(|r| r.get("id")?.as_str().map(str::to_owned))
-                .collect(),
-        };
-        if ids.is_empty() {
-            continue;
-        }
-        let mut related = fetch(
-            conn,
-            catalog,
-            requester,
-            related_c,
-            link_where(&link, &ids),
-            |row| shape::row_to_json(related_c, row),
-        )?;
-        apply(conn, catalog, requester, related_c, &mut related, children)?;
-        match link {
-            Link::Forward { field, .. } => {
-                let f = &c.fields[field];
-                let by_id: BTreeMap<String, Map<String, Value>> = related
-                    .into_iter()
-                    .filter_map(|r| Some((r.get("id")?.as_str()?.to_owned(), r)))
-                    .collect();
-                for record in records.iter_mut() {
-                    let found = ids_of(record.get(&f.name))
-                        .iter()
-                        .filter_map(|id| by_id.get(id).cloned().map(Value::Object))
-                        .collect();
-                    if let Some(value) = one_or_many(f.kind.is_multi(), found) {
-                        attach(record, segment, value);
-                    }
-                }
-            }
-            Link::Back { source, field } => {
-                let via = &source.fields[field].name;
-                for record in records.iter_mut() {
-                    let Some(id) = record.get("id").and_then(Value::as_str).map(str::to_owned) else {
-                        continue;
-                    };
-                    let found = related
-                        .iter()
-                        .filter(|r| ids_of(r.get(via)).contains(&id))
-                        .cloned()
-                        .map(Value::Object)
-                        .collect();
-                    if let Some(value) = one_or_many(true, found) {
-                        attach(record, segment, value);
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A relation's expansion: the records found (as an array when the
 /// relation holds several), or nothing when none was found.
 fn one_or_many<T>(multi: bool, found: Vec<T>) -> Option<OneOrMany<T>> {
@@ -273,192 +191,13 @@ enum OneOrMany<T> {
     Many(Vec<T>),
 }
 
-fn attach(record: &mut Map<String, Value>, key: &str, value: OneOrMany<Value>) {
-    let value = match value {
-        OneOrMany::One(v) => v,
-        OneOrMany::Many(vs) => Value::Array(vs),
-    };
-    let expand = record
-        .entry("expand")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(map) = expand {
-        map.insert(key.to_owned(), value);
-    }
-}
-
-/// A record's columns, read and kept while its relations are expanded.
-pub type OwnedRow = Vec<Sql>;
-
-/// `row` (selected with `shape::select_list(c)`) as an `OwnedRow`.
-pub fn owned_row(c: &Collection, row: &Row<'_>) -> rusqlite::Result<OwnedRow> {
-    (0..c.fields.len()).map(|i| row.get::<_, Sql>(i)).collect()
-}
-
-/// Whether the records of `c`, expanded by `tree`, can be written straight
-/// from their rows for `caller` by `write` (rather than as maps by
-/// `apply`): true unless a `manageRule` would have to be consulted about
-/// some record's email (see `RecordWriter::writes_final`).
-pub fn writes_final(catalog: &Catalog, c: &Collection, tree: &ExpandTree, caller: &Caller) -> bool {
-    RecordWriter::writes_final(c, caller)
-        && tree.0.iter().all(|(segment, children)| {
-            resolve(catalog, c, segment)
-                .is_none_or(|link| writes_final(catalog, link.related(), children, caller))
-        })
-}
-
-/// Writes `rows` of `c` as JSON objects, each expanded by `tree` (when it
-/// is not empty) the same way `apply` expands maps, with related records
-/// written once each however many records they are attached to.
-pub fn write(
-    conn: &Connection,
-    catalog: &Catalog,
-    requester: &Requester,
-    c: &Collection,
-    rows: &[OwnedRow],
-    tree: &ExpandTree,
-) -> Result<Vec<Vec<u8>>, RecordError> {
-    let expansions = if tree.is_empty() || rows.is_empty() {
-        None
-    } else {
-        Some(expansions(conn, catalog, requester, c, rows, tree)?)
-    };
-    let writer = RecordWriter::new(c, &requester.caller);
-    rows.iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let mut out = Vec::with_capacity(256);
-            let expand = expansions.as_ref().map(|e| e[i].as_slice());
-            writer.write_cells(row.as_slice(), expand, &mut out)?;
-            Ok(out)
-        })
-        .collect()
-}
-
-/// The `expand` object of each of `rows`, as JSON bytes.
-fn expansions(
-    conn: &Connection,
-    catalog: &Catalog,
-    requester: &Requester,
-    c: &Collection,
-    rows: &[OwnedRow],
-    tree: &ExpandTree,
-) -> Result<Vec<Vec<u8>>, RecordError> {
-    let ids_in = |c: &Collection, row: &OwnedRow, field: usize| {
-        let value = row.get(field).map_or(ValueRef::Null, ValueRef::from);
-        ids_of(Some(&shape::cell_json(&c.fields[field].kind, value)))
-    };
-    let id_of = |c: &Collection, row: &OwnedRow| match c
-        .fields
-        .iter()
-        .position(|f| f.name == "id")
-        .and_then(|i| row.get(i))
-    {
-        Some(Sql::Text(id)) => Some(id.clone()),
-        _ => None,
-    };
-    let mut objects: Vec<Vec<u8>> = vec![b"{".to_vec(); rows.len()];
-    for (segment, children) in &tree.0 {
-        let Some(link) = resolve(catalog, c, segment) else {
-            continue;
-        };
-        let related_c = link.related();
-        // What each record refers to: related ids (forward), or its own id.
-        let keys: Vec<Vec<String>> = match &link {
-            Link::Forward { field, .. } => rows.iter().map(|r| ids_in(c, r, *field)).collect(),
-            Link::Back { .. } => rows.iter().map(|r| id_of(c, r).into_iter().collect()).collect(),
-        };
-        let ids = match &link {
-            Link::Forward { .. } => distinct(keys.concat()),
-            Link::Back { .. } => keys.concat(),
-        };
-        if ids.is_empty() {
-            continue;
-        }
-        let related = fetch(
-            conn,
-            catalog,
-            requester,
-            related_c,
-            link_where(&link, &ids),
-            |row| owned_row(related_c, row),
-        )?;
-        let written = write(conn, catalog, requester, related_c, &related, children)?;
-        // Forward: the related records by id. Back: what each related
-        // record points at.
-        let (by_id, points_at): (HashMap<String, usize>, Vec<Vec<String>>) = match &link {
-            Link::Forward { .. } => (
-                related
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, r)| Some((id_of(related_c, r)?, i)))
-                    .collect(),
-                Vec::new(),
-            ),
-            Link::Back { field, .. } => (
-                HashMap::new(),
-                related.iter().map(|r| ids_in(related_c, r, *field)).collect(),
-            ),
-        };
-        for (object, keys) in objects.iter_mut().zip(&keys) {
-            let (found, multi): (Vec<&[u8]>, bool) = match &link {
-                Link::Forward { field, .. } => (
-                    keys.iter()
-                        .filter_map(|id| by_id.get(id).map(|&i| written[i].as_slice()))
-                        .collect(),
-                    c.fields[*field].kind.is_multi(),
-                ),
-                Link::Back { .. } => (
-                    written
-                        .iter()
-                        .zip(&points_at)
-                        .filter(|(_, targets)| keys.iter().any(|k| targets.contains(k)))
-                        .map(|(w, _)| w.as_slice())
-                        .collect(),
-                    true,
-                ),
-            };
-            match one_or_many(multi, found) {
-                Some(OneOrMany::One(one)) => entry(object, segment, &[one], false),
-                Some(OneOrMany::Many(many)) => entry(object, segment, &many, true),
-                None => {}
-            }
-        }
-    }
-    for object in &mut objects {
-        object.push(b'}');
-    }
-    Ok(objects)
-}
-
-/// Appends `"key":value` (or `"key":[values]`) to an open JSON object.
-fn entry(object: &mut Vec<u8>, key: &str, values: &[&[u8]], array: bool) {
-    if object.len() > 1 {
-        object.push(b',');
-    }
-    // A segment is a field or collection name: plain characters only,
-    // but escape it as JSON all the same.
-    let _ = serde_json::to_writer(&mut *object, key);
-    object.push(b':');
-    if array {
-        object.push(b'[');
-    }
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            object.push(b',');
-        }
-        object.extend_from_slice(v);
-    }
-    if array {
-        object.push(b']');
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
     use crate::{
+        auth::caller::Caller,
         query::compile::RequestInfo,
         schema::{defaults, sync},
     };
