@@ -81,12 +81,9 @@ fn expansions(
         let value = row.get(field).map_or(ValueRef::Null, ValueRef::from);
         ids_of(Some(&shape::cell_json(&c.fields[field].kind, value)))
     };
-    let id_of = |c: &Collection, row: &OwnedRow| match c
-        .fields
-        .iter()
-        .position(|f| f.name == "id")
-        .and_then(|i| row.get(i))
-    {
+    // A record's id, by the index of the `id` column (found once per collection).
+    let id_column = |c: &Collection| c.fields.iter().position(|f| f.name == "id");
+    let id_of = |column: Option<usize>, row: &OwnedRow| match column.and_then(|i| row.get(i)) {
         Some(Sql::Text(id)) => Some(id.clone()),
         _ => None,
     };
@@ -99,7 +96,12 @@ fn expansions(
         // What each record refers to: related ids (forward), or its own id.
         let keys: Vec<Vec<String>> = match &link {
             Link::Forward { field, .. } => rows.iter().map(|r| ids_in(c, r, *field)).collect(),
-            Link::Back { .. } => rows.iter().map(|r| id_of(c, r).into_iter().collect()).collect(),
+            Link::Back { .. } => {
+                let column = id_column(c);
+                rows.iter()
+                    .map(|r| id_of(column, r).into_iter().collect())
+                    .collect()
+            }
         };
         let ids = match &link {
             Link::Forward { .. } => distinct(keys.concat()),
@@ -120,14 +122,17 @@ fn expansions(
         // Forward: the related records by id. Back: what each related
         // record points at.
         let (by_id, points_at): (HashMap<String, usize>, Vec<Vec<String>>) = match &link {
-            Link::Forward { .. } => (
-                related
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, r)| Some((id_of(related_c, r)?, i)))
-                    .collect(),
-                Vec::new(),
-            ),
+            Link::Forward { .. } => {
+                let related_column = id_column(related_c);
+                (
+                    related
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, r)| Some((id_of(related_column, r)?, i)))
+                        .collect(),
+                    Vec::new(),
+                )
+            }
             Link::Back { field, .. } => (
                 HashMap::new(),
                 related.iter().map(|r| ids_in(related_c, r, *field)).collect(),
