@@ -261,7 +261,8 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
             query,
             headers,
             body: body.clone(),
-        },
+        }
+        .into(),
     };
     Ok(Sub {
         collection,

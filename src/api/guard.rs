@@ -81,6 +81,7 @@ pub async fn requester(
             query,
             headers,
             body: body.cloned().unwrap_or_default(),
-        },
+        }
+        .into(),
     })
 }

@@ -196,7 +196,8 @@ pub(crate) async fn check_auth_rule(
         info: RequestInfo {
             method: "POST".into(),
             ..RequestInfo::default()
-        },
+        }
+        .into(),
     };
     let Some(conditions) = rule_conditions(&state.schema.catalog(), c, &requester, &access)? else {
         return Ok(());

@@ -74,7 +74,8 @@ async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, ApiError> 
             auth: Some(auth),
             method: "POST".into(),
             ..RequestInfo::default()
-        },
+        }
+        .into(),
     };
     let Some(conditions) = rule_conditions(
         &state.schema.catalog(),

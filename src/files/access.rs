@@ -155,7 +155,8 @@ async fn may_view(
             auth,
             method: "GET".into(),
             ..RequestInfo::default()
-        },
+        }
+        .into(),
     };
     match service::view(state, &requester, collection, record_id).await {
         Ok(_) => Ok(()),

@@ -129,7 +129,8 @@ fn requester(caller: &Caller, sub: &Subscription) -> Requester {
             query: sub.query.clone(),
             headers: sub.headers.clone(),
             body: Map::new(),
-        },
+        }
+        .into(),
     }
 }
 

@@ -6,6 +6,8 @@
 //! (superusers bypass rules). A client's own filter may not use
 //! `@request.*` or hidden fields unless the client is a superuser.
 
+use std::sync::Arc;
+
 use rusqlite::types::Value as Sql;
 
 use super::service::RecordError;
@@ -41,10 +43,12 @@ pub fn decide(caller: &Caller, rule: &Option<String>) -> Access {
 }
 
 /// The caller and what their request says, for rules and filters.
+/// Cloned into every read that evaluates a rule, so what the request
+/// says (all its headers and query parameters) is shared, not copied.
 #[derive(Clone)]
 pub struct Requester {
     pub caller: Caller,
-    pub info: RequestInfo,
+    pub info: Arc<RequestInfo>,
 }
 
 /// SQL conditions joined with AND, with their parameters in order.

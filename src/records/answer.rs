@@ -51,27 +51,18 @@ pub async fn view(
     fields: Option<&FieldsTree>,
 ) -> Result<Vec<u8>, RecordError> {
     let catalog = state.schema.catalog();
-    let (requester2, tree, trimmed) = (requester.clone(), expand.clone(), fields.is_some());
+    let (read_as, tree, trimmed) = (requester.clone(), expand.clone(), fields.is_some());
     // The collection is known only once the view is authorized, so the
     // choice between bytes and a map is made with the row in hand.
     let read = service::view_with(state, requester, name, id, move |conn, c, id| {
-        let caller = &requester2.caller;
-        if trimmed || !super::expand::writes_final(&catalog, c, &tree, caller) {
+        if trimmed || !super::expand::writes_final(&catalog, c, &tree, &read_as.caller) {
             return Ok(service::read_shaped(conn, c, id)?.map(|r| Items::Records(vec![r])));
         }
-        if tree.is_empty() {
-            let written = service::read_row(conn, c, id, |row| {
-                let mut out = Vec::with_capacity(512);
-                shape::RecordWriter::new(c, caller).write(row, &mut out)?;
-                Ok(out)
-            })?;
-            return Ok(written.map(Items::Json));
-        }
-        let Some(row) = service::read_row(conn, c, id, |row| super::expand::owned_row(c, row))? else {
-            return Ok(None);
-        };
-        let mut written = super::expand::write(conn, &catalog, &requester2, c, &[row], &tree)?;
-        Ok(written.pop().map(Items::Json))
+        let mut out = Vec::with_capacity(512);
+        let found = service::rows_by_id(conn, c, id, |rows| {
+            super::expand::write_rows(conn, &catalog, &read_as, c, rows, &tree, &mut out)
+        })?;
+        Ok((found > 0).then_some(Items::Json(out)))
     })
     .await?;
     match read {

@@ -167,22 +167,7 @@ pub async fn select(
             let items = if let Some(tree) = &direct {
                 let mut out = Vec::with_capacity(4096);
                 out.push(b'[');
-                if tree.is_empty() {
-                    let writer = shape::RecordWriter::new(&c, &requester.caller);
-                    while let Some(row) = rows.next()? {
-                        if out.len() > 1 {
-                            out.push(b',');
-                        }
-                        writer.write(row, &mut out)?;
-                    }
-                } else {
-                    let mut owned = Vec::new();
-                    while let Some(row) = rows.next()? {
-                        owned.push(expand::owned_row(&c, row)?);
-                    }
-                    let written = expand::write(conn, &catalog, &requester, &c, &owned, tree)?;
-                    out.extend(written.join(&b',').iter());
-                }
+                expand::write_rows(conn, &catalog, &requester, &c, &mut rows, tree, &mut out)?;
                 out.push(b']');
                 Items::Json(out)
             } else {

@@ -149,12 +149,7 @@ pub(crate) fn authorize(
 pub(crate) type Values = Map<String, Value>;
 
 pub(crate) fn read_values(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Values>> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE id = ?1",
-        shape::select_list(c),
-        quote(&c.name)
-    );
-    conn.prepare_cached(&sql)?
+    conn.prepare_cached(&by_id_sql(c))?
         .query_row([id], |row| {
             let mut out = Values::new();
             for (i, f) in c.fields.iter().enumerate() {
@@ -196,12 +191,29 @@ pub(crate) fn read_row<T>(
     id: &str,
     f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Option<T>> {
-    let sql = format!(
+    conn.prepare_cached(&by_id_sql(c))?.query_row([id], f).optional()
+}
+
+/// Record `id` of `c` (none or one row of the columns of
+/// `shape::select_list`) as rows to step through with `f`.
+pub(crate) fn rows_by_id<T>(
+    conn: &Connection,
+    c: &Collection,
+    id: &str,
+    f: impl FnOnce(&mut rusqlite::Rows<'_>) -> Result<T, RecordError>,
+) -> Result<T, RecordError> {
+    let mut stmt = conn.prepare_cached(&by_id_sql(c))?;
+    let mut rows = stmt.query([id])?;
+    f(&mut rows)
+}
+
+/// The columns of `shape::select_list` of record `?1` of `c`.
+fn by_id_sql(c: &Collection) -> String {
+    format!(
         "SELECT {} FROM {} WHERE id = ?1",
         shape::select_list(c),
         quote(&c.name)
-    );
-    conn.prepare_cached(&sql)?.query_row([id], f).optional()
+    )
 }
 
 /// The rule of an action as conditions after `id = ?1`; `None` when the

@@ -316,7 +316,6 @@ async fn a_batch_past_its_deadline_commits_nothing() {
 
     use cairn::{
         auth::caller::Caller,
-        query::compile::RequestInfo,
         records::{
             access::Requester,
             batch::{self, BatchError, Op},
@@ -329,7 +328,7 @@ async fn a_batch_past_its_deadline_commits_nothing() {
     notes(&app, &token).await;
     let guest = Requester {
         caller: Caller::Guest,
-        info: RequestInfo::default(),
+        info: Default::default(),
     };
     let plan = |title: &str| {
         let body = json!({"title": title}).as_object().unwrap().clone();

@@ -13,7 +13,7 @@ mod maps;
 mod written;
 
 pub use maps::apply;
-pub use written::{OwnedRow, owned_row, write, writes_final};
+pub use written::{OwnedRow, owned_row, write, write_rows, writes_final};
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -198,7 +198,6 @@ mod tests {
     use super::*;
     use crate::{
         auth::caller::Caller,
-        query::compile::RequestInfo,
         schema::{defaults, sync},
     };
 
@@ -256,7 +255,7 @@ mod tests {
         let tree = ExpandTree::parse(tree).expect("tree");
         let requester = Requester {
             caller: Caller::Guest,
-            info: RequestInfo::default(),
+            info: Default::default(),
         };
         assert!(writes_final(catalog, c, &tree, &requester.caller));
         let sql = format!(

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{
-    Connection, Row,
+    Connection, Row, Rows,
     types::{Value as Sql, ValueRef},
 };
 
@@ -66,6 +66,46 @@ pub fn write(
             Ok(out)
         })
         .collect()
+}
+
+/// Writes every record `rows` yields (of `c`, selected with
+/// `shape::select_list`) into `out` as JSON objects separated by commas,
+/// expanded by `tree`; how many. Unexpanded rows go straight from the
+/// statement to bytes; expanded ones are kept until their related
+/// records are read.
+pub fn write_rows(
+    conn: &Connection,
+    catalog: &Catalog,
+    requester: &Requester,
+    c: &Collection,
+    rows: &mut Rows<'_>,
+    tree: &ExpandTree,
+    out: &mut Vec<u8>,
+) -> Result<usize, RecordError> {
+    let mut written = 0;
+    let mut comma = |out: &mut Vec<u8>| {
+        if written > 0 {
+            out.push(b',');
+        }
+        written += 1;
+    };
+    if tree.is_empty() {
+        let writer = RecordWriter::new(c, &requester.caller);
+        while let Some(row) = rows.next()? {
+            comma(out);
+            writer.write(row, out)?;
+        }
+    } else {
+        let mut owned = Vec::new();
+        while let Some(row) = rows.next()? {
+            owned.push(owned_row(c, row)?);
+        }
+        for record in write(conn, catalog, requester, c, &owned, tree)? {
+            comma(out);
+            out.extend_from_slice(&record);
+        }
+    }
+    Ok(written)
 }
 
 /// The `expand` object of each of `rows`, as JSON bytes.
