@@ -16,8 +16,9 @@ only when it holds in every round (each round is printed as it runs).
 
 A binary may be a wrapper script that `exec`s the real one (to set an
 environment variable, say): the process measured is the one started.
+The PocketBase binary takes the same arguments, so it can be one of them.
 """
-import argparse, os, re, shutil, statistics, subprocess, sys, tempfile
+import argparse, os, shutil, statistics, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
@@ -58,13 +59,8 @@ def main():
                     with open(script, "w") as f:
                         f.write(bench.lua_script(method, path, body, s.user_token if n == "auth-refresh" else None))
                     cpu_before = s.cpu_seconds()
-                    out = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-                                          "-s", script, s.base], capture_output=True, text=True, check=True,
-                                         timeout=args.duration + 60).stdout
+                    rps, _, p99, _, requests = bench.run_wrk(s.base, script, args.duration, args.connections)
                     cpu = s.cpu_seconds() - cpu_before
-                    requests = int(re.search(r"(\d+) requests in", out).group(1))
-                    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-                    p99 = bench.to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
                     results[n][i].append((rps, cpu / max(requests, 1) * 1e6, p99))
                     print(f"round {r + 1} {n:<24} {bins[i]:<32} {rps:>9.0f} req/s {results[n][i][-1][1]:>7.1f} "
                           f"us CPU/request  p99 {p99:.2f} ms", file=sys.stderr)

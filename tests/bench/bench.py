@@ -160,7 +160,8 @@ def run_wrk(base, script_path, duration, connections):
     p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
-    return rps, p50, p99, errors
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return rps, p50, p99, errors, requests
 
 
 def settle(servers, limit=30.0):
@@ -202,7 +203,7 @@ def measure_floors(args, work):
         script = os.path.join(work, "floor.lua")
         with open(script, "w") as f:
             f.write('wrk.method = "GET"\n')
-        poem_rps, p50, p99, _ = run_wrk(f"http://{addr}", script, args.duration, args.connections)
+        poem_rps, p50, p99, *_ = run_wrk(f"http://{addr}", script, args.duration, args.connections)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
