@@ -50,16 +50,13 @@ def main():
         results = {n: [[] for _ in bins] for n in names}
         for r in range(args.rounds):
             for n in names:
-                _, method, path, body = known[n]
                 order = range(len(bins)) if r % 2 == 0 else reversed(range(len(bins)))
                 for i in order:
                     s = servers[i]
                     bench.settle(servers)
-                    script = os.path.join(work, f"{i}.lua")
-                    with open(script, "w") as f:
-                        f.write(bench.lua_script(method, path, body, s.user_token if n == "auth-refresh" else None))
                     cpu_before = s.cpu_seconds()
-                    rps, _, p99, _, requests = bench.run_wrk(s.base, script, args.duration, args.connections)
+                    rps, _, p99, _, requests = bench.run_workload(s, work, known[n], args.duration,
+                                                                  args.connections)
                     cpu = s.cpu_seconds() - cpu_before
                     results[n][i].append((rps, cpu / max(requests, 1) * 1e6, p99))
                     print(f"round {r + 1} {n:<24} {bins[i]:<32} {rps:>9.0f} req/s {results[n][i][-1][1]:>7.1f} "

@@ -164,6 +164,18 @@ def run_wrk(base, script_path, duration, connections):
     return rps, p50, p99, errors, requests
 
 
+def run_workload(s, work, workload, duration, connections):
+    """One run of `workload` against server `s`; run_wrk's figures."""
+    name, method, path, body = workload
+    # Reads and writes run as a guest (the rules are open); auth-refresh
+    # runs as a signed-in user.
+    script = os.path.join(work, f"{s.name}.lua")
+    token = s.user_token if name == "auth-refresh" else None
+    with open(script, "w") as f:
+        f.write(lua_script(method, path, body, token))
+    return run_wrk(s.base, script, duration, connections)
+
+
 def settle(servers, limit=30.0):
     """Waits (at most `limit` seconds) until every server is idle: work a
     server carries on with after a run (PocketBase writes its request log
@@ -244,13 +256,8 @@ def main():
                 # heels of the other.
                 for s in servers if round_no % 2 else servers[::-1]:
                     settle(servers)
-                    # Reads and writes run as a guest (the rules are open);
-                    # auth-refresh runs as a signed-in user.
-                    script = os.path.join(work, f"{s.name}.lua")
-                    token = s.user_token if name == "auth-refresh" else None
-                    with open(script, "w") as f:
-                        f.write(lua_script(method, path, body, token))
-                    result[s.name] = run_wrk(s.base, script, args.duration, args.connections)
+                    result[s.name] = run_workload(s, work, (name, method, path, body), args.duration,
+                                                  args.connections)
                 runs[name].append(result)
                 c, p = result["cairn"], result["pocketbase"]
                 print(f"round {round_no} {name:<24} cairn {c[0]:>9.0f} rps  pocketbase {p[0]:>9.0f} rps  "
