@@ -9,6 +9,7 @@
 //! while the blocking work runs on the writer thread or a reader thread.
 //! This module knows nothing about HTTP.
 
+mod checkpoint;
 mod connection;
 mod migrations;
 mod readers;

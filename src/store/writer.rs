@@ -11,6 +11,9 @@
 //! this turns many small commits, each writing and syncing the WAL, into
 //! one; with a single writer in flight it is exactly one transaction per
 //! job, as before.
+//!
+//! The writer never checkpoints inside a commit: `checkpoint` does that
+//! on its own thread, so no write waits on the disk's fsync.
 
 use std::{
     panic::{self, AssertUnwindSafe},
@@ -25,7 +28,7 @@ use std::{
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
+use super::{StoreError, checkpoint::Checkpointer};
 
 /// Answers a job whose changes are in the open transaction: with `None`
 /// once it committed, with the reason if it did not.
@@ -38,8 +41,8 @@ type WriteJob = Box<dyn FnOnce(Option<&Connection>) -> Option<Completion> + Send
 
 enum Job {
     Write(WriteJob),
-    /// Runs on the bare connection between transactions (checkpoints).
-    Bare(Box<dyn FnOnce(&mut Connection) + Send>),
+    /// Checkpoints the WAL back into the main file, between transactions.
+    Checkpoint(oneshot::Sender<Result<(), StoreError>>),
 }
 
 /// Requests queued for the writer before senders wait.
@@ -55,7 +58,7 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(mut conn: Connection, path: &Path) -> Result<Self, StoreError> {
+    pub(super) fn spawn(conn: Connection, path: &Path) -> Result<Self, StoreError> {
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
@@ -63,16 +66,15 @@ impl Writer {
             "cairn-writer-{}",
             path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
         );
+        let mut checkpoints = Checkpointer::start(&conn, path)?;
         thread::Builder::new()
             .name(name)
             .spawn(move || {
                 let mut next = None;
                 while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
                     match job {
-                        Job::Bare(job) => {
-                            if panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
-                                tracing::error!("a database job panicked");
-                            }
+                        Job::Checkpoint(done) => {
+                            let _ = done.send(checkpoints.now("TRUNCATE"));
                         }
                         Job::Write(first) => {
                             let mut group = vec![first];
@@ -80,20 +82,22 @@ impl Writer {
                                 match rx.try_recv() {
                                     Ok(Job::Write(job)) => group.push(job),
                                     // Runs after this group, outside it.
-                                    Ok(bare) => {
-                                        next = Some(bare);
+                                    Ok(other) => {
+                                        next = Some(other);
                                         break;
                                     }
                                     Err(_) => break,
                                 }
                             }
-                            run_group(&conn, group, &counter);
+                            if run_group(&conn, group, &counter) {
+                                checkpoints.after_commit();
+                            }
                         }
                     }
                 }
                 // Every sender is gone: fold the WAL back into the main file so
                 // the data folder is a single consistent file at rest.
-                if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                if let Err(err) = checkpoints.now("TRUNCATE") {
                     tracing::warn!(error = %err, "final WAL checkpoint failed");
                 }
             })
@@ -144,13 +148,10 @@ impl Writer {
     /// dropped (the owning `Database` going away).
     pub(super) async fn close(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
-        let job = Job::Bare(Box::new(move |conn| {
-            let _ = tx.send(
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                    .map_err(StoreError::from),
-            );
-        }));
-        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.jobs
+            .send(Job::Checkpoint(tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::WorkerLost)?
     }
 }
@@ -158,7 +159,8 @@ impl Writer {
 /// Runs `group` in one transaction, each job in its own savepoint, and
 /// answers every job: failures at once, the rest after the commit (and
 /// after `commits` counts it, so a caller's next read sees a new count).
-fn run_group(conn: &Connection, group: Vec<WriteJob>, commits: &AtomicU64) {
+/// Returns whether it committed.
+fn run_group(conn: &Connection, group: Vec<WriteJob>, commits: &AtomicU64) -> bool {
     let step = |sql: &str| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute([]))
@@ -169,7 +171,7 @@ fn run_group(conn: &Connection, group: Vec<WriteJob>, commits: &AtomicU64) {
         for job in group {
             let _ = panic::catch_unwind(AssertUnwindSafe(|| job(None)));
         }
-        return;
+        return false;
     }
     let mut done: Vec<Completion> = Vec::with_capacity(group.len());
     for job in group {
@@ -200,6 +202,7 @@ fn run_group(conn: &Connection, group: Vec<WriteJob>, commits: &AtomicU64) {
         Ok(()) => {
             commits.fetch_add(1, Ordering::Release);
             done.into_iter().for_each(|c| c(None));
+            true
         }
         Err(err) => {
             tracing::error!(error = %err, "a write transaction failed to commit");
@@ -208,6 +211,7 @@ fn run_group(conn: &Connection, group: Vec<WriteJob>, commits: &AtomicU64) {
             for c in done {
                 c(Some(StoreError::CommitFailed(message.clone())));
             }
+            false
         }
     }
 }

@@ -1,0 +1,236 @@
+//! WAL checkpoints, kept off the writer's path.
+//!
+//! SQLite's automatic checkpoint runs inside the `COMMIT` that pushes the
+//! WAL past its threshold, on the committing connection: the writer then
+//! copies pages into the main file and waits for two fsyncs while every
+//! queued write waits behind it. With `synchronous = NORMAL` a WAL commit
+//! itself never syncs, so those checkpoints were the only time the writer
+//! blocked on the disk (measured: most of its off-CPU time under a flood
+//! of creates, and the gap between Cairn on disk and on tmpfs).
+//!
+//! So the writer's connection has no automatic checkpoint. A WAL hook
+//! tells the writer how long the WAL is after each commit; every
+//! `NUDGE_FRAMES` new frames it wakes this module's thread, which runs a
+//! `PASSIVE` checkpoint on its own connection: it copies what it can
+//! without taking the write lock, so commits go on meanwhile. A passive
+//! checkpoint can never finish while writes keep arriving, and SQLite
+//! only rewinds the WAL after one that finished, so past `CATCH_UP_FRAMES`
+//! the writer runs one itself, between transactions (short: the
+//! background has copied almost everything), and the WAL starts over.
+
+use std::{
+    cell::Cell,
+    path::Path,
+    sync::{Arc, Mutex, PoisonError, mpsc},
+    thread,
+};
+
+use rusqlite::{Connection, OpenFlags, hooks::Wal};
+
+use super::StoreError;
+
+/// New WAL frames (pages) between background checkpoints: SQLite's own
+/// automatic-checkpoint threshold.
+const NUDGE_FRAMES: i32 = 1000;
+/// WAL length (frames) at which the writer stops for a checkpoint that
+/// finishes, so the WAL is rewound: about 32 MiB with 4 KiB pages.
+const CATCH_UP_FRAMES: i32 = 8000;
+
+thread_local! {
+    /// Frames in the WAL after the last commit on this thread's
+    /// connection. The hook gets no state of its own, and each writer
+    /// owns its thread, so the thread is the state.
+    static WAL_FRAMES: Cell<i32> = const { Cell::new(0) };
+}
+
+fn note_wal_frames(_: &Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.with(|f| f.set(frames));
+    Ok(())
+}
+
+/// Checkpoints one database: from its own thread when nudged, or at once
+/// on the caller's thread. Both go through one connection, so they never
+/// race (a checkpoint that finds another running fails at once with
+/// `SQLITE_BUSY` rather than waiting).
+pub(super) struct Checkpointer {
+    conn: Arc<Mutex<Connection>>,
+    wake: Option<mpsc::SyncSender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
+    /// WAL length when the background was last woken.
+    nudged_at: i32,
+}
+
+impl Checkpointer {
+    /// Takes over checkpointing `writer`'s database. The thread that
+    /// commits on `writer` reports each commit with `after_commit`.
+    pub(super) fn start(writer: &Connection, path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // A checkpoint waits for readers of old snapshots; not forever.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let conn = Arc::new(Mutex::new(conn));
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let background = conn.clone();
+        let name = format!(
+            "cairn-ckpt-{}",
+            path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
+        );
+        let thread = thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    let conn = background.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Err(err) = checkpoint(&conn, "PASSIVE") {
+                        tracing::warn!(error = %err, "background WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|_| StoreError::WorkerLost)?;
+        // Replaces SQLite's automatic checkpoint (itself a WAL hook).
+        writer.wal_hook(Some(note_wal_frames));
+        Ok(Self {
+            conn,
+            wake: Some(wake),
+            thread: Some(thread),
+            nudged_at: 0,
+        })
+    }
+
+    /// Called by the writer after each commit, between transactions.
+    pub(super) fn after_commit(&mut self) {
+        let frames = WAL_FRAMES.with(Cell::get);
+        if frames < self.nudged_at {
+            // The WAL was rewound.
+            self.nudged_at = 0;
+        }
+        if frames >= CATCH_UP_FRAMES {
+            if let Err(err) = self.now("PASSIVE") {
+                tracing::warn!(error = %err, "WAL checkpoint failed");
+            }
+            self.nudged_at = 0;
+        } else if frames - self.nudged_at >= NUDGE_FRAMES {
+            self.nudged_at = frames;
+            if let Some(wake) = &self.wake {
+                // Full: a wake-up is already pending, which is enough.
+                let _ = wake.try_send(());
+            }
+        }
+    }
+
+    /// Checkpoints now, on the caller's thread, after any background one
+    /// in flight. `mode` is one of SQLite's: `PASSIVE`, `TRUNCATE`, ...
+    pub(super) fn now(&self, mode: &str) -> Result<(), StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        checkpoint(&conn, mode)
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread once its checkpoint is done.
+        self.wake = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn checkpoint(conn: &Connection, mode: &str) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    // Busy means readers of older snapshots held part of it back, which
+    // the next one picks up.
+    let (busy, frames, copied): (i64, i64, i64) =
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    tracing::debug!(
+        mode,
+        busy = busy != 0,
+        frames,
+        copied,
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "WAL checkpoint"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_len(path: &Path) -> u64 {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
+    }
+
+    /// A database with one table of page-sized rows, and a writer that
+    /// inserts one row per commit and reports each commit.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        path: std::path::PathBuf,
+        writer: Connection,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("c.db");
+            let writer = super::super::connection::open_writer(&path).expect("open");
+            writer.execute_batch("CREATE TABLE t (x BLOB)").expect("table");
+            Self {
+                _dir: dir,
+                path,
+                writer,
+            }
+        }
+
+        fn insert(&self, ckpt: &mut Checkpointer) {
+            self.writer
+                .execute("INSERT INTO t (x) VALUES (?1)", [vec![7u8; 3000]])
+                .expect("insert");
+            ckpt.after_commit();
+        }
+    }
+
+    #[test]
+    fn checkpoints_run_in_the_background_not_on_commit() {
+        let db = Fixture::new();
+        let before = std::fs::metadata(&db.path).expect("db").len();
+        let mut ckpt = Checkpointer::start(&db.writer, &db.path).expect("start");
+        // A row fills most of a page. Had a commit checkpointed, the WAL
+        // would have been rewound and never reached three thresholds.
+        let mut rows = 0;
+        while WAL_FRAMES.with(Cell::get) < NUDGE_FRAMES * 3 {
+            db.insert(&mut ckpt);
+            rows += 1;
+            assert!(rows < 10_000, "the WAL stopped growing");
+        }
+        // Dropping waits for the pending background checkpoint.
+        drop(ckpt);
+        let after = std::fs::metadata(&db.path).expect("db").len();
+        assert!(
+            after >= before + 4096 * (rows / 4),
+            "pages reached the main file: {before} -> {after} bytes, {rows} rows"
+        );
+    }
+
+    #[test]
+    fn a_long_wal_is_caught_up_and_rewound() {
+        let db = Fixture::new();
+        let mut ckpt = Checkpointer::start(&db.writer, &db.path).expect("start");
+        let mut most = 0;
+        for _ in 0..(CATCH_UP_FRAMES * 2) {
+            db.insert(&mut ckpt);
+            most = most.max(WAL_FRAMES.with(Cell::get));
+        }
+        // A commit reports the frames it found plus its own, so the WAL
+        // never outgrows the limit by more than one commit.
+        assert!(most < CATCH_UP_FRAMES + 16, "WAL reached {most} frames");
+        assert!(WAL_FRAMES.with(Cell::get) < CATCH_UP_FRAMES);
+        ckpt.now("TRUNCATE").expect("truncate");
+        assert_eq!(wal_len(&db.path), 0);
+    }
+}
