@@ -12,7 +12,7 @@
 use std::{
     cell::RefCell,
     fmt::Write as _,
-    io::{IsTerminal, Write as _},
+    io::{IsTerminal, Write},
     sync::OnceLock,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -90,14 +90,14 @@ pub fn access(a: &Access<'_>) {
         let (method, path, status, ip, auth_id) = (a.method, a.path, a.status, a.ip, a.auth_id);
         // The request span (`request_id`) is current and adds the id.
         if error {
-            tracing::error!(target: ACCESS_TARGET, method, path, status, %duration_ms, ip, auth_id, "request");
+            tracing::error!(target: ACCESS_TARGET, %method, %path, status, %duration_ms, %ip, auth_id, "request");
         } else {
-            tracing::info!(target: ACCESS_TARGET, method, path, status, %duration_ms, ip, auth_id, "request");
+            tracing::info!(target: ACCESS_TARGET, %method, %path, status, %duration_ms, %ip, auth_id, "request");
         }
         return;
     };
     thread_local! {
-        static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+        static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
     LINE.with_borrow_mut(|line| {
         line.clear();
@@ -106,38 +106,38 @@ pub fn access(a: &Access<'_>) {
             LogFormat::Json => json_line(line, level, a),
             LogFormat::Pretty => pretty_line(line, level, a),
         }
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        let _ = std::io::stderr().lock().write_all(line);
     });
 }
 
 /// `tracing`'s JSON shape: `fields` holds the message and the fields,
 /// `span` the request span's fields and name.
-fn json_line(line: &mut String, level: &str, a: &Access<'_>) {
-    line.push_str("{\"timestamp\":\"");
+fn json_line(line: &mut Vec<u8>, level: &str, a: &Access<'_>) {
+    line.extend_from_slice(b"{\"timestamp\":\"");
     timestamp(line);
     let _ = write!(
         line,
         "\",\"level\":\"{level}\",\"fields\":{{\"message\":\"request\",\"method\":"
     );
     json_str(line, a.method);
-    line.push_str(",\"path\":");
+    line.extend_from_slice(b",\"path\":");
     json_str(line, a.path);
     let _ = write!(line, ",\"status\":{},\"duration_ms\":\"", a.status);
     millis(line, a.duration);
-    line.push_str("\",\"ip\":");
+    line.extend_from_slice(b"\",\"ip\":");
     json_str(line, a.ip);
-    line.push_str(",\"auth_id\":");
+    line.extend_from_slice(b",\"auth_id\":");
     json_str(line, a.auth_id);
     let _ = write!(
         line,
         "}},\"target\":\"{ACCESS_TARGET}\",\"span\":{{\"request_id\":"
     );
     json_str(line, a.request_id);
-    line.push_str(",\"name\":\"request\"}}\n");
+    line.extend_from_slice(b",\"name\":\"request\"}}\n");
 }
 
 /// `tracing`'s plain shape, without the target (as `init` configures it).
-fn pretty_line(line: &mut String, level: &str, a: &Access<'_>) {
+fn pretty_line(line: &mut Vec<u8>, level: &str, a: &Access<'_>) {
     timestamp(line);
     let _ = write!(
         line,
@@ -145,39 +145,26 @@ fn pretty_line(line: &mut String, level: &str, a: &Access<'_>) {
         a.request_id, a.method, a.path, a.status
     );
     millis(line, a.duration);
-    line.push_str(" ip=");
-    line.push_str(a.ip);
-    line.push_str(" auth_id=");
-    json_str(line, a.auth_id);
-    line.push('\n');
+    // `Debug` for the id, as tracing records a plain `&str` field.
+    let _ = writeln!(line, " ip={} auth_id={:?}", a.ip, a.auth_id);
 }
 
 /// A JSON string literal: record ids and request ids are plain, but a
 /// path may carry anything the URI grammar allows.
-fn json_str(line: &mut String, s: &str) {
-    line.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => line.push_str("\\\""),
-            '\\' => line.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(line, "\\u{:04x}", u32::from(c));
-            }
-            c => line.push(c),
-        }
-    }
-    line.push('"');
+fn json_str(line: &mut Vec<u8>, s: &str) {
+    // Writing a `&str` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(line, s);
 }
 
 /// Milliseconds with three decimals, as the `tracing` path gives them.
-fn millis(line: &mut String, d: Duration) {
+fn millis(line: &mut Vec<u8>, d: Duration) {
     let micros = d.as_micros();
     let _ = write!(line, "{}.{:03}", micros / 1000, micros % 1000);
 }
 
 /// RFC 3339 UTC with microseconds, as `tracing`'s default timer writes.
 /// The part down to the second is formatted once a second per thread.
-fn timestamp(line: &mut String) {
+fn timestamp(line: &mut Vec<u8>) {
     thread_local! {
         static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
@@ -189,7 +176,7 @@ fn timestamp(line: &mut String) {
             let at = chrono::DateTime::from_timestamp(now.as_secs() as i64, 0).unwrap_or_default();
             let _ = write!(text, "{}", at.format("%Y-%m-%dT%H:%M:%S"));
         }
-        line.push_str(text);
+        line.extend_from_slice(text.as_bytes());
     });
     let _ = write!(line, ".{:06}Z", now.subsec_micros());
 }
@@ -210,10 +197,15 @@ mod tests {
         }
     }
 
+    fn render(shape: fn(&mut Vec<u8>, &str, &Access<'_>), level: &str, a: &Access<'_>) -> String {
+        let mut line = Vec::new();
+        shape(&mut line, level, a);
+        String::from_utf8(line).expect("utf-8")
+    }
+
     #[test]
     fn the_json_line_is_json_in_tracings_shape() {
-        let mut line = String::new();
-        json_line(&mut line, "INFO", &sample("/api/\"odd\\\u{1}path"));
+        let line = render(json_line, "INFO", &sample("/api/\"odd\\\u{1}path"));
         assert!(line.ends_with('\n'));
         let v: serde_json::Value = serde_json::from_str(&line).expect("json");
         assert_eq!(v["level"], "INFO");
@@ -234,8 +226,7 @@ mod tests {
 
     #[test]
     fn the_plain_line_reads_like_tracings() {
-        let mut line = String::new();
-        pretty_line(&mut line, "ERROR", &sample("/api/x"));
+        let line = render(pretty_line, "ERROR", &sample("/api/x"));
         let (ts, rest) = line.split_once(' ').expect("timestamp");
         assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok(), "{ts}");
         assert_eq!(
@@ -243,8 +234,7 @@ mod tests {
             "ERROR request{request_id=trace-me-42}: request method=GET path=/api/x status=404 \
              duration_ms=1234.567 ip=127.0.0.1 auth_id=\"\"\n"
         );
-        let mut info = String::new();
-        pretty_line(&mut info, "INFO", &sample("/"));
+        let info = render(pretty_line, "INFO", &sample("/"));
         assert!(info.contains("Z  INFO request{"), "{info}");
     }
 }

@@ -241,12 +241,18 @@ pub struct ServeProcess {
 ///
 /// Its standard error (the log) goes to `serve_log_path(dir)`.
 pub async fn spawn_serve(dir: &std::path::Path, extra: &[&str]) -> ServeProcess {
+    spawn_serve_env(dir, extra, &[]).await
+}
+
+/// `spawn_serve` with these environment variables set for the server.
+pub async fn spawn_serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> ServeProcess {
     let log = std::fs::File::create(serve_log_path(dir)).unwrap();
     let mut child = Command::new(cairn_bin())
         .arg("serve")
         .args(["--http", "127.0.0.1:0", "--dir"])
         .arg(dir)
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log))
         .kill_on_drop(true)

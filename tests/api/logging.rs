@@ -3,13 +3,29 @@
 
 use std::time::Duration;
 
-use crate::helpers::{serve_log_path, spawn_serve};
+use crate::helpers::{serve_log_path, spawn_serve, spawn_serve_env};
+
+/// The server's log, one JSON value per line, once it has exited.
+async fn json_log(
+    mut server: crate::helpers::ServeProcess,
+    data: &std::path::Path,
+) -> (String, Vec<serde_json::Value>) {
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(20)).await, 0);
+    let log = std::fs::read_to_string(serve_log_path(data)).unwrap();
+    let lines = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}")))
+        .collect();
+    (log, lines)
+}
 
 #[tokio::test]
 async fn json_access_log_lines_carry_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut server = spawn_serve(&data, &["--log-format", "json"]).await;
+    let server = spawn_serve(&data, &["--log-format", "json"]).await;
     let client = reqwest::Client::new();
     let resp = client
         .get(format!("http://{}/api/nope", server.addr))
@@ -18,15 +34,7 @@ async fn json_access_log_lines_carry_the_request_id() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
-    server.signal("TERM");
-    assert_eq!(server.wait_exit(Duration::from_secs(20)).await, 0);
-
-    let log = std::fs::read_to_string(serve_log_path(&data)).unwrap();
-    let lines: Vec<serde_json::Value> = log
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}")))
-        .collect();
+    let (log, lines) = json_log(server, &data).await;
     let access = lines
         .iter()
         .find(|l| l["span"]["request_id"] == "trace-me-42")
@@ -36,4 +44,25 @@ async fn json_access_log_lines_carry_the_request_id() {
     assert_eq!(access["fields"]["method"], "GET");
     assert_eq!(access["fields"]["ip"], "127.0.0.1");
     assert!(access["fields"]["duration_ms"].is_string() || access["fields"]["duration_ms"].is_number());
+}
+
+#[tokio::test]
+async fn rust_log_can_turn_the_access_line_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [("RUST_LOG", "info,cairn::access=off")];
+    let server = spawn_serve_env(&data, &["--log-format", "json"], &env).await;
+    let resp = reqwest::get(format!("http://{}/api/health", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (log, lines) = json_log(server, &data).await;
+    assert!(
+        lines.iter().any(|l| l["target"] == "cairn::cli"),
+        "other info lines are still written:\n{log}"
+    );
+    assert!(
+        !lines.iter().any(|l| l["target"] == "cairn::access"),
+        "no access line:\n{log}"
+    );
 }

@@ -4,7 +4,6 @@
 //! line. `telemetry::access` owns how the line is written.
 
 use std::{
-    fmt::Write as _,
     sync::{Arc, OnceLock},
     time::Instant,
 };
@@ -25,7 +24,11 @@ pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request) -> Result<Respons
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let ip = req.extensions().get::<ClientInfo>().map(|c| c.ip);
+    let ip = req
+        .extensions()
+        .get::<ClientInfo>()
+        .map(|c| c.ip.to_string())
+        .unwrap_or_default();
     let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
     let auth = AuthSlot::default();
     req.extensions_mut().insert(auth.clone());
@@ -33,17 +36,13 @@ pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request) -> Result<Respons
         Ok(resp) => resp.into_response(),
         Err(err) => crate::http::error::envelope_for(err),
     };
-    let mut ip_text = String::new();
-    if let Some(ip) = ip {
-        let _ = write!(ip_text, "{ip}");
-    }
     telemetry::access(&telemetry::Access {
         request_id: request_id.as_deref().unwrap_or(""),
         method: method.as_str(),
         path: &path,
         status: resp.status().as_u16(),
         duration: started.elapsed(),
-        ip: &ip_text,
+        ip: &ip,
         auth_id: auth.0.get().map(String::as_str).unwrap_or(""),
     });
     Ok(resp)
