@@ -4,6 +4,7 @@
 
 pub mod admin_ui;
 pub mod client;
+mod edge;
 pub mod error;
 pub mod middleware;
 pub mod openapi;
@@ -11,16 +12,12 @@ pub mod openapi;
 use std::sync::Arc;
 
 use poem::{
-    Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler,
-    middleware::CatchPanic,
+    Endpoint, EndpointExt, Request, Response, Route, get, handler,
     web::{Data, Path, Redirect},
 };
 
-use self::{
-    error::{ApiError, envelope_for},
-    middleware::{access_log, body_limit, compression, cors, rate_limit, request_id, security_headers},
-    openapi::Docs,
-};
+pub use self::edge::with_edge;
+use self::openapi::Docs;
 use crate::{api, app::AppState};
 
 #[handler]
@@ -41,17 +38,6 @@ fn admin(req: &Request, path: Option<Path<String>>) -> Response {
 #[handler]
 fn admin_root() -> Redirect {
     Redirect::moved_permanent("/_/")
-}
-
-/// A panic in a handler is a bug: a 500 in the envelope, the panic's
-/// message in the log, and the server carries on.
-fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
-    ApiError::internal(anyhow::anyhow!("handler panicked: {what}")).to_response()
 }
 
 /// Everything Cairn serves, inside its layers.
@@ -80,40 +66,6 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'stati
         .data(docs)
         .data(state.clone());
     with_edge(app, state)
-}
-
-/// Wraps `ep` in every layer, outermost last in this chain:
-/// security headers → CORS → compression → request id → access log →
-/// error envelope → panic catcher → rate limit → body limit → `ep`.
-///
-/// The rate limit sits outside the body limit (unlike the order the
-/// foundation issue lists) so a limited client is refused before its body
-/// is read.
-pub fn with_edge<E>(ep: E, state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'static
-where
-    E: Endpoint + 'static,
-{
-    let origins = Arc::new(state.config.origins.clone());
-    let (bl_state, rl_state, sh_state) = (state.clone(), state.clone(), state);
-    ep.around(move |ep, req| body_limit::handle(ep, req, bl_state.clone()))
-        .around(move |ep, req| rate_limit::handle(ep, req, rl_state.clone()))
-        .with(CatchPanic::new().with_handler(panic_response))
-        .around(|ep, req| async move {
-            Ok(match ep.call(req).await {
-                Ok(resp) => resp.into_response(),
-                Err(err) => envelope_for(err),
-            })
-        })
-        // Boxing between groups of layers keeps the nested future types
-        // (and compile times) in check; one dynamic call per group is noise.
-        .boxed()
-        .around(access_log::handle)
-        .around(request_id::handle)
-        .around(compression::handle)
-        .boxed()
-        .around(move |ep, req| cors::handle(ep, req, origins.clone()))
-        .around(move |ep, req| security_headers::handle(ep, req, sh_state.clone()))
-        .map_to_response()
 }
 
 #[cfg(test)]

@@ -1,49 +1,55 @@
 //! One log line per request, written when the response is ready: method,
 //! path, status, duration, client IP and, once auth exists, the caller's
-//! record id. It runs inside the request-id layer, so the id is on the
-//! line. `telemetry::access` owns how the line is written.
+//! record id, with the request id. `telemetry::access` owns how the line
+//! is written.
 
 use std::{
+    net::IpAddr,
     sync::{Arc, OnceLock},
     time::Instant,
 };
 
-use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use poem::{Request, http::Method};
 
-use crate::{
-    http::{client::ClientInfo, middleware::request_id::RequestId},
-    telemetry,
-};
+use crate::telemetry;
 
 /// Filled in by the auth layer when a request is authenticated, so the
 /// access log can name who made it.
 #[derive(Debug, Clone, Default)]
 pub struct AuthSlot(pub Arc<OnceLock<String>>);
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request) -> Result<Response> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let ip = req
-        .extensions()
-        .get::<ClientInfo>()
-        .map(|c| c.ip.to_string())
-        .unwrap_or_default();
-    let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
-    let auth = AuthSlot::default();
-    req.extensions_mut().insert(auth.clone());
-    let resp = match ep.call(req).await {
-        Ok(resp) => resp.into_response(),
-        Err(err) => crate::http::error::envelope_for(err),
-    };
-    telemetry::access(&telemetry::Access {
-        request_id: request_id.as_deref().unwrap_or(""),
-        method: method.as_str(),
-        path: &path,
-        status: resp.status().as_u16(),
-        duration: started.elapsed(),
-        ip: &ip,
-        auth_id: auth.0.get().map(String::as_str).unwrap_or(""),
-    });
-    Ok(resp)
+/// What the line needs from the request, taken before it is served.
+pub struct AccessLog {
+    started: Instant,
+    method: Method,
+    path: String,
+    ip: IpAddr,
+    auth: AuthSlot,
+}
+
+impl AccessLog {
+    /// Starts the clock and gives `req` the slot its caller is noted in.
+    pub fn begin(req: &mut Request, ip: IpAddr) -> Self {
+        let auth = AuthSlot::default();
+        req.extensions_mut().insert(auth.clone());
+        Self {
+            started: Instant::now(),
+            method: req.method().clone(),
+            path: req.uri().path().to_owned(),
+            ip,
+            auth,
+        }
+    }
+
+    pub fn finish(self, request_id: &str, status: u16) {
+        telemetry::access(&telemetry::Access {
+            request_id,
+            method: self.method.as_str(),
+            path: &self.path,
+            status,
+            duration: self.started.elapsed(),
+            ip: self.ip,
+            auth_id: self.auth.0.get().map(String::as_str).unwrap_or(""),
+        });
+    }
 }

@@ -14,12 +14,10 @@
 //! The 413 carries `Connection: close`: the unread rest of the body would
 //! otherwise have to be drained before the connection could be reused.
 
-use std::sync::Arc;
-
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use poem::{
-    Endpoint, IntoResponse, Request, Response, Result,
+    Request, Response, Result,
     http::{HeaderValue, header},
 };
 
@@ -37,9 +35,9 @@ pub fn limit_for(req: &Request, state: &AppState) -> usize {
     let base = state.config.body_limit;
     let multipart = req
         .content_type()
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
+        .and_then(|t| t.get(.."multipart/form-data".len()))
+        .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"));
     let path = req.uri().path();
-    let catalog = state.schema.catalog();
     let widest = |cap: u64| base.saturating_add(usize::try_from(cap).unwrap_or(usize::MAX));
     if path == "/api/batch" {
         let batch = state.settings.get().batch.clone();
@@ -52,13 +50,20 @@ pub fn limit_for(req: &Request, state: &AppState) -> usize {
         // Every request filled to capacity, but no more than PocketBase's
         // own default for batches (128 MiB): the body is held in memory.
         const BATCH_CEILING: u64 = 128 << 20;
-        let per_request = catalog.all().map(|c| form_capacity(c)).max().unwrap_or(0);
+        let per_request = state
+            .schema
+            .catalog()
+            .all()
+            .map(|c| form_capacity(c))
+            .max()
+            .unwrap_or(0);
         let all = per_request.saturating_mul(u64::from(batch.max_requests.max(1)));
         return widest(all.min(BATCH_CEILING));
     }
     if !multipart {
         return base;
     }
+    let catalog = state.schema.catalog();
     let collection = path
         .strip_prefix("/api/collections/")
         .and_then(|rest| rest.split_once('/'))
@@ -70,16 +75,18 @@ pub fn limit_for(req: &Request, state: &AppState) -> usize {
     }
 }
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -> Result<Response> {
-    let limit = limit_for(&req, &state);
+/// Reads `req`'s whole body into memory, up to its limit; the 413 to send
+/// if it is over.
+pub async fn buffer(req: &mut Request, state: &AppState) -> Result<Option<Response>> {
+    let limit = limit_for(req, state);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
-        Some(0) => return ep.call(req).await.map(IntoResponse::into_response),
-        Some(n) if n > limit as u64 => return Ok(too_large()),
+        Some(0) => return Ok(None),
+        Some(n) if n > limit as u64 => return Ok(Some(too_large())),
         _ => {}
     }
     let mut stream = req.take_body().into_bytes_stream();
@@ -92,10 +99,10 @@ pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppSta
             )
         })?;
         if buf.len() + chunk.len() > limit {
-            return Ok(too_large());
+            return Ok(Some(too_large()));
         }
         buf.extend_from_slice(&chunk);
     }
     req.set_body(buf.freeze());
-    ep.call(req).await.map(IntoResponse::into_response)
+    Ok(None)
 }

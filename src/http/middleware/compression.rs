@@ -4,11 +4,9 @@
 //! must reach the client when it is sent. Small bodies are not worth the
 //! CPU, and already-compressed media would only grow.
 
-use std::sync::Arc;
-
 use http_body::Body as _;
 use poem::{
-    Body, Endpoint, IntoResponse, Request, Response, Result,
+    Body, IntoResponse, Request, Response,
     http::{HeaderValue, Method, StatusCode, header},
     web::{Compress, CompressionAlgo},
 };
@@ -57,23 +55,24 @@ fn negotiate(req: &Request) -> Option<CompressionAlgo> {
     best.map(|(algo, _, _)| algo)
 }
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, req: Request) -> Result<Response> {
-    let algo = if req.method() == Method::HEAD {
+/// The coding to compress this request's response with, if any.
+pub fn for_request(req: &Request) -> Option<CompressionAlgo> {
+    if req.method() == Method::HEAD {
         None
     } else {
-        negotiate(&req)
-    };
-    let mut resp = match ep.call(req).await {
-        Ok(resp) => resp.into_response(),
-        Err(err) => crate::http::error::envelope_for(err),
-    };
-    let Some(algo) = algo else { return Ok(resp) };
+        negotiate(req)
+    }
+}
+
+/// `resp`, compressed with `algo` when it is worth it.
+pub fn apply(mut resp: Response, algo: Option<CompressionAlgo>) -> Response {
+    let Some(algo) = algo else { return resp };
     if resp.status() == StatusCode::PARTIAL_CONTENT
         || resp.status() == StatusCode::NO_CONTENT
         || resp.status() == StatusCode::NOT_MODIFIED
         || resp.headers().contains_key(header::CONTENT_ENCODING)
     {
-        return Ok(resp);
+        return resp;
     }
     let content_type = resp
         .headers()
@@ -85,11 +84,11 @@ pub async fn handle<E: Endpoint>(ep: Arc<E>, req: Request) -> Result<Response> {
     let size = body.size_hint().exact();
     resp.set_body(Body::from(body));
     if !worth_compressing(&content_type, size) {
-        return Ok(resp);
+        return resp;
     }
     resp.headers_mut()
         .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    Ok(Compress::new(resp, algo).into_response())
+    Compress::new(resp, algo).into_response()
 }
 
 #[cfg(test)]

@@ -4,10 +4,8 @@
 //! Preflights are answered here, before routing, so they work for every
 //! path and never reach a handler.
 
-use std::sync::Arc;
-
 use poem::{
-    Endpoint, IntoResponse, Request, Response, Result,
+    Request, Response,
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
 };
 
@@ -49,17 +47,34 @@ fn allow_headers(headers: &mut HeaderMap, origins: &Origins, origin: HeaderValue
     }
 }
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, req: Request, origins: Arc<Origins>) -> Result<Response> {
-    let verdict = judge(&origins, &req);
-    let preflight =
-        req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    if preflight {
-        return Ok(match verdict {
+/// What CORS decided for one request, before it is served.
+pub struct Cors<'a> {
+    origins: &'a Origins,
+    verdict: Verdict,
+}
+
+impl<'a> Cors<'a> {
+    pub fn judge(origins: &'a Origins, req: &Request) -> Self {
+        Self {
+            origins,
+            verdict: judge(origins, req),
+        }
+    }
+
+    /// The answer to a preflight, which is never routed; `None` when `req`
+    /// is not one.
+    pub fn preflight(&self, req: &Request) -> Option<Response> {
+        let preflight = req.method() == Method::OPTIONS
+            && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if !preflight {
+            return None;
+        }
+        Some(match &self.verdict {
             Verdict::Allowed(origin) => {
                 let mut resp = Response::builder().status(StatusCode::NO_CONTENT).finish();
                 let requested = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
                 let h = resp.headers_mut();
-                allow_headers(h, &origins, origin);
+                allow_headers(h, self.origins, origin.clone());
                 h.insert(
                     header::ACCESS_CONTROL_ALLOW_METHODS,
                     HeaderValue::from_static(ALLOW_METHODS),
@@ -75,24 +90,22 @@ pub async fn handle<E: Endpoint>(ep: Arc<E>, req: Request, origins: Arc<Origins>
                 resp
             }
             _ => ApiError::new(StatusCode::FORBIDDEN, "The request origin is not allowed.").to_response(),
-        });
+        })
     }
-    let mut resp = match ep.call(req).await {
-        Ok(resp) => resp.into_response(),
-        Err(err) => crate::http::error::envelope_for(err),
-    };
-    let h = resp.headers_mut();
-    if let Verdict::Allowed(origin) = verdict {
-        allow_headers(h, &origins, origin);
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSE),
-        );
+
+    /// The CORS headers of a served (not preflight) response.
+    pub fn apply(self, h: &mut HeaderMap) {
+        if let Verdict::Allowed(origin) = self.verdict {
+            allow_headers(h, self.origins, origin);
+            h.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSE),
+            );
+        }
+        if matches!(self.origins, Origins::List(_)) {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
     }
-    if matches!(*origins, Origins::List(_)) {
-        h.append(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    Ok(resp)
 }
 
 fn add_vary(h: &mut HeaderMap) {

@@ -1,7 +1,7 @@
 //! The layers every request passes through, outermost first:
 //! security headers → CORS → compression → request id → access log →
 //! error envelope (panics and framework errors) → rate limit → body limit
-//! → routes. `http::with_edge` assembles them in that order.
+//! → routes. `http::edge` runs them in that order, in one endpoint.
 
 pub mod access_log;
 pub mod body_limit;

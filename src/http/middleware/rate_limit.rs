@@ -13,18 +13,17 @@
 
 use std::{
     net::IpAddr,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use moka::sync::Cache;
-use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use poem::{Request, Response};
 
 use crate::{
     api::guard,
     app::AppState,
     auth::caller::Caller,
-    http::{client::ClientInfo, error::ApiError},
+    http::error::ApiError,
     schema::Catalog,
     settings::{RateLimitRule, RateLimits},
 };
@@ -170,36 +169,55 @@ impl RateLimiter {
     }
 }
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -> Result<Response> {
-    let settings = state.settings.get();
-    let limits = &settings.rate_limits;
-    let ip = req.extensions().get::<ClientInfo>().map(|c| c.ip);
-    if let Some(ip) =
-        ip.filter(|ip| limits.enabled && !limits.excluded_ips.iter().any(|x| x == &ip.to_string()))
-    {
-        let catalog = state.schema.catalog();
-        let (method, path) = (req.method().as_str().to_owned(), req.uri().path().to_owned());
-        let tags = request_tags(&catalog, &method, &path);
-        let covered = limits
-            .rules
+/// Counts `req` against its rule; the 429 to send if it is over the limit.
+/// The caller, when it had to be identified, is left in `req` for the
+/// handler.
+pub async fn check(
+    req: &mut Request,
+    ip: IpAddr,
+    limits: &RateLimits,
+    state: &AppState,
+) -> Result<Option<Response>, ApiError> {
+    if !limits.enabled
+        || limits
+            .excluded_ips
             .iter()
-            .any(|r| rank(&r.label, &method, &path, tags).is_some());
-        if covered {
-            // Only now is the caller worth identifying; the handler reuses
-            // the answer.
-            let caller = guard::identify(&state, &req).await?;
-            let exempt = caller.is_superuser();
-            let authenticated = matches!(caller, Caller::Record(..));
-            req.extensions_mut().insert(caller);
-            if !exempt
-                && let Some(rule) = pick_rule(limits, &method, &path, tags, authenticated)
-                && let Err(retry) = state.rate_limiter.hit(rule, ip)
-            {
-                return Ok(ApiError::too_many_requests().retry_after(retry).to_response());
-            }
-        }
+            .any(|x| x.parse::<IpAddr>().is_ok_and(|x| x == ip))
+    {
+        return Ok(None);
     }
-    ep.call(req).await.map(IntoResponse::into_response)
+    let catalog = state.schema.catalog();
+    let (method, path) = (req.method().as_str(), req.uri().path());
+    let tags = request_tags(&catalog, method, path);
+    let covered = limits
+        .rules
+        .iter()
+        .any(|r| rank(&r.label, method, path, tags).is_some());
+    if !covered {
+        return Ok(None);
+    }
+    // Only now is the caller worth identifying; the handler reuses the
+    // answer.
+    let caller = guard::identify(state, req).await?;
+    let exempt = caller.is_superuser();
+    let authenticated = matches!(caller, Caller::Record(..));
+    let rule = (!exempt)
+        .then(|| {
+            pick_rule(
+                limits,
+                req.method().as_str(),
+                req.uri().path(),
+                tags,
+                authenticated,
+            )
+        })
+        .flatten();
+    let verdict = rule.map(|rule| state.rate_limiter.hit(rule, ip));
+    req.extensions_mut().insert(caller);
+    Ok(match verdict {
+        Some(Err(retry)) => Some(ApiError::too_many_requests().retry_after(retry).to_response()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

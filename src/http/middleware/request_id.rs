@@ -3,10 +3,10 @@
 //! fresh one is made. The id is echoed on the response and carried by the
 //! tracing span that every log line of the request is written in.
 
-use std::sync::Arc;
-
-use poem::{Endpoint, IntoResponse, Request, Response, Result, http::HeaderValue};
-use tracing::Instrument;
+use poem::{
+    Request,
+    http::{HeaderMap, HeaderValue},
+};
 
 pub const HEADER: &str = "x-request-id";
 const MAX_LEN: usize = 128;
@@ -28,23 +28,20 @@ pub fn generate() -> String {
     crate::random::lower_alphanumeric(20)
 }
 
-pub async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request) -> Result<Response> {
-    let id = req
-        .headers()
+/// The id of `req`: its own `X-Request-Id` when acceptable, else a new one.
+pub fn for_request(req: &Request) -> String {
+    req.headers()
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| accept_inbound(v))
-        .map_or_else(generate, str::to_owned);
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut resp = match ep.call(req).instrument(span).await {
-        Ok(resp) => resp.into_response(),
-        Err(err) => crate::http::error::envelope_for(err),
-    };
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert(HEADER, value);
+        .map_or_else(generate, str::to_owned)
+}
+
+/// Puts `id` on the response.
+pub fn echo(headers: &mut HeaderMap, id: &str) {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        headers.insert(HEADER, value);
     }
-    Ok(resp)
 }
 
 #[cfg(test)]
