@@ -1,12 +1,37 @@
 //! PocketBase's datetime text: `2006-01-02 15:04:05.000Z`, always UTC.
 //! Stored and sent in this one form so that string order is time order.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 pub const FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3fZ";
 
+/// `t` in `FORMAT`. Written digit by digit: every record write stamps
+/// its dates, and chrono's general formatter (which parses `FORMAT` each
+/// time) was a visible share of a create. Years outside 0..=9999 and leap
+/// seconds, which need chrono's signs and rules, go through chrono.
 pub fn format(t: DateTime<Utc>) -> String {
-    t.format(FORMAT).to_string()
+    let year = t.year();
+    let nanos = t.nanosecond();
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return t.format(FORMAT).to_string();
+    }
+    let mut out = String::with_capacity(24);
+    let parts = [
+        (year as u32, 4, '-'),
+        (t.month(), 2, '-'),
+        (t.day(), 2, ' '),
+        (t.hour(), 2, ':'),
+        (t.minute(), 2, ':'),
+        (t.second(), 2, '.'),
+        (nanos / 1_000_000, 3, 'Z'),
+    ];
+    for (n, width, then) in parts {
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+        }
+        out.push(then);
+    }
+    out
 }
 
 pub fn now() -> String {
@@ -28,5 +53,25 @@ mod tests {
             + chrono::Duration::milliseconds(7);
         assert_eq!(format(t), "2006-01-02 15:04:05.007Z");
         assert_eq!(now().len(), "2006-01-02 15:04:05.000Z".len());
+    }
+
+    #[test]
+    fn agrees_with_chrono_across_the_range() {
+        let mut at = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).single().expect("valid");
+        let end = Utc
+            .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+            .single()
+            .expect("valid");
+        // A step that is no round number of anything visits every digit.
+        let step = chrono::Duration::milliseconds(9_876_543_211) + chrono::Duration::nanoseconds(123_457);
+        while at < end {
+            assert_eq!(format(at), at.format(FORMAT).to_string());
+            at += step;
+        }
+        let far = Utc
+            .with_ymd_and_hms(12_345, 6, 7, 8, 9, 10)
+            .single()
+            .expect("valid");
+        assert_eq!(format(far), far.format(FORMAT).to_string());
     }
 }

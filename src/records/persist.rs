@@ -1,13 +1,14 @@
 //! The SQL side of a record write: the row inserted or updated (only the
-//! changed columns), relation ids checked against their targets, and a
-//! UNIQUE violation reported as the field error PocketBase gives.
+//! changed columns) and returned as stored, relation ids checked against
+//! their targets, and a UNIQUE violation reported as the field error
+//! PocketBase gives.
 
-use rusqlite::{Connection, params_from_iter, types::Value as Sql};
-use serde_json::Value;
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
+use serde_json::{Map, Value};
 
 use super::{
     service::{CREATE_FAILED, RecordError, UPDATE_FAILED, Values, invalid},
-    values,
+    shape, values,
 };
 use crate::{
     http::error::{ErrorTree, FieldError},
@@ -90,16 +91,24 @@ fn unique_violation(err: &rusqlite::Error, c: &Collection) -> Option<ErrorTree> 
     Some(errors)
 }
 
-/// Runs a write statement, reporting a UNIQUE violation as a field error.
-fn execute_checked(
+/// Runs a write statement that ends in `RETURNING` the columns of
+/// `shape::select_list`: the row as stored (defaults and column affinity
+/// applied), shaped as a read would shape it, so the write need not read
+/// it back; `None` when no row was written. A UNIQUE violation becomes a
+/// field error.
+fn write_returning(
     tx: &Connection,
     sql: &str,
     params: Vec<Sql>,
     c: &Collection,
     message: &'static str,
-) -> Result<(), RecordError> {
-    match tx.prepare_cached(sql)?.execute(params_from_iter(params)) {
-        Ok(_) => Ok(()),
+) -> Result<Option<Map<String, Value>>, RecordError> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    match stmt
+        .query_row(params_from_iter(params), |row| shape::row_to_json(c, row))
+        .optional()
+    {
+        Ok(row) => Ok(row),
         Err(err) => Err(match unique_violation(&err, c) {
             Some(errors) => invalid(message, errors),
             None => err.into(),
@@ -115,32 +124,40 @@ pub(super) fn exists(tx: &Connection, c: &Collection, id: &str) -> rusqlite::Res
     .query_row([id], |r| r.get(0))
 }
 
-pub(super) fn insert(tx: &Connection, c: &Collection, values: &Values) -> Result<(), RecordError> {
+/// Inserts the record; the row as stored, shaped.
+pub(super) fn insert(
+    tx: &Connection,
+    c: &Collection,
+    values: &Values,
+) -> Result<Map<String, Value>, RecordError> {
     let cols: Vec<&Field> = c.fields.iter().filter(|f| values.contains_key(&f.name)).collect();
     let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
+        "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
         quote(&c.name),
         cols.iter().map(|f| quote(&f.name)).collect::<Vec<_>>().join(", "),
-        vec!["?"; cols.len()].join(", ")
+        vec!["?"; cols.len()].join(", "),
+        shape::select_list(c)
     );
     let params: Vec<Sql> = cols.iter().map(|f| values::to_sql(f, &values[&f.name])).collect();
-    execute_checked(tx, &sql, params, c, CREATE_FAILED)
+    write_returning(tx, &sql, params, c, CREATE_FAILED)?.ok_or(RecordError::NotFound)
 }
 
+/// Updates the changed columns of record `id`; the row as stored, shaped,
+/// or `None` when nothing changed (or there is no such row).
 pub(super) fn update(
     tx: &Connection,
     c: &Collection,
     id: &str,
     values: &Values,
     before: &Values,
-) -> Result<(), RecordError> {
+) -> Result<Option<Map<String, Value>>, RecordError> {
     let changed: Vec<&Field> = c
         .fields
         .iter()
         .filter(|f| f.name != "id" && values.get(&f.name) != before.get(&f.name))
         .collect();
     if changed.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let sets: Vec<String> = changed
         .iter()
@@ -148,15 +165,16 @@ pub(super) fn update(
         .map(|(i, f)| format!("{} = ?{}", quote(&f.name), i + 1))
         .collect();
     let sql = format!(
-        "UPDATE {} SET {} WHERE id = ?{}",
+        "UPDATE {} SET {} WHERE id = ?{} RETURNING {}",
         quote(&c.name),
         sets.join(", "),
-        changed.len() + 1
+        changed.len() + 1,
+        shape::select_list(c)
     );
     let mut params: Vec<Sql> = changed
         .iter()
         .map(|f| values::to_sql(f, &values[&f.name]))
         .collect();
     params.push(Sql::Text(id.to_owned()));
-    execute_checked(tx, &sql, params, c, UPDATE_FAILED)
+    write_returning(tx, &sql, params, c, UPDATE_FAILED)
 }

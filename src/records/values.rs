@@ -64,15 +64,30 @@ static PATTERNS: std::sync::LazyLock<moka::sync::Cache<String, Option<std::sync:
     std::sync::LazyLock::new(|| moka::sync::Cache::new(1_000));
 
 fn pattern_matches(pattern: &str, text: &str) -> bool {
-    let compiled = match PATTERNS.get(pattern) {
-        Some(hit) => hit,
-        None => {
+    // The writer checks the same few patterns (every record id's among
+    // them) on every write: a small per-thread list in front of the
+    // shared cache saves hashing the pattern and the cache's bookkeeping.
+    const LOCAL: usize = 16;
+    type Compiled = Option<std::sync::Arc<regex::Regex>>;
+    thread_local! {
+        static RECENT: std::cell::RefCell<Vec<(String, Compiled)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    RECENT.with_borrow_mut(|recent| {
+        if let Some((_, hit)) = recent.iter().find(|(p, _)| p == pattern) {
+            return hit.as_ref().is_some_and(|re| re.is_match(text));
+        }
+        let compiled = PATTERNS.get(pattern).unwrap_or_else(|| {
             let fresh = regex::Regex::new(pattern).ok().map(std::sync::Arc::new);
             PATTERNS.insert(pattern.to_owned(), fresh.clone());
             fresh
+        });
+        if recent.len() == LOCAL {
+            recent.remove(0);
         }
-    };
-    compiled.is_some_and(|re| re.is_match(text))
+        let matches = compiled.as_ref().is_some_and(|re| re.is_match(text));
+        recent.push((pattern.to_owned(), compiled));
+        matches
+    })
 }
 
 pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {

@@ -270,8 +270,8 @@ impl WritePlan {
         }
         stamp_autodates(c, &mut values, creating);
         check_relations(tx, catalog, c, &values, message)?;
-        if creating {
-            insert(tx, c, &values)?;
+        let written = if creating {
+            let record = insert(tx, c, &values)?;
             // The create rule is checked against the record as it would be
             // stored; failing it rolls the insert back.
             if let Some(rule) = rule
@@ -279,10 +279,14 @@ impl WritePlan {
             {
                 return Err(invalid(CREATE_FAILED, ErrorTree::new()));
             }
+            Some(record)
         } else {
-            update(tx, c, &self.id, &values, &before)?;
-        }
-        let record = read_shaped(tx, c, &self.id)?.ok_or(RecordError::NotFound)?;
+            update(tx, c, &self.id, &values, &before)?
+        };
+        let record = match written {
+            Some(record) => record,
+            None => read_shaped(tx, c, &self.id)?.ok_or(RecordError::NotFound)?,
+        };
         Ok(Applied {
             change: RecordChange {
                 action: if creating {
