@@ -209,11 +209,13 @@ pub(crate) fn rows_by_id<T>(
 
 /// The columns of `shape::select_list` of record `?1` of `c`.
 fn by_id_sql(c: &Collection) -> String {
-    format!(
-        "SELECT {} FROM {} WHERE id = ?1",
-        shape::select_list(c),
-        quote(&c.name)
-    )
+    let mut sql = String::with_capacity(64);
+    sql.push_str("SELECT ");
+    shape::push_select_list(&mut sql, c);
+    sql.push_str(" FROM ");
+    crate::schema::sync::push_quoted(&mut sql, &c.name);
+    sql.push_str(" WHERE id = ?1");
+    sql
 }
 
 /// The rule of an action as conditions after `id = ?1`; `None` when the

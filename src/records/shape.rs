@@ -17,11 +17,20 @@ use crate::{
 
 /// The `SELECT` list for `c`'s visible columns, in field order.
 pub fn select_list(c: &Collection) -> String {
-    c.fields
-        .iter()
-        .map(|f| crate::schema::sync::quote(&f.name))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::new();
+    push_select_list(&mut out, c);
+    out
+}
+
+/// `select_list(c)`, appended to `out`.
+pub fn push_select_list(out: &mut String, c: &Collection) {
+    out.reserve(c.fields.iter().map(|f| f.name.len() + 4).sum());
+    for (i, f) in c.fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        crate::schema::sync::push_quoted(out, &f.name);
+    }
 }
 
 /// One column as its field shows it in JSON. Serializing a cell into a

@@ -26,7 +26,21 @@ pub enum SyncError {
 /// Quotes an identifier that schema validation has already restricted to
 /// `[A-Za-z0-9_]`; doubling backticks keeps even a bad name inert.
 pub fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
+    let mut out = String::with_capacity(name.len() + 2);
+    push_quoted(&mut out, name);
+    out
+}
+
+/// `quote(name)`, appended to `out`: statements built on every request
+/// (a record by id, its columns) are built in one string.
+pub fn push_quoted(out: &mut String, name: &str) {
+    out.push('`');
+    if name.contains('`') {
+        out.push_str(&name.replace('`', "``"));
+    } else {
+        out.push_str(name);
+    }
+    out.push('`');
 }
 
 fn column_sql(field: &Field) -> String {
@@ -160,4 +174,18 @@ pub fn drop(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
 
 pub fn truncate(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!("DELETE FROM {}", quote(&c.name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_with_backticks_doubled() {
+        assert_eq!(quote("title"), "`title`");
+        assert_eq!(quote("we`ird"), "`we``ird`");
+        let mut sql = String::from("SELECT ");
+        push_quoted(&mut sql, "a`b");
+        assert_eq!(sql, "SELECT `a``b`");
+    }
 }
