@@ -119,6 +119,45 @@ async fn every_field_type_round_trips_through_storage() {
     assert_eq!(bare["owner"], "");
 }
 
+/// A write answers with the row as stored: taken from the write itself
+/// when it changed something, read back when it changed nothing.
+#[tokio::test]
+async fn updates_answer_with_the_record_as_stored() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    app.post_ok(
+        &token,
+        "/api/collections",
+        json!({"name": "plain", "fields": [
+            {"name": "n", "type": "number"}, {"name": "j", "type": "json"}, {"name": "t", "type": "text"}]}),
+    )
+    .await;
+    let created = app
+        .post_ok(&token, "/api/collections/plain/records", json!({"t": "x"}))
+        .await;
+    let path = format!(
+        "/api/collections/plain/records/{}",
+        created["id"].as_str().unwrap()
+    );
+    let changes = [
+        json!({"n": 4.0, "j": 5}),
+        json!({}),
+        json!({"t": "x"}),
+        json!({"j": {"a": [1]}, "n+": 2.5}),
+    ];
+    for change in changes {
+        let resp = app.call("PATCH", &path, Some(&token), Some(change.clone())).await;
+        assert_eq!(resp.status(), 200, "{change}");
+        let updated = json(resp).await;
+        let read = json(app.call("GET", &path, Some(&token), None).await).await;
+        assert_eq!(updated, read, "after {change}");
+    }
+    let read = json(app.call("GET", &path, Some(&token), None).await).await;
+    assert_eq!(read["n"], 6.5);
+    assert_eq!(read["j"], json!({"a": [1]}));
+    assert_eq!(read["t"], "x");
+}
+
 #[tokio::test]
 async fn every_field_type_reports_its_validation_code() {
     let app = spawn_app().await;

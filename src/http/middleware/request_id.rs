@@ -11,10 +11,6 @@ use poem::{
 pub const HEADER: &str = "x-request-id";
 const MAX_LEN: usize = 128;
 
-/// The id of the request being served, in the request's extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 /// Accepts only ids that are safe to echo and to write into logs.
 pub fn accept_inbound(raw: &str) -> bool {
     !raw.is_empty()
