@@ -5,10 +5,11 @@
 
 use poem::{
     Request,
-    http::{HeaderMap, HeaderValue},
+    http::{HeaderMap, HeaderName, HeaderValue},
 };
 
-pub const HEADER: &str = "x-request-id";
+/// Built at compile time, not parsed on every request.
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_LEN: usize = 128;
 
 /// Accepts only ids that are safe to echo and to write into logs.
@@ -27,7 +28,7 @@ pub fn generate() -> String {
 /// The id of `req`: its own `X-Request-Id` when acceptable, else a new one.
 pub fn for_request(req: &Request) -> String {
     req.headers()
-        .get(HEADER)
+        .get(&HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| accept_inbound(v))
         .map_or_else(generate, str::to_owned)
