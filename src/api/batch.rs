@@ -26,7 +26,7 @@ use crate::{
     app::AppState,
     files::Upload,
     http::error::{ApiError, ErrorTree, FieldError},
-    query::compile::RequestInfo,
+    query::compile::{RequestInfo, RequestValues},
     records::{
         access::Requester,
         batch::{self, BatchError, Op},
@@ -239,7 +239,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
             (percent_decode(k), Value::String(percent_decode(v)))
         })
         .collect();
-    let mut headers = base.info.headers.clone();
+    let mut headers = Map::clone(base.info.headers.get());
     if let Some(Value::Object(extra)) = raw.get("headers") {
         for (k, v) in extra {
             // The batch's own Authorization decides who the caller is.
@@ -258,8 +258,8 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         info: RequestInfo {
             auth: base.info.auth.clone(),
             method,
-            query,
-            headers,
+            query: RequestValues::ready(query.into()),
+            headers: RequestValues::ready(headers.into()),
             body: body.clone(),
         }
         .into(),

@@ -9,7 +9,7 @@ use crate::{
     app::AppState,
     auth::caller::Caller,
     http::{error::ApiError, middleware::access_log::AuthSlot},
-    query::compile::RequestInfo,
+    query::compile::{RequestInfo, RequestValues},
     records::access::Requester,
 };
 
@@ -59,20 +59,26 @@ pub async fn requester(
         Caller::Record(r, _) => Some(r.record.clone()),
         Caller::Guest => None,
     };
-    let query: Map<String, Value> = req
-        .params::<std::collections::BTreeMap<String, String>>()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let headers = req
-        .headers()
-        .iter()
-        .filter_map(|(name, value)| {
-            let key = name.as_str().to_ascii_lowercase().replace('-', "_");
-            Some((key, Value::String(value.to_str().ok()?.to_owned())))
-        })
-        .collect();
+    // Copied raw (the header values are shared, not copied) and made into
+    // maps only if a rule or filter refers to them.
+    let raw_query = req.uri().query().unwrap_or("").to_owned();
+    let raw_headers = req.headers().clone();
+    let query = RequestValues::new(move || {
+        serde_urlencoded::from_str::<std::collections::BTreeMap<String, String>>(&raw_query)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    });
+    let headers = RequestValues::new(move || {
+        raw_headers
+            .iter()
+            .filter_map(|(name, value)| {
+                let key = name.as_str().to_ascii_lowercase().replace('-', "_");
+                Some((key, Value::String(value.to_str().ok()?.to_owned())))
+            })
+            .collect()
+    });
     Ok(Requester {
         caller,
         info: RequestInfo {

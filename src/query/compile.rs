@@ -6,6 +6,8 @@
 //! Not yet here (answered with a clear 400): relation paths
 //! (`author.name`), back-relations, `@collection.*`, `:isset`/`:changed`.
 
+use std::sync::{Arc, LazyLock};
+
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use rusqlite::types::Value as Sql;
 use serde_json::{Map, Value};
@@ -21,15 +23,51 @@ use crate::schema::{
 };
 
 /// What a condition may refer to beyond the collection's own fields.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct RequestInfo {
     /// The signed-in record as the API shows it (plus `collectionId`,
     /// `collectionName`); `None` for guests.
     pub auth: Option<Map<String, Value>>,
     pub method: String,
-    pub query: Map<String, Value>,
-    pub headers: Map<String, Value>,
+    pub query: RequestValues,
+    pub headers: RequestValues,
     pub body: Map<String, Value>,
+}
+
+type Build = Box<dyn FnOnce() -> Arc<Map<String, Value>> + Send>;
+
+/// `@request.query` or `@request.headers` as a map, made the first time an
+/// expression refers to it: most rules never do, and making it for every
+/// request (a string per name and per value) was about 1% of a create.
+pub struct RequestValues(LazyLock<Arc<Map<String, Value>>, Build>);
+
+impl RequestValues {
+    /// Values that `build` makes when first asked for.
+    pub fn new(build: impl FnOnce() -> Map<String, Value> + Send + 'static) -> Self {
+        Self(LazyLock::new(Box::new(move || Arc::new(build()))))
+    }
+
+    /// Values already made (shared, not copied).
+    pub fn ready(values: Arc<Map<String, Value>>) -> Self {
+        Self(LazyLock::new(Box::new(move || values)))
+    }
+
+    pub fn get(&self) -> &Arc<Map<String, Value>> {
+        &self.0
+    }
+}
+
+impl Default for RequestValues {
+    fn default() -> Self {
+        Self::new(Map::new)
+    }
+}
+
+impl std::fmt::Debug for RequestValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Makes them if need be: only debugging prints a request.
+        self.get().fmt(f)
+    }
 }
 
 pub struct Scope<'a> {
@@ -202,8 +240,8 @@ impl<'a> Compiler<'a> {
             Some("auth") => req.auth.as_ref().and_then(|a| lookup(a, &parts[2..])).cloned(),
             Some("method") if parts.len() == 2 => Some(Value::String(req.method.clone())),
             Some("context") if parts.len() == 2 => Some(Value::String("default".into())),
-            Some("query") => lookup(&req.query, &parts[2..]).cloned(),
-            Some("headers") => lookup(&req.headers, &parts[2..]).cloned(),
+            Some("query") => lookup(req.query.get(), &parts[2..]).cloned(),
+            Some("headers") => lookup(req.headers.get(), &parts[2..]).cloned(),
             Some("body") => lookup(&req.body, &parts[2..]).cloned(),
             _ => return Err(invalid(format!("unknown request value {path:?}"))),
         };
@@ -816,5 +854,33 @@ mod tests {
         assert!(run("strftime('%Y', @now) > '2000'").expect("strftime").len() == 5);
         let near = run("geoDistance(0, 0, 0, 1) < 112 && geoDistance(0, 0, 0, 1) > 110").expect("geo");
         assert_eq!(near.len(), 5, "one degree of latitude is about 111 km");
+    }
+
+    #[test]
+    fn request_values_are_made_only_when_a_rule_refers_to_them() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let made = Arc::new(AtomicUsize::new(0));
+        let counter = made.clone();
+        let request = RequestInfo {
+            headers: RequestValues::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                [("x_team".to_owned(), Value::from("a"))].into_iter().collect()
+            }),
+            ..RequestInfo::default()
+        };
+        let c = collection();
+        let scope = Scope {
+            collection: &c,
+            catalog: None,
+            request: &request,
+            trusted: true,
+        };
+        let rule = |text: &str| compile(&parse(text).expect("parse"), &scope, 0).expect("compile");
+        rule("n > 1 && @request.method = 'GET'");
+        assert_eq!(made.load(Ordering::SeqCst), 0, "no rule asked for headers yet");
+        let compiled = rule("@request.headers.x_team = 'a'");
+        assert_eq!(compiled.params[0], Sql::Text("a".into()));
+        rule("@request.headers.x_team != 'b'");
+        assert_eq!(made.load(Ordering::SeqCst), 1, "made once, then shared");
     }
 }

@@ -31,7 +31,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::caller::{Caller, load_auth_record},
-    query::compile::RequestInfo,
+    query::compile::{RequestInfo, RequestValues},
     records::{
         access::{Access, Conditions, Requester, decide},
         events::{ChangeAction, RecordChange},
@@ -126,8 +126,8 @@ fn requester(caller: &Caller, sub: &Subscription) -> Requester {
                 Caller::Guest => None,
             },
             method: "GET".into(),
-            query: sub.query.clone(),
-            headers: sub.headers.clone(),
+            query: RequestValues::ready(sub.query.clone()),
+            headers: RequestValues::ready(sub.headers.clone()),
             body: Map::new(),
         }
         .into(),

@@ -9,6 +9,8 @@
 //! The whole string, options included, is the subscription's key and the
 //! SSE event name the SDK listens on.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::{
@@ -46,8 +48,9 @@ pub struct Subscription {
     pub fields_raw: String,
     pub filter: Option<String>,
     /// `@request.query` and `@request.headers` for rule checks.
-    pub query: Map<String, Value>,
-    pub headers: Map<String, Value>,
+    /// Shared by every rule check of every event the subscription gets.
+    pub query: Arc<Map<String, Value>>,
+    pub headers: Arc<Map<String, Value>>,
 }
 
 impl Subscription {
@@ -90,8 +93,8 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         fields: None,
         fields_raw: String::new(),
         filter: None,
-        query: Map::new(),
-        headers: Map::new(),
+        query: Arc::default(),
+        headers: Arc::default(),
     };
     let bad = || FieldError::new("validation_invalid_topic_options", "Invalid topic options.");
     for pair in suffix.split('&').filter(|p| !p.is_empty()) {
@@ -116,12 +119,13 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
                 })
                 .unwrap_or_default()
         };
-        sub.query = strings(options.get("query"));
+        sub.query = strings(options.get("query")).into();
         // Header names as rules see them: lower-case, `-` as `_`.
         sub.headers = strings(options.get("headers"))
             .into_iter()
             .map(|(k, v)| (k.to_ascii_lowercase().replace('-', "_"), v))
-            .collect();
+            .collect::<Map<String, Value>>()
+            .into();
     }
     let option = |name: &str| {
         sub.query
