@@ -15,6 +15,7 @@ use crate::{
         backoff::Backoff, caller::AuthRecords, installer::Installer, password::Hasher, sessions::Sessions,
     },
     config::Config,
+    files::Storage,
     http::{self, middleware::rate_limit::RateLimiter},
     realtime::Broker,
     records::list::ListCounts,
@@ -37,6 +38,8 @@ pub struct AppState {
     /// Failed sign-ins per identity, for the per-account backoff.
     pub login_backoff: Backoff,
     pub hasher: Hasher,
+    /// Uploaded files, under the data folder.
+    pub storage: Storage,
     pub installer: Installer,
     pub rate_limiter: RateLimiter,
     /// Realtime clients and the dispatcher of record changes to them.
@@ -85,6 +88,7 @@ impl App {
             .find_map(|a| a.as_socket_addr().copied())
             .unwrap_or(config.http);
         let config_realtime = config.realtime.clone();
+        let storage = Storage::new(&config.data_dir);
         let state = Arc::new(AppState {
             config,
             store,
@@ -94,6 +98,7 @@ impl App {
             sessions: Sessions::default(),
             login_backoff: Backoff::default(),
             hasher: Hasher::default(),
+            storage,
             installer: Installer::new(),
             rate_limiter: RateLimiter::default(),
             realtime: Broker::new(config_realtime),
@@ -136,6 +141,7 @@ impl App {
             )
             .await;
         state.store.close().await;
+        crate::telemetry::flush();
         tracing::info!("stopped");
         result
     }

@@ -8,13 +8,19 @@
 //! error. Through the generic formatter (field visitors, `Debug` for every
 //! value, span bookkeeping) it cost about a sixth of a health check's CPU.
 //! The level filter still decides whether it is written.
+//!
+//! Access lines are not written one by one: they collect in a buffer that
+//! a thread writes out every `FLUSH_EVERY` (or at once when it is full, and
+//! at shutdown), so a busy server makes one `write` per batch instead of
+//! one per request. A line may so appear up to that long after the lines
+//! `tracing` writes directly; each carries its own timestamp.
 
 use std::{
     cell::RefCell,
     fmt::Write as _,
     io::{IsTerminal, Write},
     net::IpAddr,
-    sync::OnceLock,
+    sync::{Mutex, OnceLock},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -27,6 +33,13 @@ use crate::config::LogFormat;
 /// until `init`, and for colour output, which only a person at a
 /// terminal sees.
 static FAST_FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Access lines not yet written to standard error.
+static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// How long an access line may wait in `PENDING`.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// A batch this large is written by the request that fills it.
+const FLUSH_BYTES: usize = 64 * 1024;
 
 /// The target the access line is logged under (for `RUST_LOG`).
 const ACCESS_TARGET: &str = "cairn::access";
@@ -58,8 +71,33 @@ pub fn init(format: LogFormat, dev: bool) {
             )
             .try_init(),
     };
-    if installed.is_ok() && (format == LogFormat::Json || !ansi) {
-        let _ = FAST_FORMAT.set(format);
+    if installed.is_ok() && (format == LogFormat::Json || !ansi) && FAST_FORMAT.set(format).is_ok() {
+        let flusher = std::thread::Builder::new().name("cairn-log".into()).spawn(|| {
+            loop {
+                std::thread::sleep(FLUSH_EVERY);
+                flush();
+            }
+        });
+        if let Err(err) = flusher {
+            tracing::warn!(error = %err, "no log flusher thread; access lines are written in batches when full");
+        }
+    }
+}
+
+/// Writes out the access lines waiting in the buffer (at shutdown, so that
+/// none is lost and they come before the last lines).
+pub fn flush() {
+    let Ok(mut pending) = PENDING.lock() else {
+        return;
+    };
+    write_out(&mut pending);
+}
+
+/// Under the buffer's lock, so batches reach standard error in order.
+fn write_out(pending: &mut Vec<u8>) {
+    if !pending.is_empty() {
+        let _ = std::io::stderr().lock().write_all(pending);
+        pending.clear();
     }
 }
 
@@ -107,7 +145,18 @@ pub fn access(a: &Access<'_>) {
             LogFormat::Json => json_line(line, level, a),
             LogFormat::Pretty => pretty_line(line, level, a),
         }
-        let _ = std::io::stderr().lock().write_all(line);
+        match PENDING.lock() {
+            Ok(mut pending) => {
+                pending.extend_from_slice(line);
+                if pending.len() >= FLUSH_BYTES {
+                    write_out(&mut pending);
+                }
+            }
+            // A thread panicked while holding it: write directly.
+            Err(_) => {
+                let _ = std::io::stderr().lock().write_all(line);
+            }
+        }
     });
 }
 

@@ -202,9 +202,7 @@ impl CollectionsApi {
     /// After a collection's records are gone, so are their files.
     async fn remove_files(&self, collection_id: Option<String>) {
         if let Some(id) = collection_id {
-            crate::files::Storage::new(&self.state.config.data_dir)
-                .remove_collection(&id)
-                .await;
+            self.state.storage.remove_collection(&id).await;
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{Storage, names, sniff, thumbs};
+use super::{names, sniff, thumbs};
 use crate::{
     app::AppState,
     auth::{caller::Caller, token},
@@ -79,8 +79,8 @@ pub async fn find(
     if *protected {
         may_view(state, collection, record_id, file_token).await?;
     }
-    let storage = Storage::new(&state.config.data_dir);
-    let path = storage
+    let path = state
+        .storage
         .file(&c.id, record_id, filename)
         .ok_or(RecordError::NotFound)?;
     let head = read_head(&path).await?;
@@ -99,7 +99,8 @@ pub async fn find(
     let (Some(parsed), true) = (thumbs::ThumbSize::parse(size), thumbs::supported(mime)) else {
         return Ok(found);
     };
-    let thumb_path = storage
+    let thumb_path = state
+        .storage
         .thumb(&c.id, record_id, filename, size)
         .ok_or(RecordError::NotFound)?;
     if tokio::fs::metadata(&thumb_path).await.is_err() {

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::password,
-    files::{Storage, Upload},
+    files::Upload,
     http::error::{ApiError, ErrorTree},
     schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
     store::StoreError,
@@ -367,9 +367,8 @@ pub type RecordFiles = (String, String, Vec<String>);
 
 /// Removes files staged for writes that did not commit.
 pub async fn discard(state: &AppState, staged: Vec<RecordFiles>) {
-    let storage = Storage::new(&state.config.data_dir);
     for (cid, rid, names) in staged.iter().filter(|s| !s.2.is_empty()) {
-        storage.remove(cid, rid, names).await;
+        state.storage.remove(cid, rid, names).await;
     }
 }
 
@@ -394,7 +393,6 @@ fn file_names(c: &Collection, record: &Map<String, Value>) -> Vec<String> {
 /// files no longer referenced are removed (all of a deleted record's),
 /// cached auth records are dropped, and the changes are announced.
 pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: Vec<RecordFiles>) {
-    let storage = Storage::new(&state.config.data_dir);
     discard(state, unreferenced).await;
     let id_of = |ch: &RecordChange| {
         ch.record
@@ -408,14 +406,15 @@ pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: 
         if change.collection.kind == CollectionKind::Auth {
             state.auth_records.invalidate(&change.collection.id, &id);
         }
+        if change.action != ChangeAction::Delete {
+            continue;
+        }
         // A batch may delete a record and create one with the same id; the
         // folder then holds the new record's files and stays.
         let recreated = changes[i + 1..]
             .iter()
             .any(|later| later.collection.id == change.collection.id && id_of(later) == id);
-        if change.action != ChangeAction::Delete {
-            continue;
-        }
+        let storage = &state.storage;
         if recreated {
             let held = file_names(&change.collection, &change.record);
             storage.remove(&change.collection.id, &id, &held).await;

@@ -28,7 +28,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    files::{NewFile, Storage, Upload, upload},
+    files::{NewFile, Upload, upload},
     http::error::{ErrorTree, FieldError},
     schema::{
         Catalog, Collection, CollectionKind,
@@ -160,9 +160,7 @@ pub async fn prepare(
         for (field, p) in plain {
             hashed.push((field, state.hasher.hash(p).await?));
         }
-        Storage::new(&state.config.data_dir)
-            .stage(&c.id, &id, &new_files)
-            .await?;
+        state.storage.stage(&c.id, &id, &new_files).await?;
     }
     Ok(WritePlan {
         c,
@@ -422,6 +420,10 @@ fn apply_body(
     creating: bool,
     errors: &mut ErrorTree,
 ) {
+    // Modifier keys are rare; without any, no field looks for its three.
+    let modifying = body
+        .keys()
+        .any(|k| k.starts_with('+') || k.ends_with('+') || k.ends_with('-'));
     for f in &c.fields {
         if managed(c, f) || (!creating && f.name == "id") {
             continue;
@@ -429,12 +431,14 @@ fn apply_body(
         if c.kind == CollectionKind::Auth && f.name == "verified" && !manager {
             continue;
         }
-        let mut value = values.get(&f.name).cloned().unwrap_or_else(|| values::zero(f));
-        if let Some(raw) = body.get(&f.name) {
-            value = values::normalize(f, raw);
-        }
-        for (op, operand) in modifiers_for(body, &f.name) {
-            value = values::modify(f, &value, op, operand);
+        let mut value = match body.get(&f.name) {
+            Some(raw) => values::normalize(f, raw),
+            None => values.get(&f.name).cloned().unwrap_or_else(|| values::zero(f)),
+        };
+        if modifying {
+            for (op, operand) in modifiers_for(body, &f.name) {
+                value = values::modify(f, &value, op, operand);
+            }
         }
         if let Some(e) = values::check(f, &value) {
             errors.add(&[&f.name], e);
