@@ -10,7 +10,7 @@
 //! The level filter still decides whether it is written.
 //!
 //! Access lines are not written one by one: they collect in a buffer that
-//! a thread writes out every `FLUSH_EVERY` (or at once when it is full, and
+//! a thread writes out `FLUSH_EVERY` after the first of them (or at once when it is full, and
 //! at shutdown), so a busy server makes one `write` per batch instead of
 //! one per request. A line may so appear up to that long after the lines
 //! `tracing` writes directly; each carries its own timestamp.
@@ -20,7 +20,7 @@ use std::{
     fmt::Write as _,
     io::{IsTerminal, Write},
     net::IpAddr,
-    sync::{Mutex, OnceLock},
+    sync::{Condvar, Mutex, OnceLock},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -36,6 +36,9 @@ static FAST_FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
 /// Access lines not yet written to standard error.
 static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Wakes the flusher when `PENDING` stops being empty, so an idle server's
+/// flusher sleeps instead of waking every `FLUSH_EVERY`.
+static WAKE: Condvar = Condvar::new();
 /// How long an access line may wait in `PENDING`.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 /// A batch this large is written by the request that fills it.
@@ -74,6 +77,17 @@ pub fn init(format: LogFormat, dev: bool) {
     if installed.is_ok() && (format == LogFormat::Json || !ansi) && FAST_FORMAT.set(format).is_ok() {
         let flusher = std::thread::Builder::new().name("cairn-log".into()).spawn(|| {
             loop {
+                let Ok(mut pending) = PENDING.lock() else {
+                    return;
+                };
+                while pending.is_empty() {
+                    pending = match WAKE.wait(pending) {
+                        Ok(p) => p,
+                        Err(_) => return,
+                    };
+                }
+                // Let the batch gather before writing it.
+                drop(pending);
                 std::thread::sleep(FLUSH_EVERY);
                 flush();
             }
@@ -147,9 +161,12 @@ pub fn access(a: &Access<'_>) {
         }
         match PENDING.lock() {
             Ok(mut pending) => {
+                let first = pending.is_empty();
                 pending.extend_from_slice(line);
                 if pending.len() >= FLUSH_BYTES {
                     write_out(&mut pending);
+                } else if first {
+                    WAKE.notify_one();
                 }
             }
             // A thread panicked while holding it: write directly.

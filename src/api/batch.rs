@@ -26,7 +26,7 @@ use crate::{
     app::AppState,
     files::Upload,
     http::error::{ApiError, ErrorTree, FieldError},
-    query::compile::{RequestInfo, RequestValues},
+    query::compile::{RequestInfo, RequestValues, header_key},
     records::{
         access::Requester,
         batch::{self, BatchError, Op},
@@ -243,7 +243,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
     if let Some(Value::Object(extra)) = raw.get("headers") {
         for (k, v) in extra {
             // The batch's own Authorization decides who the caller is.
-            let key = k.to_ascii_lowercase().replace('-', "_");
+            let key = header_key(k);
             if key != "authorization" {
                 headers.insert(key, Value::String(v.as_str().unwrap_or("").to_owned()));
             }

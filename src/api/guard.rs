@@ -9,7 +9,7 @@ use crate::{
     app::AppState,
     auth::caller::Caller,
     http::{error::ApiError, middleware::access_log::AuthSlot},
-    query::compile::{RequestInfo, RequestValues},
+    query::compile::{RequestInfo, RequestValues, header_key},
     records::access::Requester,
 };
 
@@ -74,8 +74,10 @@ pub async fn requester(
         raw_headers
             .iter()
             .filter_map(|(name, value)| {
-                let key = name.as_str().to_ascii_lowercase().replace('-', "_");
-                Some((key, Value::String(value.to_str().ok()?.to_owned())))
+                Some((
+                    header_key(name.as_str()),
+                    Value::String(value.to_str().ok()?.to_owned()),
+                ))
             })
             .collect()
     });

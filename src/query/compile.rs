@@ -57,6 +57,12 @@ impl RequestValues {
     }
 }
 
+/// A header's name as rules see it under `@request.headers`: lower-case,
+/// `-` as `_`.
+pub fn header_key(name: &str) -> String {
+    name.to_ascii_lowercase().replace('-', "_")
+}
+
 impl Default for RequestValues {
     fn default() -> Self {
         Self::new(Map::new)
@@ -864,7 +870,9 @@ mod tests {
         let request = RequestInfo {
             headers: RequestValues::new(move || {
                 counter.fetch_add(1, Ordering::SeqCst);
-                [("x_team".to_owned(), Value::from("a"))].into_iter().collect()
+                [("x_team".to_owned(), Value::from("team-a"))]
+                    .into_iter()
+                    .collect()
             }),
             ..RequestInfo::default()
         };
@@ -878,8 +886,12 @@ mod tests {
         let rule = |text: &str| compile(&parse(text).expect("parse"), &scope, 0).expect("compile");
         rule("n > 1 && @request.method = 'GET'");
         assert_eq!(made.load(Ordering::SeqCst), 0, "no rule asked for headers yet");
-        let compiled = rule("@request.headers.x_team = 'a'");
-        assert_eq!(compiled.params[0], Sql::Text("a".into()));
+        let compiled = rule("@request.headers.x_team = 'b'");
+        assert!(
+            compiled.params.contains(&Sql::Text("team-a".into())),
+            "the header's value is bound: {:?}",
+            compiled.params
+        );
         rule("@request.headers.x_team != 'b'");
         assert_eq!(made.load(Ordering::SeqCst), 1, "made once, then shared");
     }

@@ -123,7 +123,7 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         // Header names as rules see them: lower-case, `-` as `_`.
         sub.headers = strings(options.get("headers"))
             .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase().replace('-', "_"), v))
+            .map(|(k, v)| (crate::query::compile::header_key(&k), v))
             .collect::<Map<String, Value>>()
             .into();
     }

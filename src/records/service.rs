@@ -414,12 +414,11 @@ pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: 
         let recreated = changes[i + 1..]
             .iter()
             .any(|later| later.collection.id == change.collection.id && id_of(later) == id);
-        let storage = &state.storage;
         if recreated {
             let held = file_names(&change.collection, &change.record);
-            storage.remove(&change.collection.id, &id, &held).await;
+            state.storage.remove(&change.collection.id, &id, &held).await;
         } else {
-            storage.remove_record(&change.collection.id, &id).await;
+            state.storage.remove_record(&change.collection.id, &id).await;
         }
     }
     events::committed(state, changes);

@@ -66,3 +66,33 @@ async fn rust_log_can_turn_the_access_line_off() {
         "no access line:\n{log}"
     );
 }
+
+#[tokio::test]
+async fn access_lines_reach_the_log_while_the_server_runs() {
+    // They are written in batches; a batch must not wait for shutdown.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = spawn_serve(&data, &["--log-format", "json"]).await;
+    let resp = reqwest::Client::new()
+        .get(format!("http://{}/api/health", server.addr))
+        .header("x-request-id", "while-running-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut log = String::new();
+    while std::time::Instant::now() < deadline {
+        log = std::fs::read_to_string(serve_log_path(&data)).unwrap();
+        if log.contains("while-running-7") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        log.contains("while-running-7"),
+        "no access line within 5 s:\n{log}"
+    );
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(20)).await, 0);
+}
