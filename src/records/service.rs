@@ -275,7 +275,7 @@ pub async fn create_with_files(
     uploads: Vec<Upload>,
 ) -> Result<Map<String, Value>, RecordError> {
     let plan = write::prepare(state, requester, name, WriteKind::Create, body, uploads).await?;
-    run(state, plan, |_, _| Ok(())).await
+    run(state, plan, None).await
 }
 
 /// `create`, for a server flow that creates a record on a client's behalf
@@ -292,7 +292,7 @@ pub async fn create_with(
 ) -> Result<Map<String, Value>, RecordError> {
     let mut plan = write::prepare(state, requester, name, WriteKind::Create, body, Vec::new()).await?;
     plan.force(forced);
-    run(state, plan, then).await
+    run(state, plan, Some(Box::new(then))).await
 }
 
 /// Updates record `id`, the same way.
@@ -317,23 +317,25 @@ pub async fn update_with_files(
 ) -> Result<Map<String, Value>, RecordError> {
     let kind = WriteKind::Update(id.to_owned());
     let plan = write::prepare(state, requester, name, kind, body, uploads).await?;
-    run(state, plan, |_, _| Ok(())).await
+    run(state, plan, None).await
 }
+
+/// What a server flow writes in the transaction of the record it creates.
+type Then = Box<dyn FnOnce(&Connection, &str) -> Result<(), RecordError> + Send>;
 
 /// Applies `plan` in its own transaction, then `then` in the same one,
 /// and finishes (or discards the staged files).
 async fn run(
     state: &AppState,
     mut plan: WritePlan,
-    then: impl FnOnce(&Connection, &str) -> Result<(), RecordError> + Send + 'static,
+    then: Option<Then>,
 ) -> Result<Map<String, Value>, RecordError> {
     let staged = plan.staged();
     let catalog = state.schema.catalog();
-    let result = state
-        .store
-        .data
-        .write(move |tx| {
-            let applied = plan.apply(tx, &catalog)?;
+    let single = then.is_none() && plan.changes_once();
+    let job = move |tx: &Connection| {
+        let applied = plan.apply(tx, &catalog)?;
+        if let Some(then) = then {
             let id = applied
                 .change
                 .record
@@ -341,9 +343,15 @@ async fn run(
                 .and_then(Value::as_str)
                 .unwrap_or("");
             then(tx, id)?;
-            Ok(applied)
-        })
-        .await;
+        }
+        Ok(applied)
+    };
+    let db = &state.store.data;
+    let result = if single {
+        db.write_statement(job).await
+    } else {
+        db.write(job).await
+    };
     match result {
         Ok(applied) => {
             let record = applied.change.record.clone();

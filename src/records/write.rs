@@ -224,6 +224,18 @@ impl WritePlan {
         (self.c.id.clone(), self.id.clone(), names)
     }
 
+    /// Whether `apply` changes the database in one statement and does
+    /// nothing after it that can fail, so the write needs no savepoint
+    /// (`Database::write_statement`): a create whose rule needs no check
+    /// against the stored row, or an update (its rule is checked first).
+    pub fn changes_once(&self) -> bool {
+        match self.kind {
+            WriteKind::Create => matches!(self.create_rule, Some(Ok(None))),
+            WriteKind::Update(_) => true,
+            WriteKind::Upsert => false,
+        }
+    }
+
     /// Runs the write inside `tx`.
     pub fn apply(&mut self, tx: &Connection, catalog: &Catalog) -> Result<Applied, RecordError> {
         let creating = match &self.kind {

@@ -25,7 +25,7 @@ use rusqlite::Connection;
 pub use connection::register_functions;
 pub use migrations::{MigrationSet, MigrationStatus};
 use readers::Readers;
-use writer::Writer;
+use writer::{Isolation, Writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,7 +122,22 @@ impl Database {
         T: Send + 'static,
         E: From<StoreError> + From<rusqlite::Error> + Send + 'static,
     {
-        self.writer.transaction(f).await
+        self.writer.transaction(Isolation::Savepoint, f).await
+    }
+
+    /// `write`, for an `f` that changes the database in at most one
+    /// statement and does nothing that can fail after it (reading back
+    /// what it wrote is fine): it needs no savepoint of its own, because
+    /// SQLite undoes a failed statement by itself. Cheaper under load;
+    /// should `f` break the promise, its whole group is rolled back and
+    /// failed rather than left half-written (see `writer`).
+    pub async fn write_statement<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<rusqlite::Error> + Send + 'static,
+    {
+        self.writer.transaction(Isolation::Statement, f).await
     }
 
     /// How many write transactions this process has committed: a version

@@ -12,6 +12,15 @@
 //! one; with a single writer in flight it is exactly one transaction per
 //! job, as before.
 //!
+//! A job that changes the database in one statement and cannot fail
+//! after it (`Isolation::Statement`) runs without a savepoint: SQLite
+//! undoes a failed statement by itself, and the savepoint would only copy
+//! every page the job touches into the sub-journal. Should such a job
+//! fail with a change in place anyway, or should SQLite roll the whole
+//! transaction back (as it may on an I/O error), nothing of the group is
+//! kept: the jobs that went through are failed, and the ones still to run
+//! start over in a new transaction.
+//!
 //! The writer never checkpoints inside a commit: `checkpoint` does that
 //! on its own thread, so no write waits on the disk's fsync.
 
@@ -39,8 +48,25 @@ type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
 /// to call after the commit, or `None` if it failed and has answered.
 type WriteJob = Box<dyn FnOnce(Option<&Connection>) -> Option<Completion> + Send>;
 
+/// How a job's changes are kept apart from the other jobs of its group,
+/// so that its failure undoes only them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// In a savepoint of its own: for any job.
+    Savepoint,
+    /// By SQLite's statement atomicity: for a job that changes the
+    /// database in at most one statement and does nothing that can fail
+    /// after it.
+    Statement,
+}
+
+struct Write {
+    run: WriteJob,
+    isolation: Isolation,
+}
+
 enum Job {
-    Write(WriteJob),
+    Write(Write),
     /// Checkpoints the WAL back into the main file, between transactions.
     Checkpoint(oneshot::Sender<Result<(), StoreError>>),
 }
@@ -109,7 +135,7 @@ impl Writer {
         self.commits.load(Ordering::Acquire)
     }
 
-    pub(super) async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(super) async fn transaction<T, E, F>(&self, isolation: Isolation, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -118,7 +144,7 @@ impl Writer {
         let (tx, rx) = oneshot::channel::<Result<T, E>>();
         // The caller may have gone away (request cancelled); the work is
         // done regardless, so failed sends are fine.
-        let job = Job::Write(Box::new(move |conn| {
+        let run: WriteJob = Box::new(move |conn| {
             let Some(conn) = conn else {
                 let _ = tx.send(Err(StoreError::Closed.into()));
                 return None;
@@ -136,9 +162,9 @@ impl Writer {
                     None
                 }
             }
-        }));
+        });
         self.jobs
-            .send(job)
+            .send(Job::Write(Write { run, isolation }))
             .await
             .map_err(|_| E::from(StoreError::Closed))?;
         rx.await.map_err(|_| E::from(StoreError::WorkerLost))?
@@ -156,11 +182,14 @@ impl Writer {
     }
 }
 
-/// Runs `group` in one transaction, each job in its own savepoint, and
+/// Runs `group` in one transaction, each job isolated as it asks, and
 /// answers every job: failures at once, the rest after the commit (and
 /// after `commits` counts it, so a caller's next read sees a new count).
 /// Returns whether it committed.
-fn run_group(conn: &Connection, group: Vec<WriteJob>, commits: &AtomicU64) -> bool {
+fn run_group(conn: &Connection, group: Vec<Write>, commits: &AtomicU64) -> bool {
+    if group.is_empty() {
+        return false;
+    }
     let step = |sql: &str| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute([]))
@@ -169,33 +198,61 @@ fn run_group(conn: &Connection, group: Vec<WriteJob>, commits: &AtomicU64) -> bo
     if let Err(err) = step("BEGIN IMMEDIATE") {
         tracing::warn!(error = %err, "cannot begin a write transaction");
         for job in group {
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| job(None)));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| (job.run)(None)));
         }
         return false;
     }
     let mut done: Vec<Completion> = Vec::with_capacity(group.len());
-    for job in group {
-        if let Err(err) = step("SAVEPOINT cairn_job") {
+    let mut jobs = group.into_iter();
+    while let Some(Write { run, isolation }) = jobs.next() {
+        let savepoint = isolation == Isolation::Savepoint;
+        if savepoint && let Err(err) = step("SAVEPOINT cairn_job") {
             // Nothing of this job ran; it fails alone.
             tracing::error!(error = %err, "cannot open a savepoint");
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| job(None)));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| run(None)));
             continue;
         }
-        match panic::catch_unwind(AssertUnwindSafe(|| job(Some(conn)))) {
-            Ok(Some(completion)) => {
+        let before = conn.total_changes();
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| run(Some(conn))));
+        let failed = !matches!(outcome, Ok(Some(_)));
+        match outcome {
+            Ok(Some(completion)) => done.push(completion),
+            // Failed, and answered.
+            Ok(None) => {}
+            // Its caller sees the channel close.
+            Err(_) => tracing::error!("a write job panicked; its changes are rolled back"),
+        }
+        // Whether the transaction still holds exactly the other jobs'
+        // changes, and this one's if it went through.
+        let kept_apart = if conn.is_autocommit() {
+            // SQLite rolled the transaction back (an I/O error, say).
+            false
+        } else if !failed {
+            if savepoint {
                 let _ = step("RELEASE cairn_job");
-                done.push(completion);
             }
-            // Failed (and answered), or panicked (its caller sees the
-            // channel close): undo just this job.
-            outcome => {
-                if outcome.is_err() {
-                    tracing::error!("a write job panicked; its changes were rolled back");
-                }
-                if let Err(err) = step("ROLLBACK TO cairn_job").and_then(|()| step("RELEASE cairn_job")) {
-                    tracing::error!(error = %err, "cannot roll back a failed write job");
-                }
+            true
+        } else if savepoint {
+            step("ROLLBACK TO cairn_job")
+                .and_then(|()| step("RELEASE cairn_job"))
+                .map_err(|err| tracing::error!(error = %err, "cannot roll back a failed write job"))
+                .is_ok()
+        } else {
+            conn.total_changes() == before
+        };
+        if !kept_apart {
+            tracing::error!(
+                "a write job could not be kept apart from its group; the whole transaction is rolled back"
+            );
+            if !conn.is_autocommit() {
+                let _ = step("ROLLBACK");
             }
+            for c in done {
+                c(Some(StoreError::CommitFailed(
+                    "a write sharing its transaction failed, and the transaction was rolled back".into(),
+                )));
+            }
+            return run_group(conn, jobs.collect(), commits);
         }
     }
     match step("COMMIT") {
@@ -243,7 +300,7 @@ mod tests {
         let (started, is_started) = oneshot::channel();
         let w2 = w.clone();
         tokio::spawn(async move {
-            w2.transaction(move |_| {
+            w2.transaction(Isolation::Savepoint, move |_| {
                 let _ = started.send(());
                 let _ = wait.recv_timeout(Duration::from_secs(10));
                 Ok::<_, StoreError>(())
@@ -263,7 +320,7 @@ mod tests {
         for i in 0..20_i64 {
             let (w, path) = (w.clone(), path.clone());
             jobs.push(tokio::spawn(async move {
-                w.transaction(move |conn| {
+                w.transaction(Isolation::Savepoint, move |conn| {
                     // Every 5th job inserts a duplicate and fails.
                     let x = if i % 5 == 4 { i - 1 } else { i };
                     conn.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
@@ -297,7 +354,7 @@ mod tests {
         // The failed and the panicked jobs left nothing; the rest stand.
         assert_eq!(committed_rows(&path), 15);
         let count = w
-            .transaction(|conn| {
+            .transaction(Isolation::Savepoint, |conn| {
                 Ok::<_, StoreError>(
                     conn.query_row("SELECT count(*) FROM t WHERE x = 7", [], |r| r.get::<_, i64>(0))?,
                 )
@@ -311,10 +368,98 @@ mod tests {
     async fn a_lone_job_commits_before_it_is_answered() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (w, path) = writer(dir.path());
-        w.transaction(|conn| Ok::<_, StoreError>(conn.execute("INSERT INTO t (x) VALUES (1)", [])?))
-            .await
-            .expect("insert");
+        w.transaction(Isolation::Statement, |conn| {
+            Ok::<_, StoreError>(conn.execute("INSERT INTO t (x) VALUES (1)", [])?)
+        })
+        .await
+        .expect("insert");
         assert_eq!(committed_rows(&path), 1);
         w.close().await.expect("checkpoint");
+    }
+
+    /// Sends `job` with `isolation` and waits a little, so that jobs
+    /// reach the queue in the order they were sent.
+    async fn send(
+        w: &Arc<Writer>,
+        isolation: Isolation,
+        job: impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
+    ) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let w = w.clone();
+        let handle = tokio::spawn(async move { w.transaction(isolation, job).await });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        handle
+    }
+
+    fn insert(conn: &Connection, x: i64) -> Result<(), StoreError> {
+        conn.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+        Ok(())
+    }
+
+    fn stored(path: &Path) -> Vec<i64> {
+        let conn = Connection::open(path).expect("reader");
+        let mut stmt = conn.prepare("SELECT x FROM t ORDER BY x").expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn statement_jobs_fail_alone_without_savepoints() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, path) = writer(dir.path());
+        let release = hold(&w).await;
+        let commits = w.commits();
+        let mut jobs = Vec::new();
+        for x in [1, 2, 2, 3, 1, 4] {
+            jobs.push(send(&w, Isolation::Statement, move |conn| insert(conn, x)).await);
+        }
+        release.send(()).expect("release");
+        let mut outcomes = Vec::new();
+        for job in jobs {
+            outcomes.push(match job.await.expect("task") {
+                Ok(()) => "ok",
+                Err(StoreError::Sqlite(e)) if e.to_string().contains("UNIQUE") => "duplicate",
+                Err(other) => panic!("{other}"),
+            });
+        }
+        assert_eq!(outcomes, ["ok", "ok", "duplicate", "ok", "duplicate", "ok"]);
+        assert_eq!(stored(&path), [1, 2, 3, 4]);
+        // The holder's commit and the group's.
+        assert_eq!(w.commits(), commits + 2, "the six jobs shared one commit");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_statement_job_failing_after_its_change_takes_its_group_down() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, path) = writer(dir.path());
+        let release = hold(&w).await;
+        let before = send(&w, Isolation::Statement, |conn| insert(conn, 1)).await;
+        let breaks_promise = send(&w, Isolation::Statement, |conn| {
+            insert(conn, 2)?;
+            Err(StoreError::Corrupt("fails after its change".into()))
+        })
+        .await;
+        let panics = send(&w, Isolation::Statement, |conn| {
+            insert(conn, 3)?;
+            panic!("panics after its change")
+        })
+        .await;
+        let after = send(&w, Isolation::Savepoint, |conn| insert(conn, 4)).await;
+        release.send(()).expect("release");
+        assert!(
+            matches!(before.await.expect("task"), Err(StoreError::CommitFailed(_))),
+            "a job that went through is failed with its transaction"
+        );
+        assert!(matches!(
+            breaks_promise.await.expect("task"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(panics.await.expect("task"), Err(StoreError::WorkerLost)));
+        after
+            .await
+            .expect("task")
+            .expect("the rest start over and commit");
+        assert_eq!(stored(&path), [4], "nothing of the broken group is kept");
     }
 }
