@@ -54,11 +54,9 @@ def main():
                 for i in order:
                     s = servers[i]
                     bench.settle(servers)
-                    cpu_before = s.cpu_seconds()
-                    rps, _, p99, _, requests = bench.run_workload(s, work, known[n], args.duration,
-                                                                  args.connections)
-                    cpu = s.cpu_seconds() - cpu_before
-                    results[n][i].append((rps, cpu / max(requests, 1) * 1e6, p99))
+                    rps, _, p99, _, _, cpu = bench.run_workload(s, work, known[n], args.duration,
+                                                                args.connections)
+                    results[n][i].append((rps, cpu, p99))
                     print(f"round {r + 1} {n:<24} {bins[i]:<32} {rps:>9.0f} req/s {results[n][i][-1][1]:>7.1f} "
                           f"us CPU/request  p99 {p99:.2f} ms", file=sys.stderr)
     finally:

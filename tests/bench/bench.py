@@ -7,8 +7,10 @@ then the other, with wrk, for the same duration. That is one round;
 `--rounds` repeats it, and every figure reported is the median over the
 rounds (the ratio is the median of each round's ratio, so a drift of the
 machine's speed between rounds cancels out). Reported: requests/s, p50
-and p99 latency, peak RSS (VmHWM), and Cairn/PocketBase ratios
-(throughput: higher is better; latency and memory: lower is better).
+and p99 latency, the server's CPU time per request (user + system, from
+/proc: what the server itself spent, whatever wrk took of the same two
+cores), peak RSS (VmHWM), and Cairn/PocketBase ratios (throughput: higher
+is better; latency and memory: lower is better).
 """
 import argparse, concurrent.futures, datetime, json, os, platform, random, re, shutil, statistics
 import socket, subprocess, sys, tempfile, time, urllib.request
@@ -62,9 +64,7 @@ class Server:
         return float("nan")
 
     def cpu_seconds(self):
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
     def stop(self):
         self.proc.terminate()
@@ -72,6 +72,13 @@ class Server:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def cpu_seconds(pid):
+    """User + system CPU time process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rid(prefix, i):
@@ -152,16 +159,20 @@ def to_ms(text):
     return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
 
 
-def run_wrk(base, script_path, duration, connections):
+def run_wrk(base, script_path, duration, connections, pid):
+    """wrk against `base`: requests/s, p50 and p99 ms, non-2xx responses,
+    requests, and the CPU time (µs) server `pid` spent per request."""
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script_path, base],
                          check=True, capture_output=True, text=True, timeout=duration + 60).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return rps, p50, p99, errors, requests
+    return rps, p50, p99, errors, requests, cpu / max(requests, 1) * 1e6
 
 
 def run_workload(s, work, workload, duration, connections):
@@ -173,7 +184,7 @@ def run_workload(s, work, workload, duration, connections):
     token = s.user_token if name == "auth-refresh" else None
     with open(script, "w") as f:
         f.write(lua_script(method, path, body, token))
-    return run_wrk(s.base, script, duration, connections)
+    return run_wrk(s.base, script, duration, connections, s.proc.pid)
 
 
 def settle(servers, limit=30.0):
@@ -190,19 +201,21 @@ def settle(servers, limit=30.0):
 
 
 def summarize(results):
-    """Medians over the rounds: per server (req/s, p50, p99, non-2xx summed),
-    and of the per-round throughput ratios."""
+    """Medians over the rounds: per server (req/s, p50, p99, non-2xx summed,
+    CPU µs per request), and of the per-round throughput ratios."""
     out = {}
     for name in ("cairn", "pocketbase"):
         runs = [r[name] for r in results]
-        out[name] = tuple(statistics.median(x[i] for x in runs) for i in range(3)) + (sum(x[3] for x in runs),)
+        med = lambda i: statistics.median(x[i] for x in runs)
+        out[name] = (med(0), med(1), med(2), sum(x[3] for x in runs), med(5))
     out["ratio"] = statistics.median(r["cairn"][0] / r["pocketbase"][0] for r in results)
     out["ratios"] = [r["cairn"][0] / r["pocketbase"][0] for r in results]
     return out
 
 
 def measure_floors(args, work):
-    """The ceiling without Cairn: bare poem over HTTP, raw SQLite without."""
+    """The ceiling without Cairn: bare poem over HTTP (the median of three
+    runs), raw SQLite without."""
     proc = subprocess.Popen([os.path.join(args.floor_dir, "floor_poem")], stdout=subprocess.PIPE, text=True)
     try:
         addr = proc.stdout.readline().strip()
@@ -215,13 +228,15 @@ def measure_floors(args, work):
         script = os.path.join(work, "floor.lua")
         with open(script, "w") as f:
             f.write('wrk.method = "GET"\n')
-        poem_rps, p50, p99, *_ = run_wrk(f"http://{addr}", script, args.duration, args.connections)
+        runs = sorted(run_wrk(f"http://{addr}", script, args.duration, args.connections, proc.pid)
+                      for _ in range(3))
+        poem_rps, p50, p99, _, _, poem_cpu = runs[1]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     out = subprocess.run([os.path.join(args.floor_dir, "floor_sqlite"), str(args.duration)],
                          capture_output=True, text=True, check=True, timeout=args.duration * 3 + 30).stdout.split()
-    return poem_rps, p50, p99, float(out[0]), float(out[1])
+    return poem_rps, p50, p99, poem_cpu, float(out[0]), float(out[1])
 
 
 def main():
@@ -271,28 +286,33 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     lines = [
-        "| workload | Cairn req/s | PocketBase req/s | ratio | ratio per round | Cairn p50 / p99 ms | PocketBase p50 / p99 ms | non-2xx (C / PB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | Cairn req/s | PocketBase req/s | ratio | ratio per round | Cairn p50 / p99 ms | PocketBase p50 / p99 ms | CPU µs/request (C / PB) | non-2xx (C / PB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in rows:
         c, p = r["cairn"], r["pocketbase"]
         per_round = " ".join(f"{x:.2f}" for x in r["ratios"])
         lines.append(f"| {name} | {c[0]:.0f} | {p[0]:.0f} | **{r['ratio']:.2f}×** | {per_round} | "
-                     f"{c[1]:.2f} / {c[2]:.2f} | {p[1]:.2f} / {p[2]:.2f} | {c[3]} / {p[3]} |")
+                     f"{c[1]:.2f} / {c[2]:.2f} | {p[1]:.2f} / {p[2]:.2f} | {c[4]:.1f} / {p[4]:.1f} | "
+                     f"{c[3]} / {p[3]} |")
     lines.append("")
     lines.append(f"Peak RSS: Cairn {rss['cairn']:.1f} MiB, PocketBase {rss['pocketbase']:.1f} MiB "
                  f"(ratio {rss['cairn'] / rss['pocketbase']:.2f}).")
     if floors:
-        poem_rps, poem_p50, poem_p99, sqlite_w, sqlite_r = floors
+        poem_rps, poem_p50, poem_p99, poem_cpu, sqlite_w, sqlite_r = floors
         by_name = {name: r["cairn"][0] for name, r in rows}
+        cpu_us = {name: r["cairn"][4] for name, r in rows}
         lines.append("")
         lines.append(f"Floors on the same machine: a bare poem JSON endpoint {poem_rps:.0f} req/s "
-                     f"(p50 {poem_p50:.2f} / p99 {poem_p99:.2f} ms); raw SQLite on one connection "
+                     f"(p50 {poem_p50:.2f} / p99 {poem_p99:.2f} ms, {poem_cpu:.1f} µs CPU per request); "
+                     f"raw SQLite on one connection "
                      f"{sqlite_w:.0f} single-row write transactions/s and {sqlite_r:.0f} point reads/s. "
                      f"Of the bare-poem floor, Cairn's health check (every layer, no record work) reaches "
                      f"{100 * by_name['health'] / poem_rps:.0f}%, its view by id "
                      f"{100 * by_name['view by id'] / poem_rps:.0f}% and its create "
-                     f"{100 * by_name['create'] / poem_rps:.0f}%.")
+                     f"{100 * by_name['create'] / poem_rps:.0f}%. Per request Cairn's server spends "
+                     f"{cpu_us['health']:.1f} µs of CPU on the health check, {cpu_us['view by id']:.1f} on a view "
+                     f"and {cpu_us['create']:.1f} on a create, against the bare endpoint's {poem_cpu:.1f}.")
     table = "\n".join(lines)
     print(table)
     if args.write:
