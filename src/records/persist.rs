@@ -7,7 +7,7 @@ use rusqlite::{Connection, params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value};
 
 use super::{
-    service::{CREATE_FAILED, RecordError, UPDATE_FAILED, Values, invalid, read_shaped},
+    service::{CREATE_FAILED, RecordError, UPDATE_FAILED, Values, invalid, read_shaped, select_one_sql},
     shape, values,
 };
 use crate::{
@@ -146,14 +146,8 @@ pub(super) fn insert(
     sql.push(')');
     let params: Vec<Sql> = cols.iter().map(|f| values::to_sql(f, &values[&f.name])).collect();
     write(tx, &sql, params, c, CREATE_FAILED)?;
-    sql.clear();
-    sql.push_str("SELECT ");
-    shape::push_select_list(&mut sql, c);
-    sql.push_str(" FROM ");
-    push_quoted(&mut sql, &c.name);
-    sql.push_str(" WHERE rowid = ?1");
     Ok(tx
-        .prepare_cached(&sql)?
+        .prepare_cached(&select_one_sql(c, "rowid"))?
         .query_row([tx.last_insert_rowid()], |row| shape::row_to_json(c, row))?)
 }
 

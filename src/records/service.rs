@@ -209,12 +209,20 @@ pub(crate) fn rows_by_id<T>(
 
 /// The columns of `shape::select_list` of record `?1` of `c`.
 fn by_id_sql(c: &Collection) -> String {
+    select_one_sql(c, "id")
+}
+
+/// The columns of `shape::select_list` of the row of `c` whose `key`
+/// column (`id`, or `rowid` for a row just inserted) is `?1`.
+pub(super) fn select_one_sql(c: &Collection, key: &str) -> String {
     let mut sql = String::with_capacity(64);
     sql.push_str("SELECT ");
     shape::push_select_list(&mut sql, c);
     sql.push_str(" FROM ");
     crate::schema::sync::push_quoted(&mut sql, &c.name);
-    sql.push_str(" WHERE id = ?1");
+    sql.push_str(" WHERE ");
+    sql.push_str(key);
+    sql.push_str(" = ?1");
     sql
 }
 

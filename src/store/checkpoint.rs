@@ -79,8 +79,6 @@ fn note_wal_frames(_: &Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
 pub(super) struct Checkpointer {
     conn: Arc<Mutex<Connection>>,
     wake: Option<mpsc::SyncSender<()>>,
-    /// Commits reported so far, for the thread to tell an idle writer.
-    commits: Arc<AtomicU64>,
     thread: Option<thread::JoinHandle<()>>,
     /// WAL length when the background was last woken.
     nudged_at: i32,
@@ -88,8 +86,13 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Takes over checkpointing `writer`'s database. The thread that
-    /// commits on `writer` reports each commit with `after_commit`.
-    pub(super) fn start(writer: &Connection, path: &Path) -> Result<Self, StoreError> {
+    /// commits on `writer` counts each commit in `commits` (which tells
+    /// this one when writes have stopped) and then calls `after_commit`.
+    pub(super) fn start(
+        writer: &Connection,
+        path: &Path,
+        commits: Arc<AtomicU64>,
+    ) -> Result<Self, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -99,8 +102,6 @@ impl Checkpointer {
         let conn = Arc::new(Mutex::new(conn));
         let (wake, woken) = mpsc::sync_channel::<()>(1);
         let background = conn.clone();
-        let commits = Arc::new(AtomicU64::new(0));
-        let written = commits.clone();
         let name = format!(
             "cairn-ckpt-{}",
             path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
@@ -112,7 +113,7 @@ impl Checkpointer {
                 // last checkpoint that copied every frame.
                 let (mut last_tick, mut all_copied) = (0, 0);
                 loop {
-                    let now = written.load(Ordering::Acquire);
+                    let now = commits.load(Ordering::Acquire);
                     match woken.recv_timeout(IDLE_TICK) {
                         Ok(()) => {}
                         Err(RecvTimeoutError::Timeout) => {
@@ -138,7 +139,6 @@ impl Checkpointer {
         Ok(Self {
             conn,
             wake: Some(wake),
-            commits,
             thread: Some(thread),
             nudged_at: 0,
         })
@@ -146,7 +146,6 @@ impl Checkpointer {
 
     /// Called by the writer after each commit, between transactions.
     pub(super) fn after_commit(&mut self) {
-        self.commits.fetch_add(1, Ordering::Release);
         let frames = WAL_FRAMES.with(Cell::get);
         if frames < self.nudged_at {
             // The WAL was rewound.
@@ -233,6 +232,7 @@ mod tests {
         _dir: tempfile::TempDir,
         path: std::path::PathBuf,
         writer: Connection,
+        commits: Arc<AtomicU64>,
     }
 
     impl Fixture {
@@ -245,6 +245,7 @@ mod tests {
                 _dir: dir,
                 path,
                 writer,
+                commits: Arc::default(),
             }
         }
 
@@ -252,7 +253,12 @@ mod tests {
             self.writer
                 .execute("INSERT INTO t (x) VALUES (?1)", [vec![7u8; 3000]])
                 .expect("insert");
+            self.commits.fetch_add(1, Ordering::Release);
             ckpt.after_commit();
+        }
+
+        fn checkpointer(&self) -> Checkpointer {
+            Checkpointer::start(&self.writer, &self.path, self.commits.clone()).expect("start")
         }
     }
 
@@ -260,7 +266,7 @@ mod tests {
     fn checkpoints_run_in_the_background_not_on_commit() {
         let db = Fixture::new();
         let before = std::fs::metadata(&db.path).expect("db").len();
-        let mut ckpt = Checkpointer::start(&db.writer, &db.path).expect("start");
+        let mut ckpt = db.checkpointer();
         // A row fills most of a page. Had a commit checkpointed, the WAL
         // would have been rewound and never reached three thresholds.
         let mut rows = 0;
@@ -281,7 +287,7 @@ mod tests {
     #[test]
     fn what_is_left_is_copied_back_once_writes_stop() {
         let db = Fixture::new();
-        let mut ckpt = Checkpointer::start(&db.writer, &db.path).expect("start");
+        let mut ckpt = db.checkpointer();
         let before = std::fs::metadata(&db.path).expect("db").len();
         // Far fewer frames than a nudge takes.
         for _ in 0..40 {
@@ -303,7 +309,7 @@ mod tests {
     #[test]
     fn a_long_wal_is_caught_up_and_rewound() {
         let db = Fixture::new();
-        let mut ckpt = Checkpointer::start(&db.writer, &db.path).expect("start");
+        let mut ckpt = db.checkpointer();
         let (mut most, mut last, mut rewound) = (0, 0, false);
         for _ in 0..(CATCH_UP_FRAMES * 3) {
             db.insert(&mut ckpt);

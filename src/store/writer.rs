@@ -92,7 +92,7 @@ impl Writer {
             "cairn-writer-{}",
             path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
         );
-        let mut checkpoints = Checkpointer::start(&conn, path)?;
+        let mut checkpoints = Checkpointer::start(&conn, path, commits.clone())?;
         thread::Builder::new()
             .name(name)
             .spawn(move || {
