@@ -16,7 +16,6 @@ use std::{net::IpAddr, panic::AssertUnwindSafe, sync::Arc};
 
 use futures_util::FutureExt;
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
-use tracing::Instrument;
 
 use super::{
     client::ClientInfo,
@@ -26,7 +25,7 @@ use super::{
         security_headers::SecurityHeaders,
     },
 };
-use crate::{app::AppState, config::Origins, settings::RateLimits};
+use crate::{app::AppState, config::Origins, settings::RateLimits, telemetry};
 
 /// Wraps `ep` in every layer.
 pub fn with_edge<E>(ep: E, state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'static
@@ -62,21 +61,22 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                 let algo = compression::for_request(&req);
                 let id = request_id::for_request(&req);
                 let access = AccessLog::begin(&mut req, ip);
-                let span = tracing::info_span!("request", request_id = %id);
-                // Errors and panics become envelopes inside the span, so
-                // what they log carries the request id.
+                // Errors and panics become envelopes, and the access line
+                // is written, inside the request's scope, so every line
+                // they log carries the request id.
                 let served = async {
-                    match AssertUnwindSafe(self.serve(req, ip, &settings.rate_limits))
+                    let resp = match AssertUnwindSafe(self.serve(req, ip, &settings.rate_limits))
                         .catch_unwind()
                         .await
                     {
                         Ok(Ok(resp)) => resp,
                         Ok(Err(err)) => envelope_for(err),
                         Err(panic) => panic_response(panic),
-                    }
+                    };
+                    access.finish(&id, resp.status().as_u16());
+                    resp
                 };
-                let mut resp = served.instrument(span).await;
-                access.finish(&id, resp.status().as_u16());
+                let mut resp = telemetry::in_request(id.clone(), served).await;
                 request_id::echo(resp.headers_mut(), &id);
                 let mut resp = compression::apply(resp, algo);
                 cors.apply(resp.headers_mut());

@@ -1,5 +1,5 @@
 //! Structured logs: with `--log-format json` every line is a JSON object,
-//! and a request's access-log line carries its request id.
+//! and every line a request logs carries its request id.
 
 use std::time::Duration;
 
@@ -44,6 +44,48 @@ async fn json_access_log_lines_carry_the_request_id() {
     assert_eq!(access["fields"]["method"], "GET");
     assert_eq!(access["fields"]["ip"], "127.0.0.1");
     assert!(access["fields"]["duration_ms"].is_string() || access["fields"]["duration_ms"].is_number());
+}
+
+#[tokio::test]
+async fn every_line_a_request_logs_names_it_and_others_do_not() {
+    // `--dev` logs framework rejections at debug, from inside the request.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = spawn_serve(&data, &["--log-format", "json", "--dev"]).await;
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "http://{}/api/collections/_superusers/auth-with-password",
+            server.addr
+        ))
+        .header("x-request-id", "rejected-9")
+        .header("content-type", "application/json")
+        .body("{bad")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let (log, lines) = json_log(server, &data).await;
+    let rejected = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "request rejected")
+        .unwrap_or_else(|| panic!("no rejection line in:\n{log}"));
+    assert_eq!(rejected["span"]["request_id"], "rejected-9", "{log}");
+    assert_eq!(rejected["level"], "DEBUG");
+    assert_eq!(rejected["target"], "cairn::http::error");
+    assert_eq!(rejected["fields"]["status"], 400);
+    // Start-up and shutdown lines belong to no request.
+    let stopped = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "stopped")
+        .unwrap_or_else(|| panic!("no shutdown line in:\n{log}"));
+    assert!(stopped.get("span").is_none(), "{stopped}");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.get("span").is_some())
+            .all(|l| l["span"]["request_id"] == "rejected-9"),
+        "{log}"
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Request ids: an inbound `X-Request-Id` is kept when it is well formed
 //! (so a proxy's or client's id correlates across systems), otherwise a
-//! fresh one is made. The id is echoed on the response and carried by the
-//! tracing span that every log line of the request is written in.
+//! fresh one is made. The id is echoed on the response and named by every
+//! log line of the request (`telemetry::in_request`).
 
 use poem::{
     Request,
