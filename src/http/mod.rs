@@ -12,23 +12,15 @@ pub mod openapi;
 use std::sync::Arc;
 
 use poem::{
-    Endpoint, EndpointExt, Request, Response, Route, get, handler,
-    web::{Data, Path, Redirect},
+    Endpoint, EndpointExt, Request, Response, Route,
+    endpoint::make_sync,
+    get, handler,
+    web::{Path, Redirect},
 };
 
 pub use self::edge::with_edge;
 use self::openapi::Docs;
 use crate::{api, app::AppState};
-
-#[handler]
-fn openapi_json(docs: Data<&Arc<Docs>>, state: Data<&Arc<AppState>>) -> Response {
-    docs.json_response(&state.schema.catalog())
-}
-
-#[handler]
-fn docs_page(docs: Data<&Arc<Docs>>) -> Response {
-    docs.page_response()
-}
 
 #[handler]
 fn admin(req: &Request, path: Option<Path<String>>) -> Response {
@@ -44,6 +36,13 @@ fn admin_root() -> Redirect {
 pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'static {
     let service = api::service(state.clone());
     let docs = Docs::new(&service);
+    // The two document endpoints hold what they serve, rather than every
+    // request carrying it as data (a layer and an extension per request).
+    let openapi_json = make_sync({
+        let (docs, state) = (docs.clone(), state.clone());
+        move |_| docs.json_response(&state.schema.catalog())
+    });
+    let docs_page = make_sync(move |_| docs.page_response());
     // The plain-poem routes (their schemas are per collection, or they are
     // not JSON operations), then the described API under /api.
     let mounts: [fn(Route) -> Route; 5] = [
@@ -63,7 +62,6 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'stati
         .at("/_/", admin)
         .at("/_/*path", admin)
         .at("/", get(admin_root))
-        .data(docs)
         .data(state.clone());
     with_edge(app, state)
 }
