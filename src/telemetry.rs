@@ -10,7 +10,8 @@
 //! The level filter still decides whether it is written.
 //!
 //! A request's lines name its id without a `tracing` span: the edge runs
-//! the request inside `in_request`, a task-local scope, and `Lines` (the
+//! the request inside `in_request`, a task-local scope (which also holds
+//! the caller the access line names), and `Lines` (the
 //! formatter every other line goes through) reads the id from there and
 //! writes it where a `request` span's fields would go. A span per request
 //! (created, entered and left on every poll, closed) was about 4,000
@@ -24,7 +25,7 @@
 //! `tracing` writes directly; each carries its own timestamp.
 
 use std::{
-    cell::RefCell,
+    cell::{OnceCell, RefCell},
     fmt::Write as _,
     future::Future,
     io::{IsTerminal, Write},
@@ -113,9 +114,15 @@ pub fn init(format: LogFormat, dev: bool) {
     }
 }
 
+/// What the log knows of the request whose task is running.
+struct RequestScope {
+    id: String,
+    /// The signed-in record it acts as, once the auth guard knows.
+    caller: OnceCell<String>,
+}
+
 tokio::task_local! {
-    /// The id of the request whose task is running.
-    static REQUEST_ID: String;
+    static REQUEST: RequestScope;
 }
 
 /// Runs `f` as request `id`: every line logged while it runs names `id`.
@@ -123,18 +130,33 @@ tokio::task_local! {
 /// inside the scope), doubling the request's future, which poem copies
 /// when it boxes it.
 pub fn in_request<F: Future>(id: String, f: F) -> impl Future<Output = F::Output> {
-    REQUEST_ID.scope(id, f)
+    let scope = RequestScope {
+        id,
+        caller: OnceCell::new(),
+    };
+    REQUEST.scope(scope, f)
+}
+
+/// Notes the record the current request is signed in as, for its access
+/// line. The first note stands; outside a request it is ignored.
+pub fn note_caller(record_id: &str) {
+    let _ = REQUEST.try_with(|r| r.caller.set(record_id.to_owned()));
+}
+
+/// The record the current request is signed in as, if it is and was noted.
+pub fn caller() -> Option<String> {
+    REQUEST.try_with(|r| r.caller.get().cloned()).ok().flatten()
 }
 
 /// The id of the request being served on this thread, if any. Cloned:
 /// only the rare lines other than the access line ask for it.
 fn current_request() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    REQUEST.try_with(|r| r.id.clone()).ok()
 }
 
 /// The formatter of every line but the fast access line: `tracing`'s own
 /// shapes (plain without the target, or JSON), with the request scope
-/// written from `REQUEST_ID`.
+/// written from `REQUEST`.
 struct Lines(LogFormat);
 
 impl<S, N> FormatEvent<S, N> for Lines

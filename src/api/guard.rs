@@ -8,28 +8,31 @@ use serde_json::{Map, Value};
 use crate::{
     app::AppState,
     auth::caller::Caller,
-    http::{error::ApiError, middleware::access_log::AuthSlot},
+    http::error::ApiError,
     query::compile::{RequestInfo, RequestValues, header_key},
     records::access::Requester,
+    telemetry,
 };
 
 /// The caller of `req`; an invalid or expired token makes a guest.
 pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
     // The rate limiter may have identified the caller already.
-    if let Some(caller) = req.extensions().get::<Caller>() {
-        return Ok(caller.clone());
-    }
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let caller = state
-        .auth_records
-        .identify(&state.schema, &state.store.data, &state.sessions, header)
-        .await
-        .map_err(ApiError::internal)?;
-    if let (Some(id), Some(slot)) = (caller.record_id(), req.extensions().get::<AuthSlot>()) {
-        let _ = slot.0.set(id.to_owned());
+    let caller = match req.extensions().get::<Caller>() {
+        Some(caller) => caller.clone(),
+        None => {
+            let header = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            state
+                .auth_records
+                .identify(&state.schema, &state.store.data, &state.sessions, header)
+                .await
+                .map_err(ApiError::internal)?
+        }
+    };
+    if let Some(id) = caller.record_id() {
+        telemetry::note_caller(id);
     }
     Ok(caller)
 }

@@ -60,7 +60,7 @@ impl<E: Endpoint> Endpoint for Edge<E> {
             None => {
                 let algo = compression::for_request(&req);
                 let id = request_id::for_request(&req);
-                let access = AccessLog::begin(&mut req, ip);
+                let access = AccessLog::begin(&req, ip);
                 // Errors and panics become envelopes, and the access line
                 // is written, inside the request's scope, so every line
                 // they log carries the request id.

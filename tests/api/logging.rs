@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{serve_log_path, spawn_serve, spawn_serve_env};
+use crate::helpers::{run_cairn, serve_log_path, spawn_serve, spawn_serve_env};
 
 /// The server's log, one JSON value per line, once it has exited.
 async fn json_log(
@@ -86,6 +86,60 @@ async fn every_line_a_request_logs_names_it_and_others_do_not() {
             .all(|l| l["span"]["request_id"] == "rejected-9"),
         "{log}"
     );
+}
+
+#[tokio::test]
+async fn the_access_line_names_the_signed_in_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let (code, _, err) = run_cairn(
+        &[
+            "superuser",
+            "upsert",
+            "root@example.com",
+            "longenough1",
+            "--dir",
+            d,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let server = spawn_serve(&data, &["--log-format", "json"]).await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let auth: serde_json::Value = client
+        .post(format!("{base}/api/collections/_superusers/auth-with-password"))
+        .json(&serde_json::json!({"identity": "root@example.com", "password": "longenough1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = auth["token"].as_str().expect("token");
+    let record_id = auth["record"]["id"].as_str().expect("id").to_owned();
+    for (request_id, token) in [("signed-in-1", Some(token)), ("guest-1", None)] {
+        let mut req = client
+            .get(format!("{base}/api/collections/_superusers/records"))
+            .header("x-request-id", request_id);
+        if let Some(token) = token {
+            req = req.header("authorization", token);
+        }
+        req.send().await.unwrap();
+    }
+    let (log, lines) = json_log(server, &data).await;
+    let access = |request_id: &str| {
+        lines
+            .iter()
+            .find(|l| l["span"]["request_id"] == request_id && l["fields"]["message"] == "request")
+            .unwrap_or_else(|| panic!("no access line for {request_id} in:\n{log}"))
+    };
+    assert_eq!(access("signed-in-1")["fields"]["auth_id"], record_id.as_str());
+    assert_eq!(access("signed-in-1")["fields"]["status"], 200);
+    assert_eq!(access("guest-1")["fields"]["auth_id"], "");
+    assert_eq!(access("guest-1")["fields"]["status"], 403);
 }
 
 #[tokio::test]
