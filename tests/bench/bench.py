@@ -316,22 +316,42 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.write:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
         pb_version = subprocess.run([args.pocketbase_bin, "--version"], capture_output=True, text=True).stdout.strip()
-        with open("tests/bench/RESULTS.md", "w") as f:
-            f.write(f"""# Benchmark results
-
-- date: {datetime.date.today()}
-- commit: {commit}
-- machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}
+        write_results("Request workloads", f"""{run_facts()}
 - command: `tests/bench/run.sh --duration {args.duration} --rounds {args.rounds} --write` (wrk -t2 -c{args.connections}, {args.duration} s per workload and server, alternating; {args.rounds} rounds, medians)
 - data: {READ_RECORDS} read records with a relation, {PEOPLE} related records; {pb_version}
 - ratio: Cairn / PocketBase throughput (higher is better for Cairn)
 
-{table}
-""")
+{table}""")
 
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+
+
+def run_facts():
+    """The date, commit and machine a result was measured on."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return (f"- date: {datetime.date.today()}\n- commit: {commit}\n"
+            f"- machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}")
+
+
+def write_results(section, body):
+    """Replaces the `## section` of RESULTS.md with `body`, keeping the
+    other benchmarks' sections (this one's and fanout.py's)."""
+    try:
+        text = open(RESULTS).read()
+    except FileNotFoundError:
+        text = ""
+    sections = {}
+    for part in re.split(r"(?m)^## ", text)[1:]:
+        title, _, rest = part.partition("\n")
+        sections[title.strip()] = rest.strip()
+    sections[section] = body.strip()
+    with open(RESULTS, "w") as f:
+        f.write("# Benchmark results\n")
+        for title, rest in sections.items():
+            f.write(f"\n## {title}\n\n{rest}\n")
 
 if __name__ == "__main__":
     main()

@@ -14,9 +14,10 @@ Standard library only; every client runs in one asyncio loop in this
 process, so the figures include this script's own reading time.
 
   python3 tests/bench/fanout.py --cairn-bin target/release/cairn \
-      [--pocketbase-bin PATH] [--idle 10000] [--subscribers 1000] [--writes 50]
+      [--pocketbase-bin PATH] [--idle 10000] [--subscribers 1000] [--writes 50] [--write]
 
-(or `tests/bench/run.sh --fanout [options]`, which builds first).
+(or `tests/bench/run.sh --fanout [options]`, which builds first); with
+--write the table also goes to tests/bench/RESULTS.md, in its own section.
 """
 import argparse, asyncio, json, os, re, resource, shutil, tempfile, time
 
@@ -175,6 +176,7 @@ def main():
     ap.add_argument("--subscribers", type=int, default=1000)
     ap.add_argument("--writes", type=int, default=50)
     ap.add_argument("--gap", type=float, default=0.1, help="seconds between writes")
+    ap.add_argument("--write", action="store_true", help="record the table in tests/bench/RESULTS.md")
     args = ap.parse_args()
     # Every idle client is a socket here and in the server (which inherits it).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -200,13 +202,24 @@ def main():
         print(f"{name}: {json.dumps(results[name])}", flush=True)
     keys = ["kib_per_idle_client", "rss_idle_mib", "p50_ms", "p99_ms", "max_ms", "lost"]
     print(f"\n{'':24}" + "".join(f"{n:>14}" for n in results) + ("      ratio" if len(results) == 2 else ""))
+    rows = []
     for k in keys:
         row = [results[n][k] for n in results]
         ratio = ""
         if len(row) == 2 and isinstance(row[1], (int, float)) and row[1]:
-            ratio = f"{row[0] / row[1]:>10.2f}x"
-        print(f"{k:24}" + "".join(f"{v:>14}" for v in row) + ratio)
+            ratio = f"{row[0] / row[1]:.2f}x"
+        print(f"{k:24}" + "".join(f"{v:>14}" for v in row) + (f"{ratio:>11}" if ratio else ""))
+        rows.append(f"| {k} | " + " | ".join(str(v) for v in row) + (f" | {ratio} |" if len(row) == 2 else " |"))
+    if args.write:
+        names = list(results)
+        header = "| | " + " | ".join(names) + (" | Cairn / PocketBase |" if len(names) == 2 else " |")
+        rule = "|---|" + "---:|" * (len(names) + (1 if len(names) == 2 else 0))
+        bench.write_results("Realtime fan-out", f"""{bench.run_facts()}
+- command: `tests/bench/run.sh --fanout --idle {args.idle} --subscribers {args.subscribers} --writes {args.writes} --write` ({args.idle} idle SSE clients, {args.subscribers} of them subscribed to one collection, {args.writes} creates {args.gap} s apart; delivery latency from issuing a write to the event arriving, over every delivery; lower is better)
 
+{header}
+{rule}
+""" + "\n".join(rows))
 
 if __name__ == "__main__":
     main()

