@@ -38,13 +38,13 @@ def call(base, method, path, body=None, token=None):
 
 
 class Server:
-    def __init__(self, name, argv_serve, argv_superuser, data_dir):
+    def __init__(self, name, argv_serve, argv_superuser, data_dir, log=subprocess.DEVNULL, env=None):
         self.name, self.port = name, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         subprocess.run(argv_superuser + [EMAIL, PASSWORD, "--dir", data_dir], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         self.proc = subprocess.Popen(argv_serve + ["--http", f"127.0.0.1:{self.port}", "--dir", data_dir],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=log, env=env)
         for _ in range(200):
             try:
                 if call(self.base, "GET", "/api/health"):
