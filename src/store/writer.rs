@@ -4,14 +4,13 @@
 //!
 //! Group commit: the jobs queued when the writer wakes, and those that
 //! arrive while they run (up to `MAX_GROUP` in all), share one
-//! `BEGIN IMMEDIATE` transaction, each inside its
-//! own savepoint. A job that fails is rolled back to its savepoint and
-//! answered at once, without touching the others; the rest are answered
-//! only after the shared `COMMIT` succeeds (durable to the configured
-//! `synchronous` level), and all of them fail if it does not. Under load
-//! this turns many small commits, each writing and syncing the WAL, into
-//! one; with a single writer in flight it is exactly one transaction per
-//! job, as before.
+//! `BEGIN IMMEDIATE` transaction, each inside its own savepoint. A job
+//! that fails is rolled back to its savepoint and answered at once,
+//! without touching the others; the rest are answered only after the
+//! shared `COMMIT` succeeds (durable to the configured `synchronous`
+//! level), and all of them fail if it does not. Under load this turns
+//! many small commits, each writing the WAL, into one; with a single
+//! writer in flight it is exactly one transaction per job.
 //!
 //! A job that changes the database in one statement and cannot fail
 //! after it (`Isolation::Statement`) runs without a savepoint: SQLite
@@ -476,7 +475,7 @@ mod tests {
         after
             .await
             .expect("task")
-            .expect("the rest start over and commit");
+            .expect("the jobs still queued commit in a transaction of their own");
         assert_eq!(stored(&path), [4], "nothing of the broken group is kept");
     }
 }

@@ -142,7 +142,13 @@ pub fn in_request<F: Future>(id: String, f: F) -> impl Future<Output = F::Output
 /// Notes the record the current request is signed in as, for its access
 /// line. The first note stands; outside a request it is ignored.
 pub fn note_caller(record_id: &str) {
-    let _ = REQUEST.try_with(|r| r.caller.set(record_id.to_owned()));
+    let _ = REQUEST.try_with(|r| {
+        // A request may be identified more than once (a superuser check,
+        // then its rule's requester); copy the id only the first time.
+        if r.caller.get().is_none() {
+            let _ = r.caller.set(record_id.to_owned());
+        }
+    });
 }
 
 /// The record the current request is signed in as, if it is and was noted.
