@@ -3,8 +3,15 @@
 //! schema and are quoted; every literal and request value is a bound
 //! parameter.
 //!
-//! Not yet here (answered with a clear 400): relation paths
-//! (`author.name`), back-relations, `@collection.*`, `:isset`/`:changed`.
+//! A client's own filter or sort (not trusted) sees through a relation
+//! only what the related collection's list rule lets that client list, as
+//! PocketBase 0.40 does: a hop into a superuser-only collection is refused
+//! (400), a hop into a collection with a rule reads only the records the
+//! rule admits, and a row whose related records along a path are all
+//! hidden from the caller is left out (the path's *guard*, ANDed to the
+//! whole condition). Without that, `secret.code ~ 'a'` on a public
+//! collection reads an owner-only collection one character at a time.
+//! Rules themselves and superusers see every record.
 
 use std::sync::{Arc, LazyLock};
 
@@ -132,6 +139,22 @@ struct Compiler<'a> {
     shared: Vec<(String, String, String)>,
     /// Whether the comparison being compiled uses a `?` operator.
     comparing_any: bool,
+    /// How the SQL names the scope's own table: its quoted name, or an
+    /// alias when a related collection's list rule is compiled for a hop.
+    base_ref: String,
+    /// Visibility guards of the relation paths a client's filter used, by
+    /// path (see the module doc); ANDed to the whole condition.
+    guards: Vec<(String, String)>,
+}
+
+/// One relation hop of a path, kept to build the path's guard.
+struct Hop {
+    table: String,
+    alias: String,
+    /// Links the hop's records to the previous hop's (or the row).
+    link: String,
+    /// The related collection's list rule over `alias`, when it has one.
+    rule: Option<String>,
 }
 
 /// Relation hops allowed in one path, as PocketBase allows.
@@ -277,8 +300,9 @@ impl<'a> Compiler<'a> {
         }
         let mut segments: Vec<&str> = base.split('.').collect();
         let mut owner = self.scope.collection;
-        let mut owner_ref = quote(&owner.name);
+        let mut owner_ref = self.base_ref.clone();
         let (mut from, mut link) = (String::new(), String::new());
+        let mut hops_seen: Vec<Hop> = Vec::new();
         let mut multi = false;
         if let Some(rest) = base.strip_prefix("@collection.") {
             // `@collection.name.field…`: the records of another collection,
@@ -350,6 +374,7 @@ impl<'a> Compiler<'a> {
                 } else {
                     format!("{alias}.{} = {owner_ref}.\"id\"", quote(&f.name))
                 };
+                let cond = self.gated_hop(&mut hops_seen, target, &alias, cond)?;
                 self.join(&mut from, &mut link, target, &alias, cond);
                 multi = true;
                 (owner, owner_ref) = (target, alias);
@@ -383,6 +408,11 @@ impl<'a> Compiler<'a> {
                     break format!("json_extract({column}, '$.{}')", rest.join("."));
                 }
                 FieldKind::Relation { collection_id, .. } => {
+                    // `author.id` is the stored id itself: no join, so no
+                    // rule to apply (PocketBase resolves it the same way).
+                    if !f.kind.is_multi() && i + 2 == segments.len() && segments[i + 1] == "id" {
+                        break column;
+                    }
                     let target = self.target_by_id(collection_id)?;
                     let alias = self.alias();
                     let cond = if f.kind.is_multi() {
@@ -390,6 +420,7 @@ impl<'a> Compiler<'a> {
                     } else {
                         format!("{alias}.\"id\" = {column}")
                     };
+                    let cond = self.gated_hop(&mut hops_seen, target, &alias, cond)?;
                     self.join(&mut from, &mut link, target, &alias, cond);
                     multi |= f.kind.is_multi();
                     (owner, owner_ref) = (target, alias);
@@ -404,6 +435,7 @@ impl<'a> Compiler<'a> {
                 )));
             }
         };
+        self.guard(base, &hops_seen);
         let last_field = self.field(owner, segments[segments.len() - 1]).ok();
         let is_multi_field = last_field.is_some_and(|f| f.kind.is_multi());
         if !from.is_empty() {
@@ -460,11 +492,100 @@ impl<'a> Compiler<'a> {
                     return Ok(Term::Sql(self.bind(Sql::Integer(0))));
                 };
                 let f = self.field(self.scope.collection, key)?;
-                let column = format!("{}.{}", quote(&self.scope.collection.name), quote(&f.name));
+                let column = format!("{}.{}", self.base_ref, quote(&f.name));
                 let given = self.bind(json_to_sql(&value));
                 format!("({given} IS NOT {column})")
             }
         }))
+    }
+
+    /// A hop of a client's path into `target` (joined as `alias` by
+    /// `link`): refused when only superusers may list `target`, narrowed
+    /// to the records its list rule admits otherwise. Returns the join
+    /// condition to use; the hop is kept for the path's guard.
+    fn gated_hop(
+        &mut self,
+        hops: &mut Vec<Hop>,
+        target: &Collection,
+        alias: &str,
+        link: String,
+    ) -> Result<String, CompileError> {
+        let rule = if self.scope.trusted {
+            None
+        } else {
+            match target.rules.list.as_deref().map(str::trim) {
+                None => {
+                    return Err(invalid(format!(
+                        "only superusers can filter or sort by fields of {:?}",
+                        target.name
+                    )));
+                }
+                Some("") => None,
+                Some(rule) => Some(self.rule_at(target, alias, rule)?),
+            }
+        };
+        let cond = match &rule {
+            Some(r) => format!("{link} AND {r}"),
+            None => link.clone(),
+        };
+        hops.push(Hop {
+            table: quote(&target.name),
+            alias: alias.to_owned(),
+            link,
+            rule,
+        });
+        Ok(cond)
+    }
+
+    /// `target`'s list rule as a condition on its records joined as
+    /// `alias`, evaluated for this request (a rule sees every record).
+    fn rule_at(&mut self, target: &Collection, alias: &str, rule: &str) -> Result<String, CompileError> {
+        let parsed = super::parser::parse_cached(rule);
+        let expr = parsed
+            .as_ref()
+            .as_ref()
+            .map_err(|e| invalid(format!("the list rule of {:?} cannot be read: {e}", target.name)))?;
+        let scope = Scope {
+            collection: target,
+            catalog: self.scope.catalog,
+            request: self.scope.request,
+            trusted: true,
+        };
+        let mut inner = Compiler::new(&scope, self.offset + self.params.len(), alias.to_owned());
+        inner.aliases = self.aliases;
+        let compiled = inner.finish(expr)?;
+        self.aliases = compiled.1;
+        self.params.extend(compiled.0.params);
+        Ok(format!("({})", compiled.0.sql))
+    }
+
+    /// Keeps the guard of a client's path whose hops carry rules: the row
+    /// stays only if, along the path, some chain of related records is
+    /// wholly visible, or a hop has no related record at all (a missing
+    /// link reads as empty, which reveals nothing). PocketBase joins the
+    /// related rows under their rules, which leaves out the same rows.
+    fn guard(&mut self, path: &str, hops: &[Hop]) {
+        let Some(last_ruled) = hops.iter().rposition(|h| h.rule.is_some()) else {
+            return;
+        };
+        let key = path.rsplit_once('.').map_or(path, |(p, _)| p).to_owned();
+        if self.guards.iter().any(|(k, _)| *k == key) {
+            return;
+        }
+        let mut inner = "1".to_owned();
+        for hop in hops[..=last_ruled].iter().rev() {
+            let Hop {
+                table,
+                alias,
+                link,
+                rule,
+            } = hop;
+            let rule = rule.as_deref().map_or(String::new(), |r| format!(" AND {r}"));
+            inner = format!(
+                "(NOT EXISTS (SELECT 1 FROM {table} {alias} WHERE {link}) OR EXISTS (SELECT 1 FROM {table} {alias} WHERE {link}{rule} AND {inner}))"
+            );
+        }
+        self.guards.push((key, inner));
     }
 
     fn alias(&mut self) -> String {
@@ -668,27 +789,40 @@ impl<'a> Compiler<'a> {
     }
 }
 
-/// The SQL value of a field path for `ORDER BY` (`title`, `author.name`)
-/// and the values it binds (numbered after `offset`); multi-valued paths
-/// cannot be sorted on.
-pub fn sort_expression(
-    scope: &Scope<'_>,
-    path: &str,
-    offset: usize,
-) -> Result<(String, Vec<Sql>), CompileError> {
-    let mut c = Compiler {
-        scope,
-        params: Vec::new(),
-        offset,
-        aliases: 0,
-        shared: Vec::new(),
-        comparing_any: false,
-    };
+/// How a list is ordered by one field path (`title`, `author.name`).
+#[derive(Debug)]
+pub struct SortTerm {
+    /// The value to order by.
+    pub sql: String,
+    /// The values `sql` and `guard` bind, numbered after the `offset`
+    /// given to `sort_expression`.
+    pub params: Vec<Sql>,
+    /// For a client's sort through relations whose rules hide records: the
+    /// condition rows must also meet (see the module doc), so an order
+    /// never ranks rows by values the caller may not list.
+    pub guard: Option<String>,
+}
+
+/// The `ORDER BY` value of a field path; multi-valued paths cannot be
+/// sorted on.
+pub fn sort_expression(scope: &Scope<'_>, path: &str, offset: usize) -> Result<SortTerm, CompileError> {
+    let mut c = Compiler::new(scope, offset, quote(&scope.collection.name));
     if path.starts_with('@') {
         return Err(invalid(format!("cannot sort by {path:?}")));
     }
     match c.path(path)? {
-        Term::Sql(sql) | Term::Nullable(sql) => Ok((sql, c.params)),
+        Term::Sql(sql) | Term::Nullable(sql) => {
+            let guard = c
+                .guards
+                .into_iter()
+                .map(|(_, g)| g)
+                .reduce(|a, b| format!("{a} AND {b}"));
+            Ok(SortTerm {
+                sql,
+                params: c.params,
+                guard,
+            })
+        }
         _ => Err(invalid(format!("cannot sort by the multi-valued path {path:?}"))),
     }
 }
@@ -710,30 +844,48 @@ fn multi_compare(rows: &str, test: &str, empty_test: &str, any: bool) -> String 
 /// Compiles `expr` for `scope`'s collection; its parameters are numbered
 /// after the `offset` already bound in the statement it joins.
 pub fn compile(expr: &Expr, scope: &Scope<'_>, offset: usize) -> Result<Compiled, CompileError> {
-    let mut c = Compiler {
-        scope,
-        params: Vec::new(),
-        offset,
-        aliases: 0,
-        shared: Vec::new(),
-        comparing_any: false,
-    };
-    let mut sql = c.expr(expr)?;
-    if !c.shared.is_empty() {
-        // Evaluated once per combination of the aliased records; the LEFT
-        // JOINs keep one all-NULL row when a collection is empty, so the
-        // parts of the condition that do not use it still count.
-        let joins: String = c
-            .shared
-            .iter()
-            .map(|(_, alias, table)| format!(" LEFT JOIN {table} {alias} ON 1"))
-            .collect();
-        sql = format!("EXISTS (SELECT 1 FROM (SELECT 1){joins} WHERE {sql})");
+    Compiler::new(scope, offset, quote(&scope.collection.name))
+        .finish(expr)
+        .map(|(compiled, _)| compiled)
+}
+
+impl<'a> Compiler<'a> {
+    fn new(scope: &'a Scope<'a>, offset: usize, base_ref: String) -> Self {
+        Compiler {
+            scope,
+            params: Vec::new(),
+            offset,
+            aliases: 0,
+            shared: Vec::new(),
+            comparing_any: false,
+            base_ref,
+            guards: Vec::new(),
+        }
     }
-    Ok(Compiled {
-        sql,
-        params: c.params,
-    })
+
+    /// The whole condition, and the alias counter after it.
+    fn finish(mut self, expr: &Expr) -> Result<(Compiled, usize), CompileError> {
+        let mut sql = self.expr(expr)?;
+        if !self.shared.is_empty() {
+            // Evaluated once per combination of the aliased records; the LEFT
+            // JOINs keep one all-NULL row when a collection is empty, so the
+            // parts of the condition that do not use it still count.
+            let joins: String = self
+                .shared
+                .iter()
+                .map(|(_, alias, table)| format!(" LEFT JOIN {table} {alias} ON 1"))
+                .collect();
+            sql = format!("EXISTS (SELECT 1 FROM (SELECT 1){joins} WHERE {sql})");
+        }
+        for (_, guard) in &self.guards {
+            sql = format!("({sql} AND {guard})");
+        }
+        let compiled = Compiled {
+            sql,
+            params: self.params,
+        };
+        Ok((compiled, self.aliases))
+    }
 }
 
 #[cfg(test)]

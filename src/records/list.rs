@@ -118,19 +118,23 @@ pub async fn select(
             "@random" => "RANDOM()".to_owned(),
             "@rowid" => format!("_rowid_ {dir}"),
             f => {
-                let (expr, params) =
-                    sort_expression(&scope, f, conditions.params.len()).map_err(|e| match e {
-                        CompileError::Invalid(m) => {
-                            RecordError::BadFilter(ApiError::bad_request(format!("Invalid sort: {m}.")))
-                        }
-                        CompileError::Forbidden(m) => {
-                            RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
-                        }
-                    })?;
+                let term = sort_expression(&scope, f, conditions.params.len()).map_err(|e| match e {
+                    CompileError::Invalid(m) => {
+                        RecordError::BadFilter(ApiError::bad_request(format!("Invalid sort: {m}.")))
+                    }
+                    CompileError::Forbidden(m) => {
+                        RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
+                    }
+                })?;
                 // Bound after the conditions, so the count query (which has
-                // no ORDER BY) still uses a prefix of the parameters.
-                conditions.params.extend(params);
-                format!("{expr} {dir}")
+                // no ORDER BY) still uses a prefix of the parameters; a
+                // guard uses the same ones, and the count binds up to the
+                // highest it uses.
+                match term.guard {
+                    Some(guard) => conditions.push(guard, term.params),
+                    None => conditions.params.extend(term.params),
+                }
+                format!("{} {dir}", term.sql)
             }
         });
     }

@@ -42,7 +42,7 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn admin(&self, method: &str, path: &str, body: Value) -> Value {
+    pub(crate) async fn admin(&self, method: &str, path: &str, body: Value) -> Value {
         let (status, out) = self.call(method, path, Some(&self.superuser), Some(body)).await;
         assert!(status < 300, "{} {method} {path}: {status} {out}", self.base);
         out
@@ -488,7 +488,7 @@ const FILTERS: &[(&str, &str)] = &[
 
 /// Normalizes an answer for comparison: the status, and for a list its
 /// items (records, fully) and totals.
-fn answer(status: u16, body: &Value) -> Value {
+pub(crate) fn answer(status: u16, body: &Value) -> Value {
     if status != 200 {
         return json!({"status": status});
     }
@@ -659,7 +659,7 @@ async fn cairn_and_pocketbase_answer_alike() {
     );
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),

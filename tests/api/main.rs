@@ -28,6 +28,7 @@ mod rate_limit;
 mod realtime;
 mod realtime_rules;
 mod records;
+mod relation_rules;
 mod secrets;
 mod security;
 mod sessions;
