@@ -21,6 +21,7 @@ pub mod schema;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod validation;
 
 pub use app::{App, AppState, StartupError};
 pub use config::Config;

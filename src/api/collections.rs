@@ -82,10 +82,17 @@ impl CollectionsApi {
         #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
     ) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
-        let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())?;
-        let keys = parse_sort(sort.0.as_deref(), |f| SORTABLE.contains(&f))?;
+        let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())
+            .map_err(ApiError::from)?;
+        let keys = parse_sort(sort.0.as_deref(), |f| SORTABLE.contains(&f)).map_err(ApiError::from)?;
         let only = match filter.0.as_deref().filter(|f| !f.is_empty()) {
-            Some(f) => Some(self.state.schema.filter_ids(&self.state.store.data, f).await?),
+            Some(f) => Some(
+                self.state
+                    .schema
+                    .filter_ids(&self.state.store.data, f)
+                    .await
+                    .map_err(ApiError::from)?,
+            ),
             None => None,
         };
         let catalog = self.state.schema.catalog();

@@ -31,7 +31,7 @@ impl MailApi {
         #[oai(name = "perPage")] per_page: Query<Option<String>>,
     ) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
-        let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), None)?;
+        let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), None).map_err(ApiError::from)?;
         let found = outbox::list(&self.state.store.data, paging.page, paging.per_page)
             .await
             .map_err(ApiError::internal)?;

@@ -141,8 +141,8 @@ pub(super) struct ShapeParams {
 impl ShapeParams {
     pub(super) fn parse(&self) -> Result<(ExpandTree, Option<FieldsTree>)> {
         Ok((
-            ExpandTree::parse(self.expand.as_deref().unwrap_or(""))?,
-            FieldsTree::parse(self.fields.as_deref().unwrap_or(""))?,
+            ExpandTree::parse(self.expand.as_deref().unwrap_or("")).map_err(ApiError::from)?,
+            FieldsTree::parse(self.fields.as_deref().unwrap_or("")).map_err(ApiError::from)?,
         ))
     }
 
@@ -179,8 +179,9 @@ async fn list(
         params.page.as_deref(),
         params.per_page.as_deref(),
         params.skip_total.as_deref(),
-    )?;
-    let sort = parse_sort(params.sort.as_deref(), |k| listing::sortable(c, k))?;
+    )
+    .map_err(ApiError::from)?;
+    let sort = parse_sort(params.sort.as_deref(), |k| listing::sortable(c, k)).map_err(ApiError::from)?;
     let query = ListQuery {
         paging,
         sort,

@@ -20,13 +20,13 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::error::{FieldError, FieldErrors},
     mail::{
         self,
         templates::{self, Template},
     },
     schema::Collection,
     store::StoreError,
+    validation::{FieldError, FieldErrors},
 };
 
 /// Wrong codes one OTP tolerates before it is discarded.

@@ -15,7 +15,7 @@ use argon2::{
 };
 use tokio::sync::Semaphore;
 
-use crate::http::error::FieldError;
+use crate::validation::FieldError;
 
 /// PocketBase's bounds for password fields (its upper bound comes from
 /// bcrypt; kept so the same passwords are valid on both).

@@ -8,11 +8,11 @@ use serde_json::json;
 
 use super::{names, sniff};
 use crate::{
-    http::error::{ErrorTree, FieldError},
     schema::{
         Collection,
         field::{Field, FieldKind},
     },
+    validation::{ErrorTree, FieldError},
 };
 
 /// PocketBase's size limit for a file field whose `maxSize` is 0.

@@ -5,15 +5,17 @@
 //! A 5xx keeps its cause for the log (with the request id) and shows the
 //! client only a fixed message; the cause never reaches the response body.
 
-use std::{borrow::Cow, collections::BTreeMap, fmt};
+use std::{borrow::Cow, fmt};
 
 use poem::{
     Response,
     error::ResponseError,
     http::{StatusCode, header},
 };
-use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+pub use crate::validation::{ErrorTree, FieldError, FieldErrors};
+use crate::{query::QueryError, records::service::RecordError, schema::SchemaError};
 
 /// PocketBase's wording for the common statuses, so SDK users see the
 /// messages they know.
@@ -26,86 +28,6 @@ pub mod messages {
     pub const TOO_LARGE: &str = "Request entity too large.";
     pub const TOO_MANY: &str = "Too Many Requests.";
     pub const INTERNAL: &str = "Something went wrong while processing your request.";
-}
-
-/// One field's problem: a stable machine code, a human message and, for
-/// some codes, the parameters the message was made from.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FieldError {
-    pub code: Cow<'static, str>,
-    pub message: Cow<'static, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<Value>,
-}
-
-impl FieldError {
-    pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-            params: None,
-        }
-    }
-
-    pub fn with_params(mut self, params: Value) -> Self {
-        self.params = Some(params);
-        self
-    }
-
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-
-    pub fn required() -> Self {
-        Self::new("validation_required", "Cannot be blank.")
-    }
-}
-
-/// Field errors keyed by field name, in a stable order.
-pub type FieldErrors = BTreeMap<String, FieldError>;
-
-/// Validation errors that may nest (`fields.3.values`), as PocketBase
-/// reports problems inside lists and objects.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ErrorTree(Map<String, Value>);
-
-impl ErrorTree {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Records `error` at `path`; the first error at a path wins.
-    pub fn add(&mut self, path: &[&str], error: FieldError) {
-        let Some((last, parents)) = path.split_last() else {
-            return;
-        };
-        let mut node = &mut self.0;
-        for key in parents {
-            let entry = node
-                .entry((*key).to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                return;
-            }
-            let Value::Object(next) = entry else { return };
-            node = next;
-        }
-        node.entry((*last).to_owned()).or_insert_with(|| error.to_value());
-    }
-
-    pub fn into_map(self) -> Map<String, Value> {
-        self.0
-    }
-}
-
-impl From<FieldErrors> for ErrorTree {
-    fn from(errors: FieldErrors) -> Self {
-        Self(errors.into_iter().map(|(k, v)| (k, v.to_value())).collect())
-    }
 }
 
 pub struct ApiError {
@@ -305,6 +227,51 @@ pub fn envelope_for(err: poem::Error) -> Response {
         api.status = StatusCode::BAD_REQUEST;
     }
     api.to_response()
+}
+
+// Every domain error's answer, here and nowhere else: the services and
+// the core return their own enums and know nothing of statuses.
+
+impl From<QueryError> for ApiError {
+    fn from(err: QueryError) -> Self {
+        match err {
+            QueryError::Invalid(m) => ApiError::bad_request(m),
+            QueryError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+        }
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(err: RecordError) -> Self {
+        match err {
+            RecordError::NoCollection => ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."),
+            RecordError::Unsupported(m) => ApiError::bad_request(m),
+            RecordError::SuperusersOnly => {
+                ApiError::new(StatusCode::FORBIDDEN, "Only superusers can perform this action.")
+            }
+            RecordError::NotFound => ApiError::not_found(),
+            RecordError::Invalid { message, errors } => ApiError::validation_with(message, errors),
+            RecordError::Refused(m) => ApiError::bad_request(m),
+            RecordError::BadQuery(e) => e.into(),
+            RecordError::Password(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<SchemaError> for ApiError {
+    fn from(err: SchemaError) -> Self {
+        match err {
+            SchemaError::Unreadable => {
+                ApiError::bad_request("Failed to load the submitted data due to invalid formatting.")
+            }
+            SchemaError::Invalid { message, errors } => ApiError::validation_with(message, errors),
+            SchemaError::NotFound => ApiError::not_found(),
+            SchemaError::Refused(message) => ApiError::bad_request(message),
+            SchemaError::BadQuery(e) => e.into(),
+            SchemaError::Store(err) => ApiError::internal(err),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,4 +8,16 @@ pub mod parser;
 pub mod sort;
 
 pub use paging::Paging;
+
+/// A client's query input (`filter`, `sort`, `page`, `fields`, `expand`)
+/// that cannot be used: malformed or unknown (the edge answers 400), or
+/// well-formed but not the caller's to use (403).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Forbidden(String),
+}
+
 pub use sort::{SortKey, parse_sort};

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::http::error::ApiError;
+use super::QueryError;
 
 pub const DEFAULT_PER_PAGE: u64 = 30;
 pub const MAX_PER_PAGE: u64 = 1000;
@@ -16,13 +16,13 @@ pub struct Paging {
     pub skip_total: bool,
 }
 
-fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, QueryError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s
             .parse::<i64>()
             .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("Invalid {name}: it must be a whole number."))),
+            .map_err(|_| QueryError::Invalid(format!("Invalid {name}: it must be a whole number."))),
     }
 }
 
@@ -35,7 +35,7 @@ impl Paging {
         page: Option<&str>,
         per_page: Option<&str>,
         skip_total: Option<&str>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, QueryError> {
         let page = integer("page", page)?.filter(|p| *p > 0).unwrap_or(1) as u64;
         let per_page = match integer("perPage", per_page)? {
             Some(n) if n > 0 => (n as u64).min(MAX_PER_PAGE),

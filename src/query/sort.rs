@@ -1,7 +1,7 @@
 //! `sort`: a comma list of field names, `-` for descending (`+` or nothing
 //! for ascending). Which names are allowed is the caller's to decide.
 
-use crate::http::error::ApiError;
+use super::QueryError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortKey {
@@ -9,7 +9,7 @@ pub struct SortKey {
     pub descending: bool,
 }
 
-pub fn parse_sort(raw: Option<&str>, allowed: impl Fn(&str) -> bool) -> Result<Vec<SortKey>, ApiError> {
+pub fn parse_sort(raw: Option<&str>, allowed: impl Fn(&str) -> bool) -> Result<Vec<SortKey>, QueryError> {
     let mut keys = Vec::new();
     for part in raw
         .unwrap_or("")
@@ -22,7 +22,7 @@ pub fn parse_sort(raw: Option<&str>, allowed: impl Fn(&str) -> bool) -> Result<V
             None => (false, part.strip_prefix('+').unwrap_or(part)),
         };
         if !allowed(field) {
-            return Err(ApiError::bad_request(format!("Invalid sort field {field:?}.")));
+            return Err(QueryError::Invalid(format!("Invalid sort field {field:?}.")));
         }
         keys.push(SortKey {
             field: field.to_owned(),

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::{
-    http::error::FieldError,
     records::{expand::ExpandTree, fields::FieldsTree},
+    validation::FieldError,
 };
 
 /// PocketBase's bounds: the SDK never comes near them, a runaway client does.

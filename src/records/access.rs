@@ -13,8 +13,8 @@ use rusqlite::types::Value as Sql;
 use super::service::RecordError;
 use crate::{
     auth::caller::Caller,
-    http::error::ApiError,
     query::{
+        QueryError,
         compile::{CompileError, RequestInfo, Scope, compile},
         parser::parse_cached,
     },
@@ -93,7 +93,7 @@ impl Conditions {
             if trusted {
                 RecordError::BrokenRule(format!("{expression:?}: {e}"))
             } else {
-                RecordError::BadFilter(ApiError::bad_request(format!("Invalid filter: {e}.")))
+                QueryError::Invalid(format!("Invalid filter: {e}.")).into()
             }
         })?;
         let scope = Scope {
@@ -104,12 +104,8 @@ impl Conditions {
         };
         let compiled = compile(parsed, &scope, self.params.len()).map_err(|e| match (e, trusted) {
             (e, true) => RecordError::BrokenRule(format!("{expression:?}: {e:?}")),
-            (CompileError::Invalid(m), false) => {
-                RecordError::BadFilter(ApiError::bad_request(format!("Invalid filter: {m}.")))
-            }
-            (CompileError::Forbidden(m), false) => {
-                RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
-            }
+            (CompileError::Invalid(m), false) => QueryError::Invalid(format!("Invalid filter: {m}.")).into(),
+            (CompileError::Forbidden(m), false) => QueryError::Forbidden(m).into(),
         })?;
         self.push(compiled.sql, compiled.params);
         Ok(())

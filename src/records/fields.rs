@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::http::error::ApiError;
+use crate::query::QueryError;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct FieldsTree {
@@ -16,7 +16,7 @@ pub struct FieldsTree {
 }
 
 impl FieldsTree {
-    pub fn parse(raw: &str) -> Result<Option<Self>, ApiError> {
+    pub fn parse(raw: &str) -> Result<Option<Self>, QueryError> {
         let mut root = Self::default();
         let mut any = false;
         for item in split_top_level(raw)
@@ -29,14 +29,12 @@ impl FieldsTree {
                 Some((p, args)) => {
                     let args = args
                         .strip_suffix(')')
-                        .ok_or_else(|| ApiError::bad_request(format!("Invalid fields item {item:?}.")))?;
+                        .ok_or_else(|| QueryError::Invalid(format!("Invalid fields item {item:?}.")))?;
                     let mut parts = args.split(',').map(str::trim);
                     let max = parts
                         .next()
                         .and_then(|m| m.parse::<usize>().ok())
-                        .ok_or_else(|| {
-                            ApiError::bad_request(format!("Invalid excerpt length in {item:?}."))
-                        })?;
+                        .ok_or_else(|| QueryError::Invalid(format!("Invalid excerpt length in {item:?}.")))?;
                     let ellipsis = matches!(parts.next(), Some("true" | "1"));
                     (p, Some((max, ellipsis)))
                 }

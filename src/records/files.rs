@@ -8,11 +8,11 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     files::{NewFile, upload::Placement},
-    http::error::{ErrorTree, FieldError},
     schema::{
         Collection,
         field::{Field, FieldKind},
     },
+    validation::{ErrorTree, FieldError},
 };
 
 /// The names a file field's value holds (one name or a list).

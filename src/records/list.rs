@@ -14,9 +14,8 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::error::ApiError,
     query::{
-        Paging, SortKey,
+        Paging, QueryError, SortKey,
         compile::{CompileError, Scope, sort_expression},
     },
     schema::{Collection, CollectionKind, sync::quote},
@@ -119,12 +118,8 @@ pub async fn select(
             "@rowid" => format!("_rowid_ {dir}"),
             f => {
                 let term = sort_expression(&scope, f, conditions.params.len()).map_err(|e| match e {
-                    CompileError::Invalid(m) => {
-                        RecordError::BadFilter(ApiError::bad_request(format!("Invalid sort: {m}.")))
-                    }
-                    CompileError::Forbidden(m) => {
-                        RecordError::BadFilter(ApiError::new(poem::http::StatusCode::FORBIDDEN, m))
-                    }
+                    CompileError::Invalid(m) => QueryError::Invalid(format!("Invalid sort: {m}.")),
+                    CompileError::Forbidden(m) => QueryError::Forbidden(m),
                 })?;
                 // Bound after the conditions, so the count query (which has
                 // no ORDER BY) still uses a prefix of the parameters; a

@@ -11,12 +11,12 @@ use super::{
     shape, values,
 };
 use crate::{
-    http::error::{ErrorTree, FieldError},
     schema::{
         Catalog, Collection,
         field::{Field, FieldKind},
         sync::{push_quoted, quote},
     },
+    validation::{ErrorTree, FieldError},
 };
 
 /// Checks that every relation id exists in its target collection.

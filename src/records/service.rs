@@ -18,9 +18,10 @@ use crate::{
     app::AppState,
     auth::password,
     files::Upload,
-    http::error::{ApiError, ErrorTree},
+    query::QueryError,
     schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
     store::StoreError,
+    validation::ErrorTree,
 };
 
 pub(super) const CREATE_FAILED: &str = "Failed to create record.";
@@ -46,9 +47,10 @@ pub enum RecordError {
     /// A stored rule that no longer compiles: ours to fix, a 500.
     #[error("broken rule {0}")]
     BrokenRule(String),
-    /// The client's own filter is wrong (400) or not theirs to use (403).
-    #[error("{0}")]
-    BadFilter(ApiError),
+    /// The client's own filter, sort or other query input is wrong (400)
+    /// or not theirs to use (403).
+    #[error(transparent)]
+    BadQuery(#[from] QueryError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -63,27 +65,6 @@ pub enum RecordError {
 impl From<rusqlite::Error> for RecordError {
     fn from(err: rusqlite::Error) -> Self {
         Self::Store(err.into())
-    }
-}
-
-impl From<RecordError> for ApiError {
-    fn from(err: RecordError) -> Self {
-        match err {
-            RecordError::NoCollection => {
-                ApiError::new(poem::http::StatusCode::NOT_FOUND, "Missing collection context.")
-            }
-            RecordError::Unsupported(m) => ApiError::bad_request(m),
-            RecordError::SuperusersOnly => ApiError::new(
-                poem::http::StatusCode::FORBIDDEN,
-                "Only superusers can perform this action.",
-            ),
-            RecordError::NotFound => ApiError::not_found(),
-            RecordError::Invalid { message, errors } => ApiError::validation_with(message, errors),
-            RecordError::Refused(m) => ApiError::bad_request(m),
-            RecordError::BadFilter(e) => e,
-            RecordError::Password(e) => e.into(),
-            other => ApiError::internal(other),
-        }
     }
 }
 

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::{
     auth::email::Email,
-    http::error::FieldError,
     schema::field::{Field, FieldKind},
+    validation::FieldError,
 };
 
 fn as_text(v: &Value) -> String {

@@ -29,11 +29,11 @@ use super::{
 use crate::{
     app::AppState,
     files::{NewFile, Upload, upload},
-    http::error::{ErrorTree, FieldError},
     schema::{
         Catalog, Collection, CollectionKind,
         field::{Field, FieldKind},
     },
+    validation::{ErrorTree, FieldError},
 };
 
 const TOKEN_KEY_LEN: usize = 50;

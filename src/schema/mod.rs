@@ -30,8 +30,9 @@ pub use collection::{Collection, CollectionKind};
 use sync::SyncError;
 
 use crate::{
-    http::error::{ApiError, ErrorTree, FieldError},
+    query::QueryError,
     store::{Database, StoreError},
+    validation::{ErrorTree, FieldError},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,9 @@ pub enum SchemaError {
     NotFound,
     #[error("{0}")]
     Refused(String),
+    /// A client's filter over the collections list.
+    #[error(transparent)]
+    BadQuery(#[from] QueryError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,20 +58,6 @@ pub enum SchemaError {
 impl From<rusqlite::Error> for SchemaError {
     fn from(err: rusqlite::Error) -> Self {
         Self::Store(err.into())
-    }
-}
-
-impl From<SchemaError> for ApiError {
-    fn from(err: SchemaError) -> Self {
-        match err {
-            SchemaError::Unreadable => {
-                ApiError::bad_request("Failed to load the submitted data due to invalid formatting.")
-            }
-            SchemaError::Invalid { message, errors } => ApiError::validation_with(message, errors),
-            SchemaError::NotFound => ApiError::not_found(),
-            SchemaError::Refused(message) => ApiError::bad_request(message),
-            SchemaError::Store(err) => ApiError::internal(err),
-        }
     }
 }
 
@@ -181,12 +171,12 @@ impl Schema {
 
     /// The ids of the collections matching a client's `filter` over the
     /// collection attributes (`name`, `type`, `system`, rules, dates).
-    pub async fn filter_ids(&self, db: &Database, filter: &str) -> Result<Vec<String>, ApiError> {
+    pub async fn filter_ids(&self, db: &Database, filter: &str) -> Result<Vec<String>, SchemaError> {
         use crate::query::{
             compile::{CompileError, RequestInfo, Scope, compile},
             parser::parse,
         };
-        let expr = parse(filter).map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}.")))?;
+        let expr = parse(filter).map_err(|e| QueryError::Invalid(format!("Invalid filter: {e}.")))?;
         let attributes = collection_attributes();
         let request = RequestInfo::default();
         let scope = Scope {
@@ -196,8 +186,8 @@ impl Schema {
             trusted: false,
         };
         let compiled = compile(&expr, &scope, 0).map_err(|e| match e {
-            CompileError::Invalid(m) => ApiError::bad_request(format!("Invalid filter: {m}.")),
-            CompileError::Forbidden(m) => ApiError::new(poem::http::StatusCode::FORBIDDEN, m),
+            CompileError::Invalid(m) => QueryError::Invalid(format!("Invalid filter: {m}.")),
+            CompileError::Forbidden(m) => QueryError::Forbidden(m),
         })?;
         db.read(move |conn| {
             let sql = format!("SELECT id FROM _collections WHERE {}", compiled.sql);
@@ -208,7 +198,7 @@ impl Schema {
             Ok::<_, StoreError>(ids)
         })
         .await
-        .map_err(ApiError::internal)
+        .map_err(SchemaError::Store)
     }
 
     pub async fn create(

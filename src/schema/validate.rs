@@ -13,7 +13,7 @@ use super::{
     field::FieldKind,
     index::IndexDef,
 };
-use crate::http::error::{ErrorTree, FieldError};
+use crate::validation::{ErrorTree, FieldError};
 
 const RESERVED_FIELD_NAMES: &[&str] = &["expand", "collectionId", "collectionName"];
 

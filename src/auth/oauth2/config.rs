@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::provider::{self, Provider};
 use crate::{
-    http::error::{ErrorTree, FieldError},
     schema::Collection,
+    validation::{ErrorTree, FieldError},
 };
 
 /// One configured provider, with its defaults applied.

@@ -25,10 +25,7 @@ use super::{
     service::RecordError,
     shape,
 };
-use crate::{
-    http::error::ApiError,
-    schema::{Catalog, Collection, field::FieldKind, sync::quote},
-};
+use crate::schema::{Catalog, Collection, field::FieldKind, sync::quote};
 
 const MAX_DEPTH: usize = 6;
 
@@ -37,12 +34,14 @@ const MAX_DEPTH: usize = 6;
 pub struct ExpandTree(BTreeMap<String, ExpandTree>);
 
 impl ExpandTree {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, crate::query::QueryError> {
         let mut root = Self::default();
         for path in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let segments: Vec<&str> = path.split('.').collect();
             if segments.len() > MAX_DEPTH || segments.iter().any(|s| s.is_empty()) {
-                return Err(ApiError::bad_request(format!("Invalid expand path {path:?}.")));
+                return Err(crate::query::QueryError::Invalid(format!(
+                    "Invalid expand path {path:?}."
+                )));
             }
             let mut node = &mut root;
             for s in segments {
