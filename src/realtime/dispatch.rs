@@ -1,12 +1,13 @@
 //! The dispatcher: turns each committed change into frames for the
 //! clients allowed to see it.
 //!
-//! Checks are shared wherever the answer is the same: superusers and open
-//! rules need no query; a rule that does not read `@request` is checked
-//! once per change; one that does is checked once per distinct auth (all
-//! guests share one answer) and topic options. Expansion is shared the
-//! same way, and the event JSON is serialized once per distinct shape. All
-//! of a change's queries run in one read on a blocking thread.
+//! Checks are shared wherever the answer is provably the same (see
+//! `Checks`): superusers and open rules need no query; otherwise a rule
+//! and filter are compiled once per distinct caller and topic (all guests
+//! on a topic are one), and queried once per distinct compiled condition,
+//! which carries everything the answer takes from the caller. Expansion is
+//! shared by caller, and the event JSON is serialized once per distinct
+//! shape. All of a change's queries run in one read on a blocking thread.
 //!
 //! A delete event is checked against the record as it was: the row is gone
 //! after the commit, so the rule runs against a one-row table of the old
@@ -143,7 +144,7 @@ fn evaluate(
 ) -> Vec<(Arc<Client>, Bytes)> {
     let catalog = state.schema.catalog();
     let c = &change.collection;
-    let mut checks: HashMap<(String, String, String), bool> = HashMap::new();
+    let mut checks = Checks::default();
     let mut shapes: HashMap<(String, String, String), Arc<str>> = HashMap::new();
     let mut out = Vec::with_capacity(targets.len());
     for t in targets {
@@ -156,33 +157,7 @@ fn evaluate(
         let allowed = match (&access, filter) {
             (Access::SuperusersOnly, _) => false,
             (Access::All, None) => true,
-            (_, _) => {
-                let expr = match &access {
-                    Access::Rule(e) => e.as_str(),
-                    _ => "",
-                };
-                // The answer depends on the subscriber only through @request.
-                let personal = expr.contains("@request") || filter.is_some_and(|f| f.contains("@request"));
-                let who = if personal {
-                    format!(
-                        "{}\u{0}{:?}\u{0}{:?}",
-                        auth_key(&t.caller),
-                        t.sub.query,
-                        t.sub.headers
-                    )
-                } else {
-                    String::new()
-                };
-                let key = (expr.to_owned(), filter.unwrap_or("").to_owned(), who);
-                *checks.entry(key).or_insert_with(|| {
-                    state
-                        .realtime
-                        .rule_checks
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let requester = requester(&t.caller, &t.sub);
-                    check(conn, &catalog, change, &requester, &access, filter)
-                })
-            }
+            (_, _) => checks.allowed(conn, state, &catalog, change, &t, &access),
         };
         if !allowed {
             continue;
@@ -209,16 +184,72 @@ fn evaluate(
     out
 }
 
-/// Whether the changed record passes the rule (and the subscriber's own
-/// filter) for this subscriber. A rule that cannot be evaluated denies.
-fn check(
-    conn: &Connection,
+/// The answers of one change's rule checks, shared where they are
+/// provably the same.
+///
+/// A subscriber's answer is fixed by who it is and by its topic string
+/// (the rule follows from the topic's form, the filter and the
+/// `@request.query`/`headers` values from its options), so subscribers
+/// alike in both (all guests on one topic) compile once. The compiled
+/// condition, SQL text and bound values, is then all the query depends on:
+/// everything taken from the caller (its account for `@request.auth`, its
+/// own id for the emails a client filter may match, whether it may use
+/// hidden fields at all, whatever the rules of related collections make of
+/// it) is either in that text or among those values. So equal conditions
+/// share one query, and no caller ever receives another's answer; a
+/// condition that reads nothing of the caller is queried once for guests
+/// and accounts alike.
+#[derive(Default)]
+struct Checks {
+    /// By (auth, topic key).
+    by_subscriber: HashMap<(String, String), bool>,
+    /// By compiled condition and its values.
+    by_condition: HashMap<String, bool>,
+}
+
+impl Checks {
+    fn allowed(
+        &mut self,
+        conn: &Connection,
+        state: &AppState,
+        catalog: &Catalog,
+        change: &RecordChange,
+        t: &Follower,
+        access: &Access,
+    ) -> bool {
+        let key = (auth_key(&t.caller), t.sub.key.clone());
+        if let Some(&known) = self.by_subscriber.get(&key) {
+            return known;
+        }
+        let requester = requester(&t.caller, &t.sub);
+        let answer = match conditions(catalog, change, &requester, access, t.sub.filter.as_deref()) {
+            // A rule or filter this caller cannot use denies.
+            None => false,
+            Some(conditions) => {
+                let key = format!("{}\u{0}{:?}", conditions.and_sql(), conditions.params);
+                *self.by_condition.entry(key).or_insert_with(|| {
+                    state
+                        .realtime
+                        .rule_checks
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    check(conn, change, conditions)
+                })
+            }
+        };
+        self.by_subscriber.insert(key, answer);
+        answer
+    }
+}
+
+/// The rule and the subscriber's own filter compiled for this subscriber,
+/// after the record id (`?1`); `None` if either is not usable by it.
+fn conditions(
     catalog: &Catalog,
     change: &RecordChange,
     requester: &Requester,
     access: &Access,
     filter: Option<&str>,
-) -> bool {
+) -> Option<Conditions> {
     let c = &change.collection;
     let id = change.record.get("id").and_then(Value::as_str).unwrap_or("");
     let mut conditions = Conditions::default();
@@ -232,21 +263,28 @@ fn check(
         }
         Ok::<_, crate::records::service::RecordError>(())
     })();
-    if let Err(err) = compiled {
-        tracing::warn!(collection = %c.name, error = %err, "realtime: rule or filter not usable");
-        return false;
+    match compiled {
+        Ok(()) => Some(conditions),
+        Err(err) => {
+            tracing::warn!(collection = %c.name, error = %err, "realtime: rule or filter not usable");
+            None
+        }
     }
+}
+
+/// Whether the changed record passes `conditions`. A query that fails
+/// denies.
+fn check(conn: &Connection, change: &RecordChange, conditions: Conditions) -> bool {
+    let c = &change.collection;
     let table = quote(&c.name);
-    let mut params = conditions.params.clone();
+    let and_sql = conditions.and_sql();
+    let mut params = conditions.params;
     let prefix = if change.action == ChangeAction::Delete {
         old_row(c, &change.record, &mut params)
     } else {
         String::new()
     };
-    let sql = format!(
-        "{prefix}SELECT count(*) > 0 FROM {table} WHERE {table}.id = ?1{}",
-        conditions.and_sql()
-    );
+    let sql = format!("{prefix}SELECT count(*) > 0 FROM {table} WHERE {table}.id = ?1{and_sql}");
     let result = conn
         .prepare_cached(&sql)
         .and_then(|mut stmt| stmt.query_row(params_from_iter(params), |r| r.get::<_, bool>(0)));

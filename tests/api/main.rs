@@ -27,6 +27,7 @@ mod otp_mfa;
 mod rate_limit;
 mod realtime;
 mod realtime_rules;
+mod realtime_shared;
 mod records;
 mod relation_rules;
 mod secrets;
