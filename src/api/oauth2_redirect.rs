@@ -15,11 +15,10 @@ use poem::{
 };
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::{app::AppState, realtime::topic::OAUTH2};
 
 const SUCCESS: &str = "../_/#/auth/oauth2-redirect-success";
 const FAILURE: &str = "../_/#/auth/oauth2-redirect-failure";
-const TOPIC: &str = "@oauth2";
 
 #[handler]
 async fn redirect(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Response {
@@ -38,7 +37,7 @@ async fn redirect(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) 
             .realtime
             .send_to_client(
                 client_id,
-                TOPIC,
+                OAUTH2,
                 &json!({"state": client_id, "code": code, "error": error}),
             )
             .is_ok();

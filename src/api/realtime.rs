@@ -83,8 +83,9 @@ async fn subscribe(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>)
             .with_params(serde_json::json!({"max": MAX_TOPICS, "min": 0})),
         );
     } else {
+        let catalog = state.schema.catalog();
         for (i, key) in raw.iter().enumerate() {
-            match topic::parse(key) {
+            match topic::parse_in(key, &catalog) {
                 Ok(sub) => subscriptions.push(sub),
                 Err(e) => errors.add(&["subscriptions", &i.to_string()], e),
             }

@@ -112,7 +112,7 @@ impl Broker {
     pub fn connect(&self) -> (Arc<Client>, mpsc::Receiver<bytes::Bytes>) {
         let (client, rx) = Client::new(crate::random::alphanumeric(40), self.limits.queue);
         let connect = serde_json::json!({"clientId": client.id}).to_string();
-        client.send(client::frame(&client.id, "PB_CONNECT", &connect));
+        client.send(client::frame(&client.id, topic::CONNECT, &connect));
         if let Ok(mut clients) = self.clients.write() {
             clients.insert(client.id.clone(), client.clone());
         }
@@ -362,7 +362,11 @@ mod tests {
         let (b, _rx_b) = broker.connect();
         let subs = |topics: &[&str]| topics.iter().map(|t| topic::parse(t).expect("topic")).collect();
         broker
-            .set_subscriptions(&a.id, Caller::Guest, subs(&["posts/*", "posts/x", "@oauth2"]))
+            .set_subscriptions(
+                &a.id,
+                Caller::Guest,
+                subs(&["posts/*", "posts/abcdefghij12345", "@oauth2"]),
+            )
             .expect("a");
         broker
             .set_subscriptions(&b.id, Caller::Guest, subs(&["pbc_posts/*"]))

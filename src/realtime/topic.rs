@@ -1,7 +1,11 @@
 //! Subscription topics as the SDKs send them: `collection/*` (every record
 //! the list rule lets the subscriber see), `collection/RECORD_ID` (one
-//! record, under the view rule), or any other name (`@oauth2`) that only
-//! direct messages use. A topic may carry
+//! record, under the view rule), the bare `collection` (PocketBase's older
+//! form of `collection/*`, which community SDKs still send), each by
+//! collection name or id; `@oauth2`, the one name that direct messages
+//! use; or `PB_CONNECT`, the connect event, which the SDK lists among its
+//! topics when an app listens for reconnections. Anything else would never receive an event, so it is refused
+//! rather than accepted and left silent. A topic may carry
 //! `?options={"query":{…},"headers":{…}}` (URL-encoded JSON): `expand`,
 //! `fields` and `filter` in `query` shape and narrow the events, and both
 //! maps stand in for `@request.query` / `@request.headers` in rules.
@@ -14,9 +18,15 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::{
-    records::{expand::ExpandTree, fields::FieldsTree},
+    records::{RecordId, expand::ExpandTree, fields::FieldsTree},
+    schema::Catalog,
     validation::FieldError,
 };
+
+/// The topic of the OAuth2 redirect's direct message.
+pub const OAUTH2: &str = "@oauth2";
+/// The event that opens every stream.
+pub const CONNECT: &str = "PB_CONNECT";
 
 /// PocketBase's bounds: the SDK never comes near them, a runaway client does.
 pub const MAX_TOPICS: usize = 1000;
@@ -25,11 +35,11 @@ pub const MAX_TOPIC_LEN: usize = 2500;
 /// Which records a subscription follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// `collection/*`: every record, under the list rule.
+    /// `collection/*` or `collection`: every record, under the list rule.
     Collection(String),
     /// `collection/id`: one record, under the view rule.
     Record(String, String),
-    /// Anything else: direct messages only.
+    /// `@oauth2` or `PB_CONNECT`: no record events.
     Named,
 }
 
@@ -77,12 +87,18 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         return Err(FieldError::new("validation_invalid_topic", "Invalid topic."));
     }
     let (topic, suffix) = key.split_once('?').unwrap_or((key, ""));
+    let invalid = || FieldError::new("validation_invalid_topic", "Invalid topic.");
     let target = match topic.split_once('/') {
-        Some((c, "*")) if !c.is_empty() => Target::Collection(c.to_owned()),
-        Some((c, id)) if !c.is_empty() && !id.is_empty() && !id.contains('/') => {
-            Target::Record(c.to_owned(), id.to_owned())
-        }
-        _ => Target::Named,
+        None if topic == OAUTH2 || topic == CONNECT => Target::Named,
+        // Collection names never start with `@`: any other such name is a
+        // direct-message topic nothing here sends to.
+        None if topic.is_empty() || topic.starts_with('@') => return Err(invalid()),
+        None => Target::Collection(topic.to_owned()),
+        Some(("", _)) => return Err(invalid()),
+        Some((c, "*")) => Target::Collection(c.to_owned()),
+        // Only an id of the form records have can ever match one.
+        Some((c, id)) if RecordId::parse(id).is_some() => Target::Record(c.to_owned(), id.to_owned()),
+        Some(_) => return Err(invalid()),
     };
     let mut sub = Subscription {
         key: key.to_owned(),
@@ -147,6 +163,21 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
     Ok(sub)
 }
 
+/// Parses one topic and checks that it names a collection of `catalog`
+/// (by its exact name or id, as events are matched).
+pub fn parse_in(key: &str, catalog: &Catalog) -> Result<Subscription, FieldError> {
+    let sub = parse(key)?;
+    if let Some(name) = sub.collection()
+        && !catalog.all().any(|c| c.name == name || c.id == name)
+    {
+        return Err(FieldError::new(
+            "validation_invalid_topic",
+            format!("Missing or invalid collection {name:?}."),
+        ));
+    }
+    Ok(sub)
+}
+
 /// Decodes `%XX` escapes and `+` (as a space), as a query string encodes them.
 fn percent_decode(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
@@ -184,18 +215,47 @@ mod tests {
             Target::Collection("posts".into())
         );
         assert_eq!(
-            parse("posts/abc").unwrap().target,
-            Target::Record("posts".into(), "abc".into())
+            parse("posts/abcdefghij12345").unwrap().target,
+            Target::Record("posts".into(), "abcdefghij12345".into())
+        );
+        assert_eq!(
+            parse("posts?options=%7B%7D").unwrap().target,
+            Target::Collection("posts".into())
         );
         assert_eq!(parse("@oauth2").unwrap().target, Target::Named);
-        assert_eq!(parse("/*").unwrap().target, Target::Named);
-        assert!(parse("").is_err());
-        assert!(parse("a\nb").is_err());
+        assert_eq!(parse("@oauth2?x=1").unwrap().target, Target::Named);
+        assert_eq!(parse("PB_CONNECT").unwrap().target, Target::Named);
+        for never in [
+            "",
+            "/*",
+            "posts/",
+            "posts/abc",
+            "posts/*/x",
+            "@other",
+            "?x",
+            "a\nb",
+        ] {
+            assert!(parse(never).is_err(), "{never:?}");
+        }
         assert_eq!(
             parse(&"x".repeat(2501)).unwrap_err().code,
             "validation_length_too_long"
         );
         assert!(parse(&"x".repeat(2500)).is_ok());
+    }
+
+    #[test]
+    fn collections_by_exact_name_or_id() {
+        let catalog = Catalog::from_collections(vec![crate::schema::defaults::users()]);
+        let users = catalog.all().next().unwrap().clone();
+        assert!(parse_in("users/*", &catalog).is_ok());
+        assert!(parse_in("users", &catalog).is_ok());
+        assert!(parse_in(&format!("{}/abcdefghij12345", users.id), &catalog).is_ok());
+        assert!(parse_in("@oauth2", &catalog).is_ok());
+        for never in ["Users/*", "posts/*", "posts", "abcdefghij12345"] {
+            let err = parse_in(never, &catalog).unwrap_err();
+            assert_eq!(err.code, "validation_invalid_topic", "{never:?}");
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod rate_limit;
 mod realtime;
 mod realtime_rules;
 mod realtime_shared;
+mod realtime_topics;
 mod records;
 mod relation_rules;
 mod secrets;

@@ -69,7 +69,7 @@ async fn bad_subscription_requests_get_clear_errors() {
         .unwrap();
     assert_envelope(garbage, 400).await;
 
-    let many: Vec<String> = (0..1001).map(|i| format!("t{i}")).collect();
+    let many: Vec<String> = (0..1001).map(|i| format!("users/*?t={i}")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     let body = assert_envelope(sse.subscribe(&app, None, &many).await, 400).await;
     assert_eq!(
@@ -80,12 +80,12 @@ async fn bad_subscription_requests_get_clear_errors() {
     sse.subscribe_ok(&app, None, &many[..1000]).await;
 
     let long = "x".repeat(2501);
-    let body = assert_envelope(sse.subscribe(&app, None, &["posts/*", &long]).await, 400).await;
+    let body = assert_envelope(sse.subscribe(&app, None, &["users/*", &long]).await, 400).await;
     assert_eq!(
         body["data"]["subscriptions"]["1"]["code"],
         "validation_length_too_long"
     );
-    let bad_options = "posts/*?options=%7Bnot-json";
+    let bad_options = "users/*?options=%7Bnot-json";
     let body = assert_envelope(sse.subscribe(&app, None, &[bad_options]).await, 400).await;
     assert_eq!(
         body["data"]["subscriptions"]["0"]["code"],
@@ -93,14 +93,14 @@ async fn bad_subscription_requests_get_clear_errors() {
     );
 
     // Guest to signed-in is allowed; then the auth may not change again.
-    sse.subscribe_ok(&app, Some(&alice), &["posts/*"]).await;
-    sse.subscribe_ok(&app, Some(&alice), &["posts/*"]).await;
-    let body = assert_envelope(sse.subscribe(&app, Some(&bob), &["posts/*"]).await, 403).await;
+    sse.subscribe_ok(&app, Some(&alice), &["users/*"]).await;
+    sse.subscribe_ok(&app, Some(&alice), &["users/*"]).await;
+    let body = assert_envelope(sse.subscribe(&app, Some(&bob), &["users/*"]).await, 403).await;
     assert_eq!(
         body["message"],
         "The current and the previous request authorization don't match."
     );
-    assert_envelope(sse.subscribe(&app, None, &["posts/*"]).await, 403).await;
+    assert_envelope(sse.subscribe(&app, None, &["users/*"]).await, 403).await;
 }
 
 #[tokio::test]
