@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     records::{RecordId, expand::ExpandTree, fields::FieldsTree},
-    schema::Catalog,
+    schema::{Catalog, CollectionKind},
     validation::FieldError,
 };
 
@@ -164,16 +164,20 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
 }
 
 /// Parses one topic and checks that it names a collection of `catalog`
-/// (by its exact name or id, as events are matched).
+/// (by its exact name or id, as events are matched) whose records change:
+/// a view's rows are never written, so they have no events.
 pub fn parse_in(key: &str, catalog: &Catalog) -> Result<Subscription, FieldError> {
     let sub = parse(key)?;
-    if let Some(name) = sub.collection()
-        && !catalog.all().any(|c| c.name == name || c.id == name)
-    {
-        return Err(FieldError::new(
-            "validation_invalid_topic",
-            format!("Missing or invalid collection {name:?}."),
-        ));
+    if let Some(name) = sub.collection() {
+        let found = catalog.all().find(|c| c.name == name || c.id == name);
+        let message = match found {
+            None => format!("Missing or invalid collection {name:?}."),
+            Some(c) if c.kind == CollectionKind::View => {
+                format!("The view collection {name:?} has no realtime events.")
+            }
+            Some(_) => return Ok(sub),
+        };
+        return Err(FieldError::new("validation_invalid_topic", message));
     }
     Ok(sub)
 }

@@ -132,7 +132,20 @@ async fn a_topic_that_could_never_deliver_is_refused() {
     let admin = posts(&app).await;
     let sse = Sse::open(&app).await;
     let id = post(&app, &admin, "first", true, "").await;
+    app.post_ok(
+        &admin,
+        "/api/collections",
+        json!({
+            "name": "titles", "type": "view", "listRule": "", "viewRule": "",
+            "viewQuery": "SELECT id, title FROM posts"
+        }),
+    )
+    .await;
     let never = [
+        // A view's rows are never written: no events, as in PocketBase.
+        "titles/*".to_owned(),
+        "titles".to_owned(),
+        format!("titles/{id}"),
         "nosuch/*".to_owned(),
         "nosuch".to_owned(),
         format!("nosuch/{id}"),
