@@ -128,8 +128,7 @@ fn scan(dir: &Path, src: &Path, imports: &mut Imports) {
             if code_line.trim_start().starts_with("//") {
                 continue;
             }
-            let rest: String = joined[i + "crate::".len()..]
-                .replace(['\u{1}', ' '], "");
+            let rest: String = joined[i + "crate::".len()..].replace(['\u{1}', ' '], "");
             for to in targets_after_crate(&rest) {
                 // `crate::App` and the like: re-exports of the crate root.
                 let to = if to.starts_with(|c: char| c.is_ascii_uppercase()) {
