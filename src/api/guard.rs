@@ -58,10 +58,7 @@ pub async fn requester(
     body: Option<&Map<String, Value>>,
 ) -> Result<Requester, ApiError> {
     let caller = identify(state, req).await?;
-    let auth = match &caller {
-        Caller::Record(r, _) => Some(r.record.clone()),
-        Caller::Guest => None,
-    };
+    let auth = caller.rule_auth();
     // Copied raw (the header values are shared, not copied) and made into
     // maps only if a rule or filter refers to them.
     let raw_query = req.uri().query().unwrap_or("").to_owned();

@@ -31,6 +31,34 @@ pub struct AuthRecord {
     pub token_key: String,
     /// The record as the API shows it.
     pub record: Map<String, Value>,
+    /// The record with its hidden fields, as rules see it under
+    /// `@request.auth` (PocketBase's rules see the whole record, so a
+    /// hidden `role` or `banned` can decide access). Never sent to a
+    /// client; shared, not copied, into each request's rule context.
+    pub whole: Arc<Map<String, Value>>,
+}
+
+impl AuthRecord {
+    /// Builds both shapes from one read of `row` (`shape::select_list`).
+    pub fn from_row(
+        collection: Arc<Collection>,
+        id: String,
+        token_key: String,
+        row: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<Self> {
+        let whole = shape::row_to_json_whole(&collection, row)?;
+        let mut record = whole.clone();
+        for f in collection.fields.iter().filter(|f| f.hidden) {
+            record.remove(&f.name);
+        }
+        Ok(Self {
+            collection,
+            id,
+            token_key,
+            record,
+            whole: Arc::new(whole),
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +79,15 @@ pub struct Presented {
 }
 
 impl Caller {
+    /// The signed-in record as rules see it (`@request.auth`), hidden
+    /// fields included; `None` for guests.
+    pub fn rule_auth(&self) -> Option<Arc<Map<String, Value>>> {
+        match self {
+            Self::Record(r, _) => Some(r.whole.clone()),
+            Self::Guest => None,
+        }
+    }
+
     pub fn is_superuser(&self) -> bool {
         matches!(self, Self::Record(r, _) if r.collection.id == defaults::SUPERUSERS_ID)
     }
@@ -98,17 +135,10 @@ pub async fn load_auth_record(
                     Some(i) => row.get(i)?,
                     None => String::new(),
                 };
-                Ok((token_key, shape::row_to_json(&c, row)?))
+                AuthRecord::from_row(c.clone(), id.clone(), token_key, row)
             })
             .optional()?;
-        Ok(found.map(|(token_key, record)| {
-            Arc::new(AuthRecord {
-                collection: c.clone(),
-                id,
-                token_key,
-                record,
-            })
-        }))
+        Ok(found.map(Arc::new))
     })
     .await
 }

@@ -5,7 +5,7 @@
 //! `mfaId` within `mfa.duration` completes it. This is PocketBase's flow,
 //! so the SDKs' `mfaId` option works unchanged.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use poem::Request;
 
@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
 use super::{
-    caller::{AuthRecord, Caller, Presented},
+    caller::{Caller, Presented, load_auth_record},
     signin::SignedIn,
 };
 use crate::{
@@ -53,17 +53,19 @@ async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, ApiError> 
     if expr.is_empty() {
         return Ok(true);
     }
-    let mut auth = s.record.clone();
-    auth.insert("collectionId".into(), Value::String(s.collection.id.clone()));
-    auth.insert("collectionName".into(), Value::String(s.collection.name.clone()));
+    // The rule sees the whole record, hidden fields too, as every rule
+    // does; the sign-in only carries the shape a client sees, so read it.
+    let Some(account) = load_auth_record(&state.store.data, s.collection.clone(), s.id.clone())
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        // Gone mid-sign-in: ask for the second factor, which cannot succeed.
+        return Ok(true);
+    };
+    let auth = account.whole.clone();
     let requester = Requester {
         caller: Caller::Record(
-            Arc::new(AuthRecord {
-                collection: s.collection.clone(),
-                id: s.id.clone(),
-                token_key: s.token_key.clone(),
-                record: s.record.clone(),
-            }),
+            account,
             Presented {
                 token: String::new(),
                 refreshable: false,

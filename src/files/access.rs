@@ -146,10 +146,7 @@ async fn may_view(
             token::Purpose::File,
         )
         .await?;
-    let auth = match &caller {
-        Caller::Record(r, _) => Some(r.record.clone()),
-        Caller::Guest => None,
-    };
+    let auth = caller.rule_auth();
     let requester = Requester {
         caller,
         info: RequestInfo {

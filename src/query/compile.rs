@@ -32,9 +32,9 @@ use crate::schema::{
 /// What a condition may refer to beyond the collection's own fields.
 #[derive(Debug, Default)]
 pub struct RequestInfo {
-    /// The signed-in record as the API shows it (plus `collectionId`,
-    /// `collectionName`); `None` for guests.
-    pub auth: Option<Map<String, Value>>,
+    /// The signed-in record, hidden fields included (`collectionId` and
+    /// `collectionName` too; see `Caller::rule_auth`); `None` for guests.
+    pub auth: Option<Arc<Map<String, Value>>>,
     pub method: String,
     pub query: RequestValues,
     pub headers: RequestValues,

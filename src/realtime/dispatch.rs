@@ -122,10 +122,7 @@ fn requester(caller: &Caller, sub: &Subscription) -> Requester {
     Requester {
         caller: caller.clone(),
         info: RequestInfo {
-            auth: match caller {
-                Caller::Record(r, _) => Some(r.record.clone()),
-                Caller::Guest => None,
-            },
+            auth: caller.rule_auth(),
             method: "GET".into(),
             query: RequestValues::ready(sub.query.clone()),
             headers: RequestValues::ready(sub.headers.clone()),

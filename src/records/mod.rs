@@ -15,6 +15,7 @@ mod persist;
 pub mod service;
 pub mod shape;
 pub mod values;
+pub mod writable;
 pub mod write;
 
 pub use id::RecordId;

@@ -1,7 +1,7 @@
 //! Creating and updating records in two steps, shared by single requests
 //! and batches: `prepare` does the slow, async work before any lock is
-//! taken (authorize, hash passwords, verify an old password, name, check
-//! and stage uploaded files), and `WritePlan::apply` does the rest inside
+//! taken (drop what the client may not write, authorize, hash passwords,
+//! verify an old password, name, check and stage uploaded files), and `WritePlan::apply` does the rest inside
 //! the caller's write transaction, synchronously (read the current record,
 //! apply the body, validate every field, write, check the rule).
 //!
@@ -25,6 +25,7 @@ use super::{
         read_shaped, read_values,
     },
     values::{self, Modifier},
+    writable,
 };
 use crate::{
     app::AppState,
@@ -83,8 +84,13 @@ pub async fn prepare(
     name: &str,
     kind: WriteKind,
     mut body: Map<String, Value>,
-    uploads: Vec<Upload>,
+    mut uploads: Vec<Upload>,
 ) -> Result<WritePlan, RecordError> {
+    // Before the rules are compiled: they must not see what is dropped.
+    let stripped = super::service::collection(state, name)
+        .ok()
+        .and_then(|c| writable::strip(&c, requester, &mut body, &mut uploads));
+    let requester = stripped.as_ref().unwrap_or(requester);
     let verdict = |action| authorize(state, requester, name, action);
     let (c, create_rule, update_rule) = match &kind {
         WriteKind::Create => {

@@ -118,6 +118,15 @@ impl Collection {
         self.fields.iter().find(|f| f.id == id)
     }
 
+    /// Whether only superusers may write `f`: a hidden field is the
+    /// server's (PocketBase drops it from anyone else's body), except an
+    /// account's password, which its owner sets. `records::writable`
+    /// drops these and `json_schema::body` leaves them out; the two agree
+    /// through here.
+    pub fn superusers_write(&self, f: &Field) -> bool {
+        f.hidden && !(self.kind == CollectionKind::Auth && f.name == "password")
+    }
+
     /// A new collection from a create request, before validation. Keys the
     /// client leaves out take PocketBase's defaults.
     pub fn from_create(body: &Map<String, Value>) -> Result<(Self, Option<String>), UnreadableCollection> {

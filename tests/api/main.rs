@@ -18,6 +18,7 @@ mod file_downloads;
 mod files;
 mod filters;
 mod health;
+mod hidden_fields;
 mod installer;
 mod logging;
 mod mail;
