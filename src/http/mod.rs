@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use poem::{
     Endpoint, EndpointExt, Request, Response, Route,
-    endpoint::make_sync,
+    endpoint::{make, make_sync},
     get, handler,
     web::{Path, Redirect},
 };
@@ -38,9 +38,16 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'stati
     let docs = Docs::new(&service);
     // The two document endpoints hold what they serve, rather than every
     // request carrying it as data (a layer and an extension per request).
-    let openapi_json = make_sync({
+    // The document depends on whether the caller is a superuser.
+    let openapi_json = make({
         let (docs, state) = (docs.clone(), state.clone());
-        move |_| docs.json_response(&state.schema.catalog())
+        move |req: Request| {
+            let (docs, state) = (docs.clone(), state.clone());
+            async move {
+                let caller = api::guard::identify(&state, &req).await?;
+                Ok::<_, error::ApiError>(docs.json_response(&state.schema.catalog(), caller.is_superuser()))
+            }
+        }
     });
     let docs_page = make_sync(move |_| docs.page_response());
     // The plain-poem routes (their schemas are per collection, or they are

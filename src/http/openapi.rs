@@ -5,6 +5,14 @@
 //! start. The document is served through `document()` so that per-collection
 //! schemas can be merged in on each request: the docs page loads the
 //! document by URL rather than embedding a copy, so it is never stale.
+//!
+//! The per-collection part describes what its caller may use. Superusers
+//! see every collection and every field they may write. Anyone else sees
+//! only the operations whose rule is not `null` (a collection with none is
+//! left out: its name, fields and select values are not theirs to read),
+//! and no field only superusers write (`Collection::superusers_write`).
+//! Rules are the same for every caller who is not a superuser, so there
+//! are two documents per catalog version, and a cache slot for each.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,8 +30,9 @@ use crate::{
 pub struct Docs {
     base: Value,
     page: String,
-    /// The last document rendered, by catalog version.
-    rendered: Mutex<Option<(u64, bytes::Bytes)>>,
+    /// The last document rendered, by catalog version: for others
+    /// (`[0]`) and for superusers (`[1]`).
+    rendered: Mutex<[Option<(u64, bytes::Bytes)>; 2]>,
 }
 
 impl Docs {
@@ -43,19 +52,20 @@ impl Docs {
         Arc::new(Self {
             base,
             page,
-            rendered: Mutex::new(None),
+            rendered: Mutex::new([None, None]),
         })
     }
 
     /// The document for the collections of `catalog`: the static
-    /// endpoints plus, per collection, its record schemas and paths.
-    pub fn document(&self, catalog: &Catalog) -> Value {
+    /// endpoints plus, per collection, its record schemas and paths, as far
+    /// as a superuser (`superuser`) or anyone else may use them.
+    pub fn document(&self, catalog: &Catalog, superuser: bool) -> Value {
         let mut doc = self.base.clone();
         let mut schemas = Map::new();
         let mut paths = Map::new();
         schemas.insert("ErrorEnvelope".into(), error_schema());
         for c in catalog.all() {
-            add_collection(c, &mut schemas, &mut paths);
+            add_collection(c, superuser, &mut schemas, &mut paths);
         }
         add_files_and_batch(&mut paths);
         if let Some(Value::Object(existing)) = doc.pointer_mut("/components/schemas") {
@@ -67,19 +77,21 @@ impl Docs {
         doc
     }
 
-    /// Serves the document, re-rendering only when a collection changed.
-    pub fn json_response(&self, catalog: &Catalog) -> Response {
+    /// Serves the document for a superuser or anyone else, re-rendering
+    /// only when a collection changed.
+    pub fn json_response(&self, catalog: &Catalog, superuser: bool) -> Response {
         let version = catalog.version();
+        let slot = usize::from(superuser);
         let cached = self.rendered.lock().ok().and_then(|guard| {
-            guard
+            guard[slot]
                 .as_ref()
                 .filter(|(v, _)| *v == version)
                 .map(|(_, body)| body.clone())
         });
         let body = cached.unwrap_or_else(|| {
-            let fresh = bytes::Bytes::from(self.document(catalog).to_string());
+            let fresh = bytes::Bytes::from(self.document(catalog, superuser).to_string());
             if let Ok(mut guard) = self.rendered.lock() {
-                *guard = Some((version, fresh.clone()));
+                guard[slot] = Some((version, fresh.clone()));
             }
             fresh
         });
@@ -239,7 +251,25 @@ fn add_files_and_batch(paths: &mut Map<String, Value>) {
     );
 }
 
-fn add_collection(c: &Collection, schemas: &mut Map<String, Value>, paths: &mut Map<String, Value>) {
+fn add_collection(
+    c: &Collection,
+    superuser: bool,
+    schemas: &mut Map<String, Value>,
+    paths: &mut Map<String, Value>,
+) {
+    // What the caller may do: a `null` rule is for superusers only.
+    let open = |rule: &Option<String>| superuser || rule.is_some();
+    let editable = c.kind != CollectionKind::View;
+    let rules = &c.rules;
+    let (list_op, view_op) = (open(&rules.list), open(&rules.view));
+    let (create_op, update_op, delete_op) = (
+        editable && open(&rules.create),
+        editable && open(&rules.update),
+        editable && open(&rules.delete),
+    );
+    if !(list_op || view_op || create_op || update_op || delete_op) {
+        return;
+    }
     let (record, create, update, list) = (
         format!("Record_{}", c.name),
         format!("Create_{}", c.name),
@@ -247,8 +277,90 @@ fn add_collection(c: &Collection, schemas: &mut Map<String, Value>, paths: &mut 
         format!("List_{}", c.name),
     );
     schemas.insert(record.clone(), json_schema::record(c));
+    let mut collection_path = Map::new();
+    let mut item_path = Map::new();
+    let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    if list_op {
+        add_list(c, &record, &list, schemas, &mut collection_path);
+    }
+    if view_op {
+        item_path.insert(
+            "get".into(),
+            operation(
+                c,
+                format!("View a {} record", c.name),
+                "view",
+                vec![id_param.clone()],
+                None,
+                answer("The record.", Some(reference(&record))),
+            ),
+        );
+    }
+    if create_op {
+        schemas.insert(create.clone(), json_schema::body(c, false, superuser));
+        collection_path.insert(
+            "post".into(),
+            operation(
+                c,
+                format!("Create a {} record", c.name),
+                "create",
+                vec![],
+                Some(reference(&create)),
+                answer("The created record.", Some(reference(&record))),
+            ),
+        );
+    }
+    if update_op {
+        schemas.insert(update.clone(), json_schema::body(c, true, superuser));
+        item_path.insert(
+            "patch".into(),
+            operation(
+                c,
+                format!("Update a {} record", c.name),
+                "update",
+                vec![id_param.clone()],
+                Some(reference(&update)),
+                answer("The updated record.", Some(reference(&record))),
+            ),
+        );
+    }
+    if delete_op {
+        item_path.insert(
+            "delete".into(),
+            operation(
+                c,
+                format!("Delete a {} record", c.name),
+                "delete",
+                vec![id_param],
+                None,
+                answer("Deleted.", None),
+            ),
+        );
+    }
+    if !collection_path.is_empty() {
+        paths.insert(
+            format!("/collections/{}/records", c.name),
+            Value::Object(collection_path),
+        );
+    }
+    if !item_path.is_empty() {
+        paths.insert(
+            format!("/collections/{}/records/{{id}}", c.name),
+            Value::Object(item_path),
+        );
+    }
+}
+
+/// The list operation and its page schema `list` (of `record`s).
+fn add_list(
+    c: &Collection,
+    record: &str,
+    list: &str,
+    schemas: &mut Map<String, Value>,
+    collection_path: &mut Map<String, Value>,
+) {
     schemas.insert(
-        list.clone(),
+        list.to_owned(),
         json!({
             "type": "object",
             "properties": {
@@ -256,12 +368,11 @@ fn add_collection(c: &Collection, schemas: &mut Map<String, Value>, paths: &mut 
                 "perPage": {"type": "integer"},
                 "totalItems": {"type": "integer", "description": "-1 with skipTotal"},
                 "totalPages": {"type": "integer", "description": "-1 with skipTotal"},
-                "items": {"type": "array", "items": reference(&record)},
+                "items": {"type": "array", "items": reference(record)},
             },
             "required": ["page", "perPage", "totalItems", "totalPages", "items"],
         }),
     );
-    let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
     let list_params = vec![
         query_param(
             "page",
@@ -284,7 +395,6 @@ fn add_collection(c: &Collection, schemas: &mut Map<String, Value>, paths: &mut 
             "Skip counting; totals are then -1.",
         ),
     ];
-    let mut collection_path = Map::new();
     collection_path.insert(
         "get".into(),
         operation(
@@ -293,64 +403,7 @@ fn add_collection(c: &Collection, schemas: &mut Map<String, Value>, paths: &mut 
             "list",
             list_params,
             None,
-            answer("A page of records.", Some(reference(&list))),
+            answer("A page of records.", Some(reference(list))),
         ),
-    );
-    let mut item_path = Map::new();
-    item_path.insert(
-        "get".into(),
-        operation(
-            c,
-            format!("View a {} record", c.name),
-            "view",
-            vec![id_param.clone()],
-            None,
-            answer("The record.", Some(reference(&record))),
-        ),
-    );
-    if c.kind != CollectionKind::View {
-        schemas.insert(create.clone(), json_schema::body(c, false));
-        schemas.insert(update.clone(), json_schema::body(c, true));
-        collection_path.insert(
-            "post".into(),
-            operation(
-                c,
-                format!("Create a {} record", c.name),
-                "create",
-                vec![],
-                Some(reference(&create)),
-                answer("The created record.", Some(reference(&record))),
-            ),
-        );
-        item_path.insert(
-            "patch".into(),
-            operation(
-                c,
-                format!("Update a {} record", c.name),
-                "update",
-                vec![id_param.clone()],
-                Some(reference(&update)),
-                answer("The updated record.", Some(reference(&record))),
-            ),
-        );
-        item_path.insert(
-            "delete".into(),
-            operation(
-                c,
-                format!("Delete a {} record", c.name),
-                "delete",
-                vec![id_param],
-                None,
-                answer("Deleted.", None),
-            ),
-        );
-    }
-    paths.insert(
-        format!("/collections/{}/records", c.name),
-        Value::Object(collection_path),
-    );
-    paths.insert(
-        format!("/collections/{}/records/{{id}}", c.name),
-        Value::Object(item_path),
     );
 }

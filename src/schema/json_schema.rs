@@ -124,14 +124,17 @@ pub fn record(c: &Collection) -> Value {
     object(props, required)
 }
 
-/// The body that creates (`update: false`) or updates a record of `c`.
-pub fn body(c: &Collection, update: bool) -> Value {
+/// The body that creates (`update: false`) or updates a record of `c`,
+/// for a superuser (`superuser`) or for anyone else, who may not write
+/// hidden fields (their values are dropped; see `records::writable`).
+pub fn body(c: &Collection, update: bool, superuser: bool) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     for f in &c.fields {
         let managed = matches!(f.kind, FieldKind::Autodate { .. })
             || (c.kind == CollectionKind::Auth && f.name == "tokenKey")
-            || (update && f.name == "id");
+            || (update && f.name == "id")
+            || (!superuser && c.superusers_write(f));
         if managed {
             continue;
         }

@@ -423,3 +423,74 @@ async fn realtime_and_file_access_see_the_callers_hidden_fields() {
     let plain_file = file_token(p.plain.clone()).await;
     assert_envelope(app.get(&format!("{path}?token={plain_file}")).await, 404).await;
 }
+
+#[tokio::test]
+async fn the_api_document_shows_each_caller_only_what_it_may_use() {
+    let app = spawn_app().await;
+    let su = users_with_hidden_fields(&app).await;
+    app.post_ok(
+        &su,
+        "/api/collections",
+        json!({"name": "ledger", "fields": [
+            {"name": "amount", "type": "number"},
+            {"name": "tier", "type": "select", "values": ["gold", "platinum"]},
+        ]}),
+    )
+    .await;
+    app.post_ok(
+        &su,
+        "/api/collections",
+        json!({"name": "bulletin", "listRule": "", "viewRule": "",
+            "fields": [{"name": "title", "type": "text"}]}),
+    )
+    .await;
+    let (_, user) = app.sign_up("doc@example.com", "password123").await;
+    let document = |token: Option<String>| {
+        let app = &app;
+        async move {
+            let resp = app.call("GET", "/api/openapi.json", token.as_deref(), None).await;
+            ok(resp).await
+        }
+    };
+    // The superuser's document first, so a cache would hold it.
+    let full = document(Some(su.clone())).await;
+    assert!(full["paths"]["/collections/ledger/records"]["post"].is_object());
+    assert!(full["paths"]["/collections/_superusers/records"]["get"].is_object());
+    assert!(full["components"]["schemas"]["Create_users"]["properties"]["role"].is_object());
+
+    for doc in [document(None).await, document(Some(user)).await] {
+        let paths = &doc["paths"];
+        let schemas = &doc["components"]["schemas"];
+        for locked in ["ledger", "_superusers"] {
+            assert!(paths.get(format!("/collections/{locked}/records")).is_none());
+            assert!(
+                paths
+                    .get(format!("/collections/{locked}/records/{{id}}"))
+                    .is_none()
+            );
+            assert!(schemas.get(format!("Record_{locked}")).is_none());
+        }
+        let text = doc.to_string();
+        for secret in ["platinum", "\"role\"", "\"banned\"", "\"perms\"", "tokenKey"] {
+            assert!(!text.contains(secret), "{secret} shown");
+        }
+        // What the rules open stays: reading the bulletin, signing up.
+        let bulletin = &paths["/collections/bulletin/records"];
+        assert!(bulletin["get"].is_object());
+        assert!(bulletin.get("post").is_none());
+        assert!(paths["/collections/bulletin/records/{id}"]["get"].is_object());
+        assert!(paths["/collections/bulletin/records/{id}"].get("patch").is_none());
+        assert!(
+            paths["/collections/bulletin/records/{id}"]
+                .get("delete")
+                .is_none()
+        );
+        assert!(schemas.get("Create_bulletin").is_none());
+        assert!(paths["/collections/users/records"]["post"].is_object());
+        assert!(schemas["Create_users"]["properties"]["password"].is_object());
+        assert!(schemas["Update_users"]["properties"]["name"].is_object());
+    }
+    // And the superuser's is still whole after the others'.
+    let again = document(Some(su)).await;
+    assert!(again["paths"]["/collections/ledger/records"]["get"].is_object());
+}
