@@ -270,9 +270,7 @@ impl WritePlan {
         };
         let mut values = before.clone();
         let mut errors = self.early.clone();
-        if !creating {
-            self.guard_account_fields(&before, &mut errors);
-        }
+        self.guard_account_fields(&before, creating, &mut errors);
         apply_body(c, self.manager, &self.body, &mut values, creating, &mut errors);
         for (key, value) in &self.forced {
             if c.field(key).is_some() {
@@ -318,14 +316,20 @@ impl WritePlan {
     }
 
     /// An account's email and verified state change only through their
-    /// own flows (or a manager); PocketBase answers a direct change so.
-    fn guard_account_fields(&self, before: &Values, errors: &mut ErrorTree) {
+    /// own flows (or a manager), and a new account starts unverified;
+    /// PocketBase answers a direct change so, rather than dropping it.
+    fn guard_account_fields(&self, before: &Values, creating: bool, errors: &mut ErrorTree) {
         if self.c.kind != CollectionKind::Auth || self.manager {
             return;
         }
-        for key in ["email", "verified"] {
+        let guarded: &[&str] = if creating {
+            &["verified"]
+        } else {
+            &["email", "verified"]
+        };
+        for &key in guarded {
             if let (Some(given), Some(f)) = (self.body.get(key), self.c.field(key))
-                && values::normalize(f, given) != before.get(key).cloned().unwrap_or(Value::Null)
+                && values::normalize(f, given) != before.get(key).cloned().unwrap_or_else(|| values::zero(f))
             {
                 errors.add(
                     &[key],

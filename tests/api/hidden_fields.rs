@@ -494,3 +494,32 @@ async fn the_api_document_shows_each_caller_only_what_it_may_use() {
     let again = document(Some(su)).await;
     assert!(again["paths"]["/collections/ledger/records"]["get"].is_object());
 }
+
+#[tokio::test]
+async fn a_sign_up_cannot_claim_a_verified_account() {
+    let app = spawn_app().await;
+    let su = app.superuser_token().await;
+    let account = |email: &str, verified: bool| {
+        Some(json!({"email": email, "password": "password123",
+            "passwordConfirm": "password123", "verified": verified}))
+    };
+    let path = "/api/collections/users/records";
+    // PocketBase refuses it rather than dropping it.
+    let refused = assert_envelope(
+        app.call("POST", path, None, account("claim@example.com", true))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(refused["data"]["verified"]["code"], "validation_values_mismatch");
+    let plain = ok(app
+        .call("POST", path, None, account("plain@example.com", false))
+        .await)
+    .await;
+    assert_eq!(plain["verified"], false);
+    let made = ok(app
+        .call("POST", path, Some(&su), account("made@example.com", true))
+        .await)
+    .await;
+    assert_eq!(made["verified"], true);
+}
