@@ -523,3 +523,16 @@ async fn a_sign_up_cannot_claim_a_verified_account() {
     .await;
     assert_eq!(made["verified"], true);
 }
+
+#[tokio::test]
+async fn the_mfa_rule_sees_the_accounts_hidden_fields() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let mfa = json!({"mfa": {"enabled": true, "rule": "@request.auth.role = 'admin'"}});
+    patch(&app, &p.su, "/api/collections/users", mfa).await;
+    let sign_in = |email: &'static str| app.sign_in("users", email, "password123");
+    let admin = sign_in("admin@example.com").await;
+    assert_eq!(admin.status(), 401, "admins need a second factor");
+    assert!(json(admin).await["mfaId"].is_string());
+    assert_eq!(sign_in("plain@example.com").await.status(), 200);
+}
