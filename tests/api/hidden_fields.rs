@@ -401,6 +401,17 @@ async fn realtime_and_file_access_see_the_callers_hidden_fields() {
         plain.next_within(Duration::from_millis(300)).await.unwrap_err(),
         NoEvent::TimedOut
     );
+    // A demotion takes effect on the open subscription.
+    let admin_path = format!("/api/collections/users/records/{}", p.admin_id);
+    patch(&app, &p.su, &admin_path, json!({"role": "former"})).await;
+    let later = json!({"title": "after the demotion"});
+    app.post_ok(&p.su, "/api/collections/reports/records", later)
+        .await;
+    assert_eq!(
+        admin.next_within(Duration::from_millis(300)).await.unwrap_err(),
+        NoEvent::TimedOut
+    );
+    patch(&app, &p.su, &admin_path, json!({"role": "admin"})).await;
 
     let path = format!(
         "/api/files/reports/{}/{}",
