@@ -10,7 +10,8 @@
 //! see every collection and every field they may write. Anyone else sees
 //! only the operations whose rule is not `null` (a collection with none is
 //! left out: its name, fields and select values are not theirs to read),
-//! and no field only superusers write (`Collection::superusers_write`).
+//! no field only superusers write (`Collection::superusers_write`), and no
+//! id of a related collection.
 //! Rules are the same for every caller who is not a superuser, so there
 //! are two documents per catalog version, and a cache slot for each.
 
@@ -276,7 +277,7 @@ fn add_collection(
         format!("Update_{}", c.name),
         format!("List_{}", c.name),
     );
-    schemas.insert(record.clone(), json_schema::record(c));
+    schemas.insert(record.clone(), json_schema::record(c, superuser));
     let mut collection_path = Map::new();
     let mut item_path = Map::new();
     let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});

@@ -12,8 +12,11 @@ use super::{
 const DATETIME_PATTERN: &str = r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z)?$";
 const ID_PATTERN: &str = "^[a-z0-9]+$";
 
-/// The schema of one field's value as the API shows it.
-pub fn field_schema(f: &Field) -> Value {
+/// The schema of one field's value as the API shows it. A relation names
+/// the collection it points to for superusers only: for anyone else that
+/// collection may be one they cannot see, and its id can give its name
+/// away (PocketBase derives ids from names).
+pub fn field_schema(f: &Field, superuser: bool) -> Value {
     let mut s = match &f.kind {
         FieldKind::Text {
             min, max, pattern, ..
@@ -75,11 +78,17 @@ pub fn field_schema(f: &Field) -> Value {
             max_select,
             ..
         } => {
-            let id = json!({"type": "string", "pattern": ID_PATTERN, "description": format!("Id of a record of collection {collection_id}.")});
+            let related = if superuser {
+                format!("a record of collection {collection_id}")
+            } else {
+                "a related record".to_owned()
+            };
+            let id =
+                json!({"type": "string", "pattern": ID_PATTERN, "description": format!("Id of {related}.")});
             if f.kind.is_multi() {
                 json!({"type": "array", "items": id, "maxItems": max_select, "uniqueItems": true})
             } else {
-                json!({"type": "string", "description": format!("Id of a record of collection {collection_id}, or empty.")})
+                json!({"type": "string", "description": format!("Id of {related}, or empty.")})
             }
         }
         FieldKind::File { max_select, .. } => {
@@ -104,8 +113,9 @@ fn object(properties: Map<String, Value>, required: Vec<String>) -> Value {
     s
 }
 
-/// A record of `c` as the API returns it.
-pub fn record(c: &Collection) -> Value {
+/// A record of `c` as the API returns it, described for a superuser
+/// (`superuser`) or anyone else.
+pub fn record(c: &Collection, superuser: bool) -> Value {
     let mut props = Map::new();
     props.insert("collectionId".into(), json!({"type": "string", "example": c.id}));
     props.insert(
@@ -114,7 +124,7 @@ pub fn record(c: &Collection) -> Value {
     );
     let mut required = vec!["collectionId".to_owned(), "collectionName".to_owned()];
     for f in c.fields.iter().filter(|f| !f.hidden) {
-        let mut s = field_schema(f);
+        let mut s = field_schema(f, superuser);
         if matches!(f.kind, FieldKind::Password { .. }) {
             s = json!({"type": "string", "description": "Always empty: passwords are never returned."});
         }
@@ -138,7 +148,7 @@ pub fn body(c: &Collection, update: bool, superuser: bool) -> Value {
         if managed {
             continue;
         }
-        props.insert(f.name.clone(), field_schema(f));
+        props.insert(f.name.clone(), field_schema(f, superuser));
         let generated = matches!(&f.kind, FieldKind::Text { autogenerate_pattern, .. } if !autogenerate_pattern.is_empty());
         if !update && f.kind.is_required() && !generated {
             required.push(f.name.clone());

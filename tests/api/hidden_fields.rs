@@ -455,6 +455,15 @@ async fn the_api_document_shows_each_caller_only_what_it_may_use() {
             "fields": [{"name": "title", "type": "text"}]}),
     )
     .await;
+    let ledger_id = json(app.call("GET", "/api/collections/ledger", Some(&su), None).await).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A visible collection's relation to a locked one.
+    let users = json(app.call("GET", "/api/collections/users", Some(&su), None).await).await;
+    let mut fields = users["fields"].as_array().unwrap().clone();
+    fields.push(json!({"name": "account", "type": "relation", "collectionId": ledger_id}));
+    patch(&app, &su, "/api/collections/users", json!({"fields": fields})).await;
     let (_, user) = app.sign_up("doc@example.com", "password123").await;
     let document = |token: Option<String>| {
         let app = &app;
@@ -468,6 +477,7 @@ async fn the_api_document_shows_each_caller_only_what_it_may_use() {
     assert!(full["paths"]["/collections/ledger/records"]["post"].is_object());
     assert!(full["paths"]["/collections/_superusers/records"]["get"].is_object());
     assert!(full["components"]["schemas"]["Create_users"]["properties"]["role"].is_object());
+    assert!(full.to_string().contains(&ledger_id));
 
     for doc in [document(None).await, document(Some(user)).await] {
         let paths = &doc["paths"];
@@ -482,7 +492,14 @@ async fn the_api_document_shows_each_caller_only_what_it_may_use() {
             assert!(schemas.get(format!("Record_{locked}")).is_none());
         }
         let text = doc.to_string();
-        for secret in ["platinum", "\"role\"", "\"banned\"", "\"perms\"", "tokenKey"] {
+        for secret in [
+            "platinum",
+            "\"role\"",
+            "\"banned\"",
+            "\"perms\"",
+            "tokenKey",
+            &ledger_id,
+        ] {
             assert!(!text.contains(secret), "{secret} shown");
         }
         // What the rules open stays: reading the bulletin, signing up.
