@@ -20,6 +20,7 @@ mod filters;
 mod health;
 mod hidden_fields;
 mod installer;
+mod limits_paths;
 mod logging;
 mod mail;
 mod migrations;

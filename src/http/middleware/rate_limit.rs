@@ -9,14 +9,19 @@
 //! fits the caller, the first in that order decides: exact collection tags,
 //! then wildcard tags, then method and path, then path alone; a longer
 //! prefix before a shorter one. Tags are read off the path here (see
-//! `request_tags`), so a limited client is refused before its body is read.
+//! `Target`), so a limited client is refused before its body is read; the
+//! path is read as the router reads it, so that no other spelling of a
+//! limited endpoint (percent-encoded, another case, the collection's id)
+//! escapes its rule.
 
 use std::{
+    borrow::Cow,
     net::IpAddr,
     time::{Duration, Instant},
 };
 
 use moka::sync::Cache;
+use percent_encoding::percent_decode_str;
 use poem::{Request, Response};
 
 use crate::{
@@ -51,23 +56,65 @@ impl Default for RateLimiter {
     }
 }
 
-/// The collection (by name) a request acts on and its action tags, most
-/// specific first. Also change this table when an endpoint is added under
-/// `/api/collections/{c}/` or `/api/files/`.
-fn request_tags<'a>(
-    catalog: &'a Catalog,
-    method: &str,
-    path: &str,
-) -> Option<(&'a str, &'static [&'static str])> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let (collection, rest) = match segments.as_slice() {
-        ["", "api", "collections", c, rest @ ..] if !rest.is_empty() => (*c, rest),
-        ["", "api", "files", c, _, _] => (*c, &["file"][..]),
+/// A request as the router resolves it: the path with each segment
+/// percent-decoded and the collection segment replaced by the
+/// collection's name (the router takes a name in any case, an id, or
+/// either percent-encoded), and the collection's action tags, most
+/// specific first. Rules are matched against this, never the raw path,
+/// so no spelling of one endpoint escapes a rule that covers another.
+struct Target<'a> {
+    path: Cow<'a, str>,
+    tags: Option<(&'a str, &'static [&'static str])>,
+}
+
+impl<'a> Target<'a> {
+    fn resolve(catalog: &'a Catalog, method: &str, raw: &'a str) -> Self {
+        let segments: Vec<&str> = raw.split('/').collect();
+        // Where the router takes a collection: `/api/collections/{c}/…`
+        // and `/api/files/{c}/…`. The other segments are matched raw by
+        // the router (`/api/%62atch` is a 404), so only this one is
+        // decoded to find the collection.
+        let at = match segments.as_slice() {
+            ["", "api", "collections" | "files", _, _, ..] => Some(3),
+            _ => None,
+        };
+        let collection = at.and_then(|i| {
+            let decoded = percent_decode_str(segments[i]).decode_utf8().ok()?;
+            catalog.get(&decoded)
+        });
+        let tags = collection.and_then(|c| Some((c.name.as_str(), action_tags(method, &segments)?)));
+        let plain = collection.is_none_or(|c| at.is_some_and(|i| segments[i] == c.name));
+        let path = if plain && !raw.contains('%') {
+            Cow::Borrowed(raw)
+        } else {
+            // Decoding every segment may over-cover a path the router
+            // answers 404 to, which costs an attacker a request, never
+            // the other way round.
+            let joined: Vec<Cow<str>> = segments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match collection {
+                    Some(c) if Some(i) == at => Cow::Borrowed(c.name.as_str()),
+                    _ => percent_decode_str(s).decode_utf8_lossy(),
+                })
+                .collect();
+            Cow::Owned(joined.join("/"))
+        };
+        Self { path, tags }
+    }
+}
+
+/// The action tags of a request on a collection (`segments` is the raw
+/// path split at `/`, the collection at index 3). Also change this table
+/// when an endpoint is added under `/api/collections/{c}/` or
+/// `/api/files/`.
+fn action_tags(method: &str, segments: &[&str]) -> Option<&'static [&'static str]> {
+    let rest = match segments {
+        ["", "api", "files", _, _, _] => return Some(&["file"]),
+        ["", "api", "collections", _, rest @ ..] => rest,
         _ => return None,
     };
-    let name = catalog.get(collection)?.name.as_str();
-    let tags: &'static [&'static str] = match (method, rest) {
-        (_, ["file"]) => &["file"],
+    Some(match (method, rest) {
         ("GET", ["records"]) => &["list"],
         ("POST", ["records"]) => &["create"],
         ("GET", ["records", _]) => &["view"],
@@ -86,8 +133,7 @@ fn request_tags<'a>(
         ("POST", ["request-email-change"]) => &["requestEmailChange"],
         ("POST", ["confirm-email-change"]) => &["confirmEmailChange"],
         _ => return None,
-    };
-    Some((name, tags))
+    })
 }
 
 /// Where `label` ranks for this request (lower decides first), or `None`
@@ -188,8 +234,9 @@ pub async fn check(
         }
     }
     let catalog = state.schema.catalog();
-    let (method, path) = (req.method().as_str(), req.uri().path());
-    let tags = request_tags(&catalog, method, path);
+    let method = req.method().as_str();
+    let target = Target::resolve(&catalog, method, req.uri().path());
+    let (path, tags) = (target.path.as_ref(), target.tags);
     let covered = limits
         .rules
         .iter()
@@ -238,6 +285,52 @@ mod tests {
         assert!(rank("users:authWithPassword", "POST", p, AUTH).is_some());
         assert!(rank("posts:auth", "POST", p, AUTH).is_none());
         assert!(rank("*:create", "POST", p, AUTH).is_none());
+    }
+
+    #[test]
+    fn targets_read_the_path_as_the_router_does() {
+        let catalog = Catalog::from_collections(vec![crate::schema::defaults::users()]);
+        let target = |method: &str, path: &'static str| {
+            let t = Target::resolve(&catalog, method, path);
+            (t.path.into_owned(), t.tags.map(|(c, tags)| (c.to_owned(), tags)))
+        };
+        let signin = "/api/collections/users/auth-with-password";
+        let auth: Option<(String, &[&str])> = Some(("users".into(), &["authWithPassword", "auth"]));
+        for form in [
+            signin,
+            "/api/collections/%75sers/auth-with-password",
+            "/api/collections/USERS/auth-with-password",
+            "/api/collections/_pb_users_auth_/auth-with-password",
+            "/api/collections/%5fpb_users_auth_/auth-with-password",
+        ] {
+            assert_eq!(target("POST", form), (signin.to_owned(), auth.clone()), "{form}");
+        }
+        // Shapes the router does not resolve (404) carry no tag.
+        for path in [
+            "/api/collections/users/auth-with-password/",
+            "/api//collections/users/auth-with-password",
+            "/api/collections/users//auth-with-password",
+            "/api/collections/users/records/../auth-with-password",
+            "/api/collections/nope/auth-with-password",
+            "/api/collections/%ff/auth-with-password",
+        ] {
+            assert_eq!(target("POST", path).1, None, "{path}");
+        }
+        assert_eq!(
+            target("GET", "/api/files/%75sers/r1/a.png").0,
+            "/api/files/users/r1/a.png"
+        );
+        assert_eq!(
+            target("GET", "/api/files/%75sers/r1/a.png").1.map(|t| t.1),
+            Some(&["file"][..])
+        );
+        assert_eq!(
+            target("GET", "/api/collections/users/records/%61b").0,
+            "/api/collections/users/records/ab"
+        );
+        // A plain path is not copied.
+        let t = Target::resolve(&catalog, "POST", "/api/batch");
+        assert!(matches!(t.path, Cow::Borrowed("/api/batch")) && t.tags.is_none());
     }
 
     fn limits(rules: Vec<RateLimitRule>) -> RateLimits {
