@@ -353,7 +353,12 @@ impl Sessions {
                     > 0) as Result<bool, StoreError>
             })
             .await?;
-        self.active.insert(id.to_owned(), false);
+        // Only a real revocation touches the cache: naming a session that
+        // is someone else's (or unknown) must not shut it out, even for
+        // the cache's lifetime.
+        if ended {
+            self.active.insert(id.to_owned(), false);
+        }
         Ok(ended)
     }
 

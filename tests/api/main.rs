@@ -21,6 +21,7 @@ mod health;
 mod hidden_fields;
 mod installer;
 mod limits_paths;
+mod limits_sessions;
 mod logging;
 mod mail;
 mod migrations;
