@@ -407,7 +407,7 @@ fn create_in(
     let (mut c, bad_kind) = Collection::from_create(body).map_err(|_| SchemaError::Unreadable)?;
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, CREATE_FAILED)?;
-    let errors = validate::validate(stored, None, &c, bad_kind.as_deref());
+    let errors = validate::validate(tx, stored, None, &c, bad_kind.as_deref())?;
     if !errors.is_empty() {
         return Err(invalid(CREATE_FAILED, errors));
     }
@@ -440,7 +440,7 @@ fn update_in(
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, UPDATE_FAILED)?;
     c.updated = crate::datetime::now();
-    let errors = validate::validate(stored, Some(old), &c, None);
+    let errors = validate::validate(tx, stored, Some(old), &c, None)?;
     if !errors.is_empty() {
         return Err(invalid(UPDATE_FAILED, errors));
     }

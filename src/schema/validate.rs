@@ -1,10 +1,12 @@
 //! Whole-collection validation, before anything is written: every problem
-//! is reported at once, per key, in PocketBase's codes. Checks that need
-//! SQLite (index expressions) happen when the DDL runs, inside the same
-//! transaction, and are reported the same way.
+//! is reported at once, per key, in PocketBase's codes. It runs inside the
+//! write transaction, so a name already held by a database object outside
+//! the catalog is seen here; checks that need the DDL itself (index
+//! expressions) happen when it runs, and are reported the same way.
 
 use std::collections::HashSet;
 
+use rusqlite::Connection;
 use serde_json::json;
 
 use super::{
@@ -25,14 +27,40 @@ fn blank() -> FieldError {
     FieldError::required()
 }
 
+/// Why a table named `name` cannot be made, if it cannot: SQLite keeps
+/// `sqlite_…` for itself, and tables, views and indexes share one
+/// namespace, so a name held by an object the catalog does not own
+/// (Cairn's own tables, a collection's index) would fail in the DDL.
+fn internal_name(conn: &Connection, catalog: &Catalog, name: &str) -> rusqlite::Result<Option<FieldError>> {
+    let invalid =
+        |message: &'static str| Some(FieldError::new("validation_collection_name_invalid", message));
+    if name.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("sqlite_")) {
+        return Ok(invalid("Names starting with sqlite_ are reserved by SQLite."));
+    }
+    let held: Vec<String> = conn
+        .prepare_cached(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view', 'index') AND name = ?1 COLLATE NOCASE",
+        )?
+        .query_map([name], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let foreign = held
+        .iter()
+        .any(|h| !catalog.all().any(|c| c.name.eq_ignore_ascii_case(h)));
+    Ok(foreign
+        .then(|| invalid("The name is taken by an internal table or an index."))
+        .flatten())
+}
+
 /// Validates `new` (the collection as it would be saved); `old` is the
 /// stored version for an update. `raw_kind` is an unrecognized `type`.
+/// `conn` is the write transaction the change will be made in.
 pub fn validate(
+    conn: &Connection,
     catalog: &Catalog,
     old: Option<&Collection>,
     new: &Collection,
     bad_kind: Option<&str>,
-) -> ErrorTree {
+) -> rusqlite::Result<ErrorTree> {
     let mut errors = ErrorTree::new();
 
     // The collection's own keys.
@@ -63,6 +91,8 @@ pub fn validate(
                 "Collection name must be unique (case insensitive).",
             ),
         );
+    } else if let Some(reserved) = internal_name(conn, catalog, &new.name)? {
+        errors.add(&["name"], reserved);
     }
     if bad_kind.is_some() {
         errors.add(
@@ -109,7 +139,7 @@ pub fn validate(
     if errors.is_empty() {
         validate_rules(catalog, new, &mut errors);
     }
-    errors
+    Ok(errors)
 }
 
 /// Cairn's `sessions` option: a flag and two lifetimes, each from a

@@ -20,6 +20,7 @@ mod filters;
 mod health;
 mod hidden_fields;
 mod installer;
+mod limits_names;
 mod limits_paths;
 mod limits_sessions;
 mod logging;
