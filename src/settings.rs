@@ -2,11 +2,16 @@
 //! in `_params` under the key `settings`, loaded once at start and swapped
 //! whole when changed, so a reader always sees one consistent version.
 //!
-//! Defaults differ from PocketBase in one place on purpose: rate limiting
-//! is on out of the box.
+//! Defaults differ from PocketBase in two places on purpose: rate limiting
+//! is on out of the box, and a reverse proxy on the same host is believed
+//! (see `TrustedProxy`).
 
-use std::sync::{Arc, RwLock};
+use std::{
+    net::IpAddr,
+    sync::{Arc, RwLock},
+};
 
+use ipnet::IpNet;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
@@ -178,14 +183,75 @@ impl RateLimitRule {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Who may say where a request came from. A forwarding header is believed
+/// only from a peer in `networks`, which holds the loopback addresses by
+/// default: a reverse proxy on the same host (Caddy, nginx) works with no
+/// setting, and no remote client can be a loopback peer. PocketBase reads
+/// `headers` from any peer once set; Cairn asks for the proxy's network as
+/// well, so naming a header never lets every client pick its own address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TrustedProxy {
-    /// Headers that carry the client IP, e.g. `X-Forwarded-For`. Empty means
-    /// no proxy is trusted and the socket address is the client.
+    /// Headers that carry the client IP, the first present one read.
+    /// Empty means `X-Forwarded-For`, `X-Real-IP`, `Forwarded`.
     pub headers: Vec<String>,
+    /// Take the left-most address of a list rather than the right-most
+    /// one not in `networks`. The left-most is whatever the client sent.
     #[serde(rename = "useLeftmostIP")]
     pub use_leftmost_ip: bool,
+    /// Cairn's addition: the peers (addresses or CIDR networks) whose
+    /// forwarding headers are believed; `[]` believes none.
+    pub networks: Vec<Network>,
+}
+
+impl Default for TrustedProxy {
+    fn default() -> Self {
+        Self {
+            headers: Vec::new(),
+            use_leftmost_ip: false,
+            networks: ["127.0.0.0/8", "::1/128"]
+                .into_iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+        }
+    }
+}
+
+impl TrustedProxy {
+    /// Whether `ip` is a proxy whose headers are believed.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.networks.iter().any(|n| n.0.contains(&ip))
+    }
+}
+
+/// An IP network in CIDR form; a bare address is a network of one.
+/// Parsed when the settings are read, so a bad one is refused on save.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Network(IpNet);
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        s.parse::<IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+            .map(|n| Self(n.trunc()))
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR network"))
+    }
+}
+
+impl Serialize for Network {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -328,5 +394,33 @@ mod tests {
         assert_eq!(s.meta.app_name, "Mine");
         assert_eq!(s.meta.sender_name, "Support");
         assert_eq!(s.batch.max_requests, 50);
+        // Stored before `networks` existed: loopback proxies are trusted.
+        let s: Settings =
+            serde_json::from_str(r#"{"trustedProxy":{"headers":[],"useLeftmostIP":false}}"#).expect("parse");
+        assert!(s.trusted_proxy.trusts("127.0.0.1".parse().expect("ip")));
+        assert!(s.trusted_proxy.trusts("::ffff:127.0.0.2".parse().expect("ip")));
+        assert!(!s.trusted_proxy.trusts("10.0.0.1".parse().expect("ip")));
+    }
+
+    #[test]
+    fn proxy_networks_parse_or_are_refused() {
+        let p: TrustedProxy =
+            serde_json::from_str(r#"{"networks":["10.1.0.0/16"," 192.0.2.7 ","fd00::/8"]}"#).expect("parse");
+        assert!(p.trusts("10.1.200.3".parse().expect("ip")));
+        assert!(p.trusts("192.0.2.7".parse().expect("ip")));
+        assert!(!p.trusts("192.0.2.8".parse().expect("ip")));
+        assert!(p.trusts("fd12::1".parse().expect("ip")));
+        assert!(
+            !p.trusts("127.0.0.1".parse().expect("ip")),
+            "replaces the default"
+        );
+        assert_eq!(
+            serde_json::to_value(&p).expect("json")["networks"][1],
+            "192.0.2.7/32"
+        );
+        for bad in [r#"["10.0.0.0/33"]"#, r#"["proxy.local"]"#, r#"[5]"#] {
+            let json = format!(r#"{{"networks":{bad}}}"#);
+            assert!(serde_json::from_str::<TrustedProxy>(&json).is_err(), "{bad}");
+        }
     }
 }

@@ -4,10 +4,14 @@
 
 use std::{sync::Arc, time::Duration};
 
+use poem::{Request, http::header::AUTHORIZATION};
 use poem_openapi::{Object, OpenApi, payload::Json};
 
-use super::ApiTags;
-use crate::{app::AppState, http::error::ApiError};
+use super::{ApiTags, guard};
+use crate::{
+    app::AppState,
+    http::{client::ClientInfo, error::ApiError},
+};
 
 /// How long readiness waits for the write lock before answering 503.
 const WRITE_PROBE_LIMIT: Duration = Duration::from_secs(2);
@@ -16,10 +20,26 @@ const WRITE_PROBE_LIMIT: Duration = Duration::from_secs(2);
 pub struct EmptyData {}
 
 #[derive(Object)]
-pub struct HealthBody {
+pub struct HealthBody<
+    T: poem_openapi::types::Type + poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON,
+> {
     pub code: u16,
     pub message: String,
-    pub data: EmptyData,
+    pub data: T,
+}
+
+/// What a superuser also learns from `/api/health` (PocketBase's fields):
+/// the client address as resolved, and a forwarding header that was not
+/// believed, the sign of a proxy `trustedProxy` does not cover yet.
+#[derive(Object, Default)]
+pub struct HealthData {
+    /// Whether a backup could start now; Cairn makes no backups yet.
+    #[oai(rename = "canBackup", skip_serializing_if_is_none)]
+    pub can_backup: Option<bool>,
+    #[oai(rename = "realIP", skip_serializing_if_is_none)]
+    pub real_ip: Option<String>,
+    #[oai(rename = "possibleProxyHeader", skip_serializing_if_is_none)]
+    pub possible_proxy_header: Option<String>,
 }
 
 pub struct HealthApi {
@@ -34,20 +54,34 @@ impl HealthApi {
 
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
-    /// Liveness: the process is up and serving.
+    /// Liveness: the process is up and serving. Superusers also see the
+    /// client address as resolved and any forwarding header ignored.
     #[oai(path = "/health", method = "get", method = "head")]
-    async fn health(&self) -> Json<HealthBody> {
+    async fn health(&self, req: &Request) -> Json<HealthBody<HealthData>> {
+        let superuser = req.headers().contains_key(AUTHORIZATION)
+            && guard::identify(&self.state, req)
+                .await
+                .is_ok_and(|c| c.is_superuser());
+        let client = req.extensions().get::<ClientInfo>();
+        let data = match client {
+            Some(client) if superuser => HealthData {
+                can_backup: Some(false),
+                real_ip: Some(client.ip.to_string()),
+                possible_proxy_header: Some(client.possible_proxy_header.unwrap_or_default().to_owned()),
+            },
+            _ => HealthData::default(),
+        };
         Json(HealthBody {
             code: 200,
             message: "API is healthy.".into(),
-            data: EmptyData {},
+            data,
         })
     }
 
     /// Readiness: 200 when the database accepts writes and every migration
     /// is applied; 503 with the reason otherwise.
     #[oai(path = "/ready", method = "get")]
-    async fn ready(&self) -> poem::Result<Json<HealthBody>> {
+    async fn ready(&self) -> poem::Result<Json<HealthBody<EmptyData>>> {
         let store = &self.state.store;
         for db in [&store.data, &store.auxiliary] {
             db.check_writable(WRITE_PROBE_LIMIT)

@@ -22,6 +22,7 @@ mod hidden_fields;
 mod installer;
 mod limits_names;
 mod limits_paths;
+mod limits_proxy;
 mod limits_sessions;
 mod logging;
 mod mail;
