@@ -75,7 +75,7 @@ impl<'a> Target<'a> {
         // the router (`/api/%62atch` is a 404), so only this one is
         // decoded to find the collection.
         let at = match segments.as_slice() {
-            ["", "api", "collections" | "files", _, _, ..] => Some(3),
+            ["", "api", "collections" | "files", _, ..] => Some(3),
             _ => None,
         };
         let collection = at.and_then(|i| {
@@ -327,6 +327,10 @@ mod tests {
         assert_eq!(
             target("GET", "/api/collections/users/records/%61b").0,
             "/api/collections/users/records/ab"
+        );
+        assert_eq!(
+            target("PATCH", "/api/collections/%55SERS").0,
+            "/api/collections/users"
         );
         // A plain path is not copied.
         let t = Target::resolve(&catalog, "POST", "/api/batch");
