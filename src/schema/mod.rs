@@ -3,8 +3,8 @@
 //! current definitions.
 //!
 //! Every change runs in one write transaction: validate against the
-//! catalog as stored, write the definition, alter the table; any failure
-//! rolls all of it back. The in-memory catalog is replaced only after the
+//! catalog as stored, write the definition, alter the table, check that
+//! every view that ran still runs; any failure rolls all of it back. The in-memory catalog is replaced only after the
 //! commit, so no request ever sees a definition that was not stored.
 
 pub mod catalog;
@@ -78,7 +78,24 @@ fn from_sync(message: &'static str, err: SyncError) -> SchemaError {
             );
             invalid(message, errors)
         }
+        SyncError::View(problem) => SchemaError::Refused(format!("{message} {problem}.")),
         SyncError::Sqlite(e) => SchemaError::Store(e.into()),
+    }
+}
+
+/// Refuses a change that left a view unable to run which ran before it
+/// (deleting or renaming what a view reads, a view query that drops what
+/// a view over it reads). A view already broken is not the change's fault.
+fn keep_views_working(tx: &Connection, before: &[(String, String)]) -> Result<(), SchemaError> {
+    let after = view::broken(tx)?;
+    match after
+        .iter()
+        .find(|(name, _)| !before.iter().any(|(b, _)| b == name))
+    {
+        Some((name, problem)) => Err(SchemaError::Refused(format!(
+            "The view collection \"{name}\" would stop working ({problem}); change or delete it first."
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -160,7 +177,9 @@ impl Schema {
         let (out, catalog) = db
             .write(move |tx| {
                 let stored = Catalog::load(tx, 0)?;
+                let broken_before = view::broken(tx)?;
                 let out = f(tx, &stored)?;
+                keep_views_working(tx, &broken_before)?;
                 let next = sequence.fetch_add(1, Ordering::SeqCst) + 1;
                 Ok::<_, SchemaError>((out, Catalog::load(tx, next)?))
             })
@@ -446,7 +465,29 @@ fn update_in(
     }
     catalog::save_row(tx, &c)?;
     sync::update(tx, old, &c).map_err(|e| from_sync(UPDATE_FAILED, e))?;
+    if old.name != c.name && c.kind != CollectionKind::View {
+        follow_renamed_table(tx, stored, &c)?;
+    }
     Ok(c)
+}
+
+/// SQLite rewrote the views that read a renamed table; their stored
+/// queries take the rewritten text, so the next edit of such a view, or
+/// an import of the collections, starts from the query that runs.
+fn follow_renamed_table(tx: &Connection, stored: &Catalog, renamed: &Collection) -> Result<(), SchemaError> {
+    let views = stored
+        .all()
+        .filter(|v| v.kind == CollectionKind::View && v.id != renamed.id);
+    for v in views {
+        if let Some(query) = view::current_query(tx, &v.name)?
+            && query != v.view_query
+        {
+            let mut v = (**v).clone();
+            v.view_query = query;
+            catalog::save_row(tx, &v)?;
+        }
+    }
+    Ok(())
 }
 
 fn delete_in(tx: &Connection, stored: &Catalog, c: &Collection) -> Result<(), SchemaError> {

@@ -4,7 +4,8 @@
 //! A change to the columns rebuilds the table (create the new shape, copy
 //! the rows across by field id, swap): one path for add, rename, remove
 //! and single↔multi changes, and a renamed field keeps its data because
-//! the copy follows the field's stable id, not its name.
+//! the copy follows the field's stable id, not its name. Views over the
+//! table are set aside and put back around the rebuild (see `rebuild`).
 
 use rusqlite::Connection;
 
@@ -12,6 +13,7 @@ use super::{
     collection::{Collection, CollectionKind},
     field::{Field, FieldKind},
     index::IndexDef,
+    view,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +23,9 @@ pub enum SyncError {
     /// An index statement SQLite refused, by its position in `indexes`.
     #[error("index {position}: {message}")]
     Index { position: usize, message: String },
+    /// A view the change would leave unable to run, in SQLite's words.
+    #[error("{0}")]
+    View(String),
 }
 
 /// Quotes an identifier that schema validation has already restricted to
@@ -121,23 +126,49 @@ fn same_columns(old: &Collection, new: &Collection) -> bool {
             .all(|(a, b)| a.id == b.id && a.name == b.name && column_sql(a) == column_sql(b))
 }
 
-/// Brings the table of `old` to the shape of `new`.
+/// Brings the table of `old` to the shape of `new`. Views that read the
+/// table are carried along: a rename lets SQLite rewrite them, a rebuild
+/// drops and re-creates them; whether they still compile is the caller's
+/// check, made once for every kind of change (`Schema::change`).
 pub fn update(conn: &Connection, old: &Collection, new: &Collection) -> Result<(), SyncError> {
     if new.kind == CollectionKind::View {
         conn.execute_batch(&format!("DROP VIEW IF EXISTS {}", quote(&old.name)))?;
         return create(conn, new);
     }
-    if same_columns(old, new) {
-        if old.name != new.name {
-            conn.execute_batch(&format!(
-                "ALTER TABLE {} RENAME TO {}",
-                quote(&old.name),
-                quote(&new.name)
-            ))?;
-        }
-        return apply_indexes(conn, new);
+    if old.name != new.name {
+        // First and on its own, with the views in place: SQLite (with
+        // `legacy_alter_table` off, its default) rewrites the views that
+        // name the table, which a rebuild under a new name would not.
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote(&old.name),
+            quote(&new.name)
+        ))
+        .map_err(|err| {
+            // SQLite re-checks every view on a rename and names the one it
+            // cannot read: a refusal to report, not a fault.
+            if err.to_string().contains("error in view") {
+                SyncError::View(err.to_string())
+            } else {
+                SyncError::Sqlite(err)
+            }
+        })?;
     }
-    drop_indexes(conn, &old.name)?;
+    if !same_columns(old, new) {
+        rebuild(conn, old, new)?;
+    }
+    apply_indexes(conn, new)
+}
+
+/// SQLite's procedure for a change `ALTER TABLE` cannot make
+/// (https://sqlite.org/lang_altertable.html, "Making Other Kinds Of Table
+/// Schema Changes"), inside the caller's transaction: set the views
+/// aside, create the new shape, copy the rows by field id, drop the old
+/// table, rename the new one into place, put the views back. The table
+/// already carries `new`'s name.
+fn rebuild(conn: &Connection, old: &Collection, new: &Collection) -> Result<(), SyncError> {
+    drop_indexes(conn, &new.name)?;
+    let views = view::stash_all(conn)?;
     let staging = format!("_cairn_rebuild_{}", new.name);
     conn.execute_batch(&create_table_sql(&staging, new))?;
     let (mut targets, mut sources) = (Vec::new(), Vec::new());
@@ -153,16 +184,19 @@ pub fn update(conn: &Connection, old: &Collection, new: &Collection) -> Result<(
             quote(&staging),
             targets.join(", "),
             sources.join(", "),
-            quote(&old.name)
+            quote(&new.name)
         ))?;
     }
     conn.execute_batch(&format!(
         "DROP TABLE {}; ALTER TABLE {} RENAME TO {};",
-        quote(&old.name),
+        quote(&new.name),
         quote(&staging),
         quote(&new.name)
     ))?;
-    apply_indexes(conn, new)
+    // SQLite's procedure ends with `PRAGMA foreign_key_check`; it has
+    // nothing to find here, as collection tables declare no foreign keys
+    // (relations are checked by the records service).
+    Ok(view::restore(conn, &views)?)
 }
 
 pub fn drop(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {

@@ -2,12 +2,18 @@
 //! collection's fields. A column taken straight from another collection's
 //! field keeps that field's type and options; a computed column is `json`.
 //! The query must return an `id` column, as every record has one.
+//!
+//! SQLite keeps views apart from the tables they read, so a table rebuild
+//! drops and re-creates them (`stash_all`, `restore`), and every schema
+//! change ends by checking that no view it touched stopped compiling
+//! (`broken`).
 
 use rusqlite::Connection;
 
 use super::{
     catalog::Catalog,
     field::{Field, FieldKind, derive_id},
+    sync::quote,
 };
 
 /// The query as it will be stored: trimmed, without a trailing `;`.
@@ -67,4 +73,77 @@ pub fn infer_fields(conn: &Connection, catalog: &Catalog, query: &str) -> Result
         return Err("The view query must return an id column.".into());
     }
     Ok(fields)
+}
+
+/// A view as SQLite stores it, kept while the table it reads is rebuilt.
+pub struct StoredView {
+    name: String,
+    sql: String,
+}
+
+/// Remembers and drops every view, so that a table can be dropped and
+/// renamed under them: SQLite re-checks the whole schema on a rename and
+/// fails on any view that reads a table missing at that moment. Every
+/// view, not only those that read the table: a view over a view reads it
+/// too, and working out the chain costs more than re-creating a handful.
+pub fn stash_all(conn: &Connection) -> rusqlite::Result<Vec<StoredView>> {
+    let views: Vec<StoredView> = conn
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'view' AND sql IS NOT NULL")?
+        .query_map([], |r| {
+            Ok(StoredView {
+                name: r.get(0)?,
+                sql: r.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    for view in &views {
+        conn.execute_batch(&format!("DROP VIEW {}", quote(&view.name)))?;
+    }
+    Ok(views)
+}
+
+/// Re-creates what `stash_all` dropped, from SQLite's own text. SQLite
+/// does not check a view when it is created, so this cannot fail on a
+/// view the change broke: `broken` finds those.
+pub fn restore(conn: &Connection, views: &[StoredView]) -> rusqlite::Result<()> {
+    for view in views {
+        conn.execute_batch(&view.sql)?;
+    }
+    Ok(())
+}
+
+/// The views that do not compile now, each with SQLite's reason.
+pub fn broken(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(names
+        .into_iter()
+        .filter_map(|name| {
+            let probe = format!("SELECT * FROM {} LIMIT 0", quote(&name));
+            conn.prepare(&probe).err().map(|err| (name, err.to_string()))
+        })
+        .collect())
+}
+
+/// The query of view `name` as SQLite now runs it: after a table is
+/// renamed, SQLite has rewritten the views that read it, and the stored
+/// query follows so a later edit starts from what runs. `None` when the
+/// view's text is not the shape `sync::create` writes.
+pub fn current_query(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    // Must match the statement `sync::create` writes.
+    let head = format!("CREATE VIEW {} AS ", quote(name));
+    Ok(sql.and_then(|sql| sql.strip_prefix(&head).map(str::to_owned)))
 }
