@@ -4,8 +4,9 @@
 //!
 //! Every change runs in one write transaction: validate against the
 //! catalog as stored, write the definition, alter the table, check that
-//! every view that ran still runs; any failure rolls all of it back. The in-memory catalog is replaced only after the
-//! commit, so no request ever sees a definition that was not stored.
+//! every view that ran still runs; any failure rolls all of it back. The
+//! in-memory catalog is replaced only after the commit, so no request
+//! ever sees a definition that was not stored.
 
 pub mod catalog;
 pub mod collection;
