@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use poem::Request;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path};
 
-use super::{ApiTags, guard};
+use super::{ApiTags, body::Body, guard};
 use crate::{
     app::AppState,
     auth::flows::{self, NewPassword},
@@ -78,7 +78,7 @@ impl AccountApi {
     async fn request_verification(
         &self,
         collection: Path<String>,
-        body: Json<EmailBody>,
+        body: Body<EmailBody>,
     ) -> poem::Result<Done> {
         flows::request_verification(&self.state, &collection.0, &body.0.email)
             .await
@@ -91,7 +91,7 @@ impl AccountApi {
     async fn confirm_verification(
         &self,
         collection: Path<String>,
-        body: Json<TokenBody>,
+        body: Body<TokenBody>,
     ) -> poem::Result<Done> {
         flows::confirm_verification(&self.state, &collection.0, &body.0.token)
             .await
@@ -104,7 +104,7 @@ impl AccountApi {
     async fn request_password_reset(
         &self,
         collection: Path<String>,
-        body: Json<EmailBody>,
+        body: Body<EmailBody>,
     ) -> poem::Result<Done> {
         flows::request_password_reset(&self.state, &collection.0, &body.0.email)
             .await
@@ -118,7 +118,7 @@ impl AccountApi {
     async fn confirm_password_reset(
         &self,
         collection: Path<String>,
-        body: Json<ConfirmResetBody>,
+        body: Body<ConfirmResetBody>,
     ) -> poem::Result<Done> {
         let body = body.0;
         let input = NewPassword {
@@ -138,7 +138,7 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Json<EmailChangeBody>,
+        body: Body<EmailChangeBody>,
     ) -> poem::Result<Done> {
         let caller = guard::identify(&self.state, req).await?;
         flows::request_email_change(&self.state, &collection.0, &caller, &body.0.new_email)
@@ -153,7 +153,7 @@ impl AccountApi {
     async fn confirm_email_change(
         &self,
         collection: Path<String>,
-        body: Json<ConfirmEmailChangeBody>,
+        body: Body<ConfirmEmailChangeBody>,
     ) -> poem::Result<Done> {
         flows::confirm_email_change(&self.state, &collection.0, &body.0.token, &body.0.password)
             .await

@@ -8,7 +8,7 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
-use super::{ApiTags, guard};
+use super::{ApiTags, body::Body, guard};
 use crate::{
     app::AppState,
     auth::{
@@ -165,7 +165,7 @@ impl AuthApi {
         req: &Request,
         collection: Path<String>,
         id: Path<String>,
-        body: Json<ImpersonateBody>,
+        body: Body<ImpersonateBody>,
     ) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
         let c = auth_collection(&self.state, &collection.0)?;
@@ -193,7 +193,7 @@ impl AuthApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Json<PasswordAuthBody>,
+        body: Body<PasswordAuthBody>,
     ) -> poem::Result<AuthResponse> {
         let body = body.0;
         let signed_in = login::with_password(
@@ -218,7 +218,7 @@ impl AuthApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Json<OAuth2AuthBody>,
+        body: Body<OAuth2AuthBody>,
     ) -> poem::Result<AuthResponse> {
         let body = body.0;
         let create_data = match body.create_data {

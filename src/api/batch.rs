@@ -2,7 +2,8 @@
 //! transaction, as PocketBase's batch API. The body is JSON
 //! `{requests: [{method, url, headers, body}]}`, or (as the SDK sends it)
 //! multipart with that JSON in `@jsonPayload` and files as
-//! `requests.N.field`. Each request runs with the batch caller's auth and
+//! `requests.N.field` (read by `body::Fields`, which takes a URL-encoded
+//! form with `@jsonPayload` too). Each request runs with the batch caller's auth and
 //! its own rules, validation, `expand` and `fields`.
 
 use std::{
@@ -18,10 +19,7 @@ use poem::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{
-    guard,
-    records::{RecordBody, ShapeParams},
-};
+use super::{body::Fields, guard, records::ShapeParams};
 use crate::{
     app::AppState,
     files::Upload,
@@ -52,21 +50,21 @@ enum SubKind {
 }
 
 #[handler]
-async fn run(
-    req: &Request,
-    Data(state): Data<&Arc<AppState>>,
-    body: Result<RecordBody>,
-) -> Result<Json<Value>> {
+async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fields>) -> Result<Json<Value>> {
     let settings = state.settings.get().batch.clone();
     if !settings.enabled {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "Batch requests are not allowed.").into());
     }
     let deadline = Instant::now() + Duration::from_secs(settings.timeout.max(1));
-    let RecordBody { values, uploads, .. } =
-        body.map_err(|_| ApiError::bad_request("Failed to read the submitted batch data."))?;
+    let unreadable = || ApiError::bad_request("Failed to read the submitted batch data.");
+    let Fields { values, uploads, .. } = body.map_err(|_| unreadable())?;
     let requests = match values.get("requests") {
         Some(Value::Array(items)) if !items.is_empty() => items.clone(),
-        _ => return Err(invalid_batch(FieldError::required()).into()),
+        None | Some(Value::Null | Value::Array(_)) => {
+            return Err(invalid_batch(FieldError::required()).into());
+        }
+        // Form text, say: a list of requests only comes as JSON.
+        Some(_) => return Err(unreadable().into()),
     };
     let max = settings.max_requests as usize;
     if requests.len() > max {

@@ -8,9 +8,9 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{ApiTags, guard};
+use super::{ApiTags, body::Body, guard};
 use crate::{
     app::AppState,
     http::error::ApiError,
@@ -45,15 +45,6 @@ pub struct CollectionsApi {
 impl CollectionsApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
-    }
-}
-
-fn object(body: Value) -> Result<Map<String, Value>, ApiError> {
-    match body {
-        Value::Object(map) => Ok(map),
-        _ => Err(ApiError::bad_request(
-            "Failed to load the collection type data due to invalid formatting.",
-        )),
     }
 }
 
@@ -121,12 +112,12 @@ impl CollectionsApi {
 
     /// Create a collection; its table is created in the same transaction.
     #[oai(path = "/collections", method = "post")]
-    async fn create(&self, req: &Request, body: Json<Value>) -> poem::Result<Json<Value>> {
+    async fn create(&self, req: &Request, body: Body<Value>) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
         let created = self
             .state
             .schema
-            .create(&self.state.store.data, object(body.0)?)
+            .create(&self.state.store.data, body.into_object())
             .await
             .map_err(ApiError::from)?;
         Ok(Json(created.to_json()))
@@ -134,7 +125,7 @@ impl CollectionsApi {
 
     /// Replace collections from a list of definitions, all or nothing.
     #[oai(path = "/collections/import", method = "put")]
-    async fn import(&self, req: &Request, body: Json<ImportBody>) -> poem::Result<Done> {
+    async fn import(&self, req: &Request, body: Body<ImportBody>) -> poem::Result<Done> {
         guard::require_superuser(&self.state, req).await?;
         let body = body.0;
         self.state
@@ -160,13 +151,13 @@ impl CollectionsApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Json<Value>,
+        body: Body<Value>,
     ) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
         let updated = self
             .state
             .schema
-            .update(&self.state.store.data, collection.0, object(body.0)?)
+            .update(&self.state.store.data, collection.0, body.into_object())
             .await
             .map_err(ApiError::from)?;
         Ok(Json(updated.to_json()))

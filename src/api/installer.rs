@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use poem_openapi::{Object, OpenApi, param::Header, payload::Json};
 
-use super::ApiTags;
+use super::{ApiTags, body::Body};
 use crate::{
     app::AppState,
     auth::superusers::{self, SaveMode, SuperuserError},
@@ -41,7 +41,7 @@ impl InstallerApi {
     async fn create_superuser(
         &self,
         #[oai(name = "Authorization")] authorization: Header<Option<String>>,
-        body: Json<NewSuperuser>,
+        body: Body<NewSuperuser>,
     ) -> poem::Result<Json<serde_json::Value>> {
         let token = authorization.0.unwrap_or_default();
         if !self.state.installer.verify(&token) {

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod auth;
 pub mod batch;
+pub mod body;
 pub mod collections;
 pub mod files;
 pub mod guard;

@@ -9,26 +9,29 @@
 use std::{collections::HashMap, sync::Arc};
 
 use poem::{
-    Body, Request, Response, Route, handler,
+    Request, Response, Route, handler,
     http::{Method, StatusCode, header},
     web::Data,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::body::Fields;
 use crate::{app::AppState, realtime::topic::OAUTH2};
 
 const SUCCESS: &str = "../_/#/auth/oauth2-redirect-success";
 const FAILURE: &str = "../_/#/auth/oauth2-redirect-failure";
 
 #[handler]
-async fn redirect(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Response {
+async fn redirect(req: &Request, body: poem::Result<Fields>, Data(state): Data<&Arc<AppState>>) -> Response {
     // Providers answer with a GET query, or a form POST (`response_mode=form_post`).
     let mut params: HashMap<String, String> = req.params().unwrap_or_default();
     if req.method() == Method::POST
-        && let Ok(bytes) = body.into_bytes().await
-        && let Ok(form) = serde_urlencoded::from_bytes::<HashMap<String, String>>(&bytes)
+        && let Ok(form) = body
     {
-        params.extend(form);
+        params.extend(form.values.into_iter().filter_map(|(k, v)| match v {
+            Value::String(text) => Some((k, text)),
+            _ => None,
+        }));
     }
     let get = |key: &str| params.get(key).map(String::as_str).unwrap_or("");
     let (client_id, code, error) = (get("state"), get("code"), get("error"));

@@ -7,7 +7,7 @@ use poem::Request;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
-use super::ApiTags;
+use super::{ApiTags, body::Body};
 use crate::{
     app::AppState,
     auth::{
@@ -52,7 +52,7 @@ impl OtpApi {
     async fn request_otp(
         &self,
         collection: Path<String>,
-        body: Json<RequestOtpBody>,
+        body: Body<RequestOtpBody>,
     ) -> poem::Result<Json<Value>> {
         let otp_id = otp::request(&self.state, &collection.0, &body.0.email)
             .await
@@ -66,7 +66,7 @@ impl OtpApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Json<AuthWithOtpBody>,
+        body: Body<AuthWithOtpBody>,
     ) -> poem::Result<AuthResponse> {
         let body = body.0;
         let signed_in = otp::sign_in(

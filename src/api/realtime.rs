@@ -12,7 +12,7 @@ use poem::{
 };
 use serde_json::Value;
 
-use super::guard;
+use super::{body::Fields, guard};
 use crate::{
     app::AppState,
     http::error::{ApiError, ErrorTree, FieldError, messages},
@@ -49,13 +49,8 @@ impl From<RealtimeError> for ApiError {
 }
 
 #[handler]
-async fn subscribe(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Result<StatusCode> {
-    let bytes = body.into_bytes().await?;
-    let input: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(messages::BAD_REQUEST_BODY))?
-    };
+async fn subscribe(req: &Request, body: Fields, Data(state): Data<&Arc<AppState>>) -> Result<StatusCode> {
+    let input = body.values;
     let mut errors = ErrorTree::new();
     let client_id = input.get("clientId").and_then(Value::as_str).unwrap_or("");
     if client_id.is_empty() {
@@ -64,6 +59,8 @@ async fn subscribe(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>)
     let raw: Vec<&str> = match input.get("subscriptions") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.iter().map(|v| v.as_str().unwrap_or("")).collect(),
+        // One topic sent as form text.
+        Some(Value::String(one)) if body.from_form => vec![one.as_str()],
         Some(_) => {
             errors.add(
                 &["subscriptions"],

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use poem::{
     FromRequest, Request, RequestBody, Response, Result, Route, get, handler,
     http::StatusCode,
-    web::{Data, Json, Multipart, Path, Query},
+    web::{Data, Json, Path, Query},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::guard;
+use super::{body::Fields, guard};
 use crate::{
     app::AppState,
     files::Upload,
@@ -31,92 +31,31 @@ use crate::{
 
 const UNREADABLE: &str = "Failed to load the submitted data due to invalid formatting.";
 
-/// A record body: a JSON object, or multipart form data whose plain parts
-/// are values (repeated names make a list), whose `@jsonPayload` part
-/// holds the JSON values, as the SDKs send it, and whose file parts are
-/// uploads.
-pub struct RecordBody {
-    pub values: Map<String, Value>,
-    /// Whether the values came from a form (text that may encode JSON).
-    pub from_form: bool,
-    pub uploads: Vec<Upload>,
-}
+/// A record body in any of the encodings `body::Fields` reads; file parts
+/// of a form are the uploads.
+pub struct RecordBody(pub Fields);
 
 impl RecordBody {
     /// The values, with form text decoded for `collection`'s JSON fields.
-    pub fn for_collection(mut self, state: &AppState, collection: &str) -> (Map<String, Value>, Vec<Upload>) {
-        if self.from_form
-            && let Some(c) = state.schema.catalog().get(collection)
-        {
-            crate::records::values::decode_form_values(c, &mut self.values);
+    pub fn for_collection(self, state: &AppState, collection: &str) -> (Map<String, Value>, Vec<Upload>) {
+        let Fields {
+            mut values,
+            from_form,
+            uploads,
+        } = self.0;
+        if from_form && let Some(c) = state.schema.catalog().get(collection) {
+            crate::records::values::decode_form_values(c, &mut values);
         }
-        (self.values, self.uploads)
+        (values, uploads)
     }
 }
 
 impl<'a> FromRequest<'a> for RecordBody {
     async fn from_request(req: &'a Request, body: &mut RequestBody) -> Result<Self> {
-        let content_type = req.content_type().unwrap_or("").to_ascii_lowercase();
-        if content_type.starts_with("multipart/form-data") {
-            let mut form = Multipart::from_request(req, body).await?;
-            let mut out = Map::new();
-            let mut uploads = Vec::new();
-            while let Some(part) = form.next_field().await? {
-                let name = part.name().unwrap_or("").to_owned();
-                if let Some(filename) = part.file_name().map(str::to_owned) {
-                    let bytes = part.bytes().await?;
-                    // An empty file input in a browser form sends a nameless,
-                    // empty part: nothing was chosen, so nothing is uploaded.
-                    if !(filename.is_empty() && bytes.is_empty()) {
-                        uploads.push(Upload {
-                            key: name,
-                            filename,
-                            bytes: bytes.into(),
-                        });
-                    }
-                    continue;
-                }
-                let text = part.text().await?;
-                if name == "@jsonPayload" {
-                    match serde_json::from_str::<Value>(&text) {
-                        Ok(Value::Object(fields)) => out.extend(fields),
-                        _ => return Err(ApiError::bad_request(UNREADABLE).into()),
-                    }
-                    continue;
-                }
-                match out.get_mut(&name) {
-                    Some(Value::Array(items)) => items.push(Value::String(text)),
-                    Some(existing) => {
-                        let first = existing.take();
-                        *existing = Value::Array(vec![first, Value::String(text)]);
-                    }
-                    None => {
-                        out.insert(name, Value::String(text));
-                    }
-                }
-            }
-            return Ok(Self {
-                values: out,
-                from_form: true,
-                uploads,
-            });
-        }
-        let bytes = body.take()?.into_bytes().await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self {
-                values: Map::new(),
-                from_form: false,
-                uploads: Vec::new(),
-            });
-        }
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(Self {
-                values: map,
-                from_form: false,
-                uploads: Vec::new(),
-            }),
-            _ => Err(ApiError::bad_request(UNREADABLE).into()),
-        }
+        Fields::read(req, body)
+            .await
+            .map(Self)
+            .map_err(|e| e.worded(UNREADABLE))
     }
 }
 

@@ -1,15 +1,15 @@
 //! `/api/sessions`: Cairn's refresh-token sessions (not in PocketBase).
 //! Refresh with rotation, the caller's sessions, revoking one, logout.
-//! The rules live in `auth::sessions`; this file reads the request (JSON
-//! body or the HttpOnly cookie) and shapes the answers.
+//! The rules live in `auth::sessions`; this file reads the request (the
+//! body, in any encoding, or the HttpOnly cookie) and shapes the answers.
 
 use std::sync::Arc;
 
-use poem::{Body, Request, http::StatusCode};
+use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 
-use super::{ApiTags, guard};
+use super::{ApiTags, body::Body, guard};
 use crate::{
     app::AppState,
     auth::{
@@ -36,24 +36,25 @@ pub enum Ended {
     NoContent(#[oai(header = "Set-Cookie")] Option<String>),
 }
 
-/// A refresh token from the JSON body (`{"refreshToken": "…"}`) or, failing
-/// that, the cookie; and whether it came from the cookie.
-async fn presented_refresh_token(req: &Request, body: Body) -> Result<Option<(String, bool)>, ApiError> {
-    let bytes = body
-        .into_bytes()
-        .await
-        .map_err(|_| ApiError::bad_request(messages::BAD_REQUEST_BODY))?;
-    if !bytes.iter().all(u8::is_ascii_whitespace) {
-        let parsed: Value =
-            serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(messages::BAD_REQUEST_BODY))?;
-        match parsed.get("refreshToken") {
-            Some(Value::String(t)) if !t.is_empty() => return Ok(Some((t.clone(), false))),
-            None | Some(Value::Null) => {}
-            Some(Value::String(_)) => {}
-            Some(_) => return Err(ApiError::bad_request(messages::BAD_REQUEST_BODY)),
-        }
+/// What the refresh and logout bodies may carry.
+#[derive(Object, Default)]
+#[oai(rename_all = "camelCase")]
+pub struct RefreshTokenBody {
+    /// The refresh token; the `cairn_refresh` cookie is read when absent.
+    refresh_token: Option<Value>,
+}
+
+/// A refresh token from the body (`refreshToken`) or, failing that, the
+/// cookie; and whether it came from the cookie.
+fn presented_refresh_token(
+    req: &Request,
+    body: RefreshTokenBody,
+) -> Result<Option<(String, bool)>, ApiError> {
+    match body.refresh_token {
+        Some(Value::String(token)) if !token.is_empty() => Ok(Some((token, false))),
+        None | Some(Value::Null | Value::String(_)) => Ok(cookie_value(req).map(|t| (t, true))),
+        Some(_) => Err(ApiError::bad_request(messages::BAD_REQUEST_BODY)),
     }
-    Ok(cookie_value(req).map(|t| (t, true)))
 }
 
 fn cookie_value(req: &Request) -> Option<String> {
@@ -93,9 +94,9 @@ impl SessionsApi {
     /// refresh token. The presented one is retired: presenting it again
     /// ends the whole session.
     #[oai(path = "/sessions/refresh", method = "post")]
-    async fn refresh(&self, req: &Request, body: Body) -> poem::Result<AuthResponse> {
+    async fn refresh(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<AuthResponse> {
         let state = &self.state;
-        let Some((presented, from_cookie)) = presented_refresh_token(req, body).await? else {
+        let Some((presented, from_cookie)) = presented_refresh_token(req, body.0)? else {
             return Err(refused(false));
         };
         let catalog = state.schema.catalog();
@@ -203,9 +204,9 @@ impl SessionsApi {
     /// Ends the current session: the one of the refresh token in the body
     /// or cookie, or else the one of the access token.
     #[oai(path = "/sessions/logout", method = "post")]
-    async fn logout(&self, req: &Request, body: Body) -> poem::Result<Ended> {
+    async fn logout(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<Ended> {
         let state = &self.state;
-        let presented = presented_refresh_token(req, body).await?;
+        let presented = presented_refresh_token(req, body.0)?;
         let had_cookie = cookie_value(req).is_some();
         if let Some((token, _)) = presented
             && state

@@ -9,7 +9,7 @@ use poem::Request;
 use poem_openapi::{OpenApi, payload::Json};
 use serde_json::Value;
 
-use super::{ApiTags, guard};
+use super::{ApiTags, body::Body, guard};
 use crate::{app::AppState, http::error::ApiError, settings::Settings};
 
 pub struct SettingsApi {
@@ -59,12 +59,9 @@ impl SettingsApi {
 
     /// Superusers only: changes the given settings and answers all of them.
     #[oai(path = "/settings", method = "patch")]
-    async fn update(&self, req: &Request, body: Json<Value>) -> poem::Result<Json<Value>> {
+    async fn update(&self, req: &Request, body: Body<Value>) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
         let mut current = serde_json::to_value(&*self.state.settings.get()).map_err(ApiError::internal)?;
-        if !body.0.is_object() {
-            return Err(ApiError::bad_request("Invalid settings: expected a JSON object.").into());
-        }
         merge(&mut current, body.0);
         let next: Settings = serde_json::from_value(current)
             .map_err(|e| ApiError::bad_request(format!("Invalid settings: {e}.")))?;
