@@ -9,8 +9,8 @@
 //! part holds a JSON object merged into the fields (how the SDKs send
 //! nested values beside files), and file parts are uploads. `Body<T>`
 //! turns the fields into an endpoint's typed input, converting form text
-//! to the numbers, booleans and lists the input declares, as PocketBase
-//! binds forms; JSON values are taken as they are.
+//! to the numbers and booleans the input declares, as PocketBase binds
+//! forms; JSON values are taken as they are.
 
 use poem::{FromRequest, Request, RequestBody, http::StatusCode, web::Multipart};
 use poem_openapi::{
@@ -204,9 +204,10 @@ impl Fields {
     }
 
     /// Form text converted to the kinds `T` declares for its properties:
-    /// numbers and booleans parsed, a single value where a list is
-    /// expected made a list, the first of repeated values where one is
-    /// expected. Text that does not parse is left for `T` to refuse.
+    /// numbers and booleans parsed, the first of repeated values where one
+    /// is expected. Text that does not parse, or text where a list or an
+    /// object is expected (those come as JSON, in `@jsonPayload`), is left
+    /// for `T` to refuse.
     fn coerce_for<T: Type>(&mut self) {
         if !self.from_form {
             return;
@@ -214,20 +215,15 @@ impl Fields {
         let mut registry = Registry::new();
         T::register(&mut registry);
         let resolve = |schema: &MetaSchemaRef| match schema {
-            MetaSchemaRef::Inline(s) => Some(s.ty),
-            MetaSchemaRef::Reference(name) => registry.schemas.get(name).map(|s| s.ty),
+            MetaSchemaRef::Inline(s) => Some(s.as_ref().clone()),
+            MetaSchemaRef::Reference(name) => registry.schemas.get(name).cloned(),
         };
-        let properties = match T::schema_ref() {
-            MetaSchemaRef::Inline(s) => s.properties.clone(),
-            MetaSchemaRef::Reference(name) => registry
-                .schemas
-                .get(&name)
-                .map(|s| s.properties.clone())
-                .unwrap_or_default(),
-        };
+        let properties = resolve(&T::schema_ref())
+            .map(|s| s.properties)
+            .unwrap_or_default();
         for (name, schema) in &properties {
-            if let (Some(value), Some(kind)) = (self.values.get_mut(*name), resolve(schema)) {
-                coerce(value, kind);
+            if let (Some(value), Some(schema)) = (self.values.get_mut(*name), resolve(schema)) {
+                coerce(value, schema.ty);
             }
         }
     }
@@ -242,10 +238,7 @@ impl<'a> FromRequest<'a> for Fields {
 
 /// `value`, form text, as a value of JSON Schema type `kind`.
 fn coerce(value: &mut Value, kind: &str) {
-    if kind == "array" {
-        if let Value::String(text) = value {
-            *value = Value::Array(vec![Value::String(std::mem::take(text))]);
-        }
+    if kind == "array" || kind == "object" {
         return;
     }
     if let Value::Array(items) = value
@@ -343,10 +336,10 @@ mod tests {
             (json!("1.5"), "number", json!(1.5)),
             (json!("true"), "boolean", json!(true)),
             (json!("0"), "boolean", json!(false)),
-            (json!("topic"), "array", json!(["topic"])),
             (json!(["a", "b"]), "string", json!("a")),
             (json!("abc"), "integer", json!("abc")),
             (json!("x"), "string", json!("x")),
+            (json!("[]"), "array", json!("[]")),
         ];
         for (mut value, kind, want) in cases {
             coerce(&mut value, kind);

@@ -351,6 +351,24 @@ async fn collections_and_settings_read_forms() {
     )
     .await;
     assert_eq!(status, 204, "{body}");
+    // A list as form text is unreadable, as PocketBase answers.
+    let (status, body) = answer(
+        send(
+            &app,
+            "PUT",
+            "/api/collections/import",
+            Some(&su),
+            Enc::UrlEncoded,
+            &[("collections", "[]")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["message"],
+        "An error occurred while loading the submitted data."
+    );
 
     let settings = r#"{"meta":{"appName":"Formed"}}"#;
     let (status, body) = answer(
