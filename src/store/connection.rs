@@ -67,6 +67,10 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         )));
     }
     common_pragmas(&conn, WRITER_CACHE_KIB)?;
+    // Schema changes rely on SQLite rewriting the views that name a renamed
+    // table (`schema::sync::update`): said here rather than assumed of the
+    // build's default.
+    conn.execute_batch("PRAGMA legacy_alter_table = OFF;")?;
     Ok(conn)
 }
 
