@@ -1,5 +1,19 @@
 //! Injection attempts through every query input: they answer 400 (or 403),
 //! never leak a row and never change data.
+//!
+//! The security issue's probes live beside this file, one file per class,
+//! each with its positive control:
+//! - hidden fields written by clients, and `@request.auth.<hidden>` in every
+//!   rule context, and the per-caller OpenAPI document: `hidden_fields.rs`;
+//! - filters and sorts through relations under the related list rules
+//!   (with the differential cases against PocketBase): `relation_rules.rs`;
+//! - rate limits and percent-encoded, mixed-case and id paths:
+//!   `limits_paths.rs`; forwarded addresses: `limits_proxy.rs`;
+//! - realtime checks shared across callers: `realtime_shared.rs`;
+//! - another user's session knocked out: `limits_sessions.rs`;
+//! - reserved collection names: `limits_names.rs`.
+//! The ones PocketBase answers too also run through the JS SDK against both
+//! servers: `tests/sdk/security.test.mjs`.
 
 use serde_json::json;
 

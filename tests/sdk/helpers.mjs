@@ -108,3 +108,36 @@ export function pendingOnCairn(feature) {
 export function cairnOnly(feature) {
   return TARGET === 'cairn' ? {} : { skip: `${feature} is a Cairn addition; PocketBase has none` };
 }
+
+/** Collects the events a subscription receives; `waitFor` awaits one. */
+export function inbox() {
+  const events = [];
+  const waiters = [];
+  return {
+    events,
+    push(e) {
+      events.push(e);
+      for (const w of [...waiters]) w.check();
+    },
+    waitFor(predicate, what, ms = 5000) {
+      return new Promise((resolve, reject) => {
+        const w = {
+          check() {
+            const found = events.find(predicate);
+            if (found) {
+              clearTimeout(w.timer);
+              waiters.splice(waiters.indexOf(w), 1);
+              resolve(found);
+            }
+          },
+        };
+        w.timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`no event ${what} within ${ms} ms; got ${JSON.stringify(events)}`));
+        }, ms);
+        waiters.push(w);
+        w.check();
+      });
+    },
+  };
+}

@@ -4,7 +4,7 @@
 import './eventsource.mjs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminClient, createUser, newClient, uniqueName, userClient } from './helpers.mjs';
+import { adminClient, createUser, inbox, newClient, uniqueName, userClient } from './helpers.mjs';
 
 let admin;
 let open; // everyone may list and view
@@ -16,39 +16,6 @@ const clients = [];
 function track(pb) {
   clients.push(pb);
   return pb;
-}
-
-/** Collects the events a subscription receives; `waitFor` awaits one. */
-function inbox() {
-  const events = [];
-  const waiters = [];
-  return {
-    events,
-    push(e) {
-      events.push(e);
-      for (const w of [...waiters]) w.check();
-    },
-    waitFor(predicate, what, ms = 5000) {
-      return new Promise((resolve, reject) => {
-        const w = {
-          check() {
-            const found = events.find(predicate);
-            if (found) {
-              clearTimeout(w.timer);
-              waiters.splice(waiters.indexOf(w), 1);
-              resolve(found);
-            }
-          },
-        };
-        w.timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`no event ${what} within ${ms} ms; got ${JSON.stringify(events)}`));
-        }, ms);
-        waiters.push(w);
-        w.check();
-      });
-    },
-  };
 }
 
 const byTitle = (action, title) => (e) => e.action === action && e.record?.title === title;

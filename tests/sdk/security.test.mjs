@@ -2,10 +2,17 @@
 // the official SDK against both servers: hidden fields belong to the server
 // (clients cannot write them; rules read them on @request.auth), a client's
 // filter through a relation sees only what the related list rule allows, and
-// SQLite's own names are refused as collection names.
-import { before, test } from 'node:test';
+// SQLite's own names are refused as collection names, and realtime
+// subscribers with the same filter text never share each other's answers.
+import './eventsource.mjs';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminClient, expectError, newClient, uniqueName } from './helpers.mjs';
+import { adminClient, createUser, expectError, inbox, newClient, uniqueName, userClient } from './helpers.mjs';
+
+const streams = []; // realtime clients to close at the end
+after(async () => {
+  for (const pb of streams) await pb.realtime.unsubscribe();
+});
 
 let admin;
 let members; // an auth collection with hidden `role` and `banned`
@@ -124,4 +131,51 @@ test("SQLite's own table names are refused as collection names", async () => {
   // The control: an ordinary name is fine.
   const ok = await admin.collections.create({ name: uniqueName('sqlitelike'), type: 'base', fields: [] });
   assert.ok(ok.id);
+});
+
+test('subscribers with the same filter text get their own answers', async () => {
+  const notes = await admin.collections.create({
+    name: uniqueName('rtsec'),
+    type: 'base',
+    listRule: 'owner = @request.auth.id',
+    viewRule: 'owner = @request.auth.id',
+    fields: [
+      { name: 'title', type: 'text' },
+      { name: 'owner', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+    ],
+  });
+  const board = await admin.collections.create({
+    name: uniqueName('rtpub'),
+    type: 'base',
+    listRule: '',
+    viewRule: '',
+    fields: [{ name: 'title', type: 'text' }],
+  });
+  const a = await createUser(admin);
+  const b = await createUser(admin);
+  const guest = newClient();
+  const alice = await userClient(a.email, a.password);
+  const bob = await userClient(b.email, b.password);
+  streams.push(guest, alice, bob);
+  // The same filter text for everyone, the guest first: a check shared
+  // across callers would hand one caller's answer to the others.
+  const filter = { filter: "title ~ 'note'" };
+  const got = { guest: inbox(), alice: inbox(), bob: inbox() };
+  await guest.collection(notes.name).subscribe('*', (e) => got.guest.push(e), filter);
+  await alice.collection(notes.name).subscribe('*', (e) => got.alice.push(e), filter);
+  await bob.collection(notes.name).subscribe('*', (e) => got.bob.push(e), filter);
+  const guestBoard = inbox();
+  await guest.collection(board.name).subscribe('*', (e) => guestBoard.push(e));
+  await admin.collection(notes.name).create({ title: 'note a', owner: a.record.id });
+  await admin.collection(notes.name).create({ title: 'note b', owner: b.record.id });
+  await admin.collection(notes.name).create({ title: 'note a, last', owner: a.record.id });
+  await admin.collection(notes.name).create({ title: 'note b, last', owner: b.record.id });
+  await admin.collection(board.name).create({ title: 'marker' });
+  await got.alice.waitFor((e) => e.record.title === 'note a, last', "alice's last note");
+  await got.bob.waitFor((e) => e.record.title === 'note b, last', "bob's last note");
+  await guestBoard.waitFor((e) => e.record.title === 'marker', 'the public marker');
+  const titles = (box) => box.events.map((e) => e.record.title);
+  assert.deepEqual(titles(got.alice), ['note a', 'note a, last']);
+  assert.deepEqual(titles(got.bob), ['note b', 'note b, last']);
+  assert.deepEqual(titles(got.guest), [], 'a guest sees no owner-only note');
 });
