@@ -1,0 +1,199 @@
+//! Compiles a parsed filter or rule into a parameterized SQL condition over
+//! one collection's table. Identifiers come only from the collection's
+//! schema and are quoted; every literal and request value is a bound
+//! parameter.
+//!
+//! A client's own filter or sort (not trusted) sees through a relation
+//! only what the related collection's list rule lets that client list, as
+//! PocketBase 0.40 does: a hop into a superuser-only collection is refused
+//! (400), a hop into a collection with a rule reads only the records the
+//! rule admits, and a row whose related records along a path are all
+//! hidden from the caller is left out (the path's *guard*, ANDed to the
+//! whole condition). Without that, `secret.code ~ 'a'` on a public
+//! collection reads an owner-only collection one character at a time.
+//! Rules themselves and superusers see every record.
+//!
+//! The parts, by what they do:
+//! - `path`: field paths, relation and back-relation hops, `@collection`,
+//!   JSON paths and their modifiers;
+//! - `gating`: the list-rule gating of a client's hops and the paths' guards;
+//! - `request`: `@request.*` values and their modifiers;
+//! - `operators`: operands and comparisons for every kind of term;
+//! - `functions`: datetime macros and the callable functions.
+
+mod functions;
+mod gating;
+mod operators;
+mod path;
+mod request;
+#[cfg(test)]
+mod tests;
+
+use rusqlite::types::Value as Sql;
+
+pub use self::request::{RequestInfo, RequestValues, header_key};
+use super::parser::Expr;
+use crate::schema::{Collection, sync::quote};
+
+pub struct Scope<'a> {
+    pub collection: &'a Collection,
+    /// Where relation paths find their target collections; without it a
+    /// relation path is refused.
+    pub catalog: Option<&'a crate::schema::Catalog>,
+    pub request: &'a RequestInfo,
+    /// Rules and superusers may use `@request.*` and hidden fields; a
+    /// client's own filter may not.
+    pub trusted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// 400: the expression does not fit the schema.
+    Invalid(String),
+    /// 403: the caller may not use this in their own filter.
+    Forbidden(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<Sql>,
+}
+
+/// How a list is ordered by one field path (`title`, `author.name`).
+#[derive(Debug)]
+pub struct SortTerm {
+    /// The value to order by.
+    pub sql: String,
+    /// The values `sql` and `guard` bind, numbered after the `offset`
+    /// given to `sort_expression`.
+    pub params: Vec<Sql>,
+    /// For a client's sort through relations whose rules hide records: the
+    /// condition rows must also meet (see the module doc), so an order
+    /// never ranks rows by values the caller may not list.
+    pub guard: Option<String>,
+}
+
+/// Compiles `expr` for `scope`'s collection; its parameters are numbered
+/// after the `offset` already bound in the statement it joins.
+pub fn compile(expr: &Expr, scope: &Scope<'_>, offset: usize) -> Result<Compiled, CompileError> {
+    Compiler::new(scope, offset, quote(&scope.collection.name))
+        .finish(expr)
+        .map(|(compiled, _)| compiled)
+}
+
+/// The `ORDER BY` value of a field path; multi-valued paths cannot be
+/// sorted on.
+pub fn sort_expression(scope: &Scope<'_>, path: &str, offset: usize) -> Result<SortTerm, CompileError> {
+    let mut c = Compiler::new(scope, offset, quote(&scope.collection.name));
+    if path.starts_with('@') {
+        return Err(invalid(format!("cannot sort by {path:?}")));
+    }
+    match c.path(path)? {
+        Term::Sql(sql) | Term::Nullable(sql) => {
+            let guard = c
+                .guards
+                .into_iter()
+                .map(|(_, g)| g)
+                .reduce(|a, b| format!("{a} AND {b}"));
+            Ok(SortTerm {
+                sql,
+                params: c.params,
+                guard,
+            })
+        }
+        _ => Err(invalid(format!("cannot sort by the multi-valued path {path:?}"))),
+    }
+}
+
+enum Term {
+    /// A SQL expression (column, function, parameter placeholder).
+    Sql(String),
+    /// A value that may be missing (NULL): a field through a relation.
+    /// `=` and `!=` treat a missing value as the empty string, other
+    /// operators never match it, as PocketBase's joins behave.
+    Nullable(String),
+    /// A multi-valued field under `:each`: compared item by item.
+    Each(String),
+    /// A value reached through a multi-valued relation: `value` over the
+    /// rows of `rows` (`FROM … WHERE …`), compared for every row (plain
+    /// operators) or for at least one (the `?` forms).
+    Multi {
+        rows: String,
+        value: String,
+    },
+    Null,
+}
+
+struct Compiler<'a> {
+    scope: &'a Scope<'a>,
+    params: Vec<Sql>,
+    /// Parameters already bound before this condition in the statement.
+    offset: usize,
+    /// Counter for the aliases of joined tables.
+    aliases: usize,
+    /// `@collection.name:alias` tables shared by the whole condition:
+    /// (`name:alias`, SQL alias, quoted table).
+    shared: Vec<(String, String, String)>,
+    /// Whether the comparison being compiled uses a `?` operator.
+    comparing_any: bool,
+    /// How the SQL names the scope's own table: its quoted name, or an
+    /// alias when a related collection's list rule is compiled for a hop.
+    base_ref: String,
+    /// Visibility guards of the relation paths a client's filter used, by
+    /// path (see the module doc); ANDed to the whole condition.
+    guards: Vec<(String, String)>,
+}
+
+fn invalid(message: impl Into<String>) -> CompileError {
+    CompileError::Invalid(message.into())
+}
+
+impl<'a> Compiler<'a> {
+    fn new(scope: &'a Scope<'a>, offset: usize, base_ref: String) -> Self {
+        Compiler {
+            scope,
+            params: Vec::new(),
+            offset,
+            aliases: 0,
+            shared: Vec::new(),
+            comparing_any: false,
+            base_ref,
+            guards: Vec::new(),
+        }
+    }
+
+    /// The whole condition, and the alias counter after it.
+    fn finish(mut self, expr: &Expr) -> Result<(Compiled, usize), CompileError> {
+        let mut sql = self.expr(expr)?;
+        if !self.shared.is_empty() {
+            // Evaluated once per combination of the aliased records; the LEFT
+            // JOINs keep one all-NULL row when a collection is empty, so the
+            // parts of the condition that do not use it still count.
+            let joins: String = self
+                .shared
+                .iter()
+                .map(|(_, alias, table)| format!(" LEFT JOIN {table} {alias} ON 1"))
+                .collect();
+            sql = format!("EXISTS (SELECT 1 FROM (SELECT 1){joins} WHERE {sql})");
+        }
+        for (_, guard) in &self.guards {
+            sql = format!("({sql} AND {guard})");
+        }
+        let compiled = Compiled {
+            sql,
+            params: self.params,
+        };
+        Ok((compiled, self.aliases))
+    }
+
+    fn bind(&mut self, v: Sql) -> String {
+        self.params.push(v);
+        format!("?{}", self.offset + self.params.len())
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("\"_r{}\"", self.aliases)
+    }
+}

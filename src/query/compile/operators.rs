@@ -1,0 +1,172 @@
+//! Operands and comparisons: literals become bound parameters, paths and
+//! calls become terms, and each operator (`=`, `!=`, `<`…, `~`, `!~`, and
+//! their `?` forms) is written for every kind of term — a plain value, a
+//! value that may be missing, a multi-valued field under `:each`, or the
+//! rows of a multi-valued relation — with PocketBase's treatment of
+//! missing values.
+
+use rusqlite::types::Value as Sql;
+use serde_json::Value;
+
+use super::{CompileError, Compiler, Term, invalid};
+use crate::query::{
+    lexer::Op,
+    parser::{Expr, Operand},
+};
+
+impl Compiler<'_> {
+    fn operand(&mut self, o: &Operand) -> Result<Term, CompileError> {
+        Ok(match o {
+            Operand::Null => Term::Null,
+            Operand::Str(s) => Term::Sql(self.bind(Sql::Text(s.clone()))),
+            Operand::Num(n) => Term::Sql(self.bind(if n.fract() == 0.0 && n.abs() < 9e15 {
+                Sql::Integer(*n as i64)
+            } else {
+                Sql::Real(*n)
+            })),
+            Operand::Bool(b) => Term::Sql(self.bind(Sql::Integer(i64::from(*b)))),
+            Operand::Path { name, .. } => self.path(name)?,
+            Operand::Call { name, args, .. } => self.call(name, args)?,
+        })
+    }
+
+    pub(super) fn scalar(&mut self, o: &Operand) -> Result<String, CompileError> {
+        match self.operand(o)? {
+            Term::Sql(s) | Term::Nullable(s) => Ok(s),
+            Term::Null => Ok("NULL".into()),
+            Term::Each(_) | Term::Multi { .. } => Err(invalid(
+                "a multi-valued path can only be compared, not passed to a function",
+            )),
+        }
+    }
+
+    fn like_pattern(&mut self, o: &Operand) -> Result<String, CompileError> {
+        match o {
+            // PocketBase wraps a plain literal in %…% and matches it literally;
+            // a literal that already has % is used as the pattern.
+            Operand::Str(s) if s.contains('%') => Ok(self.bind(Sql::Text(s.clone()))),
+            Operand::Str(_) | Operand::Num(_) | Operand::Bool(_) => {
+                let text = match o {
+                    Operand::Str(s) => s.clone(),
+                    Operand::Num(n) => Value::from(*n).to_string().trim_end_matches(".0").to_owned(),
+                    Operand::Bool(b) => i64::from(*b).to_string(),
+                    _ => String::new(),
+                };
+                let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                Ok(self.bind(Sql::Text(format!("%{escaped}%"))))
+            }
+            other => {
+                let sql = self.scalar(other)?;
+                Ok(format!("('%' || {sql} || '%')"))
+            }
+        }
+    }
+
+    fn compare(
+        &mut self,
+        left: &Operand,
+        op: Op,
+        any_op: bool,
+        right: &Operand,
+    ) -> Result<String, CompileError> {
+        self.comparing_any = any_op;
+        let lhs = self.operand(left)?;
+        if matches!(op, Op::Like | Op::NotLike) {
+            let pattern = self.like_pattern(right)?;
+            let not = if op == Op::NotLike { "NOT " } else { "" };
+            return Ok(match lhs {
+                Term::Multi { rows, value } => {
+                    let test = |v: &str| format!("{v} {not}LIKE {pattern} ESCAPE '\\'");
+                    multi_compare(&rows, &test(&value), &test("NULL"), any_op)
+                }
+                Term::Nullable(l) => format!("({l} {not}LIKE {pattern} ESCAPE '\\')"),
+                Term::Each(col) => format!(
+                    "(json_array_length({col}) > 0 AND NOT EXISTS (SELECT 1 FROM json_each({col}) WHERE NOT (value {not}LIKE {pattern} ESCAPE '\\')))"
+                ),
+                Term::Sql(l) => format!("(COALESCE({l}, '') {not}LIKE {pattern} ESCAPE '\\')"),
+                Term::Null => format!("('' {not}LIKE {pattern} ESCAPE '\\')"),
+            });
+        }
+        let rhs = self.operand(right)?;
+        let sym = op.as_str();
+        let equality = matches!(op, Op::Eq | Op::Neq);
+        // Missing values (no related record, a NULL json value): equal to
+        // the empty string for = and !=, unmatched by anything else.
+        let settle = |t: Term| match t {
+            Term::Nullable(x) if equality => Term::Sql(format!("COALESCE({x}, '')")),
+            Term::Nullable(x) => Term::Sql(x),
+            other => other,
+        };
+        let (lhs, rhs) = (settle(lhs), settle(rhs));
+        let missing = if equality { "''" } else { "NULL" };
+        Ok(match (lhs, rhs) {
+            (Term::Multi { rows, value }, Term::Sql(r)) => {
+                let test = |v: &str| format!("{v} {sym} {r}");
+                multi_compare(&rows, &test(&value), &test(missing), any_op)
+            }
+            (Term::Multi { rows, value }, Term::Null) => {
+                let test = |v: &str| format!("COALESCE({v}, '') {sym} ''");
+                multi_compare(&rows, &test(&value), &test(missing), any_op)
+            }
+            (_, Term::Multi { .. }) => {
+                return Err(invalid(
+                    "a multi-valued relation path must be on the left of a comparison",
+                ));
+            }
+            (Term::Each(col), Term::Sql(r)) => {
+                let nonempty = if op == Op::Neq {
+                    String::new()
+                } else {
+                    format!("json_array_length({col}) > 0 AND ")
+                };
+                format!("({nonempty}NOT EXISTS (SELECT 1 FROM json_each({col}) WHERE NOT (value {sym} {r})))")
+            }
+            (Term::Each(_), _) | (_, Term::Each(_)) => {
+                return Err(invalid(":each must be on the left of a comparison with a value"));
+            }
+            (Term::Null, Term::Null) => match op {
+                Op::Eq | Op::Gte | Op::Lte => "1".into(),
+                _ => "0".into(),
+            },
+            (Term::Sql(x), Term::Null) | (Term::Null, Term::Sql(x)) => match op {
+                Op::Eq => format!("({x} IS NULL OR {x} = '')"),
+                Op::Neq => format!("({x} IS NOT NULL AND {x} != '')"),
+                _ => format!("(COALESCE({x}, '') {sym} '')"),
+            },
+            (Term::Sql(l), Term::Sql(r)) => format!("({l} {sym} {r})"),
+            // `settle` leaves no missing-value terms behind.
+            (Term::Nullable(_), _) | (_, Term::Nullable(_)) => return Err(invalid("unsupported comparison")),
+        })
+    }
+
+    pub(super) fn expr(&mut self, e: &Expr) -> Result<String, CompileError> {
+        match e {
+            Expr::And(parts) | Expr::Or(parts) => {
+                let joiner = if matches!(e, Expr::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let sql: Vec<String> = parts.iter().map(|p| self.expr(p)).collect::<Result<_, _>>()?;
+                Ok(format!("({})", sql.join(joiner)))
+            }
+            Expr::Compare {
+                left, op, any, right, ..
+            } => self.compare(left, *op, *any, right),
+        }
+    }
+}
+
+/// Compares through a multi-valued relation, as PocketBase's joins do:
+/// over the related rows, for at least one (`any`) or for every one; with
+/// no related row, the test runs once on the empty value (`empty_test`).
+fn multi_compare(rows: &str, test: &str, empty_test: &str, any: bool) -> String {
+    let none = format!("NOT EXISTS (SELECT 1 FROM {rows})");
+    if any {
+        format!("(EXISTS (SELECT 1 FROM {rows} AND ({test})) OR ({none} AND ({empty_test})))")
+    } else {
+        format!(
+            "(NOT EXISTS (SELECT 1 FROM {rows} AND NOT ({test})) AND (EXISTS (SELECT 1 FROM {rows}) OR ({empty_test})))"
+        )
+    }
+}

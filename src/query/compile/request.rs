@@ -1,0 +1,158 @@
+//! `@request.*` in a rule: the request values a condition may refer to
+//! (`RequestInfo`), made lazily where they are costly, and how a reference
+//! to one compiles — a bound parameter, never SQL text — with its
+//! modifiers (`:lower`, and `:isset`, `:changed`, `:length` on the body).
+//! Only trusted conditions (rules, superusers) may use them.
+
+use std::sync::{Arc, LazyLock};
+
+use rusqlite::types::Value as Sql;
+use serde_json::{Map, Value};
+
+use super::{CompileError, Compiler, Term, invalid};
+use crate::schema::sync::quote;
+
+/// What a condition may refer to beyond the collection's own fields.
+#[derive(Debug, Default)]
+pub struct RequestInfo {
+    /// The signed-in record, hidden fields included (`collectionId` and
+    /// `collectionName` too; see `Caller::rule_auth`); `None` for guests.
+    pub auth: Option<Arc<Map<String, Value>>>,
+    pub method: String,
+    pub query: RequestValues,
+    pub headers: RequestValues,
+    pub body: Map<String, Value>,
+}
+
+type Build = Box<dyn FnOnce() -> Arc<Map<String, Value>> + Send>;
+
+/// `@request.query` or `@request.headers` as a map, made the first time an
+/// expression refers to it: most rules never do, and making it for every
+/// request (a string per name and per value) was about 1% of a create.
+pub struct RequestValues(LazyLock<Arc<Map<String, Value>>, Build>);
+
+impl RequestValues {
+    /// Values that `build` makes when first asked for.
+    pub fn new(build: impl FnOnce() -> Map<String, Value> + Send + 'static) -> Self {
+        Self(LazyLock::new(Box::new(move || Arc::new(build()))))
+    }
+
+    /// Values already made (shared, not copied).
+    pub fn ready(values: Arc<Map<String, Value>>) -> Self {
+        Self(LazyLock::new(Box::new(move || values)))
+    }
+
+    pub fn get(&self) -> &Arc<Map<String, Value>> {
+        &self.0
+    }
+}
+
+/// A header's name as rules see it under `@request.headers`: lower-case,
+/// `-` as `_`.
+pub fn header_key(name: &str) -> String {
+    name.to_ascii_lowercase().replace('-', "_")
+}
+
+impl Default for RequestValues {
+    fn default() -> Self {
+        Self::new(Map::new)
+    }
+}
+
+impl std::fmt::Debug for RequestValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Makes them if need be: only debugging prints a request.
+        self.get().fmt(f)
+    }
+}
+
+/// A request value as a SQL parameter.
+pub(super) fn json_to_sql(v: &Value) -> Sql {
+    match v {
+        Value::Null => Sql::Text(String::new()),
+        Value::Bool(b) => Sql::Integer(i64::from(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Sql::Real(n.as_f64().unwrap_or(0.0)), Sql::Integer),
+        Value::String(s) => Sql::Text(s.clone()),
+        other => Sql::Text(other.to_string()),
+    }
+}
+
+fn lookup<'v>(map: &'v Map<String, Value>, path: &[&str]) -> Option<&'v Value> {
+    let (first, rest) = path.split_first()?;
+    let mut v = map.get(*first)?;
+    for key in rest {
+        v = v.get(*key)?;
+    }
+    Some(v)
+}
+
+impl Compiler<'_> {
+    /// `@request.…` (`base`) with its modifier, if any.
+    pub(super) fn request_path(&mut self, base: &str, modifier: Option<&str>) -> Result<Term, CompileError> {
+        match modifier {
+            None => self.request_value(base),
+            Some("lower") => match self.request_value(base)? {
+                Term::Sql(v) => Ok(Term::Sql(format!("LOWER({v})"))),
+                other => Ok(other),
+            },
+            Some(m @ ("isset" | "changed" | "length")) => self.body_modifier(base, m),
+            Some(m) => Err(invalid(format!("unknown modifier :{m}"))),
+        }
+    }
+
+    fn request_value(&mut self, path: &str) -> Result<Term, CompileError> {
+        if !self.scope.trusted {
+            return Err(CompileError::Forbidden(
+                "Only superusers can filter by @request.".into(),
+            ));
+        }
+        let parts: Vec<&str> = path.split('.').collect();
+        let req = self.scope.request;
+        let found = match parts.get(1).copied() {
+            Some("auth") => req.auth.as_ref().and_then(|a| lookup(a, &parts[2..])).cloned(),
+            Some("method") if parts.len() == 2 => Some(Value::String(req.method.clone())),
+            Some("context") if parts.len() == 2 => Some(Value::String("default".into())),
+            Some("query") => lookup(req.query.get(), &parts[2..]).cloned(),
+            Some("headers") => lookup(req.headers.get(), &parts[2..]).cloned(),
+            Some("body") => lookup(&req.body, &parts[2..]).cloned(),
+            _ => return Err(invalid(format!("unknown request value {path:?}"))),
+        };
+        // A missing value compares as the empty value.
+        Ok(Term::Sql(self.bind(
+            found.as_ref().map_or(Sql::Text(String::new()), json_to_sql),
+        )))
+    }
+
+    /// `@request.body.f:isset` (the key was sent), `:changed` (sent and
+    /// different from the stored value) and `:length` (of a sent list).
+    fn body_modifier(&mut self, base: &str, modifier: &str) -> Result<Term, CompileError> {
+        if !self.scope.trusted {
+            return Err(CompileError::Forbidden(
+                "Only superusers can filter by @request.".into(),
+            ));
+        }
+        let key = base
+            .strip_prefix("@request.body.")
+            .filter(|k| !k.is_empty() && !k.contains('.'))
+            .ok_or_else(|| invalid(format!(":{modifier} applies to @request.body fields only")))?;
+        let sent = self.scope.request.body.get(key).cloned();
+        Ok(Term::Sql(match modifier {
+            "isset" => self.bind(Sql::Integer(i64::from(sent.is_some()))),
+            "length" => {
+                let n = sent.as_ref().and_then(Value::as_array).map_or(0, Vec::len);
+                self.bind(Sql::Integer(n as i64))
+            }
+            _ => {
+                let Some(value) = sent else {
+                    return Ok(Term::Sql(self.bind(Sql::Integer(0))));
+                };
+                let f = self.field(self.scope.collection, key)?;
+                let column = format!("{}.{}", self.base_ref, quote(&f.name));
+                let given = self.bind(json_to_sql(&value));
+                format!("({given} IS NOT {column})")
+            }
+        }))
+    }
+}
