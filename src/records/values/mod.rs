@@ -1,0 +1,296 @@
+//! Field values: how a client's JSON becomes each field's canonical value
+//! (as leniently as PocketBase: `"abc"` for a number is 0, a list for a
+//! single select keeps the last item), how that value is checked against
+//! the field's options, and how it is stored.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rusqlite::types::Value as Sql;
+use serde_json::{Value, json};
+
+mod check;
+
+pub use self::check::check;
+use crate::schema::field::{Field, FieldKind};
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn as_number(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(0.0),
+        Value::String(s) => s.trim().parse().unwrap_or(0.0),
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        _ => 0.0,
+    }
+}
+
+fn number_value(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
+    }
+}
+
+fn as_list(v: &Value) -> Vec<String> {
+    let items: Vec<String> = match v {
+        Value::Array(items) => items.iter().map(as_text).collect(),
+        Value::Null => vec![],
+        other => vec![as_text(other)],
+    };
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items.into_iter().filter(|s| !s.is_empty()) {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Parses the datetime forms clients send: PocketBase's own, RFC 3339,
+/// and a bare date.
+pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.fZ",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// The canonical JSON value of `raw` for `field`.
+pub fn normalize(field: &Field, raw: &Value) -> Value {
+    match &field.kind {
+        FieldKind::Number { .. } => number_value(as_number(raw)),
+        FieldKind::Bool { .. } => json!(match raw {
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+            Value::String(s) => matches!(s.trim(), "true" | "1" | "TRUE" | "True" | "t"),
+            _ => false,
+        }),
+        FieldKind::Json { .. } => raw.clone(),
+        FieldKind::GeoPoint { .. } => match raw {
+            Value::Object(o) => json!({
+                "lon": number_value(o.get("lon").map(as_number).unwrap_or(0.0)),
+                "lat": number_value(o.get("lat").map(as_number).unwrap_or(0.0)),
+            }),
+            _ => json!({"lon": 0, "lat": 0}),
+        },
+        FieldKind::Date { .. } => json!(
+            parse_datetime(&as_text(raw))
+                .map(crate::datetime::format)
+                .unwrap_or_default()
+        ),
+        k if k.is_multi() => json!(as_list(raw)),
+        FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. } => {
+            json!(as_list(raw).pop().unwrap_or_default())
+        }
+        _ => json!(as_text(raw)),
+    }
+}
+
+/// Form fields arrive as text; a `json` field's text is the JSON itself
+/// (as the SDKs send it), so it is decoded before normalization. Text that
+/// is not JSON stays a JSON string, as PocketBase keeps it.
+pub fn decode_form_values(c: &crate::schema::Collection, body: &mut serde_json::Map<String, Value>) {
+    for f in c
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Json { .. }))
+    {
+        if let Some(Value::String(text)) = body.get(&f.name)
+            && let Ok(decoded) = serde_json::from_str::<Value>(text)
+        {
+            body.insert(f.name.clone(), decoded);
+        }
+    }
+}
+
+/// The empty value of a field's type.
+pub fn zero(field: &Field) -> Value {
+    normalize(field, &Value::Null)
+}
+
+/// The stored form of a canonical value.
+pub fn to_sql(field: &Field, v: &Value) -> Sql {
+    match &field.kind {
+        FieldKind::Number { .. } => match v.as_i64() {
+            Some(i) => Sql::Integer(i),
+            None => Sql::Real(v.as_f64().unwrap_or(0.0)),
+        },
+        FieldKind::Bool { .. } => Sql::Integer(i64::from(v.as_bool().unwrap_or(false))),
+        FieldKind::Json { .. } => match v {
+            Value::Null => Sql::Null,
+            other => Sql::Text(other.to_string()),
+        },
+        FieldKind::GeoPoint { .. } => Sql::Text(v.to_string()),
+        k if k.is_multi() => Sql::Text(v.to_string()),
+        _ => Sql::Text(v.as_str().unwrap_or("").to_owned()),
+    }
+}
+
+/// Applies `name+` (append; add to a number), `+name` (prepend) or
+/// `name-` (remove; subtract) to a current value.
+pub fn modify(field: &Field, current: &Value, op: Modifier, operand: &Value) -> Value {
+    match &field.kind {
+        FieldKind::Number { .. } => {
+            let (a, b) = (current.as_f64().unwrap_or(0.0), as_number(operand));
+            match op {
+                Modifier::Append => number_value(a + b),
+                Modifier::Remove => number_value(a - b),
+                Modifier::Prepend => current.clone(),
+            }
+        }
+        FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. }
+            if field.kind.is_multi() =>
+        {
+            let mut list = as_list(current);
+            let items = as_list(operand);
+            match op {
+                Modifier::Append => list.extend(items),
+                Modifier::Prepend => list.splice(0..0, items).for_each(drop),
+                Modifier::Remove => list.retain(|x| !items.contains(x)),
+            }
+            normalize(field, &json!(list))
+        }
+        FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. } => match op {
+            Modifier::Remove if as_list(operand).contains(&as_text(current)) => json!(""),
+            Modifier::Remove => current.clone(),
+            _ => normalize(field, operand),
+        },
+        _ => current.clone(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modifier {
+    Append,
+    Prepend,
+    Remove,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::field::Field;
+
+    fn field(def: Value) -> Field {
+        Field::from_json(&def).expect("field")
+    }
+
+    #[test]
+    fn lenient_coercion_like_pocketbase() {
+        let n = field(json!({"name": "n", "type": "number"}));
+        assert_eq!(normalize(&n, &json!("abc")), json!(0));
+        assert_eq!(normalize(&n, &json!(true)), json!(1));
+        assert_eq!(normalize(&n, &json!("2.5")), json!(2.5));
+        let s = field(json!({"name": "s", "type": "select", "values": ["a", "b"]}));
+        assert_eq!(
+            normalize(&s, &json!(["a", "b"])),
+            json!("b"),
+            "single keeps the last"
+        );
+        let m = field(json!({"name": "m", "type": "select", "values": ["a", "b"], "maxSelect": 2}));
+        assert_eq!(
+            normalize(&m, &json!(["a", "a", "b"])),
+            json!(["a", "b"]),
+            "deduplicated"
+        );
+        let d = field(json!({"name": "d", "type": "date"}));
+        assert_eq!(
+            normalize(&d, &json!("2024-05-06")),
+            json!("2024-05-06 00:00:00.000Z")
+        );
+        assert_eq!(
+            normalize(&d, &json!("2024-05-06T07:08:09Z")),
+            json!("2024-05-06 07:08:09.000Z")
+        );
+        assert_eq!(normalize(&d, &json!("nope")), json!(""));
+    }
+
+    #[test]
+    fn checks_report_pocketbase_codes() {
+        let t = field(json!({"name": "t", "type": "text", "min": 3, "max": 5, "required": true}));
+        assert_eq!(
+            check(&t, &json!("")).map(|e| e.code),
+            Some("validation_required".into())
+        );
+        assert_eq!(
+            check(&t, &json!("ab")).map(|e| e.code),
+            Some("validation_min_text_constraint".into())
+        );
+        assert_eq!(
+            check(&t, &json!("éééééé")).map(|e| e.code),
+            Some("validation_max_text_constraint".into())
+        );
+        assert_eq!(check(&t, &json!("ééééé")), None, "max counts characters");
+        let n = field(json!({"name": "n", "type": "number", "min": 1, "onlyInt": true}));
+        assert_eq!(check(&n, &json!(0)), None, "zero skips min");
+        assert_eq!(
+            check(&n, &json!(-5)).map(|e| e.code),
+            Some("validation_min_number_constraint".into())
+        );
+        assert_eq!(
+            check(&n, &json!(2.5)).map(|e| e.code),
+            Some("validation_only_int_constraint".into())
+        );
+        let u = field(json!({"name": "u", "type": "url"}));
+        assert!(check(&u, &json!("https://example.com/x")).is_none());
+        assert!(
+            check(&u, &json!("example.com")).is_none(),
+            "no scheme is accepted"
+        );
+        assert_eq!(
+            check(&u, &json!("not a url")).map(|e| e.code),
+            Some("validation_invalid_url".into())
+        );
+        let j = field(json!({"name": "j", "type": "json", "required": true}));
+        assert!(check(&j, &json!({})).is_some() && check(&j, &json!(0)).is_none());
+    }
+
+    #[test]
+    fn modifiers() {
+        let m = field(json!({"name": "m", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3}));
+        assert_eq!(
+            modify(&m, &json!(["a"]), Modifier::Append, &json!("b")),
+            json!(["a", "b"])
+        );
+        assert_eq!(
+            modify(&m, &json!(["a"]), Modifier::Prepend, &json!(["c"])),
+            json!(["c", "a"])
+        );
+        assert_eq!(
+            modify(&m, &json!(["a", "b"]), Modifier::Remove, &json!("a")),
+            json!(["b"])
+        );
+        let n = field(json!({"name": "n", "type": "number"}));
+        assert_eq!(modify(&n, &json!(5), Modifier::Append, &json!(2)), json!(7));
+        assert_eq!(modify(&n, &json!(5), Modifier::Remove, &json!(2)), json!(3));
+        assert_eq!(
+            modify(&n, &json!(5), Modifier::Prepend, &json!(2)),
+            json!(5),
+            "+n is ignored"
+        );
+    }
+}
