@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::{
-    records::{RecordId, expand::ExpandTree, fields::FieldsTree},
+    records::{RecordId, expand::ExpandTree, fields_param::FieldsTree},
     schema::{Catalog, CollectionKind},
     validation::FieldError,
 };

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::{
     access::Requester,
     expand::ExpandTree,
-    fields::FieldsTree,
+    fields_param::FieldsTree,
     list::{self, Items, ListQuery},
     service::{self, RecordError, collection},
     shape,

@@ -1,6 +1,7 @@
-//! `fields`: which keys of each record to return, as a comma list of
-//! paths (`id,title,expand.author.name`), `*` for every key at a level,
-//! and `:excerpt(max[, ellipsis])` for a plain-text excerpt of a field.
+//! The `fields=` query parameter (not a schema field: see `schema::field`):
+//! which keys of each record to return, as a comma list of paths
+//! (`id,title,expand.author.name`), `*` for every key at a level, and
+//! `:excerpt(max[, ellipsis])` for a plain-text excerpt of a field.
 
 use std::collections::BTreeMap;
 

@@ -7,7 +7,7 @@ pub mod batch;
 pub mod delete;
 pub mod events;
 pub mod expand;
-pub mod fields;
+pub mod fields_param;
 mod files;
 mod id;
 pub mod list;
@@ -19,3 +19,6 @@ pub mod writable;
 pub mod write;
 
 pub use id::RecordId;
+// The old name, while `api/records.rs` (changed on another branch now)
+// still imports it; drop once that file says `fields_param`.
+pub use self::fields_param as fields;
