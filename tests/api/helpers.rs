@@ -172,6 +172,19 @@ pub async fn json(resp: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
 
+/// A filter (or any query value) percent-encoded for a query string:
+/// `format!("?filter={}", filter("title = 'x'"))`. Everything but letters,
+/// digits and `-._~` is encoded, so `=`, `&`, `|`, `+` and `#` in an
+/// expression reach the server as written.
+pub fn filter(expr: &str) -> String {
+    const VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(expr, VALUE).to_string()
+}
+
 /// How many files are under `dir`, at any depth (0 if it does not exist).
 pub fn count_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |entries| {

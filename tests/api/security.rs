@@ -17,7 +17,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{assert_envelope, json, spawn_app};
+use crate::helpers::{assert_envelope, filter, json, spawn_app};
 
 #[tokio::test]
 async fn query_inputs_cannot_inject_sql_or_widen_rules() {
@@ -40,7 +40,7 @@ async fn query_inputs_cannot_inject_sql_or_widen_rules() {
         )
         .await;
     }
-    let list = |query: &'static str| {
+    let list = |query: String| {
         let app = &app;
         async move {
             app.client
@@ -50,40 +50,41 @@ async fn query_inputs_cannot_inject_sql_or_widen_rules() {
                 .unwrap()
         }
     };
+    let filtered = |expr: &str| format!("filter={}", filter(expr));
     let attempts_400 = [
-        "filter=title%20%3D%20'x'%20OR%201%3D1",
-        "filter=1%3D1%20--",
-        "filter=title%20%3D%20'x';%20DROP%20TABLE%20secrets",
-        "filter=%60title%60%20%3D%201",
-        "filter=title)%20OR%20(1%3D1",
-        "filter=json_extract(title,'$')%20%3D%201",
-        "sort=title;DROP%20TABLE%20secrets",
-        "sort=(SELECT%201)",
-        "sort=title%20DESC%2C%201",
-        "expand=a.b.c.d.e.f.g",
-        "fields=id,title:excerpt(x)",
-        "page=1;DROP",
+        filtered("title = 'x' OR 1=1"),
+        filtered("1=1 --"),
+        filtered("title = 'x'; DROP TABLE secrets"),
+        filtered("`title` = 1"),
+        filtered("title) OR (1=1"),
+        filtered("json_extract(title,'$') = 1"),
+        "sort=title;DROP%20TABLE%20secrets".to_owned(),
+        "sort=(SELECT%201)".to_owned(),
+        "sort=title%20DESC%2C%201".to_owned(),
+        "expand=a.b.c.d.e.f.g".to_owned(),
+        "fields=id,title:excerpt(x)".to_owned(),
+        "page=1;DROP".to_owned(),
     ];
     for q in attempts_400 {
-        let resp = list(q).await;
+        let resp = list(q.clone()).await;
         assert_eq!(resp.status(), 400, "{q}");
         assert_envelope(resp, 400).await;
     }
     for q in [
-        "filter=pin%20%3D%20'1234'",
-        "filter=%40request.auth.id%20%3D%20''",
-        "filter=%40collection.secrets.title%20%3D%20'hidden'",
-        "sort=pin",
+        filtered("pin = '1234'"),
+        filtered("@request.auth.id = ''"),
+        filtered("@collection.secrets.title = 'hidden'"),
+        "sort=pin".to_owned(),
     ] {
         assert_envelope(list(q).await, 403).await;
     }
     // A filter that "matches everything" still only sees what the rule allows.
     for q in [
-        "filter=public%20%3D%20false%20%7C%7C%20public%20%3D%20true",
-        "filter=title%20!%3D%20'zzz'",
-        "filter=id%20!%3D%20''",
+        filtered("public = false || public = true"),
+        filtered("title != 'zzz'"),
+        filtered("id != ''"),
     ] {
-        let body = json(list(q).await).await;
+        let body = json(list(q.clone()).await).await;
         let titles: Vec<&str> = body["items"]
             .as_array()
             .unwrap()
@@ -94,7 +95,7 @@ async fn query_inputs_cannot_inject_sql_or_widen_rules() {
         assert!(!body.to_string().contains("1234"), "a hidden value never leaks");
     }
     // Quotes and SQL in values are just values.
-    let body = json(list("filter=title%20%3D%20%22x'%20OR%20'1'%3D'1%22").await).await;
+    let body = json(list(filtered("title = \"x' OR '1'='1\"")).await).await;
     assert_eq!(body["totalItems"], 0);
     // Names in paths are looked up, never spliced into SQL.
     for path in [
