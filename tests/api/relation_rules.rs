@@ -349,3 +349,47 @@ async fn relation_paths_never_reveal_what_the_related_rules_hide() {
     let (_, body) = ask(&s, "sort=note.code", None).await;
     assert_eq!(body["totalItems"], 1, "{body}");
 }
+
+/// Every hop is a join: back-relations count toward PocketBase's limit of
+/// six per path, as forward relations do (PocketBase 0.40.6 answers 200 for
+/// six `n_via_parent` hops and 400 for seven).
+#[tokio::test]
+async fn back_relation_hops_are_held_to_the_limit() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let nodes = app
+        .post_ok(
+            &token,
+            "/api/collections",
+            json!({"name": "n", "listRule": "", "fields": [{"name": "title", "type": "text"}]}),
+        )
+        .await;
+    let id = nodes["id"].as_str().unwrap();
+    app.call(
+        "PATCH",
+        "/api/collections/n",
+        Some(&token),
+        Some(json!({"fields": [{"name": "title", "type": "text"},
+            {"name": "parent", "type": "relation", "collectionId": id, "maxSelect": 1}]})),
+    )
+    .await;
+    let status = |hops: usize, back: bool| {
+        let app = &app;
+        async move {
+            let path = if back {
+                format!("{}title", "n_via_parent.".repeat(hops))
+            } else {
+                format!("{}title", "parent.".repeat(hops))
+            };
+            let url = format!(
+                "/api/collections/n/records?filter={}",
+                crate::helpers::filter(&format!("{path} ?= 'x'"))
+            );
+            app.call("GET", &url, None, None).await.status().as_u16()
+        }
+    };
+    for back in [true, false] {
+        assert_eq!(status(6, back).await, 200, "six hops (back: {back})");
+        assert_eq!(status(7, back).await, 400, "seven hops (back: {back})");
+    }
+}

@@ -15,8 +15,19 @@ use crate::schema::{
     sync::quote,
 };
 
-/// Relation hops allowed in one path, as PocketBase allows.
+/// Relation hops allowed in one path, forward and back-relations alike, as
+/// PocketBase allows: each is a join, so a client's filter cannot chain
+/// them without bound.
 const MAX_HOPS: usize = 6;
+
+fn within_hop_limit(name: &str, walk: &Walk<'_>) -> Result<(), CompileError> {
+    if walk.hops.len() > MAX_HOPS {
+        return Err(invalid(format!(
+            "{name:?} has more than {MAX_HOPS} relation hops"
+        )));
+    }
+    Ok(())
+}
 
 /// Where a path's walk stands: the collection reached, how the SQL names
 /// it, and the subquery of the relation hops taken so far.
@@ -143,11 +154,7 @@ impl<'a> Compiler<'a> {
                     return Err(invalid(format!("{segment:?} needs a field after it")));
                 }
                 i += 1;
-                // Counted toward the limit, which is checked after a
-                // forward hop only: a path of back-relations alone is not
-                // held to it. PocketBase 0.40.6 refuses a seventh
-                // back-relation hop (400); kept as found when this file was
-                // split, to be fixed with a test of its own.
+                within_hop_limit(name, walk)?;
                 continue;
             }
             let f = self.field(walk.owner, segment)?;
@@ -168,11 +175,7 @@ impl<'a> Compiler<'a> {
                 }
                 _ => return Err(invalid(format!("{segment:?} has no sub-fields"))),
             }
-            if walk.hops.len() > MAX_HOPS {
-                return Err(invalid(format!(
-                    "{name:?} has more than {MAX_HOPS} relation hops"
-                )));
-            }
+            within_hop_limit(name, walk)?;
         }
     }
 
