@@ -12,6 +12,7 @@
 //! - realtime checks shared across callers: `realtime_shared.rs`;
 //! - another user's session knocked out: `limits_sessions.rs`;
 //! - reserved collection names: `limits_names.rs`.
+//!
 //! The ones PocketBase answers too also run through the JS SDK against both
 //! servers: `tests/sdk/security.test.mjs`.
 
