@@ -4,13 +4,17 @@
 //! multipart with that JSON in `@jsonPayload` and files as
 //! `requests.N.field` (read by `body::Fields`, which takes a URL-encoded
 //! form with `@jsonPayload` too). Each request runs with the batch caller's auth and
-//! its own rules, validation, `expand` and `fields`.
+//! its own rules, validation, `expand` and `fields`, and is counted
+//! against the caller's rate limits as if sent alone (a limited one fails
+//! the batch, its 429 under `data.requests.N`, as PocketBase answers).
 
 use std::{
+    collections::HashMap,
     sync::Arc,
     time::{Duration, Instant},
 };
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use poem::{
     Request, Result, Route, handler,
     http::StatusCode,
@@ -23,7 +27,11 @@ use super::{body::Fields, guard, records::ShapeParams};
 use crate::{
     app::AppState,
     files::Upload,
-    http::error::{ApiError, ErrorTree, FieldError},
+    http::{
+        client::ClientInfo,
+        error::{ApiError, ErrorTree, FieldError},
+        middleware::rate_limit,
+    },
     query::compile::{RequestInfo, RequestValues, header_key},
     records::{
         access::Requester,
@@ -78,12 +86,21 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
         .into());
     }
     let base = guard::requester(state, req, None).await?;
+    let limits = req
+        .extensions()
+        .get::<ClientInfo>()
+        .and_then(|client| rate_limit::Inner::for_caller(state, client.ip, &base.caller));
+    let mut seen = HashMap::new();
     let mut files = files_by_request(uploads, requests.len());
     let mut ops = Vec::with_capacity(requests.len());
     let mut subs = Vec::with_capacity(requests.len());
     for (index, raw) in requests.into_iter().enumerate() {
         let prepared = async {
             let sub = parse_sub(&base, raw)?;
+            if let Some(limits) = &limits {
+                let (method, path) = as_sent(state, &sub, &mut seen).await?;
+                limits.check(method, &path)?;
+            }
             if Instant::now() > deadline {
                 return Err(timeout(settings.timeout));
             }
@@ -268,6 +285,69 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         shape,
         requester,
         body,
+    })
+}
+
+/// What a path segment keeps unencoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `sub` as the router would take it sent alone, for the rate limits: its
+/// method and path. An upsert is the create or the update it turns into
+/// (as PocketBase counts it), by whether the record is stored now or was
+/// written or deleted by an earlier request of this batch (`seen`, by
+/// collection and record id). Built from what the batch will run, so no
+/// spelling of the URL the batch accepts escapes a rule.
+async fn as_sent(
+    state: &AppState,
+    sub: &Sub,
+    seen: &mut HashMap<(String, String), bool>,
+) -> Result<(&'static str, String), ApiError> {
+    let records = format!(
+        "/api/collections/{}/records",
+        utf8_percent_encode(&sub.collection, SEGMENT)
+    );
+    let one = |id: &str| format!("{records}/{}", utf8_percent_encode(id, SEGMENT));
+    let collection = state.schema.catalog().get(&sub.collection).cloned();
+    let key = |id: &str| collection.as_ref().map(|c| (c.id.clone(), id.to_owned()));
+    let given = sub
+        .body
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty());
+    Ok(match &sub.kind {
+        SubKind::Write(WriteKind::Update(id)) => ("PATCH", one(id)),
+        SubKind::Delete(id) => {
+            if let Some(key) = key(id) {
+                seen.insert(key, false);
+            }
+            ("DELETE", one(id))
+        }
+        SubKind::Write(kind) => {
+            let Some(id) = given else {
+                return Ok(("POST", records));
+            };
+            let stored = match (kind, key(id), &collection) {
+                (WriteKind::Upsert, Some(key), Some(c)) => match seen.get(&key) {
+                    Some(stored) => *stored,
+                    None => batch::stored(state, c.clone(), id.to_owned())
+                        .await
+                        .map_err(ApiError::internal)?,
+                },
+                _ => false,
+            };
+            if let Some(key) = key(id) {
+                seen.insert(key, true);
+            }
+            if stored {
+                ("PATCH", one(id))
+            } else {
+                ("POST", records)
+            }
+        }
     })
 }
 

@@ -5,7 +5,7 @@
 //! included, and names the operation that failed. After the commit the
 //! batch is finished like any single write, with every change at once.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use serde_json::{Map, Value};
 
@@ -14,7 +14,7 @@ use super::{
     service::{self, RecordError, RecordFiles},
     write::WritePlan,
 };
-use crate::{app::AppState, store::StoreError};
+use crate::{app::AppState, schema::Collection, store::StoreError};
 
 pub enum Op {
     Write(Box<WritePlan>),
@@ -51,6 +51,16 @@ pub async fn abandon(state: &AppState, ops: &[Op]) {
         })
         .collect();
     service::discard(state, staged).await;
+}
+
+/// Whether record `id` of `c` is stored now: an upsert of it would
+/// update it rather than create it.
+pub async fn stored(state: &AppState, c: Arc<Collection>, id: String) -> Result<bool, StoreError> {
+    state
+        .store
+        .data
+        .read(move |conn| Ok(super::persist::exists(conn, &c, &id)?))
+        .await
 }
 
 /// Applies `ops` in one transaction; gives up (rolling back) once

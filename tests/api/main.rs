@@ -38,6 +38,7 @@ mod realtime_shared;
 mod realtime_topics;
 mod records;
 mod relation_rules;
+mod routes_batch_limits;
 mod secrets;
 mod security;
 mod sessions;
