@@ -74,7 +74,11 @@ impl AccountApi {
 #[OpenApi(tag = "ApiTags::Auth")]
 impl AccountApi {
     /// Mails a verification link to an unverified account.
-    #[oai(path = "/collections/:collection/request-verification", method = "post")]
+    #[oai(
+        path = "/collections/:collection/request-verification",
+        method = "post",
+        operation_id = "requestVerification"
+    )]
     async fn request_verification(
         &self,
         collection: Path<String>,
@@ -87,7 +91,11 @@ impl AccountApi {
     }
 
     /// Marks the account of a verification token as verified.
-    #[oai(path = "/collections/:collection/confirm-verification", method = "post")]
+    #[oai(
+        path = "/collections/:collection/confirm-verification",
+        method = "post",
+        operation_id = "confirmVerification"
+    )]
     async fn confirm_verification(
         &self,
         collection: Path<String>,
@@ -100,7 +108,11 @@ impl AccountApi {
     }
 
     /// Mails a password-reset link.
-    #[oai(path = "/collections/:collection/request-password-reset", method = "post")]
+    #[oai(
+        path = "/collections/:collection/request-password-reset",
+        method = "post",
+        operation_id = "requestPasswordReset"
+    )]
     async fn request_password_reset(
         &self,
         collection: Path<String>,
@@ -114,7 +126,11 @@ impl AccountApi {
 
     /// Sets a new password with a reset token; every existing token of the
     /// account stops working.
-    #[oai(path = "/collections/:collection/confirm-password-reset", method = "post")]
+    #[oai(
+        path = "/collections/:collection/confirm-password-reset",
+        method = "post",
+        operation_id = "confirmPasswordReset"
+    )]
     async fn confirm_password_reset(
         &self,
         collection: Path<String>,
@@ -133,7 +149,11 @@ impl AccountApi {
     }
 
     /// Mails a confirmation link to the signed-in account's new address.
-    #[oai(path = "/collections/:collection/request-email-change", method = "post")]
+    #[oai(
+        path = "/collections/:collection/request-email-change",
+        method = "post",
+        operation_id = "requestEmailChange"
+    )]
     async fn request_email_change(
         &self,
         req: &Request,
@@ -149,7 +169,11 @@ impl AccountApi {
 
     /// Moves the account to its new address, given the token and the
     /// account's password; every existing token stops working.
-    #[oai(path = "/collections/:collection/confirm-email-change", method = "post")]
+    #[oai(
+        path = "/collections/:collection/confirm-email-change",
+        method = "post",
+        operation_id = "confirmEmailChange"
+    )]
     async fn confirm_email_change(
         &self,
         collection: Path<String>,

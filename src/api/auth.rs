@@ -92,7 +92,11 @@ impl AuthApi {
 #[OpenApi(tag = "ApiTags::Auth")]
 impl AuthApi {
     /// Which sign-in methods the collection offers.
-    #[oai(path = "/collections/:collection/auth-methods", method = "get")]
+    #[oai(
+        path = "/collections/:collection/auth-methods",
+        method = "get",
+        operation_id = "listAuthMethods"
+    )]
     async fn auth_methods(&self, collection: Path<String>) -> poem::Result<Json<Value>> {
         let c = auth_collection(&self.state, &collection.0)?;
         let password = c.options.get("passwordAuth").cloned().unwrap_or(json!({}));
@@ -127,7 +131,11 @@ impl AuthApi {
     }
 
     /// A fresh token and the current record for the signed-in caller.
-    #[oai(path = "/collections/:collection/auth-refresh", method = "post")]
+    #[oai(
+        path = "/collections/:collection/auth-refresh",
+        method = "post",
+        operation_id = "authRefresh"
+    )]
     async fn auth_refresh(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
         let c = auth_collection(&self.state, &collection.0)?;
         let (record, presented) = match guard::identify(&self.state, req).await? {
@@ -188,7 +196,11 @@ impl AuthApi {
 
     /// Sign in with an identity (email by default) and password; answers a
     /// token and the account's record.
-    #[oai(path = "/collections/:collection/auth-with-password", method = "post")]
+    #[oai(
+        path = "/collections/:collection/auth-with-password",
+        method = "post",
+        operation_id = "authWithPassword"
+    )]
     async fn auth_with_password(
         &self,
         req: &Request,
@@ -213,7 +225,11 @@ impl AuthApi {
 
     /// Sign in through an OAuth2 provider with an authorization code and
     /// its PKCE verifier; links or creates the account as needed.
-    #[oai(path = "/collections/:collection/auth-with-oauth2", method = "post")]
+    #[oai(
+        path = "/collections/:collection/auth-with-oauth2",
+        method = "post",
+        operation_id = "authWithOAuth2"
+    )]
     async fn auth_with_oauth2(
         &self,
         req: &Request,

@@ -5,16 +5,15 @@
 use std::sync::Arc;
 
 use poem::{
-    Body, Request, Response, Result, Route, get, handler,
+    Body, Request, Response, Result, handler,
     http::{HeaderValue, StatusCode, header},
-    post,
     web::{Data, Json, Path, Query},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::guard;
+use super::{guard, tags::tagged_routes};
 use crate::{
     app::AppState,
     files::{access, sniff},
@@ -179,12 +178,10 @@ async fn token(req: &Request, Data(state): Data<&Arc<AppState>>) -> Result<Json<
     Ok(Json(json!({ "token": token })))
 }
 
-/// The file routes, to be mounted at the root of the route tree.
-pub fn routes(route: Route) -> Route {
-    route.at("/api/files/token", post(token)).at(
-        "/api/files/:collection/:record/:filename",
-        get(download).head(download),
-    )
+// The routes and their rate-limit tags (`api::tags`).
+tagged_routes! {
+    "/api/files/token" => { POST token },
+    "/api/files/:collection/:record/:filename" => { GET download => "file", HEAD download => "file" },
 }
 
 #[cfg(test)]

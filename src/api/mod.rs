@@ -17,6 +17,7 @@ pub mod realtime;
 pub mod records;
 pub mod sessions;
 pub mod settings;
+pub mod tags;
 
 use std::sync::Arc;
 

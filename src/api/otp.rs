@@ -48,7 +48,11 @@ impl OtpApi {
 #[OpenApi(tag = "ApiTags::Auth")]
 impl OtpApi {
     /// Mails a one-time sign-in code; answers `{otpId}` for any address.
-    #[oai(path = "/collections/:collection/request-otp", method = "post")]
+    #[oai(
+        path = "/collections/:collection/request-otp",
+        method = "post",
+        operation_id = "requestOTP"
+    )]
     async fn request_otp(
         &self,
         collection: Path<String>,
@@ -61,7 +65,11 @@ impl OtpApi {
     }
 
     /// Signs in with an `otpId` and the code that was mailed for it.
-    #[oai(path = "/collections/:collection/auth-with-otp", method = "post")]
+    #[oai(
+        path = "/collections/:collection/auth-with-otp",
+        method = "post",
+        operation_id = "authWithOTP"
+    )]
     async fn auth_with_otp(
         &self,
         req: &Request,

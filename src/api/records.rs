@@ -6,14 +6,14 @@
 use std::sync::Arc;
 
 use poem::{
-    FromRequest, Request, RequestBody, Response, Result, Route, get, handler,
+    FromRequest, Request, RequestBody, Response, Result, handler,
     http::StatusCode,
     web::{Data, Json, Path, Query},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{body::Fields, guard};
+use super::{body::Fields, guard, tags::tagged_routes};
 use crate::{
     app::AppState,
     files::Upload,
@@ -200,12 +200,12 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The record routes, to be mounted at the root of the route tree.
-pub fn routes(route: Route) -> Route {
-    route
-        .at("/api/collections/:collection/records", get(list).post(create))
-        .at(
-            "/api/collections/:collection/records/:id",
-            get(view).patch(update).delete(delete),
-        )
+// The routes and their rate-limit tags (`api::tags`).
+tagged_routes! {
+    "/api/collections/:collection/records" => { GET list => "list", POST create => "create" },
+    "/api/collections/:collection/records/:id" => {
+        GET view => "view",
+        PATCH update => "update",
+        DELETE delete => "delete",
+    },
 }

@@ -9,10 +9,10 @@
 //! fits the caller, the first in that order decides: exact collection tags,
 //! then wildcard tags, then method and path, then path alone; a longer
 //! prefix before a shorter one. Tags are read off the path here (see
-//! `Target`), so a limited client is refused before its body is read; the
-//! path is read as the router reads it, so that no other spelling of a
-//! limited endpoint (percent-encoded, another case, the collection's id)
-//! escapes its rule. The requests inside a batch are counted here too
+//! `Target`), from the table the routes declare (`api::tags`), so a
+//! limited client is refused before its body is read; the path is read as
+//! the router reads it, so that no other spelling of a limited endpoint
+//! (percent-encoded, another case, the collection's id) escapes its rule. The requests inside a batch are counted here too
 //! (`Inner`), each as if sent alone.
 
 use std::{
@@ -27,7 +27,7 @@ use percent_encoding::percent_decode_str;
 use poem::{Request, Response};
 
 use crate::{
-    api::guard,
+    api::{guard, tags},
     app::AppState,
     auth::caller::Caller,
     http::error::ApiError,
@@ -84,7 +84,7 @@ impl<'a> Target<'a> {
             let decoded = percent_decode_str(segments[i]).decode_utf8().ok()?;
             catalog.get(&decoded)
         });
-        let tags = collection.and_then(|c| Some((c.name.as_str(), action_tags(method, &segments)?)));
+        let tags = collection.and_then(|c| Some((c.name.as_str(), tags::lookup(method, &segments)?)));
         let plain = collection.is_none_or(|c| at.is_some_and(|i| segments[i] == c.name));
         let path = if plain && !raw.contains('%') {
             Cow::Borrowed(raw)
@@ -104,38 +104,6 @@ impl<'a> Target<'a> {
         };
         Self { path, tags }
     }
-}
-
-/// The action tags of a request on a collection (`segments` is the raw
-/// path split at `/`, the collection at index 3). Also change this table
-/// when an endpoint is added under `/api/collections/{c}/` or
-/// `/api/files/`.
-fn action_tags(method: &str, segments: &[&str]) -> Option<&'static [&'static str]> {
-    let rest = match segments {
-        ["", "api", "files", _, _, _] => return Some(&["file"]),
-        ["", "api", "collections", _, rest @ ..] => rest,
-        _ => return None,
-    };
-    Some(match (method, rest) {
-        ("GET", ["records"]) => &["list"],
-        ("POST", ["records"]) => &["create"],
-        ("GET", ["records", _]) => &["view"],
-        ("PATCH", ["records", _]) => &["update"],
-        ("DELETE", ["records", _]) => &["delete"],
-        ("GET", ["auth-methods"]) => &["listAuthMethods"],
-        ("POST", ["auth-refresh"]) => &["authRefresh"],
-        ("POST", ["auth-with-password"]) => &["authWithPassword", "auth"],
-        ("POST", ["auth-with-oauth2"]) => &["authWithOAuth2", "auth"],
-        ("POST", ["auth-with-otp"]) => &["authWithOTP", "auth"],
-        ("POST", ["request-otp"]) => &["requestOTP"],
-        ("POST", ["request-password-reset"]) => &["requestPasswordReset"],
-        ("POST", ["confirm-password-reset"]) => &["confirmPasswordReset"],
-        ("POST", ["request-verification"]) => &["requestVerification"],
-        ("POST", ["confirm-verification"]) => &["confirmVerification"],
-        ("POST", ["request-email-change"]) => &["requestEmailChange"],
-        ("POST", ["confirm-email-change"]) => &["confirmEmailChange"],
-        _ => return None,
-    })
 }
 
 /// Where `label` ranks for this request (lower decides first), or `None`

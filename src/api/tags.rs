@@ -1,0 +1,197 @@
+//! PocketBase's action tags (`list`, `create`, `authWithPassword`, `file`,
+//! …), the names rate-limit rules such as `*:create` use, declared once
+//! with the route they name and collected here into the one table the
+//! rate limiter reads:
+//!
+//! - a typed operation's tag is its `operation_id` (`#[oai(path = …,
+//!   method = …, operation_id = "requestOTP")]`); an `authWith…`
+//!   operation also carries the group tag `auth`;
+//! - a plain route declares its tag where it is registered, through
+//!   `tagged_routes!`.
+//!
+//! A tag names an action on a collection: it counts only where the path's
+//! fourth segment (`/api/collections/{c}/…`, `/api/files/{c}/…`) is one.
+
+use std::sync::LazyLock;
+
+use poem_openapi::OpenApi;
+
+use super::{Api, files, records};
+
+/// A plain route's tag, as `tagged_routes!` declares it.
+pub struct Declared {
+    pub method: &'static str,
+    /// poem's form: `/api/collections/:collection/records`.
+    pub path: &'static str,
+    pub tag: &'static str,
+}
+
+/// Registers plain routes and declares their tags in one place: expands to
+/// `pub fn routes(Route) -> Route` and `pub const TAGS: &[Declared]`.
+/// `METHOD handler` registers a handler, `METHOD handler => "tag"` tags it
+/// too.
+macro_rules! tagged_routes {
+    ($($path:literal => { $($method:ident $handler:ident $(=> $tag:literal)?),+ $(,)? }),+ $(,)?) => {
+        /// The routes, to be mounted at the root of the route tree.
+        pub fn routes(route: poem::Route) -> poem::Route {
+            route $(.at(
+                $path,
+                poem::RouteMethod::new() $(.method(poem::http::Method::$method, $handler))+,
+            ))+
+        }
+
+        /// Their rate-limit tags, collected by `api::tags`.
+        pub const TAGS: &[$crate::api::tags::Declared] = &[$($($(
+            $crate::api::tags::Declared { method: stringify!($method), path: $path, tag: $tag },
+        )?)+)+];
+    };
+}
+pub(crate) use tagged_routes;
+
+/// One tagged route: its method, its path's segments (`None` where the
+/// route takes a parameter) and its tags, most specific first.
+struct Entry {
+    method: String,
+    segments: Vec<Option<String>>,
+    tags: Vec<&'static str>,
+}
+
+/// Every tagged route, collected once.
+static TABLE: LazyLock<Vec<Entry>> = LazyLock::new(collect);
+
+fn collect() -> Vec<Entry> {
+    let mut table = Vec::new();
+    for api in <Api as OpenApi>::meta() {
+        for path in api.paths {
+            for op in path.operations {
+                if let Some(id) = op.operation_id {
+                    // The described API is served under /api.
+                    table.push(entry(op.method.as_str(), &format!("/api{}", path.path), id));
+                }
+            }
+        }
+    }
+    for declared in records::TAGS.iter().chain(files::TAGS) {
+        table.push(entry(declared.method, declared.path, declared.tag));
+    }
+    table
+}
+
+fn entry(method: &str, path: &str, tag: &'static str) -> Entry {
+    let segments = path
+        .split('/')
+        .map(|s| {
+            let param = s.starts_with(':') || (s.starts_with('{') && s.ends_with('}'));
+            (!param).then(|| s.to_owned())
+        })
+        .collect();
+    let mut tags = vec![tag];
+    if tag.starts_with("authWith") {
+        tags.push("auth");
+    }
+    Entry {
+        method: method.to_ascii_uppercase(),
+        segments,
+        tags,
+    }
+}
+
+/// The tags of `method` on the path split into `segments` (raw, as the
+/// router matches them), most specific first.
+pub fn lookup(method: &str, segments: &[&str]) -> Option<&'static [&'static str]> {
+    let table: &'static [Entry] = &TABLE;
+    table
+        .iter()
+        .find(|e| {
+            e.method == method
+                && e.segments.len() == segments.len()
+                && e.segments
+                    .iter()
+                    .zip(segments)
+                    .all(|(want, got)| want.as_deref().is_none_or(|w| w == *got))
+        })
+        .map(|e| e.tags.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(method: &str, path: &str) -> Option<&'static [&'static str]> {
+        lookup(method, &path.split('/').collect::<Vec<_>>())
+    }
+
+    /// The table PocketBase's labels name, as the routes declare it.
+    #[test]
+    fn every_pocketbase_tag_is_declared_by_its_route() {
+        let c = "/api/collections/c";
+        let expected: &[(&str, String, &[&str])] = &[
+            ("GET", format!("{c}/records"), &["list"]),
+            ("POST", format!("{c}/records"), &["create"]),
+            ("GET", format!("{c}/records/r"), &["view"]),
+            ("PATCH", format!("{c}/records/r"), &["update"]),
+            ("DELETE", format!("{c}/records/r"), &["delete"]),
+            ("GET", format!("{c}/auth-methods"), &["listAuthMethods"]),
+            ("POST", format!("{c}/auth-refresh"), &["authRefresh"]),
+            (
+                "POST",
+                format!("{c}/auth-with-password"),
+                &["authWithPassword", "auth"],
+            ),
+            (
+                "POST",
+                format!("{c}/auth-with-oauth2"),
+                &["authWithOAuth2", "auth"],
+            ),
+            ("POST", format!("{c}/auth-with-otp"), &["authWithOTP", "auth"]),
+            ("POST", format!("{c}/request-otp"), &["requestOTP"]),
+            (
+                "POST",
+                format!("{c}/request-password-reset"),
+                &["requestPasswordReset"],
+            ),
+            (
+                "POST",
+                format!("{c}/confirm-password-reset"),
+                &["confirmPasswordReset"],
+            ),
+            (
+                "POST",
+                format!("{c}/request-verification"),
+                &["requestVerification"],
+            ),
+            (
+                "POST",
+                format!("{c}/confirm-verification"),
+                &["confirmVerification"],
+            ),
+            (
+                "POST",
+                format!("{c}/request-email-change"),
+                &["requestEmailChange"],
+            ),
+            (
+                "POST",
+                format!("{c}/confirm-email-change"),
+                &["confirmEmailChange"],
+            ),
+            ("GET", "/api/files/c/r/a.png".into(), &["file"]),
+            ("HEAD", "/api/files/c/r/a.png".into(), &["file"]),
+        ];
+        for (method, path, want) in expected {
+            assert_eq!(tags(method, path), Some(*want), "{method} {path}");
+        }
+        for (method, path) in [
+            ("PUT", "/api/collections/c/records"),
+            ("GET", "/api/collections/c"),
+            ("DELETE", "/api/collections/c/truncate"),
+            ("POST", "/api/collections/c/impersonate/r"),
+            ("GET", "/api/collections/c/records/r/x"),
+            ("POST", "/api/files/token"),
+            ("POST", "/api/batch"),
+        ] {
+            assert_eq!(tags(method, path), None, "{method} {path}");
+        }
+        assert_eq!(TABLE.len(), expected.len(), "one entry per tagged route");
+    }
+}
