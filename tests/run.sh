@@ -37,6 +37,11 @@ bash tests/sdk/run.sh cairn 2>&1 | tee -a "$log"
 echo "== JS SDK suite against PocketBase $POCKETBASE_VERSION"
 bash tests/sdk/run.sh pocketbase 2>&1 | tee -a "$log"
 
+# Schemathesis against the live OpenAPI document: no 5xx, no status code
+# an operation does not declare, answers that match their schemas.
+echo "== schemathesis (tests/schemathesis)"
+bash tests/schemathesis/run.sh 2>&1 | tee -a "$log"
+
 # The admin UI in a real browser (headless Chromium).
 echo "== browser tests (tests/browser)"
 bash tests/browser/run.sh 2>&1 | tee -a "$log"

@@ -14,6 +14,10 @@
 //! id of a related collection.
 //! Rules are the same for every caller who is not a superuser, so there
 //! are two documents per catalog version, and a cache slot for each.
+//!
+//! Every operation lists the error answers it can give (`errors`).
+
+mod errors;
 
 use std::sync::{Arc, Mutex};
 
@@ -75,6 +79,7 @@ impl Docs {
         if let Some(Value::Object(existing)) = doc.get_mut("paths") {
             existing.extend(paths);
         }
+        errors::declare(&mut doc);
         doc
     }
 
@@ -138,29 +143,6 @@ fn answer(description: &str, schema: Option<Value>) -> Value {
     }
 }
 
-fn errors() -> [(&'static str, Value); 3] {
-    [
-        (
-            "400",
-            answer("Invalid request.", Some(reference("ErrorEnvelope"))),
-        ),
-        (
-            "403",
-            answer(
-                "Not allowed by the collection's rule.",
-                Some(reference("ErrorEnvelope")),
-            ),
-        ),
-        (
-            "404",
-            answer(
-                "Not found, or hidden by the collection's rule.",
-                Some(reference("ErrorEnvelope")),
-            ),
-        ),
-    ]
-}
-
 fn operation(
     c: &Collection,
     summary: String,
@@ -171,7 +153,6 @@ fn operation(
 ) -> Value {
     let mut responses = Map::new();
     responses.insert(if ok.get("content").is_some() { "200" } else { "204" }.into(), ok);
-    responses.extend(errors().map(|(k, v)| (k.to_owned(), v)));
     let mut op = json!({
         "tags": [format!("Records: {}", c.name)],
         "summary": summary,
