@@ -180,3 +180,69 @@ async fn audiences_apply_to_the_batch_caller() {
     // …a guest's is.
     limited_at(batch(&app, None, vec![create("c"), create("d")]).await, 1).await;
 }
+
+/// The same limited batch against the real PocketBase and Cairn: the same
+/// envelope, and nothing written on either.
+#[tokio::test]
+async fn pocketbase_fails_a_limited_batch_alike() {
+    let Some(both) = crate::differential::start_both().await else {
+        return;
+    };
+    let requests = json!({"requests": [create("a"), create("b")]});
+    let mut answers = Vec::new();
+    for server in [&both.pb, &both.cairn] {
+        server
+            .admin(
+                "POST",
+                "/api/collections",
+                json!({
+                    "name": "notes",
+                    "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": "",
+                    "fields": [{"name": "title", "type": "text"}],
+                }),
+            )
+            .await;
+        server
+            .admin(
+                "PATCH",
+                "/api/settings",
+                json!({
+                    "batch": {"enabled": true, "maxRequests": 50, "timeout": 3},
+                    "rateLimits": {"enabled": true, "excludedIPs": [], "rules": [
+                        {"label": "*:create", "audience": "", "duration": 60, "maxRequests": 1},
+                    ]},
+                }),
+            )
+            .await;
+        let limited = server
+            .call("POST", "/api/batch", None, Some(requests.clone()))
+            .await;
+        // Superusers are not limited (the positive control).
+        let (root, _) = server
+            .call(
+                "POST",
+                "/api/batch",
+                Some(&server.superuser),
+                Some(requests.clone()),
+            )
+            .await;
+        let (_, list) = server
+            .call(
+                "GET",
+                "/api/collections/notes/records",
+                Some(&server.superuser),
+                None,
+            )
+            .await;
+        answers.push((limited, root, list["totalItems"].clone()));
+    }
+    let expected = json!({"status": 400, "message": "Batch transaction failed.", "data": {"requests": {"1": {
+        "code": "batch_request_failed", "message": "Batch request failed.",
+        "response": {"status": 429, "message": "Too Many Requests.", "data": {}},
+    }}}});
+    for (server, answer) in ["pocketbase", "cairn"].iter().zip(&answers) {
+        assert_eq!(answer.0, (400, expected.clone()), "{server}");
+        assert_eq!(answer.1, 200, "{server}");
+        assert_eq!(answer.2, 2, "{server}: only the superuser's batch is written");
+    }
+}
