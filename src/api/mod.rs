@@ -1,5 +1,6 @@
 //! The API's endpoint groups (poem-openapi). Handlers stay thin: parse the
-//! input into typed values, call the owning module, shape the answer.
+//! input into typed values, call the owning module, shape the answer. A
+//! route's rate-limit tag is declared with the route (`tags`).
 
 pub mod account;
 pub mod auth;
