@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use poem::{Request, http::StatusCode};
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
 use super::{ApiTags, body::Body, guard};
@@ -15,12 +15,69 @@ use crate::{
         caller::{Caller, load_auth_record},
         login::{self, PasswordLogin},
         oauth2::{self, CodeSignIn},
-        signin::{self, AuthResponse},
+        sessions,
+        signin::{self, Completed, RequestMeta, SignedIn},
         token,
     },
-    http::error::{ApiError, messages},
+    http::{
+        client::ClientInfo,
+        error::{ApiError, messages},
+    },
     schema::Collection,
 };
+
+#[derive(ApiResponse)]
+pub enum AuthResponse {
+    /// Signed in: an access token and the account's record.
+    #[oai(status = 200)]
+    Ok(Json<Value>, #[oai(header = "Set-Cookie")] Option<String>),
+    /// A first factor is proven; sign in again with another method and
+    /// this `{mfaId}`.
+    #[oai(status = 401)]
+    MfaRequired(Json<Value>),
+}
+
+/// Whether the client asked for the refresh token as a cookie
+/// (`X-Cairn-Auth-Cookie: 1`).
+pub fn wants_cookie(req: &Request) -> bool {
+    req.headers()
+        .get(sessions::COOKIE_MODE_HEADER)
+        .is_some_and(|v| v.as_bytes() == b"1")
+}
+
+/// The facts of the request a sign-in uses, read here once.
+fn request_meta(req: &Request) -> RequestMeta {
+    RequestMeta {
+        ip: req
+            .extensions()
+            .get::<ClientInfo>()
+            .map(|c| c.ip.to_string())
+            .unwrap_or_default(),
+        user_agent: req
+            .headers()
+            .get(poem::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+        mfa_id: req
+            .params::<std::collections::HashMap<String, String>>()
+            .ok()
+            .and_then(|mut q| q.remove("mfaId")),
+        wants_cookie: wants_cookie(req),
+    }
+}
+
+/// Ends every sign-in method's endpoint: completes the sign-in and
+/// answers it.
+pub async fn complete(state: &AppState, req: &Request, signed_in: SignedIn) -> poem::Result<AuthResponse> {
+    let completed = signin::complete(state, &request_meta(req), signed_in)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(match completed {
+        Completed::Session { body, cookie } => AuthResponse::Ok(Json(body), cookie),
+        Completed::MfaRequired(mfa_id) => AuthResponse::MfaRequired(Json(json!({"mfaId": mfa_id}))),
+    })
+}
 
 #[derive(Object, Default)]
 pub struct ImpersonateBody {
@@ -220,7 +277,7 @@ impl AuthApi {
         )
         .await
         .map_err(ApiError::from)?;
-        Ok(signin::complete(&self.state, req, signed_in).await?)
+        complete(&self.state, req, signed_in).await
     }
 
     /// Sign in through an OAuth2 provider with an authorization code and
@@ -253,6 +310,6 @@ impl AuthApi {
         let signed_in = oauth2::sign_in(&self.state, &requester, &collection.0, input)
             .await
             .map_err(ApiError::from)?;
-        Ok(signin::complete(&self.state, req, signed_in).await?)
+        complete(&self.state, req, signed_in).await
     }
 }

@@ -7,15 +7,12 @@ use poem::Request;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
-use super::{ApiTags, body::Body};
-use crate::{
-    app::AppState,
-    auth::{
-        otp,
-        signin::{self, AuthResponse},
-    },
-    http::error::ApiError,
+use super::{
+    ApiTags,
+    auth::{AuthResponse, complete},
+    body::Body,
 };
+use crate::{app::AppState, auth::otp, http::error::ApiError};
 
 #[derive(Object)]
 pub struct RequestOtpBody {
@@ -86,6 +83,6 @@ impl OtpApi {
         )
         .await
         .map_err(ApiError::from)?;
-        Ok(signin::complete(&self.state, req, signed_in).await?)
+        complete(&self.state, req, signed_in).await
     }
 }

@@ -9,13 +9,18 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 
-use super::{ApiTags, body::Body, guard};
+use super::{
+    ApiTags,
+    auth::{AuthResponse, wants_cookie},
+    body::Body,
+    guard,
+};
 use crate::{
     app::AppState,
     auth::{
         caller::{Caller, load_auth_record},
         sessions::{self, SessionError, SessionInfo, SessionOptions},
-        signin::{self, AuthResponse},
+        signin,
     },
     http::error::{ApiError, messages},
     schema::CollectionKind,
@@ -149,7 +154,7 @@ impl SessionsApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| refused(from_cookie))?;
-        let cookie_mode = from_cookie || signin::cookie_mode(req, &c);
+        let cookie_mode = from_cookie || signin::cookie_mode(wants_cookie(req), &c);
         let body = signin::session_body(
             &c,
             &record.id,

@@ -7,15 +7,13 @@
 //! An alert never fails or delays a sign-in beyond the local write: errors
 //! are logged, and the mail goes out like any other.
 
-use poem::Request;
 use rusqlite::params;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::signin::SignedIn;
+use super::signin::{RequestMeta, SignedIn};
 use crate::{
     app::AppState,
-    http::client::ClientInfo,
     mail::{
         self,
         templates::{self, Template},
@@ -34,27 +32,17 @@ fn enabled(s: &SignedIn) -> bool {
 
 /// Records where this sign-in came from, and alerts the owner if that is
 /// somewhere new.
-pub async fn note_origin(state: &AppState, req: &Request, s: &SignedIn) {
+pub async fn note_origin(state: &AppState, meta: &RequestMeta, s: &SignedIn) {
     if !enabled(s) {
         return;
     }
-    if let Err(err) = note(state, req, s).await {
+    if let Err(err) = note(state, meta, s).await {
         tracing::warn!(error = %err, "recording the sign-in origin");
     }
 }
 
-async fn note(state: &AppState, req: &Request, s: &SignedIn) -> Result<(), StoreError> {
-    let ip = req
-        .extensions()
-        .get::<ClientInfo>()
-        .map(|c| c.ip.to_string())
-        .unwrap_or_default();
-    let agent = req
-        .headers()
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+async fn note(state: &AppState, meta: &RequestMeta, s: &SignedIn) -> Result<(), StoreError> {
+    let (ip, agent) = (&meta.ip, &meta.user_agent);
     let fingerprint = hex::encode(Sha256::digest(format!("{ip}\n{agent}")));
     let (c_id, record) = (s.collection.id.clone(), s.id.clone());
     let is_new_place = state
@@ -92,7 +80,7 @@ async fn note(state: &AppState, req: &Request, s: &SignedIn) -> Result<(), Store
     };
     if is_new_place {
         let info = if agent.is_empty() {
-            ip
+            ip.clone()
         } else {
             format!("{ip}, {agent}")
         };

@@ -11,8 +11,6 @@
 
 use std::sync::Arc;
 
-use poem::http::StatusCode;
-
 use super::{
     account::{self, Account, Change, ChangeError},
     caller::Caller,
@@ -23,13 +21,13 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::error::{ApiError, FieldError, FieldErrors},
     mail::{
         self,
         templates::{self, Template},
     },
     schema::Collection,
     store::StoreError,
+    validation::{FieldError, FieldErrors},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -52,26 +50,6 @@ pub enum FlowError {
     Password(#[from] password::PasswordError),
     #[error(transparent)]
     Login(LoginError),
-}
-
-impl From<FlowError> for ApiError {
-    fn from(err: FlowError) -> Self {
-        match err {
-            FlowError::NoCollection => {
-                ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid collection context.")
-            }
-            FlowError::Invalid(fields) => ApiError::validation(fields),
-            FlowError::Refused(message) => ApiError::bad_request(message),
-            FlowError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
-            FlowError::Unauthorized => ApiError::unauthorized(crate::http::error::messages::UNAUTHORIZED),
-            FlowError::WrongCollection(name) => ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("The request requires auth record from {name} collection."),
-            ),
-            FlowError::Login(e) => e.into(),
-            other => ApiError::internal(other),
-        }
-    }
 }
 
 impl From<LoginError> for FlowError {

@@ -13,9 +13,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::error::{ApiError, FieldError, FieldErrors},
     schema::{Collection, CollectionKind},
     store::StoreError,
+    validation::{FieldError, FieldErrors},
 };
 
 static DUMMY_HASH: LazyLock<String> =
@@ -48,33 +48,6 @@ pub enum LoginError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
-}
-
-impl From<LoginError> for ApiError {
-    fn from(err: LoginError) -> Self {
-        match err {
-            LoginError::NoCollection => {
-                ApiError::new(poem::http::StatusCode::NOT_FOUND, "Missing collection context.")
-            }
-            LoginError::Invalid(fields) => ApiError::validation(fields),
-            LoginError::Disabled => {
-                ApiError::bad_request("The collection is not configured to allow password authentication.")
-            }
-            LoginError::Failed => ApiError::bad_request("Failed to authenticate."),
-            LoginError::Backoff(wait) => ApiError::new(
-                poem::http::StatusCode::TOO_MANY_REQUESTS,
-                "Too many failed sign-in attempts. Try again later.",
-            )
-            .retry_after(wait),
-            LoginError::RuleRefused => ApiError::new(
-                poem::http::StatusCode::FORBIDDEN,
-                "The request doesn't satisfy the collection requirements to authenticate.",
-            ),
-            LoginError::Rule(e) => e.into(),
-            LoginError::Password(e) => e.into(),
-            other => ApiError::internal(other),
-        }
-    }
 }
 
 fn identity_fields(c: &Collection) -> Vec<String> {

@@ -5,20 +5,15 @@
 //! `mfaId` within `mfa.duration` completes it. This is PocketBase's flow,
 //! so the SDKs' `mfaId` option works unchanged.
 
-use std::collections::HashMap;
-
-use poem::Request;
-
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
 use super::{
     caller::{Caller, Presented, load_auth_record},
-    signin::SignedIn,
+    signin::{RequestMeta, SignInError, SignedIn},
 };
 use crate::{
     app::AppState,
-    http::error::ApiError,
     query::compile::RequestInfo,
     records::{
         access::{Access, Requester},
@@ -46,7 +41,7 @@ fn now_secs() -> i64 {
 
 /// Whether `mfa.rule` asks this account for a second factor. The rule sees
 /// the account as `@request.auth`, as it would once signed in.
-async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, ApiError> {
+async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, SignInError> {
     let expr = option(&s.collection, "rule")
         .and_then(|v| v.as_str().map(str::trim).map(str::to_owned))
         .unwrap_or_default();
@@ -55,10 +50,7 @@ async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, ApiError> 
     }
     // The rule sees the whole record, hidden fields too, as every rule
     // does; the sign-in only carries the shape a client sees, so read it.
-    let Some(account) = load_auth_record(&state.store.data, s.collection.clone(), s.id.clone())
-        .await
-        .map_err(ApiError::internal)?
-    else {
+    let Some(account) = load_auth_record(&state.store.data, s.collection.clone(), s.id.clone()).await? else {
         // Gone mid-sign-in: ask for the second factor, which cannot succeed.
         return Ok(true);
     };
@@ -84,8 +76,7 @@ async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, ApiError> 
         &s.collection,
         &requester,
         &Access::Rule(expr),
-    )
-    .map_err(ApiError::from)?
+    )?
     else {
         return Ok(true);
     };
@@ -95,32 +86,28 @@ async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, ApiError> 
         .data
         .read(move |conn| matches_rule(conn, &c, &id, &conditions).map_err(StoreError::from))
         .await
-        .map_err(ApiError::internal)
+        .map_err(SignInError::from)
 }
 
 /// The `mfaId` of a sign-in: from its body, or from the query string,
 /// where the SDKs put it (`{mfaId}` in their options becomes `?mfaId=`).
-fn presented_mfa_id(req: &Request, s: &SignedIn) -> Option<String> {
+fn presented_mfa_id(meta: &RequestMeta, s: &SignedIn) -> Option<String> {
     s.mfa_id
         .clone()
-        .or_else(|| {
-            req.params::<HashMap<String, String>>()
-                .ok()
-                .and_then(|mut q| q.remove("mfaId"))
-        })
+        .or_else(|| meta.mfa_id.clone())
         .filter(|m| !m.is_empty())
 }
 
 /// Decides whether this sign-in completes, needs a second factor, or
 /// presents an `mfaId` that does not fit.
-pub async fn check(state: &AppState, req: &Request, s: &SignedIn) -> Result<Outcome, ApiError> {
+pub async fn check(state: &AppState, meta: &RequestMeta, s: &SignedIn) -> Result<Outcome, SignInError> {
     if !option(&s.collection, "enabled")
         .and_then(|v| v.as_bool())
         .unwrap_or(false)
     {
         return Ok(Outcome::Passed);
     }
-    if let Some(mfa_id) = presented_mfa_id(req, s) {
+    if let Some(mfa_id) = presented_mfa_id(meta, s) {
         return second_factor(state, s, mfa_id).await;
     }
     if !rule_applies(state, s).await? {
@@ -156,12 +143,11 @@ pub async fn check(state: &AppState, req: &Request, s: &SignedIn) -> Result<Outc
             )?;
             Ok::<_, StoreError>(())
         })
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(Outcome::SecondFactor(id))
 }
 
-async fn second_factor(state: &AppState, s: &SignedIn, mfa_id: String) -> Result<Outcome, ApiError> {
+async fn second_factor(state: &AppState, s: &SignedIn, mfa_id: String) -> Result<Outcome, SignInError> {
     let id = mfa_id.clone();
     let first: Option<(String, String, String)> = state
         .store
@@ -175,18 +161,15 @@ async fn second_factor(state: &AppState, s: &SignedIn, mfa_id: String) -> Result
             .optional()
             .map_err(StoreError::from)
         })
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let Some((collection_ref, record_ref, method)) = first else {
-        return Err(ApiError::bad_request("Invalid or expired MFA session."));
+        return Err(SignInError::MfaExpired);
     };
     if collection_ref != s.collection.id || record_ref != s.id {
-        return Err(ApiError::bad_request("Invalid MFA session."));
+        return Err(SignInError::MfaMismatch);
     }
     if method == s.method.as_str() {
-        return Err(ApiError::bad_request(
-            "A different authentication method is required.",
-        ));
+        return Err(SignInError::MfaSameMethod);
     }
     state
         .store
@@ -195,7 +178,6 @@ async fn second_factor(state: &AppState, s: &SignedIn, mfa_id: String) -> Result
             tx.execute("DELETE FROM _mfas WHERE id = ?1", [&mfa_id])?;
             Ok::<_, StoreError>(())
         })
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(Outcome::Passed)
 }

@@ -34,16 +34,6 @@ pub enum PasswordError {
     Busy,
 }
 
-impl From<PasswordError> for crate::http::error::ApiError {
-    fn from(err: PasswordError) -> Self {
-        match err {
-            PasswordError::Busy => Self::unavailable("The server is busy. Try again shortly.")
-                .retry_after(std::time::Duration::from_secs(1)),
-            other => Self::internal(other),
-        }
-    }
-}
-
 fn argon2() -> Argon2<'static> {
     // The defaults of the argon2 crate are OWASP's recommendation; named here
     // so that an upgrade of the crate cannot silently change them.

@@ -9,8 +9,6 @@
 
 use std::sync::Arc;
 
-use poem::Request;
-use poem_openapi::{ApiResponse, payload::Json};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -18,11 +16,7 @@ use super::{
     sessions::{self, Device, Issued, SessionOptions},
     token,
 };
-use crate::{
-    app::AppState,
-    http::{client::ClientInfo, error::ApiError},
-    schema::Collection,
-};
+use crate::{app::AppState, records::service::RecordError, schema::Collection, store::StoreError};
 
 /// How the account proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,28 +51,57 @@ pub struct SignedIn {
     pub mfa_id: Option<String>,
 }
 
-#[derive(ApiResponse)]
-pub enum AuthResponse {
-    /// Signed in: an access token and the account's record.
-    #[oai(status = 200)]
-    Ok(Json<Value>, #[oai(header = "Set-Cookie")] Option<String>),
-    /// A first factor is proven; sign in again with another method and
-    /// this `{mfaId}`.
-    #[oai(status = 401)]
-    MfaRequired(Json<Value>),
+/// What a sign-in needs to know of the request it came in: read once by
+/// the edge, so the sign-in never sees HTTP.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// The client's address as the edge resolved it (`""` if unknown).
+    pub ip: String,
+    /// The whole `User-Agent` header (`""` if absent or not text).
+    pub user_agent: String,
+    /// `?mfaId=` from the query string, where the SDKs put it.
+    pub mfa_id: Option<String>,
+    /// The client asked for the refresh token as a cookie
+    /// (`X-Cairn-Auth-Cookie: 1`).
+    pub wants_cookie: bool,
+}
+
+/// Why a sign-in whose identity is proven still does not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("unknown or expired MFA session")]
+    MfaExpired,
+    #[error("the MFA session belongs to another account")]
+    MfaMismatch,
+    #[error("the second factor repeats the first one's method")]
+    MfaSameMethod,
+    #[error(transparent)]
+    Rule(#[from] RecordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a sign-in ends.
+pub enum Completed {
+    /// Signed in: `{token, record, refreshToken?, meta?}`, and the
+    /// refresh-token cookie to set in cookie mode.
+    Session { body: Value, cookie: Option<String> },
+    /// A first factor is proven; the client signs in again with another
+    /// method and this `mfaId`.
+    MfaRequired(String),
 }
 
 /// Finishes a sign-in: opens the session, issues the access token and
 /// shapes the response.
 pub async fn complete(
     state: &AppState,
-    req: &Request,
+    meta: &RequestMeta,
     signed_in: SignedIn,
-) -> Result<AuthResponse, ApiError> {
-    if let mfa::Outcome::SecondFactor(mfa_id) = mfa::check(state, req, &signed_in).await? {
-        return Ok(AuthResponse::MfaRequired(Json(json!({"mfaId": mfa_id}))));
+) -> Result<Completed, SignInError> {
+    if let mfa::Outcome::SecondFactor(mfa_id) = mfa::check(state, meta, &signed_in).await? {
+        return Ok(Completed::MfaRequired(mfa_id));
     }
-    alert::note_origin(state, req, &signed_in).await;
+    alert::note_origin(state, meta, &signed_in).await;
     let c = &signed_in.collection;
     let opened = state
         .sessions
@@ -87,11 +110,10 @@ pub async fn complete(
             c,
             &signed_in.id,
             &signed_in.token_key,
-            device(req),
+            device(meta),
         )
-        .await
-        .map_err(ApiError::internal)?;
-    let cookie_mode = cookie_mode(req, c);
+        .await?;
+    let cookie_mode = cookie_mode(meta.wants_cookie, c);
     let mut body = session_body(
         c,
         &signed_in.id,
@@ -105,35 +127,21 @@ pub async fn complete(
         body["meta"] = meta;
     }
     let cookie = cookie_mode.then(|| refresh_cookie(&opened.refresh_token, c));
-    Ok(AuthResponse::Ok(Json(body), cookie))
+    Ok(Completed::Session { body, cookie })
 }
 
 /// Where the request came from, for the sessions list.
-pub fn device(req: &Request) -> Device {
-    let user_agent = req
-        .headers()
-        .get(poem::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(300)
-        .collect();
-    let ip = req
-        .extensions()
-        .get::<ClientInfo>()
-        .map(|c| c.ip.to_string())
-        .unwrap_or_default();
-    Device { user_agent, ip }
+pub fn device(meta: &RequestMeta) -> Device {
+    Device {
+        user_agent: meta.user_agent.chars().take(300).collect(),
+        ip: meta.ip.clone(),
+    }
 }
 
 /// Whether the refresh token travels as an HttpOnly cookie: the collection
-/// says so, or the client asked with `X-Cairn-Auth-Cookie: 1`.
-pub fn cookie_mode(req: &Request, c: &Collection) -> bool {
-    SessionOptions::of(c).cookie
-        || req
-            .headers()
-            .get(sessions::COOKIE_MODE_HEADER)
-            .is_some_and(|v| v.as_bytes() == b"1")
+/// says so, or the client asked (`X-Cairn-Auth-Cookie: 1`).
+pub fn cookie_mode(requested: bool, c: &Collection) -> bool {
+    SessionOptions::of(c).cookie || requested
 }
 
 /// `{token, record, refreshToken?}` for a session. Session clients in

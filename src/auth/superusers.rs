@@ -11,9 +11,9 @@ use super::{
     password::{self, Hasher, PasswordError},
 };
 use crate::{
-    http::error::{ApiError, FieldError, FieldErrors},
     records::RecordId,
     store::{Database, StoreError},
+    validation::{FieldError, FieldErrors},
 };
 
 /// PocketBase derives system collection ids from their names; SDKs and
@@ -48,20 +48,6 @@ pub enum SuperuserError {
 impl From<rusqlite::Error> for SuperuserError {
     fn from(err: rusqlite::Error) -> Self {
         Self::Store(err.into())
-    }
-}
-
-impl From<SuperuserError> for ApiError {
-    fn from(err: SuperuserError) -> Self {
-        match err {
-            SuperuserError::Invalid(fields) => ApiError::validation(fields),
-            SuperuserError::Missing(_) => ApiError::not_found(),
-            SuperuserError::AlreadyInstalled => ApiError::new(
-                poem::http::StatusCode::FORBIDDEN,
-                "A superuser already exists: sign in, or use `cairn superuser`.",
-            ),
-            other => ApiError::internal(other),
-        }
     }
 }
 

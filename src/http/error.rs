@@ -15,7 +15,19 @@ use poem::{
 use serde_json::{Map, Value, json};
 
 pub use crate::validation::{ErrorTree, FieldError, FieldErrors};
-use crate::{query::QueryError, records::service::RecordError, schema::SchemaError};
+use crate::{
+    auth::{
+        flows::FlowError,
+        login::LoginError,
+        oauth2::{OAuth2Error, exchange::ExchangeError},
+        password::PasswordError,
+        signin::SignInError,
+        superusers::SuperuserError,
+    },
+    query::QueryError,
+    records::service::RecordError,
+    schema::SchemaError,
+};
 
 /// PocketBase's wording for the common statuses, so SDK users see the
 /// messages they know.
@@ -270,6 +282,114 @@ impl From<SchemaError> for ApiError {
             SchemaError::Refused(message) => ApiError::bad_request(message),
             SchemaError::BadQuery(e) => e.into(),
             SchemaError::Store(err) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(err: PasswordError) -> Self {
+        match err {
+            PasswordError::Busy => ApiError::unavailable("The server is busy. Try again shortly.")
+                .retry_after(std::time::Duration::from_secs(1)),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::NoCollection => ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."),
+            LoginError::Invalid(fields) => ApiError::validation(fields),
+            LoginError::Disabled => {
+                ApiError::bad_request("The collection is not configured to allow password authentication.")
+            }
+            LoginError::Failed => ApiError::bad_request("Failed to authenticate."),
+            LoginError::Backoff(wait) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed sign-in attempts. Try again later.",
+            )
+            .retry_after(wait),
+            LoginError::RuleRefused => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "The request doesn't satisfy the collection requirements to authenticate.",
+            ),
+            LoginError::Rule(e) => e.into(),
+            LoginError::Password(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<FlowError> for ApiError {
+    fn from(err: FlowError) -> Self {
+        match err {
+            FlowError::NoCollection => {
+                ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid collection context.")
+            }
+            FlowError::Invalid(fields) => ApiError::validation(fields),
+            FlowError::Refused(message) => ApiError::bad_request(message),
+            FlowError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
+            FlowError::Unauthorized => ApiError::unauthorized(messages::UNAUTHORIZED),
+            FlowError::WrongCollection(name) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("The request requires auth record from {name} collection."),
+            ),
+            FlowError::Login(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<OAuth2Error> for ApiError {
+    fn from(err: OAuth2Error) -> Self {
+        match err {
+            OAuth2Error::NoCollection => ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."),
+            OAuth2Error::Disabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "The collection is not configured to allow OAuth2 authentication.",
+            ),
+            OAuth2Error::Invalid(errors) => ApiError::validation_with(messages::BAD_REQUEST_BODY, errors),
+            OAuth2Error::Exchange(e) => {
+                // The provider's side of a failure is for the logs; the
+                // client learns which step failed, as in PocketBase.
+                tracing::warn!(error = %e, "OAuth2 provider call failed");
+                ApiError::bad_request(match e {
+                    ExchangeError::Token(_) => "Failed to fetch OAuth2 token.",
+                    ExchangeError::User(_) => "Failed to fetch OAuth2 user.",
+                })
+            }
+            OAuth2Error::Record(e) => e.into(),
+            OAuth2Error::Login(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<SignInError> for ApiError {
+    fn from(err: SignInError) -> Self {
+        match err {
+            SignInError::MfaExpired => ApiError::bad_request("Invalid or expired MFA session."),
+            SignInError::MfaMismatch => ApiError::bad_request("Invalid MFA session."),
+            SignInError::MfaSameMethod => {
+                ApiError::bad_request("A different authentication method is required.")
+            }
+            SignInError::Rule(e) => e.into(),
+            SignInError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<SuperuserError> for ApiError {
+    fn from(err: SuperuserError) -> Self {
+        match err {
+            SuperuserError::Invalid(fields) => ApiError::validation(fields),
+            SuperuserError::Missing(_) => ApiError::not_found(),
+            SuperuserError::AlreadyInstalled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "A superuser already exists: sign in, or use `cairn superuser`.",
+            ),
+            other => ApiError::internal(other),
         }
     }
 }

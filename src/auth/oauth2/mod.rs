@@ -33,13 +33,12 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::error::{ApiError, ErrorTree, FieldError},
     records::{access::Requester, service::RecordError},
     schema::Collection,
     store::StoreError,
+    validation::{ErrorTree, FieldError},
 };
 
-const LOAD_FAILED: &str = "An error occurred while loading the submitted data.";
 /// Long enough that no one guesses it; nobody is ever told it.
 const RANDOM_PASSWORD_LEN: usize = 30;
 
@@ -72,33 +71,6 @@ pub enum OAuth2Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Password(#[from] super::password::PasswordError),
-}
-
-impl From<OAuth2Error> for ApiError {
-    fn from(err: OAuth2Error) -> Self {
-        match err {
-            OAuth2Error::NoCollection => {
-                ApiError::new(poem::http::StatusCode::NOT_FOUND, "Missing collection context.")
-            }
-            OAuth2Error::Disabled => ApiError::new(
-                poem::http::StatusCode::FORBIDDEN,
-                "The collection is not configured to allow OAuth2 authentication.",
-            ),
-            OAuth2Error::Invalid(errors) => ApiError::validation_with(LOAD_FAILED, errors),
-            OAuth2Error::Exchange(e) => {
-                // The provider's side of a failure is for the logs; the
-                // client learns which step failed, as in PocketBase.
-                tracing::warn!(error = %e, "OAuth2 provider call failed");
-                ApiError::bad_request(match e {
-                    ExchangeError::Token(_) => "Failed to fetch OAuth2 token.",
-                    ExchangeError::User(_) => "Failed to fetch OAuth2 user.",
-                })
-            }
-            OAuth2Error::Record(e) => e.into(),
-            OAuth2Error::Login(e) => e.into(),
-            other => ApiError::internal(other),
-        }
-    }
 }
 
 /// Signs in through a provider. `requester` is the caller, with
