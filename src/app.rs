@@ -1,13 +1,9 @@
-//! The application: its shared state, and `App::build`, which assembles
-//! exactly what production runs (tests call it with port 0 and a temp
-//! data folder).
+//! The application's shared state: the services wired together, opened
+//! from the data folder. The HTTP server that serves it (`App`) lives at
+//! the edge, in `http::server`.
 
-use std::{future::Future, io, net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -16,7 +12,6 @@ use crate::{
     },
     config::Config,
     files::Storage,
-    http::{self, middleware::rate_limit::RateLimiter},
     realtime::Broker,
     records::list::ListCounts,
     schema::Schema,
@@ -41,7 +36,6 @@ pub struct AppState {
     /// Uploaded files, under the data folder.
     pub storage: Storage,
     pub installer: Installer,
-    pub rate_limiter: RateLimiter,
     /// Realtime clients and the dispatcher of record changes to them.
     pub realtime: Broker,
     /// Totals of recent list queries.
@@ -51,45 +45,20 @@ pub struct AppState {
     pub shutdown: CancellationToken,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: io::Error },
-}
-
-pub struct App {
-    state: Arc<AppState>,
-    acceptor: TcpAcceptor,
-    local_addr: SocketAddr,
-}
-
-impl App {
-    /// Opens the data folder (applying migrations), loads the settings and
-    /// binds the listener. Nothing is served until `run`.
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
+impl AppState {
+    /// Opens the data folder (applying migrations) and loads the settings
+    /// and the collections. Background work (the realtime dispatcher)
+    /// starts once the state is shared: see `realtime::Broker::start`.
+    pub async fn open(config: Config) -> Result<Self, StoreError> {
         let dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&dir))
             .await
             .map_err(|_| StoreError::WorkerLost)??;
         let settings = SettingsStore::load(&store.data).await?;
         let schema = Schema::load(&store.data).await?;
-        let acceptor = TcpListener::bind(config.http)
-            .into_acceptor()
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.http,
-                source,
-            })?;
-        let local_addr = acceptor
-            .local_addr()
-            .into_iter()
-            .find_map(|a| a.as_socket_addr().copied())
-            .unwrap_or(config.http);
-        let config_realtime = config.realtime.clone();
+        let realtime = Broker::new(config.realtime.clone());
         let storage = Storage::new(&config.data_dir);
-        let state = Arc::new(AppState {
+        Ok(Self {
             config,
             store,
             settings,
@@ -100,49 +69,9 @@ impl App {
             hasher: Hasher::default(),
             storage,
             installer: Installer::new(),
-            rate_limiter: RateLimiter::default(),
-            realtime: Broker::new(config_realtime),
+            realtime,
             list_counts: Arc::default(),
             shutdown: CancellationToken::new(),
-        });
-        Broker::start(&state);
-        Ok(Self {
-            state,
-            acceptor,
-            local_addr,
         })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    pub fn state(&self) -> &Arc<AppState> {
-        &self.state
-    }
-
-    /// Serves until `stop` completes, then shuts down gracefully: no new
-    /// connections, in-flight requests get `shutdown_timeout` to finish,
-    /// event streams are told to end, and the databases are checkpointed
-    /// and closed.
-    pub async fn run(self, stop: impl Future<Output = ()> + Send) -> io::Result<()> {
-        let state = self.state;
-        let routes = http::routes(state.clone());
-        let token = state.shutdown.clone();
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                routes,
-                async move {
-                    stop.await;
-                    tracing::info!("shutting down: finishing in-flight requests");
-                    token.cancel();
-                },
-                Some(state.config.shutdown_timeout),
-            )
-            .await;
-        state.store.close().await;
-        crate::telemetry::flush();
-        tracing::info!("stopped");
-        result
     }
 }

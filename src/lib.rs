@@ -25,5 +25,6 @@ pub mod store;
 pub mod telemetry;
 pub mod validation;
 
-pub use app::{App, AppState, StartupError};
+pub use app::AppState;
 pub use config::Config;
+pub use http::server::{App, StartupError};

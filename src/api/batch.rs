@@ -89,7 +89,8 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
     let limits = req
         .extensions()
         .get::<ClientInfo>()
-        .and_then(|client| rate_limit::Inner::for_caller(state, client.ip, &base.caller));
+        .zip(req.data::<rate_limit::RateLimiter>())
+        .and_then(|(client, limiter)| rate_limit::Inner::for_caller(state, limiter, client.ip, &base.caller));
     let mut seen = HashMap::new();
     let mut files = files_by_request(uploads, requests.len());
     let mut ops = Vec::with_capacity(requests.len());

@@ -21,14 +21,22 @@ use super::{
     client::ClientInfo,
     error::{ApiError, envelope_for},
     middleware::{
-        access_log::AccessLog, body_limit, compression, cors::Cors, rate_limit, request_id,
+        access_log::AccessLog,
+        body_limit, compression,
+        cors::Cors,
+        rate_limit::{self, RateLimiter},
+        request_id,
         security_headers::SecurityHeaders,
     },
 };
 use crate::{app::AppState, config::Origins, settings::RateLimits, telemetry};
 
 /// Wraps `ep` in every layer.
-pub fn with_edge<E>(ep: E, state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'static
+pub fn with_edge<E>(
+    ep: E,
+    state: Arc<AppState>,
+    rate_limiter: RateLimiter,
+) -> impl Endpoint<Output = Response> + 'static
 where
     E: Endpoint + 'static,
 {
@@ -36,6 +44,7 @@ where
         origins: state.config.origins.clone(),
         inner: ep,
         state,
+        rate_limiter,
     }
 }
 
@@ -43,6 +52,9 @@ struct Edge<E> {
     inner: E,
     state: Arc<AppState>,
     origins: Origins,
+    /// The request counts of the rate limit, shared with the batch
+    /// handler (see `routes`).
+    rate_limiter: RateLimiter,
 }
 
 impl<E: Endpoint> Endpoint for Edge<E> {
@@ -92,7 +104,9 @@ impl<E: Endpoint> Edge<E> {
     /// The layers inside the envelope: those that may refuse a request
     /// before its handler runs.
     async fn serve(&self, mut req: Request, ip: IpAddr, limits: &RateLimits) -> Result<Response> {
-        if let Some(refused) = rate_limit::check(&mut req, ip, limits, &self.state).await? {
+        if let Some(refused) =
+            rate_limit::check(&mut req, ip, limits, &self.state, &self.rate_limiter).await?
+        {
             return Ok(refused);
         }
         if let Some(refused) = body_limit::buffer(&mut req, &self.state).await? {

@@ -1,6 +1,6 @@
 //! The HTTP server's assembly: the route tree and the layers around it.
 //! `with_edge` owns the order of the layers; `routes` owns what is served
-//! where.
+//! where; `server` binds and runs it.
 
 pub mod admin_ui;
 pub mod client;
@@ -8,6 +8,7 @@ mod edge;
 pub mod error;
 pub mod middleware;
 pub mod openapi;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ fn admin_root() -> Redirect {
 pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'static {
     let service = api::service(state.clone());
     let docs = Docs::new(&service);
+    let rate_limiter = middleware::rate_limit::RateLimiter::default();
     // The two document endpoints hold what they serve, rather than every
     // request carrying it as data (a layer and an extension per request).
     // The document depends on whether the caller is a superuser.
@@ -69,8 +71,10 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'stati
         .at("/_/", admin)
         .at("/_/*path", admin)
         .at("/", get(admin_root))
-        .data(state.clone());
-    with_edge(app, state)
+        .data(state.clone())
+        // A batch counts its inner requests in the edge's buckets.
+        .data(rate_limiter.clone());
+    with_edge(app, state, rate_limiter)
 }
 
 #[cfg(test)]

@@ -42,7 +42,9 @@ struct Window {
 }
 
 /// Request counts per (rule, client IP), bounded in size; idle
-/// entries expire after the longest sensible window.
+/// entries expire after the longest sensible window. Clones share the
+/// counts: the edge counts requests, and a batch counts its inner ones.
+#[derive(Clone)]
 pub struct RateLimiter {
     windows: Cache<(String, IpAddr), Window>,
 }
@@ -194,7 +196,7 @@ fn active(limits: &RateLimits, ip: IpAddr) -> bool {
 /// for it, if any; the 429 if it is over the limit. Superusers are never
 /// limited.
 fn count(
-    state: &AppState,
+    limiter: &RateLimiter,
     limits: &RateLimits,
     ip: IpAddr,
     caller: &Caller,
@@ -206,8 +208,7 @@ fn count(
     }
     let authenticated = matches!(caller, Caller::Record(..));
     match pick_rule(limits, method, &target.path, target.tags, authenticated) {
-        Some(rule) => state
-            .rate_limiter
+        Some(rule) => limiter
             .hit(rule, ip)
             .map_err(|retry| ApiError::too_many_requests().retry_after(retry)),
         None => Ok(()),
@@ -222,6 +223,7 @@ pub async fn check(
     ip: IpAddr,
     limits: &RateLimits,
     state: &AppState,
+    limiter: &RateLimiter,
 ) -> Result<Option<Response>, ApiError> {
     if !active(limits, ip) {
         return Ok(None);
@@ -239,7 +241,7 @@ pub async fn check(
     // Only now is the caller worth identifying; the handler reuses the
     // answer.
     let caller = guard::identify(state, req).await?;
-    let verdict = count(state, limits, ip, &caller, method, &target);
+    let verdict = count(limiter, limits, ip, &caller, method, &target);
     req.extensions_mut().insert(caller);
     Ok(verdict.err().map(|limited| limited.to_response()))
 }
@@ -251,6 +253,7 @@ pub async fn check(
 /// reading.)
 pub struct Inner<'a> {
     state: &'a AppState,
+    limiter: &'a RateLimiter,
     settings: Arc<Settings>,
     ip: IpAddr,
     caller: &'a Caller,
@@ -258,10 +261,16 @@ pub struct Inner<'a> {
 
 impl<'a> Inner<'a> {
     /// `None` when nothing can limit this caller's requests.
-    pub fn for_caller(state: &'a AppState, ip: IpAddr, caller: &'a Caller) -> Option<Self> {
+    pub fn for_caller(
+        state: &'a AppState,
+        limiter: &'a RateLimiter,
+        ip: IpAddr,
+        caller: &'a Caller,
+    ) -> Option<Self> {
         let settings = state.settings.get();
         (active(&settings.rate_limits, ip) && !caller.is_superuser()).then_some(Self {
             state,
+            limiter,
             settings,
             ip,
             caller,
@@ -274,7 +283,7 @@ impl<'a> Inner<'a> {
         let catalog = self.state.schema.catalog();
         let target = Target::resolve(&catalog, method, path);
         count(
-            self.state,
+            self.limiter,
             &self.settings.rate_limits,
             self.ip,
             self.caller,

@@ -1,0 +1,84 @@
+//! The server: `App::build` opens the state and binds the listener,
+//! exactly as production runs it (tests call it with port 0 and a temp
+//! data folder); `run` serves the routes until told to stop.
+
+use std::{future::Future, io, net::SocketAddr, sync::Arc};
+
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+};
+
+use crate::{app::AppState, config::Config, realtime::Broker, store::StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+}
+
+pub struct App {
+    state: Arc<AppState>,
+    acceptor: TcpAcceptor,
+    local_addr: SocketAddr,
+}
+
+impl App {
+    /// Opens the data folder (applying migrations), loads the settings and
+    /// binds the listener. Nothing is served until `run`.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let state = AppState::open(config).await?;
+        let addr = state.config.http;
+        let acceptor = TcpListener::bind(addr)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let local_addr = acceptor
+            .local_addr()
+            .into_iter()
+            .find_map(|a| a.as_socket_addr().copied())
+            .unwrap_or(addr);
+        let state = Arc::new(state);
+        Broker::start(&state);
+        Ok(Self {
+            state,
+            acceptor,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves until `stop` completes, then shuts down gracefully: no new
+    /// connections, in-flight requests get `shutdown_timeout` to finish,
+    /// event streams are told to end, and the databases are checkpointed
+    /// and closed.
+    pub async fn run(self, stop: impl Future<Output = ()> + Send) -> io::Result<()> {
+        let state = self.state;
+        let routes = super::routes(state.clone());
+        let token = state.shutdown.clone();
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                routes,
+                async move {
+                    stop.await;
+                    tracing::info!("shutting down: finishing in-flight requests");
+                    token.cancel();
+                },
+                Some(state.config.shutdown_timeout),
+            )
+            .await;
+        state.store.close().await;
+        crate::telemetry::flush();
+        tracing::info!("stopped");
+        result
+    }
+}
