@@ -16,9 +16,9 @@ use std::time::Duration;
 use moka::sync::Cache;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use crate::schema::auth_options::SessionOptions;
 use crate::{
     datetime,
     schema::Collection,
@@ -32,49 +32,6 @@ pub const COOKIE_MODE_HEADER: &str = "x-cairn-auth-cookie";
 
 const REFRESH_TOKEN_LEN: usize = 48;
 const SESSION_ID_LEN: usize = 15;
-
-/// A collection's session settings (`options.sessions`, Cairn's own key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionOptions {
-    /// Always hand the refresh token out as an HttpOnly cookie.
-    pub cookie: bool,
-    /// Lifetime of the access tokens of session clients, in seconds.
-    pub access_token_duration: u64,
-    /// How long a session lives without being refreshed, in seconds.
-    pub refresh_token_duration: u64,
-}
-
-impl SessionOptions {
-    pub const DEFAULT_ACCESS: u64 = 15 * 60;
-    pub const DEFAULT_REFRESH: u64 = 30 * 24 * 3600;
-
-    /// The defaults as stored in a new auth collection's options.
-    pub fn default_json() -> Value {
-        serde_json::json!({
-            "cookie": false,
-            "accessTokenDuration": Self::DEFAULT_ACCESS,
-            "refreshTokenDuration": Self::DEFAULT_REFRESH,
-        })
-    }
-
-    pub fn of(c: &Collection) -> Self {
-        let opts = c.options.get("sessions");
-        let num = |key: &str, default: u64| {
-            opts.and_then(|o| o.get(key))
-                .and_then(Value::as_u64)
-                .filter(|n| *n > 0)
-                .unwrap_or(default)
-        };
-        Self {
-            cookie: opts
-                .and_then(|o| o.get("cookie"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            access_token_duration: num("accessTokenDuration", Self::DEFAULT_ACCESS),
-            refresh_token_duration: num("refreshTokenDuration", Self::DEFAULT_REFRESH),
-        }
-    }
-}
 
 /// Where a sign-in came from, as the sessions list shows it.
 #[derive(Debug, Clone, Default)]

@@ -214,7 +214,7 @@ impl Collection {
                     merge_option(&mut self.options, key, value);
                 }
             }
-            crate::auth::oauth2::config::normalize(&mut self.options);
+            super::auth_options::normalize_oauth2(&mut self.options);
         }
         Ok(())
     }

@@ -33,7 +33,7 @@ pub const AUTH_OPTION_KEYS: &[&str] = &[
     "verificationTemplate",
     "resetPasswordTemplate",
     "confirmEmailChangeTemplate",
-    // Cairn's own: refresh-token sessions (`auth::sessions`).
+    // Cairn's own: refresh-token sessions (`auth_options::SessionOptions`).
     "sessions",
 ];
 
@@ -151,7 +151,7 @@ pub fn auth_options(token_duration: u64) -> Map<String, Value> {
         "emailChangeToken": {"duration": 1800, "secret": secret()},
         "verificationToken": {"duration": 86400, "secret": secret()},
         "fileToken": {"duration": 180, "secret": secret()},
-        "sessions": crate::auth::sessions::SessionOptions::default_json(),
+        "sessions": super::auth_options::SessionOptions::default_json(),
         "verificationTemplate": template(
             "Confirm your {APP_NAME} email address",
             "<p>Hi,</p>\n<p>Welcome to {APP_NAME}. Please confirm your email address:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-verification/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm my address</a></p>\n<p>If you did not sign up, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",

@@ -8,6 +8,7 @@
 //! in-memory catalog is replaced only after the commit, so no request
 //! ever sees a definition that was not stored.
 
+pub mod auth_options;
 pub mod catalog;
 pub mod collection;
 pub mod defaults;

@@ -134,7 +134,7 @@ pub fn validate(
     validate_indexes(new, &mut errors);
     if new.kind == CollectionKind::Auth {
         validate_sessions(new, &mut errors);
-        crate::auth::oauth2::config::validate(&new.options, &mut errors);
+        super::auth_options::validate_oauth2(&new.options, &mut errors);
     }
     if errors.is_empty() {
         validate_rules(catalog, new, &mut errors);

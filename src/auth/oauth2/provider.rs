@@ -186,6 +186,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_provider_a_collection_may_name_is_implemented() {
+        let names: Vec<&str> = PROVIDERS.iter().map(|p| p.name()).collect();
+        assert_eq!(names, crate::schema::auth_options::OAUTH2_PROVIDERS);
+    }
+
+    #[test]
     fn an_unverified_oidc_email_is_dropped() {
         let user = Oidc.user(json!({"sub": "1", "email": "a@b.co", "email_verified": false}));
         assert_eq!(user.id, "1");
