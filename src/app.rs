@@ -55,7 +55,7 @@ impl AppState {
             .await
             .map_err(|_| StoreError::WorkerLost)??;
         let settings = SettingsStore::load(&store.data).await?;
-        let schema = Schema::load(&store.data).await?;
+        let schema = Schema::load(&store.data, crate::query::collections::rule_problem).await?;
         let realtime = Broker::new(config.realtime.clone());
         let storage = Storage::new(&config.data_dir);
         Ok(Self {

@@ -78,9 +78,7 @@ impl CollectionsApi {
         let keys = parse_sort(sort.0.as_deref(), |f| SORTABLE.contains(&f)).map_err(ApiError::from)?;
         let only = match filter.0.as_deref().filter(|f| !f.is_empty()) {
             Some(f) => Some(
-                self.state
-                    .schema
-                    .filter_ids(&self.state.store.data, f)
+                crate::query::collections::filter_ids(&self.state.store.data, f)
                     .await
                     .map_err(ApiError::from)?,
             ),

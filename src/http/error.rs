@@ -24,7 +24,7 @@ use crate::{
         signin::SignInError,
         superusers::SuperuserError,
     },
-    query::QueryError,
+    query::{QueryError, collections::FilterError},
     records::service::RecordError,
     schema::SchemaError,
 };
@@ -253,6 +253,15 @@ impl From<QueryError> for ApiError {
     }
 }
 
+impl From<FilterError> for ApiError {
+    fn from(err: FilterError) -> Self {
+        match err {
+            FilterError::Query(e) => e.into(),
+            FilterError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<RecordError> for ApiError {
     fn from(err: RecordError) -> Self {
         match err {
@@ -280,7 +289,6 @@ impl From<SchemaError> for ApiError {
             SchemaError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             SchemaError::NotFound => ApiError::not_found(),
             SchemaError::Refused(message) => ApiError::bad_request(message),
-            SchemaError::BadQuery(e) => e.into(),
             SchemaError::Store(err) => ApiError::internal(err),
         }
     }

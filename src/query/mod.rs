@@ -1,6 +1,7 @@
 //! List queries: the filter language (lexer, parser, compiler to SQL),
 //! paging and sorting. `expand` and `fields` join them here.
 
+pub mod collections;
 pub mod compile;
 pub mod lexer;
 pub mod paging;

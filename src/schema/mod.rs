@@ -30,9 +30,9 @@ use serde_json::{Map, Value};
 pub use catalog::Catalog;
 pub use collection::{Collection, CollectionKind};
 use sync::SyncError;
+pub use validate::RuleCheck;
 
 use crate::{
-    query::QueryError,
     store::{Database, StoreError},
     validation::{ErrorTree, FieldError},
 };
@@ -50,9 +50,6 @@ pub enum SchemaError {
     NotFound,
     #[error("{0}")]
     Refused(String),
-    /// A client's filter over the collections list.
-    #[error(transparent)]
-    BadQuery(#[from] QueryError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -105,11 +102,14 @@ fn keep_views_working(tx: &Connection, before: &[(String, String)]) -> Result<()
 pub struct Schema {
     current: RwLock<Arc<Catalog>>,
     sequence: Arc<AtomicU64>,
+    /// Checks each rule of a collection being saved.
+    rule_check: RuleCheck,
 }
 
 impl Schema {
     /// Loads the catalog, writing the default collections on first start.
-    pub async fn load(db: &Database) -> Result<Self, StoreError> {
+    /// `rule_check` judges the rules of the collections saved from now on.
+    pub async fn load(db: &Database, rule_check: RuleCheck) -> Result<Self, StoreError> {
         let catalog = db
             .write(|tx| {
                 let missing = |id: &str| {
@@ -146,6 +146,7 @@ impl Schema {
         Ok(Self {
             current: RwLock::new(Arc::new(catalog)),
             sequence: Arc::new(AtomicU64::new(0)),
+            rule_check,
         })
     }
 
@@ -190,46 +191,15 @@ impl Schema {
         Ok(out)
     }
 
-    /// The ids of the collections matching a client's `filter` over the
-    /// collection attributes (`name`, `type`, `system`, rules, dates).
-    pub async fn filter_ids(&self, db: &Database, filter: &str) -> Result<Vec<String>, SchemaError> {
-        use crate::query::{
-            compile::{CompileError, RequestInfo, Scope, compile},
-            parser::parse,
-        };
-        let expr = parse(filter).map_err(|e| QueryError::Invalid(format!("Invalid filter: {e}.")))?;
-        let attributes = collection_attributes();
-        let request = RequestInfo::default();
-        let scope = Scope {
-            collection: &attributes,
-            catalog: None,
-            request: &request,
-            trusted: false,
-        };
-        let compiled = compile(&expr, &scope, 0).map_err(|e| match e {
-            CompileError::Invalid(m) => QueryError::Invalid(format!("Invalid filter: {m}.")),
-            CompileError::Forbidden(m) => QueryError::Forbidden(m),
-        })?;
-        db.read(move |conn| {
-            let sql = format!("SELECT id FROM _collections WHERE {}", compiled.sql);
-            let ids = conn
-                .prepare(&sql)?
-                .query_map(rusqlite::params_from_iter(compiled.params), |r| r.get(0))?
-                .collect::<Result<Vec<String>, _>>()?;
-            Ok::<_, StoreError>(ids)
-        })
-        .await
-        .map_err(SchemaError::Store)
-    }
-
     pub async fn create(
         &self,
         db: &Database,
         body: Map<String, Value>,
     ) -> Result<Arc<Collection>, SchemaError> {
+        let check = self.rule_check;
         let created = self
             .change(db, move |tx, stored| {
-                let created = create_in(tx, stored, &body)?;
+                let created = create_in(tx, stored, &body, check)?;
                 Ok(created.id.clone())
             })
             .await?;
@@ -245,10 +215,11 @@ impl Schema {
         id_or_name: String,
         body: Map<String, Value>,
     ) -> Result<Arc<Collection>, SchemaError> {
+        let check = self.rule_check;
         let id = self
             .change(db, move |tx, stored| {
                 let old = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
-                Ok(update_in(tx, stored, old, &body)?.id)
+                Ok(update_in(tx, stored, old, &body, check)?.id)
             })
             .await?;
         self.catalog().by_id(&id).cloned().ok_or(SchemaError::NotFound)
@@ -285,6 +256,7 @@ impl Schema {
         items: Vec<Value>,
         delete_missing: bool,
     ) -> Result<(), SchemaError> {
+        let check = self.rule_check;
         self.change(db, move |tx, stored| {
             let failed = |detail: String| {
                 let mut errors = ErrorTree::new();
@@ -317,8 +289,8 @@ impl Schema {
                     .and_then(Value::as_str)
                     .and_then(|n| current.get(n));
                 let result = match by_id.or(by_name) {
-                    Some(old) => update_in(tx, &current, old, body),
-                    None => create_in(tx, &current, body),
+                    Some(old) => update_in(tx, &current, old, body, check),
+                    None => create_in(tx, &current, body, check),
                 };
                 let saved = result.map_err(|e| failed(describe(&e)))?;
                 kept.push(saved.id);
@@ -344,7 +316,7 @@ impl Schema {
 
 /// `_collections`' columns described as a collection, so the filter
 /// language can query collection attributes.
-fn collection_attributes() -> Collection {
+pub fn collection_attributes() -> Collection {
     use field::{Field, FieldKind};
     let text = |name: &str| {
         Field::new(
@@ -424,11 +396,12 @@ fn create_in(
     tx: &Connection,
     stored: &Catalog,
     body: &Map<String, Value>,
+    rule_check: RuleCheck,
 ) -> Result<Collection, SchemaError> {
     let (mut c, bad_kind) = Collection::from_create(body).map_err(|_| SchemaError::Unreadable)?;
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, CREATE_FAILED)?;
-    let errors = validate::validate(tx, stored, None, &c, bad_kind.as_deref())?;
+    let errors = validate::validate(tx, stored, None, &c, bad_kind.as_deref(), rule_check)?;
     if !errors.is_empty() {
         return Err(invalid(CREATE_FAILED, errors));
     }
@@ -442,6 +415,7 @@ fn update_in(
     stored: &Catalog,
     old: &Collection,
     body: &Map<String, Value>,
+    rule_check: RuleCheck,
 ) -> Result<Collection, SchemaError> {
     let mut c = old.clone();
     if let Some(kind) = body.get("type").and_then(Value::as_str) {
@@ -461,7 +435,7 @@ fn update_in(
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, UPDATE_FAILED)?;
     c.updated = crate::datetime::now();
-    let errors = validate::validate(tx, stored, Some(old), &c, None)?;
+    let errors = validate::validate(tx, stored, Some(old), &c, None, rule_check)?;
     if !errors.is_empty() {
         return Err(invalid(UPDATE_FAILED, errors));
     }

@@ -60,6 +60,7 @@ pub fn validate(
     old: Option<&Collection>,
     new: &Collection,
     bad_kind: Option<&str>,
+    rule_check: RuleCheck,
 ) -> rusqlite::Result<ErrorTree> {
     let mut errors = ErrorTree::new();
 
@@ -137,7 +138,7 @@ pub fn validate(
         super::auth_options::validate_oauth2(&new.options, &mut errors);
     }
     if errors.is_empty() {
-        validate_rules(catalog, new, &mut errors);
+        validate_rules(catalog, new, rule_check, &mut errors);
     }
     Ok(errors)
 }
@@ -180,20 +181,14 @@ fn validate_sessions(new: &Collection, errors: &mut ErrorTree) {
     }
 }
 
+/// Whether a rule can be used on a collection: `Some(problem)` if not.
+/// The query compiler answers (`query::collections::rule_problem`); the
+/// schema receives it at load, as the compiler reads the schema.
+pub type RuleCheck = fn(&Catalog, &Collection, &str) -> Option<String>;
+
 /// Every rule must compile against the collection as it will be saved, so
 /// a broken rule is refused now rather than failing requests later.
-fn validate_rules(catalog: &Catalog, new: &Collection, errors: &mut ErrorTree) {
-    use crate::query::{
-        compile::{RequestInfo, Scope, compile},
-        parser::parse,
-    };
-    let request = RequestInfo::default();
-    let scope = Scope {
-        collection: new,
-        catalog: Some(catalog),
-        request: &request,
-        trusted: true,
-    };
+fn validate_rules(catalog: &Catalog, new: &Collection, check: RuleCheck, errors: &mut ErrorTree) {
     let auth_rules = ["authRule", "manageRule"]
         .into_iter()
         .filter_map(|k| Some((k, new.options.get(k)?.as_str()?.to_owned())));
@@ -205,14 +200,7 @@ fn validate_rules(catalog: &Catalog, new: &Collection, errors: &mut ErrorTree) {
         if rule.trim().is_empty() {
             continue;
         }
-        let problem = match parse(&rule) {
-            Err(e) => Some(e.to_string()),
-            Ok(expr) => compile(&expr, &scope, 0).err().map(|e| match e {
-                crate::query::compile::CompileError::Invalid(m)
-                | crate::query::compile::CompileError::Forbidden(m) => m,
-            }),
-        };
-        if let Some(problem) = problem {
+        if let Some(problem) = check(catalog, new, &rule) {
             errors.add(
                 &[key],
                 FieldError::new(
