@@ -16,8 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use super::{guard, tags::tagged_routes};
 use crate::{
     app::AppState,
-    files::{access, sniff},
+    files::sniff,
     http::error::{ApiError, messages},
+    records::downloads,
 };
 
 /// Uploaded files are never documents of this origin: even a file that a
@@ -38,7 +39,7 @@ async fn download(
     Query(params): Query<DownloadParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
-    let found = access::find(
+    let found = downloads::find(
         state,
         &collection,
         &record_id,
@@ -174,7 +175,8 @@ fn parse_range(raw: &str, len: u64) -> Range {
 #[handler]
 async fn token(req: &Request, Data(state): Data<&Arc<AppState>>) -> Result<Json<Value>> {
     let caller = guard::identify(state, req).await?;
-    let token = access::issue_token(&caller).ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
+    let token =
+        downloads::issue_token(&caller).ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
     Ok(Json(json!({ "token": token })))
 }
 

@@ -6,9 +6,9 @@
 //! Records own the list of names in their file fields (src/records/write.rs);
 //! this module owns the bytes. New files are written before the record's
 //! transaction commits and removed if it rolls back; replaced or deleted
-//! files are removed only after it commits.
+//! files are removed only after it commits. Who may download a file is
+//! the records' question (`records::downloads`).
 
-pub mod access;
 pub mod names;
 pub mod sniff;
 pub mod storage;

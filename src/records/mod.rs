@@ -5,6 +5,7 @@ pub mod access;
 pub mod answer;
 pub mod batch;
 pub mod delete;
+pub mod downloads;
 pub mod events;
 pub mod expand;
 pub mod fields_param;

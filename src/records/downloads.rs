@@ -1,21 +1,22 @@
 //! Finding a stored file for a download: the collection, the record and
 //! the file field that names the file; for a protected field, the record's
 //! view rule checked for the holder of the file token; and the thumbnail,
-//! made on first request and kept on disk.
+//! made on first request and kept on disk. A record's question (who may
+//! read it), so it lives with the records; the bytes are `files`'.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{names, sniff, thumbs};
+use super::{
+    access::Requester,
+    service::{self, RecordError},
+};
 use crate::{
     app::AppState,
     auth::{caller::Caller, token},
+    files::{names, sniff, thumbs},
     query::compile::RequestInfo,
-    records::{
-        access::Requester,
-        service::{self, RecordError},
-    },
     schema::field::FieldKind,
 };
 
