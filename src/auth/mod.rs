@@ -11,7 +11,6 @@ pub mod email;
 pub mod flows;
 pub mod installer;
 pub mod login;
-pub mod manage;
 pub mod mfa;
 pub mod oauth2;
 pub mod otp;

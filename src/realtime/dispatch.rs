@@ -165,7 +165,7 @@ fn evaluate(
             auth_key(&t.caller)
         } else if shape::email_visible(c, &change.record, &t.caller) {
             "email".to_owned()
-        } else if crate::auth::manage::has_manage_rule(c) {
+        } else if crate::records::manage::has_manage_rule(c) {
             // Whether the subscriber manages the account decides.
             auth_key(&t.caller)
         } else {
@@ -338,8 +338,8 @@ fn shape(
     let mut record = records.pop().map(Value::Object).unwrap_or(Value::Null);
     let mut hidden = Vec::new();
     shape::hidden_email_records(&mut record, catalog, caller, &mut hidden);
-    let managed = if crate::auth::manage::any_manage_rule(catalog, &hidden) {
-        crate::auth::manage::managed_among(conn, catalog, &requester(caller, sub), &hidden)
+    let managed = if crate::records::manage::any_manage_rule(catalog, &hidden) {
+        crate::records::manage::managed_among(conn, catalog, &requester(caller, sub), &hidden)
             .unwrap_or_default()
     } else {
         Vec::new()

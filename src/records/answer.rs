@@ -130,18 +130,17 @@ pub async fn shape_output(
     let mut hidden = Vec::new();
     out.iter_mut()
         .for_each(|v| shape::hidden_email_records(v, &catalog, &requester.caller, &mut hidden));
-    let managed = if crate::auth::manage::any_manage_rule(&catalog, &hidden)
-        && requester.caller.record_id().is_some()
-    {
-        let (catalog, requester) = (catalog.clone(), requester.clone());
-        state
-            .store
-            .data
-            .read(move |conn| crate::auth::manage::managed_among(conn, &catalog, &requester, &hidden))
-            .await?
-    } else {
-        Vec::new()
-    };
+    let managed =
+        if super::manage::any_manage_rule(&catalog, &hidden) && requester.caller.record_id().is_some() {
+            let (catalog, requester) = (catalog.clone(), requester.clone());
+            state
+                .store
+                .data
+                .read(move |conn| super::manage::managed_among(conn, &catalog, &requester, &hidden))
+                .await?
+        } else {
+            Vec::new()
+        };
     out.iter_mut()
         .for_each(|v| shape::hide_private_emails(v, &catalog, &requester.caller, &managed));
     if let Some(fields) = fields {

@@ -12,6 +12,7 @@ pub mod fields_param;
 mod files;
 mod id;
 pub mod list;
+pub mod manage;
 mod persist;
 pub mod service;
 pub mod shape;

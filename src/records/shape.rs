@@ -222,7 +222,7 @@ impl<'a> RecordWriter<'a> {
         c.kind != CollectionKind::Auth
             || caller.is_superuser()
             || caller.record_id().is_none()
-            || !crate::auth::manage::has_manage_rule(c)
+            || !super::manage::has_manage_rule(c)
     }
 
     /// Appends `row` as one JSON object to `out`.

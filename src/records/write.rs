@@ -125,7 +125,7 @@ pub async fn prepare(
     let superuser = requester.caller.is_superuser();
     let manager = match &kind {
         WriteKind::Create => superuser,
-        _ => crate::auth::manage::may_manage(state, requester, &c, &id).await?,
+        _ => super::manage::may_manage(state, requester, &c, &id).await?,
     };
     let mut early = ErrorTree::new();
     // A client-chosen id names the folder new files are staged in: it is

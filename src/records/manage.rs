@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
+use super::{
+    access::{Access, Requester},
+    service::{RecordError, matches_rule, rule_conditions},
+};
 use crate::{
     app::AppState,
-    records::{
-        access::{Access, Requester},
-        service::{RecordError, matches_rule, rule_conditions},
-    },
     schema::{Collection, CollectionKind},
     store::StoreError,
 };
