@@ -138,7 +138,9 @@ fn scan(dir: &Path, src: &Path, imports: &mut Imports) {
         }
         for (n, code_line) in text.lines().enumerate() {
             let code = code_line.trim_start();
-            if !code.starts_with("//") && (code.contains("poem::") || code.starts_with("use poem")) {
+            // `poem_openapi` counts as poem: a derive names it without a `use`.
+            let names_poem = code.contains("poem::") || code.contains("poem_openapi");
+            if !code.starts_with("//") && (names_poem || code.starts_with("use poem")) {
                 imports
                     .entry((from.clone(), "poem".to_owned()))
                     .or_insert_with(|| format!("src/{rel}:{}: {}", n + 1, code));

@@ -19,7 +19,7 @@ use crate::{
     app::AppState,
     auth::{
         caller::{Caller, load_auth_record},
-        sessions::{self, SessionError, SessionInfo, SessionOptions},
+        sessions::{self, SessionError, SessionOptions},
         signin,
     },
     http::error::{ApiError, messages},
@@ -32,6 +32,34 @@ const NO_SESSION: &str = "There is no session to end for this request.";
 #[derive(Object)]
 pub struct SessionList {
     items: Vec<SessionInfo>,
+}
+
+/// A session as its owner sees it.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SessionInfo {
+    id: String,
+    user_agent: String,
+    ip: String,
+    created: String,
+    last_used: String,
+    expires: String,
+    /// Whether this is the session of the token that asked.
+    current: bool,
+}
+
+impl From<sessions::SessionInfo> for SessionInfo {
+    fn from(s: sessions::SessionInfo) -> Self {
+        Self {
+            id: s.id,
+            user_agent: s.user_agent,
+            ip: s.ip,
+            created: s.created,
+            last_used: s.last_used,
+            expires: s.expires,
+            current: s.current,
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -183,7 +211,10 @@ impl SessionsApi {
                 current.as_deref(),
             )
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .map(SessionInfo::from)
+            .collect();
         Ok(Json(SessionList { items }))
     }
 

@@ -40,10 +40,10 @@ pub struct Device {
     pub ip: String,
 }
 
-/// A session as its owner sees it.
-#[derive(Debug, Clone, Serialize, poem_openapi::Object)]
+/// A session as its owner sees it (the API's shape of it is the edge's:
+/// `api::sessions`).
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[oai(rename_all = "camelCase")]
 pub struct SessionInfo {
     pub id: String,
     pub user_agent: String,
