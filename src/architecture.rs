@@ -20,9 +20,10 @@ use std::{
 };
 
 /// Violations that exist today, each to be removed (layers issue).
-/// Records and auth call each other: records read the caller, check the
-/// manage rule and unlink OAuth2 identities on delete; auth signs up
-/// through the records service and checks its rules with it.
+/// Records and auth call each other: records read the caller
+/// (`auth::caller`), parse emails and hash passwords with auth's types and
+/// unlink OAuth2 identities on delete; auth signs up through the records
+/// service and checks its rules with it.
 const KNOWN: &[&str] = &["cycle among auth, records"];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
