@@ -93,7 +93,11 @@ mod tests {
     async fn a_panicking_handler_becomes_a_500_envelope() {
         let dir = tempfile::tempdir().expect("tempdir");
         let app = App::build(Config::for_dir(dir.path())).await.expect("app");
-        let ep = with_edge(Route::new().at("/api/explode", explode), app.state().clone());
+        let ep = with_edge(
+            Route::new().at("/api/explode", explode),
+            app.state().clone(),
+            middleware::rate_limit::RateLimiter::default(),
+        );
         let resp = TestClient::new(ep).get("/api/explode").send().await;
         resp.assert_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
         resp.assert_header_exist("x-request-id");
