@@ -126,6 +126,10 @@ pub fn run(cli: Cli) -> ExitCode {
 async fn serve(args: ServeArgs, dir: PathBuf) -> Result<(), String> {
     let config = args.into_config(dir)?;
     crate::telemetry::init(config.log_format, config.dev);
+    // Before anything is bound or announced: a supervisor (or a test) may
+    // send TERM the moment it sees the banner, and until the handlers are
+    // registered that signal kills the process instead of stopping it.
+    let signals = StopSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let app = App::build(config).await.map_err(|e| e.to_string())?;
     let addr = app.local_addr();
     tracing::info!(%addr, dir = %app.state().config.data_dir.display(), "Cairn {} serving", env!("CARGO_PKG_VERSION"));
@@ -147,39 +151,57 @@ async fn serve(args: ServeArgs, dir: PathBuf) -> Result<(), String> {
         println!("    http://{host}/_/#/install/{}", app.state().installer.issue());
         println!("    (or run: cairn superuser upsert EMAIL PASSWORD)");
     }
-    app.run(stop_signal()).await.map_err(|e| e.to_string())
+    app.run(signals.stop()).await.map_err(|e| e.to_string())
 }
 
-/// Resolves on the first SIGINT or SIGTERM. A second one ends the process
-/// at once, for an operator who does not want to wait for the drain.
-async fn stop_signal() {
-    wait_for_signal().await;
-    tokio::spawn(async {
-        wait_for_signal().await;
-        eprintln!("second stop signal: exiting now");
-        std::process::exit(130);
-    });
-}
-
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM, registered when `install` returns: from then on
+/// neither kills the process; each is queued until `stop` reads it.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+
+    /// Resolves on the first signal. A second one ends the process at
+    /// once, for an operator who does not want to wait for the drain.
+    async fn stop(mut self) {
+        self.next().await;
+        tokio::spawn(async move {
+            self.next().await;
+            eprintln!("second stop signal: exiting now");
+            std::process::exit(130);
+        });
     }
 }
 
