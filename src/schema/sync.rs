@@ -139,11 +139,37 @@ pub fn update(conn: &Connection, old: &Collection, new: &Collection) -> Result<(
         // First and on its own, with the views in place: SQLite (with
         // `legacy_alter_table` off, its default) rewrites the views that
         // name the table, which a rebuild under a new name would not.
-        conn.execute_batch(&format!(
-            "ALTER TABLE {} RENAME TO {}",
-            quote(&old.name),
-            quote(&new.name)
-        ))
+        if old.name.eq_ignore_ascii_case(&new.name) {
+            // SQLite names are case-blind, so `posts` → `Posts` is "already
+            // exists" to it: go through a free name, in this transaction.
+            let via = unused_name(conn, &format!("_cairn_rename_{}", new.name))?;
+            rename_table(conn, &old.name, &via)?;
+            rename_table(conn, &via, &new.name)?;
+        } else {
+            rename_table(conn, &old.name, &new.name)?;
+        }
+    }
+    if !same_columns(old, new) {
+        rebuild(conn, old, new)?;
+    }
+    apply_indexes(conn, new)
+}
+
+/// `base`, or `base` with a number appended, whichever no table, view or
+/// index holds (a collection may be named anything, `_cairn_…` included).
+fn unused_name(conn: &Connection, base: &str) -> rusqlite::Result<String> {
+    let mut held = conn.prepare_cached("SELECT 1 FROM sqlite_master WHERE name = ?1 COLLATE NOCASE")?;
+    let mut candidate = base.to_owned();
+    let mut n = 0u32;
+    while held.exists([&candidate])? {
+        n += 1;
+        candidate = format!("{base}_{n}");
+    }
+    Ok(candidate)
+}
+
+fn rename_table(conn: &Connection, from: &str, to: &str) -> Result<(), SyncError> {
+    conn.execute_batch(&format!("ALTER TABLE {} RENAME TO {}", quote(from), quote(to)))
         .map_err(|err| {
             // SQLite re-checks every view on a rename and names the one it
             // cannot read: a refusal to report, not a fault.
@@ -152,12 +178,7 @@ pub fn update(conn: &Connection, old: &Collection, new: &Collection) -> Result<(
             } else {
                 SyncError::Sqlite(err)
             }
-        })?;
-    }
-    if !same_columns(old, new) {
-        rebuild(conn, old, new)?;
-    }
-    apply_indexes(conn, new)
+        })
 }
 
 /// SQLite's procedure for a change `ALTER TABLE` cannot make
