@@ -271,6 +271,9 @@ impl WritePlan {
         let mut values = before.clone();
         let mut errors = self.early.clone();
         self.guard_account_fields(&before, creating, &mut errors);
+        if !creating {
+            self.guard_id(&mut errors);
+        }
         apply_body(c, self.manager, &self.body, &mut values, creating, &mut errors);
         for (key, value) in &self.forced {
             if c.field(key).is_some() {
@@ -336,6 +339,26 @@ impl WritePlan {
                     FieldError::new("validation_values_mismatch", "Values don't match."),
                 );
             }
+        }
+    }
+
+    /// A record keeps its id: an update naming another one (any value but
+    /// the id itself, superusers included) is refused as PocketBase
+    /// refuses it, rather than ignored, so a client that meant to move a
+    /// record learns that it did not.
+    fn guard_id(&self, errors: &mut ErrorTree) {
+        if self
+            .body
+            .get("id")
+            .is_some_and(|given| given.as_str() != Some(&self.id))
+        {
+            errors.add(
+                &["id"],
+                FieldError::new(
+                    "validation_pk_change",
+                    "The record primary key cannot be changed.",
+                ),
+            );
         }
     }
 

@@ -19,6 +19,7 @@ mod edge;
 mod file_downloads;
 mod files;
 mod filters;
+mod followups_pk_change;
 mod followups_rename;
 mod followups_startup;
 mod health;
