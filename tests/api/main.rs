@@ -20,6 +20,7 @@ mod file_downloads;
 mod files;
 mod filters;
 mod followups_pk_change;
+mod followups_raw_query;
 mod followups_rename;
 mod followups_startup;
 mod health;
