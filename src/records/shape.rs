@@ -1,5 +1,6 @@
 //! A stored row as the API shows it: each column in its field's JSON
-//! form, `collectionId` and `collectionName` added, hidden fields left out.
+//! form, `collectionId` and `collectionName` added, hidden fields left out
+//! (but for superusers, see `records::reveal`).
 
 use std::borrow::Cow;
 
@@ -111,6 +112,23 @@ pub fn row_to_json(c: &Collection, row: &Row<'_>) -> rusqlite::Result<Map<String
     shape_row(c, row, false)
 }
 
+/// `row_to_json` with what `caller` is shown: superusers see the hidden
+/// fields they may (`reveal::shown`).
+pub fn row_to_json_as(
+    c: &Collection,
+    row: &Row<'_>,
+    caller: &Caller,
+) -> rusqlite::Result<Map<String, Value>> {
+    if !caller.is_superuser() {
+        return shape_row(c, row, false);
+    }
+    let mut out = shape_row(c, row, true)?;
+    for f in c.fields.iter().filter(|f| !super::reveal::shown(c, f, caller)) {
+        out.remove(&f.name);
+    }
+    Ok(out)
+}
+
 /// `row_to_json` with the hidden fields too (passwords still read as
 /// empty): the signed-in record as rules see it under `@request.auth`.
 /// Never for an answer.
@@ -194,7 +212,7 @@ impl<'a> RecordWriter<'a> {
             c.fields
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| !f.hidden)
+                .filter(|(_, f)| super::reveal::shown(c, f, caller))
                 .map(|(i, f)| (f.name.as_str(), Key::Field(i))),
         );
         named.sort_by(|a, b| a.0.cmp(b.0));

@@ -19,6 +19,7 @@ mod edge;
 mod file_downloads;
 mod files;
 mod filters;
+mod followups_hidden_superuser;
 mod followups_pk_change;
 mod followups_raw_query;
 mod followups_rename;

@@ -56,7 +56,7 @@ pub fn apply(
             requester,
             related_c,
             link_where(&link, &ids),
-            |row| shape::row_to_json(related_c, row),
+            |row| shape::row_to_json_as(related_c, row, &requester.caller),
         )?;
         apply(conn, catalog, requester, related_c, &mut related, children)?;
         match link {
