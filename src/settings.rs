@@ -30,8 +30,34 @@ pub struct Settings {
     pub trusted_proxy: TrustedProxy,
     pub batch: Batch,
     pub logs: Logs,
+    /// When not empty, the only client addresses (or CIDR networks) a
+    /// superuser may act from, as in PocketBase. Kept as text so a value
+    /// stored before it was checked still loads; one that does not parse
+    /// matches nothing, and a change is refused if any does not
+    /// (`invalid_superuser_ips`).
     #[serde(rename = "superuserIPs")]
     pub superuser_ips: Vec<String>,
+}
+
+impl Settings {
+    /// Whether a superuser may act from client address `ip`.
+    pub fn superuser_ip_allowed(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.superuser_ips.is_empty()
+            || self
+                .superuser_ips
+                .iter()
+                .filter_map(|s| s.parse::<Network>().ok())
+                .any(|n| n.0.contains(&ip))
+    }
+
+    /// The positions in `superuserIPs` that are not an address or network.
+    pub fn invalid_superuser_ips(&self) -> Vec<usize> {
+        (self.superuser_ips.iter().enumerate())
+            .filter(|(_, s)| s.parse::<Network>().is_err())
+            .map(|(i, _)| i)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -70,6 +70,10 @@ fn request_meta(req: &Request) -> RequestMeta {
 /// Ends every sign-in method's endpoint: completes the sign-in and
 /// answers it.
 pub async fn complete(state: &AppState, req: &Request, signed_in: SignedIn) -> poem::Result<AuthResponse> {
+    // `superuserIPs`: a superuser signs in only from the listed addresses.
+    if signed_in.collection.id == crate::schema::defaults::SUPERUSERS_ID {
+        crate::http::client::superuser_may_call(req, &state.settings.get())?;
+    }
     let completed = signin::complete(state, &request_meta(req), signed_in)
         .await
         .map_err(ApiError::from)?;

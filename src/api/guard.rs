@@ -34,6 +34,9 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
     if let Some(id) = caller.record_id() {
         telemetry::note_caller(id);
     }
+    if caller.is_superuser() {
+        crate::http::client::superuser_may_call(req, &state.settings.get())?;
+    }
     Ok(caller)
 }
 

@@ -20,7 +20,7 @@ use poem::{
     http::{HeaderMap, uri::Scheme},
 };
 
-use crate::settings::TrustedProxy;
+use crate::{http::error::ApiError, settings::TrustedProxy};
 
 /// Read when `trustedProxy.headers` is empty, the first present one wins.
 /// X-Forwarded-For comes first: Caddy always sets it and nginx appends to
@@ -166,6 +166,27 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .ok()
         .or_else(|| hop.rsplit_once(':')?.0.parse::<Ipv4Addr>().ok().map(IpAddr::V4))
         .map(|ip| ip.to_canonical())
+}
+
+/// `settings.superuserIPs`: a superuser request from any other client
+/// address (the resolved one) is refused, as PocketBase refuses it.
+/// Called once the caller is known to be a superuser, so no one else pays.
+pub fn superuser_may_call(req: &Request, settings: &crate::settings::Settings) -> Result<(), ApiError> {
+    if settings.superuser_ips.is_empty() {
+        return Ok(());
+    }
+    let ip = match req.extensions().get::<ClientInfo>() {
+        Some(client) => client.ip,
+        None => ClientInfo::resolve(req, &settings.trusted_proxy).ip,
+    };
+    if settings.superuser_ip_allowed(ip) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            poem::http::StatusCode::FORBIDDEN,
+            "You are not allowed to perform this request.",
+        ))
+    }
 }
 
 #[cfg(test)]

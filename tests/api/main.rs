@@ -24,6 +24,7 @@ mod followups_pk_change;
 mod followups_raw_query;
 mod followups_rename;
 mod followups_startup;
+mod followups_superuser_ips;
 mod health;
 mod hidden_fields;
 mod installer;
