@@ -161,7 +161,9 @@ fn evaluate(
         }
         // Expansion depends on who asks; without it, only whether the
         // subscriber may see an account's email does.
-        let who = if !t.sub.expand.is_empty() {
+        let who = if !t.sub.expand.is_empty() || t.caller.is_superuser() {
+            // A superuser's event carries hidden fields (`reveal`): never
+            // a shape another subscriber gets.
             auth_key(&t.caller)
         } else if shape::email_visible(c, &change.record, &t.caller) {
             "email".to_owned()
@@ -322,6 +324,10 @@ fn shape(
     sub: &Subscription,
 ) -> Arc<str> {
     let mut records = vec![change.record.clone()];
+    // Read now, so a deleted record's hidden fields are gone already.
+    if let Err(err) = crate::records::reveal::fill(conn, &change.collection, caller, &mut records) {
+        tracing::warn!(error = %err, "realtime: hidden fields unreadable; sending the record without them");
+    }
     if !sub.expand.is_empty() {
         let requester = requester(caller, sub);
         if let Err(err) = expand::apply(

@@ -164,3 +164,37 @@ async fn guests_and_users_still_never_see_hidden_fields() {
         }
     }
 }
+
+#[tokio::test]
+async fn realtime_events_carry_hidden_fields_for_superuser_subscribers_only() {
+    use crate::sse::Sse;
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let (mut by_su, mut by_guest, mut by_user) = (
+        Sse::open(&app).await,
+        Sse::open(&app).await,
+        Sse::open(&app).await,
+    );
+    by_su.subscribe_ok(&app, Some(&s.su), &["notes/*"]).await;
+    by_guest.subscribe_ok(&app, None, &["notes/*"]).await;
+    by_user
+        .subscribe_ok(&app, Some(&s.user_token), &["notes/*"])
+        .await;
+    let path = format!("/api/collections/notes/records/{}", s.note_id);
+    ok(app
+        .call("PATCH", &path, Some(&s.su), Some(json!({"title": "live"})))
+        .await)
+    .await;
+    let event = by_su.next().await.expect("the superuser's event");
+    assert_eq!(event.data["record"]["title"], "live");
+    assert_eq!(event.data["record"]["secret"], "s3", "{}", event.data);
+    for (who, sse) in [("guest", &mut by_guest), ("user", &mut by_user)] {
+        let event = sse.next().await.expect("the event");
+        assert_eq!(event.data["record"]["title"], "live", "{who}");
+        assert!(
+            event.data["record"].get("secret").is_none(),
+            "{who}: {}",
+            event.data
+        );
+    }
+}
