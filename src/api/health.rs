@@ -57,11 +57,18 @@ impl HealthApi {
     /// Liveness: the process is up and serving. Superusers also see the
     /// client address as resolved and any forwarding header ignored.
     #[oai(path = "/health", method = "get", method = "head")]
-    async fn health(&self, req: &Request) -> Json<HealthBody<HealthData>> {
-        let superuser = req.headers().contains_key(AUTHORIZATION)
-            && guard::identify(&self.state, req)
-                .await
-                .is_ok_and(|c| c.is_superuser());
+    async fn health(&self, req: &Request) -> poem::Result<Json<HealthBody<HealthData>>> {
+        let superuser = if req.headers().contains_key(AUTHORIZATION) {
+            match guard::identify(&self.state, req).await {
+                Ok(caller) => caller.is_superuser(),
+                // A superuser outside `superuserIPs`: refused here too, as
+                // PocketBase refuses every request of theirs.
+                Err(err) if err.status() == poem::http::StatusCode::FORBIDDEN => return Err(err.into()),
+                Err(_) => false,
+            }
+        } else {
+            false
+        };
         let client = req.extensions().get::<ClientInfo>();
         let data = match client {
             Some(client) if superuser => HealthData {
@@ -71,11 +78,11 @@ impl HealthApi {
             },
             _ => HealthData::default(),
         };
-        Json(HealthBody {
+        Ok(Json(HealthBody {
             code: 200,
             message: "API is healthy.".into(),
             data,
-        })
+        }))
     }
 
     /// Readiness: 200 when the database accepts writes and every migration
