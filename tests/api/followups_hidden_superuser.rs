@@ -198,3 +198,42 @@ async fn realtime_events_carry_hidden_fields_for_superuser_subscribers_only() {
         );
     }
 }
+
+#[tokio::test]
+async fn superusers_expand_hidden_relations_and_others_do_not() {
+    let app = spawn_app().await;
+    let su = app.superuser_token().await;
+    let tags = app
+        .post_ok(
+            &su,
+            "/api/collections",
+            json!({"name": "tags", "type": "base", "listRule": "", "viewRule": "",
+                   "fields": [{"name": "label", "type": "text"}]}),
+        )
+        .await;
+    app.post_ok(
+        &su,
+        "/api/collections",
+        json!({"name": "items", "type": "base", "listRule": "", "viewRule": "",
+               "fields": [{"name": "tag", "type": "relation", "hidden": true,
+                           "collectionId": tags["id"], "maxSelect": 1}]}),
+    )
+    .await;
+    let tag = app
+        .post_ok(&su, "/api/collections/tags/records", json!({"label": "x"}))
+        .await;
+    let item = app
+        .post_ok(&su, "/api/collections/items/records", json!({"tag": tag["id"]}))
+        .await;
+    let view = format!(
+        "/api/collections/items/records/{}?expand=tag",
+        item["id"].as_str().unwrap()
+    );
+    for path in [view.clone(), format!("{view}&fields=*,expand.tag.label")] {
+        let by_su = ok(app.call("GET", &path, Some(&su), None).await).await;
+        assert_eq!(by_su["expand"]["tag"]["label"], "x", "{path}: {by_su}");
+        let by_guest = ok(app.call("GET", &path, None, None).await).await;
+        assert!(by_guest["expand"].get("tag").is_none(), "{path}: {by_guest}");
+        assert!(by_guest.get("tag").is_none(), "{path}: {by_guest}");
+    }
+}

@@ -31,7 +31,7 @@ pub fn apply(
             .or_insert_with(|| Value::Object(Map::new()));
     }
     for (segment, children) in &tree.0 {
-        let Some(link) = resolve(catalog, c, segment) else {
+        let Some(link) = resolve(catalog, c, segment, &requester.caller) else {
             continue;
         };
         let related_c = link.related();

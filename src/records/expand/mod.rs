@@ -25,7 +25,10 @@ use super::{
     service::RecordError,
     shape,
 };
-use crate::schema::{Catalog, Collection, field::FieldKind, sync::quote};
+use crate::{
+    auth::caller::Caller,
+    schema::{Catalog, Collection, field::FieldKind, sync::quote},
+};
 
 const MAX_DEPTH: usize = 6;
 
@@ -92,10 +95,17 @@ impl Link<'_> {
     }
 }
 
-/// Resolves `segment` on `c`; unknown, hidden or non-relation names are
-/// skipped (`None`), as PocketBase does.
-fn resolve<'a>(catalog: &'a Catalog, c: &Collection, segment: &str) -> Option<Link<'a>> {
-    let visible = |c: &Collection, name: &str| c.fields.iter().position(|f| f.name == name && !f.hidden);
+/// Resolves `segment` on `c` for `caller`; unknown or non-relation names
+/// are skipped (`None`), as PocketBase does, and so are hidden relations
+/// unless `caller` is shown them (superusers, `reveal::shown`): the
+/// expansion would give their value away. (PocketBase 0.40.6 expands a
+/// hidden relation for anyone; Cairn keeps it to superusers.)
+fn resolve<'a>(catalog: &'a Catalog, c: &Collection, segment: &str, caller: &Caller) -> Option<Link<'a>> {
+    let visible = |c: &Collection, name: &str| {
+        c.fields
+            .iter()
+            .position(|f| f.name == name && crate::records::reveal::shown(c, f, caller))
+    };
     if let Some((other, via)) = segment.split_once("_via_") {
         let source = catalog.all().find(|x| x.name == other)?;
         let field = visible(source, via)?;

@@ -35,7 +35,7 @@ pub fn owned_row(c: &Collection, row: &Row<'_>) -> rusqlite::Result<OwnedRow> {
 pub fn writes_final(catalog: &Catalog, c: &Collection, tree: &ExpandTree, caller: &Caller) -> bool {
     RecordWriter::writes_final(c, caller)
         && tree.0.iter().all(|(segment, children)| {
-            resolve(catalog, c, segment)
+            resolve(catalog, c, segment, caller)
                 .is_none_or(|link| writes_final(catalog, link.related(), children, caller))
         })
 }
@@ -129,7 +129,7 @@ fn expansions(
     };
     let mut objects: Vec<Vec<u8>> = vec![b"{".to_vec(); rows.len()];
     for (segment, children) in &tree.0 {
-        let Some(link) = resolve(catalog, c, segment) else {
+        let Some(link) = resolve(catalog, c, segment, &requester.caller) else {
             continue;
         };
         let related_c = link.related();
