@@ -8,7 +8,6 @@ mod edge;
 pub mod error;
 pub mod middleware;
 pub mod openapi;
-pub mod raw_query;
 pub mod server;
 
 use std::sync::Arc;

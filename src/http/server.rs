@@ -65,7 +65,7 @@ impl App {
         let state = self.state;
         let routes = super::routes(state.clone());
         let token = state.shutdown.clone();
-        let result = Server::new_with_acceptor(super::raw_query::RawQueryAcceptor(self.acceptor))
+        let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 routes,
                 async move {

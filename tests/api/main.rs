@@ -21,7 +21,6 @@ mod files;
 mod filters;
 mod followups_hidden_superuser;
 mod followups_pk_change;
-mod followups_raw_query;
 mod followups_rename;
 mod followups_startup;
 mod followups_superuser_ips;
