@@ -1,8 +1,10 @@
 //! The admin UI: the static files of `assets/admin/`, embedded at build
 //! time and served at `/_/`. Unknown paths without a file extension fall
 //! back to `index.html` (client-side routes). `index.html` is never cached
-//! and references the other assets with a version query, so those can be
-//! cached for a year and still change with every release.
+//! and references its entry files with a version query, so those can be
+//! cached for a year and still change with every release. ES modules
+//! imported from there come without the query (an import map would need an
+//! inline script, which the CSP forbids): they are revalidated by ETag.
 
 use std::sync::LazyLock;
 
@@ -66,9 +68,18 @@ pub fn serve(req: &Request, path: &str) -> Response {
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let versioned = req.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p.strip_prefix("v=") == Some(VERSION.as_str()))
+    });
+    let cache = if versioned {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     let builder = Response::builder()
         .header(header::ETAG, etag.as_str())
-        .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable");
+        .header(header::CACHE_CONTROL, cache);
     if fresh {
         return builder.status(StatusCode::NOT_MODIFIED).finish();
     }
