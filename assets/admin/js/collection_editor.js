@@ -1,0 +1,201 @@
+// Creating and editing a collection: its name, fields with their common
+// options, and the five API rules. The draft stays in the page through
+// any error; the server's errors are shown on the field they concern.
+import { html, useState } from './lib.js';
+import { ApiError, del, enc, patch, post } from './api.js';
+import { useCollections } from './context.js';
+import { go } from './router.js';
+import { FIELD_TYPES, RULES, newField, starterFields, typeLabel } from './schema.js';
+import { Confirm, ErrorNote, FieldError, Page, errorAt } from './ui.js';
+
+const clone = (v) => JSON.parse(JSON.stringify(v));
+const ruleMode = (r) => (r === null || r === undefined ? 'locked' : r === '' ? 'public' : 'expr');
+
+export function CollectionEditor({ collection }) {
+  const { list, reload } = useCollections();
+  const editing = Boolean(collection);
+  const [draft, setDraft] = useState(() => (editing ? clone(collection) : {
+    name: '', type: 'base', fields: starterFields(), indexes: [],
+    listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null,
+  }));
+  // Typed expressions survive switching a rule to locked or public and back.
+  const [exprs, setExprs] = useState(() => Object.fromEntries(RULES.map(([k]) => [k, draft[k] || ''])));
+  const [modes, setModes] = useState(() => Object.fromEntries(RULES.map(([k]) => [k, ruleMode(draft[k])])));
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [removing, setRemoving] = useState(null);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState(null);
+
+  const setField = (i, f) => setDraft({ ...draft, fields: draft.fields.map((x, j) => (j === i ? f : x)) });
+  const dropField = (i) => setDraft({ ...draft, fields: draft.fields.filter((_, j) => j !== i) });
+  const addField = (type) => {
+    setDraft({ ...draft, fields: [...draft.fields, newField(type)] });
+    // Focus the new field's name once it is drawn.
+    setTimeout(() => document.querySelector('.field-row:last-of-type input[name="field-name"]')?.focus(), 0);
+  };
+
+  async function save(e) {
+    e.preventDefault();
+    const body = { ...draft };
+    for (const [k] of RULES) {
+      body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : exprs[k];
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
+      reload();
+      go('collections', saved.name);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+      // Bring the first field-level error into view.
+      setTimeout(() => document.querySelector('.field-error')?.scrollIntoView({ block: 'center' }), 0);
+    }
+  }
+
+  async function remove() {
+    setBusy(true);
+    setDeleteError(null);
+    try {
+      await del(`/api/collections/${enc(collection.id)}`);
+      reload();
+      go('');
+    } catch (err) {
+      setDeleteError(err);
+    }
+    setBusy(false);
+  }
+
+  const targets = list.filter((c) => c.type !== 'view');
+  return html`<${Page} title=${editing ? `Settings of ${collection.name}` : 'New collection'}
+      sub=${editing ? `Type: ${collection.type} · id ${collection.id}` : 'A base collection: records with typed fields, served at once through the REST API.'}
+      actions=${editing && html`<a class="btn" href=${`#/collections/${enc(collection.name)}`}>Back to records</a>`}>
+    <form class="editor" onSubmit=${save} noValidate>
+      <${ErrorNote} error=${error && !hasFieldErrors(error) ? error : null} />
+      ${error && hasFieldErrors(error) && html`<div class="note error" role="alert">${error.message} The problems are marked below.
+        ${error.requestId && html` <span class="reqid">Request id <code>${error.requestId}</code></span>`}</div>`}
+      <label class="field narrow">Name
+        <input name="name" value=${draft.name} required autocomplete="off" spellcheck="false"
+          disabled=${collection?.system} placeholder="posts"
+          onInput=${(e) => setDraft({ ...draft, name: e.currentTarget.value })} /></label>
+      <${FieldError} error=${error} path=${['name']} />
+
+      <h2>Fields</h2>
+      <p class="muted small">Renaming a field keeps its data. Removing one deletes its data when you save.</p>
+      <ol class="field-list">
+        ${draft.fields.map((f, i) => html`<${FieldRow} key=${f.id || `new-${i}`} field=${f} index=${i} error=${error}
+          targets=${targets} onChange=${(nf) => setField(i, nf)}
+          onRemove=${() => (f.id ? setRemoving(i) : dropField(i))} />`)}
+      </ol>
+      <div class="add-field" role="group" aria-label="Add a field">
+        <span class="muted small">Add a field:</span>
+        ${FIELD_TYPES.filter(([t]) => t !== 'autodate').map(([t, label]) => html`<button type="button" class="chip" onClick=${() => addField(t)}>+ ${label}</button>`)}
+      </div>
+
+      <h2>API rules</h2>
+      <p class="muted small">Locked: superusers only. Public: anyone, signed in or not. An expression filters by the record and the request, e.g. <code>@request.auth.id != ""</code>.</p>
+      <div class="rules">
+        ${RULES.map(([k, label, help]) => html`<fieldset class="rule" key=${k}>
+          <legend>${label}</legend>
+          <div class="segmented" role="radiogroup" aria-label=${`${label} rule`}>
+            ${[['locked', 'Locked'], ['public', 'Public'], ['expr', 'Expression']].map(([m, ml]) => html`<label class=${modes[k] === m ? 'on' : ''}>
+              <input type="radio" name=${`mode-${k}`} value=${m} checked=${modes[k] === m}
+                onChange=${() => setModes({ ...modes, [k]: m })} />${ml}</label>`)}
+          </div>
+          <p class="muted small">${help}</p>
+          ${modes[k] === 'expr' && html`<textarea name=${k} rows="2" spellcheck="false" class=${errorAt(error, [k]) ? 'invalid' : ''}
+            aria-label=${`${label} rule expression`} placeholder='@request.auth.id != ""'
+            value=${exprs[k]} onInput=${(e) => setExprs({ ...exprs, [k]: e.currentTarget.value })}></textarea>`}
+          <${FieldError} error=${error} path=${[k]} />
+        </fieldset>`)}
+      </div>
+
+      <div class="form-actions">
+        <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save changes' : 'Create collection'}</button>
+        <a class="btn" href=${editing ? `#/collections/${enc(collection.name)}` : '#/'}>Cancel</a>
+        ${editing && !collection.system && html`<button type="button" class="btn danger push" onClick=${() => setDeleting(true)}>Delete collection</button>`}
+      </div>
+    </form>
+    <${Confirm} open=${removing !== null} title="Remove this field?" confirmLabel="Remove field"
+      onCancel=${() => setRemoving(null)} onConfirm=${() => { dropField(removing); setRemoving(null); }}>
+      <p>When you save, the field <strong>${draft.fields[removing]?.name}</strong> and all its data are deleted.</p>
+    </${Confirm}>
+    <${Confirm} open=${deleting} title=${`Delete ${collection?.name}?`} expect=${collection?.name} busy=${busy} error=${deleteError}
+      onCancel=${() => setDeleting(false)} onConfirm=${remove}>
+      <p>The collection, all its records and their files are deleted. This cannot be undone.</p>
+    </${Confirm}>
+  </${Page}>`;
+}
+
+function hasFieldErrors(error) {
+  return error instanceof ApiError && Object.keys(error.data).length > 0;
+}
+
+function num(v) {
+  return v === '' || v === null || v === undefined ? null : Number(v);
+}
+
+function FieldRow({ field, index, error, targets, onChange, onRemove }) {
+  const set = (k, v) => onChange({ ...field, [k]: v });
+  const at = (k) => ['fields', String(index), k];
+  const bad = (k) => (errorAt(error, at(k)) ? 'invalid' : '');
+  if (field.system) {
+    return html`<li class="field-row system">
+      <span class=${`type type-${field.type}`}>${typeLabel(field.type)}</span>
+      <span class="mono">${field.name}</span><span class="muted small">system field</span></li>`;
+  }
+  const opt = (label, k, input) => html`<label class="opt">${label}${input}<${FieldError} error=${error} path=${at(k)} /></label>`;
+  const numInput = (k, attrs = {}) => html`<input type="number" name=${`field-${k}`} class=${bad(k)} value=${field[k] ?? ''} ...${attrs}
+    onInput=${(e) => set(k, num(e.currentTarget.value))} />`;
+  let options = null;
+  switch (field.type) {
+    case 'text':
+      options = [opt('Min length', 'min', numInput('min', { min: 0 })), opt('Max length', 'max', numInput('max', { min: 0 })),
+        opt('Pattern', 'pattern', html`<input name="field-pattern" class=${bad('pattern')} value=${field.pattern || ''} spellcheck="false" placeholder="^[a-z]+$" onInput=${(e) => set('pattern', e.currentTarget.value)} />`)];
+      break;
+    case 'number':
+      options = [opt('Min', 'min', numInput('min')), opt('Max', 'max', numInput('max')),
+        html`<label class="check"><input type="checkbox" checked=${field.onlyInt} onChange=${(e) => set('onlyInt', e.currentTarget.checked)} />Integers only</label>`];
+      break;
+    case 'select':
+      options = [opt('Values (comma-separated)', 'values', html`<${ListInput} name="field-values" cls=${bad('values')} value=${field.values || []} onChange=${(v) => set('values', v)} />`),
+        opt('Max selected', 'maxSelect', numInput('maxSelect', { min: 1 }))];
+      break;
+    case 'relation':
+      options = [opt('Collection', 'collectionId', html`<select name="field-collectionId" class=${bad('collectionId')} value=${field.collectionId || ''} onChange=${(e) => set('collectionId', e.currentTarget.value)}>
+          <option value="">Choose…</option>${targets.map((c) => html`<option value=${c.id}>${c.name}</option>`)}</select>`),
+        opt('Max selected', 'maxSelect', numInput('maxSelect', { min: 1 })),
+        html`<label class="check"><input type="checkbox" checked=${field.cascadeDelete} onChange=${(e) => set('cascadeDelete', e.currentTarget.checked)} />Delete with the related record</label>`];
+      break;
+    case 'file':
+      options = [opt('Max files', 'maxSelect', numInput('maxSelect', { min: 1 })),
+        opt('Max size (bytes, 0 = 5 MB)', 'maxSize', numInput('maxSize', { min: 0 }))];
+      break;
+    case 'autodate':
+      options = [html`<label class="check"><input type="checkbox" checked=${field.onCreate} onChange=${(e) => set('onCreate', e.currentTarget.checked)} />Set on create</label>`,
+        html`<label class="check"><input type="checkbox" checked=${field.onUpdate} onChange=${(e) => set('onUpdate', e.currentTarget.checked)} />Set on update</label>`];
+      break;
+    default: break;
+  }
+  return html`<li class="field-row">
+    <div class="field-main">
+      <span class=${`type type-${field.type}`}>${typeLabel(field.type)}</span>
+      <input name="field-name" class=${`name ${bad('name')}`} value=${field.name} placeholder="field name" spellcheck="false" autocomplete="off"
+        aria-label=${`Name of field ${index + 1} (${typeLabel(field.type)})`} onInput=${(e) => set('name', e.currentTarget.value)} />
+      ${field.type !== 'autodate' && html`<label class="check"><input type="checkbox" name="field-required" checked=${field.required} onChange=${(e) => set('required', e.currentTarget.checked)} />Required</label>`}
+      <label class="check"><input type="checkbox" checked=${field.hidden} onChange=${(e) => set('hidden', e.currentTarget.checked)} />Hidden</label>
+      <button type="button" class="btn ghost small" aria-label=${`Remove field ${field.name || index + 1}`} onClick=${onRemove}>Remove</button>
+    </div>
+    <${FieldError} error=${error} path=${at('name')} />
+    ${options && html`<div class="field-opts">${options}</div>`}
+  </li>`;
+}
+
+/** A comma-separated list edited as text: what is typed stays as typed. */
+function ListInput({ name, cls, value, onChange }) {
+  const [text, setText] = useState(value.join(', '));
+  return html`<input name=${name} class=${cls} value=${text} spellcheck="false" placeholder="draft, published"
+    onInput=${(e) => { const t = e.currentTarget.value; setText(t); onChange(t.split(',').map((s) => s.trim()).filter(Boolean)); }} />`;
+}

@@ -1,0 +1,33 @@
+// How values look in the table and how dates cross between the API's
+// UTC text ("2006-01-02 15:04:05.000Z") and a datetime-local input.
+
+export function cell(field, value) {
+  if (value === null || value === undefined || value === '') return '';
+  if (Array.isArray(value)) return value.join(', ');
+  if (field?.type === 'bool') return value ? 'yes' : 'no';
+  if (typeof value === 'object') return JSON.stringify(value);
+  const s = String(value);
+  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
+}
+
+/** "2006-01-02 15:04:05.000Z" -> "2006-01-02T15:04:05" (shown as UTC). */
+export function toInput(value) {
+  if (!value) return '';
+  return String(value).replace(' ', 'T').replace(/(\.\d+)?Z$/, '').slice(0, 19);
+}
+
+/** The input's text back to the API's form, or '' when empty. */
+export function fromInput(text) {
+  if (!text) return '';
+  const full = text.length === 16 ? `${text}:00` : text;
+  return `${full.replace('T', ' ')}.000Z`;
+}
+
+/** The text that names a record: its presentable fields, else a title-ish field, else its id. */
+export function recordLabel(collection, record) {
+  const fields = collection?.fields || [];
+  const shown = fields.filter((f) => f.presentable).map((f) => record[f.name]).filter(Boolean);
+  if (shown.length) return shown.join(' · ');
+  const texty = fields.find((f) => !f.system && ['text', 'email'].includes(f.type) && record[f.name]);
+  return texty ? `${record[texty.name]}` : record.id;
+}

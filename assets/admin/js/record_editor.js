@@ -1,0 +1,218 @@
+// Creating, editing and deleting one record, with a control per field
+// type. What is typed stays through any error; the server's validation
+// errors are shown on their fields.
+import { html, useEffect, useState } from './lib.js';
+import { del, enc, get, request } from './api.js';
+import { go, href } from './router.js';
+import { editable, typeLabel } from './schema.js';
+import { fromInput, recordLabel, toInput } from './format.js';
+import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, useLoad } from './ui.js';
+
+const multi = (f) => (f.maxSelect || 1) > 1;
+
+/** The form's starting values: the record's, or empty ones. */
+function initial(fields, record) {
+  const v = {};
+  for (const f of fields) {
+    const cur = record?.[f.name];
+    switch (f.type) {
+      case 'bool': v[f.name] = Boolean(cur); break;
+      case 'number': v[f.name] = cur ?? ''; break;
+      case 'date': v[f.name] = toInput(cur); break;
+      case 'json': v[f.name] = cur === undefined || cur === null ? '' : JSON.stringify(cur, null, 2); break;
+      case 'select': case 'relation': case 'file':
+        v[f.name] = multi(f) ? (Array.isArray(cur) ? cur : cur ? [cur] : []) : (cur || '');
+        break;
+      default: v[f.name] = cur ?? '';
+    }
+  }
+  return v;
+}
+
+export function RecordEditor({ collection, id }) {
+  const loaded = useLoad(
+    () => (id ? get(`/api/collections/${enc(collection.name)}/records/${enc(id)}`) : Promise.resolve(null)),
+    [collection.name, id],
+  );
+  const title = id ? `${collection.name} · edit record` : `${collection.name} · new record`;
+  const back = html`<a class="btn" href=${href('collections', collection.name)}>Back to records</a>`;
+  if (id && loaded.error && !loaded.data) {
+    return html`<${Page} title=${title} actions=${back}><${ErrorNote} error=${loaded.error} title="The record could not be loaded:" /></${Page}>`;
+  }
+  if (id && !loaded.data) return html`<${Page} title=${title} actions=${back}><${Loading} /></${Page}>`;
+  return html`<${Page} title=${title} sub=${id ? html`<span class="mono">${id}</span>` : null} actions=${back}>
+    <${RecordForm} collection=${collection} record=${loaded.data} />
+  </${Page}>`;
+}
+
+function RecordForm({ collection, record }) {
+  const fields = collection.fields.filter(editable).filter((f) => f.type !== 'password');
+  const [values, setValues] = useState(() => initial(fields, record));
+  const [uploads, setUploads] = useState({});
+  const [removed, setRemoved] = useState({});
+  const [password, setPassword] = useState({ password: '', passwordConfirm: '' });
+  const [error, setError] = useState(null);
+  const [local, setLocal] = useState({});
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [deleteError, setDeleteError] = useState(null);
+  const set = (name, v) => setValues({ ...values, [name]: v });
+  const base = `/api/collections/${enc(collection.name)}/records`;
+  const isAuth = collection.type === 'auth';
+
+  function body() {
+    const out = {};
+    const problems = {};
+    for (const f of fields) {
+      const v = values[f.name];
+      if (f.type === 'file') continue;
+      if (f.type === 'number') out[f.name] = v === '' ? null : Number(v);
+      else if (f.type === 'date') out[f.name] = fromInput(v);
+      else if (f.type === 'json') {
+        if (String(v).trim() === '') out[f.name] = null;
+        else {
+          try { out[f.name] = JSON.parse(v); } catch (e) { problems[f.name] = { code: 'invalid_json', message: `Not valid JSON: ${e.message}` }; }
+        }
+      } else out[f.name] = v;
+    }
+    for (const f of fields.filter((x) => x.type === 'file')) {
+      if (removed[f.name]?.length) out[`${f.name}-`] = removed[f.name];
+    }
+    if (isAuth && (password.password || !record)) Object.assign(out, password);
+    return { out, problems };
+  }
+
+  async function save(e) {
+    e.preventDefault();
+    const { out, problems } = body();
+    setLocal(problems);
+    if (Object.keys(problems).length) return;
+    const files = Object.entries(uploads).filter(([, list]) => list.length);
+    let payload = out;
+    if (files.length) {
+      payload = new FormData();
+      payload.append('@jsonPayload', JSON.stringify(out));
+      for (const [name, list] of files) {
+        const f = fields.find((x) => x.name === name);
+        const key = record && multi(f) ? `${name}+` : name;
+        for (const file of list) payload.append(key, file);
+      }
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      if (record) await request('PATCH', `${base}/${enc(record.id)}`, { body: payload });
+      else await request('POST', base, { body: payload });
+      go('collections', collection.name);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+      setTimeout(() => document.querySelector('.field-error')?.scrollIntoView({ block: 'center' }), 0);
+    }
+  }
+
+  async function remove() {
+    setBusy(true);
+    setDeleteError(null);
+    try {
+      await del(`${base}/${enc(record.id)}`);
+      go('collections', collection.name);
+    } catch (err) {
+      setDeleteError(err);
+      setBusy(false);
+    }
+  }
+
+  const problem = (f) => local[f.name] || errorAt(error, [f.name]);
+  const fieldErrors = error && Object.keys(error.data).length > 0;
+  return html`<form class="editor record-form" onSubmit=${save} noValidate>
+    ${error && html`<div class="note error" role="alert">${error.message}${fieldErrors ? ' The problems are marked below.' : ''}
+      ${error.requestId && html` <span class="reqid">Request id <code>${error.requestId}</code></span>`}</div>`}
+    ${fields.map((f) => html`<div class="field" key=${f.name}>
+      <label for=${`f-${f.name}`}>${f.name}${f.required && html`<span class="req" title="required"> *</span>`}
+        <span class="type-hint">${typeLabel(f.type)}</span></label>
+      <${Control} field=${f} value=${values[f.name]} invalid=${Boolean(problem(f))} onChange=${(v) => set(f.name, v)}
+        record=${record} collection=${collection} uploads=${uploads[f.name] || []} removed=${removed[f.name] || []}
+        onUploads=${(list) => setUploads({ ...uploads, [f.name]: list })}
+        onRemoved=${(list) => setRemoved({ ...removed, [f.name]: list })} />
+      ${problem(f) && html`<p class="field-error" role="alert">${problem(f).message}</p>`}
+    </div>`)}
+    ${isAuth && html`<div class="field"><label for="f-password">${record ? 'New password' : 'Password'}</label>
+        <input id="f-password" type="password" autocomplete="new-password" value=${password.password}
+          onInput=${(e) => setPassword({ ...password, password: e.currentTarget.value })} />
+        <${FieldError} error=${error} path=${['password']} /></div>
+      <div class="field"><label for="f-passwordConfirm">Confirm password</label>
+        <input id="f-passwordConfirm" type="password" autocomplete="new-password" value=${password.passwordConfirm}
+          onInput=${(e) => setPassword({ ...password, passwordConfirm: e.currentTarget.value })} />
+        <${FieldError} error=${error} path=${['passwordConfirm']} /></div>`}
+    ${record && html`<p class="muted small">${['created', 'updated'].filter((k) => record[k]).map((k) => `${k} ${record[k]}`).join(' · ')}</p>`}
+    <div class="form-actions">
+      <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : record ? 'Save changes' : 'Create record'}</button>
+      <a class="btn" href=${href('collections', collection.name)}>Cancel</a>
+      ${record && html`<button type="button" class="btn danger push" onClick=${() => setConfirming(true)}>Delete record</button>`}
+    </div>
+    <${Confirm} open=${confirming} title="Delete this record?" busy=${busy} error=${deleteError}
+      onCancel=${() => setConfirming(false)} onConfirm=${remove}>
+      <p>The record <code>${record?.id}</code> and its files are deleted. This cannot be undone.</p>
+    </${Confirm}>
+  </form>`;
+}
+
+function Control({ field: f, value, invalid, onChange, record, collection, uploads, removed, onUploads, onRemoved }) {
+  const id = `f-${f.name}`;
+  const cls = invalid ? 'invalid' : '';
+  const text = (type, extra = {}) => html`<input id=${id} name=${f.name} type=${type} class=${cls} value=${value} ...${extra}
+    onInput=${(e) => onChange(e.currentTarget.value)} />`;
+  switch (f.type) {
+    case 'number': return text('number', { step: f.onlyInt ? 1 : 'any' });
+    case 'email': return text('email', { autocomplete: 'off' });
+    case 'url': return text('url', { placeholder: 'https://' });
+    case 'date': return html`<div class="inline">${text('datetime-local', { step: 1 })}<span class="muted small">UTC</span></div>`;
+    case 'bool': return html`<label class="check"><input id=${id} name=${f.name} type="checkbox" checked=${value}
+      onChange=${(e) => onChange(e.currentTarget.checked)} />${value ? 'Yes' : 'No'}</label>`;
+    case 'editor': case 'json': return html`<textarea id=${id} name=${f.name} class=${`${cls} ${f.type === 'json' ? 'mono' : ''}`} rows=${f.type === 'json' ? 5 : 6}
+      spellcheck=${f.type === 'json' ? 'false' : undefined} value=${value} onInput=${(e) => onChange(e.currentTarget.value)}></textarea>`;
+    case 'select': return multi(f)
+      ? html`<div class="checks" id=${id} role="group">${(f.values || []).map((opt) => html`<label class="check"><input type="checkbox" name=${f.name} value=${opt}
+          checked=${value.includes(opt)} onChange=${(e) => onChange(e.currentTarget.checked ? [...value, opt] : value.filter((x) => x !== opt))} />${opt}</label>`)}</div>`
+      : html`<select id=${id} name=${f.name} class=${cls} value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
+          <option value="">—</option>${(f.values || []).map((opt) => html`<option value=${opt}>${opt}</option>`)}</select>`;
+    case 'relation': return html`<${RelationPicker} id=${id} field=${f} value=${value} cls=${cls} onChange=${onChange} />`;
+    case 'file': return html`<${FilePicker} id=${id} field=${f} value=${value} record=${record} collection=${collection}
+      uploads=${uploads} removed=${removed} onUploads=${onUploads} onRemoved=${onRemoved} />`;
+    default: return text('text', { autocomplete: 'off', spellcheck: 'false' });
+  }
+}
+
+function RelationPicker({ id, field, value, cls, onChange }) {
+  const [options, setOptions] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    Promise.all([
+      get(`/api/collections/${enc(field.collectionId)}`),
+      get(`/api/collections/${enc(field.collectionId)}/records`, { perPage: 200, skipTotal: 1 }),
+    ]).then(([target, list]) => setOptions(list.items.map((r) => [r.id, recordLabel(target, r)])), setError);
+  }, [field.collectionId]);
+  if (error) return html`<${ErrorNote} error=${error} title="The related records could not be loaded:" />`;
+  if (!options) return html`<${Loading} />`;
+  if (multi(field)) {
+    return html`<select id=${id} name=${field.name} class=${cls} multiple size=${Math.min(6, Math.max(3, options.length))}
+      onChange=${(e) => onChange([...e.currentTarget.selectedOptions].map((o) => o.value))}>
+      ${options.map(([rid, label]) => html`<option value=${rid} selected=${value.includes(rid)}>${label}</option>`)}</select>`;
+  }
+  return html`<select id=${id} name=${field.name} class=${cls} value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
+    <option value="">—</option>${options.map(([rid, label]) => html`<option value=${rid}>${label}</option>`)}</select>`;
+}
+
+function FilePicker({ id, field, value, record, collection, uploads, removed, onUploads, onRemoved }) {
+  const current = (Array.isArray(value) ? value : value ? [value] : []);
+  return html`<div class="files">
+    ${current.length > 0 && html`<ul class="file-list">${current.map((name) => html`<li class=${removed.includes(name) ? 'removed' : ''}>
+      <a href=${`/api/files/${enc(collection.id)}/${enc(record.id)}/${enc(name)}`} target="_blank" rel="noopener">${name}</a>
+      <button type="button" class="btn ghost small" onClick=${() => onRemoved(removed.includes(name) ? removed.filter((x) => x !== name) : [...removed, name])}>
+        ${removed.includes(name) ? 'Keep' : 'Remove'}</button></li>`)}</ul>`}
+    <input id=${id} name=${field.name} type="file" multiple=${multi(field)}
+      onChange=${(e) => onUploads([...e.currentTarget.files])} />
+    ${uploads.length > 0 && html`<p class="muted small">${uploads.length} file${uploads.length > 1 ? 's' : ''} to upload on save.</p>`}
+  </div>`;
+}

@@ -1,0 +1,90 @@
+// A collection's records: a table with a column per field, sorting by a
+// click on a header, PocketBase's filter syntax (the server's error shown
+// under the bar) and paging. The query lives in the hash (?filter=…) so a
+// reload or a shared link shows the same rows.
+import { html, useState } from './lib.js';
+import { enc, get } from './api.js';
+import { href } from './router.js';
+import { columnsOf, typeLabel } from './schema.js';
+import { cell } from './format.js';
+import { Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
+
+const PAGE_SIZES = [20, 50, 100, 200, 500];
+
+function queryOf() {
+  const q = new URLSearchParams(location.hash.split('?')[1] || '');
+  return {
+    filter: q.get('filter') || '',
+    sort: q.get('sort') || '-created',
+    page: Math.max(1, Number(q.get('page')) || 1),
+    perPage: PAGE_SIZES.includes(Number(q.get('perPage'))) ? Number(q.get('perPage')) : 50,
+  };
+}
+
+function setQuery(collection, q) {
+  const params = new URLSearchParams();
+  if (q.filter) params.set('filter', q.filter);
+  if (q.sort) params.set('sort', q.sort);
+  if (q.page > 1) params.set('page', String(q.page));
+  if (q.perPage !== 50) params.set('perPage', String(q.perPage));
+  const s = params.toString();
+  location.hash = `/collections/${enc(collection.name)}${s ? `?${s}` : ''}`;
+}
+
+export function Records({ collection }) {
+  const q = queryOf();
+  const hasCreated = collection.fields.some((f) => f.name === 'created');
+  const sort = q.sort === '-created' && !hasCreated ? '' : q.sort;
+  const [typed, setTyped] = useState(q.filter);
+  const loaded = useLoad(
+    () => get(`/api/collections/${enc(collection.name)}/records`, { filter: q.filter, sort, page: q.page, perPage: q.perPage }),
+    [collection.name, q.filter, sort, q.page, q.perPage],
+  );
+  const columns = columnsOf(collection);
+  const go = (patch) => setQuery(collection, { ...q, ...patch });
+  const data = loaded.data;
+  const isView = collection.type === 'view';
+
+  const sortBy = (name) => go({ sort: sort === name ? `-${name}` : name, page: 1 });
+  const header = (f) => {
+    const dir = sort === f.name ? 'ascending' : sort === `-${f.name}` ? 'descending' : undefined;
+    return html`<th aria-sort=${dir} class=${`col-${f.type}`}>
+      <button type="button" class="th" onClick=${() => sortBy(f.name)} title=${`${typeLabel(f.type)} · sort by ${f.name}`}>
+        ${f.name}<span class="arrow" aria-hidden="true">${dir === 'ascending' ? '▲' : dir === 'descending' ? '▼' : ''}</span></button></th>`;
+  };
+
+  return html`<${Page} title=${collection.name}
+      sub=${data ? `${data.totalItems} record${data.totalItems === 1 ? '' : 's'}` : collection.type}
+      actions=${html`<a class="btn" href=${href('collections', collection.name, 'settings')}>Settings</a>
+        ${!isView && html`<a class="btn primary" href=${href('collections', collection.name, 'records', 'new')}>+ New record</a>`}`}>
+    <form class="filter-bar" role="search" onSubmit=${(e) => { e.preventDefault(); go({ filter: typed.trim(), page: 1 }); }}>
+      <input name="filter" type="search" spellcheck="false" autocomplete="off" aria-label="Filter"
+        class=${loaded.error && q.filter ? 'invalid' : ''} aria-describedby="filter-help"
+        placeholder='Filter, e.g. title ~ "hello" && count > 2' value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)} />
+      <button class="btn" type="submit">Apply</button>
+      ${q.filter && html`<button class="btn ghost" type="button" onClick=${() => { setTyped(''); go({ filter: '', page: 1 }); }}>Clear</button>`}
+    </form>
+    <p id="filter-help" class="muted small">PocketBase filter syntax: <code>=</code> <code>!=</code> <code>~</code> <code>></code> <code>&&</code> <code>||</code>, quoted strings, <code>@now</code>.</p>
+    <${ErrorNote} error=${loaded.error} title=${q.filter ? 'The filter was refused:' : 'The records could not be loaded:'} />
+    ${!data && loaded.loading && html`<${Loading} label="Loading records…" />`}
+    ${data && data.items.length === 0 && html`<${Empty} title=${q.filter ? 'No record matches this filter.' : 'No records yet.'}>
+      ${!q.filter && !isView && html`<a class="btn primary" href=${href('collections', collection.name, 'records', 'new')}>Add the first record</a>`}</${Empty}>`}
+    ${data && data.items.length > 0 && html`<div class=${`table-wrap${loaded.loading ? ' busy' : ''}`}>
+      <table class="records">
+        <thead><tr>${columns.map(header)}</tr></thead>
+        <tbody>${data.items.map((r) => html`<tr key=${r.id}>
+          ${columns.map((f, i) => html`<td class=${`col-${f.type}`}>${i === 0
+            ? html`<a class="mono" href=${href('collections', collection.name, 'records', r.id)}>${r.id}</a>`
+            : cell(f, r[f.name])}</td>`)}
+        </tr>`)}</tbody>
+      </table></div>
+      <nav class="pager" aria-label="Pages">
+        <span class="muted small">${(data.page - 1) * data.perPage + 1}–${(data.page - 1) * data.perPage + data.items.length} of ${data.totalItems}</span>
+        <button class="btn small" disabled=${data.page <= 1} onClick=${() => go({ page: data.page - 1 })}>‹ Previous</button>
+        <span class="small">Page ${data.page} of ${Math.max(1, data.totalPages)}</span>
+        <button class="btn small" disabled=${data.page >= data.totalPages} onClick=${() => go({ page: data.page + 1 })}>Next ›</button>
+        <label class="small">Per page <select value=${q.perPage} onChange=${(e) => go({ perPage: Number(e.currentTarget.value), page: 1 })}>
+          ${PAGE_SIZES.map((n) => html`<option value=${n}>${n}</option>`)}</select></label>
+      </nav>`}
+  </${Page}>`;
+}

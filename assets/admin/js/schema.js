@@ -1,0 +1,58 @@
+// What the dashboard knows about field types: their labels, the options
+// it edits, and the fields a new collection starts with.
+
+export const FIELD_TYPES = [
+  ['text', 'Text'], ['number', 'Number'], ['bool', 'Bool'], ['email', 'Email'], ['url', 'URL'],
+  ['date', 'Date'], ['select', 'Select'], ['json', 'JSON'], ['relation', 'Relation'], ['file', 'File'],
+  ['editor', 'Rich text'], ['autodate', 'Autodate'],
+];
+
+export const typeLabel = (t) => FIELD_TYPES.find(([k]) => k === t)?.[1] || t;
+
+export const RULES = [
+  ['listRule', 'List', 'Who can list and search records.'],
+  ['viewRule', 'View', 'Who can read one record.'],
+  ['createRule', 'Create', 'Who can create records.'],
+  ['updateRule', 'Update', 'Who can change records.'],
+  ['deleteRule', 'Delete', 'Who can delete records.'],
+];
+
+/** A new field of `type`, with the defaults the server would fill anyway. */
+export function newField(type) {
+  const base = { name: '', type, required: false, hidden: false, presentable: false };
+  switch (type) {
+    case 'select': return { ...base, values: [], maxSelect: 1 };
+    case 'relation': return { ...base, collectionId: '', maxSelect: 1, cascadeDelete: false };
+    case 'file': return { ...base, maxSelect: 1, maxSize: 0, mimeTypes: [], thumbs: [] };
+    case 'autodate': return { ...base, onCreate: true, onUpdate: false };
+    default: return base;
+  }
+}
+
+/**
+ * The fields a new base collection starts with: the system `id` (sent
+ * explicitly, so the server's per-field errors index the list the page
+ * shows) and the usual created/updated timestamps.
+ */
+export function starterFields() {
+  return [
+    { name: 'id', type: 'text', system: true, primaryKey: true, required: true, min: 15, max: 15,
+      pattern: '^[a-z0-9]+$', autogeneratePattern: '[a-z0-9]{15}', hidden: false, presentable: false },
+    { ...newField('autodate'), name: 'created', onCreate: true, onUpdate: false },
+    { ...newField('autodate'), name: 'updated', onCreate: true, onUpdate: true },
+  ];
+}
+
+/**
+ * Columns a records table shows for a collection: the id, the
+ * collection's own fields, then the timestamps; never passwords.
+ */
+export function columnsOf(collection) {
+  const fields = (collection.fields || []).filter((f) => f.type !== 'password' && f.name !== 'tokenKey');
+  const id = fields.filter((f) => f.name === 'id');
+  const stamps = fields.filter((f) => f.type === 'autodate');
+  return [...id, ...fields.filter((f) => f.name !== 'id' && f.type !== 'autodate'), ...stamps];
+}
+
+/** A field editable in the record form (the server fills the others). */
+export const editable = (f) => !(f.type === 'autodate' || (f.system && f.name === 'id') || f.name === 'tokenKey');
