@@ -56,7 +56,11 @@ function RecordForm({ collection, record }) {
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [deleteError, setDeleteError] = useState(null);
-  const set = (name, v) => setValues({ ...values, [name]: v });
+  const set = (name, v) => {
+    setValues({ ...values, [name]: v });
+    // A check made in the page is redone on save; until then it would mislead.
+    if (local[name]) setLocal({ ...local, [name]: undefined });
+  };
   const base = `/api/collections/${enc(collection.name)}/records`;
   const isAuth = collection.type === 'auth';
 
@@ -86,7 +90,10 @@ function RecordForm({ collection, record }) {
     e.preventDefault();
     const { out, problems } = body();
     setLocal(problems);
-    if (Object.keys(problems).length) return;
+    if (Object.keys(problems).length) {
+      setTimeout(() => document.querySelector('.field-error')?.scrollIntoView({ block: 'center' }), 0);
+      return;
+    }
     const files = Object.entries(uploads).filter(([, list]) => list.length);
     let payload = out;
     if (files.length) {

@@ -69,7 +69,8 @@ export function Records({ collection }) {
     ${!data && loaded.loading && html`<${Loading} label="Loading records…" />`}
     ${data && data.items.length === 0 && html`<${Empty} title=${q.filter ? 'No record matches this filter.' : 'No records yet.'}>
       ${!q.filter && !isView && html`<a class="btn primary" href=${href('collections', collection.name, 'records', 'new')}>Add the first record</a>`}</${Empty}>`}
-    ${data && data.items.length > 0 && html`<div class=${`table-wrap${loaded.loading ? ' busy' : ''}`}>
+    ${data && data.items.length > 0 && html`<div class=${`table-wrap${loaded.loading || loaded.error ? ' busy' : ''}`}
+      title=${loaded.error ? 'The rows of the last query that worked' : undefined}>
       <table class="records">
         <thead><tr>${columns.map(header)}</tr></thead>
         <tbody>${data.items.map((r) => html`<tr key=${r.id}>
