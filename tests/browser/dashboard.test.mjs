@@ -240,6 +240,8 @@ test('records: add with every common type, filter (with the server error inline)
   const titles = await page.locator('table.records tbody tr td:nth-child(2)').allInnerTexts();
   assert.equal(titles.length, 5);
   assert.ok(titles.includes('The Dispossessed'));
+  // The relation column names the author by her presentable field.
+  assert.ok(await page.locator('tr', { hasText: 'The Dispossessed' }).locator('td.col-relation', { hasText: 'Ursula' }).isVisible());
 
   // Sort by pages: one click ascending, another descending.
   await page.click('th button:has-text("pages")');
@@ -323,6 +325,7 @@ test('sign-out ends the session; a revoked session brings sign-in over the open 
   w.expect(401, 'POST', '/api/sessions/refresh');
   await page.click('button:text-is("Create record")');
   await page.locator('.overlay h1', { hasText: 'Your session has ended' }).waitFor();
+  assert.equal(await page.locator('.shell').getAttribute('inert'), '', 'the page under the form takes no input');
   await shot(page, 'session-ended');
   await page.fill('.overlay input[name=password]', admin.password);
   await page.click('.overlay button[type=submit]');

@@ -26,16 +26,17 @@ function App() {
   }
   if (state === 'unknown') return html`<div class="center"><${Loading} /></div>`;
   if (state === 'out') return html`<${SignIn} />`;
-  return html`<${Shell} route=${route} />${state === 'lapsed' && html`<${SignIn} lapsed=${true} />`}`;
+  const lapsed = state === 'lapsed';
+  return html`<${Shell} route=${route} inert=${lapsed} />${lapsed && html`<${SignIn} lapsed=${true} />`}`;
 }
 
-function Shell({ route }) {
+function Shell({ route, inert }) {
   const loaded = useLoad(() => get('/api/collections', { perPage: 500, sort: 'name' }), []);
   const [menu, setMenu] = useState(false);
   useEffect(() => setMenu(false), [route.path]);
   const ctx = useMemo(() => ({ list: loaded.data?.items || [], reload: loaded.reload }), [loaded.data]);
   return html`<${Collections.Provider} value=${ctx}>
-    <div class=${`shell${menu ? ' menu-open' : ''}`}>
+    <div class=${`shell${menu ? ' menu-open' : ''}`} inert=${inert}>
       <header class="topbar">
         <button class="btn ghost" aria-expanded=${menu} aria-controls="sidebar" onClick=${() => setMenu(!menu)}>☰ Collections</button>
         <a class="brand" href="#/"><span class="mark" aria-hidden="true"></span>Cairn</a>

@@ -6,7 +6,8 @@ import { html, useState } from './lib.js';
 import { enc, get } from './api.js';
 import { href } from './router.js';
 import { columnsOf, typeLabel } from './schema.js';
-import { cell } from './format.js';
+import { cell, recordLabel } from './format.js';
+import { useCollections } from './context.js';
 import { Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
 
 const PAGE_SIZES = [20, 50, 100, 200, 500];
@@ -36,10 +37,20 @@ export function Records({ collection }) {
   const hasCreated = collection.fields.some((f) => f.name === 'created');
   const sort = q.sort === '-created' && !hasCreated ? '' : q.sort;
   const [typed, setTyped] = useState(q.filter);
+  const { list } = useCollections();
+  // Relations are shown by the related record's presentable fields.
+  const relations = collection.fields.filter((f) => f.type === 'relation' && !f.hidden);
+  const expand = relations.map((f) => f.name).join(',');
   const loaded = useLoad(
-    () => get(`/api/collections/${enc(collection.name)}/records`, { filter: q.filter, sort, page: q.page, perPage: q.perPage }),
-    [collection.name, q.filter, sort, q.page, q.perPage],
+    () => get(`/api/collections/${enc(collection.name)}/records`, { filter: q.filter, sort, page: q.page, perPage: q.perPage, expand }),
+    [collection.name, q.filter, sort, q.page, q.perPage, expand],
   );
+  const show = (f, r) => {
+    const related = f.type === 'relation' && r.expand?.[f.name];
+    if (!related) return cell(f, r[f.name]);
+    const target = list.find((c) => c.id === f.collectionId);
+    return (Array.isArray(related) ? related : [related]).map((x) => recordLabel(target, x)).join(', ');
+  };
   const columns = columnsOf(collection);
   const go = (patch) => setQuery(collection, { ...q, ...patch });
   const data = loaded.data;
@@ -76,7 +87,7 @@ export function Records({ collection }) {
         <tbody>${data.items.map((r) => html`<tr key=${r.id}>
           ${columns.map((f, i) => html`<td class=${`col-${f.type}`}>${i === 0
             ? html`<a class="mono" href=${href('collections', collection.name, 'records', r.id)}>${r.id}</a>`
-            : cell(f, r[f.name])}</td>`)}
+            : show(f, r)}</td>`)}
         </tr>`)}</tbody>
       </table></div>
       <nav class="pager" aria-label="Pages">
