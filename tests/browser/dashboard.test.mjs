@@ -287,6 +287,32 @@ test('records: add with every common type, filter (with the server error inline)
   await page.close();
 });
 
+test('collection settings: a renamed field keeps its data; removing one asks first', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  const { items } = await api(server.base, token, 'GET', '/api/collections/books/records?filter=' + encodeURIComponent('title = "Book 01"'));
+  await api(server.base, token, 'PATCH', `/api/collections/books/records/${items[0].id}`, { subtitle: 'kept through a rename' });
+  await page.goto(`${server.base}/_/#/collections/books/settings`);
+  const row = (name) => page.locator(`.field-row[data-field="${name}"]`);
+  await row('subtitle').waitFor();
+  await row('subtitle').locator('input[name=field-name]').fill('tagline');
+  await row('site').getByRole('button', { name: /Remove/ }).click();
+  await page.locator('dialog[open]', { hasText: 'site' }).waitFor();
+  await shot(page, 'collection-remove-field');
+  await page.click('dialog[open] button:text-is("Remove field")');
+  assert.equal(await row('site').count(), 0);
+  await page.click('button:text-is("Save changes")');
+  await page.locator('h1', { hasText: /^books$/ }).waitFor();
+  const saved = await api(server.base, token, 'GET', '/api/collections/books');
+  assert.ok(saved.fields.some((f) => f.name === 'tagline'));
+  assert.ok(!saved.fields.some((f) => f.name === 'site' || f.name === 'subtitle'));
+  const record = await api(server.base, token, 'GET', `/api/collections/books/records/${items[0].id}`);
+  assert.equal(record.tagline, 'kept through a rename');
+  assert.ok(await page.locator('th', { hasText: 'tagline' }).isVisible(), 'the table follows the new schema');
+  w.check();
+  await page.close();
+});
+
 test('phone width: the records page and the collection menu fit 390×844', async () => {
   // A context of its own, signed in on its own: a copy of the other
   // context's cookie would be a second holder of one refresh token, and

@@ -179,7 +179,7 @@ function FieldRow({ field, index, error, targets, onChange, onRemove }) {
       break;
     default: break;
   }
-  return html`<li class="field-row">
+  return html`<li class="field-row" data-field=${field.name}>
     <div class="field-main">
       <span class=${`type type-${field.type}`}>${typeLabel(field.type)}</span>
       <input name="field-name" class=${`name ${bad('name')}`} value=${field.name} placeholder="field name" spellcheck="false" autocomplete="off"
