@@ -2,13 +2,13 @@
 // click on a header, PocketBase's filter syntax (the server's error shown
 // under the bar) and paging. The query lives in the hash (?filter=…) so a
 // reload or a shared link shows the same rows.
-import { html, useState } from './lib.js';
-import { enc, get } from './api.js';
+import { html, useEffect, useState } from './lib.js';
+import { del, enc, get } from './api.js';
 import { href } from './router.js';
 import { columnsOf, typeLabel } from './schema.js';
 import { cell, recordLabel } from './format.js';
 import { useCollections } from './context.js';
-import { Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
+import { Confirm, Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
 
 const PAGE_SIZES = [20, 50, 100, 200, 500];
 
@@ -55,6 +55,33 @@ export function Records({ collection }) {
   const go = (patch) => setQuery(collection, { ...q, ...patch });
   const data = loaded.data;
   const isView = collection.type === 'view';
+  const [selected, setSelected] = useState(() => new Set());
+  const [bulk, setBulk] = useState({ open: false, busy: false, error: null });
+  // A selection belongs to the rows on screen: a new query starts afresh.
+  useEffect(() => setSelected(new Set()), [data]);
+  const toggle = (id) => {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id); else next.add(id);
+    setSelected(next);
+  };
+  const allOnPage = data && data.items.length > 0 && data.items.every((r) => selected.has(r.id));
+  const toggleAll = () => setSelected(allOnPage ? new Set() : new Set(data.items.map((r) => r.id)));
+  async function deleteSelected() {
+    setBulk({ open: true, busy: true, error: null });
+    // One by one, so a refusal stops the run and says which record it was.
+    for (const id of selected) {
+      try {
+        await del(`/api/collections/${enc(collection.name)}/records/${enc(id)}`);
+      } catch (error) {
+        error.message = `${id}: ${error.message}`;
+        setBulk({ open: true, busy: false, error });
+        loaded.reload();
+        return;
+      }
+    }
+    setBulk({ open: false, busy: false, error: null });
+    loaded.reload();
+  }
 
   const sortBy = (name) => go({ sort: sort === name ? `-${name}` : name, page: 1 });
   const header = (f) => {
@@ -77,19 +104,31 @@ export function Records({ collection }) {
     </form>
     <p id="filter-help" class="muted small">PocketBase filter syntax: <code>=</code> <code>!=</code> <code>~</code> <code>></code> <code>&&</code> <code>||</code>, quoted strings, <code>@now</code>.</p>
     <${ErrorNote} error=${loaded.error} title=${q.filter ? 'The filter was refused:' : 'The records could not be loaded:'} />
+    <${Confirm} open=${bulk.open} title=${`Delete ${selected.size} record${selected.size === 1 ? '' : 's'}?`} busy=${bulk.busy} error=${bulk.error}
+      onCancel=${() => setBulk({ open: false, busy: false, error: null })} onConfirm=${deleteSelected}>
+      <p>The selected records of <strong>${collection.name}</strong> and their files are deleted. This cannot be undone.</p>
+    </${Confirm}>
     ${!data && loaded.loading && html`<${Loading} label="Loading records…" />`}
     ${data && data.items.length === 0 && html`<${Empty} title=${q.filter ? 'No record matches this filter.' : 'No records yet.'}>
       ${!q.filter && !isView && html`<a class="btn primary" href=${href('collections', collection.name, 'records', 'new')}>Add the first record</a>`}</${Empty}>`}
     ${data && data.items.length > 0 && html`<div class=${`table-wrap${loaded.loading || loaded.error ? ' busy' : ''}`}
       title=${loaded.error ? 'The rows of the last query that worked' : undefined}>
       <table class="records">
-        <thead><tr>${columns.map(header)}</tr></thead>
-        <tbody>${data.items.map((r) => html`<tr key=${r.id}>
+        <thead><tr>${!isView && html`<th class="pick"><input type="checkbox" aria-label="Select all rows on this page"
+          checked=${allOnPage} onChange=${toggleAll} /></th>`}${columns.map(header)}</tr></thead>
+        <tbody>${data.items.map((r) => html`<tr key=${r.id} class=${selected.has(r.id) ? 'selected' : ''}>
+          ${!isView && html`<td class="pick"><input type="checkbox" aria-label=${`Select ${r.id}`}
+            checked=${selected.has(r.id)} onChange=${() => toggle(r.id)} /></td>`}
           ${columns.map((f, i) => html`<td class=${`col-${f.type}`}>${i === 0
             ? html`<a class="mono" href=${href('collections', collection.name, 'records', r.id)}>${r.id}</a>`
             : show(f, r)}</td>`)}
         </tr>`)}</tbody>
       </table></div>
+      ${selected.size > 0 && html`<div class="bulk-bar" role="region" aria-label="Selection">
+      <span>${selected.size} selected</span>
+      <button class="btn small" type="button" onClick=${() => setSelected(new Set())}>Clear selection</button>
+      <button class="btn small danger" type="button" onClick=${() => setBulk({ open: true, busy: false, error: null })}>Delete selected</button>
+    </div>`}
       <nav class="pager" aria-label="Pages">
         <span class="muted small">${(data.page - 1) * data.perPage + 1}–${(data.page - 1) * data.perPage + data.items.length} of ${data.totalItems}</span>
         <button class="btn small" disabled=${data.page <= 1} onClick=${() => go({ page: data.page - 1 })}>‹ Previous</button>
