@@ -240,6 +240,8 @@ test('records: add with every common type, filter (with the server error inline)
   const titles = await page.locator('table.records tbody tr td:nth-child(3)').allInnerTexts();
   assert.equal(titles.length, 5);
   assert.ok(titles.includes('The Dispossessed'));
+  // A filter that worked is offered again; the refused one is not.
+  assert.deepEqual(await page.locator('#recent-filters option').evaluateAll((os) => os.map((o) => o.value)), ['pages > 200']);
   // The relation column names the author by her presentable field.
   assert.ok(await page.locator('tr', { hasText: 'The Dispossessed' }).locator('td.col-relation', { hasText: 'Ursula' }).isVisible());
 
@@ -321,6 +323,27 @@ test('collection settings: a renamed field keeps its data; removing one asks fir
   const record = await api(server.base, token, 'GET', `/api/collections/books/records/${items[0].id}`);
   assert.equal(record.tagline, 'kept through a rename');
   await page.locator('th', { hasText: 'tagline' }).waitFor(); // the table follows the new schema
+  w.check();
+  await page.close();
+});
+
+test('keyboard: sort, open a record, and leave a dialog with Escape, without a mouse', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/collections/books`);
+  await page.locator('th button', { hasText: 'title' }).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('th[aria-sort=ascending]', { hasText: 'title' }).waitFor();
+  await page.locator('tbody tr a').first().focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#f-title').waitFor();
+  await page.locator('button:text-is("Delete record")').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('dialog[open]').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('dialog') !== null), true, 'focus moves into the dialog');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.querySelector('dialog[open]'));
+  assert.ok(await page.locator('#f-title').isVisible(), 'nothing was deleted');
   w.check();
   await page.close();
 });

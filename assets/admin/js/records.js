@@ -32,6 +32,21 @@ function setQuery(collection, q) {
   location.hash = `/collections/${enc(collection.name)}${s ? `?${s}` : ''}`;
 }
 
+// The last filters that worked, per collection, offered as suggestions.
+// They are the superuser's own queries, kept in this browser only.
+const RECENT = 8;
+const recentKey = (collection) => `cairn.admin.filters:${collection.id}`;
+function recentFilters(collection) {
+  try {
+    const list = JSON.parse(localStorage.getItem(recentKey(collection)) || '[]');
+    return Array.isArray(list) ? list.filter((x) => typeof x === 'string') : [];
+  } catch { return []; }
+}
+function remember(collection, filter) {
+  const list = [filter, ...recentFilters(collection).filter((x) => x !== filter)].slice(0, RECENT);
+  localStorage.setItem(recentKey(collection), JSON.stringify(list));
+}
+
 export function Records({ collection }) {
   const q = queryOf();
   const hasCreated = collection.fields.some((f) => f.name === 'created');
@@ -55,6 +70,7 @@ export function Records({ collection }) {
   const go = (patch) => setQuery(collection, { ...q, ...patch });
   const data = loaded.data;
   const isView = collection.type === 'view';
+  useEffect(() => { if (data && !loaded.error && q.filter) remember(collection, q.filter); }, [data]);
   const [selected, setSelected] = useState(() => new Set());
   const [bulk, setBulk] = useState({ open: false, busy: false, error: null });
   // A selection belongs to the rows on screen: a new query starts afresh.
@@ -98,7 +114,9 @@ export function Records({ collection }) {
     <form class="filter-bar" role="search" onSubmit=${(e) => { e.preventDefault(); go({ filter: typed.trim(), page: 1 }); }}>
       <input name="filter" type="search" spellcheck="false" autocomplete="off" aria-label="Filter"
         class=${loaded.error && q.filter ? 'invalid' : ''} aria-describedby="filter-help"
-        placeholder='Filter, e.g. title ~ "hello" && count > 2' value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)} />
+        placeholder='Filter, e.g. title ~ "hello" && count > 2' value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)}
+        list="recent-filters" />
+      <datalist id="recent-filters">${recentFilters(collection).map((f) => html`<option value=${f} />`)}</datalist>
       <button class="btn" type="submit">Apply</button>
       ${q.filter && html`<button class="btn ghost" type="button" onClick=${() => { setTyped(''); go({ filter: '', page: 1 }); }}>Clear</button>`}
     </form>
