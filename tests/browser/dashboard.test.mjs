@@ -8,6 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, apiToken, firstLoadSize, launch, shot, startServer, watch } from './harness.mjs';
 
+// An 8×8 PNG, a book cover in the scenario.
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGPQz4/DihiGlgQAknA/AQHfICkAAAAASUVORK5CYII=';
 const admin = { email: 'admin@example.com', password: 'admin-pass-123' };
 let server;
 let browser;
@@ -201,7 +203,7 @@ test('records: add with every common type, filter (with the server error inline)
   await page.fill('#f-published', '1974-05-01T10:30:00');
   await page.selectOption('#f-genre', 'novel');
   await page.selectOption('#f-author', { label: 'Ursula' });
-  await page.setInputFiles('#f-cover', { name: 'cover.txt', mimeType: 'text/plain', buffer: Buffer.from('a cover') });
+  await page.setInputFiles('#f-cover', { name: 'cover.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
   await shot(page, 'record-new');
   await page.click('button:text-is("Create record")');
   await page.locator('table.records tbody tr').first().waitFor();
@@ -213,7 +215,7 @@ test('records: add with every common type, filter (with the server error inline)
   assert.equal(first.published, '1974-05-01 10:30:00.000Z');
   assert.deepEqual(first.meta, { isbn: '978-0' });
   assert.equal(first.genre, 'novel');
-  assert.match(first.cover, /^cover_\w+\.txt$/);
+  assert.match(first.cover, /^cover_\w+\.png$/);
 
   // More rows through the API, then filter, sort and page in the UI.
   for (let i = 1; i <= 24; i++) {
@@ -242,6 +244,18 @@ test('records: add with every common type, filter (with the server error inline)
   assert.ok(titles.includes('The Dispossessed'));
   // A filter that worked is offered again; the refused one is not.
   assert.deepEqual(await page.locator('#recent-filters option').evaluateAll((os) => os.map((o) => o.value)), ['pages > 200']);
+  // Columns can be hidden; the choice stays for this collection.
+  await page.click('summary:text-is("Columns")');
+  for (const name of ['contact', 'site', 'meta', 'created', 'updated']) {
+    await page.locator('.columns-menu label', { hasText: new RegExp(`^${name}$`) }).locator('input').uncheck();
+  }
+  await page.click('summary:text-is("Columns")');
+  assert.equal(await page.locator('th', { hasText: 'contact' }).count(), 0);
+  // The cover shows as a thumbnail the server made, loaded without error.
+  const thumb = page.locator('tr', { hasText: 'The Dispossessed' }).locator('td.col-file img.thumb');
+  await thumb.waitFor();
+  await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await thumb.elementHandle());
+  await shot(page, 'records-filtered');
   // The relation column names the author by her presentable field.
   assert.ok(await page.locator('tr', { hasText: 'The Dispossessed' }).locator('td.col-relation', { hasText: 'Ursula' }).isVisible());
 
@@ -271,6 +285,7 @@ test('records: add with every common type, filter (with the server error inline)
   await page.fill('#f-title', 'The Dispossessed (1974)');
   await page.click('button:text-is("Save changes")');
   await page.locator('table.records td', { hasText: 'The Dispossessed (1974)' }).waitFor();
+  assert.equal(await page.locator('th', { hasText: 'contact' }).count(), 0, 'hidden columns stay hidden on coming back');
 
   // Delete, confirmed in a dialog; cancel first leaves it be.
   await page.click(`a:text-is("${first.id}")`);

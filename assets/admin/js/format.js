@@ -5,9 +5,11 @@ export function cell(field, value) {
   if (value === null || value === undefined || value === '') return '';
   if (Array.isArray(value)) return value.join(', ');
   if (field?.type === 'bool') return value ? 'yes' : 'no';
+  // Dates to the minute (UTC, as stored); the record page shows the rest.
+  if (field?.type === 'date' || field?.type === 'autodate') return String(value).slice(0, 16);
   if (typeof value === 'object') return JSON.stringify(value);
   const s = String(value);
-  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
+  return s.length > 60 ? `${s.slice(0, 59)}…` : s;
 }
 
 /** "2006-01-02 15:04:05.000Z" -> "2006-01-02T15:04:05" (shown as UTC). */
@@ -30,4 +32,17 @@ export function recordLabel(collection, record) {
   if (shown.length) return shown.join(' · ');
   const texty = fields.find((f) => !f.system && ['text', 'email'].includes(f.type) && record[f.name]);
   return texty ? `${record[texty.name]}` : record.id;
+}
+
+const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
+
+/**
+ * The URL of a 100×100 thumbnail (the size the server always makes) for an
+ * image in a public file field; null for other files and protected fields,
+ * whose URLs would need a file token.
+ */
+export function thumbUrl(collection, record, field, name) {
+  if (field.protected || !IMAGE.test(name)) return null;
+  const e = encodeURIComponent;
+  return `/api/files/${e(collection.id)}/${e(record.id)}/${e(name)}?thumb=100x100`;
 }

@@ -5,7 +5,7 @@ import { html, useEffect, useState } from './lib.js';
 import { del, enc, get, request } from './api.js';
 import { go, href } from './router.js';
 import { editable, typeLabel } from './schema.js';
-import { fromInput, recordLabel, toInput } from './format.js';
+import { fromInput, recordLabel, thumbUrl, toInput } from './format.js';
 import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, useLoad } from './ui.js';
 
 const multi = (f) => (f.maxSelect || 1) > 1;
@@ -215,6 +215,7 @@ function FilePicker({ id, field, value, record, collection, uploads, removed, on
   const current = (Array.isArray(value) ? value : value ? [value] : []);
   return html`<div class="files">
     ${current.length > 0 && html`<ul class="file-list">${current.map((name) => html`<li class=${removed.includes(name) ? 'removed' : ''}>
+      ${thumbUrl(collection, record, field, name) && html`<img class="thumb big" src=${thumbUrl(collection, record, field, name)} alt="" />`}
       <a href=${`/api/files/${enc(collection.id)}/${enc(record.id)}/${enc(name)}`} target="_blank" rel="noopener">${name}</a>
       <button type="button" class="btn ghost small" onClick=${() => onRemoved(removed.includes(name) ? removed.filter((x) => x !== name) : [...removed, name])}>
         ${removed.includes(name) ? 'Keep' : 'Remove'}</button></li>`)}</ul>`}

@@ -6,7 +6,7 @@ import { html, useEffect, useState } from './lib.js';
 import { del, enc, get } from './api.js';
 import { href } from './router.js';
 import { columnsOf, typeLabel } from './schema.js';
-import { cell, recordLabel } from './format.js';
+import { cell, recordLabel, thumbUrl } from './format.js';
 import { useCollections } from './context.js';
 import { Confirm, Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
 
@@ -47,6 +47,29 @@ function remember(collection, filter) {
   localStorage.setItem(recentKey(collection), JSON.stringify(list));
 }
 
+// Columns hidden by choice, per collection, in this browser.
+const hiddenKey = (collection) => `cairn.admin.columns:${collection.id}`;
+function hiddenColumns(collection) {
+  try {
+    const list = JSON.parse(localStorage.getItem(hiddenKey(collection)) || '[]');
+    return new Set(Array.isArray(list) ? list : []);
+  } catch { return new Set(); }
+}
+
+function ColumnsMenu({ fields, hidden, onChange }) {
+  return html`<details class="columns-menu">
+    <summary class="btn">Columns</summary>
+    <div class="menu" role="group" aria-label="Columns to show">
+      ${fields.map((f) => html`<label class="check"><input type="checkbox" checked=${!hidden.has(f.name)} disabled=${f.name === 'id'}
+        onChange=${(e) => {
+          const next = new Set(hidden);
+          if (e.currentTarget.checked) next.delete(f.name); else next.add(f.name);
+          onChange(next);
+        }} />${f.name}</label>`)}
+    </div>
+  </details>`;
+}
+
 export function Records({ collection }) {
   const q = queryOf();
   const hasCreated = collection.fields.some((f) => f.name === 'created');
@@ -61,12 +84,24 @@ export function Records({ collection }) {
     [collection.name, q.filter, sort, q.page, q.perPage, expand],
   );
   const show = (f, r) => {
+    if (f.type === 'file' && r[f.name]?.length) {
+      const names = Array.isArray(r[f.name]) ? r[f.name] : [r[f.name]];
+      return html`<span class="files-cell">${names.map((n) => {
+        const url = thumbUrl(collection, r, f, n);
+        return url ? html`<img class="thumb" src=${url} alt=${n} title=${n} loading="lazy" />` : html`<span class="file-name">${n}</span>`;
+      })}</span>`;
+    }
     const related = f.type === 'relation' && r.expand?.[f.name];
     if (!related) return cell(f, r[f.name]);
     const target = list.find((c) => c.id === f.collectionId);
     return (Array.isArray(related) ? related : [related]).map((x) => recordLabel(target, x)).join(', ');
   };
-  const columns = columnsOf(collection);
+  const [hidden, setHidden] = useState(() => hiddenColumns(collection));
+  const chooseColumns = (next) => {
+    setHidden(next);
+    localStorage.setItem(hiddenKey(collection), JSON.stringify([...next]));
+  };
+  const columns = columnsOf(collection).filter((f) => !hidden.has(f.name));
   const go = (patch) => setQuery(collection, { ...q, ...patch });
   const data = loaded.data;
   const isView = collection.type === 'view';
@@ -109,7 +144,8 @@ export function Records({ collection }) {
 
   return html`<${Page} title=${collection.name}
       sub=${data ? `${data.totalItems} record${data.totalItems === 1 ? '' : 's'}` : collection.type}
-      actions=${html`<a class="btn" href=${href('collections', collection.name, 'settings')}>Settings</a>
+      actions=${html`<${ColumnsMenu} fields=${columnsOf(collection)} hidden=${hidden} onChange=${chooseColumns} />
+        <a class="btn" href=${href('collections', collection.name, 'settings')}>Settings</a>
         ${!isView && html`<a class="btn primary" href=${href('collections', collection.name, 'records', 'new')}>+ New record</a>`}`}>
     <form class="filter-bar" role="search" onSubmit=${(e) => { e.preventDefault(); go({ filter: typed.trim(), page: 1 }); }}>
       <input name="filter" type="search" spellcheck="false" autocomplete="off" aria-label="Filter"
