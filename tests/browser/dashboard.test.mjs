@@ -349,6 +349,9 @@ test('keyboard: sort, open a record, and leave a dialog with Escape, without a m
   await page.locator('th button', { hasText: 'title' }).focus();
   await page.keyboard.press('Enter');
   await page.locator('th[aria-sort=ascending]', { hasText: 'title' }).waitFor();
+  // Wait for the sorted rows themselves: focus on a row about to be replaced would be lost.
+  const [firstByTitle] = (await api(server.base, token, 'GET', '/api/collections/books/records?sort=title&perPage=1')).items;
+  await page.locator('tbody tr').first().locator('a', { hasText: firstByTitle.id }).waitFor();
   await page.locator('tbody tr a').first().focus();
   await page.keyboard.press('Enter');
   await page.locator('#f-title').waitFor();
