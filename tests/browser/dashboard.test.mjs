@@ -366,6 +366,33 @@ test('keyboard: sort, open a record, and leave a dialog with Escape, without a m
   await page.close();
 });
 
+test('superusers: another one is added on the _superusers page, with a password, and can sign in', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/`);
+  await page.click('details.system summary');
+  await page.click('.sidebar a:has-text("_superusers")');
+  await page.locator('h1', { hasText: '_superusers' }).waitFor();
+  await page.locator('td', { hasText: admin.email }).waitFor();
+  await page.click('text=+ New record');
+  await page.fill('#f-email', 'second@example.com');
+  await page.fill('#f-password', 'second-pass-123');
+  await page.fill('#f-passwordConfirm', 'not-the-same');
+  w.expect(400, 'POST', '/api/collections/_superusers/records');
+  await page.click('button:text-is("Create record")');
+  await page.locator('.field', { has: page.locator('#f-passwordConfirm') }).locator('.field-error').waitFor();
+  assert.equal(await page.inputValue('#f-email'), 'second@example.com');
+  await shot(page, 'superuser-new-error');
+  await page.fill('#f-passwordConfirm', 'second-pass-123');
+  await page.click('button:text-is("Create record")');
+  await page.locator('td', { hasText: 'second@example.com' }).waitFor();
+  // The password never shows in the table.
+  assert.equal(await page.locator('th', { hasText: /^password$/ }).count(), 0);
+  assert.ok(await apiToken(server.base, 'second@example.com', 'second-pass-123'));
+  w.check();
+  await page.close();
+});
+
 test('phone width: the records page and the collection menu fit 390×844', async () => {
   // A context of its own, signed in on its own: a copy of the other
   // context's cookie would be a second holder of one refresh token, and

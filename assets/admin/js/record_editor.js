@@ -146,10 +146,12 @@ function RecordForm({ collection, record }) {
     </div>`)}
     ${isAuth && html`<div class="field"><label for="f-password">${record ? 'New password' : 'Password'}</label>
         <input id="f-password" type="password" autocomplete="new-password" value=${password.password}
+          class=${errorAt(error, ['password']) ? 'invalid' : ''}
           onInput=${(e) => setPassword({ ...password, password: e.currentTarget.value })} />
         <${FieldError} error=${error} path=${['password']} /></div>
       <div class="field"><label for="f-passwordConfirm">Confirm password</label>
         <input id="f-passwordConfirm" type="password" autocomplete="new-password" value=${password.passwordConfirm}
+          class=${errorAt(error, ['passwordConfirm']) ? 'invalid' : ''}
           onInput=${(e) => setPassword({ ...password, passwordConfirm: e.currentTarget.value })} />
         <${FieldError} error=${error} path=${['passwordConfirm']} /></div>`}
     ${record && html`<p class="muted small">${['created', 'updated'].filter((k) => record[k]).map((k) => `${k} ${record[k]}`).join(' · ')}</p>`}
