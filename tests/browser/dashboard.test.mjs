@@ -338,6 +338,18 @@ test('collection settings: a renamed field keeps its data; removing one asks fir
   const record = await api(server.base, token, 'GET', `/api/collections/books/records/${items[0].id}`);
   assert.equal(record.tagline, 'kept through a rename');
   await page.locator('th', { hasText: 'tagline' }).waitFor(); // the table follows the new schema
+
+  // Duplicate: the same fields and rules under a new name, no records.
+  await page.click('text=Settings');
+  await page.click('text=Duplicate');
+  await page.locator('h1', { hasText: 'New collection' }).waitFor();
+  assert.equal(await page.inputValue('input[name=name]'), 'books_copy');
+  await page.click('button:text-is("Create collection")');
+  await page.locator('h1', { hasText: /^books_copy$/ }).waitFor();
+  const copy = await api(server.base, token, 'GET', '/api/collections/books_copy');
+  assert.deepEqual(copy.fields.map((f) => f.name), saved.fields.map((f) => f.name));
+  assert.equal(copy.listRule, saved.listRule);
+  assert.equal((await api(server.base, token, 'GET', '/api/collections/books_copy/records')).totalItems, 0);
   w.check();
   await page.close();
 });
@@ -407,7 +419,7 @@ test('phone width: the records page and the collection menu fit 390×844', async
   assert.ok(overflow <= 0, `no sideways scroll of the page (${overflow}px)`);
   await shot(page, 'phone-records');
   await page.click('button:has-text("Collections")');
-  await page.locator('.sidebar .nav-list a', { hasText: 'books' }).waitFor();
+  await page.locator('.sidebar').getByRole('link', { name: 'books', exact: true }).waitFor();
   await shot(page, 'phone-menu');
   w.check();
   await phone.close();

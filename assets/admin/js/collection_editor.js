@@ -11,10 +11,28 @@ import { Confirm, ErrorNote, FieldError, Page, errorAt } from './ui.js';
 const clone = (v) => JSON.parse(JSON.stringify(v));
 const ruleMode = (r) => (r === null || r === undefined ? 'locked' : r === '' ? 'public' : 'expr');
 
-export function CollectionEditor({ collection }) {
+/**
+ * A new collection shaped like `source`: its fields (as new fields) and
+ * rules under another name. Indexes are left out: their SQL names the
+ * source's table and index names, which the copy must not reuse.
+ */
+function duplicateOf(source) {
+  const copy = clone(source);
+  for (const key of ['id', 'created', 'updated', 'system']) delete copy[key];
+  copy.name = `${source.name}_copy`;
+  copy.indexes = [];
+  copy.fields = copy.fields.map((f) => {
+    const field = { ...f };
+    delete field.id;
+    return field;
+  });
+  return copy;
+}
+
+export function CollectionEditor({ collection, from }) {
   const { list, reload } = useCollections();
   const editing = Boolean(collection);
-  const [draft, setDraft] = useState(() => (editing ? clone(collection) : {
+  const [draft, setDraft] = useState(() => (editing ? clone(collection) : from ? duplicateOf(from) : {
     name: '', type: 'base', fields: starterFields(), indexes: [],
     listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null,
   }));
@@ -70,8 +88,11 @@ export function CollectionEditor({ collection }) {
 
   const targets = list.filter((c) => c.type !== 'view');
   return html`<${Page} title=${editing ? `Settings of ${collection.name}` : 'New collection'}
-      sub=${editing ? `Type: ${collection.type} · id ${collection.id}` : 'A base collection: records with typed fields, served at once through the REST API.'}
-      actions=${editing && html`<a class="btn" href=${`#/collections/${enc(collection.name)}`}>Back to records</a>`}>
+      sub=${editing ? `Type: ${collection.type} · id ${collection.id}`
+        : from ? `A copy of ${from.name}: its fields and rules, no records and no indexes.`
+        : 'A base collection: records with typed fields, served at once through the REST API.'}
+      actions=${editing && html`<a class="btn" href=${`#/collections/${enc(collection.name)}`}>Back to records</a>
+        ${!collection.system && collection.type === 'base' && html`<a class="btn" href=${`#/collections/new?from=${enc(collection.name)}`}>Duplicate</a>`}`}>
     <form class="editor" onSubmit=${save} noValidate>
       <${ErrorNote} error=${error && !hasFieldErrors(error) ? error : null} />
       ${error && hasFieldErrors(error) && html`<div class="note error" role="alert">${error.message} The problems are marked below.

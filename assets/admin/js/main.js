@@ -57,7 +57,11 @@ function Content({ route }) {
   const collection = p.name && list.find((c) => c.name === p.name || c.id === p.name);
   switch (route.name) {
     case 'home': return html`<${Home} />`;
-    case 'collectionNew': return html`<${CollectionEditor} key="new" />`;
+    case 'collectionNew': {
+      const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from');
+      const source = from && list.find((c) => c.name === from);
+      return html`<${CollectionEditor} key=${`new-${source?.id || ''}`} from=${source} />`;
+    }
     default: break;
   }
   if (!collection) {
