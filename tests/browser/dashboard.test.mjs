@@ -462,6 +462,36 @@ test('sign-out ends the session; a revoked session brings sign-in over the open 
   await page.close();
 });
 
+test('MFA: with a second factor on, the password is followed by a mailed one-time code', async () => {
+  token = await apiToken(server.base, admin.email, admin.password);
+  await api(server.base, token, 'PATCH', '/api/collections/_superusers', { mfa: { enabled: true }, otp: { enabled: true } });
+  const fresh = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await fresh.newPage();
+  const w = watch(page);
+  try {
+    await page.goto(`${server.base}/_/`);
+    // The password's answer is a 401 carrying {mfaId}: the first factor, not a failure.
+    w.expect(401, 'POST', '/api/collections/_superusers/auth-with-password');
+    await signIn(page);
+    await page.locator('h1', { hasText: 'Enter the code' }).waitFor();
+    await shot(page, 'signin-code');
+    const { items } = await api(server.base, token, 'GET', '/api/mail/outbox');
+    const mail = items.find((m) => m.to.includes(admin.email));
+    const code = mail.text.match(/\b\d{6,}\b/)[0];
+    w.expect(400, 'POST', '/api/collections/_superusers/auth-with-otp');
+    await page.fill('input[name=code]', '00000000');
+    await page.click('button[type=submit]');
+    await page.locator('.note.error').waitFor();
+    await page.fill('input[name=code]', code);
+    await page.click('button[type=submit]');
+    await page.locator('.shell').waitFor();
+    w.check();
+  } finally {
+    await api(server.base, token, 'PATCH', '/api/collections/_superusers', { mfa: { enabled: false }, otp: { enabled: false } });
+    await fresh.close();
+  }
+});
+
 test('first load: HTML, JS and CSS, gzip (a figure, printed)', async () => {
   const size = await firstLoadSize(browser, `${server.base}/_/`);
   const kib = (n) => (n / 1024).toFixed(1);

@@ -15,8 +15,10 @@ const HINT = 'cairn.admin.session';
 const REFRESH_EARLY_MS = 60_000;
 
 export class ApiError extends Error {
-  constructor(status, message, data = {}, requestId = null, retryAfter = null) {
+  constructor(status, message, data = {}, requestId = null, retryAfter = null, body = null) {
     super(retryAfter ? `${message} Try again in ${retryAfter} s.` : message);
+    // The whole answer, for the few that carry more than the envelope ({mfaId}).
+    this.body = body;
     this.status = status;
     this.data = data && typeof data === 'object' ? data : {};
     this.requestId = requestId;
@@ -92,7 +94,7 @@ async function send(method, path, { body, query, headers = {}, auth = true } = {
   const data = resp.status === 204 ? null : await resp.json().catch(() => null);
   if (!resp.ok) {
     const retryAfter = resp.status === 429 ? Number(resp.headers.get('Retry-After')) || null : null;
-    throw new ApiError(resp.status, data?.message || `The server answered ${resp.status}.`, data?.data, requestId, retryAfter);
+    throw new ApiError(resp.status, data?.message || `The server answered ${resp.status}.`, data?.data, requestId, retryAfter, data);
   }
   return data;
 }
@@ -120,11 +122,32 @@ export async function restore() {
   }
 }
 
+const SUPERUSERS = '/api/collections/_superusers';
+const COOKIE_MODE = { 'X-Cairn-Auth-Cookie': '1' };
+
+/**
+ * Signs in with a password. When `_superusers` asks for a second factor
+ * (MFA), nothing is signed in yet: the answer is `{mfaId}` for
+ * `signInWithCode`, and a code is mailed to the account.
+ */
 export async function signIn(identity, password) {
-  accept(await send('POST', '/api/collections/_superusers/auth-with-password', {
-    auth: false,
-    headers: { 'X-Cairn-Auth-Cookie': '1' },
-    body: { identity, password },
+  try {
+    accept(await send('POST', `${SUPERUSERS}/auth-with-password`, {
+      auth: false, headers: COOKIE_MODE, body: { identity, password },
+    }));
+    return null;
+  } catch (e) {
+    const mfaId = e instanceof ApiError && e.status === 401 && e.body?.mfaId;
+    if (!mfaId) throw e;
+    const { otpId } = await send('POST', `${SUPERUSERS}/request-otp`, { auth: false, body: { email: identity } });
+    return { mfaId, otpId };
+  }
+}
+
+/** Completes a sign-in with the mailed one-time code (and the MFA id, if any). */
+export async function signInWithCode(otpId, code, mfaId) {
+  accept(await send('POST', `${SUPERUSERS}/auth-with-otp`, {
+    auth: false, headers: COOKIE_MODE, body: { otpId, password: code, ...(mfaId ? { mfaId } : {}) },
   }));
 }
 

@@ -56,8 +56,11 @@ function RecordForm({ collection, record }) {
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [deleteError, setDeleteError] = useState(null);
+  // Fields changed since the server's answer: its error no longer describes them.
+  const [edited, setEdited] = useState(() => new Set());
   const set = (name, v) => {
     setValues({ ...values, [name]: v });
+    if (!edited.has(name)) setEdited(new Set(edited).add(name));
     // A check made in the page is redone on save; until then it would mislead.
     if (local[name]) setLocal({ ...local, [name]: undefined });
   };
@@ -107,6 +110,7 @@ function RecordForm({ collection, record }) {
     }
     setBusy(true);
     setError(null);
+    setEdited(new Set());
     try {
       if (record) await request('PATCH', `${base}/${enc(record.id)}`, { body: payload });
       else await request('POST', base, { body: payload });
@@ -130,7 +134,7 @@ function RecordForm({ collection, record }) {
     }
   }
 
-  const problem = (f) => local[f.name] || errorAt(error, [f.name]);
+  const problem = (f) => local[f.name] || (!edited.has(f.name) && errorAt(error, [f.name]));
   const fieldErrors = error && Object.keys(error.data).length > 0;
   return html`<form class="editor record-form" onSubmit=${save} noValidate>
     ${error && html`<div class="note error" role="alert">${error.message}${fieldErrors ? ' The problems are marked below.' : ''}

@@ -2,7 +2,7 @@
 // page when the session lapses), the first-run installer, and the page an
 // OAuth2 sign-in popup lands on.
 import { html, useState } from './lib.js';
-import { install, signIn, session } from './api.js';
+import { install, signIn, signInWithCode, session } from './api.js';
 import { ErrorNote, FieldError } from './ui.js';
 
 export function SignIn({ lapsed }) {
@@ -10,34 +10,52 @@ export function SignIn({ lapsed }) {
   const [error, setError] = useState(null);
   const [email, setEmail] = useState(session.user?.email || '');
   const [password, setPassword] = useState('');
+  // Set when the password was right and a mailed code must follow (MFA).
+  const [second, setSecond] = useState(null);
+  const [code, setCode] = useState('');
   async function submit(e) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await signIn(email, password);
+      if (second) await signInWithCode(second.otpId, code, second.mfaId);
+      else {
+        const next = await signIn(email, password);
+        if (next) { setSecond(next); setBusy(false); }
+      }
     } catch (err) {
       setError(err);
       setBusy(false);
     }
   }
+  const title = second ? 'Enter the code' : lapsed ? 'Your session has ended' : 'Sign in';
   return html`<div class=${lapsed ? 'overlay' : 'center'}>
     <form class="card signin" onSubmit=${submit} aria-labelledby="signin-title">
       <div class="brand big"><span class="mark" aria-hidden="true"></span>Cairn</div>
-      <h1 id="signin-title">${lapsed ? 'Your session has ended' : 'Sign in'}</h1>
-      <p class="sub">${lapsed
-        ? 'Sign in again to continue; what you were editing is kept.'
-        : 'Superusers only. Accounts of your app sign in through your app.'}</p>
-      <label class="field">Email
-        <input name="email" type="email" autocomplete="username" required value=${email}
-          onInput=${(e) => setEmail(e.currentTarget.value)} autofocus /></label>
-      <${FieldError} error=${error} path=${['identity']} />
-      <label class="field">Password
-        <input name="password" type="password" autocomplete="current-password" required value=${password}
-          onInput=${(e) => setPassword(e.currentTarget.value)} /></label>
-      <${FieldError} error=${error} path=${['password']} />
-      <${ErrorNote} error=${error} />
-      <button class="btn primary wide" type="submit" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
+      <h1 id="signin-title">${title}</h1>
+      ${second ? html`
+        <p class="sub">Your password was right. A second step is on: we mailed a one-time code to <strong>${email}</strong>.</p>
+        <label class="field">Code
+          <input name="code" inputmode="numeric" autocomplete="one-time-code" required value=${code}
+            onInput=${(e) => setCode(e.currentTarget.value.trim())} autofocus /></label>
+        <${FieldError} error=${error} path=${['password']} />
+        <${ErrorNote} error=${error} />
+        <button class="btn primary wide" type="submit" disabled=${busy}>${busy ? 'Checking…' : 'Sign in'}</button>
+        <button class="btn ghost wide" type="button" onClick=${() => { setSecond(null); setCode(''); setError(null); }}>Start again</button>`
+      : html`
+        <p class="sub">${lapsed
+          ? 'Sign in again to continue; what you were editing is kept.'
+          : 'Superusers only. Accounts of your app sign in through your app.'}</p>
+        <label class="field">Email
+          <input name="email" type="email" autocomplete="username" required value=${email}
+            onInput=${(e) => setEmail(e.currentTarget.value)} autofocus /></label>
+        <${FieldError} error=${error} path=${['identity']} />
+        <label class="field">Password
+          <input name="password" type="password" autocomplete="current-password" required value=${password}
+            onInput=${(e) => setPassword(e.currentTarget.value)} /></label>
+        <${FieldError} error=${error} path=${['password']} />
+        <${ErrorNote} error=${error} />
+        <button class="btn primary wide" type="submit" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>`}
     </form>
   </div>`;
 }
