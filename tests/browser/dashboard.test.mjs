@@ -354,6 +354,45 @@ test('collection settings: a renamed field keeps its data; removing one asks fir
   await page.close();
 });
 
+test('auth collections: created with their system fields; an account added with a password', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/collections/new`);
+  await page.fill('input[name=name]', 'members');
+  await page.locator('label.kind-choice', { hasText: 'Auth' }).click();
+  assert.ok(await page.locator('.field-row.system', { hasText: 'tokenKey' }).isVisible(), 'the auth system fields are shown');
+  await page.click('.add-field button:text-is("+ Text")');
+  await page.click('.add-field button:text-is("+ Text")');
+  await page.locator('.field-row').last().locator('input[name=field-name]').fill('');
+  await page.locator('.field-row').nth(-2).locator('input[name=field-name]').fill('nickname');
+  // A blank name is refused on its own row, though the server counts the system fields too.
+  w.expect(400, 'POST', '/api/collections');
+  await page.click('button:text-is("Create collection")');
+  await page.locator('.field-row').last().locator('.field-error').waitFor();
+  assert.equal(await page.locator('.field-row').nth(-2).locator('.field-error').count(), 0);
+  await page.locator('.field-row').last().getByRole('button', { name: /Remove/ }).click();
+  await page.click('button:text-is("Create collection")');
+  await page.locator('h1', { hasText: /^members$/ }).waitFor();
+  const saved = await api(server.base, token, 'GET', '/api/collections/members');
+  assert.equal(saved.type, 'auth');
+  assert.deepEqual(saved.fields.map((f) => f.name), ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified', 'created', 'updated', 'nickname']);
+
+  await page.click('text=+ New record');
+  await page.fill('#f-email', 'member@example.com');
+  await page.fill('#f-nickname', 'M');
+  await page.fill('#f-password', 'member-pass-1');
+  await page.fill('#f-passwordConfirm', 'member-pass-1');
+  await page.click('button:text-is("Create record")');
+  await page.locator('td', { hasText: 'member@example.com' }).waitFor();
+  const signin = await fetch(`${server.base}/api/collections/members/auth-with-password`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ identity: 'member@example.com', password: 'member-pass-1' }),
+  });
+  assert.equal(signin.status, 200, 'the new account signs in');
+  w.check();
+  await page.close();
+});
+
 test('keyboard: sort, open a record, and leave a dialog with Escape, without a mouse', async () => {
   const page = await context.newPage();
   const w = watch(page);

@@ -5,7 +5,7 @@ import { html, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';
 import { go } from './router.js';
-import { FIELD_TYPES, RULES, newField, starterFields, typeLabel } from './schema.js';
+import { FIELD_TYPES, RULES, newField, starterFields, systemFields, typeLabel } from './schema.js';
 import { Confirm, ErrorNote, FieldError, Page, errorAt } from './ui.js';
 
 const clone = (v) => JSON.parse(JSON.stringify(v));
@@ -90,7 +90,7 @@ export function CollectionEditor({ collection, from }) {
   return html`<${Page} title=${editing ? `Settings of ${collection.name}` : 'New collection'}
       sub=${editing ? `Type: ${collection.type} · id ${collection.id}`
         : from ? `A copy of ${from.name}: its fields and rules, no records and no indexes.`
-        : 'A base collection: records with typed fields, served at once through the REST API.'}
+        : 'Records with typed fields and access rules, served at once through the REST API.'}
       actions=${editing && html`<a class="btn" href=${`#/collections/${enc(collection.name)}`}>Back to records</a>
         ${!collection.system && collection.type === 'base' && html`<a class="btn" href=${`#/collections/new?from=${enc(collection.name)}`}>Duplicate</a>`}`}>
     <form class="editor" onSubmit=${save} noValidate>
@@ -102,6 +102,13 @@ export function CollectionEditor({ collection, from }) {
           disabled=${collection?.system} placeholder="posts"
           onInput=${(e) => setDraft({ ...draft, name: e.currentTarget.value })} /></label>
       <${FieldError} error=${error} path=${['name']} />
+      ${!editing && html`<fieldset class="kinds">
+        <legend>Type</legend>
+        ${[['base', 'Base', 'records with typed fields'], ['auth', 'Auth', 'accounts that sign in: email, password, sessions']].map(([t, label, help]) => html`
+          <label class=${`kind-choice${draft.type === t ? ' on' : ''}`}><input type="radio" name="type" value=${t} checked=${draft.type === t}
+            onChange=${() => setDraft({ ...draft, type: t, fields: [...systemFields(t), ...draft.fields.filter((f) => !f.system)] })} />
+            <strong>${label}</strong> <span class="muted small">${help}</span></label>`)}
+      </fieldset>`}
 
       <h2>Fields</h2>
       <p class="muted small">Renaming a field keeps its data. Removing one deletes its data when you save.</p>

@@ -30,14 +30,29 @@ export function newField(type) {
 }
 
 /**
- * The fields a new base collection starts with: the system `id` (sent
- * explicitly, so the server's per-field errors index the list the page
- * shows) and the usual created/updated timestamps.
+ * The system fields of a new collection of `type`, sent explicitly (as the
+ * server would add them) so that its per-field errors index the list the
+ * page shows.
  */
-export function starterFields() {
+export function systemFields(type) {
+  const id = { name: 'id', type: 'text', system: true, primaryKey: true, required: true, min: 15, max: 15,
+    pattern: '^[a-z0-9]+$', autogeneratePattern: '[a-z0-9]{15}', hidden: false, presentable: false };
+  if (type !== 'auth') return [id];
   return [
-    { name: 'id', type: 'text', system: true, primaryKey: true, required: true, min: 15, max: 15,
-      pattern: '^[a-z0-9]+$', autogeneratePattern: '[a-z0-9]{15}', hidden: false, presentable: false },
+    id,
+    { name: 'password', type: 'password', system: true, hidden: true, required: true, min: 8, max: 0, pattern: '', cost: 0, presentable: false },
+    { name: 'tokenKey', type: 'text', system: true, hidden: true, required: true, min: 30, max: 60, pattern: '',
+      autogeneratePattern: '[a-zA-Z0-9]{50}', primaryKey: false, presentable: false },
+    { name: 'email', type: 'email', system: true, hidden: false, required: true, exceptDomains: [], onlyDomains: [], presentable: false },
+    { name: 'emailVisibility', type: 'bool', system: true, hidden: false, required: false, presentable: false },
+    { name: 'verified', type: 'bool', system: true, hidden: false, required: false, presentable: false },
+  ];
+}
+
+/** The fields a new collection starts with: its system fields and the usual timestamps. */
+export function starterFields(type = 'base') {
+  return [
+    ...systemFields(type),
     { ...newField('autodate'), name: 'created', onCreate: true, onUpdate: false },
     { ...newField('autodate'), name: 'updated', onCreate: true, onUpdate: true },
   ];
