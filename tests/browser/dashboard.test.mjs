@@ -389,6 +389,20 @@ test('auth collections: created with their system fields; an account added with 
     body: JSON.stringify({ identity: 'member@example.com', password: 'member-pass-1' }),
   });
   assert.equal(signin.status, 200, 'the new account signs in');
+
+  // Impersonate: a token to copy, with its expiry, that acts as the account.
+  await page.locator('td a', { hasText: /^[a-z0-9]{15}$/ }).first().click();
+  await page.locator('fieldset.impersonate').waitFor();
+  await page.click('button:text-is("Get a token")');
+  const tokenBox = page.locator('textarea.token');
+  await tokenBox.waitFor();
+  assert.match(await page.locator('fieldset.impersonate label.field').innerText(), /expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+  await shot(page, 'record-impersonate');
+  const asMember = await fetch(`${server.base}/api/collections/members/auth-refresh`, {
+    method: 'POST', headers: { authorization: await tokenBox.inputValue() },
+  });
+  assert.equal(asMember.status, 200);
+  assert.equal((await asMember.json()).record.email, 'member@example.com');
   w.check();
   await page.close();
 });

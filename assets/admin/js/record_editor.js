@@ -158,6 +158,7 @@ function RecordForm({ collection, record }) {
           class=${errorAt(error, ['passwordConfirm']) ? 'invalid' : ''}
           onInput=${(e) => setPassword({ ...password, passwordConfirm: e.currentTarget.value })} />
         <${FieldError} error=${error} path=${['passwordConfirm']} /></div>`}
+    ${record && isAuth && html`<${Impersonate} collection=${collection} record=${record} />`}
     ${record && html`<p class="muted small">${['created', 'updated'].filter((k) => record[k]).map((k) => `${k} ${record[k]}`).join(' · ')}</p>`}
     <div class="form-actions">
       <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : record ? 'Save changes' : 'Create record'}</button>
@@ -229,4 +230,39 @@ function FilePicker({ id, field, value, record, collection, uploads, removed, on
       onChange=${(e) => onUploads([...e.currentTarget.files])} />
     ${uploads.length > 0 && html`<p class="muted small">${uploads.length} file${uploads.length > 1 ? 's' : ''} to upload on save.</p>`}
   </div>`;
+}
+
+/**
+ * A token to act as this account, for trying the app as its user sees it.
+ * Shown once, with its expiry; it is not a session (no refresh).
+ */
+function Impersonate({ collection, record }) {
+  const [duration, setDuration] = useState(3600);
+  const [issued, setIssued] = useState(null);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function issue() {
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await request('POST', `/api/collections/${enc(collection.name)}/impersonate/${enc(record.id)}`, { body: { duration } });
+      const exp = JSON.parse(atob(answer.token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp;
+      setIssued({ token: answer.token, expires: new Date(exp * 1000) });
+    } catch (err) {
+      setError(err);
+    }
+    setBusy(false);
+  }
+  return html`<fieldset class="impersonate">
+    <legend>Impersonate</legend>
+    <p class="muted small">A token that acts as this account, to see the app as it does. Anyone holding it can; keep it private.</p>
+    <div class="inline">
+      <label class="small">Valid for <select value=${duration} onChange=${(e) => setDuration(Number(e.currentTarget.value))}>
+        ${[[900, '15 minutes'], [3600, '1 hour'], [86400, '1 day']].map(([v, l]) => html`<option value=${v}>${l}</option>`)}</select></label>
+      <button type="button" class="btn small" disabled=${busy} onClick=${issue}>Get a token</button>
+    </div>
+    <${ErrorNote} error=${error} />
+    ${issued && html`<label class="field">Token (expires ${issued.expires.toISOString().replace('T', ' ').slice(0, 19)} UTC)
+      <textarea class="mono token" readonly rows="3" onFocus=${(e) => e.currentTarget.select()}>${issued.token}</textarea></label>`}
+  </fieldset>`;
 }
