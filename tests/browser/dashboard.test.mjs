@@ -6,6 +6,7 @@
 // ones a step provokes on purpose. Screenshots go to screenshots/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { api, apiToken, firstLoadSize, launch, shot, startServer, watch } from './harness.mjs';
 
 // An 8×8 PNG, a book cover in the scenario.
@@ -307,6 +308,19 @@ test('records: add with every common type, filter (with the server error inline)
   }
   await page.locator('.bulk-bar', { hasText: '2 selected' }).waitFor();
   await shot(page, 'records-selected');
+  // Export the selection as CSV: a header from the fields, a line per row.
+  const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('button:text-is("Export CSV")')]);
+  assert.equal(csvDownload.suggestedFilename(), 'books.csv');
+  const csv = readFileSync(await csvDownload.path(), 'utf8').trim().split('\r\n');
+  assert.equal(csv.length, 3);
+  assert.match(csv[0], /^id,title,pages,/);
+  assert.ok(csv.slice(1).every((line) => /,Book 0[12],/.test(line)));
+  // And every record as JSON, through the Export menu.
+  await page.click('summary:text-is("Export")');
+  const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('.menu button:text-is("JSON")')]);
+  const exported = JSON.parse(readFileSync(await jsonDownload.path(), 'utf8'));
+  assert.equal(exported.length, 24);
+  assert.ok(exported.every((r) => r.collectionName === 'books' && !('expand' in r)));
   await page.click('button:text-is("Delete selected")');
   await page.click('dialog[open] button:text-is("Delete")');
   await page.locator('.page-head .sub', { hasText: /^22 records$/ }).waitFor();

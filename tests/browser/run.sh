@@ -14,4 +14,4 @@ if [ ! -d "$dir/node_modules" ]; then
   (cd "$dir" && npm ci --no-audit --no-fund)
 fi
 cd "$dir"
-exec node --test --test-concurrency=1 --test-timeout=120000 vendor.test.mjs admin.test.mjs dashboard.test.mjs
+exec node --test --test-concurrency=1 --test-timeout=120000 vendor.test.mjs export.test.mjs admin.test.mjs dashboard.test.mjs

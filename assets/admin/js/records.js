@@ -8,6 +8,7 @@ import { href } from './router.js';
 import { columnsOf, typeLabel } from './schema.js';
 import { cell, recordLabel, thumbUrl } from './format.js';
 import { useCollections } from './context.js';
+import { allRecords, download } from './export.js';
 import { Confirm, Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
 
 const PAGE_SIZES = [20, 50, 100, 200, 500];
@@ -66,6 +67,30 @@ function ColumnsMenu({ fields, hidden, onChange }) {
           if (e.currentTarget.checked) next.delete(f.name); else next.add(f.name);
           onChange(next);
         }} />${f.name}</label>`)}
+    </div>
+  </details>`;
+}
+
+/** Export of every record the current filter matches. */
+function ExportMenu({ collection, filter, sort }) {
+  const [state, setState] = useState({ busy: false, error: null });
+  const run = async (kind, e) => {
+    e.currentTarget.closest('details').open = false;
+    setState({ busy: true, error: null });
+    try {
+      download(collection, await allRecords(collection, filter, sort), kind);
+      setState({ busy: false, error: null });
+    } catch (error) {
+      setState({ busy: false, error });
+    }
+  };
+  return html`<details class="columns-menu">
+    <summary class="btn">${state.busy ? 'Exporting…' : 'Export'}</summary>
+    <div class="menu" role="group" aria-label="Export">
+      <p class="muted small">${filter ? 'Every record this filter matches' : 'Every record'}, as:</p>
+      <button type="button" class="btn small" onClick=${(e) => run('json', e)}>JSON</button>
+      <button type="button" class="btn small" onClick=${(e) => run('csv', e)}>CSV</button>
+      <${ErrorNote} error=${state.error} />
     </div>
   </details>`;
 }
@@ -144,7 +169,8 @@ export function Records({ collection }) {
 
   return html`<${Page} title=${collection.name}
       sub=${data ? `${data.totalItems} record${data.totalItems === 1 ? '' : 's'}` : collection.type}
-      actions=${html`<${ColumnsMenu} fields=${columnsOf(collection)} hidden=${hidden} onChange=${chooseColumns} />
+      actions=${html`<${ExportMenu} collection=${collection} filter=${q.filter} sort=${sort} />
+        <${ColumnsMenu} fields=${columnsOf(collection)} hidden=${hidden} onChange=${chooseColumns} />
         <a class="btn" href=${href('collections', collection.name, 'settings')}>Settings</a>
         ${!isView && html`<a class="btn primary" href=${href('collections', collection.name, 'records', 'new')}>+ New record</a>`}`}>
     <form class="filter-bar" role="search" onSubmit=${(e) => { e.preventDefault(); go({ filter: typed.trim(), page: 1 }); }}>
@@ -181,6 +207,8 @@ export function Records({ collection }) {
       ${selected.size > 0 && html`<div class="bulk-bar" role="region" aria-label="Selection">
       <span>${selected.size} selected</span>
       <button class="btn small" type="button" onClick=${() => setSelected(new Set())}>Clear selection</button>
+      <button class="btn small" type="button" onClick=${() => download(collection, data.items.filter((r) => selected.has(r.id)), 'json')}>Export JSON</button>
+      <button class="btn small" type="button" onClick=${() => download(collection, data.items.filter((r) => selected.has(r.id)), 'csv')}>Export CSV</button>
       <button class="btn small danger" type="button" onClick=${() => setBulk({ open: true, busy: false, error: null })}>Delete selected</button>
     </div>`}
       <nav class="pager" aria-label="Pages">
