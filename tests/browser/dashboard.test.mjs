@@ -344,11 +344,28 @@ test('collection settings: a renamed field keeps its data; removing one asks fir
   await shot(page, 'collection-remove-field');
   await page.click('dialog[open] button:text-is("Remove field")');
   assert.equal(await row('site').count(), 0);
+  // Indexes: a unique one on title is added; a second one with the same
+  // name (same fields) is refused on its own row, and dropped again.
+  const addIndex = async (unique) => {
+    await page.locator('.index-add label', { hasText: /^title$/ }).locator('input').check();
+    if (unique) await page.locator('input[name=index-unique]').check();
+    await page.click('button:text-is("Add index")');
+  };
+  await addIndex(true);
+  await addIndex(false);
+  w.expect(400, 'PATCH', '/api/collections/');
+  await page.click('button:text-is("Save changes")');
+  await page.locator('.index-row').nth(1).locator('.field-error').waitFor();
+  assert.equal(await page.locator('.index-row').nth(0).locator('.field-error').count(), 0);
+  assert.equal(await page.inputValue('.field-row[data-field="tagline"] input[name=field-name]'), 'tagline', 'the rename is kept');
+  await shot(page, 'collection-index-error');
+  await page.locator('.index-row').nth(1).getByRole('button', { name: /Drop/ }).click();
   await page.click('button:text-is("Save changes")');
   await page.locator('h1', { hasText: /^books$/ }).waitFor();
   const saved = await api(server.base, token, 'GET', '/api/collections/books');
   assert.ok(saved.fields.some((f) => f.name === 'tagline'));
   assert.ok(!saved.fields.some((f) => f.name === 'site' || f.name === 'subtitle'));
+  assert.deepEqual(saved.indexes, ['CREATE UNIQUE INDEX `idx_books_title` ON `books` (`title`)']);
   const record = await api(server.base, token, 'GET', `/api/collections/books/records/${items[0].id}`);
   assert.equal(record.tagline, 'kept through a rename');
   await page.locator('th', { hasText: 'tagline' }).waitFor(); // the table follows the new schema

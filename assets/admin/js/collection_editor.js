@@ -7,6 +7,7 @@ import { useCollections } from './context.js';
 import { go } from './router.js';
 import { FIELD_TYPES, RULES, newField, starterFields, systemFields, typeLabel } from './schema.js';
 import { Confirm, ErrorNote, FieldError, Page, errorAt } from './ui.js';
+import { Indexes } from './indexes.js';
 
 const clone = (v) => JSON.parse(JSON.stringify(v));
 const ruleMode = (r) => (r === null || r === undefined ? 'locked' : r === '' ? 'public' : 'expr');
@@ -121,6 +122,10 @@ export function CollectionEditor({ collection, from }) {
         <span class="muted small">Add a field:</span>
         ${FIELD_TYPES.filter(([t]) => t !== 'autodate').map(([t, label]) => html`<button type="button" class="chip" onClick=${() => addField(t)}>+ ${label}</button>`)}
       </div>
+
+      <h2>Indexes</h2>
+      <${Indexes} indexes=${draft.indexes || []} fields=${draft.fields} collectionName=${draft.name} error=${error}
+        onChange=${(indexes) => setDraft({ ...draft, indexes })} />
 
       <h2>API rules</h2>
       <p class="muted small">Locked: superusers only. Public: anyone, signed in or not. An expression filters by the record and the request, e.g. <code>@request.auth.id != ""</code>.</p>
