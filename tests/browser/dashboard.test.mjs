@@ -489,6 +489,24 @@ test('superusers: another one is added on the _superusers page, with a password,
   await page.close();
 });
 
+test('live: rows written elsewhere appear, change and disappear without a reload', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  // The page subscribes once its stream is open; wait for that as a person would take a moment to look.
+  const subscribed = page.waitForResponse((r) => r.url().endsWith('/api/realtime') && r.request().method() === 'POST');
+  await page.goto(`${server.base}/_/#/collections/books?filter=${encodeURIComponent('title ~ "Live"')}`);
+  await page.locator('.empty', { hasText: 'No record matches' }).waitFor();
+  assert.equal((await subscribed).status(), 204);
+  const made = await api(server.base, token, 'POST', '/api/collections/books/records', { title: 'Live one', pages: 1 });
+  await page.locator('td', { hasText: 'Live one' }).waitFor();
+  await api(server.base, token, 'PATCH', `/api/collections/books/records/${made.id}`, { title: 'Live one, edited' });
+  await page.locator('td', { hasText: 'Live one, edited' }).waitFor();
+  await api(server.base, token, 'DELETE', `/api/collections/books/records/${made.id}`);
+  await page.locator('.empty', { hasText: 'No record matches' }).waitFor();
+  w.check();
+  await page.close();
+});
+
 test('phone width: the records page and the collection menu fit 390×844', async () => {
   // A context of its own, signed in on its own: a copy of the other
   // context's cookie would be a second holder of one refresh token, and

@@ -9,6 +9,7 @@ import { columnsOf, typeLabel } from './schema.js';
 import { cell, recordLabel, thumbUrl } from './format.js';
 import { useCollections } from './context.js';
 import { allRecords, download } from './export.js';
+import { useLive } from './live.js';
 import { Confirm, Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
 
 const PAGE_SIZES = [20, 50, 100, 200, 500];
@@ -108,6 +109,8 @@ export function Records({ collection }) {
     () => get(`/api/collections/${enc(collection.name)}/records`, { filter: q.filter, sort, page: q.page, perPage: q.perPage, expand }),
     [collection.name, q.filter, sort, q.page, q.perPage, expand],
   );
+  // Rows appear, change and disappear as others write: the query is rerun.
+  useLive(collection, loaded.reload);
   const show = (f, r) => {
     if (f.type === 'file' && r[f.name]?.length) {
       const names = Array.isArray(r[f.name]) ? r[f.name] : [r[f.name]];

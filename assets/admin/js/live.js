@@ -1,0 +1,27 @@
+// Live rows: PocketBase's realtime stream. The stream (EventSource) says
+// which client we are; the topics are then set with the superuser's token,
+// so the server filters events as it would for them (superusers see all).
+import { useEffect, useRef } from './lib.js';
+import { request } from './api.js';
+
+/** Calls `onChange` (at most every 300 ms) while records of `collection` change. */
+export function useLive(collection, onChange) {
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => {
+    const topic = `${collection.name}/*`;
+    const source = new EventSource('/api/realtime');
+    let timer = null;
+    source.addEventListener('PB_CONNECT', (e) => {
+      let clientId = '';
+      try { clientId = JSON.parse(e.data).clientId; } catch { return; }
+      // A failure here only means no live updates; the page still works.
+      request('POST', '/api/realtime', { body: { clientId, subscriptions: [topic] } }).catch(() => {});
+    });
+    source.addEventListener(topic, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => latest.current(), 300);
+    });
+    return () => { clearTimeout(timer); source.close(); };
+  }, [collection.name]);
+}
