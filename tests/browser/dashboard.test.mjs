@@ -392,6 +392,8 @@ test('auth collections: created with their system fields; an account added with 
   await page.fill('input[name=name]', 'members');
   await page.locator('label.kind-choice', { hasText: 'Auth' }).click();
   assert.ok(await page.locator('.field-row.system', { hasText: 'tokenKey' }).isVisible(), 'the auth system fields are shown');
+  await page.click('.add-field button:text-is("+ Geo point")');
+  await page.locator('.field-row').last().locator('input[name=field-name]').fill('home');
   await page.click('.add-field button:text-is("+ Text")');
   await page.click('.add-field button:text-is("+ Text")');
   await page.locator('.field-row').last().locator('input[name=field-name]').fill('');
@@ -406,11 +408,13 @@ test('auth collections: created with their system fields; an account added with 
   await page.locator('h1', { hasText: /^members$/ }).waitFor();
   const saved = await api(server.base, token, 'GET', '/api/collections/members');
   assert.equal(saved.type, 'auth');
-  assert.deepEqual(saved.fields.map((f) => f.name), ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified', 'created', 'updated', 'nickname']);
+  assert.deepEqual(saved.fields.map((f) => f.name), ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified', 'created', 'updated', 'home', 'nickname']);
 
   await page.click('text=+ New record');
   await page.fill('#f-email', 'member@example.com');
   await page.fill('#f-nickname', 'M');
+  await page.fill('input[name="home.lat"]', '48.8566');
+  await page.fill('input[name="home.lon"]', '2.3522');
   await page.fill('#f-password', 'member-pass-1');
   await page.fill('#f-passwordConfirm', 'member-pass-1');
   await page.click('button:text-is("Create record")');
@@ -420,6 +424,8 @@ test('auth collections: created with their system fields; an account added with 
     body: JSON.stringify({ identity: 'member@example.com', password: 'member-pass-1' }),
   });
   assert.equal(signin.status, 200, 'the new account signs in');
+  const [member] = (await api(server.base, token, 'GET', '/api/collections/members/records')).items;
+  assert.deepEqual(member.home, { lat: 48.8566, lon: 2.3522 });
 
   // Impersonate: a token to copy, with its expiry, that acts as the account.
   await page.locator('td a', { hasText: /^[a-z0-9]{15}$/ }).first().click();

@@ -7,6 +7,7 @@ export function cell(field, value) {
   if (field?.type === 'bool') return value ? 'yes' : 'no';
   // Dates to the minute (UTC, as stored); the record page shows the rest.
   if (field?.type === 'date' || field?.type === 'autodate') return String(value).slice(0, 16);
+  if (field?.type === 'geoPoint') return `${value.lat}, ${value.lon}`;
   if (typeof value === 'object') return JSON.stringify(value);
   const s = String(value);
   return s.length > 60 ? `${s.slice(0, 59)}…` : s;

@@ -19,6 +19,7 @@ function initial(fields, record) {
       case 'bool': v[f.name] = Boolean(cur); break;
       case 'number': v[f.name] = cur ?? ''; break;
       case 'date': v[f.name] = toInput(cur); break;
+      case 'geoPoint': v[f.name] = { lat: cur?.lat ?? 0, lon: cur?.lon ?? 0 }; break;
       case 'json': v[f.name] = cur === undefined || cur === null ? '' : JSON.stringify(cur, null, 2); break;
       case 'select': case 'relation': case 'file':
         v[f.name] = multi(f) ? (Array.isArray(cur) ? cur : cur ? [cur] : []) : (cur || '');
@@ -191,6 +192,11 @@ function Control({ field: f, value, invalid, onChange, record, collection, uploa
           checked=${value.includes(opt)} onChange=${(e) => onChange(e.currentTarget.checked ? [...value, opt] : value.filter((x) => x !== opt))} />${opt}</label>`)}</div>`
       : html`<select id=${id} name=${f.name} class=${cls} value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
           <option value="">—</option>${(f.values || []).map((opt) => html`<option value=${opt}>${opt}</option>`)}</select>`;
+    case 'geoPoint': return html`<div class="inline geo" id=${id} role="group">
+      ${[['lat', 'Latitude', 90], ['lon', 'Longitude', 180]].map(([k, label, max]) => html`<label class="small">${label}
+        <input type="number" name=${`${f.name}.${k}`} class=${cls} step="any" min=${-max} max=${max} value=${value[k]}
+          onInput=${(e) => onChange({ ...value, [k]: e.currentTarget.value === '' ? 0 : Number(e.currentTarget.value) })} /></label>`)}
+    </div>`;
     case 'relation': return html`<${RelationPicker} id=${id} field=${f} value=${value} cls=${cls} onChange=${onChange} />`;
     case 'file': return html`<${FilePicker} id=${id} field=${f} value=${value} record=${record} collection=${collection}
       uploads=${uploads} removed=${removed} onUploads=${onUploads} onRemoved=${onRemoved} />`;

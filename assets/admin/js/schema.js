@@ -4,7 +4,7 @@
 export const FIELD_TYPES = [
   ['text', 'Text'], ['number', 'Number'], ['bool', 'Bool'], ['email', 'Email'], ['url', 'URL'],
   ['date', 'Date'], ['select', 'Select'], ['json', 'JSON'], ['relation', 'Relation'], ['file', 'File'],
-  ['editor', 'Rich text'], ['autodate', 'Autodate'],
+  ['editor', 'Rich text'], ['geoPoint', 'Geo point'], ['autodate', 'Autodate'],
 ];
 
 export const typeLabel = (t) => FIELD_TYPES.find(([k]) => k === t)?.[1] || t;
