@@ -33,7 +33,8 @@ function App() {
 function Shell({ route, inert }) {
   const loaded = useLoad(() => get('/api/collections', { perPage: 500, sort: 'name' }), []);
   const [menu, setMenu] = useState(false);
-  useEffect(() => setMenu(false), [route.path]);
+  // A new page starts at its top, with the phone menu closed.
+  useEffect(() => { setMenu(false); window.scrollTo(0, 0); }, [route.path]);
   const ctx = useMemo(() => ({ list: loaded.data?.items || [], reload: loaded.reload }), [loaded.data]);
   return html`<${Collections.Provider} value=${ctx}>
     <div class=${`shell${menu ? ' menu-open' : ''}`} inert=${inert}>

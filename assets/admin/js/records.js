@@ -47,6 +47,7 @@ function recentFilters(collection) {
 function remember(collection, filter) {
   const list = [filter, ...recentFilters(collection).filter((x) => x !== filter)].slice(0, RECENT);
   localStorage.setItem(recentKey(collection), JSON.stringify(list));
+  return list;
 }
 
 // Columns hidden by choice, per collection, in this browser.
@@ -133,11 +134,18 @@ export function Records({ collection }) {
   const go = (patch) => setQuery(collection, { ...q, ...patch });
   const data = loaded.data;
   const isView = collection.type === 'view';
-  useEffect(() => { if (data && !loaded.error && q.filter) remember(collection, q.filter); }, [data]);
+  const [recent, setRecent] = useState(() => recentFilters(collection));
+  useEffect(() => { if (data && !loaded.error && q.filter) setRecent(remember(collection, q.filter)); }, [data]);
   const [selected, setSelected] = useState(() => new Set());
   const [bulk, setBulk] = useState({ open: false, busy: false, error: null });
-  // A selection belongs to the rows on screen: a new query starts afresh.
-  useEffect(() => setSelected(new Set()), [data]);
+  // A selection belongs to the rows on screen: a new query starts afresh,
+  // and a live reload keeps the picked rows that are still there.
+  useEffect(() => setSelected(new Set()), [q.filter, sort, q.page, q.perPage]);
+  useEffect(() => {
+    if (!data) return;
+    const present = new Set(data.items.map((r) => r.id));
+    setSelected((s) => ([...s].every((id) => present.has(id)) ? s : new Set([...s].filter((id) => present.has(id)))));
+  }, [data]);
   const toggle = (id) => {
     const next = new Set(selected);
     if (next.has(id)) next.delete(id); else next.add(id);
@@ -159,6 +167,7 @@ export function Records({ collection }) {
       }
     }
     setBulk({ open: false, busy: false, error: null });
+    setSelected(new Set());
     loaded.reload();
   }
 
@@ -181,7 +190,7 @@ export function Records({ collection }) {
         class=${loaded.error && q.filter ? 'invalid' : ''} aria-describedby="filter-help"
         placeholder='Filter, e.g. title ~ "hello" && count > 2' value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)}
         list="recent-filters" />
-      <datalist id="recent-filters">${recentFilters(collection).map((f) => html`<option value=${f} />`)}</datalist>
+      <datalist id="recent-filters">${recent.map((f) => html`<option value=${f} />`)}</datalist>
       <button class="btn" type="submit">Apply</button>
       ${q.filter && html`<button class="btn ghost" type="button" onClick=${() => { setTyped(''); go({ filter: '', page: 1 }); }}>Clear</button>`}
     </form>
