@@ -1,6 +1,7 @@
-// Creating and editing a collection: its name, fields with their common
-// options, and the five API rules. The draft stays in the page through
-// any error; the server's errors are shown on the field they concern.
+// Creating (base or auth, or as a duplicate), editing and deleting a
+// collection: its name, fields with their common options, indexes, and the
+// five API rules. The draft stays in the page through any error; the
+// server's errors are shown on the field, index or rule they concern.
 import { html, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';

@@ -1,7 +1,8 @@
-// A collection's records: a table with a column per field, sorting by a
-// click on a header, PocketBase's filter syntax (the server's error shown
-// under the bar) and paging. The query lives in the hash (?filter=…) so a
-// reload or a shared link shows the same rows.
+// A collection's records: a table with a column per field (columns can be
+// hidden), sorting by a click on a header, PocketBase's filter syntax (the
+// server's error shown under the bar, recent filters offered back), paging,
+// selection with bulk delete and export, and live updates. The query lives
+// in the hash (?filter=…) so a reload or a shared link shows the same rows.
 import { html, useEffect, useState } from './lib.js';
 import { del, enc, get } from './api.js';
 import { href } from './router.js';
