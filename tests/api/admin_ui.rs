@@ -11,13 +11,18 @@ async fn index_is_uncached_and_assets_are_versioned_and_long_cached() {
     let html = resp.text().await.unwrap();
     assert!(html.contains("Cairn") && html.contains("/api/docs"));
     let version = html
-        .split("/_/app.js?v=")
+        .split("/_/js/main.js?v=")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
-        .expect("app.js is referenced with a version");
+        .expect("main.js is referenced with a version");
     assert!(!version.is_empty() && version != "__VERSION__");
 
-    let asset = app.get("/_/app.js").await;
+    // Cached for a year only under the current version: a stale or
+    // missing one is revalidated, so an old page never pins new code.
+    let unversioned = app.get("/_/js/main.js").await;
+    assert_eq!(unversioned.status(), 200);
+    assert_eq!(unversioned.headers()["cache-control"], "no-cache");
+    let asset = app.get(&format!("/_/js/main.js?v={version}")).await;
     assert_eq!(asset.status(), 200);
     assert!(
         asset.headers()["content-type"]
@@ -35,7 +40,7 @@ async fn index_is_uncached_and_assets_are_versioned_and_long_cached() {
 
     let again = app
         .client
-        .get(app.url("/_/app.js"))
+        .get(app.url(&format!("/_/js/main.js?v={version}")))
         .header("if-none-match", &etag)
         .send()
         .await
