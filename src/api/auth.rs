@@ -13,8 +13,8 @@ use crate::{
     app::AppState,
     auth::{
         caller::{Caller, load_auth_record},
-        login::{self, PasswordLogin},
         oauth2::{self, CodeSignIn},
+        password_signin::{self, PasswordLogin},
         sessions,
         signin::{self, Completed, RequestMeta, SignedIn},
         token,
@@ -269,7 +269,7 @@ impl AuthApi {
         body: Body<PasswordAuthBody>,
     ) -> poem::Result<AuthResponse> {
         let body = body.0;
-        let signed_in = login::with_password(
+        let signed_in = password_signin::with_password(
             &self.state,
             &collection.0,
             PasswordLogin {

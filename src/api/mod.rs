@@ -11,9 +11,9 @@ pub mod files;
 pub mod guard;
 pub mod health;
 pub mod installer;
-pub mod mail;
 pub mod oauth2_redirect;
 pub mod otp;
+pub mod outbox;
 pub mod realtime;
 pub mod records;
 pub mod sessions;
@@ -52,7 +52,7 @@ pub type Api = (
     sessions::SessionsApi,
     account::AccountApi,
     otp::OtpApi,
-    mail::MailApi,
+    outbox::OutboxApi,
     settings::SettingsApi,
 );
 
@@ -67,7 +67,7 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             sessions::SessionsApi::new(state.clone()),
             account::AccountApi::new(state.clone()),
             otp::OtpApi::new(state.clone()),
-            mail::MailApi::new(state.clone()),
+            outbox::OutboxApi::new(state.clone()),
             settings::SettingsApi::new(state),
         ),
         "Cairn",

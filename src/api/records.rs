@@ -23,7 +23,7 @@ use crate::{
         access::Requester,
         answer, delete as deleting,
         expand::ExpandTree,
-        fields::FieldsTree,
+        fields_param::FieldsTree,
         list::{self as listing, ListQuery},
         service,
     },

@@ -15,8 +15,8 @@ use super::{
     account::{self, Account, Change, ChangeError},
     caller::Caller,
     email::Email,
-    login::LoginError,
     password,
+    password_signin::LoginError,
     token::{self, Purpose},
 };
 use crate::{

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::{
     account,
     flows::{FlowError, auth_collection, parse_email},
-    login,
+    password_signin,
     signin::{Method, SignedIn},
 };
 use crate::{
@@ -187,7 +187,7 @@ pub async fn sign_in(
     let mut account = account::by_id(state, c.clone(), stored.record)
         .await?
         .ok_or(FlowError::Refused(INVALID))?;
-    login::check_auth_rule(state, &c, &account.id).await?;
+    password_signin::check_auth_rule(state, &c, &account.id).await?;
     // The code reached the address, which proves it, as a verification
     // mail would.
     if !account.verified && account.email.eq_ignore_ascii_case(&stored.sent_to) {

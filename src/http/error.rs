@@ -18,9 +18,9 @@ pub use crate::validation::{ErrorTree, FieldError, FieldErrors};
 use crate::{
     auth::{
         flows::FlowError,
-        login::LoginError,
         oauth2::{OAuth2Error, exchange::ExchangeError},
         password::PasswordError,
+        password_signin::LoginError,
         signin::SignInError,
         superusers::SuperuserError,
     },

@@ -22,6 +22,3 @@ pub mod writable;
 pub mod write;
 
 pub use id::RecordId;
-// The old name, while `api/records.rs` (changed on another branch now)
-// still imports it; drop once that file says `fields_param`.
-pub use self::fields_param as fields;

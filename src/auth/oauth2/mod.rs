@@ -28,7 +28,7 @@ use self::{
 };
 use super::{
     caller::{Caller, load_auth_record},
-    login::{self, LoginError},
+    password_signin::{self, LoginError},
     signin::{Method, SignedIn},
 };
 use crate::{
@@ -150,7 +150,7 @@ pub async fn sign_in(
     let account = load_auth_record(&state.store.data, c.clone(), record_id)
         .await?
         .ok_or(OAuth2Error::Record(RecordError::NotFound))?;
-    login::check_auth_rule(state, &c, &account.id).await?;
+    password_signin::check_auth_rule(state, &c, &account.id).await?;
     Ok(SignedIn {
         collection: c,
         id: account.id.clone(),

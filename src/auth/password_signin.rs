@@ -1,6 +1,9 @@
-//! Signing in with a password. An unknown account costs the same hash
-//! check as a wrong password (against a dummy hash) and gets the same
-//! answer, so neither timing nor wording tells which accounts exist.
+//! Signing in with a password (the identity fields and the password
+//! check); the proven account then goes to `signin::complete` like every
+//! other method. An unknown account costs the same hash check as a wrong
+//! password (against a dummy hash) and gets the same answer, so neither
+//! timing nor wording tells which accounts exist. The collection's
+//! `authRule` check lives here too: OTP and OAuth2 sign-ins call it.
 
 use std::sync::{Arc, LazyLock};
 

@@ -10,18 +10,18 @@ use serde_json::Value;
 use super::{ApiTags, guard};
 use crate::{app::AppState, http::error::ApiError, mail::outbox, query::paging::Paging};
 
-pub struct MailApi {
+pub struct OutboxApi {
     state: Arc<AppState>,
 }
 
-impl MailApi {
+impl OutboxApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
 }
 
 #[OpenApi(tag = "ApiTags::Mail")]
-impl MailApi {
+impl OutboxApi {
     /// Superusers only: messages kept while SMTP is disabled.
     #[oai(path = "/mail/outbox", method = "get")]
     async fn outbox(
