@@ -7,11 +7,10 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{
-        backoff::Backoff, caller::AuthRecords, installer::Installer, password::Hasher, sessions::Sessions,
-    },
+    auth::{backoff::Backoff, caller::AuthRecords, installer::Installer, sessions::Sessions},
     config::Config,
     files::Storage,
+    identity::password::Hasher,
     realtime::Broker,
     records::list::ListCounts,
     schema::Schema,

@@ -207,7 +207,7 @@ impl StopSignals {
 
 async fn superuser(action: SuperuserAction, dir: &std::path::Path) -> Result<(), String> {
     let store = open_store(dir).await?;
-    let hasher = crate::auth::password::Hasher::default();
+    let hasher = crate::identity::password::Hasher::default();
     let outcome = match action {
         SuperuserAction::Upsert { email, password } => {
             superusers::save(&store.data, &hasher, &email, &password, SaveMode::Upsert).await

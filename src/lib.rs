@@ -14,6 +14,7 @@ pub mod config;
 pub mod datetime;
 pub mod files;
 pub mod http;
+pub mod identity;
 pub mod mail;
 pub mod query;
 pub mod random;

@@ -12,7 +12,7 @@ use super::{ApiTags, body::Body, guard};
 use crate::{
     app::AppState,
     auth::{
-        caller::{Caller, load_auth_record},
+        caller::load_auth_record,
         oauth2::{self, CodeSignIn},
         password_signin::{self, PasswordLogin},
         sessions,
@@ -23,6 +23,7 @@ use crate::{
         client::ClientInfo,
         error::{ApiError, messages},
     },
+    identity::Caller,
     schema::Collection,
 };
 

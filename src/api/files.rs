@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use super::{guard, tags::tagged_routes};
 use crate::{
     app::AppState,
+    auth::token::file_token_for,
     files::sniff,
     http::error::{ApiError, messages},
     records::downloads,
@@ -175,8 +176,7 @@ fn parse_range(raw: &str, len: u64) -> Range {
 #[handler]
 async fn token(req: &Request, Data(state): Data<&Arc<AppState>>) -> Result<Json<Value>> {
     let caller = guard::identify(state, req).await?;
-    let token =
-        downloads::issue_token(&caller).ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
+    let token = file_token_for(&caller).ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
     Ok(Json(json!({ "token": token })))
 }
 

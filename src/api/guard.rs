@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::{
     app::AppState,
-    auth::caller::Caller,
     http::error::ApiError,
+    identity::Caller,
     query::compile::{RequestInfo, RequestValues, header_key},
     records::access::Requester,
     telemetry,

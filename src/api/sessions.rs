@@ -18,11 +18,12 @@ use super::{
 use crate::{
     app::AppState,
     auth::{
-        caller::{Caller, load_auth_record},
+        caller::load_auth_record,
         sessions::{self, SessionError, SessionOptions},
         signin,
     },
     http::error::{ApiError, messages},
+    identity::Caller,
     schema::CollectionKind,
 };
 
@@ -271,7 +272,7 @@ impl SessionsApi {
 async fn signed_in(
     state: &AppState,
     req: &Request,
-) -> Result<(Arc<crate::auth::caller::AuthRecord>, Option<String>), ApiError> {
+) -> Result<(Arc<crate::identity::AuthRecord>, Option<String>), ApiError> {
     match guard::identify(state, req).await? {
         Caller::Record(record, presented) => Ok((record, presented.session)),
         Caller::Guest => Err(ApiError::new(StatusCode::UNAUTHORIZED, messages::UNAUTHORIZED)),

@@ -1,5 +1,6 @@
-//! Who is making a request: a guest, or the record (superuser or app user)
-//! whose token came in `Authorization` (with or without `Bearer `).
+//! Resolving a request's token to its caller (`identity::Caller`): a guest,
+//! or the record (superuser or app user) whose token came in
+//! `Authorization` (with or without `Bearer `).
 //!
 //! An invalid, expired or revoked token makes the caller a guest, as in
 //! PocketBase; routes that need more answer 401 or 403 themselves. Auth
@@ -10,94 +11,39 @@
 
 use std::{sync::Arc, time::Duration};
 
-use moka::sync::Cache;
-use rusqlite::OptionalExtension;
-use serde_json::{Map, Value};
-
 use super::{
     sessions::Sessions,
     token::{self, Purpose},
 };
+use crate::identity::{AuthRecord, Caller, Presented};
 use crate::{
     records::shape,
-    schema::{Collection, CollectionKind, Schema, defaults, sync::quote},
+    schema::{Collection, CollectionKind, Schema, sync::quote},
     store::{Database, StoreError},
 };
+use moka::sync::Cache;
+use rusqlite::OptionalExtension;
 
-#[derive(Debug)]
-pub struct AuthRecord {
-    pub collection: Arc<Collection>,
-    pub id: String,
-    pub token_key: String,
-    /// The record as the API shows it.
-    pub record: Map<String, Value>,
-    /// The record with its hidden fields, as rules see it under
-    /// `@request.auth` (PocketBase's rules see the whole record, so a
-    /// hidden `role` or `banned` can decide access). Never sent to a
-    /// client; shared, not copied, into each request's rule context.
-    pub whole: Arc<Map<String, Value>>,
-}
-
-impl AuthRecord {
-    /// Builds both shapes from one read of `row` (`shape::select_list`).
-    pub fn from_row(
-        collection: Arc<Collection>,
-        id: String,
-        token_key: String,
-        row: &rusqlite::Row<'_>,
-    ) -> rusqlite::Result<Self> {
-        let whole = shape::row_to_json_whole(&collection, row)?;
-        let mut record = whole.clone();
-        for f in collection.fields.iter().filter(|f| f.hidden) {
-            record.remove(&f.name);
-        }
-        Ok(Self {
-            collection,
-            id,
-            token_key,
-            record,
-            whole: Arc::new(whole),
-        })
+/// Builds both shapes of an auth record from one read of `row`
+/// (`shape::select_list`).
+fn auth_record_from_row(
+    collection: Arc<Collection>,
+    id: String,
+    token_key: String,
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<AuthRecord> {
+    let whole = shape::row_to_json_whole(&collection, row)?;
+    let mut record = whole.clone();
+    for f in collection.fields.iter().filter(|f| f.hidden) {
+        record.remove(&f.name);
     }
-}
-
-#[derive(Debug, Clone)]
-pub enum Caller {
-    Guest,
-    /// A signed-in record, and the token it signed in with.
-    Record(Arc<AuthRecord>, Presented),
-}
-
-/// The verified claims of the caller's token, kept for endpoints that
-/// answer about the token itself (auth-refresh).
-#[derive(Debug, Clone)]
-pub struct Presented {
-    pub token: String,
-    pub refreshable: bool,
-    /// The session the token was issued for, if any (`auth::sessions`).
-    pub session: Option<String>,
-}
-
-impl Caller {
-    /// The signed-in record as rules see it (`@request.auth`), hidden
-    /// fields included; `None` for guests.
-    pub fn rule_auth(&self) -> Option<Arc<Map<String, Value>>> {
-        match self {
-            Self::Record(r, _) => Some(r.whole.clone()),
-            Self::Guest => None,
-        }
-    }
-
-    pub fn is_superuser(&self) -> bool {
-        matches!(self, Self::Record(r, _) if r.collection.id == defaults::SUPERUSERS_ID)
-    }
-
-    pub fn record_id(&self) -> Option<&str> {
-        match self {
-            Self::Record(r, _) => Some(&r.id),
-            Self::Guest => None,
-        }
-    }
+    Ok(AuthRecord {
+        collection,
+        id,
+        token_key,
+        record,
+        whole: Arc::new(whole),
+    })
 }
 
 pub struct AuthRecords {
@@ -135,7 +81,7 @@ pub async fn load_auth_record(
                     Some(i) => row.get(i)?,
                     None => String::new(),
                 };
-                AuthRecord::from_row(c.clone(), id.clone(), token_key, row)
+                auth_record_from_row(c.clone(), id.clone(), token_key, row)
             })
             .optional()?;
         Ok(found.map(Arc::new))
@@ -176,9 +122,21 @@ impl AuthRecords {
             .await
     }
 
-    /// Resolves a token of `purpose` (a file token for protected files
-    /// names its record the same way an auth token does).
-    pub async fn identify_as(
+    /// Resolves a file token (`?token=` on a protected file): it names
+    /// its record the same way an auth token does.
+    pub async fn identify_file(
+        &self,
+        schema: &Schema,
+        db: &Database,
+        sessions: &Sessions,
+        file_token: Option<&str>,
+    ) -> Result<Caller, StoreError> {
+        self.identify_as(schema, db, sessions, file_token, Purpose::File)
+            .await
+    }
+
+    /// Resolves a token of `purpose`.
+    async fn identify_as(
         &self,
         schema: &Schema,
         db: &Database,

@@ -13,14 +13,12 @@ use std::sync::Arc;
 
 use super::{
     account::{self, Account, Change, ChangeError},
-    caller::Caller,
-    email::Email,
-    password,
     password_signin::LoginError,
     token::{self, Purpose},
 };
 use crate::{
     app::AppState,
+    identity::{Caller, email::Email, password},
     mail::{
         self,
         templates::{self, Template},

@@ -9,11 +9,12 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
 use super::{
-    caller::{Caller, Presented, load_auth_record},
+    caller::load_auth_record,
     signin::{RequestMeta, SignInError, SignedIn},
 };
 use crate::{
     app::AppState,
+    identity::{Caller, Presented},
     query::compile::RequestInfo,
     records::{
         access::{Access, Requester},

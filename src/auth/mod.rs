@@ -1,4 +1,4 @@
-//! Accounts and sign-in: password hashing, auth tokens, identifying the
+//! Accounts and sign-in: auth tokens, identifying the
 //! caller, superuser accounts, the one-time installer token, the account
 //! flows (verification, password reset, email change, OTP, MFA,
 //! new-location alerts), OAuth2 sign-in and refresh-token sessions.
@@ -7,13 +7,11 @@ pub mod account;
 pub mod alert;
 pub mod backoff;
 pub mod caller;
-pub mod email;
 pub mod flows;
 pub mod installer;
 pub mod mfa;
 pub mod oauth2;
 pub mod otp;
-pub mod password;
 pub mod password_signin;
 pub mod sessions;
 pub mod signin;

@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use super::{
     account::Account,
-    password,
     signin::{Method, SignedIn},
 };
 use crate::{
     app::AppState,
+    identity::password,
     schema::{Collection, CollectionKind},
     store::StoreError,
     validation::{FieldError, FieldErrors},
@@ -155,7 +155,7 @@ pub(crate) async fn check_auth_rule(
     id: &str,
 ) -> Result<(), LoginError> {
     use crate::{
-        auth::caller::Caller,
+        identity::Caller,
         query::compile::RequestInfo,
         records::{
             access::{Access, Requester},

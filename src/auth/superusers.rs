@@ -6,11 +6,11 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{
-    email::Email,
-    password::{self, Hasher, PasswordError},
-};
 use crate::{
+    identity::{
+        email::Email,
+        password::{self, Hasher, PasswordError},
+    },
     records::RecordId,
     store::{Database, StoreError},
     validation::{FieldError, FieldErrors},

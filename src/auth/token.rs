@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::schema::Collection;
+use crate::{identity::Caller, schema::Collection};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -203,6 +203,14 @@ pub fn issue_file(c: &Collection, record_id: &str, token_key: &str) -> String {
         new_email: None,
     };
     sign(c, Purpose::File, token_key, &claims)
+}
+
+/// A file token for the signed-in caller, or `None` for a guest.
+pub fn file_token_for(caller: &Caller) -> Option<String> {
+    match caller {
+        Caller::Record(r, _) => Some(issue_file(&r.collection, &r.id, &r.token_key)),
+        Caller::Guest => None,
+    }
 }
 
 /// The claims of a token, unverified: only to find whose key checks it.

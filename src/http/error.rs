@@ -19,11 +19,11 @@ use crate::{
     auth::{
         flows::FlowError,
         oauth2::{OAuth2Error, exchange::ExchangeError},
-        password::PasswordError,
         password_signin::LoginError,
         signin::SignInError,
         superusers::SuperuserError,
     },
+    identity::password::PasswordError,
     query::{QueryError, collections::FilterError},
     records::service::RecordError,
     schema::SchemaError,

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{RealtimeError, topic::Subscription};
-use crate::{app::AppState, auth::caller::Caller};
+use crate::{app::AppState, identity::Caller};
 
 /// One event in PocketBase's framing: the client id as the event id (the
 /// SDK reads its id from `PB_CONNECT`'s), the topic key as the event name.

@@ -31,7 +31,8 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::caller::{Caller, load_auth_record},
+    auth::caller::load_auth_record,
+    identity::Caller,
     query::compile::{RequestInfo, RequestValues},
     records::{
         access::{Access, Conditions, Requester, decide},

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use self::client::{Client, ClientStream};
 use self::topic::Subscription;
-use crate::{app::AppState, auth::caller::Caller, records::events::RecordChange};
+use crate::{app::AppState, identity::Caller, records::events::RecordChange};
 
 /// Bounds on each connection.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use rusqlite::types::Value as Sql;
 
 use super::service::RecordError;
 use crate::{
-    auth::caller::Caller,
+    identity::Caller,
     query::{
         QueryError,
         compile::{CompileError, RequestInfo, Scope, compile},

@@ -175,7 +175,12 @@ fn delete_cascading(
     tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", quote(&c.name)))?
         .execute([id])?;
     if c.kind == CollectionKind::Auth {
-        crate::auth::oauth2::forget_account(tx, &c.id, id)?;
+        // The account's OAuth2 links (`_externalAuths`, written by
+        // `auth::oauth2::links`) point at it by plain text columns, not a
+        // relation field: settled here like the relations above, so
+        // records need not call into auth.
+        tx.prepare_cached("DELETE FROM _externalAuths WHERE collectionRef = ?1 AND recordRef = ?2")?
+            .execute([&c.id, id])?;
     }
     Ok(())
 }

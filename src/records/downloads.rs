@@ -14,7 +14,6 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::{caller::Caller, token},
     files::{names, sniff, thumbs},
     query::compile::RequestInfo,
     schema::field::FieldKind,
@@ -139,13 +138,7 @@ async fn may_view(
 ) -> Result<(), RecordError> {
     let caller = state
         .auth_records
-        .identify_as(
-            &state.schema,
-            &state.store.data,
-            &state.sessions,
-            file_token,
-            token::Purpose::File,
-        )
+        .identify_file(&state.schema, &state.store.data, &state.sessions, file_token)
         .await?;
     let auth = caller.rule_auth();
     let requester = Requester {
@@ -196,12 +189,4 @@ fn make_thumb(
     std::fs::write(&tmp, out)?;
     std::fs::rename(&tmp, target)?;
     Ok(())
-}
-
-/// A file token for the signed-in caller, or `None` for a guest.
-pub fn issue_token(caller: &Caller) -> Option<String> {
-    match caller {
-        Caller::Record(r, _) => Some(token::issue_file(&r.collection, &r.id, &r.token_key)),
-        Caller::Guest => None,
-    }
 }

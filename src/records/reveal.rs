@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::shape::cell_json;
 use crate::{
-    auth::caller::Caller,
+    identity::Caller,
     schema::{
         Collection, CollectionKind,
         field::{Field, FieldKind},

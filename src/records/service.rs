@@ -16,8 +16,8 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::password,
     files::Upload,
+    identity::password,
     query::QueryError,
     schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
     store::StoreError,

@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json, value::RawValue};
 
 use crate::{
-    auth::caller::Caller,
+    identity::Caller,
     schema::{Collection, CollectionKind, field::FieldKind},
 };
 
@@ -412,7 +412,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        auth::caller::{AuthRecord, Presented},
+        identity::{AuthRecord, Presented},
         schema::{defaults, sync},
     };
 

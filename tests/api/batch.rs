@@ -318,7 +318,7 @@ async fn a_batch_past_its_deadline_commits_nothing() {
     use std::time::{Duration, Instant};
 
     use cairn::{
-        auth::caller::Caller,
+        identity::Caller,
         records::{
             access::Requester,
             batch::{self, BatchError, Op},

@@ -81,8 +81,8 @@ async fn superuser_upsert_leaves_a_sign_in_ready_record() {
     assert_eq!(id.len(), 15);
     assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(cairn::auth::password::verify_blocking("first-pass-1", &hash));
-    assert!(!cairn::auth::password::verify_blocking("wrong-pass-1", &hash));
+    assert!(cairn::identity::password::verify_blocking("first-pass-1", &hash));
+    assert!(!cairn::identity::password::verify_blocking("wrong-pass-1", &hash));
     assert_eq!(token_key.len(), 50);
     assert!(verified);
     assert_eq!(created.len(), "2006-01-02 15:04:05.000Z".len());
@@ -118,7 +118,10 @@ async fn superuser_upsert_leaves_a_sign_in_ready_record() {
     assert_eq!(code, 0);
     let (id2, hash2, token_key2, _, _) = read();
     assert_eq!(id2, id);
-    assert!(cairn::auth::password::verify_blocking("second-pass-2", &hash2));
+    assert!(cairn::identity::password::verify_blocking(
+        "second-pass-2",
+        &hash2
+    ));
     assert_ne!(token_key2, token_key);
 
     let (code, out, _) = run_cairn(&["superuser", "delete", "root@example.com", "--dir", d], &[]).await;

@@ -101,13 +101,6 @@ pub fn insert_link(
     }))
 }
 
-/// Drops every link of a deleted account, in the deleting transaction.
-pub fn forget_account(conn: &Connection, collection_id: &str, record_id: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM _externalAuths WHERE collectionRef = ?1 AND recordRef = ?2")?
-        .execute([collection_id, record_id])?;
-    Ok(())
-}
-
 /// What signing an existing account in through a provider changes.
 pub struct AccountUpdate {
     /// Link the identity (it was found by email or is the signed-in caller).

@@ -13,7 +13,6 @@ pub mod config;
 pub mod exchange;
 mod links;
 
-pub use links::forget_account;
 pub mod methods;
 pub mod provider;
 
@@ -27,12 +26,13 @@ use self::{
     provider::ExternalUser,
 };
 use super::{
-    caller::{Caller, load_auth_record},
+    caller::load_auth_record,
     password_signin::{self, LoginError},
     signin::{Method, SignedIn},
 };
 use crate::{
     app::AppState,
+    identity::Caller,
     records::{access::Requester, service::RecordError},
     schema::Collection,
     store::StoreError,
@@ -70,7 +70,7 @@ pub enum OAuth2Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Password(#[from] super::password::PasswordError),
+    Password(#[from] crate::identity::password::PasswordError),
 }
 
 /// Signs in through a provider. `requester` is the caller, with

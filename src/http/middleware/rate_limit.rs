@@ -29,8 +29,8 @@ use poem::{Request, Response};
 use crate::{
     api::{guard, tags},
     app::AppState,
-    auth::caller::Caller,
     http::error::ApiError,
+    identity::Caller,
     schema::Catalog,
     settings::{RateLimitRule, RateLimits, Settings},
 };

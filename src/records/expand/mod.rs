@@ -26,7 +26,7 @@ use super::{
     shape,
 };
 use crate::{
-    auth::caller::Caller,
+    identity::Caller,
     schema::{Catalog, Collection, field::FieldKind, sync::quote},
 };
 
@@ -206,7 +206,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        auth::caller::Caller,
+        identity::Caller,
         schema::{defaults, sync},
     };
 

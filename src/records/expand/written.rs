@@ -11,7 +11,7 @@ use rusqlite::{
 
 use super::{ExpandTree, Link, OneOrMany, distinct, fetch, ids_of, link_where, one_or_many, resolve};
 use crate::{
-    auth::caller::Caller,
+    identity::Caller,
     records::{
         access::Requester,
         service::RecordError,

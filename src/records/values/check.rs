@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{as_list, number_value, parse_datetime};
 use crate::{
-    auth::email::Email,
+    identity::email::Email,
     schema::field::{Field, FieldKind},
     validation::FieldError,
 };

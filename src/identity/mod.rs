@@ -1,0 +1,69 @@
+//! Who a request is from, and the credentials' building blocks: the
+//! caller value (`Caller`, the signed-in `AuthRecord`, the token it
+//! `Presented`), email addresses and password hashing. Records (rules,
+//! hidden fields, password fields) and auth (sign-in, sessions, flows)
+//! both use these; they live below both so that neither has to import
+//! the other for them. Resolving a token to a caller is auth's
+//! (`auth::caller`).
+
+pub mod email;
+pub mod password;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::schema::{Collection, defaults};
+
+#[derive(Debug)]
+pub struct AuthRecord {
+    pub collection: Arc<Collection>,
+    pub id: String,
+    pub token_key: String,
+    /// The record as the API shows it.
+    pub record: Map<String, Value>,
+    /// The record with its hidden fields, as rules see it under
+    /// `@request.auth` (PocketBase's rules see the whole record, so a
+    /// hidden `role` or `banned` can decide access). Never sent to a
+    /// client; shared, not copied, into each request's rule context.
+    pub whole: Arc<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Guest,
+    /// A signed-in record, and the token it signed in with.
+    Record(Arc<AuthRecord>, Presented),
+}
+
+/// The verified claims of the caller's token, kept for endpoints that
+/// answer about the token itself (auth-refresh).
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub token: String,
+    pub refreshable: bool,
+    /// The session the token was issued for, if any (`auth::sessions`).
+    pub session: Option<String>,
+}
+
+impl Caller {
+    /// The signed-in record as rules see it (`@request.auth`), hidden
+    /// fields included; `None` for guests.
+    pub fn rule_auth(&self) -> Option<Arc<Map<String, Value>>> {
+        match self {
+            Self::Record(r, _) => Some(r.whole.clone()),
+            Self::Guest => None,
+        }
+    }
+
+    pub fn is_superuser(&self) -> bool {
+        matches!(self, Self::Record(r, _) if r.collection.id == defaults::SUPERUSERS_ID)
+    }
+
+    pub fn record_id(&self) -> Option<&str> {
+        match self {
+            Self::Record(r, _) => Some(&r.id),
+            Self::Guest => None,
+        }
+    }
+}
