@@ -379,8 +379,10 @@ fn percent_decode(raw: &str) -> String {
 }
 
 /// The batch route, to be mounted at the root of the route tree.
-pub fn routes(route: Route) -> Route {
-    route.at("/api/batch", post(run))
+/// `limiter` is the edge's (its clones share the counts), for the inner
+/// requests' rate limits.
+pub fn routes(route: Route, limiter: rate_limit::RateLimiter) -> Route {
+    route.at("/api/batch", post(poem::EndpointExt::data(run, limiter)))
 }
 
 #[cfg(test)]

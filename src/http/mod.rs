@@ -54,16 +54,16 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'stati
     let docs_page = make_sync(move |_| docs.page_response());
     // The plain-poem routes (their schemas are per collection, or they are
     // not JSON operations), then the described API under /api.
-    let mounts: [fn(Route) -> Route; 5] = [
+    let mounts: [fn(Route) -> Route; 4] = [
         api::records::routes,
         api::files::routes,
-        api::batch::routes,
         api::realtime::routes,
         api::oauth2_redirect::routes,
     ];
-    let app = mounts
-        .into_iter()
-        .fold(Route::new(), |route, mount| mount(route))
+    let app = mounts.into_iter().fold(Route::new(), |route, mount| mount(route));
+    // A batch counts its inner requests in the edge's buckets: only its
+    // route carries the limiter, so no other request pays for the data.
+    let app = api::batch::routes(app, rate_limiter.clone())
         .nest("/api", service)
         .at("/api/openapi.json", get(openapi_json))
         .at("/api/docs", get(docs_page))
@@ -71,9 +71,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'stati
         .at("/_/", admin)
         .at("/_/*path", admin)
         .at("/", get(admin_root))
-        .data(state.clone())
-        // A batch counts its inner requests in the edge's buckets.
-        .data(rate_limiter.clone());
+        .data(state.clone());
     with_edge(app, state, rate_limiter)
 }
 
