@@ -7,7 +7,7 @@ import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';
 import { go } from './router.js';
 import { FIELD_TYPES, RULES, newField, starterFields, systemFields, typeLabel } from './schema.js';
-import { Confirm, ErrorNote, FieldError, Page, errorAt } from './ui.js';
+import { Confirm, ErrorNote, FieldError, Page, errorAt, saving } from './ui.js';
 import { Indexes } from './indexes.js';
 
 const clone = (v) => JSON.parse(JSON.stringify(v));
@@ -61,18 +61,11 @@ export function CollectionEditor({ collection, from }) {
     for (const [k] of RULES) {
       body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : exprs[k];
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
       reload();
       go('collections', saved.name);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-      // Bring the first field-level error into view.
-      setTimeout(() => document.querySelector('.field-error')?.scrollIntoView({ block: 'center' }), 0);
-    }
+    });
   }
 
   async function remove() {

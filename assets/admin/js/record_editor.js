@@ -6,7 +6,7 @@ import { del, enc, get, request } from './api.js';
 import { go, href } from './router.js';
 import { editable, typeLabel } from './schema.js';
 import { fromInput, recordLabel, thumbUrl, toInput } from './format.js';
-import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, useLoad } from './ui.js';
+import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, saving, showFirstFieldError, useLoad } from './ui.js';
 
 const multi = (f) => (f.maxSelect || 1) > 1;
 
@@ -95,7 +95,7 @@ function RecordForm({ collection, record }) {
     const { out, problems } = body();
     setLocal(problems);
     if (Object.keys(problems).length) {
-      setTimeout(() => document.querySelector('.field-error')?.scrollIntoView({ block: 'center' }), 0);
+      showFirstFieldError();
       return;
     }
     const files = Object.entries(uploads).filter(([, list]) => list.length);
@@ -109,18 +109,12 @@ function RecordForm({ collection, record }) {
         for (const file of list) payload.append(key, file);
       }
     }
-    setBusy(true);
-    setError(null);
     setEdited(new Set());
-    try {
+    await saving(setBusy, setError, async () => {
       if (record) await request('PATCH', `${base}/${enc(record.id)}`, { body: payload });
       else await request('POST', base, { body: payload });
       go('collections', collection.name);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-      setTimeout(() => document.querySelector('.field-error')?.scrollIntoView({ block: 'center' }), 0);
-    }
+    });
   }
 
   async function remove() {

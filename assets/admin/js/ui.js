@@ -88,3 +88,25 @@ export function Page({ title, sub, actions, children }) {
     ${children}
   </section>`;
 }
+
+/**
+ * Runs a form's save: busy while it runs; on a failure the error is kept
+ * for the form to show and the first field-level error is brought into
+ * view. Nothing the user typed is touched.
+ */
+export async function saving(setBusy, setError, work) {
+  setBusy(true);
+  setError(null);
+  try {
+    await work();
+  } catch (err) {
+    setError(err);
+    setBusy(false);
+    showFirstFieldError();
+  }
+}
+
+/** Brings the first field-level error into view, once it is drawn. */
+export function showFirstFieldError() {
+  setTimeout(() => document.querySelector('.field-error')?.scrollIntoView({ block: 'center' }), 0);
+}
