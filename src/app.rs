@@ -13,7 +13,7 @@ use crate::{
     identity::password::Hasher,
     realtime::Broker,
     records::list::ListCounts,
-    schema::Schema,
+    schema::{Schema, catalog::Catalog},
     settings::SettingsStore,
     store::{Store, StoreError},
 };
@@ -50,9 +50,14 @@ impl AppState {
     /// starts once the state is shared: see `realtime::Broker::start`.
     pub async fn open(config: Config) -> Result<Self, StoreError> {
         let dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&dir))
-            .await
-            .map_err(|_| StoreError::WorkerLost)??;
+        let store = tokio::task::spawn_blocking(move || {
+            Store::open_with(&dir, |dir, existing| match existing {
+                Some(conn) => Storage::new(dir).check_present(&Catalog::load(conn, 0)?, conn),
+                None => Ok(()),
+            })
+        })
+        .await
+        .map_err(|_| StoreError::WorkerLost)??;
         let settings = SettingsStore::load(&store.data).await?;
         let schema = Schema::load(&store.data, crate::query::collections::rule_problem).await?;
         let realtime = Broker::new(config.realtime.clone());

@@ -8,7 +8,13 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use rusqlite::Connection;
+
 use super::{NewFile, names::is_safe};
+use crate::{
+    schema::{Catalog, CollectionKind, field::FieldKind, sync::quote},
+    store::StoreError,
+};
 
 #[derive(Debug, Clone)]
 pub struct Storage {
@@ -20,6 +26,40 @@ impl Storage {
         Self {
             root: data_dir.join("storage"),
         }
+    }
+
+    /// Start-up's check of a data folder that held data before: when
+    /// `storage/` is gone but records still name files (data.db copied
+    /// without it, say), serving would answer 404 for every file and
+    /// delete nothing, silently. Names the first collection found.
+    pub fn check_present(&self, catalog: &Catalog, conn: &Connection) -> Result<(), StoreError> {
+        if self.root.exists() {
+            return Ok(());
+        }
+        for c in catalog.all().filter(|c| c.kind != CollectionKind::View) {
+            for f in c
+                .fields
+                .iter()
+                .filter(|f| matches!(f.kind, FieldKind::File { .. }))
+            {
+                let column = quote(&f.name);
+                let sql = format!(
+                    "SELECT 1 FROM {} WHERE {column} IS NOT NULL AND {column} NOT IN ('', '[]') LIMIT 1",
+                    quote(&c.name)
+                );
+                if conn.prepare(&sql)?.exists([])? {
+                    return Err(StoreError::Unusable {
+                        path: self.root.clone(),
+                        problem: format!("is missing, but records of \"{}\" name uploaded files", c.name),
+                        fix: "copy the storage folder from where data.db came from, or restore a backup; \
+                              to start without the files, create an empty storage folder (their downloads \
+                              will answer 404)"
+                            .into(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn record_dir(&self, collection_id: &str, record_id: &str) -> Option<PathBuf> {

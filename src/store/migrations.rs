@@ -104,6 +104,12 @@ impl MigrationSet {
         Ok(applied)
     }
 
+    /// Checks the recorded history against the embedded files, changing
+    /// nothing (start-up's look at a folder before it opens it to write).
+    pub(super) fn verify(self, conn: &Connection) -> Result<(), StoreError> {
+        self.verify_history(conn, &self.embedded())
+    }
+
     fn verify_history(self, conn: &Connection, embedded: &[Migration]) -> Result<(), StoreError> {
         let mut stmt = conn.prepare("SELECT file, checksum FROM _migrations ORDER BY file")?;
         let recorded = stmt

@@ -12,6 +12,7 @@
 mod checkpoint;
 mod connection;
 mod migrations;
+mod preflight;
 mod readers;
 mod writer;
 
@@ -45,6 +46,14 @@ pub enum StoreError {
     WorkerLost,
     #[error("the transaction failed to commit: {0}")]
     CommitFailed(String),
+    /// The data folder or a file in it cannot be used as it is; `fix`
+    /// says what the person running Cairn can do (empty: `problem` says).
+    #[error("{}: {problem}{}", path.display(), if fix.is_empty() { String::new() } else { format!(".\n  To fix: {fix}.") })]
+    Unusable {
+        path: PathBuf,
+        problem: String,
+        fix: String,
+    },
 }
 
 /// Both databases of a data folder.
@@ -58,6 +67,24 @@ impl Store {
     /// pending migrations. A migration that was changed after it was
     /// applied stops here, before anything is served.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, |_, _| Ok(()))
+    }
+
+    /// `open`, after a look at the folder that changes nothing (see
+    /// `preflight`): a folder that cannot be Cairn's, or cannot be
+    /// written, is refused before anything in it is changed, and `also`
+    /// may refuse it too, given a read-only connection to a `data.db` that
+    /// held Cairn's data before (`None`: a new folder).
+    pub fn open_with(
+        dir: &Path,
+        also: impl FnOnce(&Path, Option<&Connection>) -> Result<(), StoreError>,
+    ) -> Result<Self, StoreError> {
+        let found = preflight::check(dir)?;
+        let data_path = dir.join("data.db");
+        match found.existing {
+            true => also(dir, Some(&preflight::open_read_only(&data_path)?))?,
+            false => also(dir, None)?,
+        }
         std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
             path: dir.to_owned(),
             source,
