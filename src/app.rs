@@ -50,8 +50,9 @@ impl AppState {
     /// starts once the state is shared: see `realtime::Broker::start`.
     pub async fn open(config: Config) -> Result<Self, StoreError> {
         let dir = config.data_dir.clone();
+        let durability = config.durability;
         let store = tokio::task::spawn_blocking(move || {
-            Store::open_with(&dir, |dir, existing| match existing {
+            Store::open_with(&dir, durability, |dir, existing| match existing {
                 Some(conn) => Storage::new(dir).check_present(&Catalog::load(conn, 0)?, conn),
                 None => Ok(()),
             })

@@ -9,7 +9,7 @@ use crate::{
     App,
     auth::superusers::{self, SaveMode, SuperuserError},
     config::{Config, LogFormat, Origins},
-    store::Store,
+    store::{Durability, Store},
 };
 
 #[derive(Debug, Parser)]
@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// Largest JSON (non-multipart) request body, in bytes.
     #[arg(long, env = "CAIRN_BODY_LIMIT", default_value_t = Config::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+    /// What an acknowledged write survives: `normal` (a crash of the
+    /// process) or `full` (also a power loss; a disk sync per commit).
+    #[arg(long, env = "CAIRN_DURABILITY", default_value = "normal", value_parser = ["normal", "full"])]
+    pub durability: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +96,10 @@ impl ServeArgs {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             body_limit: self.body_limit,
             realtime: crate::realtime::RealtimeLimits::default(),
+            durability: match self.durability.as_str() {
+                "full" => Durability::Full,
+                _ => Durability::Normal,
+            },
         })
     }
 }

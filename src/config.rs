@@ -64,6 +64,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Bounds on realtime (SSE) connections.
     pub realtime: crate::realtime::RealtimeLimits,
+    /// What an acknowledged write survives (`store::Durability`).
+    pub durability: crate::store::Durability,
 }
 
 impl Config {
@@ -82,6 +84,7 @@ impl Config {
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             body_limit: Self::DEFAULT_BODY_LIMIT,
             realtime: crate::realtime::RealtimeLimits::default(),
+            durability: crate::store::Durability::default(),
         }
     }
 

@@ -42,6 +42,11 @@ bash tests/sdk/run.sh pocketbase 2>&1 | tee -a "$log"
 echo "== schemathesis (tests/schemathesis)"
 bash tests/schemathesis/run.sh 2>&1 | tee -a "$log"
 
+# Faults on purpose, short versions: SIGKILL under a write load, restart,
+# and every acknowledged write is there (tests/faults; long runs on demand).
+echo "== fault scripts (tests/faults)"
+bash tests/faults/run.sh 2>&1 | tee -a "$log"
+
 # The admin UI in a real browser (headless Chromium).
 echo "== browser tests (tests/browser)"
 bash tests/browser/run.sh 2>&1 | tee -a "$log"

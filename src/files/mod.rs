@@ -12,6 +12,7 @@
 pub mod names;
 pub mod sniff;
 pub mod storage;
+pub mod sweep;
 pub mod thumbs;
 pub mod upload;
 

@@ -62,6 +62,11 @@ impl Storage {
         Ok(())
     }
 
+    /// The folder every stored file is under.
+    pub(super) fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn record_dir(&self, collection_id: &str, record_id: &str) -> Option<PathBuf> {
         (is_safe(collection_id) && is_safe(record_id)).then(|| self.root.join(collection_id).join(record_id))
     }

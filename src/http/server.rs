@@ -9,7 +9,7 @@ use poem::{
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
 };
 
-use crate::{app::AppState, config::Config, realtime::Broker, store::StoreError};
+use crate::{app::AppState, config::Config, files, realtime::Broker, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -42,6 +42,14 @@ impl App {
             .unwrap_or(addr);
         let state = Arc::new(state);
         Broker::start(&state);
+        // Files a crash left unnamed, swept once the server is up: only
+        // those older than this process (see `files::sweep`).
+        let started = std::time::SystemTime::now();
+        let sweeper = state.clone();
+        tokio::spawn(async move {
+            let catalog = sweeper.schema.catalog();
+            files::sweep::sweep(&sweeper.storage, &catalog, &sweeper.store.data, started).await;
+        });
         Ok(Self {
             state,
             acceptor,

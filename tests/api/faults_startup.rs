@@ -248,3 +248,68 @@ fn is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+#[tokio::test]
+async fn files_no_record_names_are_swept_after_a_restart() {
+    let dir = real_folder().await;
+    let storage = dir.path().join("storage");
+    let collection = std::fs::read_dir(&storage)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let record = std::fs::read_dir(&collection)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let kept = std::fs::read_dir(&record)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // What a crash leaves: an upload beside a record's named file, its
+    // thumbnails, a record that never committed, a deleted collection.
+    let strays = [
+        record.join("stray_upload.txt"),
+        record
+            .join("thumbs_stray_upload.txt")
+            .join("100x100_stray_upload.txt"),
+        collection.join("nevercommitted1").join("a.txt"),
+        storage.join("pbc_gone").join("somerecord0001").join("b.txt"),
+    ];
+    for stray in &strays {
+        std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+        std::fs::write(stray, b"left by a crash").unwrap();
+    }
+    let mut server = spawn_serve(dir.path(), &[]).await;
+    let gone = |p: &Path| !p.exists();
+    for _ in 0..100 {
+        if strays.iter().all(|s| gone(s)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for stray in &strays {
+        assert!(gone(stray), "{} is still there", stray.display());
+    }
+    assert!(!collection.join("nevercommitted1").exists() && !storage.join("pbc_gone").exists());
+    // Positive control: the file its record names stays, and downloads.
+    assert!(kept.exists());
+    let (collection_id, record_id, name) = (
+        collection.file_name().unwrap().to_str().unwrap(),
+        record.file_name().unwrap().to_str().unwrap(),
+        kept.file_name().unwrap().to_str().unwrap(),
+    );
+    let url = format!(
+        "http://{}/api/files/{collection_id}/{record_id}/{name}",
+        server.addr
+    );
+    let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&body[..], b"hello");
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(30)).await, 0);
+}

@@ -1,0 +1,192 @@
+//! Files that no record names. Uploads are written before their record's
+//! transaction and dropped files are removed after it (see the module
+//! doc), so a crash between the two leaves files behind: an upload whose
+//! record never committed, or a file its record had already let go.
+//! Nothing reads them, but they fill the disk and backups; the sweep,
+//! run once the server is up, removes them.
+//!
+//! Only files older than this process are touched (`before`): a file
+//! written since may be an upload whose record is about to commit, and
+//! that is the one race a sweep could lose. A client cannot make a record
+//! name a file it does not already hold (`records::files`), so a file
+//! found unnamed stays unnamed. A database error skips the collection:
+//! a sweep that guesses would delete what it could not read.
+
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
+
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::Storage;
+use crate::{
+    schema::{Catalog, CollectionKind, field::FieldKind, sync::quote},
+    store::{Database, StoreError},
+};
+
+/// What a sweep removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub files: usize,
+    pub folders: usize,
+}
+
+/// Removes, under `storage`, the files older than `before` that no record
+/// names, then the folders left empty.
+pub async fn sweep(storage: &Storage, catalog: &Catalog, db: &Database, before: SystemTime) -> Swept {
+    let mut swept = Swept::default();
+    let Ok(collections) = std::fs::read_dir(storage.root()) else {
+        return swept; // no storage yet: nothing to sweep
+    };
+    for entry in collections.flatten() {
+        let dir = entry.path();
+        let Some(collection_id) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        // The SQL that reads a record's file names; `None`: the collection
+        // is gone (or never had files), so no record names anything here.
+        let query = catalog.by_id(&collection_id).and_then(|c| {
+            let columns: Vec<String> = c
+                .fields
+                .iter()
+                .filter(|f| matches!(f.kind, FieldKind::File { .. }))
+                .map(|f| quote(&f.name))
+                .collect();
+            (c.kind != CollectionKind::View && !columns.is_empty()).then(|| {
+                format!(
+                    "SELECT {} FROM {} WHERE id = ?1",
+                    columns.join(", "),
+                    quote(&c.name)
+                )
+            })
+        });
+        let found = db
+            .read(move |conn| -> Result<Vec<PathBuf>, StoreError> {
+                unnamed(conn, &dir, query.as_deref(), before)
+            })
+            .await;
+        let doomed = match found {
+            Ok(doomed) => doomed,
+            Err(err) => {
+                tracing::warn!(collection = %collection_id, error = %err, "file sweep skipped a collection");
+                continue;
+            }
+        };
+        let outcome = tokio::task::spawn_blocking(move || remove(&doomed)).await;
+        if let Ok(done) = outcome {
+            swept.files += done.files;
+            swept.folders += done.folders;
+        }
+    }
+    if swept != Swept::default() {
+        tracing::info!(
+            files = swept.files,
+            folders = swept.folders,
+            "removed stored files no record names"
+        );
+    }
+    swept
+}
+
+/// The paths under one collection's folder to remove: files (and
+/// thumbnail folders) that no record names and that predate `before`.
+fn unnamed(
+    conn: &Connection,
+    dir: &Path,
+    query: Option<&str>,
+    before: SystemTime,
+) -> Result<Vec<PathBuf>, StoreError> {
+    let old = |path: &Path| {
+        std::fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < before)
+    };
+    let mut doomed = Vec::new();
+    for record in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let record_dir = record.path();
+        let Some(record_id) = record.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        // `None`: no such record (or no such collection).
+        let names = match query {
+            Some(sql) => named(conn, sql, &record_id)?,
+            None => None,
+        };
+        let gone = names.is_none();
+        let names = names.unwrap_or_default();
+        for file in std::fs::read_dir(&record_dir).into_iter().flatten().flatten() {
+            let file_name = file.file_name().to_string_lossy().into_owned();
+            let own = file_name.strip_prefix("thumbs_").unwrap_or(&file_name);
+            if !names.contains(own) && old(&file.path()) {
+                doomed.push(file.path());
+            }
+        }
+        // The folder of a record that exists stays, even empty: an upload
+        // to that record may be about to write into it.
+        if gone && old(&record_dir) {
+            doomed.push(record_dir); // removed only if it ends up empty
+        }
+    }
+    if query.is_none() && old(dir) {
+        doomed.push(dir.to_owned());
+    }
+    Ok(doomed)
+}
+
+/// The file names one record holds in its file fields (`None`: there is
+/// no such record).
+fn named(conn: &Connection, sql: &str, record_id: &str) -> rusqlite::Result<Option<HashSet<String>>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let columns = stmt.column_count();
+    let row = stmt
+        .query_row([record_id], |r| {
+            (0..columns)
+                .map(|i| r.get::<_, Option<String>>(i))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .optional()?;
+    let Some(values) = row else {
+        return Ok(None);
+    };
+    let mut names = HashSet::new();
+    // One name as plain text, several as a JSON list (a name that happens
+    // to read as another JSON value is still itself).
+    for value in values.into_iter().flatten() {
+        match serde_json::from_str::<Value>(&value) {
+            Ok(Value::Array(items)) => {
+                names.extend(items.iter().filter_map(Value::as_str).map(str::to_owned))
+            }
+            Ok(Value::String(name)) => {
+                names.insert(name);
+            }
+            _ => {
+                names.insert(value);
+            }
+        }
+    }
+    Ok(Some(names))
+}
+
+/// Removes files and thumbnail folders; a record or collection folder goes
+/// only if it is empty by then.
+fn remove(paths: &[PathBuf]) -> Swept {
+    let mut swept = Swept::default();
+    for path in paths {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            continue;
+        };
+        let thumbs = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("thumbs_"));
+        match (meta.is_dir(), thumbs) {
+            (true, true) => swept.files += usize::from(std::fs::remove_dir_all(path).is_ok()),
+            // Fails while not empty: kept.
+            (true, false) => swept.folders += usize::from(std::fs::remove_dir(path).is_ok()),
+            (false, _) => swept.files += usize::from(std::fs::remove_file(path).is_ok()),
+        }
+    }
+    swept
+}
