@@ -27,6 +27,7 @@ use crate::{
     query::{QueryError, collections::FilterError},
     records::service::RecordError,
     schema::SchemaError,
+    store::StoreError,
 };
 
 /// PocketBase's wording for the common statuses, so SDK users see the
@@ -40,6 +41,7 @@ pub mod messages {
     pub const TOO_LARGE: &str = "Request entity too large.";
     pub const TOO_MANY: &str = "Too Many Requests.";
     pub const INTERNAL: &str = "Something went wrong while processing your request.";
+    pub const DISK_FULL: &str = "The server's disk is full, so nothing was saved. Try again later.";
 }
 
 pub struct ApiError {
@@ -114,11 +116,18 @@ impl ApiError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, messages::TOO_MANY)
     }
 
-    /// A failure that is ours, not the client's: a 500 whose cause is logged.
+    /// A failure that is ours, not the client's: a 500 whose cause is
+    /// logged; or, when the cause is a full disk, a 507 that says so
+    /// (whichever service the write went through: they all end here).
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        let cause = cause.into();
+        let (status, message) = match disk_full(&cause) {
+            true => (StatusCode::INSUFFICIENT_STORAGE, messages::DISK_FULL),
+            false => (StatusCode::INTERNAL_SERVER_ERROR, messages::INTERNAL),
+        };
         Self {
-            cause: Some(cause.into()),
-            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, messages::INTERNAL)
+            cause: Some(cause),
+            ..Self::new(status, message)
         }
     }
 
@@ -164,6 +173,22 @@ impl ApiError {
         }
         resp.body(body.to_string())
     }
+}
+
+/// Whether a failure comes from a full disk: SQLite's `SQLITE_FULL`
+/// (through the store, or raw) or the OS's `ENOSPC` (an upload's file).
+fn disk_full(cause: &anyhow::Error) -> bool {
+    cause.chain().any(|e| {
+        if let Some(store) = e.downcast_ref::<StoreError>() {
+            store.is_disk_full()
+        } else if let Some(sqlite) = e.downcast_ref::<rusqlite::Error>() {
+            sqlite.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+        } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io.kind() == std::io::ErrorKind::StorageFull
+        } else {
+            false
+        }
+    })
 }
 
 impl fmt::Debug for ApiError {
@@ -275,6 +300,10 @@ impl From<RecordError> for ApiError {
             RecordError::Refused(m) => ApiError::bad_request(m),
             RecordError::BadQuery(e) => e.into(),
             RecordError::Password(e) => e.into(),
+            // The store's and the file system's own errors, not wrapped, so
+            // `internal` can tell a full disk.
+            RecordError::Store(e) => ApiError::internal(e),
+            RecordError::Storage(e) => ApiError::internal(e),
             other => ApiError::internal(other),
         }
     }

@@ -46,6 +46,10 @@ pub enum StoreError {
     WorkerLost,
     #[error("the transaction failed to commit: {0}")]
     CommitFailed(String),
+    /// The disk (or the file system's quota) has no room for the write;
+    /// nothing of it was kept, and writes work again once there is room.
+    #[error("the disk is full")]
+    DiskFull,
     /// The data folder or a file in it cannot be used as it is; `fix`
     /// says what the person running Cairn can do (empty: `problem` says).
     #[error("{}: {problem}{}", path.display(), if fix.is_empty() { String::new() } else { format!(".\n  To fix: {fix}.") })]
@@ -69,6 +73,18 @@ pub enum Durability {
     #[default]
     Normal,
     Full,
+}
+
+impl StoreError {
+    /// Whether the write failed for want of disk space (the client may
+    /// try again later; nothing is wrong with its request or our data).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Self::DiskFull => true,
+            Self::Sqlite(err) => err.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            _ => false,
+        }
+    }
 }
 
 /// Both databases of a data folder.

@@ -277,8 +277,12 @@ fn run_group(
             tracing::error!(error = %err, "a write transaction failed to commit");
             let _ = step("ROLLBACK");
             let message = err.to_string();
+            let full = err.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
             for c in done {
-                c(Some(StoreError::CommitFailed(message.clone())));
+                c(Some(match full {
+                    true => StoreError::DiskFull,
+                    false => StoreError::CommitFailed(message.clone()),
+                }));
             }
             false
         }

@@ -21,6 +21,8 @@ struct Facts {
     /// A liveness or readiness probe: open to all, and it can say the
     /// server is not ready.
     probe: bool,
+    /// Its method changes something (and so needs room on the disk).
+    writes: bool,
 }
 
 type Applies = fn(&Facts) -> bool;
@@ -28,7 +30,7 @@ type Applies = fn(&Facts) -> bool;
 /// Every error status of the edge, its envelope message, and when it
 /// applies. Any path can be covered by a rate-limit rule, so every
 /// operation can answer 429.
-const ANSWERS: [(StatusCode, &str, Applies); 7] = [
+const ANSWERS: [(StatusCode, &str, Applies); 8] = [
     (StatusCode::BAD_REQUEST, messages::VALIDATION, |f| f.input),
     (StatusCode::UNAUTHORIZED, messages::UNAUTHORIZED, |f| !f.probe),
     (StatusCode::FORBIDDEN, messages::FORBIDDEN, |f| !f.probe),
@@ -40,6 +42,9 @@ const ANSWERS: [(StatusCode, &str, Applies); 7] = [
         "Not ready to serve (a migration is not applied, or the database is not writable).",
         |f| f.probe,
     ),
+    (StatusCode::INSUFFICIENT_STORAGE, messages::DISK_FULL, |f| {
+        f.writes
+    }),
 ];
 
 const METHODS: [&str; 8] = [
@@ -58,7 +63,7 @@ pub fn declare(doc: &mut Value) {
             if !METHODS.contains(&method.as_str()) {
                 continue;
             }
-            let facts = facts(path, op);
+            let facts = facts(path, method, op);
             let Some(Value::Object(responses)) = op.get_mut("responses") else {
                 continue;
             };
@@ -67,7 +72,7 @@ pub fn declare(doc: &mut Value) {
     }
 }
 
-fn facts(path: &str, op: &Value) -> Facts {
+fn facts(path: &str, method: &str, op: &Value) -> Facts {
     let params = op.get("parameters").and_then(Value::as_array);
     let body = op.get("requestBody").is_some();
     Facts {
@@ -75,6 +80,7 @@ fn facts(path: &str, op: &Value) -> Facts {
         input: body || params.is_some_and(|p| !p.is_empty()),
         names: path.contains('{'),
         probe: matches!(path, "/health" | "/ready"),
+        writes: matches!(method, "post" | "put" | "patch" | "delete"),
     }
 }
 
@@ -123,7 +129,7 @@ mod tests {
         assert_eq!(codes("/paths/~1health/get/responses"), ["200", "429", "503"]);
         assert_eq!(
             codes("/paths/~1collections~1{c}/patch/responses"),
-            ["400", "401", "403", "404", "413", "429"]
+            ["400", "401", "403", "404", "413", "429", "507"]
         );
         let patch = &doc["paths"]["/collections/{c}"]["patch"]["responses"];
         assert_eq!(patch["404"]["description"], "No such collection.");
