@@ -8,14 +8,13 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
-use super::{ApiTags, body::Body, guard};
+use super::{ApiTags, body::Body, guard, refresh_cookie};
 use crate::{
     app::AppState,
     auth::{
         caller::load_auth_record,
         oauth2::{self, CodeSignIn},
         password_signin::{self, PasswordLogin},
-        sessions,
         signin::{self, Completed, RequestMeta, SignedIn},
         token,
     },
@@ -24,7 +23,7 @@ use crate::{
         error::{ApiError, messages},
     },
     identity::Caller,
-    schema::Collection,
+    schema::{Collection, auth_options::AuthOptions},
 };
 
 #[derive(ApiResponse)]
@@ -36,14 +35,6 @@ pub enum AuthResponse {
     /// this `{mfaId}`.
     #[oai(status = 401)]
     MfaRequired(Json<Value>),
-}
-
-/// Whether the client asked for the refresh token as a cookie
-/// (`X-Cairn-Auth-Cookie: 1`).
-pub fn wants_cookie(req: &Request) -> bool {
-    req.headers()
-        .get(sessions::COOKIE_MODE_HEADER)
-        .is_some_and(|v| v.as_bytes() == b"1")
 }
 
 /// The facts of the request a sign-in uses, read here once.
@@ -64,7 +55,7 @@ fn request_meta(req: &Request) -> RequestMeta {
             .params::<std::collections::HashMap<String, String>>()
             .ok()
             .and_then(|mut q| q.remove("mfaId")),
-        wants_cookie: wants_cookie(req),
+        wants_cookie: refresh_cookie::wanted(req),
     }
 }
 
@@ -79,7 +70,9 @@ pub async fn complete(state: &AppState, req: &Request, signed_in: SignedIn) -> p
         .await
         .map_err(ApiError::from)?;
     Ok(match completed {
-        Completed::Session { body, cookie } => AuthResponse::Ok(Json(body), cookie),
+        Completed::Session { body, cookie } => {
+            AuthResponse::Ok(Json(body), cookie.as_ref().map(refresh_cookie::set))
+        }
         Completed::MfaRequired(mfa_id) => AuthResponse::MfaRequired(Json(json!({"mfaId": mfa_id}))),
     })
 }
@@ -91,16 +84,15 @@ pub struct ImpersonateBody {
     duration: u64,
 }
 
-fn option_bool(c: &Collection, group: &str, key: &str) -> bool {
-    c.options
-        .get(group)
-        .and_then(|g| g.get(key))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
 fn auth_collection(state: &AppState, name: &str) -> Result<Arc<Collection>, ApiError> {
     crate::auth::auth_collection(state, name)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
+}
+
+/// The typed options of an auth collection, which every auth collection of
+/// the catalog has.
+fn auth_options(c: &Collection) -> Result<&AuthOptions, ApiError> {
+    c.auth()
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
 }
 
@@ -161,34 +153,22 @@ impl AuthApi {
     )]
     async fn auth_methods(&self, collection: Path<String>) -> poem::Result<Json<Value>> {
         let c = auth_collection(&self.state, &collection.0)?;
-        let password = c.options.get("passwordAuth").cloned().unwrap_or(json!({}));
-        let enabled = password.get("enabled").and_then(Value::as_bool).unwrap_or(true);
-        let fields = password
-            .get("identityFields")
-            .cloned()
-            .unwrap_or(json!(["email"]));
-        let duration = |group: &str| {
-            if option_bool(&c, group, "enabled") {
-                c.options
-                    .get(group)
-                    .and_then(|g| g.get("duration"))
-                    .cloned()
-                    .unwrap_or(json!(0))
-            } else {
-                json!(0)
-            }
-        };
-        let has = |f: &str| fields.as_array().is_some_and(|a| a.iter().any(|v| v == f));
+        let o = auth_options(&c)?;
+        let password = &o.password_auth;
+        let fields = &password.identity_fields;
+        // A disabled method answers a zero duration, as PocketBase does.
+        let duration = |enabled: bool, seconds: u64| if enabled { seconds } else { 0 };
+        let has = |f: &str| fields.iter().any(|v| v == f);
         let providers = oauth2::methods::providers(&c);
         Ok(Json(json!({
-            "password": {"enabled": enabled, "identityFields": fields},
-            "oauth2": {"enabled": option_bool(&c, "oauth2", "enabled"), "providers": providers},
-            "mfa": {"enabled": option_bool(&c, "mfa", "enabled"), "duration": duration("mfa")},
-            "otp": {"enabled": option_bool(&c, "otp", "enabled"), "duration": duration("otp")},
+            "password": {"enabled": password.enabled, "identityFields": fields},
+            "oauth2": {"enabled": o.oauth2.enabled, "providers": providers},
+            "mfa": {"enabled": o.mfa.enabled, "duration": duration(o.mfa.enabled, o.mfa.duration)},
+            "otp": {"enabled": o.otp.enabled, "duration": duration(o.otp.enabled, o.otp.duration)},
             // Older SDKs read these.
             "authProviders": providers,
-            "usernamePassword": enabled && has("username"),
-            "emailPassword": enabled && has("email"),
+            "usernamePassword": password.enabled && has("username"),
+            "emailPassword": password.enabled && has("email"),
         })))
     }
 
@@ -220,9 +200,11 @@ impl AuthApi {
         let token = match (presented.refreshable, &presented.session) {
             // A session's token stays bound to its session.
             (true, Some(sid)) => {
-                token::issue_for_session(&c, &fresh.id, &fresh.token_key, token::auth_duration(&c), sid)
+                let duration = token::auth_duration(&c).map_err(ApiError::from)?;
+                token::issue_for_session(&c, &fresh.id, &fresh.token_key, duration, sid)
+                    .map_err(ApiError::from)?
             }
-            (true, None) => token::issue(&c, &fresh.id, &fresh.token_key),
+            (true, None) => token::issue(&c, &fresh.id, &fresh.token_key).map_err(ApiError::from)?,
             (false, _) => presented.token,
         };
         Ok(Json(json!({"token": token, "record": fresh.record})))
@@ -244,15 +226,11 @@ impl AuthApi {
             .map_err(ApiError::internal)?
             .ok_or_else(ApiError::not_found)?;
         let duration = match body.0.duration {
-            0 => c
-                .options
-                .get("authToken")
-                .and_then(|t| t.get("duration"))
-                .and_then(Value::as_u64)
-                .unwrap_or(86_400),
+            0 => token::auth_duration(&c).map_err(ApiError::from)?,
             d => d,
         };
-        let token = token::issue_with(&c, &target.id, &target.token_key, duration, false);
+        let token =
+            token::issue_with(&c, &target.id, &target.token_key, duration, false).map_err(ApiError::from)?;
         Ok(Json(json!({"token": token, "record": target.record})))
     }
 

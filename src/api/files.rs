@@ -176,7 +176,9 @@ fn parse_range(raw: &str, len: u64) -> Range {
 #[handler]
 async fn token(req: &Request, Data(state): Data<&Arc<AppState>>) -> Result<Json<Value>> {
     let caller = guard::identify(state, req).await?;
-    let token = file_token_for(&caller).ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
+    let token = file_token_for(&caller)
+        .map_err(ApiError::from)?
+        .ok_or_else(|| ApiError::unauthorized(messages::UNAUTHORIZED))?;
     Ok(Json(json!({ "token": token })))
 }
 

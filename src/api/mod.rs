@@ -16,6 +16,7 @@ pub mod otp;
 pub mod outbox;
 pub mod realtime;
 pub mod records;
+pub mod refresh_cookie;
 pub mod sessions;
 pub mod settings;
 pub mod tags;

@@ -9,17 +9,12 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 
-use super::{
-    ApiTags,
-    auth::{AuthResponse, wants_cookie},
-    body::Body,
-    guard,
-};
+use super::{ApiTags, auth::AuthResponse, body::Body, guard, refresh_cookie};
 use crate::{
     app::AppState,
     auth::{
         caller::load_auth_record,
-        sessions::{self, SessionError, SessionOptions},
+        sessions::{self, RefreshCookie, SessionError, SessionOptions},
         signin,
     },
     http::error::{ApiError, messages},
@@ -86,26 +81,15 @@ fn presented_refresh_token(
 ) -> Result<Option<(String, bool)>, ApiError> {
     match body.refresh_token {
         Some(Value::String(token)) if !token.is_empty() => Ok(Some((token, false))),
-        None | Some(Value::Null | Value::String(_)) => Ok(cookie_value(req).map(|t| (t, true))),
+        None | Some(Value::Null | Value::String(_)) => Ok(refresh_cookie::presented(req).map(|t| (t, true))),
         Some(_) => Err(ApiError::bad_request(messages::BAD_REQUEST_BODY)),
     }
-}
-
-fn cookie_value(req: &Request) -> Option<String> {
-    req.headers()
-        .get_all(poem::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == sessions::COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_owned())
 }
 
 /// A 401 that also clears the refresh cookie when one was presented.
 fn refused(from_cookie: bool) -> poem::Error {
     let mut resp = ApiError::unauthorized(INVALID_REFRESH).to_response();
-    if from_cookie && let Ok(v) = signin::clear_cookie().parse() {
+    if from_cookie && let Ok(v) = refresh_cookie::clear().parse() {
         resp.headers_mut().insert(poem::http::header::SET_COOKIE, v);
     }
     poem::Error::from_response(resp)
@@ -183,7 +167,7 @@ impl SessionsApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| refused(from_cookie))?;
-        let cookie_mode = from_cookie || signin::cookie_mode(wants_cookie(req), &c);
+        let cookie_mode = from_cookie || signin::cookie_mode(refresh_cookie::wanted(req), &c);
         let body = signin::session_body(
             &c,
             &record.id,
@@ -192,8 +176,9 @@ impl SessionsApi {
             &issued,
             cookie_mode,
             SessionOptions::of(&c).access_token_duration,
-        );
-        let cookie = cookie_mode.then(|| signin::refresh_cookie(&issued.refresh_token, &c));
+        )
+        .map_err(ApiError::from)?;
+        let cookie = cookie_mode.then(|| refresh_cookie::set(&RefreshCookie::new(&issued, &c)));
         Ok(AuthResponse::Ok(Json(body), cookie))
     }
 
@@ -233,8 +218,8 @@ impl SessionsApi {
         if !ended {
             return Err(ApiError::not_found().into());
         }
-        let cookie = (current.as_deref() == Some(id.0.as_str()) && cookie_value(req).is_some())
-            .then(signin::clear_cookie);
+        let cookie = (current.as_deref() == Some(id.0.as_str()) && refresh_cookie::presented(req).is_some())
+            .then(refresh_cookie::clear);
         Ok(Ended::NoContent(cookie))
     }
 
@@ -244,7 +229,7 @@ impl SessionsApi {
     async fn logout(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<Ended> {
         let state = &self.state;
         let presented = presented_refresh_token(req, body.0)?;
-        let had_cookie = cookie_value(req).is_some();
+        let had_cookie = refresh_cookie::presented(req).is_some();
         if let Some((token, _)) = presented
             && state
                 .sessions
@@ -253,7 +238,7 @@ impl SessionsApi {
                 .map_err(ApiError::internal)?
                 .is_some()
         {
-            return Ok(Ended::NoContent(had_cookie.then(signin::clear_cookie)));
+            return Ok(Ended::NoContent(had_cookie.then(refresh_cookie::clear)));
         }
         let (record, current) = signed_in(state, req).await?;
         let Some(sid) = current else {
@@ -264,7 +249,7 @@ impl SessionsApi {
             .revoke(&state.store.data, &record.collection.id, &record.id, &sid)
             .await
             .map_err(ApiError::internal)?;
-        Ok(Ended::NoContent(had_cookie.then(signin::clear_cookie)))
+        Ok(Ended::NoContent(had_cookie.then(refresh_cookie::clear)))
     }
 }
 

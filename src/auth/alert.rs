@@ -22,12 +22,7 @@ use crate::{
 };
 
 fn enabled(s: &SignedIn) -> bool {
-    s.collection
-        .options
-        .get("authAlert")
-        .and_then(|a| a.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    s.collection.auth().is_some_and(|a| a.auth_alert.enabled)
 }
 
 /// Records where this sign-in came from, and alerts the owner if that is

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::{
     account::{self, Account, Change, ChangeError},
     password_signin::LoginError,
-    token::{self, Purpose},
+    token::{self, Purpose, TokenError},
 };
 use crate::{
     app::AppState,
@@ -48,6 +48,8 @@ pub enum FlowError {
     Password(#[from] password::PasswordError),
     #[error(transparent)]
     Login(LoginError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
 }
 
 impl From<LoginError> for FlowError {
@@ -138,7 +140,7 @@ async fn send_token_mail(
         &account.token_key,
         &account.email,
         new_email,
-    );
+    )?;
     let to = new_email.unwrap_or(&account.email);
     let meta = state.settings.get().meta.clone();
     let message = templates::render(c, template, &meta, to, &account.record, &[("TOKEN", &token)]);

@@ -6,7 +6,6 @@
 //! so the SDKs' `mfaId` option works unchanged.
 
 use rusqlite::{OptionalExtension, params};
-use serde_json::Value;
 
 use super::{
     caller::load_auth_record,
@@ -20,7 +19,7 @@ use crate::{
         access::{Access, Requester},
         service::{matches_rule, rule_conditions},
     },
-    schema::Collection,
+    schema::{Collection, auth_options::MfaOptions},
     store::StoreError,
 };
 
@@ -32,8 +31,9 @@ pub enum Outcome {
     SecondFactor(String),
 }
 
-fn option(c: &Collection, key: &str) -> Option<Value> {
-    c.options.get("mfa")?.get(key).cloned()
+/// The collection's `mfa` options (every auth collection has them).
+fn options(c: &Collection) -> Option<&MfaOptions> {
+    c.auth().map(|a| &a.mfa)
 }
 
 fn now_secs() -> i64 {
@@ -43,9 +43,7 @@ fn now_secs() -> i64 {
 /// Whether `mfa.rule` asks this account for a second factor. The rule sees
 /// the account as `@request.auth`, as it would once signed in.
 async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, SignInError> {
-    let expr = option(&s.collection, "rule")
-        .and_then(|v| v.as_str().map(str::trim).map(str::to_owned))
-        .unwrap_or_default();
+    let expr = options(&s.collection).map(|m| m.rule.clone()).unwrap_or_default();
     if expr.is_empty() {
         return Ok(true);
     }
@@ -102,21 +100,16 @@ fn presented_mfa_id(meta: &RequestMeta, s: &SignedIn) -> Option<String> {
 /// Decides whether this sign-in completes, needs a second factor, or
 /// presents an `mfaId` that does not fit.
 pub async fn check(state: &AppState, meta: &RequestMeta, s: &SignedIn) -> Result<Outcome, SignInError> {
-    if !option(&s.collection, "enabled")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
-    {
+    let Some(options) = options(&s.collection).filter(|m| m.enabled) else {
         return Ok(Outcome::Passed);
-    }
+    };
     if let Some(mfa_id) = presented_mfa_id(meta, s) {
         return second_factor(state, s, mfa_id).await;
     }
     if !rule_applies(state, s).await? {
         return Ok(Outcome::Passed);
     }
-    let duration = option(&s.collection, "duration")
-        .and_then(|v| v.as_i64())
-        .unwrap_or(600);
+    let duration = i64::try_from(options.duration).unwrap_or(i64::MAX);
     let id = crate::random::lower_alphanumeric(15);
     let (id2, c_id, record, method) = (
         id.clone(),
@@ -138,7 +131,7 @@ pub async fn check(state: &AppState, meta: &RequestMeta, s: &SignedIn) -> Result
                     c_id,
                     record,
                     method,
-                    now_secs() + duration,
+                    now_secs().saturating_add(duration),
                     crate::datetime::now()
                 ],
             )?;

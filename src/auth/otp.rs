@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use rand::Rng;
 use rusqlite::{OptionalExtension, params};
-use serde_json::Value;
 
 use super::{
     account,
@@ -24,7 +23,7 @@ use crate::{
         self,
         templates::{self, Template},
     },
-    schema::Collection,
+    schema::{Collection, auth_options::OtpOptions},
     store::StoreError,
     validation::{FieldError, FieldErrors},
 };
@@ -33,18 +32,14 @@ use crate::{
 pub const MAX_ATTEMPTS: i64 = 5;
 const INVALID: &str = "Invalid or expired OTP.";
 
-fn option(c: &Collection, key: &str) -> Option<Value> {
-    c.options.get("otp")?.get(key).cloned()
-}
-
-fn enabled(c: &Collection) -> Result<(), FlowError> {
-    if option(c, "enabled").and_then(|v| v.as_bool()).unwrap_or(false) {
-        Ok(())
-    } else {
-        Err(FlowError::Forbidden(
+/// The collection's `otp` options, if OTP sign-in is enabled.
+fn enabled(c: &Collection) -> Result<&OtpOptions, FlowError> {
+    c.auth()
+        .map(|a| &a.otp)
+        .filter(|o| o.enabled)
+        .ok_or(FlowError::Forbidden(
             "The collection is not configured to allow OTP authentication.",
         ))
-    }
 }
 
 fn now_secs() -> i64 {
@@ -61,17 +56,14 @@ fn digits(len: usize) -> String {
 /// Mails a fresh code to the account with `email` and answers its id.
 pub async fn request(state: &AppState, collection: &str, email: &str) -> Result<String, FlowError> {
     let c = auth_collection(state, collection)?;
-    enabled(&c)?;
+    let options = enabled(&c)?;
     let email = parse_email("email", email)?;
     let otp_id = crate::random::lower_alphanumeric(15);
     let Some(account) = account::by_email(state, c.clone(), email.to_string()).await? else {
         return Ok(otp_id);
     };
-    let len = option(&c, "length")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(8)
-        .clamp(4, 32) as usize;
-    let duration = option(&c, "duration").and_then(|v| v.as_i64()).unwrap_or(180);
+    let len = options.length.clamp(4, 32) as usize;
+    let duration = i64::try_from(options.duration).unwrap_or(i64::MAX);
     let code = digits(len);
     let hash = state.hasher.hash(code.clone()).await?;
     let (id, c_id, record, to) = (
@@ -95,7 +87,7 @@ pub async fn request(state: &AppState, collection: &str, email: &str) -> Result<
                     record,
                     hash,
                     to,
-                    now_secs() + duration,
+                    now_secs().saturating_add(duration),
                     crate::datetime::now()
                 ],
             )?;

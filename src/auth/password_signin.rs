@@ -7,8 +7,6 @@
 
 use std::sync::{Arc, LazyLock};
 
-use serde_json::Value;
-
 use super::{
     account::Account,
     signin::{Method, SignedIn},
@@ -54,21 +52,13 @@ pub enum LoginError {
 }
 
 fn identity_fields(c: &Collection) -> Vec<String> {
-    c.options
-        .get("passwordAuth")
-        .and_then(|p| p.get("identityFields"))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .filter(|v: &Vec<String>| !v.is_empty())
+    c.auth()
+        .map(|a| a.password_auth.lookup_fields())
         .unwrap_or_else(|| vec!["email".into()])
 }
 
 fn enabled(c: &Collection) -> bool {
-    c.options
-        .get("passwordAuth")
-        .and_then(|p| p.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(true)
+    c.auth().is_some_and(|a| a.password_auth.enabled)
 }
 
 pub async fn with_password(
@@ -162,7 +152,7 @@ pub(crate) async fn check_auth_rule(
             service::{matches_rule, rule_conditions},
         },
     };
-    let access = match c.options.get("authRule").and_then(Value::as_str).map(str::trim) {
+    let access = match c.auth().and_then(|a| a.auth_rule.as_deref()) {
         None => return Err(LoginError::RuleRefused),
         Some("") => return Ok(()),
         Some(expr) => Access::Rule(expr.to_owned()),

@@ -25,11 +25,6 @@ use crate::{
     store::{Database, StoreError},
 };
 
-/// The name of the refresh-token cookie; it is scoped to `/api/sessions`.
-pub const COOKIE: &str = "cairn_refresh";
-/// The header a client sends to get the refresh token as a cookie.
-pub const COOKIE_MODE_HEADER: &str = "x-cairn-auth-cookie";
-
 const REFRESH_TOKEN_LEN: usize = 48;
 const SESSION_ID_LEN: usize = 15;
 
@@ -53,6 +48,25 @@ pub struct SessionInfo {
     pub expires: String,
     /// Whether this is the session of the token that asked.
     pub current: bool,
+}
+
+/// A refresh token to hand out as an HttpOnly cookie, and how long the
+/// cookie should live (the collection's `sessions.refreshTokenDuration`).
+/// The cookie itself (name, path, attributes) is the edge's to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshCookie {
+    pub token: String,
+    /// Seconds.
+    pub max_age: u64,
+}
+
+impl RefreshCookie {
+    pub fn new(issued: &Issued, c: &Collection) -> Self {
+        Self {
+            token: issued.refresh_token.clone(),
+            max_age: SessionOptions::of(c).refresh_token_duration,
+        }
+    }
 }
 
 /// A new refresh token and the session it belongs to.

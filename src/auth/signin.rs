@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 
 use super::{
     alert, mfa,
-    sessions::{self, Device, Issued, SessionOptions},
-    token,
+    sessions::{Device, Issued, RefreshCookie, SessionOptions},
+    token::{self, TokenError},
 };
 use crate::{app::AppState, records::service::RecordError, schema::Collection, store::StoreError};
 
@@ -79,13 +79,18 @@ pub enum SignInError {
     Rule(#[from] RecordError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
 }
 
 /// How a sign-in ends.
 pub enum Completed {
     /// Signed in: `{token, record, refreshToken?, meta?}`, and the
-    /// refresh-token cookie to set in cookie mode.
-    Session { body: Value, cookie: Option<String> },
+    /// refresh token to set as a cookie in cookie mode.
+    Session {
+        body: Value,
+        cookie: Option<RefreshCookie>,
+    },
     /// A first factor is proven; the client signs in again with another
     /// method and this `mfaId`.
     MfaRequired(String),
@@ -121,12 +126,12 @@ pub async fn complete(
         signed_in.record,
         &opened,
         cookie_mode,
-        token::auth_duration(c),
-    );
+        token::auth_duration(c)?,
+    )?;
     if let Some(meta) = signed_in.meta {
         body["meta"] = meta;
     }
-    let cookie = cookie_mode.then(|| refresh_cookie(&opened.refresh_token, c));
+    let cookie = cookie_mode.then(|| RefreshCookie::new(&opened, c));
     Ok(Completed::Session { body, cookie })
 }
 
@@ -156,36 +161,16 @@ pub fn session_body(
     session: &Issued,
     cookie_mode: bool,
     fallback_duration: u64,
-) -> Value {
+) -> Result<Value, TokenError> {
     let duration = if cookie_mode {
         SessionOptions::of(c).access_token_duration
     } else {
         fallback_duration
     };
-    let token = token::issue_for_session(c, record_id, token_key, duration, &session.session_id);
+    let token = token::issue_for_session(c, record_id, token_key, duration, &session.session_id)?;
     let mut body = json!({"token": token, "record": record});
     if !cookie_mode {
         body["refreshToken"] = json!(session.refresh_token);
     }
-    body
-}
-
-/// The `Set-Cookie` value carrying a refresh token, scoped to the sessions
-/// endpoints. Always `Secure`: browsers accept secure
-/// cookies from `localhost` over plain HTTP, and nowhere else should a
-/// refresh token travel in clear.
-pub fn refresh_cookie(token: &str, c: &Collection) -> String {
-    cookie(token, SessionOptions::of(c).refresh_token_duration)
-}
-
-/// The `Set-Cookie` value that removes the refresh-token cookie.
-pub fn clear_cookie() -> String {
-    cookie("", 0)
-}
-
-fn cookie(value: &str, max_age: u64) -> String {
-    format!(
-        "{}={value}; Path=/api/sessions; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
-        sessions::COOKIE
-    )
+    Ok(body)
 }

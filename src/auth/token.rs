@@ -10,9 +10,14 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::{identity::Caller, schema::Collection};
+use crate::{
+    identity::Caller,
+    schema::{
+        Collection,
+        auth_options::{TokenKind, TokenOptions},
+    },
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -39,7 +44,7 @@ pub struct Claims {
 pub const AUTH: &str = "auth";
 
 /// What a token is for: PocketBase's `type` claim, and the collection
-/// option group holding its secret and duration.
+/// option group holding its secret and duration (`TokenKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Auth,
@@ -61,64 +66,59 @@ impl Purpose {
         }
     }
 
-    fn option_group(self) -> &'static str {
+    /// The collection's option group for this purpose.
+    fn option_group(self) -> TokenKind {
         match self {
-            Self::Auth => "authToken",
-            Self::Verification => "verificationToken",
-            Self::PasswordReset => "passwordResetToken",
-            Self::EmailChange => "emailChangeToken",
-            Self::File => "fileToken",
+            Self::Auth => TokenKind::Auth,
+            Self::Verification => TokenKind::Verification,
+            Self::PasswordReset => TokenKind::PasswordReset,
+            Self::EmailChange => TokenKind::EmailChange,
+            Self::File => TokenKind::File,
         }
     }
 
-    /// PocketBase's defaults, for a collection whose options lack one.
-    fn default_duration(self) -> u64 {
-        match self {
-            Self::Auth => 86_400,
-            Self::Verification => 86_400,
-            Self::PasswordReset | Self::EmailChange => 1_800,
-            Self::File => 180,
-        }
-    }
-
-    /// The collection's lifetime for this kind of token, in seconds.
-    pub fn duration(self, c: &Collection) -> u64 {
-        option(c, self.option_group(), "duration")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(self.default_duration())
+    /// The collection's lifetime and secret for this kind of token. Only
+    /// a collection that is not an auth collection has none.
+    fn config(self, c: &Collection) -> Result<&TokenOptions, TokenError> {
+        c.auth()
+            .map(|a| a.token(self.option_group()))
+            .ok_or_else(|| TokenError::NotAuth(c.name.clone()))
     }
 }
 
-fn option(c: &Collection, group: &str, key: &str) -> Option<Value> {
-    c.options.get(group)?.get(key).cloned()
+/// Why no token could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("collection {0:?} is not an auth collection")]
+    NotAuth(String),
+    #[error("signing a token: {0}")]
+    Sign(#[from] jsonwebtoken::errors::Error),
 }
 
-fn signing_key(c: &Collection, purpose: Purpose, token_key: &str) -> Vec<u8> {
-    let secret = option(c, purpose.option_group(), "secret")
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    format!("{token_key}{secret}").into_bytes()
+/// The key a token is signed with: the record's key joined to the
+/// collection's secret for that kind of token (never empty: see
+/// `schema::auth_options::Secret`).
+fn signing_key(config: &TokenOptions, token_key: &str) -> Vec<u8> {
+    format!("{token_key}{}", config.secret.expose()).into_bytes()
 }
 
-fn sign(c: &Collection, purpose: Purpose, token_key: &str, claims: &Claims) -> String {
-    // HS256 over a small struct cannot fail to encode.
-    jsonwebtoken::encode(
+fn sign(config: &TokenOptions, token_key: &str, claims: &Claims) -> Result<String, TokenError> {
+    Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
-        &EncodingKey::from_secret(&signing_key(c, purpose, token_key)),
-    )
-    .unwrap_or_default()
+        &EncodingKey::from_secret(&signing_key(config, token_key)),
+    )?)
 }
 
 /// The collection's `authToken.duration`, in seconds.
-pub fn auth_duration(c: &Collection) -> u64 {
-    Purpose::Auth.duration(c)
+pub fn auth_duration(c: &Collection) -> Result<u64, TokenError> {
+    Ok(Purpose::Auth.config(c)?.duration)
 }
 
 /// A refreshable auth token for a record of `c`, valid for the
 /// collection's `authToken.duration`.
-pub fn issue(c: &Collection, record_id: &str, token_key: &str) -> String {
-    issue_with(c, record_id, token_key, auth_duration(c), true)
+pub fn issue(c: &Collection, record_id: &str, token_key: &str) -> Result<String, TokenError> {
+    issue_with(c, record_id, token_key, auth_duration(c)?, true)
 }
 
 /// An auth token with an explicit lifetime; impersonation tokens are not
@@ -129,9 +129,9 @@ pub fn issue_with(
     token_key: &str,
     duration: u64,
     refreshable: bool,
-) -> String {
+) -> Result<String, TokenError> {
     let claims = auth_claims(c, record_id, duration, refreshable, None);
-    sign(c, Purpose::Auth, token_key, &claims)
+    sign(Purpose::Auth.config(c)?, token_key, &claims)
 }
 
 /// A refreshable auth token that belongs to session `sid`.
@@ -141,9 +141,9 @@ pub fn issue_for_session(
     token_key: &str,
     duration: u64,
     sid: &str,
-) -> String {
+) -> Result<String, TokenError> {
     let claims = auth_claims(c, record_id, duration, true, Some(sid));
-    sign(c, Purpose::Auth, token_key, &claims)
+    sign(Purpose::Auth.config(c)?, token_key, &claims)
 }
 
 fn auth_claims(
@@ -174,42 +174,44 @@ pub fn issue_for(
     token_key: &str,
     email: &str,
     new_email: Option<&str>,
-) -> String {
+) -> Result<String, TokenError> {
+    let config = purpose.config(c)?;
     let claims = Claims {
         id: record_id.to_owned(),
         collection_id: c.id.clone(),
         kind: purpose.kind().into(),
-        exp: jsonwebtoken::get_current_timestamp() + purpose.duration(c),
+        exp: jsonwebtoken::get_current_timestamp() + config.duration,
         refreshable: false,
         sid: None,
         email: Some(email.to_owned()),
         new_email: new_email.map(str::to_owned),
     };
-    sign(c, purpose, token_key, &claims)
+    sign(config, token_key, &claims)
 }
 
 /// A short-lived token for reading protected files, valid for the
 /// collection's `fileToken.duration`. Like PocketBase's, it names only the
 /// record, and is signed with that record's key and the file secret.
-pub fn issue_file(c: &Collection, record_id: &str, token_key: &str) -> String {
+pub fn issue_file(c: &Collection, record_id: &str, token_key: &str) -> Result<String, TokenError> {
+    let config = Purpose::File.config(c)?;
     let claims = Claims {
         id: record_id.to_owned(),
         collection_id: c.id.clone(),
         kind: Purpose::File.kind().into(),
-        exp: jsonwebtoken::get_current_timestamp() + Purpose::File.duration(c),
+        exp: jsonwebtoken::get_current_timestamp() + config.duration,
         refreshable: false,
         sid: None,
         email: None,
         new_email: None,
     };
-    sign(c, Purpose::File, token_key, &claims)
+    sign(config, token_key, &claims)
 }
 
 /// A file token for the signed-in caller, or `None` for a guest.
-pub fn file_token_for(caller: &Caller) -> Option<String> {
+pub fn file_token_for(caller: &Caller) -> Result<Option<String>, TokenError> {
     match caller {
-        Caller::Record(r, _) => Some(issue_file(&r.collection, &r.id, &r.token_key)),
-        Caller::Guest => None,
+        Caller::Record(r, _) => issue_file(&r.collection, &r.id, &r.token_key).map(Some),
+        Caller::Guest => Ok(None),
     }
 }
 
@@ -228,11 +230,12 @@ pub fn verify(token: &str, c: &Collection, token_key: &str) -> Option<Claims> {
 /// Verifies a token of `purpose`: its signature (with that purpose's
 /// secret), expiry, `type` and collection.
 pub fn verify_for(token: &str, c: &Collection, purpose: Purpose, token_key: &str) -> Option<Claims> {
+    let config = purpose.config(c).ok()?;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     let data = jsonwebtoken::decode::<Claims>(
         token,
-        &DecodingKey::from_secret(&signing_key(c, purpose, token_key)),
+        &DecodingKey::from_secret(&signing_key(config, token_key)),
         &validation,
     )
     .ok()?;
@@ -247,7 +250,7 @@ mod tests {
     #[test]
     fn each_purpose_has_its_own_type_and_secret() {
         let c = defaults::users();
-        let reset = issue_for(&c, Purpose::PasswordReset, "abc", "key", "a@b.co", None);
+        let reset = issue_for(&c, Purpose::PasswordReset, "abc", "key", "a@b.co", None).expect("issued");
         let claims = verify_for(&reset, &c, Purpose::PasswordReset, "key").expect("valid");
         assert_eq!(claims.email.as_deref(), Some("a@b.co"));
         assert_eq!(claims.kind, "passwordReset");
@@ -255,7 +258,7 @@ mod tests {
         assert!(verify(&reset, &c, "key").is_none());
         assert!(verify_for(&reset, &c, Purpose::Verification, "key").is_none());
         assert!(verify_for(&reset, &c, Purpose::PasswordReset, "other").is_none());
-        let auth = issue(&c, "abc", "key");
+        let auth = issue(&c, "abc", "key").expect("issued");
         assert!(verify_for(&auth, &c, Purpose::PasswordReset, "key").is_none());
     }
 }

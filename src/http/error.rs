@@ -22,6 +22,7 @@ use crate::{
         password_signin::LoginError,
         signin::SignInError,
         superusers::SuperuserError,
+        token::TokenError,
     },
     identity::password::PasswordError,
     query::{QueryError, collections::FilterError},
@@ -413,7 +414,14 @@ impl From<SignInError> for ApiError {
             }
             SignInError::Rule(e) => e.into(),
             SignInError::Store(e) => ApiError::internal(e),
+            SignInError::Token(e) => e.into(),
         }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        ApiError::internal(err)
     }
 }
 

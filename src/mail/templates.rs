@@ -11,7 +11,13 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::Message;
-use crate::{schema::Collection, settings::Meta};
+use crate::{
+    schema::{
+        Collection,
+        auth_options::{AuthOptions, MailTemplate},
+    },
+    settings::Meta,
+};
 
 /// Where a template lives in an auth collection's options.
 #[derive(Debug, Clone, Copy)]
@@ -24,13 +30,13 @@ pub enum Template {
 }
 
 impl Template {
-    fn path(self) -> &'static [&'static str] {
+    fn of(self, o: &AuthOptions) -> &MailTemplate {
         match self {
-            Self::Verification => &["verificationTemplate"],
-            Self::PasswordReset => &["resetPasswordTemplate"],
-            Self::EmailChange => &["confirmEmailChangeTemplate"],
-            Self::Otp => &["otp", "emailTemplate"],
-            Self::AuthAlert => &["authAlert", "emailTemplate"],
+            Self::Verification => &o.verification_template,
+            Self::PasswordReset => &o.reset_password_template,
+            Self::EmailChange => &o.confirm_email_change_template,
+            Self::Otp => &o.otp.email_template,
+            Self::AuthAlert => &o.auth_alert.email_template,
         }
     }
 }
@@ -90,17 +96,9 @@ pub fn render(
     record: &Map<String, Value>,
     vars: &[(&str, &str)],
 ) -> Message {
-    let mut source = c.options.get(template.path()[0]);
-    for key in &template.path()[1..] {
-        source = source.and_then(|v| v.get(key));
-    }
-    let part = |name: &str| {
-        source
-            .and_then(|t| t.get(name))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    // Only auth collections send mail; any other has no template.
+    let empty = MailTemplate::default();
+    let source = c.auth().map_or(&empty, |o| template.of(o));
     let mut all: Vec<(String, String)> = vec![
         ("APP_NAME".into(), meta.app_name.clone()),
         ("APP_URL".into(), meta.app_url.trim_end_matches('/').to_owned()),
@@ -115,10 +113,10 @@ pub fn render(
         };
         all.push((format!("RECORD:{key}"), shown));
     }
-    let html = fill(&part("body"), &all, true);
+    let html = fill(&source.body, &all, true);
     Message {
         to: to.to_owned(),
-        subject: fill(&part("subject"), &all, false),
+        subject: fill(&source.subject, &all, false),
         text: plain_text(&html),
         html,
     }

@@ -21,7 +21,7 @@ fn manage_access(c: &Collection) -> Option<Access> {
     if c.kind != CollectionKind::Auth {
         return None;
     }
-    let expr = c.options.get("manageRule")?.as_str()?.trim();
+    let expr = c.auth()?.manage_rule.as_deref()?;
     Some(if expr.is_empty() {
         Access::All
     } else {

@@ -1,20 +1,134 @@
-//! The options of auth collections that the collection itself owns: their
-//! stored shape and their checks on save. The services that act on them
-//! (`auth::sessions`, `auth::oauth2`) read them from here, so the schema
-//! never calls into the services.
+//! The options of auth collections, typed. A collection's options are
+//! stored and answered as PocketBase's JSON (`Collection::options`, the
+//! one source of both); they are read into an `AuthOptions` once, when the
+//! catalog loads the collection, and every service reads that value
+//! instead of looking keys up per request.
+//!
+//! Reading is as lenient as the services always were (a missing or
+//! mistyped value takes its default), with one exception: a token secret.
+//! A collection without one does not load (`OptionsError`), and a save
+//! that would store one is refused (`validate_secrets`).
+//!
+//! The defaults of a new collection are built here too (`AuthOptions::
+//! new_collection`), from the same constants that fill a missing value, so
+//! each default is declared once. The services that act on the options
+//! (`auth::sessions`, `auth::oauth2`, …) read them from here, so the
+//! schema never calls into the services.
 
+mod oauth2;
+mod tokens;
+
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+pub use oauth2::{
+    MappedFields, OAUTH2_PROVIDERS, OAuth2Options, ProviderOptions, normalize_oauth2, validate_oauth2,
+};
+pub use tokens::{Secret, TokenKind, TokenOptions, Tokens, validate_secrets};
+
 use super::Collection;
-use crate::validation::{ErrorTree, FieldError};
 
-/// The OAuth2 providers a collection may name (`oauth2.providers[].name`);
-/// `auth::oauth2::provider` implements each one, and a test there keeps
-/// the two lists the same.
-pub const OAUTH2_PROVIDERS: &[&str] = &["oidc", "github", "google"];
+/// Why a stored collection's options cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    #[error("collection {collection:?}: option {option}.secret is missing or empty")]
+    MissingSecret {
+        collection: String,
+        option: &'static str,
+    },
+}
 
-/// A collection's session settings (`options.sessions`, Cairn's own key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An auth collection's options, read once from its stored JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthOptions {
+    /// Who may sign in: `None` (`null`) no one, `""` every account, or a
+    /// rule the account must match. Trimmed.
+    pub auth_rule: Option<String>,
+    /// Who may manage other accounts as a superuser would: `None` no one,
+    /// `""` every account, or a rule. Trimmed.
+    pub manage_rule: Option<String>,
+    pub auth_alert: AuthAlertOptions,
+    pub oauth2: OAuth2Options,
+    pub password_auth: PasswordAuthOptions,
+    pub mfa: MfaOptions,
+    pub otp: OtpOptions,
+    pub tokens: Tokens,
+    pub sessions: SessionOptions,
+    pub verification_template: MailTemplate,
+    pub reset_password_template: MailTemplate,
+    pub confirm_email_change_template: MailTemplate,
+}
+
+/// A mail template: `{subject, body}` with PocketBase's placeholders.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MailTemplate {
+    pub subject: String,
+    pub body: String,
+}
+
+/// `passwordAuth`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordAuthOptions {
+    pub enabled: bool,
+    /// As configured (`["email"]` when unset); may be empty.
+    pub identity_fields: Vec<String>,
+}
+
+impl PasswordAuthOptions {
+    /// The fields a sign-in looks the identity up in: an empty list means
+    /// the email.
+    pub fn lookup_fields(&self) -> Vec<String> {
+        if self.identity_fields.is_empty() {
+            vec!["email".into()]
+        } else {
+            self.identity_fields.clone()
+        }
+    }
+}
+
+/// `mfa`: a second factor for the accounts `rule` matches (`""`: all).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MfaOptions {
+    pub enabled: bool,
+    /// How long a first factor waits for the second, in seconds.
+    pub duration: u64,
+    /// Trimmed.
+    pub rule: String,
+}
+
+impl MfaOptions {
+    pub const DEFAULT_DURATION: u64 = 600;
+}
+
+/// `otp`: one-time codes by email.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtpOptions {
+    pub enabled: bool,
+    /// How long a code is valid, in seconds.
+    pub duration: u64,
+    /// Digits per code, as configured (`auth::otp` bounds it).
+    pub length: u64,
+    pub email_template: MailTemplate,
+}
+
+impl OtpOptions {
+    pub const DEFAULT_DURATION: u64 = 180;
+    pub const DEFAULT_LENGTH: u64 = 8;
+}
+
+/// `authAlert`: mail the owner on a sign-in from a new place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthAlertOptions {
+    pub enabled: bool,
+    pub email_template: MailTemplate,
+}
+
+/// A collection's session settings (`sessions`, Cairn's own key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SessionOptions {
     /// Always hand the refresh token out as an HttpOnly cookie.
     pub cookie: bool,
@@ -28,30 +142,33 @@ impl SessionOptions {
     pub const DEFAULT_ACCESS: u64 = 15 * 60;
     pub const DEFAULT_REFRESH: u64 = 30 * 24 * 3600;
 
-    /// The defaults as stored in a new auth collection's options.
-    pub fn default_json() -> Value {
-        serde_json::json!({
-            "cookie": false,
-            "accessTokenDuration": Self::DEFAULT_ACCESS,
-            "refreshTokenDuration": Self::DEFAULT_REFRESH,
-        })
+    /// The session settings of `c`; the defaults for a collection that is
+    /// not an auth collection.
+    pub fn of(c: &Collection) -> Self {
+        c.auth().map(|a| a.sessions).unwrap_or_default()
     }
 
-    pub fn of(c: &Collection) -> Self {
-        let opts = c.options.get("sessions");
+    fn parse(o: Option<&Map<String, Value>>) -> Self {
         let num = |key: &str, default: u64| {
-            opts.and_then(|o| o.get(key))
+            o.and_then(|o| o.get(key))
                 .and_then(Value::as_u64)
                 .filter(|n| *n > 0)
                 .unwrap_or(default)
         };
         Self {
-            cookie: opts
-                .and_then(|o| o.get("cookie"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            cookie: flag(o, "cookie", false),
             access_token_duration: num("accessTokenDuration", Self::DEFAULT_ACCESS),
             refresh_token_duration: num("refreshTokenDuration", Self::DEFAULT_REFRESH),
+        }
+    }
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            cookie: false,
+            access_token_duration: Self::DEFAULT_ACCESS,
+            refresh_token_duration: Self::DEFAULT_REFRESH,
         }
     }
 }
@@ -61,102 +178,159 @@ pub fn text(o: &Map<String, Value>, key: &str) -> String {
     o.get(key).and_then(Value::as_str).unwrap_or("").trim().to_owned()
 }
 
-/// Rewrites `oauth2` into PocketBase's stored shape: every provider with
-/// the same keys (`pkce` `null` unless set, `extra` an object), unknown
-/// keys dropped, and every `mappedFields` key present.
-pub fn normalize_oauth2(options: &mut Map<String, Value>) {
-    let Some(Value::Object(o)) = options.get_mut("oauth2") else {
-        return;
-    };
-    if let Some(Value::Array(list)) = o.get_mut("providers") {
-        for entry in list.iter_mut() {
-            let Some(p) = entry.as_object() else {
-                continue;
-            };
-            let keep = |key: &str, fits: fn(&Value) -> bool, default: Value| {
-                p.get(key).filter(|v| fits(v)).cloned().unwrap_or(default)
-            };
-            let mut canonical = Map::new();
-            for key in [
-                "name",
-                "clientId",
-                "clientSecret",
-                "authURL",
-                "tokenURL",
-                "userInfoURL",
-                "displayName",
-            ] {
-                canonical.insert(key.into(), json!(text(p, key)));
-            }
-            canonical.insert("pkce".into(), keep("pkce", Value::is_boolean, Value::Null));
-            canonical.insert("extra".into(), keep("extra", Value::is_object, json!({})));
-            *entry = Value::Object(canonical);
-        }
-    }
-    if let Some(Value::Object(m)) = o.get_mut("mappedFields") {
-        for key in ["id", "name", "username", "avatarURL"] {
-            m.entry(key).or_insert(json!(""));
+/// The object option `key` of `o`, if it is one.
+fn group<'a>(o: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a Map<String, Value>> {
+    o?.get(key)?.as_object()
+}
+
+fn flag(o: Option<&Map<String, Value>>, key: &str, default: bool) -> bool {
+    o.and_then(|o| o.get(key))
+        .and_then(Value::as_bool)
+        .unwrap_or(default)
+}
+
+fn seconds(o: Option<&Map<String, Value>>, key: &str, default: u64) -> u64 {
+    o.and_then(|o| o.get(key))
+        .and_then(Value::as_u64)
+        .unwrap_or(default)
+}
+
+/// An `authRule`/`manageRule`: a text, trimmed; anything else is `null`.
+/// Validation reads the rules through here too.
+pub fn rule(options: &Map<String, Value>, key: &str) -> Option<String> {
+    options.get(key)?.as_str().map(|s| s.trim().to_owned())
+}
+
+impl MailTemplate {
+    fn parse(o: Option<&Map<String, Value>>) -> Self {
+        let part = |key| o.map(|o| text_untrimmed(o, key)).unwrap_or_default();
+        Self {
+            subject: part("subject"),
+            body: part("body"),
         }
     }
 }
 
-fn is_url(s: &str) -> bool {
-    reqwest::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+fn text_untrimmed(o: &Map<String, Value>, key: &str) -> String {
+    o.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
 }
 
-/// Checks `oauth2` of an auth collection about to be saved. As in
-/// PocketBase, providers are only checked while OAuth2 is enabled.
-pub fn validate_oauth2(options: &Map<String, Value>, errors: &mut ErrorTree) {
-    let Some(o) = options.get("oauth2").and_then(Value::as_object) else {
-        return;
-    };
-    if !o.get("enabled").and_then(Value::as_bool).unwrap_or(false) {
-        return;
+impl AuthOptions {
+    /// Reads the stored options of collection `collection`.
+    pub fn parse(collection: &str, options: &Map<String, Value>) -> Result<Self, OptionsError> {
+        let o = Some(options);
+        let password = group(o, "passwordAuth");
+        let mfa = group(o, "mfa");
+        let otp = group(o, "otp");
+        let alert = group(o, "authAlert");
+        Ok(Self {
+            auth_rule: rule(options, "authRule"),
+            manage_rule: rule(options, "manageRule"),
+            auth_alert: AuthAlertOptions {
+                enabled: flag(alert, "enabled", false),
+                email_template: MailTemplate::parse(group(alert, "emailTemplate")),
+            },
+            oauth2: OAuth2Options::parse(group(o, "oauth2")),
+            password_auth: PasswordAuthOptions {
+                enabled: flag(password, "enabled", true),
+                identity_fields: password
+                    .and_then(|p| p.get("identityFields"))
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_else(|| vec!["email".into()]),
+            },
+            mfa: MfaOptions {
+                enabled: flag(mfa, "enabled", false),
+                duration: seconds(mfa, "duration", MfaOptions::DEFAULT_DURATION),
+                rule: mfa.map(|m| text(m, "rule")).unwrap_or_default(),
+            },
+            otp: OtpOptions {
+                enabled: flag(otp, "enabled", false),
+                duration: seconds(otp, "duration", OtpOptions::DEFAULT_DURATION),
+                length: seconds(otp, "length", OtpOptions::DEFAULT_LENGTH),
+                email_template: MailTemplate::parse(group(otp, "emailTemplate")),
+            },
+            tokens: Tokens::parse(collection, options)?,
+            sessions: SessionOptions::parse(group(o, "sessions")),
+            verification_template: MailTemplate::parse(group(o, "verificationTemplate")),
+            reset_password_template: MailTemplate::parse(group(o, "resetPasswordTemplate")),
+            confirm_email_change_template: MailTemplate::parse(group(o, "confirmEmailChangeTemplate")),
+        })
     }
-    let Some(list) = o.get("providers").and_then(Value::as_array) else {
-        return;
-    };
-    let mut seen = Vec::new();
-    for (i, entry) in list.iter().enumerate() {
-        let at = i.to_string();
-        let empty = Map::new();
-        let p = entry.as_object().unwrap_or(&empty);
-        let name = text(p, "name");
-        if !OAUTH2_PROVIDERS.contains(&name.as_str()) {
-            errors.add(
-                &["oauth2", "providers", &at, "name"],
-                FieldError::new(
-                    "validation_missing_provider",
-                    format!("Invalid or missing provider with name {name}."),
-                )
-                .with_params(json!({"name": name})),
-            );
-        } else if seen.contains(&name) {
-            errors.add(
-                &["oauth2", "providers", &at, "name"],
-                FieldError::new(
-                    "validation_duplicated_provider",
-                    format!("The provider {name} is already registered."),
-                )
-                .with_params(json!({"name": name})),
-            );
-        }
-        seen.push(name);
-        for key in ["clientId", "clientSecret"] {
-            if text(p, key).is_empty() {
-                errors.add(&["oauth2", "providers", &at, key], FieldError::required());
-            }
-        }
-        for key in ["authURL", "tokenURL", "userInfoURL"] {
-            let url = text(p, key);
-            if !url.is_empty() && !is_url(&url) {
-                errors.add(
-                    &["oauth2", "providers", &at, key],
-                    FieldError::new("validation_is_url", "Must be a valid URL."),
-                );
-            }
+
+    /// The options of a new auth collection: PocketBase's defaults, fresh
+    /// token secrets, and these mail templates.
+    pub fn new_collection(auth_token_duration: u64, templates: DefaultTemplates) -> Self {
+        Self {
+            auth_rule: Some(String::new()),
+            manage_rule: None,
+            auth_alert: AuthAlertOptions {
+                enabled: true,
+                email_template: templates.auth_alert,
+            },
+            oauth2: OAuth2Options::default(),
+            password_auth: PasswordAuthOptions {
+                enabled: true,
+                identity_fields: vec!["email".into()],
+            },
+            mfa: MfaOptions {
+                enabled: false,
+                duration: MfaOptions::DEFAULT_DURATION,
+                rule: String::new(),
+            },
+            otp: OtpOptions {
+                enabled: false,
+                duration: OtpOptions::DEFAULT_DURATION,
+                length: OtpOptions::DEFAULT_LENGTH,
+                email_template: templates.otp,
+            },
+            tokens: Tokens::generate(auth_token_duration),
+            sessions: SessionOptions::default(),
+            verification_template: templates.verification,
+            reset_password_template: templates.reset_password,
+            confirm_email_change_template: templates.confirm_email_change,
         }
     }
+
+    /// The options in their stored JSON shape, secrets included. Only new
+    /// collections are written from here: a stored collection keeps its
+    /// own JSON (`Collection::options`).
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut o = Map::new();
+        o.insert("authRule".into(), json!(self.auth_rule));
+        o.insert("manageRule".into(), json!(self.manage_rule));
+        o.insert("authAlert".into(), json!(self.auth_alert));
+        o.insert("oauth2".into(), json!(self.oauth2));
+        o.insert("passwordAuth".into(), json!(self.password_auth));
+        o.insert("mfa".into(), json!(self.mfa));
+        o.insert("otp".into(), json!(self.otp));
+        self.tokens.insert_json(&mut o);
+        o.insert("sessions".into(), json!(self.sessions));
+        o.insert("verificationTemplate".into(), json!(self.verification_template));
+        o.insert(
+            "resetPasswordTemplate".into(),
+            json!(self.reset_password_template),
+        );
+        o.insert(
+            "confirmEmailChangeTemplate".into(),
+            json!(self.confirm_email_change_template),
+        );
+        o
+    }
+
+    pub fn token(&self, kind: TokenKind) -> &TokenOptions {
+        self.tokens.get(kind)
+    }
+}
+
+/// The mail templates a new auth collection starts with
+/// (`schema::defaults` words them).
+pub struct DefaultTemplates {
+    pub auth_alert: MailTemplate,
+    pub otp: MailTemplate,
+    pub verification: MailTemplate,
+    pub reset_password: MailTemplate,
+    pub confirm_email_change: MailTemplate,
 }
 
 #[cfg(test)]
@@ -164,45 +338,39 @@ mod tests {
     use super::*;
     use crate::schema::defaults;
 
-    fn with_oauth2(oauth2: Value) -> Collection {
-        let mut c = defaults::users();
-        c.options.insert("oauth2".into(), oauth2);
-        c
-    }
-
     #[test]
-    fn normalize_gives_every_provider_the_same_keys() {
-        let mut c = with_oauth2(
-            json!({"enabled": true, "mappedFields": {"name": "name"}, "providers": [
-                {"name": "github", "clientId": "id", "clientSecret": "s", "unknown": 1, "extra": "not an object"},
-            ]}),
-        );
-        normalize_oauth2(&mut c.options);
+    fn new_options_read_back_as_they_were_built() {
+        let built = defaults::new_auth_options(3600);
+        let read = AuthOptions::parse("accounts", &built.to_json()).expect("readable");
+        assert_eq!(read, built);
+        assert_eq!(read.token(TokenKind::Auth).duration, 3600);
         assert_eq!(
-            c.options["oauth2"]["providers"][0],
-            json!({"name": "github", "clientId": "id", "clientSecret": "s", "authURL": "", "tokenURL": "",
-                   "userInfoURL": "", "displayName": "", "pkce": null, "extra": {}})
-        );
-        assert_eq!(
-            c.options["oauth2"]["mappedFields"],
-            json!({"id": "", "name": "name", "username": "", "avatarURL": ""})
+            read.token(TokenKind::File).duration,
+            TokenKind::File.default_duration()
         );
     }
 
     #[test]
-    fn validation_names_each_bad_provider_entry() {
-        let c = with_oauth2(json!({"enabled": true, "providers": [
-            {"name": "nope", "clientId": "id", "clientSecret": "s"},
-            {"name": "oidc", "clientId": "", "clientSecret": "s", "authURL": "not a url"},
-            {"name": "oidc", "clientId": "id", "clientSecret": "s"},
-        ]}));
-        let mut errors = ErrorTree::new();
-        validate_oauth2(&c.options, &mut errors);
-        let tree = Value::Object(errors.into_map());
-        let providers = &tree["oauth2"]["providers"];
-        assert_eq!(providers["0"]["name"]["code"], "validation_missing_provider");
-        assert_eq!(providers["1"]["clientId"]["code"], "validation_required");
-        assert_eq!(providers["1"]["authURL"]["code"], "validation_is_url");
-        assert_eq!(providers["2"]["name"]["code"], "validation_duplicated_provider");
+    fn a_missing_or_empty_secret_is_an_error_naming_collection_and_option() {
+        let mut options = defaults::new_auth_options(3600).to_json();
+        options["verificationToken"] = json!({"duration": 60, "secret": ""});
+        assert_eq!(
+            AuthOptions::parse("accounts", &options),
+            Err(OptionsError::MissingSecret {
+                collection: "accounts".into(),
+                option: "verificationToken",
+            })
+        );
+        options["verificationToken"] = json!({"duration": 60});
+        let err = AuthOptions::parse("accounts", &options).expect_err("no secret");
+        assert!(err.to_string().contains("\"accounts\""), "{err}");
+        assert!(err.to_string().contains("verificationToken.secret"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let built = defaults::new_auth_options(3600);
+        let secret = built.token(TokenKind::Auth).secret.expose().to_owned();
+        assert!(!format!("{built:?}").contains(&secret));
     }
 }

@@ -100,7 +100,7 @@ impl Catalog {
                 .remove("viewQuery")
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            collections.push(Arc::new(Collection {
+            let mut c = Collection {
                 id,
                 name,
                 kind,
@@ -110,9 +110,15 @@ impl Catalog {
                 rules,
                 view_query,
                 options,
+                auth: None,
                 created,
                 updated,
-            }));
+            };
+            // Options that cannot be used (a missing token secret) stop the
+            // load rather than serve a collection that would sign with no
+            // secret.
+            c.read_options().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            collections.push(Arc::new(c));
         }
         Ok(Self {
             collections,
@@ -161,4 +167,51 @@ pub fn delete_row(conn: &Connection, id: &str) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM _collections WHERE id = ?1")?
         .execute([id])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::schema::defaults;
+
+    fn stored(collections: &[&Collection]) -> Connection {
+        let conn = Connection::open_in_memory().expect("db");
+        conn.execute_batch(include_str!("../../migrations/data/0002_collections.sql"))
+            .expect("table");
+        for c in collections {
+            save_row(&conn, c).expect("saved");
+        }
+        conn
+    }
+
+    #[test]
+    fn auth_collections_load_with_their_options_typed() {
+        let users = defaults::users();
+        let conn = stored(&[&users]);
+        let catalog = Catalog::load(&conn, 0).expect("loads");
+        let loaded = catalog.get("users").expect("users");
+        assert_eq!(loaded.auth(), users.auth());
+        assert_eq!(loaded.options(), users.options());
+    }
+
+    #[test]
+    fn a_stored_collection_without_a_token_secret_does_not_load() {
+        let conn = stored(&[&defaults::users()]);
+        let mut options = defaults::users().options().clone();
+        options["passwordResetToken"] = json!({"duration": 1800});
+        conn.execute(
+            "UPDATE _collections SET options = ?1 WHERE name = 'users'",
+            [Value::Object(options).to_string()],
+        )
+        .expect("updated");
+        let err = Catalog::load(&conn, 0).expect_err("must not load");
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("\"users\"") && message.contains("passwordResetToken.secret"),
+            "{message}"
+        );
+    }
 }

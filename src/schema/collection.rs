@@ -2,9 +2,14 @@
 //! five API rules and, for auth collections, their auth options. JSON in
 //! PocketBase's shape; stored in `_collections`.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
-use super::field::{Field, UnreadableField};
+use super::{
+    auth_options::{AuthOptions, OptionsError},
+    field::{Field, UnreadableField},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CollectionKind {
@@ -79,9 +84,12 @@ pub struct Collection {
     pub indexes: Vec<String>,
     pub rules: Rules,
     pub view_query: String,
-    /// Auth collections' options (authRule, passwordAuth, authToken, …),
-    /// secrets included; `to_json` strips the secrets.
-    pub options: Map<String, Value>,
+    /// Auth collections' options (authRule, passwordAuth, authToken, …)
+    /// as stored, secrets included; `to_json` strips the secrets. Only the
+    /// schema changes them, and `read_options` then reads them again.
+    pub(super) options: Map<String, Value>,
+    /// `options` typed (auth collections only): what the services read.
+    pub(super) auth: Option<Arc<AuthOptions>>,
     pub created: String,
     pub updated: String,
 }
@@ -110,6 +118,37 @@ fn rule_of(v: &Value) -> Option<String> {
 }
 
 impl Collection {
+    /// The typed auth options; `None` for a base or view collection. Every
+    /// auth collection of the catalog has them (it refuses to load one
+    /// whose options are unusable).
+    pub fn auth(&self) -> Option<&AuthOptions> {
+        self.auth.as_deref()
+    }
+
+    /// The auth options as stored (PocketBase's JSON, secrets included).
+    pub fn options(&self) -> &Map<String, Value> {
+        &self.options
+    }
+
+    /// Reads `options` into `auth`, after the collection was loaded or its
+    /// options changed.
+    pub(super) fn read_options(&mut self) -> Result<(), OptionsError> {
+        self.auth = match self.kind {
+            CollectionKind::Auth => Some(Arc::new(AuthOptions::parse(&self.name, &self.options)?)),
+            CollectionKind::Base | CollectionKind::View => None,
+        };
+        Ok(())
+    }
+
+    /// Replaces one auth option (in its stored shape) and reads the
+    /// options again: for tests that need a collection configured so.
+    #[cfg(test)]
+    pub fn set_option(&mut self, key: &str, value: Value) -> Result<(), OptionsError> {
+        self.options.insert(key.to_owned(), value);
+        super::auth_options::normalize_oauth2(&mut self.options);
+        self.read_options()
+    }
+
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
@@ -146,6 +185,7 @@ impl Collection {
             rules: Rules::default(),
             view_query: String::new(),
             options: Map::new(),
+            auth: None,
             created: now.clone(),
             updated: now,
         };

@@ -5,9 +5,12 @@
 //! The mail templates are Cairn's own wording with PocketBase's
 //! placeholders (`{APP_NAME}`, `{APP_URL}`, `{TOKEN}`, `{OTP}`, …).
 
-use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
 
 use super::{
+    auth_options::{AuthOptions, DefaultTemplates, MailTemplate, TokenKind},
     collection::{Collection, CollectionKind, Rules},
     field::{Field, FieldKind},
 };
@@ -35,15 +38,6 @@ pub const AUTH_OPTION_KEYS: &[&str] = &[
     "confirmEmailChangeTemplate",
     // Cairn's own: refresh-token sessions (`auth_options::SessionOptions`).
     "sessions",
-];
-
-/// Token kinds that each carry their own signing secret.
-pub const TOKEN_OPTION_KEYS: &[&str] = &[
-    "authToken",
-    "passwordResetToken",
-    "emailChangeToken",
-    "verificationToken",
-    "fileToken",
 ];
 
 pub fn id_field() -> Field {
@@ -113,62 +107,41 @@ pub fn autodate(name: &str, on_update: bool) -> Field {
     )
 }
 
-fn template(subject: &str, body: &str) -> Value {
-    json!({"subject": subject, "body": body})
+fn template(subject: &str, body: &str) -> MailTemplate {
+    MailTemplate {
+        subject: subject.into(),
+        body: body.into(),
+    }
 }
 
-/// An auth collection's default options, with fresh token secrets.
-pub fn auth_options(token_duration: u64) -> Map<String, Value> {
-    let secret = || crate::random::alphanumeric(50);
-    let options = json!({
-        "authRule": "",
-        "manageRule": null,
-        "authAlert": {
-            "enabled": true,
-            "emailTemplate": template(
+/// A new auth collection's options, with fresh token secrets and
+/// `token_duration` for its auth tokens.
+pub fn new_auth_options(token_duration: u64) -> AuthOptions {
+    AuthOptions::new_collection(
+        token_duration,
+        DefaultTemplates {
+            auth_alert: template(
                 "New sign-in to your {APP_NAME} account",
                 "<p>Hi,</p>\n<p>Your {APP_NAME} account was just used to sign in from a device or place we had not seen before:</p>\n<p><em>{ALERT_INFO}</em></p>\n<p><strong>If this was not you, change your password now: that signs out every other session.</strong></p>\n<p>If it was you, there is nothing to do.</p>\n<p>— {APP_NAME}</p>",
             ),
-        },
-        "oauth2": {
-            "providers": [],
-            "mappedFields": {"id": "", "name": "", "username": "", "avatarURL": ""},
-            "enabled": false,
-        },
-        "passwordAuth": {"enabled": true, "identityFields": ["email"]},
-        "mfa": {"enabled": false, "duration": 600, "rule": ""},
-        "otp": {
-            "enabled": false,
-            "duration": 180,
-            "length": 8,
-            "emailTemplate": template(
+            otp: template(
                 "Your {APP_NAME} sign-in code",
                 "<p>Hi,</p>\n<p>Your one-time sign-in code is <strong>{OTP}</strong>.</p>\n<p>If you did not ask for it, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",
             ),
+            verification: template(
+                "Confirm your {APP_NAME} email address",
+                "<p>Hi,</p>\n<p>Welcome to {APP_NAME}. Please confirm your email address:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-verification/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm my address</a></p>\n<p>If you did not sign up, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",
+            ),
+            reset_password: template(
+                "Reset your {APP_NAME} password",
+                "<p>Hi,</p>\n<p>Someone (hopefully you) asked to reset your {APP_NAME} password:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-password-reset/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Choose a new password</a></p>\n<p>If you did not ask for this, you can ignore this message; your password stays as it is.</p>\n<p>— {APP_NAME}</p>",
+            ),
+            confirm_email_change: template(
+                "Confirm your new {APP_NAME} email address",
+                "<p>Hi,</p>\n<p>Please confirm the new email address for your {APP_NAME} account:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-email-change/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm new address</a></p>\n<p>If you did not ask for this, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",
+            ),
         },
-        "authToken": {"duration": token_duration, "secret": secret()},
-        "passwordResetToken": {"duration": 1800, "secret": secret()},
-        "emailChangeToken": {"duration": 1800, "secret": secret()},
-        "verificationToken": {"duration": 86400, "secret": secret()},
-        "fileToken": {"duration": 180, "secret": secret()},
-        "sessions": super::auth_options::SessionOptions::default_json(),
-        "verificationTemplate": template(
-            "Confirm your {APP_NAME} email address",
-            "<p>Hi,</p>\n<p>Welcome to {APP_NAME}. Please confirm your email address:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-verification/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm my address</a></p>\n<p>If you did not sign up, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",
-        ),
-        "resetPasswordTemplate": template(
-            "Reset your {APP_NAME} password",
-            "<p>Hi,</p>\n<p>Someone (hopefully you) asked to reset your {APP_NAME} password:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-password-reset/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Choose a new password</a></p>\n<p>If you did not ask for this, you can ignore this message; your password stays as it is.</p>\n<p>— {APP_NAME}</p>",
-        ),
-        "confirmEmailChangeTemplate": template(
-            "Confirm your new {APP_NAME} email address",
-            "<p>Hi,</p>\n<p>Please confirm the new email address for your {APP_NAME} account:</p>\n<p><a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-email-change/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm new address</a></p>\n<p>If you did not ask for this, you can ignore this message.</p>\n<p>— {APP_NAME}</p>",
-        ),
-    });
-    match options {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
+    )
 }
 
 /// Adds the system fields a collection of this kind must have, keeping the
@@ -192,7 +165,8 @@ pub fn complete(collection: &mut Collection) {
         }
     }
     if collection.kind == CollectionKind::Auth {
-        for (key, value) in auth_options(604_800) {
+        let defaults = new_auth_options(TokenKind::Auth.default_duration()).to_json();
+        for (key, value) in defaults {
             match collection.options.get_mut(&key) {
                 None => {
                     collection.options.insert(key, value);
@@ -222,12 +196,10 @@ fn auth_collection(
     let mut fields = vec![id_field()];
     fields.extend(auth_fields());
     fields.extend(extra);
-    let mut options = auth_options(duration);
+    let mut options = new_auth_options(duration);
     if name == "users" {
-        options.insert(
-            "oauth2".into(),
-            json!({"providers": [], "mappedFields": {"id": "", "name": "name", "username": "", "avatarURL": "avatar"}, "enabled": false}),
-        );
+        options.oauth2.mapped_fields.name = "name".into();
+        options.oauth2.mapped_fields.avatar_url = "avatar".into();
     }
     Collection {
         id: id.into(),
@@ -241,7 +213,8 @@ fn auth_collection(
         ],
         rules,
         view_query: String::new(),
-        options,
+        options: options.to_json(),
+        auth: Some(Arc::new(options)),
         created: now.clone(),
         updated: now,
     }
@@ -376,6 +349,7 @@ pub fn external_auths() -> Collection {
         },
         view_query: String::new(),
         options: Map::new(),
+        auth: None,
         created: now.clone(),
         updated: now,
     }

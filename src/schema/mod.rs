@@ -347,6 +347,7 @@ pub fn collection_attributes() -> Collection {
         rules: collection::Rules::default(),
         view_query: String::new(),
         options: Map::new(),
+        auth: None,
         created: String::new(),
         updated: String::new(),
     }
@@ -392,6 +393,14 @@ fn prepare_view(
     }
 }
 
+/// Reads a validated collection's options again, so the collection a
+/// change hands on (to `sync`, to the caller) is typed as the catalog's
+/// will be. Validation has refused what cannot be read.
+fn read_options(c: &mut Collection) -> Result<(), SchemaError> {
+    c.read_options()
+        .map_err(|e| SchemaError::Store(StoreError::Corrupt(e.to_string())))
+}
+
 fn create_in(
     tx: &Connection,
     stored: &Catalog,
@@ -405,6 +414,7 @@ fn create_in(
     if !errors.is_empty() {
         return Err(invalid(CREATE_FAILED, errors));
     }
+    read_options(&mut c)?;
     catalog::save_row(tx, &c)?;
     sync::create(tx, &c).map_err(|e| from_sync(CREATE_FAILED, e))?;
     Ok(c)
@@ -439,6 +449,7 @@ fn update_in(
     if !errors.is_empty() {
         return Err(invalid(UPDATE_FAILED, errors));
     }
+    read_options(&mut c)?;
     catalog::save_row(tx, &c)?;
     sync::update(tx, old, &c).map_err(|e| from_sync(UPDATE_FAILED, e))?;
     if old.name != c.name && c.kind != CollectionKind::View {

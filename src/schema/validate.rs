@@ -136,6 +136,7 @@ pub fn validate(
     if new.kind == CollectionKind::Auth {
         validate_sessions(new, &mut errors);
         super::auth_options::validate_oauth2(&new.options, &mut errors);
+        super::auth_options::validate_secrets(&new.options, &mut errors);
     }
     if errors.is_empty() {
         validate_rules(catalog, new, rule_check, &mut errors);
@@ -191,7 +192,7 @@ pub type RuleCheck = fn(&Catalog, &Collection, &str) -> Option<String>;
 fn validate_rules(catalog: &Catalog, new: &Collection, check: RuleCheck, errors: &mut ErrorTree) {
     let auth_rules = ["authRule", "manageRule"]
         .into_iter()
-        .filter_map(|k| Some((k, new.options.get(k)?.as_str()?.to_owned())));
+        .filter_map(|k| Some((k, super::auth_options::rule(&new.options, k)?)));
     let rules = super::collection::RULE_KEYS
         .into_iter()
         .filter_map(|k| Some((k, new.rules.get(k)?.clone()?)))

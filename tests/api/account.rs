@@ -69,7 +69,7 @@ async fn expired_token(app: &TestApp, id: &str, kind: &str, secret_group: &str) 
         .await
         .unwrap()
         .unwrap();
-    let secret = c.options[secret_group]["secret"].as_str().unwrap();
+    let secret = c.options()[secret_group]["secret"].as_str().unwrap();
     let claims = json!({
         "id": id, "collectionId": c.id, "type": kind, "email": account.email, "newEmail": "new@example.com",
         "exp": jsonwebtoken::get_current_timestamp() - 10,

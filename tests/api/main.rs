@@ -37,6 +37,8 @@ mod logging;
 mod mail;
 mod migrations;
 mod oauth2;
+mod options_cookie;
+mod options_secrets;
 mod otp_mfa;
 mod rate_limit;
 mod realtime;

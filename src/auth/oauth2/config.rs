@@ -1,16 +1,18 @@
-//! An auth collection's OAuth2 options (`oauth2.enabled`,
-//! `oauth2.providers[]`, `oauth2.mappedFields`), read into typed values
-//! with each provider's defaults filled in. Their stored shape and their
-//! checks on save belong to the collection (`schema::auth_options`). The
-//! client secret stays in here: `Debug` redacts it and the
-//! collection's JSON output strips it (`schema::collection`).
+//! An auth collection's OAuth2 providers, resolved: each configured
+//! provider (`oauth2.providers[]`, typed by `schema::auth_options`) joined
+//! to its implementation, with the provider's defaults filled in. The
+//! stored shape, the checks on save and the typed reading belong to the
+//! collection. The client secret stays in here: `Debug` redacts it and
+//! the collection's JSON output strips it (`schema::collection`).
 
 use std::fmt;
 
-use serde_json::{Map, Value};
-
 use super::provider::{self, Provider};
-use crate::schema::{Collection, auth_options::text};
+pub use crate::schema::auth_options::MappedFields;
+use crate::schema::{
+    Collection,
+    auth_options::{OAuth2Options, ProviderOptions},
+};
 
 /// One configured provider, with its defaults applied.
 pub struct ProviderConfig {
@@ -36,53 +38,45 @@ impl fmt::Debug for ProviderConfig {
     }
 }
 
-fn oauth2(c: &Collection) -> Option<&Map<String, Value>> {
-    c.options.get("oauth2")?.as_object()
+fn oauth2(c: &Collection) -> Option<&OAuth2Options> {
+    c.auth().map(|a| &a.oauth2)
 }
 
-fn or_default(configured: String, default: &str) -> String {
+fn or_default(configured: &str, default: &str) -> String {
     if configured.is_empty() {
         default.to_owned()
     } else {
-        configured
+        configured.to_owned()
     }
 }
 
 /// Whether the collection allows OAuth2 sign-in at all.
 pub fn enabled(c: &Collection) -> bool {
-    oauth2(c)
-        .and_then(|o| o.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    oauth2(c).is_some_and(|o| o.enabled)
 }
 
-fn read(entry: &Value) -> Option<ProviderConfig> {
-    let o = entry.as_object()?;
-    let provider = provider::by_name(&text(o, "name"))?;
+fn resolve(o: &ProviderOptions) -> Option<ProviderConfig> {
+    let provider = provider::by_name(&o.name)?;
     let defaults = provider.endpoints();
     Some(ProviderConfig {
         provider,
-        client_id: text(o, "clientId"),
-        client_secret: text(o, "clientSecret"),
-        auth_url: or_default(text(o, "authURL"), defaults.auth_url),
-        token_url: or_default(text(o, "tokenURL"), defaults.token_url),
-        user_info_url: or_default(text(o, "userInfoURL"), defaults.user_info_url),
-        display_name: or_default(text(o, "displayName"), provider.display_name()),
-        pkce: o.get("pkce").and_then(Value::as_bool).unwrap_or(true),
+        client_id: o.client_id.clone(),
+        client_secret: o.client_secret.clone(),
+        auth_url: or_default(&o.auth_url, defaults.auth_url),
+        token_url: or_default(&o.token_url, defaults.token_url),
+        user_info_url: or_default(&o.user_info_url, defaults.user_info_url),
+        display_name: or_default(&o.display_name, provider.display_name()),
+        pkce: o.pkce.unwrap_or(true),
     })
 }
 
 /// The configured providers Cairn knows, in the collection's order (none
 /// when OAuth2 is disabled).
 pub fn providers(c: &Collection) -> Vec<ProviderConfig> {
-    if !enabled(c) {
-        return Vec::new();
+    match oauth2(c) {
+        Some(o) if o.enabled => o.providers.iter().filter_map(resolve).collect(),
+        _ => Vec::new(),
     }
-    oauth2(c)
-        .and_then(|o| o.get("providers"))
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(read).collect())
-        .unwrap_or_default()
 }
 
 /// The enabled provider of this name.
@@ -92,37 +86,20 @@ pub fn find(c: &Collection, name: &str) -> Option<ProviderConfig> {
 
 /// Which record fields receive the provider's user details on sign-up
 /// (`oauth2.mappedFields`); empty names map nothing.
-pub struct MappedFields {
-    pub id: String,
-    pub name: String,
-    pub username: String,
-    pub avatar_url: String,
-}
-
 pub fn mapped_fields(c: &Collection) -> MappedFields {
-    let empty = Map::new();
-    let m = oauth2(c)
-        .and_then(|o| o.get("mappedFields"))
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    MappedFields {
-        id: text(m, "id"),
-        name: text(m, "name"),
-        username: text(m, "username"),
-        avatar_url: text(m, "avatarURL"),
-    }
+    oauth2(c).map(|o| o.mapped_fields.clone()).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use crate::schema::defaults;
 
     fn with_oauth2(oauth2: Value) -> Collection {
         let mut c = defaults::users();
-        c.options.insert("oauth2".into(), oauth2);
+        c.set_option("oauth2", oauth2).expect("readable");
         c
     }
 
