@@ -53,11 +53,21 @@ pub struct SessionInfo {
 /// A refresh token to hand out as an HttpOnly cookie, and how long the
 /// cookie should live (the collection's `sessions.refreshTokenDuration`).
 /// The cookie itself (name, path, attributes) is the edge's to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RefreshCookie {
     pub token: String,
     /// Seconds.
     pub max_age: u64,
+}
+
+/// The token never reaches a log.
+impl std::fmt::Debug for RefreshCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshCookie")
+            .field("token", &"<redacted>")
+            .field("max_age", &self.max_age)
+            .finish()
+    }
 }
 
 impl RefreshCookie {
