@@ -2,7 +2,7 @@
 //! five API rules and, for auth collections, their auth options. JSON in
 //! PocketBase's shape; stored in `_collections`.
 
-use std::sync::Arc;
+use std::{fmt, sync::Arc};
 
 use serde_json::{Map, Value, json};
 
@@ -74,7 +74,7 @@ impl Rules {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Collection {
     pub id: String,
     pub name: String,
@@ -92,6 +92,26 @@ pub struct Collection {
     pub(super) auth: Option<Arc<AuthOptions>>,
     pub created: String,
     pub updated: String,
+}
+
+/// Everything but the stored options, whose token and client secrets are
+/// in clear: their typed reading stands in, with the secrets redacted.
+impl fmt::Debug for Collection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collection")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("system", &self.system)
+            .field("fields", &self.fields)
+            .field("indexes", &self.indexes)
+            .field("rules", &self.rules)
+            .field("view_query", &self.view_query)
+            .field("auth", &self.auth)
+            .field("created", &self.created)
+            .field("updated", &self.updated)
+            .finish()
+    }
 }
 
 /// The client sent something that is not a collection at all (a
@@ -346,5 +366,37 @@ fn strip_secrets(v: &Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.iter().map(strip_secrets).collect()),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{auth_options::TokenKind, defaults};
+
+    #[test]
+    fn neither_debug_nor_json_shows_a_secret() {
+        let mut c = defaults::users();
+        c.set_option(
+            "oauth2",
+            serde_json::json!({"enabled": true, "providers": [
+                {"name": "github", "clientId": "id", "clientSecret": "client-s3cret"},
+            ]}),
+        )
+        .expect("readable");
+        let secrets: Vec<String> = TokenKind::ALL
+            .iter()
+            .map(|k| c.auth().expect("auth").token(*k).secret.expose().to_owned())
+            .chain(["client-s3cret".to_owned()])
+            .collect();
+        let debug = format!("{c:?}");
+        let json = c.to_json().to_string();
+        for secret in &secrets {
+            assert!(!debug.contains(secret.as_str()), "{debug}");
+            assert!(!json.contains(secret.as_str()), "{json}");
+        }
+        assert_eq!(
+            c.options()["oauth2"]["providers"][0]["clientSecret"],
+            "client-s3cret"
+        );
     }
 }
