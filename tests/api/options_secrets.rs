@@ -46,6 +46,45 @@ async fn an_auth_collection_cannot_be_created_with_an_empty_token_secret() {
 }
 
 #[tokio::test]
+async fn an_update_cannot_drop_a_token_secret() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    let (_, token) = app.sign_up("u@example.com", "pass-word-1").await;
+    // Replacing a whole token group by something without a secret.
+    for group in TOKEN_GROUPS {
+        for value in [json!(null), json!("oops")] {
+            let resp = app
+                .call(
+                    "PATCH",
+                    "/api/collections/users",
+                    Some(&root),
+                    Some(json!({group: value})),
+                )
+                .await;
+            let body = assert_envelope(resp, 400).await;
+            assert_eq!(
+                body["data"][group]["secret"]["code"], "validation_required",
+                "{group} = {value}: {body}"
+            );
+        }
+    }
+    // Positive control: a new duration is saved, and the account's token
+    // still works (its secret was kept).
+    let saved = app
+        .call(
+            "PATCH",
+            "/api/collections/users",
+            Some(&root),
+            Some(json!({"authToken": {"duration": 3600}})),
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    assert_eq!(json(saved).await["authToken"]["duration"], 3600);
+    app.post_ok(&token, "/api/collections/users/auth-refresh", json!({}))
+        .await;
+}
+
+#[tokio::test]
 async fn a_collection_created_without_secrets_gets_them_and_signs_tokens() {
     let app = spawn_app().await;
     let root = app.superuser_token().await;
