@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     App,
     auth::superusers::{self, SaveMode, SuperuserError},
-    config::{Config, LogFormat, Origins},
+    config::{Config, ConnectionLimits, LogFormat, Origins},
     store::{Durability, Store},
 };
 
@@ -63,6 +63,17 @@ pub struct ServeArgs {
     /// process) or `full` (also a power loss; a disk sync per commit).
     #[arg(long, env = "CAIRN_DURABILITY", default_value = "normal", value_parser = ["normal", "full"])]
     pub durability: String,
+    /// Most connections open at once (default: the open-file limit less a
+    /// reserve); more wait in the kernel's backlog.
+    #[arg(long, env = "CAIRN_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client gets to send a request's headers (and an idle
+    /// keep-alive connection to start its next request).
+    #[arg(long, env = "CAIRN_HEADER_TIMEOUT", default_value_t = 30)]
+    pub header_timeout: u64,
+    /// Seconds a response write may wait on a client that does not read.
+    #[arg(long, env = "CAIRN_WRITE_TIMEOUT", default_value_t = 60)]
+    pub write_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +110,14 @@ impl ServeArgs {
             durability: match self.durability.as_str() {
                 "full" => Durability::Full,
                 _ => Durability::Normal,
+            },
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(self.header_timeout.max(1)),
+                write_timeout: Duration::from_secs(self.write_timeout.max(1)),
+                max_connections: self
+                    .max_connections
+                    .unwrap_or_else(|| ConnectionLimits::default().max_connections)
+                    .max(1),
             },
         })
     }

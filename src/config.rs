@@ -66,6 +66,8 @@ pub struct Config {
     pub realtime: crate::realtime::RealtimeLimits,
     /// What an acknowledged write survives (`store::Durability`).
     pub durability: crate::store::Durability,
+    /// Timeouts and the cap on open connections.
+    pub connections: ConnectionLimits,
 }
 
 impl Config {
@@ -85,6 +87,7 @@ impl Config {
             body_limit: Self::DEFAULT_BODY_LIMIT,
             realtime: crate::realtime::RealtimeLimits::default(),
             durability: crate::store::Durability::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 
@@ -115,5 +118,41 @@ mod tests {
         assert!(Origins::parse("*,https://a.example").is_err());
         assert!(Origins::parse("a.example").is_err());
         assert!(Origins::parse("https://a.example/path").is_err());
+    }
+}
+
+/// The bounds on each HTTP connection (see `http::connections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub header_timeout: Duration,
+    pub write_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(60),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+/// Files this process may open, less a reserve for the databases (their
+/// WAL and shared memory, the reader pool) and files being served or
+/// stored; read from /proc so no unsafe `getrlimit` is needed.
+fn default_max_connections() -> usize {
+    const RESERVE: usize = 256;
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        });
+    match soft {
+        Some(limit) => limit.saturating_sub(RESERVE).max(64),
+        // Unlimited or unknown (not Linux): a bound that is still finite.
+        None => 16_384,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin_ui;
 pub mod client;
+mod connections;
 mod edge;
 pub mod error;
 pub mod middleware;

@@ -4,10 +4,7 @@
 
 use std::{future::Future, io, net::SocketAddr, sync::Arc};
 
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-};
+use tokio::net::TcpListener;
 
 use crate::{app::AppState, config::Config, files, realtime::Broker, store::StoreError};
 
@@ -21,7 +18,7 @@ pub enum StartupError {
 
 pub struct App {
     state: Arc<AppState>,
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     local_addr: SocketAddr,
 }
 
@@ -31,15 +28,10 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let state = AppState::open(config).await?;
         let addr = state.config.http;
-        let acceptor = TcpListener::bind(addr)
-            .into_acceptor()
+        let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
-        let local_addr = acceptor
-            .local_addr()
-            .into_iter()
-            .find_map(|a| a.as_socket_addr().copied())
-            .unwrap_or(addr);
+        let local_addr = super::connections::local_addr(&listener, addr);
         let state = Arc::new(state);
         Broker::start(&state);
         // Files a crash left unnamed, swept once the server is up: only
@@ -52,7 +44,7 @@ impl App {
         });
         Ok(Self {
             state,
-            acceptor,
+            listener,
             local_addr,
         })
     }
@@ -73,20 +65,21 @@ impl App {
         let state = self.state;
         let routes = super::routes(state.clone());
         let token = state.shutdown.clone();
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                routes,
-                async move {
-                    stop.await;
-                    tracing::info!("shutting down: finishing in-flight requests");
-                    token.cancel();
-                },
-                Some(state.config.shutdown_timeout),
-            )
-            .await;
+        super::connections::serve(
+            self.listener,
+            routes,
+            state.config.connections,
+            async move {
+                stop.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                token.cancel();
+            },
+            state.config.shutdown_timeout,
+        )
+        .await;
         state.store.close().await;
         crate::telemetry::flush();
         tracing::info!("stopped");
-        result
+        Ok(())
     }
 }
