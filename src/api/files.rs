@@ -13,13 +13,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::{guard, tags::tagged_routes};
+use super::{guard, path, tags::tagged_routes};
 use crate::{
     app::AppState,
     auth::token::file_token_for,
     files::sniff,
     http::error::{ApiError, messages},
-    records::downloads,
+    records::{RecordId, downloads},
 };
 
 /// Uploaded files are never documents of this origin: even a file that a
@@ -40,10 +40,13 @@ async fn download(
     Query(params): Query<DownloadParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
+    // Anything missing is the same 404, so a guess learns nothing.
+    let c = path::find_collection(state, &collection).ok_or_else(ApiError::not_found)?;
+    let id = RecordId::parse(&record_id).ok_or_else(ApiError::not_found)?;
     let found = downloads::find(
         state,
-        &collection,
-        &record_id,
+        c,
+        &id,
         &filename,
         params.token.as_deref().filter(|t| !t.is_empty()),
         params.thumb.as_deref().filter(|t| !t.is_empty()),

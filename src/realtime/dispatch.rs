@@ -35,7 +35,7 @@ use crate::{
     identity::Caller,
     query::compile::{RequestInfo, RequestValues},
     records::{
-        access::{Access, Conditions, Requester, decide},
+        access::{Access, Conditions, Filter, Requester, decide},
         events::{ChangeAction, RecordChange},
         expand, shape, values,
     },
@@ -151,7 +151,7 @@ fn evaluate(
             _ => &c.rules.list,
         };
         let access = decide(&t.caller, rule);
-        let filter = t.sub.filter.as_deref();
+        let filter = t.sub.filter.as_ref();
         let allowed = match (&access, filter) {
             (Access::SuperusersOnly, _) => false,
             (Access::All, None) => true,
@@ -222,7 +222,7 @@ impl Checks {
             return known;
         }
         let requester = requester(&t.caller, &t.sub);
-        let answer = match conditions(catalog, change, &requester, access, t.sub.filter.as_deref()) {
+        let answer = match conditions(catalog, change, &requester, access, t.sub.filter.as_ref()) {
             // A rule or filter this caller cannot use denies.
             None => false,
             Some(conditions) => {
@@ -248,7 +248,7 @@ fn conditions(
     change: &RecordChange,
     requester: &Requester,
     access: &Access,
-    filter: Option<&str>,
+    filter: Option<&Filter>,
 ) -> Option<Conditions> {
     let c = &change.collection;
     let id = change.record.get("id").and_then(Value::as_str).unwrap_or("");
@@ -256,10 +256,10 @@ fn conditions(
     conditions.params.push(Sql::Text(id.to_owned()));
     let compiled = (|| {
         if let Access::Rule(expr) = access {
-            conditions.add_expression(catalog, c, requester, expr, true)?;
+            conditions.add_rule(catalog, c, requester, expr)?;
         }
         if let Some(filter) = filter {
-            conditions.add_expression(catalog, c, requester, filter, false)?;
+            conditions.add_filter(catalog, c, requester, filter)?;
         }
         Ok::<_, crate::records::service::RecordError>(())
     })();

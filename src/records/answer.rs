@@ -7,14 +7,17 @@
 //! (`expand::write`), with no map in between: a 50-record list spent most
 //! of its time building and dropping those maps.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::{
+    RecordId,
     access::Requester,
     expand::ExpandTree,
     fields_param::FieldsTree,
     list::{self, Items, ListQuery},
-    service::{self, RecordError, collection},
+    service::{self, RecordError},
     shape,
 };
 use crate::{app::AppState, schema::Collection};
@@ -23,19 +26,18 @@ use crate::{app::AppState, schema::Collection};
 pub async fn list(
     state: &AppState,
     requester: &Requester,
-    name: &str,
+    c: &Arc<Collection>,
     query: ListQuery,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
 ) -> Result<Vec<u8>, RecordError> {
-    let c = collection(state, name)?;
-    let direct = direct(state, &c, requester, expand, fields);
+    let direct = direct(state, c, requester, expand, fields);
     let paging = query.paging;
-    let (total, items) = list::select(state, requester, c, query, direct).await?;
+    let (total, items) = list::select(state, requester, c.clone(), query, direct).await?;
     let items = match items {
         Items::Json(items) => items,
         Items::Records(records) => {
-            let items = shape_output(state, requester, name, records, expand, fields).await?;
+            let items = shape_output(state, requester, c, records, expand, fields).await?;
             serde_json::to_vec(&items)?
         }
     };
@@ -46,8 +48,8 @@ pub async fn list(
 pub async fn view(
     state: &AppState,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: &Arc<Collection>,
+    id: &RecordId,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
 ) -> Result<Vec<u8>, RecordError> {
@@ -55,7 +57,7 @@ pub async fn view(
     let (read_as, tree, trimmed) = (requester.clone(), expand.clone(), fields.is_some());
     // The collection is known only once the view is authorized, so the
     // choice between bytes and a map is made with the row in hand.
-    let read = service::view_with(state, requester, name, id, move |conn, c, id| {
+    let read = service::view_with(state, requester, c.clone(), id, move |conn, c, id| {
         if trimmed || !super::expand::writes_final(&catalog, c, &tree, &read_as.caller) {
             return Ok(service::read_shaped(conn, c, id)?.map(|r| Items::Records(vec![r])));
         }
@@ -71,7 +73,7 @@ pub async fn view(
         Items::Records(mut records) => {
             let record = records.pop().unwrap_or_default();
             Ok(serde_json::to_vec(
-                &one(state, requester, name, record, expand, fields).await?,
+                &one(state, requester, c, record, expand, fields).await?,
             )?)
         }
     }
@@ -95,20 +97,20 @@ fn direct(
 pub async fn one(
     state: &AppState,
     requester: &Requester,
-    name: &str,
+    c: &Arc<Collection>,
     record: Map<String, Value>,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
 ) -> Result<Value, RecordError> {
-    let mut shaped = shape_output(state, requester, name, vec![record], expand, fields).await?;
+    let mut shaped = shape_output(state, requester, c, vec![record], expand, fields).await?;
     Ok(shaped.pop().unwrap_or(Value::Null))
 }
 
-/// Applies `expand` and then `fields` to records of collection `name`.
+/// Applies `expand` and then `fields` to records of collection `c`.
 pub async fn shape_output(
     state: &AppState,
     requester: &Requester,
-    name: &str,
+    c: &Arc<Collection>,
     mut records: Vec<Map<String, Value>>,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
@@ -116,7 +118,7 @@ pub async fn shape_output(
     // Superusers' records get their hidden fields (`reveal`) in the read
     // that expands them; others' need no read unless they are expanded.
     if (!expand.is_empty() || requester.caller.is_superuser()) && !records.is_empty() {
-        let c = collection(state, name)?;
+        let c = c.clone();
         let catalog = state.schema.catalog();
         let (requester, expand) = (requester.clone(), expand.clone());
         records = state

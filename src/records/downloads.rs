@@ -4,11 +4,12 @@
 //! made on first request and kept on disk. A record's question (who may
 //! read it), so it lives with the records; the bytes are `files`'.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use serde_json::Value;
 
 use super::{
+    RecordId,
     access::Requester,
     service::{self, RecordError},
 };
@@ -16,7 +17,7 @@ use crate::{
     app::AppState,
     files::{names, sniff, thumbs},
     query::compile::RequestInfo,
-    schema::field::FieldKind,
+    schema::{Collection, field::FieldKind},
 };
 
 static THUMB_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
@@ -30,32 +31,27 @@ pub struct Found {
     pub protected: bool,
 }
 
-/// Locates `filename` of record `record_id`, or `NotFound` for anything
+/// Locates `filename` of record `id` of `c`, or `NotFound` for anything
 /// the caller may not read (so a guess learns nothing).
 pub async fn find(
     state: &AppState,
-    collection: &str,
-    record_id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
     filename: &str,
     file_token: Option<&str>,
     thumb: Option<&str>,
 ) -> Result<Found, RecordError> {
+    let record_id = id.as_str();
     if !names::is_safe(filename) || !names::is_safe(record_id) {
         return Err(RecordError::NotFound);
     }
-    let c = state
-        .schema
-        .catalog()
-        .get(collection)
-        .cloned()
-        .ok_or(RecordError::NotFound)?;
-    let (c2, id) = (c.clone(), record_id.to_owned());
+    let (c2, rid) = (c.clone(), record_id.to_owned());
     let record = state
         .store
         .data
         // Stored values, hidden fields included: a hidden file field's
         // files are still served (their names just are not listed).
-        .read(move |conn| service::read_values(conn, &c2, &id).map_err(RecordError::from))
+        .read(move |conn| service::read_values(conn, &c2, &rid).map_err(RecordError::from))
         .await?
         .ok_or(RecordError::NotFound)?;
     let holds = |v: &Value| match v {
@@ -77,7 +73,7 @@ pub async fn find(
         return Err(RecordError::NotFound);
     };
     if *protected {
-        may_view(state, collection, record_id, file_token).await?;
+        may_view(state, c.clone(), id, file_token).await?;
     }
     let path = state
         .storage
@@ -132,8 +128,8 @@ pub async fn find(
 /// guest without one).
 async fn may_view(
     state: &AppState,
-    collection: &str,
-    record_id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
     file_token: Option<&str>,
 ) -> Result<(), RecordError> {
     let caller = state
@@ -150,9 +146,9 @@ async fn may_view(
         }
         .into(),
     };
-    match service::view(state, &requester, collection, record_id).await {
+    match service::view(state, &requester, c, id).await {
         Ok(_) => Ok(()),
-        Err(RecordError::SuperusersOnly | RecordError::NoCollection) => Err(RecordError::NotFound),
+        Err(RecordError::SuperusersOnly) => Err(RecordError::NotFound),
         Err(other) => Err(other),
     }
 }

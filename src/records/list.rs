@@ -7,7 +7,7 @@ use rusqlite::{params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value};
 
 use super::{
-    access::{Access, Conditions, Requester, decide},
+    access::{Access, Conditions, Filter, Requester, decide},
     expand::{self, ExpandTree},
     service::RecordError,
     shape,
@@ -25,8 +25,8 @@ use crate::{
 pub struct ListQuery {
     pub paging: Paging,
     pub sort: Vec<SortKey>,
-    /// The client's own filter expression, if any.
-    pub filter: Option<String>,
+    /// The client's own filter, if any.
+    pub filter: Option<Filter>,
 }
 
 /// Whether `sort` may name this key on `c` (a path is checked when the
@@ -98,11 +98,11 @@ pub async fn select(
     conditions.params.extend([Sql::Integer(0), Sql::Integer(0)]);
     match decide(&requester.caller, &c.rules.list) {
         Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
-        Access::Rule(expr) => conditions.add_expression(&catalog, &c, requester, &expr, true)?,
+        Access::Rule(expr) => conditions.add_rule(&catalog, &c, requester, &expr)?,
         Access::All => {}
     }
-    if let Some(filter) = query.filter.as_deref() {
-        conditions.add_expression(&catalog, &c, requester, filter, false)?;
+    if let Some(filter) = &query.filter {
+        conditions.add_filter(&catalog, &c, requester, filter)?;
     }
     let scope = Scope {
         collection: &c,

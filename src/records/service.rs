@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as 
 use serde_json::{Map, Value, json};
 
 use super::{
+    RecordId,
     access::{Access, Conditions, Requester, decide},
     events::{self, ChangeAction, RecordChange},
     shape,
@@ -72,16 +73,6 @@ pub(super) fn invalid(message: &'static str, errors: ErrorTree) -> RecordError {
     RecordError::Invalid { message, errors }
 }
 
-/// Finds a writable collection by id or name.
-pub(super) fn collection(state: &AppState, name: &str) -> Result<Arc<Collection>, RecordError> {
-    state
-        .schema
-        .catalog()
-        .get(name)
-        .cloned()
-        .ok_or(RecordError::NoCollection)
-}
-
 pub(super) fn writable(c: &Collection) -> Result<(), RecordError> {
     if c.kind == CollectionKind::View {
         return Err(RecordError::Unsupported("Unsupported collection type."));
@@ -99,15 +90,14 @@ pub(crate) enum Action {
 }
 
 /// The one place that decides whether `requester` may perform `action` on
-/// collection `name`: the collection (writable, for a write), and the
-/// rule's row conditions (`None` when every row passes).
+/// collection `c`: the collection (writable, for a write), and the rule's
+/// row conditions (`None` when every row passes).
 pub(crate) fn authorize(
     state: &AppState,
     requester: &Requester,
-    name: &str,
+    c: &Collection,
     action: Action,
-) -> Result<(Arc<Collection>, Option<Conditions>), RecordError> {
-    let c = collection(state, name)?;
+) -> Result<Option<Conditions>, RecordError> {
     let rule = match action {
         Action::View => &c.rules.view,
         Action::Create => &c.rules.create,
@@ -115,15 +105,14 @@ pub(crate) fn authorize(
         Action::Delete => &c.rules.delete,
     };
     if action != Action::View {
-        writable(&c)?;
+        writable(c)?;
     }
-    let conditions = rule_conditions(
+    rule_conditions(
         &state.schema.catalog(),
-        &c,
+        c,
         requester,
         &decide(&requester.caller, rule),
-    )?;
-    Ok((c, conditions))
+    )
 }
 
 /// A record's values by field name, canonical JSON, hidden ones included.
@@ -221,7 +210,7 @@ pub(crate) fn rule_conditions(
         Access::Rule(expr) => {
             let mut conditions = Conditions::default();
             conditions.params.push(Sql::Text(String::new()));
-            conditions.add_expression(catalog, c, requester, expr, true)?;
+            conditions.add_rule(catalog, c, requester, expr)?;
             Ok(Some(conditions))
         }
     }
@@ -245,25 +234,16 @@ pub(crate) fn matches_rule(
         .query_row(params_from_iter(params), |r| r.get(0))
 }
 
-/// Creates a record: prepared, applied in its own transaction, finished.
-pub async fn create(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    body: Map<String, Value>,
-) -> Result<Map<String, Value>, RecordError> {
-    create_with_files(state, requester, name, body, Vec::new()).await
-}
-
-/// Creates a record with uploaded files.
+/// Creates a record in `c` (with its uploaded files): prepared, applied
+/// in its own transaction, finished.
 pub async fn create_with_files(
     state: &AppState,
     requester: &Requester,
-    name: &str,
+    c: Arc<Collection>,
     body: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<Map<String, Value>, RecordError> {
-    let plan = write::prepare(state, requester, name, WriteKind::Create, body, uploads).await?;
+    let plan = write::prepare(state, requester, c, WriteKind::Create, body, uploads).await?;
     run(state, plan, None).await
 }
 
@@ -274,38 +254,27 @@ pub async fn create_with_files(
 pub async fn create_with(
     state: &AppState,
     requester: &Requester,
-    name: &str,
+    c: Arc<Collection>,
     body: Map<String, Value>,
     forced: Values,
     then: impl FnOnce(&Connection, &str) -> Result<(), RecordError> + Send + 'static,
 ) -> Result<Map<String, Value>, RecordError> {
-    let mut plan = write::prepare(state, requester, name, WriteKind::Create, body, Vec::new()).await?;
+    let mut plan = write::prepare(state, requester, c, WriteKind::Create, body, Vec::new()).await?;
     plan.force(forced);
     run(state, plan, Some(Box::new(then))).await
 }
 
-/// Updates record `id`, the same way.
-pub async fn update(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    id: &str,
-    body: Map<String, Value>,
-) -> Result<Map<String, Value>, RecordError> {
-    update_with_files(state, requester, name, id, body, Vec::new()).await
-}
-
-/// Updates record `id` with uploaded files.
+/// Updates record `id` of `c` with its uploaded files, the same way.
 pub async fn update_with_files(
     state: &AppState,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
     body: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<Map<String, Value>, RecordError> {
-    let kind = WriteKind::Update(id.to_owned());
-    let plan = write::prepare(state, requester, name, kind, body, uploads).await?;
+    let kind = WriteKind::Update(id.clone());
+    let plan = write::prepare(state, requester, c, kind, body, uploads).await?;
     run(state, plan, None).await
 }
 
@@ -424,26 +393,26 @@ pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: 
 pub async fn view(
     state: &AppState,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
 ) -> Result<Map<String, Value>, RecordError> {
-    view_with(state, requester, name, id, |conn, c, id| {
+    view_with(state, requester, c, id, |conn, c, id| {
         Ok(read_shaped(conn, c, id)?)
     })
     .await
 }
 
-/// A view: record `id` of collection `name` if the view rule lets
+/// A view: record `id` of collection `c` if the view rule lets
 /// `requester` see it, read by `read` (as a map, or as bytes).
 pub(crate) async fn view_with<T: Send + 'static>(
     state: &AppState,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
     read: impl FnOnce(&Connection, &Collection, &str) -> Result<Option<T>, RecordError> + Send + 'static,
 ) -> Result<T, RecordError> {
-    let (c, rule) = authorize(state, requester, name, Action::View)?;
-    let id = id.to_owned();
+    let rule = authorize(state, requester, &c, Action::View)?;
+    let id = id.as_str().to_owned();
     state
         .store
         .data

@@ -44,7 +44,7 @@ const TOKEN_KEY_LEN: usize = 50;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteKind {
     Create,
-    Update(String),
+    Update(RecordId),
     Upsert,
 }
 
@@ -81,38 +81,25 @@ pub struct Applied {
 pub async fn prepare(
     state: &AppState,
     requester: &Requester,
-    name: &str,
+    c: Arc<Collection>,
     kind: WriteKind,
     mut body: Map<String, Value>,
     mut uploads: Vec<Upload>,
 ) -> Result<WritePlan, RecordError> {
     // Before the rules are compiled: they must not see what is dropped.
-    let stripped = super::service::collection(state, name)
-        .ok()
-        .and_then(|c| writable::strip(&c, requester, &mut body, &mut uploads));
+    let stripped = writable::strip(&c, requester, &mut body, &mut uploads);
     let requester = stripped.as_ref().unwrap_or(requester);
-    let verdict = |action| authorize(state, requester, name, action);
-    let (c, create_rule, update_rule) = match &kind {
-        WriteKind::Create => {
-            let (c, r) = verdict(Action::Create)?;
-            (c, Some(Ok(r)), None)
-        }
-        WriteKind::Update(_) => {
-            let (c, r) = verdict(Action::Update)?;
-            (c, None, Some(Ok(r)))
-        }
-        WriteKind::Upsert => {
-            let create = verdict(Action::Create);
-            let update = verdict(Action::Update);
-            let c = match (&create, &update) {
-                (Ok((c, _)), _) | (_, Ok((c, _))) => c.clone(),
-                (Err(_), Err(_)) => return Err(create.err().unwrap_or(RecordError::NoCollection)),
-            };
-            (c, Some(create.map(|(_, r)| r)), Some(update.map(|(_, r)| r)))
-        }
+    let verdict = |action| authorize(state, requester, &c, action);
+    let (create_rule, update_rule) = match &kind {
+        WriteKind::Create => (Some(Ok(verdict(Action::Create)?)), None),
+        WriteKind::Update(_) => (None, Some(Ok(verdict(Action::Update)?))),
+        WriteKind::Upsert => match (verdict(Action::Create), verdict(Action::Update)) {
+            (Err(err), Err(_)) => return Err(err),
+            (create, update) => (Some(create), Some(update)),
+        },
     };
     let id = match &kind {
-        WriteKind::Update(id) => id.clone(),
+        WriteKind::Update(id) => id.to_string(),
         _ => match body.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
             Some(given) => given.to_owned(),
             None => {

@@ -335,7 +335,8 @@ async fn a_batch_past_its_deadline_commits_nothing() {
     };
     let plan = |title: &str| {
         let body = json!({"title": title}).as_object().unwrap().clone();
-        write::prepare(&app.state, &guest, "notes", WriteKind::Create, body, Vec::new())
+        let notes = app.state.schema.catalog().get("notes").cloned().unwrap();
+        write::prepare(&app.state, &guest, notes, WriteKind::Create, body, Vec::new())
     };
     let ops = vec![Op::Write(Box::new(plan("late").await.unwrap()))];
     let late = batch::run(&app.state, ops, Instant::now() - Duration::from_millis(1)).await;

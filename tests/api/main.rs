@@ -16,6 +16,7 @@ mod defects_bodies;
 mod defects_views;
 mod differential;
 mod edge;
+mod edge_parse;
 mod file_downloads;
 mod files;
 mod filters;

@@ -247,7 +247,7 @@ async fn create_account(
     forced.insert("verified".into(), json!(verified));
     let owner = c.clone();
     let created =
-        crate::records::service::create_with(state, requester, &c.name, body, forced, move |tx, id| {
+        crate::records::service::create_with(state, requester, c.clone(), body, forced, move |tx, id| {
             links::insert_link(tx, &owner, &identity, id)
         })
         .await?;
