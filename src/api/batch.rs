@@ -114,7 +114,7 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
             let op = match &sub.kind {
                 SubKind::Write(kind) => Op::Write(Box::new(
                     write::prepare(
-                        state,
+                        &state.records(),
                         &sub.requester,
                         c.clone(),
                         kind.clone(),
@@ -123,7 +123,9 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
                     )
                     .await?,
                 )),
-                SubKind::Delete(id) => Op::Delete(delete::prepare(state, &sub.requester, c.clone(), id)?),
+                SubKind::Delete(id) => {
+                    Op::Delete(delete::prepare(&state.records(), &sub.requester, c.clone(), id)?)
+                }
             };
             Ok::<_, ApiError>(((sub, c), op))
         }
@@ -134,12 +136,12 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
                 ops.push(op);
             }
             Err(err) => {
-                batch::abandon(state, &ops).await;
+                batch::abandon(&state.records(), &ops).await;
                 return Err(failed_at(index, err).into());
             }
         }
     }
-    let outcomes = match batch::run(state, ops, deadline).await {
+    let outcomes = match batch::run(&state.records(), ops, deadline).await {
         Ok(outcomes) => outcomes,
         Err(BatchError::Request { index, error }) => return Err(failed_at(index, error.into()).into()),
         Err(BatchError::Timeout) => return Err(timeout(settings.timeout).into()),
@@ -337,7 +339,7 @@ async fn as_sent(
             let stored = match (kind, key(id), collection) {
                 (WriteKind::Upsert, Some(key), Some(c)) => match seen.get(&key) {
                     Some(stored) => *stored,
-                    None => batch::stored(state, c.clone(), id.to_owned())
+                    None => batch::stored(&state.records(), c.clone(), id.to_owned())
                         .await
                         .map_err(ApiError::internal)?,
                 },

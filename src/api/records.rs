@@ -96,7 +96,7 @@ impl ShapeParams {
         record: Map<String, Value>,
     ) -> Result<Json<Value>> {
         let (expand, fields) = self.parse()?;
-        let shaped = answer::one(state, requester, c, record, &expand, fields.as_ref())
+        let shaped = answer::one(&state.records(), requester, c, record, &expand, fields.as_ref())
             .await
             .map_err(ApiError::from)?;
         Ok(Json(shaped))
@@ -126,7 +126,7 @@ async fn list(
         filter: params.filter.as_deref().and_then(Filter::parse),
     };
     let (expand, fields) = shape.parse()?;
-    let body = answer::list(state, &requester, &c, query, &expand, fields.as_ref())
+    let body = answer::list(&state.records(), &requester, &c, query, &expand, fields.as_ref())
         .await
         .map_err(ApiError::from)?;
     Ok(json_response(body))
@@ -149,16 +149,10 @@ async fn view(
     let requester = guard::requester(state, req, None).await?;
     let (expand, fields) = shape.parse()?;
     let c = path::collection(state, &collection)?;
-    let body = answer::view(
-        state,
-        &requester,
-        &c,
-        &path::record_id(&id)?,
-        &expand,
-        fields.as_ref(),
-    )
-    .await
-    .map_err(ApiError::from)?;
+    let id = path::record_id(&id)?;
+    let body = answer::view(&state.records(), &requester, &c, &id, &expand, fields.as_ref())
+        .await
+        .map_err(ApiError::from)?;
     Ok(json_response(body))
 }
 
@@ -174,7 +168,7 @@ async fn create(
     let (body, uploads) = body.for_collection(found.as_deref());
     let requester = guard::requester(state, req, Some(&body)).await?;
     let c = path::found(found)?;
-    let record = service::create_with_files(state, &requester, c.clone(), body, uploads)
+    let record = service::create_with_files(&state.records(), &requester, c.clone(), body, uploads)
         .await
         .map_err(ApiError::from)?;
     shape.one(state, &requester, &c, record).await
@@ -193,7 +187,7 @@ async fn update(
     let requester = guard::requester(state, req, Some(&body)).await?;
     let c = path::found(found)?;
     let id = path::record_id(&id)?;
-    let record = service::update_with_files(state, &requester, c.clone(), &id, body, uploads)
+    let record = service::update_with_files(&state.records(), &requester, c.clone(), &id, body, uploads)
         .await
         .map_err(ApiError::from)?;
     shape.one(state, &requester, &c, record).await
@@ -207,7 +201,7 @@ async fn delete(
 ) -> Result<StatusCode> {
     let requester = guard::requester(state, req, None).await?;
     let c = path::collection(state, &collection)?;
-    deleting::delete(state, &requester, c, &path::record_id(&id)?)
+    deleting::delete(&state.records(), &requester, c, &path::record_id(&id)?)
         .await
         .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)

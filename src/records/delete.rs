@@ -11,24 +11,22 @@ use rusqlite::Connection;
 use super::{
     RecordId,
     access::{Conditions, Requester},
+    deps::RecordsDeps,
     events::{ChangeAction, RecordChange},
     service::{self, Action, RecordError, authorize, matches_rule, read_shaped},
 };
-use crate::{
-    app::AppState,
-    schema::{Catalog, Collection, CollectionKind, field::FieldKind, sync::quote},
-};
+use crate::schema::{Catalog, Collection, CollectionKind, field::FieldKind, sync::quote};
 
 pub async fn delete(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
     c: Arc<Collection>,
     id: &RecordId,
 ) -> Result<(), RecordError> {
-    let plan = prepare(state, requester, c, id)?;
-    let catalog = state.schema.catalog();
-    let deleted = state.store.data.write(move |tx| plan.apply(tx, &catalog)).await?;
-    service::finish(state, deleted, Vec::new()).await;
+    let plan = prepare(deps, requester, c, id)?;
+    let catalog = deps.schema.catalog();
+    let deleted = deps.db.write(move |tx| plan.apply(tx, &catalog)).await?;
+    service::finish(deps, deleted, Vec::new()).await;
     Ok(())
 }
 
@@ -40,12 +38,12 @@ pub struct DeletePlan {
 }
 
 pub fn prepare(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
     c: Arc<Collection>,
     id: &RecordId,
 ) -> Result<DeletePlan, RecordError> {
-    let rule = authorize(state, requester, &c, Action::Delete)?;
+    let rule = authorize(deps, requester, &c, Action::Delete)?;
     Ok(DeletePlan {
         c,
         rule,

@@ -146,7 +146,7 @@ async fn may_view(
         }
         .into(),
     };
-    match service::view(state, &requester, c, id).await {
+    match service::view(&state.records(), &requester, c, id).await {
         Ok(_) => Ok(()),
         Err(RecordError::SuperusersOnly) => Err(RecordError::NotFound),
         Err(other) => Err(other),

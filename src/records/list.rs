@@ -8,12 +8,12 @@ use serde_json::{Map, Value};
 
 use super::{
     access::{Access, Conditions, Filter, Requester, decide},
+    deps::RecordsDeps,
     expand::{self, ExpandTree},
     service::RecordError,
     shape,
 };
 use crate::{
-    app::AppState,
     query::{
         Paging, QueryError, SortKey,
         compile::{CompileError, Scope, sort_expression},
@@ -85,13 +85,13 @@ pub enum Items {
 /// expanded by that tree (see `expand::writes_final` for when that
 /// serves), in the same read.
 pub async fn select(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
     c: Arc<Collection>,
     query: ListQuery,
     direct: Option<ExpandTree>,
 ) -> Result<(Option<u64>, Items), RecordError> {
-    let catalog = state.schema.catalog();
+    let catalog = deps.schema.catalog();
     // Paging takes ?1 and ?2; the rule and the filter follow. The count
     // query binds the same conditions (it simply does not use ?1 and ?2).
     let mut conditions = Conditions::default();
@@ -142,13 +142,11 @@ pub async fn select(
     let requester = requester.clone();
     // Read before the read's snapshot begins, so a count cached under it
     // is at least as new as that version.
-    let version = state.store.data.commits();
-    let counts = state.list_counts.clone();
+    let version = deps.db.commits();
+    let counts = deps.list_counts.clone();
     conditions.params[0] = Sql::Integer(paging.per_page as i64);
     conditions.params[1] = Sql::Integer(paging.offset() as i64);
-    state
-        .store
-        .data
+    deps.db
         .read(move |conn| {
             let order_by = if order.is_empty() {
                 String::new()
