@@ -43,12 +43,17 @@ async fn download(
     // Anything missing is the same 404, so a guess learns nothing.
     let c = path::find_collection(state, &collection).ok_or_else(ApiError::not_found)?;
     let id = RecordId::parse(&record_id).ok_or_else(ApiError::not_found)?;
+    let file_token = params.token.as_deref().filter(|t| !t.is_empty());
+    let holder =
+        state
+            .auth_records
+            .identify_file(&state.schema, &state.store.data, &state.sessions, file_token);
     let found = downloads::find(
-        state,
+        &state.records(),
         c,
         &id,
         &filename,
-        params.token.as_deref().filter(|t| !t.is_empty()),
+        holder,
         params.thumb.as_deref().filter(|t| !t.is_empty()),
     )
     .await

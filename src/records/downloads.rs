@@ -11,13 +11,15 @@ use serde_json::Value;
 use super::{
     RecordId,
     access::Requester,
+    deps::RecordsDeps,
     service::{self, RecordError},
 };
 use crate::{
-    app::AppState,
     files::{names, sniff, thumbs},
+    identity::Caller,
     query::compile::RequestInfo,
     schema::{Collection, field::FieldKind},
+    store::StoreError,
 };
 
 static THUMB_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
@@ -32,13 +34,15 @@ pub struct Found {
 }
 
 /// Locates `filename` of record `id` of `c`, or `NotFound` for anything
-/// the caller may not read (so a guess learns nothing).
+/// the caller may not read (so a guess learns nothing). `holder` is who
+/// the request's file token names (a guest without one): awaited only for
+/// a protected file, so no other download pays for checking a token.
 pub async fn find(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     c: Arc<Collection>,
     id: &RecordId,
     filename: &str,
-    file_token: Option<&str>,
+    holder: impl Future<Output = Result<Caller, StoreError>>,
     thumb: Option<&str>,
 ) -> Result<Found, RecordError> {
     let record_id = id.as_str();
@@ -46,9 +50,8 @@ pub async fn find(
         return Err(RecordError::NotFound);
     }
     let (c2, rid) = (c.clone(), record_id.to_owned());
-    let record = state
-        .store
-        .data
+    let record = deps
+        .db
         // Stored values, hidden fields included: a hidden file field's
         // files are still served (their names just are not listed).
         .read(move |conn| service::read_values(conn, &c2, &rid).map_err(RecordError::from))
@@ -73,9 +76,9 @@ pub async fn find(
         return Err(RecordError::NotFound);
     };
     if *protected {
-        may_view(state, c.clone(), id, file_token).await?;
+        may_view(deps, c.clone(), id, holder.await?).await?;
     }
-    let path = state
+    let path = deps
         .storage
         .file(&c.id, record_id, filename)
         .ok_or(RecordError::NotFound)?;
@@ -95,7 +98,7 @@ pub async fn find(
     let (Some(parsed), true) = (thumbs::ThumbSize::parse(size), thumbs::supported(mime)) else {
         return Ok(found);
     };
-    let thumb_path = state
+    let thumb_path = deps
         .storage
         .thumb(&c.id, record_id, filename, size)
         .ok_or(RecordError::NotFound)?;
@@ -124,18 +127,13 @@ pub async fn find(
     })
 }
 
-/// The record's view rule, for the record named by the file token (a
-/// guest without one).
+/// The record's view rule, for the holder of the file token.
 async fn may_view(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     c: Arc<Collection>,
     id: &RecordId,
-    file_token: Option<&str>,
+    caller: Caller,
 ) -> Result<(), RecordError> {
-    let caller = state
-        .auth_records
-        .identify_file(&state.schema, &state.store.data, &state.sessions, file_token)
-        .await?;
     let auth = caller.rule_auth();
     let requester = Requester {
         caller,
@@ -146,7 +144,7 @@ async fn may_view(
         }
         .into(),
     };
-    match service::view(&state.records(), &requester, c, id).await {
+    match service::view(deps, &requester, c, id).await {
         Ok(_) => Ok(()),
         Err(RecordError::SuperusersOnly) => Err(RecordError::NotFound),
         Err(other) => Err(other),
