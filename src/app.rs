@@ -40,7 +40,7 @@ pub struct AppState {
     pub storage: Storage,
     pub installer: Installer,
     /// Realtime clients and the dispatcher of record changes to them.
-    pub realtime: Broker,
+    pub realtime: Arc<Broker>,
     /// Totals of recent list queries.
     pub list_counts: Arc<ListCounts>,
     /// Cancelled when the server begins to shut down; long-lived responses
@@ -71,7 +71,7 @@ impl AppState {
             .map_err(|_| StoreError::WorkerLost)??;
         let settings = SettingsStore::load(&store.data).await?;
         let schema = Schema::load(&store.data, crate::query::collections::rule_problem).await?;
-        let realtime = Broker::new(config.realtime.clone());
+        let realtime = Arc::new(Broker::new(config.realtime.clone()));
         let storage = Storage::new(&config.data_dir);
         Ok(Self {
             config,
