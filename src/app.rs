@@ -12,7 +12,11 @@ use crate::{
     files::Storage,
     identity::password::Hasher,
     realtime::Broker,
-    records::list::ListCounts,
+    records::{
+        deps::{CommitListener, RecordsDeps},
+        events::RecordChange,
+        list::ListCounts,
+    },
     schema::{Schema, catalog::Catalog},
     settings::SettingsStore,
     store::{Store, StoreError},
@@ -36,7 +40,7 @@ pub struct AppState {
     pub storage: Storage,
     pub installer: Installer,
     /// Realtime clients and the dispatcher of record changes to them.
-    pub realtime: Broker,
+    pub realtime: Arc<Broker>,
     /// Totals of recent list queries.
     pub list_counts: Arc<ListCounts>,
     /// Cancelled when the server begins to shut down; long-lived responses
@@ -45,6 +49,18 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What the record services touch, borrowed for one call.
+    pub fn records(&self) -> RecordsDeps<'_> {
+        RecordsDeps {
+            schema: &self.schema,
+            db: &self.store.data,
+            storage: &self.storage,
+            hasher: &self.hasher,
+            list_counts: &self.list_counts,
+            listener: self,
+        }
+    }
+
     /// Opens the data folder (applying migrations) and loads the settings
     /// and the collections. Background work (the realtime dispatcher)
     /// starts once the state is shared: see `realtime::Broker::start`.
@@ -61,7 +77,7 @@ impl AppState {
         .map_err(|_| StoreError::WorkerLost)??;
         let settings = SettingsStore::load(&store.data).await?;
         let schema = Schema::load(&store.data, crate::query::collections::rule_problem).await?;
-        let realtime = Broker::new(config.realtime.clone());
+        let realtime = Arc::new(Broker::new(config.realtime.clone()));
         let storage = Storage::new(&config.data_dir);
         Ok(Self {
             config,
@@ -78,5 +94,17 @@ impl AppState {
             list_counts: Arc::default(),
             shutdown: CancellationToken::new(),
         })
+    }
+}
+
+/// After a record commit: cached auth records are dropped, and the
+/// changes go to the realtime broker.
+impl CommitListener for AppState {
+    fn auth_record_changed(&self, collection_id: &str, record_id: &str) {
+        self.auth_records.invalidate(collection_id, record_id);
+    }
+
+    fn committed(&self, changes: Vec<RecordChange>) {
+        self.realtime.publish(changes);
     }
 }

@@ -23,7 +23,7 @@ use poem::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{body::Fields, guard, records::ShapeParams};
+use super::{body::Fields, guard, path, records::ShapeParams};
 use crate::{
     app::AppState,
     files::Upload,
@@ -34,17 +34,20 @@ use crate::{
     },
     query::compile::{RequestInfo, RequestValues, header_key},
     records::{
+        RecordId,
         access::Requester,
         batch::{self, BatchError, Op},
         delete,
         write::{self, WriteKind},
     },
+    schema::Collection,
 };
 
 const FAILED: &str = "Batch transaction failed.";
 
 /// One request of a batch, parsed.
 struct Sub {
+    /// The collection as the URL names it (by id or name).
     collection: String,
     kind: SubKind,
     shape: ShapeParams,
@@ -54,7 +57,7 @@ struct Sub {
 
 enum SubKind {
     Write(WriteKind),
-    Delete(String),
+    Delete(RecordId),
 }
 
 #[handler]
@@ -98,20 +101,22 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
     for (index, raw) in requests.into_iter().enumerate() {
         let prepared = async {
             let sub = parse_sub(&base, raw)?;
+            let found = path::find_collection(state, &sub.collection);
             if let Some(limits) = &limits {
-                let (method, path) = as_sent(state, &sub, &mut seen).await?;
+                let (method, path) = as_sent(state, &sub, found.as_ref(), &mut seen).await?;
                 limits.check(method, &path)?;
             }
             if Instant::now() > deadline {
                 return Err(timeout(settings.timeout));
             }
+            let c = path::found(found)?;
             let uploads = std::mem::take(&mut files[index]);
             let op = match &sub.kind {
                 SubKind::Write(kind) => Op::Write(Box::new(
                     write::prepare(
-                        state,
+                        &state.records(),
                         &sub.requester,
-                        &sub.collection,
+                        c.clone(),
                         kind.clone(),
                         sub.body.clone(),
                         uploads,
@@ -119,10 +124,10 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
                     .await?,
                 )),
                 SubKind::Delete(id) => {
-                    Op::Delete(delete::prepare(state, &sub.requester, &sub.collection, id)?)
+                    Op::Delete(delete::prepare(&state.records(), &sub.requester, c.clone(), id)?)
                 }
             };
-            Ok::<_, ApiError>((sub, op))
+            Ok::<_, ApiError>(((sub, c), op))
         }
         .await;
         match prepared {
@@ -131,25 +136,22 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
                 ops.push(op);
             }
             Err(err) => {
-                batch::abandon(state, &ops).await;
+                batch::abandon(&state.records(), &ops).await;
                 return Err(failed_at(index, err).into());
             }
         }
     }
-    let outcomes = match batch::run(state, ops, deadline).await {
+    let outcomes = match batch::run(&state.records(), ops, deadline).await {
         Ok(outcomes) => outcomes,
         Err(BatchError::Request { index, error }) => return Err(failed_at(index, error.into()).into()),
         Err(BatchError::Timeout) => return Err(timeout(settings.timeout).into()),
         Err(BatchError::Store(err)) => return Err(ApiError::internal(err).into()),
     };
     let mut out = Vec::with_capacity(outcomes.len());
-    for (sub, outcome) in subs.iter().zip(outcomes) {
+    for ((sub, c), outcome) in subs.iter().zip(outcomes) {
         out.push(match outcome {
             Some(record) => {
-                let Json(body) = sub
-                    .shape
-                    .one(state, &sub.requester, &sub.collection, record)
-                    .await?;
+                let Json(body) = sub.shape.one(state, &sub.requester, c, record).await?;
                 json!({"status": 200, "body": body})
             }
             None => json!({"status": 204, "body": null}),
@@ -240,11 +242,14 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         .split('/')
         .map(percent_decode)
         .collect();
+    // An empty id (`records/`) is no route of a record, as the router
+    // would take it sent alone.
+    let id = |raw: &str| RecordId::parse(raw).ok_or_else(unsupported);
     let (collection, kind) = match (method.as_str(), segments.as_slice()) {
         ("POST", [c, r]) if r == "records" => (c.clone(), SubKind::Write(WriteKind::Create)),
         ("PUT", [c, r]) if r == "records" => (c.clone(), SubKind::Write(WriteKind::Upsert)),
-        ("PATCH", [c, r, id]) if r == "records" => (c.clone(), SubKind::Write(WriteKind::Update(id.clone()))),
-        ("DELETE", [c, r, id]) if r == "records" => (c.clone(), SubKind::Delete(id.clone())),
+        ("PATCH", [c, r, raw]) if r == "records" => (c.clone(), SubKind::Write(WriteKind::Update(id(raw)?))),
+        ("DELETE", [c, r, raw]) if r == "records" => (c.clone(), SubKind::Delete(id(raw)?)),
         _ => return Err(unsupported()),
     };
     let query: Map<String, Value> = query
@@ -305,6 +310,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 async fn as_sent(
     state: &AppState,
     sub: &Sub,
+    collection: Option<&Arc<Collection>>,
     seen: &mut HashMap<(String, String), bool>,
 ) -> Result<(&'static str, String), ApiError> {
     let records = format!(
@@ -312,29 +318,28 @@ async fn as_sent(
         utf8_percent_encode(&sub.collection, SEGMENT)
     );
     let one = |id: &str| format!("{records}/{}", utf8_percent_encode(id, SEGMENT));
-    let collection = state.schema.catalog().get(&sub.collection).cloned();
-    let key = |id: &str| collection.as_ref().map(|c| (c.id.clone(), id.to_owned()));
+    let key = |id: &str| collection.map(|c| (c.id.clone(), id.to_owned()));
     let given = sub
         .body
         .get("id")
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty());
     Ok(match &sub.kind {
-        SubKind::Write(WriteKind::Update(id)) => ("PATCH", one(id)),
+        SubKind::Write(WriteKind::Update(id)) => ("PATCH", one(id.as_str())),
         SubKind::Delete(id) => {
-            if let Some(key) = key(id) {
+            if let Some(key) = key(id.as_str()) {
                 seen.insert(key, false);
             }
-            ("DELETE", one(id))
+            ("DELETE", one(id.as_str()))
         }
         SubKind::Write(kind) => {
             let Some(id) = given else {
                 return Ok(("POST", records));
             };
-            let stored = match (kind, key(id), &collection) {
+            let stored = match (kind, key(id), collection) {
                 (WriteKind::Upsert, Some(key), Some(c)) => match seen.get(&key) {
                     Some(stored) => *stored,
-                    None => batch::stored(state, c.clone(), id.to_owned())
+                    None => batch::stored(&state.records(), c.clone(), id.to_owned())
                         .await
                         .map_err(ApiError::internal)?,
                 },

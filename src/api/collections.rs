@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use super::{ApiTags, body::Body, guard};
+use super::{ApiTags, body::Body, guard, path};
 use crate::{
     app::AppState,
     http::error::ApiError,
@@ -138,8 +138,7 @@ impl CollectionsApi {
     #[oai(path = "/collections/:collection", method = "get")]
     async fn view(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
-        let catalog = self.state.schema.catalog();
-        let found = catalog.get(&collection.0).ok_or_else(ApiError::not_found)?;
+        let found = path::find_collection(&self.state, &collection.0).ok_or_else(ApiError::not_found)?;
         Ok(Json(found.to_json()))
     }
 
@@ -192,7 +191,7 @@ impl CollectionsApi {
 
 impl CollectionsApi {
     fn collection_id(&self, id_or_name: &str) -> Option<String> {
-        self.state.schema.catalog().get(id_or_name).map(|c| c.id.clone())
+        path::find_collection(&self.state, id_or_name).map(|c| c.id.clone())
     }
 
     /// After a collection's records are gone, so are their files.

@@ -13,13 +13,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::{guard, tags::tagged_routes};
+use super::{guard, path, tags::tagged_routes};
 use crate::{
     app::AppState,
     auth::token::file_token_for,
     files::sniff,
     http::error::{ApiError, messages},
-    records::downloads,
+    records::{RecordId, downloads},
 };
 
 /// Uploaded files are never documents of this origin: even a file that a
@@ -40,12 +40,20 @@ async fn download(
     Query(params): Query<DownloadParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
+    // Anything missing is the same 404, so a guess learns nothing.
+    let c = path::find_collection(state, &collection).ok_or_else(ApiError::not_found)?;
+    let id = RecordId::parse(&record_id).ok_or_else(ApiError::not_found)?;
+    let file_token = params.token.as_deref().filter(|t| !t.is_empty());
+    let holder =
+        state
+            .auth_records
+            .identify_file(&state.schema, &state.store.data, &state.sessions, file_token);
     let found = downloads::find(
-        state,
-        &collection,
-        &record_id,
+        &state.records(),
+        c,
+        &id,
         &filename,
-        params.token.as_deref().filter(|t| !t.is_empty()),
+        holder,
         params.thumb.as_deref().filter(|t| !t.is_empty()),
     )
     .await

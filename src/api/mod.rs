@@ -14,6 +14,7 @@ pub mod installer;
 pub mod oauth2_redirect;
 pub mod otp;
 pub mod outbox;
+pub mod path;
 pub mod realtime;
 pub mod records;
 pub mod refresh_cookie;

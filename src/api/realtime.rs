@@ -25,7 +25,7 @@ use crate::{
 #[handler]
 fn connect(Data(state): Data<&Arc<AppState>>) -> Response {
     let (client, rx) = state.realtime.connect();
-    let stream = ClientStream::new(state.clone(), client, rx);
+    let stream = ClientStream::new(state.realtime.clone(), state.shutdown.clone(), client, rx);
     Response::builder()
         .content_type("text/event-stream")
         .header(header::CACHE_CONTROL, "no-store")

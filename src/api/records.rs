@@ -13,20 +13,21 @@ use poem::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{body::Fields, guard, tags::tagged_routes};
+use super::{body::Fields, guard, path, tags::tagged_routes};
 use crate::{
     app::AppState,
     files::Upload,
     http::error::ApiError,
     query::{Paging, parse_sort},
     records::{
-        access::Requester,
+        access::{Filter, Requester},
         answer, delete as deleting,
         expand::ExpandTree,
         fields_param::FieldsTree,
         list::{self as listing, ListQuery},
         service,
     },
+    schema::Collection,
 };
 
 const UNREADABLE: &str = "Failed to load the submitted data due to invalid formatting.";
@@ -36,14 +37,15 @@ const UNREADABLE: &str = "Failed to load the submitted data due to invalid forma
 pub struct RecordBody(pub Fields);
 
 impl RecordBody {
-    /// The values, with form text decoded for `collection`'s JSON fields.
-    pub fn for_collection(self, state: &AppState, collection: &str) -> (Map<String, Value>, Vec<Upload>) {
+    /// The values, with form text decoded for the JSON fields of `c` (if
+    /// the path names a collection).
+    pub fn for_collection(self, c: Option<&Collection>) -> (Map<String, Value>, Vec<Upload>) {
         let Fields {
             mut values,
             from_form,
             uploads,
         } = self.0;
-        if from_form && let Some(c) = state.schema.catalog().get(collection) {
+        if from_form && let Some(c) = c {
             crate::records::values::decode_form_values(c, &mut values);
         }
         (values, uploads)
@@ -90,11 +92,11 @@ impl ShapeParams {
         &self,
         state: &AppState,
         requester: &Requester,
-        collection: &str,
+        c: &Arc<Collection>,
         record: Map<String, Value>,
     ) -> Result<Json<Value>> {
         let (expand, fields) = self.parse()?;
-        let shaped = answer::one(state, requester, collection, record, &expand, fields.as_ref())
+        let shaped = answer::one(&state.records(), requester, c, record, &expand, fields.as_ref())
             .await
             .map_err(ApiError::from)?;
         Ok(Json(shaped))
@@ -110,24 +112,21 @@ async fn list(
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
-    let catalog = state.schema.catalog();
-    let c = catalog
-        .get(&collection)
-        .ok_or_else(|| ApiError::from(service::RecordError::NoCollection))?;
+    let c = path::collection(state, &collection)?;
     let paging = Paging::parse(
         params.page.as_deref(),
         params.per_page.as_deref(),
         params.skip_total.as_deref(),
     )
     .map_err(ApiError::from)?;
-    let sort = parse_sort(params.sort.as_deref(), |k| listing::sortable(c, k)).map_err(ApiError::from)?;
+    let sort = parse_sort(params.sort.as_deref(), |k| listing::sortable(&c, k)).map_err(ApiError::from)?;
     let query = ListQuery {
         paging,
         sort,
-        filter: params.filter.filter(|f| !f.is_empty()),
+        filter: params.filter.as_deref().and_then(Filter::parse),
     };
     let (expand, fields) = shape.parse()?;
-    let body = answer::list(state, &requester, &collection, query, &expand, fields.as_ref())
+    let body = answer::list(&state.records(), &requester, &c, query, &expand, fields.as_ref())
         .await
         .map_err(ApiError::from)?;
     Ok(json_response(body))
@@ -149,7 +148,9 @@ async fn view(
 ) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
     let (expand, fields) = shape.parse()?;
-    let body = answer::view(state, &requester, &collection, &id, &expand, fields.as_ref())
+    let c = path::collection(state, &collection)?;
+    let id = path::record_id(&id)?;
+    let body = answer::view(&state.records(), &requester, &c, &id, &expand, fields.as_ref())
         .await
         .map_err(ApiError::from)?;
     Ok(json_response(body))
@@ -163,12 +164,14 @@ async fn create(
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Json<Value>> {
-    let (body, uploads) = body.for_collection(state, &collection);
+    let found = path::find_collection(state, &collection);
+    let (body, uploads) = body.for_collection(found.as_deref());
     let requester = guard::requester(state, req, Some(&body)).await?;
-    let record = service::create_with_files(state, &requester, &collection, body, uploads)
+    let c = path::found(found)?;
+    let record = service::create_with_files(&state.records(), &requester, c.clone(), body, uploads)
         .await
         .map_err(ApiError::from)?;
-    shape.one(state, &requester, &collection, record).await
+    shape.one(state, &requester, &c, record).await
 }
 
 #[handler]
@@ -179,12 +182,15 @@ async fn update(
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Json<Value>> {
-    let (body, uploads) = body.for_collection(state, &collection);
+    let found = path::find_collection(state, &collection);
+    let (body, uploads) = body.for_collection(found.as_deref());
     let requester = guard::requester(state, req, Some(&body)).await?;
-    let record = service::update_with_files(state, &requester, &collection, &id, body, uploads)
+    let c = path::found(found)?;
+    let id = path::record_id(&id)?;
+    let record = service::update_with_files(&state.records(), &requester, c.clone(), &id, body, uploads)
         .await
         .map_err(ApiError::from)?;
-    shape.one(state, &requester, &collection, record).await
+    shape.one(state, &requester, &c, record).await
 }
 
 #[handler]
@@ -194,7 +200,8 @@ async fn delete(
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<StatusCode> {
     let requester = guard::requester(state, req, None).await?;
-    deleting::delete(state, &requester, &collection, &id)
+    let c = path::collection(state, &collection)?;
+    deleting::delete(&state.records(), &requester, c, &path::record_id(&id)?)
         .await
         .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)

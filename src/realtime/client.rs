@@ -13,8 +13,8 @@ use futures_util::{Stream, StreamExt, stream::BoxStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{RealtimeError, topic::Subscription};
-use crate::{app::AppState, identity::Caller};
+use super::{Broker, RealtimeError, topic::Subscription};
+use crate::identity::Caller;
 
 /// One event in PocketBase's framing: the client id as the event id (the
 /// SDK reads its id from `PB_CONNECT`'s), the topic key as the event name.
@@ -131,14 +131,19 @@ impl Client {
 /// closed, or the stream ended) unregisters the client.
 pub struct ClientStream {
     inner: BoxStream<'static, Result<Bytes, std::io::Error>>,
-    state: Arc<AppState>,
+    broker: Arc<Broker>,
     client: Arc<Client>,
 }
 
 impl ClientStream {
-    pub fn new(state: Arc<AppState>, client: Arc<Client>, rx: mpsc::Receiver<Bytes>) -> Self {
-        let limits = state.realtime.limits().clone();
-        let shutdown = state.shutdown.clone();
+    /// `client`'s stream of `rx`, ended by `shutdown` or the broker's limits.
+    pub fn new(
+        broker: Arc<Broker>,
+        shutdown: CancellationToken,
+        client: Arc<Client>,
+        rx: mpsc::Receiver<Bytes>,
+    ) -> Self {
+        let limits = broker.limits().clone();
         let closed = client.closed.clone();
         let deadline = tokio::time::Instant::now() + limits.max_lifetime;
         let inner = futures_util::stream::unfold(rx, move |mut rx| {
@@ -158,7 +163,11 @@ impl ClientStream {
             }
         })
         .boxed();
-        Self { inner, state, client }
+        Self {
+            inner,
+            broker,
+            client,
+        }
     }
 }
 
@@ -173,6 +182,6 @@ impl Stream for ClientStream {
 impl Drop for ClientStream {
     fn drop(&mut self) {
         self.client.closed.cancel();
-        self.state.realtime.remove(&self.client);
+        self.broker.remove(&self.client);
     }
 }

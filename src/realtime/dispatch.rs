@@ -26,6 +26,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use super::{
+    Broker,
     client::{Client, Interest, frame},
     topic::{Subscription, Target},
 };
@@ -35,19 +36,19 @@ use crate::{
     identity::Caller,
     query::compile::{RequestInfo, RequestValues},
     records::{
-        access::{Access, Conditions, Requester, decide},
+        access::{Access, Conditions, Filter, Requester, decide},
         events::{ChangeAction, RecordChange},
         expand, shape, values,
     },
-    schema::{Catalog, Collection, CollectionKind, sync::quote},
-    store::StoreError,
+    schema::{Catalog, Collection, CollectionKind, Schema, sync::quote},
+    store::{Database, StoreError},
 };
 
 pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::Receiver<Vec<RecordChange>>) {
     while let Some(changes) = rx.recv().await {
         let Some(state) = state.upgrade() else { break };
         for change in changes {
-            deliver(&state, change).await;
+            deliver(&state.realtime, &state.store.data, &state.schema, change).await;
         }
     }
 }
@@ -59,9 +60,10 @@ struct Follower {
     sub: Arc<Subscription>,
 }
 
-async fn deliver(state: &Arc<AppState>, change: RecordChange) {
+/// Sends `change` to the clients it concerns, as each may see it.
+async fn deliver(broker: &Broker, db: &Database, schema: &Schema, change: RecordChange) {
     if change.collection.kind == CollectionKind::Auth {
-        refresh_auth(state, &change).await;
+        refresh_auth(broker, db, &change).await;
     }
     let c = &change.collection;
     let Some(id) = change.record.get("id").and_then(Value::as_str) else {
@@ -69,7 +71,7 @@ async fn deliver(state: &Arc<AppState>, change: RecordChange) {
     };
     let names = |name: &str| name == c.name || name == c.id;
     let mut targets = Vec::new();
-    for client in state.realtime.following(&c.name, &c.id) {
+    for client in broker.following(&c.name, &c.id) {
         let Some(Interest {
             caller,
             subscriptions,
@@ -95,16 +97,17 @@ async fn deliver(state: &Arc<AppState>, change: RecordChange) {
     if targets.is_empty() {
         return;
     }
-    let state2 = state.clone();
-    let frames = state
-        .store
-        .data
-        .read(move |conn| Ok::<_, StoreError>(evaluate(conn, &state2, &change, targets)))
+    let catalog = schema.catalog();
+    let frames = db
+        .read(move |conn| Ok::<_, StoreError>(evaluate(conn, &catalog, &change, targets)))
         .await;
     match frames {
-        Ok(frames) => {
+        Ok((frames, queries)) => {
+            broker
+                .rule_checks
+                .fetch_add(queries, std::sync::atomic::Ordering::Relaxed);
             for (client, frame) in frames {
-                state.realtime.send(&client, frame);
+                broker.send(&client, frame);
             }
         }
         Err(err) => tracing::error!(error = %err, "realtime: cannot check a change's subscribers"),
@@ -133,14 +136,14 @@ fn requester(caller: &Caller, sub: &Subscription) -> Requester {
     }
 }
 
-/// Decides, for every target, whether and what it receives.
+/// Decides, for every target, whether and what it receives; and how many
+/// rule queries that took.
 fn evaluate(
     conn: &Connection,
-    state: &AppState,
+    catalog: &Catalog,
     change: &RecordChange,
     targets: Vec<Follower>,
-) -> Vec<(Arc<Client>, Bytes)> {
-    let catalog = state.schema.catalog();
+) -> (Vec<(Arc<Client>, Bytes)>, u64) {
     let c = &change.collection;
     let mut checks = Checks::default();
     let mut shapes: HashMap<(String, String, String), Arc<str>> = HashMap::new();
@@ -151,11 +154,11 @@ fn evaluate(
             _ => &c.rules.list,
         };
         let access = decide(&t.caller, rule);
-        let filter = t.sub.filter.as_deref();
+        let filter = t.sub.filter.as_ref();
         let allowed = match (&access, filter) {
             (Access::SuperusersOnly, _) => false,
             (Access::All, None) => true,
-            (_, _) => checks.allowed(conn, state, &catalog, change, &t, &access),
+            (_, _) => checks.allowed(conn, catalog, change, &t, &access),
         };
         if !allowed {
             continue;
@@ -177,11 +180,11 @@ fn evaluate(
         let key = (who, t.sub.expand_raw.clone(), t.sub.fields_raw.clone());
         let data = shapes
             .entry(key)
-            .or_insert_with(|| shape(conn, &catalog, change, &t.caller, &t.sub))
+            .or_insert_with(|| shape(conn, catalog, change, &t.caller, &t.sub))
             .clone();
         out.push((t.client.clone(), frame(&t.client.id, &t.sub.key, &data)));
     }
-    out
+    (out, checks.queries)
 }
 
 /// The answers of one change's rule checks, shared where they are
@@ -205,13 +208,14 @@ struct Checks {
     by_subscriber: HashMap<(String, String), bool>,
     /// By compiled condition and its values.
     by_condition: HashMap<String, bool>,
+    /// Queries run (`Broker::rule_checks` counts them all).
+    queries: u64,
 }
 
 impl Checks {
     fn allowed(
         &mut self,
         conn: &Connection,
-        state: &AppState,
         catalog: &Catalog,
         change: &RecordChange,
         t: &Follower,
@@ -222,16 +226,13 @@ impl Checks {
             return known;
         }
         let requester = requester(&t.caller, &t.sub);
-        let answer = match conditions(catalog, change, &requester, access, t.sub.filter.as_deref()) {
+        let answer = match conditions(catalog, change, &requester, access, t.sub.filter.as_ref()) {
             // A rule or filter this caller cannot use denies.
             None => false,
             Some(conditions) => {
                 let key = format!("{}\u{0}{:?}", conditions.and_sql(), conditions.params);
                 *self.by_condition.entry(key).or_insert_with(|| {
-                    state
-                        .realtime
-                        .rule_checks
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.queries += 1;
                     check(conn, change, conditions)
                 })
             }
@@ -248,7 +249,7 @@ fn conditions(
     change: &RecordChange,
     requester: &Requester,
     access: &Access,
-    filter: Option<&str>,
+    filter: Option<&Filter>,
 ) -> Option<Conditions> {
     let c = &change.collection;
     let id = change.record.get("id").and_then(Value::as_str).unwrap_or("");
@@ -256,10 +257,10 @@ fn conditions(
     conditions.params.push(Sql::Text(id.to_owned()));
     let compiled = (|| {
         if let Access::Rule(expr) = access {
-            conditions.add_expression(catalog, c, requester, expr, true)?;
+            conditions.add_rule(catalog, c, requester, expr)?;
         }
         if let Some(filter) = filter {
-            conditions.add_expression(catalog, c, requester, filter, false)?;
+            conditions.add_filter(catalog, c, requester, filter)?;
         }
         Ok::<_, crate::records::service::RecordError>(())
     })();
@@ -363,12 +364,11 @@ fn shape(
 /// Keeps the auth of clients signed in as a changed auth record current:
 /// rules see the record as it is now; a deleted record, or one whose
 /// tokens were revoked (new `tokenKey`), signs its clients out.
-async fn refresh_auth(state: &Arc<AppState>, change: &RecordChange) {
+async fn refresh_auth(broker: &Broker, db: &Database, change: &RecordChange) {
     let Some(id) = change.record.get("id").and_then(Value::as_str) else {
         return;
     };
-    let affected: Vec<(Arc<Client>, Caller)> = state
-        .realtime
+    let affected: Vec<(Arc<Client>, Caller)> = broker
         .snapshot()
         .into_iter()
         .filter_map(|client| {
@@ -383,7 +383,7 @@ async fn refresh_auth(state: &Arc<AppState>, change: &RecordChange) {
     let fresh = if change.action == ChangeAction::Delete {
         None
     } else {
-        match load_auth_record(&state.store.data, change.collection.clone(), id.to_owned()).await {
+        match load_auth_record(db, change.collection.clone(), id.to_owned()).await {
             Ok(found) => found,
             Err(err) => {
                 tracing::error!(error = %err, "realtime: cannot reload a subscriber's auth record");

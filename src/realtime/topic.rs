@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::{
-    records::{RecordId, expand::ExpandTree, fields_param::FieldsTree},
+    records::{RecordId, access::Filter, expand::ExpandTree, fields_param::FieldsTree},
     schema::{Catalog, CollectionKind},
     validation::FieldError,
 };
@@ -56,7 +56,7 @@ pub struct Subscription {
     pub expand_raw: String,
     pub fields: Option<FieldsTree>,
     pub fields_raw: String,
-    pub filter: Option<String>,
+    pub filter: Option<Filter>,
     /// `@request.query` and `@request.headers` for rule checks.
     /// Shared by every rule check of every event the subscription gets.
     pub query: Arc<Map<String, Value>>,
@@ -97,7 +97,7 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         Some(("", _)) => return Err(invalid()),
         Some((c, "*")) => Target::Collection(c.to_owned()),
         // Only an id of the form records have can ever match one.
-        Some((c, id)) if RecordId::parse(id).is_some() => Target::Record(c.to_owned(), id.to_owned()),
+        Some((c, id)) if RecordId::has_default_form(id) => Target::Record(c.to_owned(), id.to_owned()),
         Some(_) => return Err(invalid()),
     };
     let mut sub = Subscription {
@@ -159,7 +159,7 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         sub.fields = FieldsTree::parse(&raw).map_err(|_| bad())?;
         sub.fields_raw = raw;
     }
-    sub.filter = option("filter");
+    sub.filter = option("filter").as_deref().and_then(Filter::parse);
     Ok(sub)
 }
 
@@ -271,7 +271,7 @@ mod tests {
         assert_eq!(sub.topic, "posts/*");
         assert_eq!(sub.fields_raw, "id,title");
         assert_eq!(sub.expand_raw, "author");
-        assert_eq!(sub.filter.as_deref(), Some("title = 1"));
+        assert_eq!(sub.filter, Filter::parse("title = 1"));
         assert_eq!(sub.headers["x_team"], "a");
         assert!(parse("posts/*?options=%7Bnot-json").is_err());
         assert!(parse("posts/*?options=%zz").is_err());

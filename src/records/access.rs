@@ -16,7 +16,7 @@ use crate::{
     query::{
         QueryError,
         compile::{CompileError, RequestInfo, Scope, compile},
-        parser::parse_cached,
+        parser::{Expr, ParseError, parse_cached},
     },
     schema::{Catalog, Collection},
 };
@@ -79,35 +79,75 @@ impl Conditions {
         self.params.extend(params);
     }
 
-    /// Adds a rule (trusted: stored by a superuser) or a client filter.
-    pub fn add_expression(
+    /// Adds a collection rule (trusted: stored by a superuser).
+    pub fn add_rule(
         &mut self,
         catalog: &Catalog,
         c: &Collection,
         requester: &Requester,
         expression: &str,
-        trusted: bool,
     ) -> Result<(), RecordError> {
         let cached = parse_cached(expression);
-        let parsed = cached.as_ref().as_ref().map_err(|e| {
-            if trusted {
-                RecordError::BrokenRule(format!("{expression:?}: {e}"))
-            } else {
-                QueryError::Invalid(format!("Invalid filter: {e}.")).into()
-            }
-        })?;
+        let parsed = cached
+            .as_ref()
+            .as_ref()
+            .map_err(|e| RecordError::BrokenRule(format!("{expression:?}: {e}")))?;
+        self.add_parsed(catalog, c, requester, parsed, true)
+            .map_err(|e| RecordError::BrokenRule(format!("{expression:?}: {e:?}")))
+    }
+
+    /// Adds the client's own filter: a 400 if it does not parse or
+    /// compile, a 403 if it names what the caller may not filter by.
+    pub fn add_filter(
+        &mut self,
+        catalog: &Catalog,
+        c: &Collection,
+        requester: &Requester,
+        filter: &Filter,
+    ) -> Result<(), RecordError> {
+        let parsed = filter
+            .0
+            .as_ref()
+            .as_ref()
+            .map_err(|e| QueryError::Invalid(format!("Invalid filter: {e}.")))?;
+        self.add_parsed(catalog, c, requester, parsed, false)
+            .map_err(|e| match e {
+                CompileError::Invalid(m) => QueryError::Invalid(format!("Invalid filter: {m}.")).into(),
+                CompileError::Forbidden(m) => QueryError::Forbidden(m).into(),
+            })
+    }
+
+    fn add_parsed(
+        &mut self,
+        catalog: &Catalog,
+        c: &Collection,
+        requester: &Requester,
+        parsed: &Expr,
+        trusted: bool,
+    ) -> Result<(), CompileError> {
         let scope = Scope {
             collection: c,
             catalog: Some(catalog),
             request: &requester.info,
             trusted: trusted || requester.caller.is_superuser(),
         };
-        let compiled = compile(parsed, &scope, self.params.len()).map_err(|e| match (e, trusted) {
-            (e, true) => RecordError::BrokenRule(format!("{expression:?}: {e:?}")),
-            (CompileError::Invalid(m), false) => QueryError::Invalid(format!("Invalid filter: {m}.")).into(),
-            (CompileError::Forbidden(m), false) => QueryError::Forbidden(m).into(),
-        })?;
+        let compiled = compile(parsed, &scope, self.params.len())?;
         self.push(compiled.sql, compiled.params);
         Ok(())
+    }
+}
+
+/// A client's own `filter` (of a list, or of a realtime subscription),
+/// parsed once where the request is read. One that does not parse keeps
+/// its error, answered (400) where the filter is used: after the
+/// collection's rule, so a caller the rule refuses hears 403 first, as
+/// PocketBase answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter(Arc<Result<Expr, ParseError>>);
+
+impl Filter {
+    /// `None` for no filter (absent or empty).
+    pub fn parse(raw: &str) -> Option<Self> {
+        (!raw.is_empty()).then(|| Self(parse_cached(raw)))
     }
 }

@@ -7,35 +7,38 @@
 //! (`expand::write`), with no map in between: a 50-record list spent most
 //! of its time building and dropping those maps.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::{
+    RecordId,
     access::Requester,
+    deps::RecordsDeps,
     expand::ExpandTree,
     fields_param::FieldsTree,
     list::{self, Items, ListQuery},
-    service::{self, RecordError, collection},
+    service::{self, RecordError},
     shape,
 };
-use crate::{app::AppState, schema::Collection};
+use crate::schema::Collection;
 
 /// The answer to a list request: the page envelope around its records.
 pub async fn list(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
+    c: &Arc<Collection>,
     query: ListQuery,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
 ) -> Result<Vec<u8>, RecordError> {
-    let c = collection(state, name)?;
-    let direct = direct(state, &c, requester, expand, fields);
+    let direct = direct(deps, c, requester, expand, fields);
     let paging = query.paging;
-    let (total, items) = list::select(state, requester, c, query, direct).await?;
+    let (total, items) = list::select(deps, requester, c.clone(), query, direct).await?;
     let items = match items {
         Items::Json(items) => items,
         Items::Records(records) => {
-            let items = shape_output(state, requester, name, records, expand, fields).await?;
+            let items = shape_output(deps, requester, c, records, expand, fields).await?;
             serde_json::to_vec(&items)?
         }
     };
@@ -44,18 +47,18 @@ pub async fn list(
 
 /// The answer to a view request: one record.
 pub async fn view(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: &Arc<Collection>,
+    id: &RecordId,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
 ) -> Result<Vec<u8>, RecordError> {
-    let catalog = state.schema.catalog();
+    let catalog = deps.schema.catalog();
     let (read_as, tree, trimmed) = (requester.clone(), expand.clone(), fields.is_some());
     // The collection is known only once the view is authorized, so the
     // choice between bytes and a map is made with the row in hand.
-    let read = service::view_with(state, requester, name, id, move |conn, c, id| {
+    let read = service::view_with(deps, requester, c.clone(), id, move |conn, c, id| {
         if trimmed || !super::expand::writes_final(&catalog, c, &tree, &read_as.caller) {
             return Ok(service::read_shaped(conn, c, id)?.map(|r| Items::Records(vec![r])));
         }
@@ -71,7 +74,7 @@ pub async fn view(
         Items::Records(mut records) => {
             let record = records.pop().unwrap_or_default();
             Ok(serde_json::to_vec(
-                &one(state, requester, name, record, expand, fields).await?,
+                &one(deps, requester, c, record, expand, fields).await?,
             )?)
         }
     }
@@ -81,34 +84,34 @@ pub async fn view(
 /// `None` when they must go through maps: `fields` trims them, or a
 /// `manageRule` must be consulted about emails (`expand::writes_final`).
 fn direct(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     c: &Collection,
     requester: &Requester,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
 ) -> Option<ExpandTree> {
-    (fields.is_none() && super::expand::writes_final(&state.schema.catalog(), c, expand, &requester.caller))
+    (fields.is_none() && super::expand::writes_final(&deps.schema.catalog(), c, expand, &requester.caller))
         .then(|| expand.clone())
 }
 
 /// One record already read (a view, a create, an update), shaped.
 pub async fn one(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
+    c: &Arc<Collection>,
     record: Map<String, Value>,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
 ) -> Result<Value, RecordError> {
-    let mut shaped = shape_output(state, requester, name, vec![record], expand, fields).await?;
+    let mut shaped = shape_output(deps, requester, c, vec![record], expand, fields).await?;
     Ok(shaped.pop().unwrap_or(Value::Null))
 }
 
-/// Applies `expand` and then `fields` to records of collection `name`.
+/// Applies `expand` and then `fields` to records of collection `c`.
 pub async fn shape_output(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
+    c: &Arc<Collection>,
     mut records: Vec<Map<String, Value>>,
     expand: &ExpandTree,
     fields: Option<&FieldsTree>,
@@ -116,12 +119,11 @@ pub async fn shape_output(
     // Superusers' records get their hidden fields (`reveal`) in the read
     // that expands them; others' need no read unless they are expanded.
     if (!expand.is_empty() || requester.caller.is_superuser()) && !records.is_empty() {
-        let c = collection(state, name)?;
-        let catalog = state.schema.catalog();
+        let c = c.clone();
+        let catalog = deps.schema.catalog();
         let (requester, expand) = (requester.clone(), expand.clone());
-        records = state
-            .store
-            .data
+        records = deps
+            .db
             .read(move |conn| {
                 super::reveal::fill(conn, &c, &requester.caller, &mut records)?;
                 super::expand::apply(conn, &catalog, &requester, &c, &mut records, &expand)?;
@@ -130,16 +132,14 @@ pub async fn shape_output(
             .await?;
     }
     let mut out: Vec<Value> = records.into_iter().map(Value::Object).collect();
-    let catalog = state.schema.catalog();
+    let catalog = deps.schema.catalog();
     let mut hidden = Vec::new();
     out.iter_mut()
         .for_each(|v| shape::hidden_email_records(v, &catalog, &requester.caller, &mut hidden));
     let managed =
         if super::manage::any_manage_rule(&catalog, &hidden) && requester.caller.record_id().is_some() {
             let (catalog, requester) = (catalog.clone(), requester.clone());
-            state
-                .store
-                .data
+            deps.db
                 .read(move |conn| super::manage::managed_among(conn, &catalog, &requester, &hidden))
                 .await?
         } else {

@@ -11,10 +11,11 @@ use serde_json::{Map, Value};
 
 use super::{
     delete::DeletePlan,
+    deps::RecordsDeps,
     service::{self, RecordError, RecordFiles},
     write::WritePlan,
 };
-use crate::{app::AppState, schema::Collection, store::StoreError};
+use crate::{schema::Collection, store::StoreError};
 
 pub enum Op {
     Write(Box<WritePlan>),
@@ -42,7 +43,7 @@ impl From<rusqlite::Error> for BatchError {
 
 /// Removes the files staged by operations that will not run (a later
 /// one failed to prepare).
-pub async fn abandon(state: &AppState, ops: &[Op]) {
+pub async fn abandon(deps: &RecordsDeps<'_>, ops: &[Op]) {
     let staged = ops
         .iter()
         .filter_map(|op| match op {
@@ -50,15 +51,13 @@ pub async fn abandon(state: &AppState, ops: &[Op]) {
             Op::Delete(_) => None,
         })
         .collect();
-    service::discard(state, staged).await;
+    service::discard(deps, staged).await;
 }
 
 /// Whether record `id` of `c` is stored now: an upsert of it would
 /// update it rather than create it.
-pub async fn stored(state: &AppState, c: Arc<Collection>, id: String) -> Result<bool, StoreError> {
-    state
-        .store
-        .data
+pub async fn stored(deps: &RecordsDeps<'_>, c: Arc<Collection>, id: String) -> Result<bool, StoreError> {
+    deps.db
         .read(move |conn| Ok(super::persist::exists(conn, &c, &id)?))
         .await
 }
@@ -66,7 +65,11 @@ pub async fn stored(state: &AppState, c: Arc<Collection>, id: String) -> Result<
 /// Applies `ops` in one transaction; gives up (rolling back) once
 /// `deadline` has passed, checked before each operation so a batch never
 /// commits after its caller was told it failed.
-pub async fn run(state: &AppState, mut ops: Vec<Op>, deadline: Instant) -> Result<Vec<Outcome>, BatchError> {
+pub async fn run(
+    deps: &RecordsDeps<'_>,
+    mut ops: Vec<Op>,
+    deadline: Instant,
+) -> Result<Vec<Outcome>, BatchError> {
     let staged: Vec<RecordFiles> = ops
         .iter()
         .filter_map(|op| match op {
@@ -74,10 +77,9 @@ pub async fn run(state: &AppState, mut ops: Vec<Op>, deadline: Instant) -> Resul
             Op::Delete(_) => None,
         })
         .collect();
-    let catalog = state.schema.catalog();
-    let result = state
-        .store
-        .data
+    let catalog = deps.schema.catalog();
+    let result = deps
+        .db
         .write(move |tx| {
             let (mut outcomes, mut changes, mut unreferenced) = (Vec::new(), Vec::new(), Vec::new());
             for (index, op) in ops.iter_mut().enumerate() {
@@ -104,11 +106,11 @@ pub async fn run(state: &AppState, mut ops: Vec<Op>, deadline: Instant) -> Resul
         .await;
     match result {
         Ok((outcomes, changes, unreferenced)) => {
-            service::finish(state, changes, unreferenced).await;
+            service::finish(deps, changes, unreferenced).await;
             Ok(outcomes)
         }
         Err(err) => {
-            service::discard(state, staged).await;
+            service::discard(deps, staged).await;
             Err(err)
         }
     }

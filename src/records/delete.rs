@@ -9,25 +9,24 @@ use std::sync::Arc;
 use rusqlite::Connection;
 
 use super::{
+    RecordId,
     access::{Conditions, Requester},
+    deps::RecordsDeps,
     events::{ChangeAction, RecordChange},
     service::{self, Action, RecordError, authorize, matches_rule, read_shaped},
 };
-use crate::{
-    app::AppState,
-    schema::{Catalog, Collection, CollectionKind, field::FieldKind, sync::quote},
-};
+use crate::schema::{Catalog, Collection, CollectionKind, field::FieldKind, sync::quote};
 
 pub async fn delete(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
 ) -> Result<(), RecordError> {
-    let plan = prepare(state, requester, name, id)?;
-    let catalog = state.schema.catalog();
-    let deleted = state.store.data.write(move |tx| plan.apply(tx, &catalog)).await?;
-    service::finish(state, deleted, Vec::new()).await;
+    let plan = prepare(deps, requester, c, id)?;
+    let catalog = deps.schema.catalog();
+    let deleted = deps.db.write(move |tx| plan.apply(tx, &catalog)).await?;
+    service::finish(deps, deleted, Vec::new()).await;
     Ok(())
 }
 
@@ -35,20 +34,20 @@ pub async fn delete(
 pub struct DeletePlan {
     c: Arc<Collection>,
     rule: Option<Conditions>,
-    id: String,
+    id: RecordId,
 }
 
 pub fn prepare(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
 ) -> Result<DeletePlan, RecordError> {
-    let (c, rule) = authorize(state, requester, name, Action::Delete)?;
+    let rule = authorize(deps, requester, &c, Action::Delete)?;
     Ok(DeletePlan {
         c,
         rule,
-        id: id.to_owned(),
+        id: id.clone(),
     })
 }
 
@@ -56,7 +55,7 @@ impl DeletePlan {
     /// Deletes the record inside `tx`; returns every change it made
     /// (cascades included), in order.
     pub fn apply(&self, tx: &Connection, catalog: &Catalog) -> Result<Vec<RecordChange>, RecordError> {
-        let (c, id) = (&self.c, &self.id);
+        let (c, id) = (&self.c, self.id.as_str());
         let exists: bool = tx
             .prepare_cached(&format!(
                 "SELECT count(*) > 0 FROM {} WHERE id = ?1",

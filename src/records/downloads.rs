@@ -4,19 +4,22 @@
 //! made on first request and kept on disk. A record's question (who may
 //! read it), so it lives with the records; the bytes are `files`'.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use serde_json::Value;
 
 use super::{
+    RecordId,
     access::Requester,
+    deps::RecordsDeps,
     service::{self, RecordError},
 };
 use crate::{
-    app::AppState,
     files::{names, sniff, thumbs},
+    identity::Caller,
     query::compile::RequestInfo,
-    schema::field::FieldKind,
+    schema::{Collection, field::FieldKind},
+    store::StoreError,
 };
 
 static THUMB_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
@@ -30,32 +33,28 @@ pub struct Found {
     pub protected: bool,
 }
 
-/// Locates `filename` of record `record_id`, or `NotFound` for anything
-/// the caller may not read (so a guess learns nothing).
+/// Locates `filename` of record `id` of `c`, or `NotFound` for anything
+/// the caller may not read (so a guess learns nothing). `holder` is who
+/// the request's file token names (a guest without one): awaited only for
+/// a protected file, so no other download pays for checking a token.
 pub async fn find(
-    state: &AppState,
-    collection: &str,
-    record_id: &str,
+    deps: &RecordsDeps<'_>,
+    c: Arc<Collection>,
+    id: &RecordId,
     filename: &str,
-    file_token: Option<&str>,
+    holder: impl Future<Output = Result<Caller, StoreError>>,
     thumb: Option<&str>,
 ) -> Result<Found, RecordError> {
+    let record_id = id.as_str();
     if !names::is_safe(filename) || !names::is_safe(record_id) {
         return Err(RecordError::NotFound);
     }
-    let c = state
-        .schema
-        .catalog()
-        .get(collection)
-        .cloned()
-        .ok_or(RecordError::NotFound)?;
-    let (c2, id) = (c.clone(), record_id.to_owned());
-    let record = state
-        .store
-        .data
+    let (c2, rid) = (c.clone(), record_id.to_owned());
+    let record = deps
+        .db
         // Stored values, hidden fields included: a hidden file field's
         // files are still served (their names just are not listed).
-        .read(move |conn| service::read_values(conn, &c2, &id).map_err(RecordError::from))
+        .read(move |conn| service::read_values(conn, &c2, &rid).map_err(RecordError::from))
         .await?
         .ok_or(RecordError::NotFound)?;
     let holds = |v: &Value| match v {
@@ -77,9 +76,9 @@ pub async fn find(
         return Err(RecordError::NotFound);
     };
     if *protected {
-        may_view(state, collection, record_id, file_token).await?;
+        may_view(deps, c.clone(), id, holder.await?).await?;
     }
-    let path = state
+    let path = deps
         .storage
         .file(&c.id, record_id, filename)
         .ok_or(RecordError::NotFound)?;
@@ -99,7 +98,7 @@ pub async fn find(
     let (Some(parsed), true) = (thumbs::ThumbSize::parse(size), thumbs::supported(mime)) else {
         return Ok(found);
     };
-    let thumb_path = state
+    let thumb_path = deps
         .storage
         .thumb(&c.id, record_id, filename, size)
         .ok_or(RecordError::NotFound)?;
@@ -128,18 +127,13 @@ pub async fn find(
     })
 }
 
-/// The record's view rule, for the record named by the file token (a
-/// guest without one).
+/// The record's view rule, for the holder of the file token.
 async fn may_view(
-    state: &AppState,
-    collection: &str,
-    record_id: &str,
-    file_token: Option<&str>,
+    deps: &RecordsDeps<'_>,
+    c: Arc<Collection>,
+    id: &RecordId,
+    caller: Caller,
 ) -> Result<(), RecordError> {
-    let caller = state
-        .auth_records
-        .identify_file(&state.schema, &state.store.data, &state.sessions, file_token)
-        .await?;
     let auth = caller.rule_auth();
     let requester = Requester {
         caller,
@@ -150,9 +144,9 @@ async fn may_view(
         }
         .into(),
     };
-    match service::view(state, &requester, collection, record_id).await {
+    match service::view(deps, &requester, c, id).await {
         Ok(_) => Ok(()),
-        Err(RecordError::SuperusersOnly | RecordError::NoCollection) => Err(RecordError::NotFound),
+        Err(RecordError::SuperusersOnly) => Err(RecordError::NotFound),
         Err(other) => Err(other),
     }
 }

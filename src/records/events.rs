@@ -2,14 +2,16 @@
 //!
 //! Every write path (the record service, cascade deletes, batches) reports
 //! what it changed here and nowhere else, only after the commit: a
-//! rolled-back write announces nothing. Listeners (the realtime broker)
-//! hang off `committed`; they must not block, since writers call it.
+//! rolled-back write announces nothing. Listeners (the realtime broker,
+//! wired in `app` as a `deps::CommitListener`) hang off `committed`; they
+//! must not block, since writers call it.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::{app::AppState, schema::Collection};
+use super::deps::CommitListener;
+use crate::schema::Collection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeAction {
@@ -40,6 +42,6 @@ pub struct RecordChange {
 }
 
 /// Called after a write commits, with every record it changed, in order.
-pub fn committed(state: &AppState, changes: Vec<RecordChange>) {
-    state.realtime.publish(changes);
+pub fn committed(listener: &dyn CommitListener, changes: Vec<RecordChange>) {
+    listener.committed(changes);
 }

@@ -1,4 +1,15 @@
-//! Record ids as PocketBase makes them: 15 characters of `[a-z0-9]`.
+//! Record ids: the typed value every record service takes, made once at
+//! the edge from a path or a batch URL (`RecordId::parse`), or fresh
+//! (`RecordId::generate`, 15 characters of `[a-z0-9]` as PocketBase
+//! makes them).
+//!
+//! `parse` refuses only the empty id. Any other text can name a record:
+//! the id field's pattern is the collection's own (a superuser may change
+//! it) and a view's ids are whatever its query selects. So a malformed id
+//! is one no record has, answered 404 by the lookup after the rules (a
+//! guest asking a superusers-only collection hears 403 first), as
+//! PocketBase answers; checking its form here would answer before the
+//! rules do.
 
 use std::fmt;
 
@@ -12,10 +23,15 @@ impl RecordId {
         Self(crate::random::lower_alphanumeric(LEN))
     }
 
-    /// Accepts a client-supplied id only if it has PocketBase's form.
+    /// A client's id of a record to view, change or delete: `None` for
+    /// the empty id, which no record has (the id field requires a value).
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw.len() == LEN && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-            .then(|| Self(raw.to_owned()))
+        (!raw.is_empty()).then(|| Self(raw.to_owned()))
+    }
+
+    /// Whether `raw` has the form of a generated id (15 of `[a-z0-9]`).
+    pub fn has_default_form(raw: &str) -> bool {
+        raw.len() == LEN && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     }
 
     pub fn as_str(&self) -> &str {
@@ -34,15 +50,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_ids_parse() {
+    fn generated_ids_parse_and_have_the_default_form() {
         for _ in 0..100 {
             let id = RecordId::generate();
+            assert!(RecordId::has_default_form(id.as_str()));
             assert_eq!(RecordId::parse(id.as_str()), Some(id));
         }
     }
 
     #[test]
-    fn rejects_malformed_ids() {
+    fn only_the_empty_id_is_refused() {
+        assert_eq!(RecordId::parse(""), None);
+        for custom in ["short", "ABCDEFGHIJKLMNO", "my-id_2", "1"] {
+            assert_eq!(
+                RecordId::parse(custom).map(|id| id.to_string()),
+                Some(custom.into())
+            );
+        }
+    }
+
+    #[test]
+    fn tells_the_default_form() {
         for bad in [
             "",
             "short",
@@ -50,7 +78,7 @@ mod tests {
             "abcdefghijklmn_",
             "abcdefghijklmnop",
         ] {
-            assert_eq!(RecordId::parse(bad), None, "{bad}");
+            assert!(!RecordId::has_default_form(bad), "{bad}");
         }
     }
 }

@@ -7,13 +7,13 @@ use rusqlite::{params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value};
 
 use super::{
-    access::{Access, Conditions, Requester, decide},
+    access::{Access, Conditions, Filter, Requester, decide},
+    deps::RecordsDeps,
     expand::{self, ExpandTree},
     service::RecordError,
     shape,
 };
 use crate::{
-    app::AppState,
     query::{
         Paging, QueryError, SortKey,
         compile::{CompileError, Scope, sort_expression},
@@ -25,8 +25,8 @@ use crate::{
 pub struct ListQuery {
     pub paging: Paging,
     pub sort: Vec<SortKey>,
-    /// The client's own filter expression, if any.
-    pub filter: Option<String>,
+    /// The client's own filter, if any.
+    pub filter: Option<Filter>,
 }
 
 /// Whether `sort` may name this key on `c` (a path is checked when the
@@ -85,24 +85,24 @@ pub enum Items {
 /// expanded by that tree (see `expand::writes_final` for when that
 /// serves), in the same read.
 pub async fn select(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
     c: Arc<Collection>,
     query: ListQuery,
     direct: Option<ExpandTree>,
 ) -> Result<(Option<u64>, Items), RecordError> {
-    let catalog = state.schema.catalog();
+    let catalog = deps.schema.catalog();
     // Paging takes ?1 and ?2; the rule and the filter follow. The count
     // query binds the same conditions (it simply does not use ?1 and ?2).
     let mut conditions = Conditions::default();
     conditions.params.extend([Sql::Integer(0), Sql::Integer(0)]);
     match decide(&requester.caller, &c.rules.list) {
         Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
-        Access::Rule(expr) => conditions.add_expression(&catalog, &c, requester, &expr, true)?,
+        Access::Rule(expr) => conditions.add_rule(&catalog, &c, requester, &expr)?,
         Access::All => {}
     }
-    if let Some(filter) = query.filter.as_deref() {
-        conditions.add_expression(&catalog, &c, requester, filter, false)?;
+    if let Some(filter) = &query.filter {
+        conditions.add_filter(&catalog, &c, requester, filter)?;
     }
     let scope = Scope {
         collection: &c,
@@ -142,13 +142,11 @@ pub async fn select(
     let requester = requester.clone();
     // Read before the read's snapshot begins, so a count cached under it
     // is at least as new as that version.
-    let version = state.store.data.commits();
-    let counts = state.list_counts.clone();
+    let version = deps.db.commits();
+    let counts = deps.list_counts.clone();
     conditions.params[0] = Sql::Integer(paging.per_page as i64);
     conditions.params[1] = Sql::Integer(paging.offset() as i64);
-    state
-        .store
-        .data
+    deps.db
         .read(move |conn| {
             let order_by = if order.is_empty() {
                 String::new()

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::{
     access::{Access, Requester},
+    deps::RecordsDeps,
     service::{RecordError, matches_rule, rule_conditions},
 };
 use crate::{
-    app::AppState,
     schema::{Collection, CollectionKind},
     store::StoreError,
 };
@@ -31,7 +31,7 @@ fn manage_access(c: &Collection) -> Option<Access> {
 
 /// Whether the requester may manage record `id` of `c`.
 pub async fn may_manage(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
     c: &Arc<Collection>,
     id: &str,
@@ -42,13 +42,12 @@ pub async fn may_manage(
     let Some(access) = manage_access(c).filter(|_| requester.caller.record_id().is_some()) else {
         return Ok(false);
     };
-    let Some(conditions) = rule_conditions(&state.schema.catalog(), c, requester, &access)? else {
+    let Some(conditions) = rule_conditions(&deps.schema.catalog(), c, requester, &access)? else {
         return Ok(true);
     };
     let (c, id) = (c.clone(), id.to_owned());
-    Ok(state
-        .store
-        .data
+    Ok(deps
+        .db
         .read(move |conn| matches_rule(conn, &c, &id, &conditions).map_err(StoreError::from))
         .await?)
 }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod answer;
 pub mod batch;
 pub mod delete;
+pub mod deps;
 pub mod downloads;
 pub mod events;
 pub mod expand;

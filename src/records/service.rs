@@ -9,13 +9,14 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as 
 use serde_json::{Map, Value, json};
 
 use super::{
+    RecordId,
     access::{Access, Conditions, Requester, decide},
+    deps::RecordsDeps,
     events::{self, ChangeAction, RecordChange},
     shape,
     write::{self, WriteKind, WritePlan},
 };
 use crate::{
-    app::AppState,
     files::Upload,
     identity::password,
     query::QueryError,
@@ -72,16 +73,6 @@ pub(super) fn invalid(message: &'static str, errors: ErrorTree) -> RecordError {
     RecordError::Invalid { message, errors }
 }
 
-/// Finds a writable collection by id or name.
-pub(super) fn collection(state: &AppState, name: &str) -> Result<Arc<Collection>, RecordError> {
-    state
-        .schema
-        .catalog()
-        .get(name)
-        .cloned()
-        .ok_or(RecordError::NoCollection)
-}
-
 pub(super) fn writable(c: &Collection) -> Result<(), RecordError> {
     if c.kind == CollectionKind::View {
         return Err(RecordError::Unsupported("Unsupported collection type."));
@@ -99,15 +90,14 @@ pub(crate) enum Action {
 }
 
 /// The one place that decides whether `requester` may perform `action` on
-/// collection `name`: the collection (writable, for a write), and the
-/// rule's row conditions (`None` when every row passes).
+/// collection `c`: the collection (writable, for a write), and the rule's
+/// row conditions (`None` when every row passes).
 pub(crate) fn authorize(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
+    c: &Collection,
     action: Action,
-) -> Result<(Arc<Collection>, Option<Conditions>), RecordError> {
-    let c = collection(state, name)?;
+) -> Result<Option<Conditions>, RecordError> {
     let rule = match action {
         Action::View => &c.rules.view,
         Action::Create => &c.rules.create,
@@ -115,15 +105,14 @@ pub(crate) fn authorize(
         Action::Delete => &c.rules.delete,
     };
     if action != Action::View {
-        writable(&c)?;
+        writable(c)?;
     }
-    let conditions = rule_conditions(
-        &state.schema.catalog(),
-        &c,
+    rule_conditions(
+        &deps.schema.catalog(),
+        c,
         requester,
         &decide(&requester.caller, rule),
-    )?;
-    Ok((c, conditions))
+    )
 }
 
 /// A record's values by field name, canonical JSON, hidden ones included.
@@ -221,7 +210,7 @@ pub(crate) fn rule_conditions(
         Access::Rule(expr) => {
             let mut conditions = Conditions::default();
             conditions.params.push(Sql::Text(String::new()));
-            conditions.add_expression(catalog, c, requester, expr, true)?;
+            conditions.add_rule(catalog, c, requester, expr)?;
             Ok(Some(conditions))
         }
     }
@@ -245,26 +234,17 @@ pub(crate) fn matches_rule(
         .query_row(params_from_iter(params), |r| r.get(0))
 }
 
-/// Creates a record: prepared, applied in its own transaction, finished.
-pub async fn create(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    body: Map<String, Value>,
-) -> Result<Map<String, Value>, RecordError> {
-    create_with_files(state, requester, name, body, Vec::new()).await
-}
-
-/// Creates a record with uploaded files.
+/// Creates a record in `c` (with its uploaded files): prepared, applied
+/// in its own transaction, finished.
 pub async fn create_with_files(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
+    c: Arc<Collection>,
     body: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<Map<String, Value>, RecordError> {
-    let plan = write::prepare(state, requester, name, WriteKind::Create, body, uploads).await?;
-    run(state, plan, None).await
+    let plan = write::prepare(deps, requester, c, WriteKind::Create, body, uploads).await?;
+    run(deps, plan, None).await
 }
 
 /// `create`, for a server flow that creates a record on a client's behalf
@@ -272,41 +252,30 @@ pub async fn create_with_files(
 /// (such as `verified`), and `then` runs in the same transaction once the
 /// record is in, so what it writes stands or falls with the record.
 pub async fn create_with(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
+    c: Arc<Collection>,
     body: Map<String, Value>,
     forced: Values,
     then: impl FnOnce(&Connection, &str) -> Result<(), RecordError> + Send + 'static,
 ) -> Result<Map<String, Value>, RecordError> {
-    let mut plan = write::prepare(state, requester, name, WriteKind::Create, body, Vec::new()).await?;
+    let mut plan = write::prepare(deps, requester, c, WriteKind::Create, body, Vec::new()).await?;
     plan.force(forced);
-    run(state, plan, Some(Box::new(then))).await
+    run(deps, plan, Some(Box::new(then))).await
 }
 
-/// Updates record `id`, the same way.
-pub async fn update(
-    state: &AppState,
-    requester: &Requester,
-    name: &str,
-    id: &str,
-    body: Map<String, Value>,
-) -> Result<Map<String, Value>, RecordError> {
-    update_with_files(state, requester, name, id, body, Vec::new()).await
-}
-
-/// Updates record `id` with uploaded files.
+/// Updates record `id` of `c` with its uploaded files, the same way.
 pub async fn update_with_files(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
     body: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<Map<String, Value>, RecordError> {
-    let kind = WriteKind::Update(id.to_owned());
-    let plan = write::prepare(state, requester, name, kind, body, uploads).await?;
-    run(state, plan, None).await
+    let kind = WriteKind::Update(id.clone());
+    let plan = write::prepare(deps, requester, c, kind, body, uploads).await?;
+    run(deps, plan, None).await
 }
 
 /// What a server flow writes in the transaction of the record it creates.
@@ -315,12 +284,12 @@ type Then = Box<dyn FnOnce(&Connection, &str) -> Result<(), RecordError> + Send>
 /// Applies `plan` in its own transaction, then `then` in the same one,
 /// and finishes (or discards the staged files).
 async fn run(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     mut plan: WritePlan,
     then: Option<Then>,
 ) -> Result<Map<String, Value>, RecordError> {
     let staged = plan.staged();
-    let catalog = state.schema.catalog();
+    let catalog = deps.schema.catalog();
     let single = then.is_none() && plan.changes_once();
     let job = move |tx: &Connection| {
         let applied = plan.apply(tx, &catalog)?;
@@ -335,7 +304,7 @@ async fn run(
         }
         Ok(applied)
     };
-    let db = &state.store.data;
+    let db = &deps.db;
     let result = if single {
         db.write_statement(job).await
     } else {
@@ -345,7 +314,7 @@ async fn run(
         Ok(applied) => {
             let record = applied.change.record.clone();
             finish(
-                state,
+                deps,
                 vec![applied.change],
                 vec![(staged.0, staged.1, applied.removed_files)],
             )
@@ -353,7 +322,7 @@ async fn run(
             Ok(record)
         }
         Err(err) => {
-            discard(state, vec![staged]).await;
+            discard(deps, vec![staged]).await;
             Err(err)
         }
     }
@@ -363,9 +332,9 @@ async fn run(
 pub type RecordFiles = (String, String, Vec<String>);
 
 /// Removes files staged for writes that did not commit.
-pub async fn discard(state: &AppState, staged: Vec<RecordFiles>) {
+pub async fn discard(deps: &RecordsDeps<'_>, staged: Vec<RecordFiles>) {
     for (cid, rid, names) in staged.iter().filter(|s| !s.2.is_empty()) {
-        state.storage.remove(cid, rid, names).await;
+        deps.storage.remove(cid, rid, names).await;
     }
 }
 
@@ -389,8 +358,8 @@ fn file_names(c: &Collection, record: &Map<String, Value>) -> Vec<String> {
 /// Everything that follows a commit, in one place for every write path:
 /// files no longer referenced are removed (all of a deleted record's),
 /// cached auth records are dropped, and the changes are announced.
-pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: Vec<RecordFiles>) {
-    discard(state, unreferenced).await;
+pub async fn finish(deps: &RecordsDeps<'_>, changes: Vec<RecordChange>, unreferenced: Vec<RecordFiles>) {
+    discard(deps, unreferenced).await;
     let id_of = |ch: &RecordChange| {
         ch.record
             .get("id")
@@ -401,7 +370,7 @@ pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: 
     for (i, change) in changes.iter().enumerate() {
         let id = id_of(change);
         if change.collection.kind == CollectionKind::Auth {
-            state.auth_records.invalidate(&change.collection.id, &id);
+            deps.listener.auth_record_changed(&change.collection.id, &id);
         }
         if change.action != ChangeAction::Delete {
             continue;
@@ -413,40 +382,38 @@ pub async fn finish(state: &AppState, changes: Vec<RecordChange>, unreferenced: 
             .any(|later| later.collection.id == change.collection.id && id_of(later) == id);
         if recreated {
             let held = file_names(&change.collection, &change.record);
-            state.storage.remove(&change.collection.id, &id, &held).await;
+            deps.storage.remove(&change.collection.id, &id, &held).await;
         } else {
-            state.storage.remove_record(&change.collection.id, &id).await;
+            deps.storage.remove_record(&change.collection.id, &id).await;
         }
     }
-    events::committed(state, changes);
+    events::committed(deps.listener, changes);
 }
 
 pub async fn view(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
 ) -> Result<Map<String, Value>, RecordError> {
-    view_with(state, requester, name, id, |conn, c, id| {
+    view_with(deps, requester, c, id, |conn, c, id| {
         Ok(read_shaped(conn, c, id)?)
     })
     .await
 }
 
-/// A view: record `id` of collection `name` if the view rule lets
+/// A view: record `id` of collection `c` if the view rule lets
 /// `requester` see it, read by `read` (as a map, or as bytes).
 pub(crate) async fn view_with<T: Send + 'static>(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
-    id: &str,
+    c: Arc<Collection>,
+    id: &RecordId,
     read: impl FnOnce(&Connection, &Collection, &str) -> Result<Option<T>, RecordError> + Send + 'static,
 ) -> Result<T, RecordError> {
-    let (c, rule) = authorize(state, requester, name, Action::View)?;
-    let id = id.to_owned();
-    state
-        .store
-        .data
+    let rule = authorize(deps, requester, &c, Action::View)?;
+    let id = id.as_str().to_owned();
+    deps.db
         .read(move |conn| {
             if let Some(rule) = &rule
                 && !matches_rule(conn, &c, &id, rule)?

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use super::{
     RecordId,
     access::{Conditions, Requester},
+    deps::RecordsDeps,
     events::{ChangeAction, RecordChange},
     files as file_fields,
     persist::{check_relations, exists, insert, update},
@@ -28,7 +29,6 @@ use super::{
     writable,
 };
 use crate::{
-    app::AppState,
     files::{NewFile, Upload, upload},
     schema::{
         Catalog, Collection, CollectionKind,
@@ -44,7 +44,7 @@ const TOKEN_KEY_LEN: usize = 50;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteKind {
     Create,
-    Update(String),
+    Update(RecordId),
     Upsert,
 }
 
@@ -79,40 +79,27 @@ pub struct Applied {
 }
 
 pub async fn prepare(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     requester: &Requester,
-    name: &str,
+    c: Arc<Collection>,
     kind: WriteKind,
     mut body: Map<String, Value>,
     mut uploads: Vec<Upload>,
 ) -> Result<WritePlan, RecordError> {
     // Before the rules are compiled: they must not see what is dropped.
-    let stripped = super::service::collection(state, name)
-        .ok()
-        .and_then(|c| writable::strip(&c, requester, &mut body, &mut uploads));
+    let stripped = writable::strip(&c, requester, &mut body, &mut uploads);
     let requester = stripped.as_ref().unwrap_or(requester);
-    let verdict = |action| authorize(state, requester, name, action);
-    let (c, create_rule, update_rule) = match &kind {
-        WriteKind::Create => {
-            let (c, r) = verdict(Action::Create)?;
-            (c, Some(Ok(r)), None)
-        }
-        WriteKind::Update(_) => {
-            let (c, r) = verdict(Action::Update)?;
-            (c, None, Some(Ok(r)))
-        }
-        WriteKind::Upsert => {
-            let create = verdict(Action::Create);
-            let update = verdict(Action::Update);
-            let c = match (&create, &update) {
-                (Ok((c, _)), _) | (_, Ok((c, _))) => c.clone(),
-                (Err(_), Err(_)) => return Err(create.err().unwrap_or(RecordError::NoCollection)),
-            };
-            (c, Some(create.map(|(_, r)| r)), Some(update.map(|(_, r)| r)))
-        }
+    let verdict = |action| authorize(deps, requester, &c, action);
+    let (create_rule, update_rule) = match &kind {
+        WriteKind::Create => (Some(Ok(verdict(Action::Create)?)), None),
+        WriteKind::Update(_) => (None, Some(Ok(verdict(Action::Update)?))),
+        WriteKind::Upsert => match (verdict(Action::Create), verdict(Action::Update)) {
+            (Err(err), Err(_)) => return Err(err),
+            (create, update) => (Some(create), Some(update)),
+        },
     };
     let id = match &kind {
-        WriteKind::Update(id) => id.clone(),
+        WriteKind::Update(id) => id.to_string(),
         _ => match body.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
             Some(given) => given.to_owned(),
             None => {
@@ -125,7 +112,7 @@ pub async fn prepare(
     let superuser = requester.caller.is_superuser();
     let manager = match &kind {
         WriteKind::Create => superuser,
-        _ => super::manage::may_manage(state, requester, &c, &id).await?,
+        _ => super::manage::may_manage(deps, requester, &c, &id).await?,
     };
     let mut early = ErrorTree::new();
     // A client-chosen id names the folder new files are staged in: it is
@@ -158,15 +145,15 @@ pub async fn prepare(
     let new_files = upload::accept(&c, uploads, &mut early);
     let mut old_password_ok = None;
     if c.kind == CollectionKind::Auth && !plain.is_empty() && !manager && kind != WriteKind::Create {
-        old_password_ok = Some(old_password_matches(state, &c, &id, &body).await?);
+        old_password_ok = Some(old_password_matches(deps, &c, &id, &body).await?);
     }
     let mut hashed = Vec::new();
     // Nothing slow or lasting for a write that already cannot succeed.
     if early.is_empty() {
         for (field, p) in plain {
-            hashed.push((field, state.hasher.hash(p).await?));
+            hashed.push((field, deps.hasher.hash(p).await?));
         }
-        state.storage.stage(&c.id, &id, &new_files).await?;
+        deps.storage.stage(&c.id, &id, &new_files).await?;
     }
     Ok(WritePlan {
         c,
@@ -187,7 +174,7 @@ pub async fn prepare(
 /// Checks `oldPassword` against the stored hash, before the transaction
 /// (verifying is slow; the writer must not wait on it).
 async fn old_password_matches(
-    state: &AppState,
+    deps: &RecordsDeps<'_>,
     c: &Arc<Collection>,
     id: &str,
     body: &Map<String, Value>,
@@ -201,14 +188,13 @@ async fn old_password_matches(
         return Ok(false);
     }
     let (c2, id2) = (c.clone(), id.to_owned());
-    let stored = state
-        .store
-        .data
+    let stored = deps
+        .db
         .read(move |conn| read_values(conn, &c2, &id2).map_err(RecordError::from))
         .await?
         .and_then(|v| v.get("password").and_then(Value::as_str).map(str::to_owned));
     match stored {
-        Some(hash) => Ok(state.hasher.verify(old, hash).await?),
+        Some(hash) => Ok(deps.hasher.verify(old, hash).await?),
         None => Ok(false),
     }
 }

@@ -333,19 +333,36 @@ async fn a_batch_past_its_deadline_commits_nothing() {
         caller: Caller::Guest,
         info: Default::default(),
     };
+    let (state, guest) = (&app.state, &guest);
     let plan = |title: &str| {
         let body = json!({"title": title}).as_object().unwrap().clone();
-        write::prepare(&app.state, &guest, "notes", WriteKind::Create, body, Vec::new())
+        let notes = state.schema.catalog().get("notes").cloned().unwrap();
+        async move {
+            write::prepare(
+                &state.records(),
+                guest,
+                notes,
+                WriteKind::Create,
+                body,
+                Vec::new(),
+            )
+            .await
+        }
     };
     let ops = vec![Op::Write(Box::new(plan("late").await.unwrap()))];
-    let late = batch::run(&app.state, ops, Instant::now() - Duration::from_millis(1)).await;
+    let late = batch::run(
+        &app.state.records(),
+        ops,
+        Instant::now() - Duration::from_millis(1),
+    )
+    .await;
     assert!(
         matches!(late, Err(BatchError::Timeout)),
         "the deadline is checked inside the transaction"
     );
     assert_eq!(count(&app, &token, "notes").await, 0);
     let ops = vec![Op::Write(Box::new(plan("in time").await.unwrap()))];
-    let done = batch::run(&app.state, ops, Instant::now() + Duration::from_secs(5)).await;
+    let done = batch::run(&app.state.records(), ops, Instant::now() + Duration::from_secs(5)).await;
     assert!(done.is_ok());
     assert_eq!(count(&app, &token, "notes").await, 1);
 }

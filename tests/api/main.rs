@@ -16,6 +16,7 @@ mod defects_bodies;
 mod defects_views;
 mod differential;
 mod edge;
+mod edge_parse;
 mod faults_clients;
 mod faults_disk;
 mod faults_startup;

@@ -2,7 +2,7 @@
 """Instructions per request, counted by callgrind: the A/B for a change
 too small for wrk to see through the machine's noise.
 
-    python3 tests/bench/instructions.py --bins OLD,NEW [--workloads health,view,create]
+    python3 tests/bench/instructions.py --bins OLD,NEW [--workloads health,view,create,list]
                                         [--requests 3000]
 
 Each binary serves under `valgrind --tool=callgrind` with a fresh data
@@ -19,7 +19,10 @@ import argparse, glob, http.client, json, os, shutil, subprocess, sys, tempfile,
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
-WORKLOADS = ("health", "view", "create")
+WORKLOADS = ("health", "view", "create", "list")
+# A page of 20 with a client filter and a sort: the list path's parsing,
+# rule and filter compilation, count (cached) and shaping.
+LIST = "/api/collections/bench_write/records?perPage=20&sort=-n&filter=" + "n%20%3E%3D%2042"
 BODY = json.dumps({"title": "hello", "n": 42})
 
 
@@ -49,7 +52,7 @@ def measure(binary, workload, requests, work):
                            {"identity": bench.EMAIL, "password": bench.PASSWORD})["token"]
         bench.call(base, "PATCH", "/api/settings", {"rateLimits": {"enabled": False}}, token)
         bench.call(base, "POST", "/api/collections", {
-            "name": "bench_write", "createRule": "", "viewRule": "",
+            "name": "bench_write", "createRule": "", "viewRule": "", "listRule": "",
             "fields": [{"name": "title", "type": "text"}, {"name": "n", "type": "number"}]}, token)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
@@ -66,6 +69,7 @@ def measure(binary, workload, requests, work):
             "health": lambda i: send("GET", "/api/health"),
             "view": lambda i: send("GET", f"/api/collections/bench_write/records/{ids[i % len(ids)]}"),
             "create": lambda i: send("POST", "/api/collections/bench_write/records", BODY),
+            "list": lambda i: send("GET", LIST),
         }[workload]
         for i in range(200):
             one(i)

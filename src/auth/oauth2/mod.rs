@@ -246,11 +246,15 @@ async fn create_account(
     let mut forced = Map::new();
     forced.insert("verified".into(), json!(verified));
     let owner = c.clone();
-    let created =
-        crate::records::service::create_with(state, requester, &c.name, body, forced, move |tx, id| {
-            links::insert_link(tx, &owner, &identity, id)
-        })
-        .await?;
+    let created = crate::records::service::create_with(
+        &state.records(),
+        requester,
+        c.clone(),
+        body,
+        forced,
+        move |tx, id| links::insert_link(tx, &owner, &identity, id),
+    )
+    .await?;
     Ok(created
         .get("id")
         .and_then(Value::as_str)

@@ -160,7 +160,7 @@ fn fetch<T>(
     conditions.push(where_sql, vec![]);
     match decide(&requester.caller, &c.rules.view) {
         Access::SuperusersOnly => return Ok(vec![]),
-        Access::Rule(expr) => conditions.add_expression(catalog, c, requester, &expr, true)?,
+        Access::Rule(expr) => conditions.add_rule(catalog, c, requester, &expr)?,
         Access::All => {}
     }
     let sql = format!(
