@@ -1,7 +1,8 @@
 //! Uploaded files: `storage/{collectionId}/{recordId}/{name}` on both
 //! sides, so a file keeps its path and its URL. Only files a record names
 //! are copied (a missing one stops the import); thumbnails are left, as
-//! Cairn makes its own on demand. Every path goes through `Storage`, so a
+//! Cairn makes its own on demand, and so are PocketBase's `{name}.attrs`
+//! metadata files (the content type, which Cairn reads from the file). Every path goes through `Storage`, so a
 //! name in the source that would climb out of its folder is refused.
 
 use std::path::Path;
@@ -54,7 +55,8 @@ impl FileCopier {
     }
 }
 
-/// How many files the source's `storage/` holds, thumbnails aside: set
+/// How many files the source's `storage/` holds, thumbnails and `.attrs`
+/// aside: set
 /// against the files copied, the ones no record names.
 pub fn count_stored(source_dir: &Path) -> u64 {
     let entries = |p: &Path| -> Vec<std::fs::DirEntry> {
@@ -68,6 +70,7 @@ pub fn count_stored(source_dir: &Path) -> u64 {
             n += entries(&record.path())
                 .iter()
                 .filter(|f| f.file_type().is_ok_and(|t| t.is_file()))
+                .filter(|f| !f.file_name().to_string_lossy().ends_with(".attrs"))
                 .count() as u64;
         }
     }
