@@ -234,7 +234,10 @@ async fn a_pocketbase_folder_moves_over_and_answers_alike() {
         "{out}"
     );
     assert!(out.contains("OAuth2 provider \"gitlab\""), "{out}");
-    assert!(!out.contains("no record names"), "every stored file is carried: {out}");
+    assert!(
+        !out.contains("no record names"),
+        "every stored file is carried: {out}"
+    );
 
     let mut serve = spawn_serve(&target, &[]).await;
     let cairn = Server {
