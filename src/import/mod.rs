@@ -484,3 +484,73 @@ impl Drop for Staging {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn collection(id: &str, name: &str, kind: &str, extra: Value) -> SourceCollection {
+        let mut body = json!({"id": id, "name": name, "type": kind, "listRule": ""});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        SourceCollection {
+            id: id.into(),
+            name: name.into(),
+            kind: kind.into(),
+            system: false,
+            body: body.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn relation(name: &str, to: &str) -> Value {
+        json!({"name": name, "type": "relation", "collectionId": to, "maxSelect": 1})
+    }
+
+    /// Collections that relate to each other in a cycle, to a view, and
+    /// an index on a relation made before its target: each is created
+    /// as PocketBase had it, whatever the order.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn cycles_and_views_are_created_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open_store(dir.path().to_owned()).await.expect("store");
+        let schema = Schema::load(&store.data, crate::query::collections::rule_problem)
+            .await
+            .expect("schema");
+        let a = collection(
+            "pbc_aaaaaaaaaa",
+            "a",
+            "base",
+            json!({"fields": [{"name": "title", "type": "text"}, relation("b", "pbc_bbbbbbbbbb"), relation("v", "pbc_vvvvvvvvvv")],
+                   "indexes": ["CREATE INDEX `idx_a_b` ON `a` (`b`)"]}),
+        );
+        let b = collection(
+            "pbc_bbbbbbbbbb",
+            "b",
+            "base",
+            json!({"fields": [relation("a", "pbc_aaaaaaaaaa"), relation("me", "pbc_bbbbbbbbbb")]}),
+        );
+        let v = collection(
+            "pbc_vvvvvvvvvv",
+            "v",
+            "view",
+            json!({"viewQuery": "SELECT id, title FROM a"}),
+        );
+        let steps = restore_steps(&[&a, &b, &v]);
+        schema.restore(&store.data, steps).await.expect("restored");
+        let catalog = schema.catalog();
+        let fields = |name: &str| -> Vec<String> {
+            let c = catalog.get(name).expect("collection");
+            c.fields.iter().map(|f| f.name.clone()).collect()
+        };
+        assert_eq!(fields("a"), ["id", "title", "b", "v"]);
+        assert_eq!(fields("b"), ["id", "a", "me"]);
+        assert_eq!(catalog.get("a").expect("a").indexes.len(), 1);
+        assert_eq!(catalog.get("v").expect("v").id, "pbc_vvvvvvvvvv");
+        // The default `users` of a new data folder is gone: PocketBase had none.
+        assert!(catalog.get("users").is_none());
+        store.close().await;
+    }
+}
