@@ -179,7 +179,10 @@ fn run_blocking(
         &staging.path,
         progress,
     );
+    // Closed and dropped before the rename: the writer checkpoints, and
+    // no connection is left open under the staging path once it moves.
     rt.block_on(store.close());
+    drop(store);
     let mut summary = built?;
     drop(source);
     summary.not_carried.splice(0..0, not_carried);
