@@ -178,7 +178,8 @@ async fn a_pocketbase_folder_moves_over_and_answers_alike() {
         let url = format!("/api/files/docs/{path}");
         let bytes = pb.client.get(format!("{}{url}", pb.base)).send().await.unwrap();
         assert_eq!(bytes.status(), 200, "{url}");
-        downloads.push((url, bytes.bytes().await.unwrap()));
+        let kind = bytes.headers()["content-type"].clone();
+        downloads.push((url, kind, bytes.bytes().await.unwrap()));
     }
     assert_eq!(downloads.len(), 4);
 
@@ -269,7 +270,7 @@ async fn a_pocketbase_folder_moves_over_and_answers_alike() {
         recorded.len(),
         disagreements.join("\n")
     );
-    for (url, bytes) in &downloads {
+    for (url, kind, bytes) in &downloads {
         let resp = cairn
             .client
             .get(format!("{}{url}", cairn.base))
@@ -277,6 +278,7 @@ async fn a_pocketbase_folder_moves_over_and_answers_alike() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200, "{url}");
+        assert_eq!(&resp.headers()["content-type"], kind, "{url}");
         assert_eq!(&resp.bytes().await.unwrap(), bytes, "{url}");
     }
 
