@@ -9,6 +9,7 @@ use crate::{
     App,
     auth::superusers::{self, SaveMode, SuperuserError},
     config::{Config, ConnectionLimits, LogFormat, Origins},
+    import::{self, ImportRequest},
     store::{Durability, Store},
 };
 
@@ -37,6 +38,29 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Make a new data folder (--dir) from another server's data.
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// From a PocketBase (0.23 to 0.40) `pb_data` folder, which is only read.
+    Pocketbase(PocketbaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PocketbaseArgs {
+    /// The PocketBase data folder (`pb_data`).
+    pub pb_data: PathBuf,
+    /// Replace the data folder if it is not empty.
+    #[arg(long)]
+    pub force: bool,
+    /// The key PocketBase encrypted its settings with (its `--encryptionEnv` value).
+    #[arg(long, env = "PB_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +161,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Serve(args) => serve(args, cli.dir).await,
             Command::Superuser { action } => superuser(action, &cli.dir).await,
             Command::Migrate { action } => migrate(action, &cli.dir).await,
+            Command::Import {
+                from: ImportFrom::Pocketbase(args),
+            } => import_pocketbase(args, cli.dir).await,
         }
     });
     // Blocking tasks (a hung client read, say) must not hold the exit.
@@ -304,6 +331,38 @@ async fn migrate(action: MigrateAction, dir: &std::path::Path) -> Result<(), Str
         );
     }
     store.close().await;
+    Ok(())
+}
+
+async fn import_pocketbase(args: PocketbaseArgs, dir: PathBuf) -> Result<(), String> {
+    let request = ImportRequest {
+        source: args.pb_data,
+        target: dir,
+        force: args.force,
+        encryption_key: args.encryption_key.filter(|k| !k.is_empty()),
+    };
+    let s = import::run(request, |line| eprintln!("{line}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Imported {} collections, {} records ({} accounts, {} of them superusers; {} OAuth2 links), {} files ({} bytes) in {:.1} s.",
+        s.collections,
+        s.records,
+        s.accounts,
+        s.superusers,
+        s.oauth2_links,
+        s.files,
+        s.file_bytes,
+        s.elapsed.as_secs_f64()
+    );
+    if s.not_carried.is_empty() {
+        println!("Nothing was left behind.");
+    } else {
+        println!("Not carried:");
+        for note in &s.not_carried {
+            println!("  - {note}");
+        }
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ pub mod datetime;
 pub mod files;
 pub mod http;
 pub mod identity;
+pub mod import;
 pub mod mail;
 pub mod query;
 pub mod random;

