@@ -16,6 +16,7 @@ pub mod files;
 pub mod http;
 pub mod identity;
 pub mod mail;
+pub mod ops;
 pub mod query;
 pub mod random;
 pub mod realtime;

@@ -40,7 +40,7 @@ impl App {
             .into_iter()
             .find_map(|a| a.as_socket_addr().copied())
             .unwrap_or(addr);
-        let state = Arc::new(state);
+        let state = state.start();
         Broker::start(&state);
         Ok(Self {
             state,
@@ -76,6 +76,8 @@ impl App {
                 Some(state.config.shutdown_timeout),
             )
             .await;
+        // What the last requests logged, before the databases close.
+        state.logs.flush(std::time::Duration::from_secs(5)).await;
         state.store.close().await;
         crate::telemetry::flush();
         tracing::info!("stopped");

@@ -17,6 +17,7 @@ mod writer;
 
 use std::{
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
@@ -50,7 +51,9 @@ pub enum StoreError {
 /// Both databases of a data folder.
 pub struct Store {
     pub data: Database,
-    pub auxiliary: Database,
+    /// Shared with the log's writer task, which outlives no request but
+    /// runs apart from them.
+    pub auxiliary: Arc<Database>,
 }
 
 impl Store {
@@ -63,13 +66,16 @@ impl Store {
             source,
         })?;
         let data = Database::open(&dir.join("data.db"), MigrationSet::Data)?;
-        let auxiliary = Database::open(&dir.join("auxiliary.db"), MigrationSet::Auxiliary)?;
+        let auxiliary = Arc::new(Database::open(
+            &dir.join("auxiliary.db"),
+            MigrationSet::Auxiliary,
+        )?);
         Ok(Self { data, auxiliary })
     }
 
     /// Checkpoints the WAL of both databases and stops their writers.
     pub async fn close(&self) {
-        for db in [&self.data, &self.auxiliary] {
+        for db in [&self.data, &*self.auxiliary] {
             if let Err(err) = db.close().await {
                 tracing::warn!(db = %db.path.display(), error = %err, "closing the database");
             }
@@ -183,6 +189,16 @@ impl Database {
 
     async fn close(&self) -> Result<(), StoreError> {
         self.writer.close().await
+    }
+
+    /// Lets SQLite refresh its query planner statistics where they are
+    /// stale (`PRAGMA optimize`): a scheduled job, as PocketBase runs one.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute_batch("PRAGMA optimize")?;
+            Ok::<_, StoreError>(())
+        })
+        .await
     }
 }
 

@@ -35,6 +35,7 @@ mod logging;
 mod mail;
 mod migrations;
 mod oauth2;
+mod ops_logs;
 mod otp_mfa;
 mod rate_limit;
 mod realtime;
