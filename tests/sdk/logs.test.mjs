@@ -41,6 +41,7 @@ test('guests get 401 and non-superusers 403 from logs and crons', async () => {
     await expectError(pb.logs.getStats(), status);
     await expectError(pb.crons.getFullList(), status);
     await expectError(pb.crons.run('anything'), status);
+    await expectError(pb.logs.truncate(), status);
   }
   // Control: the superuser gets through.
   assert.ok(Array.isArray((await admin.logs.getList(1, 1)).items));
@@ -107,4 +108,13 @@ test('the scheduled jobs are listed and one can be run now', async () => {
   assert.ok(cleanup, JSON.stringify(jobs));
   assert.equal(await admin.crons.run(cleanup.id), true);
   await expectError(admin.crons.run('no_such_job'), 404);
+});
+
+test('truncate empties the log', async () => {
+  const marker = uniqueName('gone');
+  await admin.send('/api/health', { query: { marker } });
+  const page = await waitForEntries(`data.url = '/api/health?marker=${marker}'`);
+  assert.equal(page.items.length, 1, JSON.stringify(page));
+  assert.equal(await admin.logs.truncate(), true);
+  await expectError(admin.logs.getOne(page.items[0].id), 404);
 });
