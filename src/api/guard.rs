@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::{
     app::AppState,
     http::error::ApiError,
-    identity::{self, Caller},
+    identity::Caller,
     query::compile::{RequestInfo, RequestValues, header_key},
     records::access::Requester,
     telemetry,
@@ -31,7 +31,7 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
                 .map_err(ApiError::internal)?
         }
     };
-    if let identity::Caller::Record(record, _) = &caller {
+    if let Caller::Record(record, _) = &caller {
         telemetry::note_caller(&record.collection.name, &record.id);
     }
     if caller.is_superuser() {

@@ -174,3 +174,56 @@ impl Logs {
         let _ = tokio::time::timeout(limit, wait).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: u16) -> RequestRecord {
+        RequestRecord {
+            at: Utc::now(),
+            method: "GET".into(),
+            url: "/".into(),
+            status,
+            exec_time: Duration::ZERO,
+            remote_ip: "127.0.0.1".parse().expect("ip"),
+            user_ip: "127.0.0.1".parse().expect("ip"),
+            referer: String::new(),
+            user_agent: String::new(),
+            auth: None,
+            request_id: "r".into(),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_and_settings_filter_first() {
+        // A queue of two that nobody reads: the writer has fallen behind.
+        let (tx, mut rx) = mpsc::channel(2);
+        let logs = Logs {
+            tx,
+            dropped: Arc::default(),
+        };
+        let on = settings::Logs::default();
+        for _ in 0..5 {
+            logs.request(&on, record(200));
+        }
+        assert_eq!(logs.dropped(), 3);
+        // Filtered out by the settings: neither queued nor counted as lost.
+        let quiet = settings::Logs {
+            min_level: level::WARN,
+            ..settings::Logs::default()
+        };
+        logs.request(&quiet, record(200));
+        let off = settings::Logs {
+            max_days: 0,
+            ..settings::Logs::default()
+        };
+        logs.request(&off, record(500));
+        assert_eq!(logs.dropped(), 3);
+        let mut queued = 0;
+        while rx.try_recv().is_ok() {
+            queued += 1;
+        }
+        assert_eq!(queued, 2);
+    }
+}
