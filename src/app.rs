@@ -1,8 +1,12 @@
 //! The application's shared state: the services wired together, opened
-//! from the data folder. The HTTP server that serves it (`App`) lives at
-//! the edge, in `http::server`.
+//! from the data folder, and the background work started once it is
+//! shared (`start`): Cairn's scheduled jobs and the forwarding of its own
+//! warnings to the request log. The HTTP server that serves it (`App`)
+//! lives at the edge, in `http::server`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+
+use serde_json::{Map, Value};
 
 use tokio_util::sync::CancellationToken;
 
@@ -11,6 +15,10 @@ use crate::{
     config::Config,
     files::Storage,
     identity::password::Hasher,
+    ops::{
+        cron::{JobFn, Scheduler},
+        logs::{self, Logs},
+    },
     realtime::Broker,
     records::{
         deps::{CommitListener, RecordsDeps},
@@ -43,6 +51,10 @@ pub struct AppState {
     pub realtime: Arc<Broker>,
     /// Totals of recent list queries.
     pub list_counts: Arc<ListCounts>,
+    /// The request log's write side.
+    pub logs: Logs,
+    /// Cairn's scheduled jobs (see `jobs`); empty until `start`.
+    pub crons: Arc<Scheduler>,
     /// Cancelled when the server begins to shut down; long-lived responses
     /// (event streams) end when they see it.
     pub shutdown: CancellationToken,
@@ -79,6 +91,7 @@ impl AppState {
         let schema = Schema::load(&store.data, crate::query::collections::rule_problem).await?;
         let realtime = Arc::new(Broker::new(config.realtime.clone()));
         let storage = Storage::new(&config.data_dir);
+        let logs = Logs::start(store.auxiliary.clone());
         Ok(Self {
             config,
             store,
@@ -92,8 +105,144 @@ impl AppState {
             installer: Installer::new(),
             realtime,
             list_counts: Arc::default(),
+            logs,
+            crons: Arc::default(),
             shutdown: CancellationToken::new(),
         })
+    }
+
+    /// Shares the state and starts its background work: the scheduled
+    /// jobs (which hold the state weakly, so a dropped server's jobs end)
+    /// and the forwarding of the server's warnings to its request log.
+    pub fn start(self) -> Arc<Self> {
+        let state = Arc::new_cyclic(|weak: &Weak<Self>| {
+            let mut state = self;
+            state.crons = Arc::new(jobs(weak));
+            state
+        });
+        state.crons.start(state.shutdown.clone());
+        crate::telemetry::ensure_forwarding();
+        crate::telemetry::add_sink(Arc::new(ServerLog(Arc::downgrade(&state))));
+        state
+    }
+}
+
+/// The server's warnings and errors, into its request log.
+struct ServerLog(Weak<AppState>);
+
+impl crate::telemetry::EventSink for ServerLog {
+    fn event(&self, level: tracing::Level, message: String, data: Map<String, Value>) {
+        if let Some(state) = self.0.upgrade() {
+            let level = if level == tracing::Level::ERROR {
+                logs::level::ERROR
+            } else {
+                logs::level::WARN
+            };
+            state
+                .logs
+                .server(&state.settings.get().logs, level, message, data);
+        }
+    }
+}
+
+/// A job that runs `f` on the state while the state lives.
+fn job<F, Fut>(state: &Weak<AppState>, f: F) -> JobFn
+where
+    F: Fn(Arc<AppState>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let state = state.clone();
+    let f = Arc::new(f);
+    Arc::new(move || {
+        let (state, f) = (state.upgrade(), f.clone());
+        Box::pin(async move {
+            match state {
+                Some(state) => f(state).await,
+                None => Ok(()),
+            }
+        })
+    })
+}
+
+/// Cairn's scheduled jobs, with their ids (PocketBase's own jobs are
+/// `__pb…__`; these are Cairn's, doing the same kinds of work).
+fn jobs(state: &Weak<AppState>) -> Scheduler {
+    let list: [(&str, &str, JobFn); 5] = [
+        (
+            "__cairnLogsCleanup__",
+            "0 */6 * * *",
+            job(state, |s| async move {
+                let days = s.settings.get().logs.max_days;
+                logs::delete_older_than(&s.store.auxiliary, days)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "__cairnOTPCleanup__",
+            "0 * * * *",
+            job(state, |s| async move {
+                crate::auth::otp::purge_expired(&s.store.data)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "__cairnMFACleanup__",
+            "0 * * * *",
+            job(state, |s| async move {
+                crate::auth::mfa::purge_expired(&s.store.data)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "__cairnSessionsCleanup__",
+            "30 * * * *",
+            job(state, |s| async move {
+                crate::auth::sessions::purge_ended(&s.store.data)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "__cairnDBOptimize__",
+            "0 0 * * *",
+            job(state, |s| async move {
+                for db in [&s.store.data, &*s.store.auxiliary] {
+                    db.optimize().await.map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }),
+        ),
+    ];
+    let mut scheduler = Scheduler::default();
+    for (id, expression, run) in list {
+        // The expressions above are constants; one that does not parse is
+        // caught by the test below, not at a user's start-up.
+        if let Err(err) = scheduler.add(id, expression, run) {
+            tracing::error!(job = id, error = %err, "a built-in job's schedule does not parse");
+        }
+    }
+    scheduler
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_job_is_scheduled() {
+        let ids: Vec<String> = jobs(&Weak::new()).list().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids.len(), 5, "{ids:?}");
+        assert!(
+            ids.iter()
+                .all(|id| id.starts_with("__cairn") && id.ends_with("__"))
+        );
     }
 }
 

@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod import;
 pub mod mail;
+pub mod ops;
 pub mod query;
 pub mod random;
 pub mod realtime;

@@ -31,8 +31,8 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
                 .map_err(ApiError::internal)?
         }
     };
-    if let Some(id) = caller.record_id() {
-        telemetry::note_caller(id);
+    if let Caller::Record(record, _) = &caller {
+        telemetry::note_caller(&record.collection.name, &record.id);
     }
     if caller.is_superuser() {
         crate::http::client::superuser_may_call(req, &state.settings.get())?;

@@ -90,7 +90,7 @@ impl HealthApi {
     #[oai(path = "/ready", method = "get")]
     async fn ready(&self) -> poem::Result<Json<HealthBody<EmptyData>>> {
         let store = &self.state.store;
-        for db in [&store.data, &store.auxiliary] {
+        for db in [&store.data, &*store.auxiliary] {
             db.check_writable(WRITE_PROBE_LIMIT)
                 .await
                 .map_err(ApiError::unavailable)?;

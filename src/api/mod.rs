@@ -7,10 +7,12 @@ pub mod auth;
 pub mod batch;
 pub mod body;
 pub mod collections;
+pub mod crons;
 pub mod files;
 pub mod guard;
 pub mod health;
 pub mod installer;
+pub mod logs;
 pub mod oauth2_redirect;
 pub mod otp;
 pub mod outbox;
@@ -44,6 +46,10 @@ pub enum ApiTags {
     Mail,
     /// Runtime settings (superusers).
     Settings,
+    /// The request log (superusers).
+    Logs,
+    /// Scheduled jobs (superusers).
+    Crons,
 }
 
 pub type Api = (
@@ -56,6 +62,8 @@ pub type Api = (
     otp::OtpApi,
     outbox::OutboxApi,
     settings::SettingsApi,
+    logs::LogsApi,
+    crons::CronsApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -70,7 +78,9 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             account::AccountApi::new(state.clone()),
             otp::OtpApi::new(state.clone()),
             outbox::OutboxApi::new(state.clone()),
-            settings::SettingsApi::new(state),
+            settings::SettingsApi::new(state.clone()),
+            logs::LogsApi::new(state.clone()),
+            crons::CronsApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

@@ -65,19 +65,26 @@ impl SettingsApi {
         merge(&mut current, body.0);
         let next: Settings = serde_json::from_value(current)
             .map_err(|e| ApiError::bad_request(format!("Invalid settings: {e}.")))?;
-        let bad_ips = next.invalid_superuser_ips();
-        if !bad_ips.is_empty() {
-            let mut errors = crate::validation::ErrorTree::new();
-            for i in bad_ips {
-                errors.add(
-                    &["superuserIPs", &i.to_string()],
-                    crate::validation::FieldError::new(
-                        // Spelled as PocketBase spells it (sic), for clients that match codes.
-                        "validation_invlaid_ip_or_subnet",
-                        "Invalid IP or CIDR subnet.",
-                    ),
-                );
-            }
+        let mut errors = crate::validation::ErrorTree::new();
+        for i in next.invalid_superuser_ips() {
+            errors.add(
+                &["superuserIPs", &i.to_string()],
+                crate::validation::FieldError::new(
+                    // Spelled as PocketBase spells it (sic), for clients that match codes.
+                    "validation_invlaid_ip_or_subnet",
+                    "Invalid IP or CIDR subnet.",
+                ),
+            );
+        }
+        if let Some(Err(err)) =
+            (!next.backups.cron.is_empty()).then(|| next.backups.cron.parse::<crate::ops::cron::Schedule>())
+        {
+            errors.add(
+                &["backups", "cron"],
+                crate::validation::FieldError::new("validation_invalid_cron", err.to_string()),
+            );
+        }
+        if !errors.is_empty() {
             return Err(ApiError::validation_with(
                 "An error occurred while saving the new settings.",
                 errors,

@@ -40,6 +40,13 @@ fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Removes expired MFA sign-in states (the scheduled cleanup). Returns
+/// how many went.
+pub async fn purge_expired(db: &crate::store::Database) -> Result<usize, StoreError> {
+    db.write(|tx| Ok(tx.execute("DELETE FROM _mfas WHERE expires <= ?1", [now_secs()])?))
+        .await
+}
+
 /// Whether `mfa.rule` asks this account for a second factor. The rule sees
 /// the account as `@request.auth`, as it would once signed in.
 async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, SignInError> {

@@ -46,6 +46,13 @@ fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Removes expired one-time passwords (the scheduled cleanup; a request
+/// also clears them as it issues a new one). Returns how many went.
+pub async fn purge_expired(db: &crate::store::Database) -> Result<usize, StoreError> {
+    db.write(|tx| Ok(tx.execute("DELETE FROM _otps WHERE expires <= ?1", [now_secs()])?))
+        .await
+}
+
 fn digits(len: usize) -> String {
     let mut rng = rand::rng();
     (0..len)

@@ -377,16 +377,32 @@ fn end(tx: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Removes every session that ended over a week ago (the scheduled
+/// cleanup), a bounded batch per transaction so sign-ins are not held up
+/// behind one long delete. Returns how many went.
+pub async fn purge_ended(db: &Database) -> Result<usize, StoreError> {
+    let mut total = 0;
+    loop {
+        let n = db.write(|tx| Ok::<_, StoreError>(prune(tx)?)).await?;
+        total += n;
+        if n < PRUNE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Sessions `prune` removes at most.
+const PRUNE_BATCH: usize = 100;
+
 /// Removes a bounded batch of sessions that ended over a week ago, so the
 /// table does not grow without end; the week keeps recent reuse evidence.
-fn prune(tx: &Connection) -> rusqlite::Result<()> {
+fn prune(tx: &Connection) -> rusqlite::Result<usize> {
     let cutoff = datetime::format(chrono::Utc::now() - chrono::Duration::days(7));
     tx.prepare_cached(
         "DELETE FROM _sessions WHERE id IN (
            SELECT id FROM _sessions WHERE expires < ?1 OR (revoked != '' AND revoked < ?1) LIMIT 100)",
     )?
-    .execute([cutoff])?;
-    Ok(())
+    .execute([cutoff])
 }
 
 #[cfg(test)]

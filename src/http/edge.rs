@@ -72,7 +72,7 @@ impl<E: Endpoint> Endpoint for Edge<E> {
             None => {
                 let algo = compression::for_request(&req);
                 let id = request_id::for_request(&req);
-                let access = AccessLog::begin(&req, ip);
+                let access = AccessLog::begin(&req, ip, &settings.logs);
                 // Errors and panics become envelopes, and the access line
                 // is written, inside the request's scope, so every line
                 // they log carries the request id.
@@ -85,7 +85,7 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                         Ok(Err(err)) => envelope_for(err),
                         Err(panic) => panic_response(panic),
                     };
-                    access.finish(&id, resp.status().as_u16());
+                    access.finish(&id, resp.status().as_u16(), &self.state.logs, &settings.logs);
                     resp
                 };
                 let mut resp = telemetry::in_request(id.clone(), served).await;

@@ -25,6 +25,7 @@ use crate::{
         token::TokenError,
     },
     identity::password::PasswordError,
+    ops::{cron::UnknownJob, logs::LogsError},
     query::{QueryError, collections::FilterError},
     records::service::RecordError,
     schema::SchemaError,
@@ -276,6 +277,23 @@ impl From<QueryError> for ApiError {
             QueryError::Invalid(m) => ApiError::bad_request(m),
             QueryError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
         }
+    }
+}
+
+impl From<LogsError> for ApiError {
+    fn from(err: LogsError) -> Self {
+        match err {
+            LogsError::Invalid(m) => ApiError::bad_request(m),
+            LogsError::NotFound => ApiError::not_found(),
+            LogsError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<UnknownJob> for ApiError {
+    fn from(_: UnknownJob) -> Self {
+        // PocketBase's words for it.
+        ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid cron job.")
     }
 }
 

@@ -32,7 +32,7 @@ impl App {
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = super::connections::local_addr(&listener, addr);
-        let state = Arc::new(state);
+        let state = state.start();
         Broker::start(&state);
         // Files a crash left unnamed, swept once the server is up: only
         // those older than this process (see `files::sweep`).
@@ -77,6 +77,8 @@ impl App {
             state.config.shutdown_timeout,
         )
         .await;
+        // What the last requests logged, before the databases close.
+        state.logs.flush(std::time::Duration::from_secs(5)).await;
         state.store.close().await;
         crate::telemetry::flush();
         tracing::info!("stopped");

@@ -18,6 +18,7 @@ mod writer;
 
 use std::{
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
@@ -90,7 +91,9 @@ impl StoreError {
 /// Both databases of a data folder.
 pub struct Store {
     pub data: Database,
-    pub auxiliary: Database,
+    /// Shared with the log's writer task, which outlives no request but
+    /// runs apart from them.
+    pub auxiliary: Arc<Database>,
 }
 
 impl Store {
@@ -124,17 +127,17 @@ impl Store {
         let data = Database::open(&dir.join("data.db"), MigrationSet::Data, durability)?;
         // Request logs and metrics: a lost last second of them is not worth
         // a sync per write.
-        let auxiliary = Database::open(
+        let auxiliary = Arc::new(Database::open(
             &dir.join("auxiliary.db"),
             MigrationSet::Auxiliary,
             Durability::Normal,
-        )?;
+        )?);
         Ok(Self { data, auxiliary })
     }
 
     /// Checkpoints the WAL of both databases and stops their writers.
     pub async fn close(&self) {
-        for db in [&self.data, &self.auxiliary] {
+        for db in [&self.data, &*self.auxiliary] {
             if let Err(err) = db.close().await {
                 tracing::warn!(db = %db.path.display(), error = %err, "closing the database");
             }
@@ -251,6 +254,16 @@ impl Database {
 
     async fn close(&self) -> Result<(), StoreError> {
         self.writer.close().await
+    }
+
+    /// Lets SQLite refresh its query planner statistics where they are
+    /// stale (`PRAGMA optimize`): a scheduled job, as PocketBase runs one.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute_batch("PRAGMA optimize")?;
+            Ok::<_, StoreError>(())
+        })
+        .await
     }
 }
 

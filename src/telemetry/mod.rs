@@ -36,15 +36,19 @@ use std::{
 use tracing::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::{
-    EnvFilter, fmt,
+    EnvFilter, Layer,
+    filter::LevelFilter,
+    fmt,
     fmt::{FmtContext, FormatEvent, FormatFields, format::JsonFields, format::Writer},
     prelude::*,
     registry::LookupSpan,
 };
 
+pub use self::forward::{EventSink, add_sink};
 use self::shape::{json_head, json_line, json_tail, pretty_head, pretty_line};
 use crate::config::LogFormat;
 
+mod forward;
 mod shape;
 
 /// How `access` writes its line; unset (so it goes through `tracing`)
@@ -68,7 +72,9 @@ const ACCESS_TARGET: &str = "cairn::access";
 pub fn init(format: LogFormat, dev: bool) {
     let default = if dev { "debug,hyper=info,h2=info" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(forward::Forward.with_filter(LevelFilter::WARN));
     // Colours only for a person at a terminal: escape codes in a log
     // file or the journal are noise, and cost time on every line.
     let ansi = std::io::stderr().is_terminal();
@@ -116,11 +122,28 @@ pub fn init(format: LogFormat, dev: bool) {
     }
 }
 
+/// Installs only the forwarding of warnings and errors to the sinks
+/// (`add_sink`) when nothing else was installed: a server built without
+/// `init` (tests, an embedding program) still keeps its own warnings in
+/// its request log. Where `init` ran first this does nothing.
+pub fn ensure_forwarding() {
+    let _ = tracing_subscriber::registry()
+        .with(forward::Forward.with_filter(LevelFilter::WARN))
+        .try_init();
+}
+
+/// The signed-in record a request acts as: its collection's name and id.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub collection: String,
+    pub id: String,
+}
+
 /// What the log knows of the request whose task is running.
 struct RequestScope {
     id: String,
     /// The signed-in record it acts as, once the auth guard knows.
-    caller: OnceCell<String>,
+    caller: OnceCell<Caller>,
 }
 
 tokio::task_local! {
@@ -139,20 +162,24 @@ pub fn in_request<F: Future>(id: String, f: F) -> impl Future<Output = F::Output
     REQUEST.scope(scope, f)
 }
 
-/// Notes the record the current request is signed in as, for its access
-/// line. The first note stands; outside a request it is ignored.
-pub fn note_caller(record_id: &str) {
+/// Notes the record the current request is signed in as (the name of
+/// its collection, and its id), for its access line and request log. The
+/// first note stands; outside a request it is ignored.
+pub fn note_caller(collection: &str, record_id: &str) {
     let _ = REQUEST.try_with(|r| {
         // A request may be identified more than once (a superuser check,
         // then its rule's requester); copy the id only the first time.
         if r.caller.get().is_none() {
-            let _ = r.caller.set(record_id.to_owned());
+            let _ = r.caller.set(Caller {
+                collection: collection.to_owned(),
+                id: record_id.to_owned(),
+            });
         }
     });
 }
 
 /// The record the current request is signed in as, if it is and was noted.
-pub fn caller() -> Option<String> {
+pub fn caller() -> Option<Caller> {
     REQUEST.try_with(|r| r.caller.get().cloned()).ok().flatten()
 }
 

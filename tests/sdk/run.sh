@@ -2,7 +2,9 @@
 # The JS SDK integration suite: the official `pocketbase` npm package, used the
 # way an app uses it, against a freshly started server.
 #
-#   tests/sdk/run.sh [cairn|pocketbase]     (default: cairn)
+#   tests/sdk/run.sh [cairn|pocketbase] [NAME…]     (default: cairn, every file)
+#
+# NAME runs only tests/sdk/NAME.test.mjs (several may be given).
 #
 # cairn:      runs ${CAIRN_BIN:-target/debug/cairn} (relative to the repo root;
 #             this script does not build it).
@@ -14,6 +16,7 @@
 set -euo pipefail
 
 target="${1:-cairn}"
+shift || true
 sdk_dir="$(cd "$(dirname "$0")" && pwd)"
 repo_root="$(cd "$sdk_dir/../.." && pwd)"
 cd "$repo_root"
@@ -135,10 +138,17 @@ export SDK_ADMIN_EMAIL="$admin_email"
 export SDK_ADMIN_PASSWORD="$admin_password"
 export SDK_TARGET="$target"
 
+if [ "$#" -gt 0 ]; then
+  files=()
+  for name in "$@"; do files+=("tests/sdk/$name.test.mjs"); done
+else
+  files=(tests/sdk/*.test.mjs)
+fi
+
 set +e
 # Bounded: 30 s per test, 5 minutes for the whole run.
 timeout --foreground --kill-after=10 300 \
-  node --test --test-concurrency=1 --test-timeout=30000 tests/sdk/*.test.mjs
+  node --test --test-concurrency=1 --test-timeout=30000 "${files[@]}"
 status=$?
 set -e
 

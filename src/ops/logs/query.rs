@@ -1,0 +1,280 @@
+//! Reading the log: PocketBase's filter and sort over the log's columns
+//! (`id`, `created`, `level`, `message`) and `data`'s JSON paths
+//! (`data.status`, `data.auth`, …), compiled by the collections' own
+//! compiler against a fixed description of `_logs`, so there is one
+//! filter language, with its quoting and bound parameters.
+//!
+//! A client's filter here is a superuser's; it is still compiled as
+//! untrusted, so `@collection` (which would name `data.db`'s tables from
+//! `auxiliary.db`) and `@request` are refused rather than half-working.
+
+use rusqlite::{params_from_iter, types::Value as Sql};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    query::{
+        Paging, SortKey,
+        compile::{CompileError, Compiled, RequestInfo, Scope, compile, sort_expression},
+        parser::parse,
+    },
+    schema::{
+        Collection, CollectionKind,
+        collection::Rules,
+        field::{Field, FieldKind},
+    },
+    store::{Database, StoreError},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogsError {
+    /// A filter or sort that does not parse or names what the log lacks.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no such log entry")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for LogsError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+/// A parsed list request.
+pub struct LogQuery {
+    pub paging: Paging,
+    pub sort: Vec<SortKey>,
+    pub filter: Option<String>,
+}
+
+/// `_logs` as the compiler sees it: four columns and a JSON object.
+fn columns() -> Collection {
+    let text = || FieldKind::Text {
+        required: false,
+        min: 0,
+        max: 0,
+        pattern: String::new(),
+        autogenerate_pattern: String::new(),
+        primary_key: false,
+    };
+    let fields = vec![
+        Field::new("id", text()),
+        Field::new("created", text()),
+        Field::new("message", text()),
+        Field::new(
+            "level",
+            FieldKind::Number {
+                required: false,
+                min: None,
+                max: None,
+                only_int: true,
+            },
+        ),
+        Field::new(
+            "data",
+            FieldKind::Json {
+                required: false,
+                max_size: 0,
+            },
+        ),
+    ];
+    Collection {
+        id: "_logs".into(),
+        name: "_logs".into(),
+        kind: CollectionKind::Base,
+        system: true,
+        fields,
+        indexes: Vec::new(),
+        rules: Rules::default(),
+        view_query: String::new(),
+        options: Map::new(),
+        created: String::new(),
+        updated: String::new(),
+    }
+}
+
+fn invalid(what: &str, err: CompileError) -> LogsError {
+    let (CompileError::Invalid(m) | CompileError::Forbidden(m)) = err;
+    LogsError::Invalid(format!("Invalid {what}: {m}."))
+}
+
+/// The `WHERE` clause of `filter` (empty without one), its parameters
+/// numbered after `offset`.
+fn condition(table: &Collection, filter: Option<&str>, offset: usize) -> Result<Compiled, LogsError> {
+    let Some(filter) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
+        return Ok(Compiled::default());
+    };
+    let expr = parse(filter).map_err(|e| LogsError::Invalid(format!("Invalid filter: {e}.")))?;
+    let request = RequestInfo::default();
+    let scope = Scope {
+        collection: table,
+        catalog: None,
+        request: &request,
+        trusted: false,
+    };
+    let mut compiled = compile(&expr, &scope, offset).map_err(|e| invalid("filter", e))?;
+    compiled.sql = format!(" WHERE {}", compiled.sql);
+    Ok(compiled)
+}
+
+const SELECT: &str = "SELECT id, created, level, message, data FROM _logs";
+
+fn row_json(row: &rusqlite::Row<'_>) -> rusqlite::Result<Value> {
+    let data: String = row.get(4)?;
+    Ok(json!({
+        "id": row.get::<_, String>(0)?,
+        "created": row.get::<_, String>(1)?,
+        "level": row.get::<_, i64>(2)?,
+        "message": row.get::<_, String>(3)?,
+        // Written by the writer as JSON; a row that is not stays readable.
+        "data": serde_json::from_str::<Value>(&data).unwrap_or_else(|_| json!({})),
+    }))
+}
+
+/// A page of the log, in the list envelope.
+pub async fn list(db: &Database, q: LogQuery) -> Result<Value, LogsError> {
+    let table = columns();
+    // Paging takes ?1 and ?2; the filter and the sort follow.
+    let mut params = vec![
+        Sql::Integer(q.paging.per_page as i64),
+        Sql::Integer(q.paging.offset() as i64),
+    ];
+    let filter = condition(&table, q.filter.as_deref(), params.len())?;
+    params.extend(filter.params);
+    let request = RequestInfo::default();
+    let scope = Scope {
+        collection: &table,
+        catalog: None,
+        request: &request,
+        trusted: false,
+    };
+    let mut order = Vec::new();
+    for key in &q.sort {
+        let dir = if key.descending { "DESC" } else { "ASC" };
+        if key.field == "@rowid" {
+            order.push(format!("_rowid_ {dir}"));
+            continue;
+        }
+        let term = sort_expression(&scope, &key.field, params.len()).map_err(|e| invalid("sort", e))?;
+        params.extend(term.params);
+        order.push(format!("{} {dir}", term.sql));
+    }
+    // Insertion order last, so pages are stable.
+    order.push("_rowid_ ASC".into());
+    let paging = q.paging;
+    let where_sql = filter.sql;
+    let (total, items) = db
+        .read(move |conn| {
+            let sql = format!(
+                "{SELECT}{where_sql} ORDER BY {} LIMIT ?1 OFFSET ?2",
+                order.join(", ")
+            );
+            let items = conn
+                .prepare(&sql)?
+                .query_map(params_from_iter(params.iter()), row_json)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let total = if paging.skip_total {
+                None
+            } else {
+                let sql = format!("SELECT count(*) FROM _logs{where_sql}");
+                let mut stmt = conn.prepare(&sql)?;
+                // Only the parameters the filter uses: ?1 and ?2 (paging) are
+                // then bound but unused, which SQLite allows.
+                let used = &params[..stmt.parameter_count().min(params.len())];
+                Some(stmt.query_row(params_from_iter(used.iter()), |r| r.get::<_, i64>(0))? as u64)
+            };
+            Ok::<_, LogsError>((total, items))
+        })
+        .await?;
+    Ok(paging.envelope(total, items))
+}
+
+/// One entry by id.
+pub async fn one(db: &Database, id: String) -> Result<Value, LogsError> {
+    db.read(move |conn| {
+        let sql = format!("{SELECT} WHERE id = ?1");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query_map([&id], row_json)?;
+        match rows.next() {
+            Some(row) => Ok(row?),
+            None => Err(LogsError::NotFound),
+        }
+    })
+    .await
+}
+
+/// Entries per hour that `filter` admits, oldest hour first:
+/// `[{total, date}]` with `date` the hour's start.
+pub async fn stats(db: &Database, filter: Option<String>) -> Result<Vec<Value>, LogsError> {
+    let compiled = condition(&columns(), filter.as_deref(), 0)?;
+    db.read(move |conn| {
+        // The hour expression is `idx_logs_created_hour`'s, so the
+        // grouping can read the index.
+        let sql = format!(
+            "SELECT strftime('%Y-%m-%d %H:00:00', created) AS hour, count(*) FROM _logs{}
+             GROUP BY hour ORDER BY hour",
+            compiled.sql
+        );
+        let rows = conn
+            .prepare(&sql)?
+            .query_map(params_from_iter(compiled.params.iter()), |r| {
+                let hour: Option<String> = r.get(0)?;
+                let total: i64 = r.get(1)?;
+                Ok(json!({"total": total, "date": format!("{}.000Z", hour.unwrap_or_default())}))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok::<_, LogsError>(rows)
+    })
+    .await
+}
+
+/// Empties the log.
+pub async fn delete_all(db: &Database) -> Result<(), LogsError> {
+    db.write(|tx| {
+        tx.execute("DELETE FROM _logs", [])?;
+        Ok::<_, LogsError>(())
+    })
+    .await
+}
+
+/// Retention: removes the entries older than `max_days` days (with 0,
+/// every entry, as logging is then off). Returns how many went.
+pub async fn delete_older_than(db: &Database, max_days: u32) -> Result<usize, LogsError> {
+    let cutoff = crate::datetime::format(chrono::Utc::now() - chrono::Duration::days(i64::from(max_days)));
+    db.write(move |tx| {
+        let n = tx.execute("DELETE FROM _logs WHERE created < ?1", [cutoff])?;
+        Ok::<_, LogsError>(n)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_compile_over_columns_and_data_paths() {
+        let t = columns();
+        let c = condition(&t, Some("data.status >= 400 && level > 0 && message ~ 'GET'"), 2).expect("ok");
+        assert!(
+            c.sql.contains("json_extract(`_logs`.`data`, '$.status')"),
+            "{}",
+            c.sql
+        );
+        assert!(c.sql.contains("?3"), "numbered after the paging: {}", c.sql);
+        assert!(condition(&t, Some("   "), 0).expect("empty").sql.is_empty());
+        for bad in [
+            "nope = 1",
+            "level = ",
+            "@collection.users.id = 'x'",
+            "data.a-b = 1",
+        ] {
+            assert!(
+                matches!(condition(&t, Some(bad), 0), Err(LogsError::Invalid(_))),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The log's writer task: takes what is queued, waits a moment for more
+//! (a batch costs one transaction however many rows it holds), turns the
+//! records into rows here rather than on the request path, and inserts
+//! them. Its own failures are logged under the `cairn::logs` target,
+//! which the server-log forwarding skips, so a failing insert cannot feed
+//! itself.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use rusqlite::params;
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Entry, Msg, level, request_level};
+use crate::{datetime, random, store::Database, store::StoreError};
+
+/// Rows per transaction, at most.
+const BATCH: usize = 1024;
+/// How long a small batch waits for company. A request's log is readable
+/// this long after it is answered, at worst.
+const GATHER: Duration = Duration::from_millis(50);
+
+/// One `_logs` row.
+struct Row {
+    id: String,
+    created: String,
+    level: i32,
+    message: String,
+    data: String,
+}
+
+pub(super) async fn run(db: Arc<Database>, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>) {
+    let mut msgs = Vec::with_capacity(BATCH);
+    let mut reported = 0;
+    loop {
+        if rx.recv_many(&mut msgs, BATCH).await == 0 {
+            return; // every sender is gone
+        }
+        if msgs.len() < BATCH && !msgs.iter().any(|m| matches!(m, Msg::Flush(_))) {
+            tokio::time::sleep(GATHER).await;
+            while msgs.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                }
+            }
+        }
+        let mut rows = Vec::with_capacity(msgs.len() + 1);
+        let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+        for msg in msgs.drain(..) {
+            match msg {
+                Msg::Entry(entry) => rows.push(row(entry)),
+                Msg::Flush(done) => waiting.push(done),
+            }
+        }
+        let lost = dropped.load(Ordering::Relaxed);
+        if lost > reported {
+            rows.push(lost_row(lost - reported));
+            reported = lost;
+        }
+        if !rows.is_empty()
+            && let Err(err) = insert(&db, rows).await
+        {
+            tracing::warn!(target: "cairn::logs", error = %err, "could not write request logs");
+        }
+        for done in waiting {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), StoreError> {
+    db.write(move |tx| {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO _logs (id, level, message, data, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for r in &rows {
+            stmt.execute(params![r.id, r.level, r.message, r.data, r.created])?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await
+}
+
+/// A request's `data`, written straight to JSON (a map per row cost a
+/// dozen allocations more); its keys in PocketBase's (sorted) order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestData<'a> {
+    auth: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_id: Option<&'a str>,
+    exec_time: f64,
+    method: &'a str,
+    referer: &'a str,
+    #[serde(rename = "remoteIP", skip_serializing_if = "Option::is_none")]
+    remote_ip: Option<String>,
+    request_id: &'a str,
+    status: u16,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
+    user_agent: &'a str,
+    #[serde(rename = "userIP", skip_serializing_if = "Option::is_none")]
+    user_ip: Option<String>,
+}
+
+fn row(entry: Entry) -> Row {
+    let (at, level, message, data) = match entry {
+        Entry::Request(r, policy) => {
+            let (collection, id) = r
+                .auth
+                .as_ref()
+                .map_or(("", ""), |(c, i)| (c.as_str(), i.as_str()));
+            let data = RequestData {
+                auth: collection,
+                auth_id: (policy.log_auth_id && !id.is_empty()).then_some(id),
+                exec_time: r.exec_time.as_secs_f64() * 1000.0,
+                method: &r.method,
+                referer: &r.referer,
+                remote_ip: policy.log_ip.then(|| r.remote_ip.to_canonical().to_string()),
+                request_id: &r.request_id,
+                status: r.status,
+                kind: "request",
+                url: &r.url,
+                user_agent: &r.user_agent,
+                user_ip: policy.log_ip.then(|| r.user_ip.to_canonical().to_string()),
+            };
+            let data = match policy.max_data_size {
+                0 => serde_json::to_string(&data).unwrap_or_else(|_| "{}".into()),
+                max => match serde_json::to_value(&data) {
+                    Ok(Value::Object(map)) => cap(map, max),
+                    _ => "{}".into(),
+                },
+            };
+            let message = format!("{} {}", r.method, r.url);
+            (r.at, request_level(r.status), message, data)
+        }
+        Entry::Server(s, policy) => (s.at, s.level, s.message, cap(s.data, policy.max_data_size)),
+    };
+    Row {
+        id: random::lower_alphanumeric(15),
+        created: datetime::format(at),
+        level,
+        message,
+        data,
+    }
+}
+
+/// The row that says how many records the full queue cost.
+fn lost_row(count: u64) -> Row {
+    let mut data = Map::new();
+    data.insert("type".into(), "app".into());
+    data.insert("dropped".into(), count.into());
+    Row {
+        id: random::lower_alphanumeric(15),
+        created: datetime::now(),
+        level: level::WARN,
+        message: "Log records were dropped: the log queue was full.".into(),
+        data: Value::Object(data).to_string(),
+    }
+}
+
+/// `data` as JSON, no longer than `max` bytes (0: no limit): the longest
+/// text values are shortened first, so the fields that identify the
+/// request (method, status, ids) survive a long URL or user agent.
+fn cap(mut data: Map<String, Value>, max: u64) -> String {
+    // A map of JSON values always serializes.
+    let json = |d: &Map<String, Value>| serde_json::to_string(d).unwrap_or_else(|_| "{}".into());
+    let mut text = json(&data);
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    if max == 0 {
+        return text;
+    }
+    // Each pass shortens one value; there are only so many.
+    for _ in 0..data.len() {
+        if text.len() <= max {
+            return text;
+        }
+        let excess = text.len() - max;
+        let Some(Value::String(longest)) = data
+            .values_mut()
+            .filter(|v| v.is_string())
+            .max_by_key(|v| v.as_str().map_or(0, str::len))
+        else {
+            break;
+        };
+        let mut keep = longest.len().saturating_sub(excess);
+        while !longest.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        longest.truncate(keep);
+        text = json(&data);
+    }
+    if text.len() <= max {
+        text
+    } else {
+        // Nothing left to shorten (or escaping grew it back): keep the
+        // row, not the detail.
+        "{}".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::{super::Policy, *};
+
+    #[test]
+    fn cap_shortens_the_longest_text_first() {
+        let mut data = Map::new();
+        data.insert("method".into(), "GET".into());
+        data.insert("status".into(), 200.into());
+        data.insert("userAgent".into(), "x".repeat(500).into());
+        let full = Value::Object(data.clone()).to_string();
+        assert_eq!(cap(data.clone(), 0), full);
+        let capped = cap(data.clone(), 100);
+        assert!(capped.len() <= 100, "{capped}");
+        let v: Value = serde_json::from_str(&capped).expect("json");
+        assert_eq!(v["method"], "GET");
+        assert_eq!(v["status"], 200);
+        assert_eq!(cap(data, 5), "{}");
+    }
+
+    #[test]
+    fn request_rows_honour_the_policy() {
+        let record = |policy| {
+            let r = super::super::RequestRecord {
+                at: Utc::now(),
+                method: "GET".into(),
+                url: "/api/x?y=1".into(),
+                status: 404,
+                exec_time: Duration::from_micros(1500),
+                remote_ip: "127.0.0.1".parse().expect("ip"),
+                user_ip: "::ffff:10.0.0.9".parse().expect("ip"),
+                referer: String::new(),
+                user_agent: "ua".into(),
+                auth: Some(("users".into(), "abc".into())),
+                request_id: "rid".into(),
+            };
+            let row = row(Entry::Request(Box::new(r), policy));
+            let data: Value = serde_json::from_str(&row.data).expect("json");
+            (row, data)
+        };
+        let (row, data) = record(Policy {
+            log_ip: true,
+            log_auth_id: true,
+            max_data_size: 0,
+        });
+        assert_eq!((row.level, row.message.as_str()), (8, "GET /api/x?y=1"));
+        assert_eq!(data["userIP"], "10.0.0.9");
+        assert_eq!(data["authId"], "abc");
+        assert_eq!(data["auth"], "users");
+        assert_eq!(data["execTime"], 1.5);
+        let (_, data) = record(Policy {
+            log_ip: false,
+            log_auth_id: false,
+            max_data_size: 0,
+        });
+        assert!(data.get("userIP").is_none() && data.get("remoteIP").is_none());
+        assert!(data.get("authId").is_none());
+        assert_eq!(data["auth"], "users");
+    }
+}

@@ -1,0 +1,354 @@
+//! The request log (`/api/logs`) and the scheduled jobs (`/api/crons`):
+//! who may read and run them, bad input, PocketBase's shapes, and
+//! `settings.logs` honoured.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_envelope, filter, json, spawn_app};
+
+/// Waits until every log record queued so far is written.
+async fn flushed(app: &TestApp) {
+    app.state.logs.flush(Duration::from_secs(10)).await;
+}
+
+/// Sends `GET path` with `X-Request-Id: rid` (and a token), so its log
+/// entry can be found by `data.requestId`.
+async fn tagged_get(app: &TestApp, path: &str, rid: &str, token: Option<&str>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .get(app.url(path))
+        .header("x-request-id", rid)
+        .header("user-agent", "ops-logs-test/1.0")
+        .header("referer", "http://example.test/page");
+    if let Some(t) = token {
+        req = req.header("authorization", t);
+    }
+    req.send().await.unwrap()
+}
+
+/// The log entries of request `rid`.
+async fn entries_of(app: &TestApp, token: &str, rid: &str) -> Vec<Value> {
+    flushed(app).await;
+    let path = format!(
+        "/api/logs?filter={}",
+        filter(&format!("data.requestId = '{rid}'"))
+    );
+    let resp = app.call("GET", &path, Some(token), None).await;
+    assert_eq!(resp.status(), 200);
+    json(resp).await["items"].as_array().unwrap().clone()
+}
+
+const ROUTES: [(&str, &str); 6] = [
+    ("GET", "/api/logs"),
+    ("GET", "/api/logs/stats"),
+    ("GET", "/api/logs/abc123"),
+    ("DELETE", "/api/logs"),
+    ("GET", "/api/crons"),
+    ("POST", "/api/crons/__cairnLogsCleanup__"),
+];
+
+#[tokio::test]
+async fn guests_get_401_and_users_403_on_every_route() {
+    let app = spawn_app().await;
+    let (_, user) = app.sign_up("plain@example.com", "user-pass-123").await;
+    let admin = app.superuser_token().await;
+    for (method, path) in ROUTES {
+        let body = assert_envelope(app.call(method, path, None, None).await, 401).await;
+        assert_eq!(
+            body["message"], "The request requires valid record authorization token.",
+            "{method} {path}"
+        );
+        let body = assert_envelope(app.call(method, path, Some(&user), None).await, 403).await;
+        assert_eq!(
+            body["message"], "The authorized record is not allowed to perform this action.",
+            "{method} {path}"
+        );
+        // The same request with a superuser's token gets through the
+        // guard (the unknown log id is then a 404).
+        let status = app.call(method, path, Some(&admin), None).await.status().as_u16();
+        let want = match path {
+            "/api/logs/abc123" => 404,
+            _ if method == "GET" => 200,
+            _ => 204,
+        };
+        assert_eq!(status, want, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn bad_filters_and_sorts_are_400_in_the_envelope() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    for path in [
+        format!("/api/logs?filter={}", filter("nope = 1")),
+        format!("/api/logs?filter={}", filter("((level")),
+        format!("/api/logs?filter={}", filter("@collection.users.id = 'x'")),
+        "/api/logs?sort=nope".to_owned(),
+        "/api/logs?sort=@random".to_owned(),
+        format!("/api/logs/stats?filter={}", filter("nope = 1")),
+    ] {
+        let body = assert_envelope(app.call("GET", &path, Some(&admin), None).await, 400).await;
+        assert!(
+            body["message"].as_str().unwrap().starts_with("Invalid"),
+            "{path}: {body}"
+        );
+    }
+    // Controls: the same parameters over the log's real columns.
+    for path in [
+        format!("/api/logs?filter={}", filter("level >= 0 && data.status != 0")),
+        format!("/api/logs?filter={}", filter("data.unknownKey = 1")),
+        "/api/logs?sort=-created,data.execTime,@rowid".to_owned(),
+        format!("/api/logs/stats?filter={}", filter("data.status >= 400")),
+    ] {
+        let resp = app.call("GET", &path, Some(&admin), None).await;
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_is_logged_in_pocketbase_shape() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    let (user_id, user) = app.sign_up("seen@example.com", "user-pass-123").await;
+    let resp = tagged_get(
+        &app,
+        "/api/collections/users/records?perPage=2",
+        "rid-shape-1",
+        Some(&user),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let missing = tagged_get(&app, "/api/nothing/here", "rid-shape-2", None).await;
+    assert_eq!(missing.status(), 404);
+
+    let items = entries_of(&app, &admin, "rid-shape-1").await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let e = &items[0];
+    assert_eq!(e["level"], 0);
+    assert_eq!(e["message"], "GET /api/collections/users/records?perPage=2");
+    assert_eq!(e["id"].as_str().unwrap().len(), 15);
+    assert!(e["created"].as_str().unwrap().ends_with('Z'), "{e}");
+    let d = &e["data"];
+    assert_eq!(d["type"], "request");
+    assert_eq!(d["method"], "GET");
+    assert_eq!(d["url"], "/api/collections/users/records?perPage=2");
+    assert_eq!(d["status"], 200);
+    assert!(d["execTime"].as_f64().unwrap() > 0.0, "{d}");
+    assert_eq!(d["remoteIP"], "127.0.0.1");
+    assert_eq!(d["userIP"], "127.0.0.1");
+    assert_eq!(d["referer"], "http://example.test/page");
+    assert_eq!(d["userAgent"], "ops-logs-test/1.0");
+    assert_eq!(d["auth"], "users");
+    // PocketBase keeps the record id only with `logAuthId` (off by default).
+    assert!(d.get("authId").is_none(), "{d}");
+    let errors = entries_of(&app, &admin, "rid-shape-2").await;
+    assert_eq!(
+        (errors[0]["level"].clone(), errors[0]["data"]["auth"].clone()),
+        (json!(8), json!(""))
+    );
+
+    // One entry by id, the same as listed.
+    let id = e["id"].as_str().unwrap();
+    let one = json(
+        app.call("GET", &format!("/api/logs/{id}"), Some(&admin), None)
+            .await,
+    )
+    .await;
+    assert_eq!(&one, e);
+
+    // Stats: hourly totals, PocketBase's date form; a filter narrows them.
+    let stats = json(app.call("GET", "/api/logs/stats", Some(&admin), None).await).await;
+    let hours = stats.as_array().unwrap();
+    assert!(!hours.is_empty());
+    let date = hours[0]["date"].as_str().unwrap();
+    assert!(date.ends_with(":00:00.000Z") && date.len() == 24, "{date}");
+    let total: i64 = hours.iter().map(|h| h["total"].as_i64().unwrap()).sum();
+    let path = format!(
+        "/api/logs/stats?filter={}",
+        filter("data.requestId = 'rid-shape-1'")
+    );
+    let narrowed = json(app.call("GET", &path, Some(&admin), None).await).await;
+    assert_eq!(narrowed[0]["total"], 1, "{narrowed}");
+    assert!(total > 1, "{stats}");
+
+    // Paging and sort over a data path.
+    let path = format!(
+        "/api/logs?perPage=1&sort=-data.status&filter={}",
+        filter("data.requestId ~ 'rid-shape-'")
+    );
+    let page = json(app.call("GET", &path, Some(&admin), None).await).await;
+    assert_eq!(
+        (page["totalItems"].clone(), page["totalPages"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(page["items"][0]["data"]["status"], 404, "{page}");
+    let _ = user_id;
+}
+
+#[tokio::test]
+async fn settings_logs_are_honoured() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    let (user_id, user) = app.sign_up("who@example.com", "user-pass-123").await;
+
+    app.change_settings(|s| {
+        s.logs.log_ip = false;
+        s.logs.log_auth_id = true;
+    })
+    .await;
+    tagged_get(&app, "/api/collections/users/records", "rid-set-1", Some(&user)).await;
+    let e = entries_of(&app, &admin, "rid-set-1").await;
+    let d = &e[0]["data"];
+    assert!(d.get("remoteIP").is_none() && d.get("userIP").is_none(), "{d}");
+    assert_eq!(d["authId"], user_id.as_str());
+
+    // minLevel above INFO: successes are not kept, errors are.
+    app.change_settings(|s| s.logs.min_level = 5).await;
+    tagged_get(&app, "/api/health", "rid-set-2", None).await;
+    tagged_get(&app, "/api/nothing", "rid-set-3", None).await;
+    assert!(entries_of(&app, &admin, "rid-set-2").await.is_empty());
+    assert_eq!(entries_of(&app, &admin, "rid-set-3").await.len(), 1);
+
+    // maxDataSize caps what `data` holds; the entry is still kept.
+    app.change_settings(|s| {
+        s.logs.min_level = 0;
+        s.logs.max_data_size = 200;
+    })
+    .await;
+    let long = format!("/api/health?{}", "q".repeat(1000));
+    tagged_get(&app, &long, "rid-set-4", None).await;
+    let e = entries_of(&app, &admin, "rid-set-4").await;
+    assert!(e[0]["data"].to_string().len() <= 200, "{}", e[0]["data"]);
+    assert_eq!(e[0]["data"]["status"], 200);
+
+    // maxDays 0: nothing is kept.
+    app.change_settings(|s| s.logs.max_days = 0).await;
+    tagged_get(&app, "/api/health", "rid-set-5", None).await;
+    app.change_settings(|s| s.logs.max_days = 5).await;
+    assert!(entries_of(&app, &admin, "rid-set-5").await.is_empty());
+}
+
+#[tokio::test]
+async fn delete_empties_the_log_and_the_retention_job_removes_old_entries() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    // Two entries, one from long before `maxDays`.
+    app.state
+        .store
+        .auxiliary
+        .write(|tx| {
+            tx.execute_batch(
+                "INSERT INTO _logs (id, level, message, data, created) VALUES
+                   ('oldoldoldoldold', 0, 'old', '{}', '2001-01-01 00:00:00.000Z'),
+                   ('newnewnewnewnew', 0, 'new', '{}', strftime('%Y-%m-%d %H:%M:%fZ'))",
+            )?;
+            Ok::<_, cairn::store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    let resp = app
+        .call("POST", "/api/crons/__cairnLogsCleanup__", Some(&admin), None)
+        .await;
+    assert_eq!(resp.status(), 204);
+    let gone = |id: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.call("GET", &format!("/api/logs/{id}"), Some(&admin), None)
+                .await
+                .status()
+                == 404
+        }
+    };
+    let mut waited = 0;
+    while !gone("oldoldoldoldold").await {
+        waited += 1;
+        assert!(waited < 100, "the retention job did not run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!gone("newnewnewnewnew").await, "a recent entry stays");
+
+    let resp = app.call("DELETE", "/api/logs", Some(&admin), None).await;
+    assert_eq!(resp.status(), 204);
+    assert!(gone("newnewnewnewnew").await);
+}
+
+#[tokio::test]
+async fn crons_list_cairns_jobs_and_an_unknown_one_is_404() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    let list = json(app.call("GET", "/api/crons", Some(&admin), None).await).await;
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            assert!(j["expression"].as_str().is_some_and(|e| !e.is_empty()), "{j}");
+            j["id"].as_str().unwrap()
+        })
+        .collect();
+    for want in [
+        "__cairnLogsCleanup__",
+        "__cairnOTPCleanup__",
+        "__cairnMFACleanup__",
+        "__cairnSessionsCleanup__",
+        "__cairnDBOptimize__",
+    ] {
+        assert!(ids.contains(&want), "{ids:?}");
+    }
+    let body = assert_envelope(app.call("POST", "/api/crons/nope", Some(&admin), None).await, 404).await;
+    assert_eq!(body["message"], "Missing or invalid cron job.");
+    for id in ids {
+        let resp = app
+            .call("POST", &format!("/api/crons/{id}"), Some(&admin), None)
+            .await;
+        assert_eq!(resp.status(), 204, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn a_cron_expression_that_does_not_parse_is_400() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    let resp = app
+        .call(
+            "PATCH",
+            "/api/settings",
+            Some(&admin),
+            Some(json!({"backups": {"cron": "61 * * * *"}})),
+        )
+        .await;
+    let body = assert_envelope(resp, 400).await;
+    assert_eq!(
+        body["data"]["backups"]["cron"]["code"], "validation_invalid_cron",
+        "{body}"
+    );
+    assert_eq!(app.state.settings.get().backups.cron, "", "not saved");
+    let resp = app
+        .call(
+            "PATCH",
+            "/api/settings",
+            Some(&admin),
+            Some(json!({"backups": {"cron": "@daily"}})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn the_servers_own_warnings_are_logged() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    tracing::warn!(target: "cairn::ops_test", marker = "warn-7f3a", "something looks off");
+    tracing::info!(target: "cairn::ops_test", marker = "info-7f3a", "all is well");
+    flushed(&app).await;
+    let path = format!("/api/logs?filter={}", filter("data.marker ~ '7f3a'"));
+    let items = json(app.call("GET", &path, Some(&admin), None).await).await["items"].clone();
+    let items = items.as_array().unwrap();
+    assert_eq!(items.len(), 1, "warnings only: {items:?}");
+    assert_eq!(items[0]["level"], 4);
+    assert_eq!(items[0]["message"], "something looks off");
+    assert_eq!(items[0]["data"]["marker"], "warn-7f3a");
+}
