@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod backups;
 pub mod batch;
 pub mod body;
 pub mod collections;
@@ -42,6 +43,8 @@ pub enum ApiTags {
     Mail,
     /// Runtime settings (superusers).
     Settings,
+    /// Backups of the data folder, and restores (superusers).
+    Backups,
 }
 
 pub type Api = (
@@ -54,6 +57,7 @@ pub type Api = (
     otp::OtpApi,
     outbox::OutboxApi,
     settings::SettingsApi,
+    backups::BackupsApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -68,7 +72,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             account::AccountApi::new(state.clone()),
             otp::OtpApi::new(state.clone()),
             outbox::OutboxApi::new(state.clone()),
-            settings::SettingsApi::new(state),
+            settings::SettingsApi::new(state.clone()),
+            backups::BackupsApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

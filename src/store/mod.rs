@@ -13,6 +13,7 @@ mod checkpoint;
 mod connection;
 mod migrations;
 mod readers;
+mod snapshot;
 mod writer;
 
 use std::{
@@ -25,6 +26,7 @@ use rusqlite::Connection;
 pub use connection::register_functions;
 pub use migrations::{MigrationSet, MigrationStatus};
 use readers::Readers;
+pub use snapshot::{FileProblem, check_file};
 use writer::{Isolation, Writer};
 
 #[derive(Debug, thiserror::Error)]
