@@ -252,9 +252,13 @@ async fn one_backup_at_a_time() {
         .call("POST", "/api/backups/first.zip/restore", Some(&root), None)
         .await;
     assert_envelope(restore, 400).await;
+    let health = json(app.call("GET", "/api/health", Some(&root), None).await).await;
+    assert_eq!(health["data"]["canBackup"], false, "{health}");
 
     assert_eq!(first.await.expect("joined"), 204);
     assert_eq!(keys(&app, &root).await, ["first.zip"]);
+    let health = json(app.call("GET", "/api/health", Some(&root), None).await).await;
+    assert_eq!(health["data"]["canBackup"], true, "{health}");
     // Once it is done, the next one goes.
     assert_eq!(
         create(&app, &root, json!({"name": "second.zip"})).await.status(),
