@@ -153,7 +153,12 @@ impl BackupsApi {
     /// Superusers only, by a file token (`POST /api/files/token`) in
     /// `?token=`: the backup archive.
     #[oai(path = "/backups/:key", method = "get")]
-    async fn download(&self, key: Path<String>, token: Query<Option<String>>) -> poem::Result<Download> {
+    async fn download(
+        &self,
+        req: &Request,
+        key: Path<String>,
+        token: Query<Option<String>>,
+    ) -> poem::Result<Download> {
         let state = &self.state;
         let caller = state
             .auth_records
@@ -168,6 +173,9 @@ impl BackupsApi {
         if !caller.is_superuser() {
             return Err(ApiError::forbidden().into());
         }
+        // A file token is a superuser's credential like any other: the
+        // `superuserIPs` allowlist applies to it too.
+        crate::http::client::superuser_may_call(req, &state.settings.get())?;
         let path = state
             .backups
             .path(&key.0, Action::Download)

@@ -109,6 +109,12 @@ pub fn write(dest: &Path, snapshots: &Path, storage: &Path, progress: Progress) 
     let files = storage_files(storage)?;
     let total = files.len();
     for (i, (rel, path)) in files.into_iter().enumerate() {
+        let entry = format!("{STORAGE}/{rel}");
+        // Never write what a restore would refuse.
+        if destination(&entry).is_err() {
+            tracing::warn!(path = %path.display(), "a stored file's name cannot go in a backup; left out");
+            continue;
+        }
         // A file removed since the walk is simply not in the backup.
         let mut file = match File::open(&path) {
             Ok(f) => f,
@@ -116,8 +122,7 @@ pub fn write(dest: &Path, snapshots: &Path, storage: &Path, progress: Progress) 
             Err(e) => return Err(e),
         };
         let len = file.metadata()?.len();
-        zip.start_file(format!("{STORAGE}/{rel}"), options(len))
-            .map_err(io::Error::other)?;
+        zip.start_file(entry, options(len)).map_err(io::Error::other)?;
         io::copy(&mut file, &mut zip)?;
         if (i + 1) % 500 == 0 || i + 1 == total {
             progress(&format!("archiving {STORAGE}/: {} of {total} files", i + 1));

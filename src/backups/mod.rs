@@ -344,8 +344,27 @@ impl Backups {
         Ok(())
     }
 
+    /// A scheduled backup (`settings.backups.cron`): made under an
+    /// `@auto_` name, then the oldest scheduled ones past `keep`
+    /// (`cronMaxKeep`, at least 1) are removed. Backups made by hand or
+    /// uploaded are never removed here.
+    pub async fn create_scheduled(
+        &self,
+        store: &Store,
+        storage: &Storage,
+        keep: u32,
+    ) -> Result<BackupName, BackupError> {
+        let name = BackupName::generated(true);
+        self.create(store, storage, &name, &|step| {
+            tracing::debug!(step, "scheduled backup")
+        })
+        .await?;
+        self.prune_auto(keep.max(1) as usize).await?;
+        Ok(name)
+    }
+
     /// Removes the oldest scheduled backups past `keep`.
-    pub async fn prune_auto(&self, keep: usize) -> Result<(), BackupError> {
+    async fn prune_auto(&self, keep: usize) -> Result<(), BackupError> {
         let autos: Vec<BackupFile> = self
             .list()
             .await?

@@ -265,3 +265,18 @@ async fn one_backup_at_a_time() {
         204
     );
 }
+
+#[tokio::test]
+async fn a_download_keeps_to_the_superuser_ip_allowlist() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    assert_eq!(create(&app, &root, json!({"name": "a.zip"})).await.status(), 204);
+    let token = file_token(&app, &root).await;
+    app.change_settings(|s| s.superuser_ips = vec!["10.9.8.7".into()])
+        .await;
+    assert_envelope(download(&app, "a.zip", Some(&token)).await, 403).await;
+    // Positive control: from an allowed address, the same token works.
+    app.change_settings(|s| s.superuser_ips = vec!["127.0.0.1".into()])
+        .await;
+    assert_eq!(download(&app, "a.zip", Some(&token)).await.status(), 200);
+}

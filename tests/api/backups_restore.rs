@@ -375,3 +375,41 @@ async fn the_cli_makes_lists_and_restores_backups_but_not_under_a_server() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(data.join(".restore_rollback/data.db").exists());
 }
+
+#[tokio::test]
+async fn scheduled_backups_keep_only_the_newest_few() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    backup(&app, &root, "by_hand.zip").await;
+    let state = &app.state;
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        let name = state
+            .backups
+            .create_scheduled(&state.store, &state.storage, 2)
+            .await
+            .expect("scheduled backup");
+        made.push(name.to_string());
+        // Names carry the second they were made in.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let resp = app.call("GET", "/api/backups", Some(&root), None).await;
+    let mut keys: Vec<String> = json(resp)
+        .await
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|b| b["key"].as_str().expect("key").to_owned())
+        .collect();
+    keys.sort();
+    let mut want = vec!["by_hand.zip".to_owned(), made[1].clone(), made[2].clone()];
+    want.sort();
+    assert_eq!(
+        keys, want,
+        "the oldest scheduled one went, the hand-made one stayed"
+    );
+    assert!(made.iter().all(|k| k.starts_with("@auto_")), "{made:?}");
+    // A scheduled backup restores like any other, by its key.
+    let resp = restore(&app, &root, &made[2]).await;
+    assert_eq!(resp.status(), 204);
+}
