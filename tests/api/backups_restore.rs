@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use crate::{
     backups_api::zip_of,
     helpers::{TestApp, assert_envelope, json, run_cairn, spawn_app, spawn_serve},
+    sse::{NoEvent, Sse},
 };
 
 async fn notes(app: &TestApp, root: &str) {
@@ -81,6 +82,15 @@ async fn a_restore_brings_the_data_back_without_a_restart() {
     // Everything changes after the backup.
     note(&app, "after").await;
     let (_, late) = app.sign_up("late@example.com", "password-123").await;
+    let admin = json!({"email": "late-admin@example.com", "password": "password-123",
+                       "passwordConfirm": "password-123"});
+    app.post_ok(&root, "/api/collections/_superusers/records", admin).await;
+    let late_admin = app
+        .sign_in("_superusers", "late-admin@example.com", "password-123")
+        .await;
+    let late_admin = json(late_admin).await["token"].as_str().expect("token").to_owned();
+    let settings = app.call("GET", "/api/settings", Some(&late_admin), None).await;
+    assert_eq!(settings.status(), 200);
     app.post_ok(
         &root,
         "/api/collections",
@@ -99,7 +109,12 @@ async fn a_restore_brings_the_data_back_without_a_restart() {
     std::fs::write(app.dir.path().join("storage/c/r/new.txt"), b"new").expect("file");
     assert_eq!(titles(&app).await, ["after", "before"]);
 
+    let mut stream = Sse::open(&app).await;
+    stream.subscribe_ok(&app, None, &["notes"]).await;
     assert_eq!(restore(&app, &root, "b.zip").await.status(), 204);
+    // Realtime clients are told to start over: what they followed may be gone.
+    let ended = stream.next_within(Duration::from_secs(5)).await;
+    assert_eq!(ended.map(|e| e.name), Err(NoEvent::Ended));
 
     assert_eq!(titles(&app).await, ["before"], "the records are the backup's");
     let later = app.call("GET", "/api/collections/later", Some(&root), None).await;
@@ -126,6 +141,9 @@ async fn a_restore_brings_the_data_back_without_a_restart() {
             .status(),
         200
     );
+    // A superuser made after the backup is no one now, even to the caches.
+    let settings = app.call("GET", "/api/settings", Some(&late_admin), None).await;
+    assert_envelope(settings, 401).await;
     let storage = app.dir.path().join("storage/c/r");
     assert!(storage.join("kept.txt").exists() && !storage.join("new.txt").exists());
 
