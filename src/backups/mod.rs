@@ -276,13 +276,14 @@ impl Backups {
         let staging = Scratch::new(self.data_dir.join(".restore_staging"))?;
         progress("checking and extracting the archive");
         let into = staging.0.clone();
+        let pages = (store.data.page_size().await?, store.auxiliary.page_size().await?);
         let checked = tokio::task::spawn_blocking(move || -> Result<bool, BackupError> {
             archive::extract(&path, &into, progress)?;
-            check_file(&into.join(archive::DATA_DB), MigrationSet::Data)?;
+            check_file(&into.join(archive::DATA_DB), MigrationSet::Data, pages.0)?;
             let aux = into.join(archive::AUXILIARY_DB);
             let has_aux = aux.exists();
             if has_aux {
-                check_file(&aux, MigrationSet::Auxiliary)?;
+                check_file(&aux, MigrationSet::Auxiliary, pages.1)?;
             }
             Ok(has_aux)
         })

@@ -95,10 +95,20 @@ pub enum FileProblem {
     Foreign { file: PathBuf, reason: String },
 }
 
-/// Checks a database file before it replaces a live one: SQLite's
-/// `integrity_check`, and that its migration history is one this build
-/// knows (a backup from a newer Cairn is refused here).
-pub fn check_file(path: &Path, set: MigrationSet) -> Result<(), FileProblem> {
+impl Database {
+    /// The page size of the live database: a restored file must have the
+    /// same, since SQLite's backup cannot change it under a WAL database.
+    pub async fn page_size(&self) -> Result<i64, StoreError> {
+        self.read(|conn| Ok(conn.query_row("PRAGMA page_size", [], |r| r.get(0))?))
+            .await
+    }
+}
+
+/// Checks a database file before it replaces a live one whose pages are
+/// `page_size` bytes: SQLite's `integrity_check`, the page size, and that
+/// its migration history is one this build knows (a backup from a newer
+/// Cairn is refused here).
+pub fn check_file(path: &Path, set: MigrationSet, page_size: i64) -> Result<(), FileProblem> {
     let file = || path.file_name().map(PathBuf::from).unwrap_or_default();
     let unreadable = |err: rusqlite::Error| FileProblem::Unreadable {
         file: file(),
@@ -118,6 +128,15 @@ pub fn check_file(path: &Path, set: MigrationSet) -> Result<(), FileProblem> {
         return Err(FileProblem::Damaged {
             file: file(),
             reason: lines.into_iter().take(3).collect::<Vec<_>>().join("; "),
+        });
+    }
+    let pages: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(unreadable)?;
+    if pages != page_size {
+        return Err(FileProblem::Foreign {
+            file: file(),
+            reason: format!("its pages are {pages} bytes, the live database's {page_size}"),
         });
     }
     set.check(&conn).map_err(|err| FileProblem::Foreign {
@@ -145,9 +164,13 @@ mod tests {
         .expect("write");
         let snap = dir.path().join("snap.db");
         db.snapshot_into(&snap).await.expect("snapshot");
-        check_file(&snap, MigrationSet::Data).expect("a snapshot passes the checks");
+        check_file(&snap, MigrationSet::Data, 4096).expect("a snapshot passes the checks");
         assert!(
-            check_file(&snap, MigrationSet::Auxiliary).is_err(),
+            check_file(&snap, MigrationSet::Data, 8192).is_err(),
+            "another page size"
+        );
+        assert!(
+            check_file(&snap, MigrationSet::Auxiliary, 4096).is_err(),
             "the other set's history is foreign"
         );
         db.write(|tx| {
@@ -182,6 +205,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("x.db");
         std::fs::write(&path, b"not a database at all, just text").expect("write");
-        assert!(check_file(&path, MigrationSet::Data).is_err());
+        assert!(check_file(&path, MigrationSet::Data, 4096).is_err());
     }
 }

@@ -84,11 +84,15 @@ async fn a_restore_brings_the_data_back_without_a_restart() {
     let (_, late) = app.sign_up("late@example.com", "password-123").await;
     let admin = json!({"email": "late-admin@example.com", "password": "password-123",
                        "passwordConfirm": "password-123"});
-    app.post_ok(&root, "/api/collections/_superusers/records", admin).await;
+    app.post_ok(&root, "/api/collections/_superusers/records", admin)
+        .await;
     let late_admin = app
         .sign_in("_superusers", "late-admin@example.com", "password-123")
         .await;
-    let late_admin = json(late_admin).await["token"].as_str().expect("token").to_owned();
+    let late_admin = json(late_admin).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let settings = app.call("GET", "/api/settings", Some(&late_admin), None).await;
     assert_eq!(settings.status(), 200);
     app.post_ok(
@@ -225,12 +229,25 @@ async fn refused_restores_change_nothing() {
         )
         .expect("insert");
     let future_db = std::fs::read(&data).expect("read");
+    // And one whose pages SQLite cannot copy into the live database.
+    let other = dir.path().join("other.db");
+    std::fs::write(&other, original).expect("write");
+    rusqlite::Connection::open(&other)
+        .expect("open")
+        .execute_batch("PRAGMA journal_mode = DELETE; PRAGMA page_size = 8192; VACUUM;")
+        .expect("page size");
+    let other_db = std::fs::read(&other).expect("read");
+    upload(&app, &root, "pages.zip", zip_of(&[("data.db", &other_db)])).await;
     upload(&app, &root, "future.zip", zip_of(&[("data.db", &future_db)])).await;
     // And a damaged one: the right name, not a database.
     upload(&app, &root, "damaged.zip", zip_of(&[("data.db", &[7u8; 8192])])).await;
 
     note(&app, "two").await;
-    for (name, says) in [("future.zip", "newer"), ("damaged.zip", "data.db")] {
+    for (name, says) in [
+        ("future.zip", "newer"),
+        ("damaged.zip", "data.db"),
+        ("pages.zip", "8192"),
+    ] {
         let body = assert_envelope(restore(&app, &root, name).await, 400).await;
         let message = body["message"].as_str().unwrap_or("");
         assert!(message.contains(says), "{name}: {body}");
