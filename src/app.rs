@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::{backoff::Backoff, caller::AuthRecords, installer::Installer, sessions::Sessions},
+    backups::{BackupError, Backups, Progress, ServeLock},
     config::Config,
     files::Storage,
     identity::password::Hasher,
@@ -55,6 +56,11 @@ pub struct AppState {
     pub logs: Logs,
     /// Cairn's scheduled jobs (see `jobs`); empty until `start`.
     pub crons: Arc<Scheduler>,
+    /// Backups of the data folder, and restores from them.
+    pub backups: Backups,
+    /// Tells the offline `cairn backup restore` that this process serves
+    /// the data folder (`None` if another process already does).
+    _serve_lock: Option<ServeLock>,
     /// Cancelled when the server begins to shut down; long-lived responses
     /// (event streams) end when they see it.
     pub shutdown: CancellationToken,
@@ -92,7 +98,16 @@ impl AppState {
         let realtime = Arc::new(Broker::new(config.realtime.clone()));
         let storage = Storage::new(&config.data_dir);
         let logs = Logs::start(store.auxiliary.clone());
+        let serve_lock = ServeLock::take(&config.data_dir).unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "cannot take the data folder's lock");
+            None
+        });
+        if serve_lock.is_none() {
+            tracing::warn!("another process is serving this data folder");
+        }
         Ok(Self {
+            backups: Backups::new(&config.data_dir),
+            _serve_lock: serve_lock,
             config,
             store,
             settings,
@@ -124,6 +139,26 @@ impl AppState {
         crate::telemetry::ensure_forwarding();
         crate::telemetry::add_sink(Arc::new(ServerLog(Arc::downgrade(&state))));
         state
+    }
+
+    /// Restores the backup `key` over the live data and reloads everything
+    /// derived from it: settings, collections, cached auth records and
+    /// sessions, list counts; realtime clients are disconnected (what they
+    /// followed, and who they were, may be gone).
+    pub async fn restore_backup(&self, key: &str, progress: Progress<'static>) -> Result<(), BackupError> {
+        self.backups.restore(&self.store, key, progress).await?;
+        self.reload().await?;
+        Ok(())
+    }
+
+    async fn reload(&self) -> Result<(), StoreError> {
+        self.settings.reload(&self.store.data).await?;
+        self.schema.reload(&self.store.data).await?;
+        self.auth_records.forget_all();
+        self.sessions.forget_all();
+        self.list_counts.forget_all();
+        self.realtime.disconnect_all();
+        Ok(())
     }
 }
 

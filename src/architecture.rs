@@ -7,7 +7,7 @@
 //! - root: `app`, `config`, `telemetry`, `lib`, `main` — the process and
 //!   the `AppState` that wires the services together;
 //! - services: `records`, `auth`, `identity`, `realtime`, `files`, `mail`,
-//!   `settings`, `import`, `ops`;
+//!   `settings`, `import`, `ops`, `backups`;
 //! - core: `schema`, `query`, `store`, `validation`, `datetime`, `random`.
 //!
 //! Services and core never import the edge (nor poem); the root never
@@ -36,7 +36,7 @@ fn layer(module: &str) -> Option<Layer> {
     Some(match module {
         "http" | "api" | "cli" | "poem" => Layer::Edge,
         "app" | "config" | "telemetry" | "lib" | "main" => Layer::Root,
-        "records" | "auth" | "identity" | "realtime" | "files" | "mail" | "settings" | "import" | "ops" => {
+        "records" | "auth" | "identity" | "realtime" | "files" | "mail" | "settings" | "import" | "ops" | "backups" => {
             Layer::Service
         }
         "schema" | "query" | "store" | "validation" | "datetime" | "random" | "architecture" => Layer::Core,

@@ -8,9 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     App,
     auth::superusers::{self, SaveMode, SuperuserError},
+    backups::{BackupName, Backups, ServeLock},
     config::{Config, ConnectionLimits, LogFormat, Origins},
     import::{self, ImportRequest},
     store::{Durability, Store},
+    files::Storage,
 };
 
 #[derive(Debug, Parser)]
@@ -42,6 +44,11 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         from: ImportFrom,
+    },
+    /// Make, list and restore backups of the data folder.
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
     },
 }
 
@@ -120,6 +127,21 @@ pub enum MigrateAction {
     Status,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// Make a backup now, in the data folder's `backups/` (works whether
+    /// or not the server runs).
+    Create {
+        /// `[a-z0-9_-]+.zip`; generated when left out.
+        name: Option<String>,
+    },
+    /// List the backups, newest first.
+    List,
+    /// Replace the data with a backup's (the server must be stopped; a
+    /// running one restores through `POST /api/backups/NAME/restore`).
+    Restore { name: String },
+}
+
 impl ServeArgs {
     pub fn into_config(self, dir: PathBuf) -> Result<Config, String> {
         Ok(Config {
@@ -164,6 +186,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Import {
                 from: ImportFrom::Pocketbase(args),
             } => import_pocketbase(args, cli.dir).await,
+            Command::Backup { action } => backup(action, &cli.dir).await,
         }
     });
     // Blocking tasks (a hung client read, say) must not hold the exit.
@@ -364,6 +387,68 @@ async fn import_pocketbase(args: PocketbaseArgs, dir: PathBuf) -> Result<(), Str
         }
     }
     Ok(())
+}
+
+fn print_progress(step: &str) {
+    eprintln!("  {step}");
+}
+
+async fn backup(action: BackupAction, dir: &std::path::Path) -> Result<(), String> {
+    let backups = Backups::new(dir);
+    match action {
+        BackupAction::List => {
+            let list = backups.list().await.map_err(|e| e.to_string())?;
+            if list.is_empty() {
+                println!("No backups in {}.", dir.join("backups").display());
+            }
+            for b in list {
+                println!("{}  {:>12} bytes  {}", b.modified, b.size, b.key);
+            }
+            Ok(())
+        }
+        BackupAction::Create { name } => {
+            let name = match name {
+                None => BackupName::generated(false),
+                Some(n) => {
+                    BackupName::parse(&n).map_err(|e| format!("invalid backup name {n:?}: {}", e.message))?
+                }
+            };
+            let store = open_store(dir).await?;
+            eprintln!("Backing up {} to backups/{name}:", dir.display());
+            let made = backups
+                .create(&store, &Storage::new(dir), &name, &print_progress)
+                .await;
+            store.close().await;
+            made.map_err(|e| e.to_string())?;
+            println!("Created backups/{name}.");
+            Ok(())
+        }
+        BackupAction::Restore { name } => {
+            // Held until the restore is done, so no server starts meanwhile
+            // on data half replaced.
+            let _lock = match ServeLock::take(dir) {
+                Ok(Some(lock)) => lock,
+                Ok(None) => {
+                    return Err(format!(
+                        "a Cairn server is running on {}: stop it first, or restore through it \
+                         (POST /api/backups/{name}/restore)",
+                        dir.display()
+                    ));
+                }
+                Err(e) => return Err(format!("cannot lock {}: {e}", dir.display())),
+            };
+            let store = open_store(dir).await?;
+            eprintln!("Restoring backups/{name} into {}:", dir.display());
+            let restored = backups.restore(&store, &name, &print_progress).await;
+            store.close().await;
+            restored.map_err(|e| e.to_string())?;
+            println!(
+                "Restored backups/{name}; the data it replaced is in {}.",
+                dir.join(".restore_rollback").display()
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn open_store(dir: &std::path::Path) -> Result<Store, String> {

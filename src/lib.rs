@@ -9,6 +9,7 @@ pub mod app;
 #[cfg(test)]
 mod architecture;
 pub mod auth;
+pub mod backups;
 pub mod cli;
 pub mod config;
 pub mod datetime;

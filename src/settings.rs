@@ -365,6 +365,17 @@ impl SettingsStore {
         }
     }
 
+    /// Reads the stored settings again (the database was replaced by a
+    /// restore).
+    pub async fn reload(&self, db: &Database) -> Result<(), StoreError> {
+        let fresh = Self::load(db).await?.get();
+        match self.current.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
     /// Persists `settings`, then makes them the live version.
     pub async fn replace(&self, db: &Database, settings: Settings) -> Result<(), StoreError> {
         save(db, &settings).await?;

@@ -33,7 +33,7 @@ pub struct HealthBody<
 /// believed, the sign of a proxy `trustedProxy` does not cover yet.
 #[derive(Object, Default)]
 pub struct HealthData {
-    /// Whether a backup could start now; Cairn makes no backups yet.
+    /// Whether a backup could start now (none or no restore is running).
     #[oai(rename = "canBackup", skip_serializing_if_is_none)]
     pub can_backup: Option<bool>,
     #[oai(rename = "realIP", skip_serializing_if_is_none)]
@@ -72,7 +72,7 @@ impl HealthApi {
         let client = req.extensions().get::<ClientInfo>();
         let data = match client {
             Some(client) if superuser => HealthData {
-                can_backup: Some(false),
+                can_backup: Some(!self.state.backups.is_running()),
                 real_ip: Some(client.ip.to_string()),
                 possible_proxy_header: Some(client.possible_proxy_header.unwrap_or_default().to_owned()),
             },

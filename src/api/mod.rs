@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod backups;
 pub mod batch;
 pub mod body;
 pub mod collections;
@@ -50,6 +51,8 @@ pub enum ApiTags {
     Logs,
     /// Scheduled jobs (superusers).
     Crons,
+    /// Backups of the data folder, and restores (superusers).
+    Backups,
 }
 
 pub type Api = (
@@ -64,6 +67,7 @@ pub type Api = (
     settings::SettingsApi,
     logs::LogsApi,
     crons::CronsApi,
+    backups::BackupsApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -80,7 +84,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             outbox::OutboxApi::new(state.clone()),
             settings::SettingsApi::new(state.clone()),
             logs::LogsApi::new(state.clone()),
-            crons::CronsApi::new(state),
+            crons::CronsApi::new(state.clone()),
+            backups::BackupsApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

@@ -105,6 +105,11 @@ pub fn read_token_key(
 }
 
 impl AuthRecords {
+    /// Forgets every cached record (the database was replaced by a restore).
+    pub fn forget_all(&self) {
+        self.cache.invalidate_all();
+    }
+
     pub fn invalidate(&self, collection_id: &str, record_id: &str) {
         self.cache
             .invalidate(&(collection_id.to_owned(), record_id.to_owned()));

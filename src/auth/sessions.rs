@@ -139,6 +139,11 @@ impl Default for Sessions {
 }
 
 impl Sessions {
+    /// Forgets every cached state (the database was replaced by a restore).
+    pub fn forget_all(&self) {
+        self.active.invalidate_all();
+    }
+
     /// Opens a session for a record that has just signed in.
     pub async fn open(
         &self,

@@ -6,6 +6,7 @@
 use std::{
     io,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use rusqlite::Connection;
@@ -19,12 +20,78 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Storage {
     root: PathBuf,
+    held: Arc<Mutex<Held>>,
+}
+
+/// Removals put off while a backup copies the files (`hold_removals`).
+#[derive(Debug, Default)]
+struct Held {
+    holders: usize,
+    pending: Vec<Removal>,
+}
+
+#[derive(Debug)]
+enum Removal {
+    File(PathBuf),
+    Tree(PathBuf),
+    /// A folder, if it is empty by then.
+    Emptied(PathBuf),
+}
+
+impl Removal {
+    fn run_blocking(&self) {
+        match self {
+            Removal::File(p) => quietly(std::fs::remove_file(p), p),
+            Removal::Tree(p) => quietly(std::fs::remove_dir_all(p), p),
+            Removal::Emptied(p) => {
+                let _ = std::fs::remove_dir(p);
+            }
+        }
+    }
+
+    async fn run(self) {
+        match &self {
+            Removal::File(p) => quietly(tokio::fs::remove_file(p).await, p),
+            Removal::Tree(p) => quietly(tokio::fs::remove_dir_all(p).await, p),
+            Removal::Emptied(p) => {
+                let _ = tokio::fs::remove_dir(p).await;
+            }
+        }
+    }
+}
+
+/// While it lives, stored files are not removed: their removals wait, and
+/// run when the last hold is dropped.
+pub struct RemovalHold(Arc<Mutex<Held>>);
+
+impl Drop for RemovalHold {
+    fn drop(&mut self) {
+        let pending = {
+            let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            held.holders = held.holders.saturating_sub(1);
+            if held.holders > 0 {
+                return;
+            }
+            std::mem::take(&mut held.pending)
+        };
+        if pending.is_empty() {
+            return;
+        }
+        let run = move || pending.iter().for_each(Removal::run_blocking);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn_blocking(run);
+            }
+            Err(_) => run(),
+        }
+    }
 }
 
 impl Storage {
     pub fn new(data_dir: &Path) -> Self {
         Self {
             root: data_dir.join("storage"),
+            held: Arc::default(),
         }
     }
 
@@ -65,6 +132,26 @@ impl Storage {
     /// The folder every stored file is under.
     pub(super) fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Puts off every removal of a stored file until the hold is dropped:
+    /// a backup takes one before its database snapshot, so the files that
+    /// snapshot refers to are all still there when it copies them.
+    pub fn hold_removals(&self) -> RemovalHold {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).holders += 1;
+        RemovalHold(self.held.clone())
+    }
+
+    /// Removes now, or notes the removal for when the holds end.
+    async fn removal(&self, removal: Removal) {
+        {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            if held.holders > 0 {
+                held.pending.push(removal);
+                return;
+            }
+        }
+        removal.run().await;
     }
 
     pub fn record_dir(&self, collection_id: &str, record_id: &str) -> Option<PathBuf> {
@@ -130,29 +217,28 @@ impl Storage {
     pub async fn remove(&self, collection_id: &str, record_id: &str, names: &[String]) {
         for name in names {
             if let Some(path) = self.file(collection_id, record_id, name) {
-                quietly(tokio::fs::remove_file(&path).await, &path);
                 let thumbs = path.with_file_name(format!("thumbs_{name}"));
-                quietly(tokio::fs::remove_dir_all(&thumbs).await, &thumbs);
+                self.removal(Removal::File(path)).await;
+                self.removal(Removal::Tree(thumbs)).await;
             }
         }
         // An emptied record folder goes too; a non-empty one stays.
         if let Some(dir) = self.record_dir(collection_id, record_id) {
-            let _ = tokio::fs::remove_dir(&dir).await;
+            self.removal(Removal::Emptied(dir)).await;
         }
     }
 
     /// Removes every file of a collection (deleted or truncated).
     pub async fn remove_collection(&self, collection_id: &str) {
         if is_safe(collection_id) {
-            let dir = self.root.join(collection_id);
-            quietly(tokio::fs::remove_dir_all(&dir).await, &dir);
+            self.removal(Removal::Tree(self.root.join(collection_id))).await;
         }
     }
 
     /// Removes everything stored for a deleted record.
     pub async fn remove_record(&self, collection_id: &str, record_id: &str) {
         if let Some(dir) = self.record_dir(collection_id, record_id) {
-            quietly(tokio::fs::remove_dir_all(&dir).await, &dir);
+            self.removal(Removal::Tree(dir)).await;
         }
     }
 }

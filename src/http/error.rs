@@ -24,6 +24,7 @@ use crate::{
         superusers::SuperuserError,
         token::TokenError,
     },
+    backups::{Action, ArchiveProblem, BackupError},
     identity::password::PasswordError,
     ops::{cron::UnknownJob, logs::LogsError},
     query::{QueryError, collections::FilterError},
@@ -453,6 +454,48 @@ impl From<SuperuserError> for ApiError {
                 "A superuser already exists: sign in, or use `cairn superuser`.",
             ),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<BackupError> for ApiError {
+    fn from(err: BackupError) -> Self {
+        let field = |field: &str, code: &'static str, message: String| {
+            let mut errors = ErrorTree::new();
+            errors.add(&[field], FieldError::new(code, message));
+            ApiError::validation(errors)
+        };
+        match err {
+            BackupError::NameExists { field: f } => field(
+                f,
+                "validation_backup_name_exists",
+                "A backup with this name already exists.".into(),
+            ),
+            BackupError::Busy => {
+                ApiError::bad_request("Another backup or restore is already running; try again later.")
+            }
+            BackupError::Missing(Action::Download) => ApiError::not_found(),
+            BackupError::Missing(Action::Delete) => {
+                ApiError::bad_request("Invalid or already deleted backup file.")
+            }
+            BackupError::Missing(Action::Restore) => ApiError::bad_request("Missing or invalid backup file."),
+            BackupError::NoUpload => field("file", "validation_required", "Cannot be blank.".into()),
+            BackupError::TooLarge => ApiError::payload_too_large(),
+            BackupError::Archive(ArchiveProblem::NotZip) => field(
+                "file",
+                "validation_invalid_mime_type",
+                "The file must be a zip archive.".into(),
+            ),
+            BackupError::Archive(ArchiveProblem::Io(e)) => ApiError::internal(e),
+            BackupError::Archive(problem) => field(
+                "file",
+                "validation_invalid_backup",
+                format!("The backup archive cannot be used: {problem}."),
+            ),
+            BackupError::Incompatible(problem) => {
+                ApiError::bad_request(format!("The backup cannot be restored: {problem}"))
+            }
+            other @ (BackupError::Store(_) | BackupError::Io { .. }) => ApiError::internal(other),
         }
     }
 }

@@ -128,6 +128,21 @@ impl Broker {
         self.rule_checks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Ends every client's stream: what they follow, and who they are,
+    /// may not exist any more (the database was replaced by a restore).
+    /// They reconnect and subscribe again.
+    pub fn disconnect_all(&self) {
+        let clients: Vec<Arc<Client>> = self
+            .clients
+            .read()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        for client in clients {
+            client.close();
+            self.remove(&client);
+        }
+    }
+
     /// How many clients are connected.
     pub fn len(&self) -> usize {
         self.clients.read().map_or(0, |c| c.len())

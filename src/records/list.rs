@@ -58,6 +58,11 @@ impl Default for ListCounts {
 }
 
 impl ListCounts {
+    /// Forgets every count (the database was replaced by a restore).
+    pub fn forget_all(&self) {
+        self.0.invalidate_all();
+    }
+
     /// The count for `key`, from the cache or from `count`.
     fn get_or_count(
         &self,

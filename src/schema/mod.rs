@@ -150,6 +150,16 @@ impl Schema {
         })
     }
 
+    /// Reads the definitions again (the database was replaced by a
+    /// restore), as a newer catalog than any before, so caches keyed on
+    /// the catalog's version never serve the old one's.
+    pub async fn reload(&self, db: &Database) -> Result<(), StoreError> {
+        let next = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+        let catalog = db.read(move |conn| Catalog::load(conn, next)).await?;
+        self.install(catalog);
+        Ok(())
+    }
+
     /// The current definitions; cheap, and consistent for as long as the
     /// caller holds it.
     pub fn catalog(&self) -> Arc<Catalog> {

@@ -104,6 +104,24 @@ impl MigrationSet {
         Ok(applied)
     }
 
+    /// Whether a database (a backup's, say) can be opened by this build:
+    /// it has the migrations table, and every migration it records is one
+    /// of ours, unchanged. Pending ones are fine: they apply on opening.
+    pub(super) fn check(self, conn: &Connection) -> Result<(), StoreError> {
+        let has_table: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_table {
+            return Err(StoreError::Migration(format!(
+                "it has no migrations table: it is not a Cairn {}database",
+                self.folder()
+            )));
+        }
+        self.verify_history(conn, &self.embedded())
+    }
+
     /// Checks the recorded history against the embedded files, changing
     /// nothing (start-up's look at a folder before it opens it to write).
     pub(super) fn verify(self, conn: &Connection) -> Result<(), StoreError> {

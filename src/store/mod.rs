@@ -14,6 +14,7 @@ mod connection;
 mod migrations;
 mod preflight;
 mod readers;
+mod snapshot;
 mod writer;
 
 use std::{
@@ -27,6 +28,7 @@ use rusqlite::Connection;
 pub use connection::register_functions;
 pub use migrations::{MigrationSet, MigrationStatus};
 use readers::Readers;
+pub use snapshot::{FileProblem, check_file};
 use writer::{Isolation, Writer};
 
 #[derive(Debug, thiserror::Error)]

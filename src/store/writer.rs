@@ -69,7 +69,13 @@ enum Job {
     Write(Write),
     /// Checkpoints the WAL back into the main file, between transactions.
     Checkpoint(oneshot::Sender<Result<(), StoreError>>),
+    /// Runs with the connection itself, between transactions: for work
+    /// that opens its own (replacing the whole database from a backup).
+    Exclusive(ExclusiveJob),
 }
+
+/// Work that needs the writer's connection outside any transaction.
+type ExclusiveJob = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// Requests queued for the writer before senders wait.
 const QUEUE_DEPTH: usize = 1024;
@@ -96,11 +102,22 @@ impl Writer {
         thread::Builder::new()
             .name(name)
             .spawn(move || {
+                let mut conn = conn;
                 let mut next = None;
                 while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
                     match job {
                         Job::Checkpoint(done) => {
                             let _ = done.send(checkpoints.now("TRUNCATE"));
+                        }
+                        Job::Exclusive(run) => {
+                            if panic::catch_unwind(AssertUnwindSafe(|| run(&mut conn))).is_err() {
+                                tracing::error!("an exclusive writer job panicked");
+                            }
+                            if !conn.is_autocommit() {
+                                let _ = conn.execute_batch("ROLLBACK");
+                            }
+                            // Whatever it changed is a new version of the data.
+                            counter.fetch_add(1, Ordering::Release);
                         }
                         Job::Write(first) => {
                             // The group takes in writes as long as they keep
@@ -171,6 +188,24 @@ impl Writer {
             .await
             .map_err(|_| E::from(StoreError::Closed))?;
         rx.await.map_err(|_| E::from(StoreError::WorkerLost))?
+    }
+
+    /// Runs `f` with the connection itself, between transactions, after
+    /// the writes queued before it; the writes queued after it wait.
+    pub(super) async fn exclusive<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let run: ExclusiveJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.jobs
+            .send(Job::Exclusive(run))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::WorkerLost)?
     }
 
     /// Checkpoints the WAL now; the thread ends once the last sender is

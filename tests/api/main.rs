@@ -9,6 +9,8 @@ mod account;
 mod account_differential;
 mod admin_ui;
 mod auth;
+mod backups_api;
+mod backups_restore;
 mod batch;
 mod cli;
 mod collections;

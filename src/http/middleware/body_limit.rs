@@ -75,15 +75,38 @@ pub fn limit_for(req: &Request, state: &AppState) -> usize {
     }
 }
 
+/// Routes whose handlers stream the body to disk rather than hold it,
+/// with the most each may take: a backup archive can be gigabytes.
+fn streamed_limit(req: &Request) -> Option<u64> {
+    (req.uri().path() == "/api/backups/upload").then_some(crate::backups::UPLOAD_LIMIT)
+}
+
 /// Reads `req`'s whole body into memory, up to its limit; the 413 to send
-/// if it is over.
+/// if it is over. A streamed route's body is left a stream, cut off with
+/// an error once it passes its limit.
 pub async fn buffer(req: &mut Request, state: &AppState) -> Result<Option<Response>> {
-    let limit = limit_for(req, state);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    if let Some(cap) = streamed_limit(req) {
+        if declared.is_some_and(|n| n > cap) {
+            return Ok(Some(too_large()));
+        }
+        let mut seen: u64 = 0;
+        let stream = req.take_body().into_bytes_stream().map(move |chunk| {
+            let chunk = chunk?;
+            seen += chunk.len() as u64;
+            if seen > cap {
+                return Err(std::io::Error::other("the request body is over its limit"));
+            }
+            Ok(chunk)
+        });
+        req.set_body(poem::Body::from_bytes_stream(stream));
+        return Ok(None);
+    }
+    let limit = limit_for(req, state);
     match declared {
         Some(0) => return Ok(None),
         Some(n) if n > limit as u64 => return Ok(Some(too_large())),
