@@ -6,7 +6,8 @@ import { html, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';
 import { go } from './router.js';
-import { FIELD_TYPES, RULES, newField, starterFields, systemFields, typeLabel } from './schema.js';
+import { AUTH_RULES, FIELD_TYPES, RULES, newField, rulesOf, starterFields, systemFields, typeLabel } from './schema.js';
+import { RuleEditor } from './rule_editor.js';
 import { Confirm, ErrorNote, FieldError, Page, errorAt, saving } from './ui.js';
 import { Indexes } from './indexes.js';
 
@@ -39,9 +40,14 @@ export function CollectionEditor({ collection, from }) {
     listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null,
   }));
   // Typed expressions survive switching a rule to locked or public and back.
-  const [exprs, setExprs] = useState(() => Object.fromEntries(RULES.map(([k]) => [k, draft[k] || ''])));
-  const [modes, setModes] = useState(() => Object.fromEntries(RULES.map(([k]) => [k, ruleMode(draft[k])])));
+  // An auth collection signs in by default (authRule ""), as the server would have it.
+  const ALL_RULES = [...RULES, ...AUTH_RULES];
+  const [exprs, setExprs] = useState(() => Object.fromEntries(ALL_RULES.map(([k]) => [k, draft[k] || ''])));
+  const [modes, setModes] = useState(() => Object.fromEntries(ALL_RULES.map(([k]) => [k,
+    k === 'authRule' && draft[k] === undefined ? 'public' : ruleMode(draft[k])])));
   const [error, setError] = useState(null);
+  // Rules changed since the server's answer: its error no longer describes them.
+  const [ruleEdited, setRuleEdited] = useState(() => new Set());
   const [busy, setBusy] = useState(false);
   const [removing, setRemoving] = useState(null);
   const [deleting, setDeleting] = useState(false);
@@ -58,9 +64,10 @@ export function CollectionEditor({ collection, from }) {
   async function save(e) {
     e.preventDefault();
     const body = { ...draft };
-    for (const [k] of RULES) {
+    for (const [k] of rulesOf(draft.type)) {
       body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : exprs[k];
     }
+    setRuleEdited(new Set());
     await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
       reload();
@@ -124,7 +131,7 @@ export function CollectionEditor({ collection, from }) {
       <h2>API rules</h2>
       <p class="muted small">Locked: superusers only. Public: anyone, signed in or not. An expression filters by the record and the request, e.g. <code>@request.auth.id != ""</code>.</p>
       <div class="rules">
-        ${RULES.map(([k, label, help]) => html`<fieldset class="rule" key=${k}>
+        ${rulesOf(draft.type).map(([k, label, help]) => html`<fieldset class="rule" key=${k}>
           <legend>${label}</legend>
           <div class="segmented" role="radiogroup" aria-label=${`${label} rule`}>
             ${[['locked', 'Locked'], ['public', 'Public'], ['expr', 'Expression']].map(([m, ml]) => html`<label class=${modes[k] === m ? 'on' : ''}>
@@ -132,10 +139,10 @@ export function CollectionEditor({ collection, from }) {
                 onChange=${() => setModes({ ...modes, [k]: m })} />${ml}</label>`)}
           </div>
           <p class="muted small">${help}</p>
-          ${modes[k] === 'expr' && html`<textarea name=${k} rows="2" spellcheck="false" class=${errorAt(error, [k]) ? 'invalid' : ''}
-            aria-label=${`${label} rule expression`} placeholder='@request.auth.id != ""'
-            value=${exprs[k]} onInput=${(e) => setExprs({ ...exprs, [k]: e.currentTarget.value })}></textarea>`}
-          <${FieldError} error=${error} path=${[k]} />
+          ${modes[k] === 'expr' && html`<${RuleEditor} name=${k} label=${label} value=${exprs[k]}
+            invalid=${Boolean(errorAt(error, [k])) && !ruleEdited.has(k)} errorId=${`${k}-error`} draft=${draft} collections=${list}
+            onChange=${(v) => { setExprs({ ...exprs, [k]: v }); if (!ruleEdited.has(k)) setRuleEdited(new Set(ruleEdited).add(k)); }} />`}
+          ${!ruleEdited.has(k) && html`<${FieldError} error=${error} path=${[k]} id=${`${k}-error`} />`}
         </fieldset>`)}
       </div>
 
