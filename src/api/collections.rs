@@ -8,14 +8,16 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{ApiTags, body::Body, guard};
 use crate::{
     app::AppState,
     http::error::ApiError,
     query::{Paging, parse_sort},
+    records::preview,
     schema::Collection,
+    validation::{ErrorTree, FieldError},
 };
 
 const SORTABLE: &[&str] = &["id", "name", "type", "system", "created", "updated"];
@@ -36,6 +38,13 @@ pub struct ImportBody {
     /// Also delete the non-system collections that are not listed.
     #[oai(default)]
     delete_missing: bool,
+}
+
+#[derive(Object)]
+pub struct DryRunViewBody {
+    /// The view's `SELECT`, as `viewQuery` would hold it.
+    #[oai(default)]
+    query: String,
 }
 
 pub struct CollectionsApi {
@@ -132,6 +141,27 @@ impl CollectionsApi {
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
+    }
+
+    /// Try a view query without saving it: the fields the view would have
+    /// and its first 10 rows, shaped as its records (hidden fields left
+    /// out). The query is run read-only. As PocketBase 0.40's
+    /// `collections.dryRunViewQuery`.
+    #[oai(path = "/collections/meta/dry-run-view", method = "post")]
+    async fn dry_run_view(&self, req: &Request, body: Body<DryRunViewBody>) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        let query = body.0.query;
+        if query.trim().trim_end_matches(';').trim().is_empty() {
+            let mut errors = ErrorTree::new();
+            errors.add(&["query"], FieldError::required());
+            return Err(ApiError::validation(errors).into());
+        }
+        let (draft, sample) =
+            preview::view_sample(&self.state.store.data, self.state.schema.catalog(), query)
+                .await
+                .map_err(ApiError::from)?;
+        let fields = draft.to_json()["fields"].take();
+        Ok(Json(json!({ "fields": fields, "sample": sample })))
     }
 
     /// One collection, by id or name.

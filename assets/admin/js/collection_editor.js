@@ -8,6 +8,7 @@ import { useCollections } from './context.js';
 import { go } from './router.js';
 import { AUTH_RULES, FIELD_TYPES, RULES, newField, rulesOf, starterFields, systemFields, typeLabel } from './schema.js';
 import { RuleEditor } from './rule_editor.js';
+import { ViewQuery } from './view_query.js';
 import { Confirm, ErrorNote, FieldError, Page, errorAt, saving } from './ui.js';
 import { Indexes } from './indexes.js';
 
@@ -67,6 +68,8 @@ export function CollectionEditor({ collection, from }) {
     for (const [k] of rulesOf(draft.type)) {
       body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : exprs[k];
     }
+    // A view's fields come from its query, on the server.
+    if (draft.type === 'view') { delete body.fields; delete body.indexes; }
     setRuleEdited(new Set());
     await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
@@ -106,13 +109,17 @@ export function CollectionEditor({ collection, from }) {
       <${FieldError} error=${error} path=${['name']} />
       ${!editing && html`<fieldset class="kinds">
         <legend>Type</legend>
-        ${[['base', 'Base', 'records with typed fields'], ['auth', 'Auth', 'accounts that sign in: email, password, sessions']].map(([t, label, help]) => html`
+        ${[['base', 'Base', 'records with typed fields'], ['auth', 'Auth', 'accounts that sign in: email, password, sessions'],
+          ['view', 'View', 'a read-only SQL query over other collections']].map(([t, label, help]) => html`
           <label class=${`kind-choice${draft.type === t ? ' on' : ''}`}><input type="radio" name="type" value=${t} checked=${draft.type === t}
-            onChange=${() => setDraft({ ...draft, type: t, fields: [...systemFields(t), ...draft.fields.filter((f) => !f.system)] })} />
+            onChange=${() => setDraft({ ...draft, type: t, viewQuery: draft.viewQuery || '',
+              fields: [...systemFields(t === 'view' ? 'base' : t), ...draft.fields.filter((f) => !f.system)] })} />
             <strong>${label}</strong> <span class="muted small">${help}</span></label>`)}
       </fieldset>`}
 
-      <h2>Fields</h2>
+      ${draft.type === 'view' ? html`<h2>Query</h2>
+        <${ViewQuery} value=${draft.viewQuery || ''} error=${error} onChange=${(viewQuery) => setDraft({ ...draft, viewQuery })} />`
+      : html`<h2>Fields</h2>
       <p class="muted small">Renaming a field keeps its data. Removing one deletes its data when you save.</p>
       <ol class="field-list">
         ${draft.fields.map((f, i) => html`<${FieldRow} key=${f.id || `new-${i}`} field=${f} index=${i} error=${error}
@@ -126,7 +133,7 @@ export function CollectionEditor({ collection, from }) {
 
       <h2>Indexes</h2>
       <${Indexes} indexes=${draft.indexes || []} fields=${draft.fields} collectionName=${draft.name} error=${error}
-        onChange=${(indexes) => setDraft({ ...draft, indexes })} />
+        onChange=${(indexes) => setDraft({ ...draft, indexes })} />`}
 
       <h2>API rules</h2>
       <p class="muted small">Locked: superusers only. Public: anyone, signed in or not. An expression filters by the record and the request, e.g. <code>@request.auth.id != ""</code>.</p>

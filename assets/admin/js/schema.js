@@ -23,8 +23,8 @@ export const AUTH_RULES = [
   ['manageRule', 'Manage', 'Who may manage other accounts (change their email or password without the old one).'],
 ];
 
-/** The rules a collection of `type` has: [key, label, help]. */
-export const rulesOf = (type) => (type === 'auth' ? [...RULES, ...AUTH_RULES] : RULES);
+/** The rules a collection of `type` has: [key, label, help]. Views are read-only. */
+export const rulesOf = (type) => (type === 'auth' ? [...RULES, ...AUTH_RULES] : type === 'view' ? RULES.slice(0, 2) : RULES);
 
 /** A new field of `type`, with the defaults the server would fill anyway. */
 export function newField(type) {
