@@ -6,6 +6,7 @@ const routes = [
   ['/install/:token', 'install'],
   ['/auth/oauth2-redirect-success', 'oauth2Success'],
   ['/auth/oauth2-redirect-failure', 'oauth2Failure'],
+  ['/superusers', 'superusers'],
   ['/collections/new', 'collectionNew'],
   ['/collections/:name/settings', 'collectionEdit'],
   ['/collections/:name/records/new', 'recordNew'],
