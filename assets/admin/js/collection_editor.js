@@ -2,10 +2,10 @@
 // collection: its name, fields with their common options, indexes, and the
 // five API rules. The draft stays in the page through any error; the
 // server's errors are shown on the field, index or rule they concern.
-import { html, useState } from './lib.js';
+import { html, useRef, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';
-import { go } from './router.js';
+import { go, useLeaveGuard } from './router.js';
 import { AUTH_RULES, FIELD_TYPES, RULES, newField, rulesOf, starterFields, systemFields, typeLabel } from './schema.js';
 import { RuleEditor } from './rule_editor.js';
 import { ViewQuery } from './view_query.js';
@@ -53,6 +53,14 @@ export function CollectionEditor({ collection, from }) {
   const [removing, setRemoving] = useState(null);
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState(null);
+  const [truncating, setTruncating] = useState(false);
+  const [truncated, setTruncated] = useState(false);
+
+  // Leaving with unsaved changes asks first; saving or deleting moves on.
+  const snapshot = JSON.stringify([draft, exprs, modes]);
+  const start = useRef(snapshot);
+  const done = useRef(false);
+  useLeaveGuard(() => !done.current && snapshot !== start.current);
 
   const setField = (i, f) => setDraft({ ...draft, fields: draft.fields.map((x, j) => (j === i ? f : x)) });
   const dropField = (i) => setDraft({ ...draft, fields: draft.fields.filter((_, j) => j !== i) });
@@ -73,6 +81,7 @@ export function CollectionEditor({ collection, from }) {
     setRuleEdited(new Set());
     await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
+      done.current = true;
       reload();
       go('collections', saved.name);
     });
@@ -83,8 +92,22 @@ export function CollectionEditor({ collection, from }) {
     setDeleteError(null);
     try {
       await del(`/api/collections/${enc(collection.id)}`);
+      done.current = true;
       reload();
       go('');
+    } catch (err) {
+      setDeleteError(err);
+    }
+    setBusy(false);
+  }
+
+  async function truncate() {
+    setBusy(true);
+    setDeleteError(null);
+    try {
+      await del(`/api/collections/${enc(collection.id)}/truncate`);
+      setTruncating(false);
+      setTruncated(true);
     } catch (err) {
       setDeleteError(err);
     }
@@ -156,12 +179,20 @@ export function CollectionEditor({ collection, from }) {
       <div class="form-actions">
         <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save changes' : 'Create collection'}</button>
         <a class="btn" href=${editing ? `#/collections/${enc(collection.name)}` : '#/'}>Cancel</a>
-        ${editing && !collection.system && html`<button type="button" class="btn danger push" onClick=${() => setDeleting(true)}>Delete collection</button>`}
+        ${editing && collection.type !== 'view' && html`<button type="button" class="btn danger push"
+          onClick=${() => { setDeleteError(null); setTruncated(false); setTruncating(true); }}>Delete all records</button>`}
+        ${editing && !collection.system && html`<button type="button" class=${`btn danger${collection.type === 'view' ? ' push' : ''}`}
+          onClick=${() => { setDeleteError(null); setDeleting(true); }}>Delete collection</button>`}
       </div>
     </form>
     <${Confirm} open=${removing !== null} title="Remove this field?" confirmLabel="Remove field"
       onCancel=${() => setRemoving(null)} onConfirm=${() => { dropField(removing); setRemoving(null); }}>
       <p>When you save, the field <strong>${draft.fields[removing]?.name}</strong> and all its data are deleted.</p>
+    </${Confirm}>
+    ${truncated && html`<p class="note ok" role="status">Every record of ${collection.name} was deleted, with its files.</p>`}
+    <${Confirm} open=${truncating} title=${`Delete every record of ${collection?.name}?`} expect=${collection?.name} busy=${busy} error=${deleteError}
+      confirmLabel="Delete all records" onCancel=${() => setTruncating(false)} onConfirm=${truncate}>
+      <p>The collection and its settings stay; all its records and their files are deleted. This cannot be undone.</p>
     </${Confirm}>
     <${Confirm} open=${deleting} title=${`Delete ${collection?.name}?`} expect=${collection?.name} busy=${busy} error=${deleteError}
       onCancel=${() => setDeleting(false)} onConfirm=${remove}>

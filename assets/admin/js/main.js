@@ -112,8 +112,8 @@ function Sidebar({ loaded, current, page }) {
     <ul class="nav-list">${mine.map(item)}</ul>
     ${system.length > 0 && html`<details class="system" open=${needle ? true : undefined}>
       <summary>System (${system.length})</summary><ul class="nav-list">${system.map(item)}</ul></details>`}
-    <ul class="nav-list nav-extra"><li><a href="#/superusers" aria-current=${page === 'superusers' ? 'page' : undefined}>
-      <span class="kind" aria-hidden="true">S</span>Superusers</a></li></ul>
+    <div class="nav-extra"><ul class="nav-list"><li><a href="#/superusers" aria-current=${page === 'superusers' ? 'page' : undefined}>
+      <span class="kind" aria-hidden="true">S</span>Superusers</a></li></ul></div>
     <div class="who">
       <span class="small muted" title=${session.user?.email}>${session.user?.email}</span>
       <button class="btn ghost small" onClick=${() => signOut().catch(() => {})}>Sign out</button>

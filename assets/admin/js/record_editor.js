@@ -1,9 +1,9 @@
 // Creating, editing and deleting one record, with a control per field
 // type. What is typed stays through any error; the server's validation
 // errors are shown on their fields.
-import { html, useEffect, useState } from './lib.js';
+import { html, useEffect, useRef, useState } from './lib.js';
 import { del, enc, get, request } from './api.js';
-import { go, href } from './router.js';
+import { go, href, useLeaveGuard } from './router.js';
 import { editable, typeLabel } from './schema.js';
 import { fromInput, recordLabel, thumbUrl, toInput } from './format.js';
 import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, saving, showFirstFieldError, useLoad } from './ui.js';
@@ -65,6 +65,11 @@ function RecordForm({ collection, record }) {
     // A check made in the page is redone on save; until then it would mislead.
     if (local[name]) setLocal({ ...local, [name]: undefined });
   };
+  // Leaving with unsaved changes asks first; saving or deleting moves on.
+  const snapshot = JSON.stringify([values, removed, password, Object.values(uploads).map((l) => l.map((f) => f.name))]);
+  const start = useRef(snapshot);
+  const done = useRef(false);
+  useLeaveGuard(() => !done.current && snapshot !== start.current);
   const base = `/api/collections/${enc(collection.name)}/records`;
   const isAuth = collection.type === 'auth';
 
@@ -113,6 +118,7 @@ function RecordForm({ collection, record }) {
     await saving(setBusy, setError, async () => {
       if (record) await request('PATCH', `${base}/${enc(record.id)}`, { body: payload });
       else await request('POST', base, { body: payload });
+      done.current = true;
       go('collections', collection.name);
     });
   }
@@ -122,6 +128,7 @@ function RecordForm({ collection, record }) {
     setDeleteError(null);
     try {
       await del(`${base}/${enc(record.id)}`);
+      done.current = true;
       go('collections', collection.name);
     } catch (err) {
       setDeleteError(err);
