@@ -203,7 +203,10 @@ test('records: add with every common type, filter (with the server error inline)
   await page.fill('#f-site', 'https://example.com/books/1');
   await page.fill('#f-published', '1974-05-01T10:30:00');
   await page.selectOption('#f-genre', 'novel');
-  await page.selectOption('#f-author', { label: 'Ursula' });
+  // The relation: searched in the related collection, picked from the matches.
+  await page.fill('#f-author', 'urs');
+  await page.locator('#f-author-matches li', { hasText: 'Ursula' }).click();
+  await page.locator('.picker .chip', { hasText: 'Ursula' }).waitFor();
   await page.setInputFiles('#f-cover', { name: 'cover.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
   await shot(page, 'record-new');
   await page.click('button:text-is("Create record")');

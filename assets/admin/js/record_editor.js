@@ -1,11 +1,12 @@
 // Creating, editing and deleting one record, with a control per field
 // type. What is typed stays through any error; the server's validation
 // errors are shown on their fields.
-import { html, useEffect, useRef, useState } from './lib.js';
+import { html, useRef, useState } from './lib.js';
 import { del, enc, get, request } from './api.js';
 import { go, href, useLeaveGuard } from './router.js';
 import { editable, typeLabel } from './schema.js';
-import { fromInput, recordLabel, thumbUrl, toInput } from './format.js';
+import { fromInput, toInput } from './format.js';
+import { FileDrop, RelationPicker } from './pickers.js';
 import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, saving, showFirstFieldError, useLoad } from './ui.js';
 
 const multi = (f) => (f.maxSelect || 1) > 1;
@@ -198,45 +199,11 @@ function Control({ field: f, value, invalid, onChange, record, collection, uploa
         <input type="number" name=${`${f.name}.${k}`} class=${cls} step="any" min=${-max} max=${max} value=${value[k]}
           onInput=${(e) => onChange({ ...value, [k]: e.currentTarget.value === '' ? 0 : Number(e.currentTarget.value) })} /></label>`)}
     </div>`;
-    case 'relation': return html`<${RelationPicker} id=${id} field=${f} value=${value} cls=${cls} onChange=${onChange} />`;
-    case 'file': return html`<${FilePicker} id=${id} field=${f} value=${value} record=${record} collection=${collection}
+    case 'relation': return html`<${RelationPicker} id=${id} field=${f} value=${value} invalid=${invalid} onChange=${onChange} />`;
+    case 'file': return html`<${FileDrop} id=${id} field=${f} value=${value} record=${record} collection=${collection}
       uploads=${uploads} removed=${removed} onUploads=${onUploads} onRemoved=${onRemoved} />`;
     default: return text('text', { autocomplete: 'off', spellcheck: 'false' });
   }
-}
-
-function RelationPicker({ id, field, value, cls, onChange }) {
-  const [options, setOptions] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    Promise.all([
-      get(`/api/collections/${enc(field.collectionId)}`),
-      get(`/api/collections/${enc(field.collectionId)}/records`, { perPage: 200, skipTotal: 1 }),
-    ]).then(([target, list]) => setOptions(list.items.map((r) => [r.id, recordLabel(target, r)])), setError);
-  }, [field.collectionId]);
-  if (error) return html`<${ErrorNote} error=${error} title="The related records could not be loaded:" />`;
-  if (!options) return html`<${Loading} />`;
-  if (multi(field)) {
-    return html`<select id=${id} name=${field.name} class=${cls} multiple size=${Math.min(6, Math.max(3, options.length))}
-      onChange=${(e) => onChange([...e.currentTarget.selectedOptions].map((o) => o.value))}>
-      ${options.map(([rid, label]) => html`<option value=${rid} selected=${value.includes(rid)}>${label}</option>`)}</select>`;
-  }
-  return html`<select id=${id} name=${field.name} class=${cls} value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
-    <option value="">—</option>${options.map(([rid, label]) => html`<option value=${rid}>${label}</option>`)}</select>`;
-}
-
-function FilePicker({ id, field, value, record, collection, uploads, removed, onUploads, onRemoved }) {
-  const current = (Array.isArray(value) ? value : value ? [value] : []);
-  return html`<div class="files">
-    ${current.length > 0 && html`<ul class="file-list">${current.map((name) => html`<li class=${removed.includes(name) ? 'removed' : ''}>
-      ${thumbUrl(collection, record, field, name) && html`<img class="thumb big" src=${thumbUrl(collection, record, field, name)} alt="" />`}
-      <a href=${`/api/files/${enc(collection.id)}/${enc(record.id)}/${enc(name)}`} target="_blank" rel="noopener">${name}</a>
-      <button type="button" class="btn ghost small" onClick=${() => onRemoved(removed.includes(name) ? removed.filter((x) => x !== name) : [...removed, name])}>
-        ${removed.includes(name) ? 'Keep' : 'Remove'}</button></li>`)}</ul>`}
-    <input id=${id} name=${field.name} type="file" multiple=${multi(field)}
-      onChange=${(e) => onUploads([...e.currentTarget.files])} />
-    ${uploads.length > 0 && html`<p class="muted small">${uploads.length} file${uploads.length > 1 ? 's' : ''} to upload on save.</p>`}
-  </div>`;
 }
 
 /**
