@@ -164,6 +164,29 @@ impl CollectionsApi {
         Ok(Json(json!({ "fields": fields, "sample": sample })))
     }
 
+    /// Check a new collection without creating it (Cairn's own): 204 when
+    /// `POST /api/collections` with this body would succeed, else the 400 it
+    /// would answer (a rule's parse error under `data.listRule`, …).
+    #[oai(path = "/collections/meta/dry-run", method = "post")]
+    async fn dry_run_create(&self, req: &Request, body: Body<Value>) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        self.dry_run(None, body).await
+    }
+
+    /// Check a change to a collection without making it (Cairn's own): 204
+    /// when `PATCH /api/collections/{collection}` with this body would
+    /// succeed, else the error it would answer. Nothing is kept.
+    #[oai(path = "/collections/:collection/dry-run", method = "post")]
+    async fn dry_run_update(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        body: Body<Value>,
+    ) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        self.dry_run(Some(collection.0), body).await
+    }
+
     /// One collection, by id or name.
     #[oai(path = "/collections/:collection", method = "get")]
     async fn view(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
@@ -221,6 +244,15 @@ impl CollectionsApi {
 }
 
 impl CollectionsApi {
+    async fn dry_run(&self, existing: Option<String>, body: Body<Value>) -> poem::Result<Done> {
+        self.state
+            .schema
+            .dry_run(&self.state.store.data, existing, body.into_object())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
     fn collection_id(&self, id_or_name: &str) -> Option<String> {
         self.state.schema.catalog().get(id_or_name).map(|c| c.id.clone())
     }

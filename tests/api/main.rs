@@ -12,6 +12,7 @@ mod auth;
 mod batch;
 mod cli;
 mod collections;
+mod dash_dry_run;
 mod dash_superusers;
 mod dash_views;
 mod defects_bodies;

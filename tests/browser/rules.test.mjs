@@ -1,8 +1,9 @@
 // API rules in the collection editor, as a person writes them: the
 // completion offers field names, relation paths, back-relations,
 // @request.*, @collection.*, macros and modifiers, and is driven with the
-// keyboard; a broken rule is refused by the server with its reason under
-// the rule, the text kept, and fixed from there; auth collections show
+// keyboard; a broken rule is checked by the server as its box is left
+// (a dry run of the save), with the reason under the rule before anything
+// is saved, the text kept, and fixed from there; auth collections show
 // their sign-in and manage rules too.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -121,7 +122,7 @@ test('completion: fields, relation paths, back-relations, @request, @collection,
   await page.close();
 });
 
-test('a broken rule: the server says why under it, the text stays, and it is fixed from there', async () => {
+test('a broken rule: the server says why under it as the box is left, before saving; it is fixed from there', async () => {
   const page = await context.newPage();
   const w = watch(page);
   await page.goto(`${server.base}/_/#/collections/posts/settings`);
@@ -131,18 +132,19 @@ test('a broken rule: the server says why under it, the text stays, and it is fix
   const box = page.locator('textarea[name=viewRule]');
   await box.fill('author.nmae = "Ursula" && published = true');
 
-  w.expect(400, 'PATCH', '/api/collections/');
-  await page.click('button:text-is("Save changes")');
+  // Leaving the box: the server checks the draft (a dry run), nothing is saved.
+  w.expect(400, 'POST', '/api/collections/');
+  await page.keyboard.press('Tab');
   const error = view.locator('.field-error');
   await error.waitFor();
   const reason = await error.textContent();
   assert.match(reason, /nmae/, `the reason names the unknown field: ${reason}`);
   assert.equal(await box.inputValue(), 'author.nmae = "Ursula" && published = true', 'the rule as typed');
   assert.equal(await box.getAttribute('aria-describedby'), 'viewRule-error', 'the box points at its error');
+  assert.ok(await page.locator('textarea[name=viewRule].invalid').isVisible());
   await view.scrollIntoViewIfNeeded();
   await shot(page, 'rules-broken');
-  // Nothing was saved.
-  assert.equal((await api(server.base, token, 'GET', '/api/collections/posts')).viewRule, null);
+  assert.equal((await api(server.base, token, 'GET', '/api/collections/posts')).viewRule, null, 'nothing saved');
 
   // The fix, with the completion: the misspelt step is retyped.
   await box.focus();
@@ -152,7 +154,10 @@ test('a broken rule: the server says why under it, the text stays, and it is fix
   assert.deepEqual(await offered(page, 'viewRule', has('author.name')), ['author.name']);
   await page.keyboard.press('Enter');
   assert.equal(await box.inputValue(), 'author.name = "Ursula" && published = true');
-  assert.equal(await view.locator('.field-error').count(), 0, 'the old error goes once the rule is edited');
+  assert.equal(await view.locator('.field-error').count(), 0, 'the old verdict goes once the rule is edited');
+  await page.keyboard.press('Tab');
+  await view.locator('.ok-hint', { hasText: 'The server accepts this rule' }).waitFor();
+  await shot(page, 'rules-fixed');
   await page.click('button:text-is("Save changes")');
   await page.locator('h1', { hasText: /^posts$/ }).waitFor();
   assert.equal((await api(server.base, token, 'GET', '/api/collections/posts')).viewRule, 'author.name = "Ursula" && published = true');

@@ -70,14 +70,39 @@ export function CollectionEditor({ collection, from }) {
     setTimeout(() => document.querySelector('.field-row:last-of-type input[name="field-name"]')?.focus(), 0);
   };
 
-  async function save(e) {
-    e.preventDefault();
+  /** What saving sends: the draft with each rule as its mode says. */
+  function bodyOf() {
     const body = { ...draft };
     for (const [k] of rulesOf(draft.type)) {
       body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : exprs[k];
     }
     // A view's fields come from its query, on the server.
     if (draft.type === 'view') { delete body.fields; delete body.indexes; }
+    return body;
+  }
+
+  // A rule is checked by the server when the person leaves its box: the
+  // whole draft goes to the dry run (a rule may name fields not saved
+  // yet), and only that rule's verdict is shown. A verdict is for the
+  // text it was given; typing again sets it aside.
+  const [checks, setChecks] = useState({});
+  async function checkRule(k) {
+    const text = exprs[k];
+    if (modes[k] !== 'expr' || !text.trim()) return;
+    const path = editing ? `/api/collections/${enc(collection.id)}/dry-run` : '/api/collections/meta/dry-run';
+    try {
+      await post(path, bodyOf());
+      setChecks((c) => ({ ...c, [k]: { text, ok: true } }));
+    } catch (err) {
+      const problem = errorAt(err, [k]);
+      setChecks((c) => ({ ...c, [k]: problem ? { text, problem } : undefined }));
+    }
+  }
+  const verdict = (k) => (checks[k]?.text === exprs[k] && modes[k] === 'expr' ? checks[k] : null);
+
+  async function save(e) {
+    e.preventDefault();
+    const body = bodyOf();
     setRuleEdited(new Set());
     await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
@@ -170,9 +195,12 @@ export function CollectionEditor({ collection, from }) {
           </div>
           <p class="muted small">${help}</p>
           ${modes[k] === 'expr' && html`<${RuleEditor} name=${k} label=${label} value=${exprs[k]}
-            invalid=${Boolean(errorAt(error, [k])) && !ruleEdited.has(k)} errorId=${`${k}-error`} draft=${draft} collections=${list}
+            invalid=${(Boolean(errorAt(error, [k])) && !ruleEdited.has(k)) || Boolean(verdict(k)?.problem)} errorId=${`${k}-error`}
+            draft=${draft} collections=${list} onLeave=${() => checkRule(k)}
             onChange=${(v) => { setExprs({ ...exprs, [k]: v }); if (!ruleEdited.has(k)) setRuleEdited(new Set(ruleEdited).add(k)); }} />`}
-          ${!ruleEdited.has(k) && html`<${FieldError} error=${error} path=${[k]} id=${`${k}-error`} />`}
+          ${!ruleEdited.has(k) && errorAt(error, [k]) ? html`<${FieldError} error=${error} path=${[k]} id=${`${k}-error`} />`
+            : verdict(k)?.problem ? html`<p class="field-error" id=${`${k}-error`} role="alert">${verdict(k).problem.message}</p>`
+            : verdict(k)?.ok ? html`<p class="ok-hint small" role="status">✓ The server accepts this rule.</p>` : null}
         </fieldset>`)}
       </div>
 

@@ -95,10 +95,10 @@ export function suggest(all, word) {
   return [...found].sort((a, b) => a[0].length - b[0].length || a[0].localeCompare(b[0])).slice(0, MAX_SHOWN);
 }
 
-/** Enough rows to show a rule whole, up to six. */
-const rowsFor = (text) => Math.min(6, Math.max(2, text.split('\n').length + Math.floor(text.length / 56)));
+/** Enough rows to show a rule whole, up to eight. */
+const rowsFor = (text) => Math.min(8, Math.max(2, text.split('\n').length + Math.floor(text.length / 48)));
 
-export function RuleEditor({ name, label, value, invalid, errorId, draft, collections, onChange }) {
+export function RuleEditor({ name, label, value, invalid, errorId, draft, collections, onChange, onLeave }) {
   const ref = useRef(null);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
@@ -139,7 +139,7 @@ export function RuleEditor({ name, label, value, invalid, errorId, draft, collec
       value=${value}
       onInput=${(e) => { onChange(e.currentTarget.value); track(e.currentTarget); setOpen(true); setActive(0); }}
       onKeyDown=${onKeyDown} onKeyUp=${(e) => !['ArrowDown', 'ArrowUp'].includes(e.key) && track(e.currentTarget)}
-      onClick=${(e) => track(e.currentTarget)} onBlur=${() => setTimeout(() => setOpen(false), 150)}></textarea>
+      onClick=${(e) => track(e.currentTarget)} onBlur=${() => { setTimeout(() => setOpen(false), 150); onLeave?.(); }}></textarea>
     <ul class="suggestions" id=${listId} role="listbox" aria-label=${`Completions for the ${label} rule`} hidden=${items.length === 0}>
       ${items.map(([text, hint], i) => html`<li id=${`${listId}-${i}`} role="option" aria-selected=${i === shown}
         class=${i === shown ? 'on' : ''} onMouseDown=${(e) => { e.preventDefault(); accept(text); }}>
