@@ -139,3 +139,20 @@ test('a new password of your own: the session carries on with it', async () => {
   w.check();
   await page.close();
 });
+
+test('phone width, dark: the superusers page fits 390×844 without sideways scroll', async () => {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+  const page = await phone.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/superusers`);
+  await page.fill('input[name=email]', admin.email);
+  await page.fill('input[name=password]', 'admin-pass-456');
+  await page.click('button[type=submit]');
+  await row(page, admin.email).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scroll of the page (${overflow}px)`);
+  assert.equal(await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), true);
+  await shot(page, 'phone-dark-superusers');
+  w.check();
+  await phone.close();
+});

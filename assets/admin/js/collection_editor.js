@@ -1,7 +1,10 @@
-// Creating (base or auth, or as a duplicate), editing and deleting a
-// collection: its name, fields with their common options, indexes, and the
-// five API rules. The draft stays in the page through any error; the
-// server's errors are shown on the field, index or rule they concern.
+// Creating (base, auth or view, or as a duplicate), editing, emptying and
+// deleting a collection: its name, fields with their common options (or a
+// view's query, previewed), indexes, and its API rules (five, two more on
+// auth collections, two on views), each checked by the server as its box
+// is left. The draft stays in the page through any error, and leaving it
+// unsaved asks first; the server's errors are shown on the field, index,
+// query or rule they concern.
 import { html, useRef, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';

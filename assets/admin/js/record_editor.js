@@ -1,5 +1,6 @@
 // Creating, editing and deleting one record, with a control per field
-// type. What is typed stays through any error; the server's validation
+// type (relations and files in pickers.js). What is typed stays through
+// any error, and leaving it unsaved asks first; the server's validation
 // errors are shown on their fields.
 import { html, useRef, useState } from './lib.js';
 import { del, enc, get, request } from './api.js';
