@@ -74,10 +74,10 @@ export function CollectionEditor({ collection, from }) {
   };
 
   /** What saving sends: the draft with each rule as its mode says. */
-  function bodyOf() {
+  function bodyOf(texts = exprs) {
     const body = { ...draft };
     for (const [k] of rulesOf(draft.type)) {
-      body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : exprs[k];
+      body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : texts[k];
     }
     // A view's fields come from its query, on the server.
     if (draft.type === 'view') { delete body.fields; delete body.indexes; }
@@ -89,12 +89,13 @@ export function CollectionEditor({ collection, from }) {
   // yet), and only that rule's verdict is shown. A verdict is for the
   // text it was given; typing again sets it aside.
   const [checks, setChecks] = useState({});
-  async function checkRule(k) {
-    const text = exprs[k];
+  // `text` is the box's own value: the page may not have redrawn with the
+  // last keystroke yet when the box is left.
+  async function checkRule(k, text) {
     if (modes[k] !== 'expr' || !text.trim()) return;
     const path = editing ? `/api/collections/${enc(collection.id)}/dry-run` : '/api/collections/meta/dry-run';
     try {
-      await post(path, bodyOf());
+      await post(path, bodyOf({ ...exprs, [k]: text }));
       setChecks((c) => ({ ...c, [k]: { text, ok: true } }));
     } catch (err) {
       const problem = errorAt(err, [k]);
@@ -199,7 +200,7 @@ export function CollectionEditor({ collection, from }) {
           <p class="muted small">${help}</p>
           ${modes[k] === 'expr' && html`<${RuleEditor} name=${k} label=${label} value=${exprs[k]}
             invalid=${(Boolean(errorAt(error, [k])) && !ruleEdited.has(k)) || Boolean(verdict(k)?.problem)} errorId=${`${k}-error`}
-            draft=${draft} collections=${list} onLeave=${() => checkRule(k)}
+            draft=${draft} collections=${list} onLeave=${(text) => checkRule(k, text)}
             onChange=${(v) => { setExprs({ ...exprs, [k]: v }); if (!ruleEdited.has(k)) setRuleEdited(new Set(ruleEdited).add(k)); }} />`}
           ${!ruleEdited.has(k) && errorAt(error, [k]) ? html`<${FieldError} error=${error} path=${[k]} id=${`${k}-error`} />`
             : verdict(k)?.problem ? html`<p class="field-error" id=${`${k}-error`} role="alert">${verdict(k).problem.message}</p>`
