@@ -143,10 +143,11 @@ impl CollectionsApi {
         Ok(Done::NoContent)
     }
 
-    /// Try a view query without saving it: the fields the view would have
-    /// and its first 10 rows, shaped as its records (hidden fields left
-    /// out). The query is run read-only. As PocketBase 0.40's
-    /// `collections.dryRunViewQuery`.
+    /// Try a view query without saving it.
+    ///
+    /// The fields the view would have and its first 10 rows, shaped as its
+    /// records (hidden fields left out). The query is run read-only. As
+    /// PocketBase 0.40's `collections.dryRunViewQuery`.
     #[oai(path = "/collections/meta/dry-run-view", method = "post")]
     async fn dry_run_view(&self, req: &Request, body: Body<DryRunViewBody>) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
@@ -164,17 +165,20 @@ impl CollectionsApi {
         Ok(Json(json!({ "fields": fields, "sample": sample })))
     }
 
-    /// Check a new collection without creating it (Cairn's own): 204 when
-    /// `POST /api/collections` with this body would succeed, else the 400 it
-    /// would answer (a rule's parse error under `data.listRule`, …).
+    /// Check a new collection without creating it (Cairn's own).
+    ///
+    /// 204 when `POST /api/collections` with this body would succeed, else
+    /// the 400 it would answer (a rule's parse error under `data.listRule`,
+    /// …). Nothing is kept.
     #[oai(path = "/collections/meta/dry-run", method = "post")]
     async fn dry_run_create(&self, req: &Request, body: Body<Value>) -> poem::Result<Done> {
         guard::require_superuser(&self.state, req).await?;
         self.dry_run(None, body).await
     }
 
-    /// Check a change to a collection without making it (Cairn's own): 204
-    /// when `PATCH /api/collections/{collection}` with this body would
+    /// Check a change to a collection without making it (Cairn's own).
+    ///
+    /// 204 when `PATCH /api/collections/{collection}` with this body would
     /// succeed, else the error it would answer. Nothing is kept.
     #[oai(path = "/collections/:collection/dry-run", method = "post")]
     async fn dry_run_update(
