@@ -10,6 +10,7 @@ import { CollectionEditor } from './collection_editor.js';
 import { Records } from './records.js';
 import { RecordEditor } from './record_editor.js';
 import { Superusers } from './superusers.js';
+import { Sync } from './sync.js';
 
 function useSession() {
   const [, tick] = useState(0);
@@ -60,6 +61,7 @@ function Content({ route }) {
   switch (route.name) {
     case 'home': return html`<${Home} />`;
     case 'superusers': return html`<${Superusers} />`;
+    case 'sync': return html`<${Sync} />`;
     case 'collectionNew': {
       const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from');
       const source = from && list.find((c) => c.name === from);
@@ -113,7 +115,9 @@ function Sidebar({ loaded, current, page }) {
     ${system.length > 0 && html`<details class="system" open=${needle ? true : undefined}>
       <summary>System (${system.length})</summary><ul class="nav-list">${system.map(item)}</ul></details>`}
     <div class="nav-extra"><ul class="nav-list"><li><a href="#/superusers" aria-current=${page === 'superusers' ? 'page' : undefined}>
-      <span class="kind" aria-hidden="true">S</span>Superusers</a></li></ul></div>
+      <span class="kind" aria-hidden="true">S</span>Superusers</a></li>
+      <li><a href="#/sync" aria-current=${page === 'sync' ? 'page' : undefined}>
+      <span class="kind" aria-hidden="true">⇅</span>Import and export</a></li></ul></div>
     <div class="who">
       <span class="small muted" title=${session.user?.email}>${session.user?.email}</span>
       <button class="btn ghost small" onClick=${() => signOut().catch(() => {})}>Sign out</button>

@@ -11,6 +11,7 @@ const routes = [
   ['/auth/oauth2-redirect-success', 'oauth2Success'],
   ['/auth/oauth2-redirect-failure', 'oauth2Failure'],
   ['/superusers', 'superusers'],
+  ['/sync', 'sync'],
   ['/collections/new', 'collectionNew'],
   ['/collections/:name/settings', 'collectionEdit'],
   ['/collections/:name/records/new', 'recordNew'],
