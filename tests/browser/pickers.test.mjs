@@ -125,3 +125,29 @@ test('relations by search, files by drop, with previews and removal', async () =
   w.check();
   await page.close();
 });
+
+test('duplicate: a new record from another one, its values and picks but not its files', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  const [original] = (await api(server.base, token, 'GET', '/api/collections/notes/records')).items;
+  await page.goto(`${server.base}/_/#/collections/notes/records/${original.id}`);
+  await page.locator('.picker .chip', { hasText: 'history' }).waitFor();
+  await page.click('a.btn:text-is("Duplicate")');
+  await page.locator('h1', { hasText: 'notes · duplicate record' }).waitFor();
+  assert.equal(await page.inputValue('#f-title'), original.title);
+  assert.deepEqual(await page.locator('.picker .chip span').allTextContents(), ['poetry', 'history']);
+  assert.equal(await page.locator('.file-list li').count(), 0, 'no files: they belong to the original');
+  await page.fill('#f-title', 'reading list, again');
+  await shot(page, 'record-duplicate');
+  await page.click('button:text-is("Create record")');
+  await page.locator('td', { hasText: 'reading list, again' }).waitFor();
+  const all = (await api(server.base, token, 'GET', '/api/collections/notes/records?filter=' + encodeURIComponent('title = "reading list, again"'))).items;
+  assert.equal(all.length, 1);
+  assert.notEqual(all[0].id, original.id);
+  assert.deepEqual(all[0].tags, original.tags);
+  assert.deepEqual(all[0].attachments, []);
+  const still = await api(server.base, token, 'GET', `/api/collections/notes/records/${original.id}`);
+  assert.equal(still.attachments.length, 1, 'the original keeps its file');
+  w.check();
+  await page.close();
+});

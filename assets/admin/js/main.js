@@ -76,7 +76,10 @@ function Content({ route }) {
   switch (route.name) {
     case 'collectionEdit': return html`<${CollectionEditor} key=${collection.id} collection=${collection} />`;
     case 'records': return html`<${Records} key=${collection.id} collection=${collection} />`;
-    case 'recordNew': return html`<${RecordEditor} key="new" collection=${collection} />`;
+    case 'recordNew': {
+      const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from') || undefined;
+      return html`<${RecordEditor} key=${`new-${from || ''}`} collection=${collection} from=${from} />`;
+    }
     case 'recordEdit': return html`<${RecordEditor} key=${p.id} collection=${collection} id=${p.id} />`;
     default: return null;
   }

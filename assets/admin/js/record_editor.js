@@ -32,25 +32,36 @@ function initial(fields, record) {
   return v;
 }
 
-export function RecordEditor({ collection, id }) {
+export function RecordEditor({ collection, id, from }) {
+  // A duplicate starts from another record's values (`from`), as a new record.
+  const source = id || from;
   const loaded = useLoad(
-    () => (id ? get(`/api/collections/${enc(collection.name)}/records/${enc(id)}`) : Promise.resolve(null)),
-    [collection.name, id],
+    () => (source ? get(`/api/collections/${enc(collection.name)}/records/${enc(source)}`) : Promise.resolve(null)),
+    [collection.name, source],
   );
-  const title = id ? `${collection.name} · edit record` : `${collection.name} · new record`;
+  const title = id ? `${collection.name} · edit record` : from ? `${collection.name} · duplicate record` : `${collection.name} · new record`;
   const back = html`<a class="btn" href=${href('collections', collection.name)}>Back to records</a>`;
-  if (id && loaded.error && !loaded.data) {
+  if (source && loaded.error && !loaded.data) {
     return html`<${Page} title=${title} actions=${back}><${ErrorNote} error=${loaded.error} title="The record could not be loaded:" /></${Page}>`;
   }
-  if (id && !loaded.data) return html`<${Page} title=${title} actions=${back}><${Loading} /></${Page}>`;
-  return html`<${Page} title=${title} sub=${id ? html`<span class="mono">${id}</span>` : null} actions=${back}>
-    <${RecordForm} collection=${collection} record=${loaded.data} />
+  if (source && !loaded.data) return html`<${Page} title=${title} actions=${back}><${Loading} /></${Page}>`;
+  const sub = id ? html`<span class="mono">${id}</span>`
+    : from ? html`A copy of <span class="mono">${from}</span>: its values, without its files${collection.type === 'auth' ? ' and password' : ''}.` : null;
+  const actions = id && collection.type !== 'view'
+    ? html`<a class="btn" href=${`${href('collections', collection.name, 'records', 'new')}?from=${enc(id)}`}>Duplicate</a>${back}` : back;
+  return html`<${Page} title=${title} sub=${sub} actions=${actions}>
+    <${RecordForm} collection=${collection} record=${id ? loaded.data : null} template=${from ? loaded.data : null} />
   </${Page}>`;
 }
 
-function RecordForm({ collection, record }) {
+function RecordForm({ collection, record, template }) {
   const fields = collection.fields.filter(editable).filter((f) => f.type !== 'password');
-  const [values, setValues] = useState(() => initial(fields, record));
+  // A duplicate takes the values, not the files: those belong to the original.
+  const [values, setValues] = useState(() => {
+    const v = initial(fields, record || template);
+    if (template) for (const f of fields.filter((x) => x.type === 'file')) v[f.name] = multi(f) ? [] : '';
+    return v;
+  });
   const [uploads, setUploads] = useState({});
   const [removed, setRemoved] = useState({});
   const [password, setPassword] = useState({ password: '', passwordConfirm: '' });
