@@ -139,7 +139,12 @@ export function RuleEditor({ name, label, value, invalid, errorId, draft, collec
       value=${value}
       onInput=${(e) => { onChange(e.currentTarget.value); track(e.currentTarget); setOpen(true); setActive(0); }}
       onKeyDown=${onKeyDown} onKeyUp=${(e) => !['ArrowDown', 'ArrowUp'].includes(e.key) && track(e.currentTarget)}
-      onClick=${(e) => track(e.currentTarget)} onBlur=${(e) => { setTimeout(() => setOpen(false), 150); onLeave?.(e.currentTarget.value); }}></textarea>
+      onClick=${(e) => track(e.currentTarget)} onBlur=${(e) => {
+        setTimeout(() => setOpen(false), 150);
+        // Left for the save button: the save checks it, and a check racing
+        // the save could find the collection already made.
+        if (e.relatedTarget?.type !== 'submit') onLeave?.(e.currentTarget.value);
+      }}></textarea>
     <ul class="suggestions" id=${listId} role="listbox" aria-label=${`Completions for the ${label} rule`} hidden=${items.length === 0}>
       ${items.map(([text, hint], i) => html`<li id=${`${listId}-${i}`} role="option" aria-selected=${i === shown}
         class=${i === shown ? 'on' : ''} onMouseDown=${(e) => { e.preventDefault(); accept(text); }}>
