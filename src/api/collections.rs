@@ -8,14 +8,16 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{ApiTags, body::Body, guard, path};
 use crate::{
     app::AppState,
     http::error::ApiError,
     query::{Paging, parse_sort},
+    records::preview,
     schema::Collection,
+    validation::{ErrorTree, FieldError},
 };
 
 const SORTABLE: &[&str] = &["id", "name", "type", "system", "created", "updated"];
@@ -36,6 +38,13 @@ pub struct ImportBody {
     /// Also delete the non-system collections that are not listed.
     #[oai(default)]
     delete_missing: bool,
+}
+
+#[derive(Object)]
+pub struct DryRunViewBody {
+    /// The view's `SELECT`, as `viewQuery` would hold it.
+    #[oai(default)]
+    query: String,
 }
 
 pub struct CollectionsApi {
@@ -134,6 +143,54 @@ impl CollectionsApi {
         Ok(Done::NoContent)
     }
 
+    /// Try a view query without saving it.
+    ///
+    /// The fields the view would have and its first 10 rows, shaped as its
+    /// records (hidden fields left out). The query is run read-only. As
+    /// PocketBase 0.40's `collections.dryRunViewQuery`.
+    #[oai(path = "/collections/meta/dry-run-view", method = "post")]
+    async fn dry_run_view(&self, req: &Request, body: Body<DryRunViewBody>) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        let query = body.0.query;
+        if query.trim().trim_end_matches(';').trim().is_empty() {
+            let mut errors = ErrorTree::new();
+            errors.add(&["query"], FieldError::required());
+            return Err(ApiError::validation(errors).into());
+        }
+        let (draft, sample) =
+            preview::view_sample(&self.state.store.data, self.state.schema.catalog(), query)
+                .await
+                .map_err(ApiError::from)?;
+        let fields = draft.to_json()["fields"].take();
+        Ok(Json(json!({ "fields": fields, "sample": sample })))
+    }
+
+    /// Check a new collection without creating it (Cairn's own).
+    ///
+    /// 204 when `POST /api/collections` with this body would succeed, else
+    /// the 400 it would answer (a rule's parse error under `data.listRule`,
+    /// …). Nothing is kept.
+    #[oai(path = "/collections/meta/dry-run", method = "post")]
+    async fn dry_run_create(&self, req: &Request, body: Body<Value>) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        self.dry_run(None, body).await
+    }
+
+    /// Check a change to a collection without making it (Cairn's own).
+    ///
+    /// 204 when `PATCH /api/collections/{collection}` with this body would
+    /// succeed, else the error it would answer. Nothing is kept.
+    #[oai(path = "/collections/:collection/dry-run", method = "post")]
+    async fn dry_run_update(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        body: Body<Value>,
+    ) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        self.dry_run(Some(collection.0), body).await
+    }
+
     /// One collection, by id or name.
     #[oai(path = "/collections/:collection", method = "get")]
     async fn view(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
@@ -190,6 +247,15 @@ impl CollectionsApi {
 }
 
 impl CollectionsApi {
+    async fn dry_run(&self, existing: Option<String>, body: Body<Value>) -> poem::Result<Done> {
+        self.state
+            .schema
+            .dry_run(&self.state.store.data, existing, body.into_object())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Done::NoContent)
+    }
+
     fn collection_id(&self, id_or_name: &str) -> Option<String> {
         path::find_collection(&self.state, id_or_name).map(|c| c.id.clone())
     }

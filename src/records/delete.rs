@@ -70,6 +70,19 @@ impl DeletePlan {
         {
             return Err(RecordError::NotFound);
         }
+        // Deleting the only superuser would lock everyone out of the
+        // collections, settings and this very check; counted in the
+        // transaction, so two superusers deleting each other cannot both go.
+        if c.id == crate::schema::defaults::SUPERUSERS_ID {
+            let count: i64 = tx
+                .prepare_cached(&format!("SELECT count(*) FROM {}", quote(&c.name)))?
+                .query_row([], |r| r.get(0))?;
+            if count <= 1 {
+                return Err(RecordError::Refused(
+                    "The only superuser cannot be deleted; add another one first.".into(),
+                ));
+            }
+        }
         let mut removed = Vec::new();
         delete_cascading(tx, catalog, c, id, &mut removed, 0)?;
         Ok(removed)

@@ -15,6 +15,7 @@ mod id;
 pub mod list;
 pub mod manage;
 mod persist;
+pub mod preview;
 pub mod reveal;
 pub mod service;
 pub mod shape;

@@ -12,6 +12,7 @@ pub mod auth_options;
 pub mod catalog;
 pub mod collection;
 pub mod defaults;
+mod dry_run;
 pub mod field;
 pub mod index;
 pub mod json_schema;

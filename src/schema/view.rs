@@ -7,14 +7,23 @@
 //! drops and re-creates them (`stash_all`, `restore`), and every schema
 //! change ends by checking that no view it touched stopped compiling
 //! (`broken`).
+//!
+//! `draft` makes the collection a query would give without storing it,
+//! for the dashboard's preview before a view is saved.
 
 use rusqlite::Connection;
+use serde_json::Map;
 
 use super::{
+    Collection, CollectionKind, SchemaError,
     catalog::Catalog,
+    collection::Rules,
     field::{Field, FieldKind, derive_id},
     sync::quote,
 };
+
+/// The name and id a draft view goes by in its preview's rows.
+pub const DRAFT_NAME: &str = "_view_preview";
 
 /// The query as it will be stored: trimmed, without a trailing `;`.
 pub fn normalize(query: &str) -> String {
@@ -73,6 +82,26 @@ pub fn infer_fields(conn: &Connection, catalog: &Catalog, query: &str) -> Result
         return Err("The view query must return an id column.".into());
     }
     Ok(fields)
+}
+
+/// The view collection `query` would make, not stored: its fields as
+/// saving it would derive them. `Refused` names what is wrong with it.
+pub fn draft(conn: &Connection, catalog: &Catalog, query: &str) -> Result<Collection, SchemaError> {
+    let query = normalize(query);
+    let fields = infer_fields(conn, catalog, &query).map_err(SchemaError::Refused)?;
+    Ok(Collection {
+        id: DRAFT_NAME.into(),
+        name: DRAFT_NAME.into(),
+        kind: CollectionKind::View,
+        system: false,
+        fields,
+        indexes: vec![],
+        rules: Rules::default(),
+        view_query: query,
+        options: Map::new(),
+        created: String::new(),
+        updated: String::new(),
+    })
 }
 
 /// A view as SQLite stores it, kept while the table it reads is rebuilt.

@@ -134,3 +134,19 @@ export async function api(base, token, method, path, body) {
   assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
   return text ? JSON.parse(text) : null;
 }
+
+/**
+ * A superuser's browser context at 1280×800, signed in through the page
+ * (the session then lives in the context's HttpOnly cookie).
+ */
+export async function signedInContext(browser, base, { email, password }) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/_/`);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.locator('.shell').waitFor();
+  await page.close();
+  return context;
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The admin UI in headless Chromium (Debian's package; installed here if
 # missing) driven by playwright-core, against ${CAIRN_BIN:-target/debug/cairn}.
+# `run.sh FILE.test.mjs …` runs only those files.
 set -euo pipefail
 dir="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$dir/../.." && pwd)"
@@ -14,4 +15,6 @@ if [ ! -d "$dir/node_modules" ]; then
   (cd "$dir" && npm ci --no-audit --no-fund)
 fi
 cd "$dir"
-exec node --test --test-concurrency=1 --test-timeout=120000 vendor.test.mjs export.test.mjs admin.test.mjs dashboard.test.mjs
+# Test files to run: the arguments, or all of them.
+if [ "$#" -gt 0 ]; then files=("$@"); else files=(vendor.test.mjs export.test.mjs admin.test.mjs dashboard.test.mjs rules.test.mjs views.test.mjs superusers.test.mjs guard.test.mjs pickers.test.mjs collection_diff.test.mjs sync.test.mjs); fi
+exec node --test --test-concurrency=1 --test-timeout=120000 "${files[@]}"

@@ -1,12 +1,17 @@
-// Creating (base or auth, or as a duplicate), editing and deleting a
-// collection: its name, fields with their common options, indexes, and the
-// five API rules. The draft stays in the page through any error; the
-// server's errors are shown on the field, index or rule they concern.
-import { html, useState } from './lib.js';
+// Creating (base, auth or view, or as a duplicate), editing, emptying and
+// deleting a collection: its name, fields with their common options (or a
+// view's query, previewed), indexes, and its API rules (five, two more on
+// auth collections, two on views), each checked by the server as its box
+// is left. The draft stays in the page through any error, and leaving it
+// unsaved asks first; the server's errors are shown on the field, index,
+// query or rule they concern.
+import { html, useRef, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';
-import { go } from './router.js';
-import { FIELD_TYPES, RULES, newField, starterFields, systemFields, typeLabel } from './schema.js';
+import { go, useLeaveGuard } from './router.js';
+import { AUTH_RULES, FIELD_TYPES, RULES, newField, rulesOf, starterFields, systemFields, typeLabel } from './schema.js';
+import { RuleEditor } from './rule_editor.js';
+import { ViewQuery } from './view_query.js';
 import { Confirm, ErrorNote, FieldError, Page, errorAt, saving } from './ui.js';
 import { Indexes } from './indexes.js';
 
@@ -39,13 +44,26 @@ export function CollectionEditor({ collection, from }) {
     listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null,
   }));
   // Typed expressions survive switching a rule to locked or public and back.
-  const [exprs, setExprs] = useState(() => Object.fromEntries(RULES.map(([k]) => [k, draft[k] || ''])));
-  const [modes, setModes] = useState(() => Object.fromEntries(RULES.map(([k]) => [k, ruleMode(draft[k])])));
+  // An auth collection signs in by default (authRule ""), as the server would have it.
+  const ALL_RULES = [...RULES, ...AUTH_RULES];
+  const [exprs, setExprs] = useState(() => Object.fromEntries(ALL_RULES.map(([k]) => [k, draft[k] || ''])));
+  const [modes, setModes] = useState(() => Object.fromEntries(ALL_RULES.map(([k]) => [k,
+    k === 'authRule' && draft[k] === undefined ? 'public' : ruleMode(draft[k])])));
   const [error, setError] = useState(null);
+  // Rules changed since the server's answer: its error no longer describes them.
+  const [ruleEdited, setRuleEdited] = useState(() => new Set());
   const [busy, setBusy] = useState(false);
   const [removing, setRemoving] = useState(null);
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState(null);
+  const [truncating, setTruncating] = useState(false);
+  const [truncated, setTruncated] = useState(false);
+
+  // Leaving with unsaved changes asks first; saving or deleting moves on.
+  const snapshot = JSON.stringify([draft, exprs, modes]);
+  const start = useRef(snapshot);
+  const done = useRef(false);
+  useLeaveGuard(() => !done.current && snapshot !== start.current);
 
   const setField = (i, f) => setDraft({ ...draft, fields: draft.fields.map((x, j) => (j === i ? f : x)) });
   const dropField = (i) => setDraft({ ...draft, fields: draft.fields.filter((_, j) => j !== i) });
@@ -55,14 +73,44 @@ export function CollectionEditor({ collection, from }) {
     setTimeout(() => document.querySelector('.field-row:last-of-type input[name="field-name"]')?.focus(), 0);
   };
 
+  /** What saving sends: the draft with each rule as its mode says. */
+  function bodyOf(texts = exprs) {
+    const body = { ...draft };
+    for (const [k] of rulesOf(draft.type)) {
+      body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : texts[k];
+    }
+    // A view's fields come from its query, on the server.
+    if (draft.type === 'view') { delete body.fields; delete body.indexes; }
+    return body;
+  }
+
+  // A rule is checked by the server when the person leaves its box: the
+  // whole draft goes to the dry run (a rule may name fields not saved
+  // yet), and only that rule's verdict is shown. A verdict is for the
+  // text it was given; typing again sets it aside.
+  const [checks, setChecks] = useState({});
+  // `text` is the box's own value: the page may not have redrawn with the
+  // last keystroke yet when the box is left.
+  async function checkRule(k, text) {
+    if (modes[k] !== 'expr' || !text.trim()) return;
+    const path = editing ? `/api/collections/${enc(collection.id)}/dry-run` : '/api/collections/meta/dry-run';
+    try {
+      await post(path, bodyOf({ ...exprs, [k]: text }));
+      setChecks((c) => ({ ...c, [k]: { text, ok: true } }));
+    } catch (err) {
+      const problem = errorAt(err, [k]);
+      setChecks((c) => ({ ...c, [k]: problem ? { text, problem } : undefined }));
+    }
+  }
+  const verdict = (k) => (checks[k]?.text === exprs[k] && modes[k] === 'expr' ? checks[k] : null);
+
   async function save(e) {
     e.preventDefault();
-    const body = { ...draft };
-    for (const [k] of RULES) {
-      body[k] = modes[k] === 'locked' ? null : modes[k] === 'public' ? '' : exprs[k];
-    }
+    const body = bodyOf();
+    setRuleEdited(new Set());
     await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
+      done.current = true;
       reload();
       go('collections', saved.name);
     });
@@ -73,8 +121,22 @@ export function CollectionEditor({ collection, from }) {
     setDeleteError(null);
     try {
       await del(`/api/collections/${enc(collection.id)}`);
+      done.current = true;
       reload();
       go('');
+    } catch (err) {
+      setDeleteError(err);
+    }
+    setBusy(false);
+  }
+
+  async function truncate() {
+    setBusy(true);
+    setDeleteError(null);
+    try {
+      await del(`/api/collections/${enc(collection.id)}/truncate`);
+      setTruncating(false);
+      setTruncated(true);
     } catch (err) {
       setDeleteError(err);
     }
@@ -99,13 +161,17 @@ export function CollectionEditor({ collection, from }) {
       <${FieldError} error=${error} path=${['name']} />
       ${!editing && html`<fieldset class="kinds">
         <legend>Type</legend>
-        ${[['base', 'Base', 'records with typed fields'], ['auth', 'Auth', 'accounts that sign in: email, password, sessions']].map(([t, label, help]) => html`
+        ${[['base', 'Base', 'records with typed fields'], ['auth', 'Auth', 'accounts that sign in: email, password, sessions'],
+          ['view', 'View', 'a read-only SQL query over other collections']].map(([t, label, help]) => html`
           <label class=${`kind-choice${draft.type === t ? ' on' : ''}`}><input type="radio" name="type" value=${t} checked=${draft.type === t}
-            onChange=${() => setDraft({ ...draft, type: t, fields: [...systemFields(t), ...draft.fields.filter((f) => !f.system)] })} />
+            onChange=${() => setDraft({ ...draft, type: t, viewQuery: draft.viewQuery || '',
+              fields: [...systemFields(t === 'view' ? 'base' : t), ...draft.fields.filter((f) => !f.system)] })} />
             <strong>${label}</strong> <span class="muted small">${help}</span></label>`)}
       </fieldset>`}
 
-      <h2>Fields</h2>
+      ${draft.type === 'view' ? html`<h2>Query</h2>
+        <${ViewQuery} value=${draft.viewQuery || ''} error=${error} onChange=${(viewQuery) => setDraft({ ...draft, viewQuery })} />`
+      : html`<h2>Fields</h2>
       <p class="muted small">Renaming a field keeps its data. Removing one deletes its data when you save.</p>
       <ol class="field-list">
         ${draft.fields.map((f, i) => html`<${FieldRow} key=${f.id || `new-${i}`} field=${f} index=${i} error=${error}
@@ -119,12 +185,12 @@ export function CollectionEditor({ collection, from }) {
 
       <h2>Indexes</h2>
       <${Indexes} indexes=${draft.indexes || []} fields=${draft.fields} collectionName=${draft.name} error=${error}
-        onChange=${(indexes) => setDraft({ ...draft, indexes })} />
+        onChange=${(indexes) => setDraft({ ...draft, indexes })} />`}
 
       <h2>API rules</h2>
       <p class="muted small">Locked: superusers only. Public: anyone, signed in or not. An expression filters by the record and the request, e.g. <code>@request.auth.id != ""</code>.</p>
       <div class="rules">
-        ${RULES.map(([k, label, help]) => html`<fieldset class="rule" key=${k}>
+        ${rulesOf(draft.type).map(([k, label, help]) => html`<fieldset class="rule" key=${k}>
           <legend>${label}</legend>
           <div class="segmented" role="radiogroup" aria-label=${`${label} rule`}>
             ${[['locked', 'Locked'], ['public', 'Public'], ['expr', 'Expression']].map(([m, ml]) => html`<label class=${modes[k] === m ? 'on' : ''}>
@@ -132,22 +198,33 @@ export function CollectionEditor({ collection, from }) {
                 onChange=${() => setModes({ ...modes, [k]: m })} />${ml}</label>`)}
           </div>
           <p class="muted small">${help}</p>
-          ${modes[k] === 'expr' && html`<textarea name=${k} rows="2" spellcheck="false" class=${errorAt(error, [k]) ? 'invalid' : ''}
-            aria-label=${`${label} rule expression`} placeholder='@request.auth.id != ""'
-            value=${exprs[k]} onInput=${(e) => setExprs({ ...exprs, [k]: e.currentTarget.value })}></textarea>`}
-          <${FieldError} error=${error} path=${[k]} />
+          ${modes[k] === 'expr' && html`<${RuleEditor} name=${k} label=${label} value=${exprs[k]}
+            invalid=${(Boolean(errorAt(error, [k])) && !ruleEdited.has(k)) || Boolean(verdict(k)?.problem)} errorId=${`${k}-error`}
+            draft=${draft} collections=${list} onLeave=${(text) => checkRule(k, text)}
+            onChange=${(v) => { setExprs({ ...exprs, [k]: v }); if (!ruleEdited.has(k)) setRuleEdited(new Set(ruleEdited).add(k)); }} />`}
+          ${!ruleEdited.has(k) && errorAt(error, [k]) ? html`<${FieldError} error=${error} path=${[k]} id=${`${k}-error`} />`
+            : verdict(k)?.problem ? html`<p class="field-error" id=${`${k}-error`} role="alert">${verdict(k).problem.message}</p>`
+            : verdict(k)?.ok ? html`<p class="ok-hint small" role="status">✓ The server accepts this rule.</p>` : null}
         </fieldset>`)}
       </div>
 
       <div class="form-actions">
         <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save changes' : 'Create collection'}</button>
         <a class="btn" href=${editing ? `#/collections/${enc(collection.name)}` : '#/'}>Cancel</a>
-        ${editing && !collection.system && html`<button type="button" class="btn danger push" onClick=${() => setDeleting(true)}>Delete collection</button>`}
+        ${editing && collection.type !== 'view' && html`<button type="button" class="btn danger push"
+          onClick=${() => { setDeleteError(null); setTruncated(false); setTruncating(true); }}>Delete all records</button>`}
+        ${editing && !collection.system && html`<button type="button" class=${`btn danger${collection.type === 'view' ? ' push' : ''}`}
+          onClick=${() => { setDeleteError(null); setDeleting(true); }}>Delete collection</button>`}
       </div>
     </form>
     <${Confirm} open=${removing !== null} title="Remove this field?" confirmLabel="Remove field"
       onCancel=${() => setRemoving(null)} onConfirm=${() => { dropField(removing); setRemoving(null); }}>
       <p>When you save, the field <strong>${draft.fields[removing]?.name}</strong> and all its data are deleted.</p>
+    </${Confirm}>
+    ${truncated && html`<p class="note ok" role="status">Every record of ${collection.name} was deleted, with its files.</p>`}
+    <${Confirm} open=${truncating} title=${`Delete every record of ${collection?.name}?`} expect=${collection?.name} busy=${busy} error=${deleteError}
+      confirmLabel="Delete all records" onCancel=${() => setTruncating(false)} onConfirm=${truncate}>
+      <p>The collection and its settings stay; all its records and their files are deleted. This cannot be undone.</p>
     </${Confirm}>
     <${Confirm} open=${deleting} title=${`Delete ${collection?.name}?`} expect=${collection?.name} busy=${busy} error=${deleteError}
       onCancel=${() => setDeleting(false)} onConfirm=${remove}>

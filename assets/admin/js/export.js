@@ -1,4 +1,5 @@
-// Records out of the dashboard as JSON or CSV files, made in the page.
+// Records (and collection definitions) out of the dashboard as JSON or
+// CSV files, made in the page.
 import { enc, get } from './api.js';
 import { columnsOf } from './schema.js';
 
@@ -31,11 +32,15 @@ export function toCsv(collection, records) {
 export function download(collection, records, kind) {
   const clean = records.map(({ expand, ...r }) => r);
   const text = kind === 'csv' ? toCsv(collection, clean) : `${JSON.stringify(clean, null, 2)}\n`;
-  const blob = new Blob([text], { type: kind === 'csv' ? 'text/csv' : 'application/json' });
-  const url = URL.createObjectURL(blob);
+  saveText(`${collection.name}.${kind}`, text, kind === 'csv' ? 'text/csv' : 'application/json');
+}
+
+/** Saves `text` as the file `name` through the browser's download. */
+export function saveText(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement('a');
   a.href = url;
-  a.download = `${collection.name}.${kind}`;
+  a.download = name;
   document.body.append(a);
   a.click();
   a.remove();

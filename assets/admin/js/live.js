@@ -9,6 +9,9 @@ export function useLive(collection, onChange) {
   const latest = useRef(onChange);
   latest.current = onChange;
   useEffect(() => {
+    // A view's rows change with the collections it reads; no event names
+    // them, and the server refuses the topic.
+    if (collection.type === 'view') return undefined;
     const topic = `${collection.name}/*`;
     const source = new EventSource('/api/realtime');
     let timer = null;
@@ -23,5 +26,5 @@ export function useLive(collection, onChange) {
       timer = setTimeout(() => latest.current(), 300);
     });
     return () => { clearTimeout(timer); source.close(); };
-  }, [collection.name]);
+  }, [collection.name, collection.type]);
 }

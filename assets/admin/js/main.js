@@ -9,6 +9,8 @@ import { Installer, OAuth2Outcome, SignIn } from './signin.js';
 import { CollectionEditor } from './collection_editor.js';
 import { Records } from './records.js';
 import { RecordEditor } from './record_editor.js';
+import { Superusers } from './superusers.js';
+import { Sync } from './sync.js';
 
 function useSession() {
   const [, tick] = useState(0);
@@ -42,7 +44,7 @@ function Shell({ route, inert }) {
         <button class="btn ghost" aria-expanded=${menu} aria-controls="sidebar" onClick=${() => setMenu(!menu)}>☰ Collections</button>
         <a class="brand" href="#/"><span class="mark" aria-hidden="true"></span>Cairn</a>
       </header>
-      <${Sidebar} loaded=${loaded} current=${route.params.name} />
+      <${Sidebar} loaded=${loaded} current=${route.params.name} page=${route.name} />
       <main class="content" id="content">
         ${loaded.error && !loaded.data ? html`<${Page} title="Collections"><${ErrorNote} error=${loaded.error} title="The collections could not be loaded." />
           <button class="btn" onClick=${loaded.reload}>Try again</button></${Page}>`
@@ -58,6 +60,8 @@ function Content({ route }) {
   const collection = p.name && list.find((c) => c.name === p.name || c.id === p.name);
   switch (route.name) {
     case 'home': return html`<${Home} />`;
+    case 'superusers': return html`<${Superusers} />`;
+    case 'sync': return html`<${Sync} />`;
     case 'collectionNew': {
       const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from');
       const source = from && list.find((c) => c.name === from);
@@ -72,7 +76,10 @@ function Content({ route }) {
   switch (route.name) {
     case 'collectionEdit': return html`<${CollectionEditor} key=${collection.id} collection=${collection} />`;
     case 'records': return html`<${Records} key=${collection.id} collection=${collection} />`;
-    case 'recordNew': return html`<${RecordEditor} key="new" collection=${collection} />`;
+    case 'recordNew': {
+      const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from') || undefined;
+      return html`<${RecordEditor} key=${`new-${from || ''}`} collection=${collection} from=${from} />`;
+    }
     case 'recordEdit': return html`<${RecordEditor} key=${p.id} collection=${collection} id=${p.id} />`;
     default: return null;
   }
@@ -91,7 +98,7 @@ function Home() {
   </${Page}>`;
 }
 
-function Sidebar({ loaded, current }) {
+function Sidebar({ loaded, current, page }) {
   const [q, setQ] = useState('');
   const list = loaded.data?.items || [];
   const needle = q.trim().toLowerCase();
@@ -110,6 +117,10 @@ function Sidebar({ loaded, current }) {
     <ul class="nav-list">${mine.map(item)}</ul>
     ${system.length > 0 && html`<details class="system" open=${needle ? true : undefined}>
       <summary>System (${system.length})</summary><ul class="nav-list">${system.map(item)}</ul></details>`}
+    <div class="nav-extra"><ul class="nav-list"><li><a href="#/superusers" aria-current=${page === 'superusers' ? 'page' : undefined}>
+      <span class="kind" aria-hidden="true">S</span>Superusers</a></li>
+      <li><a href="#/sync" aria-current=${page === 'sync' ? 'page' : undefined}>
+      <span class="kind" aria-hidden="true">⇅</span>Import and export</a></li></ul></div>
     <div class="who">
       <span class="small muted" title=${session.user?.email}>${session.user?.email}</span>
       <button class="btn ghost small" onClick=${() => signOut().catch(() => {})}>Sign out</button>

@@ -1,11 +1,13 @@
 // Creating, editing and deleting one record, with a control per field
-// type. What is typed stays through any error; the server's validation
+// type (relations and files in pickers.js). What is typed stays through
+// any error, and leaving it unsaved asks first; the server's validation
 // errors are shown on their fields.
-import { html, useEffect, useState } from './lib.js';
+import { html, useRef, useState } from './lib.js';
 import { del, enc, get, request } from './api.js';
-import { go, href } from './router.js';
+import { go, href, useLeaveGuard } from './router.js';
 import { editable, typeLabel } from './schema.js';
-import { fromInput, recordLabel, thumbUrl, toInput } from './format.js';
+import { fromInput, toInput } from './format.js';
+import { FileDrop, RelationPicker } from './pickers.js';
 import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, saving, showFirstFieldError, useLoad } from './ui.js';
 
 const multi = (f) => (f.maxSelect || 1) > 1;
@@ -30,25 +32,36 @@ function initial(fields, record) {
   return v;
 }
 
-export function RecordEditor({ collection, id }) {
+export function RecordEditor({ collection, id, from }) {
+  // A duplicate starts from another record's values (`from`), as a new record.
+  const source = id || from;
   const loaded = useLoad(
-    () => (id ? get(`/api/collections/${enc(collection.name)}/records/${enc(id)}`) : Promise.resolve(null)),
-    [collection.name, id],
+    () => (source ? get(`/api/collections/${enc(collection.name)}/records/${enc(source)}`) : Promise.resolve(null)),
+    [collection.name, source],
   );
-  const title = id ? `${collection.name} · edit record` : `${collection.name} · new record`;
+  const title = id ? `${collection.name} · edit record` : from ? `${collection.name} · duplicate record` : `${collection.name} · new record`;
   const back = html`<a class="btn" href=${href('collections', collection.name)}>Back to records</a>`;
-  if (id && loaded.error && !loaded.data) {
+  if (source && loaded.error && !loaded.data) {
     return html`<${Page} title=${title} actions=${back}><${ErrorNote} error=${loaded.error} title="The record could not be loaded:" /></${Page}>`;
   }
-  if (id && !loaded.data) return html`<${Page} title=${title} actions=${back}><${Loading} /></${Page}>`;
-  return html`<${Page} title=${title} sub=${id ? html`<span class="mono">${id}</span>` : null} actions=${back}>
-    <${RecordForm} collection=${collection} record=${loaded.data} />
+  if (source && !loaded.data) return html`<${Page} title=${title} actions=${back}><${Loading} /></${Page}>`;
+  const sub = id ? html`<span class="mono">${id}</span>`
+    : from ? html`A copy of <span class="mono">${from}</span>: its values, without its files${collection.type === 'auth' ? ' and password' : ''}.` : null;
+  const actions = id && collection.type !== 'view'
+    ? html`<a class="btn" href=${`${href('collections', collection.name, 'records', 'new')}?from=${enc(id)}`}>Duplicate</a>${back}` : back;
+  return html`<${Page} title=${title} sub=${sub} actions=${actions}>
+    <${RecordForm} collection=${collection} record=${id ? loaded.data : null} template=${from ? loaded.data : null} />
   </${Page}>`;
 }
 
-function RecordForm({ collection, record }) {
+function RecordForm({ collection, record, template }) {
   const fields = collection.fields.filter(editable).filter((f) => f.type !== 'password');
-  const [values, setValues] = useState(() => initial(fields, record));
+  // A duplicate takes the values, not the files: those belong to the original.
+  const [values, setValues] = useState(() => {
+    const v = initial(fields, record || template);
+    if (template) for (const f of fields.filter((x) => x.type === 'file')) v[f.name] = multi(f) ? [] : '';
+    return v;
+  });
   const [uploads, setUploads] = useState({});
   const [removed, setRemoved] = useState({});
   const [password, setPassword] = useState({ password: '', passwordConfirm: '' });
@@ -65,6 +78,11 @@ function RecordForm({ collection, record }) {
     // A check made in the page is redone on save; until then it would mislead.
     if (local[name]) setLocal({ ...local, [name]: undefined });
   };
+  // Leaving with unsaved changes asks first; saving or deleting moves on.
+  const snapshot = JSON.stringify([values, removed, password, Object.values(uploads).map((l) => l.map((f) => f.name))]);
+  const start = useRef(snapshot);
+  const done = useRef(false);
+  useLeaveGuard(() => !done.current && snapshot !== start.current);
   const base = `/api/collections/${enc(collection.name)}/records`;
   const isAuth = collection.type === 'auth';
 
@@ -113,6 +131,7 @@ function RecordForm({ collection, record }) {
     await saving(setBusy, setError, async () => {
       if (record) await request('PATCH', `${base}/${enc(record.id)}`, { body: payload });
       else await request('POST', base, { body: payload });
+      done.current = true;
       go('collections', collection.name);
     });
   }
@@ -122,6 +141,7 @@ function RecordForm({ collection, record }) {
     setDeleteError(null);
     try {
       await del(`${base}/${enc(record.id)}`);
+      done.current = true;
       go('collections', collection.name);
     } catch (err) {
       setDeleteError(err);
@@ -191,45 +211,11 @@ function Control({ field: f, value, invalid, onChange, record, collection, uploa
         <input type="number" name=${`${f.name}.${k}`} class=${cls} step="any" min=${-max} max=${max} value=${value[k]}
           onInput=${(e) => onChange({ ...value, [k]: e.currentTarget.value === '' ? 0 : Number(e.currentTarget.value) })} /></label>`)}
     </div>`;
-    case 'relation': return html`<${RelationPicker} id=${id} field=${f} value=${value} cls=${cls} onChange=${onChange} />`;
-    case 'file': return html`<${FilePicker} id=${id} field=${f} value=${value} record=${record} collection=${collection}
+    case 'relation': return html`<${RelationPicker} id=${id} field=${f} value=${value} invalid=${invalid} onChange=${onChange} />`;
+    case 'file': return html`<${FileDrop} id=${id} field=${f} value=${value} record=${record} collection=${collection}
       uploads=${uploads} removed=${removed} onUploads=${onUploads} onRemoved=${onRemoved} />`;
     default: return text('text', { autocomplete: 'off', spellcheck: 'false' });
   }
-}
-
-function RelationPicker({ id, field, value, cls, onChange }) {
-  const [options, setOptions] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    Promise.all([
-      get(`/api/collections/${enc(field.collectionId)}`),
-      get(`/api/collections/${enc(field.collectionId)}/records`, { perPage: 200, skipTotal: 1 }),
-    ]).then(([target, list]) => setOptions(list.items.map((r) => [r.id, recordLabel(target, r)])), setError);
-  }, [field.collectionId]);
-  if (error) return html`<${ErrorNote} error=${error} title="The related records could not be loaded:" />`;
-  if (!options) return html`<${Loading} />`;
-  if (multi(field)) {
-    return html`<select id=${id} name=${field.name} class=${cls} multiple size=${Math.min(6, Math.max(3, options.length))}
-      onChange=${(e) => onChange([...e.currentTarget.selectedOptions].map((o) => o.value))}>
-      ${options.map(([rid, label]) => html`<option value=${rid} selected=${value.includes(rid)}>${label}</option>`)}</select>`;
-  }
-  return html`<select id=${id} name=${field.name} class=${cls} value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
-    <option value="">—</option>${options.map(([rid, label]) => html`<option value=${rid}>${label}</option>`)}</select>`;
-}
-
-function FilePicker({ id, field, value, record, collection, uploads, removed, onUploads, onRemoved }) {
-  const current = (Array.isArray(value) ? value : value ? [value] : []);
-  return html`<div class="files">
-    ${current.length > 0 && html`<ul class="file-list">${current.map((name) => html`<li class=${removed.includes(name) ? 'removed' : ''}>
-      ${thumbUrl(collection, record, field, name) && html`<img class="thumb big" src=${thumbUrl(collection, record, field, name)} alt="" />`}
-      <a href=${`/api/files/${enc(collection.id)}/${enc(record.id)}/${enc(name)}`} target="_blank" rel="noopener">${name}</a>
-      <button type="button" class="btn ghost small" onClick=${() => onRemoved(removed.includes(name) ? removed.filter((x) => x !== name) : [...removed, name])}>
-        ${removed.includes(name) ? 'Keep' : 'Remove'}</button></li>`)}</ul>`}
-    <input id=${id} name=${field.name} type="file" multiple=${multi(field)}
-      onChange=${(e) => onUploads([...e.currentTarget.files])} />
-    ${uploads.length > 0 && html`<p class="muted small">${uploads.length} file${uploads.length > 1 ? 's' : ''} to upload on save.</p>`}
-  </div>`;
 }
 
 /**

@@ -1,11 +1,17 @@
 // Hash routes: the server serves one page, and the part after '#' says
 // which view shows. Patterns are '/'-separated with ':name' parameters.
+//
+// One listener follows the hash for the whole page, so a page with
+// unsaved changes (`useLeaveGuard`) can keep the route from changing
+// before any view redraws for the new one.
 import { useEffect, useState } from './lib.js';
 
 const routes = [
   ['/install/:token', 'install'],
   ['/auth/oauth2-redirect-success', 'oauth2Success'],
   ['/auth/oauth2-redirect-failure', 'oauth2Failure'],
+  ['/superusers', 'superusers'],
+  ['/sync', 'sync'],
   ['/collections/new', 'collectionNew'],
   ['/collections/:name/settings', 'collectionEdit'],
   ['/collections/:name/records/new', 'recordNew'],
@@ -34,14 +40,49 @@ export function parse(hash) {
   return { name: 'notFound', params: {}, path };
 }
 
+let current = location.hash;
+const followers = new Set();
+// Asked before the route changes: true lets it.
+let mayLeave = null;
+
+window.addEventListener('hashchange', () => {
+  if (location.hash === current) return;
+  const samePage = parse(location.hash).path === parse(current).path;
+  if (!samePage && mayLeave && !mayLeave()) {
+    // Back where we were; the browser keeps the entry it added.
+    history.replaceState(history.state, '', current || '#/');
+    return;
+  }
+  current = location.hash;
+  for (const follow of followers) follow(current);
+});
+
 export function useRoute() {
-  const [hash, setHash] = useState(location.hash);
+  const [hash, setHash] = useState(current);
   useEffect(() => {
-    const on = () => setHash(location.hash);
-    window.addEventListener('hashchange', on);
-    return () => window.removeEventListener('hashchange', on);
+    followers.add(setHash);
+    setHash(location.hash);
+    return () => followers.delete(setHash);
   }, []);
   return parse(hash);
+}
+
+/**
+ * While `dirty()` is true, leaving the page (another route, a reload,
+ * closing the tab) asks first. `dirty` is read when the person leaves, so
+ * a page that saves and then moves on is not asked.
+ */
+export function useLeaveGuard(dirty, message = 'You have unsaved changes. Leave this page and lose them?') {
+  useEffect(() => {
+    const ask = () => !dirty() || window.confirm(message);
+    const onUnload = (e) => { if (dirty()) { e.preventDefault(); e.returnValue = ''; } };
+    mayLeave = ask;
+    window.addEventListener('beforeunload', onUnload);
+    return () => {
+      if (mayLeave === ask) mayLeave = null;
+      window.removeEventListener('beforeunload', onUnload);
+    };
+  });
 }
 
 export function href(...parts) {

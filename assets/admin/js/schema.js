@@ -17,6 +17,15 @@ export const RULES = [
   ['deleteRule', 'Delete', 'Who can delete records.'],
 ];
 
+/** The two more rules of auth collections. */
+export const AUTH_RULES = [
+  ['authRule', 'Sign in', 'Who may sign in, checked after the password or code is right, e.g. verified = true.'],
+  ['manageRule', 'Manage', 'Who may manage other accounts (change their email or password without the old one).'],
+];
+
+/** The rules a collection of `type` has: [key, label, help]. Views are read-only. */
+export const rulesOf = (type) => (type === 'auth' ? [...RULES, ...AUTH_RULES] : type === 'view' ? RULES.slice(0, 2) : RULES);
+
 /** A new field of `type`, with the defaults the server would fill anyway. */
 export function newField(type) {
   const base = { name: '', type, required: false, hidden: false, presentable: false };

@@ -52,7 +52,7 @@ export function Confirm({ open, title, children, confirmLabel = 'Delete', expect
     <form method="dialog" onSubmit=${(e) => { e.preventDefault(); if (ready) onConfirm(); }}>
       <h2>${title}</h2>
       <div class="dialog-body">${children}</div>
-      ${expect && html`<label class="field">Type <code>${expect}</code> to confirm
+      ${expect && html`<label class="field"><span>Type <code>${expect}</code> to confirm</span>
         <input value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)} autocomplete="off" /></label>`}
       <${ErrorNote} error=${error} />
       <div class="actions">
