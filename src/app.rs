@@ -256,6 +256,20 @@ fn jobs(state: &Weak<AppState>) -> Scheduler {
         ),
     ];
     let mut scheduler = Scheduler::default();
+    // Scheduled backups, on `settings.backups.cron` as it stands each minute.
+    let settings = state.clone();
+    scheduler.add_from_settings(
+        "__cairnAutoBackup__",
+        Arc::new(move || Some(settings.upgrade()?.settings.get().backups.cron.clone())),
+        job(state, |s| async move {
+            let keep = s.settings.get().backups.cron_max_keep;
+            s.backups
+                .create_scheduled(&s.store, &s.storage, keep)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }),
+    );
     for (id, expression, run) in list {
         // The expressions above are constants; one that does not parse is
         // caught by the test below, not at a user's start-up.
@@ -264,6 +278,18 @@ fn jobs(state: &Weak<AppState>) -> Scheduler {
         }
     }
     scheduler
+}
+
+/// After a record commit: cached auth records are dropped, and the
+/// changes go to the realtime broker.
+impl CommitListener for AppState {
+    fn auth_record_changed(&self, collection_id: &str, record_id: &str) {
+        self.auth_records.invalidate(collection_id, record_id);
+    }
+
+    fn committed(&self, changes: Vec<RecordChange>) {
+        self.realtime.publish(changes);
+    }
 }
 
 #[cfg(test)]
@@ -278,17 +304,5 @@ mod tests {
             ids.iter()
                 .all(|id| id.starts_with("__cairn") && id.ends_with("__"))
         );
-    }
-}
-
-/// After a record commit: cached auth records are dropped, and the
-/// changes go to the realtime broker.
-impl CommitListener for AppState {
-    fn auth_record_changed(&self, collection_id: &str, record_id: &str) {
-        self.auth_records.invalidate(collection_id, record_id);
-    }
-
-    fn committed(&self, changes: Vec<RecordChange>) {
-        self.realtime.publish(changes);
     }
 }

@@ -10,9 +10,9 @@ use crate::{
     auth::superusers::{self, SaveMode, SuperuserError},
     backups::{BackupName, Backups, ServeLock},
     config::{Config, ConnectionLimits, LogFormat, Origins},
+    files::Storage,
     import::{self, ImportRequest},
     store::{Durability, Store},
-    files::Storage,
 };
 
 #[derive(Debug, Parser)]

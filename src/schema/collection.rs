@@ -186,6 +186,26 @@ impl Collection {
         f.hidden && !(self.kind == CollectionKind::Auth && f.name == "password")
     }
 
+    /// A base collection that is never stored, only compiled against: a
+    /// system table's shape (the request log's, say) for the filter
+    /// compiler.
+    pub fn unstored(name: &str, fields: Vec<Field>) -> Self {
+        Self {
+            id: name.into(),
+            name: name.into(),
+            kind: CollectionKind::Base,
+            system: true,
+            fields,
+            indexes: Vec::new(),
+            rules: Rules::default(),
+            view_query: String::new(),
+            options: Map::new(),
+            auth: None,
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
     /// A new collection from a create request, before validation. Keys the
     /// client leaves out take PocketBase's defaults.
     pub fn from_create(body: &Map<String, Value>) -> Result<(Self, Option<String>), UnreadableCollection> {

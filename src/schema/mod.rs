@@ -28,6 +28,7 @@ use std::sync::{
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use auth_options::TokenKind;
 pub use catalog::Catalog;
 pub use collection::{Collection, CollectionKind};
 use sync::SyncError;
@@ -377,12 +378,12 @@ fn keep_secrets_and_times(tx: &Connection, item: &Value) -> Result<(), SchemaErr
         return Ok(());
     };
     let mut c = (**stored).clone();
-    for key in defaults::TOKEN_OPTION_KEYS {
+    for key in TokenKind::ALL.map(TokenKind::option_key) {
         let secret = item
-            .get(*key)
+            .get(key)
             .and_then(|o| o.get("secret"))
             .and_then(Value::as_str);
-        if let (Some(secret), Some(Value::Object(group))) = (secret, c.options.get_mut(*key))
+        if let (Some(secret), Some(Value::Object(group))) = (secret, c.options.get_mut(key))
             && !secret.is_empty()
         {
             group.insert("secret".into(), Value::String(secret.to_owned()));
@@ -421,20 +422,7 @@ pub fn collection_attributes() -> Collection {
         .collect();
     fields.extend(collection::RULE_KEYS.into_iter().map(text));
     fields.push(Field::new("system", FieldKind::Bool { required: false }));
-    Collection {
-        id: "_collections".into(),
-        name: "_collections".into(),
-        kind: CollectionKind::Base,
-        system: true,
-        fields,
-        indexes: vec![],
-        rules: collection::Rules::default(),
-        view_query: String::new(),
-        options: Map::new(),
-        auth: None,
-        created: String::new(),
-        updated: String::new(),
-    }
+    Collection::unstored("_collections", fields)
 }
 
 fn describe(err: &SchemaError) -> String {

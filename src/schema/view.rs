@@ -99,6 +99,7 @@ pub fn draft(conn: &Connection, catalog: &Catalog, query: &str) -> Result<Collec
         rules: Rules::default(),
         view_query: query,
         options: Map::new(),
+        auth: None,
         created: String::new(),
         updated: String::new(),
     })

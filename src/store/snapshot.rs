@@ -151,11 +151,17 @@ pub fn check_file(path: &Path, set: MigrationSet, page_size: i64) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Durability;
 
     #[tokio::test]
     async fn a_snapshot_restores_into_a_live_database() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = Database::open(&dir.path().join("data.db"), MigrationSet::Data).expect("open");
+        let db = Database::open(
+            &dir.path().join("data.db"),
+            MigrationSet::Data,
+            Durability::Normal,
+        )
+        .expect("open");
         db.write(|tx| {
             tx.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")?;
             Ok::<_, StoreError>(())

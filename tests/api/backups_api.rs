@@ -280,3 +280,99 @@ async fn a_download_keeps_to_the_superuser_ip_allowlist() {
         .await;
     assert_eq!(download(&app, "a.zip", Some(&token)).await.status(), 200);
 }
+
+/// `settings.backups.cron` turns on the `__cairnAutoBackup__` job, which
+/// `/api/crons` lists with that expression and runs on demand; its backups
+/// are `@auto_…` and only `cronMaxKeep` of them are kept, while a backup
+/// made by hand is never pruned. Blank again, the job is gone.
+#[tokio::test]
+async fn scheduled_backups_follow_the_settings_and_keep_cron_max_keep() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    let ids = |list: Value| -> Vec<(String, String)> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|j| {
+                (
+                    j["id"].as_str().unwrap().to_owned(),
+                    j["expression"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let crons = ids(json(app.call("GET", "/api/crons", Some(&admin), None).await).await);
+    assert!(
+        !crons.iter().any(|(id, _)| id == "__cairnAutoBackup__"),
+        "off by default: {crons:?}"
+    );
+    let off = app
+        .call("POST", "/api/crons/__cairnAutoBackup__", Some(&admin), None)
+        .await;
+    assert_eq!(off.status(), 404, "an off job cannot be run");
+
+    assert_eq!(
+        create(&app, &admin, json!({"name": "by_hand.zip"}))
+            .await
+            .status(),
+        204
+    );
+    let resp = app
+        .call(
+            "PATCH",
+            "/api/settings",
+            Some(&admin),
+            Some(json!({"backups": {"cron": "0 3 * * *", "cronMaxKeep": 2}})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let crons = ids(json(app.call("GET", "/api/crons", Some(&admin), None).await).await);
+    assert!(
+        crons.contains(&("__cairnAutoBackup__".to_owned(), "0 3 * * *".to_owned())),
+        "{crons:?}"
+    );
+
+    let autos = |keys: &[String]| -> Vec<String> {
+        keys.iter().filter(|k| k.starts_with("@auto_")).cloned().collect()
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for round in 1..=3 {
+        let run = app
+            .call("POST", "/api/crons/__cairnAutoBackup__", Some(&admin), None)
+            .await;
+        assert_eq!(run.status(), 204);
+        // The job runs in the background: wait until its backup is there
+        // and the job done (names carry the second: rounds are a second
+        // apart, so each makes a new name).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let now = loop {
+            let now = keys(&app, &admin).await;
+            let fresh = autos(&now).iter().any(|k| !seen.contains(k));
+            if fresh && !app.state.backups.is_running() {
+                break now;
+            }
+            assert!(std::time::Instant::now() < deadline, "round {round}: {now:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert!(now.contains(&"by_hand.zip".to_owned()), "never pruned: {now:?}");
+        let kept = autos(&now);
+        assert_eq!(kept.len(), round.min(2), "round {round}: {now:?}");
+        seen.extend(kept);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+
+    let resp = app
+        .call(
+            "PATCH",
+            "/api/settings",
+            Some(&admin),
+            Some(json!({"backups": {"cron": ""}})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let crons = ids(json(app.call("GET", "/api/crons", Some(&admin), None).await).await);
+    assert!(
+        !crons.iter().any(|(id, _)| id == "__cairnAutoBackup__"),
+        "{crons:?}"
+    );
+}

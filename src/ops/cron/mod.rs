@@ -28,11 +28,36 @@ pub use self::expression::{CronError, Schedule};
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 /// What a job does; called once per run.
 pub type JobFn = Arc<dyn Fn() -> JobFuture + Send + Sync>;
+/// A schedule read when it is needed (from the settings): `None` while
+/// the job is off.
+pub type ExpressionFn = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
+/// When a job runs: fixed at registration, or read from the settings at
+/// every minute, so a change to them takes effect without a restart.
+enum When {
+    Fixed { expression: String, schedule: Schedule },
+    Settings(ExpressionFn),
+}
+
+impl When {
+    /// The expression in force, and its schedule; `None` if off (or if
+    /// the settings hold one that does not parse: they refuse those when
+    /// saved, so only a hand-edited database gets here).
+    fn now(&self) -> Option<(String, Schedule)> {
+        match self {
+            Self::Fixed { expression, schedule } => Some((expression.clone(), schedule.clone())),
+            Self::Settings(read) => {
+                let expression = read().filter(|e| !e.trim().is_empty())?;
+                let schedule = expression.parse().ok()?;
+                Some((expression, schedule))
+            }
+        }
+    }
+}
 
 struct Job {
     id: String,
-    expression: String,
-    schedule: Schedule,
+    when: When,
     run: JobFn,
     running: AtomicBool,
 }
@@ -61,29 +86,46 @@ impl Scheduler {
     /// Registers job `id` on `expression` (a refused expression is an
     /// error, so a bad built-in schedule fails at start, not never runs).
     pub fn add(&mut self, id: &str, expression: &str, run: JobFn) -> Result<(), CronError> {
-        let schedule = expression.parse()?;
-        self.jobs.retain(|j| j.id != id);
-        self.jobs.push(Arc::new(Job {
-            id: id.to_owned(),
+        let when = When::Fixed {
             expression: expression.to_owned(),
-            schedule,
-            run,
-            running: AtomicBool::new(false),
-        }));
+            schedule: expression.parse()?,
+        };
+        self.push(id, when, run);
         Ok(())
     }
 
-    /// `(id, expression)` of every job, in registration order.
+    /// Registers job `id` on the expression `expression` reads each time
+    /// (the scheduled backups' `settings.backups.cron`); while it reads
+    /// `None` or blank the job is off, and neither listed nor runnable.
+    pub fn add_from_settings(&mut self, id: &str, expression: ExpressionFn, run: JobFn) {
+        self.push(id, When::Settings(expression), run);
+    }
+
+    fn push(&mut self, id: &str, when: When, run: JobFn) {
+        self.jobs.retain(|j| j.id != id);
+        self.jobs.push(Arc::new(Job {
+            id: id.to_owned(),
+            when,
+            run,
+            running: AtomicBool::new(false),
+        }));
+    }
+
+    /// `(id, expression)` of every job that is on, in registration order.
     pub fn list(&self) -> Vec<(String, String)> {
         self.jobs
             .iter()
-            .map(|j| (j.id.clone(), j.expression.clone()))
+            .filter_map(|j| Some((j.id.clone(), j.when.now()?.0)))
             .collect()
     }
 
     /// Starts job `id` now, in the background (unless it is running).
     pub fn run_now(&self, id: &str) -> Result<(), UnknownJob> {
-        let job = self.jobs.iter().find(|j| j.id == id).ok_or(UnknownJob)?;
+        let job = self
+            .jobs
+            .iter()
+            .find(|j| j.id == id && j.when.now().is_some())
+            .ok_or(UnknownJob)?;
         spawn(job.clone());
         Ok(())
     }
@@ -100,7 +142,11 @@ impl Scheduler {
                 }
                 // Woken a hair early or late, the minute is the nearest one.
                 let now = Utc::now() + chrono::Duration::seconds(1);
-                for job in this.jobs.iter().filter(|j| j.schedule.matches(now)) {
+                let due = this
+                    .jobs
+                    .iter()
+                    .filter(|j| j.when.now().is_some_and(|(_, s)| s.matches(now)));
+                for job in due {
                     spawn(job.clone());
                 }
             }
@@ -171,6 +217,24 @@ mod tests {
         s.run_now("slow").expect("run");
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_job_from_the_settings_is_on_only_while_they_name_a_schedule() {
+        let expression = Arc::new(std::sync::Mutex::new(String::new()));
+        let read = expression.clone();
+        let mut s = Scheduler::default();
+        s.add_from_settings(
+            "auto",
+            Arc::new(move || Some(read.lock().expect("lock").clone())),
+            Arc::new(|| Box::pin(async { Ok(()) })),
+        );
+        assert!(s.list().is_empty(), "off while blank");
+        assert!(s.run_now("auto").is_err());
+        *expression.lock().expect("lock") = "0 3 * * *".into();
+        assert_eq!(s.list(), vec![("auto".to_owned(), "0 3 * * *".to_owned())]);
+        *expression.lock().expect("lock") = "not a schedule".into();
+        assert!(s.list().is_empty(), "a schedule that does not parse is off");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! `auxiliary.db`) and `@request` are refused rather than half-working.
 
 use rusqlite::{params_from_iter, types::Value as Sql};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::{
     query::{
@@ -18,8 +18,7 @@ use crate::{
         parser::parse,
     },
     schema::{
-        Collection, CollectionKind,
-        collection::Rules,
+        Collection,
         field::{Field, FieldKind},
     },
     store::{Database, StoreError},
@@ -80,19 +79,7 @@ fn columns() -> Collection {
             },
         ),
     ];
-    Collection {
-        id: "_logs".into(),
-        name: "_logs".into(),
-        kind: CollectionKind::Base,
-        system: true,
-        fields,
-        indexes: Vec::new(),
-        rules: Rules::default(),
-        view_query: String::new(),
-        options: Map::new(),
-        created: String::new(),
-        updated: String::new(),
-    }
+    Collection::unstored("_logs", fields)
 }
 
 fn invalid(what: &str, err: CompileError) -> LogsError {
