@@ -16,18 +16,38 @@
 //!   `accept` failing with "too many open files" for everyone, the
 //!   database included.
 //!
-//! A request body sent slowly is bounded by the connection cap and the
-//! body size limits, not by a deadline: a large upload over a slow link is
-//! legitimate, and a whole-request deadline would cut it.
+//! - **Bodies arrive at a minimum rate**: a request body has
+//!   `header_timeout` to start, and each byte received buys
+//!   1/`MIN_BODY_RATE` of a second more (Apache's `mod_reqtimeout` idea).
+//!   A client trickling a body to hold the connection is cut off soon
+//!   after the allowance runs out; a large upload over a slow but real
+//!   link (anything above 500 bytes a second on average) is never cut, as
+//!   a whole-request deadline would cut it.
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use futures_util::Stream;
 
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto, graceful::GracefulShutdown},
 };
 use poem::{Addr, Endpoint, Response, http::uri::Scheme, web::LocalAddr, web::RemoteAddr};
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::{
+    net::TcpListener,
+    sync::Semaphore,
+    time::{Instant, Sleep},
+};
 use tokio_io_timeout::TimeoutStream;
 
 use crate::config::ConnectionLimits;
@@ -83,13 +103,18 @@ pub async fn serve<E>(
         let _ = stream.set_nodelay(true);
         let mut stream = TimeoutStream::new(stream);
         stream.set_write_timeout(Some(limits.write_timeout));
+        let grace_to_start = limits.header_timeout;
         let service = {
             let (ep, local) = (ep.clone(), local.clone());
             let remote = RemoteAddr(Addr::SocketAddr(remote));
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let (ep, local, remote) = (ep.clone(), local.clone(), remote.clone());
                 async move {
-                    let req = poem::Request::from((req, local, remote, Scheme::HTTP));
+                    let mut req = poem::Request::from((req, local, remote, Scheme::HTTP));
+                    if has_body(&req) {
+                        let body = req.take_body().into_bytes_stream();
+                        req.set_body(poem::Body::from_bytes_stream(MinRate::new(body, grace_to_start)));
+                    }
                     Ok::<_, Infallible>(hyper::Response::from(ep.get_response(req).await))
                 }
             })
@@ -116,4 +141,60 @@ pub async fn serve<E>(
 /// The address a listener is on, for the start banner.
 pub fn local_addr(listener: &TcpListener, asked: SocketAddr) -> SocketAddr {
     listener.local_addr().unwrap_or(asked)
+}
+
+/// Bytes a second a request body must average, after its first allowance.
+pub const MIN_BODY_RATE: u64 = 500;
+
+/// Whether the request says a body follows (a length above zero, or
+/// chunks): only those are watched, so a GET pays nothing.
+fn has_body(req: &poem::Request) -> bool {
+    let headers = req.headers();
+    headers.contains_key(poem::http::header::TRANSFER_ENCODING)
+        || headers
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// A body that fails with `TimedOut` once it falls behind: it has
+/// `allowance` to start, and every byte adds 1/`MIN_BODY_RATE` s.
+struct MinRate<S> {
+    inner: S,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl<S> MinRate<S> {
+    fn new(inner: S, allowance: Duration) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(allowance)),
+        }
+    }
+}
+
+impl<S> Stream for MinRate<S>
+where
+    S: Stream<Item = io::Result<Bytes>> + Unpin,
+{
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let earned = Duration::from_micros(chunk.len() as u64 * 1_000_000 / MIN_BODY_RATE);
+                let next: Instant = self.deadline.deadline() + earned;
+                self.deadline.as_mut().reset(next);
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the request body arrived too slowly",
+                )))),
+                Poll::Pending => Poll::Pending,
+            },
+            other => other,
+        }
+    }
 }

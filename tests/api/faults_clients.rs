@@ -139,3 +139,66 @@ async fn a_client_that_never_reads_its_answer_is_dropped_at_the_write_timeout() 
     );
     assert_eq!(health(&server).await, 200);
 }
+
+/// Sends `head` and then `body` in `pieces` equal parts, `gap` apart;
+/// stops sending if the server closes. What the server answered, if it
+/// did, and when the connection ended (from the first body byte).
+async fn paced_body(server: &ServeProcess, body: &[u8], pieces: usize, gap: Duration) -> (String, Duration) {
+    let mut conn = TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/collections/users/auth-with-password HTTP/1.1\r\nHost: x\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let (mut rd, mut wr) = conn.into_split();
+    let size = body.len().div_ceil(pieces);
+    let send = async {
+        for piece in body.chunks(size) {
+            if wr.write_all(piece).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(gap).await;
+        }
+        std::future::pending::<()>().await;
+    };
+    let mut answer = Vec::new();
+    let read = rd.read_to_end(&mut answer);
+    tokio::select! {
+        () = send => unreachable!(),
+        _ = tokio::time::timeout(Duration::from_secs(30), read) => {}
+    }
+    (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+}
+
+#[tokio::test]
+async fn a_body_trickled_to_hold_the_connection_is_cut_but_a_slow_upload_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_serve(dir.path(), &["--header-timeout", "1"]).await;
+    let json = br#"{"identity":"nobody@example.com","password":"wrong-password"}"#;
+
+    // Trickled: 60 bytes, one every 200 ms, would take 12 s. The body has
+    // a second to start and earns 2 ms per byte: it is cut at about 1.1 s.
+    let mut trickled = b" ".repeat(60 - json.len().min(60));
+    trickled.extend_from_slice(json);
+    let (answer, ended) = paced_body(&server, &trickled, trickled.len(), Duration::from_millis(200)).await;
+    assert!(
+        ended < Duration::from_secs(4),
+        "cut off near its allowance, not after {ended:?}: {answer}"
+    );
+    assert!(
+        !answer.contains("Failed to authenticate"),
+        "the body was never read whole, so it was never judged: {answer}"
+    );
+
+    // Positive control: 24 KiB over 3 s (8 KiB/s, far above 500 B/s) is
+    // slower than the allowance alone but earns its time, and gets the
+    // answer its body deserves.
+    let mut slow = b" ".repeat(24 * 1024);
+    slow.extend_from_slice(json);
+    let (answer, ended) = paced_body(&server, &slow, 12, Duration::from_millis(250)).await;
+    assert!(ended >= Duration::from_millis(2500), "{ended:?}");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("Failed to authenticate"), "{answer}");
+}
