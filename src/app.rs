@@ -19,6 +19,7 @@ use crate::{
     ops::{
         cron::{JobFn, Scheduler},
         logs::{self, Logs},
+        metrics::Metrics,
     },
     realtime::Broker,
     records::{
@@ -56,6 +57,8 @@ pub struct AppState {
     pub logs: Logs,
     /// Cairn's scheduled jobs (see `jobs`); empty until `start`.
     pub crons: Arc<Scheduler>,
+    /// Request counts and latencies, for `/metrics`.
+    pub metrics: Metrics,
     /// Backups of the data folder, and restores from them.
     pub backups: Backups,
     /// Tells the offline `cairn backup restore` that this process serves
@@ -122,6 +125,7 @@ impl AppState {
             list_counts: Arc::default(),
             logs,
             crons: Arc::default(),
+            metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
         })
     }

@@ -8,7 +8,8 @@
 //!   the `AppState` that wires the services together;
 //! - services: `records`, `auth`, `identity`, `realtime`, `files`, `mail`,
 //!   `settings`, `import`, `ops`, `backups`;
-//! - core: `schema`, `query`, `store`, `validation`, `datetime`, `random`.
+//! - core: `schema`, `query`, `store`, `stats`, `validation`, `datetime`,
+//!   `random`.
 //!
 //! Services and core never import the edge (nor poem); the root never
 //! imports the edge; core imports only core. `KNOWN` lists the violations
@@ -38,7 +39,9 @@ fn layer(module: &str) -> Option<Layer> {
         "app" | "config" | "telemetry" | "lib" | "main" => Layer::Root,
         "records" | "auth" | "identity" | "realtime" | "files" | "mail" | "settings" | "import" | "ops"
         | "backups" => Layer::Service,
-        "schema" | "query" | "store" | "validation" | "datetime" | "random" | "architecture" => Layer::Core,
+        "schema" | "query" | "store" | "stats" | "validation" | "datetime" | "random" | "architecture" => {
+            Layer::Core
+        }
         _ => return None,
     })
 }

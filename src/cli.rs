@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// Seconds a response write may wait on a client that does not read.
     #[arg(long, env = "CAIRN_WRITE_TIMEOUT", default_value_t = 60)]
     pub write_timeout: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics, a listener apart
+    /// from the API (keep it private: 127.0.0.1 or an internal address).
+    #[arg(long, env = "CAIRN_METRICS")]
+    pub metrics: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +169,7 @@ impl ServeArgs {
                     .unwrap_or_else(|| ConnectionLimits::default().max_connections)
                     .max(1),
             },
+            metrics: self.metrics,
         })
     }
 }
@@ -213,6 +218,9 @@ async fn serve(args: ServeArgs, dir: PathBuf) -> Result<(), String> {
     println!("Server started at http://{addr}");
     println!("├─ REST API:  http://{addr}/api/");
     println!("├─ API docs:  http://{addr}/api/docs");
+    if let Some(metrics) = app.metrics_addr() {
+        println!("├─ Metrics:   http://{metrics}/metrics");
+    }
     println!("└─ Admin UI:  http://{addr}/_/");
     let has_superuser = superusers::any_exists(&app.state().store.data)
         .await

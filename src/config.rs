@@ -68,6 +68,9 @@ pub struct Config {
     pub durability: crate::store::Durability,
     /// Timeouts and the cap on open connections.
     pub connections: ConnectionLimits,
+    /// Where Prometheus metrics are served (`GET /metrics`), apart from
+    /// the API; `None` (the default) serves none.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Config {
@@ -88,6 +91,7 @@ impl Config {
             realtime: crate::realtime::RealtimeLimits::default(),
             durability: crate::store::Durability::default(),
             connections: ConnectionLimits::default(),
+            metrics: None,
         }
     }
 

@@ -25,6 +25,7 @@ pub mod realtime;
 pub mod records;
 pub mod schema;
 pub mod settings;
+pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod validation;

@@ -25,6 +25,13 @@ if ! "$POCKETBASE_BIN" --version 2>/dev/null | grep -q "$POCKETBASE_VERSION"; th
 fi
 export POCKETBASE_BIN CAIRN_REQUIRE_POCKETBASE=1
 
+# The reference parser of Prometheus' text format (the official Python
+# client's), which the metrics test reads Cairn's /metrics with.
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  echo "== installing prometheus-client"
+  python3 -m pip install --quiet --disable-pip-version-check "prometheus-client==0.21.1"
+fi
+
 echo "== cargo test"
 cargo test --locked 2>&1 | tee -a "$log"
 

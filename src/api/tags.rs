@@ -11,6 +11,10 @@
 //!
 //! A tag names an action on a collection: it counts only where the path's
 //! fourth segment (`/api/collections/{c}/…`, `/api/files/{c}/…`) is one.
+//!
+//! The same declarations give every route's template
+//! (`/api/collections/{collection}/records/{id}`), by which the metrics
+//! count requests (`template`).
 
 use std::sync::LazyLock;
 
@@ -39,6 +43,9 @@ macro_rules! tagged_routes {
                 poem::RouteMethod::new() $(.method(poem::http::Method::$method, $handler))+,
             ))+
         }
+
+        /// Their paths, for the route templates (`api::tags::template`).
+        pub const PATHS: &[&str] = &[$($path),+];
 
         /// Their rate-limit tags, collected by `api::tags`.
         pub const TAGS: &[$crate::api::tags::Declared] = &[$($($(
@@ -113,9 +120,124 @@ pub fn lookup(method: &str, segments: &[&str]) -> Option<&'static [&'static str]
         .map(|e| e.tags.as_slice())
 }
 
+/// A route's template, split: literal segments, and `None` for a
+/// parameter.
+struct Template {
+    text: &'static str,
+    segments: Vec<Option<&'static str>>,
+}
+
+/// Routes registered outside the described API and the tagged tables.
+const OTHER_ROUTES: &[&str] = &[
+    "/",
+    "/api/realtime",
+    "/api/oauth2-redirect",
+    "/api/batch",
+    "/api/openapi.json",
+    "/api/docs",
+];
+
+static TEMPLATES: LazyLock<Vec<Template>> = LazyLock::new(|| {
+    let mut paths: Vec<String> = Vec::new();
+    for api in <Api as OpenApi>::meta() {
+        for path in api.paths {
+            paths.push(format!("/api{}", path.path));
+        }
+    }
+    paths.extend(
+        records::PATHS
+            .iter()
+            .chain(files::PATHS)
+            .chain(OTHER_ROUTES)
+            .map(|p| p.to_string()),
+    );
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .map(|p| {
+            // `:name` (poem's plain routes) is written `{name}`, as the
+            // described API writes it.
+            let text: String = p
+                .split('/')
+                .map(|s| {
+                    s.strip_prefix(':')
+                        .map_or_else(|| s.to_owned(), |n| format!("{{{n}}}"))
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let text: &'static str = Box::leak(text.into_boxed_str());
+            let segments = text
+                .split('/')
+                .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then_some(s))
+                .collect();
+            Template { text, segments }
+        })
+        .collect()
+});
+
+/// The template of the route `path` is served by (the one with the most
+/// literal segments among those that fit), `/_/*` for the dashboard, and
+/// `other` for a path no route takes.
+pub fn template(path: &str) -> &'static str {
+    if path == "/_" || path.starts_with("/_/") {
+        return "/_/*";
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut best: Option<(&Template, usize)> = None;
+    for t in TEMPLATES.iter().filter(|t| t.segments.len() == segments.len()) {
+        let mut literals = 0;
+        let fits = t.segments.iter().zip(&segments).all(|(want, got)| match want {
+            Some(w) => {
+                literals += 1;
+                w == got
+            }
+            None => !got.is_empty(),
+        });
+        if fits && best.is_none_or(|(_, n)| literals > n) {
+            best = Some((t, literals));
+        }
+    }
+    best.map_or("other", |(t, _)| t.text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_counted_by_their_route_template() {
+        for (path, want) in [
+            (
+                "/api/collections/posts/records",
+                "/api/collections/{collection}/records",
+            ),
+            (
+                "/api/collections/posts/records/abc123",
+                "/api/collections/{collection}/records/{id}",
+            ),
+            (
+                "/api/collections/users/auth-with-password",
+                "/api/collections/{collection}/auth-with-password",
+            ),
+            (
+                "/api/files/c/r/a.png",
+                "/api/files/{collection}/{record}/{filename}",
+            ),
+            ("/api/files/token", "/api/files/token"),
+            ("/api/health", "/api/health"),
+            ("/api/realtime", "/api/realtime"),
+            ("/api/logs/stats", "/api/logs/stats"),
+            ("/_/", "/_/*"),
+            ("/_/js/main.js", "/_/*"),
+            ("/", "/"),
+            ("/wp-login.php", "other"),
+            ("/api/nothing/here/at/all/really", "other"),
+            ("/api/collections/posts/records/", "other"),
+        ] {
+            assert_eq!(template(path), want, "{path}");
+        }
+    }
 
     fn tags(method: &str, path: &str) -> Option<&'static [&'static str]> {
         lookup(method, &path.split('/').collect::<Vec<_>>())

@@ -48,6 +48,8 @@ fn auth_record_from_row(
 
 pub struct AuthRecords {
     cache: Cache<(String, String), Arc<AuthRecord>>,
+    /// Lookups answered from `cache`, and those that read the database.
+    pub lookups: crate::stats::HitRatio,
 }
 
 impl Default for AuthRecords {
@@ -57,6 +59,7 @@ impl Default for AuthRecords {
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(60))
                 .build(),
+            lookups: Default::default(),
         }
     }
 }
@@ -108,6 +111,17 @@ impl AuthRecords {
     /// Forgets every cached record (the database was replaced by a restore).
     pub fn forget_all(&self) {
         self.cache.invalidate_all();
+    }
+
+    /// Reads an auth record that was not in the cache.
+    async fn load(
+        &self,
+        db: &Database,
+        collection: &Arc<Collection>,
+        id: &str,
+    ) -> Result<Option<Arc<AuthRecord>>, StoreError> {
+        self.lookups.miss();
+        load_auth_record(db, collection.clone(), id.to_owned()).await
     }
 
     pub fn invalidate(&self, collection_id: &str, record_id: &str) {
@@ -170,8 +184,11 @@ impl AuthRecords {
             .get(&key)
             .filter(|r| Arc::ptr_eq(&r.collection, collection))
         {
-            Some(hit) => hit,
-            None => match load_auth_record(db, collection.clone(), claims.id.clone()).await? {
+            Some(hit) => {
+                self.lookups.hit();
+                hit
+            }
+            None => match self.load(db, collection, &claims.id).await? {
                 Some(fresh) => {
                     self.cache.insert(key, fresh.clone());
                     fresh

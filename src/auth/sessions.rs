@@ -125,6 +125,8 @@ fn after(seconds: u64) -> String {
 /// read the database on every request.
 pub struct Sessions {
     active: Cache<String, bool>,
+    /// Session checks answered from `active`, and those that read.
+    pub lookups: crate::stats::HitRatio,
 }
 
 impl Default for Sessions {
@@ -134,6 +136,7 @@ impl Default for Sessions {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(30))
                 .build(),
+            lookups: Default::default(),
         }
     }
 }
@@ -267,8 +270,10 @@ impl Sessions {
     /// Whether session `id` is still live (for access tokens that name it).
     pub async fn is_active(&self, db: &Database, id: &str) -> Result<bool, StoreError> {
         if let Some(active) = self.active.get(id) {
+            self.lookups.hit();
             return Ok(active);
         }
+        self.lookups.miss();
         let sid = id.to_owned();
         let active = db
             .read(move |conn| {

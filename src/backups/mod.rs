@@ -88,6 +88,16 @@ pub struct Backups {
     data_dir: PathBuf,
     dir: PathBuf,
     running: Arc<Mutex<()>>,
+    /// How the last backup this process tried ended, for the metrics.
+    last: Arc<std::sync::Mutex<Option<LastBackup>>>,
+}
+
+/// The end of a backup attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastBackup {
+    /// Seconds since the Unix epoch.
+    pub at: f64,
+    pub ok: bool,
 }
 
 impl Backups {
@@ -96,6 +106,7 @@ impl Backups {
             data_dir: data_dir.to_owned(),
             dir: data_dir.join("backups"),
             running: Arc::default(),
+            last: Arc::default(),
         }
     }
 
@@ -171,6 +182,32 @@ impl Backups {
         progress: Progress<'static>,
     ) -> Result<(), BackupError> {
         let _running = self.claim()?;
+        let made = self.make(store, storage, name, progress).await;
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(LastBackup { at, ok: made.is_ok() });
+        made
+    }
+
+    /// How the last backup tried since start ended, if any was.
+    pub fn last(&self) -> Option<LastBackup> {
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn make(
+        &self,
+        store: &Store,
+        storage: &Storage,
+        name: &BackupName,
+        progress: Progress<'static>,
+    ) -> Result<(), BackupError> {
         let dest = self.dir.join(name.as_str());
         tokio::fs::create_dir_all(&self.dir)
             .await

@@ -29,7 +29,7 @@ use super::{
         security_headers::SecurityHeaders,
     },
 };
-use crate::{app::AppState, config::Origins, settings::RateLimits, telemetry};
+use crate::{app::AppState, config::Origins, ops::metrics::method_label, settings::RateLimits, telemetry};
 
 /// Wraps `ep` in every layer.
 pub fn with_edge<E>(
@@ -73,6 +73,13 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                 let algo = compression::for_request(&req);
                 let id = request_id::for_request(&req);
                 let access = AccessLog::begin(&req, ip, &settings.logs);
+                let metrics = &self.state.metrics;
+                let _in_flight = metrics.begin();
+                let (route, method) = (
+                    crate::api::tags::template(req.uri().path()),
+                    method_label(req.method().as_str()),
+                );
+                let started = std::time::Instant::now();
                 // Errors and panics become envelopes, and the access line
                 // is written, inside the request's scope, so every line
                 // they log carries the request id.
@@ -86,6 +93,7 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                         Err(panic) => panic_response(panic),
                     };
                     access.finish(&id, resp.status().as_u16(), &self.state.logs, &settings.logs);
+                    metrics.record(route, method, resp.status().as_u16(), started.elapsed());
                     resp
                 };
                 let mut resp = telemetry::in_request(id.clone(), served).await;
@@ -107,6 +115,7 @@ impl<E: Endpoint> Edge<E> {
         if let Some(refused) =
             rate_limit::check(&mut req, ip, limits, &self.state, &self.rate_limiter).await?
         {
+            self.state.metrics.rate_limited();
             return Ok(refused);
         }
         if let Some(refused) = body_limit::buffer(&mut req, &self.state).await? {

@@ -20,6 +20,8 @@ pub struct App {
     state: Arc<AppState>,
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// The metrics listener, when `--metrics` asks for one.
+    metrics: Option<(TcpListener, SocketAddr)>,
 }
 
 impl App {
@@ -32,6 +34,16 @@ impl App {
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = super::connections::local_addr(&listener, addr);
+        let metrics = match state.config.metrics {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Bind { addr, source })?;
+                let local = super::connections::local_addr(&listener, addr);
+                Some((listener, local))
+            }
+            None => None,
+        };
         let state = state.start();
         Broker::start(&state);
         // Files a crash left unnamed, swept once the server is up: only
@@ -46,11 +58,17 @@ impl App {
             state,
             listener,
             local_addr,
+            metrics,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where metrics are served, if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, a)| *a)
     }
 
     pub fn state(&self) -> &Arc<AppState> {
@@ -65,6 +83,17 @@ impl App {
         let state = self.state;
         let routes = super::routes(state.clone());
         let token = state.shutdown.clone();
+        if let Some((listener, _)) = self.metrics {
+            let (routes, stop) = (super::metrics::routes(state.clone()), token.clone());
+            let limits = state.config.connections;
+            tokio::spawn(super::connections::serve(
+                listener,
+                routes,
+                limits,
+                async move { stop.cancelled().await },
+                std::time::Duration::from_secs(1),
+            ));
+        }
         super::connections::serve(
             self.listener,
             routes,

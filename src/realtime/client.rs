@@ -29,6 +29,16 @@ pub struct Interest {
     pub subscriptions: Arc<Vec<Arc<Subscription>>>,
 }
 
+/// What became of a frame sent to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    Queued,
+    /// Its queue was full: it is cut off.
+    FellBehind,
+    /// Its stream had already ended.
+    Gone,
+}
+
 pub struct Client {
     pub id: String,
     frames: mpsc::Sender<Bytes>,
@@ -54,15 +64,15 @@ impl Client {
 
     /// Queues a frame without waiting. A full queue means the client is
     /// too far behind: it is disconnected rather than slowing anyone.
-    pub fn send(&self, frame: Bytes) -> bool {
+    pub fn send(&self, frame: Bytes) -> Sent {
         match self.frames.try_send(frame) {
-            Ok(()) => true,
+            Ok(()) => Sent::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::info!(client = %self.id, "realtime client fell behind; disconnecting");
                 self.closed.cancel();
-                false
+                Sent::FellBehind
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => Sent::Gone,
         }
     }
 

@@ -78,6 +78,8 @@ pub struct Broker {
     changes: mpsc::Sender<Vec<RecordChange>>,
     /// Rule queries run for events so far: how well checks are shared.
     rule_checks: std::sync::atomic::AtomicU64,
+    /// Clients cut off because they fell behind.
+    fell_behind: std::sync::atomic::AtomicU64,
     /// Taken by `start`, which runs the dispatcher.
     pending: std::sync::Mutex<Option<mpsc::Receiver<Vec<RecordChange>>>>,
 }
@@ -91,6 +93,7 @@ impl Broker {
             index: RwLock::default(),
             changes,
             rule_checks: Default::default(),
+            fell_behind: Default::default(),
             pending: std::sync::Mutex::new(Some(rx)),
         }
     }
@@ -210,10 +213,32 @@ impl Broker {
     /// reads or closes, but nothing more is queued for it).
     fn send(&self, client: &Arc<Client>, frame: bytes::Bytes) -> bool {
         let sent = client.send(frame);
-        if !sent {
+        if sent == client::Sent::FellBehind {
+            self.fell_behind
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if sent != client::Sent::Queued {
             self.remove(client);
         }
-        sent
+        sent == client::Sent::Queued
+    }
+
+    /// Clients cut off so far because they fell behind.
+    pub fn fell_behind(&self) -> u64 {
+        self.fell_behind.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Subscriptions held by the connected clients.
+    pub fn subscriptions(&self) -> usize {
+        let clients: Vec<Arc<Client>> = self
+            .clients
+            .read()
+            .map_or_else(|_| Vec::new(), |c| c.values().cloned().collect());
+        clients
+            .iter()
+            .filter_map(|c| c.interest())
+            .map(|i| i.subscriptions.len())
+            .sum()
     }
 
     /// Hands committed changes to the dispatcher; never blocks.

@@ -42,7 +42,7 @@ pub fn sortable(c: &Collection, key: &str) -> bool {
 /// them): any commit makes every entry stale, and no caller is given a
 /// count its own conditions did not produce. Writes made by another
 /// process (the `superuser` command) are seen within `COUNT_TTL`.
-pub struct ListCounts(moka::sync::Cache<String, u64>);
+pub struct ListCounts(moka::sync::Cache<String, u64>, crate::stats::HitRatio);
 
 const COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -53,6 +53,7 @@ impl Default for ListCounts {
                 .max_capacity(10_000)
                 .time_to_live(COUNT_TTL)
                 .build(),
+            crate::stats::HitRatio::default(),
         )
     }
 }
@@ -63,6 +64,11 @@ impl ListCounts {
         self.0.invalidate_all();
     }
 
+    /// `(hits, misses)` of the cache so far.
+    pub fn hit_ratio(&self) -> (u64, u64) {
+        self.1.get()
+    }
+
     /// The count for `key`, from the cache or from `count`.
     fn get_or_count(
         &self,
@@ -70,8 +76,10 @@ impl ListCounts {
         count: impl FnOnce() -> rusqlite::Result<u64>,
     ) -> rusqlite::Result<u64> {
         if let Some(n) = self.0.get(&key) {
+            self.1.hit();
             return Ok(n);
         }
+        self.1.miss();
         let n = count()?;
         self.0.insert(key, n);
         Ok(n)

@@ -147,6 +147,18 @@ impl Store {
     }
 }
 
+/// See `Database::stats`.
+#[derive(Debug, Clone)]
+pub struct DatabaseStats {
+    pub queued: usize,
+    pub commits: u64,
+    pub group_size: crate::stats::HistogramSnapshot,
+    pub commit_seconds: crate::stats::HistogramSnapshot,
+    pub read_wait_seconds: crate::stats::HistogramSnapshot,
+    pub file_bytes: u64,
+    pub wal_bytes: u64,
+}
+
 pub struct Database {
     path: PathBuf,
     writer: Writer,
@@ -220,6 +232,23 @@ impl Database {
     /// `superuser` command, do not move it.)
     pub fn commits(&self) -> u64 {
         self.writer.commits()
+    }
+
+    /// What the database's writer and readers measure of themselves, and
+    /// its files' sizes, for the metrics.
+    pub fn stats(&self) -> DatabaseStats {
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        DatabaseStats {
+            queued: self.writer.queued(),
+            commits: self.writer.commits(),
+            group_size: self.writer.stats.group_size.snapshot(),
+            commit_seconds: self.writer.stats.commit_seconds.snapshot(),
+            read_wait_seconds: self.readers.wait.snapshot(),
+            file_bytes: size(&self.path),
+            wal_bytes: size(Path::new(&wal)),
+        }
     }
 
     /// Runs `f` on a read-only connection, on one of the reader threads.

@@ -15,6 +15,7 @@ use std::{
     path::Path,
     sync::Arc,
     thread,
+    time::Instant,
 };
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -22,6 +23,7 @@ use rusqlite::Connection;
 use tokio::sync::{Semaphore, oneshot};
 
 use super::StoreError;
+use crate::stats::Histogram;
 
 /// A read: runs with the thread's connection, or is told why there is none.
 type ReadJob = Box<dyn FnOnce(Result<&Connection, StoreError>) + Send>;
@@ -33,6 +35,8 @@ pub(super) struct Readers {
     jobs: crossbeam_channel::Sender<ReadJob>,
     /// Bounds the queue: a flood of reads waits here, not in memory.
     slots: Arc<Semaphore>,
+    /// How long reads wait for a reader thread (queue and slot).
+    pub(super) wait: Arc<Histogram>,
 }
 
 impl Readers {
@@ -69,6 +73,7 @@ impl Readers {
         Ok(Self {
             jobs,
             slots: Arc::new(Semaphore::new(threads * QUEUE_PER_THREAD)),
+            wait: Arc::new(Histogram::latency()),
         })
     }
 
@@ -78,6 +83,7 @@ impl Readers {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        let queued = Instant::now();
         let slot = self
             .slots
             .clone()
@@ -85,8 +91,10 @@ impl Readers {
             .await
             .map_err(|_| E::from(StoreError::Closed))?;
         let (tx, rx) = oneshot::channel::<Result<T, E>>();
+        let wait = self.wait.clone();
         let job: ReadJob = Box::new(move |conn| {
             let _slot = slot;
+            wait.observe_duration(queued.elapsed());
             // A caller that went away (a request cancelled) needs no answer.
             if tx.is_closed() {
                 return;

@@ -38,6 +38,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{StoreError, checkpoint::Checkpointer};
+use crate::stats::Histogram;
 
 /// Answers a job whose changes are in the open transaction: with `None`
 /// once it committed, with the reason if it did not.
@@ -87,6 +88,28 @@ pub(super) struct Writer {
     jobs: mpsc::Sender<Job>,
     /// Transactions committed so far (see `Database::commits`).
     commits: Arc<AtomicU64>,
+    pub(super) stats: Arc<WriterStats>,
+}
+
+/// Bounds of the group-size histogram: 1 to `MAX_GROUP` jobs a commit.
+const GROUP_BOUNDS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
+/// What the writer measures of itself.
+#[derive(Debug)]
+pub struct WriterStats {
+    /// Write jobs per committed transaction.
+    pub group_size: Histogram,
+    /// From `BEGIN` to the end of `COMMIT`, per committed transaction.
+    pub commit_seconds: Histogram,
+}
+
+impl Default for WriterStats {
+    fn default() -> Self {
+        Self {
+            group_size: Histogram::new(GROUP_BOUNDS),
+            commit_seconds: Histogram::latency(),
+        }
+    }
 }
 
 impl Writer {
@@ -94,6 +117,8 @@ impl Writer {
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
+        let stats = Arc::new(WriterStats::default());
+        let measured = stats.clone();
         let name = format!(
             "cairn-writer-{}",
             path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
@@ -135,7 +160,7 @@ impl Writer {
                                     Err(_) => None,
                                 }
                             };
-                            if run_group(&conn, first, &mut more, &counter) {
+                            if run_group(&conn, first, &mut more, &counter, &measured) {
                                 checkpoints.after_commit();
                             }
                         }
@@ -148,11 +173,16 @@ impl Writer {
                 }
             })
             .map_err(|_| StoreError::WorkerLost)?;
-        Ok(Self { jobs, commits })
+        Ok(Self { jobs, commits, stats })
     }
 
     pub(super) fn commits(&self) -> u64 {
         self.commits.load(Ordering::Acquire)
+    }
+
+    /// Jobs waiting in the queue.
+    pub(super) fn queued(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
     }
 
     pub(super) async fn transaction<T, E, F>(&self, isolation: Isolation, f: F) -> Result<T, E>
@@ -232,7 +262,9 @@ fn run_group(
     first: Write,
     more: &mut dyn FnMut() -> Option<Write>,
     commits: &AtomicU64,
+    stats: &WriterStats,
 ) -> bool {
+    let began = std::time::Instant::now();
     let step = |sql: &str| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute([]))
@@ -304,6 +336,8 @@ fn run_group(
     }
     match step("COMMIT") {
         Ok(()) => {
+            stats.commit_seconds.observe_duration(began.elapsed());
+            stats.group_size.observe(taken as f64);
             commits.fetch_add(1, Ordering::Release);
             done.into_iter().for_each(|c| c(None));
             true

@@ -246,6 +246,8 @@ pub async fn run_cairn(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, St
 pub struct ServeProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// Where it serves metrics (`--metrics`), if it does.
+    pub metrics: Option<SocketAddr>,
     /// The rest of its standard output (logs go to standard error).
     pub stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
 }
@@ -273,10 +275,19 @@ pub async fn spawn_serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut addr = None;
+    let mut metrics = None;
     let read = async {
         while let Some(line) = stdout.next_line().await.unwrap() {
             if let Some(rest) = line.strip_prefix("Server started at http://") {
                 addr = Some(rest.trim().parse::<SocketAddr>().unwrap());
+            }
+            if let Some(rest) = line.strip_prefix("├─ Metrics:   http://") {
+                metrics = Some(
+                    rest.trim()
+                        .trim_end_matches("/metrics")
+                        .parse::<SocketAddr>()
+                        .unwrap(),
+                );
             }
             if line.starts_with('└') {
                 break;
@@ -289,6 +300,7 @@ pub async fn spawn_serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str
     ServeProcess {
         child,
         addr: addr.expect("address printed"),
+        metrics,
         stdout,
     }
 }

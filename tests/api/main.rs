@@ -47,6 +47,7 @@ mod mail;
 mod migrations;
 mod oauth2;
 mod ops_logs;
+mod ops_metrics;
 mod options_cookie;
 mod options_secrets;
 mod otp_mfa;
