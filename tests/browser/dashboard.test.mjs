@@ -531,7 +531,7 @@ test('phone width: the records page and the collection menu fit 390×844', async
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scroll of the page (${overflow}px)`);
   await shot(page, 'phone-records');
-  await page.click('button:has-text("Collections")');
+  await page.click('.topbar button[aria-controls=sidebar]');
   await page.locator('.sidebar').getByRole('link', { name: 'books', exact: true }).waitFor();
   await shot(page, 'phone-menu');
   await page.click('.sidebar a:has-text("+ New collection")');
