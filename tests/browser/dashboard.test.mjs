@@ -170,7 +170,7 @@ test('collections: the sidebar searches; a new collection with ten field types a
   assert.match(await page.locator('.sidebar > .nav-list a').innerText(), /books/);
 
   // The settings page shows the saved collection.
-  await page.click('text=Settings');
+  await page.click('.page-head a:text-is("Settings")');
   await page.locator('h1', { hasText: 'Settings of books' }).waitFor();
   assert.equal(await page.inputValue('textarea[name=listRule]'), 'pages > 0 || pages = 0');
   await shot(page, 'collection-settings');
@@ -376,7 +376,7 @@ test('collection settings: a renamed field keeps its data; removing one asks fir
   await page.locator('th', { hasText: 'tagline' }).waitFor(); // the table follows the new schema
 
   // Duplicate: the same fields and rules under a new name, no records.
-  await page.click('text=Settings');
+  await page.click('.page-head a:text-is("Settings")');
   await page.click('text=Duplicate');
   await page.locator('h1', { hasText: 'New collection' }).waitFor();
   assert.equal(await page.inputValue('input[name=name]'), 'books_copy');

@@ -5,6 +5,7 @@
 // deleting one. The server runs one backup or restore at a time and
 // refuses a second with a 400; /api/health says whether one is running.
 import { html, useRef, useState } from './lib.js';
+import { useCollections } from './context.js';
 import { del, enc, get, post, request } from './api.js';
 import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, saving, useLoad } from './ui.js';
 
@@ -29,18 +30,25 @@ export function Backups() {
   const items = loaded.data || [];
   const running = health.data?.data?.canBackup === false;
   const refresh = () => { loaded.reload(); health.reload(); };
+  const collections = useCollections();
+  // A refusal may mean another backup or restore is running: the banner says so.
+  const failing = (work) => async () => {
+    try { await work(); } catch (err) { health.reload(); throw err; }
+  };
 
   async function confirm() {
     const { kind, key } = asking;
     setDone(null);
-    await saving(setAskBusy, setAskError, async () => {
+    await saving(setAskBusy, setAskError, failing(async () => {
       if (kind === 'restore') await post(`/api/backups/${enc(key)}/restore`, {});
       else await del(`/api/backups/${enc(key)}`);
+      // A restore brings back the backup's collections.
+      if (kind === 'restore') collections.reload();
       setAskBusy(false);
       setAsking(null);
       setDone(kind === 'restore' ? `Restored ${key}: the data is now as it was in that backup.` : `Deleted ${key}.`);
       refresh();
-    });
+    }));
   }
 
   async function download(key) {
@@ -61,12 +69,12 @@ export function Backups() {
   const ask = (kind, key) => { setAskError(null); setAsking({ kind, key }); };
   return html`<${Page} title="Backups" sub="Archives of the data folder: the databases and the uploaded files."
       actions=${html`<button class="btn" type="button" onClick=${refresh} disabled=${loaded.loading}>Refresh</button>`}>
-    ${running && html`<div class="note warn" role="status"><strong>A backup or restore is running.</strong>
-      Another cannot start until it is done. <button type="button" class="btn small" onClick=${refresh}>Check again</button></div>`}
+    ${running && html`<div class="note warn" role="status"><strong>A backup or restore is running.</strong>${' '}
+      Another cannot start until it is done.${' '}<button type="button" class="btn small" onClick=${refresh}>Check again</button></div>`}
     ${done && html`<p class="note ok" role="status">${done}</p>`}
     <div class="backup-forms">
-      <${CreateBackup} onDone=${(name) => { setDone(name ? `Made ${name}.` : 'Made a new backup.'); refresh(); }} onStart=${() => setDone(null)} />
-      <${UploadBackup} onDone=${(name) => { setDone(`Uploaded ${name}.`); refresh(); }} onStart=${() => setDone(null)} />
+      <${CreateBackup} onDone=${(name) => { setDone(name ? `Made ${name}.` : 'Made a new backup.'); refresh(); }} onStart=${() => setDone(null)} guard=${failing} />
+      <${UploadBackup} onDone=${(name) => { setDone(`Uploaded ${name}.`); refresh(); }} onStart=${() => setDone(null)} guard=${failing} />
     </div>
     <${ErrorNote} error=${loaded.error} title="The backups could not be loaded:" />
     <${ErrorNote} error=${rowError} title="The download could not start:" />
@@ -77,7 +85,7 @@ export function Backups() {
       <thead><tr><th scope="col"><span class="th">Name</span></th><th scope="col" class="col-number"><span class="th">Size</span></th>
         <th scope="col"><span class="th">Date (UTC)</span></th><th scope="col"><span class="th">Actions</span></th></tr></thead>
       <tbody>${items.map((b) => html`<tr key=${b.key} data-key=${b.key}>
-        <td class="mono">${b.key}</td>
+        <td><span class="mono">${b.key}</span><span class="phone-only muted small">${size(b.size)} · ${String(b.modified).slice(0, 16)}</span></td>
         <td class="col-number">${size(b.size)}</td>
         <td class="muted">${String(b.modified).slice(0, 19)}</td>
         <td><div class="row-actions">
@@ -100,26 +108,26 @@ export function Backups() {
   </${Page}>`;
 }
 
-function CreateBackup({ onDone, onStart }) {
+function CreateBackup({ onDone, onStart, guard }) {
   const [name, setName] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   async function submit(e) {
     e.preventDefault();
     onStart();
-    await saving(setBusy, setError, async () => {
+    await saving(setBusy, setError, guard(async () => {
       const given = name.trim();
       await post('/api/backups', given ? { name: given } : {});
       setName('');
       setBusy(false);
       onDone(given);
-    });
+    }));
   }
   const fieldError = error && error.data?.name;
   return html`<form class="card-form" onSubmit=${submit} noValidate>
     <h2>Make a backup</h2>
     <label class="field">Name <span class="muted small">optional; lowercase letters, digits, <code>_</code> and <code>-</code>, ending in <code>.zip</code></span>
-      <input name="backup-name" value=${name} placeholder="pb_backup_….zip" autocomplete="off" spellcheck="false"
+      <input name="backup-name" value=${name} placeholder="empty: cairn_backup_<date>.zip" autocomplete="off" spellcheck="false"
         class=${fieldError ? 'invalid' : ''} onInput=${(e) => setName(e.currentTarget.value)} /></label>
     <${FieldError} error=${error} path=${['name']} />
     <${ErrorNote} error=${error} />
@@ -127,7 +135,7 @@ function CreateBackup({ onDone, onStart }) {
   </form>`;
 }
 
-function UploadBackup({ onDone, onStart }) {
+function UploadBackup({ onDone, onStart, guard }) {
   const input = useRef(null);
   const [file, setFile] = useState(null);
   const [error, setError] = useState(null);
@@ -136,7 +144,7 @@ function UploadBackup({ onDone, onStart }) {
     e.preventDefault();
     if (!file) return;
     onStart();
-    await saving(setBusy, setError, async () => {
+    await saving(setBusy, setError, guard(async () => {
       const body = new FormData();
       body.append('file', file);
       await request('POST', '/api/backups/upload', { body });
@@ -144,7 +152,7 @@ function UploadBackup({ onDone, onStart }) {
       setFile(null);
       setBusy(false);
       onDone(file.name);
-    });
+    }));
   }
   const fieldError = error && error.data?.file;
   return html`<form class="card-form" onSubmit=${submit} noValidate>

@@ -47,7 +47,7 @@ export function Crons() {
         const st = state[j.id] || {};
         return html`<tr key=${j.id} data-job=${j.id}>
           <td class="mono">${j.id}</td>
-          <td><code>${j.expression}</code>${describe(j.expression) && html` <span class="muted small">${describe(j.expression)}</span>`}</td>
+          <td><code class="cron-expr">${j.expression}</code>${describe(j.expression) && html` <span class="muted small cron-said">${describe(j.expression)}</span>`}</td>
           <td><div class="row-actions">
             <button type="button" class="btn small" disabled=${st.busy} onClick=${() => run(j.id)} aria-label=${`Run ${j.id} now`}>
               ${st.busy ? 'Starting…' : 'Run now'}</button>

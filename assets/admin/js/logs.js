@@ -56,9 +56,11 @@ function Row({ entry: e, open, onOpen }) {
   const d = e.data || {};
   const request = d.type === 'request' || d.method;
   const status = Number(d.status);
-  return html`<tr class=${open ? 'selected' : ''} data-id=${e.id}>
-    <td class="mono small"><a href=${`#/logs?log=${enc(e.id)}`} onClick=${(ev) => { ev.preventDefault(); onOpen(); }}
-      aria-label=${`Entry of ${e.created}`}>${String(e.created).slice(0, 19)}</a></td>
+  const when = String(e.created);
+  // The whole row opens the entry; its link is the keyboard's way in.
+  return html`<tr class=${`clickable${open ? ' selected' : ''}`} data-id=${e.id} onClick=${onOpen}>
+    <td class="mono small"><a href=${`#/logs?log=${enc(e.id)}`} onClick=${(ev) => { ev.preventDefault(); ev.stopPropagation(); onOpen(); }}
+      aria-label=${`Entry of ${when}`}><span class="date">${when.slice(0, 11)}</span>${when.slice(11, 19)}</a></td>
     <td><span class=${`level level-${levelName(e.level).toLowerCase()}`}>${levelName(e.level)}</span></td>
     <td class="mono small">${request ? d.method : ''}</td>
     <td class="url" title=${request ? d.url : e.message}>${request ? d.url : e.message}</td>

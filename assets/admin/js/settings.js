@@ -144,7 +144,7 @@ function SettingsForm({ initial }) {
           </div>
           ${check(['smtp', 'tls'], 'Implicit TLS', '(usually port 465; otherwise STARTTLS when offered)')}
         </div>`}
-        <${TestEmail} dirty=${JSON.stringify([form.meta, form.smtp]) !== JSON.stringify([base.meta, base.smtp])} />
+        <${TestEmail} smtp=${base.smtp.enabled} dirty=${JSON.stringify([form.meta, form.smtp]) !== JSON.stringify([base.meta, base.smtp])} />
       </section>
 
       <section id="settings-proxy" class="settings-section" aria-labelledby="h-proxy">
@@ -197,11 +197,11 @@ function SettingsForm({ initial }) {
       <div class=${`form-actions sticky${dirty ? ' dirty' : ''}`}>
         ${error && html`<div class="note error" role="alert">${error.message}${fieldErrors ? ' The problems are marked above.' : ''}
           ${error.requestId && html` <span class="reqid">Request id <code>${error.requestId}</code></span>`}</div>`}
-        ${saved && !dirty && html`<p class="note ok" role="status">Saved.</p>`}
         <div class="actions">
           <button class="btn primary" type="submit" disabled=${busy || !dirty}>${busy ? 'Saving…' : 'Save changes'}</button>
           <button class="btn" type="button" disabled=${busy || !dirty} onClick=${() => { setForm(base); setError(null); }}>Discard changes</button>
           ${dirty && html`<span class="muted small">Unsaved changes</span>`}
+          ${saved && !dirty && html`<span class="ok-text small saved" role="status">✓ Saved</span>`}
         </div>
       </div>
     </form>
@@ -269,7 +269,7 @@ const TEMPLATES = [
 ];
 
 /** Sends a sample message with the saved mail settings. */
-function TestEmail({ dirty }) {
+function TestEmail({ smtp, dirty }) {
   const [to, setTo] = useState('');
   const [template, setTemplate] = useState('verification');
   const [error, setError] = useState(null);
@@ -282,7 +282,7 @@ function TestEmail({ dirty }) {
     await saving(setBusy, setError, async () => {
       await post('/api/settings/test/email', { email: to.trim(), template });
       setBusy(false);
-      setSent(to.trim());
+      setSent({ to: to.trim(), smtp });
     });
   }
   const err = (k) => errorAt(error, [k]);
@@ -299,6 +299,7 @@ function TestEmail({ dirty }) {
     </div>
     ${['email', 'template'].map((k) => err(k) && html`<p class="field-error" role="alert">${k}: ${err(k).message}</p>`)}
     <${ErrorNote} error=${error && !err('email') && !err('template') ? error : null} />
-    ${sent && html`<p class="note ok" role="status">Sent to ${sent}.</p>`}
+    ${sent && html`<p class="note ok" role="status">${sent.smtp ? `Sent to ${sent.to}: the mail server accepted it.`
+      : `SMTP is off: the message to ${sent.to} was kept in the outbox (GET /api/mail/outbox).`}</p>`}
   </fieldset>`;
 }
