@@ -222,12 +222,20 @@ test('settings: save, a field error beside its field, a test email, the address 
   await shot(page, 'ops-settings-field-error');
   await page.fill('input[name="backups.cron"]', '0 3 * * *');
   assert.equal(await cronError.count(), 0, 'a changed field drops its old error');
+  assert.equal(await page.locator('.form-actions .note.error').count(), 0, 'and the message about it goes too');
 
   // A rule added to the rate limits.
   await page.click('button:text-is("+ Add rule")');
   const rules = page.locator('table.rate-rules tbody tr');
   const n = await rules.count();
   await rules.nth(n - 1).locator('input').first().fill('/api/custom');
+  await rules.nth(n - 1).scrollIntoViewIfNeeded();
+  await shot(page, 'ops-settings-rate-rules');
+  // The SMTP fields show when SMTP is on.
+  await page.check('input[name="smtp.enabled"]');
+  await page.locator('input[name="smtp.host"]').scrollIntoViewIfNeeded();
+  await shot(page, 'ops-settings-smtp');
+  await page.uncheck('input[name="smtp.enabled"]');
   await save.click();
   await page.locator('.saved', { hasText: 'Saved' }).waitFor();
   const saved = await api(server.base, token, 'GET', '/api/settings');

@@ -36,6 +36,12 @@ function setAt(obj, path, value) {
   copy[k] = setAt(obj[k], rest, value);
   return copy;
 }
+/** The dotted paths of every field error in the server's `data` tree. */
+function errorPaths(node, prefix = []) {
+  if (!node || typeof node !== 'object') return [];
+  if (typeof node.message === 'string') return [prefix.join('.')];
+  return Object.entries(node).flatMap(([k, v]) => errorPaths(v, [...prefix, k]));
+}
 const list = (text) => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
 
 export function Settings() {
@@ -110,6 +116,8 @@ function SettingsForm({ initial }) {
   };
 
   const fieldErrors = error && Object.keys(error.data || {}).length > 0;
+  // Once every marked field is changed, the message no longer applies.
+  const showError = error && (!fieldErrors || errorPaths(error.data).some((p) => !edited.has(p)));
   return html`<${Page} title="Settings" sub="How this server behaves; changes apply at once, with no restart.">
     <nav class="section-nav" aria-label="Sections">${SECTIONS.map(([id, label]) => html`<button type="button" class="chip"
       onClick=${() => document.getElementById(id)?.scrollIntoView({ block: 'start' })}>${label}</button>`)}</nav>
@@ -195,7 +203,7 @@ function SettingsForm({ initial }) {
       </section>
 
       <div class=${`form-actions sticky${dirty ? ' dirty' : ''}`}>
-        ${error && html`<div class="note error" role="alert">${error.message}${fieldErrors ? ' The problems are marked above.' : ''}
+        ${showError && html`<div class="note error" role="alert">${error.message}${fieldErrors ? ' The problems are marked above.' : ''}
           ${error.requestId && html` <span class="reqid">Request id <code>${error.requestId}</code></span>`}</div>`}
         <div class="actions">
           <button class="btn primary" type="submit" disabled=${busy || !dirty}>${busy ? 'Saving…' : 'Save changes'}</button>
