@@ -6,11 +6,35 @@
 use std::sync::Arc;
 
 use poem::Request;
-use poem_openapi::{OpenApi, payload::Json};
+use poem_openapi::{Object, OpenApi, payload::Json};
 use serde_json::Value;
 
-use super::{ApiTags, body::Body, guard};
-use crate::{app::AppState, http::error::ApiError, settings::Settings};
+use super::{ApiTags, body::Body, collections::Done, guard};
+use crate::{
+    app::AppState,
+    http::error::ApiError,
+    identity::email::Email,
+    mail::{self, templates::Template},
+    settings::Settings,
+    validation::{ErrorTree, FieldError},
+};
+
+/// A sample message to check the mail settings with.
+#[derive(Object)]
+struct TestEmail {
+    /// Where to send it.
+    #[oai(default)]
+    email: String,
+    /// `verification`, `password-reset`, `email-change`, `otp` or `login-alert`.
+    #[oai(default)]
+    template: String,
+    /// The auth collection whose template is sent; `_superusers` when empty.
+    #[oai(default)]
+    collection: String,
+}
+
+/// PocketBase's message for every refusal of a test email.
+const TEST_EMAIL_FAILED: &str = "Failed to send the test email.";
 
 pub struct SettingsApi {
     state: Arc<AppState>,
@@ -97,5 +121,67 @@ impl SettingsApi {
             .await
             .map_err(ApiError::internal)?;
         Ok(Json(shown(&next)?))
+    }
+
+    /// Superusers only: sends a sample of an auth collection's mail
+    /// template to `email` with the current mail settings, and answers
+    /// once the mail server took it (or with its refusal).
+    #[oai(path = "/settings/test/email", method = "post")]
+    async fn test_email(&self, req: &Request, body: Body<TestEmail>) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        let TestEmail {
+            email,
+            template,
+            collection,
+        } = body.0;
+        let mut errors = ErrorTree::new();
+        let to = if email.trim().is_empty() {
+            errors.add(&["email"], FieldError::required());
+            None
+        } else {
+            let parsed = Email::parse(&email);
+            if parsed.is_none() {
+                errors.add(
+                    &["email"],
+                    FieldError::new("validation_is_email", "Must be a valid email address."),
+                );
+            }
+            parsed
+        };
+        let chosen = if template.is_empty() {
+            errors.add(&["template"], FieldError::required());
+            None
+        } else {
+            let named = Template::named(&template);
+            if named.is_none() {
+                errors.add(
+                    &["template"],
+                    FieldError::new("validation_in_invalid", "Must be a valid value."),
+                );
+            }
+            named
+        };
+        let name = if collection.is_empty() {
+            "_superusers"
+        } else {
+            &collection
+        };
+        let auth = crate::auth::auth_collection(&self.state, name);
+        if auth.is_none() {
+            errors.add(
+                &["collection"],
+                FieldError::new(
+                    "validation_invalid_auth_collection",
+                    "Must be a valid auth collection id or name.",
+                ),
+            );
+        }
+        let (Some(to), Some(template), Some(c), true) = (to, chosen, auth, errors.is_empty()) else {
+            return Err(ApiError::validation_with(TEST_EMAIL_FAILED, errors).into());
+        };
+        mail::send_test(&self.state, &c, template, to.as_str())
+            .await
+            .map_err(|err| ApiError::bad_request(format!("{TEST_EMAIL_FAILED} Raw error: \n{err}")))?;
+        Ok(Done::NoContent)
     }
 }

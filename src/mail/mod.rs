@@ -57,3 +57,40 @@ pub async fn send(state: &AppState, message: Message) -> Result<(), StoreError> 
     }
     outbox::store(&state.store.data, message).await
 }
+
+/// Why a test message did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum TestMailError {
+    #[error("{0}")]
+    Smtp(#[from] smtp::SmtpError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// Sends a sample of `template` from collection `c` to `to` and waits for
+/// the outcome: unlike account mail, the superuser who asked is there to
+/// read why the mail server refused it. Placeholders get sample values.
+pub async fn send_test(
+    state: &AppState,
+    c: &crate::schema::Collection,
+    template: templates::Template,
+    to: &str,
+) -> Result<(), TestMailError> {
+    let settings = state.settings.get();
+    let mut record = serde_json::Map::new();
+    record.insert("id".into(), "test0000000000a".into());
+    record.insert("email".into(), to.into());
+    let vars = [
+        ("TOKEN", "a.sample.token"),
+        ("OTP", "12345678"),
+        ("ALERT_INFO", "127.0.0.1, a sample browser"),
+    ];
+    let message = templates::render(c, template, &settings.meta, to, &record, &vars);
+    if settings.smtp.enabled {
+        let _slot = SENDING.acquire().await;
+        smtp::deliver(&settings.smtp, &settings.meta, message).await?;
+        return Ok(());
+    }
+    send(state, message).await?;
+    Ok(())
+}

@@ -30,6 +30,20 @@ pub enum Template {
 }
 
 impl Template {
+    /// Every template by the name PocketBase's test-email endpoint uses.
+    pub const NAMED: [(&'static str, Self); 5] = [
+        ("verification", Self::Verification),
+        ("password-reset", Self::PasswordReset),
+        ("email-change", Self::EmailChange),
+        ("otp", Self::Otp),
+        ("login-alert", Self::AuthAlert),
+    ];
+
+    /// The template called `name` in `NAMED`.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::NAMED.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    }
+
     fn of(self, o: &AuthOptions) -> &MailTemplate {
         match self {
             Self::Verification => &o.verification_template,

@@ -14,7 +14,7 @@ use tokio::{
 use crate::helpers::{TestApp, assert_envelope, json, spawn_app};
 
 /// Accepts SMTP sessions on 127.0.0.1 and hands each message's DATA over.
-async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
+pub(crate) async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -55,7 +55,7 @@ async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
 }
 
 /// Turns SMTP on, pointed at 127.0.0.1:`port`.
-async fn use_smtp(app: &TestApp, port: u16) {
+pub(crate) async fn use_smtp(app: &TestApp, port: u16) {
     app.change_settings(|s| {
         s.smtp.enabled = true;
         s.smtp.host = "127.0.0.1".into();

@@ -62,5 +62,6 @@ mod routes_batch_limits;
 mod secrets;
 mod security;
 mod sessions;
+mod settings_test_email;
 mod shutdown;
 mod sse;

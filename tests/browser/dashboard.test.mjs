@@ -170,7 +170,7 @@ test('collections: the sidebar searches; a new collection with ten field types a
   assert.match(await page.locator('.sidebar > .nav-list a').innerText(), /books/);
 
   // The settings page shows the saved collection.
-  await page.click('text=Settings');
+  await page.click('.page-head a:text-is("Settings")');
   await page.locator('h1', { hasText: 'Settings of books' }).waitFor();
   assert.equal(await page.inputValue('textarea[name=listRule]'), 'pages > 0 || pages = 0');
   await shot(page, 'collection-settings');
@@ -376,7 +376,7 @@ test('collection settings: a renamed field keeps its data; removing one asks fir
   await page.locator('th', { hasText: 'tagline' }).waitFor(); // the table follows the new schema
 
   // Duplicate: the same fields and rules under a new name, no records.
-  await page.click('text=Settings');
+  await page.click('.page-head a:text-is("Settings")');
   await page.click('text=Duplicate');
   await page.locator('h1', { hasText: 'New collection' }).waitFor();
   assert.equal(await page.inputValue('input[name=name]'), 'books_copy');
@@ -531,7 +531,7 @@ test('phone width: the records page and the collection menu fit 390×844', async
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scroll of the page (${overflow}px)`);
   await shot(page, 'phone-records');
-  await page.click('button:has-text("Collections")');
+  await page.click('.topbar button[aria-controls=sidebar]');
   await page.locator('.sidebar').getByRole('link', { name: 'books', exact: true }).waitFor();
   await shot(page, 'phone-menu');
   await page.click('.sidebar a:has-text("+ New collection")');

@@ -76,7 +76,7 @@ test('a view: a refused query says why, the fixed one previews its columns and r
   assert.deepEqual(saved.fields.map((f) => f.name), ['id', 'title', 'twice', 'secret']);
 
   // Its settings show the query and preview it again.
-  await page.click('text=Settings');
+  await page.click('.page-head a:text-is("Settings")');
   await page.locator('h1', { hasText: 'Settings of doubled' }).waitFor();
   assert.equal(await page.inputValue('textarea[name=viewQuery]'), 'SELECT id, title, n * 2 AS twice, secret FROM posts ORDER BY n');
   await page.locator('.preview table.sample').waitFor();

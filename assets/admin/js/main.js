@@ -11,6 +11,10 @@ import { Records } from './records.js';
 import { RecordEditor } from './record_editor.js';
 import { Superusers } from './superusers.js';
 import { Sync } from './sync.js';
+import { Logs } from './logs.js';
+import { Backups } from './backups.js';
+import { Crons } from './crons.js';
+import { Settings } from './settings.js';
 
 function useSession() {
   const [, tick] = useState(0);
@@ -41,7 +45,7 @@ function Shell({ route, inert }) {
   return html`<${Collections.Provider} value=${ctx}>
     <div class=${`shell${menu ? ' menu-open' : ''}`} inert=${inert}>
       <header class="topbar">
-        <button class="btn ghost" aria-expanded=${menu} aria-controls="sidebar" onClick=${() => setMenu(!menu)}>☰ Collections</button>
+        <button class="btn ghost" aria-expanded=${menu} aria-controls="sidebar" onClick=${() => setMenu(!menu)}>☰ Menu</button>
         <a class="brand" href="#/"><span class="mark" aria-hidden="true"></span>Cairn</a>
       </header>
       <${Sidebar} loaded=${loaded} current=${route.params.name} page=${route.name} />
@@ -62,6 +66,10 @@ function Content({ route }) {
     case 'home': return html`<${Home} />`;
     case 'superusers': return html`<${Superusers} />`;
     case 'sync': return html`<${Sync} />`;
+    case 'logs': return html`<${Logs} />`;
+    case 'backups': return html`<${Backups} />`;
+    case 'crons': return html`<${Crons} />`;
+    case 'settings': return html`<${Settings} />`;
     case 'collectionNew': {
       const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from');
       const source = from && list.find((c) => c.name === from);
@@ -98,6 +106,12 @@ function Home() {
   </${Page}>`;
 }
 
+// The pages beside the collections: [route, mark, label].
+const PAGES = [
+  ['superusers', 'S', 'Superusers'], ['sync', '⇅', 'Import and export'], ['logs', 'L', 'Logs'],
+  ['backups', 'B', 'Backups'], ['crons', 'J', 'Scheduled jobs'], ['settings', '⚙', 'Settings'],
+];
+
 function Sidebar({ loaded, current, page }) {
   const [q, setQ] = useState('');
   const list = loaded.data?.items || [];
@@ -117,10 +131,8 @@ function Sidebar({ loaded, current, page }) {
     <ul class="nav-list">${mine.map(item)}</ul>
     ${system.length > 0 && html`<details class="system" open=${needle ? true : undefined}>
       <summary>System (${system.length})</summary><ul class="nav-list">${system.map(item)}</ul></details>`}
-    <div class="nav-extra"><ul class="nav-list"><li><a href="#/superusers" aria-current=${page === 'superusers' ? 'page' : undefined}>
-      <span class="kind" aria-hidden="true">S</span>Superusers</a></li>
-      <li><a href="#/sync" aria-current=${page === 'sync' ? 'page' : undefined}>
-      <span class="kind" aria-hidden="true">⇅</span>Import and export</a></li></ul></div>
+    <div class="nav-extra"><ul class="nav-list">${PAGES.map(([name, mark, label]) => html`<li><a href=${`#/${name}`}
+      aria-current=${page === name ? 'page' : undefined}><span class="kind" aria-hidden="true">${mark}</span>${label}</a></li>`)}</ul></div>
     <div class="who">
       <span class="small muted" title=${session.user?.email}>${session.user?.email}</span>
       <button class="btn ghost small" onClick=${() => signOut().catch(() => {})}>Sign out</button>

@@ -1,0 +1,60 @@
+// Scheduled jobs: what Cairn runs on its own (log cleanup, scheduled
+// backups, …), with when, and a way to run one now. The server starts
+// the job in the background and never runs the same one twice at once.
+import { html, useState } from './lib.js';
+import { enc, get, post } from './api.js';
+import { Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
+
+/** A few common expressions in words; others are shown as they are. */
+const SAID = {
+  '* * * * *': 'every minute',
+  '0 * * * *': 'every hour',
+  '0 0 * * *': 'every day at 00:00 UTC',
+  '0 0 * * 0': 'every Sunday at 00:00 UTC',
+  '0 0 1 * *': 'on the 1st of each month at 00:00 UTC',
+};
+
+export function describe(expression) {
+  if (SAID[expression]) return SAID[expression];
+  const m = /^(\d+) (\d+) \* \* \*$/.exec(expression);
+  if (m) return `every day at ${m[2].padStart(2, '0')}:${m[1].padStart(2, '0')} UTC`;
+  const every = /^\*\/(\d+) \* \* \* \*$/.exec(expression);
+  if (every) return `every ${every[1]} minutes`;
+  return '';
+}
+
+export function Crons() {
+  const loaded = useLoad(() => get('/api/crons'), []);
+  const [state, setState] = useState({});
+  const items = loaded.data || [];
+  async function run(id) {
+    setState((s) => ({ ...s, [id]: { busy: true } }));
+    try {
+      await post(`/api/crons/${enc(id)}`, {});
+      setState((s) => ({ ...s, [id]: { started: new Date().toISOString().slice(11, 19) } }));
+    } catch (error) {
+      setState((s) => ({ ...s, [id]: { error } }));
+    }
+  }
+  return html`<${Page} title="Scheduled jobs" sub="What Cairn runs on its own, on a cron schedule (UTC).">
+    <${ErrorNote} error=${loaded.error} title="The jobs could not be loaded:" />
+    ${!loaded.data && loaded.loading && html`<${Loading} />`}
+    ${loaded.data && items.length === 0 && html`<${Empty} title="No scheduled jobs." />`}
+    ${items.length > 0 && html`<div class="table-wrap"><table class="records crons">
+      <thead><tr><th scope="col"><span class="th">Job</span></th><th scope="col"><span class="th">Schedule</span></th>
+        <th scope="col"><span class="th">Actions</span></th></tr></thead>
+      <tbody>${items.map((j) => {
+        const st = state[j.id] || {};
+        return html`<tr key=${j.id} data-job=${j.id}>
+          <td class="mono">${j.id}</td>
+          <td><code class="cron-expr">${j.expression}</code>${describe(j.expression) && html` <span class="muted small cron-said">${describe(j.expression)}</span>`}</td>
+          <td><div class="row-actions">
+            <button type="button" class="btn small" disabled=${st.busy} onClick=${() => run(j.id)} aria-label=${`Run ${j.id} now`}>
+              ${st.busy ? 'Starting…' : 'Run now'}</button>
+            ${st.started && html`<span class="ok-text small" role="status">Started at ${st.started}</span>`}
+          </div>${st.error && html`<${ErrorNote} error=${st.error} />`}</td>
+        </tr>`;
+      })}</tbody>
+    </table></div>`}
+  </${Page}>`;
+}
