@@ -79,6 +79,7 @@ impl AppState {
             hasher: &self.hasher,
             list_counts: &self.list_counts,
             listener: self,
+            slow_query: self.config.slow_query,
         }
     }
 

@@ -109,6 +109,10 @@ pub struct ServeArgs {
     /// from the API (keep it private: 127.0.0.1 or an internal address).
     #[arg(long, env = "CAIRN_METRICS")]
     pub metrics: Option<SocketAddr>,
+    /// Milliseconds after which a list query counts as slow: its SQL and
+    /// SQLite's plan go into the request's log entry.
+    #[arg(long, env = "CAIRN_SLOW_QUERY", default_value_t = 250)]
+    pub slow_query: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +174,7 @@ impl ServeArgs {
                     .max(1),
             },
             metrics: self.metrics,
+            slow_query: Duration::from_millis(self.slow_query),
         })
     }
 }

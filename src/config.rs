@@ -71,11 +71,15 @@ pub struct Config {
     /// Where Prometheus metrics are served (`GET /metrics`), apart from
     /// the API; `None` (the default) serves none.
     pub metrics: Option<SocketAddr>,
+    /// A list query slower than this is kept in its request's log entry
+    /// with SQLite's plan (and the index that would help).
+    pub slow_query: Duration,
 }
 
 impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_SLOW_QUERY: Duration = Duration::from_millis(250);
 
     /// The configuration tests use: a free port on loopback and the given
     /// data folder, everything else as in production.
@@ -92,6 +96,7 @@ impl Config {
             durability: crate::store::Durability::default(),
             connections: ConnectionLimits::default(),
             metrics: None,
+            slow_query: Self::DEFAULT_SLOW_QUERY,
         }
     }
 

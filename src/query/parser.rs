@@ -48,6 +48,34 @@ pub enum Expr {
     },
 }
 
+impl Expr {
+    /// The plain field names it compares (no relation path, macro or
+    /// `@` variable), in order of first use: what an index on the
+    /// collection's own columns could serve.
+    pub fn plain_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_fields(&mut out);
+        out
+    }
+
+    fn collect_fields(&self, out: &mut Vec<String>) {
+        match self {
+            Self::And(items) | Self::Or(items) => items.iter().for_each(|e| e.collect_fields(out)),
+            Self::Compare { left, right, .. } => {
+                for side in [left, right] {
+                    if let Operand::Path { name, .. } = side
+                        && !name.contains('.')
+                        && !name.starts_with('@')
+                        && !out.contains(name)
+                    {
+                        out.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     pub at: usize,

@@ -150,4 +150,14 @@ impl Filter {
     pub fn parse(raw: &str) -> Option<Self> {
         (!raw.is_empty()).then(|| Self(parse_cached(raw)))
     }
+
+    /// The plain fields it compares (see `Expr::plain_fields`); none if
+    /// it did not parse.
+    pub fn plain_fields(&self) -> Vec<String> {
+        self.0
+            .as_ref()
+            .as_ref()
+            .map(|e| e.plain_fields())
+            .unwrap_or_default()
+    }
 }

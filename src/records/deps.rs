@@ -16,6 +16,8 @@ pub struct RecordsDeps<'a> {
     pub hasher: &'a Hasher,
     pub list_counts: &'a Arc<ListCounts>,
     pub listener: &'a dyn CommitListener,
+    /// List queries slower than this are noted with their plans.
+    pub slow_query: std::time::Duration,
 }
 
 /// Told of every commit, after it: the auth-record cache and the realtime

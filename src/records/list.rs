@@ -1,7 +1,10 @@
 //! Listing records: the collection's list rule and the client's filter as
 //! one set of conditions, sort (through relation paths too) and paging.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use rusqlite::{params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value};
@@ -19,6 +22,8 @@ use crate::{
         compile::{CompileError, Scope, sort_expression},
     },
     schema::{Collection, CollectionKind, sync::quote},
+    store::explain::{self, SlowQuery},
+    telemetry,
 };
 
 /// A parsed list request.
@@ -153,13 +158,17 @@ pub async fn select(
         .collect();
     let paging = query.paging;
     let requester = requester.clone();
+    // What an index could serve, read only should the query turn out slow.
+    let (list_filter, sort) = (query.filter, query.sort);
+    let slow_after = deps.slow_query;
     // Read before the read's snapshot begins, so a count cached under it
     // is at least as new as that version.
     let version = deps.db.commits();
     let counts = deps.list_counts.clone();
     conditions.params[0] = Sql::Integer(paging.per_page as i64);
     conditions.params[1] = Sql::Integer(paging.offset() as i64);
-    deps.db
+    let result = deps
+        .db
         .read(move |conn| {
             let order_by = if order.is_empty() {
                 String::new()
@@ -172,6 +181,8 @@ pub async fn select(
                 "SELECT {} FROM {table}{filter}{order_by} LIMIT ?1 OFFSET ?2",
                 shape::select_list(&c),
             );
+            let mut slow = Vec::new();
+            let started = Instant::now();
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(params_from_iter(conditions.params.iter()))?;
             let items = if let Some(tree) = &direct {
@@ -189,6 +200,20 @@ pub async fn select(
             };
             drop(rows);
             drop(stmt);
+            let note = |slow: &mut Vec<SlowQuery>, sql: &str, took: Duration| {
+                if took >= slow_after {
+                    slow.push(slow_query(
+                        conn,
+                        &c,
+                        sql,
+                        &conditions.params,
+                        took,
+                        &index_fields(&c, list_filter.as_ref(), &sort),
+                    ));
+                }
+            };
+            note(&mut slow, &sql, started.elapsed());
+            let started = Instant::now();
             let total = if paging.skip_total {
                 None
             } else {
@@ -199,12 +224,60 @@ pub async fn select(
                 // Only the parameters the conditions use (none, or ?1…?N).
                 let used = &conditions.params[..stmt.parameter_count().min(conditions.params.len())];
                 let key = format!("{version}\u{0}{sql}\u{0}{used:?}");
-                Some(counts.get_or_count(key, || {
+                let total = counts.get_or_count(key, || {
                     stmt.query_row(params_from_iter(used.iter()), |r| r.get::<_, i64>(0))
                         .map(|n| n as u64)
-                })?)
+                })?;
+                note(&mut slow, &sql, started.elapsed());
+                Some(total)
             };
-            Ok::<_, RecordError>((total, items))
+            Ok::<_, RecordError>((total, items, slow))
         })
-        .await
+        .await?;
+    let (total, items, slow) = result;
+    slow.into_iter().for_each(telemetry::note_slow_query);
+    Ok((total, items))
+}
+
+/// The fields an index for a slow list could use: the filter's own
+/// columns, then the sort's; at most three.
+fn index_fields(c: &Collection, filter: Option<&Filter>, sort: &[SortKey]) -> Vec<String> {
+    let mut fields = Vec::new();
+    let named = filter.map(Filter::plain_fields).unwrap_or_default();
+    for f in named.into_iter().chain(sort.iter().map(|k| k.field.clone())) {
+        if f != "id" && c.field(&f).is_some() && !fields.contains(&f) && fields.len() < 3 {
+            fields.push(f);
+        }
+    }
+    fields
+}
+
+/// A slow list query, with SQLite's plan and, when the plan reads the
+/// whole table, the index on `fields` that would serve it (PocketBase's
+/// index syntax, as a collection's `indexes` takes it).
+fn slow_query(
+    conn: &rusqlite::Connection,
+    c: &Collection,
+    sql: &str,
+    params: &[Sql],
+    took: Duration,
+    fields: &[String],
+) -> SlowQuery {
+    let plan = explain::plan(conn, sql, params);
+    let index = (explain::scans(&plan, &c.name) && !fields.is_empty()).then(|| {
+        let columns: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+        format!(
+            "CREATE INDEX `idx_{}_{}` ON `{}` ({})",
+            c.name,
+            fields.join("_"),
+            c.name,
+            columns.join(", ")
+        )
+    });
+    SlowQuery {
+        sql: sql.to_owned(),
+        millis: took.as_secs_f64() * 1000.0,
+        plan,
+        index,
+    }
 }

@@ -11,6 +11,7 @@
 
 mod checkpoint;
 mod connection;
+pub mod explain;
 mod migrations;
 mod preflight;
 mod readers;

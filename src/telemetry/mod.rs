@@ -46,7 +46,7 @@ use tracing_subscriber::{
 
 pub use self::forward::{EventSink, add_sink};
 use self::shape::{json_head, json_line, json_tail, pretty_head, pretty_line};
-use crate::config::LogFormat;
+use crate::{config::LogFormat, store::explain::SlowQuery};
 
 mod forward;
 mod shape;
@@ -144,6 +144,8 @@ struct RequestScope {
     id: String,
     /// The signed-in record it acts as, once the auth guard knows.
     caller: OnceCell<Caller>,
+    /// Its reads slower than the threshold (rare: a lock taken only then).
+    slow: std::sync::Mutex<Vec<SlowQuery>>,
 }
 
 tokio::task_local! {
@@ -158,6 +160,7 @@ pub fn in_request<F: Future>(id: String, f: F) -> impl Future<Output = F::Output
     let scope = RequestScope {
         id,
         caller: OnceCell::new(),
+        slow: std::sync::Mutex::default(),
     };
     REQUEST.scope(scope, f)
 }
@@ -176,6 +179,24 @@ pub fn note_caller(collection: &str, record_id: &str) {
             });
         }
     });
+}
+
+/// Notes a slow read of the current request, for its request log entry;
+/// outside a request it is ignored.
+pub fn note_slow_query(query: SlowQuery) {
+    let _ = REQUEST.try_with(|r| {
+        r.slow
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(query);
+    });
+}
+
+/// The slow reads noted for the current request so far, taken.
+pub fn take_slow_queries() -> Vec<SlowQuery> {
+    REQUEST
+        .try_with(|r| std::mem::take(&mut *r.slow.lock().unwrap_or_else(std::sync::PoisonError::into_inner)))
+        .unwrap_or_default()
 }
 
 /// The record the current request is signed in as, if it is and was noted.

@@ -48,6 +48,7 @@ mod migrations;
 mod oauth2;
 mod ops_logs;
 mod ops_metrics;
+mod ops_slow_queries;
 mod options_cookie;
 mod options_secrets;
 mod otp_mfa;

@@ -16,15 +16,16 @@ const bin = process.env.CAIRN_BIN;
 const chromiumPath = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 export const screenshots = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
 
-/** Starts `cairn serve` on a free port; with `superuser`, creates it first. */
-export async function startServer({ superuser } = {}) {
+/** Starts `cairn serve` on a free port; with `superuser`, creates it
+ * first; `args` are more arguments for `serve`. */
+export async function startServer({ superuser, args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-browser-'));
   const data = join(dir, 'data');
   if (superuser) {
     const r = spawnSync(bin, ['superuser', 'upsert', superuser.email, superuser.password, '--dir', data]);
     assert.equal(r.status, 0, String(r.stderr));
   }
-  const proc = spawn(bin, ['serve', '--http', '127.0.0.1:0', '--dir', data], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(bin, ['serve', '--http', '127.0.0.1:0', '--dir', data, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
   const lines = createInterface({ input: proc.stdout });
   const server = { proc, dir, base: null, installLink: null };
   await new Promise((resolve, reject) => {

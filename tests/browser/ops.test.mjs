@@ -16,7 +16,8 @@ let context;
 let token;
 
 before(async () => {
-  server = await startServer({ superuser: admin });
+  // Every records list counts as slow, so its plan is in the log.
+  server = await startServer({ superuser: admin, args: ['--slow-query', '0'] });
   browser = await launch();
   token = await apiToken(server.base, admin.email, admin.password);
   await api(server.base, token, 'PATCH', '/api/settings', { rateLimits: { enabled: false } });
@@ -291,4 +292,32 @@ test('phone width, dark: each page fits 390×844 without sideways scroll', async
   await shot(page, 'ops-phone-menu');
   w.check();
   await phone.close();
+});
+
+test('logs: a slow list shows its SQL, SQLite\'s plan and the index that would help', async () => {
+  await api(server.base, token, 'POST', '/api/collections', {
+    name: 'posts', listRule: '', fields: [{ name: 'title', type: 'text' }, { name: 'n', type: 'number' }],
+  });
+  for (let n = 0; n < 5; n++) await api(server.base, token, 'POST', '/api/collections/posts/records', { title: `t${n}`, n });
+  const listed = await fetch(`${server.base}/api/collections/posts/records?filter=${encodeURIComponent('n > 2')}`,
+    { headers: { 'x-request-id': 'slow-list-1' } });
+  assert.equal(listed.status, 200);
+  let entry;
+  for (let i = 0; i < 50 && !entry; i++) {
+    const got = await api(server.base, token, 'GET', `/api/logs?filter=${encodeURIComponent("data.requestId = 'slow-list-1'")}`);
+    entry = got.items[0];
+    if (!entry) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(entry?.data.slowQueries?.length, `the slow list is in the log: ${JSON.stringify(entry)}`);
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/logs?log=${entry.id}`);
+  const slow = page.locator('dialog.drawer[open] .slow-query').first();
+  await slow.waitFor();
+  assert.match(await slow.locator('pre.code').first().textContent(), /FROM `posts`/);
+  assert.match(await slow.locator('pre.code').nth(1).textContent(), /SCAN posts/);
+  assert.equal(await slow.locator('.suggested-index').textContent(), 'CREATE INDEX `idx_posts_n` ON `posts` (`n`)');
+  await shot(page, 'ops-log-slow-query');
+  w.check();
+  await page.close();
 });

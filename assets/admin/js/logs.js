@@ -111,6 +111,21 @@ function Chart({ stats }) {
   </figure>`;
 }
 
+/** A query the server found slow (`--slow-query`): its SQL, SQLite's plan,
+ * and the index that would serve it when the plan read the whole table. */
+function SlowQuery({ query: q, n }) {
+  return html`<section class="slow-query" aria-label=${`Slow query ${n}`}>
+    <h3>Slow query <span class="muted">${Number(q.ms).toFixed(1)} ms</span></h3>
+    <pre class="code">${q.sql}</pre>
+    <h4>SQLite's plan</h4>
+    <pre class="code">${(q.plan || []).join('\n')}</pre>
+    ${q.suggestedIndex ? html`<p>It read the whole table. This index would let it search instead; add it under the collection's <em>Indexes</em>:</p>
+      <pre class="code suggested-index">${q.suggestedIndex}</pre>
+      <p><button type="button" class="btn small" onClick=${() => navigator.clipboard?.writeText(q.suggestedIndex)}>Copy the index</button></p>`
+      : html`<p class="muted">No whole-table read: an index would not obviously help.</p>`}
+  </section>`;
+}
+
 /** One entry in a side panel (a modal dialog: Escape closes it, focus stays inside). */
 function Detail({ id, onClose }) {
   const ref = useRef(null);
@@ -135,12 +150,13 @@ function Detail({ id, onClose }) {
       ${id && !e && !loaded.error && html`<${Loading} />`}
       ${e && html`
         ${data.requestId && html`<p class="request-id">Request id <code>${data.requestId}</code></p>`}
+        ${(data.slowQueries || []).map((q, i) => html`<${SlowQuery} query=${q} n=${i + 1} />`)}
         <dl class="props">
           <dt>id</dt><dd class="mono">${e.id}</dd>
           <dt>created</dt><dd class="mono">${e.created}</dd>
           <dt>level</dt><dd><span class=${`level level-${levelName(e.level).toLowerCase()}`}>${levelName(e.level)}</span> <span class="muted">(${e.level})</span></dd>
           <dt>message</dt><dd>${e.message}</dd>
-          ${Object.keys(data).sort().map((k) => html`<dt>data.${k}</dt><dd class=${typeof data[k] === 'object' && data[k] !== null ? 'pre' : 'mono'}>${
+          ${Object.keys(data).filter((k) => k !== 'slowQueries').sort().map((k) => html`<dt>data.${k}</dt><dd class=${typeof data[k] === 'object' && data[k] !== null ? 'pre' : 'mono'}>${
             data[k] === '' ? html`<span class="muted">(empty)</span>` : value(data[k])}</dd>`)}
         </dl>
         <p><button type="button" class="btn small" onClick=${() => navigator.clipboard?.writeText(JSON.stringify(e, null, 2))}>Copy as JSON</button></p>`}

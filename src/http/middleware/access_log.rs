@@ -99,6 +99,7 @@ impl AccessLog {
                     user_agent: p.user_agent,
                     auth: caller.map(|c| (c.collection, c.id)),
                     request_id: request_id.to_owned(),
+                    slow_queries: telemetry::take_slow_queries(),
                 },
             );
         }

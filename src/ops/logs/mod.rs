@@ -63,6 +63,8 @@ pub struct RequestRecord {
     /// The signed-in record: its collection's name and its id.
     pub auth: Option<(String, String)>,
     pub request_id: String,
+    /// Its reads slower than the threshold, with their plans.
+    pub slow_queries: Vec<crate::store::explain::SlowQuery>,
 }
 
 /// What `settings.logs` decides about a record's row, taken when the
@@ -115,6 +117,17 @@ pub fn request_level(status: u16) -> i32 {
     if status >= 400 { level::ERROR } else { level::INFO }
 }
 
+/// A record's level: its status's, raised to a warning when it ran a
+/// slow query (Cairn's: so a log kept from `WARN` up still shows them).
+fn record_level(record: &RequestRecord) -> i32 {
+    let level = request_level(record.status);
+    if record.slow_queries.is_empty() {
+        level
+    } else {
+        level.max(level::WARN)
+    }
+}
+
 /// Whether logs are kept at all: PocketBase's `maxDays` 0 keeps none.
 pub fn enabled(s: &settings::Logs) -> bool {
     s.max_days > 0
@@ -132,7 +145,7 @@ impl Logs {
 
     /// Queues a served request's record, if `s` keeps it.
     pub fn request(&self, s: &settings::Logs, record: RequestRecord) {
-        if enabled(s) && request_level(record.status) >= s.min_level {
+        if enabled(s) && record_level(&record) >= s.min_level {
             self.send(Entry::Request(Box::new(record), Policy::of(s)));
         }
     }
@@ -192,6 +205,7 @@ mod tests {
             user_agent: String::new(),
             auth: None,
             request_id: "r".into(),
+            slow_queries: Vec::new(),
         }
     }
 

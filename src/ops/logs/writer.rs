@@ -17,7 +17,7 @@ use rusqlite::params;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Entry, Msg, level, request_level};
+use super::{Entry, Msg, level, record_level};
 use crate::{datetime, random, store::Database, store::StoreError};
 
 /// Rows per transaction, at most.
@@ -109,6 +109,9 @@ struct RequestData<'a> {
     user_agent: &'a str,
     #[serde(rename = "userIP", skip_serializing_if = "Option::is_none")]
     user_ip: Option<String>,
+    /// Cairn's: reads slower than `--slow-query`, with SQLite's plans.
+    #[serde(rename = "slowQueries", skip_serializing_if = "<[_]>::is_empty")]
+    slow_queries: &'a [crate::store::explain::SlowQuery],
 }
 
 fn row(entry: Entry) -> Row {
@@ -131,6 +134,7 @@ fn row(entry: Entry) -> Row {
                 url: &r.url,
                 user_agent: &r.user_agent,
                 user_ip: policy.log_ip.then(|| r.user_ip.to_canonical().to_string()),
+                slow_queries: &r.slow_queries,
             };
             let data = match policy.max_data_size {
                 0 => serde_json::to_string(&data).unwrap_or_else(|_| "{}".into()),
@@ -140,7 +144,7 @@ fn row(entry: Entry) -> Row {
                 },
             };
             let message = format!("{} {}", r.method, r.url);
-            (r.at, request_level(r.status), message, data)
+            (r.at, record_level(&r), message, data)
         }
         Entry::Server(s, policy) => (s.at, s.level, s.message, cap(s.data, policy.max_data_size)),
     };
@@ -244,6 +248,7 @@ mod tests {
                 user_agent: "ua".into(),
                 auth: Some(("users".into(), "abc".into())),
                 request_id: "rid".into(),
+                slow_queries: Vec::new(),
             };
             let row = row(Entry::Request(Box::new(r), policy));
             let data: Value = serde_json::from_str(&row.data).expect("json");
