@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The short, CI version of the fault scripts (the long runs are on demand,
 # see tests/faults/RESULTS.md): a few crash rounds that must pass, and one
-# planted round that must fail, so the crash check is known to see a loss.
+# planted round that must fail, so the crash check is known to see a loss;
+# then every committed fuzz input replayed through the fuzz targets
+# (tests/faults/fuzz.sh short).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${CAIRN_BIN:-target/debug/cairn}"
@@ -22,3 +24,8 @@ else
   echo "# fail 1"
   exit 1
 fi
+
+# The fuzz corpora, replayed by `cargo test` (the test binary is the one
+# tests/run.sh has already built, so this takes seconds; the libFuzzer
+# runs are `tests/faults/fuzz.sh long`).
+bash tests/faults/fuzz.sh short
