@@ -22,8 +22,8 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// A catalog of just these collections, for unit tests.
-    #[cfg(test)]
+    /// A catalog of just these collections, for tests and the fuzz
+    /// targets (a server's own catalog is always `load`ed).
     pub fn from_collections(collections: Vec<Collection>) -> Self {
         Self {
             collections: collections.into_iter().map(Arc::new).collect(),

@@ -33,6 +33,7 @@ mod followups_pk_change;
 mod followups_rename;
 mod followups_startup;
 mod followups_superuser_ips;
+mod fuzz_corpora;
 mod health;
 mod hidden_fields;
 mod import_bad_input;

@@ -2,7 +2,9 @@
 # The short, CI version of the fault scripts (the long runs are on demand,
 # see tests/faults/RESULTS.md): a few crash rounds that must pass, and one
 # planted round that must fail, so the crash check is known to see a loss;
-# hostile clients against short limits; a 20-second soak.
+# hostile clients against short limits; a 20-second soak. (The fuzz
+# corpora are replayed by `cargo test`: tests/api/fuzz_corpora.rs, which
+# is also `tests/faults/fuzz.sh short`.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${CAIRN_BIN:-target/debug/cairn}"

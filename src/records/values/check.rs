@@ -93,7 +93,14 @@ fn text(v: &Value, min: u64, cap: u64, pattern: &str) -> Option<FieldError> {
 }
 
 fn number(v: &Value, min: Option<f64>, max: Option<f64>, only_int: bool) -> Option<FieldError> {
-    let n = v.as_f64().unwrap_or(0.0);
+    // `normalize` leaves NaN and the infinities as text (JSON has no such
+    // numbers); PocketBase refuses them before any other check.
+    let Some(n) = v.as_f64() else {
+        return Some(FieldError::new(
+            "validation_not_a_number",
+            "The submitted number is not properly formatted.",
+        ));
+    };
     if only_int && n.fract() != 0.0 {
         return Some(FieldError::new(
             "validation_only_int_constraint",

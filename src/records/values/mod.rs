@@ -24,13 +24,32 @@ fn as_text(v: &Value) -> String {
 fn as_number(v: &Value) -> f64 {
     match v {
         Value::Number(n) => n.as_f64().unwrap_or(0.0),
-        Value::String(s) => s.trim().parse().unwrap_or(0.0),
+        Value::String(s) => parse_number(s),
         Value::Bool(b) => f64::from(u8::from(*b)),
         _ => 0.0,
     }
 }
 
+/// Text as PocketBase reads it into a number (Go's `strconv.ParseFloat`,
+/// through `cast`): text that is no number is 0, and so is a number too
+/// large for a float ("1e400": Go reports the overflow and `cast` answers
+/// 0), while `NaN` and `Inf` are read as themselves, for `check` to refuse.
+fn parse_number(s: &str) -> f64 {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f.is_infinite() && s.bytes().any(|b| b.is_ascii_digit()) => 0.0,
+        Ok(f) => f,
+        Err(_) => 0.0,
+    }
+}
+
 fn number_value(v: f64) -> Value {
+    if !v.is_finite() {
+        // JSON has no NaN or infinity (`json!` would make it null, which
+        // reads back as 0): the text stays, `check` refuses it as
+        // PocketBase does ("validation_not_a_number"), so it is never
+        // stored. Found by fuzz/src/values.rs.
+        return Value::String(v.to_string());
+    }
     if v.fract() == 0.0 && v.abs() < 9e15 {
         json!(v as i64)
     } else {
@@ -91,10 +110,15 @@ pub fn normalize(field: &Field, raw: &Value) -> Value {
         }),
         FieldKind::Json { .. } => raw.clone(),
         FieldKind::GeoPoint { .. } => match raw {
-            Value::Object(o) => json!({
-                "lon": number_value(o.get("lon").map(as_number).unwrap_or(0.0)),
-                "lat": number_value(o.get("lat").map(as_number).unwrap_or(0.0)),
-            }),
+            Value::Object(o) => {
+                // A coordinate that is no finite number is 0, as PocketBase
+                // reads a point it cannot decode.
+                let coordinate = |key| {
+                    let f = o.get(key).map(as_number).unwrap_or(0.0);
+                    number_value(if f.is_finite() { f } else { 0.0 })
+                };
+                json!({"lon": coordinate("lon"), "lat": coordinate("lat")})
+            }
             _ => json!({"lon": 0, "lat": 0}),
         },
         FieldKind::Date { .. } => json!(
@@ -227,6 +251,37 @@ mod tests {
             json!("2024-05-06 07:08:09.000Z")
         );
         assert_eq!(normalize(&d, &json!("nope")), json!(""));
+    }
+
+    /// Found by the `values` fuzz target: "NaN" and "inf" became JSON null
+    /// (stored as 0, unchecked). PocketBase 0.40.6 refuses them and reads
+    /// an overflowing "1e400" as 0.
+    #[test]
+    fn numbers_json_cannot_hold_are_refused() {
+        let n = field(json!({"name": "n", "type": "number", "required": true}));
+        for text in ["NaN", "inf", "-Infinity", " +INF "] {
+            let v = normalize(&n, &json!(text));
+            assert_eq!(normalize(&n, &v), v, "{text}: canonical");
+            assert_eq!(
+                check(&n, &v).map(|e| e.code),
+                Some("validation_not_a_number".into()),
+                "{text}"
+            );
+        }
+        assert_eq!(normalize(&n, &json!("1e400")), json!(0), "overflow reads as 0");
+        assert_eq!(normalize(&n, &json!("-1e400")), json!(0), "overflow reads as 0");
+        assert_eq!(check(&n, &json!(1e308)), None, "the largest floats are numbers");
+        let sum = modify(&n, &json!(1e308), Modifier::Append, &json!(1e308));
+        assert_eq!(
+            check(&n, &sum).map(|e| e.code),
+            Some("validation_not_a_number".into()),
+            "an overflowing n+ is refused"
+        );
+        let g = field(json!({"name": "g", "type": "geoPoint"}));
+        assert_eq!(
+            normalize(&g, &json!({"lon": "NaN", "lat": "inf"})),
+            json!({"lon": 0, "lat": 0})
+        );
     }
 
     #[test]

