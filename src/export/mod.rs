@@ -392,7 +392,7 @@ fn cairn_only(tx: &Connection) -> Result<Vec<String>, ExportError> {
     let sessions = count("SELECT count(*) FROM cairn._sessions WHERE revoked = ''")?;
     if sessions > 0 {
         notes.push(format!(
-            "{sessions} refresh-token sessions (Cairn's own): those apps sign in again once their short token expires; PocketBase's own tokens stay valid"
+            "{sessions} refresh-token sessions (Cairn's own): PocketBase accepts the tokens apps hold until they expire, then they sign in again"
         ));
     }
     let outbox = count("SELECT count(*) FROM cairn._outbox")?;
@@ -508,10 +508,34 @@ impl FileCopier {
             std::fs::create_dir_all(dir).map_err(|e| ExportError::io("creating a storage folder", e))?;
         }
         let bytes = std::fs::copy(&from, &to).map_err(|e| ExportError::io("copying a file", e))?;
+        write_attrs(&to).map_err(|e| ExportError::io("writing a file's attributes", e))?;
         self.files += 1;
         self.bytes += bytes;
         Ok(())
     }
+}
+
+/// PocketBase's storage keeps each file's `Content-Type` in a `NAME.attrs`
+/// file beside it (JSON, as PocketBase 0.40.6 writes it) and serves
+/// `application/octet-stream` without one; Cairn sniffs the type from
+/// the first bytes when serving, so the type written is the one Cairn
+/// served. The `md5` and original-name entries PocketBase also writes are
+/// optional to it and left out.
+fn write_attrs(file: &Path) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(file)?.take(512).read_to_end(&mut head)?;
+    let kind = crate::files::sniff::content_type(crate::files::sniff::sniff(&head).mime);
+    let attrs = serde_json::json!({
+        "user.cache_control": "",
+        "user.content_disposition": "",
+        "user.content_encoding": "",
+        "user.content_language": "",
+        "user.content_type": kind,
+    });
+    let mut name = file.as_os_str().to_owned();
+    name.push(".attrs");
+    std::fs::write(PathBuf::from(name), attrs.to_string())
 }
 
 /// The file names a file column holds: one name, or a JSON list of them.
