@@ -37,8 +37,8 @@ fn layer(module: &str) -> Option<Layer> {
     Some(match module {
         "http" | "api" | "cli" | "poem" => Layer::Edge,
         "app" | "config" | "telemetry" | "lib" | "main" => Layer::Root,
-        "records" | "auth" | "identity" | "realtime" | "files" | "mail" | "settings" | "import" | "ops"
-        | "backups" => Layer::Service,
+        "records" | "auth" | "identity" | "realtime" | "files" | "mail" | "settings" | "import"
+        | "export" | "ops" | "backups" => Layer::Service,
         "schema" | "query" | "store" | "stats" | "validation" | "datetime" | "random" | "architecture" => {
             Layer::Core
         }

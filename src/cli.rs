@@ -10,6 +10,7 @@ use crate::{
     auth::superusers::{self, SaveMode, SuperuserError},
     backups::{BackupName, Backups, ServeLock},
     config::{Config, ConnectionLimits, LogFormat, Origins},
+    export::{self, ExportRequest},
     files::Storage,
     import::{self, ImportRequest},
     store::{Durability, Store},
@@ -45,6 +46,11 @@ pub enum Command {
         #[command(subcommand)]
         from: ImportFrom,
     },
+    /// Make another server's data folder from this one (--dir), which is only read.
+    Export {
+        #[command(subcommand)]
+        to: ExportTo,
+    },
     /// Make, list and restore backups of the data folder.
     Backup {
         #[command(subcommand)]
@@ -56,6 +62,24 @@ pub enum Command {
 pub enum ImportFrom {
     /// From a PocketBase (0.23 to 0.40) `pb_data` folder, which is only read.
     Pocketbase(PocketbaseArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportTo {
+    /// Into a new PocketBase 0.40 `pb_data` folder; a Cairn server may keep running.
+    Pocketbase(ExportPocketbaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportPocketbaseArgs {
+    /// The `pb_data` folder to make (new or empty).
+    pub out_dir: PathBuf,
+    /// Replace the folder if it is not empty.
+    #[arg(long)]
+    pub force: bool,
+    /// Carry the request logs too.
+    #[arg(long)]
+    pub logs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +220,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Import {
                 from: ImportFrom::Pocketbase(args),
             } => import_pocketbase(args, cli.dir).await,
+            Command::Export {
+                to: ExportTo::Pocketbase(args),
+            } => export_pocketbase(args, cli.dir).await,
             Command::Backup { action } => backup(action, &cli.dir).await,
         }
     });
@@ -391,6 +418,50 @@ async fn import_pocketbase(args: PocketbaseArgs, dir: PathBuf) -> Result<(), Str
         s.file_bytes,
         s.elapsed.as_secs_f64()
     );
+    if s.not_carried.is_empty() {
+        println!("Nothing was left behind.");
+    } else {
+        println!("Not carried:");
+        for note in &s.not_carried {
+            println!("  - {note}");
+        }
+    }
+    Ok(())
+}
+
+async fn export_pocketbase(args: ExportPocketbaseArgs, dir: PathBuf) -> Result<(), String> {
+    let request = ExportRequest {
+        source: dir,
+        target: args.out_dir,
+        force: args.force,
+        logs: args.logs,
+    };
+    let s = export::run(request, |line| eprintln!("{line}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Exported {} collections, {} records ({} accounts, {} of them superusers; {} OAuth2 links), {} files ({} bytes), {} request logs in {:.1} s.",
+        s.collections,
+        s.records,
+        s.accounts,
+        s.superusers,
+        s.oauth2_links,
+        s.files,
+        s.file_bytes,
+        s.logs,
+        s.elapsed.as_secs_f64()
+    );
+    if s.must_reset.is_empty() {
+        println!("Every password carries: PocketBase checks them as they are.");
+    } else {
+        println!(
+            "{} accounts must reset their password on PocketBase (Cairn holds it as argon2id, which PocketBase cannot check; their other data carried):",
+            s.must_reset.len()
+        );
+        for who in &s.must_reset {
+            println!("  - {who}");
+        }
+    }
     if s.not_carried.is_empty() {
         println!("Nothing was left behind.");
     } else {

@@ -13,6 +13,7 @@ pub mod backups;
 pub mod cli;
 pub mod config;
 pub mod datetime;
+pub mod export;
 pub mod files;
 pub mod http;
 pub mod identity;

@@ -44,6 +44,13 @@ bash tests/sdk/run.sh cairn 2>&1 | tee -a "$log"
 echo "== JS SDK suite against PocketBase $POCKETBASE_VERSION"
 bash tests/sdk/run.sh pocketbase 2>&1 | tee -a "$log"
 
+# Third-party clients (tests/clients): the community Python SDK, against
+# Cairn and against PocketBase with the same checks.
+echo "== third-party clients against Cairn (tests/clients)"
+bash tests/clients/run.sh cairn 2>&1 | tee -a "$log"
+echo "== third-party clients against PocketBase $POCKETBASE_VERSION"
+bash tests/clients/run.sh pocketbase 2>&1 | tee -a "$log"
+
 # Schemathesis against the live OpenAPI document: no 5xx, no status code
 # an operation does not declare, answers that match their schemas.
 echo "== schemathesis (tests/schemathesis)"

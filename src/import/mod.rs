@@ -37,7 +37,8 @@ use crate::{
     store::{Store, StoreError},
 };
 use source::{Source, SourceCollection};
-use target::{Staging, check_target};
+pub use target::Staging;
+use target::check_target;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -109,6 +110,12 @@ impl From<SchemaError> for ImportError {
     }
 }
 
+/// The system migrations PocketBase 0.23 to 0.40 records for itself, in
+/// order (an export writes them all, so PocketBase runs none of them).
+pub fn source_system_migrations() -> &'static [&'static str] {
+    source::SYSTEM_MIGRATIONS
+}
+
 /// What to import, and where.
 #[derive(Debug, Clone)]
 pub struct ImportRequest {
@@ -165,7 +172,8 @@ fn run_blocking(
         not_carried.extend(drop_unknown_providers(c));
     }
 
-    let staging = Staging::create(&request.target)?;
+    let staging =
+        Staging::create(&request.target, "import").map_err(|e| ImportError::io("the new data folder", e))?;
     progress(format!(
         "Importing {} into {}",
         request.source.display(),
@@ -188,7 +196,7 @@ fn run_blocking(
     let mut summary = built?;
     drop(source);
     summary.not_carried.splice(0..0, not_carried);
-    staging.finish(&request.target)?;
+    (staging.finish(&request.target)).map_err(|e| ImportError::io("the new data folder", e))?;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

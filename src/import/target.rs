@@ -48,15 +48,17 @@ pub fn check_target(request: &ImportRequest) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// The hidden folder the new data folder is built in, removed unless
-/// `finish` moves it into place.
+/// The hidden folder a new data folder is built in, removed unless
+/// `finish` moves it into place. Shared with `export`, which builds its
+/// `pb_data` the same way; errors are I/O errors that name their path.
 pub struct Staging {
     pub path: PathBuf,
     done: bool,
 }
 
 impl Staging {
-    pub fn create(target: &Path) -> Result<Self, ImportError> {
+    /// A new hidden folder beside `target`, named for `purpose`.
+    pub fn create(target: &Path, purpose: &str) -> std::io::Result<Self> {
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -65,40 +67,40 @@ impl Staging {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent)
-            .map_err(|e| ImportError::io(&format!("creating {}", parent.display()), e))?;
-        let path = parent.join(format!(".{name}.import-{}", crate::random::lower_alphanumeric(8)));
-        std::fs::create_dir(&path)
-            .map_err(|e| ImportError::io(&format!("creating {}", path.display()), e))?;
+        std::fs::create_dir_all(&parent).map_err(|e| context(e, "creating", &parent))?;
+        let path = parent.join(format!(
+            ".{name}.{purpose}-{}",
+            crate::random::lower_alphanumeric(8)
+        ));
+        std::fs::create_dir(&path).map_err(|e| context(e, "creating", &path))?;
         Ok(Self { path, done: false })
     }
 
     /// Puts the finished folder at `target`; a replaced one is moved
     /// aside first and deleted only once the new one is in place.
-    pub fn finish(mut self, target: &Path) -> Result<(), ImportError> {
+    pub fn finish(mut self, target: &Path) -> std::io::Result<()> {
         let mut aside = None;
         if target.exists() {
             let old = self.path.with_extension("replaced");
-            std::fs::rename(target, &old)
-                .map_err(|e| ImportError::io(&format!("moving {} aside", target.display()), e))?;
+            std::fs::rename(target, &old).map_err(|e| context(e, "moving aside", target))?;
             aside = Some(old);
         }
         if let Err(e) = std::fs::rename(&self.path, target) {
             if let Some(old) = &aside {
                 let _ = std::fs::rename(old, target);
             }
-            return Err(ImportError::io(
-                &format!("moving the new folder to {}", target.display()),
-                e,
-            ));
+            return Err(context(e, "moving the new folder to", target));
         }
         self.done = true;
         if let Some(old) = aside {
-            std::fs::remove_dir_all(&old)
-                .map_err(|e| ImportError::io(&format!("removing the replaced {}", old.display()), e))?;
+            std::fs::remove_dir_all(&old).map_err(|e| context(e, "removing the replaced", &old))?;
         }
         Ok(())
     }
+}
+
+fn context(err: std::io::Error, what: &str, path: &Path) -> std::io::Error {
+    std::io::Error::new(err.kind(), format!("{what} {}: {err}", path.display()))
 }
 
 impl Drop for Staging {

@@ -29,7 +29,7 @@ use rusqlite::Connection;
 pub use connection::register_functions;
 pub use migrations::{MigrationSet, MigrationStatus};
 use readers::Readers;
-pub use snapshot::{FileProblem, check_file};
+pub use snapshot::{FileProblem, check_file, snapshot};
 use writer::{Isolation, Writer};
 
 #[derive(Debug, thiserror::Error)]

@@ -68,7 +68,11 @@ impl Database {
     }
 }
 
-fn snapshot(source: &Path, dest: &Path) -> Result<(), StoreError> {
+/// A consistent copy of the database file `source` at `dest` (which must
+/// not exist), from a connection of its own: what `snapshot_into` does,
+/// for a process that does not run the store (`cairn export`, beside a
+/// running server).
+pub fn snapshot(source: &Path, dest: &Path) -> Result<(), StoreError> {
     let conn = Connection::open_with_flags(
         source,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

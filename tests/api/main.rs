@@ -22,6 +22,7 @@ mod defects_views;
 mod differential;
 mod edge;
 mod edge_parse;
+mod export_pocketbase;
 mod faults_clients;
 mod faults_disk;
 mod faults_startup;
