@@ -166,7 +166,7 @@ impl SettingsApi {
         } else {
             &collection
         };
-        let auth = crate::auth::auth_collection(&self.state, name);
+        let auth = super::path::find_auth_collection(&self.state, name);
         if auth.is_none() {
             errors.add(
                 &["collection"],

@@ -30,8 +30,6 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
-    #[error("missing collection")]
-    NoCollection,
     #[error("invalid input")]
     Invalid(FieldErrors),
     #[error("{0}")]
@@ -105,11 +103,6 @@ fn invalid_token() -> FlowError {
     )
 }
 
-/// The auth collection `name`, or the 404 PocketBase answers.
-pub fn auth_collection(state: &AppState, name: &str) -> Result<Arc<Collection>, FlowError> {
-    super::auth_collection(state, name).ok_or(FlowError::NoCollection)
-}
-
 /// Parses a required email address in field `name`.
 pub fn parse_email(name: &str, raw: &str) -> Result<Email, FlowError> {
     if raw.trim().is_empty() {
@@ -177,8 +170,11 @@ fn required(errors: &mut FieldErrors, name: &str, value: &str) {
     }
 }
 
-pub async fn request_verification(state: &AppState, collection: &str, email: &str) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
+pub async fn request_verification(
+    state: &AppState,
+    c: Arc<Collection>,
+    email: &str,
+) -> Result<(), FlowError> {
     not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
     let email = parse_email("email", email)?;
     if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await?
@@ -197,8 +193,11 @@ pub async fn request_verification(state: &AppState, collection: &str, email: &st
     Ok(())
 }
 
-pub async fn confirm_verification(state: &AppState, collection: &str, token: &str) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
+pub async fn confirm_verification(
+    state: &AppState,
+    c: Arc<Collection>,
+    token: &str,
+) -> Result<(), FlowError> {
     not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
     if token.is_empty() {
         return Err(field("token", FieldError::required()));
@@ -224,10 +223,9 @@ pub async fn confirm_verification(state: &AppState, collection: &str, token: &st
 
 pub async fn request_password_reset(
     state: &AppState,
-    collection: &str,
+    c: Arc<Collection>,
     email: &str,
 ) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
     let email = parse_email("email", email)?;
     if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await? {
         send_token_mail(
@@ -253,10 +251,9 @@ pub struct NewPassword {
 /// account also counts as verified, since the reset mail reached it.
 pub async fn confirm_password_reset(
     state: &AppState,
-    collection: &str,
+    c: Arc<Collection>,
     input: NewPassword,
 ) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
     let mut errors = FieldErrors::new();
     required(&mut errors, "token", &input.token);
     if let Err(e) = password::check_policy(&input.password) {
@@ -288,11 +285,10 @@ pub async fn confirm_password_reset(
 /// Mails a confirmation link to the new address of the signed-in caller.
 pub async fn request_email_change(
     state: &AppState,
-    collection: &str,
+    c: Arc<Collection>,
     caller: &Caller,
     new_email: &str,
 ) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
     let id = match caller {
         Caller::Guest => return Err(FlowError::Unauthorized),
         Caller::Record(r, _) if r.collection.id != c.id => {
@@ -337,11 +333,10 @@ pub async fn request_email_change(
 /// token key ends every session.
 pub async fn confirm_email_change(
     state: &AppState,
-    collection: &str,
+    c: Arc<Collection>,
     token: &str,
     password: &str,
 ) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
     not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
     let mut errors = FieldErrors::new();
     required(&mut errors, "token", token);

@@ -17,20 +17,3 @@ pub mod sessions;
 pub mod signin;
 pub mod superusers;
 pub mod token;
-
-use std::sync::Arc;
-
-use crate::{
-    app::AppState,
-    schema::{Collection, CollectionKind},
-};
-
-/// The auth collection of this name or id, if there is one.
-pub fn auth_collection(state: &AppState, name: &str) -> Option<Arc<Collection>> {
-    state
-        .schema
-        .catalog()
-        .get(name)
-        .filter(|c| c.kind == CollectionKind::Auth)
-        .cloned()
-}

@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{
     account,
-    flows::{FlowError, auth_collection, parse_email},
+    flows::{FlowError, parse_email},
     password_signin,
     signin::{Method, SignedIn},
 };
@@ -61,8 +61,7 @@ fn digits(len: usize) -> String {
 }
 
 /// Mails a fresh code to the account with `email` and answers its id.
-pub async fn request(state: &AppState, collection: &str, email: &str) -> Result<String, FlowError> {
-    let c = auth_collection(state, collection)?;
+pub async fn request(state: &AppState, c: Arc<Collection>, email: &str) -> Result<String, FlowError> {
     let options = enabled(&c)?;
     let email = parse_email("email", email)?;
     let otp_id = crate::random::lower_alphanumeric(15);
@@ -124,12 +123,11 @@ struct Stored {
 /// one counts against the OTP's attempts.
 pub async fn sign_in(
     state: &AppState,
-    collection: &str,
+    c: Arc<Collection>,
     otp_id: &str,
     code: &str,
     mfa_id: Option<String>,
 ) -> Result<SignedIn, FlowError> {
-    let c = auth_collection(state, collection)?;
     enabled(&c)?;
     let mut errors = FieldErrors::new();
     for (name, value) in [("otpId", otp_id), ("password", code)] {

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     app::AppState,
     identity::password,
-    schema::{Collection, CollectionKind},
+    schema::Collection,
     store::StoreError,
     validation::{FieldError, FieldErrors},
 };
@@ -31,8 +31,6 @@ pub struct PasswordLogin {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("missing collection")]
-    NoCollection,
     #[error("invalid input")]
     Invalid(FieldErrors),
     #[error("password sign-in is disabled for this collection")]
@@ -63,15 +61,9 @@ fn enabled(c: &Collection) -> bool {
 
 pub async fn with_password(
     state: &AppState,
-    collection: &str,
+    c: Arc<Collection>,
     input: PasswordLogin,
 ) -> Result<SignedIn, LoginError> {
-    let catalog = state.schema.catalog();
-    let c = catalog
-        .get(collection)
-        .filter(|c| c.kind == CollectionKind::Auth)
-        .cloned()
-        .ok_or(LoginError::NoCollection)?;
     let mut errors = FieldErrors::new();
     if input.identity.trim().is_empty() {
         errors.insert("identity".into(), FieldError::required());

@@ -356,7 +356,6 @@ impl From<PasswordError> for ApiError {
 impl From<LoginError> for ApiError {
     fn from(err: LoginError) -> Self {
         match err {
-            LoginError::NoCollection => ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."),
             LoginError::Invalid(fields) => ApiError::validation(fields),
             LoginError::Disabled => {
                 ApiError::bad_request("The collection is not configured to allow password authentication.")
@@ -381,9 +380,6 @@ impl From<LoginError> for ApiError {
 impl From<FlowError> for ApiError {
     fn from(err: FlowError) -> Self {
         match err {
-            FlowError::NoCollection => {
-                ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid collection context.")
-            }
             FlowError::Invalid(fields) => ApiError::validation(fields),
             FlowError::Refused(message) => ApiError::bad_request(message),
             FlowError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
@@ -401,7 +397,6 @@ impl From<FlowError> for ApiError {
 impl From<OAuth2Error> for ApiError {
     fn from(err: OAuth2Error) -> Self {
         match err {
-            OAuth2Error::NoCollection => ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."),
             OAuth2Error::Disabled => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "The collection is not configured to allow OAuth2 authentication.",

@@ -55,8 +55,6 @@ pub struct CodeSignIn {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OAuth2Error {
-    #[error("missing collection")]
-    NoCollection,
     #[error("OAuth2 sign-in is disabled for this collection")]
     Disabled,
     #[error("invalid input")]
@@ -78,10 +76,9 @@ pub enum OAuth2Error {
 pub async fn sign_in(
     state: &AppState,
     requester: &Requester,
-    collection: &str,
+    c: Arc<Collection>,
     input: CodeSignIn,
 ) -> Result<SignedIn, OAuth2Error> {
-    let c = super::auth_collection(state, collection).ok_or(OAuth2Error::NoCollection)?;
     let input_mfa_id = input.mfa_id.clone();
     if !config::enabled(&c) {
         return Err(OAuth2Error::Disabled);
