@@ -85,7 +85,7 @@ impl AccountApi {
         body: Body<EmailBody>,
     ) -> poem::Result<Done> {
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::request_verification(&self.state, c, &body.0.email)
+        flows::request_verification(&self.state.auth(), c, &body.0.email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -103,7 +103,7 @@ impl AccountApi {
         body: Body<TokenBody>,
     ) -> poem::Result<Done> {
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::confirm_verification(&self.state, c, &body.0.token)
+        flows::confirm_verification(&self.state.auth(), c, &body.0.token)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -121,7 +121,7 @@ impl AccountApi {
         body: Body<EmailBody>,
     ) -> poem::Result<Done> {
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::request_password_reset(&self.state, c, &body.0.email)
+        flows::request_password_reset(&self.state.auth(), c, &body.0.email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -146,7 +146,7 @@ impl AccountApi {
             password_confirm: body.password_confirm,
         };
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::confirm_password_reset(&self.state, c, input)
+        flows::confirm_password_reset(&self.state.auth(), c, input)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -166,7 +166,7 @@ impl AccountApi {
     ) -> poem::Result<Done> {
         let caller = guard::identify(&self.state, req).await?;
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::request_email_change(&self.state, c, &caller, &body.0.new_email)
+        flows::request_email_change(&self.state.auth(), c, &caller, &body.0.new_email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -185,7 +185,7 @@ impl AccountApi {
         body: Body<ConfirmEmailChangeBody>,
     ) -> poem::Result<Done> {
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::confirm_email_change(&self.state, c, &body.0.token, &body.0.password)
+        flows::confirm_email_change(&self.state.auth(), c, &body.0.token, &body.0.password)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)

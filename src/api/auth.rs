@@ -67,7 +67,7 @@ pub async fn complete(state: &AppState, req: &Request, signed_in: SignedIn) -> p
     if signed_in.collection.id == crate::schema::defaults::SUPERUSERS_ID {
         crate::http::client::superuser_may_call(req, &state.settings.get())?;
     }
-    let completed = signin::complete(state, &request_meta(req), signed_in)
+    let completed = signin::complete(&state.auth(), &request_meta(req), signed_in)
         .await
         .map_err(ApiError::from)?;
     Ok(match completed {
@@ -247,7 +247,7 @@ impl AuthApi {
         let body = body.0;
         let c = path::auth_collection(&self.state, &collection.0)?;
         let signed_in = password_signin::with_password(
-            &self.state,
+            &self.state.auth(),
             c,
             PasswordLogin {
                 identity: body.identity,
@@ -289,7 +289,7 @@ impl AuthApi {
             mfa_id: body.mfa_id,
         };
         let c = path::auth_collection(&self.state, &collection.0)?;
-        let signed_in = oauth2::sign_in(&self.state, &requester, c, input)
+        let signed_in = oauth2::sign_in(&self.state.auth(), &self.state.records(), &requester, c, input)
             .await
             .map_err(ApiError::from)?;
         complete(&self.state, req, signed_in).await

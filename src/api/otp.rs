@@ -57,7 +57,7 @@ impl OtpApi {
         body: Body<RequestOtpBody>,
     ) -> poem::Result<Json<Value>> {
         let c = path::flow_collection(&self.state, &collection.0)?;
-        let otp_id = otp::request(&self.state, c, &body.0.email)
+        let otp_id = otp::request(&self.state.auth(), c, &body.0.email)
             .await
             .map_err(ApiError::from)?;
         Ok(Json(json!({"otpId": otp_id})))
@@ -77,7 +77,7 @@ impl OtpApi {
     ) -> poem::Result<AuthResponse> {
         let body = body.0;
         let c = path::flow_collection(&self.state, &collection.0)?;
-        let signed_in = otp::sign_in(&self.state, c, &body.otp_id, &body.password, body.mfa_id)
+        let signed_in = otp::sign_in(&self.state.auth(), c, &body.otp_id, &body.password, body.mfa_id)
             .await
             .map_err(ApiError::from)?;
         complete(&self.state, req, signed_in).await

@@ -7,6 +7,7 @@ pub mod account;
 pub mod alert;
 pub mod backoff;
 pub mod caller;
+pub mod deps;
 pub mod flows;
 pub mod installer;
 pub mod mfa;
