@@ -11,11 +11,12 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{backoff::Backoff, caller::AuthRecords, installer::Installer, sessions::Sessions},
+    auth::{backoff::Backoff, caller::AuthRecords, deps::AuthDeps, installer::Installer, sessions::Sessions},
     backups::{BackupError, Backups, Progress, ServeLock},
     config::Config,
     files::Storage,
     identity::password::Hasher,
+    mail::Mailer,
     ops::{
         cron::{JobFn, Scheduler},
         logs::{self, Logs},
@@ -80,6 +81,29 @@ impl AppState {
             list_counts: &self.list_counts,
             listener: self,
             slow_query: self.config.slow_query,
+        }
+    }
+
+    /// What the sign-in and account-flow services touch, borrowed for one
+    /// call.
+    pub fn auth(&self) -> AuthDeps<'_> {
+        AuthDeps {
+            schema: &self.schema,
+            db: &self.store.data,
+            hasher: &self.hasher,
+            backoff: &self.login_backoff,
+            sessions: &self.sessions,
+            mailer: self.mailer(),
+            listener: self,
+        }
+    }
+
+    /// Outgoing mail, per the live settings.
+    pub fn mailer(&self) -> Mailer<'_> {
+        Mailer {
+            settings: &self.settings,
+            outbox: &self.store.data,
+            echo: self.config.dev,
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path};
 
-use super::{ApiTags, body::Body, guard};
+use super::{ApiTags, body::Body, guard, path};
 use crate::{
     app::AppState,
     auth::flows::{self, NewPassword},
@@ -84,7 +84,8 @@ impl AccountApi {
         collection: Path<String>,
         body: Body<EmailBody>,
     ) -> poem::Result<Done> {
-        flows::request_verification(&self.state, &collection.0, &body.0.email)
+        let c = path::flow_collection(&self.state, &collection.0)?;
+        flows::request_verification(&self.state.auth(), c, &body.0.email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -101,7 +102,8 @@ impl AccountApi {
         collection: Path<String>,
         body: Body<TokenBody>,
     ) -> poem::Result<Done> {
-        flows::confirm_verification(&self.state, &collection.0, &body.0.token)
+        let c = path::flow_collection(&self.state, &collection.0)?;
+        flows::confirm_verification(&self.state.auth(), c, &body.0.token)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -118,7 +120,8 @@ impl AccountApi {
         collection: Path<String>,
         body: Body<EmailBody>,
     ) -> poem::Result<Done> {
-        flows::request_password_reset(&self.state, &collection.0, &body.0.email)
+        let c = path::flow_collection(&self.state, &collection.0)?;
+        flows::request_password_reset(&self.state.auth(), c, &body.0.email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -142,7 +145,8 @@ impl AccountApi {
             password: body.password,
             password_confirm: body.password_confirm,
         };
-        flows::confirm_password_reset(&self.state, &collection.0, input)
+        let c = path::flow_collection(&self.state, &collection.0)?;
+        flows::confirm_password_reset(&self.state.auth(), c, input)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -161,7 +165,8 @@ impl AccountApi {
         body: Body<EmailChangeBody>,
     ) -> poem::Result<Done> {
         let caller = guard::identify(&self.state, req).await?;
-        flows::request_email_change(&self.state, &collection.0, &caller, &body.0.new_email)
+        let c = path::flow_collection(&self.state, &collection.0)?;
+        flows::request_email_change(&self.state.auth(), c, &caller, &body.0.new_email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -179,7 +184,8 @@ impl AccountApi {
         collection: Path<String>,
         body: Body<ConfirmEmailChangeBody>,
     ) -> poem::Result<Done> {
-        flows::confirm_email_change(&self.state, &collection.0, &body.0.token, &body.0.password)
+        let c = path::flow_collection(&self.state, &collection.0)?;
+        flows::confirm_email_change(&self.state.auth(), c, &body.0.token, &body.0.password)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)

@@ -1,6 +1,7 @@
-//! Sign-in endpoints for auth collections. For now: password sign-in,
-//! which superusers and app users share (`_superusers` is an auth
-//! collection like any other).
+//! Sign-in endpoints for auth collections: the methods a collection
+//! offers, password and OAuth2 sign-in (OTP's are in `otp`), token
+//! refresh and impersonation. Superusers and app users share them
+//! (`_superusers` is an auth collection like any other).
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
-use super::{ApiTags, body::Body, guard, refresh_cookie};
+use super::{ApiTags, body::Body, guard, path, refresh_cookie};
 use crate::{
     app::AppState,
     auth::{
@@ -66,7 +67,7 @@ pub async fn complete(state: &AppState, req: &Request, signed_in: SignedIn) -> p
     if signed_in.collection.id == crate::schema::defaults::SUPERUSERS_ID {
         crate::http::client::superuser_may_call(req, &state.settings.get())?;
     }
-    let completed = signin::complete(state, &request_meta(req), signed_in)
+    let completed = signin::complete(&state.auth(), &request_meta(req), signed_in)
         .await
         .map_err(ApiError::from)?;
     Ok(match completed {
@@ -82,11 +83,6 @@ pub struct ImpersonateBody {
     /// Token lifetime in seconds; the collection's auth token duration if 0.
     #[oai(default)]
     duration: u64,
-}
-
-fn auth_collection(state: &AppState, name: &str) -> Result<Arc<Collection>, ApiError> {
-    crate::auth::auth_collection(state, name)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
 }
 
 /// The typed options of an auth collection, which every auth collection of
@@ -152,7 +148,7 @@ impl AuthApi {
         operation_id = "listAuthMethods"
     )]
     async fn auth_methods(&self, collection: Path<String>) -> poem::Result<Json<Value>> {
-        let c = auth_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let o = auth_options(&c)?;
         let password = &o.password_auth;
         let fields = &password.identity_fields;
@@ -179,7 +175,7 @@ impl AuthApi {
         operation_id = "authRefresh"
     )]
     async fn auth_refresh(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
-        let c = auth_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let (record, presented) = match guard::identify(&self.state, req).await? {
             Caller::Guest => return Err(ApiError::unauthorized(messages::UNAUTHORIZED).into()),
             Caller::Record(r, _) if r.collection.id != c.id => {
@@ -220,8 +216,9 @@ impl AuthApi {
         body: Body<ImpersonateBody>,
     ) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
-        let c = auth_collection(&self.state, &collection.0)?;
-        let target = load_auth_record(&self.state.store.data, c.clone(), id.0)
+        let c = path::auth_collection(&self.state, &collection.0)?;
+        let id = path::record_id(&id.0)?;
+        let target = load_auth_record(&self.state.store.data, c.clone(), id.as_str().to_owned())
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(ApiError::not_found)?;
@@ -248,9 +245,10 @@ impl AuthApi {
         body: Body<PasswordAuthBody>,
     ) -> poem::Result<AuthResponse> {
         let body = body.0;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let signed_in = password_signin::with_password(
-            &self.state,
-            &collection.0,
+            &self.state.auth(),
+            c,
             PasswordLogin {
                 identity: body.identity,
                 password: body.password,
@@ -290,7 +288,8 @@ impl AuthApi {
             create_data,
             mfa_id: body.mfa_id,
         };
-        let signed_in = oauth2::sign_in(&self.state, &requester, &collection.0, input)
+        let c = path::auth_collection(&self.state, &collection.0)?;
+        let signed_in = oauth2::sign_in(&self.state.auth(), &self.state.records(), &requester, c, input)
             .await
             .map_err(ApiError::from)?;
         complete(&self.state, req, signed_in).await

@@ -11,6 +11,7 @@ use super::{
     ApiTags,
     auth::{AuthResponse, complete},
     body::Body,
+    path,
 };
 use crate::{app::AppState, auth::otp, http::error::ApiError};
 
@@ -55,7 +56,8 @@ impl OtpApi {
         collection: Path<String>,
         body: Body<RequestOtpBody>,
     ) -> poem::Result<Json<Value>> {
-        let otp_id = otp::request(&self.state, &collection.0, &body.0.email)
+        let c = path::flow_collection(&self.state, &collection.0)?;
+        let otp_id = otp::request(&self.state.auth(), c, &body.0.email)
             .await
             .map_err(ApiError::from)?;
         Ok(Json(json!({"otpId": otp_id})))
@@ -74,15 +76,10 @@ impl OtpApi {
         body: Body<AuthWithOtpBody>,
     ) -> poem::Result<AuthResponse> {
         let body = body.0;
-        let signed_in = otp::sign_in(
-            &self.state,
-            &collection.0,
-            &body.otp_id,
-            &body.password,
-            body.mfa_id,
-        )
-        .await
-        .map_err(ApiError::from)?;
+        let c = path::flow_collection(&self.state, &collection.0)?;
+        let signed_in = otp::sign_in(&self.state.auth(), c, &body.otp_id, &body.password, body.mfa_id)
+            .await
+            .map_err(ApiError::from)?;
         complete(&self.state, req, signed_in).await
     }
 }

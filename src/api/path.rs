@@ -2,14 +2,17 @@
 //! (by id or name, from the catalog as it is now) and the record id. The
 //! handlers call these after identifying the caller, so a caller refused
 //! for who they are hears that before whether the collection exists.
+//! The services then take the resolved `Arc<Collection>`, never a name.
 
 use std::sync::Arc;
+
+use poem::http::StatusCode;
 
 use crate::{
     app::AppState,
     http::error::ApiError,
     records::{RecordId, service::RecordError},
-    schema::Collection,
+    schema::{Collection, CollectionKind},
 };
 
 /// The collection `id_or_name` names, if there is one.
@@ -26,6 +29,28 @@ pub fn collection(state: &AppState, id_or_name: &str) -> Result<Arc<Collection>,
 /// `collection`, for a lookup already made (`find_collection`).
 pub fn found(c: Option<Arc<Collection>>) -> Result<Arc<Collection>, ApiError> {
     c.ok_or_else(|| RecordError::NoCollection.into())
+}
+
+/// The auth collection `id_or_name` names, if there is one (a base or
+/// view collection is not one).
+pub fn find_auth_collection(state: &AppState, id_or_name: &str) -> Option<Arc<Collection>> {
+    find_collection(state, id_or_name).filter(|c| c.kind == CollectionKind::Auth)
+}
+
+/// The collection of a sign-in route (`auth-methods`, `auth-refresh`,
+/// `impersonate`, `auth-with-password`, `auth-with-oauth2`): 404 "Missing
+/// collection context." when the path names no auth collection.
+pub fn auth_collection(state: &AppState, id_or_name: &str) -> Result<Arc<Collection>, ApiError> {
+    find_auth_collection(state, id_or_name)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
+}
+
+/// The collection of an account flow by email (verification, password
+/// reset, email change, OTP): the same 404, which PocketBase words
+/// "Missing or invalid collection context." on these routes.
+pub fn flow_collection(state: &AppState, id_or_name: &str) -> Result<Arc<Collection>, ApiError> {
+    find_auth_collection(state, id_or_name)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid collection context."))
 }
 
 /// The record id of a path; the router never gives an empty one, and no

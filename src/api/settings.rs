@@ -14,7 +14,7 @@ use crate::{
     app::AppState,
     http::error::ApiError,
     identity::email::Email,
-    mail::{self, templates::Template},
+    mail::templates::Template,
     settings::Settings,
     validation::{ErrorTree, FieldError},
 };
@@ -166,7 +166,7 @@ impl SettingsApi {
         } else {
             &collection
         };
-        let auth = crate::auth::auth_collection(&self.state, name);
+        let auth = super::path::find_auth_collection(&self.state, name);
         if auth.is_none() {
             errors.add(
                 &["collection"],
@@ -179,7 +179,9 @@ impl SettingsApi {
         let (Some(to), Some(template), Some(c), true) = (to, chosen, auth, errors.is_empty()) else {
             return Err(ApiError::validation_with(TEST_EMAIL_FAILED, errors).into());
         };
-        mail::send_test(&self.state, &c, template, to.as_str())
+        self.state
+            .mailer()
+            .send_test(&c, template, to.as_str())
             .await
             .map_err(|err| ApiError::bad_request(format!("{TEST_EMAIL_FAILED} Raw error: \n{err}")))?;
         Ok(Done::NoContent)

@@ -9,13 +9,14 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as 
 use serde_json::{Map, Value};
 
 use crate::{
-    app::AppState,
+    identity::password::Hasher,
     records::{
+        deps::CommitListener,
         events::{self, ChangeAction, RecordChange},
         shape,
     },
     schema::{Collection, field::FieldKind, sync::quote},
-    store::StoreError,
+    store::{Database, StoreError},
 };
 
 /// Length of a fresh `tokenKey`, as PocketBase's.
@@ -107,37 +108,31 @@ pub(crate) fn read_where(
 
 /// The account of `c` with this email address (case-insensitive).
 pub async fn by_email(
-    state: &AppState,
+    db: &Database,
     c: Arc<Collection>,
     email: String,
 ) -> Result<Option<Account>, StoreError> {
-    state
-        .store
-        .data
-        .read(move |conn| read_where(conn, &c, "email", &email).map_err(StoreError::from))
+    db.read(move |conn| read_where(conn, &c, "email", &email).map_err(StoreError::from))
         .await
 }
 
-pub async fn by_id(state: &AppState, c: Arc<Collection>, id: String) -> Result<Option<Account>, StoreError> {
-    state
-        .store
-        .data
-        .read(move |conn| read_where(conn, &c, "id", &id).map_err(StoreError::from))
+pub async fn by_id(db: &Database, c: Arc<Collection>, id: String) -> Result<Option<Account>, StoreError> {
+    db.read(move |conn| read_where(conn, &c, "id", &id).map_err(StoreError::from))
         .await
 }
 
 /// Applies `change` to account `id` in one transaction and returns it as
-/// it now is.
+/// it now is; `listener` hears of it (the cached auth record goes, and
+/// realtime subscribers get the update).
 pub async fn change(
-    state: &AppState,
+    db: &Database,
+    listener: &dyn CommitListener,
     c: Arc<Collection>,
     id: &str,
     change: Change,
 ) -> Result<Account, ChangeError> {
     let (c2, id2) = (c.clone(), id.to_owned());
-    let account = state
-        .store
-        .data
+    let account = db
         .write(move |tx| {
             let mut sets = Vec::new();
             let mut params: Vec<Sql> = Vec::new();
@@ -194,9 +189,9 @@ pub async fn change(
             read_where(tx, &c2, "id", &id2)?.ok_or(ChangeError::Missing)
         })
         .await?;
-    state.auth_records.invalidate(&c.id, id);
+    listener.auth_record_changed(&c.id, id);
     events::committed(
-        state,
+        listener,
         vec![RecordChange {
             action: ChangeAction::Update,
             collection: c,
@@ -210,8 +205,8 @@ pub async fn change(
 /// with argon2id after a successful sign-in. Only the hash changes: the
 /// token key stays, so no session ends, and `updated` stays, since the
 /// account did not change. A failure only means trying again next time.
-pub async fn rehash(state: &AppState, c: &Collection, id: &str, password: String) {
-    let hash = match state.hasher.hash(password).await {
+pub async fn rehash(db: &Database, hasher: &Hasher, c: &Collection, id: &str, password: String) {
+    let hash = match hasher.hash(password).await {
         Ok(hash) => hash,
         Err(err) => {
             tracing::warn!(error = %err, "rehashing a password");
@@ -220,9 +215,7 @@ pub async fn rehash(state: &AppState, c: &Collection, id: &str, password: String
     };
     let sql = format!("UPDATE {} SET password = ?1 WHERE id = ?2", quote(&c.name));
     let id2 = id.to_owned();
-    let written = state
-        .store
-        .data
+    let written = db
         .write(move |tx| {
             tx.execute(&sql, [&hash, &id2])?;
             Ok::<_, StoreError>(())

@@ -13,12 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::signin::{RequestMeta, SignedIn};
 use crate::{
-    app::AppState,
-    mail::{
-        self,
-        templates::{self, Template},
-    },
-    store::StoreError,
+    mail::{Mailer, templates::Template},
+    store::{Database, StoreError},
 };
 
 fn enabled(s: &SignedIn) -> bool {
@@ -27,22 +23,25 @@ fn enabled(s: &SignedIn) -> bool {
 
 /// Records where this sign-in came from, and alerts the owner if that is
 /// somewhere new.
-pub async fn note_origin(state: &AppState, meta: &RequestMeta, s: &SignedIn) {
+pub async fn note_origin(db: &Database, mailer: &Mailer<'_>, meta: &RequestMeta, s: &SignedIn) {
     if !enabled(s) {
         return;
     }
-    if let Err(err) = note(state, meta, s).await {
+    if let Err(err) = note(db, mailer, meta, s).await {
         tracing::warn!(error = %err, "recording the sign-in origin");
     }
 }
 
-async fn note(state: &AppState, meta: &RequestMeta, s: &SignedIn) -> Result<(), StoreError> {
+async fn note(
+    db: &Database,
+    mailer: &Mailer<'_>,
+    meta: &RequestMeta,
+    s: &SignedIn,
+) -> Result<(), StoreError> {
     let (ip, agent) = (&meta.ip, &meta.user_agent);
     let fingerprint = hex::encode(Sha256::digest(format!("{ip}\n{agent}")));
     let (c_id, record) = (s.collection.id.clone(), s.id.clone());
-    let is_new_place = state
-        .store
-        .data
+    let is_new_place = db
         .write(move |tx| {
             let now = crate::datetime::now();
             let count = |tx: &rusqlite::Connection| -> rusqlite::Result<i64> {
@@ -79,16 +78,15 @@ async fn note(state: &AppState, meta: &RequestMeta, s: &SignedIn) -> Result<(), 
         } else {
             format!("{ip}, {agent}")
         };
-        let meta = state.settings.get().meta.clone();
-        let message = templates::render(
-            &s.collection,
-            Template::AuthAlert,
-            &meta,
-            to,
-            &s.record,
-            &[("ALERT_INFO", &info)],
-        );
-        mail::send(state, message).await?;
+        mailer
+            .send_template(
+                &s.collection,
+                Template::AuthAlert,
+                to,
+                &s.record,
+                &[("ALERT_INFO", &info)],
+            )
+            .await?;
     }
     Ok(())
 }

@@ -13,25 +13,20 @@ use std::sync::Arc;
 
 use super::{
     account::{self, Account, Change, ChangeError},
+    deps::AuthDeps,
     password_signin::LoginError,
     token::{self, Purpose, TokenError},
 };
 use crate::{
-    app::AppState,
     identity::{Caller, email::Email, password},
-    mail::{
-        self,
-        templates::{self, Template},
-    },
+    mail::{Mailer, templates::Template},
     schema::Collection,
-    store::StoreError,
+    store::{Database, StoreError},
     validation::{FieldError, FieldErrors},
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
-    #[error("missing collection")]
-    NoCollection,
     #[error("invalid input")]
     Invalid(FieldErrors),
     #[error("{0}")]
@@ -105,11 +100,6 @@ fn invalid_token() -> FlowError {
     )
 }
 
-/// The auth collection `name`, or the 404 PocketBase answers.
-pub fn auth_collection(state: &AppState, name: &str) -> Result<Arc<Collection>, FlowError> {
-    super::auth_collection(state, name).ok_or(FlowError::NoCollection)
-}
-
 /// Parses a required email address in field `name`.
 pub fn parse_email(name: &str, raw: &str) -> Result<Email, FlowError> {
     if raw.trim().is_empty() {
@@ -126,7 +116,7 @@ pub fn parse_email(name: &str, raw: &str) -> Result<Email, FlowError> {
 /// Issues `account` a `purpose` token and mails it with `template`: to the
 /// account's address, or to `new_email` for an email change.
 async fn send_token_mail(
-    state: &AppState,
+    mailer: &Mailer<'_>,
     c: &Collection,
     purpose: Purpose,
     template: Template,
@@ -142,22 +132,22 @@ async fn send_token_mail(
         new_email,
     )?;
     let to = new_email.unwrap_or(&account.email);
-    let meta = state.settings.get().meta.clone();
-    let message = templates::render(c, template, &meta, to, &account.record, &[("TOKEN", &token)]);
-    mail::send(state, message).await?;
+    mailer
+        .send_template(c, template, to, &account.record, &[("TOKEN", &token)])
+        .await?;
     Ok(())
 }
 
 /// The account a flow token names, if the token is genuine, unexpired, of
 /// this `purpose`, and was issued for the account's current address.
 async fn token_account(
-    state: &AppState,
+    db: &Database,
     c: &Arc<Collection>,
     purpose: Purpose,
     raw: &str,
 ) -> Result<(Account, token::Claims), FlowError> {
     let claims = token::peek(raw).ok_or_else(invalid_token)?;
-    let account = account::by_id(state, c.clone(), claims.id.clone())
+    let account = account::by_id(db, c.clone(), claims.id.clone())
         .await?
         .ok_or_else(invalid_token)?;
     let claims = token::verify_for(raw, c, purpose, &account.token_key).ok_or_else(invalid_token)?;
@@ -177,15 +167,18 @@ fn required(errors: &mut FieldErrors, name: &str, value: &str) {
     }
 }
 
-pub async fn request_verification(state: &AppState, collection: &str, email: &str) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
+pub async fn request_verification(
+    auth: &AuthDeps<'_>,
+    c: Arc<Collection>,
+    email: &str,
+) -> Result<(), FlowError> {
     not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
     let email = parse_email("email", email)?;
-    if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await?
+    if let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await?
         && !account.verified
     {
         send_token_mail(
-            state,
+            &auth.mailer,
             &c,
             Purpose::Verification,
             Template::Verification,
@@ -197,8 +190,11 @@ pub async fn request_verification(state: &AppState, collection: &str, email: &st
     Ok(())
 }
 
-pub async fn confirm_verification(state: &AppState, collection: &str, token: &str) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
+pub async fn confirm_verification(
+    auth: &AuthDeps<'_>,
+    c: Arc<Collection>,
+    token: &str,
+) -> Result<(), FlowError> {
     not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
     if token.is_empty() {
         return Err(field("token", FieldError::required()));
@@ -211,27 +207,26 @@ pub async fn confirm_verification(state: &AppState, collection: &str, token: &st
             FieldError::new("validation_invalid_token_claims", "Missing email token claim."),
         ));
     }
-    let (account, _) = token_account(state, &c, Purpose::Verification, token).await?;
+    let (account, _) = token_account(auth.db, &c, Purpose::Verification, token).await?;
     if !account.verified {
         let verify = Change {
             verified: Some(true),
             ..Change::default()
         };
-        account::change(state, c, &account.id, verify).await?;
+        account::change(auth.db, auth.listener, c, &account.id, verify).await?;
     }
     Ok(())
 }
 
 pub async fn request_password_reset(
-    state: &AppState,
-    collection: &str,
+    auth: &AuthDeps<'_>,
+    c: Arc<Collection>,
     email: &str,
 ) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
     let email = parse_email("email", email)?;
-    if let Some(account) = account::by_email(state, c.clone(), email.to_string()).await? {
+    if let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await? {
         send_token_mail(
-            state,
+            &auth.mailer,
             &c,
             Purpose::PasswordReset,
             Template::PasswordReset,
@@ -252,11 +247,10 @@ pub struct NewPassword {
 /// Sets the new password and a new token key (every session ends); the
 /// account also counts as verified, since the reset mail reached it.
 pub async fn confirm_password_reset(
-    state: &AppState,
-    collection: &str,
+    auth: &AuthDeps<'_>,
+    c: Arc<Collection>,
     input: NewPassword,
 ) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
     let mut errors = FieldErrors::new();
     required(&mut errors, "token", &input.token);
     if let Err(e) = password::check_policy(&input.password) {
@@ -273,26 +267,25 @@ pub async fn confirm_password_reset(
     if !errors.is_empty() {
         return Err(FlowError::Invalid(errors));
     }
-    let (account, _) = token_account(state, &c, Purpose::PasswordReset, &input.token).await?;
-    let hash = state.hasher.hash(input.password).await?;
+    let (account, _) = token_account(auth.db, &c, Purpose::PasswordReset, &input.token).await?;
+    let hash = auth.hasher.hash(input.password).await?;
     let reset = Change {
         password_hash: Some(hash),
         verified: Some(true),
         rotate_token_key: true,
         ..Change::default()
     };
-    account::change(state, c, &account.id, reset).await?;
+    account::change(auth.db, auth.listener, c, &account.id, reset).await?;
     Ok(())
 }
 
 /// Mails a confirmation link to the new address of the signed-in caller.
 pub async fn request_email_change(
-    state: &AppState,
-    collection: &str,
+    auth: &AuthDeps<'_>,
+    c: Arc<Collection>,
     caller: &Caller,
     new_email: &str,
 ) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
     let id = match caller {
         Caller::Guest => return Err(FlowError::Unauthorized),
         Caller::Record(r, _) if r.collection.id != c.id => {
@@ -303,7 +296,7 @@ pub async fn request_email_change(
     };
     not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
     let new_email = parse_email("newEmail", new_email)?;
-    let account = account::by_id(state, c.clone(), id)
+    let account = account::by_id(auth.db, c.clone(), id)
         .await?
         .ok_or(FlowError::Unauthorized)?;
     if account.email.eq_ignore_ascii_case(new_email.as_str()) {
@@ -312,7 +305,7 @@ pub async fn request_email_change(
             FieldError::new("validation_not_in_invalid", "Must not be in list."),
         ));
     }
-    if account::by_email(state, c.clone(), new_email.to_string())
+    if account::by_email(auth.db, c.clone(), new_email.to_string())
         .await?
         .is_some()
     {
@@ -322,7 +315,7 @@ pub async fn request_email_change(
         ));
     }
     send_token_mail(
-        state,
+        &auth.mailer,
         &c,
         Purpose::EmailChange,
         Template::EmailChange,
@@ -336,12 +329,11 @@ pub async fn request_email_change(
 /// password; the new address is verified by this very mail, and the new
 /// token key ends every session.
 pub async fn confirm_email_change(
-    state: &AppState,
-    collection: &str,
+    auth: &AuthDeps<'_>,
+    c: Arc<Collection>,
     token: &str,
     password: &str,
 ) -> Result<(), FlowError> {
-    let c = auth_collection(state, collection)?;
     not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
     let mut errors = FieldErrors::new();
     required(&mut errors, "token", token);
@@ -363,13 +355,13 @@ pub async fn confirm_email_change(
             ("password".to_owned(), invalid_password()),
         ])));
     }
-    let (account, claims) = token_account(state, &c, Purpose::EmailChange, token).await?;
+    let (account, claims) = token_account(auth.db, &c, Purpose::EmailChange, token).await?;
     let new_email = claims
         .new_email
         .as_deref()
         .and_then(Email::parse)
         .ok_or_else(invalid_token)?;
-    if !state
+    if !auth
         .hasher
         .verify(password.to_owned(), account.password_hash.clone())
         .await?
@@ -382,6 +374,6 @@ pub async fn confirm_email_change(
         rotate_token_key: true,
         ..Change::default()
     };
-    account::change(state, c, &account.id, moved).await?;
+    account::change(auth.db, auth.listener, c, &account.id, moved).await?;
     Ok(())
 }

@@ -12,15 +12,14 @@ use super::{
     signin::{RequestMeta, SignInError, SignedIn},
 };
 use crate::{
-    app::AppState,
     identity::{Caller, Presented},
     query::compile::RequestInfo,
     records::{
         access::{Access, Requester},
         service::{matches_rule, rule_conditions},
     },
-    schema::{Collection, auth_options::MfaOptions},
-    store::StoreError,
+    schema::{Collection, Schema, auth_options::MfaOptions},
+    store::{Database, StoreError},
 };
 
 /// What the sign-in may do next.
@@ -49,14 +48,14 @@ pub async fn purge_expired(db: &crate::store::Database) -> Result<usize, StoreEr
 
 /// Whether `mfa.rule` asks this account for a second factor. The rule sees
 /// the account as `@request.auth`, as it would once signed in.
-async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, SignInError> {
+async fn rule_applies(schema: &Schema, db: &Database, s: &SignedIn) -> Result<bool, SignInError> {
     let expr = options(&s.collection).map(|m| m.rule.clone()).unwrap_or_default();
     if expr.is_empty() {
         return Ok(true);
     }
     // The rule sees the whole record, hidden fields too, as every rule
     // does; the sign-in only carries the shape a client sees, so read it.
-    let Some(account) = load_auth_record(&state.store.data, s.collection.clone(), s.id.clone()).await? else {
+    let Some(account) = load_auth_record(db, s.collection.clone(), s.id.clone()).await? else {
         // Gone mid-sign-in: ask for the second factor, which cannot succeed.
         return Ok(true);
     };
@@ -77,20 +76,13 @@ async fn rule_applies(state: &AppState, s: &SignedIn) -> Result<bool, SignInErro
         }
         .into(),
     };
-    let Some(conditions) = rule_conditions(
-        &state.schema.catalog(),
-        &s.collection,
-        &requester,
-        &Access::Rule(expr),
-    )?
+    let Some(conditions) =
+        rule_conditions(&schema.catalog(), &s.collection, &requester, &Access::Rule(expr))?
     else {
         return Ok(true);
     };
     let (c, id) = (s.collection.clone(), s.id.clone());
-    state
-        .store
-        .data
-        .read(move |conn| matches_rule(conn, &c, &id, &conditions).map_err(StoreError::from))
+    db.read(move |conn| matches_rule(conn, &c, &id, &conditions).map_err(StoreError::from))
         .await
         .map_err(SignInError::from)
 }
@@ -106,14 +98,19 @@ fn presented_mfa_id(meta: &RequestMeta, s: &SignedIn) -> Option<String> {
 
 /// Decides whether this sign-in completes, needs a second factor, or
 /// presents an `mfaId` that does not fit.
-pub async fn check(state: &AppState, meta: &RequestMeta, s: &SignedIn) -> Result<Outcome, SignInError> {
+pub async fn check(
+    schema: &Schema,
+    db: &Database,
+    meta: &RequestMeta,
+    s: &SignedIn,
+) -> Result<Outcome, SignInError> {
     let Some(options) = options(&s.collection).filter(|m| m.enabled) else {
         return Ok(Outcome::Passed);
     };
     if let Some(mfa_id) = presented_mfa_id(meta, s) {
-        return second_factor(state, s, mfa_id).await;
+        return second_factor(db, s, mfa_id).await;
     }
-    if !rule_applies(state, s).await? {
+    if !rule_applies(schema, db, s).await? {
         return Ok(Outcome::Passed);
     }
     let duration = i64::try_from(options.duration).unwrap_or(i64::MAX);
@@ -124,35 +121,30 @@ pub async fn check(state: &AppState, meta: &RequestMeta, s: &SignedIn) -> Result
         s.id.clone(),
         s.method.as_str(),
     );
-    state
-        .store
-        .data
-        .write(move |tx| {
-            // Expired first factors of anyone are dropped on the way.
-            tx.execute("DELETE FROM _mfas WHERE expires <= ?1", [now_secs()])?;
-            tx.execute(
-                "INSERT INTO _mfas (id, collectionRef, recordRef, method, expires, created)
+    db.write(move |tx| {
+        // Expired first factors of anyone are dropped on the way.
+        tx.execute("DELETE FROM _mfas WHERE expires <= ?1", [now_secs()])?;
+        tx.execute(
+            "INSERT INTO _mfas (id, collectionRef, recordRef, method, expires, created)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    id2,
-                    c_id,
-                    record,
-                    method,
-                    now_secs().saturating_add(duration),
-                    crate::datetime::now()
-                ],
-            )?;
-            Ok::<_, StoreError>(())
-        })
-        .await?;
+            params![
+                id2,
+                c_id,
+                record,
+                method,
+                now_secs().saturating_add(duration),
+                crate::datetime::now()
+            ],
+        )?;
+        Ok::<_, StoreError>(())
+    })
+    .await?;
     Ok(Outcome::SecondFactor(id))
 }
 
-async fn second_factor(state: &AppState, s: &SignedIn, mfa_id: String) -> Result<Outcome, SignInError> {
+async fn second_factor(db: &Database, s: &SignedIn, mfa_id: String) -> Result<Outcome, SignInError> {
     let id = mfa_id.clone();
-    let first: Option<(String, String, String)> = state
-        .store
-        .data
+    let first: Option<(String, String, String)> = db
         .read(move |conn| {
             conn.query_row(
                 "SELECT collectionRef, recordRef, method FROM _mfas WHERE id = ?1 AND expires > ?2",
@@ -172,13 +164,10 @@ async fn second_factor(state: &AppState, s: &SignedIn, mfa_id: String) -> Result
     if method == s.method.as_str() {
         return Err(SignInError::MfaSameMethod);
     }
-    state
-        .store
-        .data
-        .write(move |tx| {
-            tx.execute("DELETE FROM _mfas WHERE id = ?1", [&mfa_id])?;
-            Ok::<_, StoreError>(())
-        })
-        .await?;
+    db.write(move |tx| {
+        tx.execute("DELETE FROM _mfas WHERE id = ?1", [&mfa_id])?;
+        Ok::<_, StoreError>(())
+    })
+    .await?;
     Ok(Outcome::Passed)
 }

@@ -7,6 +7,7 @@ pub mod account;
 pub mod alert;
 pub mod backoff;
 pub mod caller;
+pub mod deps;
 pub mod flows;
 pub mod installer;
 pub mod mfa;
@@ -17,20 +18,3 @@ pub mod sessions;
 pub mod signin;
 pub mod superusers;
 pub mod token;
-
-use std::sync::Arc;
-
-use crate::{
-    app::AppState,
-    schema::{Collection, CollectionKind},
-};
-
-/// The auth collection of this name or id, if there is one.
-pub fn auth_collection(state: &AppState, name: &str) -> Option<Arc<Collection>> {
-    state
-        .schema
-        .catalog()
-        .get(name)
-        .filter(|c| c.kind == CollectionKind::Auth)
-        .cloned()
-}

@@ -13,16 +13,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{
     account,
-    flows::{FlowError, auth_collection, parse_email},
+    deps::AuthDeps,
+    flows::{FlowError, parse_email},
     password_signin,
     signin::{Method, SignedIn},
 };
 use crate::{
-    app::AppState,
-    mail::{
-        self,
-        templates::{self, Template},
-    },
+    mail::templates::Template,
     schema::{Collection, auth_options::OtpOptions},
     store::StoreError,
     validation::{FieldError, FieldErrors},
@@ -61,27 +58,24 @@ fn digits(len: usize) -> String {
 }
 
 /// Mails a fresh code to the account with `email` and answers its id.
-pub async fn request(state: &AppState, collection: &str, email: &str) -> Result<String, FlowError> {
-    let c = auth_collection(state, collection)?;
+pub async fn request(auth: &AuthDeps<'_>, c: Arc<Collection>, email: &str) -> Result<String, FlowError> {
     let options = enabled(&c)?;
     let email = parse_email("email", email)?;
     let otp_id = crate::random::lower_alphanumeric(15);
-    let Some(account) = account::by_email(state, c.clone(), email.to_string()).await? else {
+    let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await? else {
         return Ok(otp_id);
     };
     let len = options.length.clamp(4, 32) as usize;
     let duration = i64::try_from(options.duration).unwrap_or(i64::MAX);
     let code = digits(len);
-    let hash = state.hasher.hash(code.clone()).await?;
+    let hash = auth.hasher.hash(code.clone()).await?;
     let (id, c_id, record, to) = (
         otp_id.clone(),
         c.id.clone(),
         account.id.clone(),
         account.email.clone(),
     );
-    state
-        .store
-        .data
+    auth.db
         .write(move |tx| {
             // Expired codes of anyone are dropped on the way.
             tx.execute("DELETE FROM _otps WHERE expires <= ?1", [now_secs()])?;
@@ -101,16 +95,15 @@ pub async fn request(state: &AppState, collection: &str, email: &str) -> Result<
             Ok::<_, StoreError>(())
         })
         .await?;
-    let meta = state.settings.get().meta.clone();
-    let message = templates::render(
-        &c,
-        Template::Otp,
-        &meta,
-        &account.email,
-        &account.record,
-        &[("OTP", &code)],
-    );
-    mail::send(state, message).await?;
+    auth.mailer
+        .send_template(
+            &c,
+            Template::Otp,
+            &account.email,
+            &account.record,
+            &[("OTP", &code)],
+        )
+        .await?;
     Ok(otp_id)
 }
 
@@ -123,13 +116,12 @@ struct Stored {
 /// Checks `code` against OTP `otp_id`; a right code is used up, a wrong
 /// one counts against the OTP's attempts.
 pub async fn sign_in(
-    state: &AppState,
-    collection: &str,
+    auth: &AuthDeps<'_>,
+    c: Arc<Collection>,
     otp_id: &str,
     code: &str,
     mfa_id: Option<String>,
 ) -> Result<SignedIn, FlowError> {
-    let c = auth_collection(state, collection)?;
     enabled(&c)?;
     let mut errors = FieldErrors::new();
     for (name, value) in [("otpId", otp_id), ("password", code)] {
@@ -141,9 +133,8 @@ pub async fn sign_in(
         return Err(FlowError::Invalid(errors));
     }
     let (id, c_id) = (otp_id.to_owned(), c.id.clone());
-    let stored = state
-        .store
-        .data
+    let stored = auth
+        .db
         .read(move |conn| {
             conn.query_row(
                 "SELECT recordRef, password, sentTo FROM _otps
@@ -162,11 +153,9 @@ pub async fn sign_in(
         })
         .await?
         .ok_or(FlowError::Refused(INVALID))?;
-    let right = state.hasher.verify(code.to_owned(), stored.hash).await?;
+    let right = auth.hasher.verify(code.to_owned(), stored.hash).await?;
     let id = otp_id.to_owned();
-    state
-        .store
-        .data
+    auth.db
         .write(move |tx| {
             if right {
                 tx.execute("DELETE FROM _otps WHERE id = ?1", [&id])?;
@@ -183,10 +172,10 @@ pub async fn sign_in(
     if !right {
         return Err(FlowError::Refused(INVALID));
     }
-    let mut account = account::by_id(state, c.clone(), stored.record)
+    let mut account = account::by_id(auth.db, c.clone(), stored.record)
         .await?
         .ok_or(FlowError::Refused(INVALID))?;
-    password_signin::check_auth_rule(state, &c, &account.id).await?;
+    password_signin::check_auth_rule(auth.schema, auth.db, &c, &account.id).await?;
     // The code reached the address, which proves it, as a verification
     // mail would.
     if !account.verified && account.email.eq_ignore_ascii_case(&stored.sent_to) {
@@ -194,7 +183,7 @@ pub async fn sign_in(
             verified: Some(true),
             ..account::Change::default()
         };
-        account = account::change(state, c.clone(), &account.id, verify).await?;
+        account = account::change(auth.db, auth.listener, c.clone(), &account.id, verify).await?;
     }
     Ok(signed_in(c, account, mfa_id))
 }

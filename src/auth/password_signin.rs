@@ -9,13 +9,13 @@ use std::sync::{Arc, LazyLock};
 
 use super::{
     account::Account,
+    deps::AuthDeps,
     signin::{Method, SignedIn},
 };
 use crate::{
-    app::AppState,
     identity::password,
-    schema::{Collection, CollectionKind},
-    store::StoreError,
+    schema::{Collection, Schema},
+    store::{Database, StoreError},
     validation::{FieldError, FieldErrors},
 };
 
@@ -31,8 +31,6 @@ pub struct PasswordLogin {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("missing collection")]
-    NoCollection,
     #[error("invalid input")]
     Invalid(FieldErrors),
     #[error("password sign-in is disabled for this collection")]
@@ -62,16 +60,10 @@ fn enabled(c: &Collection) -> bool {
 }
 
 pub async fn with_password(
-    state: &AppState,
-    collection: &str,
+    auth: &AuthDeps<'_>,
+    c: Arc<Collection>,
     input: PasswordLogin,
 ) -> Result<SignedIn, LoginError> {
-    let catalog = state.schema.catalog();
-    let c = catalog
-        .get(collection)
-        .filter(|c| c.kind == CollectionKind::Auth)
-        .cloned()
-        .ok_or(LoginError::NoCollection)?;
     let mut errors = FieldErrors::new();
     if input.identity.trim().is_empty() {
         errors.insert("identity".into(), FieldError::required());
@@ -93,11 +85,8 @@ pub async fn with_password(
         fields = vec![input.identity_field.clone()];
     }
     let backoff_key = format!("{}:{}", c.id, input.identity.trim().to_lowercase());
-    state
-        .login_backoff
-        .check(&backoff_key)
-        .map_err(LoginError::Backoff)?;
-    let found = find_account(state, c.clone(), fields, input.identity.trim().to_owned()).await?;
+    auth.backoff.check(&backoff_key).map_err(LoginError::Backoff)?;
+    let found = find_account(auth.db, c.clone(), fields, input.identity.trim().to_owned()).await?;
     let Account {
         password_hash: stored_hash,
         token_key,
@@ -108,23 +97,23 @@ pub async fn with_password(
         Some(account) => account,
         None => {
             // Same work, same answer as a wrong password.
-            let _ = state.hasher.verify(input.password, DUMMY_HASH.clone()).await?;
-            state.login_backoff.failed(&backoff_key);
+            let _ = auth.hasher.verify(input.password, DUMMY_HASH.clone()).await?;
+            auth.backoff.failed(&backoff_key);
             return Err(LoginError::Failed);
         }
     };
-    if !state
+    if !auth
         .hasher
         .verify(input.password.clone(), stored_hash.clone())
         .await?
     {
-        state.login_backoff.failed(&backoff_key);
+        auth.backoff.failed(&backoff_key);
         return Err(LoginError::Failed);
     }
-    state.login_backoff.succeeded(&backoff_key);
-    check_auth_rule(state, &c, &id).await?;
+    auth.backoff.succeeded(&backoff_key);
+    check_auth_rule(auth.schema, auth.db, &c, &id).await?;
     if password::needs_rehash(&stored_hash) {
-        super::account::rehash(state, &c, &id, input.password).await;
+        super::account::rehash(auth.db, auth.hasher, &c, &id, input.password).await;
     }
     Ok(SignedIn {
         collection: c,
@@ -140,7 +129,8 @@ pub async fn with_password(
 /// The collection's `authRule`: `null` lets no one sign in, `""` everyone,
 /// an expression only the accounts it matches.
 pub(crate) async fn check_auth_rule(
-    state: &AppState,
+    schema: &Schema,
+    db: &Database,
     c: &Arc<Collection>,
     id: &str,
 ) -> Result<(), LoginError> {
@@ -165,13 +155,11 @@ pub(crate) async fn check_auth_rule(
         }
         .into(),
     };
-    let Some(conditions) = rule_conditions(&state.schema.catalog(), c, &requester, &access)? else {
+    let Some(conditions) = rule_conditions(&schema.catalog(), c, &requester, &access)? else {
         return Ok(());
     };
     let (c, id) = (c.clone(), id.to_owned());
-    let allowed = state
-        .store
-        .data
+    let allowed = db
         .read(move |conn| matches_rule(conn, &c, &id, &conditions).map_err(StoreError::from))
         .await?;
     if allowed {
@@ -183,21 +171,18 @@ pub(crate) async fn check_auth_rule(
 
 /// The account whose first matching identity field holds `identity`.
 async fn find_account(
-    state: &AppState,
+    db: &Database,
     c: Arc<Collection>,
     fields: Vec<String>,
     identity: String,
 ) -> Result<Option<Account>, StoreError> {
-    state
-        .store
-        .data
-        .read(move |conn| {
-            for field in fields.iter().filter(|n| c.field(n).is_some()) {
-                if let Some(found) = super::account::read_where(conn, &c, field, &identity)? {
-                    return Ok(Some(found));
-                }
+    db.read(move |conn| {
+        for field in fields.iter().filter(|n| c.field(n).is_some()) {
+            if let Some(found) = super::account::read_where(conn, &c, field, &identity)? {
+                return Ok(Some(found));
             }
-            Ok(None)
-        })
-        .await
+        }
+        Ok(None)
+    })
+    .await
 }

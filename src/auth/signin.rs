@@ -12,11 +12,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::{
-    alert, mfa,
+    alert,
+    deps::AuthDeps,
+    mfa,
     sessions::{Device, Issued, RefreshCookie, SessionOptions},
     token::{self, TokenError},
 };
-use crate::{app::AppState, records::service::RecordError, schema::Collection, store::StoreError};
+use crate::{records::service::RecordError, schema::Collection, store::StoreError};
 
 /// How the account proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,24 +101,18 @@ pub enum Completed {
 /// Finishes a sign-in: opens the session, issues the access token and
 /// shapes the response.
 pub async fn complete(
-    state: &AppState,
+    auth: &AuthDeps<'_>,
     meta: &RequestMeta,
     signed_in: SignedIn,
 ) -> Result<Completed, SignInError> {
-    if let mfa::Outcome::SecondFactor(mfa_id) = mfa::check(state, meta, &signed_in).await? {
+    if let mfa::Outcome::SecondFactor(mfa_id) = mfa::check(auth.schema, auth.db, meta, &signed_in).await? {
         return Ok(Completed::MfaRequired(mfa_id));
     }
-    alert::note_origin(state, meta, &signed_in).await;
+    alert::note_origin(auth.db, &auth.mailer, meta, &signed_in).await;
     let c = &signed_in.collection;
-    let opened = state
+    let opened = auth
         .sessions
-        .open(
-            &state.store.data,
-            c,
-            &signed_in.id,
-            &signed_in.token_key,
-            device(meta),
-        )
+        .open(auth.db, c, &signed_in.id, &signed_in.token_key, device(meta))
         .await?;
     let cookie_mode = cookie_mode(meta.wants_cookie, c);
     let mut body = session_body(

@@ -14,9 +14,14 @@ pub mod outbox;
 pub mod smtp;
 pub mod templates;
 
+use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
-use crate::{app::AppState, store::StoreError};
+use crate::{
+    schema::Collection,
+    settings::SettingsStore,
+    store::{Database, StoreError},
+};
 
 /// SMTP sessions open at once: a burst of requests queues its mail here
 /// instead of opening a connection per message.
@@ -32,30 +37,15 @@ pub struct Message {
     pub text: String,
 }
 
-/// Hands `message` to SMTP or the outbox, per the live settings.
-pub async fn send(state: &AppState, message: Message) -> Result<(), StoreError> {
-    let settings = state.settings.get();
-    if settings.smtp.enabled {
-        let (smtp, meta) = (settings.smtp.clone(), settings.meta.clone());
-        tokio::spawn(async move {
-            // The semaphore is never closed, so a permit always comes.
-            let _slot = SENDING.acquire().await;
-            let to = message.to.clone();
-            if let Err(err) = smtp::deliver(&smtp, &meta, message).await {
-                tracing::warn!(host = %smtp.host, port = smtp.port, to = %to, error = %err, "mail delivery failed");
-            }
-        });
-        return Ok(());
-    }
-    if state.config.dev {
-        // The console is the developer's inbox in --dev; tokens here are
-        // for local accounts only.
-        println!(
-            "\n--- mail to {} ---\nSubject: {}\n\n{}\n---\n",
-            message.to, message.subject, message.text
-        );
-    }
-    outbox::store(&state.store.data, message).await
+/// What sending touches: the live settings (SMTP or the outbox, and the
+/// `meta` the templates read), the database that holds the dev outbox,
+/// and whether to echo each message to the console (`--dev`). Built by
+/// `AppState::mailer`.
+#[derive(Clone, Copy)]
+pub struct Mailer<'a> {
+    pub settings: &'a SettingsStore,
+    pub outbox: &'a Database,
+    pub echo: bool,
 }
 
 /// Why a test message did not go out.
@@ -67,30 +57,74 @@ pub enum TestMailError {
     Store(#[from] StoreError),
 }
 
-/// Sends a sample of `template` from collection `c` to `to` and waits for
-/// the outcome: unlike account mail, the superuser who asked is there to
-/// read why the mail server refused it. Placeholders get sample values.
-pub async fn send_test(
-    state: &AppState,
-    c: &crate::schema::Collection,
-    template: templates::Template,
-    to: &str,
-) -> Result<(), TestMailError> {
-    let settings = state.settings.get();
-    let mut record = serde_json::Map::new();
-    record.insert("id".into(), "test0000000000a".into());
-    record.insert("email".into(), to.into());
-    let vars = [
-        ("TOKEN", "a.sample.token"),
-        ("OTP", "12345678"),
-        ("ALERT_INFO", "127.0.0.1, a sample browser"),
-    ];
-    let message = templates::render(c, template, &settings.meta, to, &record, &vars);
-    if settings.smtp.enabled {
-        let _slot = SENDING.acquire().await;
-        smtp::deliver(&settings.smtp, &settings.meta, message).await?;
-        return Ok(());
+impl Mailer<'_> {
+    /// Hands `message` to SMTP or the outbox, per the live settings.
+    pub async fn send(&self, message: Message) -> Result<(), StoreError> {
+        let settings = self.settings.get();
+        if settings.smtp.enabled {
+            let (smtp, meta) = (settings.smtp.clone(), settings.meta.clone());
+            tokio::spawn(async move {
+                // The semaphore is never closed, so a permit always comes.
+                let _slot = SENDING.acquire().await;
+                let to = message.to.clone();
+                if let Err(err) = smtp::deliver(&smtp, &meta, message).await {
+                    tracing::warn!(host = %smtp.host, port = smtp.port, to = %to, error = %err, "mail delivery failed");
+                }
+            });
+            return Ok(());
+        }
+        if self.echo {
+            // The console is the developer's inbox in --dev; tokens here are
+            // for local accounts only.
+            println!(
+                "\n--- mail to {} ---\nSubject: {}\n\n{}\n---\n",
+                message.to, message.subject, message.text
+            );
+        }
+        outbox::store(self.outbox, message).await
     }
-    send(state, message).await?;
-    Ok(())
+
+    /// Renders `template` of collection `c` for `to` (with `settings.meta`
+    /// as it is now) and sends it.
+    pub async fn send_template(
+        &self,
+        c: &Collection,
+        template: templates::Template,
+        to: &str,
+        record: &Map<String, Value>,
+        vars: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let meta = self.settings.get().meta.clone();
+        let message = templates::render(c, template, &meta, to, record, vars);
+        self.send(message).await
+    }
+
+    /// Sends a sample of `template` from collection `c` to `to` and waits
+    /// for the outcome: unlike account mail, the superuser who asked is
+    /// there to read why the mail server refused it. Placeholders get
+    /// sample values.
+    pub async fn send_test(
+        &self,
+        c: &Collection,
+        template: templates::Template,
+        to: &str,
+    ) -> Result<(), TestMailError> {
+        let settings = self.settings.get();
+        let mut record = Map::new();
+        record.insert("id".into(), "test0000000000a".into());
+        record.insert("email".into(), to.into());
+        let vars = [
+            ("TOKEN", "a.sample.token"),
+            ("OTP", "12345678"),
+            ("ALERT_INFO", "127.0.0.1, a sample browser"),
+        ];
+        let message = templates::render(c, template, &settings.meta, to, &record, &vars);
+        if settings.smtp.enabled {
+            let _slot = SENDING.acquire().await;
+            smtp::deliver(&settings.smtp, &settings.meta, message).await?;
+            return Ok(());
+        }
+        self.send(message).await?;
+        Ok(())
+    }
 }

@@ -65,7 +65,7 @@ async fn record(app: &TestApp, su: &str, id: &str) -> Value {
 /// already expired.
 async fn expired_token(app: &TestApp, id: &str, kind: &str, secret_group: &str) -> String {
     let c = app.state.schema.catalog().get("users").unwrap().clone();
-    let account = cairn::auth::account::by_id(&app.state, c.clone(), id.to_owned())
+    let account = cairn::auth::account::by_id(&app.state.store.data, c.clone(), id.to_owned())
         .await
         .unwrap()
         .unwrap();

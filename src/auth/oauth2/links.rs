@@ -7,10 +7,9 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as Sql};
 
 use crate::{
-    app::AppState,
     records::service::RecordError,
     schema::{Collection, sync::quote},
-    store::StoreError,
+    store::{Database, StoreError},
 };
 
 /// A provider identity: which provider, and its id for the user.
@@ -23,28 +22,25 @@ pub struct Identity {
 
 /// The id of the record linked to `identity`, if that record still exists.
 pub async fn linked_record(
-    state: &AppState,
+    db: &Database,
     c: Arc<Collection>,
     identity: Identity,
 ) -> Result<Option<String>, StoreError> {
-    state
-        .store
-        .data
-        .read(move |conn| {
-            let sql = format!(
-                "SELECT r.id FROM _externalAuths ea JOIN {} r ON r.id = ea.recordRef
+    db.read(move |conn| {
+        let sql = format!(
+            "SELECT r.id FROM _externalAuths ea JOIN {} r ON r.id = ea.recordRef
                  WHERE ea.collectionRef = ?1 AND ea.provider = ?2 AND ea.providerId = ?3",
-                quote(&c.name)
-            );
-            Ok(conn
-                .prepare_cached(&sql)?
-                .query_row(
-                    params![identity.collection_id, identity.provider, identity.provider_id],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })
-        .await
+            quote(&c.name)
+        );
+        Ok(conn
+            .prepare_cached(&sql)?
+            .query_row(
+                params![identity.collection_id, identity.provider, identity.provider_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    })
+    .await
 }
 
 /// Links `identity` to `record_id` of `c`. A link of the same identity
@@ -117,51 +113,48 @@ pub struct AccountUpdate {
 /// email filled in, and the account marked verified when the provider
 /// vouches for the address it has.
 pub async fn update_account(
-    state: &AppState,
+    db: &Database,
     c: Arc<Collection>,
     record_id: String,
     update: AccountUpdate,
 ) -> Result<(), RecordError> {
-    state
-        .store
-        .data
-        .write(move |tx| {
-            if let Some(identity) = &update.link {
-                insert_link(tx, &c, identity, &record_id)?;
+    db.write(move |tx| {
+        if let Some(identity) = &update.link {
+            insert_link(tx, &c, identity, &record_id)?;
+        }
+        if update.email.is_empty() {
+            return Ok(());
+        }
+        let table = quote(&c.name);
+        let (email, verified): (String, bool) = tx
+            .prepare_cached(&format!("SELECT email, verified FROM {table} WHERE id = ?1"))?
+            .query_row([&record_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut set: Vec<(&str, Sql)> = Vec::new();
+        if email.is_empty() {
+            set.push(("email", Sql::Text(update.email.clone())));
+        }
+        if !verified && (email.is_empty() || email.eq_ignore_ascii_case(&update.email)) {
+            set.push(("verified", Sql::Integer(1)));
+            if let Some(hash) = &update.new_password_hash {
+                set.push(("password", Sql::Text(hash.clone())));
+                set.push(("tokenKey", Sql::Text(crate::random::alphanumeric(50))));
             }
-            if update.email.is_empty() {
-                return Ok(());
-            }
-            let table = quote(&c.name);
-            let (email, verified): (String, bool) = tx
-                .prepare_cached(&format!("SELECT email, verified FROM {table} WHERE id = ?1"))?
-                .query_row([&record_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let mut set: Vec<(&str, Sql)> = Vec::new();
-            if email.is_empty() {
-                set.push(("email", Sql::Text(update.email.clone())));
-            }
-            if !verified && (email.is_empty() || email.eq_ignore_ascii_case(&update.email)) {
-                set.push(("verified", Sql::Integer(1)));
-                if let Some(hash) = &update.new_password_hash {
-                    set.push(("password", Sql::Text(hash.clone())));
-                    set.push(("tokenKey", Sql::Text(crate::random::alphanumeric(50))));
-                }
-            }
-            if set.is_empty() {
-                return Ok(());
-            }
-            if c.field("updated").is_some() {
-                set.push(("updated", Sql::Text(crate::datetime::now())));
-            }
-            let assignments: Vec<String> = set
-                .iter()
-                .enumerate()
-                .map(|(i, (name, _))| format!("{} = ?{}", quote(name), i + 2))
-                .collect();
-            let sql = format!("UPDATE {table} SET {} WHERE id = ?1", assignments.join(", "));
-            let values = std::iter::once(Sql::Text(record_id.clone())).chain(set.into_iter().map(|(_, v)| v));
-            tx.prepare(&sql)?.execute(params_from_iter(values))?;
-            Ok(())
-        })
-        .await
+        }
+        if set.is_empty() {
+            return Ok(());
+        }
+        if c.field("updated").is_some() {
+            set.push(("updated", Sql::Text(crate::datetime::now())));
+        }
+        let assignments: Vec<String> = set
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| format!("{} = ?{}", quote(name), i + 2))
+            .collect();
+        let sql = format!("UPDATE {table} SET {} WHERE id = ?1", assignments.join(", "));
+        let values = std::iter::once(Sql::Text(record_id.clone())).chain(set.into_iter().map(|(_, v)| v));
+        tx.prepare(&sql)?.execute(params_from_iter(values))?;
+        Ok(())
+    })
+    .await
 }

@@ -27,15 +27,15 @@ use self::{
 };
 use super::{
     caller::load_auth_record,
+    deps::AuthDeps,
     password_signin::{self, LoginError},
     signin::{Method, SignedIn},
 };
 use crate::{
-    app::AppState,
     identity::Caller,
-    records::{access::Requester, service::RecordError},
+    records::{access::Requester, deps::RecordsDeps, service::RecordError},
     schema::Collection,
-    store::StoreError,
+    store::{Database, StoreError},
     validation::{ErrorTree, FieldError},
 };
 
@@ -55,8 +55,6 @@ pub struct CodeSignIn {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OAuth2Error {
-    #[error("missing collection")]
-    NoCollection,
     #[error("OAuth2 sign-in is disabled for this collection")]
     Disabled,
     #[error("invalid input")]
@@ -74,14 +72,16 @@ pub enum OAuth2Error {
 }
 
 /// Signs in through a provider. `requester` is the caller, with
-/// `createData` as the request body its create rule sees.
+/// `createData` as the request body its create rule sees; a new account
+/// is created through the record services (`records`), under the
+/// collection's create rule.
 pub async fn sign_in(
-    state: &AppState,
+    auth: &AuthDeps<'_>,
+    records: &RecordsDeps<'_>,
     requester: &Requester,
-    collection: &str,
+    c: Arc<Collection>,
     input: CodeSignIn,
 ) -> Result<SignedIn, OAuth2Error> {
-    let c = super::auth_collection(state, collection).ok_or(OAuth2Error::NoCollection)?;
     let input_mfa_id = input.mfa_id.clone();
     if !config::enabled(&c) {
         return Err(OAuth2Error::Disabled);
@@ -126,7 +126,7 @@ pub async fn sign_in(
         provider_id: user.id.clone(),
     };
 
-    let (record_id, is_new) = match find_account(state, requester, &c, &identity, &user).await? {
+    let (record_id, is_new) = match find_account(auth.db, requester, &c, &identity, &user).await? {
         Some(found) => {
             let mut update = AccountUpdate {
                 link: (!found.linked).then(|| identity.clone()),
@@ -135,22 +135,22 @@ pub async fn sign_in(
             };
             if found.unverified_email_match {
                 let random = crate::random::alphanumeric(RANDOM_PASSWORD_LEN);
-                update.new_password_hash = Some(state.hasher.hash(random).await?);
+                update.new_password_hash = Some(auth.hasher.hash(random).await?);
             }
-            links::update_account(state, c.clone(), found.id.clone(), update).await?;
-            state.auth_records.invalidate(&c.id, &found.id);
+            links::update_account(auth.db, c.clone(), found.id.clone(), update).await?;
+            auth.listener.auth_record_changed(&c.id, &found.id);
             (found.id, false)
         }
         None => (
-            create_account(state, requester, &c, identity, &user, input.create_data).await?,
+            create_account(records, requester, &c, identity, &user, input.create_data).await?,
             true,
         ),
     };
 
-    let account = load_auth_record(&state.store.data, c.clone(), record_id)
+    let account = load_auth_record(auth.db, c.clone(), record_id)
         .await?
         .ok_or(OAuth2Error::Record(RecordError::NotFound))?;
-    password_signin::check_auth_rule(state, &c, &account.id).await?;
+    password_signin::check_auth_rule(auth.schema, auth.db, &c, &account.id).await?;
     Ok(SignedIn {
         collection: c,
         id: account.id.clone(),
@@ -174,13 +174,13 @@ struct Found {
 /// The linked account; else the signed-in caller's own account (linking a
 /// provider to it); else the account with the provider's verified email.
 async fn find_account(
-    state: &AppState,
+    db: &Database,
     requester: &Requester,
     c: &Arc<Collection>,
     identity: &Identity,
     user: &ExternalUser,
 ) -> Result<Option<Found>, OAuth2Error> {
-    if let Some(id) = links::linked_record(state, c.clone(), identity.clone()).await? {
+    if let Some(id) = links::linked_record(db, c.clone(), identity.clone()).await? {
         return Ok(Some(Found {
             id,
             linked: true,
@@ -199,21 +199,19 @@ async fn find_account(
     if user.email.is_empty() {
         return Ok(None);
     }
-    Ok(
-        crate::auth::account::by_email(state, c.clone(), user.email.clone())
-            .await?
-            .map(|found| Found {
-                id: found.id,
-                linked: false,
-                unverified_email_match: !found.verified,
-            }),
-    )
+    Ok(crate::auth::account::by_email(db, c.clone(), user.email.clone())
+        .await?
+        .map(|found| Found {
+            id: found.id,
+            linked: false,
+            unverified_email_match: !found.verified,
+        }))
 }
 
 /// A new account from `createData`, filled in from the provider's details,
 /// created (and linked, in the same transaction) under the create rule.
 async fn create_account(
-    state: &AppState,
+    records: &RecordsDeps<'_>,
     requester: &Requester,
     c: &Arc<Collection>,
     identity: Identity,
@@ -246,15 +244,11 @@ async fn create_account(
     let mut forced = Map::new();
     forced.insert("verified".into(), json!(verified));
     let owner = c.clone();
-    let created = crate::records::service::create_with(
-        &state.records(),
-        requester,
-        c.clone(),
-        body,
-        forced,
-        move |tx, id| links::insert_link(tx, &owner, &identity, id),
-    )
-    .await?;
+    let created =
+        crate::records::service::create_with(records, requester, c.clone(), body, forced, move |tx, id| {
+            links::insert_link(tx, &owner, &identity, id)
+        })
+        .await?;
     Ok(created
         .get("id")
         .and_then(Value::as_str)

@@ -1,0 +1,171 @@
+//! Changes of many collections at once, each all or nothing: `import`
+//! (`PUT /api/collections/import`, an edit of this server's collections)
+//! and `restore` (another server's collections recreated exactly, as a
+//! move from PocketBase needs). Both run through `Schema::change` like
+//! every single change, and save each collection with the same
+//! `create_in`/`update_in`/`delete_in`.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use super::{
+    Catalog, Collection, RuleCheck, Schema, SchemaError, auth_options::TokenKind, catalog, create_in,
+    delete_in, invalid, update_in,
+};
+use crate::{
+    store::Database,
+    validation::{ErrorTree, FieldError},
+};
+
+impl Schema {
+    /// Creates or updates each collection of `items` (matched by id, then
+    /// name) and, with `delete_missing`, deletes the non-system collections
+    /// not listed. All or nothing.
+    pub async fn import(
+        &self,
+        db: &Database,
+        items: Vec<Value>,
+        delete_missing: bool,
+    ) -> Result<(), SchemaError> {
+        let check = self.rule_check;
+        self.change(db, move |tx, _| {
+            import_in(tx, &items, delete_missing, check)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Recreates another server's collections exactly (a move from
+    /// PocketBase): the collections not in `items` go first, so a name
+    /// cannot match a collection of another id; then `items` are imported
+    /// in order (an id may appear more than once, the last one being the
+    /// whole definition: a way to create collections that relate to each
+    /// other in a cycle); then each keeps the token secrets and
+    /// timestamps `items` give. `import` keeps this server's secrets,
+    /// which is right for an edit but would void every token the other
+    /// server issued.
+    pub async fn restore(&self, db: &Database, items: Vec<Value>) -> Result<(), SchemaError> {
+        let check = self.rule_check;
+        self.change(db, move |tx, stored| {
+            let listed = |id: &str| {
+                items
+                    .iter()
+                    .any(|i| i.get("id").and_then(Value::as_str) == Some(id))
+            };
+            for c in stored.all().filter(|c| !c.system && !listed(&c.id)) {
+                let now = Catalog::load(tx, 0)?;
+                delete_in(tx, &now, c)?;
+            }
+            import_in(tx, &items, true, check)?;
+            for item in &items {
+                keep_secrets_and_times(tx, item)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// The body of `import`, inside its transaction; the ids kept.
+fn import_in(
+    tx: &Connection,
+    items: &[Value],
+    delete_missing: bool,
+    check: RuleCheck,
+) -> Result<Vec<String>, SchemaError> {
+    let failed = |detail: String| {
+        let mut errors = ErrorTree::new();
+        errors.add(
+            &["collections"],
+            FieldError::new(
+                "validation_collections_import_failure",
+                format!("Failed to import the collections configuration. Raw error: {detail}"),
+            ),
+        );
+        invalid("Failed to import collections.", errors)
+    };
+    if items.is_empty() {
+        let mut errors = ErrorTree::new();
+        errors.add(&["collections"], FieldError::required());
+        return Err(invalid("Failed to import collections.", errors));
+    }
+    let mut kept = Vec::new();
+    for item in items {
+        let body = item
+            .as_object()
+            .ok_or_else(|| failed("every item must be an object".into()))?;
+        let current = Catalog::load(tx, 0)?;
+        let by_id = body
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| current.by_id(id));
+        let by_name = body
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(|n| current.get(n));
+        let result = match by_id.or(by_name) {
+            Some(old) => update_in(tx, &current, old, body, check),
+            None => create_in(tx, &current, body, check),
+        };
+        let saved = result.map_err(|e| failed(describe(&e)))?;
+        kept.push(saved.id);
+    }
+    if delete_missing {
+        let current = Catalog::load(tx, 0)?;
+        let doomed: Vec<Arc<Collection>> = current
+            .all()
+            .filter(|c| !c.system && !kept.contains(&c.id))
+            .cloned()
+            .collect();
+        for c in doomed {
+            let now = Catalog::load(tx, 0)?;
+            delete_in(tx, &now, &c).map_err(|e| failed(describe(&e)))?;
+        }
+    }
+    Ok(kept)
+}
+
+/// For `restore`: the token secrets of `item` (flat auth options, as the
+/// API shows a collection) and its `created`/`updated`, over the stored
+/// collection of the same id.
+fn keep_secrets_and_times(tx: &Connection, item: &Value) -> Result<(), SchemaError> {
+    let Some(id) = item.get("id").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let current = Catalog::load(tx, 0)?;
+    let Some(stored) = current.by_id(id) else {
+        return Ok(());
+    };
+    let mut c = (**stored).clone();
+    for key in TokenKind::ALL.map(TokenKind::option_key) {
+        let secret = item
+            .get(key)
+            .and_then(|o| o.get("secret"))
+            .and_then(Value::as_str);
+        if let (Some(secret), Some(Value::Object(group))) = (secret, c.options.get_mut(key))
+            && !secret.is_empty()
+        {
+            group.insert("secret".into(), Value::String(secret.to_owned()));
+        }
+    }
+    catalog::save_row(tx, &c)?;
+    for key in ["created", "updated"] {
+        if let Some(at) = item.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            tx.prepare_cached(&format!("UPDATE _collections SET {key} = ?1 WHERE id = ?2"))?
+                .execute([at, id])?;
+        }
+    }
+    Ok(())
+}
+
+/// One item's failure, as the import's message quotes it.
+fn describe(err: &SchemaError) -> String {
+    match err {
+        SchemaError::Invalid { errors, .. } => {
+            serde_json::to_string(&Value::Object(errors.clone().into_map())).unwrap_or_default()
+        }
+        other => other.to_string(),
+    }
+}
