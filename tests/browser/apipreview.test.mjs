@@ -165,7 +165,7 @@ test('a base collection: reached by keyboard, snippets from its fields, rules, h
   assert.ok('title' in record && 'created' in record && 'spot' in record);
   assert.ok(!('secretNote' in record), 'the hidden field is not in the answer');
   assert.ok(!(await snippet(page, 'list', 'answer')).includes('secretNote'), 'nor in the list answer');
-  assert.match(await page.locator('.api-hidden').textContent(), /\(hidden[^)]*\):\s*secretNote\./);
+  assert.match(await page.locator('.api-hidden').textContent(), /Left out of the answers: secretNote\./);
 
   assert.deepEqual(await ruleOf(page, 'list'), { mode: 'public', expr: '' });
   assert.deepEqual(await ruleOf(page, 'create'), { mode: 'public', expr: '' });
@@ -280,6 +280,16 @@ test('phone width and dark: the preview fits 390×844 without sideways scroll', 
   await shot(page, 'apipreview-phone-dark');
   await endpoint(page, 'create').scrollIntoViewIfNeeded();
   await shot(page, 'apipreview-phone-dark-create');
+  // Without the clipboard permission, Copy either copies or selects the text for Ctrl+C.
+  const copyButton = endpoint(page, 'create').locator('.snippet-request button.copy');
+  await copyButton.click();
+  await page.waitForFunction((b) => b.textContent.trim() !== 'Copy', await copyButton.elementHandle());
+  const said = (await copyButton.textContent()).trim();
+  if (said.startsWith('Selected')) {
+    assert.equal(await page.evaluate(() => getSelection().toString()), await snippet(page, 'create', 'request'));
+  } else {
+    assert.equal(said, 'Copied');
+  }
   w.check();
   await phone.close();
 

@@ -10,7 +10,7 @@ import { Page } from './ui.js';
 const FORMS = [['js', 'JS SDK'], ['curl', 'curl']];
 const FORM_KEY = 'cairn.admin.apiForm';
 
-function CopyButton({ text, what }) {
+function CopyButton({ text, what, target }) {
   const [state, setState] = useState('');
   const timer = useRef(0);
   useEffect(() => () => clearTimeout(timer.current), []);
@@ -19,7 +19,13 @@ function CopyButton({ text, what }) {
       await navigator.clipboard.writeText(text);
       setState('Copied');
     } catch {
-      setState('Select and copy by hand');
+      // No clipboard (a page not served over HTTPS or localhost): the text
+      // is selected instead, for Ctrl+C.
+      const range = document.createRange();
+      range.selectNodeContents(target.current);
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+      setState('Selected: press Ctrl+C');
     }
     clearTimeout(timer.current);
     timer.current = setTimeout(() => setState(''), 1800);
@@ -29,9 +35,10 @@ function CopyButton({ text, what }) {
 }
 
 function Snippet({ label, text, kind, what }) {
+  const pre = useRef(null);
   return html`<figure class=${`snippet snippet-${kind}`}>
-    <figcaption><span>${label}</span><${CopyButton} text=${text} what=${what} /></figcaption>
-    <pre tabindex="0" aria-label=${what}><code>${text}</code></pre>
+    <figcaption><span>${label}</span><${CopyButton} text=${text} what=${what} target=${pre} /></figcaption>
+    <pre tabindex="0" aria-label=${what} ref=${pre}><code>${text}</code></pre>
   </figure>`;
 }
 
@@ -77,7 +84,7 @@ export function ApiPreview({ collection }) {
     <div class="api-intro">
       <p>The endpoints of <strong>${collection.name}</strong>, with examples built from its fields. Superusers pass every rule.
         The whole API, with every parameter and schema, is in the <a href="/api/docs" target="_blank" rel="noopener">live reference at /api/docs</a>.</p>
-      ${preview.hidden.length > 0 && html`<p class="api-hidden small muted">Left out of the answers (hidden; superusers see them but passwords and token keys): ${preview.hidden.map((n, i) => html`${i ? ', ' : ''}<code>${n}</code>`)}.</p>`}
+      ${preview.hidden.length > 0 && html`<p class="api-hidden small muted">Left out of the answers: ${preview.hidden.map((n, i) => html`${i ? ', ' : ''}<code>${n}</code>`)}. Superusers get the hidden fields too, never passwords or token keys.</p>`}
       <div class="api-toolbar">
         <div class="segmented" role="radiogroup" aria-label="Examples as">
           ${FORMS.map(([k, label]) => html`<label class=${form === k ? 'on' : ''}>

@@ -112,6 +112,9 @@ export const fileFields = (c) => (c.fields || []).filter((f) => f.type === 'file
 /** Fields left out of every answer (hidden ones, and auth secrets). */
 export const hiddenFields = (c) => (c.fields || []).filter((f) => f.hidden || f.type === 'password' || f.name === 'tokenKey');
 
+/** Text fields with a pattern, which an example cannot be sure to match. */
+const patterned = (c) => writableFields(c).filter((f) => f.type === 'text' && f.pattern);
+
 /** The body of a create request (without files). */
 export function createBody(c) {
   const body = {};
@@ -260,6 +263,7 @@ export function buildPreview(c, origin) {
       notes: [
         ...(files.length ? ['Files go as multipart form data: the other fields as one @jsonPayload part (or one part each).'] : []),
         ...((c.fields || []).some((f) => f.type === 'relation') ? [`Relation fields take the id of an existing record (${RECORD_ID} above).`] : []),
+        ...patterned(c).map((f) => `${f.name} must match the pattern ${f.pattern}: the example may not.`),
       ],
     });
     const change = updateBody(c);
