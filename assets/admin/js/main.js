@@ -8,6 +8,7 @@ import { ErrorNote, Loading, Empty, useLoad, Page } from './ui.js';
 import { Installer, OAuth2Outcome, SignIn } from './signin.js';
 import { CollectionEditor } from './collection_editor.js';
 import { Records } from './records.js';
+import { ApiPreview } from './api_page.js';
 import { RecordEditor } from './record_editor.js';
 import { Superusers } from './superusers.js';
 import { Sync } from './sync.js';
@@ -84,6 +85,7 @@ function Content({ route }) {
   switch (route.name) {
     case 'collectionEdit': return html`<${CollectionEditor} key=${collection.id} collection=${collection} />`;
     case 'records': return html`<${Records} key=${collection.id} collection=${collection} />`;
+    case 'collectionApi': return html`<${ApiPreview} key=${collection.id} collection=${collection} />`;
     case 'recordNew': {
       const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from') || undefined;
       return html`<${RecordEditor} key=${`new-${from || ''}`} collection=${collection} from=${from} />`;

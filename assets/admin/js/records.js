@@ -184,6 +184,7 @@ export function Records({ collection }) {
       sub=${data ? `${data.totalItems} record${data.totalItems === 1 ? '' : 's'}` : collection.type}
       actions=${html`<${ExportMenu} collection=${collection} filter=${q.filter} sort=${sort} />
         <${ColumnsMenu} fields=${columnsOf(collection)} hidden=${hidden} onChange=${chooseColumns} />
+        <a class="btn" href=${href('collections', collection.name, 'api')}>API</a>
         <a class="btn" href=${href('collections', collection.name, 'settings')}>Settings</a>
         ${!isView && html`<a class="btn primary" href=${href('collections', collection.name, 'records', 'new')}>+ New record</a>`}`}>
     <form class="filter-bar" role="search" onSubmit=${(e) => { e.preventDefault(); go({ filter: typed.trim(), page: 1 }); }}>

@@ -18,6 +18,7 @@ const routes = [
   ['/settings', 'settings'],
   ['/collections/new', 'collectionNew'],
   ['/collections/:name/settings', 'collectionEdit'],
+  ['/collections/:name/api', 'collectionApi'],
   ['/collections/:name/records/new', 'recordNew'],
   ['/collections/:name/records/:id', 'recordEdit'],
   ['/collections/:name', 'records'],
