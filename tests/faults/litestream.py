@@ -311,6 +311,19 @@ def main():
     writers = [Writer(port, token, rng.randrange(1 << 30), stop) for _ in range(args.workers)]
     for w in writers:
         w.start()
+    # The WAL's length during the load: Litestream's checkpoints must keep
+    # starting it over, Cairn's none of them stopping that.
+    wal_most = [0]
+
+    def watch_wal():
+        while not stop.is_set():
+            try:
+                wal_most[0] = max(wal_most[0], os.path.getsize(os.path.join(primary, "data.db-wal")))
+            except OSError:
+                pass
+            time.sleep(0.05)
+
+    threading.Thread(target=watch_wal, daemon=True).start()
     time.sleep(args.seconds / 2)
     # The periodic storage sync (rsync -a): files are immutable once
     # written and their names random, so a copy never meets a changed file.
@@ -414,7 +427,7 @@ def main():
           f"(data.db {os.path.getsize(os.path.join(standby, 'data.db')) / 1e6:.1f} MB; "
           f"copying the synced storage/ in took {t_copied - t_restored:.2f} s more)")
     print(f"files: {served} copied and served, {absent} not copied and answered 404; "
-          f"snapshots by Litestream: {snapshots}")
+          f"snapshots by Litestream: {snapshots}; longest WAL under load: {wal_most[0] / 1e6:.1f} MB")
     status = "ok" if not problems else "FAIL"
     print(f"round: {status}")
     for p in problems:
