@@ -64,8 +64,11 @@ impl Database {
                 }
                 if litestream {
                     // A backup made before Litestream was set up lacks its
-                    // tables, and Litestream writes to them after each of
-                    // its checkpoints (it makes them only when it starts).
+                    // tables, which Litestream makes only when it starts
+                    // and writes to at each checkpoint: without them its
+                    // syncs fail ("no such table: _litestream_lock") and
+                    // replication stops (tests/faults/litestream.py
+                    // --restore-backup).
                     conn.execute_batch(LITESTREAM_TABLES)?;
                 }
                 migrations.apply(conn)?;

@@ -29,6 +29,9 @@ fi
 # both, a standby restored from the replica; then a planted loss that
 # must be seen.
 python3 tests/faults/litestream.py --bin "$bin" --seconds "${LITESTREAM_SECONDS:-3}"
+# A backup from before Litestream restored in place under it: Litestream's
+# tables must survive it, or replication stops.
+python3 tests/faults/litestream.py --bin "$bin" --seconds 2 --restore-backup
 
 if out=$(python3 tests/faults/litestream.py --bin "$bin" --seconds 2 --plant 2>&1); then
   echo "$out"
