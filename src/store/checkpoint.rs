@@ -202,8 +202,10 @@ impl Checkpointer {
     /// should it win (in the moment Litestream's own checkpoint lets go
     /// of it) Litestream finds the WAL cut short behind its back and
     /// takes a full new snapshot. Then a `PASSIVE` pass copies what it
-    /// can; SQLite itself folds and removes the WAL when the last
-    /// connection closes, which is Cairn's own when Litestream is gone.
+    /// can: everything when no other process reads (Litestream gone, its
+    /// tables left), so `data.db` alone is complete though the `-wal`
+    /// file stays; under Litestream, the rest when Litestream's own close,
+    /// the last, folds the WAL.
     pub(super) fn at_rest(&self) -> Result<(), StoreError> {
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let mode = if followed_by_litestream(&conn)? {
@@ -229,7 +231,8 @@ impl Drop for Checkpointer {
 /// `_litestream_seq` (which it writes to after each of its checkpoints)
 /// when it starts following a database. Looked up when needed, not at
 /// start-up, because Litestream may start after Cairn. A table left from
-/// an earlier use of Litestream only costs the shutdown its `TRUNCATE`.
+/// an earlier use of Litestream only costs the shutdown its `TRUNCATE`:
+/// the `-wal` file is left, its frames all copied.
 pub(super) fn followed_by_litestream(conn: &Connection) -> Result<bool, StoreError> {
     Ok(conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'",

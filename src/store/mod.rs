@@ -24,7 +24,8 @@
 //! Litestream's `_litestream_seq` table exists, looked up at shutdown
 //! rather than by a flag: a flag can be forgotten, Litestream may start
 //! after Cairn, and a table left from an earlier use of Litestream costs
-//! nothing (SQLite folds the WAL when Cairn's last connection closes).
+//! little (the `PASSIVE` pass then copies every frame: `data.db` alone is
+//! complete, the `-wal` file stays).
 //! Litestream's tables are no collections (those are the rows of
 //! `_collections`), `preflight` ignores them, and a backup restore keeps
 //! them (`snapshot`).
