@@ -25,6 +25,15 @@
 //! copied, readers skip the WAL altogether. Without it, the frames after
 //! the last nudge stayed until the next burst of writes: a view by id then
 //! spent about a seventh of its instructions in that lookup (callgrind).
+//!
+//! Litestream (see the store's module doc) follows the WAL from another
+//! process and must see every frame before the WAL starts over. Every
+//! checkpoint above is `PASSIVE`, which never rewinds the WAL itself;
+//! SQLite rewinds it at the next write only when no reader of an older
+//! snapshot is left, and Litestream holds one at all times but inside
+//! its own checkpoint, so while it runs only its checkpoints let the WAL
+//! start over. The one `TRUNCATE` is at shutdown (`at_rest`), and it is left
+//! out when Litestream's tables are in the database.
 
 use std::{
     cell::Cell,
@@ -180,8 +189,30 @@ impl Checkpointer {
 
     /// Checkpoints now, on the caller's thread, after any background one
     /// in flight. `mode` is one of SQLite's: `PASSIVE`, `TRUNCATE`, ...
+    #[cfg(test)]
     pub(super) fn now(&self, mode: &str) -> Result<(), StoreError> {
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        checkpoint(&conn, mode).map(|_| ())
+    }
+
+    /// Folds the WAL back into the main file and empties it, for a
+    /// shutdown: the data folder at rest is then one file. Not when
+    /// Litestream follows this database: `TRUNCATE` would wait for its
+    /// read transaction (the whole busy timeout, 10 s, measured), and
+    /// should it win (in the moment Litestream's own checkpoint lets go
+    /// of it) Litestream finds the WAL cut short behind its back and
+    /// takes a full new snapshot. Then a `PASSIVE` pass copies what it
+    /// can: everything when no other process reads (Litestream gone, its
+    /// tables left), so `data.db` alone is complete though the `-wal`
+    /// file stays; under Litestream, the rest when Litestream's own close,
+    /// the last, folds the WAL.
+    pub(super) fn at_rest(&self) -> Result<(), StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let mode = if followed_by_litestream(&conn)? {
+            "PASSIVE"
+        } else {
+            "TRUNCATE"
+        };
         checkpoint(&conn, mode).map(|_| ())
     }
 }
@@ -194,6 +225,20 @@ impl Drop for Checkpointer {
             let _ = thread.join();
         }
     }
+}
+
+/// Whether Litestream has taken this database in hand: it creates
+/// `_litestream_seq` (which it writes to after each of its checkpoints)
+/// when it starts following a database. Looked up when needed, not at
+/// start-up, because Litestream may start after Cairn. A table left from
+/// an earlier use of Litestream only costs the shutdown its `TRUNCATE`:
+/// the `-wal` file is left, its frames all copied.
+pub(super) fn followed_by_litestream(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Runs a checkpoint; whether it copied every frame of the WAL.
@@ -323,5 +368,63 @@ mod tests {
         assert!(most < 2 * CATCH_UP_FRAMES + 16, "WAL reached {most} frames");
         ckpt.now("TRUNCATE").expect("truncate");
         assert_eq!(wal_len(&db.path), 0);
+    }
+
+    /// What Litestream does to a database it follows: its table, and a
+    /// read transaction on the snapshot of the moment.
+    fn follow_like_litestream(path: &Path) -> Connection {
+        let follower = Connection::open(path).expect("open");
+        follower
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);
+                 BEGIN; SELECT count(*) FROM _litestream_seq;",
+            )
+            .expect("read transaction");
+        follower
+    }
+
+    #[test]
+    fn under_litestream_shutdown_leaves_the_wal_whole() {
+        for litestream in [false, true] {
+            let db = Fixture::new();
+            if litestream {
+                db.writer
+                    .execute_batch("CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)")
+                    .expect("table");
+            }
+            let mut ckpt = db.checkpointer();
+            for _ in 0..20 {
+                db.insert(&mut ckpt);
+            }
+            ckpt.at_rest().expect("at rest");
+            let wal = wal_len(&db.path);
+            // Without Litestream, the positive control: the WAL is emptied.
+            assert_eq!(
+                wal == 0,
+                !litestream,
+                "litestream {litestream}: WAL of {wal} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn under_litestream_shutdown_does_not_wait_for_its_reader() {
+        let db = Fixture::new();
+        let mut ckpt = db.checkpointer();
+        db.insert(&mut ckpt);
+        let follower = follow_like_litestream(&db.path);
+        // Frames past the follower's snapshot: a TRUNCATE would wait for
+        // it for the whole busy timeout (10 s).
+        for _ in 0..20 {
+            db.insert(&mut ckpt);
+        }
+        let started = std::time::Instant::now();
+        ckpt.at_rest().expect("at rest");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "waited {:?} for Litestream's reader",
+            started.elapsed()
+        );
+        drop(follower);
     }
 }

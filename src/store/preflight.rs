@@ -48,6 +48,9 @@ pub fn check(dir: &Path) -> Result<Preflight, StoreError> {
     Ok(Preflight { existing })
 }
 
+/// Litestream's tables (`_litestream_seq`, `_litestream_lock`).
+const LITESTREAM_PREFIX: &str = "_litestream_";
+
 const FIX_PERMISSIONS: &str = "run Cairn as the user that owns the data folder, or give that user \
      read and write access to the folder and every file in it (chown -R USER FOLDER)";
 
@@ -82,7 +85,11 @@ fn check_database(path: &Path, set: MigrationSet) -> Result<bool, StoreError> {
         let tables = table_names(&conn)?;
         Ok((conn, tables))
     });
-    let (conn, tables) = opened.map_err(|err| read_failure(path, err))?;
+    let (conn, mut tables) = opened.map_err(|err| read_failure(path, err))?;
+    // Litestream adds its own tables to a database it follows, and it may
+    // do so before Cairn's first start has made any (or into a database
+    // restored from its replica): they say nothing of whose data it is.
+    tables.retain(|t| !t.starts_with(LITESTREAM_PREFIX));
     if tables.is_empty() {
         return Ok(false);
     }

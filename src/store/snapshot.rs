@@ -21,7 +21,12 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, backup::StepResult};
 
-use super::{Database, MigrationSet, StoreError, connection};
+use super::{Database, MigrationSet, StoreError, checkpoint, connection};
+
+/// Litestream's tables, as it creates them.
+const LITESTREAM_TABLES: &str =
+    "CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);
+     CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);";
 
 impl Database {
     /// Writes a consistent copy of the database to `dest` (which must not
@@ -45,6 +50,7 @@ impl Database {
                     &source,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
+                let litestream = checkpoint::followed_by_litestream(conn)?;
                 {
                     let backup = rusqlite::backup::Backup::new(&from, conn)?;
                     match backup.step(-1)? {
@@ -55,6 +61,15 @@ impl Database {
                             )));
                         }
                     }
+                }
+                if litestream {
+                    // A backup made before Litestream was set up lacks its
+                    // tables, which Litestream makes only when it starts
+                    // and writes to at each checkpoint: without them its
+                    // syncs fail ("no such table: _litestream_lock") and
+                    // replication stops (tests/faults/litestream.py
+                    // --restore-backup).
+                    conn.execute_batch(LITESTREAM_TABLES)?;
                 }
                 migrations.apply(conn)?;
                 Ok(())
@@ -208,6 +223,40 @@ mod tests {
         })
         .await
         .expect("writes go on after a restore");
+    }
+
+    /// A restore from a backup made before Litestream was set up keeps
+    /// Litestream's tables where it follows the database, and adds none
+    /// where it does not (the control).
+    #[tokio::test]
+    async fn a_restore_keeps_litestreams_tables() {
+        for litestream in [false, true] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let db = Database::open(
+                &dir.path().join("data.db"),
+                MigrationSet::Data,
+                Durability::Normal,
+            )
+            .expect("open");
+            let snap = dir.path().join("snap.db");
+            db.snapshot_into(&snap).await.expect("snapshot");
+            if litestream {
+                let follower = Connection::open(dir.path().join("data.db")).expect("open");
+                follower.execute_batch(LITESTREAM_TABLES).expect("tables");
+            }
+            db.restore_from(&snap).await.expect("restore");
+            let tables: i64 = db
+                .read(|c| {
+                    Ok::<_, StoreError>(c.query_row(
+                        "SELECT count(*) FROM sqlite_master WHERE name IN ('_litestream_seq', '_litestream_lock')",
+                        [],
+                        |r| r.get(0),
+                    )?)
+                })
+                .await
+                .expect("read");
+            assert_eq!(tables, if litestream { 2 } else { 0 }, "litestream {litestream}");
+        }
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl Writer {
                 while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
                     match job {
                         Job::Checkpoint(done) => {
-                            let _ = done.send(checkpoints.now("TRUNCATE"));
+                            let _ = done.send(checkpoints.at_rest());
                         }
                         Job::Exclusive(run) => {
                             if panic::catch_unwind(AssertUnwindSafe(|| run(&mut conn))).is_err() {
@@ -168,7 +168,7 @@ impl Writer {
                 }
                 // Every sender is gone: fold the WAL back into the main file so
                 // the data folder is a single consistent file at rest.
-                if let Err(err) = checkpoints.now("TRUNCATE") {
+                if let Err(err) = checkpoints.at_rest() {
                     tracing::warn!(error = %err, "final WAL checkpoint failed");
                 }
             })

@@ -44,6 +44,7 @@ mod limits_names;
 mod limits_paths;
 mod limits_proxy;
 mod limits_sessions;
+mod litestream_tables;
 mod logging;
 mod mail;
 mod migrations;

