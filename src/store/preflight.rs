@@ -123,13 +123,16 @@ fn check_database(path: &Path, set: MigrationSet) -> Result<bool, StoreError> {
 /// may not checkpoint); so when there is no `-wal` (the database was closed
 /// cleanly, and no process has it open: an open one keeps its `-wal`) the
 /// file is opened as immutable, which makes no file and takes no lock.
-/// With a `-wal` present, its committed pages matter, and it is read as
-/// SQLite reads it.
+/// An empty `-wal` (left by a process that checkpointed it to nothing,
+/// but exited with a connection still open) holds no page either, so the
+/// file alone is read the same way: a read-only open would rebuild the
+/// `-shm` index beside it, a change to the folder. With a non-empty
+/// `-wal`, its committed pages matter, and it is read as SQLite reads it.
 pub(super) fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    if Path::new(&wal).exists() {
+    if std::fs::metadata(Path::new(&wal)).is_ok_and(|m| m.len() > 0) {
         return Connection::open_with_flags(path, flags);
     }
     let Some(plain) = path.to_str() else {
