@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use crate::{
     files::Storage,
-    import::Staging,
+    import::{Staging, absolute},
     schema::{
         Collection, CollectionKind,
         catalog::{Catalog, save_row},
@@ -179,21 +179,6 @@ fn check_target(request: &ExportRequest) -> Result<(), ExportError> {
     if target.exists() && !target.is_dir() {
         return Err(ExportError::TargetNotFolder(target.clone()));
     }
-    let absolute = |p: &Path| -> PathBuf {
-        std::fs::canonicalize(p).unwrap_or_else(|_| match (p.parent(), p.file_name()) {
-            (Some(parent), Some(name)) => {
-                let parent = if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                };
-                std::fs::canonicalize(parent)
-                    .unwrap_or_else(|_| parent.to_owned())
-                    .join(name)
-            }
-            _ => p.to_owned(),
-        })
-    };
     let (s, t) = (absolute(&request.source), absolute(target));
     if s.starts_with(&t) || t.starts_with(&s) {
         return Err(ExportError::Overlap { dir: s, target: t });

@@ -37,7 +37,7 @@ use crate::{
     store::{Store, StoreError},
 };
 use source::{Source, SourceCollection};
-pub use target::Staging;
+pub use target::{Staging, absolute};
 use target::check_target;
 
 #[derive(Debug, thiserror::Error)]

@@ -6,29 +6,31 @@ use std::path::{Path, PathBuf};
 
 use super::{ImportError, ImportRequest};
 
+/// `p` made absolute and resolved; a path that does not exist yet is
+/// its parent, resolved, and its name (to compare folders for overlap).
+pub fn absolute(p: &Path) -> PathBuf {
+    match std::fs::canonicalize(p) {
+        Ok(c) => c,
+        Err(_) => match (p.parent(), p.file_name()) {
+            (Some(parent), Some(name)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                std::fs::canonicalize(parent)
+                    .unwrap_or_else(|_| parent.to_owned())
+                    .join(name)
+            }
+            _ => p.to_owned(),
+        },
+    }
+}
+
 /// Refuses a target that is not empty (without `--force`) or that
 /// overlaps the source, before anything is made.
 pub fn check_target(request: &ImportRequest) -> Result<(), ImportError> {
     let target = &request.target;
-    let absolute = |p: &Path| -> PathBuf {
-        match std::fs::canonicalize(p) {
-            Ok(c) => c,
-            // Not there yet: its parent, resolved, and its name.
-            Err(_) => match (p.parent(), p.file_name()) {
-                (Some(parent), Some(name)) => {
-                    let parent = if parent.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        parent
-                    };
-                    std::fs::canonicalize(parent)
-                        .unwrap_or_else(|_| parent.to_owned())
-                        .join(name)
-                }
-                _ => p.to_owned(),
-            },
-        }
-    };
     let (s, t) = (absolute(&request.source), absolute(target));
     if s.starts_with(&t) || t.starts_with(&s) {
         return Err(ImportError::Overlap {
