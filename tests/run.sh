@@ -50,6 +50,10 @@ echo "== third-party clients against Cairn (tests/clients)"
 bash tests/clients/run.sh cairn 2>&1 | tee -a "$log"
 echo "== third-party clients against PocketBase $POCKETBASE_VERSION"
 bash tests/clients/run.sh pocketbase 2>&1 | tee -a "$log"
+# pocketbase-typegen against both servers with the same schema: the same
+# TypeScript out of each (tests/clients/typegen.sh).
+echo "== pocketbase-typegen: Cairn against PocketBase $POCKETBASE_VERSION (tests/clients)"
+bash tests/clients/typegen.sh 2>&1 | tee -a "$log"
 
 # Schemathesis against the live OpenAPI document: no 5xx, no status code
 # an operation does not declare, answers that match their schemas.

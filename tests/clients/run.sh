@@ -7,6 +7,9 @@
 # python: the community Python SDK (`pocketbase` on PyPI, pinned in
 #         tests/clients/python/requirements.txt), in a virtualenv of its own.
 #
+# pocketbase-typegen, which needs both servers at once, has a script of its
+# own: tests/clients/typegen.sh.
+#
 # cairn runs ${CAIRN_BIN:-target/debug/cairn} (not built here); pocketbase
 # runs ${POCKETBASE_BIN:-pocketbase}. The server gets a temporary data dir
 # and a free port on 127.0.0.1, and is stopped when the script exits.
