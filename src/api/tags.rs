@@ -137,7 +137,9 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/docs",
 ];
 
-static TEMPLATES: LazyLock<Vec<Template>> = LazyLock::new(|| {
+/// The templates by their number of segments (index), so a request is
+/// compared only with routes of its own length.
+static TEMPLATES: LazyLock<Vec<Vec<Template>>> = LazyLock::new(|| {
     let mut paths: Vec<String> = Vec::new();
     for api in <Api as OpenApi>::meta() {
         for path in api.paths {
@@ -173,7 +175,14 @@ static TEMPLATES: LazyLock<Vec<Template>> = LazyLock::new(|| {
                 .collect();
             Template { text, segments }
         })
-        .collect()
+        .fold(Vec::new(), |mut by_length: Vec<Vec<Template>>, t| {
+            let n = t.segments.len();
+            if by_length.len() <= n {
+                by_length.resize_with(n + 1, Vec::new);
+            }
+            by_length[n].push(t);
+            by_length
+        })
 });
 
 /// The template of the route `path` is served by (the one with the most
@@ -183,17 +192,24 @@ pub fn template(path: &str) -> &'static str {
     if path == "/_" || path.starts_with("/_/") {
         return "/_/*";
     }
-    let segments: Vec<&str> = path.split('/').collect();
+    let length = path.bytes().filter(|b| *b == b'/').count() + 1;
+    let Some(candidates) = TEMPLATES.get(length) else {
+        return "other";
+    };
     let mut best: Option<(&Template, usize)> = None;
-    for t in TEMPLATES.iter().filter(|t| t.segments.len() == segments.len()) {
+    for t in candidates {
         let mut literals = 0;
-        let fits = t.segments.iter().zip(&segments).all(|(want, got)| match want {
-            Some(w) => {
-                literals += 1;
-                w == got
-            }
-            None => !got.is_empty(),
-        });
+        let fits = t
+            .segments
+            .iter()
+            .zip(path.split('/'))
+            .all(|(want, got)| match want {
+                Some(w) => {
+                    literals += 1;
+                    *w == got
+                }
+                None => !got.is_empty(),
+            });
         if fits && best.is_none_or(|(_, n)| literals > n) {
             best = Some((t, literals));
         }

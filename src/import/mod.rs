@@ -37,8 +37,8 @@ use crate::{
     store::{Store, StoreError},
 };
 use source::{Source, SourceCollection};
-pub use target::{Staging, absolute};
 use target::check_target;
+pub use target::{Staging, absolute};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {

@@ -13,7 +13,7 @@ use std::{
     collections::HashMap,
     fmt::Write as _,
     sync::{
-        Arc, RwLock,
+        RwLock,
         atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
@@ -21,14 +21,64 @@ use std::{
 
 use crate::stats::{Histogram, HistogramSnapshot};
 
-/// (route template, method, status).
-type RequestKey = (&'static str, &'static str, u16);
+/// The maps' hasher: their keys are a handful of static strings (hashed
+/// by address: each template and method is one static string) and a
+/// status, so SipHash's defence against chosen keys buys nothing here
+/// and costs on every request.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+}
+
+type Fast = std::hash::BuildHasherDefault<KeyHasher>;
+
+/// A static string compared and hashed by its address (every route
+/// template and method label is one static string).
+#[derive(Clone, Copy)]
+struct ByAddress(&'static str);
+
+impl PartialEq for ByAddress {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for ByAddress {}
+
+impl std::hash::Hash for ByAddress {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(self.0.as_ptr() as usize);
+    }
+}
 
 /// What the edge counts per request.
 #[derive(Default)]
 pub struct Metrics {
-    requests: RwLock<HashMap<RequestKey, Arc<AtomicU64>>>,
-    latency: RwLock<HashMap<(&'static str, &'static str), Arc<Histogram>>>,
+    /// By (route template, method, status).
+    requests: RwLock<HashMap<(ByAddress, ByAddress, u16), AtomicU64, Fast>>,
+    latency: RwLock<HashMap<(ByAddress, ByAddress), Histogram, Fast>>,
     in_flight: AtomicI64,
     rate_limited: AtomicU64,
 }
@@ -59,8 +109,13 @@ impl Metrics {
 
     /// Counts one answered request.
     pub fn record(&self, route: &'static str, method: &'static str, status: u16, took: Duration) {
-        entry(&self.requests, (route, method, status), Default::default).fetch_add(1, Ordering::Relaxed);
-        entry(&self.latency, (route, method), Histogram::latency).observe_duration(took);
+        let (route, method) = (ByAddress(route), ByAddress(method));
+        with_entry(&self.requests, (route, method, status), AtomicU64::default, |n| {
+            n.fetch_add(1, Ordering::Relaxed);
+        });
+        with_entry(&self.latency, (route, method), Histogram::latency, |h| {
+            h.observe_duration(took);
+        });
     }
 
     /// Counts a request the rate limiter refused.
@@ -70,16 +125,16 @@ impl Metrics {
 
     /// Writes the request metrics.
     pub fn write_to(&self, out: &mut Exposition) {
-        let mut requests: Vec<_> = read(&self.requests)
+        let mut requests: Vec<_> = read(&self.requests, |n| n.load(Ordering::Relaxed))
             .into_iter()
-            .map(|((route, method, status), n)| {
+            .map(|((ByAddress(route), ByAddress(method), status), n)| {
                 (
                     vec![
                         ("route", route.to_owned()),
                         ("method", method.to_owned()),
                         ("status", status.to_string()),
                     ],
-                    n.load(Ordering::Relaxed) as f64,
+                    n as f64,
                 )
             })
             .collect();
@@ -90,7 +145,10 @@ impl Metrics {
             "HTTP requests answered, by route template, method and status.",
             &requests,
         );
-        let mut latency: Vec<_> = read(&self.latency).into_iter().collect();
+        let mut latency: Vec<_> = read(&self.latency, Histogram::snapshot)
+            .into_iter()
+            .map(|((ByAddress(route), ByAddress(method)), h)| ((route, method), h))
+            .collect();
         latency.sort_by_key(|(k, _)| *k);
         out.header(
             "cairn_http_request_duration_seconds",
@@ -101,7 +159,7 @@ impl Metrics {
             out.histogram_samples(
                 "cairn_http_request_duration_seconds",
                 &[("route", route.to_owned()), ("method", method.to_owned())],
-                &h.snapshot(),
+                &h,
             );
         }
         out.family(
@@ -119,21 +177,27 @@ impl Metrics {
     }
 }
 
-fn entry<K: std::hash::Hash + Eq + Copy, V>(
-    map: &RwLock<HashMap<K, Arc<V>>>,
+/// Runs `f` on `key`'s value, made by `make` the first time; only that
+/// first time takes the write lock.
+fn with_entry<K: std::hash::Hash + Eq, V>(
+    map: &RwLock<HashMap<K, V, Fast>>,
     key: K,
     make: impl FnOnce() -> V,
-) -> Arc<V> {
-    if let Some(v) = map.read().ok().and_then(|m| m.get(&key).cloned()) {
-        return v;
+    f: impl FnOnce(&V),
+) {
+    if let Ok(m) = map.read()
+        && let Some(v) = m.get(&key)
+    {
+        return f(v);
     }
     let mut m = map.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-    m.entry(key).or_insert_with(|| Arc::new(make())).clone()
+    f(m.entry(key).or_insert_with(make));
 }
 
-fn read<K: Clone, V>(map: &RwLock<HashMap<K, Arc<V>>>) -> Vec<(K, Arc<V>)> {
+/// Every key with `read` of its value.
+fn read<K: Copy, V, T>(map: &RwLock<HashMap<K, V, Fast>>, read: impl Fn(&V) -> T) -> Vec<(K, T)> {
     map.read()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .map(|m| m.iter().map(|(k, v)| (*k, read(v))).collect())
         .unwrap_or_default()
 }
 

@@ -26,7 +26,7 @@ LIST = "/api/collections/bench_write/records?perPage=20&sort=-n&filter=" + "n%20
 BODY = json.dumps({"title": "hello", "n": 42})
 
 
-def measure(binary, workload, requests, work):
+def measure(binary, workload, requests, work, settings=None):
     data = os.path.join(work, "data")
     shutil.rmtree(data, ignore_errors=True)
     subprocess.run([binary, "superuser", "upsert", bench.EMAIL, bench.PASSWORD, "--dir", data],
@@ -50,7 +50,7 @@ def measure(binary, workload, requests, work):
             raise SystemExit(f"{binary} did not start under valgrind")
         token = bench.call(base, "POST", "/api/collections/_superusers/auth-with-password",
                            {"identity": bench.EMAIL, "password": bench.PASSWORD})["token"]
-        bench.call(base, "PATCH", "/api/settings", {"rateLimits": {"enabled": False}}, token)
+        bench.call(base, "PATCH", "/api/settings", {"rateLimits": {"enabled": False}, **(settings or {})}, token)
         bench.call(base, "POST", "/api/collections", {
             "name": "bench_write", "createRule": "", "viewRule": "", "listRule": "",
             "fields": [{"name": "title", "type": "text"}, {"name": "n", "type": "number"}]}, token)
@@ -82,6 +82,8 @@ def measure(binary, workload, requests, work):
         dumps = sorted((f for f in glob.glob(out + ".*")), key=os.path.getmtime)
         if not dumps:
             raise SystemExit("callgrind wrote no dump")
+        if os.environ.get("CALLGRIND_KEEP"):
+            shutil.copy(dumps[-1], os.path.join(os.environ["CALLGRIND_KEEP"], f"{workload}-{os.path.basename(binary)}.out"))
         with open(dumps[-1]) as f:
             for line in f:
                 if line.startswith(("totals:", "summary:")):
@@ -100,6 +102,8 @@ def main():
     ap.add_argument("--bins", required=True, help="comma-separated paths of cairn binaries")
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated, of {', '.join(WORKLOADS)}")
     ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--settings", default="{}",
+                    help='settings for every server, as JSON (e.g. \'{"logs": {"maxDays": 0}}\' for no request log)')
     args = ap.parse_args()
     names = args.workloads.split(",")
     for n in names:
@@ -113,7 +117,7 @@ def main():
         print("|---|---|---:|")
         for n in names:
             for b in args.bins.split(","):
-                print(f"| {n} | {b} | {measure(b, n, args.requests, work):.0f} |", flush=True)
+                print(f"| {n} | {b} | {measure(b, n, args.requests, work, json.loads(args.settings)):.0f} |", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
