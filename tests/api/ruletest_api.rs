@@ -236,3 +236,70 @@ async fn locked_and_open_rules() {
     assert_eq!(open["record"]["visible"], true);
     assert_eq!(open["record"]["explanation"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_filter_and_paging_apply_as_the_accounts_would() {
+    let app = spawn_app().await;
+    let (token, users) = setup(&app).await;
+    let (ann, _, note) = &users[0];
+    let auth = json!({"collection": "users", "id": ann});
+    // Her own note matches her filter; Bob's would, but the rule hides it.
+    let mine = test_as(
+        &app,
+        &token,
+        json!({"rule": "list", "auth": auth, "filter": "title ~ 'note'"}),
+    )
+    .await;
+    assert_eq!(ids(&mine), [note.as_str()]);
+    let bobs = test_as(
+        &app,
+        &token,
+        json!({"rule": "list", "auth": auth, "filter": "title ~ 'bob'"}),
+    )
+    .await;
+    assert_eq!(bobs["totalItems"], 0);
+    // The control: with the rule opened, the same filter finds Bob's note.
+    let open = test_as(
+        &app,
+        &token,
+        json!({"rule": "list", "auth": auth, "expression": "", "filter": "title ~ 'bob'"}),
+    )
+    .await;
+    assert_eq!(ids(&open), [users[1].2.as_str()]);
+    // One page of one.
+    let page = test_as(
+        &app,
+        &token,
+        json!({"rule": "list", "expression": "", "perPage": 1, "page": 2}),
+    )
+    .await;
+    assert_eq!(
+        (page["page"].as_u64(), page["perPage"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(page["totalItems"], 2);
+    assert_eq!(ids(&page), [users[1].2.as_str()]);
+    // A guest's filter may not name @request fields of its own: as the
+    // real list answers a guest, 403.
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections/notes/rule-test",
+            Some(&token),
+            Some(json!({"rule": "list", "expression": "", "filter": "@request.auth.id = ''"})),
+        )
+        .await;
+    let real = app
+        .call(
+            "GET",
+            &format!(
+                "/api/collections/notes/records?filter={}",
+                crate::helpers::filter("@request.auth.id = ''")
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(real.status(), 403);
+    assert_eq!(resp.status(), real.status());
+}
