@@ -112,7 +112,7 @@ fn closes_first(tokens: &[(Token, usize)]) -> Option<usize> {
         match t {
             Token::LParen => depth += 1,
             Token::RParen => {
-                depth -= 1;
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
                     return Some(i);
                 }
