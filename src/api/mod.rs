@@ -21,6 +21,7 @@ pub mod path;
 pub mod realtime;
 pub mod records;
 pub mod refresh_cookie;
+pub mod ruletest;
 pub mod sessions;
 pub mod settings;
 pub mod tags;
@@ -59,6 +60,7 @@ pub type Api = (
     health::HealthApi,
     installer::InstallerApi,
     collections::CollectionsApi,
+    ruletest::RuleTestApi,
     auth::AuthApi,
     sessions::SessionsApi,
     account::AccountApi,
@@ -77,6 +79,7 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             health::HealthApi::new(state.clone()),
             installer::InstallerApi::new(state.clone()),
             collections::CollectionsApi::new(state.clone()),
+            ruletest::RuleTestApi::new(state.clone()),
             auth::AuthApi::new(state.clone()),
             sessions::SessionsApi::new(state.clone()),
             account::AccountApi::new(state.clone()),

@@ -92,6 +92,27 @@ pub async fn load_auth_record(
     .await
 }
 
+/// The caller record `id` of auth collection `c` would be once signed
+/// in, built from the record as `AuthRecords::identify` builds it from a
+/// token, but with no token (the rule tester acts as the account without
+/// signing in as it). `None` if `c` is not an auth collection or has no
+/// such record.
+pub async fn caller_for(db: &Database, c: Arc<Collection>, id: String) -> Result<Option<Caller>, StoreError> {
+    if c.kind != CollectionKind::Auth {
+        return Ok(None);
+    }
+    Ok(load_auth_record(db, c, id).await?.map(|record| {
+        Caller::Record(
+            record,
+            Presented {
+                token: String::new(),
+                refreshable: false,
+                session: None,
+            },
+        )
+    }))
+}
+
 /// The current `tokenKey` of record `id` of auth collection `c`, read on
 /// an open connection (inside a session rotation's transaction).
 pub fn read_token_key(

@@ -6,6 +6,7 @@ pub mod compile;
 pub mod lexer;
 pub mod paging;
 pub mod parser;
+pub mod parts;
 pub mod sort;
 
 pub use paging::Paging;

@@ -17,6 +17,7 @@ pub mod manage;
 mod persist;
 pub mod preview;
 pub mod reveal;
+pub mod ruletest;
 pub mod service;
 pub mod shape;
 pub mod values;

@@ -63,6 +63,7 @@ mod realtime_topics;
 mod records;
 mod relation_rules;
 mod routes_batch_limits;
+mod ruletest_api;
 mod secrets;
 mod security;
 mod sessions;

@@ -11,6 +11,7 @@ import { useCollections } from './context.js';
 import { go, useLeaveGuard } from './router.js';
 import { AUTH_RULES, FIELD_TYPES, RULES, newField, rulesOf, starterFields, systemFields, typeLabel } from './schema.js';
 import { RuleEditor } from './rule_editor.js';
+import { RuleTester } from './rule_tester.js';
 import { ViewQuery } from './view_query.js';
 import { Confirm, ErrorNote, FieldError, Page, errorAt, saving } from './ui.js';
 import { Indexes } from './indexes.js';
@@ -207,6 +208,7 @@ export function CollectionEditor({ collection, from }) {
             : verdict(k)?.ok ? html`<p class="ok-hint small" role="status">✓ The server accepts this rule.</p>` : null}
         </fieldset>`)}
       </div>
+      ${editing && html`<${RuleTester} collection=${collection} collections=${list} rules=${bodyOf()} />`}
 
       <div class="form-actions">
         <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save changes' : 'Create collection'}</button>
