@@ -92,6 +92,9 @@ pub struct PocketbaseArgs {
     /// The key PocketBase encrypted its settings with (its `--encryptionEnv` value).
     #[arg(long, env = "PB_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<String>,
+    /// Carry PocketBase's request logs too.
+    #[arg(long)]
+    pub logs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -403,6 +406,7 @@ async fn import_pocketbase(args: PocketbaseArgs, dir: PathBuf) -> Result<(), Str
         target: dir,
         force: args.force,
         encryption_key: args.encryption_key.filter(|k| !k.is_empty()),
+        logs: args.logs,
     };
     let s = import::run(request, |line| eprintln!("{line}"))
         .await
@@ -418,6 +422,9 @@ async fn import_pocketbase(args: PocketbaseArgs, dir: PathBuf) -> Result<(), Str
         s.file_bytes,
         s.elapsed.as_secs_f64()
     );
+    if s.logs > 0 {
+        println!("Carried {} request log entries.", s.logs);
+    }
     if s.not_carried.is_empty() {
         println!("Nothing was left behind.");
     } else {

@@ -127,6 +127,8 @@ pub struct ImportRequest {
     pub force: bool,
     /// PocketBase's settings encryption key, if it ran with one.
     pub encryption_key: Option<String>,
+    /// Carry the request logs too (`auxiliary.db`'s `_logs`).
+    pub logs: bool,
 }
 
 /// What was carried, and what was not.
@@ -140,6 +142,8 @@ pub struct Summary {
     pub oauth2_links: u64,
     pub files: u64,
     pub file_bytes: u64,
+    /// Request log entries carried (with `--logs`).
+    pub logs: u64,
     pub not_carried: Vec<String>,
     pub elapsed: Duration,
 }
@@ -167,7 +171,7 @@ fn run_blocking(
     let mut collections = source.collections()?;
     let (settings, mut not_carried) =
         settings::read(source.settings()?.as_deref(), request.encryption_key.as_deref())?;
-    not_carried.extend(unsupported(&source)?);
+    not_carried.extend(unsupported(&source, request.logs)?);
     for c in &mut collections {
         not_carried.extend(drop_unknown_providers(c));
     }
@@ -194,11 +198,43 @@ fn run_blocking(
     rt.block_on(store.close());
     drop(store);
     let mut summary = built?;
+    if request.logs {
+        summary.logs = copy_logs(&source.dir, &staging.path)?;
+    }
     drop(source);
     summary.not_carried.splice(0..0, not_carried);
     (staging.finish(&request.target)).map_err(|e| ImportError::io("the new data folder", e))?;
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Copies PocketBase's request logs into the new folder's `auxiliary.db`
+/// (both have PocketBase's `_logs` columns), reading the source's in one
+/// read-only transaction; how many were copied.
+fn copy_logs(source_dir: &Path, target_dir: &Path) -> Result<u64, ImportError> {
+    let from = source_dir.join("auxiliary.db");
+    if !from.is_file() {
+        return Ok(0);
+    }
+    let fail = |e: rusqlite::Error| ImportError::Store(StoreError::from(e));
+    let conn = rusqlite::Connection::open(target_dir.join("auxiliary.db")).map_err(fail)?;
+    let uri = format!(
+        "file:{}?mode=ro",
+        from.to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23")
+    );
+    conn.execute("ATTACH DATABASE ?1 AS pb", [uri]).map_err(fail)?;
+    let copied = conn
+        .execute(
+            "INSERT OR IGNORE INTO main._logs (id, level, message, data, created)
+             SELECT id, level, message, data, created FROM pb._logs ORDER BY created",
+            [],
+        )
+        .map_err(fail)?;
+    conn.execute("DETACH DATABASE pb", []).map_err(fail)?;
+    Ok(copied as u64)
 }
 
 async fn open_store(dir: PathBuf) -> Result<Store, StoreError> {
@@ -335,7 +371,7 @@ fn drop_unknown_providers(c: &mut SourceCollection) -> Vec<String> {
 
 /// What PocketBase had that the import does not carry, found in the
 /// source; settings are judged in `settings`.
-fn unsupported(source: &Source) -> Result<Vec<String>, ImportError> {
+fn unsupported(source: &Source, logs: bool) -> Result<Vec<String>, ImportError> {
     let mut notes = Vec::new();
     let beside = source.dir.parent().unwrap_or(Path::new("."));
     let files_in = |dir: &Path| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
@@ -365,11 +401,12 @@ fn unsupported(source: &Source) -> Result<Vec<String>, ImportError> {
             go.join(", ")
         ));
     }
-    if let Some(logs) = source::log_count(&source.dir)
-        && logs > 0
+    if let Some(n) = source::log_count(&source.dir)
+        && n > 0
+        && !logs
     {
         notes.push(format!(
-            "{logs} request logs (auxiliary.db): Cairn has no logs table yet"
+            "{n} request logs (auxiliary.db; pass --logs to carry them)"
         ));
     }
     for name in source::INTERNAL {

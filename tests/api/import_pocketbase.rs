@@ -233,9 +233,39 @@ async fn a_pocketbase_folder_moves_over_and_answers_alike() {
         "{out}"
     );
     assert!(
-        out.contains("Not carried:") && out.contains("request logs"),
+        out.contains("Not carried:")
+            && out.contains("request logs (auxiliary.db; pass --logs to carry them)"),
         "{out}"
     );
+    // With --logs, PocketBase's request log comes too, entry for entry.
+    let with_logs = dir.path().join("with_logs");
+    let (code, out_logs, err) = run_cairn(
+        &[
+            "import",
+            "pocketbase",
+            pb_data.to_str().unwrap(),
+            "--dir",
+            with_logs.to_str().unwrap(),
+            "--logs",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{out_logs}\n{err}");
+    let count = |db: &std::path::Path| -> i64 {
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap()
+            .query_row("SELECT count(*) FROM _logs", [], |r| r.get(0))
+            .unwrap()
+    };
+    let pb_logs = count(&pb_data.join("auxiliary.db"));
+    assert!(pb_logs > 0, "PocketBase logged the seeding requests");
+    assert_eq!(count(&with_logs.join("auxiliary.db")), pb_logs);
+    assert!(
+        out_logs.contains(&format!("Carried {pb_logs} request log entries.")),
+        "{out_logs}"
+    );
+    assert!(!out_logs.contains("pass --logs"), "{out_logs}");
     assert!(out.contains("OAuth2 provider \"gitlab\""), "{out}");
     assert!(
         !out.contains("no record names"),
