@@ -149,7 +149,7 @@ fn row(entry: Entry) -> Row {
         Entry::Server(s, policy) => (s.at, s.level, s.message, cap(s.data, policy.max_data_size)),
     };
     Row {
-        id: random::lower_alphanumeric(15),
+        id: log_id(at),
         created: datetime::format(at),
         level,
         message,
@@ -158,12 +158,29 @@ fn row(entry: Entry) -> Row {
 }
 
 /// The row that says how many records the full queue cost.
+/// A log id: 15 lowercase letters and digits, as PocketBase's, but led by
+/// the time (milliseconds in base 36, 8 characters, good until 2059) and
+/// then 7 random ones, so new rows land at the end of the primary key's
+/// B-tree instead of anywhere in it: one row per request stays an append.
+fn log_id(at: chrono::DateTime<chrono::Utc>) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut head = [b'0'; 8];
+    for slot in head.iter_mut().rev() {
+        *slot = DIGITS[(ms % 36) as usize];
+        ms /= 36;
+    }
+    let mut id = String::from_utf8_lossy(&head).into_owned();
+    id.push_str(&random::lower_alphanumeric(7));
+    id
+}
+
 fn lost_row(count: u64) -> Row {
     let mut data = Map::new();
     data.insert("type".into(), "app".into());
     data.insert("dropped".into(), count.into());
     Row {
-        id: random::lower_alphanumeric(15),
+        id: log_id(chrono::Utc::now()),
         created: datetime::now(),
         level: level::WARN,
         message: "Log records were dropped: the log queue was full.".into(),
@@ -272,5 +289,17 @@ mod tests {
         assert!(data.get("userIP").is_none() && data.get("remoteIP").is_none());
         assert!(data.get("authId").is_none());
         assert_eq!(data["auth"], "users");
+    }
+
+    #[test]
+    fn log_ids_sort_by_time_and_look_like_pocketbase_ids() {
+        let t = chrono::Utc::now();
+        let (a, b) = (log_id(t), log_id(t + chrono::Duration::milliseconds(1)));
+        assert_eq!(a.len(), 15);
+        assert!(
+            a.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+            "{a}"
+        );
+        assert!(a < b, "{a} before {b}");
     }
 }
