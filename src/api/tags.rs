@@ -120,11 +120,52 @@ pub fn lookup(method: &str, segments: &[&str]) -> Option<&'static [&'static str]
         .map(|e| e.tags.as_slice())
 }
 
-/// A route's template, split: literal segments, and `None` for a
-/// parameter.
-struct Template {
-    text: &'static str,
-    segments: Vec<Option<&'static str>>,
+/// The route templates as a tree of their segments: a child per literal
+/// segment, one for a parameter; a node that ends a template holds its
+/// text. A request walks it once, literal before parameter (as the router
+/// prefers), instead of being compared with every template.
+#[derive(Default)]
+struct Node {
+    literals: Vec<(&'static str, Node)>,
+    param: Option<Box<Node>>,
+    template: Option<&'static str>,
+}
+
+impl Node {
+    fn insert(&mut self, segments: &[&'static str], text: &'static str) {
+        let Some((first, rest)) = segments.split_first() else {
+            self.template = Some(text);
+            return;
+        };
+        let child = if first.starts_with('{') && first.ends_with('}') {
+            &mut **self.param.get_or_insert_with(Box::default)
+        } else {
+            match self.literals.iter().position(|(n, _)| n == first) {
+                Some(i) => &mut self.literals[i].1,
+                None => {
+                    self.literals.push((first, Node::default()));
+                    let last = self.literals.len() - 1;
+                    &mut self.literals[last].1
+                }
+            }
+        };
+        child.insert(rest, text);
+    }
+
+    fn find(&self, segments: &[&str]) -> Option<&'static str> {
+        let Some((first, rest)) = segments.split_first() else {
+            return self.template;
+        };
+        if let Some((_, child)) = self.literals.iter().find(|(n, _)| n == first)
+            && let Some(found) = child.find(rest)
+        {
+            return Some(found);
+        }
+        match &self.param {
+            Some(p) if !first.is_empty() => p.find(rest),
+            _ => None,
+        }
+    }
 }
 
 /// Routes registered outside the described API and the tagged tables.
@@ -139,7 +180,7 @@ const OTHER_ROUTES: &[&str] = &[
 
 /// The templates by their number of segments (index), so a request is
 /// compared only with routes of its own length.
-static TEMPLATES: LazyLock<Vec<Vec<Template>>> = LazyLock::new(|| {
+static TEMPLATES: LazyLock<Node> = LazyLock::new(|| {
     let mut paths: Vec<String> = Vec::new();
     for api in <Api as OpenApi>::meta() {
         for path in api.paths {
@@ -155,66 +196,44 @@ static TEMPLATES: LazyLock<Vec<Vec<Template>>> = LazyLock::new(|| {
     );
     paths.sort();
     paths.dedup();
-    paths
-        .into_iter()
-        .map(|p| {
-            // `:name` (poem's plain routes) is written `{name}`, as the
-            // described API writes it.
-            let text: String = p
-                .split('/')
-                .map(|s| {
-                    s.strip_prefix(':')
-                        .map_or_else(|| s.to_owned(), |n| format!("{{{n}}}"))
-                })
-                .collect::<Vec<_>>()
-                .join("/");
-            let text: &'static str = Box::leak(text.into_boxed_str());
-            let segments = text
-                .split('/')
-                .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then_some(s))
-                .collect();
-            Template { text, segments }
-        })
-        .fold(Vec::new(), |mut by_length: Vec<Vec<Template>>, t| {
-            let n = t.segments.len();
-            if by_length.len() <= n {
-                by_length.resize_with(n + 1, Vec::new);
-            }
-            by_length[n].push(t);
-            by_length
-        })
+    let mut root = Node::default();
+    for p in paths {
+        // `:name` (poem's plain routes) is written `{name}`, as the
+        // described API writes it.
+        let text: String = p
+            .split('/')
+            .map(|s| {
+                s.strip_prefix(':')
+                    .map_or_else(|| s.to_owned(), |n| format!("{{{n}}}"))
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let segments: Vec<&'static str> = text.split('/').collect();
+        root.insert(&segments, text);
+    }
+    root
 });
 
-/// The template of the route `path` is served by (the one with the most
-/// literal segments among those that fit), `/_/*` for the dashboard, and
-/// `other` for a path no route takes.
+/// Segments a routed path has at most (more is no route's).
+const MAX_SEGMENTS: usize = 10;
+
+/// The template of the route `path` is served by, `/_/*` for the
+/// dashboard, and `other` for a path no route takes.
 pub fn template(path: &str) -> &'static str {
     if path == "/_" || path.starts_with("/_/") {
         return "/_/*";
     }
-    let length = path.bytes().filter(|b| *b == b'/').count() + 1;
-    let Some(candidates) = TEMPLATES.get(length) else {
-        return "other";
-    };
-    let mut best: Option<(&Template, usize)> = None;
-    for t in candidates {
-        let mut literals = 0;
-        let fits = t
-            .segments
-            .iter()
-            .zip(path.split('/'))
-            .all(|(want, got)| match want {
-                Some(w) => {
-                    literals += 1;
-                    *w == got
-                }
-                None => !got.is_empty(),
-            });
-        if fits && best.is_none_or(|(_, n)| literals > n) {
-            best = Some((t, literals));
+    let mut segments = [""; MAX_SEGMENTS];
+    let mut n = 0;
+    for s in path.split('/') {
+        if n == MAX_SEGMENTS {
+            return "other";
         }
+        segments[n] = s;
+        n += 1;
     }
-    best.map_or("other", |(t, _)| t.text)
+    TEMPLATES.find(&segments[..n]).unwrap_or("other")
 }
 
 #[cfg(test)]
