@@ -135,6 +135,8 @@ test('duplicate: a new record from another one, its values and picks but not its
   await page.click('a.btn:text-is("Duplicate")');
   await page.locator('h1', { hasText: 'notes · duplicate record' }).waitFor();
   assert.equal(await page.inputValue('#f-title'), original.title);
+  // The picks show '…' until their labels are read: wait for them.
+  await page.locator('.picker .chip', { hasText: 'history' }).waitFor();
   assert.deepEqual(await page.locator('.picker .chip span').allTextContents(), ['poetry', 'history']);
   assert.equal(await page.locator('.file-list li').count(), 0, 'no files: they belong to the original');
   await page.fill('#f-title', 'reading list, again');
