@@ -172,7 +172,10 @@ impl Sessions {
         let expires = after(SessionOptions::of(c).refresh_token_duration);
         db.write(move |tx| {
             let now = datetime::now();
-            prune(tx)?;
+            // Ended sessions are removed by the scheduled clean-up
+            // (`purge_ended`), not here: a sign-in runs on the one writer,
+            // and a soak showed pruning on every sign-in slowing every
+            // write as the table grew.
             tx.prepare_cached(
                 "INSERT INTO _sessions (id, collectionId, recordId, tokenHash, keyHash, userAgent, ip, created, lastUsed, expires)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
@@ -408,16 +411,40 @@ const PRUNE_BATCH: usize = 100;
 /// table does not grow without end; the week keeps recent reuse evidence.
 fn prune(tx: &Connection) -> rusqlite::Result<usize> {
     let cutoff = datetime::format(chrono::Utc::now() - chrono::Duration::days(7));
-    tx.prepare_cached(
-        "DELETE FROM _sessions WHERE id IN (
-           SELECT id FROM _sessions WHERE expires < ?1 OR (revoked != '' AND revoked < ?1) LIMIT 100)",
-    )?
-    .execute([cutoff])
+    tx.prepare_cached(PRUNE)?.execute([cutoff])
 }
+
+/// Both halves of the condition use an index (`expires`, and the partial
+/// index on revoked sessions), so the clean-up never reads every session.
+const PRUNE: &str = "DELETE FROM _sessions WHERE id IN (
+   SELECT id FROM _sessions WHERE expires < ?1 OR (revoked != '' AND revoked < ?1) LIMIT 100)";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_clean_up_reads_no_session_it_does_not_remove() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::Store::open(dir.path()).expect("store");
+        let plan = store
+            .data
+            .read(|conn| {
+                Ok::<_, StoreError>(crate::store::explain::plan(
+                    conn,
+                    PRUNE,
+                    &[rusqlite::types::Value::Text("2026-01-01".into())],
+                ))
+            })
+            .await
+            .expect("plan");
+        assert!(!plan.is_empty());
+        assert!(
+            !crate::store::explain::scans(&plan, "_sessions"),
+            "a full scan per clean-up batch: {plan:?}"
+        );
+        store.close().await;
+    }
 
     #[test]
     fn hashes_hide_the_token() {
