@@ -425,14 +425,7 @@ async fn import_pocketbase(args: PocketbaseArgs, dir: PathBuf) -> Result<(), Str
     if s.logs > 0 {
         println!("Carried {} request log entries.", s.logs);
     }
-    if s.not_carried.is_empty() {
-        println!("Nothing was left behind.");
-    } else {
-        println!("Not carried:");
-        for note in &s.not_carried {
-            println!("  - {note}");
-        }
-    }
+    print_not_carried(&s.not_carried);
     Ok(())
 }
 
@@ -469,15 +462,20 @@ async fn export_pocketbase(args: ExportPocketbaseArgs, dir: PathBuf) -> Result<(
             println!("  - {who}");
         }
     }
-    if s.not_carried.is_empty() {
+    print_not_carried(&s.not_carried);
+    Ok(())
+}
+
+/// The end of an import's or export's summary: what stayed behind.
+fn print_not_carried(notes: &[String]) {
+    if notes.is_empty() {
         println!("Nothing was left behind.");
     } else {
         println!("Not carried:");
-        for note in &s.not_carried {
+        for note in notes {
             println!("  - {note}");
         }
     }
-    Ok(())
 }
 
 fn print_progress(step: &str) {
