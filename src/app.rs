@@ -16,6 +16,7 @@ use crate::{
     config::Config,
     files::Storage,
     identity::password::Hasher,
+    jobs::Queue,
     mail::Mailer,
     ops::{
         cron::{JobFn, Scheduler},
@@ -56,8 +57,10 @@ pub struct AppState {
     pub list_counts: Arc<ListCounts>,
     /// The request log's write side.
     pub logs: Logs,
-    /// Cairn's scheduled jobs (see `jobs`); empty until `start`.
+    /// Cairn's scheduled jobs (see `crons`); empty until `start`.
     pub crons: Arc<Scheduler>,
+    /// The durable queue of work that follows a commit (mail, webhooks).
+    pub jobs: Queue,
     /// Request counts and latencies, for `/metrics`.
     pub metrics: Metrics,
     /// Backups of the data folder, and restores from them.
@@ -126,6 +129,7 @@ impl AppState {
         let realtime = Arc::new(Broker::new(config.realtime.clone()));
         let storage = Storage::new(&config.data_dir);
         let logs = Logs::start(store.auxiliary.clone());
+        let jobs = Queue::new(store.data.clone(), config.jobs);
         let serve_lock = ServeLock::take(&config.data_dir).unwrap_or_else(|err| {
             tracing::warn!(error = %err, "cannot take the data folder's lock");
             None
@@ -150,6 +154,7 @@ impl AppState {
             list_counts: Arc::default(),
             logs,
             crons: Arc::default(),
+            jobs,
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
         })
@@ -161,10 +166,11 @@ impl AppState {
     pub fn start(self) -> Arc<Self> {
         let state = Arc::new_cyclic(|weak: &Weak<Self>| {
             let mut state = self;
-            state.crons = Arc::new(jobs(weak));
+            state.crons = Arc::new(crons(weak));
             state
         });
         state.crons.start(state.shutdown.clone());
+        state.jobs.start();
         crate::telemetry::ensure_forwarding();
         crate::telemetry::add_sink(Arc::new(ServerLog(Arc::downgrade(&state))));
         state
@@ -187,6 +193,7 @@ impl AppState {
         self.sessions.forget_all();
         self.list_counts.forget_all();
         self.realtime.disconnect_all();
+        self.jobs.recover().await?;
         Ok(())
     }
 }
@@ -230,8 +237,8 @@ where
 
 /// Cairn's scheduled jobs, with their ids (PocketBase's own jobs are
 /// `__pb…__`; these are Cairn's, doing the same kinds of work).
-fn jobs(state: &Weak<AppState>) -> Scheduler {
-    let list: [(&str, &str, JobFn); 5] = [
+fn crons(state: &Weak<AppState>) -> Scheduler {
+    let list: [(&str, &str, JobFn); 6] = [
         (
             "__cairnLogsCleanup__",
             "0 */6 * * *",
@@ -268,6 +275,16 @@ fn jobs(state: &Weak<AppState>) -> Scheduler {
             "30 * * * *",
             job(state, |s| async move {
                 crate::auth::sessions::purge_ended(&s.store.data)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "__cairnJobsCleanup__",
+            "45 * * * *",
+            job(state, |s| async move {
+                crate::jobs::prune(&s.store.data, crate::jobs::KEEP_FINISHED_DAYS)
                     .await
                     .map(drop)
                     .map_err(|e| e.to_string())
@@ -327,8 +344,8 @@ mod tests {
 
     #[test]
     fn every_built_in_job_is_scheduled() {
-        let ids: Vec<String> = jobs(&Weak::new()).list().into_iter().map(|(id, _)| id).collect();
-        assert_eq!(ids.len(), 5, "{ids:?}");
+        let ids: Vec<String> = crons(&Weak::new()).list().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids.len(), 6, "{ids:?}");
         assert!(
             ids.iter()
                 .all(|id| id.starts_with("__cairn") && id.ends_with("__"))
