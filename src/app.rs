@@ -25,13 +25,14 @@ use crate::{
     },
     realtime::Broker,
     records::{
-        deps::{CommitListener, RecordsDeps},
+        deps::{CommitListener, RecordsDeps, TxHook},
         events::RecordChange,
         list::ListCounts,
     },
     schema::{Schema, catalog::Catalog},
     settings::SettingsStore,
     store::{Store, StoreError},
+    webhooks::{Deliveries, WebhookError, Webhooks},
 };
 
 /// Everything a request handler may need, shared behind one `Arc`.
@@ -61,6 +62,11 @@ pub struct AppState {
     pub crons: Arc<Scheduler>,
     /// The durable queue of work that follows a commit (mail, webhooks).
     pub jobs: Queue,
+    /// Webhooks: the list the write path consults, and their deliveries.
+    pub webhooks: Arc<Webhooks>,
+    /// What record writes call inside their transaction: the webhooks'
+    /// outbox (the same object as `webhooks`).
+    pub tx_hook: Arc<dyn TxHook>,
     /// Request counts and latencies, for `/metrics`.
     pub metrics: Metrics,
     /// Backups of the data folder, and restores from them.
@@ -83,6 +89,7 @@ impl AppState {
             hasher: &self.hasher,
             list_counts: &self.list_counts,
             listener: self,
+            tx_hook: &self.tx_hook,
             slow_query: self.config.slow_query,
         }
     }
@@ -130,6 +137,8 @@ impl AppState {
         let storage = Storage::new(&config.data_dir);
         let logs = Logs::start(store.auxiliary.clone());
         let jobs = Queue::new(store.data.clone(), config.jobs);
+        let webhooks = Arc::new(Webhooks::new(config.webhooks));
+        webhooks.reload(&store.data).await.map_err(webhook_store_error)?;
         let serve_lock = ServeLock::take(&config.data_dir).unwrap_or_else(|err| {
             tracing::warn!(error = %err, "cannot take the data folder's lock");
             None
@@ -155,6 +164,8 @@ impl AppState {
             logs,
             crons: Arc::default(),
             jobs,
+            tx_hook: webhooks.clone(),
+            webhooks,
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
         })
@@ -170,6 +181,13 @@ impl AppState {
             state
         });
         state.crons.start(state.shutdown.clone());
+        state.jobs.register(
+            crate::webhooks::KIND,
+            Arc::new(Deliveries {
+                webhooks: state.webhooks.clone(),
+                db: state.store.data.clone(),
+            }),
+        );
         state.jobs.start();
         crate::telemetry::ensure_forwarding();
         crate::telemetry::add_sink(Arc::new(ServerLog(Arc::downgrade(&state))));
@@ -193,6 +211,10 @@ impl AppState {
         self.sessions.forget_all();
         self.list_counts.forget_all();
         self.realtime.disconnect_all();
+        self.webhooks
+            .reload(&self.store.data)
+            .await
+            .map_err(webhook_store_error)?;
         self.jobs.recover().await?;
         Ok(())
     }
@@ -334,7 +356,20 @@ impl CommitListener for AppState {
     }
 
     fn committed(&self, changes: Vec<RecordChange>) {
+        // Deliveries enqueued in the transaction start now, not at the
+        // queue's next look.
+        if self.webhooks.take_enqueued() {
+            self.jobs.wake();
+        }
         self.realtime.publish(changes);
+    }
+}
+
+/// The webhooks' reading failed: a store error, whatever it says.
+fn webhook_store_error(err: WebhookError) -> StoreError {
+    match err {
+        WebhookError::Store(err) => err,
+        other => StoreError::Corrupt(other.to_string()),
     }
 }
 

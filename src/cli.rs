@@ -140,6 +140,13 @@ pub struct ServeArgs {
     /// SQLite's plan go into the request's log entry.
     #[arg(long, env = "CAIRN_SLOW_QUERY", default_value_t = 250)]
     pub slow_query: u64,
+    /// Let webhooks send to private, loopback and link-local addresses
+    /// (a receiver on this host or its LAN). Off: such targets are refused.
+    #[arg(long, env = "CAIRN_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
+    /// Seconds a webhook may fail every delivery before it is disabled.
+    #[arg(long, env = "CAIRN_WEBHOOKS_DISABLE_AFTER", default_value_t = 86_400)]
+    pub webhooks_disable_after: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +210,11 @@ impl ServeArgs {
             metrics: self.metrics,
             slow_query: Duration::from_millis(self.slow_query),
             jobs: crate::jobs::Limits::default(),
+            webhooks: crate::webhooks::WebhookOptions {
+                allow_private: self.webhooks_allow_private,
+                disable_after: Duration::from_secs(self.webhooks_disable_after),
+                ..crate::webhooks::WebhookOptions::default()
+            },
         })
     }
 }

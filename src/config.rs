@@ -77,6 +77,8 @@ pub struct Config {
     /// The job queue's workers and retry spacing (not a flag: tests
     /// shorten the waits).
     pub jobs: crate::jobs::Limits,
+    /// Where webhooks may send, and when a failing one is disabled.
+    pub webhooks: crate::webhooks::WebhookOptions,
 }
 
 impl Config {
@@ -101,6 +103,7 @@ impl Config {
             metrics: None,
             slow_query: Self::DEFAULT_SLOW_QUERY,
             jobs: crate::jobs::Limits::default(),
+            webhooks: crate::webhooks::WebhookOptions::default(),
         }
     }
 

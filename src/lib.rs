@@ -31,6 +31,7 @@ pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod validation;
+pub mod webhooks;
 
 pub use app::AppState;
 pub use config::Config;

@@ -25,6 +25,7 @@ pub mod ruletest;
 pub mod sessions;
 pub mod settings;
 pub mod tags;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -54,6 +55,9 @@ pub enum ApiTags {
     Crons,
     /// Backups of the data folder, and restores (superusers).
     Backups,
+    /// Webhooks (Cairn's addition, superusers): signed POSTs of record
+    /// changes, their deliveries log and redelivery.
+    Webhooks,
 }
 
 pub type Api = (
@@ -70,6 +74,7 @@ pub type Api = (
     logs::LogsApi,
     crons::CronsApi,
     backups::BackupsApi,
+    webhooks::WebhooksApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -88,7 +93,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             settings::SettingsApi::new(state.clone()),
             logs::LogsApi::new(state.clone()),
             crons::CronsApi::new(state.clone()),
-            backups::BackupsApi::new(state),
+            backups::BackupsApi::new(state.clone()),
+            webhooks::WebhooksApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

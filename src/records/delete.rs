@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::{
     RecordId,
     access::{Conditions, Requester},
-    deps::RecordsDeps,
+    deps::{RecordsDeps, TxHook},
     events::{ChangeAction, RecordChange},
     service::{self, Action, RecordError, authorize, matches_rule, read_shaped},
 };
@@ -35,6 +35,8 @@ pub struct DeletePlan {
     c: Arc<Collection>,
     rule: Option<Conditions>,
     id: RecordId,
+    /// Told of every record deleted or changed, cascades included.
+    hook: Arc<dyn TxHook>,
 }
 
 pub fn prepare(
@@ -48,6 +50,7 @@ pub fn prepare(
         c,
         rule,
         id: id.clone(),
+        hook: deps.tx_hook.clone(),
     })
 }
 
@@ -84,7 +87,8 @@ impl DeletePlan {
             }
         }
         let mut removed = Vec::new();
-        delete_cascading(tx, catalog, c, id, &mut removed, 0)?;
+        let hook = &*self.hook;
+        delete_cascading(tx, catalog, hook, c, id, &mut removed, 0)?;
         Ok(removed)
     }
 }
@@ -95,6 +99,7 @@ impl DeletePlan {
 fn delete_cascading(
     tx: &Connection,
     catalog: &Catalog,
+    hook: &dyn TxHook,
     c: &Arc<Collection>,
     id: &str,
     removed: &mut Vec<RecordChange>,
@@ -114,11 +119,14 @@ fn delete_cascading(
     let Some(record) = read_shaped(tx, c, id)? else {
         return Ok(());
     };
-    removed.push(RecordChange {
+    let change = RecordChange {
         action: ChangeAction::Delete,
         collection: c.clone(),
         record,
-    });
+    };
+    // While the row is still there, so a webhook's filter can be tested on it.
+    hook.changed(tx, catalog, &change, None)?;
+    removed.push(change);
     for other in catalog.all().filter(|o| o.kind != CollectionKind::View) {
         for f in &other.fields {
             let FieldKind::Relation {
@@ -152,7 +160,7 @@ fn delete_cascading(
                     continue;
                 }
                 if *cascade_delete {
-                    delete_cascading(tx, catalog, other, &rid, removed, depth + 1)?;
+                    delete_cascading(tx, catalog, hook, other, &rid, removed, depth + 1)?;
                     continue;
                 }
                 let remaining: i64 = if f.kind.is_multi() {
@@ -173,13 +181,16 @@ fn delete_cascading(
                 } else {
                     format!("UPDATE {table} SET {col} = '' WHERE id = ?1 AND ?2 = ?2")
                 };
+                let previous = hook.before_update(tx, other, &rid)?;
                 tx.prepare_cached(&update)?.execute([&rid, id])?;
                 if let Some(record) = read_shaped(tx, other, &rid)? {
-                    removed.push(RecordChange {
+                    let change = RecordChange {
                         action: ChangeAction::Update,
                         collection: other.clone(),
                         record,
-                    });
+                    };
+                    hook.changed(tx, catalog, &change, previous)?;
+                    removed.push(change);
                 }
             }
         }

@@ -6,8 +6,19 @@
 
 use std::sync::Arc;
 
-use super::{events::RecordChange, list::ListCounts};
-use crate::{files::Storage, identity::password::Hasher, schema::Schema, store::Database};
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use super::{
+    events::{ChangeAction, RecordChange},
+    list::ListCounts,
+};
+use crate::{
+    files::Storage,
+    identity::password::Hasher,
+    schema::{Catalog, Collection, Schema},
+    store::Database,
+};
 
 pub struct RecordsDeps<'a> {
     pub schema: &'a Schema,
@@ -16,6 +27,8 @@ pub struct RecordsDeps<'a> {
     pub hasher: &'a Hasher,
     pub list_counts: &'a Arc<ListCounts>,
     pub listener: &'a dyn CommitListener,
+    /// Told of every change inside its transaction (webhooks' outbox).
+    pub tx_hook: &'a Arc<dyn TxHook>,
     /// List queries slower than this are noted with their plans.
     pub slow_query: std::time::Duration,
 }
@@ -30,4 +43,85 @@ pub trait CommitListener: Send + Sync {
 
     /// Every change of one committed transaction, in order.
     fn committed(&self, changes: Vec<RecordChange>);
+}
+
+/// Told of every record change inside the transaction that makes it,
+/// before the commit: what it writes there stands or falls with the
+/// change (the webhooks' outbox, wired in `app`; records may not call
+/// into webhooks, which read records). Called on the writer thread, so it
+/// must be quick, and `wants` must be an in-memory check: it decides
+/// whether a write needs a savepoint and whether the previous record is
+/// read at all.
+pub trait TxHook: Send + Sync {
+    /// Whether `changed` has anything to do for `action` on `c`.
+    fn wants(&self, c: &Collection, action: ChangeAction) -> bool;
+
+    /// Reads what it needs of record `id` of `c` before an update
+    /// changes it (the previous record), if it `wants` the update.
+    fn before_update(
+        &self,
+        tx: &Connection,
+        c: &Collection,
+        id: &str,
+    ) -> rusqlite::Result<Option<Map<String, Value>>>;
+
+    /// One change, in the open transaction `tx`: for a create or an
+    /// update once the row is written, for a delete while the row is
+    /// still there. `previous` is what `before_update` read. An error
+    /// rolls the write back.
+    fn changed(
+        &self,
+        tx: &Connection,
+        catalog: &Catalog,
+        change: &RecordChange,
+        previous: Option<Map<String, Value>>,
+    ) -> rusqlite::Result<()>;
+
+    /// An account of `c` signed in (its session is being opened in `tx`).
+    fn signed_in(
+        &self,
+        tx: &Connection,
+        catalog: &Catalog,
+        c: &Arc<Collection>,
+        record: &Map<String, Value>,
+    ) -> rusqlite::Result<()>;
+}
+
+/// A hook that does nothing: for tools that write records with no
+/// server around them (import), and tests.
+pub struct NoHook;
+
+impl TxHook for NoHook {
+    fn wants(&self, _: &Collection, _: ChangeAction) -> bool {
+        false
+    }
+
+    fn before_update(
+        &self,
+        _: &Connection,
+        _: &Collection,
+        _: &str,
+    ) -> rusqlite::Result<Option<Map<String, Value>>> {
+        Ok(None)
+    }
+
+    fn changed(
+        &self,
+        _: &Connection,
+        _: &Catalog,
+        _: &RecordChange,
+        _: Option<Map<String, Value>>,
+    ) -> rusqlite::Result<()> {
+        Ok(())
+    }
+
+    fn signed_in(
+        &self,
+        _: &Connection,
+        _: &Catalog,
+        _: &Arc<Collection>,
+        _: &Map<String, Value>,
+    ) -> rusqlite::Result<()> {
+        Ok(())
+    }
 }

@@ -45,7 +45,20 @@ pub fn fill(
     caller: &Caller,
     records: &mut [Map<String, Value>],
 ) -> rusqlite::Result<()> {
-    if !caller.is_superuser() || records.is_empty() {
+    if !caller.is_superuser() {
+        return Ok(());
+    }
+    fill_for_superusers(conn, c, records)
+}
+
+/// `fill` for a superuser, whoever asks: for what is sent on a
+/// superuser's behalf (a webhook that includes hidden fields).
+pub fn fill_for_superusers(
+    conn: &Connection,
+    c: &Collection,
+    records: &mut [Map<String, Value>],
+) -> rusqlite::Result<()> {
+    if records.is_empty() {
         return Ok(());
     }
     let fields: Vec<&Field> = c

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use super::{
     RecordId,
     access::{Conditions, Requester},
-    deps::RecordsDeps,
+    deps::{RecordsDeps, TxHook},
     events::{ChangeAction, RecordChange},
     files as file_fields,
     persist::{check_relations, exists, insert, update},
@@ -70,6 +70,8 @@ pub struct WritePlan {
     /// Whether `oldPassword` matched, when a password change needs it.
     old_password_ok: Option<bool>,
     new_files: Vec<NewFile>,
+    /// Told of the change inside the transaction (webhooks).
+    hook: Arc<dyn TxHook>,
 }
 
 /// A write that went through, and the files it stopped referring to.
@@ -168,6 +170,7 @@ pub async fn prepare(
         early,
         old_password_ok,
         new_files,
+        hook: deps.tx_hook.clone(),
     })
 }
 
@@ -219,11 +222,14 @@ impl WritePlan {
     /// Whether `apply` changes the database in one statement and does
     /// nothing after it that can fail, so the write needs no savepoint
     /// (`Database::write_statement`): a create whose rule needs no check
-    /// against the stored row, or an update (its rule is checked first).
+    /// against the stored row, or an update (its rule is checked first),
+    /// either with no transaction hook wanting to write beside it.
     pub fn changes_once(&self) -> bool {
         match self.kind {
-            WriteKind::Create => matches!(self.create_rule, Some(Ok(None))),
-            WriteKind::Update(_) => true,
+            WriteKind::Create => {
+                matches!(self.create_rule, Some(Ok(None))) && !self.hook.wants(&self.c, ChangeAction::Create)
+            }
+            WriteKind::Update(_) => !self.hook.wants(&self.c, ChangeAction::Update),
             WriteKind::Upsert => false,
         }
     }
@@ -273,6 +279,10 @@ impl WritePlan {
         }
         stamp_autodates(c, &mut values, creating);
         check_relations(tx, catalog, c, &values, message)?;
+        let previous = match creating {
+            true => None,
+            false => self.hook.before_update(tx, c, &self.id)?,
+        };
         let written = if creating {
             let record = insert(tx, c, &values)?;
             // The create rule is checked against the record as it would be
@@ -290,16 +300,18 @@ impl WritePlan {
             Some(record) => record,
             None => read_shaped(tx, c, &self.id)?.ok_or(RecordError::NotFound)?,
         };
-        Ok(Applied {
-            change: RecordChange {
-                action: if creating {
-                    ChangeAction::Create
-                } else {
-                    ChangeAction::Update
-                },
-                collection: c.clone(),
-                record,
+        let change = RecordChange {
+            action: if creating {
+                ChangeAction::Create
+            } else {
+                ChangeAction::Update
             },
+            collection: c.clone(),
+            record,
+        };
+        self.hook.changed(tx, catalog, &change, previous)?;
+        Ok(Applied {
+            change,
             removed_files,
         })
     }

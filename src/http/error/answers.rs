@@ -21,6 +21,7 @@ use crate::{
     query::{QueryError, collections::FilterError},
     records::service::RecordError,
     schema::SchemaError,
+    webhooks::WebhookError,
 };
 
 impl From<QueryError> for ApiError {
@@ -242,6 +243,19 @@ impl From<BackupError> for ApiError {
                 ApiError::bad_request(format!("The backup cannot be restored: {problem}"))
             }
             other @ (BackupError::Store(_) | BackupError::Io { .. }) => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(err: WebhookError) -> Self {
+        match err {
+            WebhookError::NotFound => ApiError::not_found(),
+            WebhookError::Invalid(errors) => ApiError::validation(errors),
+            WebhookError::Unfinished => {
+                ApiError::bad_request("The delivery has not finished yet; it is sent without asking.")
+            }
+            WebhookError::Store(err) => ApiError::internal(err),
         }
     }
 }

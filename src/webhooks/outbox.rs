@@ -1,0 +1,258 @@
+//! The outbox: inside the transaction of a record write, each enabled
+//! webhook that hears the change (its collection, its events, its filter
+//! tested on the row in that transaction) gets a delivery job, with the
+//! payload written out once, now, so every retry sends the same bytes.
+//!
+//! The payload (documented in the README):
+//! `{"type": "record.create" | "record.update" | "record.delete" | "auth.signup" | "auth.signin",
+//!   "timestamp": RFC 3339 of the change,
+//!   "data": {"event": "create" | …, "collection": {"id", "name"}, "record": {…}, "previous"?: {…}}}`
+//! — the record as a superuser sees it, without hidden fields unless the
+//! webhook includes them, and never passwords nor `tokenKey`; `previous`
+//! on updates only.
+
+use std::sync::{Arc, atomic::Ordering};
+
+use rusqlite::{Connection, types::Value as Sql};
+use serde_json::{Map, Value, json};
+
+use super::{
+    Webhooks,
+    model::{Event, Webhook},
+};
+use crate::{
+    identity::Caller,
+    query::compile::RequestInfo,
+    records::{
+        access::{Conditions, Requester},
+        deps::TxHook,
+        events::{ChangeAction, RecordChange},
+        reveal,
+        service::{matches_rule, read_shaped},
+    },
+    schema::{Catalog, Collection, CollectionKind},
+};
+
+/// Attempts per delivery before the queue gives up on it.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// The job payload: which webhook, and the exact body to send.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct Queued {
+    pub webhook: String,
+    pub body: String,
+}
+
+/// The event a change is for `hook`, if it hears it: a create in an auth
+/// collection is a sign-up for a webhook that asks for those.
+fn event_for(hook: &Webhook, c: &Collection, action: ChangeAction) -> Option<Event> {
+    match action {
+        ChangeAction::Create if c.kind == CollectionKind::Auth && hook.has(Event::SignUp) => {
+            Some(Event::SignUp)
+        }
+        ChangeAction::Create => hook.has(Event::Create).then_some(Event::Create),
+        ChangeAction::Update => hook.has(Event::Update).then_some(Event::Update),
+        ChangeAction::Delete => hook.has(Event::Delete).then_some(Event::Delete),
+    }
+}
+
+fn type_of(event: Event) -> &'static str {
+    match event {
+        Event::Create => "record.create",
+        Event::Update => "record.update",
+        Event::Delete => "record.delete",
+        Event::SignUp => "auth.signup",
+        Event::SignIn => "auth.signin",
+    }
+}
+
+/// Whether record `id` of `c` matches `hook`'s filter, in `tx`. A filter
+/// that does not compile for `c` (a `*` webhook naming a field `c`
+/// lacks) matches nothing.
+fn passes(
+    tx: &Connection,
+    catalog: &Catalog,
+    c: &Collection,
+    id: &str,
+    hook: &Webhook,
+) -> rusqlite::Result<bool> {
+    if hook.filter.is_empty() {
+        return Ok(true);
+    }
+    let nobody = Requester {
+        caller: Caller::Guest,
+        info: Arc::new(RequestInfo::default()),
+    };
+    let mut conditions = Conditions::default();
+    conditions.params.push(Sql::Text(String::new()));
+    if conditions.add_rule(catalog, c, &nobody, &hook.filter).is_err() {
+        return Ok(false);
+    }
+    matches_rule(tx, c, id, &conditions)
+}
+
+/// `record` without the hidden fields of `c`.
+fn without_hidden(c: &Collection, record: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = record.clone();
+    for f in c.fields.iter().filter(|f| f.hidden) {
+        out.remove(&f.name);
+    }
+    out
+}
+
+/// Record `id` of `c` with the hidden fields a superuser sees.
+fn whole(tx: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Map<String, Value>>> {
+    let Some(record) = read_shaped(tx, c, id)? else {
+        return Ok(None);
+    };
+    let mut records = [record];
+    reveal::fill_for_superusers(tx, c, &mut records)?;
+    let [record] = records;
+    Ok(Some(record))
+}
+
+impl Webhooks {
+    /// Enqueues a delivery of `event` on record `record` of `c` to each
+    /// webhook of `hooks` that passes its filter.
+    fn enqueue_for(
+        &self,
+        tx: &Connection,
+        catalog: &Catalog,
+        c: &Collection,
+        record: &Map<String, Value>,
+        previous: Option<&Map<String, Value>>,
+        hooks: &[(Arc<Webhook>, Event)],
+    ) -> rusqlite::Result<()> {
+        let id = record.get("id").and_then(Value::as_str).unwrap_or("");
+        let mut with_hidden: Option<Option<Map<String, Value>>> = None;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        for (hook, event) in hooks {
+            if !passes(tx, catalog, c, id, hook)? {
+                continue;
+            }
+            let shown = if hook.include_hidden {
+                if with_hidden.is_none() {
+                    with_hidden = Some(whole(tx, c, id)?);
+                }
+                // A deleted row read back is gone only after the delete;
+                // the change's own record stands in if it is.
+                with_hidden.clone().flatten().unwrap_or_else(|| record.clone())
+            } else {
+                without_hidden(c, record)
+            };
+            let mut data = json!({
+                "event": event.as_str(),
+                "collection": {"id": c.id, "name": c.name},
+                "record": shown,
+            });
+            if let Some(previous) = previous {
+                data["previous"] = Value::Object(match hook.include_hidden {
+                    true => previous.clone(),
+                    false => without_hidden(c, previous),
+                });
+            }
+            let body = json!({"type": type_of(*event), "timestamp": now, "data": data}).to_string();
+            let payload = serde_json::to_string(&Queued {
+                webhook: hook.id.clone(),
+                body,
+            })
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let key = format!("{}:{}:{}", hook.id, c.id, id);
+            enqueue(tx, key, hook.id.clone(), payload)?;
+            self.enqueued.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// The webhooks that hear `action` on `c`, with the event each hears.
+    fn hearing(&self, c: &Collection, action: ChangeAction) -> Vec<(Arc<Webhook>, Event)> {
+        self.active()
+            .iter()
+            .filter(|h| h.hears(&c.id))
+            .filter_map(|h| Some((h.clone(), event_for(h, c, action)?)))
+            .collect()
+    }
+
+    /// Whether any delivery was enqueued since the last call (the queue
+    /// is then woken, after the commit).
+    pub fn take_enqueued(&self) -> bool {
+        self.enqueued.swap(false, Ordering::AcqRel)
+    }
+}
+
+impl TxHook for Webhooks {
+    fn wants(&self, c: &Collection, action: ChangeAction) -> bool {
+        let active = self.active();
+        !active.is_empty()
+            && active
+                .iter()
+                .any(|h| h.hears(&c.id) && event_for(h, c, action).is_some())
+    }
+
+    fn before_update(
+        &self,
+        tx: &Connection,
+        c: &Collection,
+        id: &str,
+    ) -> rusqlite::Result<Option<Map<String, Value>>> {
+        if !self.wants(c, ChangeAction::Update) {
+            return Ok(None);
+        }
+        whole(tx, c, id)
+    }
+
+    fn changed(
+        &self,
+        tx: &Connection,
+        catalog: &Catalog,
+        change: &RecordChange,
+        previous: Option<Map<String, Value>>,
+    ) -> rusqlite::Result<()> {
+        let hooks = self.hearing(&change.collection, change.action);
+        if hooks.is_empty() {
+            return Ok(());
+        }
+        self.enqueue_for(
+            tx,
+            catalog,
+            &change.collection,
+            &change.record,
+            previous.as_ref(),
+            &hooks,
+        )
+    }
+
+    fn signed_in(
+        &self,
+        tx: &Connection,
+        catalog: &Catalog,
+        c: &Arc<Collection>,
+        record: &Map<String, Value>,
+    ) -> rusqlite::Result<()> {
+        let hooks: Vec<(Arc<Webhook>, Event)> = self
+            .active()
+            .iter()
+            .filter(|h| h.hears(&c.id) && h.has(Event::SignIn))
+            .map(|h| (h.clone(), Event::SignIn))
+            .collect();
+        if hooks.is_empty() {
+            return Ok(());
+        }
+        self.enqueue_for(tx, catalog, c, record, None, &hooks)
+    }
+}
+
+/// A delivery job, in the open transaction.
+fn enqueue(tx: &Connection, key: String, tag: String, payload: String) -> rusqlite::Result<()> {
+    crate::jobs::enqueue(
+        tx,
+        &crate::jobs::NewJob {
+            kind: super::KIND,
+            key: Some(key),
+            tag: Some(tag),
+            payload,
+            max_attempts: MAX_ATTEMPTS,
+        },
+    )
+    .map(drop)
+}
