@@ -105,6 +105,7 @@ impl AppState {
             sessions: &self.sessions,
             mailer: self.mailer(),
             listener: self,
+            tx_hook: &self.tx_hook,
         }
     }
 
@@ -358,10 +359,14 @@ impl CommitListener for AppState {
     fn committed(&self, changes: Vec<RecordChange>) {
         // Deliveries enqueued in the transaction start now, not at the
         // queue's next look.
+        self.hooked_commit();
+        self.realtime.publish(changes);
+    }
+
+    fn hooked_commit(&self) {
         if self.webhooks.take_enqueued() {
             self.jobs.wake();
         }
-        self.realtime.publish(changes);
     }
 }
 

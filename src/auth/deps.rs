@@ -9,7 +9,11 @@
 
 use super::{backoff::Backoff, sessions::Sessions};
 use crate::{
-    identity::password::Hasher, mail::Mailer, records::deps::CommitListener, schema::Schema, store::Database,
+    identity::password::Hasher,
+    mail::Mailer,
+    records::deps::{CommitListener, TxHook},
+    schema::Schema,
+    store::Database,
 };
 
 pub struct AuthDeps<'a> {
@@ -23,4 +27,6 @@ pub struct AuthDeps<'a> {
     /// Told when an account changes: its cached auth record is dropped
     /// and realtime subscribers hear of the update.
     pub listener: &'a dyn CommitListener,
+    /// Told of a sign-in inside the transaction that opens its session.
+    pub tx_hook: &'a std::sync::Arc<dyn TxHook>,
 }

@@ -155,6 +155,7 @@ impl Sessions {
         record_id: &str,
         token_key: &str,
         device: Device,
+        then: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
     ) -> Result<Issued, StoreError> {
         let refresh_token = crate::random::alphanumeric(REFRESH_TOKEN_LEN);
         let issued = Issued {
@@ -181,6 +182,7 @@ impl Sessions {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
             )?
             .execute(params![id, cid, rid, token_hash, key_hash, device.user_agent, device.ip, now, expires])?;
+            then(tx)?;
             Ok::<_, StoreError>(())
         })
         .await?;

@@ -110,10 +110,26 @@ pub async fn complete(
     }
     alert::note_origin(auth.db, &auth.mailer, meta, &signed_in).await;
     let c = &signed_in.collection;
+    // Told in the session's own transaction (webhooks' `auth.signin`):
+    // a sign-in that did not open its session is no event.
+    let (hook, catalog, c2, record) = (
+        auth.tx_hook.clone(),
+        auth.schema.catalog(),
+        c.clone(),
+        signed_in.record.clone(),
+    );
     let opened = auth
         .sessions
-        .open(auth.db, c, &signed_in.id, &signed_in.token_key, device(meta))
+        .open(
+            auth.db,
+            c,
+            &signed_in.id,
+            &signed_in.token_key,
+            device(meta),
+            move |tx| hook.signed_in(tx, &catalog, &c2, &record),
+        )
         .await?;
+    auth.listener.hooked_commit();
     let cookie_mode = cookie_mode(meta.wants_cookie, c);
     let mut body = session_body(
         c,

@@ -43,6 +43,10 @@ pub trait CommitListener: Send + Sync {
 
     /// Every change of one committed transaction, in order.
     fn committed(&self, changes: Vec<RecordChange>);
+
+    /// A transaction that changed no record committed, and the
+    /// `TxHook` may have written beside it (a sign-in's session).
+    fn hooked_commit(&self) {}
 }
 
 /// Told of every record change inside the transaction that makes it,

@@ -70,3 +70,5 @@ mod sessions;
 mod settings_test_email;
 mod shutdown;
 mod sse;
+mod webhooks_delivery;
+mod webhooks_receiver;
