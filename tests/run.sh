@@ -32,6 +32,14 @@ if ! python3 -c 'import prometheus_client' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check "prometheus-client==0.21.1"
 fi
 
+# The Standard Webhooks project's own verification library, with which
+# the webhook tests' receiver (tests/webhooks/receiver.py) checks every
+# request Cairn signs.
+if ! python3 -c 'import standardwebhooks' 2>/dev/null; then
+  echo "== installing standardwebhooks"
+  python3 -m pip install --quiet --disable-pip-version-check "standardwebhooks==1.1.0"
+fi
+
 echo "== cargo test"
 cargo test --locked 2>&1 | tee -a "$log"
 

@@ -72,3 +72,5 @@ mod shutdown;
 mod sse;
 mod webhooks_delivery;
 mod webhooks_receiver;
+mod webhooks_restart;
+mod webhooks_safety;

@@ -1,0 +1,112 @@
+//! A delivery interrupted by a crash is sent again after the restart, with
+//! the same `webhook-id`: the real `cairn serve` is killed (SIGKILL) while
+//! the receiver holds the request, and started again on the same folder.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{ServeProcess, json, run_cairn, spawn_serve},
+    webhooks_receiver::Receiver,
+};
+
+async fn call(
+    server: &ServeProcess,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Value {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method.parse().unwrap(), format!("http://{}{path}", server.addr));
+    if let Some(t) = token {
+        req = req.header("authorization", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{method} {path}: {}", resp.status());
+    json(resp).await
+}
+
+#[tokio::test]
+async fn a_delivery_cut_short_by_a_crash_is_sent_again_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = run_cairn(
+        &[
+            "superuser",
+            "upsert",
+            "root@example.com",
+            "root-pass-123",
+            "--dir",
+            d,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let mut server = spawn_serve(dir.path(), &["--webhooks-allow-private"]).await;
+    let login = json!({"identity": "root@example.com", "password": "root-pass-123"});
+    let su = call(
+        &server,
+        "POST",
+        "/api/collections/_superusers/auth-with-password",
+        None,
+        Some(login),
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let collection = json!({"name": "posts", "type": "base", "fields": [{"name": "title", "type": "text"}]});
+    call(&server, "POST", "/api/collections", Some(&su), Some(collection)).await;
+    let rx = Receiver::start(&cairn::webhooks::sign::generate_secret()).await;
+    let hook =
+        json!({"collection": "posts", "events": ["create"], "url": rx.url("/hold/1"), "secret": rx.secret});
+    let hook = call(&server, "POST", "/api/webhooks", Some(&su), Some(hook)).await;
+    call(
+        &server,
+        "POST",
+        "/api/collections/posts/records",
+        Some(&su),
+        Some(json!({"title": "survivor"})),
+    )
+    .await;
+
+    // The receiver has the request and holds it: the server is killed
+    // before it hears an answer.
+    let first = rx.wait_for(1, Duration::from_secs(20)).await;
+    server.signal("KILL");
+    server.wait_exit(Duration::from_secs(10)).await;
+
+    let server = spawn_serve(dir.path(), &["--webhooks-allow-private"]).await;
+    let log = rx.wait_for(2, Duration::from_secs(30)).await;
+    assert_eq!(log[1]["id"], first[0]["id"], "the same message: {log:#?}");
+    assert_eq!(log[1]["body"], first[0]["body"]);
+    assert!(log.iter().all(|e| e["verified"] == json!(true)), "{log:#?}");
+    assert_eq!(log[1]["payload"]["data"]["record"]["title"], json!("survivor"));
+
+    // The deliveries log shows it done, after the restart.
+    let id = hook["id"].as_str().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = call(
+            &server,
+            "GET",
+            &format!("/api/webhooks/{id}/deliveries"),
+            Some(&su),
+            None,
+        )
+        .await;
+        if list[0]["status"] == json!("done") {
+            assert_eq!(list.as_array().unwrap().len(), 1, "{list:#}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{list:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    rx.release().await;
+}
