@@ -8,10 +8,10 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value};
 
+use super::deps::AuthDeps;
 use crate::{
     identity::password::Hasher,
     records::{
-        deps::CommitListener,
         events::{self, ChangeAction, RecordChange},
         shape,
     },
@@ -122,18 +122,22 @@ pub async fn by_id(db: &Database, c: Arc<Collection>, id: String) -> Result<Opti
 }
 
 /// Applies `change` to account `id` in one transaction and returns it as
-/// it now is; `listener` hears of it (the cached auth record goes, and
+/// it now is; the transaction hook hears of it inside (webhooks), and
+/// the listener after the commit (the cached auth record goes, and
 /// realtime subscribers get the update).
 pub async fn change(
-    db: &Database,
-    listener: &dyn CommitListener,
+    auth: &AuthDeps<'_>,
     c: Arc<Collection>,
     id: &str,
     change: Change,
 ) -> Result<Account, ChangeError> {
+    let (db, listener) = (auth.db, auth.listener);
     let (c2, id2) = (c.clone(), id.to_owned());
+    // Told in the transaction, as every record write's hook is (webhooks).
+    let (hook, catalog) = (auth.tx_hook.clone(), auth.schema.catalog());
     let account = db
         .write(move |tx| {
+            let previous = hook.before_update(tx, &c2, &id2)?;
             let mut sets = Vec::new();
             let mut params: Vec<Sql> = Vec::new();
             if let Some(email) = change.email {
@@ -186,7 +190,14 @@ pub async fn change(
             if tx.execute(&sql, params_from_iter(params))? == 0 {
                 return Err(ChangeError::Missing);
             }
-            read_where(tx, &c2, "id", &id2)?.ok_or(ChangeError::Missing)
+            let account = read_where(tx, &c2, "id", &id2)?.ok_or(ChangeError::Missing)?;
+            let change = RecordChange {
+                action: ChangeAction::Update,
+                collection: c2.clone(),
+                record: account.record.clone(),
+            };
+            hook.changed(tx, &catalog, &change, previous)?;
+            Ok(account)
         })
         .await?;
     listener.auth_record_changed(&c.id, id);

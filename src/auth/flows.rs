@@ -213,7 +213,7 @@ pub async fn confirm_verification(
             verified: Some(true),
             ..Change::default()
         };
-        account::change(auth.db, auth.listener, c, &account.id, verify).await?;
+        account::change(auth, c, &account.id, verify).await?;
     }
     Ok(())
 }
@@ -275,7 +275,7 @@ pub async fn confirm_password_reset(
         rotate_token_key: true,
         ..Change::default()
     };
-    account::change(auth.db, auth.listener, c, &account.id, reset).await?;
+    account::change(auth, c, &account.id, reset).await?;
     Ok(())
 }
 
@@ -374,6 +374,6 @@ pub async fn confirm_email_change(
         rotate_token_key: true,
         ..Change::default()
     };
-    account::change(auth.db, auth.listener, c, &account.id, moved).await?;
+    account::change(auth, c, &account.id, moved).await?;
     Ok(())
 }

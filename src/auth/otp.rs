@@ -183,7 +183,7 @@ pub async fn sign_in(
             verified: Some(true),
             ..account::Change::default()
         };
-        account = account::change(auth.db, auth.listener, c.clone(), &account.id, verify).await?;
+        account = account::change(auth, c.clone(), &account.id, verify).await?;
     }
     Ok(signed_in(c, account, mfa_id))
 }

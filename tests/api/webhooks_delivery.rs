@@ -392,3 +392,40 @@ async fn sign_in_and_sign_up_events() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.log().await.len(), 2);
 }
+
+#[tokio::test]
+async fn account_flows_are_updates_too() {
+    let (app, su, rx) = setup().await;
+    let (id, _) = app.sign_up("flow@example.com", "pass-12345").await;
+    webhook(
+        &app,
+        &su,
+        json!({"collection": "users", "events": ["update"], "filter": "verified = true",
+               "url": rx.url("/ok"), "secret": rx.secret}),
+    )
+    .await;
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections/users/request-verification",
+            None,
+            Some(json!({"email": "flow@example.com"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let token = crate::account::mailed_token(&app, &su, "flow@example.com").await;
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections/users/confirm-verification",
+            None,
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let log = rx.wait_for(1, WAIT).await;
+    let data = &log[0]["payload"]["data"];
+    assert_eq!(data["record"]["id"], json!(id));
+    assert_eq!(data["record"]["verified"], json!(true));
+    assert_eq!(data["previous"]["verified"], json!(false));
+}
