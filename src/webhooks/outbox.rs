@@ -33,8 +33,12 @@ use crate::{
     schema::{Catalog, Collection, CollectionKind},
 };
 
-/// Attempts per delivery before the queue gives up on it.
-pub const MAX_ATTEMPTS: u32 = 10;
+/// Attempts per delivery before the queue gives up on it: with the
+/// queue's backoff (10 s doubling to an hour, jittered) about a day and a
+/// half of trying, so that a receiver down for a day sees its webhook
+/// disabled (`WebhookOptions::disable_after`) even if only one change
+/// was waiting for it.
+pub const MAX_ATTEMPTS: u32 = 40;
 
 /// The job payload: which webhook, and the exact body to send.
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -16,6 +16,7 @@ import { Logs } from './logs.js';
 import { Backups } from './backups.js';
 import { Crons } from './crons.js';
 import { Settings } from './settings.js';
+import { Webhooks } from './webhooks.js';
 
 function useSession() {
   const [, tick] = useState(0);
@@ -70,6 +71,7 @@ function Content({ route }) {
     case 'logs': return html`<${Logs} />`;
     case 'backups': return html`<${Backups} />`;
     case 'crons': return html`<${Crons} />`;
+    case 'webhooks': return html`<${Webhooks} />`;
     case 'settings': return html`<${Settings} />`;
     case 'collectionNew': {
       const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from');
@@ -111,7 +113,7 @@ function Home() {
 // The pages beside the collections: [route, mark, label].
 const PAGES = [
   ['superusers', 'S', 'Superusers'], ['sync', '⇅', 'Import and export'], ['logs', 'L', 'Logs'],
-  ['backups', 'B', 'Backups'], ['crons', 'J', 'Scheduled jobs'], ['settings', '⚙', 'Settings'],
+  ['backups', 'B', 'Backups'], ['crons', 'J', 'Scheduled jobs'], ['webhooks', 'W', 'Webhooks'], ['settings', '⚙', 'Settings'],
 ];
 
 function Sidebar({ loaded, current, page }) {

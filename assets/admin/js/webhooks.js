@@ -1,0 +1,216 @@
+// Webhooks: signed POSTs of record changes to a URL. The list shows each
+// webhook's state (enabled, failing, disabled by a superuser or by Cairn
+// after a day of failures); a form creates or edits one; the deliveries
+// log of the one picked shows every attempt's outcome, with redelivery.
+// The secret is shown whole once, when it is made, and on request.
+import { html, useState } from './lib.js';
+import { useCollections } from './context.js';
+import { del, enc, get, patch, post } from './api.js';
+import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, saving, useLoad } from './ui.js';
+
+const EVENTS = [
+  ['create', 'Create'], ['update', 'Update'], ['delete', 'Delete'],
+  ['auth.signup', 'Sign-up (auth)'], ['auth.signin', 'Sign-in (auth)'],
+];
+
+const STATES = {
+  enabled: ['level-info', 'Enabled'],
+  failing: ['level-warn', 'Failing'],
+  disabled: ['', 'Disabled'],
+  disabledAfterFailures: ['level-error', 'Disabled after failures'],
+};
+
+export function StateBadge({ state }) {
+  const [cls, label] = STATES[state] || ['', state];
+  return html`<span class=${`level ${cls}`} data-state=${state}>${label}</span>`;
+}
+
+export function Webhooks() {
+  const loaded = useLoad(() => get('/api/webhooks'), []);
+  // null: no form; {} a new one; a webhook: editing it.
+  const [editing, setEditing] = useState(null);
+  const [picked, setPicked] = useState(null);
+  const [secret, setSecret] = useState(null);
+  const [deleting, setDeleting] = useState(null);
+  const [delBusy, setDelBusy] = useState(false);
+  const [delError, setDelError] = useState(null);
+  const items = loaded.data || [];
+  const failed = items.filter((h) => h.state === 'disabledAfterFailures');
+
+  async function remove() {
+    await saving(setDelBusy, setDelError, async () => {
+      await del(`/api/webhooks/${enc(deleting.id)}`);
+      setDelBusy(false);
+      if (picked === deleting.id) setPicked(null);
+      setDeleting(null);
+      loaded.reload();
+    });
+  }
+
+  return html`<${Page} title="Webhooks" sub="Signed POSTs of record changes (Standard Webhooks), retried until they go through."
+      actions=${html`<button class="btn" type="button" onClick=${loaded.reload}>Refresh</button>
+        <button class="btn primary" type="button" onClick=${() => { setSecret(null); setEditing({}); }}>+ New webhook</button>`}>
+    ${failed.length > 0 && html`<div class="note warn" role="alert"><strong>Disabled after failing:</strong>${' '}
+      ${failed.map((h) => h.name || h.url).join(', ')}. Their receivers failed every delivery; fix them, then enable the webhook again.</div>`}
+    ${secret && html`<div class="note ok" role="status">The webhook's signing secret, shown this once (it stays revealable here):${' '}
+      <code class="webhook-secret">${secret}</code></div>`}
+    ${editing && html`<${WebhookForm} key=${editing.id || 'new'} hook=${editing} onCancel=${() => setEditing(null)}
+      onSaved=${(saved) => { setEditing(null); if (saved.secret) setSecret(saved.secret); loaded.reload(); }} />`}
+    <${ErrorNote} error=${loaded.error} title="The webhooks could not be loaded:" />
+    ${!loaded.data && loaded.loading && html`<${Loading} />`}
+    ${loaded.data && items.length === 0 && !editing && html`<${Empty} title="No webhooks yet.">
+      <p>A webhook tells another service of record changes as they commit.</p></${Empty}>`}
+    ${items.length > 0 && html`<div class="table-wrap"><table class="records webhooks">
+      <thead><tr><th scope="col"><span class="th">Webhook</span></th><th scope="col"><span class="th">Collection</span></th>
+        <th scope="col"><span class="th">Events</span></th><th scope="col"><span class="th">State</span></th>
+        <th scope="col"><span class="th">Actions</span></th></tr></thead>
+      <tbody>${items.map((h) => html`<tr key=${h.id} data-webhook=${h.id} aria-selected=${picked === h.id}>
+        <td>${h.name && html`<strong>${h.name}</strong><br />`}<span class="mono small">${h.url}</span>
+          ${h.filter && html`<br /><code class="small">${h.filter}</code>`}</td>
+        <td>${h.collection === '*' ? html`<em>every collection</em>` : h.collectionName || html`<span class="muted">(deleted)</span>`}</td>
+        <td class="small">${h.events.join(', ')}</td>
+        <td><${StateBadge} state=${h.state} />${h.failingSince && html`<br /><span class="muted small">failing since ${h.failingSince.slice(0, 19)}</span>`}</td>
+        <td><div class="row-actions">
+          <button type="button" class="btn small" onClick=${() => setPicked(picked === h.id ? null : h.id)}
+            aria-label=${`Deliveries of ${h.name || h.url}`}>Deliveries</button>
+          <button type="button" class="btn small" onClick=${() => { setSecret(null); setEditing(h); }} aria-label=${`Edit ${h.name || h.url}`}>Edit</button>
+          <button type="button" class="btn small danger" onClick=${() => { setDelError(null); setDeleting(h); }}
+            aria-label=${`Delete ${h.name || h.url}`}>Delete</button>
+        </div></td></tr>`)}</tbody>
+    </table></div>`}
+    ${picked && html`<${Deliveries} key=${picked} hook=${items.find((h) => h.id === picked)} />`}
+    <${Confirm} open=${!!deleting} title="Delete this webhook?" confirmLabel="Delete webhook" busy=${delBusy} error=${delError}
+      onCancel=${() => setDeleting(null)} onConfirm=${remove}>
+      <p><span class="mono">${deleting?.url}</span> hears nothing more; deliveries still queued for it are dropped.</p>
+    </${Confirm}>
+  </${Page}>`;
+}
+
+function WebhookForm({ hook, onCancel, onSaved }) {
+  const { list } = useCollections();
+  const creating = !hook.id;
+  const [form, setForm] = useState({
+    name: hook.name || '', collection: hook.collection || '*', events: hook.events || ['create', 'update', 'delete'],
+    filter: hook.filter || '', url: hook.url || '', secret: '', enabled: hook.enabled ?? true,
+    includeHidden: hook.includeHidden ?? false,
+  });
+  const [revealed, setRevealed] = useState(null);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k) => (e) => {
+    const t = e.currentTarget;
+    setForm((f) => ({ ...f, [k]: t.type === 'checkbox' ? t.checked : t.value }));
+  };
+  const collections = list.filter((c) => c.type !== 'view');
+  const target = collections.find((c) => c.id === form.collection || c.name === form.collection);
+  const authOk = form.collection === '*' || target?.type === 'auth';
+  const toggle = (ev) => setForm((f) => ({
+    ...f, events: f.events.includes(ev) ? f.events.filter((x) => x !== ev) : [...f.events, ev],
+  }));
+
+  async function submit(e) {
+    e.preventDefault();
+    await saving(setBusy, setError, async () => {
+      const body = { ...form };
+      // Empty on a change keeps the secret (empty would make a new one).
+      if (!creating && !body.secret) delete body.secret;
+      const saved = creating ? await post('/api/webhooks', body) : await patch(`/api/webhooks/${enc(hook.id)}`, body);
+      setBusy(false);
+      onSaved(saved);
+    });
+  }
+  async function reveal() {
+    try {
+      setRevealed((await get(`/api/webhooks/${enc(hook.id)}/secret`)).secret);
+    } catch (err) { setError(err); }
+  }
+  const invalid = (k) => (error?.data?.[k] ? 'invalid' : '');
+  return html`<form class="card-form webhook-form" onSubmit=${submit} noValidate>
+    <h2>${creating ? 'New webhook' : `Edit ${hook.name || 'webhook'}`}</h2>
+    <div class="two">
+      <label class="field">Name <span class="muted small">optional</span>
+        <input name="name" value=${form.name} onInput=${set('name')} autocomplete="off" /></label>
+      <label class="field">Collection
+        <select name="collection" value=${target?.id || form.collection} onChange=${set('collection')} class=${invalid('collection')}>
+          <option value="*">* (every collection)</option>
+          ${collections.map((c) => html`<option value=${c.id}>${c.name}</option>`)}
+        </select></label>
+    </div>
+    <${FieldError} error=${error} path=${['collection']} />
+    <fieldset class="field"><legend>Events</legend><div class="checks">
+      ${EVENTS.map(([ev, label]) => html`<label class="check"><input type="checkbox" name=${`event-${ev}`}
+        checked=${form.events.includes(ev)} disabled=${ev.startsWith('auth.') && !authOk} onChange=${() => toggle(ev)} />${label}</label>`)}
+    </div></fieldset>
+    <${FieldError} error=${error} path=${['events']} />
+    <label class="field">Filter <span class="muted small">optional; a rule expression the record must match, e.g. <code>status = "published"</code></span>
+      <input name="filter" class=${`mono ${invalid('filter')}`} value=${form.filter} onInput=${set('filter')} spellcheck="false" autocomplete="off" /></label>
+    <${FieldError} error=${error} path=${['filter']} />
+    <label class="field">URL <span class="muted small">http or https; private and loopback addresses only if the server allows them</span>
+      <input name="url" type="url" class=${invalid('url')} value=${form.url} onInput=${set('url')} placeholder="https://example.com/hooks/cairn" autocomplete="off" /></label>
+    <${FieldError} error=${error} path=${['url']} />
+    <label class="field">Secret <span class="muted small">${creating ? 'empty: one is generated' : 'empty: keep the current one'};
+      <code>whsec_</code> + base64 of 24 to 64 bytes</span>
+      <input name="secret" class=${`mono ${invalid('secret')}`} value=${form.secret} onInput=${set('secret')} autocomplete="off" spellcheck="false"
+        placeholder=${creating ? '' : hook.secretHint} /></label>
+    <${FieldError} error=${error} path=${['secret']} />
+    ${!creating && html`<div class="inline form-row">
+      <button type="button" class="btn small" onClick=${reveal}>Reveal the secret</button>
+      ${revealed && html`<code class="webhook-secret">${revealed}</code>`}</div>`}
+    <label class="check block"><input type="checkbox" name="includeHidden" checked=${form.includeHidden} onChange=${set('includeHidden')} />
+      Include hidden fields <span class="muted small">(never passwords nor token keys)</span></label>
+    <label class="check block"><input type="checkbox" name="enabled" checked=${form.enabled} onChange=${set('enabled')} /> Enabled</label>
+    <${ErrorNote} error=${error} />
+    <div class="inline form-row">
+      <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : creating ? 'Create webhook' : 'Save changes'}</button>
+      <button class="btn" type="button" onClick=${onCancel}>Cancel</button>
+    </div>
+  </form>`;
+}
+
+function Deliveries({ hook }) {
+  const loaded = useLoad(() => get(`/api/webhooks/${enc(hook.id)}/deliveries`, { limit: 50 }), [hook.id]);
+  const [rowState, setRowState] = useState({});
+  const rows = loaded.data || [];
+  async function redeliver(d) {
+    setRowState((s) => ({ ...s, [d.id]: { busy: true } }));
+    try {
+      await post(`/api/webhooks/${enc(hook.id)}/deliveries/${d.id}/redeliver`, {});
+      setRowState((s) => ({ ...s, [d.id]: { sent: true } }));
+      setTimeout(loaded.reload, 500);
+    } catch (error) {
+      setRowState((s) => ({ ...s, [d.id]: { error } }));
+    }
+  }
+  return html`<section class="card deliveries" aria-label="Deliveries">
+    <div class="page-head"><h2>Deliveries of ${hook.name || hook.url}</h2>
+      <div class="actions"><button class="btn small" type="button" onClick=${loaded.reload}>Refresh</button></div></div>
+    <${ErrorNote} error=${loaded.error} title="The deliveries could not be loaded:" />
+    ${!loaded.data && loaded.loading && html`<${Loading} />`}
+    ${loaded.data && rows.length === 0 && html`<p class="muted">No deliveries yet.</p>`}
+    ${rows.length > 0 && html`<div class="table-wrap"><table class="records">
+      <thead><tr><th scope="col"><span class="th">When (UTC)</span></th><th scope="col"><span class="th">Event</span></th>
+        <th scope="col"><span class="th">Status</span></th><th scope="col"><span class="th">Attempts</span></th>
+        <th scope="col"><span class="th">Response</span></th><th scope="col"><span class="th">Error</span></th>
+        <th scope="col"><span class="th">Actions</span></th></tr></thead>
+      <tbody>${rows.map((d) => {
+        const st = rowState[d.id] || {};
+        const done = d.status === 'done' || d.status === 'dead';
+        const cls = d.status === 'done' ? 'level-info' : d.status === 'dead' ? 'level-error' : d.status === 'failed' ? 'level-warn' : '';
+        return html`<tr key=${d.id} data-delivery=${d.id}>
+          <td class="muted small">${String(d.created).slice(0, 19)}</td>
+          <td class="small">${d.type}<br /><span class="mono muted small" title="webhook-id">${d.messageId}</span></td>
+          <td><span class=${`level ${cls}`}>${d.status}</span></td>
+          <td class="col-number">${d.attempts}/${d.maxAttempts}</td>
+          <td class="small">${d.result?.status ?? '—'}${d.result && html` <span class="muted">in ${d.result.ms} ms</span>`}
+            ${d.result?.response && html`<br /><code class="small" title=${d.result.response}>${d.result.response.slice(0, 80)}</code>`}</td>
+          <td class="small">${d.lastError}</td>
+          <td><div class="row-actions">
+            <button type="button" class="btn small" disabled=${!done || st.busy} onClick=${() => redeliver(d)}
+              aria-label=${`Redeliver ${d.messageId}`}>${st.busy ? 'Sending…' : 'Redeliver'}</button>
+            ${st.sent && html`<span class="ok-text small" role="status">Queued again</span>`}
+          </div>${st.error && html`<${ErrorNote} error=${st.error} />`}</td>
+        </tr>`;
+      })}</tbody>
+    </table></div>`}
+  </section>`;
+}
