@@ -54,7 +54,7 @@ struct WebhookBody {
     secret: Option<String>,
     enabled: Option<bool>,
     /// Whether the record in the payload carries its hidden fields
-    /// (never passwords nor `tokenKey`).
+    /// (never passwords nor token keys).
     include_hidden: Option<bool>,
 }
 

@@ -386,6 +386,12 @@ fn cairn_only(tx: &Connection) -> Result<Vec<String>, ExportError> {
             "{outbox} messages in the development outbox (Cairn's own)"
         ));
     }
+    let webhooks = count("SELECT count(*) FROM cairn._webhooks")?;
+    if webhooks > 0 {
+        notes.push(format!(
+            "{webhooks} webhooks (Cairn's own; PocketBase has none), and their deliveries"
+        ));
+    }
     for (table, what) in [
         ("_otps", "pending one-time codes"),
         ("_mfas", "pending multi-factor sign-ins"),
