@@ -429,3 +429,71 @@ async fn account_flows_are_updates_too() {
     assert_eq!(data["record"]["verified"], json!(true));
     assert_eq!(data["previous"]["verified"], json!(false));
 }
+
+#[tokio::test]
+async fn a_refused_delete_delivers_nothing_and_cascades_are_heard() {
+    let (app, su, rx) = setup().await;
+    let posts = json(app.call("GET", "/api/collections/posts", Some(&su), None).await).await;
+    let posts_id = posts["id"].as_str().unwrap();
+    for (name, cascade) in [("pins", false), ("comments", true)] {
+        app.post_ok(
+            &su,
+            "/api/collections",
+            json!({"name": name, "fields": [{"name": "post", "type": "relation", "required": true,
+                   "collectionId": posts_id, "cascadeDelete": cascade, "maxSelect": 1}]}),
+        )
+        .await;
+    }
+    webhook(
+        &app,
+        &su,
+        json!({"collection": "*", "events": ["delete"], "url": rx.url("/ok"), "secret": rx.secret}),
+    )
+    .await;
+    let pinned = app
+        .post_ok(&su, "/api/collections/posts/records", json!({"title": "pinned"}))
+        .await;
+    let pid = pinned["id"].as_str().unwrap();
+    app.post_ok(&su, "/api/collections/pins/records", json!({"post": pid}))
+        .await;
+    // The required relation refuses the delete, after the hook heard the
+    // post's delete in the same transaction: it rolls back with it.
+    let path = format!("/api/collections/posts/records/{pid}");
+    assert_eq!(app.call("DELETE", &path, Some(&su), None).await.status(), 400);
+
+    let other = app
+        .post_ok(&su, "/api/collections/posts/records", json!({"title": "other"}))
+        .await;
+    let oid = other["id"].as_str().unwrap();
+    let comment = app
+        .post_ok(&su, "/api/collections/comments/records", json!({"post": oid}))
+        .await;
+    let path = format!("/api/collections/posts/records/{oid}");
+    assert_eq!(app.call("DELETE", &path, Some(&su), None).await.status(), 204);
+    let log = rx.wait_for(2, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = if rx.log().await.len() > log.len() {
+        rx.log().await
+    } else {
+        log
+    };
+    let mut got: Vec<(String, String)> = log
+        .iter()
+        .map(|e| {
+            let d = &e["payload"]["data"];
+            (
+                d["collection"]["name"].as_str().unwrap().to_owned(),
+                d["record"]["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("comments".to_owned(), comment["id"].as_str().unwrap().to_owned()),
+            ("posts".to_owned(), oid.to_owned()),
+        ],
+        "the refused delete of {pid} sent nothing"
+    );
+}
