@@ -105,7 +105,8 @@ impl AppState {
     pub fn mailer(&self) -> Mailer<'_> {
         Mailer {
             settings: &self.settings,
-            outbox: &self.store.data,
+            db: &self.store.data,
+            queue: &self.jobs,
             echo: self.config.dev,
         }
     }
@@ -170,6 +171,9 @@ impl AppState {
             state
         });
         state.crons.start(state.shutdown.clone());
+        state
+            .jobs
+            .register(crate::mail::JOB_KIND, Arc::new(MailJobs(Arc::downgrade(&state))));
         state.jobs.start();
         crate::telemetry::ensure_forwarding();
         crate::telemetry::add_sink(Arc::new(ServerLog(Arc::downgrade(&state))));
@@ -213,6 +217,27 @@ impl crate::telemetry::EventSink for ServerLog {
                 .logs
                 .server(&state.settings.get().logs, level, message, data);
         }
+    }
+}
+
+/// Sends queued mail with the live settings.
+struct MailJobs(Weak<AppState>);
+
+impl crate::jobs::Handler for MailJobs {
+    fn run<'a>(
+        &'a self,
+        job: &'a crate::jobs::Job,
+    ) -> futures_util::future::BoxFuture<'a, Result<crate::jobs::Done, crate::jobs::Failure>> {
+        Box::pin(async move {
+            let Some(state) = self.0.upgrade() else {
+                return Err(crate::jobs::Failure::retry("the server is stopping"));
+            };
+            crate::mail::deliver_job(&state.settings.get(), &state.store.data, job).await
+        })
+    }
+
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(90)
     }
 }
 
