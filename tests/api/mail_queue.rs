@@ -88,6 +88,17 @@ async fn mail_waits_while_the_smtp_server_is_down_and_goes_out_when_it_is_back()
     assert!(data.contains("confirm-password-reset"), "{data}");
     for _ in 0..100 {
         if mail_jobs(&app.state).await[0].status == cairn::jobs::Status::Done {
+            // The metrics saw the failures and the success.
+            let text = cairn::http::metrics::render(&app.state);
+            assert!(
+                text.contains(r#"cairn_job_attempts_total{kind="mail",outcome="done"} 1"#),
+                "{text}"
+            );
+            assert!(
+                text.contains(r#"cairn_job_attempts_total{kind="mail",outcome="retry"}"#),
+                "{text}"
+            );
+            assert!(!text.contains(r#"outcome="dead""#), "{text}");
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -188,4 +199,100 @@ async fn mail_answered_for_before_a_crash_is_sent_after_the_restart() {
     // Sent once: nothing else arrives.
     let again = tokio::time::timeout(Duration::from_secs(2), received.recv()).await;
     assert!(again.is_err(), "a second copy arrived: {again:?}");
+}
+
+/// A mail server that refuses every recipient for good (550).
+async fn refusing_smtp() -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 refuser\r\n").await.ok();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("RCPT") {
+                        b"550 no such mailbox\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        b"221 bye\r\n"
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    write.write_all(reply).await.ok();
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn superusers_see_jobs_given_up_and_try_them_again() {
+    let app = spawn_app_with(|c| c.jobs.poll = Duration::from_millis(50)).await;
+    app.sign_up("refused@example.com", "pass-word-1").await;
+    let (_, user) = app.sign_up("someone@example.com", "pass-word-1").await;
+    let su = app.superuser_token().await;
+    use_smtp(&app, refusing_smtp().await).await;
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections/users/request-verification",
+            None,
+            Some(json!({"email": "refused@example.com"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+
+    // A permanent refusal is not retried: the job is dead at once.
+    let mut summary = json!(null);
+    for _ in 0..100 {
+        summary = json(app.call("GET", "/api/jobs", Some(&su), None).await).await;
+        if summary["dead"].as_array().is_some_and(|d| !d.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dead = &summary["dead"][0];
+    assert_eq!(dead["kind"], "mail", "{summary}");
+    assert_eq!(dead["attempts"], 1, "{summary}");
+    assert!(dead["lastError"].as_str().unwrap().contains("550"), "{summary}");
+    assert_eq!(summary["kinds"][0]["dead"], 1, "{summary}");
+    let text = summary.to_string();
+    assert!(
+        !text.contains("refused@example.com"),
+        "no recipient shown: {text}"
+    );
+    assert!(!text.contains("confirm-verification"), "no payload shown: {text}");
+    let id = dead["id"].as_i64().unwrap();
+    let retry = format!("/api/jobs/{id}/retry");
+
+    // Negative paths: a guest, an account, no such job, not a number.
+    crate::helpers::assert_envelope(app.call("GET", "/api/jobs", None, None).await, 401).await;
+    crate::helpers::assert_envelope(app.call("GET", "/api/jobs", Some(&user), None).await, 403).await;
+    crate::helpers::assert_envelope(app.call("POST", &retry, None, None).await, 401).await;
+    crate::helpers::assert_envelope(app.call("POST", &retry, Some(&user), None).await, 403).await;
+    crate::helpers::assert_envelope(
+        app.call("POST", "/api/jobs/999999/retry", Some(&su), None).await,
+        404,
+    )
+    .await;
+    crate::helpers::assert_envelope(
+        app.call("POST", "/api/jobs/abc/retry", Some(&su), None).await,
+        400,
+    )
+    .await;
+
+    // Fixed: the mail server is a working one now; the retry delivers.
+    let (port, mut received) = crate::mail::smtp_sink().await;
+    use_smtp(&app, port).await;
+    let resp = app.call("POST", &retry, Some(&su), None).await;
+    assert_eq!(resp.status(), 204);
+    let mail = tokio::time::timeout(Duration::from_secs(10), received.recv())
+        .await
+        .expect("the retried mail arrived")
+        .unwrap();
+    assert!(mail.contains("To: refused@example.com"), "{mail}");
 }
