@@ -74,12 +74,16 @@ pub struct Config {
     /// A list query slower than this is kept in its request's log entry
     /// with SQLite's plan (and the index that would help).
     pub slow_query: Duration,
+    /// How often API keys' last-used times are written (`keys::usage`);
+    /// tests shorten it.
+    pub key_usage_flush: Duration,
 }
 
 impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_SLOW_QUERY: Duration = Duration::from_millis(250);
+    pub const DEFAULT_KEY_USAGE_FLUSH: Duration = Duration::from_secs(60);
 
     /// The configuration tests use: a free port on loopback and the given
     /// data folder, everything else as in production.
@@ -97,6 +101,7 @@ impl Config {
             connections: ConnectionLimits::default(),
             metrics: None,
             slow_query: Self::DEFAULT_SLOW_QUERY,
+            key_usage_flush: Self::DEFAULT_KEY_USAGE_FLUSH,
         }
     }
 

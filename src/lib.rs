@@ -18,6 +18,7 @@ pub mod files;
 pub mod http;
 pub mod identity;
 pub mod import;
+pub mod keys;
 pub mod mail;
 pub mod ops;
 pub mod query;

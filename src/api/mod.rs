@@ -13,6 +13,7 @@ pub mod files;
 pub mod guard;
 pub mod health;
 pub mod installer;
+pub mod keys;
 pub mod logs;
 pub mod oauth2_redirect;
 pub mod otp;
@@ -54,6 +55,8 @@ pub enum ApiTags {
     Crons,
     /// Backups of the data folder, and restores (superusers).
     Backups,
+    /// API keys for servers and scripts (Cairn's addition; superusers).
+    Keys,
 }
 
 pub type Api = (
@@ -70,6 +73,7 @@ pub type Api = (
     logs::LogsApi,
     crons::CronsApi,
     backups::BackupsApi,
+    keys::KeysApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -88,7 +92,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             settings::SettingsApi::new(state.clone()),
             logs::LogsApi::new(state.clone()),
             crons::CronsApi::new(state.clone()),
-            backups::BackupsApi::new(state),
+            backups::BackupsApi::new(state.clone()),
+            keys::KeysApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),
