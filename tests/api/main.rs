@@ -40,6 +40,8 @@ mod hidden_fields;
 mod import_bad_input;
 mod import_pocketbase;
 mod installer;
+mod keys_api;
+mod keys_use;
 mod limits_names;
 mod limits_paths;
 mod limits_proxy;
