@@ -41,6 +41,8 @@ mod import_bad_input;
 mod import_pocketbase;
 mod installer;
 mod keys_api;
+mod keys_ops;
+mod keys_realtime;
 mod keys_use;
 mod limits_names;
 mod limits_paths;
