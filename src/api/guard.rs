@@ -49,7 +49,8 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
         }
     };
     if let Caller::Record(record, _) = &caller {
-        telemetry::note_caller(&record.collection.name, &record.id);
+        let key = caller.key().map(|k| k.id.as_str());
+        telemetry::note_caller(&record.collection.name, &record.id, key);
     }
     if caller.is_superuser() {
         crate::http::client::superuser_may_call(req, &state.settings.get())?;

@@ -207,6 +207,23 @@ async fn the_secret_reaches_no_log() {
             "request {i} logged: {logs}"
         );
     }
+    // The entries name the key by id: who did what stays answerable.
+    let parsed: serde_json::Value = serde_json::from_str(&logs).unwrap();
+    let entry = |rid: &str| {
+        parsed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["data"]["requestId"] == rid)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(entry("key-log-0")["data"]["apiKey"], created["id"]);
+    assert_eq!(entry("key-log-0")["data"]["auth"], "_superusers");
+    assert!(
+        entry("key-log-3")["data"].get("apiKey").is_none(),
+        "the made-up key names none"
+    );
     let secret_part = &secret["cairn_sk_".len()..];
     let fake_part = &fake["cairn_sk_".len()..];
     assert!(!logs.contains(secret_part), "the request log holds the key");

@@ -531,3 +531,47 @@ async fn a_key_never_mints_a_credential() {
         .await;
     assert_eq!(posts.status(), 200);
 }
+
+#[tokio::test]
+async fn a_key_downloads_protected_files_with_itself_within_its_scopes() {
+    let (app, admin, _) = crate::files::with_docs("@request.auth.id != ''").await;
+    let (reader_id, _) = app.sign_up("reader@example.com", "reader-pass-1").await;
+    let rec = crate::files::create(
+        &app,
+        crate::files::form(&[], &[("secret", "s.txt", b"classified".to_vec())]),
+    )
+    .await;
+    let id = rec["id"].as_str().unwrap();
+    let path = format!("/api/files/docs/{id}/{}", rec["secret"].as_str().unwrap());
+    let absent = format!("/api/files/docs/{id}/nothing_here.txt");
+    let key = |scopes: Value| {
+        let (app, admin, reader_id) = (&app, admin.clone(), reader_id.clone());
+        async move {
+            let body = json!({"name": "f", "collection": "users", "record": reader_id, "scopes": scopes});
+            bearer(&create_key(app, &admin, body).await.1)
+        }
+    };
+    let viewer = key(json!([{"collection": "docs", "actions": ["view"]}])).await;
+    let lister = key(json!([{"collection": "docs", "actions": ["list"]}])).await;
+    let unscoped = key(json!([])).await;
+    for k in [&viewer, &unscoped] {
+        let resp = app.call("GET", &path, Some(k), None).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.text().await.unwrap(), "classified");
+    }
+    // Without `view` on docs: the same 404 as for a file that is not there.
+    assert_envelope(app.call("GET", &path, Some(&lister), None).await, 404).await;
+    assert_envelope(app.call("GET", &absent, Some(&viewer), None).await, 404).await;
+    // A guest, and the view rule for the key's record still apply.
+    assert_envelope(app.get(&path).await, 404).await;
+    let guest_rule = app
+        .call(
+            "PATCH",
+            "/api/collections/docs",
+            Some(&admin),
+            Some(json!({"viewRule": "@request.auth.email = 'someone-else@example.com'"})),
+        )
+        .await;
+    assert_eq!(guest_rule.status(), 200);
+    assert_envelope(app.call("GET", &path, Some(&viewer), None).await, 404).await;
+}

@@ -93,6 +93,9 @@ async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), StoreError> {
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RequestData<'a> {
+    /// Cairn's: the API key the caller acted through, by id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<&'a str>,
     auth: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_id: Option<&'a str>,
@@ -122,6 +125,7 @@ fn row(entry: Entry) -> Row {
                 .as_ref()
                 .map_or(("", ""), |(c, i)| (c.as_str(), i.as_str()));
             let data = RequestData {
+                api_key: r.api_key.as_deref(),
                 auth: collection,
                 auth_id: (policy.log_auth_id && !id.is_empty()).then_some(id),
                 exec_time: r.exec_time.as_secs_f64() * 1000.0,
@@ -264,6 +268,7 @@ mod tests {
                 referer: String::new(),
                 user_agent: "ua".into(),
                 auth: Some(("users".into(), "abc".into())),
+                api_key: None,
                 request_id: "rid".into(),
                 slow_queries: Vec::new(),
             };
