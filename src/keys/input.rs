@@ -2,7 +2,7 @@
 //! field into values the rest of `keys` can trust: every problem becomes
 //! a field error (`scopes.0.actions.1`), all of them reported at once.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use ipnet::IpNet;
@@ -11,7 +11,7 @@ use super::store::StoredScope;
 use crate::{
     datetime,
     identity::KeyAction,
-    schema::Catalog,
+    schema::{Catalog, Collection, CollectionKind},
     validation::{ErrorTree, FieldError},
 };
 
@@ -39,6 +39,29 @@ pub struct ScopeInput {
     /// Collection name or id.
     pub collection: String,
     pub actions: Vec<String>,
+}
+
+/// The auth collection (name or id) the key's record belongs to.
+pub fn auth_collection(errors: &mut ErrorTree, catalog: &Catalog, raw: &str) -> Option<Arc<Collection>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        errors.add(&["collection"], FieldError::required());
+        return None;
+    }
+    let found = catalog
+        .get(raw)
+        .filter(|c| c.kind == CollectionKind::Auth)
+        .cloned();
+    if found.is_none() {
+        errors.add(
+            &["collection"],
+            FieldError::new(
+                "validation_invalid_collection",
+                "Must be the name or id of an auth collection.",
+            ),
+        );
+    }
+    found
 }
 
 pub fn name(errors: &mut ErrorTree, raw: &str) -> String {

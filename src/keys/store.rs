@@ -4,6 +4,8 @@
 //! queried into.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::schema::{Collection, sync::quote};
 use serde::{Deserialize, Serialize};
 
 /// A scope as stored: a collection id and action names.
@@ -126,4 +128,21 @@ pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<usize> {
 pub fn record_use(conn: &Connection, id: &str, when: &str, ip: &str) -> rusqlite::Result<usize> {
     conn.prepare_cached("UPDATE _apiKeys SET lastUsed = ?2, lastUsedIp = ?3 WHERE id = ?1")?
         .execute(params![id, when, ip])
+}
+
+/// The id of the record of auth collection `c` whose id, or else email
+/// (in any case), is `wanted`.
+pub fn auth_record_id(conn: &Connection, c: &Collection, wanted: &str) -> rusqlite::Result<Option<String>> {
+    let table = quote(&c.name);
+    let sql = if c.fields.iter().any(|f| f.name == "email") {
+        format!(
+            "SELECT id FROM {table} WHERE id = ?1 UNION ALL \
+             SELECT id FROM {table} WHERE email = ?1 COLLATE NOCASE LIMIT 1"
+        )
+    } else {
+        format!("SELECT id FROM {table} WHERE id = ?1")
+    };
+    conn.prepare_cached(&sql)?
+        .query_row([wanted], |r| r.get(0))
+        .optional()
 }

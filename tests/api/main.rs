@@ -43,6 +43,7 @@ mod installer;
 mod keys_api;
 mod keys_ops;
 mod keys_realtime;
+mod keys_scopes;
 mod keys_use;
 mod limits_names;
 mod limits_paths;
