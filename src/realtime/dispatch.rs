@@ -33,7 +33,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::caller::load_auth_record,
-    identity::{Caller, KeyAction},
+    identity::{Caller, KeyAction, KeyGrant, Presented},
     query::compile::{RequestInfo, RequestValues},
     records::{
         access::{Access, Conditions, Filter, Requester, decide},
@@ -409,6 +409,20 @@ async fn refresh_auth(broker: &Broker, db: &Database, change: &RecordChange) {
                 if new.token_key == old.token_key || presented.key.is_some() =>
             {
                 Caller::Record(new.clone(), presented.clone())
+            }
+            // A key whose record is gone does not carry on as a guest: it
+            // hears nothing more (a grant of its own, retired, so the
+            // key's shared one is left to its resolution to judge).
+            (Caller::Record(old, presented), None) if presented.key.is_some() => {
+                let ended = KeyGrant::new(String::new(), Vec::new(), String::new());
+                ended.retire();
+                Caller::Record(
+                    old.clone(),
+                    Presented {
+                        key: Some(Arc::new(ended)),
+                        ..presented.clone()
+                    },
+                )
             }
             _ => Caller::Guest,
         };

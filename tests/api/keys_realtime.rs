@@ -108,3 +108,41 @@ async fn a_revoked_key_hears_nothing_more() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_key_whose_record_is_deleted_does_not_listen_on_as_a_guest() {
+    let app = spawn_app().await;
+    let (admin, alice_id, _) = setup(&app).await;
+    let (_, secret) = create_key(
+        &app,
+        &admin,
+        json!({"name": "rt", "collection": "users", "record": alice_id}),
+    )
+    .await;
+    let mut keyed = Sse::open(&app).await;
+    keyed
+        .subscribe_ok(&app, Some(&bearer(&secret)), &["posts/*"])
+        .await;
+    let mut guest = Sse::open(&app).await;
+    guest.subscribe_ok(&app, None, &["posts/*"]).await;
+    post(&app, &admin, "before", true, "").await;
+    assert_eq!(next_title(&mut keyed).await.1, "before");
+    assert_eq!(next_title(&mut guest).await.1, "before");
+
+    let gone = app
+        .call(
+            "DELETE",
+            &format!("/api/collections/users/records/{alice_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status(), 204);
+    // A public post, which any guest hears (the control), the key not.
+    post(&app, &admin, "after", true, "").await;
+    assert_eq!(next_title(&mut guest).await.1, "after");
+    assert_eq!(
+        keyed.next_within(Duration::from_millis(500)).await.unwrap_err(),
+        NoEvent::TimedOut
+    );
+}
