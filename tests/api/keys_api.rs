@@ -155,6 +155,21 @@ async fn bad_input_is_a_400_naming_each_field() {
         .await;
     let body = assert_envelope(garbled, 400).await;
     assert_eq!(body["data"]["expires"]["code"], "validation_invalid_datetime");
+    // Values of the wrong type: a 400 in the envelope, not a 500. (A
+    // single string where a list is expected is read as a list of one, and
+    // a number where text is expected as its text, as poem-openapi reads
+    // them.)
+    for body in [
+        json!({"name": "k", "collection": "users", "record": user_id, "scopes": "posts"}),
+        json!({"name": "k", "collection": "users", "record": {"id": user_id}}),
+        json!(["not", "an", "object"]),
+    ] {
+        let resp = app
+            .call("POST", "/api/keys", Some(&admin), Some(body.clone()))
+            .await;
+        assert_eq!(resp.status(), 400, "{body}");
+        assert_envelope(resp, 400).await;
+    }
     // Nothing of the above was created.
     let listed = json(app.call("GET", "/api/keys", Some(&admin), None).await).await;
     assert_eq!(listed.as_array().unwrap().len(), 0);
