@@ -51,6 +51,9 @@ pub struct ApiKey {
     last_used_ip: String,
     created: String,
     updated: String,
+    /// False when the bound record or its collection is gone: the key no
+    /// longer works.
+    bound: bool,
 }
 
 impl From<keys::KeyInfo> for ApiKey {
@@ -77,6 +80,7 @@ impl From<keys::KeyInfo> for ApiKey {
             last_used_ip: k.last_used_ip,
             created: k.created,
             updated: k.updated,
+            bound: k.bound,
         }
     }
 }

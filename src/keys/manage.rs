@@ -10,14 +10,14 @@ use super::{
 };
 use crate::{
     datetime,
-    schema::Catalog,
+    schema::{Catalog, CollectionKind},
     store::{Database, StoreError},
     validation::{ErrorTree, FieldError},
 };
 
 const ID_LEN: usize = 15;
 
-fn info(row: KeyRow, catalog: &Catalog) -> KeyInfo {
+fn info(row: KeyRow, catalog: &Catalog, bound: bool) -> KeyInfo {
     let name_of = |id: &str| {
         catalog
             .by_id(id)
@@ -45,7 +45,35 @@ fn info(row: KeyRow, catalog: &Catalog) -> KeyInfo {
         last_used_ip: row.last_used_ip,
         created: row.created,
         updated: row.updated,
+        bound,
     }
+}
+
+/// Whether each key's record (and its collection) still exists: a key
+/// whose record is gone no longer works, and the list says so.
+async fn bound(db: &Database, catalog: &Catalog, rows: &[KeyRow]) -> Result<Vec<bool>, KeyError> {
+    let wanted: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let c = catalog
+                .by_id(&r.collection_id)
+                .filter(|c| c.kind == CollectionKind::Auth)
+                .cloned();
+            (c, r.record_id.clone())
+        })
+        .collect();
+    Ok(db
+        .read(move |conn| {
+            wanted
+                .iter()
+                .map(|(c, id)| match c {
+                    Some(c) => store::auth_record_id(conn, c, id).map(|found| found.as_deref() == Some(id)),
+                    None => Ok(false),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(StoreError::from)
+        })
+        .await?)
 }
 
 fn immutable(errors: &mut ErrorTree, field: &str) {
@@ -70,9 +98,11 @@ impl Keys {
 
     pub async fn list(&self, db: &Database, catalog: &Catalog) -> Result<Vec<KeyInfo>, KeyError> {
         let rows = db.read(|conn| Ok::<_, StoreError>(store::list(conn)?)).await?;
+        let bound = bound(db, catalog, &rows).await?;
         Ok(rows
             .into_iter()
-            .map(|r| info(self.with_usage(r), catalog))
+            .zip(bound)
+            .map(|(r, b)| info(self.with_usage(r), catalog, b))
             .collect())
     }
 
@@ -82,7 +112,8 @@ impl Keys {
             .read(move |conn| Ok::<_, StoreError>(store::by_id(conn, &id)?))
             .await?
             .ok_or(KeyError::NotFound)?;
-        Ok(info(self.with_usage(row), catalog))
+        let bound = bound(db, catalog, std::slice::from_ref(&row)).await?;
+        Ok(info(self.with_usage(row), catalog, bound[0]))
     }
 
     /// Creates a key; answers it and its secret, which is not kept.
@@ -145,7 +176,7 @@ impl Keys {
         let (stored, hash) = (row.clone(), secret.hash.clone());
         db.write_statement(move |tx| Ok::<_, StoreError>(store::insert(tx, &stored, &hash)?))
             .await?;
-        Ok((info(row, catalog), secret.secret))
+        Ok((info(row, catalog, true), secret.secret))
     }
 
     /// Changes a key's name, scopes, allowlist or expiry (those sent);
@@ -200,7 +231,8 @@ impl Keys {
             .await?
             .ok_or(KeyError::NotFound)?;
         self.retire(&row.id, &hash);
-        Ok(info(self.with_usage(row), catalog))
+        let bound = bound(db, catalog, std::slice::from_ref(&row)).await?;
+        Ok(info(self.with_usage(row), catalog, bound[0]))
     }
 
     /// Revokes key `id`: it is deleted, and refused from the next request.

@@ -95,6 +95,9 @@ pub struct KeyInfo {
     pub last_used_ip: String,
     pub created: String,
     pub updated: String,
+    /// False when the bound record or its collection is gone: the key no
+    /// longer works.
+    pub bound: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

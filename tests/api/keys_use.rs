@@ -155,6 +155,12 @@ async fn expiry_revocation_and_changes_apply_from_the_next_request() {
         .await;
     assert_eq!(gone.status(), 204);
     assert_envelope(app.call("GET", list, Some(&bobs), None).await, 401).await;
+    // The list says which keys lost their record.
+    let keys = json(app.call("GET", "/api/keys", Some(&admin), None).await).await;
+    for k in keys.as_array().unwrap() {
+        let lost = k["recordId"] == bob_id.as_str();
+        assert_eq!(k["bound"], !lost, "{k}");
+    }
 
     // The bound record's collection deleted.
     app.post_ok(

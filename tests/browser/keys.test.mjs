@@ -119,6 +119,15 @@ test('keys: create with scopes, copy the secret once, list, revoke', async () =>
   await page.locator('.note.ok', { hasText: 'Revoked' }).waitFor();
   await page.locator('.empty', { hasText: 'No API keys yet' }).waitFor();
   assert.equal((await call(secret, '/api/collections/posts/records')).status, 401);
+
+  // A key whose record is deleted says so in the list.
+  const temp = await api(server.base, token, 'POST', '/api/collections/users/records', {
+    email: 'temp@example.com', password: 'temp-pass-1234', passwordConfirm: 'temp-pass-1234',
+  });
+  await api(server.base, token, 'POST', '/api/keys', { name: 'orphan', collection: 'users', record: temp.id });
+  await api(server.base, token, 'DELETE', `/api/collections/users/records/${temp.id}`);
+  await page.click('button:text-is("Refresh")');
+  await page.locator('table.keys tbody tr', { hasText: 'orphan' }).locator('text=record deleted').waitFor();
   w.check();
   await page.close();
 });
