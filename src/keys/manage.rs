@@ -113,7 +113,11 @@ impl Keys {
             .await?
             .ok_or(KeyError::NotFound)?;
         let bound = bound(db, catalog, std::slice::from_ref(&row)).await?;
-        Ok(info(self.with_usage(row), catalog, bound[0]))
+        Ok(info(
+            self.with_usage(row),
+            catalog,
+            bound.first().copied().unwrap_or(false),
+        ))
     }
 
     /// Creates a key; answers it and its secret, which is not kept.
@@ -232,7 +236,11 @@ impl Keys {
             .ok_or(KeyError::NotFound)?;
         self.retire(&row.id, &hash);
         let bound = bound(db, catalog, std::slice::from_ref(&row)).await?;
-        Ok(info(self.with_usage(row), catalog, bound[0]))
+        Ok(info(
+            self.with_usage(row),
+            catalog,
+            bound.first().copied().unwrap_or(false),
+        ))
     }
 
     /// Revokes key `id`: it is deleted, and refused from the next request.
