@@ -91,12 +91,34 @@ test('keys: create with scopes, copy the secret once, list, revoke', async () =>
   await page.click('.key-secret button:text-is("Done")');
   await page.locator('.key-secret').waitFor({ state: 'detached' });
   await page.click('button:text-is("Refresh")');
-  await page.waitForFunction(() => document.querySelector('table.keys tbody tr td:nth-child(6)')?.textContent.includes('127.0.0.1'));
+  await page.waitForFunction(() => document.querySelector('table.keys tbody tr td:nth-child(5)')?.textContent.includes('127.0.0.1'));
   // Gone on reload: the secret is not kept anywhere in the page.
   await page.reload();
   await row.first().waitFor();
   assert.equal(await page.locator('.key-secret').count(), 0);
   assert.ok(!(await page.content()).includes(secret));
+
+  // Edit: the form comes filled in; viewing its own users record is
+  // added to the scopes, and the key may do so from its next request.
+  await page.click('button[aria-label="Edit nightly export"]');
+  await page.locator('h2', { hasText: 'Edit “nightly export”' }).waitFor();
+  assert.equal(await page.inputValue('input[name=key-name]'), 'nightly export');
+  assert.equal(await page.inputValue('input[name=key-expires]'), '2999-01-02T03:04');
+  assert.equal(await page.inputValue('input[name=key-ips]'), '127.0.0.1, 10.0.0.0/8');
+  assert.ok(await page.isChecked('input[name=scope-posts-list]') && await page.isChecked('input[name=scope-posts-view]'));
+  assert.equal(await page.locator('input[name=key-record]').count(), 0, 'the bound record cannot change');
+  await page.check('input[name=scope-users-view]');
+  await page.fill('input[name=key-name]', 'nightly export v2');
+  await shot(page, 'keys-edit');
+  await page.click('button:text-is("Save key")');
+  await page.locator('.note.ok', { hasText: 'Saved “nightly export v2”' }).waitFor();
+  await page.locator('table.keys tbody tr', { hasText: 'users: view' }).waitFor();
+  assert.equal((await call(secret, `/api/collections/users/records/${userId}`)).status, 200);
+  // Back to the name the rest of the scenario uses, through the same form.
+  await page.click('button[aria-label="Edit nightly export v2"]');
+  await page.fill('input[name=key-name]', 'nightly export');
+  await page.click('button:text-is("Save key")');
+  await page.locator('.note.ok', { hasText: 'Saved “nightly export”' }).waitFor();
 
   // Phone width and dark mode.
   await page.setViewportSize({ width: 390, height: 800 });

@@ -5,7 +5,7 @@
 // takes effect on the key's next request.
 import { html, useRef, useState } from './lib.js';
 import { useCollections } from './context.js';
-import { del, enc, get, post } from './api.js';
+import { del, enc, get, patch, post } from './api.js';
 import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, errorAt, saving, useLoad } from './ui.js';
 
 export const ACTIONS = ['list', 'view', 'create', 'update', 'delete', 'realtime'];
@@ -14,6 +14,11 @@ export const ACTIONS = ['list', 'view', 'create', 'update', 'delete', 'realtime'
 export function scopeSummary(scopes) {
   if (!scopes || scopes.length === 0) return 'full rights of the record';
   return scopes.map((s) => `${s.collectionName}: ${s.actions.join(', ')}`).join(' · ');
+}
+
+/** The server's `2030-01-02 03:04:05.000Z` as a datetime-local input's value. */
+export function expiryToInput(value) {
+  return value ? value.slice(0, 16).replace(' ', 'T') : '';
 }
 
 /** `2030-01-02T03:04` (a datetime-local input, read as UTC) in the server's form. */
@@ -32,6 +37,7 @@ export function Keys() {
   const [revokeError, setRevokeError] = useState(null);
   const [revokeBusy, setRevokeBusy] = useState(false);
   const [done, setDone] = useState(null);
+  const [editing, setEditing] = useState(null);
   const items = loaded.data || [];
   const now = new Date().toISOString().replace('T', ' ');
 
@@ -49,26 +55,31 @@ export function Keys() {
       actions=${html`<button class="btn" type="button" onClick=${loaded.reload} disabled=${loaded.loading}>Refresh</button>`}>
     ${created && html`<${Secret} created=${created} onDone=${() => setCreated(null)} />`}
     ${done && html`<p class="note ok" role="status">${done}</p>`}
-    <${NewKey} onCreated=${(k) => { setDone(null); setCreated(k); loaded.reload(); }} />
+    ${editing
+      ? html`<${KeyForm} key=${editing.id} editing=${editing} onCancel=${() => setEditing(null)}
+          onSaved=${(k) => { setEditing(null); setDone(`Saved “${k.name}”: the change applies from its next request.`); loaded.reload(); }} />`
+      : html`<${KeyForm} key="new" onSaved=${(k) => { setDone(null); setCreated(k); loaded.reload(); }} />`}
     <${ErrorNote} error=${loaded.error} title="The keys could not be loaded:" />
     ${!loaded.data && loaded.loading && html`<${Loading} label="Loading keys…" />`}
     ${loaded.data && items.length === 0 && html`<${Empty} title="No API keys yet.">
       <p>Create one above; send it as <code>Authorization: Bearer cairn_sk_…</code>.</p></${Empty}>`}
     ${items.length > 0 && html`<div class="table-wrap"><table class="records keys">
       <thead><tr>
-        <th scope="col"><span class="th">Name</span></th><th scope="col"><span class="th">Key</span></th>
+        <th scope="col"><span class="th">Name and key</span></th>
         <th scope="col"><span class="th">Acts as</span></th><th scope="col"><span class="th">Scopes</span></th>
         <th scope="col"><span class="th">Expires (UTC)</span></th><th scope="col"><span class="th">Last used</span></th>
         <th scope="col"><span class="th">Actions</span></th></tr></thead>
       <tbody>${items.map((k) => html`<tr key=${k.id} data-key=${k.id}>
-        <td>${k.name}${k.allowedIps.length > 0 && html`<span class="muted small key-ips">from ${k.allowedIps.join(', ')}</span>`}</td>
-        <td class="mono">${k.prefix}…</td>
+        <td>${k.name}<span class="mono small key-ips">${k.prefix}…</span>
+          ${k.allowedIps.length > 0 && html`<span class="muted small key-ips">from ${k.allowedIps.join(', ')}</span>`}</td>
         <td><span class="muted">${k.collectionName}/</span><span class="mono">${k.recordId}</span>
           ${!k.bound && html`<span class="danger-text small key-ips">record deleted: the key no longer works</span>`}</td>
         <td class="key-scopes">${scopeSummary(k.scopes)}</td>
         <td>${k.expires ? html`${when(k.expires)}${k.expires < now && html`<span class="danger-text small key-ips">expired</span>`}` : html`<span class="muted">never</span>`}</td>
         <td>${k.lastUsed ? html`${when(k.lastUsed)}<span class="muted small key-ips">from ${k.lastUsedIp}</span>` : html`<span class="muted">never</span>`}</td>
         <td><div class="row-actions">
+          <button type="button" class="btn small" onClick=${() => { setDone(null); setEditing(k); window.scrollTo(0, 0); }}
+            aria-label=${`Edit ${k.name}`}>Edit</button>
           <button type="button" class="btn small danger" onClick=${() => { setRevokeError(null); setRevoking(k); }}
             aria-label=${`Revoke ${k.name}`}>Revoke</button></div></td>
       </tr>`)}</tbody>
@@ -107,17 +118,21 @@ function Secret({ created, onDone }) {
   </div>`;
 }
 
-function NewKey({ onCreated }) {
+/**
+ * A new key's form, or (with `editing`) an existing key's: its name,
+ * scopes, expiry and allowlist change; the record it acts as does not.
+ */
+function KeyForm({ editing, onSaved, onCancel }) {
   const { list } = useCollections();
   const auth = list.filter((c) => c.type === 'auth');
-  const [name, setName] = useState('');
+  const [name, setName] = useState(editing?.name || '');
   const [collection, setCollection] = useState('users');
   const [record, setRecord] = useState('');
-  const [limited, setLimited] = useState(false);
+  const [limited, setLimited] = useState((editing?.scopes || []).length > 0);
   // collection name → set of actions.
-  const [grid, setGrid] = useState({});
-  const [expires, setExpires] = useState('');
-  const [ips, setIps] = useState('');
+  const [grid, setGrid] = useState(() => Object.fromEntries((editing?.scopes || []).map((s) => [s.collectionName, s.actions])));
+  const [expires, setExpires] = useState(expiryToInput(editing?.expires));
+  const [ips, setIps] = useState((editing?.allowedIps || []).join(', '));
   // The addresses as last sent: the server's errors name them by index.
   const sentIps = useRef([]);
   const [error, setError] = useState(null);
@@ -138,35 +153,41 @@ function NewKey({ onCreated }) {
     await saving(setBusy, setError, async () => {
       const body = {
         name: name.trim(),
-        collection: chosen,
-        record: record.trim(),
         scopes: limited ? scopes() : [],
         allowedIps: (sentIps.current = ips.split(/[\s,]+/).filter(Boolean)),
         expires: expiryFromInput(expires),
       };
-      const k = await post('/api/keys', body);
+      if (editing) {
+        const k = await patch(`/api/keys/${enc(editing.id)}`, body);
+        setBusy(false);
+        onSaved(k);
+        return;
+      }
+      const k = await post('/api/keys', { ...body, collection: chosen, record: record.trim() });
       setBusy(false);
       setName(''); setRecord(''); setGrid({}); setLimited(false); setExpires(''); setIps('');
-      onCreated(k);
+      onSaved(k);
     });
   }
 
   const invalid = (path) => (errorAt(error, path) ? 'invalid' : '');
   return html`<form class="card-form new-key" onSubmit=${submit} noValidate>
-    <h2>New API key</h2>
+    <h2>${editing ? `Edit “${editing.name}”` : 'New API key'}</h2>
+    ${editing && html`<p class="muted">It acts as <span class="mono">${editing.collectionName}/${editing.recordId}</span>${' '}
+      (<span class="mono">${editing.prefix}…</span>); to act as another record, create a new key.</p>`}
     <div class="key-fields">
       <label class="field">Name
         <input name="key-name" value=${name} placeholder="nightly-export" autocomplete="off" class=${invalid(['name'])}
           onInput=${(e) => setName(e.currentTarget.value)} />
         <${FieldError} error=${error} path=${['name']} /></label>
-      <label class="field">Acts as a record of
+      ${!editing && html`<label class="field">Acts as a record of
         <select name="key-collection" value=${chosen} onChange=${(e) => setCollection(e.currentTarget.value)}>
           ${auth.map((c) => html`<option value=${c.name}>${c.name}</option>`)}</select>
         <${FieldError} error=${error} path=${['collection']} /></label>
       <label class="field">Record (id or email)
         <input name="key-record" value=${record} placeholder="user@example.com" autocomplete="off" spellcheck="false"
           class=${invalid(['record'])} onInput=${(e) => setRecord(e.currentTarget.value)} />
-        <${FieldError} error=${error} path=${['record']} /></label>
+        <${FieldError} error=${error} path=${['record']} /></label>`}
     </div>
     <label class="check block"><input type="checkbox" name="key-limited" checked=${limited}
       onChange=${(e) => setLimited(e.currentTarget.checked)} />
@@ -192,6 +213,11 @@ function NewKey({ onCreated }) {
     </div>
     ${error?.data?.scopes && html`<p class="field-error" role="alert">The scopes are not valid.</p>`}
     <${ErrorNote} error=${error} />
-    <div class="inline form-row"><button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Creating…' : 'Create key'}</button></div>
+    <div class="inline form-row">
+      ${editing
+        ? html`<button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : 'Save key'}</button>
+          <button class="btn" type="button" onClick=${onCancel}>Cancel</button>`
+        : html`<button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Creating…' : 'Create key'}</button>`}
+    </div>
   </form>`;
 }
