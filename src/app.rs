@@ -16,6 +16,7 @@ use crate::{
     config::Config,
     files::Storage,
     identity::password::Hasher,
+    jobs::Queue,
     keys::Keys,
     mail::Mailer,
     ops::{
@@ -59,8 +60,10 @@ pub struct AppState {
     pub list_counts: Arc<ListCounts>,
     /// The request log's write side.
     pub logs: Logs,
-    /// Cairn's scheduled jobs (see `jobs`); empty until `start`.
+    /// Cairn's scheduled jobs (see `crons`); empty until `start`.
     pub crons: Arc<Scheduler>,
+    /// The durable queue of work that follows a commit (mail, webhooks).
+    pub jobs: Queue,
     /// Request counts and latencies, for `/metrics`.
     pub metrics: Metrics,
     /// Backups of the data folder, and restores from them.
@@ -105,7 +108,8 @@ impl AppState {
     pub fn mailer(&self) -> Mailer<'_> {
         Mailer {
             settings: &self.settings,
-            outbox: &self.store.data,
+            db: &self.store.data,
+            queue: &self.jobs,
             echo: self.config.dev,
         }
     }
@@ -129,6 +133,7 @@ impl AppState {
         let realtime = Arc::new(Broker::new(config.realtime.clone()));
         let storage = Storage::new(&config.data_dir);
         let logs = Logs::start(store.auxiliary.clone());
+        let jobs = Queue::new(store.data.clone(), config.jobs);
         let serve_lock = ServeLock::take(&config.data_dir).unwrap_or_else(|err| {
             tracing::warn!(error = %err, "cannot take the data folder's lock");
             None
@@ -154,6 +159,7 @@ impl AppState {
             list_counts: Arc::default(),
             logs,
             crons: Arc::default(),
+            jobs,
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
         })
@@ -165,10 +171,14 @@ impl AppState {
     pub fn start(self) -> Arc<Self> {
         let state = Arc::new_cyclic(|weak: &Weak<Self>| {
             let mut state = self;
-            state.crons = Arc::new(jobs(weak));
+            state.crons = Arc::new(crons(weak));
             state
         });
         state.crons.start(state.shutdown.clone());
+        state
+            .jobs
+            .register(crate::mail::JOB_KIND, Arc::new(MailJobs(Arc::downgrade(&state))));
+        state.jobs.start();
         flush_key_usage(
             Arc::downgrade(&state),
             state.config.key_usage_flush,
@@ -197,6 +207,7 @@ impl AppState {
         self.sessions.forget_all();
         self.list_counts.forget_all();
         self.realtime.disconnect_all();
+        self.jobs.recover().await?;
         Ok(())
     }
 }
@@ -236,6 +247,27 @@ impl crate::telemetry::EventSink for ServerLog {
     }
 }
 
+/// Sends queued mail with the live settings.
+struct MailJobs(Weak<AppState>);
+
+impl crate::jobs::Handler for MailJobs {
+    fn run<'a>(
+        &'a self,
+        job: &'a crate::jobs::Job,
+    ) -> futures_util::future::BoxFuture<'a, Result<crate::jobs::Done, crate::jobs::Failure>> {
+        Box::pin(async move {
+            let Some(state) = self.0.upgrade() else {
+                return Err(crate::jobs::Failure::retry("the server is stopping"));
+            };
+            crate::mail::deliver_job(&state.settings.get(), &state.store.data, job).await
+        })
+    }
+
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(90)
+    }
+}
+
 /// A job that runs `f` on the state while the state lives.
 fn job<F, Fut>(state: &Weak<AppState>, f: F) -> JobFn
 where
@@ -257,8 +289,8 @@ where
 
 /// Cairn's scheduled jobs, with their ids (PocketBase's own jobs are
 /// `__pb…__`; these are Cairn's, doing the same kinds of work).
-fn jobs(state: &Weak<AppState>) -> Scheduler {
-    let list: [(&str, &str, JobFn); 5] = [
+fn crons(state: &Weak<AppState>) -> Scheduler {
+    let list: [(&str, &str, JobFn); 6] = [
         (
             "__cairnLogsCleanup__",
             "0 */6 * * *",
@@ -295,6 +327,16 @@ fn jobs(state: &Weak<AppState>) -> Scheduler {
             "30 * * * *",
             job(state, |s| async move {
                 crate::auth::sessions::purge_ended(&s.store.data)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "__cairnJobsCleanup__",
+            "45 * * * *",
+            job(state, |s| async move {
+                crate::jobs::prune(&s.store.data, crate::jobs::KEEP_FINISHED_DAYS)
                     .await
                     .map(drop)
                     .map_err(|e| e.to_string())
@@ -354,8 +396,8 @@ mod tests {
 
     #[test]
     fn every_built_in_job_is_scheduled() {
-        let ids: Vec<String> = jobs(&Weak::new()).list().into_iter().map(|(id, _)| id).collect();
-        assert_eq!(ids.len(), 5, "{ids:?}");
+        let ids: Vec<String> = crons(&Weak::new()).list().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids.len(), 6, "{ids:?}");
         assert!(
             ids.iter()
                 .all(|id| id.starts_with("__cairn") && id.ends_with("__"))

@@ -206,6 +206,7 @@ impl ServeArgs {
             },
             metrics: self.metrics,
             slow_query: Duration::from_millis(self.slow_query),
+            jobs: crate::jobs::Limits::default(),
             key_usage_flush: Duration::from_secs(self.key_usage_flush.max(1)),
         })
     }
@@ -381,7 +382,7 @@ async fn migrate(action: MigrateAction, dir: &std::path::Path) -> Result<(), Str
     // lists everything.
     let before = dir.join("data.db").exists();
     let store = open_store(dir).await?;
-    for (name, db) in [("data", &store.data), ("auxiliary", &*store.auxiliary)] {
+    for (name, db) in [("data", &*store.data), ("auxiliary", &*store.auxiliary)] {
         let status = db.migration_status().await.map_err(|e| e.to_string())?;
         for m in status {
             match (&action, &m.applied) {

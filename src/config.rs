@@ -74,6 +74,9 @@ pub struct Config {
     /// A list query slower than this is kept in its request's log entry
     /// with SQLite's plan (and the index that would help).
     pub slow_query: Duration,
+    /// The job queue's workers and retry spacing (not a flag: tests
+    /// shorten the waits).
+    pub jobs: crate::jobs::Limits,
     /// How often API keys' last-used times are written (`keys::usage`);
     /// tests shorten it.
     pub key_usage_flush: Duration,
@@ -101,6 +104,7 @@ impl Config {
             connections: ConnectionLimits::default(),
             metrics: None,
             slow_query: Self::DEFAULT_SLOW_QUERY,
+            jobs: crate::jobs::Limits::default(),
             key_usage_flush: Self::DEFAULT_KEY_USAGE_FLUSH,
         }
     }

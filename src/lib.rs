@@ -18,6 +18,7 @@ pub mod files;
 pub mod http;
 pub mod identity;
 pub mod import;
+pub mod jobs;
 pub mod keys;
 pub mod mail;
 pub mod ops;

@@ -13,6 +13,7 @@ pub mod files;
 pub mod guard;
 pub mod health;
 pub mod installer;
+pub mod jobs;
 pub mod keys;
 pub mod logs;
 pub mod oauth2_redirect;
@@ -55,6 +56,8 @@ pub enum ApiTags {
     Crons,
     /// Backups of the data folder, and restores (superusers).
     Backups,
+    /// The durable job queue (Cairn's addition; superusers).
+    Jobs,
     /// API keys for servers and scripts (Cairn's addition; superusers).
     Keys,
 }
@@ -73,6 +76,7 @@ pub type Api = (
     logs::LogsApi,
     crons::CronsApi,
     backups::BackupsApi,
+    jobs::JobsApi,
     keys::KeysApi,
 );
 
@@ -93,6 +97,7 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             logs::LogsApi::new(state.clone()),
             crons::CronsApi::new(state.clone()),
             backups::BackupsApi::new(state.clone()),
+            jobs::JobsApi::new(state.clone()),
             keys::KeysApi::new(state),
         ),
         "Cairn",

@@ -106,6 +106,9 @@ impl App {
             state.config.shutdown_timeout,
         )
         .await;
+        // Jobs in flight get a moment to finish and be recorded; any still
+        // running run again after the next start.
+        state.jobs.stop(std::time::Duration::from_secs(5)).await;
         // What the last requests logged, before the databases close.
         state.logs.flush(std::time::Duration::from_secs(5)).await;
         if let Err(err) = state.keys.flush_usage(&state.store.data).await {

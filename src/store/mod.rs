@@ -114,7 +114,8 @@ impl StoreError {
 
 /// Both databases of a data folder.
 pub struct Store {
-    pub data: Database,
+    /// Shared with the job queue's workers, which run apart from requests.
+    pub data: Arc<Database>,
     /// Shared with the log's writer task, which outlives no request but
     /// runs apart from them.
     pub auxiliary: Arc<Database>,
@@ -156,12 +157,15 @@ impl Store {
             MigrationSet::Auxiliary,
             Durability::Normal,
         )?);
-        Ok(Self { data, auxiliary })
+        Ok(Self {
+            data: Arc::new(data),
+            auxiliary,
+        })
     }
 
     /// Checkpoints the WAL of both databases and stops their writers.
     pub async fn close(&self) {
-        for db in [&self.data, &*self.auxiliary] {
+        for db in [&*self.data, &*self.auxiliary] {
             if let Err(err) = db.close().await {
                 tracing::warn!(db = %db.path.display(), error = %err, "closing the database");
             }

@@ -319,6 +319,18 @@ async fn a_key_never_mints_a_credential() {
         ),
         ("GET", "/api/sessions".into(), Value::Null, &key),
         ("POST", "/api/sessions/logout".into(), json!({}), &key),
+        (
+            "GET",
+            format!("{u}/records/{alice_id}/sessions"),
+            Value::Null,
+            &root_key,
+        ),
+        (
+            "DELETE",
+            format!("{u}/records/{alice_id}/sessions/nosuchsession"),
+            Value::Null,
+            &root_key,
+        ),
         ("POST", "/api/files/token".into(), json!({}), &key),
         ("POST", "/api/files/token".into(), json!({}), &root_key),
     ];

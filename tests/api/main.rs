@@ -52,6 +52,7 @@ mod limits_sessions;
 mod litestream_tables;
 mod logging;
 mod mail;
+mod mail_queue;
 mod migrations;
 mod oauth2;
 mod ops_logs;

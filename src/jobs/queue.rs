@@ -1,0 +1,385 @@
+//! The workers: one dispatcher task claims due jobs (as many as there are
+//! free slots) and runs each on a task of its own, bounded by its
+//! handler's timeout; each records its outcome and wakes the dispatcher.
+//!
+//! The dispatcher first looks on a reader for a job it could claim, and
+//! only then takes the writer: an idle queue costs one indexed read a
+//! second, never a write (a write would also move `Database::commits`,
+//! which caches of list totals are keyed on). Outcomes are single-row
+//! updates that the writer's group commit folds together, so a burst of
+//! finished jobs costs few commits.
+//!
+//! Claims are marked running in the database; a job whose process died
+//! while it ran is pending again at the next start (`recover`), so every
+//! job runs at least once. An outcome is recorded only for the attempt
+//! that claimed the job (its `uid` and `running`), so a restore of a
+//! backup while jobs run cannot mark another job done.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use futures_util::FutureExt;
+use rand::Rng;
+use rusqlite::{Connection, params};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use super::{Done, Failure, Handler, Job, now_ms};
+use crate::store::{Database, StoreError};
+
+/// How many jobs run at once and how failures are spaced.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Jobs running at once.
+    pub workers: usize,
+    /// The wait after a first failure; it doubles with every further one…
+    pub retry_base: Duration,
+    /// …up to this.
+    pub retry_cap: Duration,
+    /// How often the dispatcher looks for due jobs without being woken.
+    pub poll: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            workers: 16,
+            retry_base: Duration::from_secs(10),
+            retry_cap: Duration::from_secs(3600),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Limits {
+    /// The wait before attempt `attempt + 1`: exponential, with "equal
+    /// jitter" (half fixed, half random) so that jobs that failed together
+    /// (a receiver that was down) do not all come back in the same instant.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .retry_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.retry_cap);
+        let half = exp / 2;
+        half + half.mul_f64(rand::rng().random::<f64>())
+    }
+}
+
+/// What the queue counts of itself, for the metrics.
+#[derive(Default)]
+pub struct QueueStats {
+    /// Pending jobs when the dispatcher last looked (up to `COUNT_CAP`).
+    pub pending: AtomicU64,
+    /// Attempts finished, by kind and outcome (`done`, `retry`, `dead`).
+    outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+impl QueueStats {
+    /// Attempts finished so far: (kind, outcome, count).
+    pub fn outcomes(&self) -> Vec<(String, &'static str, u64)> {
+        let outcomes = match self.outcomes.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        outcomes.iter().map(|((k, o), n)| (k.clone(), *o, *n)).collect()
+    }
+
+    fn count(&self, kind: &str, outcome: &'static str) {
+        let mut outcomes = match self.outcomes.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *outcomes.entry((kind.to_owned(), outcome)).or_default() += 1;
+    }
+}
+
+/// Pending jobs counted at most: the count is a gauge, and counting a
+/// flood of millions every second would cost more than it tells.
+const COUNT_CAP: i64 = 100_000;
+
+struct Inner {
+    db: Arc<Database>,
+    stats: QueueStats,
+    limits: Limits,
+    handlers: RwLock<HashMap<String, Arc<dyn Handler>>>,
+    wake: Notify,
+    slots: Arc<Semaphore>,
+    stop: CancellationToken,
+}
+
+/// The queue's runtime; see the module doc.
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+impl Queue {
+    pub fn new(db: Arc<Database>, limits: Limits) -> Self {
+        let workers = limits.workers.max(1);
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                limits: Limits { workers, ..limits },
+                handlers: RwLock::default(),
+                stats: QueueStats::default(),
+                wake: Notify::new(),
+                slots: Arc::new(Semaphore::new(workers)),
+                stop: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// Makes `handler` run the jobs of `kind`. Register every kind before
+    /// `start`: a job whose kind has no handler is given up as dead.
+    pub fn register(&self, kind: &str, handler: Arc<dyn Handler>) {
+        let mut handlers = match self.inner.handlers.write() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        handlers.insert(kind.to_owned(), handler);
+    }
+
+    /// Starts the dispatcher, after making the jobs a dead process left
+    /// running pending again.
+    pub fn start(&self) {
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            if let Err(err) = recover(&inner.db).await {
+                tracing::error!(error = %err, "cannot recover the job queue's interrupted jobs");
+            }
+            dispatch(inner).await;
+        });
+    }
+
+    pub fn stats(&self) -> &QueueStats {
+        &self.inner.stats
+    }
+
+    /// Jobs running now.
+    pub fn running(&self) -> usize {
+        self.inner.limits.workers - self.inner.slots.available_permits()
+    }
+
+    /// Tells the dispatcher that jobs were enqueued (after their commit).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Makes jobs marked running pending again: for a database that was
+    /// just replaced by a backup, whose running jobs have no worker here.
+    pub async fn recover(&self) -> Result<(), StoreError> {
+        recover(&self.inner.db).await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Stops claiming jobs and waits up to `limit` for those running to
+    /// finish and be recorded. Any still running after that stay marked
+    /// running and run again after the next start.
+    pub async fn stop(&self, limit: Duration) {
+        self.inner.stop.cancel();
+        let workers = self.inner.limits.workers as u32;
+        let _ = tokio::time::timeout(limit, self.inner.slots.acquire_many(workers)).await;
+    }
+}
+
+async fn recover(db: &Database) -> Result<(), StoreError> {
+    db.write(|tx| -> Result<(), StoreError> {
+        tx.execute("UPDATE _jobs SET status = 'pending' WHERE status = 'running'", [])?;
+        Ok(())
+    })
+    .await
+}
+
+async fn dispatch(inner: Arc<Inner>) {
+    loop {
+        if inner.stop.is_cancelled() {
+            return;
+        }
+        let free = inner.slots.available_permits();
+        let mut wait = inner.limits.poll;
+        if free > 0 {
+            match next(&inner.db, &inner.stats).await {
+                Ok(Next::Due) => match claim(&inner.db, free).await {
+                    Ok(jobs) => {
+                        let full = jobs.len() == free;
+                        for job in jobs {
+                            // Only this task takes permits, and it saw `free`.
+                            let Ok(permit) = inner.slots.clone().try_acquire_owned() else {
+                                break;
+                            };
+                            tokio::spawn(run(inner.clone(), job, permit));
+                        }
+                        if full {
+                            continue;
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "cannot claim jobs"),
+                },
+                Ok(Next::At(at)) => {
+                    let until = Duration::from_millis((at - now_ms()).max(0) as u64);
+                    wait = wait.min(until);
+                }
+                Ok(Next::Nothing) => {}
+                Err(err) => tracing::warn!(error = %err, "cannot look for due jobs"),
+            }
+        }
+        tokio::select! {
+            _ = inner.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = inner.stop.cancelled() => return,
+        }
+    }
+}
+
+/// A pending job whose time has come, and no earlier job of its key
+/// still to finish.
+const CLAIMABLE: &str = "FROM _jobs j WHERE j.status = 'pending' AND j.runAt <= ?1
+     AND (j.key IS NULL OR NOT EXISTS (SELECT 1 FROM _jobs e
+          WHERE e.key = j.key AND e.id < j.id AND e.status IN ('pending', 'running')))";
+
+enum Next {
+    Due,
+    /// Nothing claimable now; the earliest pending job is due then.
+    At(i64),
+    Nothing,
+}
+
+async fn next(db: &Database, stats: &QueueStats) -> Result<Next, StoreError> {
+    let (next, pending) = db
+        .read(|conn| -> Result<(Next, i64), StoreError> {
+            let now = now_ms();
+            let pending: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM _jobs WHERE status = 'pending' LIMIT ?1)",
+                )?
+                .query_row([COUNT_CAP], |r| r.get(0))?;
+            let due: bool = conn
+                .prepare_cached(&format!("SELECT EXISTS (SELECT 1 {CLAIMABLE})"))?
+                .query_row([now], |r| r.get(0))?;
+            if due {
+                return Ok((Next::Due, pending));
+            }
+            let at: Option<i64> = conn
+                .prepare_cached("SELECT min(runAt) FROM _jobs WHERE status = 'pending' AND runAt > ?1")?
+                .query_row([now], |r| r.get(0))?;
+            Ok((at.map_or(Next::Nothing, Next::At), pending))
+        })
+        .await?;
+    stats.pending.store(pending.max(0) as u64, Ordering::Relaxed);
+    Ok(next)
+}
+
+async fn claim(db: &Database, n: usize) -> Result<Vec<Job>, StoreError> {
+    let now = crate::datetime::now();
+    db.write_statement(move |tx| -> Result<Vec<Job>, StoreError> {
+        let sql = format!(
+            "UPDATE _jobs SET status = 'running', attempts = attempts + 1, updated = ?3
+             WHERE id IN (SELECT j.id {CLAIMABLE} ORDER BY j.runAt, j.id LIMIT ?2)
+             RETURNING id, uid, kind, key, tag, payload, attempts, maxAttempts, created"
+        );
+        let mut jobs: Vec<Job> = tx
+            .prepare_cached(&sql)?
+            .query_map(params![now_ms(), n as i64, now], |r| {
+                Ok(Job {
+                    id: r.get(0)?,
+                    uid: r.get(1)?,
+                    kind: r.get(2)?,
+                    key: r.get(3)?,
+                    tag: r.get(4)?,
+                    payload: r.get(5)?,
+                    attempt: r.get(6)?,
+                    max_attempts: r.get(7)?,
+                    created: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        // RETURNING gives rows in no promised order; start them in theirs.
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    })
+    .await
+}
+
+async fn run(inner: Arc<Inner>, job: Job, _slot: OwnedSemaphorePermit) {
+    let handler = match inner.handlers.read() {
+        Ok(h) => h.get(&job.kind).cloned(),
+        Err(poisoned) => poisoned.into_inner().get(&job.kind).cloned(),
+    };
+    let outcome = match handler {
+        None => Err(Failure::permanent(format!(
+            "no handler for jobs of kind {:?}",
+            job.kind
+        ))),
+        Some(handler) => {
+            let limit = handler.timeout();
+            match tokio::time::timeout(limit, AssertUnwindSafe(handler.run(&job)).catch_unwind()).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => Err(Failure::retry("the job's handler panicked")),
+                Err(_) => Err(Failure::retry(format!(
+                    "timed out after {} s",
+                    limit.as_secs_f64()
+                ))),
+            }
+        }
+    };
+    let retry_at = match &outcome {
+        Err(f) if !f.permanent && job.attempt < job.max_attempts => {
+            Some(now_ms() + inner.limits.backoff(job.attempt).as_millis() as i64)
+        }
+        _ => None,
+    };
+    let counted = match (&outcome, retry_at) {
+        (Ok(_), _) => "done",
+        (Err(_), Some(_)) => "retry",
+        (Err(_), None) => "dead",
+    };
+    inner.stats.count(&job.kind, counted);
+    match &outcome {
+        Ok(_) => {}
+        Err(f) if retry_at.is_some() => tracing::info!(
+            kind = %job.kind, job = job.id, attempt = job.attempt, error = %f.error,
+            "job failed; it will be retried"
+        ),
+        Err(f) => tracing::warn!(
+            kind = %job.kind, job = job.id, attempts = job.attempt, error = %f.error,
+            "job failed and was given up"
+        ),
+    }
+    let id = (job.id, job.uid.clone());
+    let recorded = inner
+        .db
+        .write_statement(move |tx| record(tx, id, outcome, retry_at))
+        .await;
+    if let Err(err) = recorded {
+        tracing::warn!(kind = %job.kind, job = job.id, error = %err, "cannot record a job's outcome; it will run again");
+    }
+    inner.wake.notify_one();
+}
+
+fn record(
+    tx: &Connection,
+    (id, uid): (i64, String),
+    outcome: Result<Done, Failure>,
+    retry_at: Option<i64>,
+) -> Result<(), StoreError> {
+    let now = crate::datetime::now();
+    let (status, error, note) = match outcome {
+        Ok(done) => ("done", String::new(), done.note),
+        Err(f) if retry_at.is_some() => ("pending", f.error, f.note),
+        Err(f) => ("dead", f.error, f.note),
+    };
+    tx.prepare_cached(
+        "UPDATE _jobs SET status = ?3, lastError = ?4, result = ?5, updated = ?6,
+                runAt = coalesce(?7, runAt)
+         WHERE id = ?1 AND uid = ?2 AND status = 'running'",
+    )?
+    .execute(params![id, uid, status, error, note, now, retry_at])?;
+    Ok(())
+}

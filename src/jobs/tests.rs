@@ -1,0 +1,317 @@
+//! The queue against a real database: the outbox rule, order per key,
+//! retries, giving up, timeouts and recovery after a crash.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures_util::future::BoxFuture;
+
+use super::*;
+use crate::store::Store;
+
+fn open() -> (tempfile::TempDir, Arc<Database>) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path()).expect("store");
+    (dir, store.data)
+}
+
+fn fast() -> Limits {
+    Limits {
+        workers: 4,
+        retry_base: Duration::from_millis(20),
+        retry_cap: Duration::from_millis(100),
+        poll: Duration::from_millis(50),
+    }
+}
+
+fn job(key: Option<&str>, payload: &str, max_attempts: u32) -> NewJob {
+    NewJob {
+        kind: "test",
+        key: key.map(str::to_owned),
+        tag: Some("owner".into()),
+        payload: payload.into(),
+        max_attempts,
+    }
+}
+
+async fn add(db: &Database, jobs: Vec<NewJob>) -> Vec<i64> {
+    db.write(move |tx| -> Result<Vec<i64>, StoreError> {
+        Ok(jobs
+            .iter()
+            .map(|j| enqueue(tx, j))
+            .collect::<rusqlite::Result<_>>()?)
+    })
+    .await
+    .expect("enqueue")
+}
+
+async fn rows(db: &Database) -> Vec<JobRow> {
+    let mut all = db
+        .read(|c| -> Result<_, StoreError> { Ok(list(c, "test", None, 1000, None)?) })
+        .await
+        .expect("list");
+    all.reverse();
+    all
+}
+
+/// Waits until every job is finished (done or dead).
+async fn settle(db: &Database) -> Vec<JobRow> {
+    for _ in 0..200 {
+        let all = rows(db).await;
+        if all
+            .iter()
+            .all(|j| matches!(j.status, Status::Done | Status::Dead))
+        {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("jobs did not finish: {:?}", rows(db).await);
+}
+
+/// Records the payloads it runs; fails a payload as often as `fail` says.
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<String>>,
+    fail: Mutex<std::collections::HashMap<String, u32>>,
+    delay: Duration,
+}
+
+impl Handler for Recorder {
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<Done, Failure>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.seen.lock().unwrap().push(job.payload.clone());
+            if job.payload == "permanent" {
+                return Err(Failure::permanent("no"));
+            }
+            let mut fail = self.fail.lock().unwrap();
+            if let Some(n) = fail.get_mut(&job.payload).filter(|n| **n > 0) {
+                *n -= 1;
+                return Err(Failure {
+                    error: format!("failing {}", job.payload),
+                    note: "503".into(),
+                    permanent: false,
+                });
+            }
+            Ok(Done {
+                note: format!("ran {}", job.payload),
+            })
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(500)
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_write_enqueues_nothing_and_a_committed_one_does() {
+    let (_dir, db) = open();
+    let failed: Result<(), StoreError> = db
+        .write(|tx| {
+            enqueue(tx, &job(None, "lost", 3))?;
+            Err(StoreError::WorkerLost)
+        })
+        .await;
+    assert!(failed.is_err());
+    assert!(rows(&db).await.is_empty(), "the rolled-back job is not there");
+    add(&db, vec![job(None, "kept", 3)]).await;
+    let all = rows(&db).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        (all[0].payload.as_str(), all[0].status),
+        ("kept", Status::Pending)
+    );
+}
+
+#[tokio::test]
+async fn jobs_run_once_each_and_in_order_per_key() {
+    let (_dir, db) = open();
+    let queue = Queue::new(db.clone(), fast());
+    let handler = Arc::new(Recorder {
+        delay: Duration::from_millis(5),
+        ..Recorder::default()
+    });
+    // The second job of key "a" fails twice: the third must still wait.
+    handler.fail.lock().unwrap().insert("a2".into(), 2);
+    queue.register("test", handler.clone());
+    let jobs = ["a1", "a2", "a3", "b1", "a4", "b2"]
+        .iter()
+        .map(|p| job(Some(&p[..1]), p, 5))
+        .collect();
+    add(&db, jobs).await;
+    queue.start();
+    queue.wake();
+    let all = settle(&db).await;
+    assert!(all.iter().all(|j| j.status == Status::Done), "{all:?}");
+    let seen = handler.seen.lock().unwrap().clone();
+    let of = |k: char| {
+        seen.iter()
+            .filter(|p| p.starts_with(k))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of('a'), ["a1", "a2", "a2", "a2", "a3", "a4"], "{seen:?}");
+    assert_eq!(of('b'), ["b1", "b2"]);
+    let a2 = all.iter().find(|j| j.payload == "a2").unwrap();
+    assert_eq!(a2.attempts, 3);
+    assert_eq!(a2.result, "ran a2");
+    assert_eq!(a2.last_error, "", "a success clears the last error");
+    queue.stop(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn a_job_is_given_up_after_its_attempts_or_at_once_when_permanent() {
+    let (_dir, db) = open();
+    let queue = Queue::new(db.clone(), fast());
+    let handler = Arc::new(Recorder::default());
+    handler.fail.lock().unwrap().insert("flaky".into(), 100);
+    queue.register("test", handler.clone());
+    add(&db, vec![job(None, "flaky", 3), job(None, "permanent", 5)]).await;
+    queue.start();
+    let all = settle(&db).await;
+    let flaky = &all[0];
+    assert_eq!((flaky.status, flaky.attempts), (Status::Dead, 3));
+    assert_eq!(flaky.last_error, "failing flaky");
+    assert_eq!(flaky.result, "503", "the failure's note is kept");
+    assert_eq!((all[1].status, all[1].attempts), (Status::Dead, 1));
+    queue.stop(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn a_job_over_its_timeout_fails_and_a_missing_handler_kills_it() {
+    let (_dir, db) = open();
+    let queue = Queue::new(db.clone(), fast());
+    queue.register(
+        "test",
+        Arc::new(Recorder {
+            delay: Duration::from_secs(5),
+            ..Recorder::default()
+        }),
+    );
+    add(&db, vec![job(None, "slow", 2)]).await;
+    let orphan = NewJob {
+        kind: "nobody",
+        ..job(None, "x", 5)
+    };
+    let orphan_id = add(&db, vec![orphan]).await[0];
+    queue.start();
+    let all = settle(&db).await;
+    assert_eq!((all[0].status, all[0].attempts), (Status::Dead, 2));
+    assert!(all[0].last_error.contains("timed out"), "{}", all[0].last_error);
+    let orphan = db
+        .read(move |c| -> Result<_, StoreError> { Ok(get(c, orphan_id)?) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(orphan.status, Status::Dead);
+    assert!(orphan.last_error.contains("no handler"), "{}", orphan.last_error);
+    queue.stop(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn a_job_left_running_by_a_crash_runs_again_at_start_with_its_uid() {
+    let (_dir, db) = open();
+    let id = add(&db, vec![job(None, "interrupted", 3)]).await[0];
+    db.write(move |tx| -> Result<(), StoreError> {
+        tx.execute(
+            "UPDATE _jobs SET status = 'running', attempts = 1 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let before = rows(&db).await[0].uid.clone();
+    let queue = Queue::new(db.clone(), fast());
+    let handler = Arc::new(Recorder::default());
+    queue.register("test", handler.clone());
+    queue.start();
+    let all = settle(&db).await;
+    assert_eq!((all[0].status, all[0].attempts), (Status::Done, 2));
+    assert_eq!(all[0].uid, before);
+    assert_eq!(handler.seen.lock().unwrap().as_slice(), ["interrupted"]);
+    queue.stop(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn requeue_copies_a_finished_job_with_its_uid_and_refuses_an_unfinished_one() {
+    let (_dir, db) = open();
+    let id = add(&db, vec![job(Some("k"), "again", 3)]).await[0];
+    let pending = db
+        .write(move |tx| -> Result<_, StoreError> { Ok(requeue(tx, id)?) })
+        .await
+        .unwrap();
+    assert_eq!(pending, None, "a pending job is not copied");
+    let queue = Queue::new(db.clone(), fast());
+    queue.register("test", Arc::new(Recorder::default()));
+    queue.start();
+    settle(&db).await;
+    let copy = db
+        .write(move |tx| -> Result<_, StoreError> { Ok(requeue(tx, id)?) })
+        .await
+        .unwrap()
+        .expect("a done job is copied");
+    queue.wake();
+    let all = settle(&db).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].id, copy);
+    assert_eq!(
+        (all[1].uid.as_str(), all[1].status),
+        (all[0].uid.as_str(), Status::Done)
+    );
+    assert_eq!(all[1].tag.as_deref(), Some("owner"));
+    queue.stop(Duration::from_secs(1)).await;
+}
+
+#[test]
+fn backoff_doubles_with_jitter_up_to_the_cap() {
+    let limits = Limits {
+        retry_base: Duration::from_secs(10),
+        retry_cap: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    for _ in 0..50 {
+        let first = limits.backoff(1);
+        assert!(
+            first >= Duration::from_secs(5) && first <= Duration::from_secs(10),
+            "{first:?}"
+        );
+        let third = limits.backoff(3);
+        assert!(
+            third >= Duration::from_secs(20) && third <= Duration::from_secs(40),
+            "{third:?}"
+        );
+        let late = limits.backoff(30);
+        assert!(
+            late >= Duration::from_secs(30) && late <= Duration::from_secs(60),
+            "{late:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn prune_deletes_only_old_finished_jobs() {
+    let (_dir, db) = open();
+    add(
+        &db,
+        vec![job(None, "old", 1), job(None, "new", 1), job(None, "waiting", 1)],
+    )
+    .await;
+    db.write(|tx| -> Result<(), StoreError> {
+        tx.execute_batch(
+            "UPDATE _jobs SET status = 'done', updated = '2000-01-01 00:00:00.000Z' WHERE payload = 'old';
+             UPDATE _jobs SET status = 'dead' WHERE payload = 'new';
+             UPDATE _jobs SET updated = '2000-01-01 00:00:00.000Z' WHERE payload = 'waiting';",
+        )?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(prune(&db, KEEP_FINISHED_DAYS).await.unwrap(), 1);
+    let left: Vec<String> = rows(&db).await.into_iter().map(|j| j.payload).collect();
+    assert_eq!(left, ["new", "waiting"]);
+}
