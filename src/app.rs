@@ -17,6 +17,7 @@ use crate::{
     files::Storage,
     identity::password::Hasher,
     jobs::Queue,
+    keys::Keys,
     mail::Mailer,
     ops::{
         cron::{JobFn, Scheduler},
@@ -43,6 +44,8 @@ pub struct AppState {
     pub schema: Schema,
     /// Auth records by token, cached.
     pub auth_records: AuthRecords,
+    /// API keys, and their resolutions cached.
+    pub keys: Keys,
     /// Refresh-token sessions, and their states cached.
     pub sessions: Sessions,
     /// Failed sign-ins per identity, for the per-account backoff.
@@ -146,6 +149,7 @@ impl AppState {
             settings,
             schema,
             auth_records: AuthRecords::default(),
+            keys: Keys::default(),
             sessions: Sessions::default(),
             login_backoff: Backoff::default(),
             hasher: Hasher::default(),
@@ -175,6 +179,11 @@ impl AppState {
             .jobs
             .register(crate::mail::JOB_KIND, Arc::new(MailJobs(Arc::downgrade(&state))));
         state.jobs.start();
+        flush_key_usage(
+            Arc::downgrade(&state),
+            state.config.key_usage_flush,
+            state.shutdown.clone(),
+        );
         crate::telemetry::ensure_forwarding();
         crate::telemetry::add_sink(Arc::new(ServerLog(Arc::downgrade(&state))));
         state
@@ -194,12 +203,30 @@ impl AppState {
         self.settings.reload(&self.store.data).await?;
         self.schema.reload(&self.store.data).await?;
         self.auth_records.forget_all();
+        self.keys.forget_all();
         self.sessions.forget_all();
         self.list_counts.forget_all();
         self.realtime.disconnect_all();
         self.jobs.recover().await?;
         Ok(())
     }
+}
+
+/// Writes API keys' last uses every `every` while the state lives (the
+/// server writes the rest at shutdown, before the databases close).
+fn flush_key_usage(state: Weak<AppState>, every: std::time::Duration, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = shutdown.cancelled() => return,
+            }
+            let Some(state) = state.upgrade() else { return };
+            if let Err(err) = state.keys.flush_usage(&state.store.data).await {
+                tracing::warn!(error = %err, "cannot record API keys' last use");
+            }
+        }
+    });
 }
 
 /// The server's warnings and errors, into its request log.

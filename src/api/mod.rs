@@ -14,6 +14,7 @@ pub mod guard;
 pub mod health;
 pub mod installer;
 pub mod jobs;
+pub mod keys;
 pub mod logs;
 pub mod oauth2_redirect;
 pub mod otp;
@@ -57,6 +58,8 @@ pub enum ApiTags {
     Backups,
     /// The durable job queue (Cairn's addition; superusers).
     Jobs,
+    /// API keys for servers and scripts (Cairn's addition; superusers).
+    Keys,
 }
 
 pub type Api = (
@@ -74,6 +77,7 @@ pub type Api = (
     crons::CronsApi,
     backups::BackupsApi,
     jobs::JobsApi,
+    keys::KeysApi,
 );
 
 /// Every endpoint group, described once for both routing and the document.
@@ -93,7 +97,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             logs::LogsApi::new(state.clone()),
             crons::CronsApi::new(state.clone()),
             backups::BackupsApi::new(state.clone()),
-            jobs::JobsApi::new(state),
+            jobs::JobsApi::new(state.clone()),
+            keys::KeysApi::new(state),
         ),
         "Cairn",
         env!("CARGO_PKG_VERSION"),

@@ -113,6 +113,7 @@ impl SessionsApi {
     /// ends the whole session.
     #[oai(path = "/sessions/refresh", method = "post")]
     async fn refresh(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<AuthResponse> {
+        guard::refuse_api_key(req)?;
         let state = &self.state;
         let Some((presented, from_cookie)) = presented_refresh_token(req, body.0)? else {
             return Err(refused(false));
@@ -186,6 +187,7 @@ impl SessionsApi {
     /// the request's token belongs to.
     #[oai(path = "/sessions", method = "get")]
     async fn list(&self, req: &Request) -> poem::Result<Json<SessionList>> {
+        guard::refuse_api_key(req)?;
         let (record, current) = signed_in(&self.state, req).await?;
         let items = self
             .state
@@ -208,6 +210,7 @@ impl SessionsApi {
     /// and so do the access tokens issued for it.
     #[oai(path = "/sessions/:id", method = "delete")]
     async fn revoke(&self, req: &Request, id: Path<String>) -> poem::Result<Ended> {
+        guard::refuse_api_key(req)?;
         let (record, current) = signed_in(&self.state, req).await?;
         let ended = self
             .state
@@ -232,6 +235,7 @@ impl SessionsApi {
         collection: Path<String>,
         id: Path<String>,
     ) -> poem::Result<Json<SessionList>> {
+        guard::refuse_api_key(req)?;
         guard::require_superuser(&self.state, req).await?;
         let record = self.auth_record(&collection.0, &id.0).await?;
         let items = self
@@ -258,6 +262,7 @@ impl SessionsApi {
         id: Path<String>,
         session: Path<String>,
     ) -> poem::Result<Ended> {
+        guard::refuse_api_key(req)?;
         guard::require_superuser(&self.state, req).await?;
         let record = self.auth_record(&collection.0, &id.0).await?;
         let ended = self
@@ -281,6 +286,7 @@ impl SessionsApi {
     /// or cookie, or else the one of the access token.
     #[oai(path = "/sessions/logout", method = "post")]
     async fn logout(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<Ended> {
+        guard::refuse_api_key(req)?;
         let state = &self.state;
         let presented = presented_refresh_token(req, body.0)?;
         let had_cookie = refresh_cookie::presented(req).is_some();

@@ -148,6 +148,7 @@ fn caches(out: &mut Exposition, state: &AppState) {
     let caches = [
         ("auth_records", state.auth_records.lookups.get()),
         ("sessions", state.sessions.lookups.get()),
+        ("api_keys", state.keys.lookups.get()),
         ("list_counts", state.list_counts.hit_ratio()),
     ];
     let cache = |name: &str| -> Labels { vec![("cache", name.to_owned())] };

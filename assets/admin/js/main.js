@@ -15,6 +15,7 @@ import { Sync } from './sync.js';
 import { Logs } from './logs.js';
 import { Backups } from './backups.js';
 import { Crons } from './crons.js';
+import { Keys } from './keys.js';
 import { Settings } from './settings.js';
 
 function useSession() {
@@ -70,6 +71,7 @@ function Content({ route }) {
     case 'logs': return html`<${Logs} />`;
     case 'backups': return html`<${Backups} />`;
     case 'crons': return html`<${Crons} />`;
+    case 'keys': return html`<${Keys} />`;
     case 'settings': return html`<${Settings} />`;
     case 'collectionNew': {
       const from = new URLSearchParams(location.hash.split('?')[1] || '').get('from');
@@ -111,7 +113,8 @@ function Home() {
 // The pages beside the collections: [route, mark, label].
 const PAGES = [
   ['superusers', 'S', 'Superusers'], ['sync', '⇅', 'Import and export'], ['logs', 'L', 'Logs'],
-  ['backups', 'B', 'Backups'], ['crons', 'J', 'Scheduled jobs'], ['settings', '⚙', 'Settings'],
+  ['backups', 'B', 'Backups'], ['crons', 'J', 'Scheduled jobs'], ['keys', 'K', 'API keys'],
+  ['settings', '⚙', 'Settings'],
 ];
 
 function Sidebar({ loaded, current, page }) {

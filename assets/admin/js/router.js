@@ -15,6 +15,7 @@ const routes = [
   ['/logs', 'logs'],
   ['/backups', 'backups'],
   ['/crons', 'crons'],
+  ['/keys', 'keys'],
   ['/settings', 'settings'],
   ['/collections/new', 'collectionNew'],
   ['/collections/:name/settings', 'collectionEdit'],

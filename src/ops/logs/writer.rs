@@ -93,6 +93,9 @@ async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), StoreError> {
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RequestData<'a> {
+    /// Cairn's: the API key the caller acted through, by id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<&'a str>,
     auth: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_id: Option<&'a str>,
@@ -119,7 +122,13 @@ struct RequestData<'a> {
 /// the instructions, which matter here since every request makes one.
 fn request_json(r: &super::RequestRecord, collection: &str, id: &str, policy: &super::Policy) -> String {
     let mut out = String::with_capacity(160 + r.url.len() + r.user_agent.len() + r.referer.len());
-    out.push_str("{\"auth\":");
+    out.push('{');
+    if let Some(key) = &r.api_key {
+        out.push_str("\"apiKey\":");
+        json_str(&mut out, key);
+        out.push(',');
+    }
+    out.push_str("\"auth\":");
     json_str(&mut out, collection);
     if policy.log_auth_id && !id.is_empty() {
         out.push_str(",\"authId\":");
@@ -210,6 +219,7 @@ fn row(entry: Entry) -> Row {
                 0 => request_json(&r, collection, id, &policy),
                 max => {
                     let data = RequestData {
+                        api_key: r.api_key.as_deref(),
                         auth: collection,
                         auth_id: (policy.log_auth_id && !id.is_empty()).then_some(id),
                         exec_time: r.exec_time.as_secs_f64() * 1000.0,
@@ -352,6 +362,8 @@ mod tests {
                         referer: texts[(i + 1) % 3].into(),
                         user_agent: texts[(i + 2) % 3].into(),
                         auth: (j != 1).then(|| ("users".to_owned(), format!("id{text}"))),
+                        // A key on some rows, text needing escapes on one.
+                        api_key: (j == 2).then(|| format!("key{text}")),
                         request_id: "abc123".into(),
                         slow_queries: Vec::new(),
                     };
@@ -365,6 +377,7 @@ mod tests {
                         .as_ref()
                         .map_or(("", ""), |(c, i)| (c.as_str(), i.as_str()));
                     let expected = serde_json::to_string(&RequestData {
+                        api_key: r.api_key.as_deref(),
                         auth: collection,
                         auth_id: (policy.log_auth_id && !id.is_empty()).then_some(id),
                         exec_time: r.exec_time.as_secs_f64() * 1000.0,
@@ -416,6 +429,7 @@ mod tests {
                 referer: String::new(),
                 user_agent: "ua".into(),
                 auth: Some(("users".into(), "abc".into())),
+                api_key: None,
                 request_id: "rid".into(),
                 slow_queries: Vec::new(),
             };
