@@ -216,3 +216,79 @@ async fn a_broken_mfa_rule_is_refused_at_mfa_rule() {
     assert_eq!(ok.status(), 200);
     assert_eq!(json(ok).await["mfa"]["rule"], "verified = true");
 }
+
+/// A new auth collection gets unique indexes on `email` and `tokenKey`,
+/// kept on every save, as in PocketBase: before, a collection made through
+/// the API had none, and two accounts could share an email.
+#[tokio::test]
+async fn auth_collections_always_have_unique_email_and_token_key() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    let created = app
+        .post_ok(
+            &root,
+            "/api/collections",
+            json!({"name": "members", "type": "auth", "createRule": ""}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created["indexes"],
+        json!([
+            format!("CREATE UNIQUE INDEX `idx_tokenKey_{id}` ON `members` (`tokenKey`)"),
+            format!("CREATE UNIQUE INDEX `idx_email_{id}` ON `members` (`email`) WHERE `email` != ''"),
+        ])
+    );
+    let account =
+        json!({"email": "same@example.com", "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
+    let first = app
+        .call(
+            "POST",
+            "/api/collections/members/records",
+            None,
+            Some(account.clone()),
+        )
+        .await;
+    assert_eq!(first.status(), 200);
+    let second = app
+        .call("POST", "/api/collections/members/records", None, Some(account))
+        .await;
+    let body = assert_envelope(second, 400).await;
+    assert!(body["data"]["email"]["code"].is_string(), "{body}");
+
+    // Dropping them puts them back; a unique index of one's own on the
+    // email is kept instead of the default one.
+    let patched = json(patch_collection(&app, &root, "members", json!({"indexes": []})).await).await;
+    assert_eq!(patched["indexes"].as_array().unwrap().len(), 2, "{patched}");
+    let own = "CREATE UNIQUE INDEX `my_email` ON `members` (`email`)";
+    let patched = json(patch_collection(&app, &root, "members", json!({"indexes": [own]})).await).await;
+    assert_eq!(
+        patched["indexes"],
+        json!([
+            own,
+            format!("CREATE UNIQUE INDEX `idx_tokenKey_{id}` ON `members` (`tokenKey`)")
+        ])
+    );
+    // A base collection gets none.
+    let base = app
+        .post_ok(
+            &root,
+            "/api/collections",
+            json!({"name": "notes", "type": "base"}),
+        )
+        .await;
+    assert_eq!(base["indexes"], json!([]));
+}
+
+async fn patch_collection(app: &TestApp, root: &str, name: &str, body: Value) -> reqwest::Response {
+    let resp = app
+        .call(
+            "PATCH",
+            &format!("/api/collections/{name}"),
+            Some(root),
+            Some(body),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    resp
+}
