@@ -129,7 +129,13 @@ test('auth options: set, saved, shown again; errors beside their option; preview
 
   // A preview with sample values, in a sandboxed frame.
   await openUsersSettings(page);
-  await page.click('[role=tab]:has-text("One-time code")');
+  // The template tabs follow the arrow keys.
+  await page.click('[role=tab]:has-text("Verification")');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'One-time code');
+  assert.equal(await page.getAttribute('[role=tab]:has-text("One-time code")', 'aria-selected'), 'true');
   await page.fill('input[name=template-subject]', 'Code for {RECORD:email}');
   await page.click('button:text-is("Preview")');
   const frame = page.locator('.mail-preview iframe');

@@ -183,7 +183,7 @@ export function AuthOptions({ draft, saved, error, collections, onChange }) {
       ${mfaOn && html`${number(['mfa', 'duration'], 'Time to give the second factor', { fallback: 600, min: 10 })}
         <div class="field"><span id="ao-mfa-rule-label">Who needs it <span class="type-hint">a rule; empty: every account</span></span>
           <${RuleEditor} name="mfa-rule" label="MFA" value=${val(['mfa', 'rule'], '')} invalid=${Boolean(err(['mfa', 'rule']))}
-            errorId="ao-mfa-rule-error" draft=${draft} collections=${collections} onChange=${(v) => onChange(['mfa', 'rule'], v)} />
+            errorId="ao-mfa-rule-error" placeholder="verified = true" draft=${draft} collections=${collections} onChange=${(v) => onChange(['mfa', 'rule'], v)} />
           ${problem(['mfa', 'rule'])}</div>`}
     </fieldset>
 
@@ -273,12 +273,24 @@ function Templates({ draft, saved, error, onChange }) {
   const bad = (p) => Boolean(errorAt(error, p));
   // Marks a tab whose template the server refused.
   const tabBad = (p) => bad([...p, 'subject']) || bad([...p, 'body']);
+  // Tabs as the ARIA pattern has them: one stop for Tab, arrows between.
+  const onTabKey = (e) => {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    if (!step) return;
+    e.preventDefault();
+    // From the focused tab, not `which`: keys may come before the redraw.
+    const from = TEMPLATES.findIndex((_, i) => e.target.id === `tpl-tab-${i}`);
+    const next = ((from < 0 ? which : from) + step + TEMPLATES.length) % TEMPLATES.length;
+    setWhich(next);
+    document.getElementById(`tpl-tab-${next}`)?.focus();
+  };
   if (!t && !saved) {
     return html`<p class="muted small">A new collection starts with the standard templates; edit them once it is created.</p>`;
   }
   return html`<div class="templates">
-    <div class="segmented wrap" role="tablist" aria-label="Mail templates">
+    <div class="segmented wrap" role="tablist" aria-label="Mail templates" onKeyDown=${onTabKey}>
       ${TEMPLATES.map(([p, l], i) => html`<button type="button" role="tab" id=${`tpl-tab-${i}`} aria-selected=${i === which}
+        tabindex=${i === which ? 0 : -1}
         aria-controls="tpl-panel" class=${`${i === which ? 'on' : ''}${tabBad(p) ? ' bad' : ''}`}
         onClick=${() => setWhich(i)}>${l}${tabBad(p) ? ' ⚠' : ''}</button>`)}
     </div>
