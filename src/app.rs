@@ -17,6 +17,7 @@ use crate::{
     files::Storage,
     identity::password::Hasher,
     jobs::Queue,
+    keys::Keys,
     mail::Mailer,
     ops::{
         cron::{JobFn, Scheduler},
@@ -44,6 +45,8 @@ pub struct AppState {
     pub schema: Schema,
     /// Auth records by token, cached.
     pub auth_records: AuthRecords,
+    /// API keys, and their resolutions cached.
+    pub keys: Keys,
     /// Refresh-token sessions, and their states cached.
     pub sessions: Sessions,
     /// Failed sign-ins per identity, for the per-account backoff.
@@ -113,7 +116,8 @@ impl AppState {
     pub fn mailer(&self) -> Mailer<'_> {
         Mailer {
             settings: &self.settings,
-            outbox: &self.store.data,
+            db: &self.store.data,
+            queue: &self.jobs,
             echo: self.config.dev,
         }
     }
@@ -155,6 +159,7 @@ impl AppState {
             settings,
             schema,
             auth_records: AuthRecords::default(),
+            keys: Keys::default(),
             sessions: Sessions::default(),
             login_backoff: Backoff::default(),
             hasher: Hasher::default(),
@@ -182,6 +187,9 @@ impl AppState {
             state
         });
         state.crons.start(state.shutdown.clone());
+        state
+            .jobs
+            .register(crate::mail::JOB_KIND, Arc::new(MailJobs(Arc::downgrade(&state))));
         state.jobs.register(
             crate::webhooks::KIND,
             Arc::new(Deliveries {
@@ -190,6 +198,11 @@ impl AppState {
             }),
         );
         state.jobs.start();
+        flush_key_usage(
+            Arc::downgrade(&state),
+            state.config.key_usage_flush,
+            state.shutdown.clone(),
+        );
         crate::telemetry::ensure_forwarding();
         crate::telemetry::add_sink(Arc::new(ServerLog(Arc::downgrade(&state))));
         state
@@ -209,6 +222,7 @@ impl AppState {
         self.settings.reload(&self.store.data).await?;
         self.schema.reload(&self.store.data).await?;
         self.auth_records.forget_all();
+        self.keys.forget_all();
         self.sessions.forget_all();
         self.list_counts.forget_all();
         self.realtime.disconnect_all();
@@ -219,6 +233,23 @@ impl AppState {
         self.jobs.recover().await?;
         Ok(())
     }
+}
+
+/// Writes API keys' last uses every `every` while the state lives (the
+/// server writes the rest at shutdown, before the databases close).
+fn flush_key_usage(state: Weak<AppState>, every: std::time::Duration, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = shutdown.cancelled() => return,
+            }
+            let Some(state) = state.upgrade() else { return };
+            if let Err(err) = state.keys.flush_usage(&state.store.data).await {
+                tracing::warn!(error = %err, "cannot record API keys' last use");
+            }
+        }
+    });
 }
 
 /// The server's warnings and errors, into its request log.
@@ -236,6 +267,27 @@ impl crate::telemetry::EventSink for ServerLog {
                 .logs
                 .server(&state.settings.get().logs, level, message, data);
         }
+    }
+}
+
+/// Sends queued mail with the live settings.
+struct MailJobs(Weak<AppState>);
+
+impl crate::jobs::Handler for MailJobs {
+    fn run<'a>(
+        &'a self,
+        job: &'a crate::jobs::Job,
+    ) -> futures_util::future::BoxFuture<'a, Result<crate::jobs::Done, crate::jobs::Failure>> {
+        Box::pin(async move {
+            let Some(state) = self.0.upgrade() else {
+                return Err(crate::jobs::Failure::retry("the server is stopping"));
+            };
+            crate::mail::deliver_job(&state.settings.get(), &state.store.data, job).await
+        })
+    }
+
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(90)
     }
 }
 

@@ -7,7 +7,7 @@
 //! - root: `app`, `config`, `telemetry`, `lib`, `main` — the process and
 //!   the `AppState` that wires the services together;
 //! - services: `records`, `auth`, `identity`, `realtime`, `files`, `mail`, `jobs`,
-//!   `settings`, `import`, `ops`, `backups`, `webhooks`;
+//!   `settings`, `import`, `ops`, `backups`, `keys`, `webhooks`;
 //! - core: `schema`, `query`, `store`, `stats`, `validation`, `datetime`,
 //!   `random`.
 //!
@@ -38,7 +38,7 @@ fn layer(module: &str) -> Option<Layer> {
         "http" | "api" | "cli" | "poem" => Layer::Edge,
         "app" | "config" | "telemetry" | "lib" | "main" => Layer::Root,
         "records" | "auth" | "identity" | "realtime" | "files" | "mail" | "settings" | "import"
-        | "export" | "ops" | "backups" | "jobs" | "webhooks" => Layer::Service,
+        | "export" | "ops" | "backups" | "jobs" | "keys" | "webhooks" => Layer::Service,
         "schema" | "query" | "store" | "stats" | "validation" | "datetime" | "random" | "architecture" => {
             Layer::Core
         }

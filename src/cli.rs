@@ -140,6 +140,10 @@ pub struct ServeArgs {
     /// SQLite's plan go into the request's log entry.
     #[arg(long, env = "CAIRN_SLOW_QUERY", default_value_t = 250)]
     pub slow_query: u64,
+    /// Seconds between writes of API keys' last-used times (they are kept
+    /// in memory meanwhile, and written at shutdown too).
+    #[arg(long, env = "CAIRN_KEY_USAGE_FLUSH", default_value_t = 60)]
+    pub key_usage_flush: u64,
     /// Let webhooks send to private, loopback and link-local addresses
     /// (a receiver on this host or its LAN). Off: such targets are refused.
     #[arg(long, env = "CAIRN_WEBHOOKS_ALLOW_PRIVATE")]
@@ -210,6 +214,7 @@ impl ServeArgs {
             metrics: self.metrics,
             slow_query: Duration::from_millis(self.slow_query),
             jobs: crate::jobs::Limits::default(),
+            key_usage_flush: Duration::from_secs(self.key_usage_flush.max(1)),
             webhooks: crate::webhooks::WebhookOptions {
                 allow_private: self.webhooks_allow_private,
                 disable_after: Duration::from_secs(self.webhooks_disable_after),

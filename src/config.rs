@@ -77,6 +77,9 @@ pub struct Config {
     /// The job queue's workers and retry spacing (not a flag: tests
     /// shorten the waits).
     pub jobs: crate::jobs::Limits,
+    /// How often API keys' last-used times are written (`keys::usage`);
+    /// tests shorten it.
+    pub key_usage_flush: Duration,
     /// Where webhooks may send, and when a failing one is disabled.
     pub webhooks: crate::webhooks::WebhookOptions,
 }
@@ -85,6 +88,7 @@ impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_SLOW_QUERY: Duration = Duration::from_millis(250);
+    pub const DEFAULT_KEY_USAGE_FLUSH: Duration = Duration::from_secs(60);
 
     /// The configuration tests use: a free port on loopback and the given
     /// data folder, everything else as in production.
@@ -103,6 +107,7 @@ impl Config {
             metrics: None,
             slow_query: Self::DEFAULT_SLOW_QUERY,
             jobs: crate::jobs::Limits::default(),
+            key_usage_flush: Self::DEFAULT_KEY_USAGE_FLUSH,
             webhooks: crate::webhooks::WebhookOptions::default(),
         }
     }

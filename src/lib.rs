@@ -19,6 +19,7 @@ pub mod http;
 pub mod identity;
 pub mod import;
 pub mod jobs;
+pub mod keys;
 pub mod mail;
 pub mod ops;
 pub mod query;

@@ -81,9 +81,11 @@ impl AccountApi {
     )]
     async fn request_verification(
         &self,
+        req: &Request,
         collection: Path<String>,
         body: Body<EmailBody>,
     ) -> poem::Result<Done> {
+        guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
         flows::request_verification(&self.state.auth(), c, &body.0.email)
             .await
@@ -99,9 +101,11 @@ impl AccountApi {
     )]
     async fn confirm_verification(
         &self,
+        req: &Request,
         collection: Path<String>,
         body: Body<TokenBody>,
     ) -> poem::Result<Done> {
+        guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
         flows::confirm_verification(&self.state.auth(), c, &body.0.token)
             .await
@@ -117,9 +121,11 @@ impl AccountApi {
     )]
     async fn request_password_reset(
         &self,
+        req: &Request,
         collection: Path<String>,
         body: Body<EmailBody>,
     ) -> poem::Result<Done> {
+        guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
         flows::request_password_reset(&self.state.auth(), c, &body.0.email)
             .await
@@ -136,9 +142,11 @@ impl AccountApi {
     )]
     async fn confirm_password_reset(
         &self,
+        req: &Request,
         collection: Path<String>,
         body: Body<ConfirmResetBody>,
     ) -> poem::Result<Done> {
+        guard::refuse_api_key(req)?;
         let body = body.0;
         let input = NewPassword {
             token: body.token,
@@ -164,6 +172,7 @@ impl AccountApi {
         collection: Path<String>,
         body: Body<EmailChangeBody>,
     ) -> poem::Result<Done> {
+        guard::refuse_api_key(req)?;
         let caller = guard::identify(&self.state, req).await?;
         let c = path::flow_collection(&self.state, &collection.0)?;
         flows::request_email_change(&self.state.auth(), c, &caller, &body.0.new_email)
@@ -181,9 +190,11 @@ impl AccountApi {
     )]
     async fn confirm_email_change(
         &self,
+        req: &Request,
         collection: Path<String>,
         body: Body<ConfirmEmailChangeBody>,
     ) -> poem::Result<Done> {
+        guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
         flows::confirm_email_change(&self.state.auth(), c, &body.0.token, &body.0.password)
             .await

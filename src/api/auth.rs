@@ -175,6 +175,7 @@ impl AuthApi {
         operation_id = "authRefresh"
     )]
     async fn auth_refresh(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
+        guard::refuse_api_key(req)?;
         let c = path::auth_collection(&self.state, &collection.0)?;
         let (record, presented) = match guard::identify(&self.state, req).await? {
             Caller::Guest => return Err(ApiError::unauthorized(messages::UNAUTHORIZED).into()),
@@ -215,6 +216,7 @@ impl AuthApi {
         id: Path<String>,
         body: Body<ImpersonateBody>,
     ) -> poem::Result<Json<Value>> {
+        guard::refuse_api_key(req)?;
         guard::require_superuser(&self.state, req).await?;
         let c = path::auth_collection(&self.state, &collection.0)?;
         let id = path::record_id(&id.0)?;
@@ -244,6 +246,7 @@ impl AuthApi {
         collection: Path<String>,
         body: Body<PasswordAuthBody>,
     ) -> poem::Result<AuthResponse> {
+        guard::refuse_api_key(req)?;
         let body = body.0;
         let c = path::auth_collection(&self.state, &collection.0)?;
         let signed_in = password_signin::with_password(
@@ -274,6 +277,7 @@ impl AuthApi {
         collection: Path<String>,
         body: Body<OAuth2AuthBody>,
     ) -> poem::Result<AuthResponse> {
+        guard::refuse_api_key(req)?;
         let body = body.0;
         let create_data = match body.create_data {
             Some(Value::Object(data)) => data,

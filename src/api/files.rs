@@ -19,6 +19,7 @@ use crate::{
     auth::token::file_token_for,
     files::sniff,
     http::error::{ApiError, messages},
+    keys,
     records::{RecordId, downloads},
 };
 
@@ -44,10 +45,29 @@ async fn download(
     let c = path::find_collection(state, &collection).ok_or_else(ApiError::not_found)?;
     let id = RecordId::parse(&record_id).ok_or_else(ApiError::not_found)?;
     let file_token = params.token.as_deref().filter(|t| !t.is_empty());
-    let holder =
-        state
-            .auth_records
-            .identify_file(&state.schema, &state.store.data, &state.sessions, file_token);
+    // An API key (which mints no file tokens) may send itself instead:
+    // the protected file is then read as its record, within its scopes.
+    let presents_key = keys::presented(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .is_some();
+    let key_holder = match (file_token, presents_key) {
+        (None, true) => Some(guard::identify(state, req).await?),
+        _ => None,
+    };
+    let holder = async {
+        match key_holder {
+            Some(caller) => Ok(caller),
+            None => {
+                state
+                    .auth_records
+                    .identify_file(&state.schema, &state.store.data, &state.sessions, file_token)
+                    .await
+            }
+        }
+    };
     let found = downloads::find(
         &state.records(),
         c,
@@ -183,6 +203,9 @@ fn parse_range(raw: &str, len: u64) -> Range {
 
 #[handler]
 async fn token(req: &Request, Data(state): Data<&Arc<AppState>>) -> Result<Json<Value>> {
+    // A file token would carry the record's rights without the key's
+    // scopes, and outlive a revocation; a key downloads with itself.
+    guard::refuse_api_key(req)?;
     let caller = guard::identify(state, req).await?;
     let token = file_token_for(&caller)
         .map_err(ApiError::from)?

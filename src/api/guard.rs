@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 
 use crate::{
     app::AppState,
-    http::error::ApiError,
+    http::{client::ClientInfo, error::ApiError},
     identity::Caller,
+    keys,
     query::compile::{RequestInfo, RequestValues, header_key},
     records::access::Requester,
     telemetry,
@@ -24,15 +25,32 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
-            state
-                .auth_records
-                .identify(&state.schema, &state.store.data, &state.sessions, header)
-                .await
-                .map_err(ApiError::internal)?
+            match keys::presented(header) {
+                // A key that does not work is a 401, not a guest: a script
+                // whose key was revoked should hear so, not quietly get
+                // whatever guests may see.
+                Some(secret) => state
+                    .keys
+                    .identify(
+                        &state.auth_records,
+                        &state.schema.catalog(),
+                        &state.store.data,
+                        secret,
+                        client_ip(state, req),
+                    )
+                    .await
+                    .map_err(ApiError::from)?,
+                None => state
+                    .auth_records
+                    .identify(&state.schema, &state.store.data, &state.sessions, header)
+                    .await
+                    .map_err(ApiError::internal)?,
+            }
         }
     };
     if let Caller::Record(record, _) = &caller {
-        telemetry::note_caller(&record.collection.name, &record.id);
+        let key = caller.key().map(|k| k.id.as_str());
+        telemetry::note_caller(&record.collection.name, &record.id, key);
     }
     if caller.is_superuser() {
         crate::http::client::superuser_may_call(req, &state.settings.get())?;
@@ -40,15 +58,49 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
     Ok(caller)
 }
 
-/// Superusers only: 401 for guests, 403 for any other signed-in record.
+/// The client address as the edge resolved it (trusted proxies honoured).
+fn client_ip(state: &AppState, req: &Request) -> std::net::IpAddr {
+    match req.extensions().get::<ClientInfo>() {
+        Some(client) => client.ip,
+        None => ClientInfo::resolve(req, &state.settings.get().trusted_proxy).ip,
+    }
+}
+
+/// Superusers only: 401 for guests, 403 for any other signed-in record,
+/// and 403 for a superuser's API key with scopes (scopes name record
+/// actions; nothing else a superuser may do is in them).
 pub async fn require_superuser(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
     match identify(state, req).await? {
         Caller::Guest => Err(ApiError::unauthorized(crate::http::error::messages::UNAUTHORIZED)),
-        c if c.is_superuser() => Ok(c),
+        c if c.is_superuser() && c.key().is_none_or(|k| k.scopes.is_empty()) => Ok(c),
+        c if c.is_superuser() => Err(ApiError::new(
+            poem::http::StatusCode::FORBIDDEN,
+            "This API key's scopes do not allow this action.",
+        )),
         _ => Err(ApiError::new(
             poem::http::StatusCode::FORBIDDEN,
             "The authorized record is not allowed to perform this action.",
         )),
+    }
+}
+
+/// What a request that presents an API key hears where keys have no
+/// business: signing in, refreshing, impersonating, sessions, account
+/// flows, file tokens and the keys themselves. A key never mints a
+/// credential, so it can never become more than it is.
+pub const KEY_REFUSED: &str =
+    "API keys cannot be used for this action: they cannot sign in, mint tokens or manage keys.";
+
+/// Refuses (403) a request that presents an API key, valid or not,
+/// before anything else is read.
+pub fn refuse_api_key(req: &Request) -> Result<(), ApiError> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match keys::presented(header) {
+        Some(_) => Err(ApiError::new(poem::http::StatusCode::FORBIDDEN, KEY_REFUSED)),
+        None => Ok(()),
     }
 }
 

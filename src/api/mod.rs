@@ -13,6 +13,8 @@ pub mod files;
 pub mod guard;
 pub mod health;
 pub mod installer;
+pub mod jobs;
+pub mod keys;
 pub mod logs;
 pub mod oauth2_redirect;
 pub mod otp;
@@ -55,6 +57,10 @@ pub enum ApiTags {
     Crons,
     /// Backups of the data folder, and restores (superusers).
     Backups,
+    /// The durable job queue (Cairn's addition; superusers).
+    Jobs,
+    /// API keys for servers and scripts (Cairn's addition; superusers).
+    Keys,
     /// Webhooks (Cairn's addition, superusers): signed POSTs of record
     /// changes, their deliveries log and redelivery.
     Webhooks,
@@ -74,6 +80,8 @@ pub type Api = (
     logs::LogsApi,
     crons::CronsApi,
     backups::BackupsApi,
+    jobs::JobsApi,
+    keys::KeysApi,
     webhooks::WebhooksApi,
 );
 
@@ -94,6 +102,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             logs::LogsApi::new(state.clone()),
             crons::CronsApi::new(state.clone()),
             backups::BackupsApi::new(state.clone()),
+            jobs::JobsApi::new(state.clone()),
+            keys::KeysApi::new(state.clone()),
             webhooks::WebhooksApi::new(state),
         ),
         "Cairn",

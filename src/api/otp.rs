@@ -11,7 +11,7 @@ use super::{
     ApiTags,
     auth::{AuthResponse, complete},
     body::Body,
-    path,
+    guard, path,
 };
 use crate::{app::AppState, auth::otp, http::error::ApiError};
 
@@ -53,9 +53,11 @@ impl OtpApi {
     )]
     async fn request_otp(
         &self,
+        req: &Request,
         collection: Path<String>,
         body: Body<RequestOtpBody>,
     ) -> poem::Result<Json<Value>> {
+        guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
         let otp_id = otp::request(&self.state.auth(), c, &body.0.email)
             .await
@@ -75,6 +77,7 @@ impl OtpApi {
         collection: Path<String>,
         body: Body<AuthWithOtpBody>,
     ) -> poem::Result<AuthResponse> {
+        guard::refuse_api_key(req)?;
         let body = body.0;
         let c = path::flow_collection(&self.state, &collection.0)?;
         let signed_in = otp::sign_in(&self.state.auth(), c, &body.otp_id, &body.password, body.mfa_id)

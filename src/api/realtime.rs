@@ -17,7 +17,7 @@ use crate::{
     app::AppState,
     http::error::{ApiError, ErrorTree, FieldError, messages},
     realtime::{
-        ClientStream, RealtimeError,
+        self, ClientStream, RealtimeError,
         topic::{self, MAX_TOPICS},
     },
 };
@@ -43,6 +43,10 @@ impl From<RealtimeError> for ApiError {
             RealtimeError::AuthMismatch => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "The current and the previous request authorization don't match.",
+            ),
+            RealtimeError::OutOfScope(_) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "This API key's scopes do not allow this action.",
             ),
         }
     }
@@ -95,6 +99,7 @@ async fn subscribe(req: &Request, body: Fields, Data(state): Data<&Arc<AppState>
         return Err(ApiError::from(RealtimeError::NoClient).into());
     }
     let caller = guard::identify(state, req).await?;
+    realtime::check_scopes(&caller, &subscriptions, &state.schema.catalog()).map_err(ApiError::from)?;
     state
         .realtime
         .set_subscriptions(client_id, caller, subscriptions)

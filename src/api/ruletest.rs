@@ -4,7 +4,7 @@
 //! or view rule, and why one record is hidden. The account is acted as,
 //! never signed in as: no token is issued.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use poem::Request;
 use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json, types::MaybeUndefined};
@@ -16,7 +16,10 @@ use crate::{
     auth::caller::caller_for,
     http::error::ApiError,
     identity::Caller,
-    query::{Paging, compile::RequestInfo},
+    query::{
+        Paging,
+        compile::{RequestInfo, RequestValues, header_key},
+    },
     records::{
         RecordId,
         access::{Filter, Requester},
@@ -63,6 +66,14 @@ pub struct RuleTestBody {
     /// the account's would be.
     #[oai(default)]
     filter: Option<String>,
+    /// The request to imagine, for rules that read `@request.query.*`:
+    /// query parameters by name.
+    #[oai(default)]
+    query: Option<BTreeMap<String, String>>,
+    /// …and `@request.headers.*`: headers by name (matched as rules see
+    /// them: lower-case, `-` as `_`).
+    #[oai(default)]
+    headers: Option<BTreeMap<String, String>>,
     #[oai(default)]
     page: Option<u64>,
     #[oai(default)]
@@ -118,6 +129,20 @@ impl RuleTestApi {
             info: RequestInfo {
                 auth: caller.rule_auth(),
                 method: "GET".into(),
+                query: RequestValues::ready(Arc::new(
+                    body.query
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                )),
+                headers: RequestValues::ready(Arc::new(
+                    body.headers
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (header_key(&k), Value::String(v)))
+                        .collect(),
+                )),
                 ..Default::default()
             }
             .into(),

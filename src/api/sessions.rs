@@ -9,7 +9,7 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 
-use super::{ApiTags, auth::AuthResponse, body::Body, guard, refresh_cookie};
+use super::{ApiTags, auth::AuthResponse, body::Body, guard, path, refresh_cookie};
 use crate::{
     app::AppState,
     auth::{
@@ -113,6 +113,7 @@ impl SessionsApi {
     /// ends the whole session.
     #[oai(path = "/sessions/refresh", method = "post")]
     async fn refresh(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<AuthResponse> {
+        guard::refuse_api_key(req)?;
         let state = &self.state;
         let Some((presented, from_cookie)) = presented_refresh_token(req, body.0)? else {
             return Err(refused(false));
@@ -186,6 +187,7 @@ impl SessionsApi {
     /// the request's token belongs to.
     #[oai(path = "/sessions", method = "get")]
     async fn list(&self, req: &Request) -> poem::Result<Json<SessionList>> {
+        guard::refuse_api_key(req)?;
         let (record, current) = signed_in(&self.state, req).await?;
         let items = self
             .state
@@ -208,6 +210,7 @@ impl SessionsApi {
     /// and so do the access tokens issued for it.
     #[oai(path = "/sessions/:id", method = "delete")]
     async fn revoke(&self, req: &Request, id: Path<String>) -> poem::Result<Ended> {
+        guard::refuse_api_key(req)?;
         let (record, current) = signed_in(&self.state, req).await?;
         let ended = self
             .state
@@ -223,10 +226,67 @@ impl SessionsApi {
         Ok(Ended::NoContent(cookie))
     }
 
+    /// The live sessions of auth record `id` (superusers only), newest
+    /// first: for the dashboard's record editor.
+    #[oai(path = "/collections/:collection/records/:id/sessions", method = "get")]
+    async fn record_sessions(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        id: Path<String>,
+    ) -> poem::Result<Json<SessionList>> {
+        guard::refuse_api_key(req)?;
+        guard::require_superuser(&self.state, req).await?;
+        let record = self.auth_record(&collection.0, &id.0).await?;
+        let items = self
+            .state
+            .sessions
+            .list(&self.state.store.data, &record.collection.id, &record.id, None)
+            .await
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .map(SessionInfo::from)
+            .collect();
+        Ok(Json(SessionList { items }))
+    }
+
+    /// Ends session `session` of auth record `id` (superusers only).
+    #[oai(
+        path = "/collections/:collection/records/:id/sessions/:session",
+        method = "delete"
+    )]
+    async fn revoke_record_session(
+        &self,
+        req: &Request,
+        collection: Path<String>,
+        id: Path<String>,
+        session: Path<String>,
+    ) -> poem::Result<Ended> {
+        guard::refuse_api_key(req)?;
+        guard::require_superuser(&self.state, req).await?;
+        let record = self.auth_record(&collection.0, &id.0).await?;
+        let ended = self
+            .state
+            .sessions
+            .revoke(
+                &self.state.store.data,
+                &record.collection.id,
+                &record.id,
+                &session.0,
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        if !ended {
+            return Err(ApiError::not_found().into());
+        }
+        Ok(Ended::NoContent(None))
+    }
+
     /// Ends the current session: the one of the refresh token in the body
     /// or cookie, or else the one of the access token.
     #[oai(path = "/sessions/logout", method = "post")]
     async fn logout(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<Ended> {
+        guard::refuse_api_key(req)?;
         let state = &self.state;
         let presented = presented_refresh_token(req, body.0)?;
         let had_cookie = refresh_cookie::presented(req).is_some();
@@ -254,6 +314,23 @@ impl SessionsApi {
 }
 
 /// The signed-in caller and the session of their token; 401 for guests.
+impl SessionsApi {
+    /// Record `id` of auth collection `collection`: 404 when either is
+    /// not there (or the collection is not an auth collection).
+    async fn auth_record(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Arc<crate::identity::AuthRecord>, ApiError> {
+        let c = path::auth_collection(&self.state, collection)?;
+        let id = path::record_id(id)?;
+        load_auth_record(&self.state.store.data, c, id.as_str().to_owned())
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(ApiError::not_found)
+    }
+}
+
 async fn signed_in(
     state: &AppState,
     req: &Request,

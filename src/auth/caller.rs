@@ -108,6 +108,7 @@ pub async fn caller_for(db: &Database, c: Arc<Collection>, id: String) -> Result
                 token: String::new(),
                 refreshable: false,
                 session: None,
+                key: None,
             },
         )
     }))
@@ -148,6 +149,32 @@ impl AuthRecords {
     pub fn invalidate(&self, collection_id: &str, record_id: &str) {
         self.cache
             .invalidate(&(collection_id.to_owned(), record_id.to_owned()));
+    }
+
+    /// Record `id` of auth collection `collection`, from the cache when
+    /// it holds the record as of the collection's current definition;
+    /// `None` if there is no such record. Tokens and API keys (`keys`)
+    /// both name their record through this.
+    pub async fn record(
+        &self,
+        db: &Database,
+        collection: &Arc<Collection>,
+        id: &str,
+    ) -> Result<Option<Arc<AuthRecord>>, StoreError> {
+        let key = (collection.id.clone(), id.to_owned());
+        if let Some(hit) = self
+            .cache
+            .get(&key)
+            .filter(|r| Arc::ptr_eq(&r.collection, collection))
+        {
+            self.lookups.hit();
+            return Ok(Some(hit));
+        }
+        let found = self.load(db, collection, id).await?;
+        if let Some(fresh) = &found {
+            self.cache.insert(key, fresh.clone());
+        }
+        Ok(found)
     }
 
     /// Resolves an `Authorization` header value to the caller.
@@ -199,23 +226,8 @@ impl AuthRecords {
         else {
             return Ok(Caller::Guest);
         };
-        let key = (collection.id.clone(), claims.id.clone());
-        let record = match self
-            .cache
-            .get(&key)
-            .filter(|r| Arc::ptr_eq(&r.collection, collection))
-        {
-            Some(hit) => {
-                self.lookups.hit();
-                hit
-            }
-            None => match self.load(db, collection, &claims.id).await? {
-                Some(fresh) => {
-                    self.cache.insert(key, fresh.clone());
-                    fresh
-                }
-                None => return Ok(Caller::Guest),
-            },
+        let Some(record) = self.record(db, collection, &claims.id).await? else {
+            return Ok(Caller::Guest);
         };
         let Some(claims) = token::verify_for(token, collection, purpose, &record.token_key) else {
             return Ok(Caller::Guest);
@@ -234,6 +246,7 @@ impl AuthRecords {
                 token: token.to_owned(),
                 refreshable: claims.refreshable,
                 session: claims.sid,
+                key: None,
             },
         ))
     }

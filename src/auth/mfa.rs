@@ -67,6 +67,7 @@ async fn rule_applies(schema: &Schema, db: &Database, s: &SignedIn) -> Result<bo
                 token: String::new(),
                 refreshable: false,
                 session: None,
+                key: None,
             },
         ),
         info: RequestInfo {

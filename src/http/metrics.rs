@@ -42,6 +42,7 @@ pub fn render(state: &AppState) -> String {
     caches(&mut out, state);
     realtime(&mut out, state);
     backups(&mut out, state);
+    jobs(&mut out, state);
     process(&mut out);
     out.finish()
 }
@@ -112,10 +113,42 @@ fn databases(out: &mut Exposition, state: &AppState) {
     );
 }
 
+fn jobs(out: &mut Exposition, state: &AppState) {
+    let queue = &state.jobs;
+    out.family(
+        "cairn_jobs_pending",
+        "gauge",
+        "Jobs waiting in the durable queue (due or not), as last counted.",
+        &[(
+            Vec::new(),
+            queue.stats().pending.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        )],
+    );
+    out.family(
+        "cairn_jobs_running",
+        "gauge",
+        "Jobs running now.",
+        &[(Vec::new(), queue.running() as f64)],
+    );
+    let attempts: Vec<(Labels, f64)> = queue
+        .stats()
+        .outcomes()
+        .into_iter()
+        .map(|(kind, outcome, n)| (vec![("kind", kind), ("outcome", outcome.to_owned())], n as f64))
+        .collect();
+    out.family(
+        "cairn_job_attempts_total",
+        "counter",
+        "Job attempts finished, by kind and outcome (done, retry: failed and to be tried again, dead: given up).",
+        &attempts,
+    );
+}
+
 fn caches(out: &mut Exposition, state: &AppState) {
     let caches = [
         ("auth_records", state.auth_records.lookups.get()),
         ("sessions", state.sessions.lookups.get()),
+        ("api_keys", state.keys.lookups.get()),
         ("list_counts", state.list_counts.hit_ratio()),
     ];
     let cache = |name: &str| -> Labels { vec![("cache", name.to_owned())] };

@@ -111,6 +111,9 @@ impl App {
         state.jobs.stop(std::time::Duration::from_secs(5)).await;
         // What the last requests logged, before the databases close.
         state.logs.flush(std::time::Duration::from_secs(5)).await;
+        if let Err(err) = state.keys.flush_usage(&state.store.data).await {
+            tracing::warn!(error = %err, "cannot record API keys' last use");
+        }
         state.store.close().await;
         crate::telemetry::flush();
         tracing::info!("stopped");

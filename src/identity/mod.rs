@@ -7,12 +7,14 @@
 //! (`auth::caller`).
 
 pub mod email;
+pub mod key;
 pub mod password;
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+pub use self::key::{KeyAction, KeyGrant};
 use crate::schema::{Collection, defaults};
 
 #[derive(Debug)]
@@ -44,6 +46,9 @@ pub struct Presented {
     pub refreshable: bool,
     /// The session the token was issued for, if any (`auth::sessions`).
     pub session: Option<String>,
+    /// Set when the credential was an API key (`keys`) rather than a
+    /// token: what the key narrows the record's rights to.
+    pub key: Option<Arc<KeyGrant>>,
 }
 
 impl Caller {
@@ -58,6 +63,21 @@ impl Caller {
 
     pub fn is_superuser(&self) -> bool {
         matches!(self, Self::Record(r, _) if r.collection.id == defaults::SUPERUSERS_ID)
+    }
+
+    /// The API key the caller presented, if it was one.
+    pub fn key(&self) -> Option<&Arc<KeyGrant>> {
+        match self {
+            Self::Record(_, p) => p.key.as_ref(),
+            Self::Guest => None,
+        }
+    }
+
+    /// Whether the caller may take `action` on collection `collection_id`
+    /// as far as its credential goes: always, unless it is an API key
+    /// whose scopes leave it out. The collection's rules still apply.
+    pub fn may(&self, collection_id: &str, action: KeyAction) -> bool {
+        self.key().is_none_or(|k| k.allows(collection_id, action))
     }
 
     pub fn record_id(&self) -> Option<&str> {

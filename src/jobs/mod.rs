@@ -24,7 +24,7 @@ mod queue;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-pub use self::queue::{Limits, Queue};
+pub use self::queue::{Limits, Queue, QueueStats};
 use crate::store::{Database, StoreError};
 
 /// A job to enqueue.
@@ -219,6 +219,13 @@ pub fn list(
     conn.prepare_cached(&sql)?
         .query_map(params![kind, tag, before, limit], row)?
         .collect()
+}
+
+/// Jobs given up (dead), newest first, `limit` of them.
+pub fn dead(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<JobRow>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM _jobs WHERE status = 'dead' ORDER BY updated DESC, id DESC LIMIT ?1");
+    conn.prepare_cached(&sql)?.query_map([limit], row)?.collect()
 }
 
 /// One job by id.

@@ -16,9 +16,12 @@
 //! backup while jobs run cannot mark another job done.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     panic::AssertUnwindSafe,
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -69,8 +72,41 @@ impl Limits {
     }
 }
 
+/// What the queue counts of itself, for the metrics.
+#[derive(Default)]
+pub struct QueueStats {
+    /// Pending jobs when the dispatcher last looked (up to `COUNT_CAP`).
+    pub pending: AtomicU64,
+    /// Attempts finished, by kind and outcome (`done`, `retry`, `dead`).
+    outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+impl QueueStats {
+    /// Attempts finished so far: (kind, outcome, count).
+    pub fn outcomes(&self) -> Vec<(String, &'static str, u64)> {
+        let outcomes = match self.outcomes.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        outcomes.iter().map(|((k, o), n)| (k.clone(), *o, *n)).collect()
+    }
+
+    fn count(&self, kind: &str, outcome: &'static str) {
+        let mut outcomes = match self.outcomes.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *outcomes.entry((kind.to_owned(), outcome)).or_default() += 1;
+    }
+}
+
+/// Pending jobs counted at most: the count is a gauge, and counting a
+/// flood of millions every second would cost more than it tells.
+const COUNT_CAP: i64 = 100_000;
+
 struct Inner {
     db: Arc<Database>,
+    stats: QueueStats,
     limits: Limits,
     handlers: RwLock<HashMap<String, Arc<dyn Handler>>>,
     wake: Notify,
@@ -91,6 +127,7 @@ impl Queue {
                 db,
                 limits: Limits { workers, ..limits },
                 handlers: RwLock::default(),
+                stats: QueueStats::default(),
                 wake: Notify::new(),
                 slots: Arc::new(Semaphore::new(workers)),
                 stop: CancellationToken::new(),
@@ -118,6 +155,15 @@ impl Queue {
             }
             dispatch(inner).await;
         });
+    }
+
+    pub fn stats(&self) -> &QueueStats {
+        &self.inner.stats
+    }
+
+    /// Jobs running now.
+    pub fn running(&self) -> usize {
+        self.inner.limits.workers - self.inner.slots.available_permits()
     }
 
     /// Tells the dispatcher that jobs were enqueued (after their commit).
@@ -159,7 +205,7 @@ async fn dispatch(inner: Arc<Inner>) {
         let free = inner.slots.available_permits();
         let mut wait = inner.limits.poll;
         if free > 0 {
-            match next(&inner.db).await {
+            match next(&inner.db, &inner.stats).await {
                 Ok(Next::Due) => match claim(&inner.db, free).await {
                     Ok(jobs) => {
                         let full = jobs.len() == free;
@@ -205,21 +251,29 @@ enum Next {
     Nothing,
 }
 
-async fn next(db: &Database) -> Result<Next, StoreError> {
-    db.read(|conn| -> Result<Next, StoreError> {
-        let now = now_ms();
-        let due: bool = conn
-            .prepare_cached(&format!("SELECT EXISTS (SELECT 1 {CLAIMABLE})"))?
-            .query_row([now], |r| r.get(0))?;
-        if due {
-            return Ok(Next::Due);
-        }
-        let at: Option<i64> = conn
-            .prepare_cached("SELECT min(runAt) FROM _jobs WHERE status = 'pending' AND runAt > ?1")?
-            .query_row([now], |r| r.get(0))?;
-        Ok(at.map_or(Next::Nothing, Next::At))
-    })
-    .await
+async fn next(db: &Database, stats: &QueueStats) -> Result<Next, StoreError> {
+    let (next, pending) = db
+        .read(|conn| -> Result<(Next, i64), StoreError> {
+            let now = now_ms();
+            let pending: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM _jobs WHERE status = 'pending' LIMIT ?1)",
+                )?
+                .query_row([COUNT_CAP], |r| r.get(0))?;
+            let due: bool = conn
+                .prepare_cached(&format!("SELECT EXISTS (SELECT 1 {CLAIMABLE})"))?
+                .query_row([now], |r| r.get(0))?;
+            if due {
+                return Ok((Next::Due, pending));
+            }
+            let at: Option<i64> = conn
+                .prepare_cached("SELECT min(runAt) FROM _jobs WHERE status = 'pending' AND runAt > ?1")?
+                .query_row([now], |r| r.get(0))?;
+            Ok((at.map_or(Next::Nothing, Next::At), pending))
+        })
+        .await?;
+    stats.pending.store(pending.max(0) as u64, Ordering::Relaxed);
+    Ok(next)
 }
 
 async fn claim(db: &Database, n: usize) -> Result<Vec<Job>, StoreError> {
@@ -281,6 +335,12 @@ async fn run(inner: Arc<Inner>, job: Job, _slot: OwnedSemaphorePermit) {
         }
         _ => None,
     };
+    let counted = match (&outcome, retry_at) {
+        (Ok(_), _) => "done",
+        (Err(_), Some(_)) => "retry",
+        (Err(_), None) => "dead",
+    };
+    inner.stats.count(&job.kind, counted);
     match &outcome {
         Ok(_) => {}
         Err(f) if retry_at.is_some() => tracing::info!(

@@ -3,32 +3,43 @@
 //! collection's templates and `settings.meta`, then either sent over SMTP
 //! (`settings.smtp.enabled`) or kept in the dev outbox.
 //!
-//! SMTP delivery runs on its own task: a slow or unreachable mail server
-//! never holds up the request that caused the message, and a failure is
-//! logged rather than reported to a caller who could do nothing about it
-//! (and who must not learn from it whether an account exists). The outbox
-//! write is a local insert and is awaited, so a message is stored before
-//! the request that produced it answers.
+//! A message for SMTP goes onto the durable job queue (`jobs`, kind
+//! `mail`) and is sent by its workers: the enqueue is awaited, so a
+//! message the API answered for survives a crash or restart, and a mail
+//! server that is down is tried again with backoff for about a day
+//! before the message is given up (and a warning logged). A slow or
+//! unreachable mail server never holds up the request that caused the
+//! message, and a failure is never reported to a caller who could do
+//! nothing about it (and who must not learn from it whether an account
+//! exists). The outbox write is a local insert, also awaited.
 
 pub mod outbox;
 pub mod smtp;
 pub mod templates;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
 use crate::{
+    jobs::{self, Done, Failure, Job, NewJob, Queue},
     schema::Collection,
-    settings::SettingsStore,
+    settings::{Settings, SettingsStore},
     store::{Database, StoreError},
 };
+
+/// The job kind of a message waiting for SMTP.
+pub const JOB_KIND: &str = "mail";
+/// Attempts at one message: with the queue's default spacing (10 s
+/// doubling up to an hour) about a day of trying.
+const ATTEMPTS: u32 = 30;
 
 /// SMTP sessions open at once: a burst of requests queues its mail here
 /// instead of opening a connection per message.
 static SENDING: Semaphore = Semaphore::const_new(4);
 
 /// One rendered message for one recipient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub to: String,
     pub subject: String,
@@ -38,13 +49,14 @@ pub struct Message {
 }
 
 /// What sending touches: the live settings (SMTP or the outbox, and the
-/// `meta` the templates read), the database that holds the dev outbox,
-/// and whether to echo each message to the console (`--dev`). Built by
-/// `AppState::mailer`.
+/// `meta` the templates read), the database that holds the dev outbox
+/// and the job queue's table, the queue to wake, and whether to echo
+/// each message to the console (`--dev`). Built by `AppState::mailer`.
 #[derive(Clone, Copy)]
 pub struct Mailer<'a> {
     pub settings: &'a SettingsStore,
-    pub outbox: &'a Database,
+    pub db: &'a Database,
+    pub queue: &'a Queue,
     pub echo: bool,
 }
 
@@ -62,15 +74,17 @@ impl Mailer<'_> {
     pub async fn send(&self, message: Message) -> Result<(), StoreError> {
         let settings = self.settings.get();
         if settings.smtp.enabled {
-            let (smtp, meta) = (settings.smtp.clone(), settings.meta.clone());
-            tokio::spawn(async move {
-                // The semaphore is never closed, so a permit always comes.
-                let _slot = SENDING.acquire().await;
-                let to = message.to.clone();
-                if let Err(err) = smtp::deliver(&smtp, &meta, message).await {
-                    tracing::warn!(host = %smtp.host, port = smtp.port, to = %to, error = %err, "mail delivery failed");
-                }
-            });
+            let job = NewJob {
+                kind: JOB_KIND,
+                key: None,
+                tag: None,
+                payload: serde_json::to_string(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                max_attempts: ATTEMPTS,
+            };
+            self.db
+                .write_statement(move |tx| -> Result<i64, StoreError> { Ok(jobs::enqueue(tx, &job)?) })
+                .await?;
+            self.queue.wake();
             return Ok(());
         }
         if self.echo {
@@ -81,7 +95,7 @@ impl Mailer<'_> {
                 message.to, message.subject, message.text
             );
         }
-        outbox::store(self.outbox, message).await
+        outbox::store(self.db, message).await
     }
 
     /// Renders `template` of collection `c` for `to` (with `settings.meta`
@@ -126,5 +140,37 @@ impl Mailer<'_> {
         }
         self.send(message).await?;
         Ok(())
+    }
+}
+
+/// Sends one queued message (a `mail` job) with the settings as they are
+/// now: a message queued while SMTP was on goes to the outbox if SMTP has
+/// since been turned off, rather than nowhere.
+pub async fn deliver_job(settings: &Settings, db: &Database, job: &Job) -> Result<Done, Failure> {
+    let message: Message = serde_json::from_str(&job.payload)
+        .map_err(|e| Failure::permanent(format!("not a queued message: {e}")))?;
+    if !settings.smtp.enabled {
+        outbox::store(db, message)
+            .await
+            .map_err(|e| Failure::retry(e.to_string()))?;
+        return Ok(Done {
+            note: "SMTP is off: kept in the outbox".into(),
+        });
+    }
+    // The semaphore is never closed, so a permit always comes.
+    let _slot = SENDING.acquire().await;
+    match smtp::deliver(&settings.smtp, &settings.meta, message).await {
+        Ok(()) => Ok(Done::default()),
+        Err(err) => {
+            // Neither the recipient nor the message goes to the log: the
+            // job's id finds them in `_jobs` for whoever may read it.
+            let failure = if err.is_permanent() {
+                Failure::permanent(err.to_string())
+            } else {
+                Failure::retry(err.to_string())
+            };
+            tracing::debug!(host = %settings.smtp.host, port = settings.smtp.port, job = job.id, error = %err, "mail delivery failed");
+            Err(failure)
+        }
     }
 }

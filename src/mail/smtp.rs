@@ -31,6 +31,17 @@ pub enum SmtpError {
     Transport(#[from] lettre::transport::smtp::Error),
 }
 
+impl SmtpError {
+    /// Whether trying again cannot help: a malformed address or message,
+    /// or a mail server that answered with a permanent (5xx) refusal.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Address(_) | Self::Build(_) => true,
+            Self::Transport(err) => err.is_permanent(),
+        }
+    }
+}
+
 fn transport(smtp: &Smtp) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpError> {
     let tls = TlsParameters::new(smtp.host.clone())?;
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())

@@ -33,7 +33,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::caller::load_auth_record,
-    identity::Caller,
+    identity::{Caller, KeyAction, KeyGrant, Presented},
     query::compile::{RequestInfo, RequestValues},
     records::{
         access::{Access, Conditions, Filter, Requester, decide},
@@ -114,11 +114,14 @@ async fn deliver(broker: &Broker, db: &Database, schema: &Schema, change: Record
     }
 }
 
-/// Who a subscriber is, for sharing answers: "" for guests.
+/// Who a subscriber is, for sharing answers: "" for guests. An API key
+/// is told apart from its record's tokens: its scopes may hide what an
+/// expansion would show the record.
 fn auth_key(caller: &Caller) -> String {
-    match caller {
-        Caller::Record(r, _) => format!("{}/{}", r.collection.id, r.id),
-        Caller::Guest => String::new(),
+    match (caller, caller.key()) {
+        (Caller::Record(r, _), None) => format!("{}/{}", r.collection.id, r.id),
+        (Caller::Record(r, _), Some(k)) => format!("{}/{}#{}", r.collection.id, r.id, k.id),
+        (Caller::Guest, _) => String::new(),
     }
 }
 
@@ -148,7 +151,15 @@ fn evaluate(
     let mut checks = Checks::default();
     let mut shapes: HashMap<(String, String, String), Arc<str>> = HashMap::new();
     let mut out = Vec::with_capacity(targets.len());
+    let now = crate::datetime::now();
     for t in targets {
+        // An API key that was revoked, changed or has expired since it
+        // subscribed hears nothing more.
+        if let Some(key) = t.caller.key()
+            && !(key.is_live(&now) && key.allows(&c.id, KeyAction::Realtime))
+        {
+            continue;
+        }
         let rule = match t.sub.target {
             Target::Record(..) => &c.rules.view,
             _ => &c.rules.list,
@@ -393,8 +404,25 @@ async fn refresh_auth(broker: &Broker, db: &Database, change: &RecordChange) {
     };
     for (client, caller) in affected {
         let next = match (&caller, &fresh) {
-            (Caller::Record(old, presented), Some(new)) if new.token_key == old.token_key => {
+            // An API key does not depend on the record's tokenKey.
+            (Caller::Record(old, presented), Some(new))
+                if new.token_key == old.token_key || presented.key.is_some() =>
+            {
                 Caller::Record(new.clone(), presented.clone())
+            }
+            // A key whose record is gone does not carry on as a guest: it
+            // hears nothing more (a grant of its own, retired, so the
+            // key's shared one is left to its resolution to judge).
+            (Caller::Record(old, presented), None) if presented.key.is_some() => {
+                let ended = KeyGrant::new(String::new(), Vec::new(), String::new());
+                ended.retire();
+                Caller::Record(
+                    old.clone(),
+                    Presented {
+                        key: Some(Arc::new(ended)),
+                        ..presented.clone()
+                    },
+                )
             }
             _ => Caller::Guest,
         };

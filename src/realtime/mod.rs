@@ -65,6 +65,36 @@ pub enum RealtimeError {
     /// The client's queue was full or its stream has ended.
     #[error("client gone")]
     Gone,
+    /// The caller's API key has no `realtime` scope on this topic's
+    /// collection.
+    #[error("outside the API key's scopes: {0}")]
+    OutOfScope(String),
+}
+
+/// Refuses topics whose collection the caller's API key may not follow
+/// (`realtime` scope); callers without a key are not narrowed. Checked
+/// when subscribing, so a key hears at once what it cannot follow; the
+/// dispatcher checks again per event, for keys changed since.
+pub fn check_scopes(
+    caller: &Caller,
+    subscriptions: &[Subscription],
+    catalog: &crate::schema::Catalog,
+) -> Result<(), RealtimeError> {
+    if caller.key().is_none() {
+        return Ok(());
+    }
+    for sub in subscriptions {
+        let Some(name) = sub.collection() else {
+            continue;
+        };
+        let allowed = catalog
+            .get(name)
+            .is_some_and(|c| caller.may(&c.id, crate::identity::KeyAction::Realtime));
+        if !allowed {
+            return Err(RealtimeError::OutOfScope(sub.topic.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// The connected clients, and the hand-off to the dispatcher.

@@ -12,7 +12,7 @@ use rusqlite::types::Value as Sql;
 
 use super::service::RecordError;
 use crate::{
-    identity::Caller,
+    identity::{Caller, KeyAction},
     query::{
         QueryError,
         compile::{CompileError, RequestInfo, Scope, compile},
@@ -29,6 +29,19 @@ pub enum Access {
     Rule(String),
     /// Only superusers may do this at all.
     SuperusersOnly,
+    /// The caller's API key leaves this collection or action out of its
+    /// scopes: refused as a locked rule refuses (403 whatever the record),
+    /// so the key learns nothing of what is there.
+    OutOfScope,
+}
+
+/// `decide` for `action` on collection `c` under `rule`, narrowed first by
+/// the caller's API key scopes, if it presented a key.
+pub fn decide_for(caller: &Caller, c: &Collection, action: KeyAction, rule: &Option<String>) -> Access {
+    if !caller.may(&c.id, action) {
+        return Access::OutOfScope;
+    }
+    decide(caller, rule)
 }
 
 pub fn decide(caller: &Caller, rule: &Option<String>) -> Access {

@@ -146,7 +146,7 @@ async fn may_view(
     };
     match service::view(deps, &requester, c, id).await {
         Ok(_) => Ok(()),
-        Err(RecordError::SuperusersOnly) => Err(RecordError::NotFound),
+        Err(RecordError::SuperusersOnly | RecordError::OutOfScope) => Err(RecordError::NotFound),
         Err(other) => Err(other),
     }
 }

@@ -10,13 +10,14 @@ use rusqlite::{params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value};
 
 use super::{
-    access::{Access, Conditions, Filter, Requester, decide},
+    access::{Access, Conditions, Filter, Requester, decide_for},
     deps::RecordsDeps,
     expand::{self, ExpandTree},
     service::RecordError,
     shape,
 };
 use crate::{
+    identity::KeyAction,
     query::{
         Paging, QueryError, SortKey,
         compile::{CompileError, Scope, sort_expression},
@@ -114,8 +115,9 @@ pub async fn select(
     // query binds the same conditions (it simply does not use ?1 and ?2).
     let mut conditions = Conditions::default();
     conditions.params.extend([Sql::Integer(0), Sql::Integer(0)]);
-    match decide(&requester.caller, &c.rules.list) {
+    match decide_for(&requester.caller, &c, KeyAction::List, &c.rules.list) {
         Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
+        Access::OutOfScope => return Err(RecordError::OutOfScope),
         Access::Rule(expr) => conditions.add_rule(&catalog, &c, requester, &expr)?,
         Access::All => {}
     }

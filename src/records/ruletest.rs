@@ -101,7 +101,7 @@ pub async fn run(
     let verdict = match &access {
         Access::All if requester.caller.is_superuser() => Verdict::Superuser,
         Access::All => Verdict::Everyone,
-        Access::SuperusersOnly => Verdict::Locked,
+        Access::SuperusersOnly | Access::OutOfScope => Verdict::Locked,
         Access::Rule(_) => Verdict::Rule,
     };
     // Parts first: a draft that does not parse or compile is the

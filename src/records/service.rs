@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     RecordId,
-    access::{Access, Conditions, Requester, decide},
+    access::{Access, Conditions, Requester, decide_for},
     deps::RecordsDeps,
     events::{self, ChangeAction, RecordChange},
     shape,
@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     files::Upload,
-    identity::password,
+    identity::{KeyAction, password},
     query::QueryError,
     schema::{Collection, CollectionKind, field::FieldKind, sync::quote},
     store::StoreError,
@@ -36,6 +36,9 @@ pub enum RecordError {
     Unsupported(&'static str),
     #[error("superusers only")]
     SuperusersOnly,
+    /// Outside the scopes of the caller's API key.
+    #[error("outside the API key's scopes")]
+    OutOfScope,
     #[error("not found")]
     NotFound,
     #[error("{message}")]
@@ -107,11 +110,17 @@ pub(crate) fn authorize(
     if action != Action::View {
         writable(c)?;
     }
+    let scope = match action {
+        Action::View => KeyAction::View,
+        Action::Create => KeyAction::Create,
+        Action::Update => KeyAction::Update,
+        Action::Delete => KeyAction::Delete,
+    };
     rule_conditions(
         &deps.schema.catalog(),
         c,
         requester,
-        &decide(&requester.caller, rule),
+        &decide_for(&requester.caller, c, scope, rule),
     )
 }
 
@@ -207,6 +216,7 @@ pub(crate) fn rule_conditions(
     match access {
         Access::All => Ok(None),
         Access::SuperusersOnly => Err(RecordError::SuperusersOnly),
+        Access::OutOfScope => Err(RecordError::OutOfScope),
         Access::Rule(expr) => {
             let mut conditions = Conditions::default();
             conditions.params.push(Sql::Text(String::new()));

@@ -15,9 +15,11 @@
 //! (`auth::sessions`, `auth::oauth2`, …) read them from here, so the
 //! schema never calls into the services.
 
+mod checks;
 mod oauth2;
 mod tokens;
 
+pub use checks::validate_auth_options;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 

@@ -13,6 +13,7 @@ use super::{
     auth_options::{AuthOptions, DefaultTemplates, MailTemplate, TokenKind},
     collection::{Collection, CollectionKind, Rules},
     field::{Field, FieldKind},
+    index::has_unique_index,
 };
 
 pub const USERS_ID: &str = "_pb_users_auth_";
@@ -162,6 +163,21 @@ pub fn complete(collection: &mut Collection) {
                 f.id = system.id.clone();
             }
             None => collection.fields.insert(pos.min(collection.fields.len()), system),
+        }
+    }
+    if collection.kind == CollectionKind::Auth && !collection.name.is_empty() {
+        // As PocketBase does on every save: without these, two accounts
+        // could share an email (or a token key) in a collection made
+        // through the API.
+        let (id, name) = (&collection.id, &collection.name);
+        if !has_unique_index(&collection.indexes, "tokenKey") {
+            let sql = format!("CREATE UNIQUE INDEX `idx_tokenKey_{id}` ON `{name}` (`tokenKey`)");
+            collection.indexes.push(sql);
+        }
+        if !has_unique_index(&collection.indexes, "email") {
+            let sql =
+                format!("CREATE UNIQUE INDEX `idx_email_{id}` ON `{name}` (`email`) WHERE `email` != ''");
+            collection.indexes.push(sql);
         }
     }
     if collection.kind == CollectionKind::Auth {

@@ -72,9 +72,56 @@ impl IndexDef {
     }
 }
 
+/// Whether one of `indexes` is UNIQUE on the one column `column` (a
+/// partial index counts, as the email's `WHERE email != ''` does): what
+/// makes a field usable as a sign-in identity, as in PocketBase.
+pub fn has_unique_index(indexes: &[String], column: &str) -> bool {
+    indexes.iter().any(|sql| {
+        IndexDef::parse(sql)
+            .filter(|ix| ix.unique)
+            .is_some_and(|ix| ix.single_column().is_some_and(|c| c.eq_ignore_ascii_case(column)))
+    })
+}
+
+impl IndexDef {
+    /// The indexed column when there is exactly one (its collation or
+    /// order dropped).
+    fn single_column(&self) -> Option<String> {
+        let inner = self.body.strip_prefix('(')?.split(')').next()?;
+        if inner.contains(',') {
+            return None;
+        }
+        let first = inner.split_whitespace().next()?;
+        Some(
+            first
+                .trim_matches(|ch| matches!(ch, '`' | '"' | '[' | ']'))
+                .to_owned(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_column_unique_indexes_count() {
+        let has = |sql: &str, column| has_unique_index(&[sql.to_owned()], column);
+        assert!(has(
+            "CREATE UNIQUE INDEX `i` ON `users` (`email`) WHERE `email` != ''",
+            "email"
+        ));
+        assert!(has(
+            "CREATE UNIQUE INDEX i ON users (username COLLATE NOCASE)",
+            "username"
+        ));
+        assert!(!has("CREATE INDEX `i` ON `users` (`username`)", "username"));
+        assert!(!has(
+            "CREATE UNIQUE INDEX `i` ON `users` (`username`, `email`)",
+            "username"
+        ));
+        assert!(!has("CREATE UNIQUE INDEX `i` ON `users` (`email`)", "username"));
+    }
 
     #[test]
     fn parses_and_retargets() {

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use rusqlite::Connection;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{
     catalog::Catalog,
@@ -137,6 +137,7 @@ pub fn validate(
         validate_sessions(new, &mut errors);
         super::auth_options::validate_oauth2(&new.options, &mut errors);
         super::auth_options::validate_secrets(&new.options, &mut errors);
+        super::auth_options::validate_auth_options(new, &mut errors);
     }
     if errors.is_empty() {
         validate_rules(catalog, new, rule_check, &mut errors);
@@ -197,13 +198,22 @@ fn validate_rules(catalog: &Catalog, new: &Collection, check: RuleCheck, errors:
         .into_iter()
         .filter_map(|k| Some((k, new.rules.get(k)?.clone()?)))
         .chain(auth_rules);
-    for (key, rule) in rules {
+    // The MFA rule picks the accounts that need a second factor: a filter
+    // like the others, reported at `mfa.rule` as PocketBase does.
+    let mfa_rule = new
+        .options
+        .get("mfa")
+        .and_then(|m| m.get("rule"))
+        .and_then(Value::as_str)
+        .map(|r| ("mfa.rule", r.to_owned()));
+    for (key, rule) in rules.chain(mfa_rule) {
         if rule.trim().is_empty() {
             continue;
         }
         if let Some(problem) = check(catalog, new, &rule) {
+            let path: Vec<&str> = key.split('.').collect();
             errors.add(
-                &[key],
+                &path,
                 FieldError::new(
                     "validation_invalid_rule",
                     format!("Invalid rule. Raw error: {problem}."),

@@ -137,6 +137,8 @@ pub fn ensure_forwarding() {
 pub struct Caller {
     pub collection: String,
     pub id: String,
+    /// The API key it acts through, by id (never the secret).
+    pub api_key: Option<String>,
 }
 
 /// What the log knows of the request whose task is running.
@@ -168,7 +170,7 @@ pub fn in_request<F: Future>(id: String, f: F) -> impl Future<Output = F::Output
 /// Notes the record the current request is signed in as (the name of
 /// its collection, and its id), for its access line and request log. The
 /// first note stands; outside a request it is ignored.
-pub fn note_caller(collection: &str, record_id: &str) {
+pub fn note_caller(collection: &str, record_id: &str, api_key: Option<&str>) {
     let _ = REQUEST.try_with(|r| {
         // A request may be identified more than once (a superuser check,
         // then its rule's requester); copy the id only the first time.
@@ -176,6 +178,7 @@ pub fn note_caller(collection: &str, record_id: &str) {
             let _ = r.caller.set(Caller {
                 collection: collection.to_owned(),
                 id: record_id.to_owned(),
+                api_key: api_key.map(str::to_owned),
             });
         }
     });

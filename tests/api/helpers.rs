@@ -27,11 +27,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_in(tempfile::tempdir().unwrap(), tweak).await
+}
+
+/// `spawn_app_with` on an existing data folder: a restart, given the
+/// folder `TestApp::shutdown` handed back.
+pub async fn spawn_app_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
     // `CAIRN_TEST_LOG=1 cargo test …` shows the server's log lines.
     if std::env::var_os("CAIRN_TEST_LOG").is_some() {
         cairn::telemetry::init(cairn::config::LogFormat::Pretty, true);
     }
-    let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_dir(dir.path());
     tweak(&mut config);
     let app = App::build(config).await.expect("the app builds");

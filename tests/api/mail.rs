@@ -15,7 +15,11 @@ use crate::helpers::{TestApp, assert_envelope, json, spawn_app};
 
 /// Accepts SMTP sessions on 127.0.0.1 and hands each message's DATA over.
 pub(crate) async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    smtp_sink_on(TcpListener::bind("127.0.0.1:0").await.unwrap())
+}
+
+/// `smtp_sink` on a socket already bound (to a port chosen earlier).
+pub(crate) fn smtp_sink_on(listener: TcpListener) -> (u16, mpsc::UnboundedReceiver<String>) {
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {

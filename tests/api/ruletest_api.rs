@@ -303,3 +303,42 @@ async fn the_filter_and_paging_apply_as_the_accounts_would() {
     assert_eq!(real.status(), 403);
     assert_eq!(resp.status(), real.status());
 }
+
+#[tokio::test]
+async fn a_rule_reading_the_request_is_tested_with_an_imagined_query_and_headers() {
+    let app = spawn_app().await;
+    let (token, users) = setup(&app).await;
+    let (ann, _, ann_note) = &users[0];
+    let rule = "@request.query.shared = 'yes' || @request.headers.x_team = title";
+    let ask = |extra: Value| {
+        let mut body =
+            json!({"rule": "list", "auth": {"collection": "users", "id": ann}, "expression": rule});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    // Without the request values the rule matches nothing…
+    assert!(ids(&test_as(&app, &token, ask(json!({}))).await).is_empty());
+    assert!(ids(&test_as(&app, &token, ask(json!({"query": {"shared": "no"}}))).await).is_empty());
+    // …with the query parameter it matches every note…
+    let shared = test_as(&app, &token, ask(json!({"query": {"shared": "yes"}}))).await;
+    assert_eq!(ids(&shared).len(), 2, "{shared}");
+    // …and with the header (named as a client sends it) only Ann's.
+    let header = test_as(
+        &app,
+        &token,
+        ask(json!({"headers": {"X-Team": "ann's note"}, "record": ann_note})),
+    )
+    .await;
+    assert_eq!(ids(&header), [ann_note.as_str()], "{header}");
+    assert_eq!(header["record"]["visible"], true, "{header}");
+    assert_eq!(
+        header["record"]["explanation"]["parts"][1]["holds"], true,
+        "{header}"
+    );
+    assert_eq!(
+        header["record"]["explanation"]["parts"][0]["holds"], false,
+        "{header}"
+    );
+}

@@ -381,3 +381,100 @@ async fn logout_by_refresh_token_alone_ends_that_session() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn superusers_list_and_end_an_accounts_sessions_and_nobody_else_does() {
+    let app = spawn_app().await;
+    let (user_id, user_token) = app.sign_up(EMAIL, PASSWORD).await;
+    let (other_id, _) = app.sign_up("other@example.com", PASSWORD).await;
+    let signed = json(sign_in(&app, &[("user-agent", "probe/1.0")]).await).await;
+    let refresh_token = str_of(&signed, "refreshToken").to_owned();
+    let other = json(app.sign_in("users", "other@example.com", PASSWORD).await).await;
+    let other_refresh = str_of(&other, "refreshToken").to_owned();
+    let su = app.superuser_token().await;
+    let path = format!("/api/collections/users/records/{user_id}/sessions");
+
+    // Negative paths: a guest, the account itself, a bad target.
+    assert_envelope(app.call("GET", &path, None, None).await, 401).await;
+    assert_envelope(app.call("GET", &path, Some(&user_token), None).await, 403).await;
+    assert_envelope(
+        app.call(
+            "GET",
+            "/api/collections/users/records/nosuchrecord000/sessions",
+            Some(&su),
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert_envelope(
+        app.call(
+            "GET",
+            &format!("/api/collections/_nope/records/{user_id}/sessions"),
+            Some(&su),
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+
+    // The superuser sees the account's sessions, and only its.
+    let list = json(app.call("GET", &path, Some(&su), None).await).await;
+    let items = list["items"].as_array().unwrap();
+    assert!(items.len() >= 2, "sign-up and sign-in sessions: {list}");
+    let probe = items
+        .iter()
+        .find(|s| s["userAgent"] == "probe/1.0")
+        .unwrap_or_else(|| panic!("the probe's session is listed: {list}"));
+    assert!(items.iter().all(|s| s["current"] == false), "{list}");
+    let session = str_of(probe, "id").to_owned();
+    let theirs = json(
+        app.call(
+            "GET",
+            &format!("/api/collections/users/records/{other_id}/sessions"),
+            Some(&su),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let other_session = str_of(&theirs["items"][0], "id").to_owned();
+    assert!(!items.iter().any(|s| s["id"] == other_session.as_str()));
+
+    // Ending another account's session through this one is a 404, and
+    // that session keeps working.
+    let wrong = format!("{path}/{other_session}");
+    assert_envelope(app.call("DELETE", &wrong, Some(&su), None).await, 404).await;
+    assert_eq!(refresh(&app, &other_refresh).await.status(), 200);
+    // The account may not end it here either.
+    let delete = format!("{path}/{session}");
+    assert_envelope(app.call("DELETE", &delete, Some(&user_token), None).await, 403).await;
+    assert_eq!(refresh(&app, &refresh_token).await.status(), 200, "still alive");
+
+    // The superuser ends it: its refresh token stops working.
+    let signed = json(sign_in(&app, &[("user-agent", "probe/2.0")]).await).await;
+    let refresh_token = str_of(&signed, "refreshToken").to_owned();
+    let list = json(app.call("GET", &path, Some(&su), None).await).await;
+    let session = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["userAgent"] == "probe/2.0")
+        .map(|s| str_of(s, "id").to_owned())
+        .unwrap();
+    let resp = app
+        .call("DELETE", &format!("{path}/{session}"), Some(&su), None)
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert_envelope(refresh(&app, &refresh_token).await, 401).await;
+    let list = json(app.call("GET", &path, Some(&su), None).await).await;
+    assert!(
+        !list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == session.as_str())
+    );
+}

@@ -429,6 +429,7 @@ test('auth collections: created with their system fields; an account added with 
     body: JSON.stringify({ identity: 'member@example.com', password: 'member-pass-1' }),
   });
   assert.equal(signin.status, 200, 'the new account signs in');
+  const signedIn = await signin.json();
   const [member] = (await api(server.base, token, 'GET', '/api/collections/members/records')).items;
   assert.deepEqual(member.home, { lat: 48.8566, lon: 2.3522 });
 
@@ -445,6 +446,21 @@ test('auth collections: created with their system fields; an account added with 
   });
   assert.equal(asMember.status, 200);
   assert.equal((await asMember.json()).record.email, 'member@example.com');
+
+  // Sessions: the account's one sign-in is listed; ending it stops its
+  // refresh token at once.
+  const sessions = page.locator('fieldset.sessions');
+  await sessions.locator('tbody tr').first().waitFor();
+  assert.equal(await sessions.locator('tbody tr').count(), 1);
+  await sessions.scrollIntoViewIfNeeded();
+  await shot(page, 'record-sessions');
+  await sessions.locator('button:text-is("End")').click();
+  await sessions.locator('text=No active sessions.').waitFor();
+  const refreshed = await fetch(`${server.base}/api/sessions/refresh`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refreshToken: signedIn.refreshToken }),
+  });
+  assert.equal(refreshed.status, 401, 'the ended session cannot be refreshed');
   w.check();
   await page.close();
 });

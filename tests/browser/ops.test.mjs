@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { api, apiToken, launch, shot, signedInContext, startServer, watch } from './harness.mjs';
 
 const admin = { email: 'admin@example.com', password: 'admin-pass-123' };
@@ -182,7 +183,46 @@ test('backups: while another backup or restore runs, the page says so', async ()
   await page.close();
 });
 
-test('scheduled jobs: the list, and run now', async () => {
+/** A mail server on loopback that refuses every recipient for good (550). */
+function refusingSmtp() {
+  return new Promise((resolve) => {
+    const srv = net.createServer((sock) => {
+      sock.on('error', () => {});
+      sock.write('220 refuser\r\n');
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d;
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          const line = buf.slice(0, i).trim().toUpperCase();
+          buf = buf.slice(i + 1);
+          sock.write(line.startsWith('RCPT') ? '550 no such mailbox\r\n' : line.startsWith('QUIT') ? '221 bye\r\n' : '250 ok\r\n');
+        }
+      });
+    });
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+test('scheduled jobs: the list, run now, and the job queue with a mail given up', async () => {
+  // A verification mail the mail server refuses for good: a job given up.
+  const smtp = await refusingSmtp();
+  await api(server.base, token, 'PATCH', '/api/settings', {
+    smtp: { enabled: true, host: '127.0.0.1', port: smtp.address().port }, meta: { senderAddress: 'noreply@example.com' },
+  });
+  await api(server.base, token, 'POST', '/api/collections/users/records',
+    { email: 'queue@example.com', password: 'queue-pass-1', passwordConfirm: 'queue-pass-1' });
+  const asked = await fetch(`${server.base}/api/collections/users/request-verification`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'queue@example.com' }),
+  });
+  assert.equal(asked.status, 204);
+  let queue;
+  for (let i = 0; i < 100; i++) {
+    queue = await api(server.base, token, 'GET', '/api/jobs');
+    if (queue.dead.length > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(queue.dead.length, 1, JSON.stringify(queue));
+
   const page = await context.newPage();
   const w = watch(page);
   await page.goto(`${server.base}/_/#/crons`);
@@ -193,6 +233,24 @@ test('scheduled jobs: the list, and run now', async () => {
   await job.locator('button:has-text("Run now")').click();
   await job.locator('[role=status]', { hasText: 'Started at' }).waitFor();
   await shot(page, 'ops-crons');
+
+  const dead = page.locator(`table.job-dead tr[data-job="${queue.dead[0].id}"]`);
+  await dead.waitFor();
+  assert.match(await dead.locator('.job-error').textContent(), /550/);
+  assert.equal(await page.locator('table.job-kinds td', { hasText: 'mail' }).count(), 1);
+  assert.equal(await page.locator('.job-queue', { hasText: 'queue@example.com' }).count(), 0, 'no recipient shown');
+  await page.locator('.job-queue').scrollIntoViewIfNeeded();
+  await shot(page, 'ops-job-queue');
+  await dead.locator('button:has-text("Try again")').click();
+  await dead.locator('button:has-text("Queued")').waitFor();
+  for (let i = 0; i < 100; i++) {
+    queue = await api(server.base, token, 'GET', '/api/jobs');
+    if (queue.kinds[0].dead === 2) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(queue.kinds[0].dead, 2, 'the retried copy ran, and was refused again');
+  await api(server.base, token, 'PATCH', '/api/settings', { smtp: { enabled: false } });
+  smtp.close();
   w.check();
   await page.close();
 });

@@ -103,6 +103,20 @@ test('each account sees its own notes; a hidden note names the failing part', as
   await page.selectOption('select[name=tester-as]', { label: 'A guest (not signed in)' });
   assert.deepEqual(await testAndRows(page, '0 records visible to a guest'), []);
 
+  // A rule that reads the request: the tester opens its imagined request,
+  // and the query parameter given there lets the guest see both notes.
+  await page.fill('textarea[name=listRule]', "@request.query.shared = 'yes'");
+  await page.locator('details.tester-request[open]').waitFor();
+  await page.fill('textarea[name=tester-query]', 'shared=no');
+  await page.locator('.rule-tester button', { hasText: /^Test$/ }).click();
+  await page.locator('.tester-answer h3 code', { hasText: '@request.query' }).waitFor();
+  assert.equal(await page.locator('.tester-records tbody tr').count(), 0);
+  await page.fill('textarea[name=tester-query]', 'shared=yes');
+  assert.deepEqual(await testAndRows(page, '2 records visible to a guest'), [notes.Ann, notes.Bob]);
+  await page.locator('.tester-request').scrollIntoViewIfNeeded();
+  await shot(page, 'ruletest-request');
+  await page.fill('textarea[name=tester-query]', '');
+
   // A draft rule, not saved: public in the editor means everyone sees both.
   const list = page.locator('fieldset.rule', { hasText: 'List' });
   await list.locator('label', { hasText: 'Public' }).click();

@@ -2,7 +2,7 @@
 // deleting a collection: its name, fields with their common options (or a
 // view's query, previewed), indexes, and its API rules (five, two more on
 // auth collections, two on views), each checked by the server as its box
-// is left. The draft stays in the page through any error, and leaving it
+// is left; an auth collection's options in their own module. The draft stays in the page through any error, and leaving it
 // unsaved asks first; the server's errors are shown on the field, index,
 // query or rule they concern.
 import { html, useRef, useState } from './lib.js';
@@ -15,6 +15,7 @@ import { RuleTester } from './rule_tester.js';
 import { ViewQuery } from './view_query.js';
 import { Confirm, ErrorNote, FieldError, Page, errorAt, saving } from './ui.js';
 import { Indexes } from './indexes.js';
+import { AuthOptions, authOptionsBody, setOption } from './auth_options.js';
 
 const clone = (v) => JSON.parse(JSON.stringify(v));
 const ruleMode = (r) => (r === null || r === undefined ? 'locked' : r === '' ? 'public' : 'expr');
@@ -82,7 +83,7 @@ export function CollectionEditor({ collection, from }) {
     }
     // A view's fields come from its query, on the server.
     if (draft.type === 'view') { delete body.fields; delete body.indexes; }
-    return body;
+    return draft.type === 'auth' ? authOptionsBody(body) : body;
   }
 
   // A rule is checked by the server when the person leaves its box: the
@@ -209,6 +210,9 @@ export function CollectionEditor({ collection, from }) {
         </fieldset>`)}
       </div>
       ${editing && html`<${RuleTester} collection=${collection} collections=${list} rules=${bodyOf()} />`}
+      ${draft.type === 'auth' && html`<h2 id="auth-options">Auth options</h2>
+        <${AuthOptions} draft=${draft} saved=${editing ? collection : null} error=${error} collections=${list}
+          onChange=${(path, v) => setDraft((d) => setOption(d, path, v))} />`}
 
       <div class="form-actions">
         <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save changes' : 'Create collection'}</button>

@@ -56,5 +56,49 @@ export function Crons() {
         </tr>`;
       })}</tbody>
     </table></div>`}
+    <${JobQueue} />
   </${Page}>`;
+}
+
+/**
+ * The durable job queue (mail, webhook deliveries): how many jobs of each
+ * kind wait, run, finished or were given up, and the ones given up with
+ * their last error and a way to try them again.
+ */
+function JobQueue() {
+  const loaded = useLoad(() => get('/api/jobs'), []);
+  const [state, setState] = useState({});
+  async function retry(id) {
+    setState((s) => ({ ...s, [id]: { busy: true } }));
+    try {
+      await post(`/api/jobs/${enc(id)}/retry`, {});
+      setState((s) => ({ ...s, [id]: { queued: true } }));
+    } catch (error) {
+      setState((s) => ({ ...s, [id]: { error } }));
+    }
+  }
+  const data = loaded.data;
+  return html`<section class="job-queue" aria-labelledby="job-queue-title">
+    <div class="section-head"><h2 id="job-queue-title">Job queue</h2>
+      <button type="button" class="btn small" onClick=${loaded.reload} disabled=${loaded.loading}>Refresh</button></div>
+    <p class="muted small">Work that follows a change — mail, webhook deliveries — kept in the database until it is done,
+      tried again with growing waits when it fails, and given up after its last attempt.</p>
+    <${ErrorNote} error=${loaded.error} title="The queue could not be loaded:" />
+    ${!data && loaded.loading && html`<${Loading} />`}
+    ${data && data.kinds.length === 0 && html`<p class="muted small">No jobs yet.</p>`}
+    ${data && data.kinds.length > 0 && html`<div class="table-wrap"><table class="records job-kinds">
+      <thead><tr>${['Kind', 'Waiting', 'Running', 'Done', 'Given up'].map((h) => html`<th scope="col"><span class="th">${h}</span></th>`)}</tr></thead>
+      <tbody>${data.kinds.map((k) => html`<tr key=${k.kind}><td class="mono">${k.kind}</td><td>${k.pending}</td><td>${k.running}</td>
+        <td>${k.done}</td><td class=${k.dead > 0 ? 'danger-text' : ''}>${k.dead}</td></tr>`)}</tbody></table></div>`}
+    ${data && data.dead.length > 0 && html`<h3>Given up</h3><div class="table-wrap"><table class="records job-dead">
+      <thead><tr>${['Job', 'Kind', 'Attempts', 'Last error', 'When', 'Actions'].map((h) => html`<th scope="col"><span class="th">${h}</span></th>`)}</tr></thead>
+      <tbody>${data.dead.map((j) => {
+        const st = state[j.id] || {};
+        return html`<tr key=${j.id} data-job=${j.id}><td class="mono">${j.id}</td><td class="mono">${j.kind}</td><td>${j.attempts}</td>
+          <td class="job-error">${j.lastError}</td><td class="small">${j.updated.slice(0, 19)}</td>
+          <td><button type="button" class="btn small" disabled=${st.busy || st.queued} onClick=${() => retry(j.id)}
+            aria-label=${`Try job ${j.id} again`}>${st.queued ? 'Queued' : st.busy ? 'Queuing…' : 'Try again'}</button>
+            ${st.error && html`<${ErrorNote} error=${st.error} />`}</td></tr>`;
+      })}</tbody></table></div>`}
+  </section>`;
 }

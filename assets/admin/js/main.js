@@ -15,6 +15,7 @@ import { Sync } from './sync.js';
 import { Logs } from './logs.js';
 import { Backups } from './backups.js';
 import { Crons } from './crons.js';
+import { Keys } from './keys.js';
 import { Settings } from './settings.js';
 import { Webhooks } from './webhooks.js';
 
@@ -71,6 +72,7 @@ function Content({ route }) {
     case 'logs': return html`<${Logs} />`;
     case 'backups': return html`<${Backups} />`;
     case 'crons': return html`<${Crons} />`;
+    case 'keys': return html`<${Keys} />`;
     case 'webhooks': return html`<${Webhooks} />`;
     case 'settings': return html`<${Settings} />`;
     case 'collectionNew': {
@@ -113,7 +115,8 @@ function Home() {
 // The pages beside the collections: [route, mark, label].
 const PAGES = [
   ['superusers', 'S', 'Superusers'], ['sync', '⇅', 'Import and export'], ['logs', 'L', 'Logs'],
-  ['backups', 'B', 'Backups'], ['crons', 'J', 'Scheduled jobs'], ['webhooks', 'W', 'Webhooks'], ['settings', '⚙', 'Settings'],
+  ['backups', 'B', 'Backups'], ['crons', 'J', 'Scheduled jobs'], ['keys', 'K', 'API keys'],
+  ['webhooks', 'W', 'Webhooks'], ['settings', '⚙', 'Settings'],
 ];
 
 function Sidebar({ loaded, current, page }) {

@@ -174,6 +174,7 @@ function RecordForm({ collection, record, template }) {
           onInput=${(e) => setPassword({ ...password, passwordConfirm: e.currentTarget.value })} />
         <${FieldError} error=${error} path=${['passwordConfirm']} /></div>`}
     ${record && isAuth && html`<${Impersonate} collection=${collection} record=${record} />`}
+    ${record && isAuth && html`<${Sessions} collection=${collection} record=${record} />`}
     ${record && html`<p class="muted small">${['created', 'updated'].filter((k) => record[k]).map((k) => `${k} ${record[k]}`).join(' · ')}</p>`}
     <div class="form-actions">
       <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : record ? 'Save changes' : 'Create record'}</button>
@@ -250,5 +251,46 @@ function Impersonate({ collection, record }) {
     <${ErrorNote} error=${error} />
     ${issued && html`<label class="field">Token (expires ${issued.expires.toISOString().replace('T', ' ').slice(0, 19)} UTC)
       <textarea class="mono token" readonly rows="3" onFocus=${(e) => e.currentTarget.select()}>${issued.token}</textarea></label>`}
+  </fieldset>`;
+}
+
+/**
+ * Where this account is signed in: Cairn's refresh-token sessions, each
+ * of which a superuser can end (its refresh token and the access tokens
+ * issued for it stop working at once).
+ */
+function Sessions({ collection, record }) {
+  const path = `/api/collections/${enc(collection.name)}/records/${enc(record.id)}/sessions`;
+  const loaded = useLoad(() => get(path), [path]);
+  const [ending, setEnding] = useState(null);
+  const [error, setError] = useState(null);
+  async function end(id) {
+    setEnding(id);
+    setError(null);
+    try {
+      await del(`${path}/${enc(id)}`);
+      loaded.reload();
+    } catch (err) {
+      setError(err);
+    }
+    setEnding(null);
+  }
+  const items = loaded.data?.items;
+  const when = (t) => (t ? t.slice(0, 16) : '—');
+  return html`<fieldset class="sessions">
+    <legend>Sessions</legend>
+    <p class="muted small">Where this account is signed in. Ending a session signs that device out at once.</p>
+    <${ErrorNote} error=${loaded.error || error} />
+    ${!items && !loaded.error && html`<${Loading} />`}
+    ${items && items.length === 0 && html`<p class="muted small">No active sessions.</p>`}
+    ${items && items.length > 0 && html`<div class="table-wrap"><table class="records sessions-table">
+      <thead><tr><th>Device</th><th>IP</th><th>Signed in</th><th>Last used</th><th>Expires</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
+      <tbody>${items.map((s) => html`<tr key=${s.id}>
+        <td class="ua" title=${s.userAgent}>${s.userAgent || '—'}</td><td>${s.ip || '—'}</td>
+        <td>${when(s.created)}</td><td>${when(s.lastUsed)}</td><td>${when(s.expires)}</td>
+        <td><button type="button" class="btn small danger" disabled=${ending === s.id}
+          aria-label=${`End the session of ${s.userAgent || 'an unknown device'} from ${s.ip || 'an unknown address'}`}
+          onClick=${() => end(s.id)}>${ending === s.id ? 'Ending…' : 'End'}</button></td>
+      </tr>`)}</tbody></table></div>`}
   </fieldset>`;
 }

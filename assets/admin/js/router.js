@@ -15,6 +15,7 @@ const routes = [
   ['/logs', 'logs'],
   ['/backups', 'backups'],
   ['/crons', 'crons'],
+  ['/keys', 'keys'],
   ['/webhooks', 'webhooks'],
   ['/settings', 'settings'],
   ['/collections/new', 'collectionNew'],

@@ -98,7 +98,7 @@ export function suggest(all, word) {
 /** Enough rows to show a rule whole, up to eight. */
 const rowsFor = (text) => Math.min(8, Math.max(2, text.split('\n').length + Math.floor(text.length / 48)));
 
-export function RuleEditor({ name, label, value, invalid, errorId, draft, collections, onChange, onLeave }) {
+export function RuleEditor({ name, label, value, invalid, errorId, draft, collections, onChange, onLeave, placeholder = '@request.auth.id != ""' }) {
   const ref = useRef(null);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
@@ -135,7 +135,7 @@ export function RuleEditor({ name, label, value, invalid, errorId, draft, collec
     <textarea ref=${ref} name=${name} rows=${rowsFor(value)} spellcheck="false" autocomplete="off" class=${invalid ? 'invalid' : ''}
       role="combobox" aria-autocomplete="list" aria-expanded=${items.length > 0} aria-controls=${listId}
       aria-activedescendant=${items.length ? `${listId}-${shown}` : undefined}
-      aria-label=${`${label} rule expression`} aria-describedby=${invalid ? errorId : undefined} placeholder='@request.auth.id != ""'
+      aria-label=${`${label} rule expression`} aria-describedby=${invalid ? errorId : undefined} placeholder=${placeholder}
       value=${value}
       onInput=${(e) => { onChange(e.currentTarget.value); track(e.currentTarget); setOpen(true); setActive(0); }}
       onKeyDown=${onKeyDown} onKeyUp=${(e) => !['ArrowDown', 'ArrowUp'].includes(e.key) && track(e.currentTarget)}

@@ -26,6 +26,10 @@ export function RuleTester({ collection, collections, rules }) {
   const [answer, setAnswer] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [query, setQuery] = useState('');
+  const [headers, setHeaders] = useState('');
+  const drafted = (rule === 'list' ? rules.listRule : rules.viewRule) || '';
+  const readsRequest = /@request\.(query|headers)\./.test(drafted);
   const asCollection = authCollections.find((c) => c.id === as);
 
   async function run(record = target) {
@@ -41,6 +45,8 @@ export function RuleTester({ collection, collections, rules }) {
         auth: as ? { collection: as, id: account } : null,
         expression: rule === 'list' ? rules.listRule : rules.viewRule,
         perPage: 20,
+        query: pairs(query, '='),
+        headers: pairs(headers, ':'),
       };
       if (record) body.record = record;
       setAnswer(await post(`/api/collections/${enc(collection.id)}/rule-test`, body));
@@ -75,6 +81,17 @@ export function RuleTester({ collection, collections, rules }) {
         <input name="tester-record" value=${target} autocomplete="off" spellcheck="false" placeholder="any record id (optional)"
           onInput=${(e) => setTarget(e.currentTarget.value.trim())}
           onKeyDown=${(e) => { if (e.key === 'Enter') { e.preventDefault(); run(); } }} /></label>
+      <details class="tester-request" open=${readsRequest || query !== '' || headers !== ''}>
+        <summary>Imagined request <span class="muted small">for rules that read <code>@request.query</code> or <code>@request.headers</code></span></summary>
+        <div class="tester-request-fields">
+          <label class="field">Query parameters <span class="muted small">one <code>name=value</code> a line</span>
+            <textarea name="tester-query" class="mono" rows="2" spellcheck="false" value=${query}
+              onInput=${(e) => setQuery(e.currentTarget.value)}></textarea></label>
+          <label class="field">Headers <span class="muted small">one <code>Name: value</code> a line</span>
+            <textarea name="tester-headers" class="mono" rows="2" spellcheck="false" value=${headers}
+              onInput=${(e) => setHeaders(e.currentTarget.value)}></textarea></label>
+        </div>
+      </details>
       <div class="tester-run"><button type="button" class="btn primary" disabled=${busy} onClick=${() => run()}>
         ${busy ? 'Testing…' : 'Test'}</button></div>
     </div>
@@ -92,6 +109,17 @@ export function RuleTester({ collection, collections, rules }) {
       ${answer.totalItems > answer.items.length && html`<p class="muted small">The first ${answer.items.length} are shown.</p>`}
     </div>`}
   </section>`;
+}
+
+/** `name=value` (or `Name: value`) lines as an object; blank lines skipped. */
+function pairs(text, sep) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(sep);
+    const name = (at < 0 ? line : line.slice(0, at)).trim();
+    if (name) out[name] = at < 0 ? '' : line.slice(at + 1).trim();
+  }
+  return out;
 }
 
 function Explanation({ record, who }) {

@@ -17,6 +17,7 @@ use crate::{
     },
     backups::{Action, ArchiveProblem, BackupError},
     identity::password::PasswordError,
+    keys::KeyError,
     ops::{cron::UnknownJob, logs::LogsError},
     query::{QueryError, collections::FilterError},
     records::service::RecordError,
@@ -39,6 +40,21 @@ impl From<LogsError> for ApiError {
             LogsError::Invalid(m) => ApiError::bad_request(m),
             LogsError::NotFound => ApiError::not_found(),
             LogsError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(err: KeyError) -> Self {
+        match err {
+            KeyError::Invalid => ApiError::unauthorized("The API key is invalid, expired or revoked."),
+            KeyError::AddressRefused => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "The API key is not allowed from this address.",
+            ),
+            KeyError::NotFound => ApiError::not_found(),
+            KeyError::Validation(errors) => ApiError::validation_with(messages::VALIDATION, errors),
+            KeyError::Store(e) => ApiError::internal(e),
         }
     }
 }
@@ -67,6 +83,10 @@ impl From<RecordError> for ApiError {
             RecordError::SuperusersOnly => {
                 ApiError::new(StatusCode::FORBIDDEN, "Only superusers can perform this action.")
             }
+            RecordError::OutOfScope => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "This API key's scopes do not allow this action.",
+            ),
             RecordError::NotFound => ApiError::not_found(),
             RecordError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             RecordError::Refused(m) => ApiError::bad_request(m),

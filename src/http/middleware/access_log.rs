@@ -97,6 +97,7 @@ impl AccessLog {
                     user_ip: self.ip,
                     referer: p.referer,
                     user_agent: p.user_agent,
+                    api_key: caller.as_ref().and_then(|c| c.api_key.clone()),
                     auth: caller.map(|c| (c.collection, c.id)),
                     request_id: request_id.to_owned(),
                     slow_queries: telemetry::take_slow_queries(),

@@ -1,7 +1,14 @@
 //! Rate limiting from `settings.rateLimits`, read on every request so a
 //! settings change applies to the very next one. Each rule is a fixed
 //! window per (rule, client IP); over the limit answers 429 in the
-//! envelope with `Retry-After`. Superusers are never limited.
+//! envelope with `Retry-After`. Superusers are never limited (their API
+//! keys are).
+//!
+//! A request made with an API key counts in a bucket of that key rather
+//! than of its address: a key is a better name for a client than an IP
+//! (many services may share one NAT address; one key may run from many
+//! machines), and a leaked key cannot escape its limits by spreading its
+//! requests across addresses.
 //!
 //! Labels follow PocketBase: a tag (`users:create`, `*:auth`), `METHOD
 //! /path`, `METHOD /prefix/`, `/path` or `/prefix/`. Of the rules whose
@@ -41,12 +48,29 @@ struct Window {
     count: u64,
 }
 
-/// Request counts per (rule, client IP), bounded in size; idle
+/// Whose requests a window counts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Bucket {
+    Ip(IpAddr),
+    /// An API key, by id.
+    Key(String),
+}
+
+impl Bucket {
+    fn of(caller: &Caller, ip: IpAddr) -> Self {
+        match caller.key() {
+            Some(key) => Self::Key(key.id.clone()),
+            None => Self::Ip(ip),
+        }
+    }
+}
+
+/// Request counts per (rule, bucket), bounded in size; idle
 /// entries expire after the longest sensible window. Clones share the
 /// counts: the edge counts requests, and a batch counts its inner ones.
 #[derive(Clone)]
 pub struct RateLimiter {
-    windows: Cache<(String, IpAddr), Window>,
+    windows: Cache<(String, Bucket), Window>,
 }
 
 impl Default for RateLimiter {
@@ -161,13 +185,13 @@ fn pick_rule<'a>(
 
 impl RateLimiter {
     /// Counts one request; `Err(retry_after)` if it is over the limit.
-    fn hit(&self, rule: &RateLimitRule, ip: IpAddr) -> Result<(), Duration> {
+    fn hit(&self, rule: &RateLimitRule, bucket: Bucket) -> Result<(), Duration> {
         let window = Duration::from_secs(rule.duration.max(1));
         let now = Instant::now();
         let entry = self
             .windows
             // Rules of one label for different audiences count apart.
-            .entry((format!("{} {}", rule.audience, rule.label), ip))
+            .entry((format!("{} {}", rule.audience, rule.label), bucket))
             .and_upsert_with(|old| match old.map(|e| e.into_value()) {
                 Some(w) if now.duration_since(w.started) < window => Window {
                     count: w.count + 1,
@@ -192,6 +216,13 @@ fn active(limits: &RateLimits, ip: IpAddr) -> bool {
     limits.enabled && (limits.excluded_ips.is_empty() || !limits.excluded_ips.contains(&ip.to_string()))
 }
 
+/// Whether `caller` is exempt from every limit: superusers are, signed in
+/// in person; a superuser's API key is not (a key is a program, and a
+/// runaway one is what limits are for).
+fn exempt(caller: &Caller) -> bool {
+    caller.is_superuser() && caller.key().is_none()
+}
+
 /// Counts a request on `target` by `caller` against the rule that decides
 /// for it, if any; the 429 if it is over the limit. Superusers are never
 /// limited.
@@ -203,13 +234,13 @@ fn count(
     method: &str,
     target: &Target,
 ) -> Result<(), ApiError> {
-    if caller.is_superuser() {
+    if exempt(caller) {
         return Ok(());
     }
     let authenticated = matches!(caller, Caller::Record(..));
     match pick_rule(limits, method, &target.path, target.tags, authenticated) {
         Some(rule) => limiter
-            .hit(rule, ip)
+            .hit(rule, Bucket::of(caller, ip))
             .map_err(|retry| ApiError::too_many_requests().retry_after(retry)),
         None => Ok(()),
     }
@@ -268,7 +299,7 @@ impl<'a> Inner<'a> {
         caller: &'a Caller,
     ) -> Option<Self> {
         let settings = state.settings.get();
-        (active(&settings.rate_limits, ip) && !caller.is_superuser()).then_some(Self {
+        (active(&settings.rate_limits, ip) && !exempt(caller)).then_some(Self {
             state,
             limiter,
             settings,
@@ -426,11 +457,16 @@ mod tests {
         let rule = pick_rule(&l, "GET", "/api/health", None, false).expect("a rule");
         let limiter = RateLimiter::default();
         let ip: IpAddr = "10.0.0.1".parse().expect("ip");
-        assert!(limiter.hit(rule, ip).is_ok());
-        assert!(limiter.hit(rule, ip).is_err());
+        assert!(limiter.hit(rule, Bucket::Ip(ip)).is_ok());
+        assert!(limiter.hit(rule, Bucket::Ip(ip)).is_err());
         assert!(
-            limiter.hit(rule, "10.0.0.2".parse().expect("ip")).is_ok(),
+            limiter
+                .hit(rule, Bucket::Ip("10.0.0.2".parse().expect("ip")))
+                .is_ok(),
             "per IP"
         );
+        assert!(limiter.hit(rule, Bucket::Key("k1".into())).is_ok(), "per key");
+        assert!(limiter.hit(rule, Bucket::Key("k1".into())).is_err());
+        assert!(limiter.hit(rule, Bucket::Key("k2".into())).is_ok());
     }
 }

@@ -62,6 +62,8 @@ pub struct RequestRecord {
     pub user_agent: String,
     /// The signed-in record: its collection's name and its id.
     pub auth: Option<(String, String)>,
+    /// The API key the record acted through, by id.
+    pub api_key: Option<String>,
     pub request_id: String,
     /// Its reads slower than the threshold, with their plans.
     pub slow_queries: Vec<crate::store::explain::SlowQuery>,
@@ -204,6 +206,7 @@ mod tests {
             referer: String::new(),
             user_agent: String::new(),
             auth: None,
+            api_key: None,
             request_id: "r".into(),
             slow_queries: Vec::new(),
         }

@@ -21,12 +21,12 @@ use rusqlite::{Connection, Row, params_from_iter, types::Value as Sql};
 use serde_json::Value;
 
 use super::{
-    access::{Access, Conditions, Requester, decide},
+    access::{Access, Conditions, Requester, decide_for},
     service::RecordError,
     shape,
 };
 use crate::{
-    identity::Caller,
+    identity::{Caller, KeyAction},
     schema::{Catalog, Collection, field::FieldKind, sync::quote},
 };
 
@@ -158,8 +158,10 @@ fn fetch<T>(
     let mut conditions = Conditions::default();
     conditions.params = params;
     conditions.push(where_sql, vec![]);
-    match decide(&requester.caller, &c.rules.view) {
-        Access::SuperusersOnly => return Ok(vec![]),
+    // A relation into a collection the caller may not view (by rule or
+    // by its key's scopes) expands to nothing, as PocketBase omits it.
+    match decide_for(&requester.caller, c, KeyAction::View, &c.rules.view) {
+        Access::SuperusersOnly | Access::OutOfScope => return Ok(vec![]),
         Access::Rule(expr) => conditions.add_rule(catalog, c, requester, &expr)?,
         Access::All => {}
     }

@@ -103,6 +103,7 @@ fn writer_hides_emails_as_the_map_path_does() {
             token: String::new(),
             refreshable: true,
             session: None,
+            key: None,
         },
     );
     for (caller, hidden_shown) in [(Caller::Guest, false), (own, true)] {
