@@ -9,8 +9,18 @@ export function cell(field, value) {
   if (field?.type === 'date' || field?.type === 'autodate') return String(value).slice(0, 16);
   if (field?.type === 'geoPoint') return `${value.lat}, ${value.lon}`;
   if (typeof value === 'object') return JSON.stringify(value);
-  const s = String(value);
+  const s = field?.type === 'editor' ? textOf(value) : String(value);
   return s.length > 60 ? `${s.slice(0, 59)}…` : s;
+}
+
+/**
+ * The text of an `editor` field's HTML, for a table cell. DOMParser makes
+ * an inert document: its scripts never run and its images never load, so
+ * whatever the HTML holds does nothing here; only its text is shown.
+ */
+export function textOf(htmlText) {
+  const doc = new DOMParser().parseFromString(String(htmlText), 'text/html');
+  return (doc.body.textContent || '').replace(/\s+/g, ' ').trim();
 }
 
 /** "2006-01-02 15:04:05.000Z" -> "2006-01-02T15:04:05" (shown as UTC). */

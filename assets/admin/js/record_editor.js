@@ -200,7 +200,8 @@ function Control({ field: f, value, invalid, onChange, record, collection, uploa
     case 'date': return html`<div class="inline">${text('datetime-local', { step: 1 })}<span class="muted small">UTC</span></div>`;
     case 'bool': return html`<label class="check"><input id=${id} name=${f.name} type="checkbox" checked=${value}
       onChange=${(e) => onChange(e.currentTarget.checked)} />${value ? 'Yes' : 'No'}</label>`;
-    case 'editor': case 'json': return html`<textarea id=${id} name=${f.name} class=${`${cls} ${f.type === 'json' ? 'mono' : ''}`} rows=${f.type === 'json' ? 5 : 6}
+    case 'editor': return html`<${RichText} id=${id} name=${f.name} cls=${cls} value=${value} onChange=${onChange} />`;
+    case 'json': return html`<textarea id=${id} name=${f.name} class=${`${cls} ${f.type === 'json' ? 'mono' : ''}`} rows=${f.type === 'json' ? 5 : 6}
       spellcheck=${f.type === 'json' ? 'false' : undefined} value=${value} onInput=${(e) => onChange(e.currentTarget.value)}></textarea>`;
     case 'select': return multi(f)
       ? html`<div class="checks" id=${id} role="group">${(f.values || []).map((opt) => html`<label class="check"><input type="checkbox" name=${f.name} value=${opt}
@@ -293,4 +294,21 @@ function Sessions({ collection, record }) {
           onClick=${() => end(s.id)}>${ending === s.id ? 'Ending…' : 'End'}</button></td>
       </tr>`)}</tbody></table></div>`}
   </fieldset>`;
+}
+
+/**
+ * An `editor` field: its HTML in a text box, and on demand the HTML as it
+ * renders. The preview is an iframe with `sandbox=""` and `srcdoc`: an
+ * opaque origin with no scripts, forms, popups or navigation, under the
+ * page's CSP too, so HTML stored by anyone (a client may write any HTML
+ * into the field) cannot act on the dashboard when a superuser looks.
+ */
+function RichText({ id, name, cls, value, onChange }) {
+  const [shown, setShown] = useState(false);
+  return html`<div class="rich-text">
+    <textarea id=${id} name=${name} class=${cls} rows="6" value=${value} onInput=${(e) => onChange(e.currentTarget.value)}></textarea>
+    <div class="inline"><button type="button" class="btn small" aria-expanded=${shown} onClick=${() => setShown(!shown)}>
+      ${shown ? 'Hide preview' : 'Preview'}</button><span class="muted small">HTML; shown sandboxed, without scripts</span></div>
+    ${shown && html`<iframe class="rich-preview" sandbox="" title=${`${name}, as it renders`} srcdoc=${value}></iframe>`}
+  </div>`;
 }
