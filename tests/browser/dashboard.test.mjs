@@ -680,6 +680,26 @@ test('500 rows: the records page renders them (a figure, printed)', async () => 
     + `${figures.longTasks} long task(s), longest ${figures.longest.toFixed(0)} ms`);
   assert.equal(await page.locator('table.records tbody tr').count(), 500);
   await shot(page, 'records-500');
+
+  // Without counting (skipTotal, for very large collections): pages of
+  // 200, the last known only when it comes up short; the choice stays.
+  await page.evaluate(() => { location.hash = '#/collections/bulk?perPage=200'; });
+  await page.locator('.pager', { hasText: 'of 500' }).waitFor();
+  const skipped = page.waitForRequest((r) => r.url().includes('/records?') && r.url().includes('skipTotal=1'));
+  await page.uncheck('.pager input[name=count]');
+  await skipped;
+  const pager = page.locator('.pager');
+  await pager.locator('text=Page 1').waitFor();
+  await page.waitForFunction(() => !document.querySelector('.pager').textContent.includes('of 500'));
+  assert.ok(await pager.locator('button:has-text("Next")').isEnabled());
+  await page.evaluate(() => { location.hash = '#/collections/bulk?perPage=200&page=3'; });
+  await pager.locator('text=401–500').waitFor();
+  assert.ok(await pager.locator('button:has-text("Next")').isDisabled(), 'a short page is the last');
+  await page.reload();
+  await pager.locator('text=401–500').waitFor();
+  assert.equal(await page.locator('.pager input[name=count]').isChecked(), false, 'remembered');
+  await page.check('.pager input[name=count]');
+  await page.locator('.pager', { hasText: 'of 500' }).waitFor();
   w.check();
   await page.close();
 });

@@ -51,6 +51,12 @@ function remember(collection, filter) {
   return list;
 }
 
+// Whether to count the matching records, per collection, in this browser:
+// on a very large collection the count (a full scan for most filters) is
+// the slowest part of a page, and PocketBase's skipTotal leaves it out.
+const countKey = (collection) => `cairn.admin.count:${collection.id}`;
+const counting = (collection) => localStorage.getItem(countKey(collection)) !== 'off';
+
 // Columns hidden by choice, per collection, in this browser.
 const hiddenKey = (collection) => `cairn.admin.columns:${collection.id}`;
 function hiddenColumns(collection) {
@@ -107,9 +113,13 @@ export function Records({ collection }) {
   // Relations are shown by the related record's presentable fields.
   const relations = collection.fields.filter((f) => f.type === 'relation' && !f.hidden);
   const expand = relations.map((f) => f.name).join(',');
+  const [count, setCount] = useState(() => counting(collection));
+  useEffect(() => setCount(counting(collection)), [collection.id]);
+  const chooseCount = (on) => { localStorage.setItem(countKey(collection), on ? 'on' : 'off'); setCount(on); };
   const loaded = useLoad(
-    () => get(`/api/collections/${enc(collection.name)}/records`, { filter: q.filter, sort, page: q.page, perPage: q.perPage, expand }),
-    [collection.name, q.filter, sort, q.page, q.perPage, expand],
+    () => get(`/api/collections/${enc(collection.name)}/records`,
+      { filter: q.filter, sort, page: q.page, perPage: q.perPage, expand, ...(count ? {} : { skipTotal: 1 }) }),
+    [collection.name, q.filter, sort, q.page, q.perPage, expand, count],
   );
   // Rows appear, change and disappear as others write: the query is rerun.
   useLive(collection, loaded.reload);
@@ -181,7 +191,7 @@ export function Records({ collection }) {
   };
 
   return html`<${Page} title=${collection.name}
-      sub=${data ? `${data.totalItems} record${data.totalItems === 1 ? '' : 's'}` : collection.type}
+      sub=${data && data.totalItems >= 0 ? `${data.totalItems} record${data.totalItems === 1 ? '' : 's'}` : collection.type}
       actions=${html`<${ExportMenu} collection=${collection} filter=${q.filter} sort=${sort} />
         <${ColumnsMenu} fields=${columnsOf(collection)} hidden=${hidden} onChange=${chooseColumns} />
         <a class="btn" href=${href('collections', collection.name, 'api')}>API</a>
@@ -226,12 +236,15 @@ export function Records({ collection }) {
       <button class="btn small danger" type="button" onClick=${() => setBulk({ open: true, busy: false, error: null })}>Delete selected</button>
     </div>`}
       <nav class="pager" aria-label="Pages">
-        <span class="muted small">${(data.page - 1) * data.perPage + 1}–${(data.page - 1) * data.perPage + data.items.length} of ${data.totalItems}</span>
+        <span class="muted small">${(data.page - 1) * data.perPage + 1}–${(data.page - 1) * data.perPage + data.items.length}${data.totalItems >= 0 ? ` of ${data.totalItems}` : ''}</span>
         <button class="btn small" disabled=${data.page <= 1} onClick=${() => go({ page: data.page - 1 })}>‹ Previous</button>
-        <span class="small">Page ${data.page} of ${Math.max(1, data.totalPages)}</span>
-        <button class="btn small" disabled=${data.page >= data.totalPages} onClick=${() => go({ page: data.page + 1 })}>Next ›</button>
+        <span class="small">Page ${data.page}${data.totalPages >= 0 ? ` of ${Math.max(1, data.totalPages)}` : ''}</span>
+        <button class="btn small" disabled=${data.totalPages >= 0 ? data.page >= data.totalPages : data.items.length < data.perPage}
+          onClick=${() => go({ page: data.page + 1 })}>Next ›</button>
         <label class="small">Per page <select value=${q.perPage} onChange=${(e) => go({ perPage: Number(e.currentTarget.value), page: 1 })}>
           ${PAGE_SIZES.map((n) => html`<option value=${n}>${n}</option>`)}</select></label>
+        <label class="check small" title="Counting every match is the slowest part of a page on a very large collection">
+          <input type="checkbox" name="count" checked=${count} onChange=${(e) => chooseCount(e.currentTarget.checked)} />Count all</label>
       </nav>`}
   </${Page}>`;
 }
