@@ -106,6 +106,13 @@ impl JobsApi {
                 }
             }
         }
+        // Running jobs are pending in the database; the queue knows them.
+        for (kind, n) in self.state.jobs.running_by_kind() {
+            if let Some(k) = kinds.iter_mut().find(|k| k.kind == kind) {
+                k.running += n;
+                k.pending = k.pending.saturating_sub(n);
+            }
+        }
         Ok(Json(QueueSummary {
             kinds,
             dead: dead.into_iter().map(DeadJob::from).collect(),

@@ -9,9 +9,8 @@
 //! rolled-back one never does; no crash can fall between the two. Two
 //! databases joined by `ATTACH` would not give that in WAL mode.
 //!
-//! Delivery is at least once: a job is marked running before it starts
-//! and finished after, so a crash in between runs it again after the
-//! restart. `uid` stays the same across attempts and manual requeues,
+//! Delivery is at least once: a job stays pending until its outcome is
+//! recorded, so a crash while it runs has it run again after the restart. `uid` stays the same across attempts and manual requeues,
 //! for receivers to deduplicate on. Jobs that share a `key` run one at a
 //! time in the order they were enqueued (a record's webhook deliveries);
 //! a failing one holds the later ones back until it succeeds or dies.

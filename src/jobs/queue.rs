@@ -9,11 +9,14 @@
 //! updates that the writer's group commit folds together, so a burst of
 //! finished jobs costs few commits.
 //!
-//! Claims are marked running in the database; a job whose process died
-//! while it ran is pending again at the next start (`recover`), so every
-//! job runs at least once. An outcome is recorded only for the attempt
-//! that claimed the job (its `uid` and `running`), so a restore of a
-//! backup while jobs run cannot mark another job done.
+//! A claim is a read: which jobs run is this process's knowledge (only
+//! one process serves a data folder), kept in memory, so a job costs two
+//! writes (its enqueue and its outcome) rather than three. A job stays
+//! pending in the database while it runs; should the process die, it is
+//! simply claimable again at the next start, so every job runs at least
+//! once, and its attempt is counted when its outcome is recorded. The
+//! outcome is recorded only for the job that was claimed (its `uid`), so a
+//! restore of a backup while jobs run cannot mark another job done.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -112,6 +115,8 @@ struct Inner {
     wake: Notify,
     slots: Arc<Semaphore>,
     stop: CancellationToken,
+    /// The jobs running here, with their kinds.
+    in_flight: Mutex<HashMap<i64, String>>,
 }
 
 /// The queue's runtime; see the module doc.
@@ -131,6 +136,7 @@ impl Queue {
                 wake: Notify::new(),
                 slots: Arc::new(Semaphore::new(workers)),
                 stop: CancellationToken::new(),
+                in_flight: Mutex::default(),
             }),
         }
     }
@@ -163,7 +169,16 @@ impl Queue {
 
     /// Jobs running now.
     pub fn running(&self) -> usize {
-        self.inner.limits.workers - self.inner.slots.available_permits()
+        lock(&self.inner.in_flight).len()
+    }
+
+    /// Jobs running now, by kind (the database shows them as pending).
+    pub fn running_by_kind(&self) -> HashMap<String, u64> {
+        let mut out = HashMap::new();
+        for kind in lock(&self.inner.in_flight).values() {
+            *out.entry(kind.clone()).or_default() += 1;
+        }
+        out
     }
 
     /// Tells the dispatcher that jobs were enqueued (after their commit).
@@ -198,36 +213,43 @@ async fn recover(db: &Database) -> Result<(), StoreError> {
 }
 
 async fn dispatch(inner: Arc<Inner>) {
+    let mut counted: Option<std::time::Instant> = None;
     loop {
         if inner.stop.is_cancelled() {
             return;
         }
+        // The backlog gauge, at most once a second: counting a large
+        // backlog on every claim would cost more than the claims.
+        if counted.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            match count_pending(&inner.db).await {
+                Ok(n) => inner.stats.pending.store(n, Ordering::Relaxed),
+                Err(err) => tracing::warn!(error = %err, "cannot count pending jobs"),
+            }
+            counted = Some(std::time::Instant::now());
+        }
         let free = inner.slots.available_permits();
         let mut wait = inner.limits.poll;
         if free > 0 {
-            match next(&inner.db, &inner.stats).await {
-                Ok(Next::Due) => match claim(&inner.db, free).await {
-                    Ok(jobs) => {
-                        let full = jobs.len() == free;
-                        for job in jobs {
-                            // Only this task takes permits, and it saw `free`.
-                            let Ok(permit) = inner.slots.clone().try_acquire_owned() else {
-                                break;
-                            };
-                            tokio::spawn(run(inner.clone(), job, permit));
-                        }
-                        if full {
-                            continue;
-                        }
+            let skip: Vec<i64> = lock(&inner.in_flight).keys().copied().collect();
+            match claim(&inner.db, free, skip).await {
+                Ok((jobs, next_at)) => {
+                    let full = jobs.len() == free;
+                    for job in jobs {
+                        // Only this task takes permits, and it saw `free`.
+                        let Ok(permit) = inner.slots.clone().try_acquire_owned() else {
+                            break;
+                        };
+                        lock(&inner.in_flight).insert(job.id, job.kind.clone());
+                        tokio::spawn(run(inner.clone(), job, permit));
                     }
-                    Err(err) => tracing::warn!(error = %err, "cannot claim jobs"),
-                },
-                Ok(Next::At(at)) => {
-                    let until = Duration::from_millis((at - now_ms()).max(0) as u64);
-                    wait = wait.min(until);
+                    if full {
+                        continue;
+                    }
+                    if let Some(at) = next_at {
+                        wait = wait.min(Duration::from_millis((at - now_ms()).max(0) as u64));
+                    }
                 }
-                Ok(Next::Nothing) => {}
-                Err(err) => tracing::warn!(error = %err, "cannot look for due jobs"),
+                Err(err) => tracing::warn!(error = %err, "cannot claim jobs"),
             }
         }
         tokio::select! {
@@ -238,55 +260,43 @@ async fn dispatch(inner: Arc<Inner>) {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 /// A pending job whose time has come, and no earlier job of its key
 /// still to finish.
 const CLAIMABLE: &str = "FROM _jobs j WHERE j.status = 'pending' AND j.runAt <= ?1
      AND (j.key IS NULL OR NOT EXISTS (SELECT 1 FROM _jobs e
           WHERE e.key = j.key AND e.id < j.id AND e.status IN ('pending', 'running')))";
 
-enum Next {
-    Due,
-    /// Nothing claimable now; the earliest pending job is due then.
-    At(i64),
-    Nothing,
+async fn count_pending(db: &Database) -> Result<u64, StoreError> {
+    db.read(|conn| -> Result<u64, StoreError> {
+        let n: i64 = conn
+            .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM _jobs WHERE status = 'pending' LIMIT ?1)")?
+            .query_row([COUNT_CAP], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    })
+    .await
 }
 
-async fn next(db: &Database, stats: &QueueStats) -> Result<Next, StoreError> {
-    let (next, pending) = db
-        .read(|conn| -> Result<(Next, i64), StoreError> {
-            let now = now_ms();
-            let pending: i64 = conn
-                .prepare_cached(
-                    "SELECT count(*) FROM (SELECT 1 FROM _jobs WHERE status = 'pending' LIMIT ?1)",
-                )?
-                .query_row([COUNT_CAP], |r| r.get(0))?;
-            let due: bool = conn
-                .prepare_cached(&format!("SELECT EXISTS (SELECT 1 {CLAIMABLE})"))?
-                .query_row([now], |r| r.get(0))?;
-            if due {
-                return Ok((Next::Due, pending));
-            }
-            let at: Option<i64> = conn
-                .prepare_cached("SELECT min(runAt) FROM _jobs WHERE status = 'pending' AND runAt > ?1")?
-                .query_row([now], |r| r.get(0))?;
-            Ok((at.map_or(Next::Nothing, Next::At), pending))
-        })
-        .await?;
-    stats.pending.store(pending.max(0) as u64, Ordering::Relaxed);
-    Ok(next)
-}
-
-async fn claim(db: &Database, n: usize) -> Result<Vec<Job>, StoreError> {
-    let now = crate::datetime::now();
-    db.write_statement(move |tx| -> Result<Vec<Job>, StoreError> {
+/// Up to `n` claimable jobs, oldest due first, leaving out those already
+/// running here (`skip`); and, when fewer are due, when the next one is.
+/// A read: running is this process's knowledge, not a row's state (see
+/// the module doc).
+async fn claim(db: &Database, n: usize, skip: Vec<i64>) -> Result<(Vec<Job>, Option<i64>), StoreError> {
+    db.read(move |conn| -> Result<(Vec<Job>, Option<i64>), StoreError> {
+        let now = now_ms();
         let sql = format!(
-            "UPDATE _jobs SET status = 'running', attempts = attempts + 1, updated = ?3
-             WHERE id IN (SELECT j.id {CLAIMABLE} ORDER BY j.runAt, j.id LIMIT ?2)
-             RETURNING id, uid, kind, key, tag, payload, attempts, maxAttempts, created"
+            "SELECT j.id, j.uid, j.kind, j.key, j.tag, j.payload, j.attempts, j.maxAttempts, j.created
+             {CLAIMABLE} ORDER BY j.runAt, j.id LIMIT ?2"
         );
-        let mut jobs: Vec<Job> = tx
+        let jobs: Vec<Job> = conn
             .prepare_cached(&sql)?
-            .query_map(params![now_ms(), n as i64, now], |r| {
+            .query_map(params![now, (n + skip.len()) as i64], |r| {
                 Ok(Job {
                     id: r.get(0)?,
                     uid: r.get(1)?,
@@ -294,15 +304,21 @@ async fn claim(db: &Database, n: usize) -> Result<Vec<Job>, StoreError> {
                     key: r.get(3)?,
                     tag: r.get(4)?,
                     payload: r.get(5)?,
-                    attempt: r.get(6)?,
+                    attempt: r.get::<_, u32>(6)?.saturating_add(1),
                     max_attempts: r.get(7)?,
                     created: r.get(8)?,
                 })
             })?
+            .filter(|j| j.as_ref().map_or(true, |j| !skip.contains(&j.id)))
+            .take(n)
             .collect::<rusqlite::Result<_>>()?;
-        // RETURNING gives rows in no promised order; start them in theirs.
-        jobs.sort_by_key(|j| j.id);
-        Ok(jobs)
+        let next = if jobs.len() < n {
+            conn.prepare_cached("SELECT min(runAt) FROM _jobs WHERE status = 'pending' AND runAt > ?1")?
+                .query_row([now], |r| r.get(0))?
+        } else {
+            None
+        };
+        Ok((jobs, next))
     })
     .await
 }
@@ -359,7 +375,13 @@ async fn run(inner: Arc<Inner>, job: Job, _slot: OwnedSemaphorePermit) {
         .await;
     if let Err(err) = recorded {
         tracing::warn!(kind = %job.kind, job = job.id, error = %err, "cannot record a job's outcome; it will run again");
+        // Not at once: a database that cannot be written (a full disk)
+        // would otherwise have the job run again and again.
+        tokio::time::sleep(inner.limits.poll).await;
     }
+    // Only now claimable again (if it is to be retried): its outcome is
+    // committed, so the next read sees it.
+    lock(&inner.in_flight).remove(&job.id);
     inner.wake.notify_one();
 }
 
@@ -375,10 +397,11 @@ fn record(
         Err(f) if retry_at.is_some() => ("pending", f.error, f.note),
         Err(f) => ("dead", f.error, f.note),
     };
+    // `running` too: a row marked so by a version that wrote claims.
     tx.prepare_cached(
-        "UPDATE _jobs SET status = ?3, lastError = ?4, result = ?5, updated = ?6,
-                runAt = coalesce(?7, runAt)
-         WHERE id = ?1 AND uid = ?2 AND status = 'running'",
+        "UPDATE _jobs SET status = ?3, attempts = attempts + 1, lastError = ?4, result = ?5,
+                updated = ?6, runAt = coalesce(?7, runAt)
+         WHERE id = ?1 AND uid = ?2 AND status IN ('pending', 'running')",
     )?
     .execute(params![id, uid, status, error, note, now, retry_at])?;
     Ok(())
