@@ -230,7 +230,9 @@ impl AppState {
             .reload(&self.store.data)
             .await
             .map_err(webhook_store_error)?;
-        self.jobs.recover().await?;
+        // The restored jobs are pending or finished: the queue finds them
+        // at its next look.
+        self.jobs.wake();
         Ok(())
     }
 }

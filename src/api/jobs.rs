@@ -100,7 +100,6 @@ impl JobsApi {
             if let Some(k) = kinds.last_mut() {
                 match status {
                     Status::Pending => k.pending = n,
-                    Status::Running => k.running = n,
                     Status::Done => k.done = n,
                     Status::Dead => k.dead = n,
                 }

@@ -103,8 +103,8 @@ pub trait Handler: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Waiting, or running (which only the running process knows).
     Pending,
-    Running,
     Done,
     Dead,
 }
@@ -113,7 +113,6 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
-            Self::Running => "running",
             Self::Done => "done",
             Self::Dead => "dead",
         }
@@ -121,7 +120,6 @@ impl Status {
 
     fn parse(s: &str) -> Self {
         match s {
-            "running" => Self::Running,
             "done" => Self::Done,
             "dead" => Self::Dead,
             _ => Self::Pending,
@@ -237,7 +235,7 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<JobRow>> {
 /// Enqueues a finished job again as a new job with the same kind, key,
 /// tag, payload and `uid` (a manual redelivery is the same message to its
 /// receiver). `None` if there is no job `id`, or it has not finished
-/// (a pending or running job is delivered anyway; a copy would only run
+/// (a pending job, running or not, is delivered anyway; a copy would only run
 /// it twice).
 pub fn requeue(tx: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
     let Some(old) = get(tx, id)?.filter(|j| matches!(j.status, Status::Done | Status::Dead)) else {

@@ -87,19 +87,16 @@ pub struct QueueStats {
 impl QueueStats {
     /// Attempts finished so far: (kind, outcome, count).
     pub fn outcomes(&self) -> Vec<(String, &'static str, u64)> {
-        let outcomes = match self.outcomes.lock() {
-            Ok(o) => o,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        outcomes.iter().map(|((k, o), n)| (k.clone(), *o, *n)).collect()
+        lock(&self.outcomes)
+            .iter()
+            .map(|((k, o), n)| (k.clone(), *o, *n))
+            .collect()
     }
 
     fn count(&self, kind: &str, outcome: &'static str) {
-        let mut outcomes = match self.outcomes.lock() {
-            Ok(o) => o,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *outcomes.entry((kind.to_owned(), outcome)).or_default() += 1;
+        *lock(&self.outcomes)
+            .entry((kind.to_owned(), outcome))
+            .or_default() += 1;
     }
 }
 
@@ -151,16 +148,10 @@ impl Queue {
         handlers.insert(kind.to_owned(), handler);
     }
 
-    /// Starts the dispatcher, after making the jobs a dead process left
-    /// running pending again.
+    /// Starts the dispatcher. Nothing needs recovering first: a job that
+    /// was running when a process died is still pending.
     pub fn start(&self) {
-        let inner = self.inner.clone();
-        tokio::spawn(async move {
-            if let Err(err) = recover(&inner.db).await {
-                tracing::error!(error = %err, "cannot recover the job queue's interrupted jobs");
-            }
-            dispatch(inner).await;
-        });
+        tokio::spawn(dispatch(self.inner.clone()));
     }
 
     pub fn stats(&self) -> &QueueStats {
@@ -186,14 +177,6 @@ impl Queue {
         self.inner.wake.notify_one();
     }
 
-    /// Makes jobs marked running pending again: for a database that was
-    /// just replaced by a backup, whose running jobs have no worker here.
-    pub async fn recover(&self) -> Result<(), StoreError> {
-        recover(&self.inner.db).await?;
-        self.wake();
-        Ok(())
-    }
-
     /// Stops claiming jobs and waits up to `limit` for those running to
     /// finish and be recorded. Any still running after that stay marked
     /// running and run again after the next start.
@@ -202,14 +185,6 @@ impl Queue {
         let workers = self.inner.limits.workers as u32;
         let _ = tokio::time::timeout(limit, self.inner.slots.acquire_many(workers)).await;
     }
-}
-
-async fn recover(db: &Database) -> Result<(), StoreError> {
-    db.write(|tx| -> Result<(), StoreError> {
-        tx.execute("UPDATE _jobs SET status = 'pending' WHERE status = 'running'", [])?;
-        Ok(())
-    })
-    .await
 }
 
 async fn dispatch(inner: Arc<Inner>) {
@@ -268,7 +243,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A pending job whose time has come, and no earlier job of its key
-/// still to finish.
+/// still to finish. (`running` is never stored; the condition is
+/// idx__jobs_key's, so that the index serves it.)
 const CLAIMABLE: &str = "FROM _jobs j WHERE j.status = 'pending' AND j.runAt <= ?1
      AND (j.key IS NULL OR NOT EXISTS (SELECT 1 FROM _jobs e
           WHERE e.key = j.key AND e.id < j.id AND e.status IN ('pending', 'running')))";
@@ -397,11 +373,10 @@ fn record(
         Err(f) if retry_at.is_some() => ("pending", f.error, f.note),
         Err(f) => ("dead", f.error, f.note),
     };
-    // `running` too: a row marked so by a version that wrote claims.
     tx.prepare_cached(
         "UPDATE _jobs SET status = ?3, attempts = attempts + 1, lastError = ?4, result = ?5,
                 updated = ?6, runAt = coalesce(?7, runAt)
-         WHERE id = ?1 AND uid = ?2 AND status IN ('pending', 'running')",
+         WHERE id = ?1 AND uid = ?2 AND status = 'pending'",
     )?
     .execute(params![id, uid, status, error, note, now, retry_at])?;
     Ok(())

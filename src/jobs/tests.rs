@@ -1,5 +1,5 @@
 //! The queue against a real database: the outbox rule, order per key,
-//! retries, giving up, timeouts and recovery after a crash.
+//! retries, giving up, timeouts and a job cut short running again.
 
 use std::{
     sync::{Arc, Mutex},
@@ -213,28 +213,43 @@ async fn a_job_over_its_timeout_fails_and_a_missing_handler_kills_it() {
 }
 
 #[tokio::test]
-async fn a_job_left_running_by_a_crash_runs_again_at_start_with_its_uid() {
+async fn a_job_cut_short_by_a_stop_runs_again_at_the_next_start_with_its_uid() {
     let (_dir, db) = open();
-    let id = add(&db, vec![job(None, "interrupted", 3)]).await[0];
-    db.write(move |tx| -> Result<(), StoreError> {
-        tx.execute(
-            "UPDATE _jobs SET status = 'running', attempts = 1 WHERE id = ?1",
-            [id],
-        )?;
-        Ok(())
-    })
-    .await
-    .unwrap();
-    let before = rows(&db).await[0].uid.clone();
-    let queue = Queue::new(db.clone(), fast());
+    add(&db, vec![job(None, "interrupted", 3)]).await;
+    // A first process claims it and never finishes: its handler outlives
+    // the stop's grace, as work cut short by a crash does.
+    let first = Queue::new(db.clone(), fast());
+    let stuck = Arc::new(Recorder {
+        delay: Duration::from_secs(60),
+        ..Recorder::default()
+    });
+    first.register("test", stuck);
+    first.start();
+    for _ in 0..100 {
+        if first.running() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(first.running(), 1, "the first queue claimed the job");
+    first.stop(Duration::from_millis(50)).await;
+    let left = rows(&db).await;
+    assert_eq!(
+        (left[0].status, left[0].attempts),
+        (Status::Pending, 0),
+        "{left:?}"
+    );
+    let before = left[0].uid.clone();
+
+    let second = Queue::new(db.clone(), fast());
     let handler = Arc::new(Recorder::default());
-    queue.register("test", handler.clone());
-    queue.start();
+    second.register("test", handler.clone());
+    second.start();
     let all = settle(&db).await;
-    assert_eq!((all[0].status, all[0].attempts), (Status::Done, 2));
+    assert_eq!((all[0].status, all[0].attempts), (Status::Done, 1));
     assert_eq!(all[0].uid, before);
     assert_eq!(handler.seen.lock().unwrap().as_slice(), ["interrupted"]);
-    queue.stop(Duration::from_secs(1)).await;
+    second.stop(Duration::from_secs(1)).await;
 }
 
 #[tokio::test]
