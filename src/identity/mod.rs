@@ -65,6 +65,14 @@ impl Caller {
         matches!(self, Self::Record(r, _) if r.collection.id == defaults::SUPERUSERS_ID)
     }
 
+    /// Whether the caller's own filters and sorts compile as trusted
+    /// (hidden fields, `@collection.*`, relations past their list rules):
+    /// a superuser's, unless it came through an API key with scopes,
+    /// which must not read beyond them by probing with filters.
+    pub fn filters_trusted(&self) -> bool {
+        self.is_superuser() && self.key().is_none_or(|k| k.scopes.is_empty())
+    }
+
     /// The API key the caller presented, if it was one.
     pub fn key(&self) -> Option<&Arc<KeyGrant>> {
         match self {

@@ -43,7 +43,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
         prefix: row.get(2)?,
         collection_id: row.get(3)?,
         record_id: row.get(4)?,
-        scopes: serde_json::from_str(&json_list(5)?).unwrap_or_default(),
+        // Unreadable scopes must not read as none (every right): the row
+        // is refused instead.
+        scopes: serde_json::from_str(&json_list(5)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         allowed_ips: serde_json::from_str(&json_list(6)?).unwrap_or_default(),
         expires: row.get(7)?,
         last_used: row.get(8)?,

@@ -142,7 +142,7 @@ impl Conditions {
             collection: c,
             catalog: Some(catalog),
             request: &requester.info,
-            trusted: trusted || requester.caller.is_superuser(),
+            trusted: trusted || requester.caller.filters_trusted(),
         };
         let compiled = compile(parsed, &scope, self.params.len())?;
         self.push(compiled.sql, compiled.params);

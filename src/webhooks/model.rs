@@ -88,8 +88,12 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn hears(&self, collection_id: &str) -> bool {
-        self.enabled && (self.collection == ANY_COLLECTION || self.collection == collection_id)
+    /// Whether it hears changes to collection `c`. `*` means the app's
+    /// collections: system ones (`_superusers`, `_externalAuths`, …) only
+    /// when named, so a catch-all webhook never sends superusers' records
+    /// and sign-ins off the server unasked.
+    pub fn hears(&self, c: &crate::schema::Collection) -> bool {
+        self.enabled && (self.collection == c.id || (self.collection == ANY_COLLECTION && !c.system))
     }
 
     pub fn has(&self, event: Event) -> bool {

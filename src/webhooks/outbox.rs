@@ -162,7 +162,7 @@ impl Webhooks {
     fn hearing(&self, c: &Collection, action: ChangeAction) -> Vec<(Arc<Webhook>, Event)> {
         self.active()
             .iter()
-            .filter(|h| h.hears(&c.id))
+            .filter(|h| h.hears(c))
             .filter_map(|h| Some((h.clone(), event_for(h, c, action)?)))
             .collect()
     }
@@ -180,7 +180,7 @@ impl TxHook for Webhooks {
         !active.is_empty()
             && active
                 .iter()
-                .any(|h| h.hears(&c.id) && event_for(h, c, action).is_some())
+                .any(|h| h.hears(c) && event_for(h, c, action).is_some())
     }
 
     fn before_update(
@@ -226,7 +226,7 @@ impl TxHook for Webhooks {
         let hooks: Vec<(Arc<Webhook>, Event)> = self
             .active()
             .iter()
-            .filter(|h| h.hears(&c.id) && h.has(Event::SignIn))
+            .filter(|h| h.hears(c) && h.has(Event::SignIn))
             .map(|h| (h.clone(), Event::SignIn))
             .collect();
         if hooks.is_empty() {

@@ -132,8 +132,15 @@ fn public_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xfe00) == 0xfc00 // unique-local
         || (s[0] & 0xff00) == 0xff00 // multicast
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        // IPv4-compatible (::a.b.c.d, deprecated): never a public target.
+        // IPv4-compatible (::a.b.c.d, deprecated) and IPv4-translated
+        // (::ffff:0:a.b.c.d): never public targets.
         || s[..6].iter().all(|&x| x == 0)
+        || (s[..4].iter().all(|&x| x == 0) && s[4] == 0xffff && s[5] == 0)
+        // Local-use NAT64 (64:ff9b:1::/48), Teredo (2001::/32) and the
+        // discard prefix (100::/64): routes to who knows where.
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
+        || (s[0] == 0x2001 && s[1] == 0)
+        || (s[0] == 0x100 && s[1..4].iter().all(|&x| x == 0))
         // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach an IPv4 address.
         || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|&x| x == 0) && !public_v4(embedded_v4(s[6], s[7])))
         || (s[0] == 0x2002 && !public_v4(embedded_v4(s[1], s[2])));
@@ -181,6 +188,10 @@ mod tests {
             "64:ff9b::a00:1",
             "2002:7f00:1::",
             "2001:db8::1",
+            "::ffff:0:7f00:1",
+            "64:ff9b:1::a00:1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
         ] {
             assert!(!is_public(ip(s)), "{s} counted as public");
             assert!(check(ip(s), false).is_err(), "{s}");

@@ -206,3 +206,55 @@ async fn a_key_downloads_protected_files_with_itself_within_its_scopes() {
     assert_eq!(guest_rule.status(), 200);
     assert_envelope(app.call("GET", &path, Some(&viewer), None).await, 404).await;
 }
+
+/// A scoped superuser key filters as what it is narrowed to, not as a
+/// superuser: a filter naming a locked collection or a hidden field
+/// cannot probe what lies outside its scopes, though the same filter from
+/// the superuser's own token reads it.
+#[tokio::test]
+async fn a_scoped_superuser_key_cannot_probe_outside_its_scopes_with_filters() {
+    let app = spawn_app().await;
+    let (admin, _, _) = setup(&app).await;
+    notes(&app, &admin).await;
+    app.post_ok(
+        &admin,
+        "/api/collections",
+        json!({"name": "vault", "type": "base", "fields": [{"name": "code", "type": "text"}]}),
+    )
+    .await;
+    app.post_ok(&admin, "/api/collections/vault/records", json!({"code": "abc"}))
+        .await;
+    let (_, key) = create_key(
+        &app,
+        &admin,
+        json!({"name": "narrow", "collection": "_superusers", "record": "root@example.com",
+               "scopes": [{"collection": "notes", "actions": ["list"]}]}),
+    )
+    .await;
+    let key = bearer(&key);
+    let probe = |guess: &str| {
+        format!(
+            "/api/collections/notes/records?filter={}",
+            crate::helpers::filter(&format!("@collection.vault.code ?= '{guess}'"))
+        )
+    };
+    let count = |resp: reqwest::Response| async move {
+        let status = resp.status().as_u16();
+        let body: Value = json(resp).await;
+        (status, body["items"].as_array().map_or(0, Vec::len))
+    };
+    // The superuser's own token reads the locked collection: the guess shows.
+    assert_eq!(
+        count(app.call("GET", &probe("abc"), Some(&admin), None).await).await,
+        (200, 1)
+    );
+    assert_eq!(
+        count(app.call("GET", &probe("zzz"), Some(&admin), None).await).await,
+        (200, 0)
+    );
+    // The scoped key gets one answer whatever it guesses.
+    let right = count(app.call("GET", &probe("abc"), Some(&key), None).await).await;
+    let wrong = count(app.call("GET", &probe("zzz"), Some(&key), None).await).await;
+    assert_eq!(right, wrong, "a right guess and a wrong one look alike");
+    assert_eq!(right.1, 0, "{right:?}");
+}

@@ -238,17 +238,6 @@ async fn a_write_that_rolls_back_delivers_nothing() {
     ]});
     let resp = app.call("POST", "/api/batch", Some(&su), Some(batch)).await;
     assert_eq!(resp.status(), 400);
-    // A create that fails validation after the hook would have run for an
-    // earlier write of the same group.
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/posts/records",
-            Some(&su),
-            Some(json!({"id": "too-short"})),
-        )
-        .await;
-    assert_eq!(resp.status(), 400);
     // The positive control, last: once it is delivered, anything enqueued
     // before it would have been too (the queue runs in id order).
     let batch = json!({"requests": [
@@ -496,4 +485,36 @@ async fn a_refused_delete_delivers_nothing_and_cascades_are_heard() {
         ],
         "the refused delete of {pid} sent nothing"
     );
+}
+
+#[tokio::test]
+async fn a_catch_all_webhook_leaves_system_collections_out_unless_named() {
+    let (app, su, rx) = setup().await;
+    for (path, collection) in [("/ok?any", "*"), ("/ok?named", "_superusers")] {
+        webhook(
+            &app,
+            &su,
+            json!({"collection": collection, "events": ["create"], "url": rx.url(path), "secret": rx.secret}),
+        )
+        .await;
+    }
+    let admin =
+        json!({"email": "second@example.com", "password": "pass-12345", "passwordConfirm": "pass-12345"});
+    app.post_ok(&su, "/api/collections/_superusers/records", admin)
+        .await;
+    // The positive control for `*`: an app collection's create.
+    app.post_ok(&su, "/api/collections/posts/records", json!({"title": "app"}))
+        .await;
+    let log = rx.wait_for(2, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = if log.len() < 3 { rx.log().await } else { log };
+    let heard = |path: &str, name: &str| {
+        log.iter()
+            .filter(|e| e["path"] == json!(path) && e["payload"]["data"]["collection"]["name"] == json!(name))
+            .count()
+    };
+    assert_eq!(heard("/ok?named", "_superusers"), 1, "{log:#?}");
+    assert_eq!(heard("/ok?any", "posts"), 1, "{log:#?}");
+    assert_eq!(heard("/ok?any", "_superusers"), 0, "{log:#?}");
+    assert_eq!(log.len(), 2, "{log:#?}");
 }
