@@ -66,11 +66,26 @@ run() {
         --request-timeout 10 --seed 1 --no-color --warnings off "$@")
 }
 
+# A pass that failed only because the tool itself crashed (a "Runtime
+# Error" inside hypothesis, e.g. its parse of its own lambdas racing
+# across the two workers, seen once in ~20 runs) is run once more, and
+# says so; a pass that found anything (FAILURES) is never rerun.
+pass() {
+    local out=$DIR/pass.out
+    if run "$@" | tee "$out"; then return 0; fi
+    if grep -q "Runtime Error" "$out" && ! grep -q "FAILURES" "$out"; then
+        echo "== the tool crashed (not a finding): running this pass once more"
+        run "$@"
+        return
+    fi
+    return 1
+}
+
 status=0
 echo "== schemathesis as a superuser"
-run -H "Authorization: $TOKEN" || status=1
+pass -H "Authorization: $TOKEN" || status=1
 echo "== schemathesis as a guest"
-run || status=1
+pass || status=1
 if [ "$status" -ne 0 ]; then
     echo "server log: $DIR/serve.log (tail)"
     tail -n 20 "$DIR/serve.log"
