@@ -211,18 +211,19 @@ pub fn list(
     let sql = format!(
         "SELECT {COLUMNS} FROM _jobs
          WHERE kind = ?1 AND (?2 IS NULL OR tag = ?2) AND (?3 IS NULL OR id < ?3)
-         ORDER BY id DESC LIMIT ?4"
+         ORDER BY id DESC LIMIT {limit}"
     );
     conn.prepare_cached(&sql)?
-        .query_map(params![kind, tag, before, limit], row)?
+        .query_map(params![kind, tag, before], row)?
         .collect()
 }
 
 /// Jobs given up (dead), newest first, `limit` of them.
 pub fn dead(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<JobRow>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM _jobs WHERE status = 'dead' ORDER BY updated DESC, id DESC LIMIT ?1");
-    conn.prepare_cached(&sql)?.query_map([limit], row)?.collect()
+    let sql = format!(
+        "SELECT {COLUMNS} FROM _jobs WHERE status = 'dead' ORDER BY updated DESC, id DESC LIMIT {limit}"
+    );
+    conn.prepare_cached(&sql)?.query_map([], row)?.collect()
 }
 
 /// One job by id.

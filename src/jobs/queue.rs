@@ -252,8 +252,10 @@ const CLAIMABLE: &str = "FROM _jobs j WHERE j.status = 'pending' AND j.runAt <= 
 async fn count_pending(db: &Database) -> Result<u64, StoreError> {
     db.read(|conn| -> Result<u64, StoreError> {
         let n: i64 = conn
-            .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM _jobs WHERE status = 'pending' LIMIT ?1)")?
-            .query_row([COUNT_CAP], |r| r.get(0))?;
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM _jobs WHERE status = 'pending' LIMIT {COUNT_CAP})"
+            ))?
+            .query_row([], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     })
     .await
@@ -264,40 +266,53 @@ async fn count_pending(db: &Database) -> Result<u64, StoreError> {
 /// A read: running is this process's knowledge, not a row's state (see
 /// the module doc).
 async fn claim(db: &Database, n: usize, skip: Vec<i64>) -> Result<(Vec<Job>, Option<i64>), StoreError> {
-    db.read(move |conn| -> Result<(Vec<Job>, Option<i64>), StoreError> {
-        let now = now_ms();
-        let sql = format!(
-            "SELECT j.id, j.uid, j.kind, j.key, j.tag, j.payload, j.attempts, j.maxAttempts, j.created
-             {CLAIMABLE} ORDER BY j.runAt, j.id LIMIT ?2"
-        );
-        let jobs: Vec<Job> = conn
-            .prepare_cached(&sql)?
-            .query_map(params![now, (n + skip.len()) as i64], |r| {
-                Ok(Job {
-                    id: r.get(0)?,
-                    uid: r.get(1)?,
-                    kind: r.get(2)?,
-                    key: r.get(3)?,
-                    tag: r.get(4)?,
-                    payload: r.get(5)?,
-                    attempt: r.get::<_, u32>(6)?.saturating_add(1),
-                    max_attempts: r.get(7)?,
-                    created: r.get(8)?,
-                })
-            })?
-            .filter(|j| j.as_ref().map_or(true, |j| !skip.contains(&j.id)))
-            .take(n)
-            .collect::<rusqlite::Result<_>>()?;
-        let next = if jobs.len() < n {
-            conn.prepare_cached("SELECT min(runAt) FROM _jobs WHERE status = 'pending' AND runAt > ?1")?
-                .query_row([now], |r| r.get(0))?
-        } else {
-            None
-        };
-        Ok((jobs, next))
-    })
-    .await
+    db.read(move |conn| claim_in(conn, now_ms(), n, &skip)).await
 }
+
+/// The SQL of a claim of up to `limit` jobs (a literal: see
+/// the `store` module doc).
+pub(super) fn claim_sql(limit: usize) -> String {
+    format!(
+        "SELECT j.id, j.uid, j.kind, j.key, j.tag, j.payload, j.attempts, j.maxAttempts, j.created
+         {CLAIMABLE} ORDER BY j.runAt, j.id LIMIT {limit}"
+    )
+}
+
+/// `claim` on `conn`, at `now`.
+pub(super) fn claim_in(
+    conn: &rusqlite::Connection,
+    now: i64,
+    n: usize,
+    skip: &[i64],
+) -> Result<(Vec<Job>, Option<i64>), StoreError> {
+    let jobs: Vec<Job> = conn
+        .prepare_cached(&claim_sql(n + skip.len()))?
+        .query_map(params![now], |r| {
+            Ok(Job {
+                id: r.get(0)?,
+                uid: r.get(1)?,
+                kind: r.get(2)?,
+                key: r.get(3)?,
+                tag: r.get(4)?,
+                payload: r.get(5)?,
+                attempt: r.get::<_, u32>(6)?.saturating_add(1),
+                max_attempts: r.get(7)?,
+                created: r.get(8)?,
+            })
+        })?
+        .filter(|j| j.as_ref().map_or(true, |j| !skip.contains(&j.id)))
+        .take(n)
+        .collect::<rusqlite::Result<_>>()?;
+    let next = if jobs.len() < n {
+        conn.prepare_cached(NEXT_DUE)?.query_row([now], |r| r.get(0))?
+    } else {
+        None
+    };
+    Ok((jobs, next))
+}
+
+/// When the next pending job not yet due is.
+pub(super) const NEXT_DUE: &str = "SELECT min(runAt) FROM _jobs WHERE status = 'pending' AND runAt > ?1";
 
 async fn run(inner: Arc<Inner>, job: Job, _slot: OwnedSemaphorePermit) {
     let handler = match inner.handlers.read() {

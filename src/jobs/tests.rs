@@ -330,3 +330,37 @@ async fn prune_deletes_only_old_finished_jobs() {
     let left: Vec<String> = rows(&db).await.into_iter().map(|j| j.payload).collect();
     assert_eq!(left, ["new", "waiting"]);
 }
+
+/// The dispatcher claims on every wake-up, so its statements must stay
+/// prepared: a query SQLite re-plans on every run costs more than the
+/// job it claims (it did, once: a bound value compared against a partial
+/// index's condition made SQLite re-prepare the claim at each step).
+#[tokio::test]
+async fn claims_are_not_prepared_again_on_every_run() {
+    let (_dir, db) = open();
+    add(
+        &db,
+        vec![job(Some("a"), "1", 3), job(Some("a"), "2", 3), job(None, "3", 3)],
+    )
+    .await;
+    let counts = db
+        .read(|conn| -> Result<(i32, i32), StoreError> {
+            for i in 0..20 {
+                queue::claim_in(conn, now_ms() + i, 4, &[])?;
+                queue::claim_in(conn, 0, 4, &[])?;
+            }
+            let claim = conn.prepare_cached(&queue::claim_sql(4))?;
+            let next = conn.prepare_cached(queue::NEXT_DUE)?;
+            Ok((
+                claim.get_status(rusqlite::StatementStatus::RePrepare),
+                next.get_status(rusqlite::StatementStatus::RePrepare),
+            ))
+        })
+        .await
+        .expect("claims");
+    assert_eq!(
+        counts,
+        (0, 0),
+        "re-prepares of the claim and of the next-due query"
+    );
+}

@@ -46,12 +46,12 @@ pub async fn list(db: &Database, page: u64, per_page: u64) -> Result<OutboxPage,
     db.read(move |conn| {
         let total: i64 = conn.query_row("SELECT count(*) FROM _outbox", [], |r| r.get(0))?;
         let offset = page.saturating_sub(1).saturating_mul(per_page);
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT id, recipient, subject, html, text, created FROM _outbox
-             ORDER BY created DESC, rowid DESC LIMIT ?1 OFFSET ?2",
-        )?;
+             ORDER BY created DESC, rowid DESC LIMIT {per_page} OFFSET ?1"
+        ))?;
         let items = stmt
-            .query_map(params![per_page as i64, offset as i64], |r| {
+            .query_map(params![offset as i64], |r| {
                 Ok(OutboxMessage {
                     id: r.get(0)?,
                     to: r.get(1)?,

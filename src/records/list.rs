@@ -179,9 +179,12 @@ pub async fn select(
             };
             let table = quote(&c.name);
             let filter = conditions.where_sql();
+            // The limit is written into the SQL, not bound to ?1 (which
+            // stays, unused): see the `store` module doc.
             let sql = format!(
-                "SELECT {} FROM {table}{filter}{order_by} LIMIT ?1 OFFSET ?2",
+                "SELECT {} FROM {table}{filter}{order_by} LIMIT {} OFFSET ?2",
                 shape::select_list(&c),
+                paging.per_page,
             );
             let mut slow = Vec::new();
             let started = Instant::now();

@@ -26,6 +26,14 @@
 //! after Cairn, and a table left from an earlier use of Litestream costs
 //! little (the `PASSIVE` pass then copies every frame: `data.db` alone is
 //! complete, the `-wal` file stays).
+//!
+//! Statements are prepared once per connection (`prepare_cached`) and
+//! must stay prepared: a `LIMIT` is therefore written into the SQL as a
+//! literal, never bound. SQLite (3.53) reads a bound limit while planning
+//! and marks the statement to be prepared again whenever that parameter is
+//! bound anew, which is on every run; a list query paid a whole parse and
+//! plan each time for it.
+//!
 //! Litestream's tables are no collections (those are the rows of
 //! `_collections`), `preflight` ignores them, and a backup restore keeps
 //! them (`snapshot`).

@@ -26,7 +26,7 @@ LIST = "/api/collections/bench_write/records?perPage=20&sort=-n&filter=" + "n%20
 BODY = json.dumps({"title": "hello", "n": 42})
 
 
-def measure(binary, workload, requests, work, settings=None):
+def measure(binary, workload, requests, work, settings=None, webhook=None):
     data = os.path.join(work, "data")
     shutil.rmtree(data, ignore_errors=True)
     subprocess.run([binary, "superuser", "upsert", bench.EMAIL, bench.PASSWORD, "--dir", data],
@@ -35,8 +35,9 @@ def measure(binary, workload, requests, work, settings=None):
     out = os.path.join(work, "callgrind.out")
     for old in glob.glob(out + "*"):
         os.remove(old)
+    flags = ["--webhooks-allow-private"] if webhook else []
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "serve",
-                             "--http", f"127.0.0.1:{port}", "--dir", data],
+                             "--http", f"127.0.0.1:{port}", "--dir", data, *flags],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -54,6 +55,9 @@ def measure(binary, workload, requests, work, settings=None):
         bench.call(base, "POST", "/api/collections", {
             "name": "bench_write", "createRule": "", "viewRule": "", "listRule": "",
             "fields": [{"name": "title", "type": "text"}, {"name": "n", "type": "number"}]}, token)
+        if webhook:
+            bench.call(base, "POST", "/api/webhooks",
+                       {"collection": "bench_write", "events": ["create", "update", "delete"], "url": webhook}, token)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
         def send(method, path, body=None):
@@ -104,6 +108,9 @@ def main():
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--settings", default="{}",
                     help='settings for every server, as JSON (e.g. \'{"logs": {"maxDays": 0}}\' for no request log)')
+    ap.add_argument("--webhook", choices=("none", "up", "down"), default="none",
+                    help="one webhook on every change of the collection: its receiver (--sink-bin) up, or nothing listening")
+    ap.add_argument("--sink-bin", default="target/profiling/examples/webhook_sink")
     args = ap.parse_args()
     names = args.workloads.split(",")
     for n in names:
@@ -112,13 +119,21 @@ def main():
     if not shutil.which("valgrind"):
         raise SystemExit("valgrind is needed (apt-get install valgrind)")
     work = tempfile.mkdtemp(prefix="cairn-instructions-")
+    sink, webhook = None, None
+    if args.webhook == "up":
+        sink = subprocess.Popen([args.sink_bin], stdout=subprocess.PIPE, text=True)
+        webhook = "http://" + sink.stdout.readline().strip() + "/hook"
+    elif args.webhook == "down":
+        webhook = f"http://127.0.0.1:{bench.free_port()}/hook"
     try:
         print("| workload | binary | instructions/request |")
         print("|---|---|---:|")
         for n in names:
             for b in args.bins.split(","):
-                print(f"| {n} | {b} | {measure(b, n, args.requests, work, json.loads(args.settings)):.0f} |", flush=True)
+                print(f"| {n} | {b} | {measure(b, n, args.requests, work, json.loads(args.settings), webhook):.0f} |", flush=True)
     finally:
+        if sink:
+            sink.kill()
         shutil.rmtree(work, ignore_errors=True)
 
 
