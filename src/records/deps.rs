@@ -54,8 +54,10 @@ pub trait CommitListener: Send + Sync {
 /// change (the webhooks' outbox, wired in `app`; records may not call
 /// into webhooks, which read records). Called on the writer thread, so it
 /// must be quick, and `wants` must be an in-memory check: it decides
-/// whether a write needs a savepoint and whether the previous record is
-/// read at all.
+/// whether the previous record is read at all. It may fail only as the
+/// database fails (I/O, a full disk), never for something about the
+/// record: a write with no savepoint of its own is in place by then, and
+/// its whole group is rolled back (`WritePlan::changes_once`).
 pub trait TxHook: Send + Sync {
     /// Whether `changed` has anything to do for `action` on `c`.
     fn wants(&self, c: &Collection, action: ChangeAction) -> bool;

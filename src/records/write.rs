@@ -222,14 +222,16 @@ impl WritePlan {
     /// Whether `apply` changes the database in one statement and does
     /// nothing after it that can fail, so the write needs no savepoint
     /// (`Database::write_statement`): a create whose rule needs no check
-    /// against the stored row, or an update (its rule is checked first),
-    /// either with no transaction hook wanting to write beside it.
+    /// against the stored row, or an update (its rule is checked first).
+    /// The transaction hook may write beside it (a webhook's delivery):
+    /// that write fails only as the database does (I/O, a full disk), and
+    /// then the writer rolls the whole group back, which such a failure
+    /// would do to the commit anyway; a savepoint per write would copy
+    /// every page it touches for that rare case.
     pub fn changes_once(&self) -> bool {
         match self.kind {
-            WriteKind::Create => {
-                matches!(self.create_rule, Some(Ok(None))) && !self.hook.wants(&self.c, ChangeAction::Create)
-            }
-            WriteKind::Update(_) => !self.hook.wants(&self.c, ChangeAction::Update),
+            WriteKind::Create => matches!(self.create_rule, Some(Ok(None))),
+            WriteKind::Update(_) => true,
             WriteKind::Upsert => false,
         }
     }

@@ -65,7 +65,9 @@ fn type_of(event: Event) -> &'static str {
 
 /// Whether record `id` of `c` matches `hook`'s filter, in `tx`. A filter
 /// that does not compile for `c` (a `*` webhook naming a field `c`
-/// lacks) matches nothing.
+/// lacks) matches nothing, and so does one SQLite cannot evaluate for
+/// this record (a function given a value it refuses): a webhook's filter
+/// never fails the write it listens to (see `TxHook`).
 fn passes(
     tx: &Connection,
     catalog: &Catalog,
@@ -85,7 +87,16 @@ fn passes(
     if conditions.add_rule(catalog, c, &nobody, &hook.filter).is_err() {
         return Ok(false);
     }
-    matches_rule(tx, c, id, &conditions)
+    match matches_rule(tx, c, id, &conditions) {
+        // SQLite's generic error: the query itself failed on this record.
+        Err(err) if matches!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::Unknown) | None) => {
+            tracing::warn!(webhook = %hook.id, collection = %c.name, error = %err,
+                "a webhook's filter could not be evaluated for a record; nothing is delivered for it");
+            Ok(false)
+        }
+        // The database failing (I/O, a full disk): the write fails with it.
+        other => other,
+    }
 }
 
 /// `record` without the hidden fields of `c`.
