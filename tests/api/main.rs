@@ -81,3 +81,5 @@ mod webhooks_delivery;
 mod webhooks_receiver;
 mod webhooks_restart;
 mod webhooks_safety;
+mod webhooks_secrets;
+mod webhooks_timeout;
