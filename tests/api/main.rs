@@ -78,6 +78,7 @@ mod settings_test_email;
 mod shutdown;
 mod sse;
 mod webhooks_delivery;
+mod webhooks_log;
 mod webhooks_receiver;
 mod webhooks_restart;
 mod webhooks_safety;
