@@ -115,12 +115,7 @@ async fn paging_gives_every_delivery_once_newest_first() {
 #[tokio::test]
 async fn deliveries_that_arrive_while_paging_are_not_seen_twice() {
     let (app, su, rx) = setup().await;
-    let hook = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/ok"), "secret": rx.secret}),
-    )
-    .await;
+    let hook = webhook(&app, &su, rx.on_create("/ok")).await;
     let id = hook["id"].as_str().unwrap();
     create(&app, &su, 25).await;
     settled(&app, &su, id, 25, WAIT).await;
@@ -147,12 +142,7 @@ async fn deliveries_that_arrive_while_paging_are_not_seen_twice() {
 #[tokio::test]
 async fn the_log_refuses_bad_paging_and_unknown_webhooks() {
     let (app, su, rx) = setup().await;
-    let hook = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/ok"), "secret": rx.secret}),
-    )
-    .await;
+    let hook = webhook(&app, &su, rx.on_create("/ok")).await;
     let id = hook["id"].as_str().unwrap();
     for query in ["limit=-1", "limit=ten", "before=abc", "before=1.5"] {
         let path = format!("/api/webhooks/{id}/deliveries?{query}");

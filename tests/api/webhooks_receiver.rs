@@ -60,6 +60,12 @@ impl Receiver {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// A webhook's body: `posts` creates, sent to `path` here, signed with
+    /// this receiver's secret.
+    pub fn on_create(&self, path: &str) -> Value {
+        json!({"collection": "posts", "events": ["create"], "url": self.url(path), "secret": self.secret})
+    }
+
     /// Every request received, in order of arrival.
     pub async fn log(&self) -> Vec<Value> {
         let resp = self.client.get(self.url("/_log")).send().await.unwrap();

@@ -15,8 +15,7 @@ async fn a_delivery_cut_short_by_a_crash_is_sent_again_after_the_restart() {
     let collection = json!({"name": "posts", "type": "base", "fields": [{"name": "title", "type": "text"}]});
     call(&server, "POST", "/api/collections", Some(&su), Some(collection)).await;
     let rx = Receiver::start(&cairn::webhooks::sign::generate_secret()).await;
-    let hook =
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/hold/1"), "secret": rx.secret});
+    let hook = rx.on_create("/hold/1");
     let hook = call(&server, "POST", "/api/webhooks", Some(&su), Some(hook)).await;
     call(
         &server,

@@ -34,12 +34,7 @@ fn verified_with(e: &Value) -> Vec<u64> {
 #[tokio::test]
 async fn after_a_rotation_deliveries_verify_with_the_new_secret_only() {
     let (app, su, rx) = setup().await;
-    let hook = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/ok"), "secret": rx.secret}),
-    )
-    .await;
+    let hook = webhook(&app, &su, rx.on_create("/ok")).await;
     let id = hook["id"].as_str().unwrap();
     let path = format!("/api/webhooks/{id}");
     let create = |title: &str| app.post_ok(&su, "/api/collections/posts/records", json!({"title": title}));
@@ -103,12 +98,7 @@ async fn a_retry_after_a_rotation_is_signed_with_the_new_secret() {
         c.jobs.retry_cap = Duration::from_secs(4);
     })
     .await;
-    let hook = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/fail/1"), "secret": rx.secret}),
-    )
-    .await;
+    let hook = webhook(&app, &su, rx.on_create("/fail/1")).await;
     let id = hook["id"].as_str().unwrap();
     app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
         .await;

@@ -40,8 +40,8 @@ async fn an_attempt_past_the_timeout_fails_as_timed_out_and_is_retried() {
         |url: String| json!({"collection": "posts", "events": ["create"], "url": url, "secret": rx.secret});
     let never = webhook(&app, &su, hook(silent.url("/in"))).await;
     // Sleeps 3 s on the first request, answers the next at once.
-    let late = webhook(&app, &su, hook(rx.url("/slow/3/1"))).await;
-    let fast = webhook(&app, &su, hook(rx.url("/ok"))).await;
+    let late = webhook(&app, &su, rx.on_create("/slow/3/1")).await;
+    let fast = webhook(&app, &su, rx.on_create("/ok")).await;
     app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
         .await;
 
