@@ -149,8 +149,15 @@ pub struct ServeArgs {
     #[arg(long, env = "CAIRN_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: bool,
     /// Seconds a webhook may fail every delivery before it is disabled.
-    #[arg(long, env = "CAIRN_WEBHOOKS_DISABLE_AFTER", default_value_t = 86_400)]
+    #[arg(long, env = "CAIRN_WEBHOOKS_DISABLE_AFTER", default_value_t = crate::webhooks::WebhookOptions::default().disable_after.as_secs())]
     pub webhooks_disable_after: u64,
+    /// Seconds one webhook delivery attempt may take, from the connection
+    /// to the answer's last byte read; slower is a failed attempt, retried.
+    /// At most 300: an attempt holds one of the queue's workers.
+    #[arg(long, env = "CAIRN_WEBHOOKS_TIMEOUT",
+          default_value_t = crate::webhooks::WebhookOptions::default().timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhooks_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,7 +225,7 @@ impl ServeArgs {
             webhooks: crate::webhooks::WebhookOptions {
                 allow_private: self.webhooks_allow_private,
                 disable_after: Duration::from_secs(self.webhooks_disable_after),
-                ..crate::webhooks::WebhookOptions::default()
+                timeout: Duration::from_secs(self.webhooks_timeout),
             },
         })
     }

@@ -80,7 +80,8 @@ pub struct Config {
     /// How often API keys' last-used times are written (`keys::usage`);
     /// tests shorten it.
     pub key_usage_flush: Duration,
-    /// Where webhooks may send, and when a failing one is disabled.
+    /// Where webhooks may send, how long an attempt may take, and when a
+    /// failing one is disabled.
     pub webhooks: crate::webhooks::WebhookOptions,
 }
 

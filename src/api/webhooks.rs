@@ -28,6 +28,13 @@ impl WebhooksApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
+
+    /// Webhook `id`, for a superuser only.
+    async fn superusers_hook(&self, req: &Request, id: &str) -> poem::Result<Webhook> {
+        guard::require_superuser(&self.state, req).await?;
+        let s = &self.state;
+        Ok(s.webhooks.get(&s.store.data, id).await.map_err(ApiError::from)?)
+    }
 }
 
 /// A webhook's values, as a superuser sends them; on a change, absent
@@ -228,26 +235,14 @@ impl WebhooksApi {
     /// Superusers only: one webhook.
     #[oai(path = "/webhooks/:id", method = "get")]
     async fn view(&self, req: &Request, id: Path<String>) -> poem::Result<Json<WebhookItem>> {
-        guard::require_superuser(&self.state, req).await?;
-        let hook = self
-            .state
-            .webhooks
-            .get(&self.state.store.data, &id.0)
-            .await
-            .map_err(ApiError::from)?;
+        let hook = self.superusers_hook(req, &id.0).await?;
         Ok(Json(WebhookItem::of(&self.state, hook, false)))
     }
 
     /// Superusers only: a webhook's secret, whole.
     #[oai(path = "/webhooks/:id/secret", method = "get")]
     async fn secret(&self, req: &Request, id: Path<String>) -> poem::Result<Json<Secret>> {
-        guard::require_superuser(&self.state, req).await?;
-        let hook = self
-            .state
-            .webhooks
-            .get(&self.state.store.data, &id.0)
-            .await
-            .map_err(ApiError::from)?;
+        let hook = self.superusers_hook(req, &id.0).await?;
         Ok(Json(Secret { secret: hook.secret }))
     }
 

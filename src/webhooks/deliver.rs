@@ -1,12 +1,15 @@
 //! One delivery attempt: resolve the target once and check every address
-//! it gave (`target::resolve`), connect to exactly the address checked
-//! (the client is pinned to it), sign, POST, and read at most
+//! it gave (`target::resolve`), connect only to the addresses checked
+//! (the client is pinned to them), sign, POST, and read at most
 //! `MAX_RESPONSE` of the answer. Redirects are never followed: a 3xx is a
 //! failed attempt, since following one would send the payload wherever
 //! the target points, a private address included. Proxies from the
 //! environment are not used either, for the same reason.
 
-use std::{net::SocketAddr, time::Instant};
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use serde::Serialize;
 
@@ -66,11 +69,11 @@ async fn send(
     started: Instant,
 ) -> Result<Delivered, String> {
     let url = target::parse(&hook.url, options.allow_private).map_err(|e| e.to_string())?;
-    let addr = target::resolve(&url, options.allow_private)
+    let addrs = target::resolve(&url, options.allow_private)
         .await
         .map_err(|e| e.to_string())?;
     let key = sign::key_of(&hook.secret).ok_or("the webhook's secret is not a whsec_ secret")?;
-    let client = pinned_client(&url, addr, options)?;
+    let client = pinned_client(&url, &addrs, options.timeout)?;
     let timestamp = chrono::Utc::now().timestamp();
     let request = client
         .post(url)
@@ -119,21 +122,22 @@ async fn send(
     Ok(out)
 }
 
-/// A client that connects to `addr` whatever the name resolves to now,
-/// follows no redirect and uses no proxy.
+/// A client that connects to `addrs` (the checked ones) whatever `url`'s
+/// name resolves to now, within `timeout`, follows no redirect and uses no
+/// proxy. An address literal needs no pin: it is what `addrs` holds.
 fn pinned_client(
     url: &reqwest::Url,
-    addr: SocketAddr,
-    options: &WebhookOptions,
+    addrs: &[SocketAddr],
+    timeout: Duration,
 ) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .timeout(options.timeout)
-        .connect_timeout(options.timeout)
+        .timeout(timeout)
+        .connect_timeout(timeout)
         .pool_max_idle_per_host(0);
     if let Some(url::Host::Domain(host)) = url.host() {
-        builder = builder.resolve(host, addr);
+        builder = builder.resolve_to_addrs(host, addrs);
     }
     builder
         .build()
@@ -157,4 +161,107 @@ fn describe(err: reqwest::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpListener,
+    };
+
+    use super::*;
+
+    /// A server on 127.0.0.1 that answers one request 200; the request's
+    /// head comes back from the task, or `None` if no one connected
+    /// within two seconds.
+    async fn one_request() -> (SocketAddr, tokio::task::JoinHandle<Option<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let accepted = tokio::time::timeout(Duration::from_secs(2), listener.accept()).await;
+            let (mut socket, _) = accepted.ok()?.ok()?;
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.ok()?;
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+            socket.write_all(answer).await.ok()?;
+            Some(String::from_utf8_lossy(&head).into_owned())
+        });
+        (addr, task)
+    }
+
+    fn hook(url: String) -> Webhook {
+        Webhook {
+            id: "hook".into(),
+            name: String::new(),
+            collection: "*".into(),
+            events: Vec::new(),
+            filter: String::new(),
+            url,
+            secret: sign::generate_secret(),
+            enabled: true,
+            include_hidden: false,
+            failing_since: String::new(),
+            disabled_reason: String::new(),
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_client_dials_the_checked_addresses_never_the_name() {
+        // `.invalid` never resolves (RFC 6761): a request that reaches the
+        // server went to the pinned address, not wherever DNS says now.
+        for host in ["rebind.invalid", "rebind.invalid."] {
+            let (addr, got) = one_request().await;
+            let url = reqwest::Url::parse(&format!("http://{host}:{}/in", addr.port())).unwrap();
+            let client = pinned_client(&url, &[addr], Duration::from_secs(5)).unwrap();
+            let resp = client.post(url).body("{}").send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{host}");
+            let head = got.await.unwrap().unwrap();
+            assert!(
+                head.to_lowercase()
+                    .contains(&format!("host: {host}:{}", addr.port())),
+                "the name stays in the request: {head}"
+            );
+        }
+        // The control: without the pin the name goes to DNS, and fails.
+        let (addr, got) = one_request().await;
+        let url = format!("http://rebind.invalid:{}/in", addr.port());
+        let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+        let err = plain.post(url).send().await.unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        assert!(got.await.unwrap().is_none(), "nothing reached the server");
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_before_any_connection() {
+        let options = |allow_private| WebhookOptions {
+            allow_private,
+            timeout: Duration::from_secs(5),
+            ..WebhookOptions::default()
+        };
+        let (addr, got) = one_request().await;
+        let refused = hook(format!("http://localhost:{}/in", addr.port()));
+        let out = attempt(&refused, &options(false), "msg_1", b"{}").await;
+        assert!(out.error.contains("private, loopback"), "{out:?}");
+        assert_eq!(out.status, None);
+        assert!(got.await.unwrap().is_none(), "refused before connecting");
+        // The control: the same name where private targets are allowed.
+        let (addr, got) = one_request().await;
+        let allowed = hook(format!("http://localhost:{}/in", addr.port()));
+        let out = attempt(&allowed, &options(true), "msg_2", b"{}").await;
+        assert!(out.ok(), "{out:?}");
+        assert_eq!(out.status, Some(200));
+        let head = got.await.unwrap().unwrap();
+        assert!(head.contains("webhook-id: msg_2"), "{head}");
+    }
 }

@@ -8,9 +8,10 @@
 //!
 //! Checked twice: at save time for a literal address (the superuser hears
 //! of it at once), and at every delivery, where the name is resolved once,
-//! every address it gave is checked, and the address checked is the one
-//! connected to (`deliver` pins it), so a DNS answer that changes between
-//! the check and the connection (rebinding) cannot slip past.
+//! every address it gave is checked, and the addresses checked are the
+//! only ones connected to (`deliver` pins the name to them), so a DNS
+//! answer that changes between the check and the connection (rebinding)
+//! cannot slip past.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -54,9 +55,11 @@ pub fn parse(raw: &str, allow_private: bool) -> Result<Url, TargetError> {
     Ok(url)
 }
 
-/// The address to connect to for `url`: resolved once, every answer
-/// checked; the first one is used.
-pub async fn resolve(url: &Url, allow_private: bool) -> Result<SocketAddr, TargetError> {
+/// The addresses to connect to for `url`, never empty: resolved once,
+/// every answer checked. All of them, in the resolver's order, so a name
+/// with an IPv6 and an IPv4 address still reaches a receiver listening on
+/// one of them only.
+pub async fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, TargetError> {
     let port = url.port_or_known_default().ok_or(TargetError::NoHost)?;
     let addrs: Vec<SocketAddr> = match url.host() {
         Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
@@ -75,10 +78,10 @@ pub async fn resolve(url: &Url, allow_private: bool) -> Result<SocketAddr, Targe
     for a in &addrs {
         check(a.ip(), allow_private)?;
     }
-    addrs
-        .first()
-        .copied()
-        .ok_or_else(|| TargetError::NoAddress(url.host_str().unwrap_or("").to_owned()))
+    if addrs.is_empty() {
+        return Err(TargetError::NoAddress(url.host_str().unwrap_or("").to_owned()));
+    }
+    Ok(addrs)
 }
 
 /// Refuses a non-public address unless private targets are allowed.
@@ -259,9 +262,12 @@ mod tests {
     async fn delivery_time_resolution_checks_the_answer() {
         let url = Url::parse("http://localhost:9/").unwrap();
         assert!(matches!(resolve(&url, false).await, Err(TargetError::Private(_))));
-        let addr = resolve(&url, true).await.unwrap();
-        assert!(addr.ip().is_loopback());
-        assert_eq!(addr.port(), 9);
+        let addrs = resolve(&url, true).await.unwrap();
+        assert!(!addrs.is_empty());
+        assert!(
+            addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 9),
+            "{addrs:?}"
+        );
         let literal = Url::parse("http://[::1]:7/").unwrap();
         assert!(matches!(
             resolve(&literal, false).await,

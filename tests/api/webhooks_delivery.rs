@@ -176,12 +176,7 @@ async fn hidden_fields_only_when_asked_and_never_secrets() {
 #[tokio::test]
 async fn a_failed_delivery_is_retried_with_the_same_id() {
     let (app, su, rx) = setup().await;
-    let hook = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/fail/2"), "secret": rx.secret}),
-    )
-    .await;
+    let hook = webhook(&app, &su, rx.on_create("/fail/2")).await;
     app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
         .await;
     let log = rx.wait_for(3, WAIT).await;

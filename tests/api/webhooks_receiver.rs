@@ -11,7 +11,7 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::helpers::{TestApp, json, spawn_app_with};
+use crate::helpers::{ServeProcess, TestApp, json, run_cairn, spawn_app_with, spawn_serve};
 
 pub struct Receiver {
     _child: Child,
@@ -60,6 +60,12 @@ impl Receiver {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// A webhook's body: `posts` creates, sent to `path` here, signed with
+    /// this receiver's secret.
+    pub fn on_create(&self, path: &str) -> Value {
+        json!({"collection": "posts", "events": ["create"], "url": self.url(path), "secret": self.secret})
+    }
+
     /// Every request received, in order of arrival.
     pub async fn log(&self) -> Vec<Value> {
         let resp = self.client.get(self.url("/_log")).send().await.unwrap();
@@ -86,6 +92,59 @@ impl Receiver {
     /// Lets held requests (`/hold/N`) answer.
     pub async fn release(&self) {
         self.client.post(self.url("/_release")).send().await.unwrap();
+    }
+
+    /// Verifies every later request with `secret` too: its index in an
+    /// entry's `verifiedWith` is 1 for the first one added, and so on.
+    pub async fn add_secret(&self, secret: &str) {
+        let resp = self
+            .client
+            .post(self.url("/_secret"))
+            .body(secret.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+}
+
+/// A receiver that accepts connections and never reads nor answers: every
+/// attempt to it can only end by the sender's timeout.
+pub struct Silent {
+    pub port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Silent {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(socket);
+            }
+        });
+        Self { port, accepted, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -160,4 +219,49 @@ pub async fn settled(app: &TestApp, su: &str, id: &str, n: usize, limit: Duratio
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A real `cairn serve` on data folder `dir` with `flags`, and the token
+/// of its superuser (made if it is not there yet).
+pub async fn serve(dir: &std::path::Path, flags: &[&str]) -> (ServeProcess, String) {
+    let d = dir.to_str().unwrap();
+    let upsert = [
+        "superuser",
+        "upsert",
+        "root@example.com",
+        "root-pass-123",
+        "--dir",
+        d,
+    ];
+    let (code, _, err) = run_cairn(&upsert, &[]).await;
+    assert_eq!(code, 0, "{err}");
+    let server = spawn_serve(dir, flags).await;
+    let login = json!({"identity": "root@example.com", "password": "root-pass-123"});
+    let path = "/api/collections/_superusers/auth-with-password";
+    let token = serve_call(&server, "POST", path, None, Some(login)).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (server, token)
+}
+
+/// A request to a `cairn serve` process that must succeed; its JSON answer.
+pub async fn serve_call(
+    server: &ServeProcess,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Value {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method.parse().unwrap(), format!("http://{}{path}", server.addr));
+    if let Some(t) = token {
+        req = req.header("authorization", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{method} {path}: {}", resp.status());
+    json(resp).await
 }

@@ -4,68 +4,18 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{
-    helpers::{ServeProcess, json, run_cairn, spawn_serve},
-    webhooks_receiver::Receiver,
-};
-
-async fn call(
-    server: &ServeProcess,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Value {
-    let client = reqwest::Client::new();
-    let mut req = client.request(method.parse().unwrap(), format!("http://{}{path}", server.addr));
-    if let Some(t) = token {
-        req = req.header("authorization", t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    assert!(resp.status().is_success(), "{method} {path}: {}", resp.status());
-    json(resp).await
-}
+use crate::webhooks_receiver::{Receiver, serve, serve_call as call};
 
 #[tokio::test]
 async fn a_delivery_cut_short_by_a_crash_is_sent_again_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
-    let (code, _, err) = run_cairn(
-        &[
-            "superuser",
-            "upsert",
-            "root@example.com",
-            "root-pass-123",
-            "--dir",
-            d,
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(code, 0, "{err}");
-    let mut server = spawn_serve(dir.path(), &["--webhooks-allow-private"]).await;
-    let login = json!({"identity": "root@example.com", "password": "root-pass-123"});
-    let su = call(
-        &server,
-        "POST",
-        "/api/collections/_superusers/auth-with-password",
-        None,
-        Some(login),
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (mut server, su) = serve(dir.path(), &["--webhooks-allow-private"]).await;
     let collection = json!({"name": "posts", "type": "base", "fields": [{"name": "title", "type": "text"}]});
     call(&server, "POST", "/api/collections", Some(&su), Some(collection)).await;
     let rx = Receiver::start(&cairn::webhooks::sign::generate_secret()).await;
-    let hook =
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/hold/1"), "secret": rx.secret});
+    let hook = rx.on_create("/hold/1");
     let hook = call(&server, "POST", "/api/webhooks", Some(&su), Some(hook)).await;
     call(
         &server,
@@ -82,7 +32,7 @@ async fn a_delivery_cut_short_by_a_crash_is_sent_again_after_the_restart() {
     server.signal("KILL");
     server.wait_exit(Duration::from_secs(10)).await;
 
-    let server = spawn_serve(dir.path(), &["--webhooks-allow-private"]).await;
+    let (server, su) = serve(dir.path(), &["--webhooks-allow-private"]).await;
     let log = rx.wait_for(2, Duration::from_secs(30)).await;
     assert_eq!(log[1]["id"], first[0]["id"], "the same message: {log:#?}");
     assert_eq!(log[1]["body"], first[0]["body"]);

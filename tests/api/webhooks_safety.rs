@@ -254,18 +254,8 @@ async fn wait_for_attempt(app: &crate::helpers::TestApp, su: &str, id: &str) -> 
 #[tokio::test]
 async fn redirects_are_not_followed_and_answers_are_bounded() {
     let (app, su, rx) = setup().await;
-    let redirect = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/redirect"), "secret": rx.secret}),
-    )
-    .await;
-    let big = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/big"), "secret": rx.secret}),
-    )
-    .await;
+    let redirect = webhook(&app, &su, rx.on_create("/redirect")).await;
+    let big = webhook(&app, &su, rx.on_create("/big")).await;
     app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
         .await;
     let failed = wait_for_attempt(&app, &su, redirect["id"].as_str().unwrap()).await;
@@ -295,18 +285,8 @@ async fn redirects_are_not_followed_and_answers_are_bounded() {
 #[tokio::test]
 async fn a_webhook_failing_too_long_is_disabled_and_a_superuser_told() {
     let (app, su, rx) = setup_with(|c| c.webhooks.disable_after = Duration::from_millis(800)).await;
-    let failing = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/fail/1000"), "secret": rx.secret}),
-    )
-    .await;
-    let healthy = webhook(
-        &app,
-        &su,
-        json!({"collection": "posts", "events": ["create"], "url": rx.url("/ok"), "secret": rx.secret}),
-    )
-    .await;
+    let failing = webhook(&app, &su, rx.on_create("/fail/1000")).await;
+    let healthy = webhook(&app, &su, rx.on_create("/ok")).await;
     let path = format!("/api/webhooks/{}", failing["id"].as_str().unwrap());
     app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
         .await;

@@ -100,6 +100,8 @@ test('webhooks: create with a refused filter first, deliveries, redeliver', asyn
   await delivery.locator('button', { hasText: 'Redeliver' }).click();
   await delivery.locator('[role=status]', { hasText: 'Queued again' }).waitFor();
   await until('two deliveries', async () => (await page.locator('section.deliveries tbody tr').count()) >= 2);
+  // Fewer than a page: nothing older to read.
+  assert.equal(await page.locator('section.deliveries button', { hasText: 'Older deliveries' }).count(), 0);
   await shot(page, 'webhooks-deliveries');
 
   // Edit: reveal the secret, keep it when the field is left empty.
@@ -137,5 +139,32 @@ test('webhooks: one disabled after its receiver kept failing is flagged', async 
   await page.locator('section.deliveries tbody tr').first().waitFor();
   assert.match(await page.locator('section.deliveries').textContent(), /answered 500/);
   await shot(page, 'webhooks-disabled');
+  w.check();
+});
+
+test('webhooks: older deliveries are read a page at a time, none twice', async () => {
+  const hook = await api(server.base, token, 'POST', '/api/webhooks', {
+    name: 'Busy', collection: 'posts', events: ['create'], url: `${target}/ok`,
+  });
+  for (let i = 0; i < 55; i++) {
+    await api(server.base, token, 'POST', '/api/collections/posts/records', { title: `busy ${i}` });
+  }
+  await until('55 deliveries done', async () => {
+    const list = await api(server.base, token, 'GET', `/api/webhooks/${hook.id}/deliveries?limit=200`);
+    return list.length === 55 && list.every((d) => d.status === 'done');
+  });
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/webhooks`);
+  await page.locator(`tr[data-webhook="${hook.id}"] button`, { hasText: 'Deliveries' }).click();
+  const rows = page.locator('section.deliveries tbody tr');
+  await until('the first page', async () => (await rows.count()) === 50);
+  const older = page.locator('section.deliveries button', { hasText: 'Older deliveries' });
+  await older.click();
+  await until('the older ones', async () => (await rows.count()) === 55);
+  await older.waitFor({ state: 'detached' });
+  const ids = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.delivery)));
+  assert.equal(new Set(ids).size, 55, 'no delivery twice');
+  assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
   w.check();
 });

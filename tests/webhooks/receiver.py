@@ -15,7 +15,12 @@ the path the webhook points at:
     /redirect        302 to the receiver's own /landed (which a test
                      asserts was never requested)
     /big             200 with a 10 MiB body, sent slowly after the first MiB
-    /slow            sleeps 30 s before answering
+    /slow/S/N        sleeps S seconds before answering the first N requests
+                     on this path (200), then answers at once
+
+Every request is verified with the start-up secret (`verified`) and with
+each secret added since by POST /_secret (body: the secret);
+`verifiedWith` lists the indices of those that verify it (0: start-up).
 
 Installed by tests/run.sh (`pip install standardwebhooks`).
 """
@@ -33,10 +38,11 @@ lock = threading.Lock()
 log = []
 counts = {}
 release = threading.Event()
+verifiers = []
 
 
 def make_handler(secret):
-    verifier = Webhook(secret)
+    verifiers.append(Webhook(secret))
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -67,6 +73,12 @@ def make_handler(secret):
             if self.path == "/_release":
                 release.set()
                 return self.answer(200)
+            if self.path == "/_secret":
+                length = int(self.headers.get("Content-Length") or 0)
+                added = Webhook(self.rfile.read(length).decode().strip())
+                with lock:
+                    verifiers.append(added)
+                return self.answer(200)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             n = self.record(body)
@@ -92,8 +104,8 @@ def make_handler(secret):
                 except OSError:
                     pass
                 return
-            if parts[0] == "slow":
-                time.sleep(30)
+            if parts[0] == "slow" and n <= int(parts[2]):
+                time.sleep(float(parts[1]))
             self.answer(200)
 
         def record(self, body):
@@ -108,12 +120,18 @@ def make_handler(secret):
                 "body": body.decode("utf-8", "replace"),
                 "received": time.time(),
             }
-            try:
-                entry["payload"] = verifier.verify(body, headers)
-                entry["verified"] = True
-            except Exception as e:  # the library's verification error, or a missing header
-                entry["verified"] = False
-                entry["error"] = f"{type(e).__name__}: {e}"
+            with lock:
+                current = list(verifiers)
+            entry["verifiedWith"] = []
+            for i, verifier in enumerate(current):
+                try:
+                    payload = verifier.verify(body, headers)
+                    entry["verifiedWith"].append(i)
+                    entry.setdefault("payload", payload)
+                except Exception as e:  # the library's verification error, or a missing header
+                    if i == 0:
+                        entry["error"] = f"{type(e).__name__}: {e}"
+            entry["verified"] = 0 in entry["verifiedWith"]
             with lock:
                 counts[self.path] = counts.get(self.path, 0) + 1
                 n = counts[self.path]

@@ -3,7 +3,7 @@
 // after a day of failures); a form creates or edits one; the deliveries
 // log of the one picked shows every attempt's outcome, with redelivery.
 // The secret is shown whole once, when it is made, and on request.
-import { html, useState } from './lib.js';
+import { html, useEffect, useState } from './lib.js';
 import { useCollections } from './context.js';
 import { del, enc, get, patch, post } from './api.js';
 import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, saving, useLoad } from './ui.js';
@@ -167,10 +167,28 @@ function WebhookForm({ hook, onCancel, onSaved }) {
   </form>`;
 }
 
+// Deliveries a page; older ones are read by key (`before` the last id
+// shown), so deliveries arriving meanwhile never repeat a row.
+const DELIVERIES_PAGE = 50;
+
 function Deliveries({ hook }) {
-  const loaded = useLoad(() => get(`/api/webhooks/${enc(hook.id)}/deliveries`, { limit: 50 }), [hook.id]);
+  const path = `/api/webhooks/${enc(hook.id)}/deliveries`;
+  const loaded = useLoad(() => get(path, { limit: DELIVERIES_PAGE }), [hook.id]);
   const [rowState, setRowState] = useState({});
-  const rows = loaded.data || [];
+  // Pages read past the first; a refresh starts over.
+  const [older, setOlder] = useState({ rows: [], more: null, busy: false, error: null });
+  useEffect(() => setOlder({ rows: [], more: null, busy: false, error: null }), [loaded.data]);
+  const rows = [...(loaded.data || []), ...older.rows];
+  const more = older.more ?? loaded.data?.length === DELIVERIES_PAGE;
+  async function loadOlder() {
+    setOlder((o) => ({ ...o, busy: true, error: null }));
+    try {
+      const page = await get(path, { limit: DELIVERIES_PAGE, before: rows[rows.length - 1].id });
+      setOlder((o) => ({ rows: [...o.rows, ...page], more: page.length === DELIVERIES_PAGE, busy: false, error: null }));
+    } catch (error) {
+      setOlder((o) => ({ ...o, busy: false, error }));
+    }
+  }
   async function redeliver(d) {
     setRowState((s) => ({ ...s, [d.id]: { busy: true } }));
     try {
@@ -212,5 +230,9 @@ function Deliveries({ hook }) {
         </tr>`;
       })}</tbody>
     </table></div>`}
+    ${more && html`<div class="inline form-row">
+      <button class="btn small" type="button" disabled=${older.busy} onClick=${loadOlder}>${older.busy ? 'Loading…' : 'Older deliveries'}</button>
+    </div>`}
+    <${ErrorNote} error=${older.error} title="The older deliveries could not be loaded:" />
   </section>`;
 }

@@ -1,0 +1,123 @@
+//! A delivery attempt is bounded by `--webhooks-timeout`: a receiver that
+//! accepts the connection and never answers, or answers later than the
+//! bound, fails the attempt as timed out, and the delivery is retried;
+//! a fast receiver, the control, is delivered once.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::run_cairn,
+    webhooks_receiver::{Silent, deliveries, serve, serve_call, settled, setup_with, webhook},
+};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The newest delivery of webhook `id` once it has had `attempts` attempts.
+async fn after_attempts(app: &crate::helpers::TestApp, su: &str, id: &str, attempts: u64) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let list = deliveries(app, su, id).await;
+        if let Some(d) = list.first()
+            && d["attempts"].as_u64().unwrap_or(0) >= attempts
+        {
+            return d.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not {attempts} attempts: {list:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_past_the_timeout_fails_as_timed_out_and_is_retried() {
+    let (app, su, rx) = setup_with(|c| c.webhooks.timeout = Duration::from_secs(1)).await;
+    let silent = Silent::start().await;
+    let hook =
+        |url: String| json!({"collection": "posts", "events": ["create"], "url": url, "secret": rx.secret});
+    let never = webhook(&app, &su, hook(silent.url("/in"))).await;
+    // Sleeps 3 s on the first request, answers the next at once.
+    let late = webhook(&app, &su, rx.on_create("/slow/3/1")).await;
+    let fast = webhook(&app, &su, rx.on_create("/ok")).await;
+    app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
+        .await;
+
+    // The control: a fast receiver, delivered at the first attempt.
+    let done = settled(&app, &su, fast["id"].as_str().unwrap(), 1, WAIT).await;
+    assert_eq!(done[0]["status"], json!("done"), "{done:#?}");
+    assert_eq!(done[0]["attempts"], json!(1), "{done:#?}");
+    assert_eq!(done[0]["lastError"], json!(""), "{done:#?}");
+
+    // The silent receiver: every attempt ends at the bound (1 s, not the
+    // default 10 s), as a timeout, and is tried again.
+    let d = after_attempts(&app, &su, never["id"].as_str().unwrap(), 2).await;
+    assert_eq!(d["status"], json!("failed"), "{d:#}");
+    assert!(d["lastError"].as_str().unwrap().contains("timed out"), "{d:#}");
+    let ms = d["result"]["ms"].as_u64().unwrap();
+    assert!((1000..4000).contains(&ms), "the attempt took {ms} ms: {d:#}");
+    assert!(d["result"].get("status").is_none(), "no answer, no status: {d:#}");
+    assert!(silent.accepted() >= 2, "one connection per attempt");
+
+    // The late receiver: the first attempt timed out while it slept, the
+    // second went through; both carried the same message.
+    let done = settled(&app, &su, late["id"].as_str().unwrap(), 1, WAIT).await;
+    assert_eq!(done[0]["status"], json!("done"), "{done:#?}");
+    assert_eq!(done[0]["attempts"], json!(2), "{done:#?}");
+    let log = rx.log().await;
+    let late_log: Vec<&Value> = log.iter().filter(|e| e["path"] == json!("/slow/3/1")).collect();
+    assert_eq!(late_log.len(), 2, "{log:#?}");
+    assert_eq!(late_log[0]["id"], late_log[1]["id"]);
+    assert!(late_log.iter().all(|e| e["verified"] == json!(true)), "{log:#?}");
+    let fast_log = log.iter().filter(|e| e["path"] == json!("/ok")).count();
+    assert_eq!(fast_log, 1, "the fast receiver heard it once: {log:#?}");
+}
+
+#[tokio::test]
+async fn the_timeout_is_a_start_up_option() {
+    // Out of range: refused at start-up, before anything listens.
+    for bad in ["0", "301", "soon"] {
+        let (code, _, err) = run_cairn(
+            &["serve", "--webhooks-timeout", bad, "--dir", "/nonexistent"],
+            &[],
+        )
+        .await;
+        assert_eq!(code, 2, "--webhooks-timeout {bad}: {err}");
+        assert!(err.contains("--webhooks-timeout"), "{err}");
+    }
+    // In range: the real server bounds an attempt by it (1 s, where the
+    // default would wait 10 s).
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--webhooks-allow-private", "--webhooks-timeout", "1"];
+    let (server, su) = serve(dir.path(), &flags).await;
+    let collection = json!({"name": "posts", "type": "base", "fields": [{"name": "title", "type": "text"}]});
+    serve_call(&server, "POST", "/api/collections", Some(&su), Some(collection)).await;
+    let silent = Silent::start().await;
+    let hook = json!({"collection": "posts", "events": ["create"], "url": silent.url("/in")});
+    let hook = serve_call(&server, "POST", "/api/webhooks", Some(&su), Some(hook)).await;
+    let record = json!({"title": "a"});
+    serve_call(
+        &server,
+        "POST",
+        "/api/collections/posts/records",
+        Some(&su),
+        Some(record),
+    )
+    .await;
+    let path = format!("/api/webhooks/{}/deliveries", hook["id"].as_str().unwrap());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let d = loop {
+        let list = serve_call(&server, "GET", &path, Some(&su), None).await;
+        if list[0]["attempts"].as_u64().unwrap_or(0) >= 1 {
+            break list[0].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{list:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(d["lastError"].as_str().unwrap().contains("timed out"), "{d:#}");
+    let ms = d["result"]["ms"].as_u64().unwrap();
+    assert!((1000..4000).contains(&ms), "the attempt took {ms} ms: {d:#}");
+    assert_eq!(silent.accepted(), 1);
+}
