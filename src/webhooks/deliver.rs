@@ -5,9 +5,16 @@
 //! failed attempt, since following one would send the payload wherever
 //! the target points, a private address included. Proxies from the
 //! environment are not used either, for the same reason.
+//!
+//! Clients are kept between attempts (`Clients`), so a receiver keeps its
+//! connection open from one delivery to the next instead of a new TCP
+//! connection each time; a client is only ever pinned to the addresses
+//! checked for the attempt that uses it.
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -46,11 +53,56 @@ impl Delivered {
     }
 }
 
+/// The clients of earlier attempts, one per target origin and set of
+/// checked addresses: an attempt whose resolution checked exactly these
+/// addresses reuses the client and its idle connections (made to those
+/// addresses), and one that resolved elsewhere gets a client of its own.
+#[derive(Default)]
+pub struct Clients(Mutex<HashMap<ClientKey, reqwest::Client>>);
+
+/// The target's origin, the addresses checked (sorted), the timeout.
+type ClientKey = (String, Vec<SocketAddr>, Duration);
+
+/// Clients kept at most; past it they are all dropped and made again.
+const MAX_CLIENTS: usize = 256;
+/// Idle connections kept per receiver: as many as deliveries can run at
+/// once with the queue's default workers.
+const IDLE_PER_HOST: usize = 16;
+
+impl Clients {
+    fn get(
+        &self,
+        url: &reqwest::Url,
+        addrs: &[SocketAddr],
+        timeout: Duration,
+    ) -> Result<reqwest::Client, String> {
+        let mut sorted = addrs.to_vec();
+        sorted.sort();
+        let key = (url.origin().ascii_serialization(), sorted, timeout);
+        let mut clients = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = pinned_client(url, addrs, timeout)?;
+        if clients.len() >= MAX_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
 /// Sends `body` to `hook`'s URL as message `msg_id`, signed with its
 /// secret; `Delivered::error` says why it did not go through.
-pub async fn attempt(hook: &Webhook, options: &WebhookOptions, msg_id: &str, body: &[u8]) -> Delivered {
+pub async fn attempt(
+    clients: &Clients,
+    hook: &Webhook,
+    options: &WebhookOptions,
+    msg_id: &str,
+    body: &[u8],
+) -> Delivered {
     let started = Instant::now();
-    let mut out = match send(hook, options, msg_id, body, started).await {
+    let mut out = match send(clients, hook, options, msg_id, body, started).await {
         Ok(out) => out,
         Err(error) => Delivered {
             error,
@@ -62,6 +114,7 @@ pub async fn attempt(hook: &Webhook, options: &WebhookOptions, msg_id: &str, bod
 }
 
 async fn send(
+    clients: &Clients,
     hook: &Webhook,
     options: &WebhookOptions,
     msg_id: &str,
@@ -73,7 +126,7 @@ async fn send(
         .await
         .map_err(|e| e.to_string())?;
     let key = sign::key_of(&hook.secret).ok_or("the webhook's secret is not a whsec_ secret")?;
-    let client = pinned_client(&url, &addrs, options.timeout)?;
+    let client = clients.get(&url, &addrs, options.timeout)?;
     let timestamp = chrono::Utc::now().timestamp();
     let request = client
         .post(url)
@@ -135,7 +188,8 @@ fn pinned_client(
         .no_proxy()
         .timeout(timeout)
         .connect_timeout(timeout)
-        .pool_max_idle_per_host(0);
+        .pool_max_idle_per_host(IDLE_PER_HOST)
+        .pool_idle_timeout(Duration::from_secs(30));
     if let Some(url::Host::Domain(host)) = url.host() {
         builder = builder.resolve_to_addrs(host, addrs);
     }
@@ -251,17 +305,118 @@ mod tests {
         };
         let (addr, got) = one_request().await;
         let refused = hook(format!("http://localhost:{}/in", addr.port()));
-        let out = attempt(&refused, &options(false), "msg_1", b"{}").await;
+        let out = attempt(&Clients::default(), &refused, &options(false), "msg_1", b"{}").await;
         assert!(out.error.contains("private, loopback"), "{out:?}");
         assert_eq!(out.status, None);
         assert!(got.await.unwrap().is_none(), "refused before connecting");
         // The control: the same name where private targets are allowed.
         let (addr, got) = one_request().await;
         let allowed = hook(format!("http://localhost:{}/in", addr.port()));
-        let out = attempt(&allowed, &options(true), "msg_2", b"{}").await;
+        let out = attempt(&Clients::default(), &allowed, &options(true), "msg_2", b"{}").await;
         assert!(out.ok(), "{out:?}");
         assert_eq!(out.status, Some(200));
         let head = got.await.unwrap().unwrap();
         assert!(head.contains("webhook-id: msg_2"), "{head}");
+    }
+
+    /// A server on 127.0.0.1 that answers every request 200 and keeps
+    /// connections open; the count is of the connections it accepted.
+    async fn keep_alive_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        // One request: its head, then content-length bytes.
+                        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        while buf.len() < end + 4 + length {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.drain(..end + 4 + length);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if socket.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    #[tokio::test]
+    async fn deliveries_to_one_receiver_share_a_connection() {
+        use std::sync::atomic::Ordering;
+        let options = WebhookOptions {
+            allow_private: true,
+            timeout: Duration::from_secs(5),
+            ..WebhookOptions::default()
+        };
+        let (addr, accepted) = keep_alive_server().await;
+        let target = hook(format!("http://127.0.0.1:{}/in", addr.port()));
+        let clients = Clients::default();
+        for n in 0..5 {
+            let out = attempt(&clients, &target, &options, &format!("msg_{n}"), b"{}").await;
+            assert!(out.ok(), "{out:?}");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "five deliveries, one connection"
+        );
+        // The control: without the kept clients, each attempt connects anew.
+        let (addr, accepted) = keep_alive_server().await;
+        let target = hook(format!("http://127.0.0.1:{}/in", addr.port()));
+        for n in 0..3 {
+            let out = attempt(&Clients::default(), &target, &options, &format!("msg_{n}"), b"{}").await;
+            assert!(out.ok(), "{out:?}");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_client_is_kept_per_set_of_checked_addresses() {
+        let clients = Clients::default();
+        let url = reqwest::Url::parse("http://receiver.example:8080/in").unwrap();
+        let a: SocketAddr = "203.0.113.5:8080".parse().unwrap();
+        let b: SocketAddr = "203.0.113.6:8080".parse().unwrap();
+        let t = Duration::from_secs(5);
+        clients.get(&url, &[a], t).unwrap();
+        clients.get(&url, &[a], t).unwrap();
+        assert_eq!(
+            clients.0.lock().unwrap().len(),
+            1,
+            "the same resolution reuses its client"
+        );
+        // A name that now resolves elsewhere never gets the old connections.
+        clients.get(&url, &[b], t).unwrap();
+        clients.get(&url, &[b, a], t).unwrap();
+        clients.get(&url, &[a, b], t).unwrap();
+        assert_eq!(clients.0.lock().unwrap().len(), 3);
     }
 }

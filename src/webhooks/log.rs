@@ -60,6 +60,7 @@ impl Webhooks {
             }
         };
         let got = deliver::attempt(
+            &self.clients,
             &hook,
             &self.options,
             &message_id(&job.uid),

@@ -87,6 +87,8 @@ pub struct Webhooks {
     /// A delivery was enqueued in a transaction since the queue was last
     /// woken (see `take_enqueued`).
     enqueued: AtomicBool,
+    /// HTTP clients kept between deliveries.
+    clients: deliver::Clients,
 }
 
 impl Webhooks {
@@ -96,6 +98,7 @@ impl Webhooks {
             active: RwLock::default(),
             reloading: tokio::sync::Mutex::new(()),
             enqueued: AtomicBool::new(false),
+            clients: deliver::Clients::default(),
         }
     }
 
