@@ -61,14 +61,27 @@ pub struct KeyGrant {
     pub scopes: Vec<Scope>,
     /// `datetime` text; empty for a key that does not expire.
     pub expires: String,
+    /// The collections the scopes let the key list or view: the only ones
+    /// its filters and sorts may reach through relations.
+    readable: Vec<String>,
     retired: AtomicBool,
 }
 
 impl KeyGrant {
     pub fn new(id: String, scopes: Vec<Scope>, expires: String) -> Self {
+        let readable = scopes
+            .iter()
+            .filter(|s| {
+                s.actions
+                    .iter()
+                    .any(|a| matches!(a, KeyAction::List | KeyAction::View))
+            })
+            .map(|s| s.collection_id.clone())
+            .collect();
         Self {
             id,
             scopes,
+            readable,
             expires,
             retired: AtomicBool::new(false),
         }
@@ -81,6 +94,13 @@ impl KeyGrant {
                 .scopes
                 .iter()
                 .any(|s| s.collection_id == collection_id && s.actions.contains(&action))
+    }
+
+    /// What the key's own filters and sorts may reach: `None` for a key
+    /// without scopes (its record's full rights), else the collections it
+    /// may list or view.
+    pub fn filter_reach(&self) -> Option<&[String]> {
+        (!self.scopes.is_empty()).then_some(self.readable.as_slice())
     }
 
     /// Not retired, and not expired at `now` (`datetime` text).

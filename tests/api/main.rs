@@ -42,6 +42,7 @@ mod import_bad_input;
 mod import_pocketbase;
 mod installer;
 mod keys_api;
+mod keys_filters;
 mod keys_ops;
 mod keys_realtime;
 mod keys_scopes;
