@@ -307,3 +307,49 @@ async fn each_key_counts_in_a_bucket_of_its_own() {
         assert_eq!(status(Some(admin.clone())).await, 200);
     }
 }
+
+/// A key that does not work is refused (401), but counted first as the
+/// guest request it is, in its address's bucket: a flood of made-up keys
+/// meets the limit like any other flood. A good key, in a bucket of its
+/// own, still works from the same address.
+#[tokio::test]
+async fn bad_keys_count_against_their_address() {
+    let app = spawn_app().await;
+    let (admin, alice_id, _) = setup(&app).await;
+    let good = bearer(
+        &create_key(
+            &app,
+            &admin,
+            json!({"name": "good", "collection": "users", "record": alice_id}),
+        )
+        .await
+        .1,
+    );
+    let bad = bearer(&format!("cairn_sk_{}", "x".repeat(48)));
+    let list = "/api/collections/posts/records";
+    let status = |auth: String| {
+        let app = &app;
+        async move { app.call("GET", list, Some(&auth), None).await.status().as_u16() }
+    };
+    // The limiter off: a bad key is a 401 however often it is sent.
+    for _ in 0..6 {
+        assert_eq!(status(bad.clone()).await, 401);
+    }
+    let mut rule = RateLimitRule::new("/api/", 60, 3);
+    rule.audience = String::new();
+    app.change_settings(|s| {
+        s.rate_limits.excluded_ips.clear();
+        s.rate_limits.enabled = true;
+        s.rate_limits.rules = vec![rule];
+    })
+    .await;
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        seen.push(status(bad.clone()).await);
+    }
+    assert_eq!(seen, [401, 401, 401, 429, 429, 429]);
+    // The good key counts apart and works; a guest from the address shares
+    // the bad keys' bucket, which is full.
+    assert_eq!(status(good).await, 200);
+    assert_eq!(app.get(list).await.status(), 429);
+}
