@@ -105,7 +105,17 @@ impl KeyGrant {
 
     /// Not retired, and not expired at `now` (`datetime` text).
     pub fn is_live(&self, now: &str) -> bool {
-        !self.retired.load(Ordering::Acquire) && (self.expires.is_empty() || now < self.expires.as_str())
+        !self.is_retired() && !self.is_expired(now)
+    }
+
+    /// Expired at `now` (`datetime` text).
+    pub fn is_expired(&self, now: &str) -> bool {
+        !self.expires.is_empty() && now >= self.expires.as_str()
+    }
+
+    /// The key changed or was revoked since this value was made.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
     }
 
     /// The key changed or was revoked: this value no longer speaks for it.

@@ -210,27 +210,31 @@ impl Keys {
             .map(|a| input::allowed_ips(&mut errors, a));
         let expires = input.expires.as_deref().map(|e| input::expires(&mut errors, e));
         let wanted = id.to_owned();
-        let current = db
-            .read(move |conn| Ok::<_, StoreError>(store::by_id(conn, &wanted)?))
-            .await?
-            .ok_or(KeyError::NotFound)?;
         if !errors.is_empty() {
+            // Nothing is written: an unknown key is still a 404 first.
+            db.read(move |conn| Ok::<_, StoreError>(store::by_id(conn, &wanted)?))
+                .await?
+                .ok_or(KeyError::NotFound)?;
             return Err(KeyError::Validation(errors));
         }
-        let row = KeyRow {
-            name: name.unwrap_or(current.name),
-            scopes: scopes.unwrap_or(current.scopes),
-            allowed_ips: allowed_ips.unwrap_or(current.allowed_ips),
-            expires: expires.unwrap_or(current.expires),
-            updated: datetime::now(),
-            ..current
-        };
-        let stored = row.clone();
-        let hash = db
+        // Read and written in one step of the writer, so two changes sent
+        // at once cannot both start from the same row and lose one.
+        let (row, hash) = db
             .write(move |tx| {
-                let hash = store::hash_of(tx, &stored.id)?;
-                store::update(tx, &stored)?;
-                Ok::<_, StoreError>(hash)
+                let (Some(current), Some(hash)) = (store::by_id(tx, &wanted)?, store::hash_of(tx, &wanted)?)
+                else {
+                    return Ok::<_, StoreError>(None);
+                };
+                let row = KeyRow {
+                    name: name.unwrap_or(current.name),
+                    scopes: scopes.unwrap_or(current.scopes),
+                    allowed_ips: allowed_ips.unwrap_or(current.allowed_ips),
+                    expires: expires.unwrap_or(current.expires),
+                    updated: datetime::now(),
+                    ..current
+                };
+                store::update(tx, &row)?;
+                Ok(Some((row, hash)))
             })
             .await?
             .ok_or(KeyError::NotFound)?;

@@ -44,6 +44,7 @@ mod installer;
 mod keys_api;
 mod keys_filters;
 mod keys_ops;
+mod keys_races;
 mod keys_realtime;
 mod keys_scopes;
 mod keys_use;
