@@ -4,7 +4,7 @@
 //! the value every service that authorizes an action reads (records,
 //! realtime), kept here so that none of them has to import `keys`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use tokio_util::sync::CancellationToken;
 
 /// One thing a scope may allow on a collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,7 +64,9 @@ pub struct KeyGrant {
     /// The collections the scopes let the key list or view: the only ones
     /// its filters and sorts may reach through relations.
     readable: Vec<String>,
-    retired: AtomicBool,
+    /// Cancelled when the key changes or is revoked; holders that outlive
+    /// a request wait on it (`retirement`) to end at once.
+    retired: CancellationToken,
 }
 
 impl KeyGrant {
@@ -83,7 +85,7 @@ impl KeyGrant {
             scopes,
             readable,
             expires,
-            retired: AtomicBool::new(false),
+            retired: CancellationToken::new(),
         }
     }
 
@@ -115,12 +117,18 @@ impl KeyGrant {
 
     /// The key changed or was revoked since this value was made.
     pub fn is_retired(&self) -> bool {
-        self.retired.load(Ordering::Acquire)
+        self.retired.is_cancelled()
+    }
+
+    /// Cancelled when this value is retired (a realtime stream opened
+    /// with the key ends then); cancelling it retires nothing.
+    pub fn retirement(&self) -> CancellationToken {
+        self.retired.child_token()
     }
 
     /// The key changed or was revoked: this value no longer speaks for it.
     pub fn retire(&self) {
-        self.retired.store(true, Ordering::Release);
+        self.retired.cancel();
     }
 }
 
