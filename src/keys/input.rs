@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::Utc;
 
 use super::store::StoredScope;
 use crate::{
@@ -178,15 +178,7 @@ pub fn expires(errors: &mut ErrorTree, raw: &str) -> String {
     if raw.is_empty() {
         return String::new();
     }
-    let parsed = DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            let naive = raw.strip_suffix('Z').unwrap_or(raw);
-            NaiveDateTime::parse_from_str(naive, "%Y-%m-%d %H:%M:%S%.f")
-                .ok()
-                .map(|t| t.and_utc())
-        });
+    let parsed = datetime::parse(raw);
     match parsed {
         None => {
             errors.add(

@@ -3,7 +3,7 @@
 //! the key (`Keys::retire`), so it applies to the key's next request.
 
 use super::{
-    KeyError, KeyInfo, Keys, ScopeInfo, input,
+    KeyError, KeyInfo, Keys, input,
     input::KeyInput,
     secret,
     store::{self, KeyRow, StoredScope},
@@ -17,34 +17,16 @@ use crate::{
 
 const ID_LEN: usize = 15;
 
-fn info(row: KeyRow, catalog: &Catalog, bound: bool) -> KeyInfo {
+fn info(key: KeyRow, catalog: &Catalog, bound: bool) -> KeyInfo {
     let name_of = |id: &str| {
         catalog
             .by_id(id)
             .map_or_else(|| id.to_owned(), |c| c.name.clone())
     };
     KeyInfo {
-        collection_name: name_of(&row.collection_id),
-        scopes: row
-            .scopes
-            .iter()
-            .map(|s| ScopeInfo {
-                collection_id: s.collection.clone(),
-                collection_name: name_of(&s.collection),
-                actions: s.actions.clone(),
-            })
-            .collect(),
-        id: row.id,
-        name: row.name,
-        prefix: row.prefix,
-        collection_id: row.collection_id,
-        record_id: row.record_id,
-        allowed_ips: row.allowed_ips,
-        expires: row.expires,
-        last_used: row.last_used,
-        last_used_ip: row.last_used_ip,
-        created: row.created,
-        updated: row.updated,
+        collection_name: name_of(&key.collection_id),
+        scope_names: key.scopes.iter().map(|s| name_of(&s.collection)).collect(),
+        key,
         bound,
     }
 }

@@ -35,12 +35,11 @@ use std::{
 };
 
 use moka::sync::Cache;
-use serde::Serialize;
 
-use self::store::KeyRow;
 pub use self::{
     input::{KeyInput, ScopeInput},
     secret::{PREFIX, presented},
+    store::{KeyRow, StoredScope},
 };
 use crate::{
     auth::caller::AuthRecords,
@@ -74,37 +73,21 @@ impl From<rusqlite::Error> for KeyError {
     }
 }
 
-/// A key as a superuser sees it (never its secret, which only `create`
-/// returns, once).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A key as a superuser sees it: its row (never its secret, which only
+/// `create` returns, once, nor the secret's hash), with the names of the
+/// collections it names as they are now. The API's `ApiKey` is its one
+/// shape on the wire.
+#[derive(Debug, Clone)]
 pub struct KeyInfo {
-    pub id: String,
-    pub name: String,
-    /// `cairn_sk_` and the key's first characters.
-    pub prefix: String,
-    pub collection_id: String,
+    pub key: KeyRow,
     /// The bound record's collection as named now (its id if it is gone).
     pub collection_name: String,
-    pub record_id: String,
-    pub scopes: Vec<ScopeInfo>,
-    pub allowed_ips: Vec<String>,
-    pub expires: String,
-    pub last_used: String,
-    pub last_used_ip: String,
-    pub created: String,
-    pub updated: String,
+    /// Each scope's collection as named now (its id if it is gone), in
+    /// the order of `key.scopes`.
+    pub scope_names: Vec<String>,
     /// False when the bound record or its collection is gone: the key no
     /// longer works.
     pub bound: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScopeInfo {
-    pub collection_id: String,
-    pub collection_name: String,
-    pub actions: Vec<String>,
 }
 
 /// A key as requests use it, cached by the hash of its secret.

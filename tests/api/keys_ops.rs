@@ -7,7 +7,7 @@ use cairn::settings::RateLimitRule;
 use serde_json::json;
 
 use crate::{
-    helpers::{json, run_cairn, serve_log_path, spawn_app, spawn_app_with, spawn_serve},
+    helpers::{TestApp, json, run_cairn, serve_log_path, spawn_app, spawn_app_with, spawn_serve},
     keys_api::{create_key, setup},
     keys_use::bearer,
 };
@@ -246,11 +246,9 @@ async fn the_secret_reaches_no_log() {
     }
 }
 
-#[tokio::test]
-async fn each_key_counts_in_a_bucket_of_its_own() {
-    let app = spawn_app().await;
-    let (admin, alice_id, _) = setup(&app).await;
-    let mut rule = RateLimitRule::new("*:list", 60, 2);
+/// Turns the limiter on with `rule` alone, for every caller (loopback
+/// included).
+async fn limit_everyone(app: &TestApp, mut rule: RateLimitRule) {
     rule.audience = String::new();
     app.change_settings(|s| {
         s.rate_limits.excluded_ips.clear();
@@ -258,6 +256,13 @@ async fn each_key_counts_in_a_bucket_of_its_own() {
         s.rate_limits.rules = vec![rule];
     })
     .await;
+}
+
+#[tokio::test]
+async fn each_key_counts_in_a_bucket_of_its_own() {
+    let app = spawn_app().await;
+    let (admin, alice_id, _) = setup(&app).await;
+    limit_everyone(&app, RateLimitRule::new("*:list", 60, 2)).await;
     let key_of = |record: &'static str, collection: &'static str| {
         let (app, admin) = (&app, admin.clone());
         async move {
@@ -335,14 +340,7 @@ async fn bad_keys_count_against_their_address() {
     for _ in 0..6 {
         assert_eq!(status(bad.clone()).await, 401);
     }
-    let mut rule = RateLimitRule::new("/api/", 60, 3);
-    rule.audience = String::new();
-    app.change_settings(|s| {
-        s.rate_limits.excluded_ips.clear();
-        s.rate_limits.enabled = true;
-        s.rate_limits.rules = vec![rule];
-    })
-    .await;
+    limit_everyone(&app, RateLimitRule::new("/api/", 60, 3)).await;
     let mut seen = Vec::new();
     for _ in 0..6 {
         seen.push(status(bad.clone()).await);
