@@ -1,7 +1,7 @@
 //! PocketBase's datetime text: `2006-01-02 15:04:05.000Z`, always UTC.
 //! Stored and sent in this one form so that string order is time order.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 pub const FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3fZ";
 
@@ -36,6 +36,32 @@ pub fn format(t: DateTime<Utc>) -> String {
 
 pub fn now() -> String {
     format(Utc::now())
+}
+
+/// Parses the datetime forms clients send: PocketBase's own, RFC 3339,
+/// and a bare date (record fields, an API key's expiry).
+pub fn parse(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.fZ",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 #[cfg(test)]

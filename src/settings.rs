@@ -42,13 +42,12 @@ pub struct Settings {
 impl Settings {
     /// Whether a superuser may act from client address `ip`.
     pub fn superuser_ip_allowed(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
         self.superuser_ips.is_empty()
             || self
                 .superuser_ips
                 .iter()
                 .filter_map(|s| s.parse::<Network>().ok())
-                .any(|n| n.0.contains(&ip))
+                .any(|n| n.contains(ip))
     }
 
     /// The positions in `superuserIPs` that are not an address or network.
@@ -246,15 +245,33 @@ impl Default for TrustedProxy {
 impl TrustedProxy {
     /// Whether `ip` is a proxy whose headers are believed.
     pub fn trusts(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        self.networks.iter().any(|n| n.0.contains(&ip))
+        self.networks.iter().any(|n| n.contains(ip))
     }
 }
 
 /// An IP network in CIDR form; a bare address is a network of one.
 /// Parsed when the settings are read, so a bad one is refused on save.
+/// Also the form of an API key's address allowlist (`keys::input`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Network(IpNet);
+
+impl Network {
+    /// Whether client address `ip` is in the network (an IPv4-mapped IPv6
+    /// address as the IPv4 address it is).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.contains(&ip.to_canonical())
+    }
+
+    /// As a person writes it: an address alone (`127.0.0.1`), a network
+    /// as `10.0.0.0/8`.
+    pub fn compact(&self) -> String {
+        if self.0.prefix_len() == self.0.max_prefix_len() {
+            self.0.addr().to_string()
+        } else {
+            self.0.to_string()
+        }
+    }
+}
 
 impl std::str::FromStr for Network {
     type Err = String;

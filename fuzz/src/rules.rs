@@ -132,6 +132,7 @@ pub fn run(data: &[u8]) {
             catalog: Some(&world.catalog),
             request: &request,
             trusted: flags & 4 != 0,
+            reach: None,
         };
         // Bound after two parameters of the statement it joins, as a list's
         // own filter is.

@@ -36,7 +36,7 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
                         &state.schema.catalog(),
                         &state.store.data,
                         secret,
-                        client_ip(state, req),
+                        ClientInfo::ip_of(req, &state.settings.get().trusted_proxy),
                     )
                     .await
                     .map_err(ApiError::from)?,
@@ -56,14 +56,6 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
         crate::http::client::superuser_may_call(req, &state.settings.get())?;
     }
     Ok(caller)
-}
-
-/// The client address as the edge resolved it (trusted proxies honoured).
-fn client_ip(state: &AppState, req: &Request) -> std::net::IpAddr {
-    match req.extensions().get::<ClientInfo>() {
-        Some(client) => client.ip,
-        None => ClientInfo::resolve(req, &state.settings.get().trusted_proxy).ip,
-    }
 }
 
 /// Superusers only: 401 for guests, 403 for any other signed-in record,

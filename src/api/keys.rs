@@ -57,30 +57,32 @@ pub struct ApiKey {
 }
 
 impl From<keys::KeyInfo> for ApiKey {
-    fn from(k: keys::KeyInfo) -> Self {
+    fn from(info: keys::KeyInfo) -> Self {
+        let k = info.key;
         Self {
+            scopes: k
+                .scopes
+                .into_iter()
+                .zip(info.scope_names)
+                .map(|(s, collection_name)| ApiKeyScope {
+                    collection_id: s.collection,
+                    collection_name,
+                    actions: s.actions,
+                })
+                .collect(),
             id: k.id,
             name: k.name,
             prefix: k.prefix,
             collection_id: k.collection_id,
-            collection_name: k.collection_name,
+            collection_name: info.collection_name,
             record_id: k.record_id,
-            scopes: k
-                .scopes
-                .into_iter()
-                .map(|s| ApiKeyScope {
-                    collection_id: s.collection_id,
-                    collection_name: s.collection_name,
-                    actions: s.actions,
-                })
-                .collect(),
             allowed_ips: k.allowed_ips,
             expires: k.expires,
             last_used: k.last_used,
             last_used_ip: k.last_used_ip,
             created: k.created,
             updated: k.updated,
-            bound: k.bound,
+            bound: info.bound,
         }
     }
 }

@@ -72,6 +72,15 @@ impl ClientInfo {
         Self::of(peer, req.headers(), *req.scheme() == Scheme::HTTPS, proxy)
     }
 
+    /// The client address of `req`: the edge's answer when it gave one
+    /// (every request it serves), else resolved here the same way.
+    pub fn ip_of(req: &Request, proxy: &TrustedProxy) -> IpAddr {
+        match req.extensions().get::<ClientInfo>() {
+            Some(client) => client.ip,
+            None => Self::resolve(req, proxy).ip,
+        }
+    }
+
     /// For a request from `peer` with these headers, over TLS or not.
     fn of(peer: IpAddr, headers: &HeaderMap, tls: bool, proxy: &TrustedProxy) -> Self {
         let peer = peer.to_canonical();
@@ -200,11 +209,7 @@ pub fn superuser_may_call(req: &Request, settings: &crate::settings::Settings) -
     if settings.superuser_ips.is_empty() {
         return Ok(());
     }
-    let ip = match req.extensions().get::<ClientInfo>() {
-        Some(client) => client.ip,
-        None => ClientInfo::resolve(req, &settings.trusted_proxy).ip,
-    };
-    if settings.superuser_ip_allowed(ip) {
+    if settings.superuser_ip_allowed(ClientInfo::ip_of(req, &settings.trusted_proxy)) {
         Ok(())
     } else {
         Err(ApiError::new(

@@ -4,7 +4,7 @@
 //! the value every service that authorizes an action reads (records,
 //! realtime), kept here so that none of them has to import `keys`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use tokio_util::sync::CancellationToken;
 
 /// One thing a scope may allow on a collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,16 +61,31 @@ pub struct KeyGrant {
     pub scopes: Vec<Scope>,
     /// `datetime` text; empty for a key that does not expire.
     pub expires: String,
-    retired: AtomicBool,
+    /// The collections the scopes let the key list or view: the only ones
+    /// its filters and sorts may reach through relations.
+    readable: Vec<String>,
+    /// Cancelled when the key changes or is revoked; holders that outlive
+    /// a request wait on it (`retirement`) to end at once.
+    retired: CancellationToken,
 }
 
 impl KeyGrant {
     pub fn new(id: String, scopes: Vec<Scope>, expires: String) -> Self {
+        let readable = scopes
+            .iter()
+            .filter(|s| {
+                s.actions
+                    .iter()
+                    .any(|a| matches!(a, KeyAction::List | KeyAction::View))
+            })
+            .map(|s| s.collection_id.clone())
+            .collect();
         Self {
             id,
             scopes,
+            readable,
             expires,
-            retired: AtomicBool::new(false),
+            retired: CancellationToken::new(),
         }
     }
 
@@ -83,14 +98,37 @@ impl KeyGrant {
                 .any(|s| s.collection_id == collection_id && s.actions.contains(&action))
     }
 
+    /// What the key's own filters and sorts may reach: `None` for a key
+    /// without scopes (its record's full rights), else the collections it
+    /// may list or view.
+    pub fn filter_reach(&self) -> Option<&[String]> {
+        (!self.scopes.is_empty()).then_some(self.readable.as_slice())
+    }
+
     /// Not retired, and not expired at `now` (`datetime` text).
     pub fn is_live(&self, now: &str) -> bool {
-        !self.retired.load(Ordering::Acquire) && (self.expires.is_empty() || now < self.expires.as_str())
+        !self.is_retired() && !self.is_expired(now)
+    }
+
+    /// Expired at `now` (`datetime` text).
+    pub fn is_expired(&self, now: &str) -> bool {
+        !self.expires.is_empty() && now >= self.expires.as_str()
+    }
+
+    /// The key changed or was revoked since this value was made.
+    pub fn is_retired(&self) -> bool {
+        self.retired.is_cancelled()
+    }
+
+    /// Cancelled when this value is retired (a realtime stream opened
+    /// with the key ends then); cancelling it retires nothing.
+    pub fn retirement(&self) -> CancellationToken {
+        self.retired.child_token()
     }
 
     /// The key changed or was revoked: this value no longer speaks for it.
     pub fn retire(&self) {
-        self.retired.store(true, Ordering::Release);
+        self.retired.cancel();
     }
 }
 

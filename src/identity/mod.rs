@@ -73,6 +73,14 @@ impl Caller {
         self.is_superuser() && self.key().is_none_or(|k| k.scopes.is_empty())
     }
 
+    /// The only collections the caller's own filters and sorts may enter
+    /// through relations (`query::compile::Scope::reach`): those its API
+    /// key's scopes let it list or view; `None` when nothing narrows it
+    /// (no key, or a key without scopes, which is its record).
+    pub fn filter_reach(&self) -> Option<&[String]> {
+        self.key().and_then(|k| k.filter_reach())
+    }
+
     /// The API key the caller presented, if it was one.
     pub fn key(&self) -> Option<&Arc<KeyGrant>> {
         match self {

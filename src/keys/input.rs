@@ -2,16 +2,16 @@
 //! field into values the rest of `keys` can trust: every problem becomes
 //! a field error (`scopes.0.actions.1`), all of them reported at once.
 
-use std::{net::IpAddr, sync::Arc};
+use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use ipnet::IpNet;
+use chrono::Utc;
 
 use super::store::StoredScope;
 use crate::{
     datetime,
     identity::KeyAction,
     schema::{Catalog, Collection, CollectionKind},
+    settings::Network,
     validation::{ErrorTree, FieldError},
 };
 
@@ -143,14 +143,6 @@ pub fn scopes(errors: &mut ErrorTree, catalog: &Catalog, raw: &[ScopeInput]) -> 
     out
 }
 
-/// One allowlist entry: an address or a CIDR network, in canonical text.
-pub fn network(raw: &str) -> Option<IpNet> {
-    let raw = raw.trim();
-    raw.parse::<IpNet>()
-        .or_else(|_| raw.parse::<IpAddr>().map(IpNet::from))
-        .ok()
-}
-
 pub fn allowed_ips(errors: &mut ErrorTree, raw: &[String]) -> Vec<String> {
     if raw.len() > MAX_ALLOWED_IPS {
         errors.add(
@@ -164,9 +156,9 @@ pub fn allowed_ips(errors: &mut ErrorTree, raw: &[String]) -> Vec<String> {
     }
     let mut out = Vec::with_capacity(raw.len());
     for (i, entry) in raw.iter().enumerate() {
-        match network(entry) {
-            Some(net) => out.push(text_of(net)),
-            None => errors.add(
+        match entry.parse::<Network>() {
+            Ok(net) => out.push(net.compact()),
+            Err(_) => errors.add(
                 &["allowedIps", &i.to_string()],
                 FieldError::new(
                     "validation_invalid_ip",
@@ -179,15 +171,6 @@ pub fn allowed_ips(errors: &mut ErrorTree, raw: &[String]) -> Vec<String> {
     out
 }
 
-/// A single address as itself (`127.0.0.1`), a network as `addr/len`.
-fn text_of(net: IpNet) -> String {
-    if net.prefix_len() == net.max_prefix_len() {
-        net.addr().to_string()
-    } else {
-        net.trunc().to_string()
-    }
-}
-
 /// The expiry in `datetime` form; empty for none. It must be in the
 /// future: a key that is born expired is a mistake, said now.
 pub fn expires(errors: &mut ErrorTree, raw: &str) -> String {
@@ -195,15 +178,7 @@ pub fn expires(errors: &mut ErrorTree, raw: &str) -> String {
     if raw.is_empty() {
         return String::new();
     }
-    let parsed = DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            let naive = raw.strip_suffix('Z').unwrap_or(raw);
-            NaiveDateTime::parse_from_str(naive, "%Y-%m-%d %H:%M:%S%.f")
-                .ok()
-                .map(|t| t.and_utc())
-        });
+    let parsed = datetime::parse(raw);
     match parsed {
         None => {
             errors.add(

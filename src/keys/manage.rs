@@ -3,7 +3,7 @@
 //! the key (`Keys::retire`), so it applies to the key's next request.
 
 use super::{
-    KeyError, KeyInfo, Keys, ScopeInfo, input,
+    KeyError, KeyInfo, Keys, input,
     input::KeyInput,
     secret,
     store::{self, KeyRow, StoredScope},
@@ -17,34 +17,16 @@ use crate::{
 
 const ID_LEN: usize = 15;
 
-fn info(row: KeyRow, catalog: &Catalog, bound: bool) -> KeyInfo {
+fn info(key: KeyRow, catalog: &Catalog, bound: bool) -> KeyInfo {
     let name_of = |id: &str| {
         catalog
             .by_id(id)
             .map_or_else(|| id.to_owned(), |c| c.name.clone())
     };
     KeyInfo {
-        collection_name: name_of(&row.collection_id),
-        scopes: row
-            .scopes
-            .iter()
-            .map(|s| ScopeInfo {
-                collection_id: s.collection.clone(),
-                collection_name: name_of(&s.collection),
-                actions: s.actions.clone(),
-            })
-            .collect(),
-        id: row.id,
-        name: row.name,
-        prefix: row.prefix,
-        collection_id: row.collection_id,
-        record_id: row.record_id,
-        allowed_ips: row.allowed_ips,
-        expires: row.expires,
-        last_used: row.last_used,
-        last_used_ip: row.last_used_ip,
-        created: row.created,
-        updated: row.updated,
+        collection_name: name_of(&key.collection_id),
+        scope_names: key.scopes.iter().map(|s| name_of(&s.collection)).collect(),
+        key,
         bound,
     }
 }
@@ -210,27 +192,31 @@ impl Keys {
             .map(|a| input::allowed_ips(&mut errors, a));
         let expires = input.expires.as_deref().map(|e| input::expires(&mut errors, e));
         let wanted = id.to_owned();
-        let current = db
-            .read(move |conn| Ok::<_, StoreError>(store::by_id(conn, &wanted)?))
-            .await?
-            .ok_or(KeyError::NotFound)?;
         if !errors.is_empty() {
+            // Nothing is written: an unknown key is still a 404 first.
+            db.read(move |conn| Ok::<_, StoreError>(store::by_id(conn, &wanted)?))
+                .await?
+                .ok_or(KeyError::NotFound)?;
             return Err(KeyError::Validation(errors));
         }
-        let row = KeyRow {
-            name: name.unwrap_or(current.name),
-            scopes: scopes.unwrap_or(current.scopes),
-            allowed_ips: allowed_ips.unwrap_or(current.allowed_ips),
-            expires: expires.unwrap_or(current.expires),
-            updated: datetime::now(),
-            ..current
-        };
-        let stored = row.clone();
-        let hash = db
+        // Read and written in one step of the writer, so two changes sent
+        // at once cannot both start from the same row and lose one.
+        let (row, hash) = db
             .write(move |tx| {
-                let hash = store::hash_of(tx, &stored.id)?;
-                store::update(tx, &stored)?;
-                Ok::<_, StoreError>(hash)
+                let (Some(current), Some(hash)) = (store::by_id(tx, &wanted)?, store::hash_of(tx, &wanted)?)
+                else {
+                    return Ok::<_, StoreError>(None);
+                };
+                let row = KeyRow {
+                    name: name.unwrap_or(current.name),
+                    scopes: scopes.unwrap_or(current.scopes),
+                    allowed_ips: allowed_ips.unwrap_or(current.allowed_ips),
+                    expires: expires.unwrap_or(current.expires),
+                    updated: datetime::now(),
+                    ..current
+                };
+                store::update(tx, &row)?;
+                Ok(Some((row, hash)))
             })
             .await?
             .ok_or(KeyError::NotFound)?;

@@ -16,7 +16,9 @@
 //!
 //! Resolving a key costs one SHA-256 and a cache lookup: resolutions are
 //! cached by hash, bounded, and dropped by any change to the key, so an
-//! update or revocation applies to the very next request. Uses are
+//! update or revocation applies to the very next request. A change
+//! reaches only its own key: a read of that key under way when it lands
+//! is made again rather than cached, and nothing of other keys moves. Uses are
 //! recorded in memory and written about once a minute (`usage`).
 
 pub mod input;
@@ -28,27 +30,23 @@ mod usage;
 use std::{
     collections::HashMap,
     net::IpAddr,
-    sync::{
-        Arc, Mutex, Weak,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, Weak},
     time::Duration,
 };
 
-use ipnet::IpNet;
 use moka::sync::Cache;
-use serde::Serialize;
 
-use self::store::KeyRow;
 pub use self::{
     input::{KeyInput, ScopeInput},
     secret::{PREFIX, presented},
+    store::{KeyRow, StoredScope},
 };
 use crate::{
     auth::caller::AuthRecords,
     datetime,
     identity::{Caller, KeyAction, KeyGrant, Presented, key::Scope},
     schema::{Catalog, CollectionKind},
+    settings::Network,
     store::{Database, StoreError},
     validation::ErrorTree,
 };
@@ -75,37 +73,21 @@ impl From<rusqlite::Error> for KeyError {
     }
 }
 
-/// A key as a superuser sees it (never its secret, which only `create`
-/// returns, once).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A key as a superuser sees it: its row (never its secret, which only
+/// `create` returns, once, nor the secret's hash), with the names of the
+/// collections it names as they are now. The API's `ApiKey` is its one
+/// shape on the wire.
+#[derive(Debug, Clone)]
 pub struct KeyInfo {
-    pub id: String,
-    pub name: String,
-    /// `cairn_sk_` and the key's first characters.
-    pub prefix: String,
-    pub collection_id: String,
+    pub key: KeyRow,
     /// The bound record's collection as named now (its id if it is gone).
     pub collection_name: String,
-    pub record_id: String,
-    pub scopes: Vec<ScopeInfo>,
-    pub allowed_ips: Vec<String>,
-    pub expires: String,
-    pub last_used: String,
-    pub last_used_ip: String,
-    pub created: String,
-    pub updated: String,
+    /// Each scope's collection as named now (its id if it is gone), in
+    /// the order of `key.scopes`.
+    pub scope_names: Vec<String>,
     /// False when the bound record or its collection is gone: the key no
     /// longer works.
     pub bound: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScopeInfo {
-    pub collection_id: String,
-    pub collection_name: String,
-    pub actions: Vec<String>,
 }
 
 /// A key as requests use it, cached by the hash of its secret.
@@ -113,22 +95,64 @@ struct Resolved {
     grant: Arc<KeyGrant>,
     collection_id: String,
     record_id: String,
-    allowed: Vec<IpNet>,
+    allowed: Vec<Network>,
 }
+
+/// Reads of a key that gave up to a change landing meanwhile, before the
+/// request is refused: a key changed this often while it is being read
+/// is being fought over, and a refusal is the safe answer.
+const MAX_READS: usize = 16;
 
 pub struct Keys {
     resolved: Cache<String, Arc<Resolved>>,
-    /// Every grant handed out per key id, so a change retires them all,
-    /// including those a realtime subscription still holds after the cache
-    /// let them go.
-    grants: Mutex<HashMap<String, Vec<Weak<KeyGrant>>>>,
+    /// What a change must reach, under one lock so that a change and the
+    /// caching of a read are ordered one way or the other.
+    held: Mutex<Held>,
     usage: usage::Usage,
-    /// Moves on every change to any key: a resolution read from the
-    /// database while a change committed is neither cached nor trusted
-    /// (it may hold the key as it was).
-    changes: AtomicU64,
     /// Resolutions answered from the cache, and those that read.
     pub lookups: crate::stats::HitRatio,
+}
+
+#[derive(Default)]
+struct Held {
+    /// Every grant handed out per key id, so a change retires them all,
+    /// including those a realtime subscription still holds after the
+    /// cache let them go.
+    grants: HashMap<String, Vec<Weak<KeyGrant>>>,
+    /// Hashes being read from the database: how many reads, and whether a
+    /// change to that key landed meanwhile (the read may hold the key as
+    /// it was; it is neither cached nor trusted, and is made again). Per
+    /// key, so a change to one key never costs another key's reads.
+    reading: HashMap<String, Reading>,
+}
+
+#[derive(Default)]
+struct Reading {
+    reads: usize,
+    changed: bool,
+}
+
+impl Held {
+    /// One read of `hash` is over; whether a change landed during it.
+    fn done_reading(&mut self, hash: &str) -> bool {
+        let Some(reading) = self.reading.get_mut(hash) else {
+            return true;
+        };
+        let changed = reading.changed;
+        reading.reads -= 1;
+        if reading.reads == 0 {
+            self.reading.remove(hash);
+        }
+        changed
+    }
+
+    fn register(&mut self, grant: KeyGrant) -> Arc<KeyGrant> {
+        let grant = Arc::new(grant);
+        let held = self.grants.entry(grant.id.clone()).or_default();
+        held.retain(|g| g.strong_count() > 0);
+        held.push(Arc::downgrade(&grant));
+        grant
+    }
 }
 
 impl Default for Keys {
@@ -138,9 +162,8 @@ impl Default for Keys {
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(600))
                 .build(),
-            grants: Mutex::default(),
+            held: Mutex::default(),
             usage: usage::Usage::default(),
-            changes: AtomicU64::new(0),
             lookups: Default::default(),
         }
     }
@@ -168,39 +191,14 @@ impl Keys {
         secret: &str,
         ip: IpAddr,
     ) -> Result<Caller, KeyError> {
-        let hash = secret::hash(secret);
-        let resolved = match self.resolved.get(&hash) {
-            Some(hit) => {
-                self.lookups.hit();
-                hit
-            }
-            None => {
-                self.lookups.miss();
-                let seen = self.changes.load(Ordering::Acquire);
-                let lookup = hash.clone();
-                let row = db
-                    .read(move |conn| Ok::<_, StoreError>(store::by_hash(conn, &lookup)?))
-                    .await?
-                    .ok_or(KeyError::Invalid)?;
-                let fresh = Arc::new(Resolved {
-                    grant: self.register(grant_of(&row)),
-                    allowed: row.allowed_ips.iter().filter_map(|n| input::network(n)).collect(),
-                    collection_id: row.collection_id,
-                    record_id: row.record_id,
-                });
-                if self.changes.load(Ordering::Acquire) == seen {
-                    self.resolved.insert(hash, fresh.clone());
-                } else {
-                    fresh.grant.retire();
-                }
-                fresh
-            }
-        };
+        let resolved = self.resolve(db, &secret::hash(secret)).await?;
+        // A change that lands from here on meets this request already
+        // under way, as it would a moment later: only an expiry refuses.
         let now = datetime::now();
-        if !resolved.grant.is_live(&now) {
+        if resolved.grant.is_expired(&now) {
             return Err(KeyError::Invalid);
         }
-        if !resolved.allowed.is_empty() && !resolved.allowed.iter().any(|n| n.contains(&ip)) {
+        if !resolved.allowed.is_empty() && !resolved.allowed.iter().any(|n| n.contains(ip)) {
             return Err(KeyError::AddressRefused);
         }
         let collection = catalog
@@ -223,29 +221,61 @@ impl Keys {
         ))
     }
 
-    fn register(&self, grant: KeyGrant) -> Arc<KeyGrant> {
-        let grant = Arc::new(grant);
-        let mut grants = self
-            .grants
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let held = grants.entry(grant.id.clone()).or_default();
-        held.retain(|g| g.strong_count() > 0);
-        held.push(Arc::downgrade(&grant));
-        grant
+    /// The key whose secret hashes to `hash`, as it stands now: from the
+    /// cache, or read (and cached) when the cache has it not, or only as
+    /// it was before a change.
+    async fn resolve(&self, db: &Database, hash: &str) -> Result<Arc<Resolved>, KeyError> {
+        for _ in 0..MAX_READS {
+            // A retired grant still cached was met just as its change
+            // landed: the key is read again, never refused for it.
+            if let Some(hit) = self.resolved.get(hash).filter(|r| !r.grant.is_retired()) {
+                self.lookups.hit();
+                return Ok(hit);
+            }
+            self.lookups.miss();
+            self.lock().reading.entry(hash.to_owned()).or_default().reads += 1;
+            let lookup = hash.to_owned();
+            let read = db
+                .read(move |conn| Ok::<_, StoreError>(store::by_hash(conn, &lookup)?))
+                .await;
+            let mut held = self.lock();
+            let changed = held.done_reading(hash);
+            // No row is the key's answer even mid-change: nothing turns a
+            // revoked key back into one.
+            let row = read?.ok_or(KeyError::Invalid)?;
+            if changed {
+                continue;
+            }
+            let fresh = Arc::new(Resolved {
+                grant: held.register(grant_of(&row)),
+                allowed: row.allowed_ips.iter().filter_map(|n| n.parse().ok()).collect(),
+                collection_id: row.collection_id,
+                record_id: row.record_id,
+            });
+            self.resolved.insert(hash.to_owned(), fresh.clone());
+            return Ok(fresh);
+        }
+        Err(KeyError::Invalid)
     }
 
-    /// Key `id` changed or is gone: no cached resolution or grant handed
-    /// out before speaks for it any more.
-    fn retire(&self, id: &str, hash: &str) {
-        self.changes.fetch_add(1, Ordering::AcqRel);
-        self.resolved.invalidate(hash);
-        let held = self
-            .grants
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(id)
-            .unwrap_or_default();
+    }
+
+    /// Key `id` (its secret hashing to `hash`) changed or is gone, the
+    /// change committed: no cached resolution, grant handed out or read
+    /// under way before speaks for it any more. Other keys are untouched.
+    fn retire(&self, id: &str, hash: &str) {
+        let held = {
+            let mut held = self.lock();
+            if let Some(reading) = held.reading.get_mut(hash) {
+                reading.changed = true;
+            }
+            self.resolved.invalidate(hash);
+            held.grants.remove(id).unwrap_or_default()
+        };
         for grant in held.iter().filter_map(Weak::upgrade) {
             grant.retire();
         }
@@ -254,14 +284,14 @@ impl Keys {
     /// Forgets every resolution and retires every grant (the database was
     /// replaced by a restore).
     pub fn forget_all(&self) {
-        self.changes.fetch_add(1, Ordering::AcqRel);
-        self.resolved.invalidate_all();
-        let held = std::mem::take(
-            &mut *self
-                .grants
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        let held = {
+            let mut held = self.lock();
+            for reading in held.reading.values_mut() {
+                reading.changed = true;
+            }
+            self.resolved.invalidate_all();
+            std::mem::take(&mut held.grants)
+        };
         for grant in held.values().flatten().filter_map(Weak::upgrade) {
             grant.retire();
         }

@@ -29,6 +29,7 @@ pub fn rule_problem(catalog: &Catalog, collection: &Collection, rule: &str) -> O
         catalog: Some(catalog),
         request: &request,
         trusted: true,
+        reach: None,
     };
     match parse(rule) {
         Err(e) => Some(e.to_string()),
@@ -49,6 +50,7 @@ pub async fn filter_ids(db: &Database, filter: &str) -> Result<Vec<String>, Filt
         catalog: None,
         request: &request,
         trusted: false,
+        reach: None,
     };
     let compiled = compile(&expr, &scope, 0).map_err(|e| match e {
         CompileError::Invalid(m) => QueryError::Invalid(format!("Invalid filter: {m}.")),

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Broker, RealtimeError, topic::Subscription};
-use crate::identity::Caller;
+use crate::identity::{Caller, KeyGrant};
 
 /// One event in PocketBase's framing: the client id as the event id (the
 /// SDK reads its id from `PB_CONNECT`'s), the topic key as the event name.
@@ -45,6 +45,9 @@ pub struct Client {
     /// Cancelled to cut the client off (it fell behind).
     closed: CancellationToken,
     interest: Mutex<Interest>,
+    /// The API key the client listens with, and the token that stops
+    /// watching it (`watch_key`).
+    key_watch: Mutex<Option<(Arc<KeyGrant>, CancellationToken)>>,
 }
 
 impl Client {
@@ -58,6 +61,7 @@ impl Client {
                 caller: Caller::Guest,
                 subscriptions: Arc::default(),
             }),
+            key_watch: Mutex::default(),
         });
         (client, rx)
     }
@@ -126,6 +130,39 @@ impl Client {
             },
         );
         Ok(previous.subscriptions)
+    }
+
+    /// Ends the client's stream when the API key it listens with (if
+    /// any) is changed or revoked: the key no longer speaks for it, and a
+    /// stream that stays open but silent would leave the client waiting
+    /// (the SDK reconnects and subscribes again with what the key is now,
+    /// or hears its 401). One watch per client, replaced when it
+    /// subscribes with another key.
+    pub(super) fn watch_key(&self, grant: Option<&Arc<KeyGrant>>) {
+        let Ok(mut watch) = self.key_watch.lock() else {
+            return;
+        };
+        if let (Some((watched, _)), Some(grant)) = (watch.as_ref(), grant)
+            && Arc::ptr_eq(watched, grant)
+        {
+            return;
+        }
+        if let Some((_, stop)) = watch.take() {
+            stop.cancel();
+        }
+        let Some(grant) = grant else {
+            return;
+        };
+        let (retired, closed, stop) = (grant.retirement(), self.closed.clone(), CancellationToken::new());
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = retired.cancelled() => closed.cancel(),
+                _ = closed.cancelled() => {}
+                _ = stopped.cancelled() => {}
+            }
+        });
+        *watch = Some((grant.clone(), stop));
     }
 
     /// Replaces the signed-in record (after it changed), or signs the

@@ -206,7 +206,9 @@ impl Broker {
     ) -> Result<(), RealtimeError> {
         let client = self.client(client_id).ok_or(RealtimeError::NoClient)?;
         let mut index = self.index.write().map_err(|_| RealtimeError::Gone)?;
+        let key = caller.key().cloned();
         let previous = client.resubscribe(caller, subscriptions)?;
+        client.watch_key(key.as_ref());
         unindex(&mut index, &client.id, &previous);
         if let Some(interest) = client.interest() {
             for name in interest.subscriptions.iter().filter_map(|s| s.collection()) {

@@ -143,6 +143,13 @@ impl Conditions {
             catalog: Some(catalog),
             request: &requester.info,
             trusted: trusted || requester.caller.filters_trusted(),
+            // A rule is the collection's own; only the client's filter is
+            // narrowed by its key.
+            reach: if trusted {
+                None
+            } else {
+                requester.caller.filter_reach()
+            },
         };
         let compiled = compile(parsed, &scope, self.params.len())?;
         self.push(compiled.sql, compiled.params);

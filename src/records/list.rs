@@ -129,6 +129,7 @@ pub async fn select(
         catalog: Some(&catalog),
         request: &requester.info,
         trusted: requester.caller.filters_trusted(),
+        reach: requester.caller.filter_reach(),
     };
     let mut order = Vec::new();
     for k in &query.sort {

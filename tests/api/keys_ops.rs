@@ -7,7 +7,7 @@ use cairn::settings::RateLimitRule;
 use serde_json::json;
 
 use crate::{
-    helpers::{json, run_cairn, serve_log_path, spawn_app, spawn_app_with, spawn_serve},
+    helpers::{TestApp, json, run_cairn, serve_log_path, spawn_app, spawn_app_with, spawn_serve},
     keys_api::{create_key, setup},
     keys_use::bearer,
 };
@@ -246,11 +246,9 @@ async fn the_secret_reaches_no_log() {
     }
 }
 
-#[tokio::test]
-async fn each_key_counts_in_a_bucket_of_its_own() {
-    let app = spawn_app().await;
-    let (admin, alice_id, _) = setup(&app).await;
-    let mut rule = RateLimitRule::new("*:list", 60, 2);
+/// Turns the limiter on with `rule` alone, for every caller (loopback
+/// included).
+async fn limit_everyone(app: &TestApp, mut rule: RateLimitRule) {
     rule.audience = String::new();
     app.change_settings(|s| {
         s.rate_limits.excluded_ips.clear();
@@ -258,6 +256,13 @@ async fn each_key_counts_in_a_bucket_of_its_own() {
         s.rate_limits.rules = vec![rule];
     })
     .await;
+}
+
+#[tokio::test]
+async fn each_key_counts_in_a_bucket_of_its_own() {
+    let app = spawn_app().await;
+    let (admin, alice_id, _) = setup(&app).await;
+    limit_everyone(&app, RateLimitRule::new("*:list", 60, 2)).await;
     let key_of = |record: &'static str, collection: &'static str| {
         let (app, admin) = (&app, admin.clone());
         async move {
@@ -306,4 +311,43 @@ async fn each_key_counts_in_a_bucket_of_its_own() {
     for _ in 0..3 {
         assert_eq!(status(Some(admin.clone())).await, 200);
     }
+}
+
+/// A key that does not work is refused (401), but counted first as the
+/// guest request it is, in its address's bucket: a flood of made-up keys
+/// meets the limit like any other flood. A good key, in a bucket of its
+/// own, still works from the same address.
+#[tokio::test]
+async fn bad_keys_count_against_their_address() {
+    let app = spawn_app().await;
+    let (admin, alice_id, _) = setup(&app).await;
+    let good = bearer(
+        &create_key(
+            &app,
+            &admin,
+            json!({"name": "good", "collection": "users", "record": alice_id}),
+        )
+        .await
+        .1,
+    );
+    let bad = bearer(&format!("cairn_sk_{}", "x".repeat(48)));
+    let list = "/api/collections/posts/records";
+    let status = |auth: String| {
+        let app = &app;
+        async move { app.call("GET", list, Some(&auth), None).await.status().as_u16() }
+    };
+    // The limiter off: a bad key is a 401 however often it is sent.
+    for _ in 0..6 {
+        assert_eq!(status(bad.clone()).await, 401);
+    }
+    limit_everyone(&app, RateLimitRule::new("/api/", 60, 3)).await;
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        seen.push(status(bad.clone()).await);
+    }
+    assert_eq!(seen, [401, 401, 401, 429, 429, 429]);
+    // The good key counts apart and works; a guest from the address shares
+    // the bad keys' bucket, which is full.
+    assert_eq!(status(good).await, 200);
+    assert_eq!(app.get(list).await.status(), 429);
 }

@@ -1,6 +1,6 @@
 //! Realtime with an API key: the `realtime` scope decides which topics it
 //! may subscribe to, record rules still filter its events as its record's,
-//! and a revoked key hears nothing more.
+//! and a changed or revoked key's streams end.
 
 use std::time::Duration;
 
@@ -69,41 +69,70 @@ async fn the_realtime_scope_decides_the_topics_and_rules_filter_the_events() {
     }
 }
 
+/// Editing or revoking a key ends the streams it listens on (the client
+/// sees the stream end, and may subscribe again with what the key is
+/// now); a token's stream, and another key's, stay open (the controls).
 #[tokio::test]
-async fn a_revoked_key_hears_nothing_more() {
+async fn a_changed_or_revoked_key_ends_its_streams() {
     let app = spawn_app().await;
     let (admin, alice_id, alice) = setup(&app).await;
-    let (id, secret) = create_key(
-        &app,
-        &admin,
-        json!({"name": "rt", "collection": "users", "record": alice_id}),
-    )
-    .await;
-    let mut keyed = Sse::open(&app).await;
-    keyed
-        .subscribe_ok(&app, Some(&bearer(&secret)), &["posts/*"])
-        .await;
+    let body = |name: &str| json!({"name": name, "collection": "users", "record": alice_id});
+    let (edited_id, edited) = create_key(&app, &admin, body("edited")).await;
+    let (revoked_id, revoked) = create_key(&app, &admin, body("revoked")).await;
+    let open = |secret: &str| {
+        let (app, key) = (&app, bearer(secret));
+        async move {
+            let sse = Sse::open(app).await;
+            sse.subscribe_ok(app, Some(&key), &["posts/*"]).await;
+            sse
+        }
+    };
+    let mut on_edited = open(&edited).await;
+    let mut on_revoked = open(&revoked).await;
     let mut token = Sse::open(&app).await;
     token.subscribe_ok(&app, Some(&alice), &["posts/*"]).await;
     post(&app, &admin, "before", true, "").await;
-    assert_eq!(next_title(&mut keyed).await.1, "before");
-    assert_eq!(next_title(&mut token).await.1, "before");
+    for sse in [&mut on_edited, &mut on_revoked, &mut token] {
+        assert_eq!(next_title(sse).await.1, "before");
+    }
 
-    let revoked = app
-        .call("DELETE", &format!("/api/keys/{id}"), Some(&admin), None)
+    let renamed = app
+        .call(
+            "PATCH",
+            &format!("/api/keys/{edited_id}"),
+            Some(&admin),
+            Some(json!({"name": "renamed"})),
+        )
         .await;
-    assert_eq!(revoked.status(), 204);
-    post(&app, &admin, "after", true, "").await;
-    // The token's subscriber gets it (the event was sent), the key's not.
-    assert_eq!(next_title(&mut token).await.1, "after");
+    assert_eq!(renamed.status(), 200);
     assert_eq!(
-        keyed.next_within(Duration::from_millis(500)).await.unwrap_err(),
-        NoEvent::TimedOut
+        on_edited.next_within(Duration::from_secs(5)).await.unwrap_err(),
+        NoEvent::Ended
     );
-    // Nor may it subscribe again.
-    let again = Sse::open(&app).await;
+    // The other key's stream and the token's are still open and hear on.
+    post(&app, &admin, "after the edit", true, "").await;
+    assert_eq!(next_title(&mut on_revoked).await.1, "after the edit");
+    assert_eq!(next_title(&mut token).await.1, "after the edit");
+
+    let gone = app
+        .call("DELETE", &format!("/api/keys/{revoked_id}"), Some(&admin), None)
+        .await;
+    assert_eq!(gone.status(), 204);
+    assert_eq!(
+        on_revoked.next_within(Duration::from_secs(5)).await.unwrap_err(),
+        NoEvent::Ended
+    );
+    post(&app, &admin, "after", true, "").await;
+    assert_eq!(next_title(&mut token).await.1, "after");
+    // The edited key subscribes again as it is now; the revoked one may not.
+    let mut again = open(&edited).await;
+    post(&app, &admin, "again", true, "").await;
+    assert_eq!(next_title(&mut again).await.1, "again");
+    let refused = Sse::open(&app).await;
     assert_envelope(
-        again.subscribe(&app, Some(&bearer(&secret)), &["posts/*"]).await,
+        refused
+            .subscribe(&app, Some(&bearer(&revoked)), &["posts/*"])
+            .await,
         401,
     )
     .await;

@@ -5,7 +5,8 @@
 //! keys are).
 //!
 //! A request made with an API key counts in a bucket of that key rather
-//! than of its address: a key is a better name for a client than an IP
+//! than of its address (a key that does not work counts in its address's,
+//! as a guest's request): a key is a better name for a client than an IP
 //! (many services may share one NAT address; one key may run from many
 //! machines), and a leaked key cannot escape its limits by spreading its
 //! requests across addresses.
@@ -271,7 +272,19 @@ pub async fn check(
     }
     // Only now is the caller worth identifying; the handler reuses the
     // answer.
-    let caller = guard::identify(state, req).await?;
+    let caller = match guard::identify(state, req).await {
+        Ok(caller) => caller,
+        // A credential that does not work (an unknown, revoked or expired
+        // API key) is refused, but first counted as the guest's request it
+        // is, in its address's bucket: a flood of bad keys is limited like
+        // any other, and the limited answer hides whether a key was good.
+        Err(refused) => {
+            return match count(limiter, limits, ip, &Caller::Guest, method, &target) {
+                Err(limited) => Ok(Some(limited.to_response())),
+                Ok(()) => Err(refused),
+            };
+        }
+    };
     let verdict = count(limiter, limits, ip, &caller, method, &target);
     req.extensions_mut().insert(caller);
     Ok(verdict.err().map(|limited| limited.to_response()))

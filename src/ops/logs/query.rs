@@ -100,6 +100,7 @@ fn condition(table: &Collection, filter: Option<&str>, offset: usize) -> Result<
         catalog: None,
         request: &request,
         trusted: false,
+        reach: None,
     };
     let mut compiled = compile(&expr, &scope, offset).map_err(|e| invalid("filter", e))?;
     compiled.sql = format!(" WHERE {}", compiled.sql);
@@ -136,6 +137,7 @@ pub async fn list(db: &Database, q: LogQuery) -> Result<Value, LogsError> {
         catalog: None,
         request: &request,
         trusted: false,
+        reach: None,
     };
     let mut order = Vec::new();
     for key in &q.sort {

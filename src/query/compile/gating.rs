@@ -69,6 +69,7 @@ impl Compiler<'_> {
             catalog: self.scope.catalog,
             request: self.scope.request,
             trusted: true,
+            reach: None,
         };
         let mut inner = Compiler::new(&scope, self.offset + self.params.len(), alias.to_owned());
         inner.aliases = self.aliases;

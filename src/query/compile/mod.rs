@@ -44,6 +44,11 @@ pub struct Scope<'a> {
     /// Rules and superusers may use `@request.*` and hidden fields; a
     /// client's own filter may not.
     pub trusted: bool,
+    /// For a client's own filter or sort (not trusted): the ids of the
+    /// only collections its paths may enter, when its credential narrows
+    /// it (an API key's scopes, `Caller::filter_reach`); `None` for any
+    /// collection the relation rules allow. Rules ignore it.
+    pub reach: Option<&'a [String]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

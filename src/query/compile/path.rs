@@ -317,9 +317,8 @@ impl<'a> Compiler<'a> {
             .scope
             .catalog
             .ok_or_else(|| invalid("relation paths are not available here"))?;
-        catalog
-            .by_id(id)
-            .map(|c| c.as_ref())
+        let found = catalog.by_id(id).map(|c| c.as_ref());
+        self.within_reach(found)?
             .ok_or_else(|| invalid(format!("the relation's collection {id:?} does not exist")))
     }
 
@@ -328,13 +327,27 @@ impl<'a> Compiler<'a> {
             .scope
             .catalog
             .ok_or_else(|| invalid("relation paths are not available here"))?;
-        catalog
-            .all()
-            .find(|c| c.name == name)
-            .map(|c| c.as_ref())
+        let found = catalog.all().find(|c| c.name == name).map(|c| c.as_ref());
+        self.within_reach(found)?
             .ok_or_else(|| invalid(format!("unknown collection {name:?}")))
     }
+
+    /// A client's path narrowed by its credential (`Scope::reach`, an API
+    /// key's scopes) enters no collection outside it. The refusal depends
+    /// on the path and the key alone, never on data, so a right guess and
+    /// a wrong one answer alike; an unknown collection answers as one
+    /// outside the reach, so a key learns no collection's name either.
+    /// Checked before anything of the target (its fields, its rule) is.
+    fn within_reach(&self, found: Option<&'a Collection>) -> Result<Option<&'a Collection>, CompileError> {
+        match self.scope.reach.filter(|_| !self.scope.trusted) {
+            Some(reach) if found.is_none_or(|c| !reach.contains(&c.id)) => Err(invalid(OUT_OF_REACH)),
+            _ => Ok(found),
+        }
+    }
 }
+
+/// Why a narrowed client's path was refused (see `within_reach`).
+const OUT_OF_REACH: &str = "this API key's scopes do not allow filtering or sorting by fields of another collection it may not list or view";
 
 /// Adds `target AS alias` to the walk's subquery; the first table's
 /// condition becomes the subquery's WHERE link to the outer row.

@@ -47,6 +47,7 @@ fn run(filter: &str) -> Result<Vec<String>, CompileError> {
         catalog: None,
         request: &request,
         trusted: false,
+        reach: None,
     };
     let compiled = compile(&parse(filter).map_err(|e| invalid(e.to_string()))?, &scope, 0)?;
     let mut stmt = conn
@@ -146,6 +147,7 @@ fn request_values_are_made_only_when_a_rule_refers_to_them() {
         catalog: None,
         request: &request,
         trusted: true,
+        reach: None,
     };
     let rule = |text: &str| compile(&parse(text).expect("parse"), &scope, 0).expect("compile");
     rule("n > 1 && @request.method = 'GET'");

@@ -3,7 +3,6 @@
 //! single select keeps the last item), how that value is checked against
 //! the field's options, and how it is stored.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rusqlite::types::Value as Sql;
 use serde_json::{Value, json};
 
@@ -72,31 +71,7 @@ fn as_list(v: &Value) -> Vec<String> {
     out
 }
 
-/// Parses the datetime forms clients send: PocketBase's own, RFC 3339,
-/// and a bare date.
-pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return None;
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.fZ",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
-            return Some(t.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-}
+use crate::datetime::parse as parse_datetime;
 
 /// The canonical JSON value of `raw` for `field`.
 pub fn normalize(field: &Field, raw: &Value) -> Value {
