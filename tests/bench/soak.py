@@ -89,9 +89,12 @@ def run_load(load, base, token, rate, seconds, concurrency, realtime):
 
 
 def proc_sample(pid):
+    """RSS, open files, and RSS's anonymous (heap) and file-backed (SQLite's
+    memory-mapped database pages) parts, in MB."""
     with open(f"/proc/{pid}/status") as f:
-        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
-    return rss / 1024, len(os.listdir(f"/proc/{pid}/fd"))
+        kb = {l.split(":")[0]: int(l.split()[1]) for l in f if l.startswith(("VmRSS:", "RssAnon:", "RssFile:"))}
+    return (kb["VmRSS"] / 1024, len(os.listdir(f"/proc/{pid}/fd")),
+            kb.get("RssAnon", 0) / 1024, kb.get("RssFile", 0) / 1024)
 
 
 def main():
@@ -142,8 +145,8 @@ def main():
         th.start()
         for line in load.stdout:
             row = json.loads(line)
-            rss, fds = samples.get(row["t"], samples.get(row["t"] - 1, (0, 0)))
-            row.update(rss_mb=round(rss, 1), fds=fds)
+            rss, fds, anon, mapped = samples.get(row["t"], samples.get(row["t"] - 1, (0, 0, 0, 0)))
+            row.update(rss_mb=round(rss, 1), fds=fds, anon_mb=round(anon, 1), file_mb=round(mapped, 1))
             rows.append(row)
             if row["t"] % 30 == 0 or row["errors"]:
                 print(f"t={row['t']:4d}s ok={row['ok']:6d} err={row['errors']} p50={row['p50']:.2f} ms "
@@ -160,7 +163,7 @@ def main():
 
     if args.out:
         with open(args.out, "w") as f:
-            keys = ["t", "ok", "errors", "p50", "p99", "max", "rss_mb", "fds", "realtime", "events"]
+            keys = ["t", "ok", "errors", "p50", "p99", "max", "rss_mb", "anon_mb", "file_mb", "fds", "realtime", "events"]
             f.write(",".join(keys) + "\n")
             for r in rows:
                 f.write(",".join(str(r[k]) for k in keys) + "\n")
@@ -183,6 +186,9 @@ def main():
           f"(target {rate:.0f}); realtime events received: {events}")
     print(f"RSS: {rss_warm} MB after warm-up ({warm} s), max {rss_max} MB after it, {rss_end} MB at the end "
           f"({(rss_max / rss_warm - 1) * 100 if rss_warm else 0:+.1f}% at most)")
+    print(f"of which heap (RssAnon): {rows[warm - 1]['anon_mb']} MB after warm-up, max "
+          f"{max(r['anon_mb'] for r in after)} MB; mapped files (RssFile): {rows[warm - 1]['file_mb']} MB, "
+          f"max {max(r['file_mb'] for r in after)} MB")
     print(f"open files after warm-up: {min(fds)}..{max(fds)}")
     print(f"p99 (median of per-second p99s): first minute after warm-up {p99_first:.2f} ms, "
           f"last minute {p99_last:.2f} ms")

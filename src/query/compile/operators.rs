@@ -40,11 +40,23 @@ impl Compiler<'_> {
         }
     }
 
+    /// The pattern of a LIKE. A bound pattern that starts with a
+    /// wildcard is written as an expression (`?N || ''`), not a bare
+    /// parameter: SQLite looks at a bare one for its prefix (LIKE on an
+    /// index) and then prepares the statement again every time the
+    /// parameter is bound, though a leading wildcard leaves no prefix to
+    /// use (see the `store` module doc on statements staying prepared).
     fn like_pattern(&mut self, o: &Operand) -> Result<String, CompileError> {
         match o {
             // PocketBase wraps a plain literal in %…% and matches it literally;
             // a literal that already has % is used as the pattern.
-            Operand::Str(s) if s.contains('%') => Ok(self.bind(Sql::Text(s.clone()))),
+            Operand::Str(s) if s.contains('%') => {
+                let param = self.bind(Sql::Text(s.clone()));
+                Ok(match s.starts_with(['%', '_']) {
+                    true => format!("({param} || '')"),
+                    false => param,
+                })
+            }
             Operand::Str(_) | Operand::Num(_) | Operand::Bool(_) => {
                 let text = match o {
                     Operand::Str(s) => s.clone(),
@@ -53,7 +65,8 @@ impl Compiler<'_> {
                     _ => String::new(),
                 };
                 let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                Ok(self.bind(Sql::Text(format!("%{escaped}%"))))
+                let param = self.bind(Sql::Text(format!("%{escaped}%")));
+                Ok(format!("({param} || '')"))
             }
             other => {
                 let sql = self.scalar(other)?;

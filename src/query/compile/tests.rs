@@ -63,6 +63,55 @@ fn run(filter: &str) -> Result<Vec<String>, CompileError> {
         .collect())
 }
 
+/// A `~` filter runs from a prepared statement as it is: SQLite prepared
+/// a bare bound LIKE pattern again on every run (its prefix might suit an
+/// index), a whole parse and plan per list page.
+#[test]
+fn like_filters_stay_prepared() {
+    let c = collection();
+    let conn = Connection::open_in_memory().expect("db");
+    crate::schema::sync::create(&conn, &c).expect("table");
+    let request = RequestInfo::default();
+    let scope = Scope {
+        collection: &c,
+        catalog: None,
+        request: &request,
+        trusted: false,
+        reach: None,
+    };
+    for filter in ["t ~ 'o'", "t !~ 'o'", "t ~ '%o'", "t ~ n"] {
+        let compiled = compile(&parse(filter).expect("parse"), &scope, 0).expect("compile");
+        let sql = format!("SELECT t FROM q WHERE {}", compiled.sql);
+        for _ in 0..3 {
+            let mut stmt = conn.prepare_cached(&sql).expect("prepare");
+            let rows: Vec<String> = stmt
+                .query_map(params_from_iter(compiled.params.iter()), |r| r.get(0))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows");
+            assert!(rows.is_empty());
+        }
+        let stmt = conn.prepare_cached(&sql).expect("prepare");
+        assert_eq!(
+            stmt.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "{filter}: {sql}"
+        );
+    }
+    // The control: the bare parameter SQLite re-prepares for.
+    let sql = "SELECT t FROM q WHERE t LIKE ?1 ESCAPE '\\'";
+    for _ in 0..3 {
+        conn.prepare_cached(sql)
+            .expect("prepare")
+            .query(["%o%"])
+            .expect("query")
+            .next()
+            .expect("row");
+    }
+    let stmt = conn.prepare_cached(sql).expect("prepare");
+    assert!(stmt.get_status(rusqlite::StatementStatus::RePrepare) > 0);
+}
+
 #[test]
 fn answers_match_pocketbase() {
     // Each expected list is what PocketBase 0.40.6 returned for the
