@@ -19,10 +19,12 @@ import argparse, glob, http.client, json, os, shutil, subprocess, sys, tempfile,
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
-WORKLOADS = ("health", "view", "create", "list")
+WORKLOADS = ("health", "view", "create", "list", "search")
 # A page of 20 with a client filter and a sort: the list path's parsing,
 # rule and filter compilation, count (cached) and shaping.
 LIST = "/api/collections/bench_write/records?perPage=20&sort=-n&filter=" + "n%20%3E%3D%2042"
+# The same page filtered the way a search box does (a ~ on text).
+SEARCH = "/api/collections/bench_write/records?perPage=20&sort=-n&filter=" + "title%20~%20%27ell%27"
 BODY = json.dumps({"title": "hello", "n": 42})
 
 
@@ -74,6 +76,7 @@ def measure(binary, workload, requests, work, settings=None, webhook=None):
             "view": lambda i: send("GET", f"/api/collections/bench_write/records/{ids[i % len(ids)]}"),
             "create": lambda i: send("POST", "/api/collections/bench_write/records", BODY),
             "list": lambda i: send("GET", LIST),
+            "search": lambda i: send("GET", SEARCH),
         }[workload]
         for i in range(200):
             one(i)
