@@ -115,7 +115,11 @@ pub async fn serve<E>(
                         let body = req.take_body().into_bytes_stream();
                         req.set_body(poem::Body::from_bytes_stream(MinRate::new(body, grace_to_start)));
                     }
-                    Ok::<_, Infallible>(hyper::Response::from(ep.get_response(req).await))
+                    // Boxed: hyper keeps the service's future and moves it
+                    // once a request; the edge's own future is large (every
+                    // layer's state), and moving a pointer costs less.
+                    let served = Box::pin(ep.get_response(req));
+                    Ok::<_, Infallible>(hyper::Response::from(served.await))
                 }
             })
         };
