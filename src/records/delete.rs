@@ -195,15 +195,9 @@ fn delete_cascading(
             }
         }
     }
+    // An auth record's sessions, codes and links (tables of auth's, bound
+    // by plain columns) went with `hook.changed` above (`auth::remains`).
     tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", quote(&c.name)))?
         .execute([id])?;
-    if c.kind == CollectionKind::Auth {
-        // The account's OAuth2 links (`_externalAuths`, written by
-        // `auth::oauth2::links`) point at it by plain text columns, not a
-        // relation field: settled here like the relations above, so
-        // records need not call into auth.
-        tx.prepare_cached("DELETE FROM _externalAuths WHERE collectionRef = ?1 AND recordRef = ?2")?
-            .execute([&c.id, id])?;
-    }
     Ok(())
 }

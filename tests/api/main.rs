@@ -48,6 +48,7 @@ mod keys_races;
 mod keys_realtime;
 mod keys_scopes;
 mod keys_use;
+mod leftovers_deleted_accounts;
 mod limits_names;
 mod limits_paths;
 mod limits_proxy;
