@@ -49,6 +49,7 @@ mod keys_realtime;
 mod keys_scopes;
 mod keys_use;
 mod leftovers_deleted_accounts;
+mod leftovers_file_tokens;
 mod limits_names;
 mod limits_paths;
 mod limits_proxy;
