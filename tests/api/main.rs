@@ -50,6 +50,7 @@ mod keys_scopes;
 mod keys_use;
 mod leftovers_deleted_accounts;
 mod leftovers_file_tokens;
+mod leftovers_realtime_delete;
 mod limits_names;
 mod limits_paths;
 mod limits_proxy;
