@@ -18,7 +18,11 @@ use crate::{
     app::AppState,
     auth::token::file_token_for,
     files::sniff,
-    http::error::{ApiError, messages},
+    http::{
+        client,
+        error::{ApiError, messages},
+    },
+    identity::Caller,
     keys,
     records::{RecordId, downloads},
 };
@@ -57,14 +61,28 @@ async fn download(
         (None, true) => Some(guard::identify(state, req).await?),
         _ => None,
     };
+    // Set when the holder is a superuser outside `superuserIPs`.
+    let refused = std::sync::OnceLock::new();
     let holder = async {
         match key_holder {
             Some(caller) => Ok(caller),
             None => {
-                state
+                let caller = state
                     .auth_records
                     .identify_file(&state.schema, &state.store.data, &state.sessions, file_token)
-                    .await
+                    .await?;
+                // A superuser's file token is a superuser's credential:
+                // `superuserIPs` applies to it as to a key (which
+                // `guard::identify` checks). PocketBase 0.40.6 serves the
+                // file; refusing keeps a token minted from an allowed
+                // address from working anywhere for its lifetime.
+                if caller.is_superuser()
+                    && let Err(err) = client::superuser_may_call(req, &state.settings.get())
+                {
+                    let _ = refused.set(err);
+                    return Ok(Caller::Guest);
+                }
+                Ok(caller)
             }
         }
     };
@@ -76,8 +94,11 @@ async fn download(
         holder,
         params.thumb.as_deref().filter(|t| !t.is_empty()),
     )
-    .await
-    .map_err(ApiError::from)?;
+    .await;
+    if let Some(err) = refused.into_inner() {
+        return Err(err.into());
+    }
+    let found = found.map_err(ApiError::from)?;
     let meta = tokio::fs::metadata(&found.path)
         .await
         .map_err(|_| ApiError::not_found())?;

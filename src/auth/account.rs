@@ -195,6 +195,7 @@ pub async fn change(
                 action: ChangeAction::Update,
                 collection: c2.clone(),
                 record: account.record.clone(),
+                hidden: Default::default(),
             };
             hook.changed(tx, &catalog, &change, previous)?;
             Ok(account)
@@ -207,6 +208,7 @@ pub async fn change(
             action: ChangeAction::Update,
             collection: c,
             record: account.record.clone(),
+            hidden: Default::default(),
         }],
     );
     Ok(account)

@@ -14,6 +14,7 @@ pub mod mfa;
 pub mod oauth2;
 pub mod otp;
 pub mod password_signin;
+pub mod remains;
 pub mod sessions;
 pub mod signin;
 pub mod superusers;

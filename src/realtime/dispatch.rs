@@ -292,7 +292,7 @@ fn check(conn: &Connection, change: &RecordChange, conditions: Conditions) -> bo
     let and_sql = conditions.and_sql();
     let mut params = conditions.params;
     let prefix = if change.action == ChangeAction::Delete {
-        old_row(c, &change.record, &mut params)
+        old_row(c, change, &mut params)
     } else {
         String::new()
     };
@@ -308,13 +308,18 @@ fn check(conn: &Connection, change: &RecordChange, conditions: Conditions) -> bo
 
 /// `WITH "name"(cols) AS (SELECT ?, …) ` holding the deleted record's
 /// values under the collection's own name, so the compiled rule reads them
-/// as it would read the row. Hidden fields, which the event does not
-/// carry, read as their zero value.
-fn old_row(c: &Collection, record: &Map<String, Value>, params: &mut Vec<Sql>) -> String {
+/// as it would read the row. Hidden fields come from the values the delete
+/// kept (`RecordChange::hidden`): read as empty, a rule such as
+/// `secret != 'private'` would announce a record's deletion to those it
+/// was hidden from. Only passwords and `tokenKey` read as their zero value.
+fn old_row(c: &Collection, change: &RecordChange, params: &mut Vec<Sql>) -> String {
     let mut cols = Vec::with_capacity(c.fields.len());
     let mut marks = Vec::with_capacity(c.fields.len());
     for f in &c.fields {
-        let v = record.get(&f.name).cloned().unwrap_or_else(|| values::zero(f));
+        let v = (change.record.get(&f.name))
+            .or_else(|| change.hidden.get(&f.name))
+            .cloned()
+            .unwrap_or_else(|| values::zero(f));
         params.push(values::to_sql(f, &v));
         cols.push(quote(&f.name));
         marks.push(format!("?{}", params.len()));
@@ -337,8 +342,10 @@ fn shape(
     sub: &Subscription,
 ) -> Arc<str> {
     let mut records = vec![change.record.clone()];
-    // Read now, so a deleted record's hidden fields are gone already.
-    if let Err(err) = crate::records::reveal::fill(conn, &change.collection, caller, &mut records) {
+    if change.action == ChangeAction::Delete {
+        // The row is gone: the delete kept what a superuser sees of it.
+        crate::records::reveal::fill_kept(caller, &mut records[0], &change.hidden);
+    } else if let Err(err) = crate::records::reveal::fill(conn, &change.collection, caller, &mut records) {
         tracing::warn!(error = %err, "realtime: hidden fields unreadable; sending the record without them");
     }
     if !sub.expand.is_empty() {

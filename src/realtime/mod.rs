@@ -417,6 +417,7 @@ mod tests {
                 action: crate::records::events::ChangeAction::Create,
                 collection: Arc::new(crate::schema::defaults::users()),
                 record: serde_json::Map::new(),
+                hidden: serde_json::Map::new(),
             }]
         };
         broker.publish(change());

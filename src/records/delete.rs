@@ -13,6 +13,7 @@ use super::{
     access::{Conditions, Requester},
     deps::{RecordsDeps, TxHook},
     events::{ChangeAction, RecordChange},
+    reveal,
     service::{self, Action, RecordError, authorize, matches_rule, read_shaped},
 };
 use crate::schema::{Catalog, Collection, CollectionKind, field::FieldKind, sync::quote};
@@ -115,14 +116,17 @@ fn delete_cascading(
     if depth > 32 || removed.iter().any(seen) {
         return Ok(());
     }
-    // Read before anything changes: delete events carry the record as it was.
+    // Read before anything changes: delete events carry the record as it
+    // was, and to superusers its hidden fields as they were.
     let Some(record) = read_shaped(tx, c, id)? else {
         return Ok(());
     };
+    let hidden = reveal::kept(tx, c, id)?;
     let change = RecordChange {
         action: ChangeAction::Delete,
         collection: c.clone(),
         record,
+        hidden,
     };
     // While the row is still there, so a webhook's filter can be tested on it.
     hook.changed(tx, catalog, &change, None)?;
@@ -188,6 +192,7 @@ fn delete_cascading(
                         action: ChangeAction::Update,
                         collection: other.clone(),
                         record,
+                        hidden: Default::default(),
                     };
                     hook.changed(tx, catalog, &change, previous)?;
                     removed.push(change);
@@ -195,15 +200,9 @@ fn delete_cascading(
             }
         }
     }
+    // An auth record's sessions, codes and links (tables of auth's, bound
+    // by plain columns) went with `hook.changed` above (`auth::remains`).
     tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", quote(&c.name)))?
         .execute([id])?;
-    if c.kind == CollectionKind::Auth {
-        // The account's OAuth2 links (`_externalAuths`, written by
-        // `auth::oauth2::links`) point at it by plain text columns, not a
-        // relation field: settled here like the relations above, so
-        // records need not call into auth.
-        tx.prepare_cached("DELETE FROM _externalAuths WHERE collectionRef = ?1 AND recordRef = ?2")?
-            .execute([&c.id, id])?;
-    }
     Ok(())
 }

@@ -39,6 +39,10 @@ pub struct RecordChange {
     /// The record as the API shows it (hidden fields left out): after the
     /// write for create and update, as it was for delete.
     pub record: Map<String, Value>,
+    /// For a delete, the hidden fields a superuser sees of the record as
+    /// it was (`reveal::kept`), since its row is gone by the time the
+    /// change is announced; empty otherwise (the row is read then).
+    pub hidden: Map<String, Value>,
 }
 
 /// Called after a write commits, with every record it changed, in order.

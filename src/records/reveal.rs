@@ -51,6 +51,24 @@ pub fn fill(
     fill_for_superusers(conn, c, records)
 }
 
+/// The hidden values a superuser sees of record `id` of `c`, read now:
+/// a delete keeps them in its change before the row goes, for `fill_kept`
+/// to show after the commit. Nothing is read when `c` has no such field.
+pub fn kept(conn: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Map<String, Value>> {
+    let mut records = [Map::from_iter([("id".to_owned(), Value::from(id))])];
+    fill_for_superusers(conn, c, &mut records)?;
+    let [mut kept] = records;
+    kept.remove("id");
+    Ok(kept)
+}
+
+/// `fill` for a record whose row is gone: the values `kept` read before.
+pub fn fill_kept(caller: &Caller, record: &mut Map<String, Value>, kept: &Map<String, Value>) {
+    if caller.is_superuser() {
+        record.extend(kept.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
 /// `fill` for a superuser, whoever asks: for what is sent on a
 /// superuser's behalf (a webhook that includes hidden fields).
 pub fn fill_for_superusers(

@@ -310,6 +310,7 @@ impl WritePlan {
             },
             collection: c.clone(),
             record,
+            hidden: Default::default(),
         };
         self.hook.changed(tx, catalog, &change, previous)?;
         Ok(Applied {

@@ -8,7 +8,7 @@ use crate::{
     helpers::{TestApp, assert_envelope, json, spawn_app},
 };
 
-async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
+pub async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
     app.call(
         "POST",
         &format!("/api/collections/users/{path}"),
@@ -18,7 +18,7 @@ async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
     .await
 }
 
-async fn configure(app: &TestApp, su: &str, options: Value) {
+pub async fn configure(app: &TestApp, su: &str, options: Value) {
     let resp = app
         .call("PATCH", "/api/collections/users", Some(su), Some(options))
         .await;
@@ -26,7 +26,7 @@ async fn configure(app: &TestApp, su: &str, options: Value) {
 }
 
 /// The code in the newest mail to `to`.
-async fn mailed_code(app: &TestApp, su: &str, to: &str) -> String {
+pub async fn mailed_code(app: &TestApp, su: &str, to: &str) -> String {
     let mails = outbox(app, su).await;
     let text = mails.iter().find(|m| m["to"] == to).unwrap()["text"]
         .as_str()
@@ -39,7 +39,7 @@ async fn mailed_code(app: &TestApp, su: &str, to: &str) -> String {
 }
 
 /// Asserts that this code does not sign in (any more).
-async fn refused(app: &TestApp, otp_id: &str, code: &str) {
+pub async fn refused(app: &TestApp, otp_id: &str, code: &str) {
     let resp = post(app, "auth-with-otp", json!({"otpId": otp_id, "password": code})).await;
     assert_eq!(
         assert_envelope(resp, 400).await["message"],
@@ -47,7 +47,7 @@ async fn refused(app: &TestApp, otp_id: &str, code: &str) {
     );
 }
 
-async fn request_otp(app: &TestApp, email: &str) -> String {
+pub async fn request_otp(app: &TestApp, email: &str) -> String {
     let resp = post(app, "request-otp", json!({"email": email})).await;
     assert_eq!(resp.status(), 200);
     json(resp).await["otpId"].as_str().unwrap().to_owned()

@@ -1,0 +1,102 @@
+//! What an account leaves behind in auth's tables: its one-time codes
+//! (`_otps`), pending first factors (`_mfas`), remembered sign-in origins
+//! (`_authOrigins`), OAuth2 links (`_externalAuths`) and sessions. They
+//! point at the record by plain columns, not relation fields, so the
+//! record delete cannot settle them itself; they go in its transaction,
+//! through the `TxHook` the record services call (records may not call
+//! into auth, which reads records). As PocketBase does: left behind, an
+//! OTP or an MFA id would sign in whoever is given the same id next (a
+//! superuser may choose a new record's id).
+//!
+//! `Remains` wraps the hook `app` otherwise uses (the webhooks' outbox)
+//! and passes everything on to it.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use crate::{
+    records::{
+        deps::TxHook,
+        events::{ChangeAction, RecordChange},
+    },
+    schema::{Catalog, Collection, CollectionKind},
+};
+
+/// The tables that hold rows of an account, and the columns naming its
+/// collection and record. A new table bound to auth records goes here.
+const BOUND: &[(&str, &str, &str)] = &[
+    ("_otps", "collectionRef", "recordRef"),
+    ("_mfas", "collectionRef", "recordRef"),
+    ("_authOrigins", "collectionRef", "recordRef"),
+    ("_externalAuths", "collectionRef", "recordRef"),
+    // Their retired refresh tokens go by the foreign key's cascade.
+    ("_sessions", "collectionId", "recordId"),
+];
+
+/// Deletes every row of auth record `record_id` of collection
+/// `collection_id`, in the open transaction `tx`.
+pub fn forget(tx: &Connection, collection_id: &str, record_id: &str) -> rusqlite::Result<()> {
+    for (table, collection, record) in BOUND {
+        tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE {collection} = ?1 AND {record} = ?2"
+        ))?
+        .execute([collection_id, record_id])?;
+    }
+    Ok(())
+}
+
+/// The record services' hook: `inner`'s, plus an account's rows deleted
+/// with it.
+pub struct Remains {
+    inner: Arc<dyn TxHook>,
+}
+
+impl Remains {
+    pub fn around(inner: Arc<dyn TxHook>) -> Self {
+        Self { inner }
+    }
+}
+
+impl TxHook for Remains {
+    fn wants(&self, c: &Collection, action: ChangeAction) -> bool {
+        (c.kind == CollectionKind::Auth && action == ChangeAction::Delete) || self.inner.wants(c, action)
+    }
+
+    fn before_update(
+        &self,
+        tx: &Connection,
+        c: &Collection,
+        id: &str,
+    ) -> rusqlite::Result<Option<Map<String, Value>>> {
+        self.inner.before_update(tx, c, id)
+    }
+
+    fn changed(
+        &self,
+        tx: &Connection,
+        catalog: &Catalog,
+        change: &RecordChange,
+        previous: Option<Map<String, Value>>,
+    ) -> rusqlite::Result<()> {
+        self.inner.changed(tx, catalog, change, previous)?;
+        if change.action == ChangeAction::Delete
+            && change.collection.kind == CollectionKind::Auth
+            && let Some(id) = change.record.get("id").and_then(Value::as_str)
+        {
+            forget(tx, &change.collection.id, id)?;
+        }
+        Ok(())
+    }
+
+    fn signed_in(
+        &self,
+        tx: &Connection,
+        catalog: &Catalog,
+        c: &Arc<Collection>,
+        record: &Map<String, Value>,
+    ) -> rusqlite::Result<()> {
+        self.inner.signed_in(tx, catalog, c, record)
+    }
+}
