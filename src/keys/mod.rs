@@ -95,6 +95,9 @@ struct Resolved {
     grant: Arc<KeyGrant>,
     collection_id: String,
     record_id: String,
+    /// When the key was made: a bound record made after it is another
+    /// account that took a deleted one's id.
+    made: String,
     allowed: Vec<Network>,
 }
 
@@ -209,6 +212,14 @@ impl Keys {
             .record(db, collection, &resolved.record_id)
             .await?
             .ok_or(KeyError::Invalid)?;
+        // A record made after the key is not the one it was made for: its
+        // account was deleted and the id taken again (a create may choose
+        // its id), and the key must not pass to whoever holds it now.
+        if let Some(created) = record.whole.get("created").and_then(|v| v.as_str())
+            && created > resolved.made.as_str()
+        {
+            return Err(KeyError::Invalid);
+        }
         self.usage.touch(&resolved.grant.id, now, ip.to_string());
         Ok(Caller::Record(
             record,
@@ -251,6 +262,7 @@ impl Keys {
                 allowed: row.allowed_ips.iter().filter_map(|n| n.parse().ok()).collect(),
                 collection_id: row.collection_id,
                 record_id: row.record_id,
+                made: row.created,
             });
             self.resolved.insert(hash.to_owned(), fresh.clone());
             return Ok(fresh);

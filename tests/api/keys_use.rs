@@ -155,6 +155,33 @@ async fn expiry_revocation_and_changes_apply_from_the_next_request() {
         .await;
     assert_eq!(gone.status(), 204);
     assert_envelope(app.call("GET", list, Some(&bobs), None).await, 401).await;
+    // A new account that takes bob's id (a create may choose it) is not
+    // the account the key was made for.
+    let again = app
+        .call(
+            "POST",
+            "/api/collections/users/records",
+            None,
+            Some(json!({"id": bob_id, "email": "mallory@example.com",
+                        "password": "password123", "passwordConfirm": "password123"})),
+        )
+        .await;
+    assert_eq!(again.status(), 200, "the id is free again");
+    assert_envelope(app.call("GET", list, Some(&bobs), None).await, 401).await;
+    let session = app.sign_in("users", "mallory@example.com", "password123").await;
+    let mallory = json(session).await["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.call("GET", list, Some(&mallory), None).await.status(),
+        200,
+        "the account itself works"
+    );
+    app.call(
+        "DELETE",
+        &format!("/api/collections/users/records/{bob_id}"),
+        Some(&admin),
+        None,
+    )
+    .await;
     // The list says which keys lost their record.
     let keys = json(app.call("GET", "/api/keys", Some(&admin), None).await).await;
     for k in keys.as_array().unwrap() {
