@@ -19,6 +19,17 @@ fn collection() -> Collection {
     c
 }
 
+/// A guest's filter on `c`, with no relations to follow.
+fn guest_scope<'a>(c: &'a Collection, request: &'a RequestInfo) -> Scope<'a> {
+    Scope {
+        collection: c,
+        catalog: None,
+        request,
+        trusted: false,
+        reach: None,
+    }
+}
+
 /// The same rows PocketBase was asked about, and its answers.
 fn run(filter: &str) -> Result<Vec<String>, CompileError> {
     let c = collection();
@@ -42,13 +53,7 @@ fn run(filter: &str) -> Result<Vec<String>, CompileError> {
         .expect("row");
     }
     let request = RequestInfo::default();
-    let scope = Scope {
-        collection: &c,
-        catalog: None,
-        request: &request,
-        trusted: false,
-        reach: None,
-    };
+    let scope = guest_scope(&c, &request);
     let compiled = compile(&parse(filter).map_err(|e| invalid(e.to_string()))?, &scope, 0)?;
     let mut stmt = conn
         .prepare(&format!("SELECT t FROM q WHERE {} ORDER BY rowid", compiled.sql))
@@ -72,13 +77,7 @@ fn like_filters_stay_prepared() {
     let conn = Connection::open_in_memory().expect("db");
     crate::schema::sync::create(&conn, &c).expect("table");
     let request = RequestInfo::default();
-    let scope = Scope {
-        collection: &c,
-        catalog: None,
-        request: &request,
-        trusted: false,
-        reach: None,
-    };
+    let scope = guest_scope(&c, &request);
     for filter in ["t ~ 'o'", "t !~ 'o'", "t ~ '%o'", "t ~ n"] {
         let compiled = compile(&parse(filter).expect("parse"), &scope, 0).expect("compile");
         let sql = format!("SELECT t FROM q WHERE {}", compiled.sql);
