@@ -68,7 +68,7 @@ pub struct AppState {
     /// Webhooks: the list the write path consults, and their deliveries.
     pub webhooks: Arc<Webhooks>,
     /// What record writes call inside their transaction: the webhooks'
-    /// outbox (the same object as `webhooks`), within auth's deletion of
+    /// outbox (the same object as `webhooks`), then auth's deletion of
     /// what a deleted account leaves behind (`auth::remains`).
     pub tx_hook: Arc<dyn TxHook>,
     /// Request counts and latencies, for `/metrics`.
@@ -171,7 +171,10 @@ impl AppState {
             logs,
             crons: Arc::default(),
             jobs,
-            tx_hook: Arc::new(crate::auth::remains::Remains::around(webhooks.clone())),
+            tx_hook: Arc::new(crate::records::deps::TxHooks(vec![
+                webhooks.clone(),
+                Arc::new(crate::auth::remains::Remains),
+            ])),
             webhooks,
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),

@@ -197,7 +197,7 @@ pub async fn change(
                 record: account.record.clone(),
                 hidden: Default::default(),
             };
-            hook.changed(tx, &catalog, &change, previous)?;
+            hook.changed(tx, &catalog, &change, previous.as_ref())?;
             Ok(account)
         })
         .await?;

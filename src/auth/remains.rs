@@ -7,11 +7,7 @@
 //! into auth, which reads records). As PocketBase does: left behind, an
 //! OTP or an MFA id would sign in whoever is given the same id next (a
 //! superuser may choose a new record's id).
-//!
-//! `Remains` wraps the hook `app` otherwise uses (the webhooks' outbox)
-//! and passes everything on to it.
-
-use std::sync::Arc;
+//! (`app` wires `Remains` beside the webhooks' outbox.)
 
 use rusqlite::Connection;
 use serde_json::{Map, Value};
@@ -47,40 +43,21 @@ pub fn forget(tx: &Connection, collection_id: &str, record_id: &str) -> rusqlite
     Ok(())
 }
 
-/// The record services' hook: `inner`'s, plus an account's rows deleted
-/// with it.
-pub struct Remains {
-    inner: Arc<dyn TxHook>,
-}
-
-impl Remains {
-    pub fn around(inner: Arc<dyn TxHook>) -> Self {
-        Self { inner }
-    }
-}
+/// Auth's record hook: an account's rows deleted with it.
+pub struct Remains;
 
 impl TxHook for Remains {
     fn wants(&self, c: &Collection, action: ChangeAction) -> bool {
-        (c.kind == CollectionKind::Auth && action == ChangeAction::Delete) || self.inner.wants(c, action)
-    }
-
-    fn before_update(
-        &self,
-        tx: &Connection,
-        c: &Collection,
-        id: &str,
-    ) -> rusqlite::Result<Option<Map<String, Value>>> {
-        self.inner.before_update(tx, c, id)
+        c.kind == CollectionKind::Auth && action == ChangeAction::Delete
     }
 
     fn changed(
         &self,
         tx: &Connection,
-        catalog: &Catalog,
+        _: &Catalog,
         change: &RecordChange,
-        previous: Option<Map<String, Value>>,
+        _: Option<&Map<String, Value>>,
     ) -> rusqlite::Result<()> {
-        self.inner.changed(tx, catalog, change, previous)?;
         if change.action == ChangeAction::Delete
             && change.collection.kind == CollectionKind::Auth
             && let Some(id) = change.record.get("id").and_then(Value::as_str)
@@ -88,15 +65,5 @@ impl TxHook for Remains {
             forget(tx, &change.collection.id, id)?;
         }
         Ok(())
-    }
-
-    fn signed_in(
-        &self,
-        tx: &Connection,
-        catalog: &Catalog,
-        c: &Arc<Collection>,
-        record: &Map<String, Value>,
-    ) -> rusqlite::Result<()> {
-        self.inner.signed_in(tx, catalog, c, record)
     }
 }

@@ -194,7 +194,7 @@ fn delete_cascading(
                         record,
                         hidden: Default::default(),
                     };
-                    hook.changed(tx, catalog, &change, previous)?;
+                    hook.changed(tx, catalog, &change, previous.as_ref())?;
                     removed.push(change);
                 }
             }

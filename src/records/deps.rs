@@ -66,10 +66,12 @@ pub trait TxHook: Send + Sync {
     /// changes it (the previous record), if it `wants` the update.
     fn before_update(
         &self,
-        tx: &Connection,
-        c: &Collection,
-        id: &str,
-    ) -> rusqlite::Result<Option<Map<String, Value>>>;
+        _tx: &Connection,
+        _c: &Collection,
+        _id: &str,
+    ) -> rusqlite::Result<Option<Map<String, Value>>> {
+        Ok(None)
+    }
 
     /// One change, in the open transaction `tx`: for a create or an
     /// update once the row is written, for a delete while the row is
@@ -80,15 +82,66 @@ pub trait TxHook: Send + Sync {
         tx: &Connection,
         catalog: &Catalog,
         change: &RecordChange,
-        previous: Option<Map<String, Value>>,
+        previous: Option<&Map<String, Value>>,
     ) -> rusqlite::Result<()>;
 
     /// An account of `c` signed in (its session is being opened in `tx`).
+    fn signed_in(
+        &self,
+        _tx: &Connection,
+        _catalog: &Catalog,
+        _c: &Arc<Collection>,
+        _record: &Map<String, Value>,
+    ) -> rusqlite::Result<()> {
+        Ok(())
+    }
+}
+
+/// Several hooks told in turn, in their order (`app` wires the webhooks'
+/// outbox and auth's clean-up of a deleted account). The previous record
+/// is the first one any of them reads.
+pub struct TxHooks(pub Vec<Arc<dyn TxHook>>);
+
+impl TxHook for TxHooks {
+    fn wants(&self, c: &Collection, action: ChangeAction) -> bool {
+        self.0.iter().any(|h| h.wants(c, action))
+    }
+
+    fn before_update(
+        &self,
+        tx: &Connection,
+        c: &Collection,
+        id: &str,
+    ) -> rusqlite::Result<Option<Map<String, Value>>> {
+        for hook in &self.0 {
+            if let Some(previous) = hook.before_update(tx, c, id)? {
+                return Ok(Some(previous));
+            }
+        }
+        Ok(None)
+    }
+
+    fn changed(
+        &self,
+        tx: &Connection,
+        catalog: &Catalog,
+        change: &RecordChange,
+        previous: Option<&Map<String, Value>>,
+    ) -> rusqlite::Result<()> {
+        self.0
+            .iter()
+            .try_for_each(|h| h.changed(tx, catalog, change, previous))
+    }
+
     fn signed_in(
         &self,
         tx: &Connection,
         catalog: &Catalog,
         c: &Arc<Collection>,
         record: &Map<String, Value>,
-    ) -> rusqlite::Result<()>;
+    ) -> rusqlite::Result<()> {
+        self.0
+            .iter()
+            .try_for_each(|h| h.signed_in(tx, catalog, c, record))
+    }
 }

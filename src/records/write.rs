@@ -312,7 +312,7 @@ impl WritePlan {
             record,
             hidden: Default::default(),
         };
-        self.hook.changed(tx, catalog, &change, previous)?;
+        self.hook.changed(tx, catalog, &change, previous.as_ref())?;
         Ok(Applied {
             change,
             removed_files,

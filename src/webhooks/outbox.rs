@@ -211,20 +211,13 @@ impl TxHook for Webhooks {
         tx: &Connection,
         catalog: &Catalog,
         change: &RecordChange,
-        previous: Option<Map<String, Value>>,
+        previous: Option<&Map<String, Value>>,
     ) -> rusqlite::Result<()> {
         let hooks = self.hearing(&change.collection, change.action);
         if hooks.is_empty() {
             return Ok(());
         }
-        self.enqueue_for(
-            tx,
-            catalog,
-            &change.collection,
-            &change.record,
-            previous.as_ref(),
-            &hooks,
-        )
+        self.enqueue_for(tx, catalog, &change.collection, &change.record, previous, &hooks)
     }
 
     fn signed_in(
