@@ -66,12 +66,17 @@ impl Limits {
     /// jitter" (half fixed, half random) so that jobs that failed together
     /// (a receiver that was down) do not all come back in the same instant.
     pub fn backoff(&self, attempt: u32) -> Duration {
+        let half = self.backoff_floor(attempt);
+        half + half.mul_f64(rand::rng().random::<f64>())
+    }
+
+    /// The shortest wait `backoff` gives before attempt `attempt + 1`.
+    pub fn backoff_floor(&self, attempt: u32) -> Duration {
         let exp = self
             .retry_base
             .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
             .min(self.retry_cap);
-        let half = exp / 2;
-        half + half.mul_f64(rand::rng().random::<f64>())
+        exp / 2
     }
 }
 

@@ -135,6 +135,40 @@ struct Reading {
     changed: bool,
 }
 
+/// One read of a key under way. Dropped unfinished (the request went away
+/// mid-read), it still counts the read as over, so the key is never left
+/// marked as being read, nor its map entry kept.
+struct ReadTicket<'a> {
+    keys: &'a Keys,
+    hash: &'a str,
+    done: bool,
+}
+
+impl<'a> ReadTicket<'a> {
+    fn take(keys: &'a Keys, hash: &'a str) -> Self {
+        keys.lock().reading.entry(hash.to_owned()).or_default().reads += 1;
+        Self {
+            keys,
+            hash,
+            done: false,
+        }
+    }
+
+    /// The read is over; whether a change to the key landed during it.
+    fn finish(mut self, held: &mut Held) -> bool {
+        self.done = true;
+        held.done_reading(self.hash)
+    }
+}
+
+impl Drop for ReadTicket<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.keys.lock().done_reading(self.hash);
+        }
+    }
+}
+
 impl Held {
     /// One read of `hash` is over; whether a change landed during it.
     fn done_reading(&mut self, hash: &str) -> bool {
@@ -244,13 +278,13 @@ impl Keys {
                 return Ok(hit);
             }
             self.lookups.miss();
-            self.lock().reading.entry(hash.to_owned()).or_default().reads += 1;
+            let ticket = ReadTicket::take(self, hash);
             let lookup = hash.to_owned();
             let read = db
                 .read(move |conn| Ok::<_, StoreError>(store::by_hash(conn, &lookup)?))
                 .await;
             let mut held = self.lock();
-            let changed = held.done_reading(hash);
+            let changed = ticket.finish(&mut held);
             // No row is the key's answer even mid-change: nothing turns a
             // revoked key back into one.
             let row = read?.ok_or(KeyError::Invalid)?;
@@ -312,5 +346,28 @@ impl Keys {
     /// Writes the pending last-used times (see `usage`).
     pub async fn flush_usage(&self, db: &Database) -> Result<usize, StoreError> {
         self.usage.flush(db).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request that goes away mid-read (its future dropped) leaves no
+    /// mark: a mark left behind made every later read of the key, once
+    /// the key changed, count as overlapping a change, and the key was
+    /// refused until a restart.
+    #[test]
+    fn a_read_cut_short_leaves_no_mark() {
+        let keys = Keys::default();
+        drop(ReadTicket::take(&keys, "hash"));
+        assert!(keys.lock().reading.is_empty());
+        // The control: a read a change overlaps says so, and is over after.
+        let ticket = ReadTicket::take(&keys, "hash");
+        keys.retire("id", "hash");
+        assert!(ticket.finish(&mut keys.lock()));
+        assert!(keys.lock().reading.is_empty());
+        let ticket = ReadTicket::take(&keys, "hash");
+        assert!(!ticket.finish(&mut keys.lock()));
     }
 }

@@ -4,7 +4,7 @@
 //! read back from the queue's table (a delivery is a job tagged with its
 //! webhook), with manual redelivery.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use serde_json::Value;
 
 use super::{WebhookError, Webhooks, deliver, manage::one, model::Webhook};
@@ -33,12 +33,6 @@ pub struct DeliveryRow {
 /// The `webhook-id` of a job: stable across its retries and redeliveries.
 pub fn message_id(uid: &str) -> String {
     format!("msg_{uid}")
-}
-
-fn parse_time(s: &str) -> Option<chrono::DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.3fZ")
-        .ok()
-        .map(|t| t.and_utc())
 }
 
 impl Webhooks {
@@ -85,7 +79,7 @@ impl Webhooks {
     /// Notes a failed attempt: the start of a run of failures, or, once a
     /// run has lasted `disable_after`, the end of the webhook.
     async fn failed(&self, db: &Database, hook: &Webhook) {
-        let since = match parse_time(&hook.failing_since) {
+        let since = match crate::datetime::parse(&hook.failing_since) {
             None => return self.mark(db, &hook.id, Mark::Failing).await,
             Some(since) => since,
         };
@@ -109,7 +103,10 @@ impl Webhooks {
         let written = db
             .write(move |tx| {
                 let n = match mark {
-                    Mark::Recovered => tx.execute("UPDATE _webhooks SET failingSince = '' WHERE id = ?1", [&id])?,
+                    Mark::Recovered => tx.execute(
+                        "UPDATE _webhooks SET failingSince = '' WHERE id = ?1 AND failingSince != ''",
+                        [&id],
+                    )?,
                     Mark::Failing => tx.execute(
                         "UPDATE _webhooks SET failingSince = ?2 WHERE id = ?1 AND failingSince = ''",
                         [&id, &now],

@@ -34,11 +34,12 @@ use crate::{
 };
 
 /// Attempts per delivery before the queue gives up on it: with the
-/// queue's backoff (10 s doubling to an hour, jittered) about a day and a
-/// half of trying, so that a receiver down for a day sees its webhook
+/// queue's backoff (10 s doubling to an hour, jittered to between half
+/// and all of that) at least a day of trying and about a day and a half
+/// on average, so that a receiver down for a day sees its webhook
 /// disabled (`WebhookOptions::disable_after`) even if only one change
-/// was waiting for it.
-pub const MAX_ATTEMPTS: u32 = 40;
+/// was waiting for it (a unit test adds up the shortest waits).
+pub const MAX_ATTEMPTS: u32 = 60;
 
 /// The event a change is for `hook`, if it hears it: a create in an auth
 /// collection is a sign-up for a webhook that asks for those.
@@ -253,4 +254,21 @@ fn enqueue(tx: &Connection, key: String, tag: String, payload: String) -> rusqli
         },
     )
     .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A delivery is not given up before its webhook has failed long
+    /// enough to be disabled, however short the jitter makes each wait:
+    /// otherwise a receiver down for a day, with one change waiting, saw
+    /// its delivery dead and its webhook left enabled.
+    #[test]
+    fn a_delivery_outlasts_the_time_that_disables_its_webhook() {
+        let limits = crate::jobs::Limits::default();
+        let shortest: std::time::Duration = (1..MAX_ATTEMPTS).map(|a| limits.backoff_floor(a)).sum();
+        let disable_after = super::super::WebhookOptions::default().disable_after;
+        assert!(shortest >= disable_after, "{shortest:?} < {disable_after:?}");
+    }
 }

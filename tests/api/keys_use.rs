@@ -175,15 +175,21 @@ async fn expiry_revocation_and_changes_apply_from_the_next_request() {
         200,
         "the account itself works"
     );
-    app.call(
-        "DELETE",
-        &format!("/api/collections/users/records/{bob_id}"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let gone_again = app
+        .call(
+            "DELETE",
+            &format!("/api/collections/users/records/{bob_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(gone_again.status(), 204);
     // The list says which keys lost their record.
     let keys = json(app.call("GET", "/api/keys", Some(&admin), None).await).await;
+    assert!(
+        keys.as_array().unwrap().iter().any(|k| k["bound"] == false),
+        "{keys}"
+    );
     for k in keys.as_array().unwrap() {
         let lost = k["recordId"] == bob_id.as_str();
         assert_eq!(k["bound"], !lost, "{k}");
