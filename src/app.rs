@@ -46,7 +46,7 @@ pub struct AppState {
     /// Auth records by token, cached.
     pub auth_records: AuthRecords,
     /// API keys, and their resolutions cached.
-    pub keys: Keys,
+    pub keys: Arc<Keys>,
     /// Refresh-token sessions, and their states cached.
     pub sessions: Sessions,
     /// Failed sign-ins per identity, for the per-account backoff.
@@ -144,6 +144,7 @@ impl AppState {
         let logs = Logs::start(store.auxiliary.clone());
         let jobs = Queue::new(store.data.clone(), config.jobs);
         let webhooks = Arc::new(Webhooks::new(config.webhooks));
+        let keys = Arc::new(Keys::default());
         webhooks.reload(&store.data).await.map_err(webhook_store_error)?;
         let serve_lock = ServeLock::take(&config.data_dir).unwrap_or_else(|err| {
             tracing::warn!(error = %err, "cannot take the data folder's lock");
@@ -160,7 +161,7 @@ impl AppState {
             settings,
             schema,
             auth_records: AuthRecords::default(),
-            keys: Keys::default(),
+            keys: keys.clone(),
             sessions: Sessions::default(),
             login_backoff: Backoff::default(),
             hasher: Hasher::default(),
@@ -174,6 +175,7 @@ impl AppState {
             tx_hook: Arc::new(crate::records::deps::TxHooks(vec![
                 webhooks.clone(),
                 Arc::new(crate::auth::remains::Remains),
+                keys,
             ])),
             webhooks,
             metrics: Metrics::default(),

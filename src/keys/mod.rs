@@ -45,7 +45,11 @@ use crate::{
     auth::caller::AuthRecords,
     datetime,
     identity::{Caller, KeyAction, KeyGrant, Presented, key::Scope},
-    schema::{Catalog, CollectionKind},
+    records::{
+        deps::TxHook,
+        events::{ChangeAction, RecordChange},
+    },
+    schema::{Catalog, Collection, CollectionKind},
     settings::Network,
     store::{Database, StoreError},
     validation::ErrorTree,
@@ -248,7 +252,8 @@ impl Keys {
             .ok_or(KeyError::Invalid)?;
         // A record made after the key is not the one it was made for: its
         // account was deleted and the id taken again (a create may choose
-        // its id), and the key must not pass to whoever holds it now.
+        // its id). Keys go with their account (`TxHook for Keys`); this
+        // stops those left by an account deleted before they did.
         if let Some(created) = record.whole.get("created").and_then(|v| v.as_str())
             && created > resolved.made.as_str()
         {
@@ -346,6 +351,43 @@ impl Keys {
     /// Writes the pending last-used times (see `usage`).
     pub async fn flush_usage(&self, db: &Database) -> Result<usize, StoreError> {
         self.usage.flush(db).await
+    }
+}
+
+/// An account's keys go with it, in the transaction that deletes it: a
+/// key left behind would pass to whoever is given the same id next (a
+/// create may choose its id). Retired at once, so no cached resolution
+/// outlives the row.
+impl TxHook for Keys {
+    fn wants(&self, c: &Collection, action: ChangeAction) -> bool {
+        c.kind == CollectionKind::Auth && action == ChangeAction::Delete
+    }
+
+    fn changed(
+        &self,
+        tx: &rusqlite::Connection,
+        _: &Catalog,
+        change: &RecordChange,
+        _: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> rusqlite::Result<()> {
+        let Some(record_id) = change.record.get("id").and_then(|v| v.as_str()) else {
+            return Ok(());
+        };
+        if !self.wants(&change.collection, change.action) {
+            return Ok(());
+        }
+        let gone: Vec<(String, String)> = tx
+            .prepare_cached(
+                "DELETE FROM _apiKeys WHERE collectionId = ?1 AND recordId = ?2 RETURNING id, secretHash",
+            )?
+            .query_map([change.collection.id.as_str(), record_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, hash) in gone {
+            self.retire(&id, &hash);
+        }
+        Ok(())
     }
 }
 

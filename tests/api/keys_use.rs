@@ -184,16 +184,12 @@ async fn expiry_revocation_and_changes_apply_from_the_next_request() {
         )
         .await;
     assert_eq!(gone_again.status(), 204);
-    // The list says which keys lost their record.
+    // The deleted account's key went with it; the others stay, bound.
     let keys = json(app.call("GET", "/api/keys", Some(&admin), None).await).await;
-    assert!(
-        keys.as_array().unwrap().iter().any(|k| k["bound"] == false),
-        "{keys}"
-    );
-    for k in keys.as_array().unwrap() {
-        let lost = k["recordId"] == bob_id.as_str();
-        assert_eq!(k["bound"], !lost, "{k}");
-    }
+    let keys = keys.as_array().unwrap();
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|k| k["recordId"] != bob_id.as_str()), "{keys:?}");
+    assert!(keys.iter().all(|k| k["bound"] == true), "{keys:?}");
 
     // The bound record's collection deleted.
     app.post_ok(
@@ -224,6 +220,16 @@ async fn expiry_revocation_and_changes_apply_from_the_next_request() {
         .await;
     assert_eq!(dropped.status(), 204);
     assert_envelope(app.call("GET", list, Some(&robot_key), None).await, 401).await;
+    // A key whose collection is gone is kept, and listed as unbound.
+    let keys = json(app.call("GET", "/api/keys", Some(&admin), None).await).await;
+    for k in keys.as_array().unwrap() {
+        let lost = k["recordId"] == robot["id"];
+        assert_eq!(k["bound"], !lost, "{k}");
+    }
+    assert!(
+        keys.as_array().unwrap().iter().any(|k| k["bound"] == false),
+        "{keys}"
+    );
 }
 
 /// A datetime `after` from now, in PocketBase's form.
