@@ -64,7 +64,7 @@ pub async fn identify(state: &AppState, req: &Request) -> Result<Caller, ApiErro
 pub async fn require_superuser(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
     match identify(state, req).await? {
         Caller::Guest => Err(ApiError::unauthorized(crate::http::error::messages::UNAUTHORIZED)),
-        c if c.is_superuser() && c.key().is_none_or(|k| k.scopes.is_empty()) => Ok(c),
+        c if c.is_full_superuser() => Ok(c),
         c if c.is_superuser() => Err(ApiError::new(
             poem::http::StatusCode::FORBIDDEN,
             "This API key's scopes do not allow this action.",

@@ -175,7 +175,7 @@ struct DeliveryItem {
     /// The `webhook-id` header it is sent with (the same on every attempt
     /// and redelivery: receivers deduplicate on it).
     message_id: String,
-    /// `pending`, `running`, `done`, `failed` (to be retried) or `dead`.
+    /// `pending` (waiting or being sent), `done`, `failed` (to be retried) or `dead`.
     status: String,
     attempts: u32,
     max_attempts: u32,

@@ -65,11 +65,12 @@ impl Caller {
         matches!(self, Self::Record(r, _) if r.collection.id == defaults::SUPERUSERS_ID)
     }
 
-    /// Whether the caller's own filters and sorts compile as trusted
-    /// (hidden fields, `@collection.*`, relations past their list rules):
-    /// a superuser's, unless it came through an API key with scopes,
-    /// which must not read beyond them by probing with filters.
-    pub fn filters_trusted(&self) -> bool {
+    /// Whether the caller has every right of a superuser: one in person,
+    /// or through an API key without scopes. Only such a caller may do
+    /// what only superusers may, and its own filters and sorts compile as
+    /// trusted (hidden fields, `@collection.*`, relations past their list
+    /// rules); a key with scopes must not read beyond them by probing.
+    pub fn is_full_superuser(&self) -> bool {
         self.is_superuser() && self.key().is_none_or(|k| k.scopes.is_empty())
     }
 

@@ -111,8 +111,10 @@ pub async fn select(
     direct: Option<ExpandTree>,
 ) -> Result<(Option<u64>, Items), RecordError> {
     let catalog = deps.schema.catalog();
-    // Paging takes ?1 and ?2; the rule and the filter follow. The count
-    // query binds the same conditions (it simply does not use ?1 and ?2).
+    // ?1 and ?2 are paging's: ?2 the offset, ?1 a slot left unused since
+    // the limit is written into the SQL (see the `store` module doc); the
+    // rule and the filter follow. The count query binds the same
+    // conditions (it simply does not use ?1 and ?2).
     let mut conditions = Conditions::default();
     conditions.params.extend([Sql::Integer(0), Sql::Integer(0)]);
     match decide_for(&requester.caller, &c, KeyAction::List, &c.rules.list) {
@@ -128,7 +130,7 @@ pub async fn select(
         collection: &c,
         catalog: Some(&catalog),
         request: &requester.info,
-        trusted: requester.caller.filters_trusted(),
+        trusted: requester.caller.is_full_superuser(),
         reach: requester.caller.filter_reach(),
     };
     let mut order = Vec::new();
@@ -168,7 +170,6 @@ pub async fn select(
     // is at least as new as that version.
     let version = deps.db.commits();
     let counts = deps.list_counts.clone();
-    conditions.params[0] = Sql::Integer(paging.per_page as i64);
     conditions.params[1] = Sql::Integer(paging.offset() as i64);
     let result = deps
         .db
@@ -180,8 +181,6 @@ pub async fn select(
             };
             let table = quote(&c.name);
             let filter = conditions.where_sql();
-            // The limit is written into the SQL, not bound to ?1 (which
-            // stays, unused): see the `store` module doc.
             let sql = format!(
                 "SELECT {} FROM {table}{filter}{order_by} LIMIT {} OFFSET ?2",
                 shape::select_list(&c),

@@ -91,12 +91,7 @@ impl IndexDef {
         if inner.contains(',') {
             return None;
         }
-        let first = inner.split_whitespace().next()?;
-        Some(
-            first
-                .trim_matches(|ch| matches!(ch, '`' | '"' | '[' | ']'))
-                .to_owned(),
-        )
+        take_ident(inner).map(|(column, _)| column)
     }
 }
 

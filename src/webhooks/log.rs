@@ -192,10 +192,8 @@ impl Webhooks {
             let job = jobs::get(tx, delivery)?
                 .filter(|j| j.kind == deliver::KIND && j.tag.as_deref() == Some(id.as_str()))
                 .ok_or(WebhookError::NotFound)?;
-            if !matches!(job.status, Status::Done | Status::Dead) {
-                return Err(WebhookError::Unfinished);
-            }
-            jobs::requeue(tx, delivery)?.ok_or(WebhookError::Unfinished)
+            // Only a finished job is queued again.
+            jobs::requeue(tx, job.id)?.ok_or(WebhookError::Unfinished)
         })
         .await
     }
