@@ -253,6 +253,14 @@ pub fn requeue(tx: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
     Ok(Some(tx.last_insert_rowid()))
 }
 
+/// Drops the pending jobs of `kind` for owner `tag` (a deleted webhook's
+/// deliveries still to send); one running now records its outcome on
+/// nothing. How many went.
+pub fn discard_pending(tx: &Connection, kind: &str, tag: &str) -> rusqlite::Result<usize> {
+    tx.prepare_cached("DELETE FROM _jobs WHERE kind = ?1 AND tag = ?2 AND status = 'pending'")?
+        .execute([kind, tag])
+}
+
 /// Counts of jobs per status, for metrics and the dashboard.
 pub fn counts(conn: &Connection) -> rusqlite::Result<Vec<(String, Status, u64)>> {
     conn.prepare_cached(

@@ -142,8 +142,13 @@ impl Webhooks {
     /// they come up (their webhook is gone).
     pub async fn delete(&self, db: &Database, id: &str) -> Result<(), WebhookError> {
         let id = id.to_owned();
+        // Its deliveries still to send go with it: nothing would send them.
         let deleted = db
-            .write(move |tx| Ok::<_, WebhookError>(tx.execute("DELETE FROM _webhooks WHERE id = ?1", [&id])?))
+            .write(move |tx| {
+                let n = tx.execute("DELETE FROM _webhooks WHERE id = ?1", [&id])?;
+                crate::jobs::discard_pending(tx, super::KIND, &id)?;
+                Ok::<_, WebhookError>(n)
+            })
             .await?;
         self.reload(db).await?;
         if deleted == 0 {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::json,
-    webhooks_receiver::{settled, setup, webhook},
+    helpers::{TestApp, json},
+    webhooks_receiver::{deliveries, settled, setup, setup_with, webhook},
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -511,4 +511,58 @@ async fn a_catch_all_webhook_leaves_system_collections_out_unless_named() {
     assert_eq!(heard("/ok?any", "posts"), 1, "{log:#?}");
     assert_eq!(heard("/ok?any", "_superusers"), 0, "{log:#?}");
     assert_eq!(log.len(), 2, "{log:#?}");
+}
+
+/// Pending jobs of `kind`, as the queue's summary counts them.
+async fn pending_of(app: &TestApp, su: &str, kind: &str) -> u64 {
+    let summary = json(app.call("GET", "/api/jobs", Some(su), None).await).await;
+    summary["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == kind)
+        .map_or(0, |k| k["pending"].as_u64().unwrap())
+}
+
+/// A deleted webhook's deliveries still waiting go with it, in its
+/// delete: nothing would ever send them, and their bodies (hidden fields
+/// included, if it asked for them) would wait in the queue for nothing.
+#[tokio::test]
+async fn deleting_a_webhook_drops_the_deliveries_it_still_owed() {
+    let (app, su, _rx) = setup_with(|c| c.jobs.retry_base = Duration::from_secs(60)).await;
+    // A port nothing listens on: every attempt is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!("http://127.0.0.1:{port}/gone");
+    let hook = webhook(
+        &app,
+        &su,
+        json!({"collection": "posts", "events": ["create"], "url": down}),
+    )
+    .await;
+    for n in 0..3 {
+        app.post_ok(
+            &su,
+            "/api/collections/posts/records",
+            json!({"title": format!("t{n}")}),
+        )
+        .await;
+    }
+    // The control: they wait for their retry (a minute away).
+    let mut waiting = 0;
+    for _ in 0..100 {
+        waiting = pending_of(&app, &su, "webhook").await;
+        let tried = deliveries(&app, &su, hook["id"].as_str().unwrap()).await;
+        if waiting == 3 && tried.iter().all(|d| d["attempts"] == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(waiting, 3);
+    let path = format!("/api/webhooks/{}", hook["id"].as_str().unwrap());
+    assert_eq!(app.call("DELETE", &path, Some(&su), None).await.status(), 204);
+    assert_eq!(pending_of(&app, &su, "webhook").await, 0);
 }
