@@ -183,12 +183,36 @@ impl Queue {
     }
 
     /// Stops claiming jobs and waits up to `limit` for those running to
-    /// finish and be recorded. Any still running after that stay marked
-    /// running and run again after the next start.
+    /// finish and be recorded. Any still running after that stay pending
+    /// and run again after the next start, with the attempt they were cut
+    /// short in counted: a job that outlasts every stop's grace still
+    /// reaches its last attempt instead of starting over each time.
     pub async fn stop(&self, limit: Duration) {
         self.inner.stop.cancel();
         let workers = self.inner.limits.workers as u32;
-        let _ = tokio::time::timeout(limit, self.inner.slots.acquire_many(workers)).await;
+        if tokio::time::timeout(limit, self.inner.slots.acquire_many(workers))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        let cut: Vec<i64> = lock(&self.inner.in_flight).keys().copied().collect();
+        let counted = self
+            .inner
+            .db
+            .write(move |tx| -> Result<(), StoreError> {
+                let mut count = tx.prepare_cached(
+                    "UPDATE _jobs SET attempts = attempts + 1 WHERE id = ?1 AND status = 'pending'",
+                )?;
+                for id in cut {
+                    count.execute([id])?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(err) = counted {
+            tracing::warn!(error = %err, "cannot count the attempts a stop cut short");
+        }
     }
 }
 

@@ -234,9 +234,10 @@ async fn a_job_cut_short_by_a_stop_runs_again_at_the_next_start_with_its_uid() {
     assert_eq!(first.running(), 1, "the first queue claimed the job");
     first.stop(Duration::from_millis(50)).await;
     let left = rows(&db).await;
+    // Still to run, with the attempt the stop cut short counted.
     assert_eq!(
         (left[0].status, left[0].attempts),
-        (Status::Pending, 0),
+        (Status::Pending, 1),
         "{left:?}"
     );
     let before = left[0].uid.clone();
@@ -246,7 +247,7 @@ async fn a_job_cut_short_by_a_stop_runs_again_at_the_next_start_with_its_uid() {
     second.register("test", handler.clone());
     second.start();
     let all = settle(&db).await;
-    assert_eq!((all[0].status, all[0].attempts), (Status::Done, 1));
+    assert_eq!((all[0].status, all[0].attempts), (Status::Done, 2));
     assert_eq!(all[0].uid, before);
     assert_eq!(handler.seen.lock().unwrap().as_slice(), ["interrupted"]);
     second.stop(Duration::from_secs(1)).await;
