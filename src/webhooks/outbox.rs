@@ -111,13 +111,22 @@ fn without_hidden(c: &Collection, record: &Map<String, Value>) -> Map<String, Va
 
 /// Record `id` of `c` with the hidden fields a superuser sees.
 fn whole(tx: &Connection, c: &Collection, id: &str) -> rusqlite::Result<Option<Map<String, Value>>> {
-    let Some(record) = read_shaped(tx, c, id)? else {
-        return Ok(None);
-    };
+    read_shaped(tx, c, id)?
+        .map(|record| revealed(tx, c, record))
+        .transpose()
+}
+
+/// `record` (as the API shows it) with the hidden fields a superuser
+/// sees, read from its row in `tx`.
+fn revealed(
+    tx: &Connection,
+    c: &Collection,
+    record: Map<String, Value>,
+) -> rusqlite::Result<Map<String, Value>> {
     let mut records = [record];
     reveal::fill_for_superusers(tx, c, &mut records)?;
     let [record] = records;
-    Ok(Some(record))
+    Ok(record)
 }
 
 impl Webhooks {
@@ -133,19 +142,19 @@ impl Webhooks {
         hooks: &[(Arc<Webhook>, Event)],
     ) -> rusqlite::Result<()> {
         let id = record.get("id").and_then(Value::as_str).unwrap_or("");
-        let mut with_hidden: Option<Option<Map<String, Value>>> = None;
+        let mut with_hidden: Option<Map<String, Value>> = None;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         for (hook, event) in hooks {
             if !passes(tx, catalog, c, id, hook)? {
                 continue;
             }
             let shown = if hook.include_hidden {
-                if with_hidden.is_none() {
-                    with_hidden = Some(whole(tx, c, id)?);
+                // The change's record, its hidden fields read once (a
+                // delete is heard while its row is still there).
+                match &with_hidden {
+                    Some(r) => r.clone(),
+                    None => with_hidden.insert(revealed(tx, c, record.clone())?).clone(),
                 }
-                // A deleted row read back is gone only after the delete;
-                // the change's own record stands in if it is.
-                with_hidden.clone().flatten().unwrap_or_else(|| record.clone())
             } else {
                 without_hidden(c, record)
             };

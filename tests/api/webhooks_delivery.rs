@@ -114,7 +114,7 @@ async fn hidden_fields_only_when_asked_and_never_secrets() {
         webhook(
             &app,
             &su,
-            json!({"collection": "*", "events": ["create", "update"], "url": rx.url(path),
+            json!({"collection": "*", "events": ["create", "update", "delete"], "url": rx.url(path),
                    "secret": rx.secret, "includeHidden": hidden}),
         )
         .await;
@@ -131,13 +131,14 @@ async fn hidden_fields_only_when_asked_and_never_secrets() {
         .call("PATCH", &path, Some(&su), Some(json!({"note": "shh"})))
         .await;
     assert_eq!(resp.status(), 200);
+    assert_eq!(app.call("DELETE", &path, Some(&su), None).await.status(), 204);
     // A sign-up: an auth record, whose password hash and tokenKey never leave.
     let user = json!({"email": "u@example.com", "password": "pass-12345", "passwordConfirm": "pass-12345"});
     let resp = app
         .call("POST", "/api/collections/users/records", None, Some(user))
         .await;
     assert_eq!(resp.status(), 200);
-    let log = rx.wait_for(6, WAIT).await;
+    let log = rx.wait_for(8, WAIT).await;
     let by = |p: &str, t: &str| -> Value {
         log.iter()
             .find(|e| {
@@ -156,6 +157,9 @@ async fn hidden_fields_only_when_asked_and_never_secrets() {
     );
     assert_eq!(by("/ok?hidden", "record.update")["record"]["note"], json!("shh"));
     assert!(by("/ok?plain", "record.update")["previous"].get("note").is_none());
+    assert_eq!(by("/ok?hidden", "record.delete")["record"]["note"], json!("shh"));
+    assert!(by("/ok?plain", "record.delete")["record"].get("note").is_none());
+    assert_eq!(by("/ok?plain", "record.delete")["record"]["title"], json!("a"));
     let users: Vec<&Value> = log
         .iter()
         .filter(|e| e["payload"]["data"]["collection"]["name"] == json!("users"))
