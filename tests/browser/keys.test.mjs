@@ -142,14 +142,22 @@ test('keys: create with scopes, copy the secret once, list, revoke', async () =>
   await page.locator('.empty', { hasText: 'No API keys yet' }).waitFor();
   assert.equal((await call(secret, '/api/collections/posts/records')).status, 401);
 
-  // A key whose record is deleted says so in the list.
+  // A key whose record is deleted goes with it; one whose collection is
+  // deleted stays, and says so in the list.
   const temp = await api(server.base, token, 'POST', '/api/collections/users/records', {
     email: 'temp@example.com', password: 'temp-pass-1234', passwordConfirm: 'temp-pass-1234',
   });
-  await api(server.base, token, 'POST', '/api/keys', { name: 'orphan', collection: 'users', record: temp.id });
+  await api(server.base, token, 'POST', '/api/keys', { name: 'gone-with-record', collection: 'users', record: temp.id });
   await api(server.base, token, 'DELETE', `/api/collections/users/records/${temp.id}`);
+  await api(server.base, token, 'POST', '/api/collections', { name: 'robots', type: 'auth', fields: [] });
+  const robot = await api(server.base, token, 'POST', '/api/collections/robots/records', {
+    email: 'r2@example.com', password: 'robot-pass-1234', passwordConfirm: 'robot-pass-1234',
+  });
+  await api(server.base, token, 'POST', '/api/keys', { name: 'orphan', collection: 'robots', record: robot.id });
+  await api(server.base, token, 'DELETE', '/api/collections/robots');
   await page.click('button:text-is("Refresh")');
-  await page.locator('table.keys tbody tr', { hasText: 'orphan' }).locator('text=record deleted').waitFor();
+  await page.locator('table.keys tbody tr', { hasText: 'orphan' }).locator('text=its collection was deleted').waitFor();
+  assert.equal(await page.locator('table.keys tbody tr', { hasText: 'gone-with-record' }).count(), 0);
   w.check();
   await page.close();
 });

@@ -73,7 +73,7 @@ export function Keys() {
         <td>${k.name}<span class="mono small key-ips">${k.prefix}…</span>
           ${k.allowedIps.length > 0 && html`<span class="muted small key-ips">from ${k.allowedIps.join(', ')}</span>`}</td>
         <td><span class="muted">${k.collectionName}/</span><span class="mono">${k.recordId}</span>
-          ${!k.bound && html`<span class="danger-text small key-ips">record deleted: the key no longer works</span>`}</td>
+          ${!k.bound && html`<span class="danger-text small key-ips">its collection was deleted: the key no longer works</span>`}</td>
         <td class="key-scopes">${scopeSummary(k.scopes)}</td>
         <td>${k.expires ? html`${when(k.expires)}${k.expires < now && html`<span class="danger-text small key-ips">expired</span>`}` : html`<span class="muted">never</span>`}</td>
         <td>${k.lastUsed ? html`${when(k.lastUsed)}<span class="muted small key-ips">from ${k.lastUsedIp}</span>` : html`<span class="muted">never</span>`}</td>
