@@ -8,10 +8,9 @@ const LOWER_ALNUM: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 /// onto the alphabet, the few above are drawn again.
 const EVEN_BYTES: u8 = 252;
 
-/// `len` characters of `[a-z0-9]`, each equally likely: record ids,
-/// request ids. Drawn as bytes in bulk rather than one bounded draw per
-/// character, which cost a third as much again as the rest of the
-/// request id's work (every request makes one).
+/// `len` characters of `[a-z0-9]`, each equally likely: record ids and
+/// other row ids. Drawn as bytes in bulk rather than one bounded draw per
+/// character, which cost a third more.
 pub fn lower_alphanumeric(len: usize) -> String {
     let mut rng = rand::rng();
     let mut out = String::with_capacity(len);
