@@ -55,9 +55,10 @@ impl SecurityHeaders {
         headers.insert(X_FRAME_OPTIONS, DENY);
         headers.insert(REFERRER_POLICY, STRICT_ORIGIN);
         headers.insert(CROSS_ORIGIN_OPENER_POLICY, SAME_ORIGIN);
-        if !headers.contains_key(CONTENT_SECURITY_POLICY) {
-            headers.insert(CONTENT_SECURITY_POLICY, self.csp.clone());
-        }
+        // A handler's own policy (a file download's) stands.
+        headers
+            .entry(CONTENT_SECURITY_POLICY)
+            .or_insert_with(|| self.csp.clone());
         if self.https {
             headers.insert(STRICT_TRANSPORT_SECURITY, HSTS);
         }
