@@ -14,6 +14,7 @@ pub mod guard;
 pub mod health;
 pub mod installer;
 pub mod jobs;
+pub mod json_text;
 pub mod keys;
 pub mod logs;
 pub mod oauth2_redirect;
