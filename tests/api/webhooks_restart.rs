@@ -1,6 +1,8 @@
 //! A delivery interrupted by a crash is sent again after the restart, with
 //! the same `webhook-id`: the real `cairn serve` is killed (SIGKILL) while
 //! the receiver holds the request, and started again on the same folder.
+//! The attempt the crash cut short counts: a delivery that crashes Cairn
+//! every time still reaches its last attempt.
 
 use std::time::Duration;
 
@@ -53,6 +55,11 @@ async fn a_delivery_cut_short_by_a_crash_is_sent_again_after_the_restart() {
         .await;
         if list[0]["status"] == json!("done") {
             assert_eq!(list.as_array().unwrap().len(), 1, "{list:#}");
+            assert_eq!(
+                list[0]["attempts"],
+                json!(2),
+                "the cut-short one counted: {list:#}"
+            );
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{list:#}");
