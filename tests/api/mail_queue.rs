@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::{
-    helpers::{json, run_cairn, spawn_app_with, spawn_serve},
+    helpers::{json, serve, spawn_app_with, spawn_serve},
     mail::{smtp_sink_on, use_smtp},
 };
 
@@ -122,33 +122,9 @@ async fn silent_smtp(listener: TcpListener, connected: tokio::sync::mpsc::Unboun
 async fn mail_answered_for_before_a_crash_is_sent_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap();
-    let (code, _, err) = run_cairn(
-        &[
-            "superuser",
-            "upsert",
-            "root@example.com",
-            "pass-word-1",
-            "--dir",
-            data_arg,
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(code, 0, "{err}");
-    let mut server = spawn_serve(&data, &[]).await;
+    let (mut server, token) = serve(&data, &[]).await;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
-    let auth = json(
-        client
-            .post(format!("{base}/api/collections/_superusers/auth-with-password"))
-            .json(&json!({"identity": "root@example.com", "password": "pass-word-1"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let token = auth["token"].as_str().unwrap().to_owned();
     let created = client
         .post(format!("{base}/api/collections/users/records"))
         .json(&json!({"email": "crash@example.com", "password": "pass-word-1", "passwordConfirm": "pass-word-1"}))

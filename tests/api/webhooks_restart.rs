@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::webhooks_receiver::{Receiver, serve, serve_call as call};
+use crate::{
+    helpers::{serve, serve_call as call},
+    webhooks_receiver::Receiver,
+};
 
 #[tokio::test]
 async fn a_delivery_cut_short_by_a_crash_is_sent_again_after_the_restart() {
