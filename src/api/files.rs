@@ -61,8 +61,9 @@ async fn download(
         (None, true) => Some(guard::identify(state, req).await?),
         _ => None,
     };
-    // Set when the holder is a superuser outside `superuserIPs`.
-    let refused = std::sync::OnceLock::new();
+    // Set when the holder is a superuser outside `superuserIPs`. The
+    // holder is only asked for (and this only set) for a protected file.
+    let mut refused = None;
     let holder = async {
         match key_holder {
             Some(caller) => Ok(caller),
@@ -79,7 +80,7 @@ async fn download(
                 if caller.is_superuser()
                     && let Err(err) = client::superuser_may_call(req, &state.settings.get())
                 {
-                    let _ = refused.set(err);
+                    refused = Some(err);
                     return Ok(Caller::Guest);
                 }
                 Ok(caller)
@@ -95,7 +96,7 @@ async fn download(
         params.thumb.as_deref().filter(|t| !t.is_empty()),
     )
     .await;
-    if let Some(err) = refused.into_inner() {
+    if let Some(err) = refused {
         return Err(err.into());
     }
     let found = found.map_err(ApiError::from)?;

@@ -175,8 +175,11 @@ struct DeliveryItem {
     /// The `webhook-id` header it is sent with (the same on every attempt
     /// and redelivery: receivers deduplicate on it).
     message_id: String,
-    /// `pending` (waiting or being sent), `done`, `failed` (to be retried) or `dead`.
+    /// `pending` (waiting), `running` (being sent), `done`, `failed` (to
+    /// be retried) or `dead`.
     status: String,
+    /// Attempts made, counting the one running: an attempt counts as it
+    /// starts, so one cut short by a crash is counted too.
     attempts: u32,
     max_attempts: u32,
     /// When the next attempt is due (pending or failed ones).
@@ -294,7 +297,7 @@ impl WebhooksApi {
         let limit = limit.0.unwrap_or(50).clamp(1, 200);
         let rows = s
             .webhooks
-            .deliveries(&s.store.data, &id.0, limit, before.0)
+            .deliveries(&s.store.data, &s.jobs, &id.0, limit, before.0)
             .await
             .map_err(ApiError::from)?;
         Ok(Json(

@@ -135,7 +135,7 @@ pub async fn change(
     let (c2, id2) = (c.clone(), id.to_owned());
     // Told in the transaction, as every record write's hook is (webhooks).
     let (hook, catalog) = (auth.tx_hook.clone(), auth.schema.catalog());
-    let account = db
+    let (account, announced) = db
         .write(move |tx| {
             let previous = hook.before_update(tx, &c2, &id2)?;
             let mut sets = Vec::new();
@@ -198,19 +198,12 @@ pub async fn change(
                 hidden: Default::default(),
             };
             hook.changed(tx, &catalog, &change, previous.as_ref())?;
-            Ok(account)
+            // The same change, told again after the commit.
+            Ok((account, change))
         })
         .await?;
     listener.auth_record_changed(&c.id, id);
-    events::committed(
-        listener,
-        vec![RecordChange {
-            action: ChangeAction::Update,
-            collection: c,
-            record: account.record.clone(),
-            hidden: Default::default(),
-        }],
-    );
+    events::committed(listener, vec![announced]);
     Ok(account)
 }
 

@@ -10,7 +10,10 @@
 //! databases joined by `ATTACH` would not give that in WAL mode.
 //!
 //! Delivery is at least once: a job stays pending until its outcome is
-//! recorded, so a crash while it runs has it run again after the restart. `uid` stays the same across attempts and manual requeues,
+//! recorded, so a crash while it runs has it run again after the restart;
+//! its attempts are counted as they start, so the crashed one counts and a
+//! job that always crashes its process is given up in the end (see
+//! `queue`). `uid` stays the same across attempts and manual requeues,
 //! for receivers to deduplicate on. Jobs that share a `key` run one at a
 //! time in the order they were enqueued (a record's webhook deliveries);
 //! a failing one holds the later ones back until it succeeds or dies.
@@ -138,6 +141,7 @@ pub struct JobRow {
     pub tag: Option<String>,
     pub payload: String,
     pub status: Status,
+    /// Attempts started, the running one included.
     pub attempts: u32,
     pub max_attempts: u32,
     /// When it may next run (pending) or last ran, in Unix milliseconds.

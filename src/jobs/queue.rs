@@ -9,17 +9,23 @@
 //! updates that the writer's group commit folds together, so a burst of
 //! finished jobs costs few commits.
 //!
-//! A claim is a read: which jobs run is this process's knowledge (only
-//! one process serves a data folder), kept in memory, so a job costs two
-//! writes (its enqueue and its outcome) rather than three. A job stays
-//! pending in the database while it runs; should the process die, it is
-//! simply claimable again at the next start, so every job runs at least
-//! once, and its attempt is counted when its outcome is recorded. The
-//! outcome is recorded only for the job that was claimed (its `uid`), so a
+//! A claim is two steps. A read finds the jobs due (an idle queue
+//! stops there), then one statement on the writer counts their attempt:
+//! a job's attempt is counted when it starts, not when it ends. Which
+//! jobs run is this process's knowledge (only one process serves a data
+//! folder), kept in memory; a job stays pending in the database while it
+//! runs, so should the process die, it is claimable again at the next
+//! start and every job runs at least once. Counting at the start is what
+//! ends a job that kills the process it runs in (an abort, the memory
+//! running out): each crash has used up an attempt, and a job found with
+//! none left is given up as dead instead of run again forever. The price
+//! is a third write per job (enqueue, claim, outcome), one single-row
+//! statement that the group commit folds in with the others. The outcome
+//! is recorded only for the job that was claimed (its `uid`), so a
 //! restore of a backup while jobs run cannot mark another job done.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     panic::AssertUnwindSafe,
     sync::{
         Arc, Mutex, RwLock,
@@ -168,6 +174,12 @@ impl Queue {
         lock(&self.inner.in_flight).len()
     }
 
+    /// The ids of the jobs running now (the database shows them as
+    /// pending, their attempt already counted).
+    pub fn running_ids(&self) -> HashSet<i64> {
+        lock(&self.inner.in_flight).keys().copied().collect()
+    }
+
     /// Jobs running now, by kind (the database shows them as pending).
     pub fn running_by_kind(&self) -> HashMap<String, u64> {
         let mut out = HashMap::new();
@@ -184,35 +196,14 @@ impl Queue {
 
     /// Stops claiming jobs and waits up to `limit` for those running to
     /// finish and be recorded. Any still running after that stay pending
-    /// and run again after the next start, with the attempt they were cut
-    /// short in counted: a job that outlasts every stop's grace still
-    /// reaches its last attempt instead of starting over each time.
+    /// and run again after the next start; the attempt they were cut
+    /// short in was counted when it began, so a job that outlasts every
+    /// stop's grace still reaches its last attempt instead of starting
+    /// over each time.
     pub async fn stop(&self, limit: Duration) {
         self.inner.stop.cancel();
         let workers = self.inner.limits.workers as u32;
-        if tokio::time::timeout(limit, self.inner.slots.acquire_many(workers))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        let cut: Vec<i64> = lock(&self.inner.in_flight).keys().copied().collect();
-        let counted = self
-            .inner
-            .db
-            .write(move |tx| -> Result<(), StoreError> {
-                let mut count = tx.prepare_cached(
-                    "UPDATE _jobs SET attempts = attempts + 1 WHERE id = ?1 AND status = 'pending'",
-                )?;
-                for id in cut {
-                    count.execute([id])?;
-                }
-                Ok(())
-            })
-            .await;
-        if let Err(err) = counted {
-            tracing::warn!(error = %err, "cannot count the attempts a stop cut short");
-        }
+        let _ = tokio::time::timeout(limit, self.inner.slots.acquire_many(workers)).await;
     }
 }
 
@@ -235,20 +226,16 @@ async fn dispatch(inner: Arc<Inner>) {
         let mut wait = inner.limits.poll;
         if free > 0 {
             let skip: Vec<i64> = lock(&inner.in_flight).keys().copied().collect();
-            match claim(&inner.db, free, skip).await {
+            let claimed = match due(&inner.db, free, skip).await {
                 Ok((jobs, next_at)) => {
                     let full = jobs.len() == free;
-                    for job in jobs {
-                        // Only this task takes permits, and it saw `free`.
-                        let Ok(permit) = inner.slots.clone().try_acquire_owned() else {
-                            break;
-                        };
-                        lock(&inner.in_flight).insert(job.id, job.kind.clone());
-                        tokio::spawn(run(inner.clone(), job, permit));
-                    }
-                    if full {
-                        continue;
-                    }
+                    start(&inner, jobs).await.map(|()| (full, next_at))
+                }
+                Err(err) => Err(err),
+            };
+            match claimed {
+                Ok((true, _)) => continue,
+                Ok((false, next_at)) => {
                     if let Some(at) = next_at {
                         wait = wait.min(Duration::from_millis((at - now_ms()).max(0) as u64));
                     }
@@ -292,10 +279,116 @@ async fn count_pending(db: &Database) -> Result<u64, StoreError> {
 
 /// Up to `n` claimable jobs, oldest due first, leaving out those already
 /// running here (`skip`); and, when fewer are due, when the next one is.
-/// A read: running is this process's knowledge, not a row's state (see
-/// the module doc).
-async fn claim(db: &Database, n: usize, skip: Vec<i64>) -> Result<(Vec<Job>, Option<i64>), StoreError> {
+/// A read: the claim's write (`start`) follows only if there are any.
+async fn due(db: &Database, n: usize, skip: Vec<i64>) -> Result<(Vec<Job>, Option<i64>), StoreError> {
     db.read(move |conn| claim_in(conn, now_ms(), n, &skip)).await
+}
+
+/// Claims `jobs` (just read as due): marks them running here, counts
+/// their attempt in one statement, and runs those that had one left. One
+/// whose attempts were all used up by runs cut short (the process died
+/// or stopped while it ran) is given up as dead instead.
+async fn start(inner: &Arc<Inner>, jobs: Vec<Job>) -> Result<(), StoreError> {
+    // Only the dispatcher takes permits, and it read as many jobs as
+    // there were free.
+    let jobs: Vec<(Job, OwnedSemaphorePermit)> = jobs
+        .into_iter()
+        .map_while(|job| inner.slots.clone().try_acquire_owned().ok().map(|p| (job, p)))
+        .collect();
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    // Running before their attempt is counted, so that whoever reads a
+    // counted attempt of a pending job also sees it running.
+    {
+        let mut running = lock(&inner.in_flight);
+        for (job, _) in &jobs {
+            running.insert(job.id, job.kind.clone());
+        }
+    }
+    let ids: Vec<(i64, String)> = jobs.iter().map(|(j, _)| (j.id, j.uid.clone())).collect();
+    let counted = inner.db.write_statement(move |tx| count_attempts(tx, &ids)).await;
+    let counted = match counted {
+        Ok(counted) => counted,
+        Err(err) => {
+            let mut running = lock(&inner.in_flight);
+            for (job, _) in &jobs {
+                running.remove(&job.id);
+            }
+            return Err(err);
+        }
+    };
+    let mut finished = false;
+    for (mut job, permit) in jobs {
+        match counted.get(&job.id) {
+            Some(Attempt::Run(n)) => {
+                job.attempt = *n;
+                tokio::spawn(run(inner.clone(), job, permit));
+                continue;
+            }
+            Some(Attempt::UsedUp) => {
+                inner.stats.count(&job.kind, "dead");
+                tracing::warn!(
+                    kind = %job.kind, job = job.id, attempts = job.max_attempts,
+                    "job given up: its last attempt was cut short by a stop or a crash"
+                );
+            }
+            // Gone since it was read: deleted (its webhook was), or the
+            // database was restored from a backup.
+            None => {}
+        }
+        lock(&inner.in_flight).remove(&job.id);
+        finished = true;
+    }
+    if finished {
+        // A later job of the same key may be claimable now.
+        inner.wake.notify_one();
+    }
+    Ok(())
+}
+
+/// What counting a claimed job's attempt found.
+pub(super) enum Attempt {
+    /// Its attempt number `n` is counted: run it.
+    Run(u32),
+    /// Its attempts were used up by runs cut short; it is now dead.
+    UsedUp,
+}
+
+/// Why a job with no attempts left when claimed was given up.
+pub(super) const CUT_SHORT: &str = "its last attempt did not finish: Cairn stopped while it ran";
+
+/// The claim's write; see `count_attempts`.
+pub(super) const COUNT_ATTEMPTS: &str = "UPDATE _jobs SET
+         attempts = attempts + (attempts < maxAttempts),
+         status = iif(attempts < maxAttempts, 'pending', 'dead'),
+         lastError = iif(attempts < maxAttempts, lastError, ?2),
+         updated = iif(attempts < maxAttempts, updated, ?3)
+     FROM (SELECT value ->> 0 AS cid, value ->> 1 AS cuid FROM json_each(?1)) AS c
+     WHERE _jobs.id = c.cid AND _jobs.uid = c.cuid AND _jobs.status = 'pending'
+     RETURNING id, status, attempts";
+
+/// The claim's write: counts an attempt of each pending job `(id, uid)`
+/// in `claimed`, or gives it up as dead if it had none left.
+pub(super) fn count_attempts(
+    tx: &Connection,
+    claimed: &[(i64, String)],
+) -> Result<HashMap<i64, Attempt>, StoreError> {
+    let claimed: Vec<serde_json::Value> = claimed
+        .iter()
+        .map(|(id, uid)| serde_json::json!([id, uid]))
+        .collect();
+    let claimed = serde_json::Value::Array(claimed).to_string();
+    let now = crate::datetime::now();
+    let mut stmt = tx.prepare_cached(COUNT_ATTEMPTS)?;
+    let rows = stmt.query_map(params![claimed, CUT_SHORT, now], |r| {
+        let attempt = match r.get::<_, String>(1)?.as_str() {
+            "pending" => Attempt::Run(r.get(2)?),
+            _ => Attempt::UsedUp,
+        };
+        Ok((r.get::<_, i64>(0)?, attempt))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The SQL of a claim of up to `limit` jobs (a literal: see
@@ -418,7 +511,7 @@ fn record(
         Err(f) => ("dead", f.error, f.note),
     };
     tx.prepare_cached(
-        "UPDATE _jobs SET status = ?3, attempts = attempts + 1, lastError = ?4, result = ?5,
+        "UPDATE _jobs SET status = ?3, lastError = ?4, result = ?5,
                 updated = ?6, runAt = coalesce(?7, runAt)
          WHERE id = ?1 AND uid = ?2 AND status = 'pending'",
     )?

@@ -1,5 +1,6 @@
 //! The queue against a real database: the outbox rule, order per key,
-//! retries, giving up, timeouts and a job cut short running again.
+//! retries, giving up, timeouts, a job cut short running again, and one
+//! that kills its process given up once its attempts are used.
 
 use std::{
     sync::{Arc, Mutex},
@@ -234,7 +235,8 @@ async fn a_job_cut_short_by_a_stop_runs_again_at_the_next_start_with_its_uid() {
     assert_eq!(first.running(), 1, "the first queue claimed the job");
     first.stop(Duration::from_millis(50)).await;
     let left = rows(&db).await;
-    // Still to run, with the attempt the stop cut short counted.
+    // Still to run, with the attempt the stop cut short counted (when it
+    // began: the stop does not count it again).
     assert_eq!(
         (left[0].status, left[0].attempts),
         (Status::Pending, 1),
@@ -251,6 +253,111 @@ async fn a_job_cut_short_by_a_stop_runs_again_at_the_next_start_with_its_uid() {
     assert_eq!(all[0].uid, before);
     assert_eq!(handler.seen.lock().unwrap().as_slice(), ["interrupted"]);
     second.stop(Duration::from_secs(1)).await;
+}
+
+/// Runs the jobs of kind `test` as told by their payload: `crash` never
+/// ends (its process dies while it runs), `flaky` fails its first
+/// attempt, anything else succeeds. Records each start with its attempt.
+#[derive(Default)]
+struct Crasher {
+    started: Mutex<Vec<(String, u32)>>,
+}
+
+impl Handler for Crasher {
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<Done, Failure>> {
+        Box::pin(async move {
+            self.started
+                .lock()
+                .unwrap()
+                .push((job.payload.clone(), job.attempt));
+            match job.payload.as_str() {
+                "crash" => std::future::pending().await,
+                "flaky" if job.attempt == 1 => Err(Failure::retry("flaky")),
+                _ => Ok(Done::default()),
+            }
+        })
+    }
+}
+
+impl Crasher {
+    fn starts(&self, payload: &str) -> Vec<u32> {
+        let started = self.started.lock().unwrap();
+        started
+            .iter()
+            .filter(|(p, _)| p == payload)
+            .map(|(_, a)| *a)
+            .collect()
+    }
+}
+
+/// One life of a process on data folder `dir`: opens it, runs a queue
+/// with `handler` until `done` holds for the jobs, then dies. Its runtime
+/// is dropped with whatever was running still running, so no outcome of
+/// it is recorded: to the queue, a crash.
+fn life(dir: &std::path::Path, handler: Arc<Crasher>, done: impl Fn(&[JobRow]) -> bool) -> Vec<JobRow> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let all = rt.block_on(async {
+        let store = Store::open(dir).expect("store");
+        let queue = Queue::new(store.data.clone(), fast());
+        queue.register("test", handler);
+        queue.start();
+        for _ in 0..200 {
+            let all = rows(&store.data).await;
+            if done(&all) {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("not done: {:?}", rows(&store.data).await);
+    });
+    drop(rt);
+    all
+}
+
+#[test]
+fn a_job_that_kills_its_process_uses_an_attempt_each_time_then_is_given_up() {
+    let dir = tempfile::tempdir().expect("dir");
+    let handler = Arc::new(Crasher::default());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open(dir.path()).expect("store");
+        add(&store.data, vec![job(None, "crash", 2)]).await;
+    });
+    drop(rt);
+    // Two lives, each dying while the job runs: each used an attempt.
+    for n in 1..=2 {
+        let h = handler.clone();
+        let all = life(dir.path(), handler.clone(), move |_| h.starts("crash").len() == n);
+        assert_eq!(
+            (all[0].status, all[0].attempts),
+            (Status::Pending, n as u32),
+            "{all:?}"
+        );
+    }
+    assert_eq!(handler.starts("crash"), [1, 2], "each life ran the next attempt");
+
+    // The third finds none left: given up, not run again. Beside it, the
+    // control: jobs that end count one attempt each, no more.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open(dir.path()).expect("store");
+        add(&store.data, vec![job(None, "fine", 3), job(None, "flaky", 3)]).await;
+    });
+    drop(rt);
+    let all = life(dir.path(), handler.clone(), |all| {
+        all.iter()
+            .all(|j| matches!(j.status, Status::Done | Status::Dead))
+    });
+    assert_eq!((all[0].status, all[0].attempts), (Status::Dead, 2), "{all:?}");
+    assert_eq!(all[0].last_error, queue::CUT_SHORT);
+    assert_eq!(handler.starts("crash"), [1, 2], "not run a third time");
+    assert_eq!((all[1].status, all[1].attempts), (Status::Done, 1), "{all:?}");
+    assert_eq!((all[2].status, all[2].attempts), (Status::Done, 2), "{all:?}");
+    assert_eq!(handler.starts("flaky"), [1, 2]);
 }
 
 #[tokio::test]
@@ -363,5 +470,23 @@ async fn claims_are_not_prepared_again_on_every_run() {
         counts,
         (0, 0),
         "re-prepares of the claim and of the next-due query"
+    );
+    let uid = rows(&db).await[2].uid.clone();
+    let recounts = db
+        .write(move |tx| -> Result<i32, StoreError> {
+            for _ in 0..20 {
+                queue::count_attempts(tx, &[(3, uid.clone()), (1, "not its uid".into())])?;
+            }
+            let count = tx.prepare_cached(queue::COUNT_ATTEMPTS)?;
+            Ok(count.get_status(rusqlite::StatementStatus::RePrepare))
+        })
+        .await
+        .expect("counts");
+    assert_eq!(recounts, 0, "re-prepares of the claim's write");
+    let all = rows(&db).await;
+    assert_eq!(
+        (all[0].attempts, all[2].attempts, all[2].status),
+        (0, 3, Status::Dead),
+        "{all:?}"
     );
 }

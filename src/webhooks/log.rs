@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{WebhookError, Webhooks, deliver, manage::one, model::Webhook};
 use crate::{
-    jobs::{self, Done, Failure, Job, Status},
+    jobs::{self, Done, Failure, Job, Queue, Status},
     store::Database,
 };
 
@@ -137,21 +137,29 @@ impl Webhooks {
         }
     }
 
-    /// Webhook `id`'s deliveries, newest first.
+    /// Webhook `id`'s deliveries, newest first; `queue` tells which of
+    /// them are being sent now.
     pub async fn deliveries(
         &self,
         db: &Database,
+        queue: &Queue,
         id: &str,
         limit: u32,
         before: Option<i64>,
     ) -> Result<Vec<DeliveryRow>, WebhookError> {
         let id = id.to_owned();
+        // Asked before and after the read: a job is running before its
+        // attempt is counted and until its outcome is, so one of the two
+        // sees it running whatever the read found (short of a whole
+        // attempt between them).
+        let mut running = queue.running_ids();
         let rows = db
             .read(move |conn| {
                 one(conn, &id)?.ok_or(WebhookError::NotFound)?;
                 Ok::<_, WebhookError>(jobs::list(conn, deliver::KIND, Some(&id), limit, before)?)
             })
             .await?;
+        running.extend(queue.running_ids());
         Ok(rows
             .into_iter()
             .map(|j| {
@@ -160,7 +168,9 @@ impl Webhooks {
                     .ok()
                     .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
                     .unwrap_or_default();
+                // Attempts are counted as they start.
                 let status = match j.status {
+                    Status::Pending if running.contains(&j.id) => "running",
                     Status::Pending if j.attempts > 0 => "failed",
                     s => s.as_str(),
                 };

@@ -163,8 +163,16 @@ async fn identity_fields_must_exist_and_be_unique() {
     .await;
     assert_eq!(err["code"], "validation_missing_unique_constraint");
 
-    // Positive controls: with a unique index on the field, it signs in by it;
-    // with password sign-in off, the list is not checked.
+    // Positive controls: with a unique index on the field, it signs in by it
+    // (and not before); with password sign-in off, the list is not checked.
+    app.post_ok(
+        &root,
+        "/api/collections/users/records",
+        json!({"email": "named@example.com", "name": "named", "password": "pass-word-1", "passwordConfirm": "pass-word-1"}),
+    )
+    .await;
+    let before = app.sign_in("users", "named", "pass-word-1").await;
+    assert_eq!(before.status(), 400, "not an identity field yet");
     indexes.pop();
     indexes.push(json!("CREATE UNIQUE INDEX `idx_name_unique` ON `users` (`name`)"));
     let ok = patch_users(
@@ -178,6 +186,8 @@ async fn identity_fields_must_exist_and_be_unique() {
         json(ok).await["passwordAuth"]["identityFields"],
         json!(["email", "name"])
     );
+    let by_name = app.sign_in("users", "named", "pass-word-1").await;
+    assert_eq!(by_name.status(), 200, "signed in by name");
     let off = patch_users(
         &app,
         &root,

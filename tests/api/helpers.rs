@@ -310,6 +310,51 @@ pub async fn spawn_serve_env(dir: &std::path::Path, extra: &[&str], env: &[(&str
     }
 }
 
+/// A real `cairn serve` on data folder `dir` with `flags`, and the token
+/// of its superuser (made if it is not there yet).
+pub async fn serve(dir: &std::path::Path, flags: &[&str]) -> (ServeProcess, String) {
+    let d = dir.to_str().unwrap();
+    let upsert = [
+        "superuser",
+        "upsert",
+        "root@example.com",
+        "root-pass-123",
+        "--dir",
+        d,
+    ];
+    let (code, _, err) = run_cairn(&upsert, &[]).await;
+    assert_eq!(code, 0, "{err}");
+    let server = spawn_serve(dir, flags).await;
+    let login = serde_json::json!({"identity": "root@example.com", "password": "root-pass-123"});
+    let path = "/api/collections/_superusers/auth-with-password";
+    let token = serve_call(&server, "POST", path, None, Some(login)).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (server, token)
+}
+
+/// A request to a `cairn serve` process that must succeed; its JSON answer.
+pub async fn serve_call(
+    server: &ServeProcess,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Value {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method.parse().unwrap(), format!("http://{}{path}", server.addr));
+    if let Some(t) = token {
+        req = req.header("authorization", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{method} {path}: {}", resp.status());
+    json(resp).await
+}
+
 /// Where `spawn_serve` writes the server's log: beside the data folder.
 pub fn serve_log_path(dir: &std::path::Path) -> PathBuf {
     dir.with_extension("serve.log")

@@ -7,7 +7,7 @@ use cairn::settings::RateLimitRule;
 use serde_json::json;
 
 use crate::{
-    helpers::{TestApp, json, run_cairn, serve_log_path, spawn_app, spawn_app_with, spawn_serve},
+    helpers::{TestApp, json, serve, serve_call, serve_log_path, spawn_app, spawn_app_with},
     keys_api::{create_key, setup},
     keys_use::bearer,
 };
@@ -101,48 +101,22 @@ async fn last_use_is_kept_in_memory_and_written_once_per_interval() {
 async fn the_secret_reaches_no_log() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let d = data.to_str().unwrap();
-    let (code, _, err) = run_cairn(
-        &[
-            "superuser",
-            "upsert",
-            "root@example.com",
-            "longenough1",
-            "--dir",
-            d,
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(code, 0, "{err}");
     // --dev: the most verbose logging there is.
-    let mut server = spawn_serve(&data, &["--log-format", "json", "--dev"]).await;
+    let (mut server, admin) = serve(&data, &["--log-format", "json", "--dev"]).await;
     let client = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
-    let auth: serde_json::Value = client
-        .post(format!("{base}/api/collections/_superusers/auth-with-password"))
-        .json(&json!({"identity": "root@example.com", "password": "longenough1"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let admin = auth["token"].as_str().unwrap().to_owned();
-    let root_id = auth["record"]["id"].as_str().unwrap().to_owned();
-    let created: serde_json::Value = client
-        .post(format!("{base}/api/keys"))
-        .header("authorization", &admin)
-        .json(
-            &json!({"name": "logs", "collection": "_superusers", "record": root_id,
-                      "scopes": [{"collection": "_superusers", "actions": ["list"]}]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let roots = serve_call(
+        &server,
+        "GET",
+        "/api/collections/_superusers/records",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let root_id = roots["items"][0]["id"].as_str().unwrap().to_owned();
+    let key = json!({"name": "logs", "collection": "_superusers", "record": root_id,
+                     "scopes": [{"collection": "_superusers", "actions": ["list"]}]});
+    let created = serve_call(&server, "POST", "/api/keys", Some(&admin), Some(key)).await;
     let secret = created["secret"].as_str().expect("a secret").to_owned();
     let fake = "cairn_sk_ThisIsAMadeUpKeyThatMustNotBeLoggedEither0000";
     // Answers of every kind: 200, 403 (scope and token minting), 401,

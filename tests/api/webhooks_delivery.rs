@@ -264,32 +264,69 @@ async fn a_write_that_rolls_back_delivers_nothing() {
     assert_eq!(jobs, 1);
 }
 
+/// A record's later deliveries wait while an earlier one fails: they are
+/// committed and due long before its retry, yet arrive after it. Another
+/// record's delivery (the control) is not held back.
 #[tokio::test]
 async fn one_records_deliveries_arrive_in_order() {
-    let (app, su, rx) = setup().await;
-    // The first delivery fails once: the later ones must wait for it.
+    // A failed attempt is retried 2 to 4 s later: a window no delivery
+    // sent at once could fall outside of.
+    let (app, su, rx) = setup_with(|c| {
+        c.jobs.retry_base = Duration::from_secs(4);
+        c.jobs.retry_cap = Duration::from_secs(4);
+    })
+    .await;
+    // The first request to /fail/1 fails: record a's create.
     webhook(
         &app,
         &su,
         json!({"collection": "posts", "events": ["create", "update"], "url": rx.url("/fail/1"), "secret": rx.secret}),
     )
     .await;
-    let post = app
+    let a = app
         .post_ok(&su, "/api/collections/posts/records", json!({"n": 0}))
         .await;
-    let path = format!("/api/collections/posts/records/{}", post["id"].as_str().unwrap());
-    for n in 1..=15 {
+    rx.wait_for(1, WAIT).await;
+    let path = format!("/api/collections/posts/records/{}", a["id"].as_str().unwrap());
+    for n in 1..=5 {
         let resp = app.call("PATCH", &path, Some(&su), Some(json!({"n": n}))).await;
         assert_eq!(resp.status(), 200);
     }
-    let log = rx.wait_for(17, WAIT).await;
+    // Record b's create, after every change of a.
+    let b = app
+        .post_ok(&su, "/api/collections/posts/records", json!({"n": 100}))
+        .await;
+    let committed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+
+    let log = rx.wait_for(8, WAIT).await;
     let seen: Vec<i64> = log
         .iter()
         .map(|e| e["payload"]["data"]["record"]["n"].as_i64().unwrap())
         .collect();
-    // The failed first attempt, then every change in order.
-    let expected: Vec<i64> = std::iter::once(0).chain(0..=15).collect();
-    assert_eq!(seen, expected);
+    // a's failed create, b's (not held back), a's create again, then a's
+    // changes in order.
+    assert_eq!(seen, [0, 100, 0, 1, 2, 3, 4, 5], "{log:#?}");
+    assert_eq!(log[1]["payload"]["data"]["record"]["id"], b["id"]);
+    let at = |i: usize| log[i]["received"].as_f64().unwrap();
+    let retried = at(2);
+    assert!(
+        retried - at(0) >= 1.9,
+        "the retry came {} s after the failure",
+        retried - at(0)
+    );
+    // The hold-back: every change of a was committed before the retry,
+    // yet none was sent before it succeeded.
+    assert!(
+        committed < retried,
+        "the changes were committed {} s late",
+        committed - retried
+    );
+    assert!((3..8).all(|i| at(i) >= retried), "{log:#?}");
+    // The control: b went out while a's create waited for its retry.
+    assert!(at(1) < retried, "{log:#?}");
 }
 
 #[tokio::test]
@@ -560,7 +597,11 @@ async fn deleting_a_webhook_drops_the_deliveries_it_still_owed() {
     for _ in 0..100 {
         waiting = pending_of(&app, &su, "webhook").await;
         let tried = deliveries(&app, &su, hook["id"].as_str().unwrap()).await;
-        if waiting == 3 && tried.iter().all(|d| d["attempts"] == 1) {
+        if waiting == 3
+            && tried
+                .iter()
+                .all(|d| d["attempts"] == 1 && d["status"] == "failed")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

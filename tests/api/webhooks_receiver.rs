@@ -11,7 +11,7 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::helpers::{ServeProcess, TestApp, json, run_cairn, spawn_app_with, spawn_serve};
+use crate::helpers::{TestApp, json, spawn_app_with};
 
 pub struct Receiver {
     _child: Child,
@@ -201,6 +201,29 @@ pub async fn deliveries(app: &TestApp, su: &str, id: &str) -> Vec<Value> {
     json(resp).await.as_array().unwrap().clone()
 }
 
+/// Whether delivery `d` has had `n` attempts end: an attempt counts from
+/// its start, so not while it runs.
+pub fn attempts_ended(d: &Value, n: u64) -> bool {
+    d["attempts"].as_u64().unwrap_or(0) >= n && d["status"] != json!("running")
+}
+
+/// The newest delivery of webhook `id` once `n` of its attempts have
+/// ended (within 20 s).
+pub async fn after_attempts(app: &TestApp, su: &str, id: &str, n: u64) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = deliveries(app, su, id).await;
+        if let Some(d) = list.first().filter(|d| attempts_ended(d, n)) {
+            return d.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not {n} attempts ended: {list:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits until every delivery of webhook `id` is finished (done or dead)
 /// and there are at least `n`; returns them, newest first.
 pub async fn settled(app: &TestApp, su: &str, id: &str, n: usize, limit: Duration) -> Vec<Value> {
@@ -219,49 +242,4 @@ pub async fn settled(app: &TestApp, su: &str, id: &str, n: usize, limit: Duratio
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// A real `cairn serve` on data folder `dir` with `flags`, and the token
-/// of its superuser (made if it is not there yet).
-pub async fn serve(dir: &std::path::Path, flags: &[&str]) -> (ServeProcess, String) {
-    let d = dir.to_str().unwrap();
-    let upsert = [
-        "superuser",
-        "upsert",
-        "root@example.com",
-        "root-pass-123",
-        "--dir",
-        d,
-    ];
-    let (code, _, err) = run_cairn(&upsert, &[]).await;
-    assert_eq!(code, 0, "{err}");
-    let server = spawn_serve(dir, flags).await;
-    let login = json!({"identity": "root@example.com", "password": "root-pass-123"});
-    let path = "/api/collections/_superusers/auth-with-password";
-    let token = serve_call(&server, "POST", path, None, Some(login)).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (server, token)
-}
-
-/// A request to a `cairn serve` process that must succeed; its JSON answer.
-pub async fn serve_call(
-    server: &ServeProcess,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Value {
-    let client = reqwest::Client::new();
-    let mut req = client.request(method.parse().unwrap(), format!("http://{}{path}", server.addr));
-    if let Some(t) = token {
-        req = req.header("authorization", t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    assert!(resp.status().is_success(), "{method} {path}: {}", resp.status());
-    json(resp).await
 }

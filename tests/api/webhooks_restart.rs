@@ -1,12 +1,17 @@
 //! A delivery interrupted by a crash is sent again after the restart, with
 //! the same `webhook-id`: the real `cairn serve` is killed (SIGKILL) while
 //! the receiver holds the request, and started again on the same folder.
+//! The attempt the crash cut short counts: a delivery that crashes Cairn
+//! every time still reaches its last attempt.
 
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::webhooks_receiver::{Receiver, serve, serve_call as call};
+use crate::{
+    helpers::{serve, serve_call as call},
+    webhooks_receiver::Receiver,
+};
 
 #[tokio::test]
 async fn a_delivery_cut_short_by_a_crash_is_sent_again_after_the_restart() {
@@ -53,6 +58,11 @@ async fn a_delivery_cut_short_by_a_crash_is_sent_again_after_the_restart() {
         .await;
         if list[0]["status"] == json!("done") {
             assert_eq!(list.as_array().unwrap().len(), 1, "{list:#}");
+            assert_eq!(
+                list[0]["attempts"],
+                json!(2),
+                "the cut-short one counted: {list:#}"
+            );
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{list:#}");

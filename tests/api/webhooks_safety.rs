@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{assert_envelope, json},
-    webhooks_receiver::{deliveries, settled, setup, setup_with, webhook},
+    webhooks_receiver::{after_attempts, settled, setup, setup_with, webhook},
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -211,7 +211,7 @@ async fn private_targets_are_refused_unless_allowed() {
     app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
         .await;
     let id = hook["id"].as_str().unwrap();
-    let failed = wait_for_attempt(&app, &su, id).await;
+    let failed = after_attempts(&app, &su, id, 1).await;
     assert!(
         failed["lastError"]
             .as_str()
@@ -235,22 +235,6 @@ async fn private_targets_are_refused_unless_allowed() {
     assert_eq!(log[0]["verified"], json!(true));
 }
 
-/// The newest delivery of webhook `id` once it has been attempted.
-async fn wait_for_attempt(app: &crate::helpers::TestApp, su: &str, id: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let list = deliveries(app, su, id).await;
-        if let Some(d) = list.first()
-            && d["attempts"].as_u64().unwrap_or(0) > 0
-            && d["status"] != json!("running")
-        {
-            return d.clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no attempt: {list:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn redirects_are_not_followed_and_answers_are_bounded() {
     let (app, su, rx) = setup().await;
@@ -258,7 +242,7 @@ async fn redirects_are_not_followed_and_answers_are_bounded() {
     let big = webhook(&app, &su, rx.on_create("/big")).await;
     app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
         .await;
-    let failed = wait_for_attempt(&app, &su, redirect["id"].as_str().unwrap()).await;
+    let failed = after_attempts(&app, &su, redirect["id"].as_str().unwrap(), 1).await;
     assert!(
         failed["lastError"].as_str().unwrap().contains("302"),
         "{failed:#}"

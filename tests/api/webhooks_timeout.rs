@@ -8,29 +8,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::run_cairn,
-    webhooks_receiver::{Silent, deliveries, serve, serve_call, settled, setup_with, webhook},
+    helpers::{run_cairn, serve, serve_call},
+    webhooks_receiver::{Silent, after_attempts, attempts_ended, settled, setup_with, webhook},
 };
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// The newest delivery of webhook `id` once it has had `attempts` attempts.
-async fn after_attempts(app: &crate::helpers::TestApp, su: &str, id: &str, attempts: u64) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let list = deliveries(app, su, id).await;
-        if let Some(d) = list.first()
-            && d["attempts"].as_u64().unwrap_or(0) >= attempts
-        {
-            return d.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not {attempts} attempts: {list:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test]
 async fn an_attempt_past_the_timeout_fails_as_timed_out_and_is_retried() {
@@ -110,7 +92,7 @@ async fn the_timeout_is_a_start_up_option() {
     let deadline = tokio::time::Instant::now() + WAIT;
     let d = loop {
         let list = serve_call(&server, "GET", &path, Some(&su), None).await;
-        if list[0]["attempts"].as_u64().unwrap_or(0) >= 1 {
+        if attempts_ended(&list[0], 1) {
             break list[0].clone();
         }
         assert!(tokio::time::Instant::now() < deadline, "{list:#}");

@@ -118,6 +118,19 @@ export async function firstLoadSize(browser, url) {
   return { files, raw: files.reduce((n, f) => n + f.raw, 0), gz: files.reduce((n, f) => n + f.gz, 0) };
 }
 
+/**
+ * Calls `check` every `ms` until it returns something truthy, and returns
+ * that; after `tries` calls, fails naming `what` it waited for.
+ */
+export async function until(what, check, { tries = 150, ms = 200 } = {}) {
+  for (let i = 0; i < tries; i++) {
+    const got = await check();
+    if (got) return got;
+    await new Promise((r) => setTimeout(r, ms));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 /** A superuser's token through the API, for setting up data quickly. */
 export async function apiToken(base, email, password) {
   const r = await fetch(`${base}/api/collections/_superusers/auth-with-password`, {

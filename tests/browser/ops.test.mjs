@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { api, apiToken, launch, shot, signedInContext, startServer, watch } from './harness.mjs';
+import { api, apiToken, launch, shot, signedInContext, startServer, until, watch } from './harness.mjs';
 
 const admin = { email: 'admin@example.com', password: 'admin-pass-123' };
 let server;
@@ -27,11 +27,10 @@ before(async () => {
   await fetch(`${server.base}/api/health`);
   await api(server.base, token, 'GET', '/api/collections');
   // The log is written in batches: wait for the 404s.
-  for (let i = 0; i < 50; i++) {
+  await until('the 404s in the log', async () => {
     const got = await api(server.base, token, 'GET', `/api/logs?filter=${encodeURIComponent('data.status = 404')}`);
-    if (got.totalItems >= 3) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    return got.totalItems >= 3;
+  });
   context = await signedInContext(browser, server.base, admin);
 });
 
@@ -215,12 +214,10 @@ test('scheduled jobs: the list, run now, and the job queue with a mail given up'
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'queue@example.com' }),
   });
   assert.equal(asked.status, 204);
-  let queue;
-  for (let i = 0; i < 100; i++) {
-    queue = await api(server.base, token, 'GET', '/api/jobs');
-    if (queue.dead.length > 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const queue = await until('the mail job given up', async () => {
+    const got = await api(server.base, token, 'GET', '/api/jobs');
+    return got.dead.length > 0 && got;
+  }, { tries: 100, ms: 100 });
   assert.equal(queue.dead.length, 1, JSON.stringify(queue));
 
   const page = await context.newPage();
@@ -243,12 +240,10 @@ test('scheduled jobs: the list, run now, and the job queue with a mail given up'
   await shot(page, 'ops-job-queue');
   await dead.locator('button:has-text("Try again")').click();
   await dead.locator('button:has-text("Queued")').waitFor();
-  for (let i = 0; i < 100; i++) {
-    queue = await api(server.base, token, 'GET', '/api/jobs');
-    if (queue.kinds[0].dead === 2) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.equal(queue.kinds[0].dead, 2, 'the retried copy ran, and was refused again');
+  await until('the retried copy to run, and be refused again', async () => {
+    const got = await api(server.base, token, 'GET', '/api/jobs');
+    return got.kinds[0].dead === 2;
+  }, { tries: 100, ms: 100 });
   await api(server.base, token, 'PATCH', '/api/settings', { smtp: { enabled: false } });
   smtp.close();
   w.check();
@@ -360,12 +355,10 @@ test('logs: a slow list shows its SQL, SQLite\'s plan and the index that would h
   const listed = await fetch(`${server.base}/api/collections/posts/records?filter=${encodeURIComponent('n > 2')}`,
     { headers: { 'x-request-id': 'slow-list-1' } });
   assert.equal(listed.status, 200);
-  let entry;
-  for (let i = 0; i < 50 && !entry; i++) {
+  const entry = await until('the slow list in the log', async () => {
     const got = await api(server.base, token, 'GET', `/api/logs?filter=${encodeURIComponent("data.requestId = 'slow-list-1'")}`);
-    entry = got.items[0];
-    if (!entry) await new Promise((r) => setTimeout(r, 200));
-  }
+    return got.items[0];
+  }, { tries: 50 });
   assert.ok(entry?.data.slowQueries?.length, `the slow list is in the log: ${JSON.stringify(entry)}`);
   const page = await context.newPage();
   const w = watch(page);

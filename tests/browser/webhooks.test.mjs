@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { api, apiToken, launch, shot, signedInContext, startServer, watch } from './harness.mjs';
+import { api, apiToken, launch, shot, signedInContext, startServer, until, watch } from './harness.mjs';
 
 const admin = { email: 'admin@example.com', password: 'admin-pass-123' };
 let server;
@@ -42,15 +42,6 @@ after(async () => {
   server?.stop();
   receiver?.close();
 });
-
-async function until(what, check) {
-  for (let i = 0; i < 150; i++) {
-    const got = await check();
-    if (got) return got;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test('webhooks: create with a refused filter first, deliveries, redeliver', async () => {
   const page = await context.newPage();
