@@ -52,8 +52,13 @@ pub struct Limits {
     pub retry_base: Duration,
     /// …up to this.
     pub retry_cap: Duration,
-    /// How often the dispatcher looks for due jobs without being woken.
+    /// How often the dispatcher looks for due jobs without being woken,
+    /// while jobs are pending…
     pub poll: Duration,
+    /// …and when none is: every enqueue wakes the queue after its commit,
+    /// so an idle queue's look is only a safety net, and an idle server
+    /// does no work (it used to read twice a second for nothing).
+    pub idle: Duration,
 }
 
 impl Default for Limits {
@@ -63,6 +68,7 @@ impl Default for Limits {
             retry_base: Duration::from_secs(10),
             retry_cap: Duration::from_secs(3600),
             poll: Duration::from_secs(1),
+            idle: Duration::from_secs(30),
         }
     }
 }
@@ -236,9 +242,12 @@ async fn dispatch(inner: Arc<Inner>) {
             match claimed {
                 Ok((true, _)) => continue,
                 Ok((false, next_at)) => {
-                    if let Some(at) = next_at {
-                        wait = wait.min(Duration::from_millis((at - now_ms()).max(0) as u64));
-                    }
+                    wait = match next_at {
+                        Some(at) => wait.min(Duration::from_millis((at - now_ms()).max(0) as u64)),
+                        None if lock(&inner.in_flight).is_empty() => inner.limits.idle,
+                        // Those running wake the queue when they end.
+                        None => wait,
+                    };
                 }
                 Err(err) => tracing::warn!(error = %err, "cannot claim jobs"),
             }

@@ -24,6 +24,7 @@ fn fast() -> Limits {
         retry_base: Duration::from_millis(20),
         retry_cap: Duration::from_millis(100),
         poll: Duration::from_millis(50),
+        idle: Duration::from_secs(30),
     }
 }
 
@@ -489,4 +490,46 @@ async fn claims_are_not_prepared_again_on_every_run() {
         (0, 3, Status::Dead),
         "{all:?}"
     );
+}
+
+#[tokio::test]
+async fn an_idle_queue_does_not_look_until_woken_and_a_retry_needs_no_wake() {
+    let (_dir, db) = open();
+    // An idle look after 3 s: longer than the half second the negative
+    // below waits, shorter than the test's patience overall.
+    let limits = Limits {
+        poll: Duration::from_millis(20),
+        idle: Duration::from_secs(3),
+        ..fast()
+    };
+    let queue = Queue::new(db.clone(), limits);
+    let handler = Arc::new(Recorder::default());
+    handler.fail.lock().unwrap().insert("retried".into(), 1);
+    queue.register("test", handler.clone());
+    queue.start();
+    // Let the first look find nothing, so the queue is idle.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    add(&db, vec![job(None, "unannounced", 3)]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        handler.seen.lock().unwrap().is_empty(),
+        "an idle queue looked without being woken (it polled at `poll`)"
+    );
+    // The control: a wake, as every enqueue gives after its commit.
+    queue.wake();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(*handler.seen.lock().unwrap(), ["unannounced"]);
+    // A failed job's retry is a pending job with a time: the queue waits
+    // for that time, not for a wake or its idle look.
+    add(&db, vec![job(None, "retried", 3)]).await;
+    queue.wake();
+    let all = tokio::time::timeout(Duration::from_secs(2), settle(&db))
+        .await
+        .expect("the retry ran within two seconds, before the idle look");
+    assert!(all.iter().all(|j| j.status == Status::Done), "{all:?}");
+    assert_eq!(
+        *handler.seen.lock().unwrap(),
+        ["unannounced", "retried", "retried"]
+    );
+    queue.stop(Duration::from_secs(1)).await;
 }
