@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use self::client::{Client, ClientStream};
 use self::topic::Subscription;
-use crate::{app::AppState, identity::Caller, records::events::RecordChange};
+use crate::{identity::Caller, records::events::RecordChange, schema::Schema, store::Database};
 
 /// Bounds on each connection.
 #[derive(Debug, Clone)]
@@ -132,13 +132,22 @@ impl Broker {
         &self.limits
     }
 
-    /// Starts the dispatcher (once). It holds the state weakly, so a
-    /// dropped app does not live on through it.
-    pub fn start(state: &Arc<AppState>) {
-        let rx = state.realtime.pending.lock().ok().and_then(|mut p| p.take());
-        if let Some(rx) = rx {
-            tokio::spawn(dispatch::run(Arc::downgrade(state), rx));
-        }
+    /// Starts the dispatcher (once), which checks changes against the
+    /// rules with `db` and `schema`. It holds all three weakly, so a
+    /// dropped app does not live on through it, and it ends once the
+    /// broker is dropped.
+    pub fn start(
+        self: &Arc<Self>,
+        db: &Arc<Database>,
+        schema: &Arc<Schema>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let rx = self.pending.lock().ok()?.take()?;
+        let sources = dispatch::Sources {
+            broker: Arc::downgrade(self),
+            db: Arc::downgrade(db),
+            schema: Arc::downgrade(schema),
+        };
+        Some(tokio::spawn(dispatch::run(sources, rx)))
     }
 
     /// Registers a new client; its stream starts with `PB_CONNECT`.
@@ -426,6 +435,44 @@ mod tests {
         broker.publish(change());
         assert!(a.is_closed(), "cut off rather than left without events");
         assert!(broker.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_dispatcher_keeps_nothing_alive_and_ends_with_its_broker() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().to_owned();
+        let store = tokio::task::spawn_blocking(move || crate::store::Store::open(&path))
+            .await
+            .expect("joined")
+            .expect("store");
+        let schema = Arc::new(
+            Schema::load(&store.data, crate::query::collections::rule_problem)
+                .await
+                .expect("schema"),
+        );
+        let broker = Arc::new(Broker::new(RealtimeLimits::default()));
+        let dispatcher = broker.start(&store.data, &schema).expect("started");
+        assert!(broker.start(&store.data, &schema).is_none(), "started once");
+        // A batch taken while all three live: the dispatcher holds them
+        // for it, then lets go, and keeps running (the control).
+        let (_client, _rx) = broker.connect();
+        broker.publish(vec![RecordChange {
+            action: crate::records::events::ChangeAction::Create,
+            collection: Arc::new(crate::schema::defaults::users()),
+            record: serde_json::Map::new(),
+            hidden: serde_json::Map::new(),
+        }]);
+        tokio::task::yield_now().await;
+        assert!(!dispatcher.is_finished());
+        assert_eq!(Arc::strong_count(&broker), 1, "the broker is not held");
+        assert_eq!(Arc::strong_count(&store.data), 1, "the database is not held");
+        assert_eq!(Arc::strong_count(&schema), 1, "the schema is not held");
+        drop(broker);
+        tokio::time::timeout(Duration::from_secs(5), dispatcher)
+            .await
+            .expect("the dispatcher ends with its broker")
+            .expect("joined");
+        store.close().await;
     }
 
     #[tokio::test]
