@@ -135,18 +135,12 @@ impl SettingsApi {
             collection,
         } = body.0;
         let mut errors = ErrorTree::new();
-        let to = if email.trim().is_empty() {
-            errors.add(&["email"], FieldError::required());
-            None
-        } else {
-            let parsed = Email::parse(&email);
-            if parsed.is_none() {
-                errors.add(
-                    &["email"],
-                    FieldError::new("validation_is_email", "Must be a valid email address."),
-                );
+        let to = match Email::parse_required(&email) {
+            Ok(to) => Some(to),
+            Err(e) => {
+                errors.add(&["email"], e);
+                None
             }
-            parsed
         };
         let chosen = if template.is_empty() {
             errors.add(&["template"], FieldError::required());

@@ -8,6 +8,12 @@
 //! signature against the account's current token key, so a token stops
 //! working once the password (and with it the key) changes; and its
 //! address claim against the account's current address.
+//!
+//! Addresses arrive parsed (`Email`, at the edge). What PocketBase refuses
+//! before it reads a body (superusers asking to be verified, a caller who
+//! may not change the address) is a value the edge gets first
+//! (`Verifiable::check`, `EmailChange::check`) and the flow requires, so
+//! the refusals keep their precedence over a bad address.
 
 use std::sync::Arc;
 
@@ -100,17 +106,37 @@ fn invalid_token() -> FlowError {
     )
 }
 
-/// Parses a required email address in field `name`.
-pub fn parse_email(name: &str, raw: &str) -> Result<Email, FlowError> {
-    if raw.trim().is_empty() {
-        return Err(field(name, FieldError::required()));
+/// An auth collection whose accounts are verified by mail: any but
+/// `_superusers`, whose accounts are verified from the start.
+pub struct Verifiable(Arc<Collection>);
+
+impl Verifiable {
+    pub fn check(c: Arc<Collection>) -> Result<Self, FlowError> {
+        not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
+        Ok(Self(c))
     }
-    Email::parse(raw).ok_or_else(|| {
-        field(
-            name,
-            FieldError::new("validation_is_email", "Must be a valid email address."),
-        )
-    })
+}
+
+/// A signed-in account of the collection asking to move to a new
+/// address; superusers change theirs by a plain update instead.
+pub struct EmailChange {
+    c: Arc<Collection>,
+    account_id: String,
+}
+
+impl EmailChange {
+    pub fn check(c: Arc<Collection>, caller: &Caller) -> Result<Self, FlowError> {
+        let account_id = match caller {
+            Caller::Guest => return Err(FlowError::Unauthorized),
+            Caller::Record(r, _) if r.collection.id != c.id => {
+                // PocketBase's message names the caller's own collection.
+                return Err(FlowError::WrongCollection(r.collection.name.clone()));
+            }
+            Caller::Record(r, _) => r.id.clone(),
+        };
+        not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
+        Ok(Self { c, account_id })
+    }
 }
 
 /// Issues `account` a `purpose` token and mails it with `template`: to the
@@ -169,11 +195,9 @@ fn required(errors: &mut FieldErrors, name: &str, value: &str) {
 
 pub async fn request_verification(
     auth: &AuthDeps<'_>,
-    c: Arc<Collection>,
-    email: &str,
+    Verifiable(c): Verifiable,
+    email: &Email,
 ) -> Result<(), FlowError> {
-    not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
-    let email = parse_email("email", email)?;
     if let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await?
         && !account.verified
     {
@@ -192,10 +216,9 @@ pub async fn request_verification(
 
 pub async fn confirm_verification(
     auth: &AuthDeps<'_>,
-    c: Arc<Collection>,
+    Verifiable(c): Verifiable,
     token: &str,
 ) -> Result<(), FlowError> {
-    not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
     if token.is_empty() {
         return Err(field("token", FieldError::required()));
     }
@@ -221,9 +244,8 @@ pub async fn confirm_verification(
 pub async fn request_password_reset(
     auth: &AuthDeps<'_>,
     c: Arc<Collection>,
-    email: &str,
+    email: &Email,
 ) -> Result<(), FlowError> {
-    let email = parse_email("email", email)?;
     if let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await? {
         send_token_mail(
             &auth.mailer,
@@ -282,21 +304,10 @@ pub async fn confirm_password_reset(
 /// Mails a confirmation link to the new address of the signed-in caller.
 pub async fn request_email_change(
     auth: &AuthDeps<'_>,
-    c: Arc<Collection>,
-    caller: &Caller,
-    new_email: &str,
+    EmailChange { c, account_id }: EmailChange,
+    new_email: &Email,
 ) -> Result<(), FlowError> {
-    let id = match caller {
-        Caller::Guest => return Err(FlowError::Unauthorized),
-        Caller::Record(r, _) if r.collection.id != c.id => {
-            // PocketBase's message names the caller's own collection.
-            return Err(FlowError::WrongCollection(r.collection.name.clone()));
-        }
-        Caller::Record(r, _) => r.id.clone(),
-    };
-    not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
-    let new_email = parse_email("newEmail", new_email)?;
-    let account = account::by_id(auth.db, c.clone(), id)
+    let account = account::by_id(auth.db, c.clone(), account_id)
         .await?
         .ok_or(FlowError::Unauthorized)?;
     if account.email.eq_ignore_ascii_case(new_email.as_str()) {
