@@ -23,3 +23,13 @@ pub enum QueryError {
 }
 
 pub use sort::{SortKey, parse_sort};
+
+/// A client's `filter` over a fixed table (the collections list, the
+/// logs), parsed at the edge: `None` when absent or empty. What it names
+/// is checked when it compiles. Record lists keep theirs as
+/// `records::access::Filter`, whose parse errors wait for the rules.
+pub fn parse_filter(raw: Option<&str>) -> Result<Option<parser::Expr>, QueryError> {
+    raw.filter(|f| !f.is_empty())
+        .map(|f| parser::parse(f).map_err(|e| QueryError::Invalid(format!("Invalid filter: {e}."))))
+        .transpose()
+}
