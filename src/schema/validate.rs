@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use rusqlite::Connection;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{
     catalog::Catalog,
@@ -134,7 +134,7 @@ pub fn validate(
     validate_fields(catalog, old, new, &mut errors);
     validate_indexes(new, &mut errors);
     if new.kind == CollectionKind::Auth {
-        validate_sessions(new, &mut errors);
+        super::auth_options::validate_sessions(&new.options, &mut errors);
         super::auth_options::validate_oauth2(&new.options, &mut errors);
         super::auth_options::validate_secrets(&new.options, &mut errors);
         super::auth_options::validate_auth_options(new, &mut errors);
@@ -145,44 +145,6 @@ pub fn validate(
     Ok(errors)
 }
 
-/// Cairn's `sessions` option: a flag and two lifetimes, each from a
-/// minute to ten years.
-fn validate_sessions(new: &Collection, errors: &mut ErrorTree) {
-    let Some(sessions) = new.options.get("sessions") else {
-        return;
-    };
-    let Some(map) = sessions.as_object() else {
-        errors.add(
-            &["sessions"],
-            FieldError::new("validation_invalid_value", "Must be an object."),
-        );
-        return;
-    };
-    if map.get("cookie").is_some_and(|v| !v.is_boolean()) {
-        errors.add(
-            &["sessions", "cookie"],
-            FieldError::new("validation_invalid_value", "Must be true or false."),
-        );
-    }
-    const MIN: u64 = 60;
-    const MAX: u64 = 10 * 365 * 86_400;
-    for key in ["accessTokenDuration", "refreshTokenDuration"] {
-        if map
-            .get(key)
-            .is_some_and(|v| v.as_u64().is_none_or(|n| !(MIN..=MAX).contains(&n)))
-        {
-            errors.add(
-                &["sessions", key],
-                FieldError::new(
-                    "validation_min_greater_equal_than_required",
-                    format!("Must be a whole number of seconds from {MIN} to {MAX}."),
-                )
-                .with_params(json!({"min": MIN, "max": MAX})),
-            );
-        }
-    }
-}
-
 /// Whether a rule can be used on a collection: `Some(problem)` if not.
 /// The query compiler answers (`query::collections::rule_problem`); the
 /// schema receives it at load, as the compiler reads the schema.
@@ -191,22 +153,11 @@ pub type RuleCheck = fn(&Catalog, &Collection, &str) -> Option<String>;
 /// Every rule must compile against the collection as it will be saved, so
 /// a broken rule is refused now rather than failing requests later.
 fn validate_rules(catalog: &Catalog, new: &Collection, check: RuleCheck, errors: &mut ErrorTree) {
-    let auth_rules = ["authRule", "manageRule"]
-        .into_iter()
-        .filter_map(|k| Some((k, super::auth_options::rule(&new.options, k)?)));
     let rules = super::collection::RULE_KEYS
         .into_iter()
         .filter_map(|k| Some((k, new.rules.get(k)?.clone()?)))
-        .chain(auth_rules);
-    // The MFA rule picks the accounts that need a second factor: a filter
-    // like the others, reported at `mfa.rule` as PocketBase does.
-    let mfa_rule = new
-        .options
-        .get("mfa")
-        .and_then(|m| m.get("rule"))
-        .and_then(Value::as_str)
-        .map(|r| ("mfa.rule", r.to_owned()));
-    for (key, rule) in rules.chain(mfa_rule) {
+        .chain(super::auth_options::rules(&new.options));
+    for (key, rule) in rules {
         if rule.trim().is_empty() {
             continue;
         }
