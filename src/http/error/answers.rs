@@ -78,15 +78,12 @@ impl From<FilterError> for ApiError {
 impl From<RecordError> for ApiError {
     fn from(err: RecordError) -> Self {
         match err {
-            RecordError::NoCollection => ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."),
+            RecordError::NoCollection => ApiError::new(StatusCode::NOT_FOUND, messages::MISSING_COLLECTION),
             RecordError::Unsupported(m) => ApiError::bad_request(m),
             RecordError::SuperusersOnly => {
                 ApiError::new(StatusCode::FORBIDDEN, "Only superusers can perform this action.")
             }
-            RecordError::OutOfScope => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "This API key's scopes do not allow this action.",
-            ),
+            RecordError::OutOfScope => ApiError::new(StatusCode::FORBIDDEN, messages::OUT_OF_SCOPE),
             RecordError::NotFound => ApiError::not_found(),
             RecordError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             RecordError::Refused(m) => ApiError::bad_request(m),
@@ -104,9 +101,7 @@ impl From<RecordError> for ApiError {
 impl From<SchemaError> for ApiError {
     fn from(err: SchemaError) -> Self {
         match err {
-            SchemaError::Unreadable => {
-                ApiError::bad_request("Failed to load the submitted data due to invalid formatting.")
-            }
+            SchemaError::Unreadable => ApiError::bad_request(messages::UNREADABLE_DATA),
             SchemaError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             SchemaError::NotFound => ApiError::not_found(),
             SchemaError::Refused(message) => ApiError::bad_request(message),
