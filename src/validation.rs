@@ -40,6 +40,12 @@ impl FieldError {
     pub fn required() -> Self {
         Self::new("validation_required", "Cannot be blank.")
     }
+
+    /// A confirmation (`passwordConfirm`) or a guarded value that differs
+    /// from what it must equal.
+    pub fn values_mismatch() -> Self {
+        Self::new("validation_values_mismatch", "Values don't match.")
+    }
 }
 
 /// Field errors keyed by field name, in a stable order.

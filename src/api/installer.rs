@@ -54,10 +54,7 @@ impl InstallerApi {
             Err(other) => return Err(ApiError::from(other).into()),
         };
         if input.password != input.password_confirm {
-            errors.insert(
-                "passwordConfirm".into(),
-                FieldError::new("validation_values_mismatch", "Values don't match."),
-            );
+            errors.insert("passwordConfirm".into(), FieldError::values_mismatch());
         }
         let Some(credentials) = credentials.filter(|_| errors.is_empty()) else {
             return Err(ApiError::validation(errors).into());

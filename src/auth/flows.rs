@@ -66,10 +66,7 @@ impl From<ChangeError> for FlowError {
     fn from(err: ChangeError) -> Self {
         match err {
             ChangeError::Missing => invalid_token(),
-            ChangeError::EmailTaken => field(
-                "token",
-                FieldError::new("validation_invalid_new_email", "Invalid new email address."),
-            ),
+            ChangeError::EmailTaken => field("token", invalid_new_email()),
             ChangeError::Store(e) => Self::Store(e),
         }
     }
@@ -90,6 +87,11 @@ fn not_for_superusers(c: &Collection, message: &'static str) -> Result<(), FlowE
     } else {
         Ok(())
     }
+}
+
+/// The new address is taken (found when asked, or when confirmed).
+fn invalid_new_email() -> FieldError {
+    FieldError::new("validation_invalid_new_email", "Invalid new email address.")
 }
 
 fn invalid_password() -> FieldError {
@@ -281,10 +283,7 @@ pub async fn confirm_password_reset(
     if input.password_confirm.is_empty() {
         errors.insert("passwordConfirm".into(), FieldError::required());
     } else if input.password_confirm != input.password {
-        errors.insert(
-            "passwordConfirm".into(),
-            FieldError::new("validation_values_mismatch", "Values don't match."),
-        );
+        errors.insert("passwordConfirm".into(), FieldError::values_mismatch());
     }
     if !errors.is_empty() {
         return Err(FlowError::Invalid(errors));
@@ -320,10 +319,7 @@ pub async fn request_email_change(
         .await?
         .is_some()
     {
-        return Err(field(
-            "newEmail",
-            FieldError::new("validation_invalid_new_email", "Invalid new email address."),
-        ));
+        return Err(field("newEmail", invalid_new_email()));
     }
     send_token_mail(
         &auth.mailer,

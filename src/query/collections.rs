@@ -53,7 +53,7 @@ pub async fn filter_ids(db: &Database, filter: &Expr) -> Result<Vec<String>, Fil
         reach: None,
     };
     let compiled = compile(filter, &scope, 0).map_err(|e| match e {
-        CompileError::Invalid(m) => QueryError::Invalid(format!("Invalid filter: {m}.")),
+        CompileError::Invalid(m) => QueryError::invalid_filter(m),
         CompileError::Forbidden(m) => QueryError::Forbidden(m),
     })?;
     let ids = db

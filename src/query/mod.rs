@@ -22,6 +22,14 @@ pub enum QueryError {
     Forbidden(String),
 }
 
+impl QueryError {
+    /// A client filter that does not parse or compile, worded as
+    /// PocketBase words it.
+    pub fn invalid_filter(detail: impl std::fmt::Display) -> Self {
+        Self::Invalid(format!("Invalid filter: {detail}."))
+    }
+}
+
 pub use sort::{SortKey, parse_sort};
 
 /// A client's `filter` over a fixed table (the collections list, the
@@ -30,6 +38,6 @@ pub use sort::{SortKey, parse_sort};
 /// `records::access::Filter`, whose parse errors wait for the rules.
 pub fn parse_filter(raw: Option<&str>) -> Result<Option<parser::Expr>, QueryError> {
     raw.filter(|f| !f.is_empty())
-        .map(|f| parser::parse(f).map_err(|e| QueryError::Invalid(format!("Invalid filter: {e}."))))
+        .map(|f| parser::parse(f).map_err(QueryError::invalid_filter))
         .transpose()
 }
