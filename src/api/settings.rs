@@ -175,7 +175,7 @@ impl SettingsApi {
         };
         self.state
             .mailer()
-            .send_test(&c, template, to.as_str())
+            .send_test(&c, template, &to)
             .await
             .map_err(|err| ApiError::bad_request(format!("{TEST_EMAIL_FAILED} Raw error: \n{err}")))?;
         Ok(Done::NoContent)
