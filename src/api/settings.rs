@@ -148,10 +148,7 @@ impl SettingsApi {
         } else {
             let named = Template::named(&template);
             if named.is_none() {
-                errors.add(
-                    &["template"],
-                    FieldError::new("validation_in_invalid", "Must be a valid value."),
-                );
+                errors.add(&["template"], FieldError::not_allowed_value());
             }
             named
         };

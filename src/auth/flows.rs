@@ -310,10 +310,7 @@ pub async fn request_email_change(
         .await?
         .ok_or(FlowError::Unauthorized)?;
     if account.email.eq_ignore_ascii_case(new_email.as_str()) {
-        return Err(field(
-            "newEmail",
-            FieldError::new("validation_not_in_invalid", "Must not be in list."),
-        ));
+        return Err(field("newEmail", FieldError::refused_value()));
     }
     if account::by_email(auth.db, c.clone(), new_email.to_string())
         .await?

@@ -140,7 +140,7 @@ pub async fn save(
             (Some(_), SaveMode::Create | SaveMode::CreateFirst) => {
                 return Err(SuperuserError::field(
                     "email",
-                    FieldError::new("validation_not_unique", "Value must be unique."),
+                    FieldError::not_unique(),
                 ));
             }
             (None, SaveMode::Update) => return Err(SuperuserError::Missing(email.to_string())),

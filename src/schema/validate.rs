@@ -77,10 +77,7 @@ pub fn validate(
             .with_params(json!({"min": 1, "max": 255})),
         );
     } else if !valid_name(&new.name) {
-        errors.add(
-            &["name"],
-            FieldError::new("validation_match_invalid", "Must be in a valid format."),
-        );
+        errors.add(&["name"], FieldError::bad_format());
     } else if catalog
         .all()
         .any(|c| c.name.eq_ignore_ascii_case(&new.name) && old.is_none_or(|o| o.id != c.id))
@@ -96,10 +93,7 @@ pub fn validate(
         errors.add(&["name"], reserved);
     }
     if bad_kind.is_some() {
-        errors.add(
-            &["type"],
-            FieldError::new("validation_in_invalid", "Must be a valid value."),
-        );
+        errors.add(&["type"], FieldError::not_allowed_value());
     }
     if let Some(old) = old {
         if old.kind != new.kind {
@@ -183,15 +177,9 @@ fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection
         if name.is_empty() {
             errors.add(&path("name"), blank());
         } else if !valid_name(name) || name.len() > 255 {
-            errors.add(
-                &path("name"),
-                FieldError::new("validation_match_invalid", "Must be in a valid format."),
-            );
+            errors.add(&path("name"), FieldError::bad_format());
         } else if RESERVED_FIELD_NAMES.contains(&name) {
-            errors.add(
-                &path("name"),
-                FieldError::new("validation_not_in_invalid", "Must not be in list."),
-            );
+            errors.add(&path("name"), FieldError::refused_value());
         } else if !seen.insert(name.to_ascii_lowercase())
             || (name == "id" && !matches!(field.kind, FieldKind::Text { .. }))
         {

@@ -222,10 +222,13 @@ impl From<SuperuserError> for ApiError {
 
 impl From<BackupError> for ApiError {
     fn from(err: BackupError) -> Self {
-        let field = |field: &str, code: &'static str, message: String| {
+        let field_error = |field: &str, error: FieldError| {
             let mut errors = ErrorTree::new();
-            errors.add(&[field], FieldError::new(code, message));
+            errors.add(&[field], error);
             ApiError::validation(errors)
+        };
+        let field = |field: &str, code: &'static str, message: String| {
+            field_error(field, FieldError::new(code, message))
         };
         match err {
             BackupError::NameExists { field: f } => field(
@@ -241,7 +244,7 @@ impl From<BackupError> for ApiError {
                 ApiError::bad_request("Invalid or already deleted backup file.")
             }
             BackupError::Missing(Action::Restore) => ApiError::bad_request("Missing or invalid backup file."),
-            BackupError::NoUpload => field("file", "validation_required", "Cannot be blank.".into()),
+            BackupError::NoUpload => field_error("file", FieldError::required()),
             BackupError::TooLarge => ApiError::payload_too_large(),
             BackupError::Archive(ArchiveProblem::NotZip) => field(
                 "file",
