@@ -41,8 +41,8 @@ pub struct AppState {
     pub config: Config,
     pub store: Store,
     pub settings: SettingsStore,
-    /// Collection definitions.
-    pub schema: Schema,
+    /// Collection definitions (shared with the realtime dispatcher).
+    pub schema: Arc<Schema>,
     /// Auth records by token, cached.
     pub auth_records: AuthRecords,
     /// API keys, and their resolutions cached.
@@ -125,7 +125,7 @@ impl AppState {
 
     /// Opens the data folder (applying migrations) and loads the settings
     /// and the collections. Background work (the realtime dispatcher)
-    /// starts once the state is shared: see `realtime::Broker::start`.
+    /// starts once the state is shared: see `http::server::App::build`.
     pub async fn open(config: Config) -> Result<Self, StoreError> {
         let dir = config.data_dir.clone();
         let durability = config.durability;
@@ -138,7 +138,7 @@ impl AppState {
         .await
         .map_err(|_| StoreError::WorkerLost)??;
         let settings = SettingsStore::load(&store.data).await?;
-        let schema = Schema::load(&store.data, crate::query::collections::rule_problem).await?;
+        let schema = Arc::new(Schema::load(&store.data, crate::query::collections::rule_problem).await?);
         let realtime = Arc::new(Broker::new(config.realtime.clone()));
         let storage = Storage::new(&config.data_dir);
         let logs = Logs::start(store.auxiliary.clone());

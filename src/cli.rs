@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     App,
-    auth::superusers::{self, SaveMode, SuperuserError},
+    auth::superusers::{self, Credentials, SaveMode, SuperuserError},
     backups::{BackupName, Backups, ServeLock},
     config::{Config, ConnectionLimits, LogFormat, Origins},
     export::{self, ExportRequest},
@@ -353,18 +353,15 @@ impl StopSignals {
 async fn superuser(action: SuperuserAction, dir: &std::path::Path) -> Result<(), String> {
     let store = open_store(dir).await?;
     let hasher = crate::identity::password::Hasher::default();
-    let outcome = match action {
-        SuperuserAction::Upsert { email, password } => {
-            superusers::save(&store.data, &hasher, &email, &password, SaveMode::Upsert).await
-        }
-        SuperuserAction::Create { email, password } => {
-            superusers::save(&store.data, &hasher, &email, &password, SaveMode::Create).await
-        }
-        SuperuserAction::Update { email, password } => {
-            superusers::save(&store.data, &hasher, &email, &password, SaveMode::Update).await
-        }
+    let (email, password, mode) = match action {
+        SuperuserAction::Upsert { email, password } => (email, password, SaveMode::Upsert),
+        SuperuserAction::Create { email, password } => (email, password, SaveMode::Create),
+        SuperuserAction::Update { email, password } => (email, password, SaveMode::Update),
         SuperuserAction::Delete { email } => {
-            let result = superusers::delete(&store.data, &email).await;
+            let result = match superusers::address(&email) {
+                Ok(address) => superusers::delete(&store.data, &address).await,
+                Err(err) => Err(err),
+            };
             store.close().await;
             return match result {
                 Ok(true) => {
@@ -378,6 +375,10 @@ async fn superuser(action: SuperuserAction, dir: &std::path::Path) -> Result<(),
                 Err(err) => Err(describe(err)),
             };
         }
+    };
+    let outcome = match Credentials::parse(&email, &password) {
+        Ok(credentials) => superusers::save(&store.data, &hasher, credentials, mode).await,
+        Err(err) => Err(err),
     };
     store.close().await;
     let saved = outcome.map_err(describe)?;

@@ -40,6 +40,32 @@ impl FieldError {
     pub fn required() -> Self {
         Self::new("validation_required", "Cannot be blank.")
     }
+
+    /// A confirmation (`passwordConfirm`) or a guarded value that differs
+    /// from what it must equal.
+    pub fn values_mismatch() -> Self {
+        Self::new("validation_values_mismatch", "Values don't match.")
+    }
+
+    /// A value outside the ones allowed (a collection `type`, a template).
+    pub fn not_allowed_value() -> Self {
+        Self::new("validation_in_invalid", "Must be a valid value.")
+    }
+
+    /// A value among the ones refused (a reserved name, an unchanged one).
+    pub fn refused_value() -> Self {
+        Self::new("validation_not_in_invalid", "Must not be in list.")
+    }
+
+    /// A value that does not match the pattern it must (a name).
+    pub fn bad_format() -> Self {
+        Self::new("validation_match_invalid", "Must be in a valid format.")
+    }
+
+    /// A value another row already has.
+    pub fn not_unique() -> Self {
+        Self::new("validation_not_unique", "Value must be unique.")
+    }
 }
 
 /// Field errors keyed by field name, in a stable order.

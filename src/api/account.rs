@@ -7,10 +7,14 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path};
 
-use super::{ApiTags, body::Body, guard, path};
+use super::{
+    ApiTags,
+    body::{self, Body},
+    guard, path,
+};
 use crate::{
     app::AppState,
-    auth::flows::{self, NewPassword},
+    auth::flows::{self, EmailChange, NewPassword, Verifiable},
     http::error::ApiError,
 };
 
@@ -87,7 +91,9 @@ impl AccountApi {
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::request_verification(&self.state.auth(), c, &body.0.email)
+        let c = Verifiable::check(c).map_err(ApiError::from)?;
+        let email = body::email("email", &body.0.email)?;
+        flows::request_verification(&self.state.auth(), c, &email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -107,6 +113,7 @@ impl AccountApi {
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = Verifiable::check(c).map_err(ApiError::from)?;
         flows::confirm_verification(&self.state.auth(), c, &body.0.token)
             .await
             .map_err(ApiError::from)?;
@@ -127,7 +134,8 @@ impl AccountApi {
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::request_password_reset(&self.state.auth(), c, &body.0.email)
+        let email = body::email("email", &body.0.email)?;
+        flows::request_password_reset(&self.state.auth(), c, &email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -175,7 +183,9 @@ impl AccountApi {
         guard::refuse_api_key(req)?;
         let caller = guard::identify(&self.state, req).await?;
         let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::request_email_change(&self.state.auth(), c, &caller, &body.0.new_email)
+        let change = EmailChange::check(c, &caller).map_err(ApiError::from)?;
+        let new_email = body::email("newEmail", &body.0.new_email)?;
+        flows::request_email_change(&self.state.auth(), change, &new_email)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)

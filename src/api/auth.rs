@@ -88,8 +88,12 @@ pub struct ImpersonateBody {
 /// The typed options of an auth collection, which every auth collection of
 /// the catalog has.
 fn auth_options(c: &Collection) -> Result<&AuthOptions, ApiError> {
-    c.auth()
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
+    c.auth().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            crate::http::error::messages::MISSING_COLLECTION,
+        )
+    })
 }
 
 #[derive(Object)]

@@ -231,7 +231,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         None | Some(Value::Null) => Map::new(),
         Some(_) => {
             return Err(ApiError::bad_request(
-                "Failed to load the submitted data due to invalid formatting.",
+                crate::http::error::messages::UNREADABLE_DATA,
             ));
         }
     };

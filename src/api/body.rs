@@ -20,7 +20,11 @@ use poem_openapi::{
 };
 use serde_json::{Map, Number, Value};
 
-use crate::{files::Upload, http::error::ApiError};
+use crate::{
+    files::Upload,
+    http::error::{ApiError, FieldErrors},
+    identity::email::Email,
+};
 
 /// The form part that holds JSON values.
 const JSON_PAYLOAD: &str = "@jsonPayload";
@@ -280,6 +284,13 @@ impl Body<Value> {
             _ => Map::new(),
         }
     }
+}
+
+/// A required email address in body field `name`, parsed here so the
+/// services receive an `Email`: blank or malformed, it is that field's
+/// error in the validation envelope.
+pub fn email(name: &str, raw: &str) -> Result<Email, ApiError> {
+    Email::parse_required(raw).map_err(|e| ApiError::validation(FieldErrors::from([(name.to_owned(), e)])))
 }
 
 impl<'a, T: ParseFromJSON> ApiExtractor<'a> for Body<T> {

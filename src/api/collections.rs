@@ -14,7 +14,7 @@ use super::{ApiTags, body::Body, guard, path};
 use crate::{
     app::AppState,
     http::error::ApiError,
-    query::{Paging, parse_sort},
+    query::{Paging, parse_filter, parse_sort},
     records::preview,
     schema::Collection,
     validation::{ErrorTree, FieldError},
@@ -85,9 +85,9 @@ impl CollectionsApi {
         let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())
             .map_err(ApiError::from)?;
         let keys = parse_sort(sort.0.as_deref(), |f| SORTABLE.contains(&f)).map_err(ApiError::from)?;
-        let only = match filter.0.as_deref().filter(|f| !f.is_empty()) {
+        let only = match parse_filter(filter.0.as_deref()).map_err(ApiError::from)? {
             Some(f) => Some(
-                crate::query::collections::filter_ids(&self.state.store.data, f)
+                crate::query::collections::filter_ids(&self.state.store.data, &f)
                     .await
                     .map_err(ApiError::from)?,
             ),

@@ -67,7 +67,7 @@ pub async fn require_superuser(state: &AppState, req: &Request) -> Result<Caller
         c if c.is_full_superuser() => Ok(c),
         c if c.is_superuser() => Err(ApiError::new(
             poem::http::StatusCode::FORBIDDEN,
-            "This API key's scopes do not allow this action.",
+            crate::http::error::messages::OUT_OF_SCOPE,
         )),
         _ => Err(ApiError::new(
             poem::http::StatusCode::FORBIDDEN,

@@ -8,7 +8,7 @@ use poem_openapi::{Object, OpenApi, param::Header, payload::Json};
 use super::{ApiTags, body::Body};
 use crate::{
     app::AppState,
-    auth::superusers::{self, SaveMode, SuperuserError},
+    auth::superusers::{self, Credentials, SaveMode, SuperuserError},
     http::error::{ApiError, FieldError, FieldErrors},
 };
 
@@ -48,25 +48,21 @@ impl InstallerApi {
             return Err(ApiError::unauthorized("The installer token is missing, invalid or expired.").into());
         }
         let input = body.0;
-        let mut errors = match superusers::parse_input(&input.email, &input.password) {
-            Ok(_) => FieldErrors::new(),
-            Err(SuperuserError::Invalid(errors)) => errors,
+        let (credentials, mut errors) = match Credentials::parse(&input.email, &input.password) {
+            Ok(credentials) => (Some(credentials), FieldErrors::new()),
+            Err(SuperuserError::Invalid(errors)) => (None, errors),
             Err(other) => return Err(ApiError::from(other).into()),
         };
         if input.password != input.password_confirm {
-            errors.insert(
-                "passwordConfirm".into(),
-                FieldError::new("validation_values_mismatch", "Values don't match."),
-            );
+            errors.insert("passwordConfirm".into(), FieldError::values_mismatch());
         }
-        if !errors.is_empty() {
+        let Some(credentials) = credentials.filter(|_| errors.is_empty()) else {
             return Err(ApiError::validation(errors).into());
-        }
+        };
         let created = superusers::save(
             &self.state.store.data,
             &self.state.hasher,
-            &input.email,
-            &input.password,
+            credentials,
             SaveMode::CreateFirst,
         )
         .await

@@ -18,8 +18,13 @@ use crate::{
     app::AppState,
     http::error::ApiError,
     ops::logs::{self, LogQuery},
-    query::{Paging, parse_sort},
+    query::{Paging, parse_filter, parse_sort},
 };
+
+/// The log's `filter`, parsed; blank counts as none.
+fn filter(raw: Option<&str>) -> Result<Option<crate::query::parser::Expr>, ApiError> {
+    parse_filter(raw.map(str::trim)).map_err(ApiError::from)
+}
 
 pub struct LogsApi {
     state: Arc<AppState>,
@@ -53,7 +58,7 @@ impl LogsApi {
         let query = LogQuery {
             paging,
             sort,
-            filter: filter.0,
+            filter: self::filter(filter.0.as_deref())?,
         };
         let page = logs::list(&self.state.store.auxiliary, query)
             .await
@@ -65,7 +70,8 @@ impl LogsApi {
     #[oai(path = "/logs/stats", method = "get")]
     async fn stats(&self, req: &Request, filter: Query<Option<String>>) -> poem::Result<Json<Value>> {
         guard::require_superuser(&self.state, req).await?;
-        let hours = logs::stats(&self.state.store.auxiliary, filter.0)
+        let filter = self::filter(filter.0.as_deref())?;
+        let hours = logs::stats(&self.state.store.auxiliary, filter.as_ref())
             .await
             .map_err(ApiError::from)?;
         Ok(Json(Value::Array(hours)))

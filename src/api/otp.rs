@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     ApiTags,
     auth::{AuthResponse, complete},
-    body::Body,
+    body::{self, Body},
     guard, path,
 };
 use crate::{app::AppState, auth::otp, http::error::ApiError};
@@ -59,7 +59,9 @@ impl OtpApi {
     ) -> poem::Result<Json<Value>> {
         guard::refuse_api_key(req)?;
         let c = path::flow_collection(&self.state, &collection.0)?;
-        let otp_id = otp::request(&self.state.auth(), c, &body.0.email)
+        let c = otp::Enabled::check(c).map_err(ApiError::from)?;
+        let email = body::email("email", &body.0.email)?;
+        let otp_id = otp::request(&self.state.auth(), c, &email)
             .await
             .map_err(ApiError::from)?;
         Ok(Json(json!({"otpId": otp_id})))
@@ -80,6 +82,7 @@ impl OtpApi {
         guard::refuse_api_key(req)?;
         let body = body.0;
         let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = otp::Enabled::check(c).map_err(ApiError::from)?;
         let signed_in = otp::sign_in(&self.state.auth(), c, &body.otp_id, &body.password, body.mfa_id)
             .await
             .map_err(ApiError::from)?;

@@ -10,7 +10,7 @@ use poem::http::StatusCode;
 
 use crate::{
     app::AppState,
-    http::error::ApiError,
+    http::error::{ApiError, messages},
     records::{RecordId, service::RecordError},
     schema::{Collection, CollectionKind},
 };
@@ -42,7 +42,7 @@ pub fn find_auth_collection(state: &AppState, id_or_name: &str) -> Option<Arc<Co
 /// collection context." when the path names no auth collection.
 pub fn auth_collection(state: &AppState, id_or_name: &str) -> Result<Arc<Collection>, ApiError> {
     find_auth_collection(state, id_or_name)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, messages::MISSING_COLLECTION))
 }
 
 /// The collection of an account flow by email (verification, password

@@ -44,10 +44,7 @@ impl From<RealtimeError> for ApiError {
                 StatusCode::FORBIDDEN,
                 "The current and the previous request authorization don't match.",
             ),
-            RealtimeError::OutOfScope(_) => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "This API key's scopes do not allow this action.",
-            ),
+            RealtimeError::OutOfScope(_) => ApiError::new(StatusCode::FORBIDDEN, messages::OUT_OF_SCOPE),
         }
     }
 }

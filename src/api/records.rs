@@ -30,7 +30,7 @@ use crate::{
     schema::Collection,
 };
 
-const UNREADABLE: &str = "Failed to load the submitted data due to invalid formatting.";
+const UNREADABLE: &str = crate::http::error::messages::UNREADABLE_DATA;
 
 /// A record body in any of the encodings `body::Fields` reads; file parts
 /// of a form are the uploads.

@@ -135,18 +135,12 @@ impl SettingsApi {
             collection,
         } = body.0;
         let mut errors = ErrorTree::new();
-        let to = if email.trim().is_empty() {
-            errors.add(&["email"], FieldError::required());
-            None
-        } else {
-            let parsed = Email::parse(&email);
-            if parsed.is_none() {
-                errors.add(
-                    &["email"],
-                    FieldError::new("validation_is_email", "Must be a valid email address."),
-                );
+        let to = match Email::parse_required(&email) {
+            Ok(to) => Some(to),
+            Err(e) => {
+                errors.add(&["email"], e);
+                None
             }
-            parsed
         };
         let chosen = if template.is_empty() {
             errors.add(&["template"], FieldError::required());
@@ -154,10 +148,7 @@ impl SettingsApi {
         } else {
             let named = Template::named(&template);
             if named.is_none() {
-                errors.add(
-                    &["template"],
-                    FieldError::new("validation_in_invalid", "Must be a valid value."),
-                );
+                errors.add(&["template"], FieldError::not_allowed_value());
             }
             named
         };
@@ -181,7 +172,7 @@ impl SettingsApi {
         };
         self.state
             .mailer()
-            .send_test(&c, template, to.as_str())
+            .send_test(&c, template, &to)
             .await
             .map_err(|err| ApiError::bad_request(format!("{TEST_EMAIL_FAILED} Raw error: \n{err}")))?;
         Ok(Done::NoContent)

@@ -8,6 +8,12 @@
 //! signature against the account's current token key, so a token stops
 //! working once the password (and with it the key) changes; and its
 //! address claim against the account's current address.
+//!
+//! Addresses arrive parsed (`Email`, at the edge). What PocketBase refuses
+//! before it reads a body (superusers asking to be verified, a caller who
+//! may not change the address) is a value the edge gets first
+//! (`Verifiable::check`, `EmailChange::check`) and the flow requires, so
+//! the refusals keep their precedence over a bad address.
 
 use std::sync::Arc;
 
@@ -60,10 +66,7 @@ impl From<ChangeError> for FlowError {
     fn from(err: ChangeError) -> Self {
         match err {
             ChangeError::Missing => invalid_token(),
-            ChangeError::EmailTaken => field(
-                "token",
-                FieldError::new("validation_invalid_new_email", "Invalid new email address."),
-            ),
+            ChangeError::EmailTaken => field("token", invalid_new_email()),
             ChangeError::Store(e) => Self::Store(e),
         }
     }
@@ -86,6 +89,11 @@ fn not_for_superusers(c: &Collection, message: &'static str) -> Result<(), FlowE
     }
 }
 
+/// The new address is taken (found when asked, or when confirmed).
+fn invalid_new_email() -> FieldError {
+    FieldError::new("validation_invalid_new_email", "Invalid new email address.")
+}
+
 fn invalid_password() -> FieldError {
     FieldError::new(
         "validation_invalid_password",
@@ -100,17 +108,37 @@ fn invalid_token() -> FlowError {
     )
 }
 
-/// Parses a required email address in field `name`.
-pub fn parse_email(name: &str, raw: &str) -> Result<Email, FlowError> {
-    if raw.trim().is_empty() {
-        return Err(field(name, FieldError::required()));
+/// An auth collection whose accounts are verified by mail: any but
+/// `_superusers`, whose accounts are verified from the start.
+pub struct Verifiable(Arc<Collection>);
+
+impl Verifiable {
+    pub fn check(c: Arc<Collection>) -> Result<Self, FlowError> {
+        not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
+        Ok(Self(c))
     }
-    Email::parse(raw).ok_or_else(|| {
-        field(
-            name,
-            FieldError::new("validation_is_email", "Must be a valid email address."),
-        )
-    })
+}
+
+/// A signed-in account of the collection asking to move to a new
+/// address; superusers change theirs by a plain update instead.
+pub struct EmailChange {
+    c: Arc<Collection>,
+    account_id: String,
+}
+
+impl EmailChange {
+    pub fn check(c: Arc<Collection>, caller: &Caller) -> Result<Self, FlowError> {
+        let account_id = match caller {
+            Caller::Guest => return Err(FlowError::Unauthorized),
+            Caller::Record(r, _) if r.collection.id != c.id => {
+                // PocketBase's message names the caller's own collection.
+                return Err(FlowError::WrongCollection(r.collection.name.clone()));
+            }
+            Caller::Record(r, _) => r.id.clone(),
+        };
+        not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
+        Ok(Self { c, account_id })
+    }
 }
 
 /// Issues `account` a `purpose` token and mails it with `template`: to the
@@ -169,11 +197,9 @@ fn required(errors: &mut FieldErrors, name: &str, value: &str) {
 
 pub async fn request_verification(
     auth: &AuthDeps<'_>,
-    c: Arc<Collection>,
-    email: &str,
+    Verifiable(c): Verifiable,
+    email: &Email,
 ) -> Result<(), FlowError> {
-    not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
-    let email = parse_email("email", email)?;
     if let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await?
         && !account.verified
     {
@@ -192,10 +218,9 @@ pub async fn request_verification(
 
 pub async fn confirm_verification(
     auth: &AuthDeps<'_>,
-    c: Arc<Collection>,
+    Verifiable(c): Verifiable,
     token: &str,
 ) -> Result<(), FlowError> {
-    not_for_superusers(&c, SUPERUSERS_VERIFIED)?;
     if token.is_empty() {
         return Err(field("token", FieldError::required()));
     }
@@ -221,9 +246,8 @@ pub async fn confirm_verification(
 pub async fn request_password_reset(
     auth: &AuthDeps<'_>,
     c: Arc<Collection>,
-    email: &str,
+    email: &Email,
 ) -> Result<(), FlowError> {
-    let email = parse_email("email", email)?;
     if let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await? {
         send_token_mail(
             &auth.mailer,
@@ -259,10 +283,7 @@ pub async fn confirm_password_reset(
     if input.password_confirm.is_empty() {
         errors.insert("passwordConfirm".into(), FieldError::required());
     } else if input.password_confirm != input.password {
-        errors.insert(
-            "passwordConfirm".into(),
-            FieldError::new("validation_values_mismatch", "Values don't match."),
-        );
+        errors.insert("passwordConfirm".into(), FieldError::values_mismatch());
     }
     if !errors.is_empty() {
         return Err(FlowError::Invalid(errors));
@@ -282,37 +303,20 @@ pub async fn confirm_password_reset(
 /// Mails a confirmation link to the new address of the signed-in caller.
 pub async fn request_email_change(
     auth: &AuthDeps<'_>,
-    c: Arc<Collection>,
-    caller: &Caller,
-    new_email: &str,
+    EmailChange { c, account_id }: EmailChange,
+    new_email: &Email,
 ) -> Result<(), FlowError> {
-    let id = match caller {
-        Caller::Guest => return Err(FlowError::Unauthorized),
-        Caller::Record(r, _) if r.collection.id != c.id => {
-            // PocketBase's message names the caller's own collection.
-            return Err(FlowError::WrongCollection(r.collection.name.clone()));
-        }
-        Caller::Record(r, _) => r.id.clone(),
-    };
-    not_for_superusers(&c, SUPERUSERS_CHANGE_EMAIL)?;
-    let new_email = parse_email("newEmail", new_email)?;
-    let account = account::by_id(auth.db, c.clone(), id)
+    let account = account::by_id(auth.db, c.clone(), account_id)
         .await?
         .ok_or(FlowError::Unauthorized)?;
     if account.email.eq_ignore_ascii_case(new_email.as_str()) {
-        return Err(field(
-            "newEmail",
-            FieldError::new("validation_not_in_invalid", "Must not be in list."),
-        ));
+        return Err(field("newEmail", FieldError::refused_value()));
     }
     if account::by_email(auth.db, c.clone(), new_email.to_string())
         .await?
         .is_some()
     {
-        return Err(field(
-            "newEmail",
-            FieldError::new("validation_invalid_new_email", "Invalid new email address."),
-        ));
+        return Err(field("newEmail", invalid_new_email()));
     }
     send_token_mail(
         &auth.mailer,

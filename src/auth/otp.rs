@@ -14,11 +14,12 @@ use rusqlite::{OptionalExtension, params};
 use super::{
     account,
     deps::AuthDeps,
-    flows::{FlowError, parse_email},
+    flows::FlowError,
     password_signin,
     signin::{Method, SignedIn},
 };
 use crate::{
+    identity::email::Email,
     mail::templates::Template,
     schema::{Collection, auth_options::OtpOptions},
     store::StoreError,
@@ -29,14 +30,30 @@ use crate::{
 pub const MAX_ATTEMPTS: i64 = 5;
 const INVALID: &str = "Invalid or expired OTP.";
 
-/// The collection's `otp` options, if OTP sign-in is enabled.
-fn enabled(c: &Collection) -> Result<&OtpOptions, FlowError> {
-    c.auth()
-        .map(|a| &a.otp)
-        .filter(|o| o.enabled)
-        .ok_or(FlowError::Forbidden(
-            "The collection is not configured to allow OTP authentication.",
-        ))
+/// An auth collection with OTP sign-in enabled. Checked before the body
+/// is read: PocketBase refuses a disabled collection before anything
+/// else, a malformed address included.
+pub struct Enabled {
+    c: Arc<Collection>,
+    /// The collection's code length and lifetime.
+    length: u64,
+    duration: u64,
+}
+
+impl Enabled {
+    pub fn check(c: Arc<Collection>) -> Result<Self, FlowError> {
+        match c.auth().map(|a| &a.otp) {
+            Some(&OtpOptions {
+                enabled: true,
+                length,
+                duration,
+                ..
+            }) => Ok(Self { c, length, duration }),
+            _ => Err(FlowError::Forbidden(
+                "The collection is not configured to allow OTP authentication.",
+            )),
+        }
+    }
 }
 
 fn now_secs() -> i64 {
@@ -58,15 +75,14 @@ fn digits(len: usize) -> String {
 }
 
 /// Mails a fresh code to the account with `email` and answers its id.
-pub async fn request(auth: &AuthDeps<'_>, c: Arc<Collection>, email: &str) -> Result<String, FlowError> {
-    let options = enabled(&c)?;
-    let email = parse_email("email", email)?;
+pub async fn request(auth: &AuthDeps<'_>, otp: Enabled, email: &Email) -> Result<String, FlowError> {
+    let Enabled { c, length, duration } = otp;
     let otp_id = crate::random::lower_alphanumeric(15);
     let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await? else {
         return Ok(otp_id);
     };
-    let len = options.length.clamp(4, 32) as usize;
-    let duration = i64::try_from(options.duration).unwrap_or(i64::MAX);
+    let len = length.clamp(4, 32) as usize;
+    let duration = i64::try_from(duration).unwrap_or(i64::MAX);
     let code = digits(len);
     let hash = auth.hasher.hash(code.clone()).await?;
     let (id, c_id, record, to) = (
@@ -117,12 +133,11 @@ struct Stored {
 /// one counts against the OTP's attempts.
 pub async fn sign_in(
     auth: &AuthDeps<'_>,
-    c: Arc<Collection>,
+    Enabled { c, .. }: Enabled,
     otp_id: &str,
     code: &str,
     mfa_id: Option<String>,
 ) -> Result<SignedIn, FlowError> {
-    enabled(&c)?;
     let mut errors = FieldErrors::new();
     for (name, value) in [("otpId", otp_id), ("password", code)] {
         if value.is_empty() {

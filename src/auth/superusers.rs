@@ -1,14 +1,16 @@
 //! Superuser accounts: the records of the `_superusers` auth collection.
 //! Used by the `cairn superuser` command and by the installer; both go
 //! through the same validation and the same writer, so the CLI works
-//! whether or not a server is running on the same data folder.
+//! whether or not a server is running on the same data folder. Both
+//! parse what they are given first (`Credentials::parse`, `address`), so
+//! the writes here take an address and a password already checked.
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::{
     identity::{
-        email::Email,
+        email::{self, Email},
         password::{self, Hasher, PasswordError},
     },
     records::RecordId,
@@ -71,25 +73,41 @@ pub struct Superuser {
     pub updated: String,
 }
 
-/// Checks a superuser's email and new password, naming every bad field.
-pub fn parse_input(email: &str, password: &str) -> Result<Email, SuperuserError> {
-    let mut errors = FieldErrors::new();
-    let parsed = Email::parse(email);
-    if email.trim().is_empty() {
-        errors.insert("email".into(), FieldError::required());
-    } else if parsed.is_none() {
-        errors.insert(
-            "email".into(),
-            FieldError::new("validation_is_email", "Must be a valid email address."),
-        );
+/// A superuser's address and new password, both checked: built only by
+/// `parse`, at the edge (the installer, `cairn superuser`).
+pub struct Credentials {
+    email: Email,
+    password: String,
+}
+
+impl Credentials {
+    /// Checks the address and the password policy, naming every bad field.
+    pub fn parse(email: &str, password: &str) -> Result<Self, SuperuserError> {
+        let mut errors = FieldErrors::new();
+        let parsed = match Email::parse_required(email) {
+            Ok(email) => Some(email),
+            Err(e) => {
+                errors.insert("email".into(), e);
+                None
+            }
+        };
+        if let Err(e) = password::check_policy(password) {
+            errors.insert("password".into(), e);
+        }
+        match parsed {
+            Some(email) if errors.is_empty() => Ok(Self {
+                email,
+                password: password.to_owned(),
+            }),
+            _ => Err(SuperuserError::Invalid(errors)),
+        }
     }
-    if let Err(e) = password::check_policy(password) {
-        errors.insert("password".into(), e);
-    }
-    match parsed {
-        Some(email) if errors.is_empty() => Ok(email),
-        _ => Err(SuperuserError::Invalid(errors)),
-    }
+}
+
+/// The address of a superuser to delete; unlike a new superuser's, a
+/// blank one is called malformed too.
+pub fn address(raw: &str) -> Result<Email, SuperuserError> {
+    Email::parse(raw).ok_or_else(|| SuperuserError::field("email", email::invalid()))
 }
 
 /// Creates or updates a superuser per `mode`. A new password also gets a new
@@ -97,12 +115,11 @@ pub fn parse_input(email: &str, password: &str) -> Result<Email, SuperuserError>
 pub async fn save(
     db: &Database,
     hasher: &Hasher,
-    email: &str,
-    password: &str,
+    credentials: Credentials,
     mode: SaveMode,
 ) -> Result<Superuser, SuperuserError> {
-    let email = parse_input(email, password)?;
-    let hash = hasher.hash(password.to_owned()).await?;
+    let Credentials { email, password } = credentials;
+    let hash = hasher.hash(password).await?;
     db.write(move |tx| {
         let existing: Option<String> = tx
             .prepare_cached("SELECT id FROM _superusers WHERE email = ?1 COLLATE NOCASE")?
@@ -123,7 +140,7 @@ pub async fn save(
             (Some(_), SaveMode::Create | SaveMode::CreateFirst) => {
                 return Err(SuperuserError::field(
                     "email",
-                    FieldError::new("validation_not_unique", "Value must be unique."),
+                    FieldError::not_unique(),
                 ));
             }
             (None, SaveMode::Update) => return Err(SuperuserError::Missing(email.to_string())),
@@ -167,14 +184,8 @@ fn find_by_id(conn: &rusqlite::Connection, id: &str) -> Result<Superuser, Superu
 }
 
 /// Deletes a superuser; `false` if there was none with that email.
-pub async fn delete(db: &Database, email: &str) -> Result<bool, SuperuserError> {
-    if Email::parse(email).is_none() {
-        return Err(SuperuserError::field(
-            "email",
-            FieldError::new("validation_is_email", "Must be a valid email address."),
-        ));
-    }
-    let email = email.trim().to_owned();
+pub async fn delete(db: &Database, email: &Email) -> Result<bool, SuperuserError> {
+    let email = email.as_str().to_owned();
     db.write(move |tx| {
         let n = tx
             .prepare_cached("DELETE FROM _superusers WHERE email = ?1 COLLATE NOCASE")?

@@ -35,10 +35,7 @@ impl BackupName {
             .with_params(serde_json::json!({"min": 1, "max": MAX_LEN})));
         }
         if !plain(name) {
-            return Err(FieldError::new(
-                "validation_match_invalid",
-                "Must be in a valid format.",
-            ));
+            return Err(FieldError::bad_format());
         }
         Ok(Self(name.to_owned()))
     }

@@ -214,7 +214,7 @@ pub fn superuser_may_call(req: &Request, settings: &crate::settings::Settings) -
     } else {
         Err(ApiError::new(
             poem::http::StatusCode::FORBIDDEN,
-            "You are not allowed to perform this request.",
+            crate::http::error::messages::FORBIDDEN,
         ))
     }
 }

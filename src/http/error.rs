@@ -26,6 +26,14 @@ pub mod messages {
     pub const NOT_FOUND: &str = "The requested resource wasn't found.";
     pub const UNAUTHORIZED: &str = "The request requires valid record authorization token.";
     pub const FORBIDDEN: &str = "You are not allowed to perform this request.";
+    /// A 404 for a collection a route needs and cannot find (or that is
+    /// not of the kind the route serves).
+    pub const MISSING_COLLECTION: &str = "Missing collection context.";
+    /// A 403 for an API key whose scopes do not reach the action.
+    pub const OUT_OF_SCOPE: &str = "This API key's scopes do not allow this action.";
+    /// A 400 for a body, or a part of one, of the wrong shape, where
+    /// PocketBase words it so (records, collections, batch requests).
+    pub const UNREADABLE_DATA: &str = "Failed to load the submitted data due to invalid formatting.";
     pub const TOO_LARGE: &str = "Request entity too large.";
     pub const TOO_MANY: &str = "Too Many Requests.";
     pub const INTERNAL: &str = "Something went wrong while processing your request.";

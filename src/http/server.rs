@@ -6,7 +6,7 @@ use std::{future::Future, io, net::SocketAddr, sync::Arc};
 
 use tokio::net::TcpListener;
 
-use crate::{app::AppState, config::Config, files, realtime::Broker, store::StoreError};
+use crate::{app::AppState, config::Config, files, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -45,7 +45,8 @@ impl App {
             None => None,
         };
         let state = state.start();
-        Broker::start(&state);
+        // Ends by itself once the state (and with it the broker) is dropped.
+        let _dispatcher = state.realtime.start(&state.store.data, &state.schema);
         // Files a crash left unnamed, swept once the server is up: only
         // those older than this process (see `files::sweep`).
         let started = std::time::SystemTime::now();

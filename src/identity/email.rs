@@ -5,8 +5,17 @@
 
 use std::fmt;
 
+use crate::validation::FieldError;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
+
+/// PocketBase's error for a field that is not an email address: every
+/// place that refuses one (account flows, superusers, `email` fields, the
+/// test-mail setting) answers with this.
+pub fn invalid() -> FieldError {
+    FieldError::new("validation_is_email", "Must be a valid email address.")
+}
 
 impl Email {
     pub fn parse(raw: &str) -> Option<Self> {
@@ -24,6 +33,15 @@ impl Email {
                 .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         (!local.is_empty() && local.len() <= 64 && !local.contains('@') && domain_ok)
             .then(|| Self(raw.to_owned()))
+    }
+
+    /// A required address, as one field's error: blank is
+    /// `validation_required`, anything else unparsable `invalid()`.
+    pub fn parse_required(raw: &str) -> Result<Self, FieldError> {
+        if raw.trim().is_empty() {
+            return Err(FieldError::required());
+        }
+        Self::parse(raw).ok_or_else(invalid)
     }
 
     pub fn as_str(&self) -> &str {
@@ -51,6 +69,15 @@ mod tests {
         ] {
             assert!(Email::parse(ok).is_some(), "{ok}");
         }
+    }
+
+    #[test]
+    fn a_required_address_names_its_problem() {
+        let code = |raw: &str| Email::parse_required(raw).map_err(|e| e.code.into_owned());
+        assert_eq!(code(" a@b.co "), Ok(Email("a@b.co".into())));
+        assert_eq!(code(""), Err("validation_required".into()));
+        assert_eq!(code("  "), Err("validation_required".into()));
+        assert_eq!(code("x"), Err("validation_is_email".into()));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
 use crate::{
+    identity::email::Email,
     jobs::{self, Done, Failure, Job, NewJob, Queue},
     schema::Collection,
     settings::{Settings, SettingsStore},
@@ -121,8 +122,9 @@ impl Mailer<'_> {
         &self,
         c: &Collection,
         template: templates::Template,
-        to: &str,
+        to: &Email,
     ) -> Result<(), TestMailError> {
+        let to = to.as_str();
         let settings = self.settings.get();
         let mut record = Map::new();
         record.insert("id".into(), "test0000000000a".into());

@@ -5,7 +5,7 @@
 use super::{
     QueryError,
     compile::{CompileError, RequestInfo, Scope, compile},
-    parser::parse,
+    parser::{Expr, parse},
 };
 use crate::{
     schema::{Catalog, Collection, collection_attributes},
@@ -39,10 +39,10 @@ pub fn rule_problem(catalog: &Catalog, collection: &Collection, rule: &str) -> O
     }
 }
 
-/// The ids of the collections matching a client's `filter` over the
-/// collection attributes (`name`, `type`, `system`, rules, dates).
-pub async fn filter_ids(db: &Database, filter: &str) -> Result<Vec<String>, FilterError> {
-    let expr = parse(filter).map_err(|e| QueryError::Invalid(format!("Invalid filter: {e}.")))?;
+/// The ids of the collections matching a client's `filter` (parsed by
+/// `query::parse_filter`) over the collection attributes (`name`,
+/// `type`, `system`, rules, dates).
+pub async fn filter_ids(db: &Database, filter: &Expr) -> Result<Vec<String>, FilterError> {
     let attributes = collection_attributes();
     let request = RequestInfo::default();
     let scope = Scope {
@@ -52,8 +52,8 @@ pub async fn filter_ids(db: &Database, filter: &str) -> Result<Vec<String>, Filt
         trusted: false,
         reach: None,
     };
-    let compiled = compile(&expr, &scope, 0).map_err(|e| match e {
-        CompileError::Invalid(m) => QueryError::Invalid(format!("Invalid filter: {m}.")),
+    let compiled = compile(filter, &scope, 0).map_err(|e| match e {
+        CompileError::Invalid(m) => QueryError::invalid_filter(m),
         CompileError::Forbidden(m) => QueryError::Forbidden(m),
     })?;
     let ids = db

@@ -22,4 +22,22 @@ pub enum QueryError {
     Forbidden(String),
 }
 
+impl QueryError {
+    /// A client filter that does not parse or compile, worded as
+    /// PocketBase words it.
+    pub fn invalid_filter(detail: impl std::fmt::Display) -> Self {
+        Self::Invalid(format!("Invalid filter: {detail}."))
+    }
+}
+
 pub use sort::{SortKey, parse_sort};
+
+/// A client's `filter` over a fixed table (the collections list, the
+/// logs), parsed at the edge: `None` when absent or empty. What it names
+/// is checked when it compiles. Record lists keep theirs as
+/// `records::access::Filter`, whose parse errors wait for the rules.
+pub fn parse_filter(raw: Option<&str>) -> Result<Option<parser::Expr>, QueryError> {
+    raw.filter(|f| !f.is_empty())
+        .map(|f| parser::parse(f).map_err(QueryError::invalid_filter))
+        .transpose()
+}

@@ -31,7 +31,6 @@ use super::{
     topic::{Subscription, Target},
 };
 use crate::{
-    app::AppState,
     auth::caller::load_auth_record,
     identity::{Caller, KeyAction, KeyGrant, Presented},
     query::compile::{RequestInfo, RequestValues},
@@ -44,11 +43,30 @@ use crate::{
     store::{Database, StoreError},
 };
 
-pub(super) async fn run(state: Weak<AppState>, mut rx: mpsc::Receiver<Vec<RecordChange>>) {
+/// What the dispatcher reads: the broker it serves, the data database
+/// and the live collections. Held weakly and taken only for one batch of
+/// changes, so the dispatcher keeps none of them alive: the broker owns
+/// the sending end of `rx`, and a strong hold while waiting would keep
+/// that channel open, and the dispatcher running, forever.
+pub(super) struct Sources {
+    pub broker: Weak<Broker>,
+    pub db: Weak<Database>,
+    pub schema: Weak<Schema>,
+}
+
+/// Runs until the broker is dropped (its channel closes) or any of the
+/// sources is gone.
+pub(super) async fn run(sources: Sources, mut rx: mpsc::Receiver<Vec<RecordChange>>) {
     while let Some(changes) = rx.recv().await {
-        let Some(state) = state.upgrade() else { break };
+        let (Some(broker), Some(db), Some(schema)) = (
+            sources.broker.upgrade(),
+            sources.db.upgrade(),
+            sources.schema.upgrade(),
+        ) else {
+            break;
+        };
         for change in changes {
-            deliver(&state.realtime, &state.store.data, &state.schema, change).await;
+            deliver(&broker, &db, &schema, change).await;
         }
     }
 }

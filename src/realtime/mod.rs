@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use self::client::{Client, ClientStream};
 use self::topic::Subscription;
-use crate::{app::AppState, identity::Caller, records::events::RecordChange};
+use crate::{identity::Caller, records::events::RecordChange, schema::Schema, store::Database};
 
 /// Bounds on each connection.
 #[derive(Debug, Clone)]
@@ -132,13 +132,22 @@ impl Broker {
         &self.limits
     }
 
-    /// Starts the dispatcher (once). It holds the state weakly, so a
-    /// dropped app does not live on through it.
-    pub fn start(state: &Arc<AppState>) {
-        let rx = state.realtime.pending.lock().ok().and_then(|mut p| p.take());
-        if let Some(rx) = rx {
-            tokio::spawn(dispatch::run(Arc::downgrade(state), rx));
-        }
+    /// Starts the dispatcher (once), which checks changes against the
+    /// rules with `db` and `schema`. It holds all three weakly, so a
+    /// dropped app does not live on through it, and it ends once the
+    /// broker is dropped.
+    pub fn start(
+        self: &Arc<Self>,
+        db: &Arc<Database>,
+        schema: &Arc<Schema>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let rx = self.pending.lock().ok()?.take()?;
+        let sources = dispatch::Sources {
+            broker: Arc::downgrade(self),
+            db: Arc::downgrade(db),
+            schema: Arc::downgrade(schema),
+        };
+        Some(tokio::spawn(dispatch::run(sources, rx)))
     }
 
     /// Registers a new client; its stream starts with `PB_CONNECT`.
@@ -336,139 +345,4 @@ fn unindex(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn next_frame(rx: &mut mpsc::Receiver<bytes::Bytes>) -> String {
-        String::from_utf8(rx.recv().await.expect("a frame").to_vec()).expect("utf-8")
-    }
-
-    #[tokio::test]
-    async fn send_to_client_reaches_only_that_client_on_its_topic() {
-        let broker = Broker::new(RealtimeLimits::default());
-        let (a, mut rx_a) = broker.connect();
-        let (b, mut rx_b) = broker.connect();
-        let connect = next_frame(&mut rx_a).await;
-        assert_eq!(
-            connect,
-            format!(
-                "id:{0}\nevent:PB_CONNECT\ndata:{{\"clientId\":\"{0}\"}}\n\n",
-                a.id
-            )
-        );
-        next_frame(&mut rx_b).await;
-
-        let msg = serde_json::json!({"state": "xyz", "code": "123"});
-        assert_eq!(
-            broker.send_to_client(&a.id, "@oauth2", &msg),
-            Err(RealtimeError::NotSubscribed("@oauth2".into()))
-        );
-        assert_eq!(
-            broker.send_to_client("nobody", "@oauth2", &msg),
-            Err(RealtimeError::NoClient)
-        );
-
-        let subs = vec![topic::parse("@oauth2").expect("topic")];
-        broker
-            .set_subscriptions(&a.id, Caller::Guest, subs)
-            .expect("subscribed");
-        broker.send_to_client(&a.id, "@oauth2", &msg).expect("sent");
-        assert_eq!(
-            next_frame(&mut rx_a).await,
-            format!("id:{}\nevent:@oauth2\ndata:{msg}\n\n", a.id)
-        );
-        assert!(rx_b.try_recv().is_err(), "the other client gets nothing");
-        assert_eq!(broker.len(), 2);
-        broker.remove(&b);
-        assert_eq!(broker.len(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_disconnects_the_client() {
-        let broker = Broker::new(RealtimeLimits {
-            queue: 3,
-            ..RealtimeLimits::default()
-        });
-        let (a, _rx) = broker.connect(); // PB_CONNECT takes one slot
-        let subs = vec![topic::parse("@oauth2").expect("topic")];
-        broker
-            .set_subscriptions(&a.id, Caller::Guest, subs)
-            .expect("subscribed");
-        let msg = serde_json::json!({});
-        broker.send_to_client(&a.id, "@oauth2", &msg).expect("fits");
-        broker.send_to_client(&a.id, "@oauth2", &msg).expect("fits");
-        assert_eq!(
-            broker.send_to_client(&a.id, "@oauth2", &msg),
-            Err(RealtimeError::Gone)
-        );
-        assert!(a.is_closed(), "a client that fell behind is cut off");
-    }
-
-    #[tokio::test]
-    async fn a_dispatcher_backlog_past_its_bound_disconnects_everyone() {
-        // No dispatcher is started here, so published changes pile up.
-        let broker = Broker::new(RealtimeLimits {
-            backlog: 2,
-            ..RealtimeLimits::default()
-        });
-        let (a, _rx) = broker.connect();
-        let change = || {
-            vec![RecordChange {
-                action: crate::records::events::ChangeAction::Create,
-                collection: Arc::new(crate::schema::defaults::users()),
-                record: serde_json::Map::new(),
-                hidden: serde_json::Map::new(),
-            }]
-        };
-        broker.publish(change());
-        broker.publish(change());
-        assert!(!a.is_closed());
-        broker.publish(change());
-        assert!(a.is_closed(), "cut off rather than left without events");
-        assert!(broker.is_empty());
-    }
-
-    #[tokio::test]
-    async fn the_index_follows_subscriptions_and_departures() {
-        let broker = Broker::new(RealtimeLimits::default());
-        let (a, _rx_a) = broker.connect();
-        let (b, _rx_b) = broker.connect();
-        let subs = |topics: &[&str]| topics.iter().map(|t| topic::parse(t).expect("topic")).collect();
-        broker
-            .set_subscriptions(
-                &a.id,
-                Caller::Guest,
-                subs(&["posts/*", "posts/abcdefghij12345", "@oauth2"]),
-            )
-            .expect("a");
-        broker
-            .set_subscriptions(&b.id, Caller::Guest, subs(&["pbc_posts/*"]))
-            .expect("b");
-        let ids = |v: Vec<Arc<Client>>| {
-            let mut ids: Vec<String> = v.into_iter().map(|c| c.id.clone()).collect();
-            ids.sort();
-            ids
-        };
-        let mut both = vec![a.id.clone(), b.id.clone()];
-        both.sort();
-        assert_eq!(
-            ids(broker.following("posts", "pbc_posts")),
-            both,
-            "by name or id, once each"
-        );
-        assert!(broker.following("other", "pbc_other").is_empty());
-
-        broker
-            .set_subscriptions(&a.id, Caller::Guest, subs(&["notes/*"]))
-            .expect("a again");
-        assert_eq!(ids(broker.following("posts", "pbc_posts")), vec![b.id.clone()]);
-        broker.remove(&b);
-        assert!(broker.following("posts", "pbc_posts").is_empty());
-        assert_eq!(ids(broker.following("notes", "x")), vec![a.id.clone()]);
-        broker.remove(&a);
-        assert!(
-            broker.index.read().expect("index").is_empty(),
-            "nothing left behind"
-        );
-    }
-}
+mod tests;

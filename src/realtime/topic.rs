@@ -73,6 +73,15 @@ impl Subscription {
     }
 }
 
+/// PocketBase's code for a topic it will not follow, with its message.
+fn invalid_topic(message: impl Into<std::borrow::Cow<'static, str>>) -> FieldError {
+    FieldError::new("validation_invalid_topic", message)
+}
+
+fn invalid() -> FieldError {
+    invalid_topic("Invalid topic.")
+}
+
 /// Parses one topic, or says what is wrong with it (as a field error).
 pub fn parse(key: &str) -> Result<Subscription, FieldError> {
     if key.chars().count() > MAX_TOPIC_LEN {
@@ -84,10 +93,9 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
     }
     // A line break would end the SSE `event:` line the key is sent in.
     if key.trim().is_empty() || key.contains(['\r', '\n']) {
-        return Err(FieldError::new("validation_invalid_topic", "Invalid topic."));
+        return Err(invalid());
     }
     let (topic, suffix) = key.split_once('?').unwrap_or((key, ""));
-    let invalid = || FieldError::new("validation_invalid_topic", "Invalid topic.");
     let target = match topic.split_once('/') {
         None if topic == OAUTH2 || topic == CONNECT => Target::Named,
         // Collection names never start with `@`: any other such name is a
@@ -177,7 +185,7 @@ pub fn parse_in(key: &str, catalog: &Catalog) -> Result<Subscription, FieldError
             }
             Some(_) => return Ok(sub),
         };
-        return Err(FieldError::new("validation_invalid_topic", message));
+        return Err(invalid_topic(message));
     }
     Ok(sub)
 }

@@ -118,14 +118,10 @@ impl Conditions {
         requester: &Requester,
         filter: &Filter,
     ) -> Result<(), RecordError> {
-        let parsed = filter
-            .0
-            .as_ref()
-            .as_ref()
-            .map_err(|e| QueryError::Invalid(format!("Invalid filter: {e}.")))?;
+        let parsed = filter.0.as_ref().as_ref().map_err(QueryError::invalid_filter)?;
         self.add_parsed(catalog, c, requester, parsed, false)
             .map_err(|e| match e {
-                CompileError::Invalid(m) => QueryError::Invalid(format!("Invalid filter: {m}.")).into(),
+                CompileError::Invalid(m) => QueryError::invalid_filter(m).into(),
                 CompileError::Forbidden(m) => QueryError::Forbidden(m).into(),
             })
     }

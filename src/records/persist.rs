@@ -83,10 +83,7 @@ fn unique_violation(err: &rusqlite::Error, c: &Collection) -> Option<ErrorTree> 
     for col in cols.split(',').map(str::trim) {
         let name = col.rsplit('.').next().unwrap_or(col);
         let field = c.field(name).map_or("id", |f| f.name.as_str());
-        errors.add(
-            &[field],
-            FieldError::new("validation_not_unique", "Value must be unique."),
-        );
+        errors.add(&[field], FieldError::not_unique());
     }
     Some(errors)
 }

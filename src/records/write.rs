@@ -335,10 +335,7 @@ impl WritePlan {
             if let (Some(given), Some(f)) = (self.body.get(key), self.c.field(key))
                 && values::normalize(f, given) != before.get(key).cloned().unwrap_or_else(|| values::zero(f))
             {
-                errors.add(
-                    &[key],
-                    FieldError::new("validation_values_mismatch", "Values don't match."),
-                );
+                errors.add(&[key], FieldError::values_mismatch());
             }
         }
     }
@@ -390,10 +387,7 @@ impl WritePlan {
         if creating && confirm.is_empty() {
             errors.add(&["passwordConfirm"], FieldError::required());
         } else if (creating || changing) && given != confirm {
-            errors.add(
-                &["passwordConfirm"],
-                FieldError::new("validation_values_mismatch", "Values don't match."),
-            );
+            errors.add(&["passwordConfirm"], FieldError::values_mismatch());
         }
         if !creating && changing && !self.manager {
             let old_given = body

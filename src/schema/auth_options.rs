@@ -19,7 +19,7 @@ mod checks;
 mod oauth2;
 mod tokens;
 
-pub use checks::validate_auth_options;
+pub use checks::{validate_auth_options, validate_sessions};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -198,9 +198,24 @@ fn seconds(o: Option<&Map<String, Value>>, key: &str, default: u64) -> u64 {
 }
 
 /// An `authRule`/`manageRule`: a text, trimmed; anything else is `null`.
-/// Validation reads the rules through here too.
-pub fn rule(options: &Map<String, Value>, key: &str) -> Option<String> {
+fn rule(options: &Map<String, Value>, key: &str) -> Option<String> {
     options.get(key)?.as_str().map(|s| s.trim().to_owned())
+}
+
+/// The rules among the options, for validation to compile with the
+/// collection's own, each with the path an error is reported at:
+/// `authRule` and `manageRule` as read, and the MFA rule that picks the
+/// accounts needing a second factor (`mfa.rule`, as PocketBase reports
+/// it), as stored.
+pub fn rules(options: &Map<String, Value>) -> impl Iterator<Item = (&'static str, String)> + '_ {
+    let mfa = group(Some(options), "mfa")
+        .and_then(|m| m.get("rule"))
+        .and_then(Value::as_str)
+        .map(|r| ("mfa.rule", r.to_owned()));
+    ["authRule", "manageRule"]
+        .into_iter()
+        .filter_map(|k| Some((k, rule(options, k)?)))
+        .chain(mfa)
 }
 
 impl MailTemplate {

@@ -357,10 +357,7 @@ fn update_in(
             Some(k) => c.kind = k,
             None => {
                 let mut errors = ErrorTree::new();
-                errors.add(
-                    &["type"],
-                    FieldError::new("validation_in_invalid", "Must be a valid value."),
-                );
+                errors.add(&["type"], FieldError::not_allowed_value());
                 return Err(invalid(UPDATE_FAILED, errors));
             }
         }

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use rusqlite::Connection;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{
     catalog::Catalog,
@@ -77,10 +77,7 @@ pub fn validate(
             .with_params(json!({"min": 1, "max": 255})),
         );
     } else if !valid_name(&new.name) {
-        errors.add(
-            &["name"],
-            FieldError::new("validation_match_invalid", "Must be in a valid format."),
-        );
+        errors.add(&["name"], FieldError::bad_format());
     } else if catalog
         .all()
         .any(|c| c.name.eq_ignore_ascii_case(&new.name) && old.is_none_or(|o| o.id != c.id))
@@ -96,10 +93,7 @@ pub fn validate(
         errors.add(&["name"], reserved);
     }
     if bad_kind.is_some() {
-        errors.add(
-            &["type"],
-            FieldError::new("validation_in_invalid", "Must be a valid value."),
-        );
+        errors.add(&["type"], FieldError::not_allowed_value());
     }
     if let Some(old) = old {
         if old.kind != new.kind {
@@ -134,7 +128,7 @@ pub fn validate(
     validate_fields(catalog, old, new, &mut errors);
     validate_indexes(new, &mut errors);
     if new.kind == CollectionKind::Auth {
-        validate_sessions(new, &mut errors);
+        super::auth_options::validate_sessions(&new.options, &mut errors);
         super::auth_options::validate_oauth2(&new.options, &mut errors);
         super::auth_options::validate_secrets(&new.options, &mut errors);
         super::auth_options::validate_auth_options(new, &mut errors);
@@ -145,44 +139,6 @@ pub fn validate(
     Ok(errors)
 }
 
-/// Cairn's `sessions` option: a flag and two lifetimes, each from a
-/// minute to ten years.
-fn validate_sessions(new: &Collection, errors: &mut ErrorTree) {
-    let Some(sessions) = new.options.get("sessions") else {
-        return;
-    };
-    let Some(map) = sessions.as_object() else {
-        errors.add(
-            &["sessions"],
-            FieldError::new("validation_invalid_value", "Must be an object."),
-        );
-        return;
-    };
-    if map.get("cookie").is_some_and(|v| !v.is_boolean()) {
-        errors.add(
-            &["sessions", "cookie"],
-            FieldError::new("validation_invalid_value", "Must be true or false."),
-        );
-    }
-    const MIN: u64 = 60;
-    const MAX: u64 = 10 * 365 * 86_400;
-    for key in ["accessTokenDuration", "refreshTokenDuration"] {
-        if map
-            .get(key)
-            .is_some_and(|v| v.as_u64().is_none_or(|n| !(MIN..=MAX).contains(&n)))
-        {
-            errors.add(
-                &["sessions", key],
-                FieldError::new(
-                    "validation_min_greater_equal_than_required",
-                    format!("Must be a whole number of seconds from {MIN} to {MAX}."),
-                )
-                .with_params(json!({"min": MIN, "max": MAX})),
-            );
-        }
-    }
-}
-
 /// Whether a rule can be used on a collection: `Some(problem)` if not.
 /// The query compiler answers (`query::collections::rule_problem`); the
 /// schema receives it at load, as the compiler reads the schema.
@@ -191,22 +147,11 @@ pub type RuleCheck = fn(&Catalog, &Collection, &str) -> Option<String>;
 /// Every rule must compile against the collection as it will be saved, so
 /// a broken rule is refused now rather than failing requests later.
 fn validate_rules(catalog: &Catalog, new: &Collection, check: RuleCheck, errors: &mut ErrorTree) {
-    let auth_rules = ["authRule", "manageRule"]
-        .into_iter()
-        .filter_map(|k| Some((k, super::auth_options::rule(&new.options, k)?)));
     let rules = super::collection::RULE_KEYS
         .into_iter()
         .filter_map(|k| Some((k, new.rules.get(k)?.clone()?)))
-        .chain(auth_rules);
-    // The MFA rule picks the accounts that need a second factor: a filter
-    // like the others, reported at `mfa.rule` as PocketBase does.
-    let mfa_rule = new
-        .options
-        .get("mfa")
-        .and_then(|m| m.get("rule"))
-        .and_then(Value::as_str)
-        .map(|r| ("mfa.rule", r.to_owned()));
-    for (key, rule) in rules.chain(mfa_rule) {
+        .chain(super::auth_options::rules(&new.options));
+    for (key, rule) in rules {
         if rule.trim().is_empty() {
             continue;
         }
@@ -232,15 +177,9 @@ fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection
         if name.is_empty() {
             errors.add(&path("name"), blank());
         } else if !valid_name(name) || name.len() > 255 {
-            errors.add(
-                &path("name"),
-                FieldError::new("validation_match_invalid", "Must be in a valid format."),
-            );
+            errors.add(&path("name"), FieldError::bad_format());
         } else if RESERVED_FIELD_NAMES.contains(&name) {
-            errors.add(
-                &path("name"),
-                FieldError::new("validation_not_in_invalid", "Must not be in list."),
-            );
+            errors.add(&path("name"), FieldError::refused_value());
         } else if !seen.insert(name.to_ascii_lowercase())
             || (name == "id" && !matches!(field.kind, FieldKind::Text { .. }))
         {

@@ -27,6 +27,19 @@ fn cases() -> Vec<(&'static str, &'static str, usize, Value)> {
             cases.push(("users", action, GUEST, body));
         }
     }
+    // Refusals that come before the body is read keep their precedence
+    // over a blank or malformed address (the edge parses it after them).
+    for (collection, action, caller, field) in [
+        ("_superusers", "request-verification", GUEST, "email"),
+        ("users", "request-email-change", GUEST, "newEmail"),
+        ("users", "request-email-change", SUPERUSER, "newEmail"),
+        ("_superusers", "request-email-change", SUPERUSER, "newEmail"),
+        ("users", "request-otp", GUEST, "email"),
+    ] {
+        for body in [json!({}), json!({field: "bad"})] {
+            cases.push((collection, action, caller, body));
+        }
+    }
     cases.extend([
         ("users", "confirm-verification", GUEST, json!({})),
         (

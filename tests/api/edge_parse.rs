@@ -4,7 +4,8 @@
 //! answered after the list rule, an id of any form a record can have (an
 //! id field may have a pattern of its own) still reaches its record, and
 //! a batch URL with no record id is no record route (a 400, as PocketBase
-//! answers it; it was a missing record before).
+//! answers it; it was a missing record before). The collections list and
+//! the logs parse their `filter` at the edge too (`query::parse_filter`).
 
 use serde_json::json;
 
@@ -127,4 +128,45 @@ async fn a_batch_url_without_a_record_id_is_no_record_route() {
     let sent = json!({"requests": [{"method": "PATCH", "url": url, "body": {"title": "two"}}]});
     let done = json(app.call("POST", "/api/batch", Some(&token), Some(sent)).await).await;
     assert_eq!(done[0]["body"]["title"], "two", "{done}");
+}
+
+#[tokio::test]
+async fn the_collections_list_and_the_logs_parse_their_filter_at_the_edge() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    for path in ["/api/collections", "/api/logs", "/api/logs/stats"] {
+        let bad = format!("{path}?filter={}", filter("name = ("));
+        let invalid = assert_envelope(app.call("GET", &bad, Some(&token), None).await, 400).await;
+        assert!(
+            invalid["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid filter: "),
+            "{path}: {invalid}"
+        );
+        // Still superusers only, whatever the filter.
+        assert_envelope(app.call("GET", &bad, None, None).await, 401).await;
+        // Positive control: an empty filter is no filter.
+        let resp = app
+            .call("GET", &format!("{path}?filter="), Some(&token), None)
+            .await;
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    // The logs take a blank filter as none.
+    let blank = app
+        .call("GET", "/api/logs?filter=%20%20", Some(&token), None)
+        .await;
+    assert_eq!(blank.status(), 200);
+    let named = json(
+        app.call(
+            "GET",
+            &format!("/api/collections?filter={}", filter("name = 'users'")),
+            Some(&token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(named["totalItems"], 1, "{named}");
+    assert_eq!(named["items"][0]["name"], "users");
 }

@@ -87,8 +87,7 @@ impl TestApp {
         let _ = cairn::auth::superusers::save(
             &self.state.store.data,
             &self.state.hasher,
-            "root@example.com",
-            "root-pass-123",
+            cairn::auth::superusers::Credentials::parse("root@example.com", "root-pass-123").unwrap(),
             cairn::auth::superusers::SaveMode::Upsert,
         )
         .await

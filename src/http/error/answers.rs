@@ -78,15 +78,12 @@ impl From<FilterError> for ApiError {
 impl From<RecordError> for ApiError {
     fn from(err: RecordError) -> Self {
         match err {
-            RecordError::NoCollection => ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."),
+            RecordError::NoCollection => ApiError::new(StatusCode::NOT_FOUND, messages::MISSING_COLLECTION),
             RecordError::Unsupported(m) => ApiError::bad_request(m),
             RecordError::SuperusersOnly => {
                 ApiError::new(StatusCode::FORBIDDEN, "Only superusers can perform this action.")
             }
-            RecordError::OutOfScope => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "This API key's scopes do not allow this action.",
-            ),
+            RecordError::OutOfScope => ApiError::new(StatusCode::FORBIDDEN, messages::OUT_OF_SCOPE),
             RecordError::NotFound => ApiError::not_found(),
             RecordError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             RecordError::Refused(m) => ApiError::bad_request(m),
@@ -104,9 +101,7 @@ impl From<RecordError> for ApiError {
 impl From<SchemaError> for ApiError {
     fn from(err: SchemaError) -> Self {
         match err {
-            SchemaError::Unreadable => {
-                ApiError::bad_request("Failed to load the submitted data due to invalid formatting.")
-            }
+            SchemaError::Unreadable => ApiError::bad_request(messages::UNREADABLE_DATA),
             SchemaError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             SchemaError::NotFound => ApiError::not_found(),
             SchemaError::Refused(message) => ApiError::bad_request(message),
@@ -227,10 +222,13 @@ impl From<SuperuserError> for ApiError {
 
 impl From<BackupError> for ApiError {
     fn from(err: BackupError) -> Self {
-        let field = |field: &str, code: &'static str, message: String| {
+        let field_error = |field: &str, error: FieldError| {
             let mut errors = ErrorTree::new();
-            errors.add(&[field], FieldError::new(code, message));
+            errors.add(&[field], error);
             ApiError::validation(errors)
+        };
+        let field = |field: &str, code: &'static str, message: String| {
+            field_error(field, FieldError::new(code, message))
         };
         match err {
             BackupError::NameExists { field: f } => field(
@@ -246,7 +244,7 @@ impl From<BackupError> for ApiError {
                 ApiError::bad_request("Invalid or already deleted backup file.")
             }
             BackupError::Missing(Action::Restore) => ApiError::bad_request("Missing or invalid backup file."),
-            BackupError::NoUpload => field("file", "validation_required", "Cannot be blank.".into()),
+            BackupError::NoUpload => field_error("file", FieldError::required()),
             BackupError::TooLarge => ApiError::payload_too_large(),
             BackupError::Archive(ArchiveProblem::NotZip) => field(
                 "file",

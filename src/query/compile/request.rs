@@ -104,9 +104,7 @@ impl Compiler<'_> {
 
     fn request_value(&mut self, path: &str) -> Result<Term, CompileError> {
         if !self.scope.trusted {
-            return Err(CompileError::Forbidden(
-                "Only superusers can filter by @request.".into(),
-            ));
+            return Err(untrusted_request());
         }
         let parts: Vec<&str> = path.split('.').collect();
         let req = self.scope.request;
@@ -129,9 +127,7 @@ impl Compiler<'_> {
     /// different from the stored value) and `:length` (of a sent list).
     fn body_modifier(&mut self, base: &str, modifier: &str) -> Result<Term, CompileError> {
         if !self.scope.trusted {
-            return Err(CompileError::Forbidden(
-                "Only superusers can filter by @request.".into(),
-            ));
+            return Err(untrusted_request());
         }
         let key = base
             .strip_prefix("@request.body.")
@@ -155,4 +151,10 @@ impl Compiler<'_> {
             }
         }))
     }
+}
+
+/// `@request` where the scope is not trusted: a client's own filter (a
+/// rule's, or a superuser's, may read the request).
+fn untrusted_request() -> CompileError {
+    CompileError::Forbidden("Only superusers can filter by @request.".into())
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{as_list, number_value, parse_datetime};
 use crate::{
-    identity::email::Email,
+    identity::email::{self as address, Email},
     schema::field::{Field, FieldKind},
     validation::FieldError,
 };
@@ -131,10 +131,7 @@ fn number(v: &Value, min: Option<f64>, max: Option<f64>, only_int: bool) -> Opti
 fn email(v: &Value, except_domains: &[String], only_domains: &[String]) -> Option<FieldError> {
     let s = v.as_str().unwrap_or("");
     if Email::parse(s).is_none() {
-        Some(FieldError::new(
-            "validation_is_email",
-            "Must be a valid email address.",
-        ))
+        Some(address::invalid())
     } else if !domain_allowed(domain_of_email(s), except_domains, only_domains) {
         Some(FieldError::new(
             "validation_email_domain_not_allowed",

@@ -8,8 +8,10 @@
 //! Only what the request or the stored collection holds is checked; a
 //! missing group is filled with defaults by the typed reading, as before.
 //! The OAuth2 providers (`oauth2.rs`) and the token secrets (`tokens.rs`)
-//! have their own checks; `authRule`, `manageRule` and `mfa.rule` are
-//! compiled with the other rules (`schema::validate`).
+//! have their own checks; Cairn's `sessions` group is checked here too
+//! (`validate_sessions`). `authRule`, `manageRule` and `mfa.rule` are
+//! compiled with the other rules (`schema::validate`, which reads them
+//! through `auth_options::rules`).
 
 use serde_json::{Map, Value, json};
 
@@ -79,6 +81,44 @@ pub fn validate_auth_options(new: &Collection, errors: &mut ErrorTree) {
     }
     if let Some(password) = group(Some(o), "passwordAuth").filter(|p| enabled(p)) {
         identity_fields(new, password, errors);
+    }
+}
+
+/// Cairn's `sessions` option: a flag and two lifetimes, each from a
+/// minute to ten years.
+pub fn validate_sessions(options: &Map<String, Value>, errors: &mut ErrorTree) {
+    let Some(sessions) = options.get("sessions") else {
+        return;
+    };
+    let Some(map) = sessions.as_object() else {
+        errors.add(
+            &["sessions"],
+            FieldError::new("validation_invalid_value", "Must be an object."),
+        );
+        return;
+    };
+    if map.get("cookie").is_some_and(|v| !v.is_boolean()) {
+        errors.add(
+            &["sessions", "cookie"],
+            FieldError::new("validation_invalid_value", "Must be true or false."),
+        );
+    }
+    const MIN: u64 = 60;
+    const MAX: u64 = 10 * 365 * 86_400;
+    for key in ["accessTokenDuration", "refreshTokenDuration"] {
+        if map
+            .get(key)
+            .is_some_and(|v| v.as_u64().is_none_or(|n| !(MIN..=MAX).contains(&n)))
+        {
+            errors.add(
+                &["sessions", key],
+                FieldError::new(
+                    "validation_min_greater_equal_than_required",
+                    format!("Must be a whole number of seconds from {MIN} to {MAX}."),
+                )
+                .with_params(json!({"min": MIN, "max": MAX})),
+            );
+        }
     }
 }
 
