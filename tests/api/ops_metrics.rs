@@ -174,6 +174,20 @@ async fn metrics_are_private_parse_and_count_what_happened() {
         Some(f64::from(limited)),
         "{text}"
     );
+    // The refused sign-ins came back from the described API (nested under
+    // /api) as errors: labelled by their route all the same.
+    assert_eq!(
+        value(
+            &samples,
+            requests,
+            &[
+                ("route", "/api/collections/{collection}/auth-with-password"),
+                ("status", "400")
+            ]
+        ),
+        Some(f64::from(30 - limited)),
+        "{text}"
+    );
     assert_eq!(
         value(&samples, requests, &[("route", "/metrics")]),
         None,
