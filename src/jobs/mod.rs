@@ -21,6 +21,7 @@
 //! Memory stays bounded however many jobs wait: they wait in the table,
 //! and the workers claim only as many as they have free slots.
 
+mod claims;
 mod queue;
 
 use rusqlite::{Connection, OptionalExtension, params};
