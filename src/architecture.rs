@@ -271,3 +271,41 @@ fn groups_are_read_one_level_deep() {
     );
     assert_eq!(targets_after_crate("store::Database;"), ["store"]);
 }
+
+/// Files past this many lines say why in their module doc (STYLE.md
+/// habit 2: a file past ~500 lines is asking to be split).
+const LONG_FILE: usize = 510;
+
+/// Every file under `src/` longer than `LONG_FILE` lines, except those
+/// whose opening `//!` lines say why with the words "500 lines".
+fn long_files(dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            long_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines = text.lines().count();
+            let head: String = (text.lines())
+                .take_while(|l| l.starts_with("//!"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if lines > LONG_FILE && !head.contains("500 lines") {
+                out.push(format!("{} ({lines} lines)", path.display()));
+            }
+        }
+    }
+}
+
+#[test]
+fn long_files_say_why() {
+    let mut long = Vec::new();
+    long_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut long);
+    assert!(
+        long.is_empty(),
+        "split these, or say in their module doc why they pass 500 lines: {long:?}"
+    );
+}

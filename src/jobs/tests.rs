@@ -1,6 +1,10 @@
 //! The queue against a real database: the outbox rule, order per key,
 //! retries, giving up, timeouts, a job cut short running again, and one
 //! that kills its process given up once its attempts are used.
+//!
+//! A little over 500 lines, and kept whole: every test shares the queue
+//! fixtures below (`Recorder`, `settle`, `fast`), and each is one
+//! scenario with its control.
 
 use std::{
     sync::{Arc, Mutex},
@@ -354,7 +358,7 @@ fn a_job_that_kills_its_process_uses_an_attempt_each_time_then_is_given_up() {
             .all(|j| matches!(j.status, Status::Done | Status::Dead))
     });
     assert_eq!((all[0].status, all[0].attempts), (Status::Dead, 2), "{all:?}");
-    assert_eq!(all[0].last_error, queue::CUT_SHORT);
+    assert_eq!(all[0].last_error, claims::CUT_SHORT);
     assert_eq!(handler.starts("crash"), [1, 2], "not run a third time");
     assert_eq!((all[1].status, all[1].attempts), (Status::Done, 1), "{all:?}");
     assert_eq!((all[2].status, all[2].attempts), (Status::Done, 2), "{all:?}");
@@ -455,11 +459,11 @@ async fn claims_are_not_prepared_again_on_every_run() {
     let counts = db
         .read(|conn| -> Result<(i32, i32), StoreError> {
             for i in 0..20 {
-                queue::claim_in(conn, now_ms() + i, 4, &[])?;
-                queue::claim_in(conn, 0, 4, &[])?;
+                claims::claim_in(conn, now_ms() + i, 4, &[])?;
+                claims::claim_in(conn, 0, 4, &[])?;
             }
-            let claim = conn.prepare_cached(&queue::claim_sql(4))?;
-            let next = conn.prepare_cached(queue::NEXT_DUE)?;
+            let claim = conn.prepare_cached(&claims::claim_sql(4))?;
+            let next = conn.prepare_cached(claims::NEXT_DUE)?;
             Ok((
                 claim.get_status(rusqlite::StatementStatus::RePrepare),
                 next.get_status(rusqlite::StatementStatus::RePrepare),
@@ -476,9 +480,9 @@ async fn claims_are_not_prepared_again_on_every_run() {
     let recounts = db
         .write(move |tx| -> Result<i32, StoreError> {
             for _ in 0..20 {
-                queue::count_attempts(tx, &[(3, uid.clone()), (1, "not its uid".into())])?;
+                claims::count_attempts(tx, &[(3, uid.clone()), (1, "not its uid".into())])?;
             }
-            let count = tx.prepare_cached(queue::COUNT_ATTEMPTS)?;
+            let count = tx.prepare_cached(claims::COUNT_ATTEMPTS)?;
             Ok(count.get_status(rusqlite::StatementStatus::RePrepare))
         })
         .await
