@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, types::Value as SqlValue};
 
 use super::ExportError;
 use crate::{
     files::Storage,
+    import::file_names,
     schema::{Collection, field::FieldKind, sync::quote},
 };
 
@@ -37,8 +38,7 @@ impl FileCopier {
         while let Some(row) = rows.next()? {
             let id: String = row.get(0)?;
             for i in 0..columns.len() {
-                let raw: Option<String> = row.get(i + 1)?;
-                for name in file_names(raw.as_deref().unwrap_or_default()) {
+                for name in file_names(&row.get::<_, SqlValue>(i + 1)?) {
                     self.copy(&c.id, &id, &name)?;
                 }
             }
@@ -91,16 +91,4 @@ fn write_attrs(file: &Path) -> std::io::Result<()> {
     let mut name = file.as_os_str().to_owned();
     name.push(".attrs");
     std::fs::write(PathBuf::from(name), attrs.to_string())
-}
-
-/// The file names a file column holds: one name, or a JSON list of them.
-fn file_names(raw: &str) -> Vec<String> {
-    let raw = raw.trim();
-    if raw.starts_with('[') {
-        serde_json::from_str::<Vec<String>>(raw).unwrap_or_default()
-    } else if raw.is_empty() {
-        Vec::new()
-    } else {
-        vec![raw.to_owned()]
-    }
 }

@@ -36,6 +36,7 @@ use crate::{
     settings::SettingsStore,
     store::{Store, StoreError},
 };
+pub(crate) use records::file_names;
 use source::{Source, SourceCollection};
 use target::check_target;
 pub use target::{Staging, absolute};

@@ -116,8 +116,9 @@ fn insert_sql(table: &str, columns: &[String]) -> String {
     )
 }
 
-/// The file names a file column holds: one name, or a JSON list of them.
-fn file_names(value: &SqlValue) -> Vec<String> {
+/// The file names a file column holds: one name, or a JSON list of them
+/// (PocketBase's storage and Cairn's alike; the export reads them too).
+pub(crate) fn file_names(value: &SqlValue) -> Vec<String> {
     let SqlValue::Text(raw) = value else {
         return Vec::new();
     };
