@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{run_cairn, serve, serve_call},
-    webhooks_receiver::{Silent, after_attempts, attempts_ended, settled, setup_with, webhook},
+    webhooks_receiver::{Silent, after_attempts, attempts_ended, deliveries, settled, setup_with, webhook},
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -102,4 +102,43 @@ async fn the_timeout_is_a_start_up_option() {
     let ms = d["result"]["ms"].as_u64().unwrap();
     assert!((1000..4000).contains(&ms), "the attempt took {ms} ms: {d:#}");
     assert_eq!(silent.accepted(), 1);
+}
+
+#[tokio::test]
+async fn the_log_shows_an_attempt_in_progress_as_running_then_its_outcome() {
+    // Attempts of 2 s against a receiver that never answers, and a retry
+    // a minute later, so the first attempt's outcome stays in view.
+    let (app, su, rx) = setup_with(|c| {
+        c.webhooks.timeout = Duration::from_secs(2);
+        c.jobs.retry_base = Duration::from_secs(60);
+        c.jobs.retry_cap = Duration::from_secs(60);
+    })
+    .await;
+    let silent = Silent::start().await;
+    let hook =
+        json!({"collection": "posts", "events": ["create"], "url": silent.url("/in"), "secret": rx.secret});
+    let id = webhook(&app, &su, hook).await["id"].as_str().unwrap().to_owned();
+    app.post_ok(&su, "/api/collections/posts/records", json!({"title": "a"}))
+        .await;
+    // While the attempt waits on the receiver: counted, and running.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let running = loop {
+        let list = deliveries(&app, &su, &id).await;
+        if let Some(d) = list.first().filter(|d| d["status"] == json!("running")) {
+            break d.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never seen running: {list:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(running["attempts"], json!(1), "{running:#}");
+    assert!(running["id"].is_i64(), "{running:#}");
+    // Once it timed out: the same attempt, failed and waiting to retry,
+    // no longer running (the control).
+    let d = after_attempts(&app, &su, &id, 1).await;
+    assert_eq!(d["status"], json!("failed"), "{d:#}");
+    assert_eq!(d["attempts"], json!(1), "{d:#}");
+    assert_eq!(d["id"], running["id"]);
 }
