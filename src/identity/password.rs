@@ -1,17 +1,29 @@
 //! Password hashing: argon2id for every new hash (OWASP's parameters: 19 MiB,
-//! two passes, one lane). Hashing costs tens of milliseconds of one core by
-//! design, so it runs on blocking threads behind a semaphore sized to the
+//! two passes, one lane). Hashing costs about 10 ms of one core by design,
+//! so it runs on blocking threads behind a semaphore sized to half the
 //! cores: a sign-in flood queues up instead of exhausting memory or
-//! starving the executor.
+//! starving the executor, and leaves the other half of the machine to
+//! every other request. (With a hash per core the soak, whose sign-ins
+//! are 1% of its requests but a third of its CPU, fell into a spiral: a
+//! backlog of sign-ins took both cores, every other request slowed, the
+//! open-loop load piled up, and for 15 s the p50 reached 3 s.)
+//!
+//! Argon2's working memory (19 MiB a hash) is kept between hashes rather
+//! than allocated and freed for each: with a fresh buffer per sign-in the
+//! process's resident memory swung by up to 19 MiB per hash in flight
+//! (the soak sampled it anywhere between 0 and 2 buffers), the allocator
+//! kept freed buffers in per-thread arenas, and every hash first zeroed
+//! 19 MiB. At most one buffer per core is kept, as `Hasher` runs no more
+//! hashes than that at once.
 
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicUsize, Ordering},
 };
 
 use argon2::{
-    Algorithm, Argon2, Params, Version,
-    password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString, rand_core::OsRng},
+    Algorithm, Argon2, Block, Params, Version,
+    password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng},
 };
 use tokio::sync::Semaphore;
 
@@ -58,11 +70,75 @@ pub fn check_policy(password: &str) -> Result<(), FieldError> {
 
 /// Hashes on the calling thread; for the CLI and for use inside `Hasher`.
 pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
+    let failed = |e: &dyn std::fmt::Display| PasswordError::Hash(e.to_string());
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+    let argon = argon2();
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf).map_err(|e| failed(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    hash_into(&argon, password.as_bytes(), salt_bytes, &mut out).map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Working memory kept between hashes (see the module doc).
+static SPARE: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// `argon` over the password and salt into `out`, in a kept buffer when
+/// one of the right size is free.
+fn hash_into(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    let count = argon.params().block_count();
+    let kept = SPARE.lock().ok().and_then(|mut spare| {
+        spare
+            .iter()
+            .position(|b| b.len() == count)
+            .map(|i| spare.swap_remove(i))
+    });
+    let mut blocks = kept.unwrap_or_else(|| vec![Block::default(); count]);
+    let result = argon.hash_password_into_with_memory(password, salt, out, &mut blocks[..]);
+    // Only buffers of today's parameters are kept: a hash stored with
+    // others (an older setting) is rare and pays its own allocation.
+    if count == argon2().params().block_count()
+        && let Ok(mut spare) = SPARE.lock()
+        && spare.len() < cores()
+    {
+        spare.push(blocks);
+    }
+    result
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Whether `password` gives the argon2 hash `stored` under the
+/// algorithm, version and parameters it names. The comparison of the
+/// outputs is constant-time (`Output`'s equality).
+fn verify_argon2(password: &str, stored: &PasswordHash<'_>) -> Option<bool> {
+    let algorithm = Algorithm::try_from(stored.algorithm).ok()?;
+    let version = match stored.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(stored).ok()?;
+    let expected = stored.hash?;
+    let mut salt_buf = [0u8; 64];
+    let salt = stored.salt?.decode_b64(&mut salt_buf).ok()?;
+    let mut out = vec![0u8; expected.len()];
+    hash_into(
+        &Argon2::new(algorithm, version, params),
+        password.as_bytes(),
+        salt,
+        &mut out,
+    )
+    .ok()?;
+    Some(Output::new(&out).ok()? == expected)
 }
 
 /// PocketBase stores bcrypt hashes; an imported account keeps signing in
@@ -82,13 +158,13 @@ pub fn verify_blocking(password: &str, stored: &str) -> bool {
         return bcrypt::verify(password, stored).unwrap_or(false);
     }
     match PasswordHash::new(stored) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => verify_argon2(password, &parsed).unwrap_or(false),
         Err(_) => false,
     }
 }
 
 /// Bounded, off-executor hashing for request handlers: at most one hash
-/// per core runs at once, and at most `WAITING_PER_CORE` per core wait;
+/// per two cores runs at once, and at most `WAITING_PER_CORE` per core wait;
 /// past that a request is refused at once (503) instead of queueing, so a
 /// sign-in flood costs neither memory nor minutes of latency for everyone.
 #[derive(Clone)]
@@ -102,8 +178,8 @@ const WAITING_PER_CORE: usize = 32;
 
 impl Default for Hasher {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self::with_limits(cores, cores * WAITING_PER_CORE)
+        let cores = cores();
+        Self::with_limits(cores / 2, cores * WAITING_PER_CORE)
     }
 }
 
@@ -197,6 +273,64 @@ mod tests {
         );
         // Once the queue drains, requests are served again.
         assert!(hasher.verify("pw".into(), hash).await.expect("verify"));
+    }
+
+    /// The kept-buffer path gives the argon2 crate's own results: a hash
+    /// of ours verifies with the crate's verifier, one of the crate's
+    /// (also with other parameters, which take a buffer of their own)
+    /// verifies with ours, and a wrong password or a changed output fails.
+    #[test]
+    fn kept_memory_hashes_agree_with_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let ours = hash_blocking("correct horse").expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("parse");
+        assert!(argon2().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(argon2().verify_password(b"wrong horse", &parsed).is_err());
+
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2()
+            .hash_password(b"battery staple", &salt)
+            .expect("hash")
+            .to_string();
+        let small = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 3, 1, None).expect("params"),
+        );
+        let theirs_small = small
+            .hash_password(b"battery staple", &salt)
+            .expect("hash")
+            .to_string();
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(4096, 2, 1, None).expect("params"),
+        );
+        let theirs_i = argon2i
+            .hash_password(b"battery staple", &salt)
+            .expect("hash")
+            .to_string();
+        for stored in [&theirs, &theirs_small, &theirs_i] {
+            assert!(verify_blocking("battery staple", stored), "{stored}");
+            assert!(!verify_blocking("battery stapler", stored), "{stored}");
+        }
+        // The same hash with one character of its output changed (an
+        // inner one: every bit of it is data, so it still parses).
+        let at = theirs.len() - 10;
+        let old = &theirs[at..=at];
+        let flipped = format!(
+            "{}{}{}",
+            &theirs[..at],
+            if old == "A" { "B" } else { "A" },
+            &theirs[at + 1..]
+        );
+        assert!(PasswordHash::new(&flipped).is_ok());
+        assert!(!verify_blocking("battery staple", &flipped));
+        // Many hashes in a row keep at most one buffer per core.
+        for _ in 0..4 {
+            assert!(verify_blocking("battery staple", &theirs));
+        }
+        assert!(SPARE.lock().expect("spare").len() <= cores());
     }
 
     #[test]
