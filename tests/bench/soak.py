@@ -111,6 +111,7 @@ def main():
     ap.add_argument("--short", action="store_true",
                     help="CI: too short to judge memory or p99; checks only errors and realtime")
     ap.add_argument("--out", help="per-second CSV")
+    ap.add_argument("--keep", help="move the data folder (request log, server.log) here instead of deleting it")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="cairn-soak-")
@@ -192,7 +193,11 @@ def main():
     print(f"open files after warm-up: {min(fds)}..{max(fds)}")
     print(f"p99 (median of per-second p99s): first minute after warm-up {p99_first:.2f} ms, "
           f"last minute {p99_last:.2f} ms")
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep:
+        shutil.move(work, args.keep)
+        print(f"data folder kept in {args.keep}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
     problems = []
     if errors:
