@@ -33,10 +33,11 @@ python3 tests/faults/hostile.py --bin "$bin" --idle 200 --slowloris 50 --slowbod
 
 # The soak's mixed load, briefly, at half the peak (a debug build sharing
 # two cores with its load: too short and too noisy to judge memory or
-# p99; no failed request, and realtime events delivered).
+# p99; no failed request, and realtime events delivered). A small prefill
+# keeps that path exercised; the long run's is 48 MB.
 cargo build --quiet --locked --example soak_load
 if python3 tests/bench/soak.py --bin "$bin" --load target/debug/examples/soak_load \
-     --seconds 20 --peak-seconds 5 --fraction 0.5 --realtime 5 --short --check; then
+     --seconds 20 --peak-seconds 5 --fraction 0.5 --realtime 5 --prefill-mb 2 --short --check; then
   echo "# pass 1"
 else
   echo "# fail 1"
