@@ -209,13 +209,26 @@ impl Shared {
 }
 
 async fn check(resp: reqwest::Result<reqwest::Response>) -> Result<Value, String> {
-    let resp = resp.map_err(|e| e.to_string())?;
+    let resp = resp.map_err(|e| chain(&e))?;
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+    let bytes = resp.bytes().await.map_err(|e| chain(&e))?;
     if !status.is_success() {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
     }
     Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// An error with its causes: reqwest's own text ("error decoding
+/// response body") does not say what went wrong underneath.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// One realtime client: connects, subscribes to the collection, counts
