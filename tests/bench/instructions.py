@@ -12,9 +12,12 @@ keep-alive connection: a warm-up, then the counters are zeroed, then
 server's user-space instructions per request (every thread; the kernel's
 work is not counted, so a change in syscalls shows only on wrk). The same
 binary measures within about 1% run to run; lone requests also mean every
-create commits alone, so group commit does not help here.
+create commits alone, so group commit does not help here. With
+`--concurrency N`, N connections send at once instead (threads of this
+script), so work that the server batches (group commit, the request log's
+rows) is counted in batches as under load.
 """
-import argparse, glob, http.client, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, concurrent.futures, glob, http.client, json, os, shutil, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
@@ -28,7 +31,7 @@ SEARCH = "/api/collections/bench_write/records?perPage=20&sort=-n&filter=" + "ti
 BODY = json.dumps({"title": "hello", "n": 42})
 
 
-def measure(binary, workload, requests, work, settings=None, webhook=None):
+def measure(binary, workload, requests, work, settings=None, webhook=None, concurrency=1):
     data = os.path.join(work, "data")
     shutil.rmtree(data, ignore_errors=True)
     subprocess.run([binary, "superuser", "upsert", bench.EMAIL, bench.PASSWORD, "--dir", data],
@@ -60,9 +63,11 @@ def measure(binary, workload, requests, work, settings=None, webhook=None):
         if webhook:
             bench.call(base, "POST", "/api/webhooks",
                        {"collection": "bench_write", "events": ["create", "update", "delete"], "url": webhook}, token)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(concurrency)]
+        local = threading.local()
 
         def send(method, path, body=None):
+            conn = getattr(local, "conn", None) or conns[0]
             conn.request(method, path, body, {"content-type": "application/json"})
             resp = conn.getresponse()
             raw = resp.read()
@@ -83,8 +88,18 @@ def measure(binary, workload, requests, work, settings=None, webhook=None):
         # Let the background work the warm-up started settle first.
         time.sleep(0.5)
         subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True, timeout=60)
-        for i in range(requests):
-            one(i)
+        if concurrency == 1:
+            for i in range(requests):
+                one(i)
+        else:
+            def worker(k):
+                local.conn = conns[k]
+                for i in range(k, requests, concurrency):
+                    one(i)
+            with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+                list(pool.map(worker, range(concurrency)))
+            # The request log's last batch is written up to 50 ms later.
+            time.sleep(0.5)
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True, timeout=60)
         dumps = sorted((f for f in glob.glob(out + ".*")), key=os.path.getmtime)
         if not dumps:
@@ -113,6 +128,7 @@ def main():
                     help='settings for every server, as JSON (e.g. \'{"logs": {"maxDays": 0}}\' for no request log)')
     ap.add_argument("--webhook", choices=("none", "up", "down"), default="none",
                     help="one webhook on every change of the collection: its receiver (--sink-bin) up, or nothing listening")
+    ap.add_argument("--concurrency", type=int, default=1, help="connections sending at once")
     ap.add_argument("--sink-bin", default="target/profiling/examples/webhook_sink")
     args = ap.parse_args()
     names = args.workloads.split(",")
@@ -133,7 +149,7 @@ def main():
         print("|---|---|---:|")
         for n in names:
             for b in args.bins.split(","):
-                print(f"| {n} | {b} | {measure(b, n, args.requests, work, json.loads(args.settings), webhook):.0f} |", flush=True)
+                print(f"| {n} | {b} | {measure(b, n, args.requests, work, json.loads(args.settings), webhook, args.concurrency):.0f} |", flush=True)
     finally:
         if sink:
             sink.kill()
