@@ -20,6 +20,7 @@ use std::sync::{
     Arc, Mutex,
     atomic::{AtomicUsize, Ordering},
 };
+use std::time::Duration;
 
 use argon2::{
     Algorithm, Argon2, Block, Params, Version,
@@ -164,22 +165,31 @@ pub fn verify_blocking(password: &str, stored: &str) -> bool {
 }
 
 /// Bounded, off-executor hashing for request handlers: at most one hash
-/// per two cores runs at once, and at most `WAITING_PER_CORE` per core wait;
-/// past that a request is refused at once (503) instead of queueing, so a
-/// sign-in flood costs neither memory nor minutes of latency for everyone.
+/// per two cores runs at once. A request waits for its turn at most
+/// `MAX_WAIT`, then is refused (503), so a sign-in flood costs the others
+/// seconds, not minutes; and at most `WAITING_PER_CORE` per core wait at
+/// all (past that, refused at once), so it cannot cost memory either.
+///
+/// The wait is bounded by time rather than by a short queue because the
+/// queue's right length depends on the machine: with 64 waiting on two
+/// loaded cores (the soak, tests/faults/RESULTS.md), a few seconds of CPU
+/// contention filled it while each waiter would have been served within
+/// two or three seconds, and dozens of sign-ins were refused for nothing.
 #[derive(Clone)]
 pub struct Hasher {
     slots: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
+    max_wait: Duration,
 }
 
-const WAITING_PER_CORE: usize = 32;
+const WAITING_PER_CORE: usize = 256;
+const MAX_WAIT: Duration = Duration::from_secs(5);
 
 impl Default for Hasher {
     fn default() -> Self {
         let cores = cores();
-        Self::with_limits(cores / 2, cores * WAITING_PER_CORE)
+        Self::with_limits(cores / 2, cores * WAITING_PER_CORE, MAX_WAIT)
     }
 }
 
@@ -193,11 +203,12 @@ impl Drop for Waiting {
 }
 
 impl Hasher {
-    pub fn with_limits(running: usize, max_waiting: usize) -> Self {
+    pub fn with_limits(running: usize, max_waiting: usize, max_wait: Duration) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(running.max(1))),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting,
+            max_wait,
         }
     }
 
@@ -221,9 +232,9 @@ impl Hasher {
                     return Err(PasswordError::Busy);
                 }
                 let _waiting = Waiting(self.waiting.clone());
-                self.slots
-                    .acquire()
+                tokio::time::timeout(self.max_wait, self.slots.acquire())
                     .await
+                    .map_err(|_| PasswordError::Busy)?
                     .map_err(|_| PasswordError::WorkerLost)?
             }
         };
@@ -254,7 +265,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_sheds_load_instead_of_waiting() {
-        let hasher = Hasher::with_limits(1, 1);
+        let hasher = Hasher::with_limits(1, 1, Duration::from_secs(60));
         let hash = hash_blocking("pw").expect("hash");
         // One running, one waiting: the third is refused at once.
         let (a, b, c) = tokio::join!(
@@ -273,6 +284,28 @@ mod tests {
         );
         // Once the queue drains, requests are served again.
         assert!(hasher.verify("pw".into(), hash).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn a_waiter_is_refused_once_its_wait_is_up() {
+        // Room for many waiters, but a wait shorter than one hash: the
+        // first runs, the second gives up (and stops counting as waiting).
+        let hasher = Hasher::with_limits(1, 10, Duration::from_millis(1));
+        let hash = hash_blocking("pw").expect("hash");
+        let (a, b) = tokio::join!(
+            hasher.verify("pw".into(), hash.clone()),
+            hasher.verify("pw".into(), hash.clone()),
+        );
+        assert!(matches!(a, Ok(true)), "{a:?}");
+        assert!(matches!(b, Err(PasswordError::Busy)), "{b:?}");
+        assert_eq!(hasher.waiting.load(Ordering::Acquire), 0);
+        // Positive control: with a wait longer than a hash, both are served.
+        let patient = Hasher::with_limits(1, 10, Duration::from_secs(60));
+        let (a, b) = tokio::join!(
+            patient.verify("pw".into(), hash.clone()),
+            patient.verify("pw".into(), hash),
+        );
+        assert!(matches!((a, b), (Ok(true), Ok(true))));
     }
 
     /// The kept-buffer path gives the argon2 crate's own results: a hash
