@@ -15,9 +15,9 @@ Before the load, the server writes --prefill-mb of records into a
 collection of their own (which the load never touches), so the database
 is larger than the writers' page caches (32 MiB each, store/connection.rs)
 and they are full when the run starts, as on any server that has been up
-for a while with real data. Without it, a fresh database's cache fills
-with the load's own growth (its sign-ins add sessions) for some 40
-minutes, and the run measures that filling rather than the server.
+for a while with real data. Without it, the writers' caches fill with
+the load's own growth (its sign-ins add sessions) during the run, and
+the verdict would count that filling as growth.
 
 Verdict (--check): no failed request; RSS after warm-up (the first
 --warmup fraction of the run) stays within 10% of its value at the end of
