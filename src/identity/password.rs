@@ -16,11 +16,13 @@
 //! 19 MiB. At most one buffer per core is kept, as `Hasher` runs no more
 //! hashes than that at once.
 
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
-use std::time::Duration;
 
 use argon2::{
     Algorithm, Argon2, Block, Params, Version,

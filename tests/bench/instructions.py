@@ -88,16 +88,13 @@ def measure(binary, workload, requests, work, settings=None, webhook=None, concu
         # Let the background work the warm-up started settle first.
         time.sleep(0.5)
         subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True, timeout=60)
-        if concurrency == 1:
-            for i in range(requests):
+        def worker(k):
+            local.conn = conns[k]
+            for i in range(k, requests, concurrency):
                 one(i)
-        else:
-            def worker(k):
-                local.conn = conns[k]
-                for i in range(k, requests, concurrency):
-                    one(i)
-            with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-                list(pool.map(worker, range(concurrency)))
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(worker, range(concurrency)))
+        if concurrency > 1:
             # The request log's last batch is written up to 50 ms later.
             time.sleep(0.5)
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True, timeout=60)

@@ -85,17 +85,16 @@ def setup(base):
     }, admin)
     call(base, "POST", "/api/collections/users/records",
          {"email": USER, "password": USER_PASSWORD, "passwordConfirm": USER_PASSWORD})
-    return call(base, "POST", "/api/collections/users/auth-with-password",
+    user = call(base, "POST", "/api/collections/users/auth-with-password",
                 {"identity": USER, "password": USER_PASSWORD})["token"]
+    return admin, user
 
 
-def prefill(base, mb):
+def prefill(base, admin, mb):
     """About `mb` MB of 2 KB records in `archive`, 200 to a batch request
     (each batch one write transaction on the server's writer)."""
     if mb <= 0:
         return
-    admin = call(base, "POST", "/api/collections/_superusers/auth-with-password",
-                 {"identity": EMAIL, "password": PASSWORD})["token"]
     call(base, "PATCH", "/api/settings", {"batch": {"enabled": True, "maxRequests": 200}}, admin)
     call(base, "POST", "/api/collections", {"name": "archive", "type": "base",
                                             "fields": [{"name": "text", "type": "text"}]}, admin)
@@ -144,8 +143,8 @@ def main():
     work = tempfile.mkdtemp(prefix="cairn-soak-")
     proc, base = start(args.bin, work)
     try:
-        token = setup(base)
-        prefill(base, args.prefill_mb)
+        admin, token = setup(base)
+        prefill(base, admin, args.prefill_mb)
         peak_run = run_load(args.load, base, token, 0, args.peak_seconds, args.concurrency, args.realtime)
         peak_lines = [json.loads(l) for l in peak_run.stdout]
         peak_run.wait(timeout=60)
@@ -202,8 +201,13 @@ def main():
     events = sum(r["events"] for r in rows)
     warm = max(1, int(len(rows) * args.warmup))
     after = rows[warm:] or rows
-    # A single sample would judge the run by one moment's allocator state.
-    rss_warm = statistics.median(r["rss_mb"] for r in rows[max(0, warm - 10):warm])
+
+    def at_warm(key):
+        """`key` at the end of warm-up: the median of its last ten samples,
+        as one sample would judge the run by one moment's allocator state."""
+        return statistics.median(r[key] for r in rows[max(0, warm - 10):warm])
+
+    rss_warm = at_warm("rss_mb")
     rss_max = max(r["rss_mb"] for r in after)
     rss_end = rows[-1]["rss_mb"]
     minute = min(60, len(after))
@@ -216,8 +220,8 @@ def main():
           f"(target {rate:.0f}); realtime events received: {events}")
     print(f"RSS: {rss_warm} MB after warm-up ({warm} s), max {rss_max} MB after it, {rss_end} MB at the end "
           f"({(rss_max / rss_warm - 1) * 100 if rss_warm else 0:+.1f}% at most)")
-    print(f"of which heap (RssAnon): {statistics.median(r['anon_mb'] for r in rows[max(0, warm - 10):warm])} MB after warm-up, max "
-          f"{max(r['anon_mb'] for r in after)} MB; mapped files (RssFile): {rows[warm - 1]['file_mb']} MB, "
+    print(f"of which heap (RssAnon): {at_warm('anon_mb')} MB after warm-up, max "
+          f"{max(r['anon_mb'] for r in after)} MB; mapped files (RssFile): {at_warm('file_mb')} MB, "
           f"max {max(r['file_mb'] for r in after)} MB")
     print(f"open files after warm-up: {min(fds)}..{max(fds)}")
     print(f"p99 (median of per-second p99s): first minute after warm-up {p99_first:.2f} ms, "
