@@ -9,7 +9,8 @@ sign-ins, plus realtime clients subscribed to the collection. First the peak is 
 loop, --concurrency workers, --peak-seconds); then that rate times
 --fraction is held open-loop (requests start on schedule whether or not
 the server keeps up) for --seconds, while this script samples the server's
-RSS and open files once a second.
+RSS and open files once a second. `--rate N` holds N requests/s instead,
+with no peak phase: two builds compared under one and the same load.
 
 Before the load, the server writes --prefill-mb of records into a
 collection of their own (which the load never touches), so the database
@@ -128,6 +129,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=600)
     ap.add_argument("--peak-seconds", type=int, default=10)
     ap.add_argument("--fraction", type=float, default=0.8)
+    ap.add_argument("--rate", type=float, default=0,
+                    help="hold this many requests/s instead of --fraction of a measured peak "
+                         "(to compare two builds under one load)")
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--realtime", type=int, default=20)
     ap.add_argument("--prefill-mb", type=int, default=48,
@@ -145,14 +149,19 @@ def main():
     try:
         admin, token = setup(base)
         prefill(base, admin, args.prefill_mb)
-        peak_run = run_load(args.load, base, token, 0, args.peak_seconds, args.concurrency, args.realtime)
-        peak_lines = [json.loads(l) for l in peak_run.stdout]
-        peak_run.wait(timeout=60)
-        steady = [l["ok"] for l in peak_lines[2:]] or [l["ok"] for l in peak_lines]
-        peak = statistics.median(steady)
-        rate = max(1.0, peak * args.fraction)
-        print(f"peak (closed loop, {args.concurrency} workers): {peak:.0f} req/s; holding {rate:.0f} req/s "
-              f"for {args.seconds} s with {args.realtime} realtime clients", flush=True)
+        if args.rate > 0:
+            rate = args.rate
+            print(f"holding {rate:.0f} req/s (as asked) for {args.seconds} s with {args.realtime} realtime clients",
+                  flush=True)
+        else:
+            peak_run = run_load(args.load, base, token, 0, args.peak_seconds, args.concurrency, args.realtime)
+            peak_lines = [json.loads(l) for l in peak_run.stdout]
+            peak_run.wait(timeout=60)
+            steady = [l["ok"] for l in peak_lines[2:]] or [l["ok"] for l in peak_lines]
+            peak = statistics.median(steady)
+            rate = max(1.0, peak * args.fraction)
+            print(f"peak (closed loop, {args.concurrency} workers): {peak:.0f} req/s; holding {rate:.0f} req/s "
+                  f"for {args.seconds} s with {args.realtime} realtime clients", flush=True)
 
         rows = []
         samples = {}
