@@ -9,8 +9,13 @@ use rusqlite::{Connection, OpenFlags};
 use super::StoreError;
 
 /// Page cache per connection, in KiB (negative means KiB to SQLite).
+/// Readers are many (a pool per database) and read most pages through the
+/// memory map below, which bypasses the page cache; their cache holds
+/// only pages still in the WAL, so a small one costs nothing measurable
+/// (tests/bench/ab.py, 1 vs 8 MiB) and keeps the pool's memory small and
+/// reached early instead of growing for an hour (tests/faults/RESULTS.md).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
-const READER_CACHE_KIB: i64 = 8 * 1024;
+const READER_CACHE_KIB: i64 = 1024;
 /// Pages are read through a memory map of up to this much of the file
 /// rather than copied in by `read` calls; SQLite falls back to reads past
 /// it (and on systems without mmap).
