@@ -11,6 +11,7 @@ use super::{ApiTags, guard, json_text::JsonText};
 use crate::{
     app::AppState,
     http::{client::ClientInfo, error::ApiError},
+    store::NotWritable,
 };
 
 const HEALTHY: &str = "API is healthy.";
@@ -95,13 +96,11 @@ impl HealthApi {
     async fn ready(&self) -> poem::Result<Json<HealthBody<EmptyData>>> {
         let store = &self.state.store;
         for db in [&store.data, &*store.auxiliary] {
-            db.check_writable(WRITE_PROBE_LIMIT)
-                .await
-                .map_err(ApiError::unavailable)?;
-            let status = db
-                .migration_status()
-                .await
-                .map_err(|e| ApiError::unavailable(format!("cannot read the migration state: {e}")))?;
+            db.check_writable(WRITE_PROBE_LIMIT).await.map_err(not_writable)?;
+            let status = db.migration_status().await.map_err(|err| {
+                tracing::warn!(error = %err, "readiness: cannot read the migration state");
+                ApiError::unavailable("cannot read the migration state")
+            })?;
             if let Some(pending) = status.iter().find(|m| m.applied.is_none()) {
                 return Err(
                     ApiError::unavailable(format!("migration {} is not applied", pending.file)).into(),
@@ -116,11 +115,23 @@ impl HealthApi {
     }
 }
 
+/// The probe is public (load balancers call it unsigned), so its answer
+/// names the kind of problem only; what SQLite said, which may hold a
+/// file's path, goes to the server's log for whoever runs it.
+fn not_writable(err: NotWritable) -> ApiError {
+    tracing::warn!(error = %err, "readiness: the database is not writable");
+    match err {
+        NotWritable::Timeout(_) => ApiError::unavailable(err.to_string()),
+        NotWritable::Failed(_) => ApiError::unavailable("the database cannot be written"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use poem_openapi::types::ToJSON;
 
     use super::*;
+    use crate::store::StoreError;
 
     #[test]
     fn the_fixed_guest_answer_is_what_its_type_serializes_to() {
@@ -130,5 +141,19 @@ mod tests {
             data: HealthData::default(),
         };
         assert_eq!(body.to_json_string(), GUEST_HEALTH);
+    }
+
+    #[test]
+    fn readiness_names_the_problem_not_sqlites_words() {
+        let failed = NotWritable::Failed(StoreError::Unusable {
+            path: "/srv/secret-place/data.db".into(),
+            problem: "attempt to write a readonly database".into(),
+            fix: String::new(),
+        });
+        let answer = not_writable(failed);
+        assert_eq!(answer.message(), "the database cannot be written");
+        // The timeout says only how long it waited.
+        let answer = not_writable(NotWritable::Timeout(Duration::from_secs(2)));
+        assert_eq!(answer.message(), "the database did not accept a write within 2 s");
     }
 }

@@ -108,6 +108,15 @@ pub enum Durability {
     Full,
 }
 
+/// Why `Database::check_writable` found a database not writable.
+#[derive(Debug, thiserror::Error)]
+pub enum NotWritable {
+    #[error("the database did not accept a write within {} s", .0.as_secs())]
+    Timeout(Duration),
+    #[error("the database cannot be written: {0}")]
+    Failed(StoreError),
+}
+
 impl StoreError {
     /// Whether the write failed for want of disk space (the client may
     /// try again later; nothing is wrong with its request or our data).
@@ -302,18 +311,15 @@ impl Database {
     }
 
     /// Proves the writer can take the write lock and commit, within `limit`.
-    pub async fn check_writable(&self, limit: Duration) -> Result<(), String> {
+    pub async fn check_writable(&self, limit: Duration) -> Result<(), NotWritable> {
         let probe = self.write(|tx| -> Result<(), StoreError> {
             tx.execute_batch("SELECT 1")?;
             Ok(())
         });
         match tokio::time::timeout(limit, probe).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(err)) => Err(format!("the database cannot be written: {err}")),
-            Err(_) => Err(format!(
-                "the database did not accept a write within {} s",
-                limit.as_secs()
-            )),
+            Ok(Err(err)) => Err(NotWritable::Failed(err)),
+            Err(_) => Err(NotWritable::Timeout(limit)),
         }
     }
 
