@@ -138,7 +138,14 @@ impl AppState {
         .await
         .map_err(|_| StoreError::WorkerLost)??;
         let settings = SettingsStore::load(&store.data).await?;
-        let schema = Arc::new(Schema::load(&store.data, crate::query::collections::rule_problem).await?);
+        let schema = Arc::new(
+            Schema::load(
+                &store.data,
+                crate::query::collections::rule_problem,
+                crate::auth::remains::forget_collection,
+            )
+            .await?,
+        );
         let realtime = Arc::new(Broker::new(config.realtime.clone()));
         let storage = Storage::new(&config.data_dir);
         let logs = Logs::start(store.auxiliary.clone());

@@ -6,7 +6,9 @@
 //! through the `TxHook` the record services call (records may not call
 //! into auth, which reads records). As PocketBase does: left behind, an
 //! OTP or an MFA id would sign in whoever is given the same id next (a
-//! superuser may choose a new record's id).
+//! superuser may choose a new record's id). An auth collection emptied
+//! or deleted whole takes all its accounts' rows (`forget_collection`,
+//! which the schema runs in that transaction).
 //! (`app` wires `Remains` beside the webhooks' outbox.)
 
 use rusqlite::Connection;
@@ -39,6 +41,18 @@ pub fn forget(tx: &Connection, collection_id: &str, record_id: &str) -> rusqlite
             "DELETE FROM {table} WHERE {collection} = ?1 AND {record} = ?2"
         ))?
         .execute([collection_id, record_id])?;
+    }
+    Ok(())
+}
+
+/// Deletes the rows of every account of auth collection `c`, in the open
+/// transaction `tx`: the collection is being deleted or emptied
+/// (`schema::AccountsGone`), which deletes its records without a record
+/// hook per row. API keys need nothing here: a key whose record was made
+/// after it is refused (`keys`).
+pub fn forget_collection(tx: &Connection, c: &Collection) -> rusqlite::Result<()> {
+    for (table, collection, _) in BOUND {
+        tx.execute(&format!("DELETE FROM {table} WHERE {collection} = ?1"), [&c.id])?;
     }
     Ok(())
 }

@@ -100,9 +100,13 @@ async fn the_dispatcher_keeps_nothing_alive_and_ends_with_its_broker() {
         .expect("joined")
         .expect("store");
     let schema = Arc::new(
-        Schema::load(&store.data, crate::query::collections::rule_problem)
-            .await
-            .expect("schema"),
+        Schema::load(
+            &store.data,
+            crate::query::collections::rule_problem,
+            crate::auth::remains::forget_collection,
+        )
+        .await
+        .expect("schema"),
     );
     let broker = Arc::new(Broker::new(RealtimeLimits::default()));
     let dispatcher = broker.start(&store.data, &schema).expect("started");

@@ -11,8 +11,8 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::{
-    Catalog, Collection, RuleCheck, Schema, SchemaError, auth_options::TokenKind, catalog, create_in,
-    delete_in, invalid, update_in,
+    AccountsGone, Catalog, Collection, RuleCheck, Schema, SchemaError, auth_options::TokenKind, catalog,
+    create_in, delete_in, invalid, update_in,
 };
 use crate::{
     store::Database,
@@ -29,9 +29,9 @@ impl Schema {
         items: Vec<Value>,
         delete_missing: bool,
     ) -> Result<(), SchemaError> {
-        let check = self.rule_check;
+        let (check, gone) = (self.rule_check, self.accounts_gone);
         self.change(db, move |tx, _| {
-            import_in(tx, &items, delete_missing, check)?;
+            import_in(tx, &items, delete_missing, check, gone)?;
             Ok(())
         })
         .await
@@ -47,7 +47,7 @@ impl Schema {
     /// which is right for an edit but would void every token the other
     /// server issued.
     pub async fn restore(&self, db: &Database, items: Vec<Value>) -> Result<(), SchemaError> {
-        let check = self.rule_check;
+        let (check, gone) = (self.rule_check, self.accounts_gone);
         self.change(db, move |tx, stored| {
             let listed = |id: &str| {
                 items
@@ -56,9 +56,9 @@ impl Schema {
             };
             for c in stored.all().filter(|c| !c.system && !listed(&c.id)) {
                 let now = Catalog::load(tx, 0)?;
-                delete_in(tx, &now, c)?;
+                delete_in(tx, &now, c, gone)?;
             }
-            import_in(tx, &items, true, check)?;
+            import_in(tx, &items, true, check, gone)?;
             for item in &items {
                 keep_secrets_and_times(tx, item)?;
             }
@@ -74,6 +74,7 @@ fn import_in(
     items: &[Value],
     delete_missing: bool,
     check: RuleCheck,
+    gone: AccountsGone,
 ) -> Result<Vec<String>, SchemaError> {
     let failed = |detail: String| {
         let mut errors = ErrorTree::new();
@@ -121,7 +122,7 @@ fn import_in(
             .collect();
         for c in doomed {
             let now = Catalog::load(tx, 0)?;
-            delete_in(tx, &now, &c).map_err(|e| failed(describe(&e)))?;
+            delete_in(tx, &now, &c, gone).map_err(|e| failed(describe(&e)))?;
         }
     }
     Ok(kept)

@@ -39,6 +39,14 @@ use crate::{
     validation::{ErrorTree, FieldError},
 };
 
+/// What goes with the accounts of an auth collection that is deleted or
+/// emptied, in the same transaction: the rows other tables keep for each
+/// account (sessions, one-time codes, …), which name it by plain columns
+/// a `DROP` or `DELETE` of the collection's table cannot reach. Auth
+/// owns those tables; the schema receives this at load, as it receives
+/// `RuleCheck`, since auth reads the schema.
+pub type AccountsGone = fn(&Connection, &Collection) -> rusqlite::Result<()>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error("the submitted collection could not be read")]
@@ -106,12 +114,18 @@ pub struct Schema {
     sequence: Arc<AtomicU64>,
     /// Checks each rule of a collection being saved.
     rule_check: RuleCheck,
+    accounts_gone: AccountsGone,
 }
 
 impl Schema {
     /// Loads the catalog, writing the default collections on first start.
-    /// `rule_check` judges the rules of the collections saved from now on.
-    pub async fn load(db: &Database, rule_check: RuleCheck) -> Result<Self, StoreError> {
+    /// `rule_check` judges the rules of the collections saved from now on;
+    /// `accounts_gone` runs when an auth collection is deleted or emptied.
+    pub async fn load(
+        db: &Database,
+        rule_check: RuleCheck,
+        accounts_gone: AccountsGone,
+    ) -> Result<Self, StoreError> {
         let catalog = db
             .write(|tx| {
                 let missing = |id: &str| {
@@ -149,6 +163,7 @@ impl Schema {
             current: RwLock::new(Arc::new(catalog)),
             sequence: Arc::new(AtomicU64::new(0)),
             rule_check,
+            accounts_gone,
         })
     }
 
@@ -238,20 +253,25 @@ impl Schema {
     }
 
     pub async fn delete(&self, db: &Database, id_or_name: String) -> Result<(), SchemaError> {
+        let gone = self.accounts_gone;
         self.change(db, move |tx, stored| {
             let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
-            delete_in(tx, stored, c)
+            delete_in(tx, stored, c, gone)
         })
         .await
     }
 
     pub async fn truncate(&self, db: &Database, id_or_name: String) -> Result<(), SchemaError> {
+        let gone = self.accounts_gone;
         self.change(db, move |tx, stored| {
             let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
             if c.kind == CollectionKind::View {
                 return Err(SchemaError::Refused(
                     "View collections cannot be truncated.".into(),
                 ));
+            }
+            if c.kind == CollectionKind::Auth {
+                gone(tx, c)?;
             }
             sync::truncate(tx, c)?;
             Ok(())
@@ -398,7 +418,12 @@ fn follow_renamed_table(tx: &Connection, stored: &Catalog, renamed: &Collection)
     Ok(())
 }
 
-fn delete_in(tx: &Connection, stored: &Catalog, c: &Collection) -> Result<(), SchemaError> {
+fn delete_in(
+    tx: &Connection,
+    stored: &Catalog,
+    c: &Collection,
+    gone: AccountsGone,
+) -> Result<(), SchemaError> {
     if c.system {
         return Err(SchemaError::Refused(
             "System collections cannot be deleted.".into(),
@@ -419,6 +444,9 @@ fn delete_in(tx: &Connection, stored: &Catalog, c: &Collection) -> Result<(), Sc
             "Failed to delete collection probably due to existing reference in {}.",
             referrers.join(", ")
         )));
+    }
+    if c.kind == CollectionKind::Auth {
+        gone(tx, c)?;
     }
     catalog::delete_row(tx, &c.id)?;
     sync::drop(tx, c)?;

@@ -5,7 +5,8 @@
 //! `_externalAuths` (checked against it: an OTP requested before the
 //! delete is refused after it, even for a record recreated with the same
 //! id and email). Left behind, they would speak for whoever is given the
-//! same id next.
+//! same id next. Emptying or deleting the whole auth collection takes them
+//! too.
 
 use serde_json::{Value, json};
 
@@ -171,5 +172,103 @@ async fn every_row_bound_to_a_deleted_account_goes_with_it() {
             1,
             "{table}"
         );
+    }
+}
+
+/// Emptying or deleting a whole auth collection goes through no record
+/// hook per row, yet its accounts' rows go the same way, in the same
+/// transaction, and their tokens stop working at once (a cached auth
+/// record is bound to the catalog it was read under). The `users`
+/// account is the control throughout.
+#[tokio::test]
+async fn emptying_or_deleting_an_auth_collection_takes_its_accounts_rows_and_tokens() {
+    let app = spawn_app().await;
+    let su = app.superuser_token().await;
+    app.post_ok(
+        &su,
+        "/api/collections",
+        json!({"name": "notes", "type": "base", "createRule": "@request.auth.id != ''",
+               "fields": [{"name": "text", "type": "text"}]}),
+    )
+    .await;
+    create_user(&app, &su, "keptaccount0001", "kept@example.com").await;
+    let kept = json(app.sign_in("users", "kept@example.com", PASSWORD).await).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = json!({"collectionRef": "_pb_users_auth_", "recordRef": "keptaccount0001",
+                      "provider": "github", "providerId": "gh-kept"});
+    app.post_ok(&su, "/api/collections/_externalAuths/records", link)
+        .await;
+    let tables = [
+        ("_authOrigins", "recordRef"),
+        ("_externalAuths", "recordRef"),
+        ("_sessions", "recordId"),
+    ];
+    let note = |token: String| {
+        let app = &app;
+        async move {
+            app.call(
+                "POST",
+                "/api/collections/notes/records",
+                Some(&token),
+                Some(json!({"text": "hi"})),
+            )
+            .await
+            .status()
+        }
+    };
+
+    for (collection, id, emptied) in [
+        ("members", "memberaccount01", true),
+        ("staff", "staffaccount001", false),
+    ] {
+        let made = app
+            .post_ok(
+                &su,
+                "/api/collections",
+                json!({"name": collection, "type": "auth"}),
+            )
+            .await;
+        let collection_id = made["id"].as_str().unwrap().to_owned();
+        let email = format!("{collection}@example.com");
+        app.post_ok(
+            &su,
+            &format!("/api/collections/{collection}/records"),
+            json!({"id": id, "email": email, "password": PASSWORD, "passwordConfirm": PASSWORD}),
+        )
+        .await;
+        // A sign-in (a session, a remembered origin) and an OAuth2 link.
+        let signed = app.sign_in(collection, &email, PASSWORD).await;
+        assert_eq!(signed.status(), 200);
+        let token = json(signed).await["token"].as_str().unwrap().to_owned();
+        let link = json!({"collectionRef": collection_id, "recordRef": id,
+                          "provider": "github", "providerId": format!("gh-{id}")});
+        app.post_ok(&su, "/api/collections/_externalAuths/records", link)
+            .await;
+        for (table, column) in tables {
+            assert_eq!(rows_of(&app, table, column, id).await, 1, "{table} of {id}");
+        }
+        // Its token works now (and is cached from here on).
+        assert_eq!(note(token.clone()).await, 200, "{collection} before");
+
+        let path = if emptied {
+            format!("/api/collections/{collection}/truncate")
+        } else {
+            format!("/api/collections/{collection}")
+        };
+        let resp = app.call("DELETE", &path, Some(&su), None).await;
+        assert_eq!(resp.status(), 204, "{path}");
+
+        assert_ne!(note(token).await, 200, "{collection}'s token after {path}");
+        for (table, column) in tables {
+            assert_eq!(rows_of(&app, table, column, id).await, 0, "{table} after {path}");
+            assert_eq!(
+                rows_of(&app, table, column, "keptaccount0001").await,
+                1,
+                "{table}: another collection's account keeps its rows"
+            );
+        }
+        assert_eq!(note(kept.clone()).await, 200, "the users account after {path}");
     }
 }
