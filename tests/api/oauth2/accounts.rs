@@ -171,12 +171,13 @@ async fn a_signed_in_account_links_a_provider_and_deleting_it_drops_the_link() {
     assert_eq!(again["meta"]["isNew"], true);
     assert_ne!(again["record"]["id"], id.as_str());
 
-    // A truncate leaves the link behind; the identity still signs up anew.
+    // A truncate takes the links of every account with it (as a delete
+    // does each one's); the identity signs up anew.
     let resp = app
         .call("DELETE", "/api/collections/users/truncate", Some(&root), None)
         .await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(count(&app, &root, "_externalAuths").await, 1);
+    assert_eq!(count(&app, &root, "_externalAuths").await, 0);
     let third = json(sign_in_as(&app, &mock, alice(), json!({})).await).await;
     assert_eq!(third["meta"]["isNew"], true, "{third}");
     assert_eq!(count(&app, &root, "_externalAuths").await, 1);
