@@ -12,8 +12,8 @@ use super::StoreError;
 /// Readers are many (a pool per database) and read most pages through the
 /// memory map below, which bypasses the page cache; their cache holds
 /// only pages still in the WAL, so a small one costs nothing measurable
-/// (tests/bench/ab.py, 1 vs 8 MiB) and keeps the pool's memory small and
-/// reached early instead of growing for an hour (tests/faults/RESULTS.md).
+/// (tests/bench/ab.py, 1 vs 8 MiB) and keeps the pool's part of memory
+/// small: 8 MiB on two cores, not 64 (tests/faults/RESULTS.md, "Soak").
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 const READER_CACHE_KIB: i64 = 1024;
 /// Pages are read through a memory map of up to this much of the file
