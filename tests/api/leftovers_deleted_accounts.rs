@@ -205,19 +205,22 @@ async fn emptying_or_deleting_an_auth_collection_takes_its_accounts_rows_and_tok
         ("_externalAuths", "recordRef"),
         ("_sessions", "recordId"),
     ];
-    let note = |token: String| {
+    let note = |token: Option<String>| {
         let app = &app;
         async move {
             app.call(
                 "POST",
                 "/api/collections/notes/records",
-                Some(&token),
+                token.as_deref(),
                 Some(json!({"text": "hi"})),
             )
             .await
             .status()
         }
     };
+    // What a guest gets: the rule refuses it.
+    let guest = note(None).await;
+    assert_ne!(guest, 200);
 
     for (collection, id, emptied) in [
         ("members", "memberaccount01", true),
@@ -250,17 +253,39 @@ async fn emptying_or_deleting_an_auth_collection_takes_its_accounts_rows_and_tok
             assert_eq!(rows_of(&app, table, column, id).await, 1, "{table} of {id}");
         }
         // Its token works now (and is cached from here on).
-        assert_eq!(note(token.clone()).await, 200, "{collection} before");
+        assert_eq!(note(Some(token.clone())).await, 200, "{collection} before");
 
         let path = if emptied {
             format!("/api/collections/{collection}/truncate")
         } else {
             format!("/api/collections/{collection}")
         };
+        // Only a superuser may: a guest and a signed-in user (even the
+        // account itself) are refused, and nothing goes.
+        for (who, token, status) in [
+            ("a guest", None, 401),
+            ("a user", Some(&kept), 403),
+            ("the account", Some(&token), 403),
+        ] {
+            let resp = app.call("DELETE", &path, token.map(String::as_str), None).await;
+            assert_eq!(resp.status(), status, "{who}: {path}");
+        }
+        for (table, column) in tables {
+            assert_eq!(
+                rows_of(&app, table, column, id).await,
+                1,
+                "{table} after refusals"
+            );
+        }
         let resp = app.call("DELETE", &path, Some(&su), None).await;
         assert_eq!(resp.status(), 204, "{path}");
 
-        assert_ne!(note(token).await, 200, "{collection}'s token after {path}");
+        // The token now counts for nothing more than no token.
+        assert_eq!(
+            note(Some(token)).await,
+            guest,
+            "{collection}'s token after {path}"
+        );
         for (table, column) in tables {
             assert_eq!(rows_of(&app, table, column, id).await, 0, "{table} after {path}");
             assert_eq!(
@@ -269,6 +294,10 @@ async fn emptying_or_deleting_an_auth_collection_takes_its_accounts_rows_and_tok
                 "{table}: another collection's account keeps its rows"
             );
         }
-        assert_eq!(note(kept.clone()).await, 200, "the users account after {path}");
+        assert_eq!(
+            note(Some(kept.clone())).await,
+            200,
+            "the users account after {path}"
+        );
     }
 }

@@ -15,7 +15,7 @@ SQLite's.
 
     python3 tests/bench/log_shapes.py [--rows 100000]
 """
-import argparse, os, re, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, subprocess, sys, tempfile, time
 
 SHAPES = {
     "now": ["CREATE TABLE _logs (id TEXT PRIMARY KEY NOT NULL, level INTEGER NOT NULL DEFAULT 0,"
@@ -75,7 +75,7 @@ def main():
     print("| shape | instructions per row (less building it) |\n|---|---:|")
     for shape in SHAPES:
         print(f"| {shape} | {(totals[shape] - totals['none']) / args.rows:,.0f} |")
-    subprocess.run(["rm", "-rf", work])
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

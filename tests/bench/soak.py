@@ -150,9 +150,7 @@ def main():
         admin, token = setup(base)
         prefill(base, admin, args.prefill_mb)
         if args.rate > 0:
-            rate = args.rate
-            print(f"holding {rate:.0f} req/s (as asked) for {args.seconds} s with {args.realtime} realtime clients",
-                  flush=True)
+            rate, why = args.rate, "as asked"
         else:
             peak_run = run_load(args.load, base, token, 0, args.peak_seconds, args.concurrency, args.realtime)
             peak_lines = [json.loads(l) for l in peak_run.stdout]
@@ -160,8 +158,9 @@ def main():
             steady = [l["ok"] for l in peak_lines[2:]] or [l["ok"] for l in peak_lines]
             peak = statistics.median(steady)
             rate = max(1.0, peak * args.fraction)
-            print(f"peak (closed loop, {args.concurrency} workers): {peak:.0f} req/s; holding {rate:.0f} req/s "
-                  f"for {args.seconds} s with {args.realtime} realtime clients", flush=True)
+            why = f"{args.fraction:.0%} of a closed-loop peak of {peak:.0f} req/s with {args.concurrency} workers"
+        print(f"holding {rate:.0f} req/s ({why}) for {args.seconds} s with {args.realtime} realtime clients",
+              flush=True)
 
         rows = []
         samples = {}
