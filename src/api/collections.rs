@@ -135,11 +135,15 @@ impl CollectionsApi {
     async fn import(&self, req: &Request, body: Body<ImportBody>) -> poem::Result<Done> {
         guard::require_superuser(&self.state, req).await?;
         let body = body.0;
-        self.state
+        let deleted = self
+            .state
             .schema
             .import(&self.state.store.data, body.collections, body.delete_missing)
             .await
             .map_err(ApiError::from)?;
+        for id in deleted {
+            self.remove_files(Some(id)).await;
+        }
         Ok(Done::NoContent)
     }
 

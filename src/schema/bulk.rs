@@ -22,17 +22,24 @@ use crate::{
 impl Schema {
     /// Creates or updates each collection of `items` (matched by id, then
     /// name) and, with `delete_missing`, deletes the non-system collections
-    /// not listed. All or nothing.
+    /// not listed. All or nothing. Gives the ids of the collections it
+    /// deleted: their stored files are the caller's to remove, after the
+    /// commit, as for a single delete.
     pub async fn import(
         &self,
         db: &Database,
         items: Vec<Value>,
         delete_missing: bool,
-    ) -> Result<(), SchemaError> {
+    ) -> Result<Vec<String>, SchemaError> {
         let (check, gone) = (self.rule_check, self.accounts_gone);
-        self.change(db, move |tx, _| {
+        self.change(db, move |tx, before| {
             import_in(tx, &items, delete_missing, check, gone)?;
-            Ok(())
+            let after = Catalog::load(tx, 0)?;
+            Ok(before
+                .all()
+                .filter(|c| after.by_id(&c.id).is_none())
+                .map(|c| c.id.clone())
+                .collect())
         })
         .await
     }

@@ -445,6 +445,47 @@ async fn truncating_or_deleting_a_collection_removes_its_files() {
 }
 
 #[tokio::test]
+async fn an_import_that_deletes_a_collection_removes_its_files() {
+    let (app, token, c) = with_docs("").await;
+    let collection_dir = app.dir.path().join("storage").join(c["id"].as_str().unwrap());
+    create(&app, form(&[], &[("one", "a.txt", b"a".to_vec())])).await;
+    let listed = json(
+        app.call("GET", "/api/collections?perPage=500", Some(&token), None)
+            .await,
+    )
+    .await;
+    let all: Vec<Value> = listed["items"].as_array().unwrap().clone();
+    let others: Vec<Value> = all.iter().filter(|x| x["name"] != "docs").cloned().collect();
+    let import = |collections: Vec<Value>| {
+        let body = json!({"collections": collections, "deleteMissing": true});
+        app.call("PUT", "/api/collections/import", Some(&token), Some(body))
+    };
+    // Control: an import that keeps `docs` keeps its files.
+    assert_eq!(import(all.clone()).await.status(), 204);
+    assert_eq!(count_files(&collection_dir), 1);
+    // A failed import deletes nothing, files included.
+    let mut broken = others.clone();
+    broken.push(json!({"name": "bad name!", "type": "base"}));
+    let resp = import(broken).await;
+    assert_envelope(resp, 400).await;
+    assert_eq!(count_files(&collection_dir), 1);
+    // Without a guest's or a user's say: only superusers import.
+    let resp = app
+        .call(
+            "PUT",
+            "/api/collections/import",
+            None,
+            Some(json!({"collections": others.clone(), "deleteMissing": true})),
+        )
+        .await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(count_files(&collection_dir), 1);
+    // The import that leaves `docs` out deletes it, and its files go too.
+    assert_eq!(import(others).await.status(), 204);
+    assert!(!collection_dir.exists());
+}
+
+#[tokio::test]
 async fn an_account_signs_up_with_an_avatar() {
     let app = spawn_app().await;
     let signup = form(
