@@ -469,17 +469,15 @@ async fn an_import_that_deletes_a_collection_removes_its_files() {
     let resp = import(broken).await;
     assert_envelope(resp, 400).await;
     assert_eq!(count_files(&collection_dir), 1);
-    // Without a guest's or a user's say: only superusers import.
-    let resp = app
-        .call(
-            "PUT",
-            "/api/collections/import",
-            None,
-            Some(json!({"collections": others.clone(), "deleteMissing": true})),
-        )
-        .await;
-    assert_eq!(resp.status(), 401);
-    assert_eq!(count_files(&collection_dir), 1);
+    // Only superusers import: a guest gets 401 and a user 403, and
+    // nothing is removed.
+    let (_, user) = app.sign_up("importer@example.com", "importer-pass-1").await;
+    for (who, status) in [(None, 401), (Some(user.as_str()), 403)] {
+        let body = json!({"collections": others.clone(), "deleteMissing": true});
+        let resp = app.call("PUT", "/api/collections/import", who, Some(body)).await;
+        assert_eq!(resp.status(), status);
+        assert_eq!(count_files(&collection_dir), 1);
+    }
     // The import that leaves `docs` out deletes it, and its files go too.
     assert_eq!(import(others).await.status(), 204);
     assert!(!collection_dir.exists());
