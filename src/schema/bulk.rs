@@ -32,14 +32,8 @@ impl Schema {
         delete_missing: bool,
     ) -> Result<Vec<String>, SchemaError> {
         let (check, gone) = (self.rule_check, self.accounts_gone);
-        self.change(db, move |tx, before| {
-            import_in(tx, &items, delete_missing, check, gone)?;
-            let after = Catalog::load(tx, 0)?;
-            Ok(before
-                .all()
-                .filter(|c| after.by_id(&c.id).is_none())
-                .map(|c| c.id.clone())
-                .collect())
+        self.change(db, move |tx, _| {
+            import_in(tx, &items, delete_missing, check, gone)
         })
         .await
     }
@@ -75,7 +69,8 @@ impl Schema {
     }
 }
 
-/// The body of `import`, inside its transaction; the ids kept.
+/// The body of `import`, inside its transaction; the ids of the
+/// collections it deleted.
 fn import_in(
     tx: &Connection,
     items: &[Value],
@@ -120,19 +115,20 @@ fn import_in(
         let saved = result.map_err(|e| failed(describe(&e)))?;
         kept.push(saved.id);
     }
-    if delete_missing {
-        let current = Catalog::load(tx, 0)?;
-        let doomed: Vec<Arc<Collection>> = current
-            .all()
-            .filter(|c| !c.system && !kept.contains(&c.id))
-            .cloned()
-            .collect();
-        for c in doomed {
-            let now = Catalog::load(tx, 0)?;
-            delete_in(tx, &now, &c, gone).map_err(|e| failed(describe(&e)))?;
-        }
+    if !delete_missing {
+        return Ok(Vec::new());
     }
-    Ok(kept)
+    let current = Catalog::load(tx, 0)?;
+    let doomed: Vec<Arc<Collection>> = current
+        .all()
+        .filter(|c| !c.system && !kept.contains(&c.id))
+        .cloned()
+        .collect();
+    for c in &doomed {
+        let now = Catalog::load(tx, 0)?;
+        delete_in(tx, &now, c, gone).map_err(|e| failed(describe(&e)))?;
+    }
+    Ok(doomed.iter().map(|c| c.id.clone()).collect())
 }
 
 /// For `restore`: the token secrets of `item` (flat auth options, as the

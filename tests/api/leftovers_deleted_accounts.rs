@@ -191,7 +191,9 @@ async fn emptying_or_deleting_an_auth_collection_takes_its_accounts_rows_and_tok
                "fields": [{"name": "text", "type": "text"}]}),
     )
     .await;
+    configure(&app, &su, json!({"otp": {"enabled": true}})).await;
     create_user(&app, &su, "keptaccount0001", "kept@example.com").await;
+    request_otp(&app, "kept@example.com").await;
     let kept = json(app.sign_in("users", "kept@example.com", PASSWORD).await).await["token"]
         .as_str()
         .unwrap()
@@ -201,6 +203,7 @@ async fn emptying_or_deleting_an_auth_collection_takes_its_accounts_rows_and_tok
     app.post_ok(&su, "/api/collections/_externalAuths/records", link)
         .await;
     let tables = [
+        ("_otps", "recordRef"),
         ("_authOrigins", "recordRef"),
         ("_externalAuths", "recordRef"),
         ("_sessions", "recordId"),
@@ -230,7 +233,7 @@ async fn emptying_or_deleting_an_auth_collection_takes_its_accounts_rows_and_tok
             .post_ok(
                 &su,
                 "/api/collections",
-                json!({"name": collection, "type": "auth"}),
+                json!({"name": collection, "type": "auth", "otp": {"enabled": true}}),
             )
             .await;
         let collection_id = made["id"].as_str().unwrap().to_owned();
@@ -241,7 +244,17 @@ async fn emptying_or_deleting_an_auth_collection_takes_its_accounts_rows_and_tok
             json!({"id": id, "email": email, "password": PASSWORD, "passwordConfirm": PASSWORD}),
         )
         .await;
-        // A sign-in (a session, a remembered origin) and an OAuth2 link.
+        // A one-time code, a sign-in (a session, a remembered origin) and
+        // an OAuth2 link.
+        let otp = app
+            .call(
+                "POST",
+                &format!("/api/collections/{collection}/request-otp"),
+                None,
+                Some(json!({"email": email})),
+            )
+            .await;
+        assert_eq!(otp.status(), 200);
         let signed = app.sign_in(collection, &email, PASSWORD).await;
         assert_eq!(signed.status(), 200);
         let token = json(signed).await["token"].as_str().unwrap().to_owned();
