@@ -328,7 +328,7 @@ where
 /// Cairn's scheduled jobs, with their ids (PocketBase's own jobs are
 /// `__pb…__`; these are Cairn's, doing the same kinds of work).
 fn crons(state: &Weak<AppState>) -> Scheduler {
-    let list: [(&str, &str, JobFn); 6] = [
+    let list: [(&str, &str, JobFn); 7] = [
         (
             "__cairnLogsCleanup__",
             "0 */6 * * *",
@@ -378,6 +378,16 @@ fn crons(state: &Weak<AppState>) -> Scheduler {
                     .await
                     .map(drop)
                     .map_err(|e| e.to_string())
+            }),
+        ),
+        (
+            "__cairnFilesSweep__",
+            "15 3 * * *",
+            job(state, |s| async move {
+                let before = std::time::SystemTime::now() - crate::files::sweep::SETTLED;
+                let catalog = s.schema.catalog();
+                crate::files::sweep::sweep(&s.storage, &catalog, &s.store.data, before).await;
+                Ok(())
             }),
         ),
         (
@@ -452,7 +462,7 @@ mod tests {
     #[test]
     fn every_built_in_job_is_scheduled() {
         let ids: Vec<String> = crons(&Weak::new()).list().into_iter().map(|(id, _)| id).collect();
-        assert_eq!(ids.len(), 6, "{ids:?}");
+        assert_eq!(ids.len(), 7, "{ids:?}");
         assert!(
             ids.iter()
                 .all(|id| id.starts_with("__cairn") && id.ends_with("__"))

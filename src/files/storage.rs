@@ -31,7 +31,7 @@ struct Held {
 }
 
 #[derive(Debug)]
-enum Removal {
+pub(super) enum Removal {
     File(PathBuf),
     Tree(PathBuf),
     /// A folder, if it is empty by then.
@@ -41,21 +41,24 @@ enum Removal {
 impl Removal {
     fn run_blocking(&self) {
         match self {
-            Removal::File(p) => quietly(std::fs::remove_file(p), p),
-            Removal::Tree(p) => quietly(std::fs::remove_dir_all(p), p),
+            Removal::File(p) => {
+                quietly(std::fs::remove_file(p), p);
+            }
+            Removal::Tree(p) => {
+                quietly(std::fs::remove_dir_all(p), p);
+            }
             Removal::Emptied(p) => {
                 let _ = std::fs::remove_dir(p);
             }
         }
     }
 
-    async fn run(self) {
+    /// Whether something was removed.
+    async fn run(self) -> bool {
         match &self {
             Removal::File(p) => quietly(tokio::fs::remove_file(p).await, p),
             Removal::Tree(p) => quietly(tokio::fs::remove_dir_all(p).await, p),
-            Removal::Emptied(p) => {
-                let _ = tokio::fs::remove_dir(p).await;
-            }
+            Removal::Emptied(p) => tokio::fs::remove_dir(p).await.is_ok(),
         }
     }
 }
@@ -142,16 +145,17 @@ impl Storage {
         RemovalHold(self.held.clone())
     }
 
-    /// Removes now, or notes the removal for when the holds end.
-    async fn removal(&self, removal: Removal) {
+    /// Removes now, or notes the removal for when the holds end. True
+    /// when something was removed now.
+    pub(super) async fn removal(&self, removal: Removal) -> bool {
         {
             let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
             if held.holders > 0 {
                 held.pending.push(removal);
-                return;
+                return false;
             }
         }
-        removal.run().await;
+        removal.run().await
     }
 
     pub fn record_dir(&self, collection_id: &str, record_id: &str) -> Option<PathBuf> {
@@ -243,10 +247,12 @@ impl Storage {
     }
 }
 
-fn quietly(result: io::Result<()>, path: &Path) {
-    if let Err(err) = result
+/// Whether it was removed; a failure other than "already gone" is logged.
+fn quietly(result: io::Result<()>, path: &Path) -> bool {
+    if let Err(err) = &result
         && err.kind() != io::ErrorKind::NotFound
     {
         tracing::warn!(path = %path.display(), error = %err, "could not remove a stored file");
     }
+    result.is_ok()
 }

@@ -1,27 +1,34 @@
 //! Files that no record names. Uploads are written before their record's
 //! transaction and dropped files are removed after it (see the module
 //! doc), so a crash between the two leaves files behind: an upload whose
-//! record never committed, or a file its record had already let go.
-//! Nothing reads them, but they fill the disk and backups; the sweep,
-//! run once the server is up, removes them.
+//! record never committed, or a file its record had already let go. A
+//! file field taken out of a collection (by a change or an import) leaves
+//! its files too. Nothing reads them, but they fill the disk and backups;
+//! the sweep removes them once the server is up, and again every day.
 //!
-//! Only files older than this process are touched (`before`): a file
-//! written since may be an upload whose record is about to commit, and
-//! that is the one race a sweep could lose. A client cannot make a record
-//! name a file it does not already hold (`records::files`), so a file
-//! found unnamed stays unnamed. A database error skips the collection:
-//! a sweep that guesses would delete what it could not read.
+//! Only files older than `before` are touched: a file written since may be
+//! an upload whose record is about to commit, and that is the one race a
+//! sweep could lose. At start `before` is the process's start, so no
+//! upload can be in flight; the daily sweep takes files older than an
+//! hour (`SETTLED`), and an upload is staged only once its whole body has
+//! arrived and commits with the next writes, milliseconds later. Restored
+//! files are extracted anew, so they are never older than either. A
+//! client cannot make a record name a file it does not already hold
+//! (`records::files`), so a file found unnamed stays unnamed. A database
+//! error skips the collection: a sweep that guesses would delete what it
+//! could not read. Removals go through the storage's holds, so a backup
+//! that is copying files still finds every file its snapshot names.
 
 use std::{
     collections::HashSet,
     path::{Path, PathBuf},
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::Storage;
+use super::{Storage, storage::Removal};
 use crate::{
     schema::{Catalog, CollectionKind, field::FieldKind, sync::quote},
     store::{Database, StoreError},
@@ -33,6 +40,10 @@ pub struct Swept {
     pub files: usize,
     pub folders: usize,
 }
+
+/// How old a file must be for the daily sweep to take it (see the module
+/// doc).
+pub const SETTLED: Duration = Duration::from_secs(60 * 60);
 
 /// Removes, under `storage`, the files older than `before` that no record
 /// names, then the folders left empty.
@@ -75,11 +86,9 @@ pub async fn sweep(storage: &Storage, catalog: &Catalog, db: &Database, before: 
                 continue;
             }
         };
-        let outcome = tokio::task::spawn_blocking(move || remove(&doomed)).await;
-        if let Ok(done) = outcome {
-            swept.files += done.files;
-            swept.folders += done.folders;
-        }
+        let done = remove(storage, doomed).await;
+        swept.files += done.files;
+        swept.folders += done.folders;
     }
     if swept != Swept::default() {
         tracing::info!(
@@ -171,22 +180,24 @@ fn named(conn: &Connection, sql: &str, record_id: &str) -> rusqlite::Result<Opti
 }
 
 /// Removes files and thumbnail folders; a record or collection folder goes
-/// only if it is empty by then.
-fn remove(paths: &[PathBuf]) -> Swept {
+/// only if it is empty by then. Counts what went now, not what waits for
+/// a backup's hold.
+async fn remove(storage: &Storage, paths: Vec<PathBuf>) -> Swept {
     let mut swept = Swept::default();
     for path in paths {
-        let Ok(meta) = std::fs::symlink_metadata(path) else {
+        let Ok(meta) = tokio::fs::symlink_metadata(&path).await else {
             continue;
         };
         let thumbs = path
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with("thumbs_"));
-        match (meta.is_dir(), thumbs) {
-            (true, true) => swept.files += usize::from(std::fs::remove_dir_all(path).is_ok()),
+        let (removal, count) = match (meta.is_dir(), thumbs) {
+            (true, true) => (Removal::Tree(path), &mut swept.files),
             // Fails while not empty: kept.
-            (true, false) => swept.folders += usize::from(std::fs::remove_dir(path).is_ok()),
-            (false, _) => swept.files += usize::from(std::fs::remove_file(path).is_ok()),
-        }
+            (true, false) => (Removal::Emptied(path), &mut swept.folders),
+            (false, _) => (Removal::File(path), &mut swept.files),
+        };
+        *count += usize::from(storage.removal(removal).await);
     }
     swept
 }

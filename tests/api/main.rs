@@ -29,6 +29,7 @@ mod faults_disk;
 mod faults_startup;
 mod file_downloads;
 mod files;
+mod files_sweep;
 mod filters;
 mod followups_hidden_superuser;
 mod followups_pk_change;

@@ -295,6 +295,7 @@ async fn crons_list_cairns_jobs_and_an_unknown_one_is_404() {
         "__cairnMFACleanup__",
         "__cairnSessionsCleanup__",
         "__cairnJobsCleanup__",
+        "__cairnFilesSweep__",
         "__cairnDBOptimize__",
     ] {
         assert!(ids.contains(&want), "{ids:?}");
