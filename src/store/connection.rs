@@ -1,5 +1,12 @@
 //! How every connection is opened: the PRAGMAs Cairn relies on, set on
 //! each connection because SQLite keeps most of them per connection.
+//!
+//! Each connection's page cache is its own, bounded by its `cache_size`
+//! below: SQLite is built without `SQLITE_ENABLE_MEMORY_MANAGEMENT`
+//! (`.cargo/config.toml` says why; the test below checks it). With it,
+//! all connections shared one cache, and pages moved between connections,
+//! so between threads, which glibc's per-thread heaps turn into RSS that
+//! grows while SQLite's memory does not.
 
 use std::path::Path;
 
@@ -98,6 +105,24 @@ mod tests {
         })
         .map(|v| format!("{v:?}"))
         .expect("pragma")
+    }
+
+    /// `.cargo/config.toml` builds SQLite without its shared page cache;
+    /// a build that missed it (LIBSQLITE3_FLAGS set otherwise, say) fails here.
+    #[test]
+    fn sqlite_is_built_with_a_page_cache_per_connection() {
+        let conn = Connection::open_in_memory().expect("open");
+        let mut stmt = conn.prepare("PRAGMA compile_options").expect("prepare");
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "SQLite was built with ENABLE_MEMORY_MANAGEMENT (see .cargo/config.toml): {options:?}"
+        );
     }
 
     #[test]
