@@ -384,9 +384,8 @@ fn crons(state: &Weak<AppState>) -> Scheduler {
             "__cairnFilesSweep__",
             "15 3 * * *",
             job(state, |s| async move {
-                let before = std::time::SystemTime::now() - crate::files::sweep::SETTLED;
                 let catalog = s.schema.catalog();
-                crate::files::sweep::sweep(&s.storage, &catalog, &s.store.data, before).await;
+                crate::files::sweep::sweep_settled(&s.storage, &catalog, &s.store.data).await;
                 Ok(())
             }),
         ),

@@ -21,7 +21,7 @@
 
 use std::{
     collections::HashSet,
-    path::{Path, PathBuf},
+    path::Path,
     time::{Duration, SystemTime},
 };
 
@@ -44,6 +44,11 @@ pub struct Swept {
 /// How old a file must be for the daily sweep to take it (see the module
 /// doc).
 pub const SETTLED: Duration = Duration::from_secs(60 * 60);
+
+/// The daily sweep: files no record names that are older than `SETTLED`.
+pub async fn sweep_settled(storage: &Storage, catalog: &Catalog, db: &Database) -> Swept {
+    sweep(storage, catalog, db, SystemTime::now() - SETTLED).await
+}
 
 /// Removes, under `storage`, the files older than `before` that no record
 /// names, then the folders left empty.
@@ -75,7 +80,7 @@ pub async fn sweep(storage: &Storage, catalog: &Catalog, db: &Database, before: 
             })
         });
         let found = db
-            .read(move |conn| -> Result<Vec<PathBuf>, StoreError> {
+            .read(move |conn| -> Result<Vec<Removal>, StoreError> {
                 unnamed(conn, &dir, query.as_deref(), before)
             })
             .await;
@@ -100,14 +105,15 @@ pub async fn sweep(storage: &Storage, catalog: &Catalog, db: &Database, before: 
     swept
 }
 
-/// The paths under one collection's folder to remove: files (and
-/// thumbnail folders) that no record names and that predate `before`.
+/// What to remove under one collection's folder: files (and thumbnail
+/// folders) that no record names and that predate `before`, then the
+/// folders that may be left empty.
 fn unnamed(
     conn: &Connection,
     dir: &Path,
     query: Option<&str>,
     before: SystemTime,
-) -> Result<Vec<PathBuf>, StoreError> {
+) -> Result<Vec<Removal>, StoreError> {
     let old = |path: &Path| {
         std::fs::symlink_metadata(path)
             .and_then(|m| m.modified())
@@ -129,18 +135,25 @@ fn unnamed(
         for file in std::fs::read_dir(&record_dir).into_iter().flatten().flatten() {
             let file_name = file.file_name().to_string_lossy().into_owned();
             let own = file_name.strip_prefix("thumbs_").unwrap_or(&file_name);
-            if !names.contains(own) && old(&file.path()) {
-                doomed.push(file.path());
+            if names.contains(own) || !old(&file.path()) {
+                continue;
             }
+            let thumbs = file_name.starts_with("thumbs_");
+            doomed.push(match file.file_type() {
+                Ok(t) if t.is_dir() && thumbs => Removal::Tree(file.path()),
+                // Fails while not empty: kept.
+                Ok(t) if t.is_dir() => Removal::Emptied(file.path()),
+                _ => Removal::File(file.path()),
+            });
         }
         // The folder of a record that exists stays, even empty: an upload
         // to that record may be about to write into it.
         if gone && old(&record_dir) {
-            doomed.push(record_dir); // removed only if it ends up empty
+            doomed.push(Removal::Emptied(record_dir));
         }
     }
     if query.is_none() && old(dir) {
-        doomed.push(dir.to_owned());
+        doomed.push(Removal::Emptied(dir.to_owned()));
     }
     Ok(doomed)
 }
@@ -179,25 +192,18 @@ fn named(conn: &Connection, sql: &str, record_id: &str) -> rusqlite::Result<Opti
     Ok(Some(names))
 }
 
-/// Removes files and thumbnail folders; a record or collection folder goes
-/// only if it is empty by then. Counts what went now, not what waits for
-/// a backup's hold.
-async fn remove(storage: &Storage, paths: Vec<PathBuf>) -> Swept {
+/// Removes (or leaves to a backup's hold) what `unnamed` found; counts
+/// what went now.
+async fn remove(storage: &Storage, doomed: Vec<Removal>) -> Swept {
     let mut swept = Swept::default();
-    for path in paths {
-        let Ok(meta) = tokio::fs::symlink_metadata(&path).await else {
-            continue;
-        };
-        let thumbs = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("thumbs_"));
-        let (removal, count) = match (meta.is_dir(), thumbs) {
-            (true, true) => (Removal::Tree(path), &mut swept.files),
-            // Fails while not empty: kept.
-            (true, false) => (Removal::Emptied(path), &mut swept.folders),
-            (false, _) => (Removal::File(path), &mut swept.files),
-        };
-        *count += usize::from(storage.removal(removal).await);
+    for removal in doomed {
+        let folder = matches!(removal, Removal::Emptied(_));
+        let removed = usize::from(storage.removal(removal).await);
+        if folder {
+            swept.folders += removed;
+        } else {
+            swept.files += removed;
+        }
     }
     swept
 }

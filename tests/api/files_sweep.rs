@@ -87,13 +87,12 @@ async fn the_daily_sweep_removes_the_files_of_a_field_taken_out() {
         .await;
     assert_eq!(resp.status(), 204);
     gone(&taken_out).await;
-    // The job runs in the background; the same sweep run here, to its end,
+    // The job runs in the background; its body run here, to its end,
     // shows what it keeps: a file a record names, however old, and an
     // unnamed one younger than an hour (it may be an upload in flight).
     let sweep = || async {
-        let before = SystemTime::now() - cairn::files::sweep::SETTLED;
         let catalog = app.state.schema.catalog();
-        cairn::files::sweep::sweep(&app.state.storage, &catalog, &app.state.store.data, before).await
+        cairn::files::sweep::sweep_settled(&app.state.storage, &catalog, &app.state.store.data).await
     };
     sweep().await;
     assert!(kept.exists() && recent.exists());
