@@ -431,9 +431,11 @@ fn auxiliary(source: &Path, out: &Path, carry: bool) -> Result<(u64, Option<Stri
         .or_else(|_| conn.execute("ATTACH DATABASE ?1 AS cairn", [path]))?;
     let result = if carry {
         // One statement: one read of the source, consistent in itself.
+        // `_logs` is a table in a folder last opened before migration
+        // auxiliary/0005 and a view after it; this reads either.
         let n = conn.execute(
             "INSERT INTO main._logs (id, level, message, data, created)
-             SELECT id, level, message, data, created FROM cairn._logs ORDER BY rowid",
+             SELECT id, level, message, data, created FROM cairn._logs ORDER BY created, id",
             [],
         )?;
         (n as u64, None)

@@ -212,8 +212,8 @@ fn run_blocking(
 }
 
 /// Copies PocketBase's request logs into the new folder's `auxiliary.db`
-/// (both have PocketBase's `_logs` columns), reading the source's in one
-/// read-only transaction; how many were copied.
+/// (Cairn keys them by time, so they get new ids), reading the source's in
+/// one read-only transaction; how many were copied.
 fn copy_logs(source_dir: &Path, target_dir: &Path) -> Result<u64, ImportError> {
     let from = source_dir.join("auxiliary.db");
     if !from.is_file() {
@@ -229,13 +229,7 @@ fn copy_logs(source_dir: &Path, target_dir: &Path) -> Result<u64, ImportError> {
             .replace('#', "%23")
     );
     conn.execute("ATTACH DATABASE ?1 AS pb", [uri]).map_err(fail)?;
-    let copied = conn
-        .execute(
-            "INSERT OR IGNORE INTO main._logs (id, level, message, data, created)
-             SELECT id, level, message, data, created FROM pb._logs ORDER BY created",
-            [],
-        )
-        .map_err(fail)?;
+    let copied = crate::ops::logs::copy_pocketbase_rows(&conn, "pb").map_err(fail)?;
     conn.execute("DETACH DATABASE pb", []).map_err(fail)?;
     Ok(copied as u64)
 }

@@ -261,6 +261,23 @@ async fn a_pocketbase_folder_moves_over_and_answers_alike() {
     let pb_logs = count(&pb_data.join("auxiliary.db"));
     assert!(pb_logs > 0, "PocketBase logged the seeding requests");
     assert_eq!(count(&with_logs.join("auxiliary.db")), pb_logs);
+    // Entry for entry: the same times, levels, messages and data (the ids
+    // are Cairn's own, read from its time-ordered key).
+    let entries = |db: &std::path::Path| -> Vec<(String, i64, String, String)> {
+        let conn =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT created, level, message, json(data) FROM _logs ORDER BY created, level, message, data")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(
+        entries(&with_logs.join("auxiliary.db")),
+        entries(&pb_data.join("auxiliary.db"))
+    );
     assert!(
         out_logs.contains(&format!("Carried {pb_logs} request log entries.")),
         "{out_logs}"

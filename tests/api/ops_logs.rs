@@ -234,45 +234,57 @@ async fn settings_logs_are_honoured() {
 async fn delete_empties_the_log_and_the_retention_job_removes_old_entries() {
     let app = spawn_app().await;
     let admin = app.superuser_token().await;
-    // Two entries, one from long before `maxDays`.
-    app.state
+    // Two entries, one from long before `maxDays`, keyed as the writer
+    // keys them (the millisecond, shifted 18 bits); their ids are read
+    // from the key.
+    let (old, new) = app
+        .state
         .store
         .auxiliary
         .write(|tx| {
             tx.execute_batch(
-                "INSERT INTO _logs (id, level, message, data, created) VALUES
-                   ('oldoldoldoldold', 0, 'old', '{}', '2001-01-01 00:00:00.000Z'),
-                   ('newnewnewnewnew', 0, 'new', '{}', strftime('%Y-%m-%d %H:%M:%fZ'))",
+                "INSERT INTO _log_entries (seq, level, message, data) VALUES
+                   ((unixepoch('2001-01-01') * 1000) << 18, 0, 'old', '{}'),
+                   (CAST(unixepoch('now', 'subsec') * 1000 AS INTEGER) << 18, 0, 'new', '{}')",
             )?;
-            Ok::<_, cairn::store::StoreError>(())
+            let id = |m: &str| {
+                tx.query_row("SELECT id FROM _logs WHERE message = ?1", [m], |r| {
+                    r.get::<_, String>(0)
+                })
+            };
+            Ok::<_, cairn::store::StoreError>((id("old")?, id("new")?))
         })
         .await
         .unwrap();
+    // The old entry reads back as written.
+    let entry = json(
+        app.call("GET", &format!("/api/logs/{old}"), Some(&admin), None)
+            .await,
+    )
+    .await;
+    assert_eq!(entry["created"], "2001-01-01 00:00:00.000Z", "{entry}");
+    assert_eq!(entry["message"], "old");
     let resp = app
         .call("POST", "/api/crons/__cairnLogsCleanup__", Some(&admin), None)
         .await;
     assert_eq!(resp.status(), 204);
-    let gone = |id: &'static str| {
+    let gone = |id: &str| {
         let app = &app;
         let admin = admin.clone();
-        async move {
-            app.call("GET", &format!("/api/logs/{id}"), Some(&admin), None)
-                .await
-                .status()
-                == 404
-        }
+        let url = format!("/api/logs/{id}");
+        async move { app.call("GET", &url, Some(&admin), None).await.status() == 404 }
     };
     let mut waited = 0;
-    while !gone("oldoldoldoldold").await {
+    while !gone(&old).await {
         waited += 1;
         assert!(waited < 100, "the retention job did not run");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(!gone("newnewnewnewnew").await, "a recent entry stays");
+    assert!(!gone(&new).await, "a recent entry stays");
 
     let resp = app.call("DELETE", "/api/logs", Some(&admin), None).await;
     assert_eq!(resp.status(), 204);
-    assert!(gone("newnewnewnewnew").await);
+    assert!(gone(&new).await);
 }
 
 #[tokio::test]
@@ -353,4 +365,156 @@ async fn the_servers_own_warnings_are_logged() {
     assert_eq!(items[0]["level"], 4);
     assert_eq!(items[0]["message"], "something looks off");
     assert_eq!(items[0]["data"]["marker"], "warn-7f3a");
+}
+
+/// A log kept before the log became one B-tree (auxiliary/0005) moves into
+/// it whole: every row, its `created` to the millisecond and its contents,
+/// in its order; ids become the key's. Then filters on a `created` range
+/// (which the key narrows) and the hourly stats answer as they did.
+#[tokio::test]
+async fn a_log_of_the_old_shape_moves_into_the_keyed_table_whole() {
+    let dir = spawn_app().await.shutdown().await;
+    // Put `auxiliary.db` back as migrations 0001-0004 left it, with rows.
+    let conn = rusqlite::Connection::open(dir.path().join("auxiliary.db")).unwrap();
+    conn.execute_batch(
+        "DROP VIEW _logs; DROP TABLE _log_entries; DELETE FROM _migrations WHERE file > '0005'",
+    )
+    .unwrap();
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/auxiliary");
+    for file in [
+        "0001_init.sql",
+        "0002_logs_created.sql",
+        "0003_logs_fewer_indexes.sql",
+        "0004_logs_no_level_index.sql",
+    ] {
+        conn.execute_batch(&std::fs::read_to_string(folder.join(file)).unwrap())
+            .unwrap();
+    }
+    // (id, created, message): two in one millisecond, written in that
+    // order, the rows not in `created` order, two hours and two days.
+    let old = [
+        ("zzzzzzzzzzzzzz1", "2026-01-02 10:00:00.005Z", "b"),
+        ("aaaaaaaaaaaaaa1", "2026-01-02 10:00:00.005Z", "c"),
+        ("mmmmmmmmmmmmmm1", "2026-01-02 09:59:59.999Z", "a"),
+        ("kkkkkkkkkkkkkk1", "2026-01-02 11:30:00.000Z", "d"),
+        ("jjjjjjjjjjjjjj1", "2026-01-03 00:00:00.000Z", "e"),
+        ("iiiiiiiiiiiiii1", "2026-01-01 23:59:59.999Z", "before"),
+    ];
+    for (id, created, message) in old {
+        conn.execute(
+            "INSERT INTO _logs (id, level, message, data, created) VALUES (?1, 4, ?2, '{\"type\":\"request\",\"status\":201}', ?3)",
+            [id, message, created],
+        )
+        .unwrap();
+    }
+    drop(conn);
+
+    let app = crate::helpers::spawn_app_in(dir, |_| {}).await;
+    let admin = app.superuser_token().await;
+    let page = |filter_text: &str| {
+        let path = format!(
+            "/api/logs?sort=created&perPage=100&filter={}",
+            filter(&format!("data.type = 'request' && ({filter_text})"))
+        );
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let resp = app.call("GET", &path, Some(&admin), None).await;
+            assert_eq!(resp.status(), 200);
+            json(resp).await
+        }
+    };
+    let all = page("level = 4").await;
+    let items = all["items"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = items
+        .iter()
+        .map(|e| (e["created"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("2026-01-01 23:59:59.999Z", "before"),
+            ("2026-01-02 09:59:59.999Z", "a"),
+            ("2026-01-02 10:00:00.005Z", "b"),
+            ("2026-01-02 10:00:00.005Z", "c"),
+            ("2026-01-02 11:30:00.000Z", "d"),
+            ("2026-01-03 00:00:00.000Z", "e"),
+        ]
+    );
+    let ids: Vec<&str> = items.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids sort as created: {ids:?}"
+    );
+    for (e, id) in items.iter().zip(&ids) {
+        assert!(
+            id.len() == 15
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_eq!(e["level"], 4);
+        assert_eq!(e["data"], json!({"type": "request", "status": 201}));
+        let one = json(
+            app.call("GET", &format!("/api/logs/{id}"), Some(&admin), None)
+                .await,
+        )
+        .await;
+        assert_eq!(&one, e);
+    }
+
+    // Ranges on `created`, each as the text comparison decides.
+    let messages = |v: Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let cases: [(&str, &[&str]); 8] = [
+        (
+            "created >= '2026-01-02' && created < '2026-01-03'",
+            &["a", "b", "c", "d"],
+        ),
+        ("created > '2026-01-02 10:00:00.005Z'", &["d", "e"]),
+        (
+            "created <= '2026-01-02 10:00:00.005Z' && created > '2026-01-02'",
+            &["a", "b", "c"],
+        ),
+        ("created = '2026-01-02 10:00:00.005Z'", &["b", "c"]),
+        ("created = '2026-01-02'", &[]),
+        ("created <= '2026-01-02 10'", &["before", "a"]),
+        ("'2026-01-02 11:30:00.000Z' <= created", &["d", "e"]),
+        (
+            "created >= '2026-01-02T00:00:00Z' || message = 'before'",
+            &["before", "e"],
+        ),
+    ];
+    for (f, want) in cases {
+        assert_eq!(messages(page(f).await), want, "{f}");
+    }
+    assert_eq!(
+        page("created >= '2026-01-02' && created < '2026-01-03'").await["totalItems"],
+        4
+    );
+
+    // The hourly stats, over a range.
+    let path = format!(
+        "/api/logs/stats?filter={}",
+        filter("data.type = 'request' && created >= '2026-01-02' && created < '2026-01-03'")
+    );
+    let stats = json(app.call("GET", &path, Some(&admin), None).await).await;
+    assert_eq!(
+        stats,
+        json!([
+            {"total": 1, "date": "2026-01-02 09:00:00.000Z"},
+            {"total": 2, "date": "2026-01-02 10:00:00.000Z"},
+            {"total": 1, "date": "2026-01-02 11:00:00.000Z"},
+        ])
+    );
+
+    // A request now is logged after them all.
+    tagged_get(&app, "/api/health", "rid-after-move", None).await;
+    let now = entries_of(&app, &admin, "rid-after-move").await;
+    assert!(now[0]["id"].as_str().unwrap() > ids[5], "{}", now[0]["id"]);
 }

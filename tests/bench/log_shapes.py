@@ -3,10 +3,13 @@
 instructions (callgrind) to insert N rows like the request log's, in
 transactions of 1,000 as the log's writer batches them, into
 
-  now      the shape `_logs` has (migrations/auxiliary): a text primary
-           key on a rowid table (two B-trees) and an index on `created`;
+  now      the shape `_logs` had before migrations/auxiliary/0005: a text
+           primary key on a rowid table (two B-trees) and an index on
+           `created`;
   norowid  the same WITHOUT ROWID (the text key holds the row);
-  seq      one B-tree: an integer primary key, no other index;
+  seq      the shape 0005 gave it: one B-tree (`_log_entries`), an integer
+           key that orders by time, and a view `_logs` that reads `id` and
+           `created` from the key;
 
 less a run that builds the same rows and inserts none. Python's sqlite3
 module does the inserts (the system's SQLite, not Cairn's build), so the
@@ -25,8 +28,10 @@ SHAPES = {
                 " message TEXT NOT NULL DEFAULT '', data JSON NOT NULL DEFAULT '{}', created TEXT NOT NULL)"
                 " WITHOUT ROWID",
                 "CREATE INDEX idx_logs_created ON _logs (created)"],
-    "seq": ["CREATE TABLE _logs (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, level INTEGER NOT NULL DEFAULT 0,"
-            " message TEXT NOT NULL DEFAULT '', data JSON NOT NULL DEFAULT '{}', created TEXT NOT NULL)"],
+    "seq": ["CREATE TABLE _log_entries (seq INTEGER PRIMARY KEY, level INTEGER NOT NULL DEFAULT 0,"
+            " message TEXT NOT NULL DEFAULT '', data JSON NOT NULL DEFAULT '{}')",
+            "CREATE VIEW _logs AS SELECT seq, printf('%015x', seq) AS id, level, message, data,"
+            " strftime('%Y-%m-%d %H:%M:%fZ', (seq >> 18) / 1000.0, 'unixepoch') AS created FROM _log_entries"],
 }
 DATA = ('{"auth":"","execTime":0.123,"method":"GET","referer":"","remoteIP":"127.0.0.1",'
         '"requestId":"a8f3k2m1q9z0x7c","status":200,"type":"request",'
@@ -46,15 +51,17 @@ def insert(shape, rows, path):
     for i in range(rows):
         ms = base + i // 5  # five requests a millisecond
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
-        made.append((ms << 20 | i, f"{ms:x}{i:07d}"[-15:], 0,
+        made.append((ms << 18 | i % 5, f"{ms:x}{i:07d}"[-15:], 0,
                      "GET /api/collections/bench_read/records/r00000000001234", DATA, created))
     if shape == "none":
         return
-    cols = "seq, id, level, message, data, created" if shape == "seq" else "id, level, message, data, created"
-    sql = f"INSERT INTO _logs ({cols}) VALUES ({', '.join('?' * len(cols.split(',')))})"
+    if shape == "seq":
+        sql, take = "INSERT INTO _log_entries (seq, level, message, data) VALUES (?, ?, ?, ?)", lambda r: (r[0], *r[2:5])
+    else:
+        sql, take = "INSERT INTO _logs (id, level, message, data, created) VALUES (?, ?, ?, ?, ?)", lambda r: r[1:]
     for b in range(0, rows, 1000):
         c.execute("BEGIN")
-        c.executemany(sql, made[b:b + 1000] if shape == "seq" else [r[1:] for r in made[b:b + 1000]])
+        c.executemany(sql, [take(r) for r in made[b:b + 1000]])
         c.execute("COMMIT")
 
 

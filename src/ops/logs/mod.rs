@@ -13,8 +13,10 @@
 //! `logAuthId` decide what is kept, `maxDataSize` caps `data`).
 //!
 //! Reading (`query`) compiles PocketBase's filter language over the log's
-//! columns with the same compiler the collections use.
+//! columns with the same compiler the collections use. The table is one
+//! B-tree keyed by time (`key`), which `id` and `created` are read from.
 
+mod key;
 mod query;
 mod writer;
 
@@ -31,7 +33,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-pub use self::query::{LogQuery, LogsError, delete_all, delete_older_than, list, one, stats};
+pub use self::query::{
+    LogQuery, LogsError, copy_pocketbase_rows, delete_all, delete_older_than, list, one, stats,
+};
 use crate::{settings, store::Database};
 
 /// PocketBase's (Go `slog`'s) levels.

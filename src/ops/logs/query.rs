@@ -11,11 +11,12 @@
 use rusqlite::{params_from_iter, types::Value as Sql};
 use serde_json::{Value, json};
 
+use super::key;
 use crate::{
     query::{
         Paging, SortKey,
         compile::{CompileError, Compiled, RequestInfo, Scope, compile, sort_expression},
-        parser::Expr,
+        parser::{Expr, Operand},
     },
     schema::{
         Collection,
@@ -104,7 +105,52 @@ fn condition(table: &Collection, filter: Option<&Expr>, offset: usize) -> Result
     };
     let mut compiled = compile(expr, &scope, offset).map_err(|e| invalid("filter", e))?;
     compiled.sql = format!(" WHERE {}", compiled.sql);
+    let (low, high) = seq_range(expr);
+    for (bound, op) in [(low, ">="), (high, "<")] {
+        if let Some(seq) = bound {
+            compiled.params.push(Sql::Integer(seq));
+            compiled.sql += &format!(" AND seq {op} ?{}", offset + compiled.params.len());
+        }
+    }
     Ok(compiled)
+}
+
+/// The keys the filter's `created` comparisons admit, `[low, high)`: the
+/// comparisons that must all hold (the filter itself, or the parts of its
+/// `&&`s, however nested, but nothing under an `||`) between `created` and
+/// a text, each narrowed by `key`, the narrowest of each end kept. The
+/// table has no index but its key, so this is what lets a time range read
+/// only its part of the log.
+fn seq_range(expr: &Expr) -> (Option<i64>, Option<i64>) {
+    match expr {
+        Expr::And(parts) => parts
+            .iter()
+            .map(seq_range)
+            .fold((None, None), |(low, high), (l, h)| {
+                let high = match (high, h) {
+                    (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                    (a, b) => a.or(b),
+                };
+                (low.max(l), high)
+            }),
+        Expr::Or(_) => (None, None),
+        Expr::Compare {
+            left,
+            op,
+            any: false,
+            right,
+            ..
+        } => match (left, right) {
+            (Operand::Path { name, .. }, Operand::Str(text)) if name == "created" => {
+                key::created_range(*op, text)
+            }
+            (Operand::Str(text), Operand::Path { name, .. }) if name == "created" => {
+                key::created_range(key::flipped(*op), text)
+            }
+            _ => (None, None),
+        },
+        Expr::Compare { .. } => (None, None),
+    }
 }
 
 const SELECT: &str = "SELECT id, created, level, message, data FROM _logs";
@@ -142,8 +188,10 @@ pub async fn list(db: &Database, q: LogQuery) -> Result<Value, LogsError> {
     let mut order = Vec::new();
     for key in &q.sort {
         let dir = if key.descending { "DESC" } else { "ASC" };
-        if key.field == "@rowid" {
-            order.push(format!("_rowid_ {dir}"));
+        // The key orders as `id` and `created` do (by time, then by
+        // arrival), and is the table's one B-tree.
+        if matches!(key.field.as_str(), "@rowid" | "id" | "created") {
+            order.push(format!("seq {dir}"));
             continue;
         }
         let term = sort_expression(&scope, &key.field, params.len()).map_err(|e| invalid("sort", e))?;
@@ -151,7 +199,7 @@ pub async fn list(db: &Database, q: LogQuery) -> Result<Value, LogsError> {
         order.push(format!("{} {dir}", term.sql));
     }
     // Insertion order last, so pages are stable.
-    order.push("_rowid_ ASC".into());
+    order.push("seq ASC".into());
     let paging = q.paging;
     let where_sql = filter.sql;
     let (total, items) = db
@@ -182,10 +230,11 @@ pub async fn list(db: &Database, q: LogQuery) -> Result<Value, LogsError> {
 
 /// One entry by id.
 pub async fn one(db: &Database, id: String) -> Result<Value, LogsError> {
+    let seq = key::of_id(&id).ok_or(LogsError::NotFound)?;
     db.read(move |conn| {
-        let sql = format!("{SELECT} WHERE id = ?1");
+        let sql = format!("{SELECT} WHERE seq = ?1");
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query_map([&id], row_json)?;
+        let mut rows = stmt.query_map([seq], row_json)?;
         match rows.next() {
             Some(row) => Ok(row?),
             None => Err(LogsError::NotFound),
@@ -200,19 +249,23 @@ pub async fn stats(db: &Database, filter: Option<&Expr>) -> Result<Vec<Value>, L
     let compiled = condition(&columns(), filter, 0)?;
     db.read(move |conn| {
         // No index serves the grouping (each would be paid on every
-        // request's row); a `created` range in the filter narrows the
-        // rows through idx_logs_created.
+        // request's row); a `created` range in the filter narrows the rows
+        // to its part of the key. The hour is the key's, as a number, and
+        // becomes text once per hour rather than once per row.
         let sql = format!(
-            "SELECT strftime('%Y-%m-%d %H:00:00', created) AS hour, count(*) FROM _logs{}
+            "SELECT (seq >> {shift}) / 3600000 AS hour, count(*) FROM _logs{}
              GROUP BY hour ORDER BY hour",
-            compiled.sql
+            compiled.sql,
+            shift = key::SHIFT,
         );
         let rows = conn
             .prepare(&sql)?
             .query_map(params_from_iter(compiled.params.iter()), |r| {
-                let hour: Option<String> = r.get(0)?;
+                let hour: i64 = r.get(0)?;
                 let total: i64 = r.get(1)?;
-                Ok(json!({"total": total, "date": format!("{}.000Z", hour.unwrap_or_default())}))
+                let start =
+                    chrono::DateTime::from_timestamp(hour.saturating_mul(3600), 0).unwrap_or_default();
+                Ok(json!({"total": total, "date": crate::datetime::format(start)}))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok::<_, LogsError>(rows)
@@ -220,10 +273,41 @@ pub async fn stats(db: &Database, filter: Option<&Expr>) -> Result<Vec<Value>, L
     .await
 }
 
+/// Copies the rows of `{schema}._logs`, a table of PocketBase's shape
+/// (`id`, `level`, `message`, `data`, `created` as text) attached to
+/// `conn`, into `conn`'s own log, in their order (by `created`, then as
+/// written there): each keyed at its millisecond, or just after the key
+/// before it when that is taken (`i` + the greatest `base - i` so far,
+/// and after any row already there), as the writer keys its rows. So they
+/// get new ids. A row whose `created` is not a time follows the row before
+/// it. Returns how many were copied.
+pub fn copy_pocketbase_rows(conn: &rusqlite::Connection, schema: &str) -> rusqlite::Result<usize> {
+    let after: i64 = conn.query_row(
+        "SELECT coalesce(max(seq), -1) + 1 FROM main._log_entries",
+        [],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        &format!(
+            "WITH numbered AS (
+                 SELECT level, message, data, ms << {shift} AS base,
+                        row_number() OVER (ORDER BY created, rowid) - 1 AS i
+                 FROM (SELECT rowid, created, level, message, data,
+                              coalesce(CAST(round(unixepoch(created, 'subsec') * 1000) AS INTEGER), 0) AS ms
+                       FROM \"{schema}\"._logs))
+             INSERT INTO main._log_entries (seq, level, message, data)
+             SELECT i + max(?1, max(base - i) OVER (ORDER BY i)), level, message, data
+             FROM numbered ORDER BY i",
+            shift = key::SHIFT,
+        ),
+        [after],
+    )
+}
+
 /// Empties the log.
 pub async fn delete_all(db: &Database) -> Result<(), LogsError> {
     db.write(|tx| {
-        tx.execute("DELETE FROM _logs", [])?;
+        tx.execute("DELETE FROM _log_entries", [])?;
         Ok::<_, LogsError>(())
     })
     .await
@@ -232,9 +316,9 @@ pub async fn delete_all(db: &Database) -> Result<(), LogsError> {
 /// Retention: removes the entries older than `max_days` days (with 0,
 /// every entry, as logging is then off). Returns how many went.
 pub async fn delete_older_than(db: &Database, max_days: u32) -> Result<usize, LogsError> {
-    let cutoff = crate::datetime::format(chrono::Utc::now() - chrono::Duration::days(i64::from(max_days)));
+    let cutoff = key::first(chrono::Utc::now() - chrono::Duration::days(i64::from(max_days)));
     db.write(move |tx| {
-        let n = tx.execute("DELETE FROM _logs WHERE created < ?1", [cutoff])?;
+        let n = tx.execute("DELETE FROM _log_entries WHERE seq < ?1", [cutoff])?;
         Ok::<_, LogsError>(n)
     })
     .await
@@ -261,6 +345,25 @@ mod tests {
         );
         assert!(c.sql.contains("?3"), "numbered after the paging: {}", c.sql);
         assert!(condition_of(&t, "   ", 0).expect("empty").sql.is_empty());
+        // A `created` range reads only its part of the key, its bounds
+        // numbered after the filter's own parameters; not under an `||`.
+        let c = condition_of(
+            &t,
+            "level > 0 && (created >= '2026-01-02' && created < '2026-01-03')",
+            2,
+        )
+        .expect("ok");
+        assert!(c.sql.ends_with(" AND seq >= ?6 AND seq < ?7"), "{}", c.sql);
+        let day = |d: &str| key::first(crate::datetime::parse(d).expect(d));
+        assert_eq!(
+            c.params[3..],
+            [
+                Sql::Integer(day("2026-01-02 00:00:00Z")),
+                Sql::Integer(day("2026-01-03 00:00:00Z"))
+            ]
+        );
+        let c = condition_of(&t, "level > 0 || created >= '2026-01-02'", 0).expect("ok");
+        assert!(!c.sql.contains("seq"), "{}", c.sql);
         for bad in [
             "nope = 1",
             "level = ",

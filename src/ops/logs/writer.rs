@@ -17,8 +17,8 @@ use rusqlite::params;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Entry, Msg, level, record_level};
-use crate::{datetime, store::Database, store::StoreError};
+use super::{Entry, Msg, key, level, record_level};
+use crate::store::{Database, StoreError};
 
 /// Rows per transaction, at most.
 const BATCH: usize = 1024;
@@ -26,10 +26,9 @@ const BATCH: usize = 1024;
 /// this long after it is answered, at worst.
 const GATHER: Duration = Duration::from_millis(50);
 
-/// One `_logs` row.
+/// One `_logs` row; its key (`seq`) is given as it is inserted.
 struct Row {
-    id: String,
-    created: String,
+    at: chrono::DateTime<chrono::Utc>,
     level: i32,
     message: String,
     data: String,
@@ -75,17 +74,52 @@ pub(super) async fn run(db: Arc<Database>, mut rx: mpsc::Receiver<Msg>, dropped:
     }
 }
 
-async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), StoreError> {
-    db.write(move |tx| {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO _logs (id, level, message, data, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for r in &rows {
-            stmt.execute(params![r.id, r.level, r.message, r.data, r.created])?;
-        }
-        Ok::<_, StoreError>(())
-    })
-    .await
+/// Inserts `rows` in one transaction, in time order (keeping the order of
+/// equal times): a request's time is when it began, and requests end in
+/// another order; in time order, `insert_keyed` appends all but the rows
+/// of requests that began before the previous batch was written. Sorted
+/// here, off the database's writer thread.
+async fn insert(db: &Database, mut rows: Vec<Row>) -> Result<(), StoreError> {
+    rows.sort_by_key(|r| r.at);
+    db.write(move |tx| Ok::<_, StoreError>(insert_keyed(tx, &rows)?))
+        .await
+}
+
+/// Inserts `rows` into `_log_entries`, each keyed within its own
+/// millisecond (`key::first`), after the rows already there: a new
+/// millisecond takes its first key, the newest one the key after the last,
+/// an earlier one the key after that millisecond's last, looked up (a row
+/// that came late: a slow request's, or one after the clock stepped back).
+/// So keys never collide and `id` and `created` order alike, and rows in
+/// time order are appends to the table's one B-tree. Only when a
+/// millisecond holds all its 2^18 keys does a row spill past the last key.
+fn insert_keyed(conn: &rusqlite::Connection, rows: &[Row]) -> rusqlite::Result<()> {
+    const SPAN: i64 = (1 << key::SHIFT) - 1;
+    let mut last: i64 = conn
+        .prepare_cached("SELECT coalesce(max(seq), -1) FROM _log_entries")?
+        .query_row([], |r| r.get(0))?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO _log_entries (seq, level, message, data) VALUES (?1, ?2, ?3, ?4)")?;
+    for r in rows {
+        let first = key::first(r.at);
+        let seq = if first > last {
+            first
+        } else if first == last & !SPAN {
+            last + 1
+        } else {
+            let taken: Option<i64> = conn
+                .prepare_cached("SELECT max(seq) FROM _log_entries WHERE seq BETWEEN ?1 AND ?2")?
+                .query_row([first, first | SPAN], |r| r.get(0))?;
+            match taken {
+                None => first,
+                Some(k) if k < first | SPAN => k + 1,
+                Some(_) => last + 1,
+            }
+        };
+        insert.execute(params![seq, r.level, r.message, r.data])?;
+        last = last.max(seq);
+    }
+    Ok(())
 }
 
 /// A request's `data` as JSON, written by hand: the same text serde
@@ -202,8 +236,7 @@ fn row(entry: Entry) -> Row {
         Entry::Server(s, policy) => (s.at, s.level, s.message, cap(s.data, policy.max_data_size)),
     };
     Row {
-        id: log_id(at),
-        created: datetime::format(at),
+        at,
         level,
         message,
         data,
@@ -211,41 +244,12 @@ fn row(entry: Entry) -> Row {
 }
 
 /// The row that says how many records the full queue cost.
-/// A log id: 15 lowercase letters and digits, as PocketBase's, but led by
-/// the time (milliseconds in base 36, 8 characters, good until 2059) and
-/// then 7 more, so new rows land at the end of the primary key's B-tree
-/// instead of anywhere in it: one row per request stays an append.
-///
-/// The 7 are a counter from a random start, not fresh random characters
-/// (which cost about a thousand instructions a row): only this process
-/// writes the log, and its counter does not repeat within 36^7 rows, so
-/// two rows of one millisecond never share an id.
-fn log_id(at: chrono::DateTime<chrono::Utc>) -> String {
-    static NEXT: std::sync::LazyLock<AtomicU64> =
-        std::sync::LazyLock::new(|| AtomicU64::new(rand::random::<u64>()));
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    const SPAN: u64 = 36u64.pow(7);
-    let mut ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    let mut n = NEXT.fetch_add(1, Ordering::Relaxed) % SPAN;
-    let mut id = [b'0'; 15];
-    for slot in id[8..].iter_mut().rev() {
-        *slot = DIGITS[(n % 36) as usize];
-        n /= 36;
-    }
-    for slot in id[..8].iter_mut().rev() {
-        *slot = DIGITS[(ms % 36) as usize];
-        ms /= 36;
-    }
-    String::from_utf8_lossy(&id).into_owned()
-}
-
 fn lost_row(count: u64) -> Row {
     let mut data = Map::new();
     data.insert("type".into(), "app".into());
     data.insert("dropped".into(), count.into());
     Row {
-        id: log_id(chrono::Utc::now()),
-        created: datetime::now(),
+        at: chrono::Utc::now(),
         level: level::WARN,
         message: "Log records were dropped: the log queue was full.".into(),
         data: Value::Object(data).to_string(),
@@ -442,18 +446,58 @@ mod tests {
         assert_eq!(data["auth"], "users");
     }
 
+    /// Keys stay unique and within each row's own millisecond, in the
+    /// order written within it, whatever order the times come in.
     #[test]
-    fn log_ids_sort_by_time_and_look_like_pocketbase_ids() {
-        let t = chrono::Utc::now();
-        let (a, b) = (log_id(t), log_id(t + chrono::Duration::milliseconds(1)));
-        assert_eq!(a.len(), 15);
-        assert!(
-            a.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
-            "{a}"
+    fn rows_are_keyed_in_their_own_millisecond() {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory");
+        conn.execute_batch(
+            "CREATE TABLE _log_entries (seq INTEGER PRIMARY KEY, level INTEGER, message TEXT, data JSON)",
+        )
+        .expect("table");
+        let t = chrono::DateTime::from_timestamp_millis(1_800_000_000_000).expect("a time");
+        let ms = chrono::Duration::milliseconds;
+        let row = |at, message: &str| Row {
+            at,
+            level: 0,
+            message: message.into(),
+            data: "{}".into(),
+        };
+        // A batch: the newest millisecond thrice, one a moment earlier,
+        // a later one, then one from before them all (a clock stepped back).
+        let batch = [
+            row(t, "a"),
+            row(t, "b"),
+            row(t - ms(1), "early"),
+            row(t, "c"),
+            row(t + ms(2), "d"),
+            row(t - ms(3_600_000), "hour ago"),
+        ];
+        insert_keyed(&conn, &batch).expect("first batch");
+        // The next batch: the same milliseconds again.
+        insert_keyed(
+            &conn,
+            &[row(t, "e"), row(t - ms(1), "early 2"), row(t + ms(2), "f")],
+        )
+        .expect("second batch");
+        let keys: Vec<(i64, String)> = conn
+            .prepare("SELECT seq, message FROM _log_entries ORDER BY seq")
+            .and_then(|mut stmt| stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("keys");
+        let at = |d: chrono::DateTime<chrono::Utc>, n: i64| key::first(d) + n;
+        assert_eq!(
+            keys,
+            [
+                (at(t - ms(3_600_000), 0), "hour ago".to_owned()),
+                (at(t - ms(1), 0), "early".into()),
+                (at(t - ms(1), 1), "early 2".into()),
+                (at(t, 0), "a".into()),
+                (at(t, 1), "b".into()),
+                (at(t, 2), "c".into()),
+                (at(t, 3), "e".into()),
+                (at(t + ms(2), 0), "d".into()),
+                (at(t + ms(2), 1), "f".into()),
+            ]
         );
-        assert!(a < b, "{a} before {b}");
-        // Rows of the same millisecond get different ids.
-        let same: std::collections::HashSet<String> = (0..1000).map(|_| log_id(t)).collect();
-        assert_eq!(same.len(), 1000);
     }
 }
