@@ -2,7 +2,8 @@
 // webhook's state (enabled, failing, disabled by a superuser or by Cairn
 // after a day of failures); a form creates or edits one; the deliveries
 // log of the one picked shows every attempt's outcome, with redelivery.
-// The secret is shown whole once, when it is made, and on request.
+// The secret is shown whole when it is made, and again on request (Edit,
+// "Reveal the secret").
 import { html, useEffect, useState } from './lib.js';
 import { useCollections } from './context.js';
 import { del, enc, get, patch, post } from './api.js';
@@ -52,7 +53,7 @@ export function Webhooks() {
         <button class="btn primary" type="button" onClick=${() => { setSecret(null); setEditing({}); }}>+ New webhook</button>`}>
     ${failed.length > 0 && html`<div class="note warn" role="alert"><strong>Disabled after failing:</strong>${' '}
       ${failed.map((h) => h.name || h.url).join(', ')}. Their receivers failed every delivery; fix them, then enable the webhook again.</div>`}
-    ${secret && html`<div class="note ok" role="status">The webhook's signing secret, shown this once (it stays revealable here):${' '}
+    ${secret && html`<div class="note ok" role="status">The webhook's signing secret, for its receiver to verify deliveries with (Edit shows it again through "Reveal the secret"):${' '}
       <code class="webhook-secret">${secret}</code></div>`}
     ${editing && html`<${WebhookForm} key=${editing.id || 'new'} hook=${editing} onCancel=${() => setEditing(null)}
       onSaved=${(saved) => { setEditing(null); if (saved.secret) setSecret(saved.secret); loaded.reload(); }} />`}
