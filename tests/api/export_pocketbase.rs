@@ -330,6 +330,37 @@ async fn a_cairn_folder_moves_to_pocketbase_and_back() {
     assert!(!out.contains("three@example.com"), "a bcrypt hash carries: {out}");
     assert!(out.contains("refresh-token sessions"), "{out}");
     assert!(out.contains("request logs (pass --logs"), "{out}");
+    // With --logs, the request log goes too, entry for entry, ids and all
+    // (read from Cairn's `_logs` view into PocketBase's table).
+    let entries = |db: &Path| -> std::collections::BTreeSet<(String, String, i64, String, String)> {
+        let conn =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id, created, level, message, json(data) FROM _logs")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    let before = entries(&data.join("auxiliary.db"));
+    let pb_logs = dir.path().join("pb_logs");
+    let (code, out, err) = run(&export(&data, &pb_logs, &["--logs"])).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let exported = entries(&pb_logs.join("auxiliary.db"));
+    let after = entries(&data.join("auxiliary.db"));
+    assert!(
+        before.len() > 10,
+        "the requests above were logged: {}",
+        before.len()
+    );
+    assert!(exported.is_superset(&before) && exported.is_subset(&after));
+    assert!(
+        out.contains(&format!("{} request logs in", exported.len())),
+        "{out}"
+    );
     serve.signal("TERM");
     serve.wait_exit(Duration::from_secs(20)).await;
 
