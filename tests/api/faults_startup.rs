@@ -287,16 +287,17 @@ async fn files_no_record_names_are_swept_after_a_restart() {
     }
     let mut server = spawn_serve(dir.path(), &[]).await;
     let gone = |p: &Path| !p.exists();
+    // The folders go after their files: wait for both, not only the files.
+    let folders = [collection.join("nevercommitted1"), storage.join("pbc_gone")];
     for _ in 0..100 {
-        if strays.iter().all(|s| gone(s)) {
+        if strays.iter().chain(&folders).all(|s| gone(s)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for stray in &strays {
+    for stray in strays.iter().chain(&folders) {
         assert!(gone(stray), "{} is still there", stray.display());
     }
-    assert!(!collection.join("nevercommitted1").exists() && !storage.join("pbc_gone").exists());
     // Positive control: the file its record names stays, and downloads.
     assert!(kept.exists());
     let (collection_id, record_id, name) = (
