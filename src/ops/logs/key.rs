@@ -11,8 +11,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::{datetime, query::lexer::Op};
 
 /// Bits for the count within a millisecond: 262,144 rows a millisecond
-/// before a row is counted into the next one. Keys stay below 2^60 (15 hex
-/// digits) until the year 6429.
+/// before a row is counted into the next one. Keys stay below 2^60, so ids
+/// stay 15 hex digits, until the year 2109.
 pub(super) const SHIFT: u32 = 18;
 
 /// The first key of `at`'s millisecond (times before 1970 are 1970's).
@@ -24,7 +24,7 @@ fn first_of_ms(ms: i64) -> i64 {
     ms.clamp(0, i64::MAX >> SHIFT) << SHIFT
 }
 
-/// The key an id names: its 15 lowercase hex digits (the `id` column is
+/// The key an id names: its 15 lowercase hex digits (the view's `id` is
 /// `printf('%015x', seq)`); `None` for anything else, which names no row.
 pub(super) fn of_id(id: &str) -> Option<i64> {
     let hex = id.len() == 15

@@ -26,7 +26,8 @@ const BATCH: usize = 1024;
 /// this long after it is answered, at worst.
 const GATHER: Duration = Duration::from_millis(50);
 
-/// One `_logs` row; its key (`seq`) is given as it is inserted.
+/// One log row (`_log_entries`); its key (`seq`) is given as it is
+/// inserted.
 struct Row {
     at: chrono::DateTime<chrono::Utc>,
     level: i32,
