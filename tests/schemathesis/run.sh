@@ -107,7 +107,7 @@ tested() {
     local want
     want=$(operations)
     grep -q "Tested: $want\$" "$1" && return
-    echo "== schemathesis tested $(grep -o 'Tested: [0-9]*' "$1") operations; the document shows $ROLE $want"
+    echo "== schemathesis tested $(grep -o 'Tested: [0-9]*' "$1" | grep -o '[0-9]*') operations; the document shows the $ROLE $want"
     return 1
 }
 

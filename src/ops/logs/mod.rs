@@ -16,6 +16,7 @@
 //! columns with the same compiler the collections use. The table is one
 //! B-tree keyed by time (`key`), which `id` and `created` are read from.
 
+mod insert;
 mod key;
 mod query;
 mod writer;
@@ -33,8 +34,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-pub use self::query::{
-    LogQuery, LogsError, copy_pocketbase_rows, delete_all, delete_older_than, list, one, stats,
+pub use self::{
+    insert::copy_pocketbase_rows,
+    query::{LogQuery, LogsError, delete_all, delete_older_than, list, one, stats},
 };
 use crate::{settings, store::Database};
 

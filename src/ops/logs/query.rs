@@ -273,37 +273,6 @@ pub async fn stats(db: &Database, filter: Option<&Expr>) -> Result<Vec<Value>, L
     .await
 }
 
-/// Copies the rows of `{schema}._logs`, a table of PocketBase's shape
-/// (`id`, `level`, `message`, `data`, `created` as text) attached to
-/// `conn`, into `conn`'s own log, in their order (by `created`, then as
-/// written there): each keyed at its millisecond, or just after the key
-/// before it when that is taken (`i` + the greatest `base - i` so far,
-/// and after any row already there), as the writer keys its rows. So they
-/// get new ids. A row whose `created` is not a time follows the row before
-/// it. Returns how many were copied.
-pub fn copy_pocketbase_rows(conn: &rusqlite::Connection, schema: &str) -> rusqlite::Result<usize> {
-    let after: i64 = conn.query_row(
-        "SELECT coalesce(max(seq), -1) + 1 FROM main._log_entries",
-        [],
-        |r| r.get(0),
-    )?;
-    conn.execute(
-        &format!(
-            "WITH numbered AS (
-                 SELECT level, message, data, ms << {shift} AS base,
-                        row_number() OVER (ORDER BY created, rowid) - 1 AS i
-                 FROM (SELECT rowid, created, level, message, data,
-                              coalesce(CAST(round(unixepoch(created, 'subsec') * 1000) AS INTEGER), 0) AS ms
-                       FROM \"{schema}\"._logs))
-             INSERT INTO main._log_entries (seq, level, message, data)
-             SELECT i + max(?1, max(base - i) OVER (ORDER BY i)), level, message, data
-             FROM numbered ORDER BY i",
-            shift = key::SHIFT,
-        ),
-        [after],
-    )
-}
-
 /// Empties the log.
 pub async fn delete_all(db: &Database) -> Result<(), LogsError> {
     db.write(|tx| {
