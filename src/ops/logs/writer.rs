@@ -98,7 +98,10 @@ fn request_json(r: &super::RequestRecord, collection: &str, id: &str, policy: &s
         json_str(&mut out, id);
     }
     out.push_str(",\"execTime\":");
-    let ms = r.exec_time.as_secs_f64() * 1000.0;
+    // Nanoseconds over a million, as PocketBase computes it: whole
+    // milliseconds stay whole and the rest take the nearest double
+    // (`as_secs_f64() * 1000` gave 1.0253949999999998 for 1.025395).
+    let ms = r.exec_time.as_nanos() as f64 / 1e6;
     if ms.is_finite() {
         out.push_str(ryu::Buffer::new().format_finite(ms));
     } else {
@@ -327,7 +330,7 @@ mod tests {
                         api_key: r.api_key.as_deref(),
                         auth: collection,
                         auth_id: (policy.log_auth_id && !id.is_empty()).then_some(id),
-                        exec_time: r.exec_time.as_secs_f64() * 1000.0,
+                        exec_time: r.exec_time.as_nanos() as f64 / 1e6,
                         method: &r.method,
                         referer: &r.referer,
                         remote_ip: policy.log_ip.then(|| r.remote_ip.to_canonical().to_string()),
@@ -360,6 +363,36 @@ mod tests {
         assert_eq!(v["method"], "GET");
         assert_eq!(v["status"], 200);
         assert_eq!(cap(data, 5), "{}");
+    }
+
+    /// No float noise: 1,025,395 ns is 1.025395 ms, as PocketBase logs it
+    /// (`as_secs_f64() * 1000` made it 1.0253949999999998).
+    #[test]
+    fn exec_time_is_the_nearest_double_of_its_milliseconds() {
+        for (nanos, text) in [(1_025_395, "1.025395"), (3_000_000, "3.0"), (70_100, "0.0701")] {
+            let r = super::super::RequestRecord {
+                at: Utc::now(),
+                method: "GET".into(),
+                url: "/".into(),
+                status: 200,
+                exec_time: Duration::from_nanos(nanos),
+                remote_ip: "127.0.0.1".parse().expect("ip"),
+                user_ip: "127.0.0.1".parse().expect("ip"),
+                referer: String::new(),
+                user_agent: String::new(),
+                auth: None,
+                api_key: None,
+                request_id: "rid".into(),
+                slow_queries: Vec::new(),
+            };
+            let policy = Policy {
+                log_ip: false,
+                log_auth_id: false,
+                max_data_size: 0,
+            };
+            let json = request_json(&r, "", "", &policy);
+            assert!(json.contains(&format!(r#""execTime":{text},"#)), "{json}");
+        }
     }
 
     #[test]
