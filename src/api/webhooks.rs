@@ -59,6 +59,11 @@ struct WebhookBody {
     /// `whsec_` + base64 of 24 to 64 bytes; empty or absent on create to
     /// have one generated, empty on a change to generate a new one.
     secret: Option<String>,
+    /// Hours (0 to 168) the secret this change replaces keeps signing
+    /// beside the new one, so a receiver can switch without rejecting a
+    /// delivery; 0 or absent ends it at once (after a leak). Without a new
+    /// secret, it sets anew how long the previously replaced one signs.
+    previous_secret_hours: Option<u32>,
     enabled: Option<bool>,
     /// Whether the record in the payload carries its hidden fields
     /// (never passwords nor token keys).
@@ -74,6 +79,7 @@ impl From<WebhookBody> for Draft {
             filter: b.filter,
             url: b.url,
             secret: b.secret,
+            previous_secret_hours: b.previous_secret_hours,
             enabled: b.enabled,
             include_hidden: b.include_hidden,
         }
@@ -99,6 +105,11 @@ struct WebhookItem {
     secret: Option<String>,
     /// The secret's first and last characters, to tell secrets apart.
     secret_hint: String,
+    /// Until when the secret the last rotation replaced signs beside the
+    /// current one; empty when it no longer does.
+    previous_secret_until: String,
+    /// That replaced secret's first and last characters; empty with it.
+    previous_secret_hint: String,
     enabled: bool,
     include_hidden: bool,
     /// `enabled`, `failing` (enabled, its recent deliveries failed),
@@ -123,12 +134,7 @@ impl WebhookItem {
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
         };
-        let hint = {
-            let chars: Vec<char> = h.secret.chars().collect();
-            let head: String = chars.iter().take(9).collect();
-            let tail: String = chars.iter().skip(chars.len().saturating_sub(3)).collect();
-            format!("{head}…{tail}")
-        };
+        let previous = h.previous_secret_signs(chrono::Utc::now());
         let status = match (
             h.enabled,
             h.disabled_reason.is_empty(),
@@ -149,7 +155,17 @@ impl WebhookItem {
             filter: h.filter,
             url: h.url,
             secret: show_secret.then(|| h.secret.clone()),
-            secret_hint: hint,
+            secret_hint: hint(&h.secret),
+            previous_secret_until: if previous {
+                h.previous_secret_until
+            } else {
+                String::new()
+            },
+            previous_secret_hint: if previous {
+                hint(&h.previous_secret)
+            } else {
+                String::new()
+            },
             enabled: h.enabled,
             include_hidden: h.include_hidden,
             failing_since: h.failing_since,
@@ -160,10 +176,25 @@ impl WebhookItem {
     }
 }
 
+/// A secret's first and last characters, to tell secrets apart.
+fn hint(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    let head: String = chars.iter().take(9).collect();
+    let tail: String = chars.iter().skip(chars.len().saturating_sub(3)).collect();
+    format!("{head}…{tail}")
+}
+
 #[derive(Object)]
+#[oai(rename_all = "camelCase")]
 struct Secret {
     /// `whsec_…`: what a receiver's Standard Webhooks library verifies with.
     secret: String,
+    /// The secret the last rotation replaced, while it still signs beside
+    /// `secret` (until `previousSecretUntil`); absent otherwise.
+    #[oai(skip_serializing_if_is_none)]
+    previous_secret: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    previous_secret_until: Option<String>,
 }
 
 /// One delivery: a job of the queue.
@@ -246,7 +277,12 @@ impl WebhooksApi {
     #[oai(path = "/webhooks/:id/secret", method = "get")]
     async fn secret(&self, req: &Request, id: Path<String>) -> poem::Result<Json<Secret>> {
         let hook = self.superusers_hook(req, &id.0).await?;
-        Ok(Json(Secret { secret: hook.secret }))
+        let previous = hook.previous_secret_signs(chrono::Utc::now());
+        Ok(Json(Secret {
+            previous_secret: previous.then(|| hook.previous_secret.clone()),
+            previous_secret_until: previous.then(|| hook.previous_secret_until.clone()),
+            secret: hook.secret,
+        }))
     }
 
     /// Superusers only: changes a webhook; enabling one again starts its

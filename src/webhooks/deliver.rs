@@ -125,7 +125,13 @@ async fn send(
     let addrs = target::resolve(&url, options.allow_private)
         .await
         .map_err(|e| e.to_string())?;
-    let key = sign::key_of(&hook.secret).ok_or("the webhook's secret is not a whsec_ secret")?;
+    // The current secret, and while a rotation overlaps the one it replaced.
+    let keys = hook
+        .signing_secrets(chrono::Utc::now())
+        .into_iter()
+        .map(sign::key_of)
+        .collect::<Option<Vec<_>>>()
+        .ok_or("the webhook's secret is not a whsec_ secret")?;
     let client = clients.get(&url, &addrs, options.timeout)?;
     let timestamp = chrono::Utc::now().timestamp();
     let request = client
@@ -139,7 +145,7 @@ async fn send(
         .header("webhook-timestamp", timestamp.to_string())
         .header(
             "webhook-signature",
-            sign::signature(&key, msg_id, timestamp, body),
+            sign::signatures(&keys, msg_id, timestamp, body),
         )
         .body(body.to_vec());
     let mut response = request.send().await.map_err(describe)?;
@@ -261,6 +267,8 @@ mod tests {
             filter: String::new(),
             url,
             secret: sign::generate_secret(),
+            previous_secret: String::new(),
+            previous_secret_until: String::new(),
             enabled: true,
             include_hidden: false,
             failing_since: String::new(),

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{schema::Catalog, store::Database};
 
-const COLUMNS: &str = "id, name, collection, events, filter, url, secret, enabled, includeHidden, failingSince, disabledReason, created, updated";
+const COLUMNS: &str = "id, name, collection, events, filter, url, secret, enabled, includeHidden, failingSince, disabledReason, created, updated, previousSecret, previousSecretUntil";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
     let events: String = row.get(3)?;
@@ -34,6 +34,8 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
         disabled_reason: row.get(10)?,
         created: row.get(11)?,
         updated: row.get(12)?,
+        previous_secret: row.get(13)?,
+        previous_secret_until: row.get(14)?,
     })
 }
 
@@ -52,7 +54,7 @@ pub(super) fn one(conn: &Connection, id: &str) -> rusqlite::Result<Option<Webhoo
 fn save(conn: &Connection, h: &Webhook) -> rusqlite::Result<()> {
     let events: Vec<&str> = h.events.iter().map(|e| e.as_str()).collect();
     conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO _webhooks ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        "INSERT OR REPLACE INTO _webhooks ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     ))?
     .execute(params![
         h.id,
@@ -68,6 +70,8 @@ fn save(conn: &Connection, h: &Webhook) -> rusqlite::Result<()> {
         h.disabled_reason,
         h.created,
         h.updated,
+        h.previous_secret,
+        h.previous_secret_until,
     ])?;
     Ok(())
 }
@@ -100,6 +104,8 @@ impl Webhooks {
             filter: String::new(),
             url: String::new(),
             secret: String::new(),
+            previous_secret: String::new(),
+            previous_secret_until: String::new(),
             enabled: true,
             include_hidden: false,
             failing_since: String::new(),
@@ -107,7 +113,14 @@ impl Webhooks {
             created: now.clone(),
             updated: now,
         };
-        model::apply(catalog, self.options.allow_private, &mut hook, draft).map_err(WebhookError::Invalid)?;
+        model::apply(
+            catalog,
+            self.options.allow_private,
+            &mut hook,
+            draft,
+            chrono::Utc::now(),
+        )
+        .map_err(WebhookError::Invalid)?;
         let saved = hook.clone();
         db.write(move |tx| Ok::<_, WebhookError>(save(tx, &saved)?))
             .await?;
@@ -128,7 +141,8 @@ impl Webhooks {
         let hook = db
             .write(move |tx| {
                 let mut hook = one(tx, &id)?.ok_or(WebhookError::NotFound)?;
-                model::apply(&catalog, allow_private, &mut hook, draft).map_err(WebhookError::Invalid)?;
+                model::apply(&catalog, allow_private, &mut hook, draft, chrono::Utc::now())
+                    .map_err(WebhookError::Invalid)?;
                 hook.updated = crate::datetime::now();
                 save(tx, &hook)?;
                 Ok::<_, WebhookError>(hook)

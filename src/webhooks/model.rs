@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -75,6 +76,11 @@ pub struct Webhook {
     pub filter: String,
     pub url: String,
     pub secret: String,
+    /// The secret `secret` replaced, still signing beside it until
+    /// `previous_secret_until` so receivers can switch without a gap;
+    /// both empty when there is none.
+    pub previous_secret: String,
+    pub previous_secret_until: String,
     pub enabled: bool,
     /// Whether the record in the payload carries its hidden fields
     /// (never passwords nor `tokenKey`).
@@ -99,7 +105,26 @@ impl Webhook {
     pub fn has(&self, event: Event) -> bool {
         self.events.contains(&event)
     }
+
+    /// The secrets a delivery made at `now` is signed with: the current
+    /// one, and the one it replaced while that still overlaps.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if self.previous_secret_signs(now) {
+            secrets.push(&self.previous_secret);
+        }
+        secrets
+    }
+
+    /// Whether the replaced secret still signs at `now`.
+    pub fn previous_secret_signs(&self, now: DateTime<Utc>) -> bool {
+        !self.previous_secret.is_empty()
+            && crate::datetime::parse(&self.previous_secret_until).is_some_and(|until| now < until)
+    }
 }
+
+/// How long a replaced secret may keep signing, at most: a week.
+pub const MAX_PREVIOUS_SECRET_HOURS: u32 = 168;
 
 /// The enabled webhooks, as the write path sees them.
 pub type Active = Arc<Vec<Arc<Webhook>>>;
@@ -114,17 +139,22 @@ pub struct Draft {
     pub filter: Option<String>,
     pub url: Option<String>,
     pub secret: Option<String>,
+    /// How long from now the secret this change replaces (or, with no new
+    /// secret, the one replaced before, if it still signs) keeps signing
+    /// beside the new one; 0 (the default) ends it at once.
+    pub previous_secret_hours: Option<u32>,
     pub enabled: Option<bool>,
     pub include_hidden: Option<bool>,
 }
 
-/// Applies `draft` to `hook` (a new one starts blank), checking every
-/// value; `allow_private` is the operator's SSRF switch.
+/// Applies `draft` to `hook` (a new one starts blank) at `now`, checking
+/// every value; `allow_private` is the operator's SSRF switch.
 pub fn apply(
     catalog: &Catalog,
     allow_private: bool,
     hook: &mut Webhook,
     draft: Draft,
+    now: DateTime<Utc>,
 ) -> Result<(), ErrorTree> {
     let mut errors = ErrorTree::new();
     if let Some(name) = draft.name {
@@ -247,6 +277,7 @@ pub fn apply(
             FieldError::new(code, format!("{e}.")).with_params(json!({"allowPrivate": allow_private})),
         );
     }
+    let replaced = hook.secret.clone();
     match draft.secret.map(|s| s.trim().to_owned()) {
         Some(s) if s.is_empty() => hook.secret = sign::generate_secret(),
         Some(s) => {
@@ -263,6 +294,31 @@ pub fn apply(
         }
         None if hook.secret.is_empty() => hook.secret = sign::generate_secret(),
         None => {}
+    }
+    let rotated = !replaced.is_empty() && replaced != hook.secret;
+    if rotated {
+        // The old secret stops at once unless the draft keeps it a while.
+        hook.previous_secret = replaced;
+        hook.previous_secret_until.clear();
+    }
+    match draft.previous_secret_hours {
+        Some(h) if h > MAX_PREVIOUS_SECRET_HOURS => errors.add(
+            &["previousSecretHours"],
+            FieldError::new(
+                "validation_max_less_equal_than_required",
+                format!("Must be no greater than {MAX_PREVIOUS_SECRET_HOURS} (a week)."),
+            )
+            .with_params(json!({"threshold": MAX_PREVIOUS_SECRET_HOURS})),
+        ),
+        Some(h) if h > 0 && (rotated || hook.previous_secret_signs(now)) => {
+            hook.previous_secret_until = crate::datetime::format(now + chrono::Duration::hours(i64::from(h)));
+        }
+        Some(_) => hook.previous_secret_until.clear(),
+        None => {}
+    }
+    if !hook.previous_secret_signs(now) {
+        hook.previous_secret.clear();
+        hook.previous_secret_until.clear();
     }
     if let Some(enabled) = draft.enabled {
         if enabled && !hook.enabled {
@@ -283,4 +339,109 @@ fn missing_collection(c: &str) -> FieldError {
         "validation_missing_collection",
         format!("No collection {c:?}; name one, or * for all."),
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    fn hook() -> Webhook {
+        Webhook {
+            id: "h".into(),
+            name: String::new(),
+            collection: ANY_COLLECTION.into(),
+            events: vec![Event::Create],
+            filter: String::new(),
+            url: "http://127.0.0.1:9/in".into(),
+            secret: sign::generate_secret(),
+            previous_secret: String::new(),
+            previous_secret_until: String::new(),
+            enabled: true,
+            include_hidden: false,
+            failing_since: String::new(),
+            disabled_reason: String::new(),
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
+    fn change(
+        h: &mut Webhook,
+        secret: Option<&str>,
+        hours: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ErrorTree> {
+        let draft = Draft {
+            secret: secret.map(str::to_owned),
+            previous_secret_hours: hours,
+            ..Draft::default()
+        };
+        apply(&Catalog::default(), true, h, draft, now)
+    }
+
+    #[test]
+    fn a_replaced_secret_signs_beside_the_new_one_for_the_hours_asked_then_stops() {
+        let now = Utc::now();
+        let mut h = hook();
+        let first = h.secret.clone();
+        change(&mut h, Some(""), Some(24), now).unwrap();
+        let second = h.secret.clone();
+        assert_ne!(second, first);
+        assert_eq!(h.signing_secrets(now), [second.as_str(), first.as_str()]);
+        let hour = Duration::hours(1);
+        assert_eq!(h.signing_secrets(now + hour * 23).len(), 2);
+        assert_eq!(
+            h.signing_secrets(now + hour * 24),
+            [second.as_str()],
+            "it ends when its time is up"
+        );
+
+        // Cut short (the old one leaked): 0 without a new secret.
+        change(&mut h, None, Some(0), now + hour).unwrap();
+        assert_eq!(h.signing_secrets(now + hour), [second.as_str()]);
+        assert!(h.previous_secret.is_empty() && h.previous_secret_until.is_empty());
+        // …and it cannot be brought back: nothing is left to extend.
+        change(&mut h, None, Some(24), now + hour).unwrap();
+        assert_eq!(h.signing_secrets(now + hour), [second.as_str()]);
+    }
+
+    #[test]
+    fn without_hours_a_rotation_ends_the_old_secret_at_once() {
+        let now = Utc::now();
+        let mut h = hook();
+        let given = sign::generate_secret();
+        change(&mut h, Some(&given), None, now).unwrap();
+        assert_eq!(h.signing_secrets(now), [given.as_str()]);
+        // The same secret again is no rotation: an overlap in force stays.
+        let mut h = hook();
+        let first = h.secret.clone();
+        change(&mut h, Some(""), Some(2), now).unwrap();
+        let current = h.secret.clone();
+        change(&mut h, Some(&current), None, now).unwrap();
+        assert_eq!(h.signing_secrets(now), [current.as_str(), first.as_str()]);
+        // A second rotation replaces the overlap: only the last secret
+        // replaced signs beside the new one.
+        change(&mut h, Some(""), Some(1), now).unwrap();
+        assert_eq!(h.signing_secrets(now), [h.secret.as_str(), current.as_str()]);
+    }
+
+    #[test]
+    fn more_than_a_week_is_refused_and_a_new_webhook_has_nothing_to_keep() {
+        let now = Utc::now();
+        let mut h = hook();
+        let errors = change(&mut h, Some(""), Some(MAX_PREVIOUS_SECRET_HOURS + 1), now).unwrap_err();
+        let errors = errors.into_map();
+        assert_eq!(
+            errors["previousSecretHours"]["code"], "validation_max_less_equal_than_required",
+            "{errors:?}"
+        );
+        let mut h = hook();
+        h.secret.clear();
+        change(&mut h, None, Some(MAX_PREVIOUS_SECRET_HOURS), now).unwrap();
+        assert_eq!(h.signing_secrets(now).len(), 1);
+        assert!(h.previous_secret.is_empty());
+    }
 }

@@ -2,7 +2,9 @@
 //! secret is `whsec_` + base64 of the key; each request carries
 //! `webhook-id`, `webhook-timestamp` (Unix seconds) and
 //! `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`,
-//! so a receiver verifies with any of the spec's libraries.
+//! so a receiver verifies with any of the spec's libraries. While a
+//! rotated secret overlaps, the header carries one signature per secret,
+//! space-separated, as the spec allows; a receiver accepts any that match.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
@@ -37,6 +39,14 @@ pub fn signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// The `webhook-signature` value signed with each of `keys`.
+pub fn signatures(keys: &[Vec<u8>], id: &str, timestamp: i64, body: &[u8]) -> String {
+    keys.iter()
+        .map(|k| signature(k, id, timestamp, body))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

@@ -38,6 +38,11 @@ async fn only_superusers_manage_webhooks() {
             format!("/api/webhooks/{id}"),
             Some(json!({"enabled": false})),
         ),
+        (
+            "PATCH",
+            format!("/api/webhooks/{id}"),
+            Some(json!({"secret": "", "previousSecretHours": 24})),
+        ),
         ("GET", format!("/api/webhooks/{id}/deliveries"), None),
         ("POST", format!("/api/webhooks/{id}/deliveries/1/redeliver"), None),
         ("DELETE", format!("/api/webhooks/{id}"), None),
@@ -48,6 +53,10 @@ async fn only_superusers_manage_webhooks() {
         let as_user = app.call(method, path, Some(&user), body.clone()).await;
         assert_eq!(as_user.status(), 403, "{method} {path} as a user");
     }
+    // Their rotations changed nothing: the first secret alone signs.
+    let secret_path = format!("/api/webhooks/{id}/secret");
+    let kept = json(app.call("GET", &secret_path, Some(&su), None).await).await;
+    assert_eq!(kept, json!({"secret": hook["secret"]}), "{kept:#}");
     // The positive control: the superuser reaches every one of them.
     for (method, path, body) in &routes {
         let resp = app.call(method, path, Some(&su), body.clone()).await;

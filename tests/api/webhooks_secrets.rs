@@ -123,3 +123,95 @@ async fn a_retry_after_a_rotation_is_signed_with_the_new_secret() {
     let list = settled(&app, &su, id, 1, WAIT).await;
     assert_eq!(list[0]["attempts"], json!(2), "{list:#?}");
 }
+
+/// A rotation with an overlap: the replaced secret signs beside the new
+/// one (two `v1,` signatures), so a receiver still on the old secret and
+/// one already on the new both verify, until a superuser ends the overlap.
+#[tokio::test]
+async fn a_rotation_with_an_overlap_verifies_with_both_secrets_until_it_is_ended() {
+    let (app, su, rx) = setup().await;
+    let hook = webhook(&app, &su, rx.on_create("/ok")).await;
+    let id = hook["id"].as_str().unwrap();
+    let path = format!("/api/webhooks/{id}");
+    assert_eq!(hook["previousSecretUntil"], json!(""), "{hook:#}");
+    let create = |title: &str| app.post_ok(&su, "/api/collections/posts/records", json!({"title": title}));
+
+    // More than a week is refused, and changes nothing.
+    let resp = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&su),
+            Some(json!({"secret": "", "previousSecretHours": 169})),
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    let body = json(resp).await;
+    assert_eq!(
+        body["data"]["previousSecretHours"]["code"],
+        json!("validation_max_less_equal_than_required"),
+        "{body:#}"
+    );
+    assert_eq!(secret_of(&app, &su, id).await, rx.secret);
+
+    // A new secret, the old one kept for a day.
+    let changed = json(
+        app.call(
+            "PATCH",
+            &path,
+            Some(&su),
+            Some(json!({"secret": "", "previousSecretHours": 24})),
+        )
+        .await,
+    )
+    .await;
+    let new = changed["secret"].as_str().unwrap().to_owned();
+    let until = changed["previousSecretUntil"].as_str().unwrap().to_owned();
+    let in_a_day = chrono::Utc::now() + chrono::Duration::hours(24);
+    let parsed = cairn::datetime::parse(&until).unwrap_or_else(|| panic!("{changed:#}"));
+    assert!((parsed - in_a_day).num_seconds().abs() < 60, "{changed:#}");
+    assert_eq!(
+        changed["previousSecretHint"],
+        json!(format!(
+            "{}…{}",
+            &rx.secret[..9],
+            &rx.secret[rx.secret.len() - 3..]
+        ))
+    );
+    let shown = json(app.call("GET", &format!("{path}/secret"), Some(&su), None).await).await;
+    assert_eq!(shown["secret"], json!(new));
+    assert_eq!(shown["previousSecret"], json!(rx.secret), "{shown:#}");
+    assert_eq!(shown["previousSecretUntil"], json!(until));
+    rx.add_secret(&new).await; // 1
+    create("overlap").await;
+    let log = rx.wait_for(1, WAIT).await;
+    assert_eq!(
+        verified_with(&log[0]),
+        [0, 1],
+        "both receivers verify it: {log:#?}"
+    );
+    let signatures = log[0]["signature"].as_str().unwrap();
+    assert_eq!(signatures.split(' ').count(), 2, "{signatures}");
+    assert!(
+        signatures.split(' ').all(|s| s.starts_with("v1,")),
+        "{signatures}"
+    );
+
+    // The overlap ended: the old secret no longer verifies.
+    let ended = json(
+        app.call("PATCH", &path, Some(&su), Some(json!({"previousSecretHours": 0})))
+            .await,
+    )
+    .await;
+    assert_eq!(ended["previousSecretUntil"], json!(""), "{ended:#}");
+    assert!(
+        ended.get("secret").is_none(),
+        "no new secret, none shown: {ended:#}"
+    );
+    let shown = json(app.call("GET", &format!("{path}/secret"), Some(&su), None).await).await;
+    assert_eq!(shown, json!({"secret": new}));
+    create("after").await;
+    let log = rx.wait_for(2, WAIT).await;
+    assert_eq!(verified_with(&log[1]), [1], "{log:#?}");
+    assert_eq!(log[1]["signature"].as_str().unwrap().split(' ').count(), 1);
+}

@@ -105,6 +105,31 @@ test('webhooks: create with a refused filter first, deliveries, redeliver', asyn
   await page.locator('.webhook-form').waitFor({ state: 'detached' });
   const after = await api(server.base, token, 'GET', `/api/webhooks/${hooks[0].id}/secret`);
   assert.equal(after.secret, revealed, 'the secret was kept');
+
+  // Rotate: a new secret, the old one signing beside it for 24 hours.
+  await row.locator('button', { hasText: 'Edit' }).click();
+  assert.equal(await page.locator('select[name=previousSecretHours]').count(), 0, 'no overlap to choose before a rotation');
+  await page.check('input[name=newSecret]');
+  assert.equal(await page.inputValue('select[name=previousSecretHours]'), '24');
+  await shot(page, 'webhooks-rotate-form');
+  await page.click('button:has-text("Save changes")');
+  const rotated = page.locator('.note.ok', { hasText: 'The previous secret keeps signing beside it until' });
+  await rotated.waitFor();
+  const fresh = await rotated.locator('code.webhook-secret').textContent();
+  assert.notEqual(fresh, shown);
+  const both = await api(server.base, token, 'GET', `/api/webhooks/${hooks[0].id}/secret`);
+  assert.equal(both.secret, fresh);
+  assert.equal(both.previousSecret, shown);
+  await row.locator('[data-overlap]', { hasText: 'Old secret also signs until' }).waitFor();
+  await shot(page, 'webhooks-rotated');
+  // …then end the overlap from the form.
+  await row.locator('button', { hasText: 'Edit' }).click();
+  await page.locator('.webhook-form [role=status]', { hasText: 'signs beside this one until' }).waitFor();
+  await page.click('button:has-text("Stop it now")');
+  await page.locator('.webhook-form [role=status]', { hasText: 'signs beside this one until' }).waitFor({ state: 'detached' });
+  const ended = await api(server.base, token, 'GET', `/api/webhooks/${hooks[0].id}/secret`);
+  assert.deepEqual(ended, { secret: fresh });
+  await page.click('.webhook-form button:has-text("Cancel")');
   w.check();
 });
 

@@ -3,7 +3,8 @@
 // after a day of failures); a form creates or edits one; the deliveries
 // log of the one picked shows every attempt's outcome, with redelivery.
 // The secret is shown whole when it is made, and again on request (Edit,
-// "Reveal the secret").
+// "Reveal the secret"). A new secret can leave the old one signing beside
+// it for a day or a week, so the receiver can switch without a gap.
 import { html, useEffect, useState } from './lib.js';
 import { useCollections } from './context.js';
 import { del, enc, get, patch, post } from './api.js';
@@ -54,9 +55,10 @@ export function Webhooks() {
     ${failed.length > 0 && html`<div class="note warn" role="alert"><strong>Disabled after failing:</strong>${' '}
       ${failed.map((h) => h.name || h.url).join(', ')}. Their receivers failed every delivery; fix them, then enable the webhook again.</div>`}
     ${secret && html`<div class="note ok" role="status">The webhook's signing secret, for its receiver to verify deliveries with (Edit shows it again through "Reveal the secret"):${' '}
-      <code class="webhook-secret">${secret}</code></div>`}
+      <code class="webhook-secret">${secret.secret}</code>
+      ${secret.previousSecretUntil && html`<br />The previous secret keeps signing beside it until ${secret.previousSecretUntil.slice(0, 16)} UTC.`}</div>`}
     ${editing && html`<${WebhookForm} key=${editing.id || 'new'} hook=${editing} onCancel=${() => setEditing(null)}
-      onSaved=${(saved) => { setEditing(null); if (saved.secret) setSecret(saved.secret); loaded.reload(); }} />`}
+      onSaved=${(saved) => { setEditing(null); if (saved.secret) setSecret(saved); loaded.reload(); }} />`}
     <${ErrorNote} error=${loaded.error} title="The webhooks could not be loaded:" />
     ${!loaded.data && loaded.loading && html`<${Loading} />`}
     ${loaded.data && items.length === 0 && !editing && html`<${Empty} title="No webhooks yet.">
@@ -67,7 +69,8 @@ export function Webhooks() {
         <th scope="col"><span class="th">Actions</span></th></tr></thead>
       <tbody>${items.map((h) => html`<tr key=${h.id} data-webhook=${h.id} aria-selected=${picked === h.id}>
         <td>${h.name && html`<strong>${h.name}</strong><br />`}<span class="mono small">${h.url}</span>
-          ${h.filter && html`<br /><code class="small">${h.filter}</code>`}</td>
+          ${h.filter && html`<br /><code class="small">${h.filter}</code>`}
+          ${h.previousSecretUntil && html`<br /><span class="muted small" data-overlap>Old secret also signs until ${h.previousSecretUntil.slice(0, 16)} UTC</span>`}</td>
         <td>${h.collection === '*' ? html`<em>every collection</em>` : h.collectionName || html`<span class="muted">(deleted)</span>`}</td>
         <td class="small">${h.events.join(', ')}</td>
         <td><${StateBadge} state=${h.state} />${h.failingSince && html`<br /><span class="muted small">failing since ${h.failingSince.slice(0, 19)}</span>`}</td>
@@ -93,8 +96,10 @@ function WebhookForm({ hook, onCancel, onSaved }) {
   const [form, setForm] = useState({
     name: hook.name || '', collection: hook.collection || '*', events: hook.events || ['create', 'update', 'delete'],
     filter: hook.filter || '', url: hook.url || '', secret: '', enabled: hook.enabled ?? true,
-    includeHidden: hook.includeHidden ?? false,
+    includeHidden: hook.includeHidden ?? false, newSecret: false, previousSecretHours: '24',
   });
+  // The replaced secret's overlap, as saved (ended here with "Stop it now").
+  const [overlap, setOverlap] = useState(hook.previousSecretUntil || '');
   const [revealed, setRevealed] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -112,14 +117,23 @@ function WebhookForm({ hook, onCancel, onSaved }) {
   async function submit(e) {
     e.preventDefault();
     await saving(setBusy, setError, async () => {
-      const body = { ...form };
-      // Empty on a change keeps the secret (empty would make a new one).
-      if (!creating && !body.secret) delete body.secret;
+      const { newSecret, previousSecretHours, ...body } = form;
+      // On a change, no secret keeps it; an empty one makes a new one.
+      if (newSecret) body.secret = '';
+      else if (!creating && !body.secret) delete body.secret;
+      if (!creating && 'secret' in body) body.previousSecretHours = Number(previousSecretHours);
       const saved = creating ? await post('/api/webhooks', body) : await patch(`/api/webhooks/${enc(hook.id)}`, body);
       setBusy(false);
       onSaved(saved);
     });
   }
+  async function stopOverlap() {
+    try {
+      await patch(`/api/webhooks/${enc(hook.id)}`, { previousSecretHours: 0 });
+      setOverlap('');
+    } catch (err) { setError(err); }
+  }
+  const rotating = !creating && (form.newSecret || form.secret.trim() !== '');
   async function reveal() {
     try {
       setRevealed((await get(`/api/webhooks/${enc(hook.id)}/secret`)).secret);
@@ -152,11 +166,22 @@ function WebhookForm({ hook, onCancel, onSaved }) {
     <label class="field">Secret <span class="muted small">${creating ? 'empty: one is generated' : 'empty: keep the current one'};
       <code>whsec_</code> + base64 of 24 to 64 bytes</span>
       <input name="secret" class=${`mono ${invalid('secret')}`} value=${form.secret} onInput=${set('secret')} autocomplete="off" spellcheck="false"
-        placeholder=${creating ? '' : hook.secretHint} /></label>
+        disabled=${form.newSecret} placeholder=${creating ? '' : form.newSecret ? 'a new one is generated' : hook.secretHint} /></label>
     <${FieldError} error=${error} path=${['secret']} />
     ${!creating && html`<div class="inline form-row">
       <button type="button" class="btn small" onClick=${reveal}>Reveal the secret</button>
+      <label class="check"><input type="checkbox" name="newSecret" checked=${form.newSecret} onChange=${set('newSecret')} /> Generate a new secret</label>
       ${revealed && html`<code class="webhook-secret">${revealed}</code>`}</div>`}
+    ${rotating && html`<label class="field">The current secret, once replaced
+      <select name="previousSecretHours" value=${form.previousSecretHours} onChange=${set('previousSecretHours')} class=${invalid('previousSecretHours')}>
+        <option value="0">stops signing at once (it leaked)</option>
+        <option value="24">keeps signing beside the new one for 24 hours</option>
+        <option value="168">keeps signing beside the new one for 7 days</option>
+      </select></label>
+      <p class="muted small">While both sign, each delivery carries two signatures: receivers verify with either secret, so they can switch at their own pace.</p>`}
+    <${FieldError} error=${error} path=${['previousSecretHours']} />
+    ${!creating && overlap && html`<div class="note" role="status">The previous secret (<code>${hook.previousSecretHint}</code>) signs beside this one until ${overlap.slice(0, 16)} UTC.${' '}
+      <button type="button" class="btn small" onClick=${stopOverlap}>Stop it now</button></div>`}
     <label class="check block"><input type="checkbox" name="includeHidden" checked=${form.includeHidden} onChange=${set('includeHidden')} />
       Include hidden fields <span class="muted small">(never passwords nor token keys)</span></label>
     <label class="check block"><input type="checkbox" name="enabled" checked=${form.enabled} onChange=${set('enabled')} /> Enabled</label>
