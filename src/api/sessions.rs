@@ -9,7 +9,13 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 
-use super::{ApiTags, auth::AuthResponse, body::Body, guard, path, refresh_cookie};
+use super::{
+    ApiTags,
+    auth::AuthResponse,
+    body::Body,
+    guard, path,
+    refresh_cookie::{self, Choice},
+};
 use crate::{
     app::AppState,
     auth::{
@@ -69,30 +75,85 @@ pub enum Ended {
 #[derive(Object, Default)]
 #[oai(rename_all = "camelCase")]
 pub struct RefreshTokenBody {
-    /// The refresh token; the `cairn_refresh` cookie is read when absent.
+    /// The refresh token; a `cairn_refresh_*` cookie is read when absent.
     refresh_token: Option<Value>,
+    /// The auth collection (id or name) whose refresh cookie to read, for a
+    /// browser signed in to several (the dashboard as a superuser, an app
+    /// as a user); without it, the request's only refresh cookie is read.
+    collection: Option<String>,
 }
 
-/// A refresh token from the body (`refreshToken`) or, failing that, the
-/// cookie; and whether it came from the cookie.
+const SEVERAL_COOKIES: &str =
+    "The request carries refresh cookies of several auth collections; name the one to use in \"collection\".";
+
+/// Where a request's refresh token came from.
+enum Token {
+    None,
+    /// `refreshToken` in the body.
+    Body(String),
+    /// A cookie, and its name.
+    Cookie(String, String),
+    /// Cookies of several auth collections, and none named.
+    Several,
+}
+
+impl Token {
+    /// The token, and the name of the cookie it came from, if it did.
+    fn into_parts(self) -> Option<(String, Option<String>)> {
+        match self {
+            Token::Body(t) => Some((t, None)),
+            Token::Cookie(t, name) => Some((t, Some(name))),
+            Token::None | Token::Several => None,
+        }
+    }
+}
+
+/// The refresh token of the body (`refreshToken`) or, failing that, of a
+/// cookie (`collection`'s, if the body names one).
 fn presented_refresh_token(
+    state: &AppState,
     req: &Request,
     body: RefreshTokenBody,
-) -> Result<Option<(String, bool)>, ApiError> {
+) -> Result<Token, ApiError> {
     match body.refresh_token {
-        Some(Value::String(token)) if !token.is_empty() => Ok(Some((token, false))),
-        None | Some(Value::Null | Value::String(_)) => Ok(refresh_cookie::presented(req).map(|t| (t, true))),
+        Some(Value::String(token)) if !token.is_empty() => Ok(Token::Body(token)),
+        None | Some(Value::Null | Value::String(_)) => {
+            let wanted = match body.collection.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(c) => match state.schema.catalog().get(c) {
+                    Some(c) if c.kind == CollectionKind::Auth => Some(c.id.clone()),
+                    // No such auth collection: so no cookie of it either.
+                    _ => return Ok(Token::None),
+                },
+            };
+            Ok(match refresh_cookie::chosen(req, wanted.as_deref()) {
+                Choice::None => Token::None,
+                Choice::One(c) => Token::Cookie(c.token, c.name),
+                Choice::Several => Token::Several,
+            })
+        }
         Some(_) => Err(ApiError::bad_request(messages::BAD_REQUEST_BODY)),
     }
 }
 
-/// A 401 that also clears the refresh cookie when one was presented.
-fn refused(from_cookie: bool) -> poem::Error {
+/// A 401 that also clears the refresh cookie `cookie`, when one was presented.
+fn refused(cookie: Option<&str>) -> poem::Error {
     let mut resp = ApiError::unauthorized(INVALID_REFRESH).to_response();
-    if from_cookie && let Ok(v) = refresh_cookie::clear().parse() {
+    if let Some(name) = cookie
+        && let Ok(v) = refresh_cookie::clear(name).parse()
+    {
         resp.headers_mut().insert(poem::http::header::SET_COOKIE, v);
     }
     poem::Error::from_response(resp)
+}
+
+/// The `Set-Cookie` that clears the refresh cookie of the caller's auth
+/// collection, when the request carries one.
+fn clear_own_cookie(req: &Request, collection_id: &str) -> Option<String> {
+    match refresh_cookie::chosen(req, Some(collection_id)) {
+        Choice::One(c) => Some(refresh_cookie::clear(&c.name)),
+        Choice::None | Choice::Several => None,
+    }
 }
 
 pub struct SessionsApi {
@@ -108,16 +169,18 @@ impl SessionsApi {
 #[OpenApi(tag = "ApiTags::Sessions")]
 impl SessionsApi {
     /// Exchanges a refresh token, from the body (`{"refreshToken": "…"}`)
-    /// or the `cairn_refresh` cookie, for a new access token and a new
-    /// refresh token. The presented one is retired: presenting it again
+    /// or a `cairn_refresh_*` cookie (the one of `collection`, if named),
+    /// for a new access token and a new refresh token. The presented one is retired: presenting it again
     /// ends the whole session.
     #[oai(path = "/sessions/refresh", method = "post")]
     async fn refresh(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<AuthResponse> {
         guard::refuse_api_key(req)?;
         let state = &self.state;
-        let Some((presented, from_cookie)) = presented_refresh_token(req, body.0)? else {
-            return Err(refused(false));
+        let (presented, from_cookie) = match presented_refresh_token(state, req, body.0)? {
+            Token::Several => return Err(ApiError::bad_request(SEVERAL_COOKIES).into()),
+            token => token.into_parts().ok_or_else(|| refused(None))?,
         };
+        let from_cookie = from_cookie.as_deref();
         let catalog = state.schema.catalog();
         let key_catalog = catalog.clone();
         let rotated = state
@@ -168,7 +231,7 @@ impl SessionsApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| refused(from_cookie))?;
-        let cookie_mode = from_cookie || signin::cookie_mode(refresh_cookie::wanted(req), &c);
+        let cookie_mode = from_cookie.is_some() || signin::cookie_mode(refresh_cookie::wanted(req), &c);
         let body = signin::session_body(
             &c,
             &record.id,
@@ -221,8 +284,9 @@ impl SessionsApi {
         if !ended {
             return Err(ApiError::not_found().into());
         }
-        let cookie = (current.as_deref() == Some(id.0.as_str()) && refresh_cookie::presented(req).is_some())
-            .then(refresh_cookie::clear);
+        let cookie = (current.as_deref() == Some(id.0.as_str()))
+            .then(|| clear_own_cookie(req, &record.collection.id))
+            .flatten();
         Ok(Ended::NoContent(cookie))
     }
 
@@ -288,9 +352,9 @@ impl SessionsApi {
     async fn logout(&self, req: &Request, body: Body<RefreshTokenBody>) -> poem::Result<Ended> {
         guard::refuse_api_key(req)?;
         let state = &self.state;
-        let presented = presented_refresh_token(req, body.0)?;
-        let had_cookie = refresh_cookie::presented(req).is_some();
-        if let Some((token, _)) = presented
+        // Cookies of several collections and none named: the access
+        // token says whose session ends.
+        if let Some((token, cookie)) = presented_refresh_token(state, req, body.0)?.into_parts()
             && state
                 .sessions
                 .revoke_by_token(&state.store.data, &token)
@@ -298,7 +362,7 @@ impl SessionsApi {
                 .map_err(ApiError::internal)?
                 .is_some()
         {
-            return Ok(Ended::NoContent(had_cookie.then(refresh_cookie::clear)));
+            return Ok(Ended::NoContent(cookie.map(|name| refresh_cookie::clear(&name))));
         }
         let (record, current) = signed_in(state, req).await?;
         let Some(sid) = current else {
@@ -309,7 +373,7 @@ impl SessionsApi {
             .revoke(&state.store.data, &record.collection.id, &record.id, &sid)
             .await
             .map_err(ApiError::internal)?;
-        Ok(Ended::NoContent(had_cookie.then(refresh_cookie::clear)))
+        Ok(Ended::NoContent(clear_own_cookie(req, &record.collection.id)))
     }
 }
 

@@ -55,6 +55,8 @@ pub struct SessionInfo {
 /// The cookie itself (name, path, attributes) is the edge's to write.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshCookie {
+    /// The auth collection the session is of (the cookie is named by it).
+    pub collection_id: String,
     pub token: String,
     /// Seconds.
     pub max_age: u64,
@@ -64,6 +66,7 @@ pub struct RefreshCookie {
 impl std::fmt::Debug for RefreshCookie {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RefreshCookie")
+            .field("collection_id", &self.collection_id)
             .field("token", &"<redacted>")
             .field("max_age", &self.max_age)
             .finish()
@@ -73,6 +76,7 @@ impl std::fmt::Debug for RefreshCookie {
 impl RefreshCookie {
     pub fn new(issued: &Issued, c: &Collection) -> Self {
         Self {
+            collection_id: c.id.clone(),
             token: issued.refresh_token.clone(),
             max_age: SessionOptions::of(c).refresh_token_duration,
         }

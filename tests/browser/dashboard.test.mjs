@@ -83,11 +83,30 @@ test('sign-in: a wrong password is refused in the page, the right one opens the 
   assert.doesNotMatch(stored, /eyJ/, 'no token in web storage');
   assert.equal(await page.evaluate(() => document.cookie), '', 'no cookie a script can read');
   const cookies = await context.cookies();
-  const refresh = cookies.find((c) => c.name === 'cairn_refresh');
+  const refresh = cookies.find((c) => c.name.startsWith('cairn_refresh_'));
   assert.ok(refresh?.httpOnly, 'the refresh cookie is HttpOnly');
 
   await page.reload();
   await page.locator('h1', { hasText: 'Welcome' }).waitFor();
+
+  // An app signs a user in from the same browser in cookie mode: it gets
+  // a cookie of its own, and the dashboard's session survives a reload.
+  const app = { email: 'app-user@example.com', password: 'app-pass-123' };
+  await api(server.base, token, 'POST', '/api/collections/users/records', { ...app, passwordConfirm: app.password });
+  const appStatus = await page.evaluate(async (app) => {
+    const resp = await fetch('/api/collections/users/auth-with-password', {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Cairn-Auth-Cookie': '1' },
+      body: JSON.stringify({ identity: app.email, password: app.password }),
+    });
+    await resp.text();
+    return resp.status;
+  }, app);
+  assert.equal(appStatus, 200);
+  const names = (await context.cookies()).filter((c) => c.name.startsWith('cairn_refresh')).map((c) => c.name);
+  assert.equal(new Set(names).size, 2, `two refresh cookies: ${names}`);
+  await page.reload();
+  await page.locator('h1', { hasText: 'Welcome' }).waitFor();
+  await page.locator('.who', { hasText: admin.email }).waitFor();
   w.check();
   await page.close();
 });
@@ -599,7 +618,8 @@ test('sign-out ends the session; a revoked session brings sign-in over the open 
   // Sign out: back to sign-in, and a reload stays there (no session, no refresh tried).
   await page.click('button:text-is("Sign out")');
   await page.locator('h1', { hasText: 'Sign in' }).waitFor();
-  assert.equal((await context.cookies()).filter((c) => c.name === 'cairn_refresh' && c.value).length, 0, 'cookie cleared');
+  const left = (await context.cookies()).filter((c) => c.name.startsWith('cairn_refresh') && c.value);
+  assert.ok(left.every((c) => c.name === 'cairn_refresh__pb_users_auth_'), `the dashboard's cookie cleared, the app's kept: ${left.map((c) => c.name)}`);
   await page.reload();
   await page.locator('h1', { hasText: 'Sign in' }).waitFor();
   w.check();

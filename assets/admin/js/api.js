@@ -105,7 +105,8 @@ async function send(method, path, { body, query, headers = {}, auth = true } = {
 let refreshing = null;
 export function refresh() {
   if (!refreshing) {
-    const run = async () => accept(await send('POST', '/api/sessions/refresh', { auth: false }));
+    // Named: an app signed in from this browser has a cookie of its own.
+    const run = async () => accept(await send('POST', '/api/sessions/refresh', { auth: false, body: { collection: '_superusers' } }));
     const locked = navigator.locks ? navigator.locks.request('cairn-admin-refresh', run) : run();
     refreshing = locked.finally(() => { refreshing = null; });
   }
@@ -153,7 +154,7 @@ export async function signInWithCode(otpId, code, mfaId) {
 
 export async function signOut() {
   try {
-    await send('POST', '/api/sessions/logout', { body: {} });
+    await send('POST', '/api/sessions/logout', { body: { collection: '_superusers' } });
   } finally {
     user = null;
     forget('out');
