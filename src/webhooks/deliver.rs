@@ -260,21 +260,10 @@ mod tests {
 
     fn hook(url: String) -> Webhook {
         Webhook {
-            id: "hook".into(),
-            name: String::new(),
             collection: "*".into(),
-            events: Vec::new(),
-            filter: String::new(),
             url,
             secret: sign::generate_secret(),
-            previous_secret: String::new(),
-            previous_secret_until: String::new(),
-            enabled: true,
-            include_hidden: false,
-            failing_since: String::new(),
-            disabled_reason: String::new(),
-            created: String::new(),
-            updated: String::new(),
+            ..Webhook::new("hook".into(), String::new())
         }
     }
 

@@ -96,23 +96,7 @@ impl Webhooks {
         draft: Draft,
     ) -> Result<Webhook, WebhookError> {
         let now = crate::datetime::now();
-        let mut hook = Webhook {
-            id: crate::random::lower_alphanumeric(15),
-            name: String::new(),
-            collection: String::new(),
-            events: Vec::new(),
-            filter: String::new(),
-            url: String::new(),
-            secret: String::new(),
-            previous_secret: String::new(),
-            previous_secret_until: String::new(),
-            enabled: true,
-            include_hidden: false,
-            failing_since: String::new(),
-            disabled_reason: String::new(),
-            created: now.clone(),
-            updated: now,
-        };
+        let mut hook = Webhook::new(crate::random::lower_alphanumeric(15), now);
         model::apply(
             catalog,
             self.options.allow_private,

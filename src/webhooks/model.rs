@@ -94,6 +94,27 @@ pub struct Webhook {
 }
 
 impl Webhook {
+    /// A blank, enabled webhook made at `now`, before a draft fills it.
+    pub fn new(id: String, now: String) -> Self {
+        Self {
+            id,
+            name: String::new(),
+            collection: String::new(),
+            events: Vec::new(),
+            filter: String::new(),
+            url: String::new(),
+            secret: String::new(),
+            previous_secret: String::new(),
+            previous_secret_until: String::new(),
+            enabled: true,
+            include_hidden: false,
+            failing_since: String::new(),
+            disabled_reason: String::new(),
+            created: now.clone(),
+            updated: now,
+        }
+    }
+
     /// Whether it hears changes to collection `c`. `*` means the app's
     /// collections: system ones (`_superusers`, `_externalAuths`, …) only
     /// when named, so a catch-all webhook never sends superusers' records
@@ -350,21 +371,11 @@ mod tests {
 
     fn hook() -> Webhook {
         Webhook {
-            id: "h".into(),
-            name: String::new(),
             collection: ANY_COLLECTION.into(),
             events: vec![Event::Create],
-            filter: String::new(),
             url: "http://127.0.0.1:9/in".into(),
             secret: sign::generate_secret(),
-            previous_secret: String::new(),
-            previous_secret_until: String::new(),
-            enabled: true,
-            include_hidden: false,
-            failing_since: String::new(),
-            disabled_reason: String::new(),
-            created: String::new(),
-            updated: String::new(),
+            ..Webhook::new("h".into(), String::new())
         }
     }
 

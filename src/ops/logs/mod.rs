@@ -197,10 +197,11 @@ impl Logs {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn record(status: u16) -> RequestRecord {
+    /// A plain GET of `/` from loopback, answered with `status`.
+    pub(in super::super) fn record(status: u16) -> RequestRecord {
         RequestRecord {
             at: Utc::now(),
             method: "GET".into(),

@@ -371,19 +371,8 @@ mod tests {
     fn exec_time_is_the_nearest_double_of_its_milliseconds() {
         for (nanos, text) in [(1_025_395, "1.025395"), (3_000_000, "3.0"), (70_100, "0.0701")] {
             let r = super::super::RequestRecord {
-                at: Utc::now(),
-                method: "GET".into(),
-                url: "/".into(),
-                status: 200,
                 exec_time: Duration::from_nanos(nanos),
-                remote_ip: "127.0.0.1".parse().expect("ip"),
-                user_ip: "127.0.0.1".parse().expect("ip"),
-                referer: String::new(),
-                user_agent: String::new(),
-                auth: None,
-                api_key: None,
-                request_id: "rid".into(),
-                slow_queries: Vec::new(),
+                ..super::super::tests::record(200)
             };
             let policy = Policy {
                 log_ip: false,
