@@ -8,7 +8,10 @@ against each in turn, alternating the order, for `--rounds` rounds;
 reported are the median requests/s, p99, CPU µs per request, and the
 median of each round's throughput ratio against the server with no
 webhook. The issue's budget: one webhook costs at most 10% of create
-throughput, and a receiver that is down changes nothing.
+throughput, and a receiver that is down changes nothing. With
+`--two-secrets`, a fourth server's webhook has just had its secret rotated
+with the old one kept (`previousSecretHours`), so every delivery carries
+two signatures.
 
 Delivery latency is the time from the record's `created` stamp (set in the
 write's transaction, just before its commit) to the receiver reading the
@@ -51,24 +54,30 @@ def main():
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--idle-creates", type=int, default=200)
+    ap.add_argument("--two-secrets", action="store_true")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="cairn-webhooks-bench-")
     sink_proc = subprocess.Popen([args.sink_bin], stdout=subprocess.PIPE, text=True)
     sink = "http://" + sink_proc.stdout.readline().strip()
     servers = []
+    labels = ("no webhook", "webhook", "receiver down") + (("two secrets",) if args.two_secrets else ())
     try:
-        for label in ("no webhook", "webhook", "receiver down"):
+        for label in labels:
             name = label.replace(" ", "_")
             s = Server(name, [args.cairn_bin, "serve", "--webhooks-allow-private"],
                        [args.cairn_bin, "superuser", "upsert"], os.path.join(work, name))
             s.label = label
             servers.append(s)
             seed(s)
-            url = {"webhook": f"{sink}/hook", "receiver down": f"http://127.0.0.1:{free_port()}/hook"}.get(label)
+            url = {"webhook": f"{sink}/hook", "two secrets": f"{sink}/hook",
+                   "receiver down": f"http://127.0.0.1:{free_port()}/hook"}.get(label)
             if url:
-                call(s.base, "POST", "/api/webhooks",
-                     {"collection": "bench_write", "events": ["create"], "url": url}, s.token)
+                hook = call(s.base, "POST", "/api/webhooks",
+                            {"collection": "bench_write", "events": ["create"], "url": url}, s.token)
+                if label == "two secrets":
+                    call(s.base, "PATCH", f"/api/webhooks/{hook['id']}",
+                         {"secret": "", "previousSecretHours": 24}, s.token)
         create = next(w for w in WORKLOADS if w[0] == "create")
         runs, loaded = [], []
         for round_no in range(1, args.rounds + 1):
@@ -76,9 +85,11 @@ def main():
             order = servers if round_no % 2 else servers[::-1]
             for s in order:
                 settle(servers)
-                if s.label == "webhook":
+                if s.label in ("webhook", "two secrets"):
                     call(sink, "POST", "/reset")
                 result[s.label] = run_workload(s, work, create, args.duration, args.connections)
+                if s.label == "two secrets":
+                    drain(sink, result[s.label][4])
                 if s.label == "webhook":
                     took = drain(sink, result[s.label][4])
                     st = sink_stats(sink)
@@ -105,7 +116,7 @@ def main():
 
     print("| server | creates/s | p99 ms | CPU µs/request | / no webhook (median of rounds) | per round |")
     print("|---|---:|---:|---:|---:|---:|")
-    for label in ("no webhook", "webhook", "receiver down"):
+    for label in labels:
         med = lambda i: statistics.median(r[label][i] for r in runs)
         ratios = [r[label][0] / r["no webhook"][0] for r in runs]
         print(f"| {label} | {med(0):.0f} | {med(2):.1f} | {med(5):.1f} | **{statistics.median(ratios):.3f}** | "
