@@ -95,16 +95,13 @@ impl Webhooks {
         catalog: &Catalog,
         draft: Draft,
     ) -> Result<Webhook, WebhookError> {
-        let now = crate::datetime::now();
-        let mut hook = Webhook::new(crate::random::lower_alphanumeric(15), now);
-        model::apply(
-            catalog,
-            self.options.allow_private,
-            &mut hook,
-            draft,
-            chrono::Utc::now(),
-        )
-        .map_err(WebhookError::Invalid)?;
+        let now = chrono::Utc::now();
+        let mut hook = Webhook::new(
+            crate::random::lower_alphanumeric(15),
+            crate::datetime::format(now),
+        );
+        model::apply(catalog, self.options.allow_private, &mut hook, draft, now)
+            .map_err(WebhookError::Invalid)?;
         let saved = hook.clone();
         db.write(move |tx| Ok::<_, WebhookError>(save(tx, &saved)?))
             .await?;
@@ -125,9 +122,10 @@ impl Webhooks {
         let hook = db
             .write(move |tx| {
                 let mut hook = one(tx, &id)?.ok_or(WebhookError::NotFound)?;
-                model::apply(&catalog, allow_private, &mut hook, draft, chrono::Utc::now())
+                let now = chrono::Utc::now();
+                model::apply(&catalog, allow_private, &mut hook, draft, now)
                     .map_err(WebhookError::Invalid)?;
-                hook.updated = crate::datetime::now();
+                hook.updated = crate::datetime::format(now);
                 save(tx, &hook)?;
                 Ok::<_, WebhookError>(hook)
             })

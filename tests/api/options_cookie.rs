@@ -221,6 +221,30 @@ async fn a_superuser_and_a_user_in_one_browser_keep_their_own_sessions() {
     )
     .await;
     assert_eq!(still.status(), 200, "the dashboard's session lives on");
+    let su3 = set_cookie(&still);
+    let access = json(still).await["token"].as_str().unwrap().to_owned();
+
+    // Logout with both cookies and none named: the access token says
+    // whose session ends, and only that collection's cookie is cleared.
+    let out = app
+        .client
+        .post(app.url("/api/sessions/logout"))
+        .header("cookie", jar(&su3, &user2))
+        .header("authorization", &access)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_eq!(set_cookie(&out), named(&name_of(&su3), "", 0));
+    let ended = post_with_cookies(
+        &app,
+        "/api/sessions/refresh",
+        &jar(&su3, &user2),
+        Some(json!({"collection": "_superusers"})),
+    )
+    .await;
+    assert_eq!(ended.status(), 401, "the superuser's session ended");
 
     // A collection that is not an auth one, or not there: no cookie of it.
     for c in ["_externalAuths", "nope"] {

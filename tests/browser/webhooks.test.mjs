@@ -130,6 +130,8 @@ test('webhooks: create with a refused filter first, deliveries, redeliver', asyn
   const ended = await api(server.base, token, 'GET', `/api/webhooks/${hooks[0].id}/secret`);
   assert.deepEqual(ended, { secret: fresh });
   await page.click('.webhook-form button:has-text("Cancel")');
+  // The list knows too: its row no longer says the old secret signs.
+  await row.locator('[data-overlap]').waitFor({ state: 'detached' });
   w.check();
 });
 

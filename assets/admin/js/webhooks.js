@@ -58,7 +58,7 @@ export function Webhooks() {
       <code class="webhook-secret">${secret.secret}</code>
       ${secret.previousSecretUntil && html`<br />The previous secret keeps signing beside it until ${secret.previousSecretUntil.slice(0, 16)} UTC.`}</div>`}
     ${editing && html`<${WebhookForm} key=${editing.id || 'new'} hook=${editing} onCancel=${() => setEditing(null)}
-      onSaved=${(saved) => { setEditing(null); if (saved.secret) setSecret(saved); loaded.reload(); }} />`}
+      onChanged=${loaded.reload} onSaved=${(saved) => { setEditing(null); if (saved.secret) setSecret(saved); loaded.reload(); }} />`}
     <${ErrorNote} error=${loaded.error} title="The webhooks could not be loaded:" />
     ${!loaded.data && loaded.loading && html`<${Loading} />`}
     ${loaded.data && items.length === 0 && !editing && html`<${Empty} title="No webhooks yet.">
@@ -90,7 +90,7 @@ export function Webhooks() {
   </${Page}>`;
 }
 
-function WebhookForm({ hook, onCancel, onSaved }) {
+function WebhookForm({ hook, onCancel, onChanged, onSaved }) {
   const { list } = useCollections();
   const creating = !hook.id;
   const [form, setForm] = useState({
@@ -131,6 +131,7 @@ function WebhookForm({ hook, onCancel, onSaved }) {
     try {
       await patch(`/api/webhooks/${enc(hook.id)}`, { previousSecretHours: 0 });
       setOverlap('');
+      onChanged();
     } catch (err) { setError(err); }
   }
   const rotating = !creating && (form.newSecret || form.secret.trim() !== '');
