@@ -31,7 +31,7 @@ use crate::{
         list::ListCounts,
     },
     schema::{Schema, catalog::Catalog},
-    settings::SettingsStore,
+    settings::{Settings, SettingsStore},
     store::{Store, StoreError},
     webhooks::{Deliveries, WebhookError, Webhooks},
 };
@@ -111,6 +111,20 @@ impl AppState {
             listener: self,
             tx_hook: &self.tx_hook,
         }
+    }
+
+    /// Saves `next` as the runtime settings, and applies at once what
+    /// must not wait for a schedule: a changed log retention removes the
+    /// entries it no longer keeps now, as PocketBase does on save, rather
+    /// than at the retention job's next run up to six hours later; with
+    /// `maxDays` 0 (logging off) the log is emptied.
+    pub async fn replace_settings(&self, next: Settings) -> Result<(), StoreError> {
+        let days = (self.settings.get().logs.max_days, next.logs.max_days);
+        self.settings.replace(&self.store.data, next).await?;
+        if days.0 != days.1 {
+            self.logs.retain(days.1).await;
+        }
+        Ok(())
     }
 
     /// Outgoing mail, per the live settings.

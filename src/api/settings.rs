@@ -115,12 +115,12 @@ impl SettingsApi {
             )
             .into());
         }
+        let answer = shown(&next)?;
         self.state
-            .settings
-            .replace(&self.state.store.data, next.clone())
+            .replace_settings(next)
             .await
             .map_err(ApiError::internal)?;
-        Ok(Json(shown(&next)?))
+        Ok(Json(answer))
     }
 
     /// Superusers only: sends a sample of an auth collection's mail

@@ -111,6 +111,10 @@ enum Msg {
     Entry(Entry),
     /// Answered once everything queued before it is written.
     Flush(oneshot::Sender<()>),
+    /// A new `maxDays`: what was queued before it is written, then the
+    /// entries older than the retention are removed (all of them with 0,
+    /// and what is queued after a 0 is not written).
+    Retain(u32),
 }
 
 /// The log's write side: cheap to clone, shared by every request.
@@ -181,6 +185,16 @@ impl Logs {
     /// How many records were dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Applies a changed `maxDays` now, rather than at the retention
+    /// job's next run: in the writer's order, so what was queued before
+    /// the change is removed by it too, and with 0 nothing queued after
+    /// it is written (a request that began while logging was on, such as
+    /// the one that turned it off). Waits only for room in the queue.
+    pub async fn retain(&self, max_days: u32) {
+        // The writer is gone only when the server is: nothing to apply.
+        let _ = self.tx.send(Msg::Retain(max_days)).await;
     }
 
     /// Waits (at most `limit`) until every record queued so far is

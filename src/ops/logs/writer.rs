@@ -32,11 +32,15 @@ const GATHER: Duration = Duration::from_millis(50);
 pub(super) async fn run(db: Arc<Database>, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>) {
     let mut msgs = Vec::with_capacity(BATCH);
     let mut reported = 0;
+    // Off after a `Retain(0)`: records taken before logging was turned
+    // off, but queued after it, are not written.
+    let mut keeping = true;
     loop {
         if rx.recv_many(&mut msgs, BATCH).await == 0 {
             return; // every sender is gone
         }
-        if msgs.len() < BATCH && !msgs.iter().any(|m| matches!(m, Msg::Flush(_))) {
+        let urgent = |m: &Msg| matches!(m, Msg::Flush(_) | Msg::Retain(_));
+        if msgs.len() < BATCH && !msgs.iter().any(urgent) {
             tokio::time::sleep(GATHER).await;
             while msgs.len() < BATCH {
                 match rx.try_recv() {
@@ -49,23 +53,40 @@ pub(super) async fn run(db: Arc<Database>, mut rx: mpsc::Receiver<Msg>, dropped:
         let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
         for msg in msgs.drain(..) {
             match msg {
-                Msg::Entry(entry) => rows.push(row(entry)),
+                Msg::Entry(entry) if keeping => rows.push(row(entry)),
+                Msg::Entry(_) => {}
                 Msg::Flush(done) => waiting.push(done),
+                Msg::Retain(max_days) => {
+                    // What was queued before the change is written first,
+                    // so the retention reaches it too.
+                    write(&db, std::mem::take(&mut rows)).await;
+                    keeping = max_days > 0;
+                    if let Err(err) = super::query::delete_older_than(&db, max_days).await {
+                        tracing::warn!(target: "cairn::logs", error = %err, "could not apply the log retention");
+                    }
+                }
             }
         }
         let lost = dropped.load(Ordering::Relaxed);
         if lost > reported {
-            rows.push(lost_row(lost - reported));
+            if keeping {
+                rows.push(lost_row(lost - reported));
+            }
             reported = lost;
         }
-        if !rows.is_empty()
-            && let Err(err) = insert(&db, rows).await
-        {
-            tracing::warn!(target: "cairn::logs", error = %err, "could not write request logs");
-        }
+        write(&db, rows).await;
         for done in waiting {
             let _ = done.send(());
         }
+    }
+}
+
+/// Inserts `rows` (if any); a failure is logged, and the rows are lost.
+async fn write(db: &Database, rows: Vec<Row>) {
+    if !rows.is_empty()
+        && let Err(err) = insert(db, rows).await
+    {
+        tracing::warn!(target: "cairn::logs", error = %err, "could not write request logs");
     }
 }
 
