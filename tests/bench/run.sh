@@ -8,7 +8,8 @@
 #   tests/bench/run.sh --webhooks [--duration SECONDS] [--rounds N]
 #
 # --logs-overhead runs Cairn against itself, request logs on and off (the
-# create and view workloads; tests/bench/logs_overhead.py).
+# create and view workloads; tests/bench/logs_overhead.py), and PocketBase
+# against itself the same way in the same rounds.
 # --webhooks runs creates with no webhook, one webhook, and one whose
 # receiver is down, and the delivery latency (tests/bench/webhooks_overhead.py).
 #
@@ -34,7 +35,7 @@ fi
 
 if [ "${1:-}" = "--logs-overhead" ]; then
   shift
-  exec python3 tests/bench/logs_overhead.py --cairn-bin target/release/cairn "$@"
+  exec python3 tests/bench/logs_overhead.py --cairn-bin target/release/cairn --pocketbase-bin "$POCKETBASE_BIN" "$@"
 fi
 if [ "${1:-}" = "--webhooks" ]; then
   shift
