@@ -9,13 +9,14 @@
 use std::sync::Arc;
 
 use rusqlite::types::Value as Sql;
+use serde_json::{Map, Value};
 
 use super::service::RecordError;
 use crate::{
     identity::{Caller, KeyAction},
     query::{
         QueryError,
-        compile::{CompileError, RequestInfo, Scope, compile},
+        compile::{CompileError, RequestInfo, RequestValues, Scope, compile},
         parser::{Expr, ParseError, parse_cached},
     },
     schema::{Catalog, Collection},
@@ -62,6 +63,23 @@ pub fn decide(caller: &Caller, rule: &Option<String>) -> Access {
 pub struct Requester {
     pub caller: Caller,
     pub info: Arc<RequestInfo>,
+}
+
+impl Requester {
+    /// The same caller and request, with `body` as `@request.body`.
+    pub fn with_body(&self, body: Map<String, Value>) -> Self {
+        let info = &self.info;
+        Self {
+            caller: self.caller.clone(),
+            info: Arc::new(RequestInfo {
+                auth: info.auth.clone(),
+                method: info.method.clone(),
+                query: RequestValues::ready(info.query.get().clone()),
+                headers: RequestValues::ready(info.headers.get().clone()),
+                body,
+            }),
+        }
+    }
 }
 
 /// SQL conditions joined with AND, with their parameters in order.

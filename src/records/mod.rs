@@ -14,6 +14,7 @@ mod files;
 mod id;
 pub mod list;
 pub mod manage;
+mod modifiers;
 mod persist;
 pub mod preview;
 pub mod reveal;

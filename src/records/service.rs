@@ -101,6 +101,16 @@ pub(crate) fn authorize(
     c: &Collection,
     action: Action,
 ) -> Result<Option<Conditions>, RecordError> {
+    authorize_in(&deps.schema.catalog(), requester, c, action)
+}
+
+/// `authorize` against `catalog` (inside a write, the one it runs with).
+pub(crate) fn authorize_in(
+    catalog: &crate::schema::Catalog,
+    requester: &Requester,
+    c: &Collection,
+    action: Action,
+) -> Result<Option<Conditions>, RecordError> {
     let rule = match action {
         Action::View => &c.rules.view,
         Action::Create => &c.rules.create,
@@ -117,7 +127,7 @@ pub(crate) fn authorize(
         Action::Delete => KeyAction::Delete,
     };
     rule_conditions(
-        &deps.schema.catalog(),
+        catalog,
         c,
         requester,
         &decide_for(&requester.caller, c, scope, rule),

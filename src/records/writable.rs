@@ -5,16 +5,10 @@
 //! `@request.body.role` never sees a client's `role`, and neither does
 //! Cairn's.
 
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
 
 use super::access::Requester;
-use crate::{
-    files::Upload,
-    query::compile::{RequestInfo, RequestValues},
-    schema::Collection,
-};
+use crate::{files::Upload, schema::Collection};
 
 /// The field name a body or form key writes: `name`, or `+name`,
 /// `name+`, `name-` (the modifiers).
@@ -60,16 +54,7 @@ pub fn strip(
     }
     let mut seen = info.body.clone();
     seen.retain(|k, _| writable(k));
-    Some(Requester {
-        caller: requester.caller.clone(),
-        info: Arc::new(RequestInfo {
-            auth: info.auth.clone(),
-            method: info.method.clone(),
-            query: RequestValues::ready(info.query.get().clone()),
-            headers: RequestValues::ready(info.headers.get().clone()),
-            body: seen,
-        }),
-    })
+    Some(requester.with_body(seen))
 }
 
 #[cfg(test)]

@@ -19,14 +19,13 @@ use super::{
     access::{Conditions, Requester},
     deps::{RecordsDeps, TxHook},
     events::{ChangeAction, RecordChange},
-    files as file_fields,
+    files as file_fields, modifiers,
     persist::{check_relations, exists, insert, update},
     service::{
-        Action, CREATE_FAILED, RecordError, UPDATE_FAILED, Values, authorize, invalid, matches_rule,
-        read_shaped, read_values,
+        Action, CREATE_FAILED, RecordError, UPDATE_FAILED, Values, authorize, authorize_in, invalid,
+        matches_rule, read_shaped, read_values,
     },
-    values::{self, Modifier},
-    writable,
+    values, writable,
 };
 use crate::{
     files::{NewFile, Upload, upload},
@@ -72,6 +71,10 @@ pub struct WritePlan {
     new_files: Vec<NewFile>,
     /// Told of the change inside the transaction (webhooks).
     hook: Arc<dyn TxHook>,
+    /// When the body has modifier keys and a rule reads `@request.body`:
+    /// the requester, to compile that rule again inside the write with
+    /// the values the modifiers make (`modifiers::resolved`).
+    modifying: Option<Requester>,
 }
 
 /// A write that went through, and the files it stopped referring to.
@@ -112,6 +115,11 @@ pub async fn prepare(
         },
     };
     let superuser = requester.caller.is_superuser();
+    let reads_body = |rule: &Option<String>| rule.as_deref().is_some_and(|r| r.contains("@request.body"));
+    let modifying = (!superuser
+        && modifiers::any(&body)
+        && [&c.rules.create, &c.rules.update].into_iter().any(reads_body))
+    .then(|| requester.clone());
     let manager = match &kind {
         WriteKind::Create => superuser,
         _ => super::manage::may_manage(deps, requester, &c, &id).await?,
@@ -171,6 +179,7 @@ pub async fn prepare(
         old_password_ok,
         new_files,
         hook: deps.tx_hook.clone(),
+        modifying,
     })
 }
 
@@ -249,13 +258,13 @@ impl WritePlan {
             (self.update_rule.take(), UPDATE_FAILED)
         };
         // A plan is applied once; a second call finds no verdict.
-        let rule = verdict.ok_or(RecordError::NotFound)??;
-        let rule = rule.as_ref();
+        let mut rule = verdict.ok_or(RecordError::NotFound)??;
         let c = &self.c;
         let before = if creating {
             Values::new()
         } else {
-            if let Some(rule) = rule
+            if let Some(rule) = &rule
+                && self.modifying.is_none()
                 && !matches_rule(tx, c, &self.id, rule)?
             {
                 return Err(RecordError::NotFound);
@@ -269,6 +278,20 @@ impl WritePlan {
             self.guard_id(&mut errors);
         }
         apply_body(c, self.manager, &self.body, &mut values, creating, &mut errors);
+        if let Some(requester) = &self.modifying {
+            // The rule again, with what the modifiers make; an update's is
+            // checked on the stored row before anything else is said.
+            let seen = requester.with_body(modifiers::resolved(c, &self.body, &values));
+            let action = if creating { Action::Create } else { Action::Update };
+            rule = authorize_in(catalog, &seen, c, action)?;
+            if !creating
+                && let Some(rule) = &rule
+                && !matches_rule(tx, c, &self.id, rule)?
+            {
+                return Err(RecordError::NotFound);
+            }
+        }
+        let rule = rule.as_ref();
         for (key, value) in &self.forced {
             if c.field(key).is_some() {
                 values.insert(key.clone(), value.clone());
@@ -427,21 +450,6 @@ fn stamp_autodates(c: &Collection, values: &mut Values, creating: bool) {
     }
 }
 
-/// Splits `name+`, `+name` and `name-` keys from plain ones.
-fn modifiers_for<'a>(body: &'a Map<String, Value>, name: &str) -> Vec<(Modifier, &'a Value)> {
-    let mut out = Vec::new();
-    if let Some(v) = body.get(&format!("+{name}")) {
-        out.push((Modifier::Prepend, v));
-    }
-    if let Some(v) = body.get(&format!("{name}+")) {
-        out.push((Modifier::Append, v));
-    }
-    if let Some(v) = body.get(&format!("{name}-")) {
-        out.push((Modifier::Remove, v));
-    }
-    out
-}
-
 /// Fields a client may not set directly, or that have their own step
 /// (passwords are hashed in `prepare`, files in `records::files`).
 fn managed(c: &Collection, f: &Field) -> bool {
@@ -460,10 +468,7 @@ fn apply_body(
     creating: bool,
     errors: &mut ErrorTree,
 ) {
-    // Modifier keys are rare; without any, no field looks for its three.
-    let modifying = body
-        .keys()
-        .any(|k| k.starts_with('+') || k.ends_with('+') || k.ends_with('-'));
+    let modifying = modifiers::any(body);
     for f in &c.fields {
         if managed(c, f) || (!creating && f.name == "id") {
             continue;
@@ -476,7 +481,7 @@ fn apply_body(
             None => values.get(&f.name).cloned().unwrap_or_else(|| values::zero(f)),
         };
         if modifying {
-            for (op, operand) in modifiers_for(body, &f.name) {
+            for (op, operand) in modifiers::of(body, &f.name) {
                 value = values::modify(f, &value, op, operand);
             }
         }

@@ -76,6 +76,7 @@ mod realtime_topics;
 mod records;
 mod relation_rules;
 mod routes_batch_limits;
+mod rules_body;
 mod ruletest_api;
 mod secrets;
 mod security;

@@ -110,6 +110,7 @@ impl Compiler<'_> {
             Term::Nullable(x) => Term::Sql(x),
             other => other,
         };
+        let nullable = matches!(lhs, Term::Nullable(_)) || matches!(rhs, Term::Nullable(_));
         let (lhs, rhs) = (settle(lhs), settle(rhs));
         let missing = if equality { "''" } else { "NULL" };
         Ok(match (lhs, rhs) {
@@ -144,6 +145,8 @@ impl Compiler<'_> {
             (Term::Sql(x), Term::Null) | (Term::Null, Term::Sql(x)) => match op {
                 Op::Eq => format!("({x} IS NULL OR {x} = '')"),
                 Op::Neq => format!("({x} IS NOT NULL AND {x} != '')"),
+                // A missing value orders against nothing, `null` included.
+                _ if nullable => format!("({x} {sym} '')"),
                 _ => format!("(COALESCE({x}, '') {sym} '')"),
             },
             (Term::Sql(l), Term::Sql(r)) => format!("({l} {sym} {r})"),

@@ -117,10 +117,14 @@ impl Compiler<'_> {
             Some("body") => lookup(&req.body, &parts[2..]).cloned(),
             _ => return Err(invalid(format!("unknown request value {path:?}"))),
         };
-        // A missing value compares as the empty value.
-        Ok(Term::Sql(self.bind(
-            found.as_ref().map_or(Sql::Text(String::new()), json_to_sql),
-        )))
+        // A missing value (a key not sent, a guest's `auth`) is NULL, which
+        // `=` and `!=` take for the empty value and nothing else matches:
+        // `@request.body.price > 10` fails when `price` is not sent, as
+        // in PocketBase (an empty string would sort above every number).
+        Ok(match found {
+            Some(v) => Term::Sql(self.bind(json_to_sql(&v))),
+            None => Term::Nullable(self.bind(Sql::Null)),
+        })
     }
 
     /// `@request.body.f:isset` (the key was sent), `:changed` (sent and
