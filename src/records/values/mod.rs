@@ -161,9 +161,10 @@ pub fn modify(field: &Field, current: &Value, op: Modifier, operand: &Value) -> 
                 Modifier::Prepend => current.clone(),
             }
         }
-        FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. }
-            if field.kind.is_multi() =>
-        {
+        // A single value is a list of one here, and normalizing keeps the
+        // list's last item: so `+name` on a set single value leaves it,
+        // as in PocketBase, and `name+` replaces it.
+        FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. } => {
             let mut list = as_list(current);
             let items = as_list(operand);
             match op {
@@ -173,11 +174,6 @@ pub fn modify(field: &Field, current: &Value, op: Modifier, operand: &Value) -> 
             }
             normalize(field, &json!(list))
         }
-        FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. } => match op {
-            Modifier::Remove if as_list(operand).contains(&as_text(current)) => json!(""),
-            Modifier::Remove => current.clone(),
-            _ => normalize(field, operand),
-        },
         _ => current.clone(),
     }
 }
@@ -314,6 +310,24 @@ mod tests {
             modify(&m, &json!(["a", "b"]), Modifier::Remove, &json!("a")),
             json!(["b"])
         );
+        // A single select keeps the last of what the modifier makes, as
+        // PocketBase's does: `+s` on a set value leaves it.
+        let s = field(json!({"name": "s", "type": "select", "values": ["a", "b", "c"]}));
+        for (current, op, operand, want) in [
+            ("a", Modifier::Prepend, json!("b"), "a"),
+            ("a", Modifier::Prepend, json!(["b", "c"]), "a"),
+            ("", Modifier::Prepend, json!("b"), "b"),
+            ("a", Modifier::Append, json!("b"), "b"),
+            ("a", Modifier::Append, json!(["b", "c"]), "c"),
+            ("a", Modifier::Remove, json!("a"), ""),
+            ("a", Modifier::Remove, json!("b"), "a"),
+        ] {
+            assert_eq!(
+                modify(&s, &json!(current), op, &operand),
+                json!(want),
+                "{current:?} {op:?} {operand}"
+            );
+        }
         let n = field(json!({"name": "n", "type": "number"}));
         assert_eq!(modify(&n, &json!(5), Modifier::Append, &json!(2)), json!(7));
         assert_eq!(modify(&n, &json!(5), Modifier::Remove, &json!(2)), json!(3));
