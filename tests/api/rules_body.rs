@@ -3,8 +3,9 @@
 //! a modifier makes (the new balance, the whole new list), so sending a
 //! change as a modifier cannot pass a rule that the plain change fails;
 //! a field not sent matches no ordering or pattern (`> 10`, `~ 'x'`),
-//! only `= ''` and `= null`. Checked first on Cairn alone, then against
-//! PocketBase operator by operator.
+//! only `= ''` and `= null` (a guest's `@request.auth` the same).
+//! Checked first on Cairn alone, then against PocketBase operator by
+//! operator.
 
 use serde_json::{Value, json};
 
@@ -197,19 +198,29 @@ async fn body_rules_agree_with_pocketbase() {
             }
         }
     }
+    // A guest's `@request.auth` is missing too.
+    for lhs in ["@request.auth.id", "@request.auth.name"] {
+        for op in ["=", "!=", ">", ">=", "<", "<=", "~", "!~", "?=", "?>"] {
+            for rhs in ["''", "null", "0", "'x'"] {
+                rules.push(format!("{lhs} {op} {rhs}"));
+            }
+        }
+    }
     rules.push("@request.body.balance = @request.body.role".into());
     rules.push("@request.body.nested.a = ''".into());
     rules.push("@request.body.nested.a > 0".into());
     let mut disagreements = Vec::new();
     for rule in &rules {
         let mut answers = Vec::new();
+        let guest = rule.starts_with("@request.auth");
         for (s, user) in servers.iter().zip(&users) {
             account_collection(s, "missing", rule).await;
+            let caller = (!guest).then_some(user.as_str());
             let (status, _) = s
                 .call(
                     "POST",
                     "/api/collections/missing/records",
-                    Some(user),
+                    caller,
                     Some(json!({})),
                 )
                 .await;
