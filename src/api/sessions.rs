@@ -259,6 +259,7 @@ impl SessionsApi {
                 &self.state.store.data,
                 &record.collection.id,
                 &record.id,
+                &record.token_key,
                 current.as_deref(),
             )
             .await
@@ -305,7 +306,13 @@ impl SessionsApi {
         let items = self
             .state
             .sessions
-            .list(&self.state.store.data, &record.collection.id, &record.id, None)
+            .list(
+                &self.state.store.data,
+                &record.collection.id,
+                &record.id,
+                &record.token_key,
+                None,
+            )
             .await
             .map_err(ApiError::internal)?
             .into_iter()

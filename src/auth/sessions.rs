@@ -299,24 +299,32 @@ impl Sessions {
         Ok(active)
     }
 
-    /// The live sessions of one record, newest first.
+    /// The live sessions of one record, newest first: not revoked, not
+    /// expired, and opened under its current `token_key` (one opened
+    /// before a password change can no longer refresh, so it is not
+    /// shown as if it could).
     pub async fn list(
         &self,
         db: &Database,
         collection_id: &str,
         record_id: &str,
+        token_key: &str,
         current: Option<&str>,
     ) -> Result<Vec<SessionInfo>, StoreError> {
-        let (cid, rid) = (collection_id.to_owned(), record_id.to_owned());
+        let (cid, rid, key_hash) = (
+            collection_id.to_owned(),
+            record_id.to_owned(),
+            sha256_hex(token_key),
+        );
         let current = current.map(str::to_owned);
         db.read(move |conn| {
             let now = datetime::now();
             let mut stmt = conn.prepare_cached(
                 "SELECT id, userAgent, ip, created, lastUsed, expires FROM _sessions
-                 WHERE collectionId = ?1 AND recordId = ?2 AND revoked = '' AND expires > ?3
+                 WHERE collectionId = ?1 AND recordId = ?2 AND revoked = '' AND expires > ?3 AND keyHash = ?4
                  ORDER BY created DESC, id",
             )?;
-            let rows = stmt.query_map(params![cid, rid, now], |r| {
+            let rows = stmt.query_map(params![cid, rid, now, key_hash], |r| {
                 let id: String = r.get(0)?;
                 Ok(SessionInfo {
                     current: current.as_deref() == Some(id.as_str()),

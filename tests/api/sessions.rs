@@ -225,7 +225,36 @@ async fn a_password_change_ends_every_session() {
         )
         .await;
     assert_eq!(changed.status(), 200);
+    // The sessions list (the superuser's view of the account) no longer
+    // shows the sessions opened before the change (they cannot refresh);
+    // a sign-in with the new password opens one that is listed, in the
+    // account's own list too (the positive control).
+    let su = app.superuser_token().await;
+    let listed = || {
+        let (app, su, path) = (
+            &app,
+            su.clone(),
+            format!("/api/collections/users/records/{id}/sessions"),
+        );
+        async move {
+            let list = json(app.call("GET", &path, Some(&su), None).await).await;
+            list["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(
+        listed().await,
+        0,
+        "sessions opened before the change are not listed"
+    );
     assert_envelope(refresh(&app, str_of(&signed, "refreshToken")).await, 401).await;
+    let again = json(app.sign_in("users", EMAIL, "new-pass-word").await).await;
+    assert_eq!(listed().await, 1);
+    let own = json(
+        app.call("GET", "/api/sessions", Some(str_of(&again, "token")), None)
+            .await,
+    )
+    .await;
+    assert_eq!(own["items"].as_array().unwrap().len(), 1, "{own}");
 }
 
 #[tokio::test]
