@@ -15,7 +15,7 @@ use crate::{
     http::error::ApiError,
     identity::email::Email,
     mail::templates::Template,
-    settings::Settings,
+    settings::{Settings, checks},
     validation::{ErrorTree, FieldError},
 };
 
@@ -87,19 +87,10 @@ impl SettingsApi {
         guard::require_superuser(&self.state, req).await?;
         let mut current = serde_json::to_value(&*self.state.settings.get()).map_err(ApiError::internal)?;
         merge(&mut current, body.0);
-        let next: Settings = serde_json::from_value(current)
-            .map_err(|e| ApiError::bad_request(format!("Invalid settings: {e}.")))?;
-        let mut errors = crate::validation::ErrorTree::new();
-        for i in next.invalid_superuser_ips() {
-            errors.add(
-                &["superuserIPs", &i.to_string()],
-                crate::validation::FieldError::new(
-                    // Spelled as PocketBase spells it (sic), for clients that match codes.
-                    "validation_invlaid_ip_or_subnet",
-                    "Invalid IP or CIDR subnet.",
-                ),
-            );
-        }
+        let refused =
+            |errors| ApiError::validation_with("An error occurred while saving the new settings.", errors);
+        let next: Settings = checks::read(current).map_err(refused)?;
+        let mut errors = checks::problems(&next);
         if let Some(Err(err)) =
             (!next.backups.cron.is_empty()).then(|| next.backups.cron.parse::<crate::ops::cron::Schedule>())
         {
@@ -109,11 +100,7 @@ impl SettingsApi {
             );
         }
         if !errors.is_empty() {
-            return Err(ApiError::validation_with(
-                "An error occurred while saving the new settings.",
-                errors,
-            )
-            .into());
+            return Err(refused(errors).into());
         }
         let answer = shown(&next)?;
         self.state

@@ -81,6 +81,7 @@ mod ruletest_api;
 mod secrets;
 mod security;
 mod sessions;
+mod settings_checks;
 mod settings_test_email;
 mod shutdown;
 mod sse;

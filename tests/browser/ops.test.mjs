@@ -278,12 +278,26 @@ test('settings: save, a field error beside its field, a test email, the address 
   assert.equal(await cronError.count(), 0, 'a changed field drops its old error');
   assert.equal(await page.locator('.form-actions .note.error').count(), 0, 'and the message about it goes too');
 
-  // A rule added to the rate limits.
+  // A rule added to the rate limits: a count below 1, then a label the
+  // limiter cannot read, each refused beside its cell; then a good one.
   await page.click('button:text-is("+ Add rule")');
   const rules = page.locator('table.rate-rules tbody tr');
   const n = await rules.count();
-  await rules.nth(n - 1).locator('input').first().fill('/api/custom');
-  await rules.nth(n - 1).scrollIntoViewIfNeeded();
+  const rule = rules.nth(n - 1);
+  await rule.locator(`input[name="rule-${n - 1}-label"]`).fill('api/custom');
+  await rule.locator(`input[name="rule-${n - 1}-maxRequests"]`).fill('-5');
+  w.expect(400, 'PATCH', '/api/settings');
+  await save.click();
+  await rule.locator('.field-error', { hasText: 'no less than 1' }).waitFor();
+  assert.ok(await rule.locator(`input[name="rule-${n - 1}-maxRequests"]`).evaluate((el) => el.classList.contains('invalid')));
+  await rule.locator(`input[name="rule-${n - 1}-maxRequests"]`).fill('10');
+  assert.equal(await rule.locator('.field-error').count(), 0, 'the edited cell drops its error');
+  w.expect(400, 'PATCH', '/api/settings');
+  await save.click();
+  await rule.locator('.field-error', { hasText: 'valid format' }).waitFor();
+  await rule.scrollIntoViewIfNeeded();
+  await shot(page, 'ops-settings-rate-rule-error');
+  await rule.locator(`input[name="rule-${n - 1}-label"]`).fill('/api/custom');
   await shot(page, 'ops-settings-rate-rules');
   // The SMTP fields show when SMTP is on.
   await page.check('input[name="smtp.enabled"]');

@@ -168,7 +168,11 @@ function SettingsForm({ initial }) {
       <section id="settings-rate" class="settings-section" aria-labelledby="h-rate">
         <h2 id="h-rate">Rate limits</h2>
         ${check(['rateLimits', 'enabled'], 'Limit requests per client address')}
-        <${RateRules} rules=${form.rateLimits.rules} error=${error} problem=${problem} onChange=${(rules) => set(['rateLimits', 'rules'], rules)} />
+        <${RateRules} rules=${form.rateLimits.rules} problem=${problem} onChange=${(rules, cell) => {
+          set(['rateLimits', 'rules'], rules);
+          // The edited cell's old error no longer describes it.
+          if (cell) setEdited((e) => new Set(e).add(['rateLimits', 'rules', ...cell].join('.')));
+        }} />
         ${listField(['rateLimits', 'excludedIPs'], 'Excluded addresses', 'never limited; IPs or CIDR networks', '10.0.0.0/8')}
       </section>
 
@@ -230,22 +234,25 @@ function ListInput({ id, name, value, placeholder, invalid, onChange }) {
 }
 
 function RateRules({ rules, problem, onChange }) {
-  const put = (i, k, v) => onChange(rules.map((r, j) => (j === i ? { ...r, [k]: v } : r)));
+  const put = (i, k, v) => onChange(rules.map((r, j) => (j === i ? { ...r, [k]: v } : r)), [i, k]);
   return html`<div class="table-wrap rate-wrap"><table class="records rate-rules">
     <thead><tr><th scope="col"><span class="th">Label</span></th><th scope="col"><span class="th">Who</span></th>
       <th scope="col"><span class="th">Max requests</span></th><th scope="col"><span class="th">Per seconds</span></th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
     <tbody>${rules.map((r, i) => {
-      const err = problem(['rateLimits', 'rules', i, 'label']);
+      const err = (k) => problem(['rateLimits', 'rules', i, k]);
+      const note = (k) => err(k) && html`<p class="field-error" role="alert">${err(k).message}</p>`;
+      const number = (k, label) => html`<input type="number" min="1" name=${`rule-${i}-${k}`} aria-label=${`Rule ${i + 1} ${label}`}
+        class=${err(k) ? 'invalid' : ''} aria-invalid=${err(k) ? 'true' : undefined} value=${r[k]}
+        onInput=${(e) => put(i, k, Number(e.currentTarget.value) || 0)} />${note(k)}`;
       return html`<tr key=${i}>
-      <td><input name=${`rule-${i}-label`} aria-label=${`Rule ${i + 1} label`} class=${`mono${err ? ' invalid' : ''}`} value=${r.label}
-        placeholder="*:auth or /api/path" onInput=${(e) => put(i, 'label', e.currentTarget.value)} />
-        ${err && html`<p class="field-error" role="alert">${err.message}</p>`}</td>
+      <td><input name=${`rule-${i}-label`} aria-label=${`Rule ${i + 1} label`} class=${`mono${err('label') ? ' invalid' : ''}`} value=${r.label}
+        aria-invalid=${err('label') ? 'true' : undefined} placeholder="*:auth or /api/path" onInput=${(e) => put(i, 'label', e.currentTarget.value)} />
+        ${note('label')}</td>
       <td><select aria-label=${`Rule ${i + 1} applies to`} value=${r.audience} onChange=${(e) => put(i, 'audience', e.currentTarget.value)}>
-        <option value="">everyone</option><option value="@guest">guests</option><option value="@auth">signed in</option></select></td>
-      <td><input type="number" min="1" aria-label=${`Rule ${i + 1} max requests`} value=${r.maxRequests}
-        onInput=${(e) => put(i, 'maxRequests', Number(e.currentTarget.value) || 0)} /></td>
-      <td><input type="number" min="1" aria-label=${`Rule ${i + 1} window in seconds`} value=${r.duration}
-        onInput=${(e) => put(i, 'duration', Number(e.currentTarget.value) || 0)} /></td>
+        <option value="">everyone</option><option value="@guest">guests</option><option value="@auth">signed in</option></select>
+        ${note('audience')}</td>
+      <td>${number('maxRequests', 'max requests')}</td>
+      <td>${number('duration', 'window in seconds')}</td>
       <td><button type="button" class="btn small ghost" aria-label=${`Remove rule ${r.label || i + 1}`}
         onClick=${() => onChange(rules.filter((_, j) => j !== i))}>✕</button></td>
     </tr>`;

@@ -214,7 +214,7 @@ impl RateLimiter {
 
 /// Whether any rule may count a request from `ip`.
 fn active(limits: &RateLimits, ip: IpAddr) -> bool {
-    limits.enabled && (limits.excluded_ips.is_empty() || !limits.excluded_ips.contains(&ip.to_string()))
+    limits.enabled && (limits.excluded_ips.is_empty() || !limits.excludes(ip))
 }
 
 /// Whether `caller` is exempt from every limit: superusers are, signed in

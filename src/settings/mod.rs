@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{Database, StoreError};
 
+pub mod checks;
+
 const PARAMS_KEY: &str = "settings";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -34,7 +36,7 @@ pub struct Settings {
     /// superuser may act from, as in PocketBase. Kept as text so a value
     /// stored before it was checked still loads; one that does not parse
     /// matches nothing, and a change is refused if any does not
-    /// (`invalid_superuser_ips`).
+    /// (`checks::problems`).
     #[serde(rename = "superuserIPs")]
     pub superuser_ips: Vec<String>,
 }
@@ -48,14 +50,6 @@ impl Settings {
                 .iter()
                 .filter_map(|s| s.parse::<Network>().ok())
                 .any(|n| n.contains(ip))
-    }
-
-    /// The positions in `superuserIPs` that are not an address or network.
-    pub fn invalid_superuser_ips(&self) -> Vec<usize> {
-        (self.superuser_ips.iter().enumerate())
-            .filter(|(_, s)| s.parse::<Network>().is_err())
-            .map(|(i, _)| i)
-            .collect()
     }
 }
 
@@ -150,6 +144,18 @@ pub struct RateLimits {
     #[serde(rename = "excludedIPs")]
     pub excluded_ips: Vec<String>,
     pub enabled: bool,
+}
+
+impl RateLimits {
+    /// Whether client address `ip` is in `excludedIPs` (addresses or CIDR
+    /// networks, as in PocketBase; one that does not parse matches
+    /// nothing, and a change is refused if any does not).
+    pub fn excludes(&self, ip: IpAddr) -> bool {
+        self.excluded_ips
+            .iter()
+            .filter_map(|s| s.parse::<Network>().ok())
+            .any(|n| n.contains(ip))
+    }
 }
 
 impl Default for RateLimits {

@@ -1,0 +1,246 @@
+//! What a settings change must satisfy before it is saved, field by field
+//! in PocketBase's codes, so the dashboard and any client can point at
+//! the value that is wrong: a value of the wrong type or sign
+//! (`unreadable`), and values that read but cannot work (`problems`): an
+//! application without a name or URL, mail enabled without a server, a
+//! rate limit rule that can never match or that two rules claim.
+
+use serde_json::{Value, json};
+
+use super::{Network, RateLimitRule, Settings};
+use crate::{
+    identity::email::Email,
+    validation::{ErrorTree, FieldError},
+};
+
+/// Reads `value` as settings, or says which field could not be read and
+/// why (a negative count, a word where a number goes).
+pub fn read(value: Value) -> Result<Settings, ErrorTree> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path: Vec<String> = err
+            .path()
+            .iter()
+            .map(|segment| match segment {
+                serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                serde_path_to_error::Segment::Map { key } => key.clone(),
+                serde_path_to_error::Segment::Enum { variant } => variant.clone(),
+                serde_path_to_error::Segment::Unknown => "?".into(),
+            })
+            .collect();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        let mut errors = ErrorTree::new();
+        errors.add(
+            &path,
+            unreadable(path.last().copied().unwrap_or(""), &err.inner().to_string()),
+        );
+        errors
+    })
+}
+
+/// The error for a value serde could not read (`message` is serde's).
+fn unreadable(field: &str, message: &str) -> FieldError {
+    if message.starts_with("invalid value: integer `-") {
+        // The counts of a rate limit rule start at 1, every other at 0.
+        let threshold = if matches!(field, "maxRequests" | "duration") && message.contains("u64") {
+            1
+        } else {
+            0
+        };
+        return at_least(threshold);
+    }
+    let expected = message.rsplit("expected ").next().unwrap_or("");
+    let wanted = match expected.trim_end_matches('.') {
+        e if e.starts_with('u') || e.starts_with('i') => "a whole number",
+        "a boolean" => "true or false",
+        "a string" => "text",
+        "a sequence" => "a list",
+        e if e.starts_with("struct") || e.starts_with("a map") => "an object",
+        _ => "a valid value",
+    };
+    let message = if message.starts_with("invalid value: integer") {
+        "Is out of range.".to_owned()
+    } else {
+        format!("Must be {wanted}.")
+    };
+    FieldError::new("validation_invalid_value", message)
+}
+
+fn at_least(threshold: u64) -> FieldError {
+    FieldError::new(
+        "validation_min_greater_equal_than_required",
+        format!("Must be no less than {threshold}."),
+    )
+    .with_params(json!({"threshold": threshold}))
+}
+
+/// Everything wrong with `s`, as PocketBase reports it.
+pub fn problems(s: &Settings) -> ErrorTree {
+    let mut errors = ErrorTree::new();
+    let meta = &s.meta;
+    for (key, value) in [
+        ("appName", &meta.app_name),
+        ("appURL", &meta.app_url),
+        ("senderName", &meta.sender_name),
+        ("senderAddress", &meta.sender_address),
+    ] {
+        if value.trim().is_empty() {
+            errors.add(&["meta", key], FieldError::required());
+        }
+    }
+    if !meta.app_url.trim().is_empty() && !reqwest::Url::parse(&meta.app_url).is_ok_and(|u| u.has_host()) {
+        errors.add(
+            &["meta", "appURL"],
+            FieldError::new("validation_is_url", "Must be a valid URL."),
+        );
+    }
+    if !meta.sender_address.trim().is_empty() && Email::parse(&meta.sender_address).is_none() {
+        errors.add(&["meta", "senderAddress"], crate::identity::email::invalid());
+    }
+    if s.smtp.enabled {
+        if s.smtp.host.trim().is_empty() {
+            errors.add(&["smtp", "host"], FieldError::required());
+        }
+        if s.smtp.port == 0 {
+            errors.add(&["smtp", "port"], FieldError::required());
+        }
+    }
+    let ip_error = || {
+        // Spelled as PocketBase spells it (sic), for clients that match codes.
+        FieldError::new("validation_invlaid_ip_or_subnet", "Invalid IP or CIDR subnet.")
+    };
+    for (list, path) in [
+        (&s.superuser_ips, &["superuserIPs"][..]),
+        (&s.rate_limits.excluded_ips, &["rateLimits", "excludedIPs"][..]),
+    ] {
+        for (i, entry) in list.iter().enumerate() {
+            if entry.parse::<Network>().is_err() {
+                let index = i.to_string();
+                errors.add(&[path, &[index.as_str()]].concat(), ip_error());
+            }
+        }
+    }
+    for (i, rule) in s.rate_limits.rules.iter().enumerate() {
+        let index = i.to_string();
+        let at = |field: &'static str| ["rateLimits", "rules", index.as_str(), field];
+        if rule.label.is_empty() {
+            errors.add(&at("label"), FieldError::required());
+        } else if !label_reads(&rule.label) {
+            errors.add(&at("label"), FieldError::bad_format());
+        } else if s.rate_limits.rules[..i].iter().any(|r| conflict(r, rule)) {
+            errors.add(
+                &at("label"),
+                FieldError::new(
+                    "validation_conflicting_rate_limit_rule",
+                    format!(
+                        "Another rate limit rule has the label {} for the same audience.",
+                        rule.label
+                    ),
+                )
+                .with_params(json!({"label": rule.label})),
+            );
+        }
+        if rule.max_requests == 0 {
+            errors.add(&at("maxRequests"), FieldError::required());
+        }
+        if rule.duration == 0 {
+            errors.add(&at("duration"), FieldError::required());
+        }
+        if !matches!(rule.audience.as_str(), "" | "@guest" | "@auth") {
+            errors.add(&at("audience"), FieldError::not_allowed_value());
+        }
+    }
+    errors
+}
+
+/// Whether a rate limit label is one the limiter can match: a path
+/// (`/api/`, `/api/batch`), a method and a path (`POST /api/`), or a
+/// collection's action tag (`users:auth`, `*:create`).
+fn label_reads(label: &str) -> bool {
+    let path = |p: &str| {
+        p.starts_with('/')
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'.'))
+    };
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if let Some((scope, action)) = label.split_once(':') {
+        return (scope == "*" || word(scope)) && word(action);
+    }
+    match label.split_once(' ') {
+        Some((method, rest)) => {
+            method.bytes().all(|b| b.is_ascii_alphabetic()) && !method.is_empty() && path(rest)
+        }
+        None => path(label),
+    }
+}
+
+/// Two rules of one label whose audiences overlap (everyone's overlaps
+/// both others) would count the same requests twice.
+fn conflict(a: &RateLimitRule, b: &RateLimitRule) -> bool {
+    a.label == b.label && (a.audience.is_empty() || b.audience.is_empty() || a.audience == b.audience)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_the_limiter_can_match() {
+        for good in [
+            "/",
+            "/api/",
+            "/api/batch",
+            "POST /api/",
+            "get /api/x",
+            "users:auth",
+            "*:create",
+            "*:listAuthMethods",
+        ] {
+            assert!(label_reads(good), "{good}");
+        }
+        for bad in [
+            "",
+            "api/x",
+            "not a label!!",
+            "POST  /api",
+            "/api x",
+            "*:*",
+            "users:*",
+            "a:b:c",
+            "/api/*",
+            "/api/{x}",
+            " /api/",
+            "/api/ ",
+            "/api/ä",
+            "users-x:create",
+        ] {
+            assert!(!label_reads(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_value_that_does_not_read_is_named_by_its_path() {
+        let tree = |v: Value| read(v).err().map(ErrorTree::into_map).map(Value::Object);
+        assert_eq!(
+            tree(json!({"batch": {"maxRequests": -1}})),
+            Some(json!({"batch": {"maxRequests": {
+                "code": "validation_min_greater_equal_than_required",
+                "message": "Must be no less than 0.", "params": {"threshold": 0}}}}))
+        );
+        let rules = json!({"rateLimits": {"rules": [
+            {"label": "/a/", "maxRequests": 1, "duration": 1},
+            {"label": "/b/", "maxRequests": -5, "duration": 1}]}});
+        assert_eq!(
+            tree(rules).expect("refused")["rateLimits"]["rules"]["1"]["maxRequests"]["params"]["threshold"],
+            1
+        );
+        assert_eq!(
+            tree(json!({"logs": {"maxDays": "abc"}})).expect("refused")["logs"]["maxDays"]["message"],
+            "Must be a whole number."
+        );
+        assert_eq!(
+            tree(json!({"logs": "abc"})).expect("refused")["logs"]["message"],
+            "Must be an object."
+        );
+        assert!(read(json!({"batch": {"maxRequests": 0}})).is_ok());
+    }
+}
