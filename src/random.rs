@@ -3,6 +3,8 @@
 
 use rand::{Rng, RngCore, distr::Alphanumeric};
 
+pub mod pattern;
+
 const LOWER_ALNUM: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 /// The largest multiple of 36 a byte can hold: bytes below it map evenly
 /// onto the alphabet, the few above are drawn again.

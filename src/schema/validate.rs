@@ -200,6 +200,14 @@ fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection
                 FieldError::new("validation_field_type_change", "Field type cannot be changed."),
             );
         }
+        if let FieldKind::Text {
+            autogenerate_pattern, ..
+        } = &field.kind
+            && !autogenerate_pattern.is_empty()
+            && let Some(e) = autogenerate_problem(field, autogenerate_pattern)
+        {
+            errors.add(&path("autogeneratePattern"), e);
+        }
         match &field.kind {
             FieldKind::Text {
                 min, max, pattern, ..
@@ -324,4 +332,48 @@ fn validate_indexes(new: &Collection, errors: &mut ErrorTree) {
             Some(_) => {}
         }
     }
+}
+
+/// What is wrong with text field `field`'s `autogeneratePattern`: not a
+/// regular expression, one that matches places (`^`, `$`), or one that
+/// draws values the field itself refuses (too long, not its `pattern`),
+/// judged on a value drawn from it, as PocketBase judges it.
+fn autogenerate_problem(field: &crate::schema::field::Field, generator: &str) -> Option<FieldError> {
+    use crate::random::pattern::{Pattern, PatternError};
+    let invalid = |err: String| {
+        FieldError::new(
+            "validation_invalid_regex",
+            format!("Invalid regular expression: {err}."),
+        )
+    };
+    if let Err(err) = regex::Regex::new(generator) {
+        return Some(invalid(err.to_string()));
+    }
+    let parsed = match Pattern::parse(generator) {
+        Ok(p) => p,
+        Err(PatternError::Invalid(err)) => return Some(invalid(err)),
+        Err(PatternError::Unsupported(err)) => {
+            return Some(FieldError::new(
+                "validation_invalid_autogenerate_pattern",
+                format!("The pattern cannot generate values: {err}."),
+            ));
+        }
+    };
+    let sample = parsed.draw();
+    let FieldKind::Text {
+        min, max, pattern, ..
+    } = &field.kind
+    else {
+        return None;
+    };
+    let length = sample.chars().count() as u64;
+    let fits = length >= *min
+        && (*max == 0 || length <= *max)
+        && (pattern.is_empty() || regex::Regex::new(pattern).is_ok_and(|re| re.is_match(&sample)));
+    (!fits).then(|| {
+        FieldError::new(
+            "validation_invalid_autogenerate_pattern_value",
+            format!("The pattern generates values this field refuses, such as {sample:?}."),
+        )
+    })
 }

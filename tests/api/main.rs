@@ -85,6 +85,7 @@ mod settings_checks;
 mod settings_test_email;
 mod shutdown;
 mod sse;
+mod text_autogenerate;
 mod webhooks_delivery;
 mod webhooks_log;
 mod webhooks_receiver;
