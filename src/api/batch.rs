@@ -118,7 +118,11 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
                         &sub.requester,
                         c.clone(),
                         kind.clone(),
-                        sub.body.clone(),
+                        {
+                            let mut body = sub.body.clone();
+                            crate::records::values::decode_json_text(&c, &mut body);
+                            body
+                        },
                         uploads,
                     )
                     .await?,

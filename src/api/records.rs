@@ -37,16 +37,14 @@ const UNREADABLE: &str = crate::http::error::messages::UNREADABLE_DATA;
 pub struct RecordBody(pub Fields);
 
 impl RecordBody {
-    /// The values, with form text decoded for the JSON fields of `c` (if
-    /// the path names a collection).
+    /// The values, with text decoded for the JSON fields of `c` (if the
+    /// path names a collection).
     pub fn for_collection(self, c: Option<&Collection>) -> (Map<String, Value>, Vec<Upload>) {
         let Fields {
-            mut values,
-            from_form,
-            uploads,
+            mut values, uploads, ..
         } = self.0;
-        if from_form && let Some(c) = c {
-            crate::records::values::decode_form_values(c, &mut values);
+        if let Some(c) = c {
+            crate::records::values::decode_json_text(c, &mut values);
         }
         (values, uploads)
     }

@@ -42,6 +42,7 @@ mod hidden_fields;
 mod import_bad_input;
 mod import_pocketbase;
 mod installer;
+mod json_field_text;
 mod keys_api;
 mod keys_filters;
 mod keys_ops;

@@ -109,16 +109,19 @@ pub fn normalize(field: &Field, raw: &Value) -> Value {
     }
 }
 
-/// Form fields arrive as text; a `json` field's text is the JSON itself
-/// (as the SDKs send it), so it is decoded before normalization. Text that
-/// is not JSON stays a JSON string, as PocketBase keeps it.
-pub fn decode_form_values(c: &crate::schema::Collection, body: &mut serde_json::Map<String, Value>) {
+/// A `json` field given text holds the JSON that text is, as PocketBase
+/// reads it: form fields arrive as text (as the SDKs send them), and a
+/// JSON body may carry a field's JSON encoded as a string
+/// (`{"meta": "{\"a\":1}"}`). Text that is not JSON, or that starts with
+/// a space, stays a JSON string, as PocketBase keeps it.
+pub fn decode_json_text(c: &crate::schema::Collection, body: &mut serde_json::Map<String, Value>) {
     for f in c
         .fields
         .iter()
         .filter(|f| matches!(f.kind, FieldKind::Json { .. }))
     {
         if let Some(Value::String(text)) = body.get(&f.name)
+            && !text.starts_with(char::is_whitespace)
             && let Ok(decoded) = serde_json::from_str::<Value>(text)
         {
             body.insert(f.name.clone(), decoded);
