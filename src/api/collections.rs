@@ -169,6 +169,17 @@ impl CollectionsApi {
         Ok(Json(json!({ "fields": fields, "sample": sample })))
     }
 
+    /// A new collection of each kind, as a client starts one.
+    ///
+    /// `{"base": …, "auth": …, "view": …}`: nameless collections with
+    /// their system fields and default options, as PocketBase 0.40's
+    /// `collections.getScaffolds()` reads them. Superusers only.
+    #[oai(path = "/collections/meta/scaffolds", method = "get")]
+    async fn scaffolds(&self, req: &Request) -> poem::Result<Json<Value>> {
+        guard::require_superuser(&self.state, req).await?;
+        Ok(Json(Value::Object(crate::schema::defaults::scaffolds())))
+    }
+
     /// Check a new collection without creating it (Cairn's own).
     ///
     /// 204 when `POST /api/collections` with this body would succeed, else

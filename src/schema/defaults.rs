@@ -200,6 +200,24 @@ pub fn complete(collection: &mut Collection) {
     }
 }
 
+/// A new collection of each kind (`base`, `auth`, `view`) as a client
+/// starts one: nameless, with its system fields and default options.
+/// PocketBase's `GET /api/collections/meta/scaffolds`, which the SDKs'
+/// `collections.getScaffolds()` and dashboards read.
+pub fn scaffolds() -> Map<String, Value> {
+    [CollectionKind::Base, CollectionKind::Auth, CollectionKind::View]
+        .into_iter()
+        .filter_map(|kind| {
+            let body = serde_json::json!({"name": "", "type": kind.as_str()});
+            let (mut c, _) = Collection::from_create(body.as_object()?).ok()?;
+            complete(&mut c);
+            c.read_options().ok()?;
+            (c.id, c.created, c.updated) = (String::new(), String::new(), String::new());
+            Some((kind.as_str().to_owned(), c.to_json()))
+        })
+        .collect()
+}
+
 fn auth_collection(
     id: &str,
     name: &str,

@@ -79,6 +79,7 @@ mod relation_rules;
 mod routes_batch_limits;
 mod rules_body;
 mod ruletest_api;
+mod scaffolds;
 mod secrets;
 mod security;
 mod sessions;

@@ -395,3 +395,18 @@ test('import of an invalid collection is rejected and changes nothing', async ()
   );
   await expectError(admin.collections.getOne(good), 404, {});
 });
+
+test('getScaffolds gives a new collection of each kind, superusers only', async () => {
+  const scaffolds = await admin.collections.getScaffolds();
+  assert.deepEqual(Object.keys(scaffolds).sort(), ['auth', 'base', 'view']);
+  assert.deepEqual(scaffolds.base.fields.map((f) => f.name), ['id']);
+  assert.deepEqual(
+    scaffolds.auth.fields.map((f) => f.name).sort(),
+    ['email', 'emailVisibility', 'id', 'password', 'tokenKey', 'verified'],
+  );
+  assert.equal(scaffolds.view.viewQuery, '');
+  const { email, password } = await createUser(admin);
+  const user = await userClient(email, password);
+  await expectError(user.collections.getScaffolds(), 403);
+  await expectError(newClient().collections.getScaffolds(), 401);
+});
