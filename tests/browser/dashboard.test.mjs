@@ -566,6 +566,18 @@ test('phone width: the records page and the collection menu fit 390×844', async
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scroll of the page (${overflow}px)`);
   await shot(page, 'phone-records');
+  // With rows selected, every action of the selection bar is on screen.
+  await page.locator('table.records tbody tr .pick input').nth(0).check();
+  await page.locator('table.records tbody tr .pick input').nth(1).check();
+  const bar = page.locator('.bulk-bar');
+  await bar.waitFor();
+  for (const name of ['Clear selection', 'Export JSON', 'Export CSV', 'Delete selected']) {
+    const box = await bar.getByRole('button', { name }).boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${name} fits the screen (${JSON.stringify(box)})`);
+  }
+  await bar.scrollIntoViewIfNeeded();
+  await shot(page, 'phone-records-selected');
+  await bar.getByRole('button', { name: 'Clear selection' }).click();
   await page.click('.topbar button[aria-controls=sidebar]');
   await page.locator('.sidebar').getByRole('link', { name: 'books', exact: true }).waitFor();
   await shot(page, 'phone-menu');

@@ -13,7 +13,7 @@ import { AUTH_RULES, FIELD_TYPES, RULES, newField, rulesOf, starterFields, syste
 import { RuleEditor } from './rule_editor.js';
 import { RuleTester } from './rule_tester.js';
 import { ViewQuery } from './view_query.js';
-import { Confirm, ErrorNote, FieldError, Page, errorAt, saving } from './ui.js';
+import { Confirm, ErrorNote, FieldError, Page, errorAt, errorMessages, saving } from './ui.js';
 import { Indexes } from './indexes.js';
 import { AuthOptions, authOptionsBody, setOption } from './auth_options.js';
 
@@ -154,7 +154,11 @@ export function CollectionEditor({ collection, from }) {
         ${!collection.system && collection.type === 'base' && html`<a class="btn" href=${`#/collections/new?from=${enc(collection.name)}`}>Duplicate</a>`}`}>
     <form class="editor" onSubmit=${save} noValidate>
       <${ErrorNote} error=${error && !hasFieldErrors(error) ? error : null} />
-      ${error && hasFieldErrors(error) && html`<div class="note error" role="alert">${error.message} The problems are marked below.
+      ${error && hasFieldErrors(error) && html`<div class="note error" role="alert">${error.message}
+        ${draft.type === 'view' && errorMessages(error, ['fields']).length > 0
+          // A view's fields come from its query and have no editor below: say what is wrong with them here.
+          ? html`<ul class="error-list">${errorMessages(error, ['fields']).map(([path, message]) => html`<li key=${path}><code>${path}</code> ${message}</li>`)}</ul>`
+          : ' The problems are marked below.'}
         ${error.requestId && html` <span class="reqid">Request id <code>${error.requestId}</code></span>`}</div>`}
       <label class="field narrow">Name
         <input name="name" value=${draft.name} required autocomplete="off" spellcheck="false"

@@ -106,7 +106,22 @@ export async function saving(setBusy, setError, work) {
   }
 }
 
-/** Brings the first field-level error into view, once it is drawn. */
+/** Brings the first field-level error into view, once it is drawn; or,
+ *  when no field shows one, the form's error note (the Save button sits at
+ *  the bottom of a long form, its message at the top). */
 export function showFirstFieldError() {
-  setTimeout(() => document.querySelector('.field-error')?.scrollIntoView({ block: 'center' }), 0);
+  setTimeout(() => {
+    const shown = document.querySelector('.field-error') || document.querySelector('form .note.error');
+    shown?.scrollIntoView({ block: 'center' });
+  }, 0);
+}
+
+/** Every `path: message` of an error's `data` tree under `prefix`. */
+export function errorMessages(error, prefix = []) {
+  const walk = (node, path) => {
+    if (!node || typeof node !== 'object') return [];
+    if (typeof node.message === 'string' && typeof node.code === 'string') return [[path.join('.'), node.message]];
+    return Object.entries(node).flatMap(([k, v]) => walk(v, [...path, k]));
+  };
+  return walk(prefix.reduce((n, k) => n?.[k], error?.data), prefix);
 }
