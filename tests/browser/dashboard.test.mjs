@@ -269,6 +269,15 @@ test('records: add with every common type, filter (with the server error inline)
   assert.ok(titles.includes('The Dispossessed'));
   // A filter that worked is offered again; the refused one is not.
   assert.deepEqual(await page.locator('#recent-filters option').evaluateAll((os) => os.map((o) => o.value)), ['pages > 200']);
+  // Back to the refused filter and forward again: the box shows the
+  // filter of the rows on screen each time.
+  w.expect(400, 'GET', '/api/collections/books/records');
+  await page.goBack();
+  await page.locator('.note.error', { hasText: 'filter' }).waitFor();
+  assert.equal(await page.inputValue('input[name=filter]'), 'pages >');
+  await page.goForward();
+  await page.locator('.page-head .sub', { hasText: /^5 records$/ }).waitFor();
+  assert.equal(await page.inputValue('input[name=filter]'), 'pages > 200');
   // Columns can be hidden; the choice stays for this collection.
   await page.click('summary:text-is("Columns")');
   for (const name of ['contact', 'site', 'meta', 'created', 'updated']) {

@@ -109,6 +109,8 @@ export function Records({ collection }) {
   const hasCreated = collection.fields.some((f) => f.name === 'created');
   const sort = q.sort === '-created' && !hasCreated ? '' : q.sort;
   const [typed, setTyped] = useState(q.filter);
+  // Back, Forward or a link changes the filter in the address: the box follows.
+  useEffect(() => setTyped(q.filter), [q.filter]);
   const { list } = useCollections();
   // Relations are shown by the related record's presentable fields.
   const relations = collection.fields.filter((f) => f.type === 'relation' && !f.hidden);
