@@ -385,6 +385,10 @@ pub(crate) const FILTERS: &[(&str, &str)] = &[
     ("people", "meta.k = 'v'"),
     ("people", "meta = null"),
     ("people", "meta = 'str'"),
+    // A number in a JSON path is an array's index.
+    ("people", "meta.0 = 1"),
+    ("people", "meta.1 > 1"),
+    ("people", "meta.5 = null"),
     ("people", "id = 'peoplebob000002'"),
     ("people", "id != 'peoplebob000002' && name ~ 'e'"),
     ("people", "name = \"Bob\""),

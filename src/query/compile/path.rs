@@ -62,7 +62,24 @@ fn json_value(name: &str, column: &str, rest: &[&str]) -> Result<String, Compile
     {
         return Err(invalid(format!("invalid JSON path in {name:?}")));
     }
-    Ok(format!("json_extract({column}, '$.{}')", rest.join(".")))
+    Ok(format!("json_extract({column}, '{}')", json_path(rest)))
+}
+
+/// `$.a.b` for `["a", "b"]`; a number is an array's index (`arr.0` is
+/// `$.arr[0]`), as PocketBase reads it.
+fn json_path(rest: &[&str]) -> String {
+    let mut path = String::from("$");
+    for key in rest {
+        if key.bytes().all(|b| b.is_ascii_digit()) {
+            path.push('[');
+            path.push_str(key);
+            path.push(']');
+        } else {
+            path.push('.');
+            path.push_str(key);
+        }
+    }
+    path
 }
 
 impl<'a> Compiler<'a> {
