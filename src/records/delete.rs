@@ -136,7 +136,6 @@ fn delete_cascading(
             let FieldKind::Relation {
                 collection_id,
                 cascade_delete,
-                min_select,
                 required,
                 ..
             } = &f.kind
@@ -175,7 +174,10 @@ fn delete_cascading(
                 } else {
                     0
                 };
-                if (*required && remaining == 0) || (remaining as u64) < *min_select {
+                // Only an empty required reference refuses: fewer than
+                // `minSelect` left is allowed, as PocketBase allows it (the
+                // next save of that record asks for more).
+                if *required && remaining == 0 {
                     return Err(RecordError::Refused(REFUSED.into()));
                 }
                 let update = if f.kind.is_multi() {
