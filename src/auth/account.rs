@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
+use rusqlite::{Connection, params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value};
 
 use super::deps::AuthDeps;
@@ -59,8 +59,11 @@ impl From<rusqlite::Error> for ChangeError {
     }
 }
 
-/// The account whose `column` equals `value` (an email field compares
-/// case-insensitively); also password sign-in's lookup by identity field.
+/// The account whose `column` equals `value`; also password sign-in's
+/// lookup by identity field. An email field compares case-insensitively,
+/// for people who type `Ada@Example.com`, with the exact spelling first:
+/// two accounts may differ only in case (PocketBase allows it), and each
+/// is found by its own spelling; a spelling of neither finds none.
 pub(crate) fn read_where(
     conn: &Connection,
     c: &Collection,
@@ -73,37 +76,50 @@ pub(crate) fn read_where(
     else {
         return Ok(None);
     };
-    let collate = if c
+    let email = c
         .field(column)
-        .is_some_and(|f| matches!(f.kind, crate::schema::field::FieldKind::Email { .. }))
-    {
-        " COLLATE NOCASE"
+        .is_some_and(|f| matches!(f.kind, crate::schema::field::FieldKind::Email { .. }));
+    let col = quote(column);
+    let sql = if email {
+        format!(
+            "SELECT {}, {col} = ?1 COLLATE BINARY FROM {} WHERE {col} = ?1 COLLATE NOCASE
+             ORDER BY {col} = ?1 COLLATE BINARY DESC LIMIT 2",
+            shape::select_list(c),
+            quote(&c.name),
+        )
     } else {
-        ""
+        format!(
+            "SELECT {}, 1 FROM {} WHERE {col} = ?1 LIMIT 1",
+            shape::select_list(c),
+            quote(&c.name)
+        )
     };
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {}{collate} = ?1 LIMIT 1",
-        shape::select_list(c),
-        quote(&c.name),
-        quote(column)
-    );
-    conn.prepare_cached(&sql)?
-        .query_row([value], |row| {
-            let record = shape::row_to_json(c, row)?;
-            Ok(Account {
-                id: record
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                email: row.get(email_at)?,
-                verified: row.get(verified_at)?,
-                password_hash: row.get(pw_at)?,
-                token_key: row.get(key_at)?,
-                record,
-            })
-        })
-        .optional()
+    let exact_at = c.fields.len();
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([value])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let exact: bool = row.get(exact_at)?;
+    let record = shape::row_to_json(c, row)?;
+    let account = Account {
+        id: record
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        email: row.get(email_at)?,
+        verified: row.get(verified_at)?,
+        password_hash: row.get(pw_at)?,
+        token_key: row.get(key_at)?,
+        record,
+    };
+    // Not the exact spelling, and another account also matches: which
+    // one was meant cannot be told.
+    if !exact && rows.next()?.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(account))
 }
 
 /// The account of `c` with this email address (case-insensitive).

@@ -141,3 +141,42 @@ fn jsonwebtoken_now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// Two accounts whose emails differ only in case (PocketBase allows it)
+/// each sign in with their own spelling; another spelling of one account's
+/// email signs that account in; another spelling of both signs in neither.
+#[tokio::test]
+async fn emails_differing_in_case_sign_in_by_their_own_spelling() {
+    let app = spawn_app().await;
+    let (lower, _) = app.sign_up("case@example.com", "lower-pass-1").await;
+    let (upper, _) = app.sign_up("CASE@example.com", "upper-pass-1").await;
+    let (only, _) = app.sign_up("single@example.com", "single-pass-1").await;
+    let signed = |identity: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app.sign_in("users", identity, password).await;
+            let status = resp.status().as_u16();
+            (
+                status,
+                json(resp).await["record"]["id"].as_str().map(str::to_owned),
+            )
+        }
+    };
+    assert_eq!(
+        signed("case@example.com", "lower-pass-1").await,
+        (200, Some(lower.clone()))
+    );
+    assert_eq!(
+        signed("CASE@example.com", "upper-pass-1").await,
+        (200, Some(upper))
+    );
+    // The other's password under one's spelling is refused.
+    assert_eq!(signed("CASE@example.com", "lower-pass-1").await.0, 400);
+    // Ambiguous: neither.
+    assert_eq!(signed("Case@Example.com", "lower-pass-1").await.0, 400);
+    // One account: any spelling finds it.
+    assert_eq!(
+        signed("Single@Example.COM", "single-pass-1").await,
+        (200, Some(only))
+    );
+}
