@@ -18,6 +18,9 @@
 //! Where Cairn goes further, it only accepts more: expressions
 //! PocketBase's parser refuses (`age * 2`, `CASE …`, `->>`, window
 //! functions) are `json` here, since SQLite has checked them.
+//!
+//! PocketBase also refuses, before saving, a query whose rows have an
+//! empty id or share one (`ids_are_keys`): a record is found by its id.
 
 use rusqlite::Connection;
 
@@ -38,6 +41,13 @@ pub fn infer_fields(conn: &Connection, catalog: &Catalog, query: &str) -> Result
         .map_err(|e| format!("Invalid view query: {e}."))?;
     if !stmt.readonly() {
         return Err("The view query must be read-only.".into());
+    }
+    if stmt.parameter_count() > 0 {
+        // SQLite would refuse it only when the view is made, as a failure
+        // of the write rather than of the query.
+        return Err(
+            "The view query cannot have parameters (`?`, `:name`): a view has no values to fill them.".into(),
+        );
     }
     let outline = select::outline(query).map_err(|refusal| refusal.to_string())?;
     // The outline must see the columns SQLite sees, or it types none.
@@ -63,6 +73,7 @@ pub fn infer_fields(conn: &Connection, catalog: &Catalog, query: &str) -> Result
                 .into(),
         );
     }
+    ids_are_keys(conn, query)?;
     Ok(fields)
 }
 
@@ -194,6 +205,29 @@ fn json(name: &str) -> Field {
             max_size: 1,
         },
     )
+}
+
+/// Refuses a query whose rows, as they are now, have an empty id or share
+/// one: such a record could not be found by its id. The rows are read to
+/// know, as PocketBase reads them; later rows are the query's to keep
+/// right. The query stands on lines of its own, so a trailing `--`
+/// comment cannot swallow what follows it.
+fn ids_are_keys(conn: &Connection, query: &str) -> Result<(), String> {
+    let any = |tail: &str| {
+        conn.prepare(&format!("SELECT 1 FROM (\n{query}\n) {tail} LIMIT 1"))
+            .and_then(|mut stmt| stmt.exists([]))
+            .map_err(|e| format!("Invalid view query: {e}."))
+    };
+    if any("WHERE id IS NULL OR id = ''")? {
+        return Err("The view query returns a row with an empty id; every record needs one.".into());
+    }
+    if any("GROUP BY id HAVING count(*) > 1")? {
+        return Err(
+            "The view query returns rows that share an id; every record needs its own (`(ROW_NUMBER() OVER()) AS id` makes one)."
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

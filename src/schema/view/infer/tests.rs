@@ -321,6 +321,30 @@ fn wildcards_compounds_and_other_statements_are_refused() {
 }
 
 #[test]
+fn ids_that_are_empty_or_shared_are_refused_while_rows_have_them() {
+    for query in [
+        "SELECT author AS id FROM posts",
+        "SELECT 'same' AS id, name FROM people",
+        "SELECT id FROM people UNION ALL SELECT id FROM people",
+    ] {
+        let problem = refusal(&format!("SELECT id FROM ({query})"));
+        assert!(problem.contains("share an id"), "{query}: {problem}");
+    }
+    for query in [
+        "SELECT NULL AS id, name FROM people",
+        "SELECT '' AS id, name FROM people",
+        "SELECT id, count(*) AS c FROM posts WHERE 0",
+    ] {
+        assert!(refusal(query).contains("empty id"), "{query}: {}", refusal(query));
+    }
+    // With no rows, nothing is shared yet.
+    assert_eq!(
+        kind("SELECT 'same' AS id, name FROM people WHERE 0", "name"),
+        "text"
+    );
+}
+
+#[test]
 fn names_must_be_plain_single_and_include_id() {
     assert!(refusal("SELECT name FROM people").contains("id column"));
     assert!(refusal("SELECT id, name, name FROM people").contains("twice"));
@@ -328,4 +352,6 @@ fn names_must_be_plain_single_and_include_id() {
     assert!(refusal("SELECT id, count(*) FROM people").contains("plain name"));
     assert!(refusal("DELETE FROM people RETURNING id").contains("single SELECT"));
     assert!(refusal("SELECT id FROM nowhere").contains("no such table"));
+    assert!(refusal("SELECT id, ? AS x FROM people").contains("parameters"));
+    assert!(refusal("SELECT id, :v AS x FROM people").contains("parameters"));
 }
