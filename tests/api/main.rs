@@ -84,6 +84,7 @@ mod sessions;
 mod settings_test_email;
 mod shutdown;
 mod sse;
+mod views_differential;
 mod webhooks_delivery;
 mod webhooks_log;
 mod webhooks_receiver;
