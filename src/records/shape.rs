@@ -55,18 +55,20 @@ fn number<S: Serializer>(v: f64, s: S) -> Result<S::Ok, S::Error> {
 /// to bytes it keeps its stored key order (as PocketBase does), while a
 /// `Value` sorts keys; Cairn stores JSON serialized from maps, keys
 /// sorted, so the two paths agree on everything Cairn wrote.
-fn stored_json<S: Serializer>(raw: &str, fallback: Value, s: S) -> Result<S::Ok, S::Error> {
+fn stored_json<S: Serializer>(raw: &str, fallback: impl FnOnce() -> Value, s: S) -> Result<S::Ok, S::Error> {
     match serde_json::from_str::<&RawValue>(raw) {
         Ok(raw) => raw.serialize(s),
-        Err(_) => fallback.serialize(s),
+        Err(_) => fallback().serialize(s),
     }
 }
 
-/// A column read as a boolean, the way bool fields are stored.
+/// A column read as a boolean, the way bool fields are stored. Only 1 is
+/// true among numbers: a view's `CAST(x AS BOOLEAN)` keeps `x`'s number,
+/// and PocketBase (0.40.6, measured) shows 2, -1 and 0.5 as `false`.
 fn truthy(v: ValueRef<'_>) -> bool {
     match v {
-        ValueRef::Integer(i) => i != 0,
-        ValueRef::Real(r) => r != 0.0,
+        ValueRef::Integer(i) => i == 1,
+        ValueRef::Real(r) => r == 1.0,
         ValueRef::Text(t) => matches!(t, b"1" | b"true" | b"TRUE"),
         _ => false,
     }
@@ -76,7 +78,7 @@ impl Serialize for Cell<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let v = self.value;
         let text = || match v {
-            ValueRef::Text(t) => String::from_utf8_lossy(t),
+            ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t),
             ValueRef::Integer(i) => Cow::Owned(i.to_string()),
             ValueRef::Real(r) => Cow::Owned(r.to_string()),
             _ => Cow::Borrowed(""),
@@ -89,13 +91,19 @@ impl Serialize for Cell<'_> {
                 _ => s.serialize_i64(0),
             },
             FieldKind::Bool { .. } => s.serialize_bool(truthy(v)),
+            // A view's json column holds whatever its query computes, not
+            // only JSON: text that is not JSON shows as that text (`'x'`,
+            // `group_concat(…)`), as PocketBase shows it, not as null.
             FieldKind::Json { .. } => match v {
                 ValueRef::Null => s.serialize_unit(),
-                _ => stored_json(&text(), Value::Null, s),
+                _ => {
+                    let text = text();
+                    stored_json(&text, || Value::String(text.to_string()), s)
+                }
             },
-            FieldKind::GeoPoint { .. } => stored_json(&text(), json!({"lon": 0, "lat": 0}), s),
+            FieldKind::GeoPoint { .. } => stored_json(&text(), || json!({"lon": 0, "lat": 0}), s),
             FieldKind::Password { .. } => s.serialize_str(""),
-            k if k.is_multi() => stored_json(&text(), json!([]), s),
+            k if k.is_multi() => stored_json(&text(), || json!([]), s),
             _ => s.serialize_str(&text()),
         }
     }

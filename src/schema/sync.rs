@@ -72,7 +72,7 @@ fn create_table_sql(table: &str, c: &Collection) -> String {
 
 pub fn create(conn: &Connection, c: &Collection) -> Result<(), SyncError> {
     if c.kind == CollectionKind::View {
-        conn.execute_batch(&format!("CREATE VIEW {} AS {}", quote(&c.name), c.view_query))?;
+        conn.execute_batch(&super::view::create_sql(conn, c)?)?;
         return Ok(());
     }
     conn.execute_batch(&create_table_sql(&c.name, c))?;

@@ -88,6 +88,7 @@ mod settings_test_email;
 mod shutdown;
 mod sse;
 mod text_autogenerate;
+mod views_differential;
 mod webhooks_delivery;
 mod webhooks_log;
 mod webhooks_receiver;

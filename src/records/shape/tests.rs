@@ -1,5 +1,6 @@
 //! Shape's tests: the map path and `RecordWriter` give the same bytes,
-//! and private emails stay hidden.
+//! private emails stay hidden, and computed values show as PocketBase
+//! shows them.
 
 use std::sync::Arc;
 
@@ -114,5 +115,39 @@ fn writer_hides_emails_as_the_map_path_does() {
         }
         assert!(pairs[0].1.contains("shown@example.com"));
         assert_eq!(pairs[1].1.contains("hidden@example.com"), hidden_shown);
+    }
+}
+
+/// What a view computes reaches json and bool fields as any SQLite value;
+/// each shows as PocketBase 0.40.6 shows it (measured through views).
+#[test]
+fn computed_values_show_as_pocketbase_shows_them() {
+    let json_kind = FieldKind::Json {
+        required: false,
+        max_size: 1,
+    };
+    for (value, want) in [
+        (ValueRef::Text(b"Alice"), json!("Alice")),
+        (ValueRef::Text(b"{bad"), json!("{bad")),
+        (ValueRef::Text(b""), json!("")),
+        (ValueRef::Text(b"[1,2]"), json!([1, 2])),
+        (ValueRef::Text(b"null"), Value::Null),
+        (ValueRef::Blob(b"Al"), json!("Al")),
+        (ValueRef::Integer(5), json!(5)),
+        (ValueRef::Null, Value::Null),
+    ] {
+        assert_eq!(cell_json(&json_kind, value), want, "{value:?}");
+    }
+    let bool_kind = FieldKind::Bool { required: false };
+    for (value, want) in [
+        (ValueRef::Integer(1), true),
+        (ValueRef::Real(1.0), true),
+        (ValueRef::Integer(0), false),
+        (ValueRef::Integer(2), false),
+        (ValueRef::Integer(-1), false),
+        (ValueRef::Real(0.5), false),
+        (ValueRef::Null, false),
+    ] {
+        assert_eq!(cell_json(&bool_kind, value), json!(want), "{value:?}");
     }
 }

@@ -1,7 +1,8 @@
 //! View collections: a read-only `SELECT` whose result columns become the
-//! collection's fields. A column taken straight from another collection's
-//! field keeps that field's type and options; a computed column is `json`.
-//! The query must return an `id` column, as every record has one.
+//! collection's fields, typed as PocketBase types them (`infer`, which
+//! reads the query's outline with `select`). The query must return an
+//! `id` column, as every record has one, and it is always text
+//! (`create_sql`).
 //!
 //! SQLite keeps views apart from the tables they read, so a table rebuild
 //! drops and re-creates them (`stash_all`, `restore`), and every schema
@@ -11,16 +12,15 @@
 //! `draft` makes the collection a query would give without storing it,
 //! for the dashboard's preview before a view is saved.
 
+mod infer;
+mod select;
+mod tokens;
+
 use rusqlite::Connection;
 use serde_json::Map;
 
-use super::{
-    Collection, CollectionKind, SchemaError,
-    catalog::Catalog,
-    collection::Rules,
-    field::{Field, FieldKind, derive_id},
-    sync::quote,
-};
+pub use self::infer::infer_fields;
+use super::{Collection, CollectionKind, SchemaError, catalog::Catalog, collection::Rules, sync::quote};
 
 /// The name and id a draft view goes by in its preview's rows.
 pub const DRAFT_NAME: &str = "_view_preview";
@@ -28,60 +28,6 @@ pub const DRAFT_NAME: &str = "_view_preview";
 /// The query as it will be stored: trimmed, without a trailing `;`.
 pub fn normalize(query: &str) -> String {
     query.trim().trim_end_matches(';').trim().to_owned()
-}
-
-/// Checks `query` and derives the view's fields from its columns.
-pub fn infer_fields(conn: &Connection, catalog: &Catalog, query: &str) -> Result<Vec<Field>, String> {
-    let head = query.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-    if head != "SELECT" && head != "WITH" {
-        return Err("The view query must be a single SELECT statement.".into());
-    }
-    let stmt = conn
-        .prepare(query)
-        .map_err(|e| format!("Invalid view query: {e}."))?;
-    if !stmt.readonly() {
-        return Err("The view query must be read-only.".into());
-    }
-    let mut fields: Vec<Field> = Vec::new();
-    for column in stmt.columns_with_metadata() {
-        let name = column.name().to_owned();
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.is_empty() {
-            return Err(format!("The view column {name:?} needs a plain name (use AS)."));
-        }
-        if fields.iter().any(|f| f.name.eq_ignore_ascii_case(&name)) {
-            return Err(format!("The view query returns the column {name:?} twice."));
-        }
-        let source = column
-            .table_name()
-            .zip(column.origin_name())
-            .and_then(|(table, origin)| {
-                catalog
-                    .all()
-                    .find(|c| c.name == table)
-                    .and_then(|c| c.field(origin))
-                    .cloned()
-            });
-        let field = match source {
-            Some(mut f) => {
-                f.id = derive_id(f.kind.type_name(), &name);
-                f.name = name;
-                f.system = f.name == "id";
-                f
-            }
-            None => Field::new(
-                &name,
-                FieldKind::Json {
-                    required: false,
-                    max_size: 1,
-                },
-            ),
-        };
-        fields.push(field);
-    }
-    if !fields.iter().any(|f| f.name == "id") {
-        return Err("The view query must return an id column.".into());
-    }
-    Ok(fields)
 }
 
 /// The view collection `query` would make, not stored: its fields as
@@ -160,7 +106,7 @@ pub fn broken(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
 /// The query of view `name` as SQLite now runs it: after a table is
 /// renamed, SQLite has rewritten the views that read it, and the stored
 /// query follows so a later edit starts from what runs. `None` when the
-/// view's text is not the shape `sync::create` writes.
+/// view's text is not the shape `create_sql` writes.
 pub fn current_query(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
     let sql: Option<String> = conn
         .query_row(
@@ -173,7 +119,50 @@ pub fn current_query(conn: &Connection, name: &str) -> rusqlite::Result<Option<S
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             e => Err(e),
         })?;
-    // Must match the statement `sync::create` writes.
     let head = format!("CREATE VIEW {} AS ", quote(name));
-    Ok(sql.and_then(|sql| sql.strip_prefix(&head).map(str::to_owned)))
+    Ok(sql.and_then(|sql| sql.strip_prefix(&head).map(|body| unwrapped(body).to_owned())))
+}
+
+/// Opens the statement `create_sql` wraps a query in; marked, so the query
+/// inside is found again (`unwrapped`) and told from a query of that shape.
+const TEXT_ID_HEAD: &str = "SELECT /* cairn: text ids */ CAST(`id` AS TEXT) AS `id`";
+
+/// The statement that makes view `c` (`sync::create` runs it).
+///
+/// Record ids are text, and a record is found with `id = ?` and a text
+/// value; SQLite does not find the integer 1 that way for `'1'`. So when
+/// the query's `id` is not a column SQLite knows to be `TEXT` (a
+/// `ROW_NUMBER()`, a number field), the view casts it, as PocketBase's
+/// does. A `TEXT` id column is left bare, so a lookup by id can still use
+/// the primary key of the table it comes from.
+///
+/// `current_query` reads the query back out of what this writes: change
+/// the two together.
+pub fn create_sql(conn: &Connection, c: &Collection) -> rusqlite::Result<String> {
+    let head = format!("CREATE VIEW {} AS ", quote(&c.name));
+    let stmt = conn.prepare(&c.view_query)?;
+    let columns = stmt.columns();
+    let text_id = columns
+        .iter()
+        .any(|col| col.name() == "id" && col.decl_type().is_some_and(|t| t.eq_ignore_ascii_case("TEXT")));
+    if text_id {
+        return Ok(format!("{head}{}", c.view_query));
+    }
+    let mut list = TEXT_ID_HEAD.to_owned();
+    for col in columns.iter().filter(|col| col.name() != "id") {
+        list.push_str(", ");
+        super::sync::push_quoted(&mut list, col.name());
+    }
+    // The query stands on lines of its own, so a trailing `--` comment
+    // in it cannot swallow the closing parenthesis.
+    Ok(format!("{head}{list} FROM (\n{}\n)", c.view_query))
+}
+
+/// The query of a view's text after `CREATE VIEW … AS `: as it is, or
+/// from inside the wrapper `create_sql` casts its id in.
+fn unwrapped(body: &str) -> &str {
+    body.strip_prefix(TEXT_ID_HEAD)
+        .and_then(|rest| rest.split_once(" FROM (\n"))
+        .and_then(|(_, inner)| inner.strip_suffix("\n)"))
+        .unwrap_or(body)
 }
