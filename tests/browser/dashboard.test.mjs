@@ -197,6 +197,55 @@ test('collections: the sidebar searches; a new collection with ten field types a
   await page.close();
 });
 
+test('a new collection: the field options a PocketBase user sets up, saved as set', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/collections/new`);
+  await page.locator('h1', { hasText: 'New collection' }).waitFor();
+  await page.fill('input[name=name]', 'options_demo');
+  const editable = page.locator('.field-row').filter({ has: page.locator('input[name=field-name]') });
+  const add = async (label, name) => {
+    await page.click(`.add-field button:text-is("+ ${label}")`);
+    await editable.last().locator('input[name=field-name]').fill(name);
+    return editable.last();
+  };
+  const code = await add('Text', 'code');
+  await code.locator('input[name=field-autogeneratePattern]').fill('DEMO-[0-9]{4}');
+  await code.locator('input[name=field-presentable]').check();
+  const mail = await add('Email', 'mail');
+  await mail.locator('input[name=field-onlyDomains]').fill('example.com, example.org');
+  const owner = await add('Relation', 'owner');
+  await owner.locator('select[name=field-collectionId]').selectOption({ label: 'users' });
+  await owner.locator('input[name=field-maxSelect]').fill('3');
+  await owner.locator('input[name=field-minSelect]').fill('1');
+  const picture = await add('File', 'picture');
+  await picture.locator('button:text-is("Images only")').click();
+  assert.equal(await picture.locator('input[name=field-mimeTypes]').inputValue(), 'image/jpeg, image/png, image/gif, image/webp, image/svg+xml');
+  await picture.locator('input[name=field-thumbs]').fill('100x100, 0x300');
+  await picture.locator('input[name=field-protected]').check();
+  await picture.scrollIntoViewIfNeeded();
+  await shot(page, 'collection-field-options');
+  await page.click('button:text-is("Create collection")');
+  await page.locator('h1', { hasText: 'options_demo' }).waitFor();
+  const saved = await api(server.base, token, 'GET', '/api/collections/options_demo');
+  const field = (name) => saved.fields.find((f) => f.name === name);
+  assert.equal(field('code').autogeneratePattern, 'DEMO-[0-9]{4}');
+  assert.equal(field('code').presentable, true);
+  assert.deepEqual(field('mail').onlyDomains, ['example.com', 'example.org']);
+  assert.equal(field('owner').minSelect, 1);
+  assert.deepEqual(field('picture').mimeTypes, ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/svg+xml']);
+  assert.deepEqual(field('picture').thumbs, ['100x100', '0x300']);
+  assert.equal(field('picture').protected, true);
+  // The settings page shows them again.
+  await page.click('.page-head a:text-is("Settings")');
+  await page.locator('h1', { hasText: 'Settings of options_demo' }).waitFor();
+  await page.locator('input[name=field-thumbs]').waitFor();
+  assert.equal(await page.locator('input[name=field-thumbs]').inputValue(), '100x100, 0x300');
+  await api(server.base, token, 'DELETE', '/api/collections/options_demo');
+  w.check();
+  await page.close();
+});
+
 test('records: add with every common type, filter (with the server error inline), sort, page, edit, delete', async () => {
   const page = await context.newPage();
   const w = watch(page);

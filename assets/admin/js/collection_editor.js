@@ -5,7 +5,7 @@
 // is left; an auth collection's options in their own module. The draft stays in the page through any error, and leaving it
 // unsaved asks first; the server's errors are shown on the field, index,
 // query or rule they concern.
-import { html, useRef, useState } from './lib.js';
+import { html, useEffect, useRef, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';
 import { go, useLeaveGuard } from './router.js';
@@ -263,11 +263,32 @@ function FieldRow({ field, index, error, targets, onChange, onRemove }) {
   const opt = (label, k, input) => html`<label class="opt">${label}${input}<${FieldError} error=${error} path=${at(k)} /></label>`;
   const numInput = (k, attrs = {}) => html`<input type="number" name=${`field-${k}`} class=${bad(k)} value=${field[k] ?? ''} ...${attrs}
     onInput=${(e) => set(k, num(e.currentTarget.value))} />`;
+  const textInput = (k, placeholder) => html`<input name=${`field-${k}`} class=${bad(k)} value=${field[k] || ''} spellcheck="false" autocomplete="off"
+    placeholder=${placeholder} onInput=${(e) => set(k, e.currentTarget.value)} />`;
+  const list = (k, placeholder) => html`<${ListInput} name=${`field-${k}`} cls=${bad(k)} value=${field[k] || []} placeholder=${placeholder} onChange=${(v) => set(k, v)} />`;
+  const check = (k, label) => html`<label class="check"><input type="checkbox" name=${`field-${k}`} checked=${Boolean(field[k])}
+    onChange=${(e) => set(k, e.currentTarget.checked)} />${label}</label>`;
   let options = null;
   switch (field.type) {
     case 'text':
       options = [opt('Min length', 'min', numInput('min', { min: 0 })), opt('Max length', 'max', numInput('max', { min: 0 })),
-        opt('Pattern', 'pattern', html`<input name="field-pattern" class=${bad('pattern')} value=${field.pattern || ''} spellcheck="false" placeholder="^[a-z]+$" onInput=${(e) => set('pattern', e.currentTarget.value)} />`)];
+        opt('Pattern', 'pattern', textInput('pattern', '^[a-z]+$')),
+        opt('Generate when empty', 'autogeneratePattern', textInput('autogeneratePattern', 'e.g. INV-\\d{6}'))];
+      break;
+    case 'email':
+    case 'url':
+      options = [opt('Only domains', 'onlyDomains', list('onlyDomains', 'example.com')),
+        opt('Except domains', 'exceptDomains', list('exceptDomains', 'spam.test'))];
+      break;
+    case 'date':
+      options = [opt('Earliest', 'min', textInput('min', '2024-01-01 00:00:00.000Z')),
+        opt('Latest', 'max', textInput('max', '2030-12-31 23:59:59.999Z'))];
+      break;
+    case 'editor':
+      options = [opt('Max size (bytes)', 'maxSize', numInput('maxSize', { min: 0 }))];
+      break;
+    case 'json':
+      options = [opt('Max size (bytes)', 'maxSize', numInput('maxSize', { min: 0 }))];
       break;
     case 'number':
       options = [opt('Min', 'min', numInput('min')), opt('Max', 'max', numInput('max')),
@@ -280,12 +301,17 @@ function FieldRow({ field, index, error, targets, onChange, onRemove }) {
     case 'relation':
       options = [opt('Collection', 'collectionId', html`<select name="field-collectionId" class=${bad('collectionId')} value=${field.collectionId || ''} onChange=${(e) => set('collectionId', e.currentTarget.value)}>
           <option value="">Choose…</option>${targets.map((c) => html`<option value=${c.id}>${c.name}</option>`)}</select>`),
+        opt('Min selected', 'minSelect', numInput('minSelect', { min: 0 })),
         opt('Max selected', 'maxSelect', numInput('maxSelect', { min: 1 })),
         html`<label class="check"><input type="checkbox" checked=${field.cascadeDelete} onChange=${(e) => set('cascadeDelete', e.currentTarget.checked)} />Delete with the related record</label>`];
       break;
     case 'file':
       options = [opt('Max files', 'maxSelect', numInput('maxSelect', { min: 1 })),
-        opt('Max size (bytes, 0 = 5 MB)', 'maxSize', numInput('maxSize', { min: 0 }))];
+        opt('Max size (bytes, 0 = 5 MB)', 'maxSize', numInput('maxSize', { min: 0 })),
+        html`<div class="opt wide">${opt('Allowed types (empty: any)', 'mimeTypes', list('mimeTypes', 'image/jpeg, image/png'))}
+          <button type="button" class="btn small ghost" onClick=${() => set('mimeTypes', IMAGE_TYPES)}>Images only</button></div>`,
+        opt('Thumb sizes', 'thumbs', list('thumbs', '100x100, 0x300')),
+        check('protected', 'Protected (a file token is needed to download)')];
       break;
     case 'autodate':
       options = [html`<label class="check"><input type="checkbox" checked=${field.onCreate} onChange=${(e) => set('onCreate', e.currentTarget.checked)} />Set on create</label>`,
@@ -300,6 +326,8 @@ function FieldRow({ field, index, error, targets, onChange, onRemove }) {
         aria-label=${`Name of field ${index + 1} (${typeLabel(field.type)})`} onInput=${(e) => set('name', e.currentTarget.value)} />
       ${field.type !== 'autodate' && html`<label class="check"><input type="checkbox" name="field-required" checked=${field.required} onChange=${(e) => set('required', e.currentTarget.checked)} />Required</label>`}
       <label class="check"><input type="checkbox" checked=${field.hidden} onChange=${(e) => set('hidden', e.currentTarget.checked)} />Hidden</label>
+      <label class="check" title="Shown for the record where another record refers to it"><input type="checkbox" name="field-presentable" checked=${field.presentable}
+        onChange=${(e) => set('presentable', e.currentTarget.checked)} />Presentable</label>
       <button type="button" class="btn ghost small" aria-label=${`Remove field ${field.name || index + 1}`} onClick=${onRemove}>Remove</button>
     </div>
     <${FieldError} error=${error} path=${at('name')} />
@@ -307,9 +335,18 @@ function FieldRow({ field, index, error, targets, onChange, onRemove }) {
   </li>`;
 }
 
+/** The image types "Images only" allows: those a browser shows and the server makes thumbs of. */
+const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/svg+xml'];
+
 /** A comma-separated list edited as text: what is typed stays as typed. */
-function ListInput({ name, cls, value, onChange }) {
+function ListInput({ name, cls, value, onChange, placeholder = 'draft, published' }) {
   const [text, setText] = useState(value.join(', '));
-  return html`<input name=${name} class=${cls} value=${text} spellcheck="false" placeholder="draft, published"
-    onInput=${(e) => { const t = e.currentTarget.value; setText(t); onChange(t.split(',').map((s) => s.trim()).filter(Boolean)); }} />`;
+  // A value set from outside (a preset button) shows in the box.
+  useEffect(() => { if (value.join(', ') !== splitList(text).join(', ')) setText(value.join(', ')); }, [value.join('\n')]);
+  return html`<input name=${name} class=${cls} value=${text} spellcheck="false" placeholder=${placeholder}
+    onInput=${(e) => { const t = e.currentTarget.value; setText(t); onChange(splitList(t)); }} />`;
+}
+
+function splitList(text) {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
 }
