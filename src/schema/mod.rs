@@ -18,6 +18,7 @@ pub mod field;
 pub mod index;
 pub mod json_schema;
 pub mod sync;
+mod system;
 pub mod validate;
 pub mod view;
 

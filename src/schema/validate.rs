@@ -133,6 +133,9 @@ pub fn validate(
         super::auth_options::validate_secrets(&new.options, &mut errors);
         super::auth_options::validate_auth_options(new, &mut errors);
     }
+    if let Some(old) = old {
+        super::system::check_rules(old, new, &mut errors);
+    }
     if errors.is_empty() {
         validate_rules(catalog, new, rule_check, &mut errors);
     }

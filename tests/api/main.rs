@@ -83,6 +83,7 @@ mod sessions;
 mod settings_test_email;
 mod shutdown;
 mod sse;
+mod system_collections;
 mod webhooks_delivery;
 mod webhooks_log;
 mod webhooks_receiver;
