@@ -266,6 +266,13 @@ impl Schema {
         let gone = self.accounts_gone;
         self.change(db, move |tx, stored| {
             let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
+            if c.id == defaults::SUPERUSERS_ID {
+                // Emptied, it would lock every superuser out (PocketBase
+                // refuses too: its last superuser cannot be deleted).
+                return Err(SchemaError::Refused(
+                    "Failed to truncate collection: the superusers cannot all be deleted.".into(),
+                ));
+            }
             if c.kind == CollectionKind::View {
                 return Err(SchemaError::Refused(
                     "View collections cannot be truncated.".into(),

@@ -1,10 +1,11 @@
 //! The system collections keep what the server relies on, as PocketBase
 //! 0.40.6 keeps it (each answer observed against its binary): their API
 //! rules cannot change (`_superusers {"createRule": ""}` let a guest make
-//! itself a superuser), and no auth collection takes `manageRule: ""`
-//! (every signed-in account would manage every account). The controls: a
-//! rule sent back unchanged, the rules of a collection that is not a
-//! system one.
+//! itself a superuser), no auth collection takes `manageRule: ""` (every
+//! signed-in account would manage every account), and `_superusers` cannot
+//! be emptied (every superuser locked out). The controls: a rule sent back
+//! unchanged, the rules of a collection that is not a system one, the
+//! truncation of any other collection.
 
 use serde_json::{Value, json};
 
@@ -197,4 +198,67 @@ async fn no_auth_collection_takes_an_empty_manage_rule_but_others_are_free() {
     assert_eq!(changed["authRule"], Value::Null);
     let back = json!({"manageRule": null, "authRule": ""});
     assert_eq!(patch(&app, &token, "users", back).await.status(), 200);
+}
+
+#[tokio::test]
+async fn superusers_cannot_be_truncated_but_other_collections_can() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    app.post_ok(
+        &token,
+        "/api/collections/_superusers/records",
+        json!({"email": "two@example.com", "password": "two-pass-123", "passwordConfirm": "two-pass-123"}),
+    )
+    .await;
+    for path in [
+        "/api/collections/_superusers/truncate",
+        "/api/collections/pbc_3142635823/truncate",
+    ] {
+        let resp = app.call("DELETE", path, Some(&token), None).await;
+        let body = assert_envelope(resp, 400).await;
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Failed to truncate collection"),
+            "{body}"
+        );
+        assert_eq!(body["data"], json!({}));
+    }
+    assert_eq!(superusers_count(&app, &token).await, 2, "nothing deleted");
+    assert_eq!(
+        app.sign_in("_superusers", "root@example.com", "root-pass-123")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.sign_in("_superusers", "two@example.com", "two-pass-123")
+            .await
+            .status(),
+        200
+    );
+    let resp = app
+        .call("DELETE", "/api/collections/_superusers/truncate", None, None)
+        .await;
+    assert_envelope(resp, 401).await;
+
+    // Controls: `users`, a system base collection and a plain one empty.
+    app.sign_up("someone@example.com", "some-pass-123").await;
+    app.post_ok(
+        &token,
+        "/api/collections",
+        json!({"name": "notes", "fields": [{"name": "t", "type": "text"}]}),
+    )
+    .await;
+    app.post_ok(&token, "/api/collections/notes/records", json!({"t": "x"}))
+        .await;
+    for collection in ["users", "_externalAuths", "notes"] {
+        let path = format!("/api/collections/{collection}/truncate");
+        let resp = app.call("DELETE", &path, Some(&token), None).await;
+        assert_eq!(resp.status(), 204, "{collection}");
+        let path = format!("/api/collections/{collection}/records");
+        let list = json(app.call("GET", &path, Some(&token), None).await).await;
+        assert_eq!(list["totalItems"], 0, "{collection}: {list}");
+    }
 }
