@@ -30,6 +30,7 @@ use std::sync::{
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use bulk::LeftOut;
 pub use catalog::Catalog;
 pub use collection::{Collection, CollectionKind};
 use sync::SyncError;
@@ -247,7 +248,7 @@ impl Schema {
         let id = self
             .change(db, move |tx, stored| {
                 let old = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
-                Ok(update_in(tx, stored, old, &body, check)?.id)
+                Ok(update_in(tx, stored, old, &body, check, LeftOut::Deleted)?.id)
             })
             .await?;
         self.catalog().by_id(&id).cloned().ok_or(SchemaError::NotFound)
@@ -378,6 +379,7 @@ fn update_in(
     old: &Collection,
     body: &Map<String, Value>,
     rule_check: RuleCheck,
+    left_out: LeftOut,
 ) -> Result<Collection, SchemaError> {
     let mut c = old.clone();
     if let Some(kind) = body.get("type").and_then(Value::as_str) {
@@ -391,6 +393,9 @@ fn update_in(
         }
     }
     c.apply_patch(body).map_err(|_| SchemaError::Unreadable)?;
+    if body.contains_key("fields") {
+        bulk::keep_left_out(old, &mut c, left_out);
+    }
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, UPDATE_FAILED)?;
     c.updated = crate::datetime::now();

@@ -15,6 +15,7 @@ mod backups_restore;
 mod batch;
 mod cli;
 mod collections;
+mod collections_import;
 mod dash_dry_run;
 mod dash_superusers;
 mod dash_views;
