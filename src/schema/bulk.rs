@@ -99,7 +99,7 @@ pub(super) enum LeftOut {
 
 /// Puts back, after the listed fields, the stored ones `left_out` keeps
 /// that the new list does not have. A system field whose name another
-/// field took is not put back: two fields would have its name.
+/// field took is not put back: `system::check_fields` refuses that swap.
 pub(super) fn keep_left_out(old: &Collection, c: &mut Collection, left_out: LeftOut) {
     if c.kind == CollectionKind::View {
         return; // a view's fields are its query's

@@ -363,7 +363,15 @@ fn create_in(
     let (mut c, bad_kind) = Collection::from_create(body).map_err(|_| SchemaError::Unreadable)?;
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, CREATE_FAILED)?;
-    let errors = validate::validate(tx, stored, None, &c, bad_kind.as_deref(), rule_check)?;
+    let errors = validate::validate(
+        tx,
+        stored,
+        None,
+        &c,
+        bad_kind.as_deref(),
+        rule_check,
+        ErrorTree::new(),
+    )?;
     if !errors.is_empty() {
         return Err(invalid(CREATE_FAILED, errors));
     }
@@ -396,10 +404,12 @@ fn update_in(
     if body.contains_key("fields") {
         bulk::keep_left_out(old, &mut c, left_out);
     }
+    let mut found = ErrorTree::new();
+    system::check_fields(old, &c, &mut found);
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, UPDATE_FAILED)?;
     c.updated = crate::datetime::now();
-    let errors = validate::validate(tx, stored, Some(old), &c, None, rule_check)?;
+    let errors = validate::validate(tx, stored, Some(old), &c, None, rule_check, found)?;
     if !errors.is_empty() {
         return Err(invalid(UPDATE_FAILED, errors));
     }

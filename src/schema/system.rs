@@ -1,15 +1,28 @@
 //! What no change may do to what the server itself relies on: the API
-//! rules of a system collection (`_superusers`, `_externalAuths`).
+//! rules of a system collection (`_superusers`, `_externalAuths`) and the
+//! system fields of every collection (its `id` primary key; an auth
+//! collection's `email`, `password`, `tokenKey`, …; the `created` and
+//! `updated` of the system collections).
 //!
 //! As PocketBase 0.40.6 answers, observed against its binary: a changed
 //! rule of a system collection is `validation_collection_system_rule_change`
 //! under that rule's key (`null` sent back for a `null` rule is no
-//! change). Without this, `_superusers {"createRule": ""}` let anyone
-//! make themselves a superuser.
+//! change); a system field renamed, deleted, or replaced by another field
+//! of its name is `validation_system_field_change` under `fields`; the
+//! `id` field renamed or retyped is `validation_missing_primary_key`
+//! there. What PocketBase quietly puts back instead (an `id` made hidden
+//! or optional, an `email` turned into a url, a deleted `id` or `email`)
+//! `defaults::complete` puts back.
+//!
+//! Without these, `_superusers {"createRule": ""}` let anyone make
+//! themselves a superuser, and renaming a system field left two fields
+//! sharing one id, which the table sync could not apply (a 500).
 
 use super::{
     auth_options,
     collection::{Collection, CollectionKind, RULE_KEYS},
+    defaults,
+    field::FieldKind,
 };
 use crate::validation::{ErrorTree, FieldError};
 
@@ -17,6 +30,20 @@ fn rule_change() -> FieldError {
     FieldError::new(
         "validation_collection_system_rule_change",
         "The API rules of a system collection cannot be changed.",
+    )
+}
+
+fn field_change() -> FieldError {
+    FieldError::new(
+        "validation_system_field_change",
+        "A system field cannot be deleted, renamed or replaced.",
+    )
+}
+
+fn missing_primary_key() -> FieldError {
+    FieldError::new(
+        "validation_missing_primary_key",
+        "The collection needs its \"id\" primary key field, a text field named id.",
     )
 }
 
@@ -41,19 +68,69 @@ pub fn check_rules(old: &Collection, new: &Collection, errors: &mut ErrorTree) {
     }
 }
 
+/// The system fields of `old` must all be in `new` (matched by id) under
+/// their own names, the primary key still a text field. Runs on the
+/// fields as submitted, before `defaults::complete`: it puts a missing
+/// system field back by name, which would hide a rename (the old field
+/// and the new one then sharing an id) or a swap (a client's field taking
+/// the system field's id).
+pub fn check_fields(old: &Collection, new: &Collection, errors: &mut ErrorTree) {
+    if old.kind == CollectionKind::View || new.kind == CollectionKind::View {
+        return; // a view's fields are its query's
+    }
+    for system in old.fields.iter().filter(|f| f.system) {
+        let primary = matches!(
+            system.kind,
+            FieldKind::Text {
+                primary_key: true,
+                ..
+            }
+        );
+        let problem = match new.field_by_id(&system.id) {
+            Some(f) if primary && (f.name != system.name || !matches!(f.kind, FieldKind::Text { .. })) => {
+                Some(missing_primary_key())
+            }
+            Some(f) if f.name != system.name => Some(field_change()),
+            Some(_) => None,
+            // Another field took its name (and would take its column).
+            None if new.field(&system.name).is_some() => Some(field_change()),
+            None if defaults::puts_back(new.kind, &system.name) => None,
+            None => Some(field_change()),
+        };
+        if let Some(problem) = problem {
+            errors.add(&["fields"], problem);
+            return;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
 
-    use super::{super::defaults, *};
+    use super::*;
+
+    /// An edit of a collection's fields as `GET` shows them.
+    type Change = fn(&mut Vec<Value>);
 
     fn errors_of(old: &Collection, patch: Value) -> Value {
         let mut new = old.clone();
         new.apply_patch(patch.as_object().expect("an object"))
             .expect("readable");
         let mut errors = ErrorTree::new();
+        check_fields(old, &new, &mut errors);
         check_rules(old, &new, &mut errors);
         Value::Object(errors.into_map())
+    }
+
+    fn fields_with(c: &Collection, change: impl FnOnce(&mut Vec<Value>)) -> Value {
+        let mut fields: Vec<Value> = c.to_json()["fields"].as_array().expect("a list").clone();
+        change(&mut fields);
+        json!({ "fields": fields })
+    }
+
+    fn at<'a>(fields: &'a mut [Value], name: &str) -> &'a mut Value {
+        fields.iter_mut().find(|f| f["name"] == name).expect("the field")
     }
 
     #[test]
@@ -77,5 +154,61 @@ mod tests {
             errors_of(&users, json!({"listRule": "", "authRule": null})),
             json!({})
         );
+    }
+
+    #[test]
+    fn system_fields_are_neither_renamed_nor_deleted_nor_swapped() {
+        let su = defaults::superusers();
+        let cases: [(&str, Change, &str); 6] = [
+            (
+                "rename id",
+                |f| at(f, "id")["name"] = json!("ident"),
+                "validation_missing_primary_key",
+            ),
+            (
+                "retype id",
+                |f| at(f, "id")["type"] = json!("number"),
+                "validation_missing_primary_key",
+            ),
+            (
+                "swap id",
+                |f| at(f, "id")["id"] = json!("other123"),
+                "validation_system_field_change",
+            ),
+            (
+                "rename email",
+                |f| at(f, "email")["name"] = json!("mail"),
+                "validation_system_field_change",
+            ),
+            (
+                "swap password",
+                |f| at(f, "password")["id"] = json!("p1"),
+                "validation_system_field_change",
+            ),
+            (
+                "delete created",
+                |f| f.retain(|x| x["name"] != "created"),
+                "validation_system_field_change",
+            ),
+        ];
+        for (label, change, code) in cases {
+            let errors = errors_of(&su, fields_with(&su, change));
+            assert_eq!(errors["fields"]["code"], code, "{label}: {errors}");
+        }
+    }
+
+    #[test]
+    fn what_complete_puts_back_may_be_left_out() {
+        let su = defaults::superusers();
+        for name in ["id", "email", "password", "tokenKey", "verified"] {
+            let errors = errors_of(&su, fields_with(&su, |f| f.retain(|x| x["name"] != name)));
+            assert_eq!(errors, json!({}), "{name}");
+        }
+        let users = defaults::users();
+        let errors = errors_of(
+            &users,
+            fields_with(&users, |f| f.retain(|x| x["name"] != "created")),
+        );
+        assert_eq!(errors, json!({}), "not a system field in users");
     }
 }

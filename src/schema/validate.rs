@@ -53,7 +53,9 @@ fn internal_name(conn: &Connection, catalog: &Catalog, name: &str) -> rusqlite::
 
 /// Validates `new` (the collection as it would be saved); `old` is the
 /// stored version for an update. `raw_kind` is an unrecognized `type`.
-/// `conn` is the write transaction the change will be made in.
+/// `conn` is the write transaction the change will be made in. `errors`
+/// holds what was found before the defaults were filled in (a system
+/// field renamed: `system::check_fields`); those come first.
 pub fn validate(
     conn: &Connection,
     catalog: &Catalog,
@@ -61,9 +63,8 @@ pub fn validate(
     new: &Collection,
     bad_kind: Option<&str>,
     rule_check: RuleCheck,
+    mut errors: ErrorTree,
 ) -> rusqlite::Result<ErrorTree> {
-    let mut errors = ErrorTree::new();
-
     // The collection's own keys.
     if new.name.is_empty() {
         errors.add(&["name"], blank());
@@ -125,7 +126,12 @@ pub fn validate(
         errors.add(&["viewQuery"], blank());
     }
 
-    validate_fields(catalog, old, new, &mut errors);
+    // A problem with the list as a whole (`system::check_fields`) is the
+    // one `fields` answers: the defaults since put back make the rest
+    // about fields the client never sent.
+    if !errors.contains("fields") {
+        validate_fields(catalog, old, new, &mut errors);
+    }
     validate_indexes(new, &mut errors);
     if new.kind == CollectionKind::Auth {
         super::auth_options::validate_sessions(&new.options, &mut errors);
@@ -193,6 +199,23 @@ fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection
                     format!("Duplicated or invalid field name {name}."),
                 )
                 .with_params(json!({"fieldName": name})),
+            );
+        }
+        if matches!(
+            field.kind,
+            FieldKind::Text {
+                primary_key: true,
+                ..
+            }
+        ) && name != "id"
+        {
+            // The table has one primary key, the `id` column.
+            errors.add(
+                &path("primaryKey"),
+                FieldError::new(
+                    "validation_unsupported_composite_pk",
+                    "Only the id field is a primary key.",
+                ),
             );
         }
         if let Some(previous) = old.and_then(|o| o.field_by_id(&field.id))

@@ -85,6 +85,7 @@ mod settings_test_email;
 mod shutdown;
 mod sse;
 mod system_collections;
+mod system_fields;
 mod webhooks_delivery;
 mod webhooks_log;
 mod webhooks_receiver;
