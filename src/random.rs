@@ -1,5 +1,10 @@
 //! Random strings from the operating system's generator, for ids, token
-//! keys and secrets.
+//! keys and secrets; `pattern` draws one from a regular expression (a text
+//! field's `autogeneratePattern`).
+
+mod pattern;
+
+pub use pattern::{PatternError, from_pattern};
 
 use rand::{Rng, RngCore, distr::Alphanumeric};
 

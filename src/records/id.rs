@@ -1,7 +1,7 @@
 //! Record ids: the typed value every record service takes, made once at
 //! the edge from a path or a batch URL (`RecordId::parse`), or fresh
 //! (`RecordId::generate`, 15 characters of `[a-z0-9]` as PocketBase
-//! makes them).
+//! makes them; `RecordId::draw_for` as the collection's `id` field says).
 //!
 //! `parse` refuses only the empty id. Any other text can name a record:
 //! the id field's pattern is the collection's own (a superuser may change
@@ -13,7 +13,11 @@
 
 use std::fmt;
 
+use crate::schema::{Collection, field::FieldKind};
+
 pub const LEN: usize = 15;
+/// What `generate` draws, as an `autogeneratePattern`.
+const DEFAULT_PATTERN: &str = "[a-z0-9]{15}";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RecordId(String);
@@ -21,6 +25,26 @@ pub struct RecordId(String);
 impl RecordId {
     pub fn generate() -> Self {
         Self(crate::random::lower_alphanumeric(LEN))
+    }
+
+    /// A new record's id, drawn from its collection's `id` field's
+    /// `autogeneratePattern` (the default's quickly, by `generate`);
+    /// `None` when the field has none: the client must send one, as
+    /// PocketBase asks. A stored pattern nothing can be drawn from (saving
+    /// one is refused) gives the default form, which the field's own
+    /// checks then judge.
+    pub fn draw_for(c: &Collection) -> Option<Self> {
+        let pattern = match c.field("id").map(|f| &f.kind) {
+            Some(FieldKind::Text {
+                autogenerate_pattern, ..
+            }) => autogenerate_pattern.as_str(),
+            _ => DEFAULT_PATTERN,
+        };
+        match pattern {
+            "" => None,
+            DEFAULT_PATTERN => Some(Self::generate()),
+            other => Some(crate::random::from_pattern(other).map_or_else(|_| Self::generate(), Self)),
+        }
     }
 
     /// A client's id of a record to view, change or delete: `None` for
@@ -56,6 +80,31 @@ mod tests {
             assert!(RecordId::has_default_form(id.as_str()));
             assert_eq!(RecordId::parse(id.as_str()), Some(id));
         }
+    }
+
+    #[test]
+    fn ids_are_drawn_as_the_id_field_says() {
+        let mut c = crate::schema::defaults::users();
+        assert!(RecordId::draw_for(&c).is_some_and(|id| RecordId::has_default_form(id.as_str())));
+        let set = |c: &mut Collection, to: &str| {
+            let Some(FieldKind::Text {
+                autogenerate_pattern, ..
+            }) = c.fields.iter_mut().find(|f| f.name == "id").map(|f| &mut f.kind)
+            else {
+                panic!("an id field");
+            };
+            *autogenerate_pattern = to.into();
+        };
+        set(&mut c, "[0-9]{20}");
+        let id = RecordId::draw_for(&c).expect("drawn");
+        assert!(
+            id.as_str().len() == 20 && id.as_str().bytes().all(|b| b.is_ascii_digit()),
+            "{id}"
+        );
+        set(&mut c, "");
+        assert_eq!(RecordId::draw_for(&c), None);
+        set(&mut c, "[a-z");
+        assert!(RecordId::draw_for(&c).is_some_and(|id| RecordId::has_default_form(id.as_str())));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The system fields of a collection keep what the server relies on, as
 //! PocketBase 0.40.6 keeps it (each answer observed against its binary):
-//! the `id` stays a visible, required text primary key; an auth
-//! collection's `email`, `password`, `tokenKey`, `emailVisibility` and
-//! `verified` keep their names, types and (for the first three)
-//! visibility; the system fields of a system
+//! the `id` stays a visible, required text primary key whose drawn values
+//! its own checks accept; an auth collection's `email`, `password`,
+//! `tokenKey`, `emailVisibility` and `verified` keep their names, types
+//! and (for the first three) visibility; the system fields of a system
 //! collection are neither renamed nor deleted. Some changes are refused
 //! (renaming the `id` was a 500), some quietly set back, as PocketBase
 //! does; the controls are the changes it allows, which still save.
@@ -161,13 +161,14 @@ async fn what_the_id_must_be_is_set_back_and_its_other_options_are_free() {
         "{list}"
     );
 
-    // Free: what is shown, and its lengths.
+    // Free: what is shown, and lengths and patterns that agree.
     let resp = change_fields(&app, &token, "notes", |f| {
         let id = named(f, "id");
         id["presentable"] = json!(true);
         id["help"] = json!("the key");
         id["min"] = json!(5);
         id["max"] = json!(20);
+        id["autogeneratePattern"] = json!("[a-z]{20}");
     })
     .await;
     let id = field_after(resp, "id").await;
@@ -175,10 +176,114 @@ async fn what_the_id_must_be_is_set_back_and_its_other_options_are_free() {
         (&id["presentable"], &id["help"], &id["max"]),
         (&json!(true), &json!("the key"), &json!(20))
     );
-    assert_eq!(
-        create_record(&app, "notes", json!({"a": "y"})).await.status(),
-        200
+    let created = json(create_record(&app, "notes", json!({"a": "y"})).await).await;
+    let drawn = created["id"].as_str().unwrap();
+    assert!(
+        drawn.len() == 20 && drawn.bytes().all(|b| b.is_ascii_lowercase()),
+        "{created}"
     );
+}
+
+#[tokio::test]
+async fn the_id_pattern_must_accept_the_ids_it_draws() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    notes(&app, &token, "notes").await;
+    let before = fields_of(&app, &token, "notes").await;
+
+    // Every new record would be refused.
+    let refused: [(&str, Change); 3] = [
+        ("digits only", |f| named(f, "id")["pattern"] = json!("^[0-9]+$")),
+        ("longer than max", |f| {
+            named(f, "id")["autogeneratePattern"] = json!("[a-z]{20}")
+        }),
+        ("min above max", |f| named(f, "id")["min"] = json!(20)),
+    ];
+    for (label, change) in refused {
+        let resp = change_fields(&app, &token, "notes", change).await;
+        let body = assert_envelope(resp, 400).await;
+        assert_eq!(
+            body["data"]["fields"]["0"]["autogeneratePattern"]["code"],
+            "validation_invalid_autogenerate_pattern_value",
+            "{label}: {body}"
+        );
+        assert_eq!(fields_of(&app, &token, "notes").await, before, "{label}");
+    }
+    let resp = change_fields(&app, &token, "notes", |f| {
+        named(f, "id")["autogeneratePattern"] = json!("[a-z")
+    })
+    .await;
+    let body = assert_envelope(resp, 400).await;
+    assert_eq!(
+        body["data"]["fields"]["0"]["autogeneratePattern"]["code"], "validation_invalid_regex",
+        "{body}"
+    );
+
+    // Controls: the pattern and what is drawn changed together; no
+    // pattern to draw from, so the client names each record.
+    let resp = change_fields(&app, &token, "notes", |f| {
+        named(f, "id")["pattern"] = json!("^[0-9]+$");
+        named(f, "id")["autogeneratePattern"] = json!("[0-9]{15}");
+    })
+    .await;
+    assert_eq!(field_after(resp, "id").await["pattern"], "^[0-9]+$");
+    let created = json(create_record(&app, "notes", json!({"a": "n"})).await).await;
+    let drawn = created["id"].as_str().unwrap();
+    assert!(
+        drawn.len() == 15 && drawn.bytes().all(|b| b.is_ascii_digit()),
+        "{created}"
+    );
+
+    let resp = change_fields(&app, &token, "notes", |f| {
+        named(f, "id")["autogeneratePattern"] = json!("")
+    })
+    .await;
+    assert_eq!(field_after(resp, "id").await["autogeneratePattern"], "");
+    let body = assert_envelope(create_record(&app, "notes", json!({"a": "n"})).await, 400).await;
+    assert_eq!(body["data"]["id"]["code"], "validation_required", "{body}");
+    let resp = create_record(&app, "notes", json!({"id": "123456789012345", "a": "n"})).await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_text_fields_autogenerate_pattern_must_fit_the_field() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    for (field, code) in [
+        (
+            json!({"name": "code", "type": "text", "pattern": "^[0-9]+$", "autogeneratePattern": "[a-z]{5}"}),
+            "validation_invalid_autogenerate_pattern_value",
+        ),
+        (
+            json!({"name": "code", "type": "text", "max": 3, "autogeneratePattern": "[a-z]{5}"}),
+            "validation_invalid_autogenerate_pattern_value",
+        ),
+        (
+            json!({"name": "code", "type": "text", "autogeneratePattern": "[a-z]{100000}"}),
+            "validation_invalid_autogenerate_pattern_value",
+        ),
+        (
+            json!({"name": "code", "type": "text", "autogeneratePattern": "(a"}),
+            "validation_invalid_regex",
+        ),
+    ] {
+        let body = json!({"name": "codes", "fields": [field]});
+        let resp = app
+            .call("POST", "/api/collections", Some(&token), Some(body))
+            .await;
+        let body = assert_envelope(resp, 400).await;
+        assert_eq!(
+            body["data"]["fields"]["1"]["autogeneratePattern"]["code"], code,
+            "{body}"
+        );
+    }
+    let resp = app
+        .call("GET", "/api/collections/codes", Some(&token), None)
+        .await;
+    assert_envelope(resp, 404).await;
+    let fine = json!({"name": "codes", "fields": [
+        {"name": "code", "type": "text", "pattern": "^inv-[0-9]+$", "max": 12, "autogeneratePattern": "inv-[0-9]{4,8}"}]});
+    app.post_ok(&token, "/api/collections", fine).await;
 }
 
 #[tokio::test]

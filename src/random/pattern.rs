@@ -1,0 +1,184 @@
+//! A random string that a regular expression matches: how a text field's
+//! `autogeneratePattern` (`[a-z0-9]{15}` for record ids) becomes a value,
+//! as PocketBase draws one.
+//!
+//! The pattern is read by `regex-syntax`, the parser the `regex` crate
+//! matches with, so what is drawn here is what a field's `pattern` check
+//! will see; then its tree is walked, drawing at each choice: a character
+//! of a class, a branch of an alternation, a count within a repetition's
+//! bounds. Anchors and word boundaries draw nothing, so a pattern that
+//! needs them to hold at a place they cannot (`a^b`) gives a value it does
+//! not match; the schema checks a drawn value against the field anyway.
+
+use rand::Rng;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// How many more times than its minimum an open repetition (`+`, `*`,
+/// `{3,}`) repeats at most.
+const OPEN_EXTRA: u32 = 10;
+
+/// The longest value drawn, in bytes: a pattern that asks for more
+/// (`[a-z]{100000}`) is refused rather than filling memory.
+const MAX_BYTES: usize = 16_384;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PatternError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the values it describes are longer than {MAX_BYTES} bytes")]
+    TooLong,
+}
+
+/// A random string the regular expression `pattern` describes.
+pub fn from_pattern(pattern: &str) -> Result<String, PatternError> {
+    let hir = regex_syntax::Parser::new()
+        .parse(pattern)
+        .map_err(|e| PatternError::Invalid(e.to_string()))?;
+    match hir.properties().minimum_len() {
+        None => return Err(PatternError::Invalid("the pattern matches nothing".into())),
+        Some(n) if n > MAX_BYTES => return Err(PatternError::TooLong),
+        Some(_) => {}
+    }
+    let mut out = String::new();
+    draw(&hir, &mut rand::rng(), &mut out)?;
+    Ok(out)
+}
+
+fn draw(hir: &Hir, rng: &mut impl Rng, out: &mut String) -> Result<(), PatternError> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => {}
+        HirKind::Literal(lit) => {
+            let text = std::str::from_utf8(&lit.0)
+                .map_err(|_| PatternError::Invalid("the pattern is not UTF-8 text".into()))?;
+            out.push_str(text);
+        }
+        HirKind::Class(class) => out.push(pick(class, rng)?),
+        HirKind::Repetition(rep) => {
+            let most = rep.max.unwrap_or(rep.min.saturating_add(OPEN_EXTRA));
+            // Past MAX_BYTES turns, a part that draws something has made
+            // the value too long; one that may draw nothing (`(a?){9999999}`)
+            // is matched as well by fewer turns, so they stop there.
+            let turns = rng
+                .random_range(rep.min..=most.max(rep.min))
+                .min(MAX_BYTES as u32 + 1);
+            for _ in 0..turns {
+                draw(&rep.sub, rng, out)?;
+                if out.len() > MAX_BYTES {
+                    return Err(PatternError::TooLong);
+                }
+            }
+        }
+        HirKind::Capture(group) => draw(&group.sub, rng, out)?,
+        HirKind::Concat(parts) => {
+            for part in parts {
+                draw(part, rng, out)?;
+            }
+        }
+        HirKind::Alternation(branches) => {
+            draw(&branches[rng.random_range(0..branches.len())], rng, out)?;
+        }
+    }
+    if out.len() > MAX_BYTES {
+        return Err(PatternError::TooLong);
+    }
+    Ok(())
+}
+
+/// One character of `class`, each equally likely.
+fn pick(class: &Class, rng: &mut impl Rng) -> Result<char, PatternError> {
+    let empty = || PatternError::Invalid("the pattern has a class that matches nothing".into());
+    match class {
+        Class::Unicode(c) => {
+            let size =
+                |r: &regex_syntax::hir::ClassUnicodeRange| u32::from(r.end()) - u32::from(r.start()) + 1;
+            let total: u32 = c.ranges().iter().map(size).sum();
+            if total == 0 {
+                return Err(empty());
+            }
+            let mut at = rng.random_range(0..total);
+            for r in c.ranges() {
+                if at < size(r) {
+                    // A range that spans the surrogates (which no `char`
+                    // is) falls back to its first character there.
+                    return Ok(char::from_u32(u32::from(r.start()) + at).unwrap_or(r.start()));
+                }
+                at -= size(r);
+            }
+            Err(empty())
+        }
+        Class::Bytes(c) => {
+            let size = |r: &regex_syntax::hir::ClassBytesRange| u32::from(r.end()) - u32::from(r.start()) + 1;
+            let total: u32 = c.ranges().iter().map(size).sum();
+            if total == 0 {
+                return Err(empty());
+            }
+            let mut at = rng.random_range(0..total);
+            for r in c.ranges() {
+                if at < size(r) {
+                    let byte = u8::try_from(u32::from(r.start()) + at).unwrap_or(r.start());
+                    return if byte.is_ascii() {
+                        Ok(char::from(byte))
+                    } else {
+                        Err(PatternError::Invalid("the pattern is not UTF-8 text".into()))
+                    };
+                }
+                at -= size(r);
+            }
+            Err(empty())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, value: &str) -> bool {
+        regex::Regex::new(&format!("^(?:{pattern})$"))
+            .expect("valid")
+            .is_match(value)
+    }
+
+    #[test]
+    fn draws_values_the_pattern_matches() {
+        for pattern in [
+            "[a-z0-9]{15}",
+            "[a-zA-Z0-9]{50}",
+            "[0-9]{15}",
+            "inv_[A-Z]{3}-\\d{4}",
+            "(red|green|blue)-[a-f]{2,4}",
+            "x+y*z?",
+            "(?i)abc",
+            "[^a-z]{5}",
+            "\\w{3}\\s\\w{3}",
+            "",
+            "é[α-ω]{2}",
+        ] {
+            for _ in 0..50 {
+                let v = from_pattern(pattern).expect(pattern);
+                assert!(matches(pattern, &v), "{pattern} drew {v:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn draws_each_count_of_a_bounded_repetition() {
+        let lens: std::collections::BTreeSet<usize> = (0..300)
+            .map(|_| from_pattern("a{2,5}").expect("valid").len())
+            .collect();
+        assert_eq!(lens.into_iter().collect::<Vec<_>>(), [2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_draw() {
+        assert!(matches!(from_pattern("[a-z"), Err(PatternError::Invalid(_))));
+        assert!(matches!(
+            from_pattern("[^\\x00-\\x{10FFFF}]"),
+            Err(PatternError::Invalid(_))
+        ));
+        assert_eq!(from_pattern("[a-z]{100000}"), Err(PatternError::TooLong));
+        assert_eq!(from_pattern("([a-z]{1000}){1000}"), Err(PatternError::TooLong));
+        // A part that may draw nothing stops after MAX_BYTES turns.
+        assert!(from_pattern("(a?){4000000000}").is_ok_and(|v| v.len() <= MAX_BYTES));
+    }
+}
