@@ -158,6 +158,13 @@ impl Schema {
                     };
                     synced.map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", c.name)))?;
                 }
+                let repaired = system::restore_rules(tx)?;
+                if !repaired.is_empty() {
+                    tracing::warn!(
+                        collections = ?repaired,
+                        "the API rules of system collections had been changed; they are put back as made"
+                    );
+                }
                 Catalog::load(tx, 0)
             })
             .await?;

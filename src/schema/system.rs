@@ -16,15 +16,23 @@
 //!
 //! Without these, `_superusers {"createRule": ""}` let anyone make
 //! themselves a superuser, and renaming a system field left two fields
-//! sharing one id, which the table sync could not apply (a 500).
+//! sharing one id, which the table sync could not apply (a 500). A data
+//! folder that took such rules has them put back when it is opened
+//! (`restore_rules`).
+
+use rusqlite::Connection;
+use serde_json::Value;
 
 use super::{
-    auth_options,
+    Catalog, auth_options, catalog,
     collection::{Collection, CollectionKind, RULE_KEYS},
     defaults,
     field::FieldKind,
 };
-use crate::validation::{ErrorTree, FieldError};
+use crate::{
+    store::StoreError,
+    validation::{ErrorTree, FieldError},
+};
 
 fn rule_change() -> FieldError {
     FieldError::new(
@@ -47,25 +55,81 @@ fn missing_primary_key() -> FieldError {
     )
 }
 
+/// The system collection `c` as it is made (its rules), if it is one.
+fn as_made(c: &Collection) -> Option<Collection> {
+    [defaults::superusers(), defaults::external_auths()]
+        .into_iter()
+        .find(|made| made.id == c.id && c.system)
+}
+
+/// A system collection's rule (`authRule` and `manageRule` among them,
+/// as read) by key, `None` if it has no such key.
+fn rule_of(c: &Collection, key: &str) -> Option<Option<String>> {
+    match c.rules.get(key) {
+        Some(rule) => Some(rule.clone()),
+        None if c.kind == CollectionKind::Auth => Some(auth_options::access_rule(&c.options, key)),
+        None => None,
+    }
+}
+
+const AUTH_RULE_KEYS: [&str; 2] = ["authRule", "manageRule"];
+
 /// A system collection keeps the API rules it was made with, the auth
 /// collection's `authRule` and `manageRule` included (`mfa.rule` is not an
-/// access rule: PocketBase lets it change).
+/// access rule: PocketBase lets it change). A rule may still be put back
+/// as made: PocketBase never holds another, but a data folder from an
+/// earlier Cairn may (`restore_rules` puts back only the open ones).
 pub fn check_rules(old: &Collection, new: &Collection, errors: &mut ErrorTree) {
     if !old.system {
         return;
     }
-    for key in RULE_KEYS {
-        if old.rules.get(key) != new.rules.get(key) {
+    let made = as_made(old);
+    for key in RULE_KEYS.into_iter().chain(AUTH_RULE_KEYS) {
+        let rule = rule_of(new, key);
+        if rule_of(old, key) != rule && made.as_ref().is_none_or(|m| rule_of(m, key) != rule) {
             errors.add(&[key], rule_change());
         }
     }
-    if old.kind == CollectionKind::Auth {
-        for key in ["authRule", "manageRule"] {
-            if auth_options::access_rule(&old.options, key) != auth_options::access_rule(&new.options, key) {
-                errors.add(&[key], rule_change());
+}
+
+/// Puts back the API rules of the system collections that a data folder
+/// holds more open than they were made, and names the collections it
+/// repaired. A Cairn before `check_rules` accepted
+/// `_superusers {"createRule": ""}` (anyone could make themselves a
+/// superuser) and `manageRule: ""`; PocketBase never stores such. A rule
+/// made `null` is put back whatever it holds (that only narrows it); any
+/// other only if it is `""`, open to all: a narrower one a superuser set
+/// (an `authRule` that asks more of superusers signing in) is theirs, and
+/// `check_rules` lets them put it back as made.
+pub fn restore_rules(tx: &Connection) -> Result<Vec<String>, StoreError> {
+    let stored = Catalog::load(tx, 0)?;
+    let mut repaired = Vec::new();
+    for current in stored.all() {
+        let Some(made) = as_made(current) else {
+            continue;
+        };
+        let mut fixed = (**current).clone();
+        for key in RULE_KEYS.into_iter().chain(AUTH_RULE_KEYS) {
+            let (Some(now), Some(was)) = (rule_of(current, key), rule_of(&made, key)) else {
+                continue;
+            };
+            if now == was || (was.is_some() && now.as_deref() != Some("")) {
+                continue;
+            }
+            if RULE_KEYS.contains(&key) {
+                fixed.rules.set(key, was);
+            } else {
+                fixed
+                    .options
+                    .insert(key.to_owned(), was.map_or(Value::Null, Value::String));
             }
         }
+        if fixed != **current {
+            catalog::save_row(tx, &fixed)?;
+            repaired.push(fixed.name);
+        }
     }
+    Ok(repaired)
 }
 
 /// The system fields of `old` must all be in `new` (matched by id) under
@@ -154,6 +218,53 @@ mod tests {
             errors_of(&users, json!({"listRule": "", "authRule": null})),
             json!({})
         );
+    }
+
+    #[test]
+    fn opened_rules_are_put_back_and_nothing_else_changes() {
+        let conn = Connection::open_in_memory().expect("db");
+        conn.execute_batch(include_str!("../../migrations/data/0002_collections.sql"))
+            .expect("the catalog table");
+        let mut su = defaults::superusers();
+        su.rules.create = Some(String::new());
+        su.options.insert("manageRule".into(), json!(""));
+        su.options["authToken"]["duration"] = json!(60);
+        su.options.insert("authRule".into(), json!("verified = true"));
+        let mut external = defaults::external_auths();
+        external.rules.list = Some(String::new());
+        external.rules.view = None;
+        let mut users = defaults::users();
+        users.rules.list = Some(String::new());
+        for c in [&su, &users, &external] {
+            catalog::save_row(&conn, c).expect("saved");
+        }
+        assert_eq!(
+            restore_rules(&conn).expect("repaired"),
+            ["_superusers", "_externalAuths"]
+        );
+        let after = Catalog::load(&conn, 0).expect("loaded");
+        let su_after = after.get("_superusers").expect("there");
+        assert_eq!(su_after.rules, defaults::superusers().rules);
+        assert_eq!(su_after.options["manageRule"], Value::Null);
+        assert_eq!(su_after.options["authRule"], "verified = true", "narrower: kept");
+        assert_eq!(su_after.options["authToken"]["duration"], 60, "the rest kept");
+        let external_after = after.get("_externalAuths").expect("there");
+        assert_eq!(external_after.rules.list, defaults::external_auths().rules.list);
+        assert_eq!(external_after.rules.view, None, "narrower: kept");
+        assert_eq!(after.get("users").expect("there").rules.list.as_deref(), Some(""));
+        assert!(restore_rules(&conn).expect("again").is_empty());
+
+        // What was kept may be put back as made, and nothing else.
+        let mut back = (**su_after).clone();
+        back.apply_patch(json!({"authRule": ""}).as_object().expect("object"))
+            .expect("readable");
+        let mut errors = ErrorTree::new();
+        check_rules(su_after, &back, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        back.apply_patch(json!({"authRule": "id != ''"}).as_object().expect("object"))
+            .expect("readable");
+        check_rules(su_after, &back, &mut errors);
+        assert!(!errors.is_empty());
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! signed-in account would manage every account), and `_superusers` cannot
 //! be emptied (every superuser locked out). The controls: a rule sent back
 //! unchanged, the rules of a collection that is not a system one, the
-//! truncation of any other collection.
+//! truncation of any other collection. A data folder that took open rules
+//! before has them put back when it is opened.
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_envelope, json, spawn_app};
+use crate::helpers::{TestApp, assert_envelope, json, spawn_app, spawn_app_in};
 
 const RULE_CHANGE: &str = "validation_collection_system_rule_change";
 
@@ -261,4 +262,69 @@ async fn superusers_cannot_be_truncated_but_other_collections_can() {
         let list = json(app.call("GET", &path, Some(&token), None).await).await;
         assert_eq!(list["totalItems"], 0, "{collection}: {list}");
     }
+}
+
+#[tokio::test]
+async fn rules_opened_before_the_check_are_put_back_when_the_folder_opens() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    let users_rules = json!({"listRule": "", "manageRule": "@request.auth.verified = true"});
+    assert_eq!(patch(&app, &token, "users", users_rules).await.status(), 200);
+    // What an earlier Cairn accepted through the API.
+    app.state
+        .store
+        .data
+        .write(|tx| {
+            tx.execute_batch(
+                "UPDATE _collections SET createRule = '',
+                        options = json_set(options, '$.manageRule', '', '$.authRule', 'verified = true')
+                   WHERE name = '_superusers';
+                 UPDATE _collections SET listRule = '' WHERE name = '_externalAuths';",
+            )
+            .map_err(cairn::store::StoreError::from)
+        })
+        .await
+        .unwrap();
+    let app = spawn_app_in(app.shutdown().await, |_| {}).await;
+    let token = app.superuser_token().await;
+
+    let su = definition(&app, &token, "_superusers").await;
+    assert_eq!(
+        (&su["createRule"], &su["manageRule"]),
+        (&Value::Null, &Value::Null),
+        "{su}"
+    );
+    let external = definition(&app, &token, "_externalAuths").await;
+    assert!(
+        external["listRule"]
+            .as_str()
+            .unwrap()
+            .contains("@request.auth.id"),
+        "{external}"
+    );
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections/_superusers/records",
+            None,
+            Some(json!({"email": "evil@example.com", "password": "evil-pass-1", "passwordConfirm": "evil-pass-1"})),
+        )
+        .await;
+    assert_envelope(resp, 403).await;
+    // Controls: a narrower rule stays, and may be put back as made (but
+    // changed no other way); the rules of a collection that is not a
+    // system one stay.
+    assert_eq!(su["authRule"], "verified = true");
+    let resp = patch(&app, &token, "_superusers", json!({"authRule": "id != ''"})).await;
+    let body = assert_envelope(resp, 400).await;
+    assert_eq!(body["data"]["authRule"]["code"], RULE_CHANGE, "{body}");
+    assert_eq!(
+        patch(&app, &token, "_superusers", json!({"authRule": ""}))
+            .await
+            .status(),
+        200
+    );
+    let users = definition(&app, &token, "users").await;
+    assert_eq!(users["listRule"], "");
+    assert_eq!(users["manageRule"], "@request.auth.verified = true");
 }
