@@ -1,9 +1,12 @@
 //! Random strings from the operating system's generator, for ids, token
-//! keys and secrets.
+//! keys and secrets; `pattern` draws one from a regular expression (a text
+//! field's `autogeneratePattern`).
+
+mod pattern;
+
+pub use pattern::{PatternError, from_pattern};
 
 use rand::{Rng, RngCore, distr::Alphanumeric};
-
-pub mod pattern;
 
 const LOWER_ALNUM: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 /// The largest multiple of 36 a byte can hold: bytes below it map evenly

@@ -104,6 +104,11 @@ impl ErrorTree {
         node.entry((*last).to_owned()).or_insert_with(|| error.to_value());
     }
 
+    /// Whether there is an error at (or under) the top-level `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
     pub fn into_map(self) -> Map<String, Value> {
         self.0
     }

@@ -198,7 +198,7 @@ fn seconds(o: Option<&Map<String, Value>>, key: &str, default: u64) -> u64 {
 }
 
 /// An `authRule`/`manageRule`: a text, trimmed; anything else is `null`.
-fn rule(options: &Map<String, Value>, key: &str) -> Option<String> {
+pub fn access_rule(options: &Map<String, Value>, key: &str) -> Option<String> {
     options.get(key)?.as_str().map(|s| s.trim().to_owned())
 }
 
@@ -214,7 +214,7 @@ pub fn rules(options: &Map<String, Value>) -> impl Iterator<Item = (&'static str
         .map(|r| ("mfa.rule", r.to_owned()));
     ["authRule", "manageRule"]
         .into_iter()
-        .filter_map(|k| Some((k, rule(options, k)?)))
+        .filter_map(|k| Some((k, access_rule(options, k)?)))
         .chain(mfa)
 }
 
@@ -241,8 +241,8 @@ impl AuthOptions {
         let otp = group(o, "otp");
         let alert = group(o, "authAlert");
         Ok(Self {
-            auth_rule: rule(options, "authRule"),
-            manage_rule: rule(options, "manageRule"),
+            auth_rule: access_rule(options, "authRule"),
+            manage_rule: access_rule(options, "manageRule"),
             auth_alert: AuthAlertOptions {
                 enabled: flag(alert, "enabled", false),
                 email_template: MailTemplate::parse(group(alert, "emailTemplate")),

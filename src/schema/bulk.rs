@@ -3,7 +3,9 @@
 //! and `restore` (another server's collections recreated exactly, as a
 //! move from PocketBase needs). Both run through `Schema::change` like
 //! every single change, and save each collection with the same
-//! `create_in`/`update_in`/`delete_in`.
+//! `create_in`/`update_in`/`delete_in`. What becomes of the stored fields
+//! an item leaves out (`LeftOut`) is decided here and applied by
+//! `update_in`, which a `PATCH` reaches too.
 
 use std::sync::Arc;
 
@@ -11,8 +13,8 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::{
-    AccountsGone, Catalog, Collection, RuleCheck, Schema, SchemaError, auth_options::TokenKind, catalog,
-    create_in, delete_in, invalid, update_in,
+    AccountsGone, Catalog, Collection, CollectionKind, RuleCheck, Schema, SchemaError,
+    auth_options::TokenKind, catalog, create_in, delete_in, invalid, update_in,
 };
 use crate::{
     store::Database,
@@ -22,7 +24,8 @@ use crate::{
 impl Schema {
     /// Creates or updates each collection of `items` (matched by id, then
     /// name) and, with `delete_missing`, deletes the non-system collections
-    /// not listed. All or nothing. Gives the ids of the collections it
+    /// not listed and the fields an item does not list (without, they are
+    /// kept). All or nothing. Gives the ids of the collections it
     /// deleted: their stored files are the caller's to remove, after the
     /// commit, as for a single delete.
     pub async fn import(
@@ -33,7 +36,15 @@ impl Schema {
     ) -> Result<Vec<String>, SchemaError> {
         let (check, gone) = (self.rule_check, self.accounts_gone);
         self.change(db, move |tx, _| {
-            import_in(tx, &items, delete_missing, check, gone)
+            // A collection's fields the item leaves out go as its
+            // collections do: kept unless `deleteMissing` (its system
+            // fields kept either way), as PocketBase 0.40.6 imports.
+            let left_out = if delete_missing {
+                LeftOut::SystemKept
+            } else {
+                LeftOut::Kept
+            };
+            import_in(tx, &items, delete_missing, left_out, check, gone)
         })
         .await
     }
@@ -59,7 +70,8 @@ impl Schema {
                 let now = Catalog::load(tx, 0)?;
                 delete_in(tx, &now, c, gone)?;
             }
-            import_in(tx, &items, true, check, gone)?;
+            // Each item's last definition is the whole collection.
+            import_in(tx, &items, true, LeftOut::Deleted, check, gone)?;
             for item in &items {
                 keep_secrets_and_times(tx, item)?;
             }
@@ -69,12 +81,49 @@ impl Schema {
     }
 }
 
+/// What an update does with the stored fields its `fields` list leaves
+/// out (matched by id, as `Collection::apply_patch` matches them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LeftOut {
+    /// Deleted, with their columns: `PATCH` sends the whole list, as a
+    /// restore's last definition of a collection is the whole of it.
+    Deleted,
+    /// System fields kept, the others deleted: an import that deletes
+    /// what it does not list (`deleteMissing`). PocketBase keeps a left
+    /// out `created` of `_superusers` there, where `PATCH` refuses.
+    SystemKept,
+    /// All kept, after the listed ones: an import that only adds and
+    /// changes.
+    Kept,
+}
+
+/// Puts back, after the listed fields, the stored ones `left_out` keeps
+/// that the new list does not have. A system field whose name another
+/// field took is not put back: `system::check_fields` refuses that swap.
+pub(super) fn keep_left_out(old: &Collection, c: &mut Collection, left_out: LeftOut) {
+    if c.kind == CollectionKind::View {
+        return; // a view's fields are its query's
+    }
+    for f in &old.fields {
+        let keep = match left_out {
+            LeftOut::Deleted => false,
+            LeftOut::SystemKept => f.system,
+            LeftOut::Kept => true,
+        };
+        if keep && c.field_by_id(&f.id).is_none() && !(f.system && c.field(&f.name).is_some()) {
+            c.fields.push(f.clone());
+        }
+    }
+}
+
 /// The body of `import`, inside its transaction; the ids of the
-/// collections it deleted.
+/// collections it deleted. `left_out` says what becomes of the stored
+/// fields an item does not list.
 fn import_in(
     tx: &Connection,
     items: &[Value],
     delete_missing: bool,
+    left_out: LeftOut,
     check: RuleCheck,
     gone: AccountsGone,
 ) -> Result<Vec<String>, SchemaError> {
@@ -109,7 +158,7 @@ fn import_in(
             .and_then(Value::as_str)
             .and_then(|n| current.get(n));
         let result = match by_id.or(by_name) {
-            Some(old) => update_in(tx, &current, old, body, check),
+            Some(old) => update_in(tx, &current, old, body, check, left_out),
             None => create_in(tx, &current, body, check),
         };
         let saved = result.map_err(|e| failed(describe(&e)))?;

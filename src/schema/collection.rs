@@ -62,7 +62,7 @@ impl Rules {
         })
     }
 
-    fn set(&mut self, key: &str, value: Option<String>) {
+    pub(super) fn set(&mut self, key: &str, value: Option<String>) {
         match key {
             "listRule" => self.list = value,
             "viewRule" => self.view = value,

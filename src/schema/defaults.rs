@@ -108,6 +108,46 @@ pub fn autodate(name: &str, on_update: bool) -> Field {
     )
 }
 
+/// Sets back on a client's version of a system field what the server
+/// relies on: the `id` is a visible, required primary key with a pattern
+/// (records are looked up, linked and stored in folders by it); a
+/// password and a token key are hidden and required; an email is visible.
+/// The rest (an id's lengths and patterns, which validation checks
+/// against each other, a password's minimum, an email's domains, whether
+/// `emailVisibility` is hidden) is the client's.
+fn keep_locked(f: &mut Field, system: &Field) {
+    // Theirs to hide or show (PocketBase lets them), unlike the others.
+    if !matches!(f.name.as_str(), "emailVisibility" | "verified") {
+        f.hidden = system.hidden;
+    }
+    match (&mut f.kind, &system.kind) {
+        (
+            FieldKind::Text {
+                required,
+                pattern,
+                primary_key,
+                ..
+            },
+            FieldKind::Text {
+                primary_key: true,
+                pattern: default_pattern,
+                ..
+            },
+        ) => {
+            *required = true;
+            *primary_key = true;
+            if pattern.is_empty() {
+                pattern.clone_from(default_pattern);
+            }
+        }
+        (FieldKind::Text { required, .. }, FieldKind::Text { required: true, .. })
+        | (FieldKind::Password { required, .. }, FieldKind::Password { required: true, .. }) => {
+            *required = true;
+        }
+        _ => {}
+    }
+}
+
 fn template(subject: &str, body: &str) -> MailTemplate {
     MailTemplate {
         subject: subject.into(),
@@ -145,8 +185,24 @@ pub fn new_auth_options(token_duration: u64) -> AuthOptions {
     )
 }
 
+/// Whether `complete` puts the system field `name` back in a collection
+/// of this kind that lacks it (so leaving it out of a change is no harm).
+pub fn puts_back(kind: CollectionKind, name: &str) -> bool {
+    match kind {
+        CollectionKind::View => false,
+        CollectionKind::Base => name == "id",
+        CollectionKind::Auth => name == "id" || auth_fields().iter().any(|f| f.name == name),
+    }
+}
+
 /// Adds the system fields a collection of this kind must have, keeping the
 /// client's versions of them where given, and fills in missing options.
+///
+/// A client's version keeps only what may differ, as PocketBase 0.40.6
+/// does, quietly: one of another type is the system field again (an
+/// `email` sent as a url field; but not the `id`, which validation refuses
+/// as no primary key), and what the server relies on is set back
+/// (`system::check_fields` refuses the changes that cannot be set back).
 pub fn complete(collection: &mut Collection) {
     let mut required = vec![id_field()];
     if collection.kind == CollectionKind::Auth {
@@ -159,8 +215,13 @@ pub fn complete(collection: &mut Collection) {
         match collection.fields.iter().position(|f| f.name == system.name) {
             Some(at) => {
                 let f = &mut collection.fields[at];
+                if f.kind.type_name() != system.kind.type_name() && system.name != "id" {
+                    *f = system;
+                    continue;
+                }
                 f.system = true;
                 f.id = system.id.clone();
+                keep_locked(f, &system);
             }
             None => collection.fields.insert(pos.min(collection.fields.len()), system),
         }

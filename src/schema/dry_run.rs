@@ -11,7 +11,7 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::{Catalog, Schema, SchemaError, create_in, keep_views_working, update_in, view};
+use super::{Catalog, LeftOut, Schema, SchemaError, create_in, keep_views_working, update_in, view};
 use crate::store::Database;
 
 impl Schema {
@@ -46,7 +46,7 @@ fn attempt(
     match existing {
         Some(id_or_name) => {
             let old = stored.get(id_or_name).ok_or(SchemaError::NotFound)?;
-            update_in(tx, &stored, old, body, check)?;
+            update_in(tx, &stored, old, body, check, LeftOut::Deleted)?;
         }
         None => {
             create_in(tx, &stored, body, check)?;

@@ -18,6 +18,7 @@ pub mod field;
 pub mod index;
 pub mod json_schema;
 pub mod sync;
+mod system;
 pub mod validate;
 pub mod view;
 
@@ -29,6 +30,7 @@ use std::sync::{
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use bulk::LeftOut;
 pub use catalog::Catalog;
 pub use collection::{Collection, CollectionKind};
 use sync::SyncError;
@@ -156,6 +158,13 @@ impl Schema {
                     };
                     synced.map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", c.name)))?;
                 }
+                let repaired = system::restore_rules(tx)?;
+                if !repaired.is_empty() {
+                    tracing::warn!(
+                        collections = ?repaired,
+                        "the API rules of system collections had been changed; they are put back as made"
+                    );
+                }
                 Catalog::load(tx, 0)
             })
             .await?;
@@ -246,7 +255,7 @@ impl Schema {
         let id = self
             .change(db, move |tx, stored| {
                 let old = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
-                Ok(update_in(tx, stored, old, &body, check)?.id)
+                Ok(update_in(tx, stored, old, &body, check, LeftOut::Deleted)?.id)
             })
             .await?;
         self.catalog().by_id(&id).cloned().ok_or(SchemaError::NotFound)
@@ -265,6 +274,13 @@ impl Schema {
         let gone = self.accounts_gone;
         self.change(db, move |tx, stored| {
             let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
+            if c.id == defaults::SUPERUSERS_ID {
+                // Emptied, it would lock every superuser out (PocketBase
+                // refuses too: its last superuser cannot be deleted).
+                return Err(SchemaError::Refused(
+                    "Failed to truncate collection: the superusers cannot all be deleted.".into(),
+                ));
+            }
             if c.kind == CollectionKind::View {
                 return Err(SchemaError::Refused(
                     "View collections cannot be truncated.".into(),
@@ -354,7 +370,15 @@ fn create_in(
     let (mut c, bad_kind) = Collection::from_create(body).map_err(|_| SchemaError::Unreadable)?;
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, CREATE_FAILED)?;
-    let errors = validate::validate(tx, stored, None, &c, bad_kind.as_deref(), rule_check)?;
+    let errors = validate::validate(
+        tx,
+        stored,
+        None,
+        &c,
+        bad_kind.as_deref(),
+        rule_check,
+        ErrorTree::new(),
+    )?;
     if !errors.is_empty() {
         return Err(invalid(CREATE_FAILED, errors));
     }
@@ -370,6 +394,7 @@ fn update_in(
     old: &Collection,
     body: &Map<String, Value>,
     rule_check: RuleCheck,
+    left_out: LeftOut,
 ) -> Result<Collection, SchemaError> {
     let mut c = old.clone();
     if let Some(kind) = body.get("type").and_then(Value::as_str) {
@@ -383,10 +408,15 @@ fn update_in(
         }
     }
     c.apply_patch(body).map_err(|_| SchemaError::Unreadable)?;
+    if body.contains_key("fields") {
+        bulk::keep_left_out(old, &mut c, left_out);
+    }
+    let mut found = ErrorTree::new();
+    system::check_fields(old, &c, &mut found);
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, UPDATE_FAILED)?;
     c.updated = crate::datetime::now();
-    let errors = validate::validate(tx, stored, Some(old), &c, None, rule_check)?;
+    let errors = validate::validate(tx, stored, Some(old), &c, None, rule_check, found)?;
     if !errors.is_empty() {
         return Err(invalid(UPDATE_FAILED, errors));
     }

@@ -28,6 +28,18 @@ const OTP_LENGTH_MIN: i64 = 4;
 
 pub fn validate_auth_options(new: &Collection, errors: &mut ErrorTree) {
     let o = &new.options;
+    // `null` gives no one the power to manage accounts; `""` would give it
+    // to every signed-in account of any collection, so it is refused, as
+    // PocketBase refuses it.
+    if o.get("manageRule")
+        .and_then(Value::as_str)
+        .is_some_and(|rule| rule.trim().is_empty())
+    {
+        errors.add(
+            &["manageRule"],
+            FieldError::new("validation_nil_or_not_empty_required", "Cannot be blank."),
+        );
+    }
     for kind in TokenKind::ALL {
         let key = kind.option_key();
         if let Some(g) = group(Some(o), key) {
