@@ -300,24 +300,11 @@ impl Schema {
 /// language can query collection attributes.
 pub fn collection_attributes() -> Collection {
     use field::{Field, FieldKind};
-    let text = |name: &str| {
-        Field::new(
-            name,
-            FieldKind::Text {
-                required: false,
-                min: 0,
-                max: 0,
-                pattern: String::new(),
-                autogenerate_pattern: String::new(),
-                primary_key: false,
-            },
-        )
-    };
     let mut fields: Vec<Field> = ["id", "name", "type", "created", "updated"]
         .into_iter()
-        .map(text)
+        .map(Field::plain_text)
         .collect();
-    fields.extend(collection::RULE_KEYS.into_iter().map(text));
+    fields.extend(collection::RULE_KEYS.into_iter().map(Field::plain_text));
     fields.push(Field::new("system", FieldKind::Bool { required: false }));
     Collection::unstored("_collections", fields)
 }

@@ -180,6 +180,16 @@ pub async fn json(resp: reqwest::Response) -> Value {
 /// `format!("?filter={}", filter("title = 'x'"))`. Everything but letters,
 /// digits and `-._~` is encoded, so `=`, `&`, `|`, `+` and `#` in an
 /// expression reach the server as written.
+/// The codes of an error `data` tree, its messages left out (each
+/// server words its own): for comparing refusals with PocketBase's.
+pub fn error_codes(data: &Value) -> Value {
+    match data {
+        Value::Object(m) if m.contains_key("code") && m.contains_key("message") => m["code"].clone(),
+        Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), error_codes(v))).collect(),
+        other => other.clone(),
+    }
+}
+
 pub fn filter(expr: &str) -> String {
     const VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')

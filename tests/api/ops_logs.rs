@@ -40,6 +40,31 @@ async fn entries_of(app: &TestApp, token: &str, rid: &str) -> Vec<Value> {
     json(resp).await["items"].as_array().unwrap().clone()
 }
 
+/// Two log entries written as the writer keys them (the millisecond,
+/// shifted 18 bits): one at `old_at` (SQL giving Unix seconds), one now;
+/// their ids, read from the key.
+async fn old_and_new_entries(app: &TestApp, old_at: &str) -> (String, String) {
+    let sql = format!(
+        "INSERT INTO _log_entries (seq, level, message, data) VALUES
+           (({old_at} * 1000) << 18, 0, 'old', '{{}}'),
+           (CAST(unixepoch('now', 'subsec') * 1000 AS INTEGER) << 18, 0, 'new', '{{}}')"
+    );
+    app.state
+        .store
+        .auxiliary
+        .write(move |tx| {
+            tx.execute_batch(&sql)?;
+            let id = |m: &str| {
+                tx.query_row("SELECT id FROM _logs WHERE message = ?1", [m], |r| {
+                    r.get::<_, String>(0)
+                })
+            };
+            Ok::<_, cairn::store::StoreError>((id("old")?, id("new")?))
+        })
+        .await
+        .unwrap()
+}
+
 const ROUTES: [(&str, &str); 6] = [
     ("GET", "/api/logs"),
     ("GET", "/api/logs/stats"),
@@ -234,28 +259,8 @@ async fn settings_logs_are_honoured() {
 async fn delete_empties_the_log_and_the_retention_job_removes_old_entries() {
     let app = spawn_app().await;
     let admin = app.superuser_token().await;
-    // Two entries, one from long before `maxDays`, keyed as the writer
-    // keys them (the millisecond, shifted 18 bits); their ids are read
-    // from the key.
-    let (old, new) = app
-        .state
-        .store
-        .auxiliary
-        .write(|tx| {
-            tx.execute_batch(
-                "INSERT INTO _log_entries (seq, level, message, data) VALUES
-                   ((unixepoch('2001-01-01') * 1000) << 18, 0, 'old', '{}'),
-                   (CAST(unixepoch('now', 'subsec') * 1000 AS INTEGER) << 18, 0, 'new', '{}')",
-            )?;
-            let id = |m: &str| {
-                tx.query_row("SELECT id FROM _logs WHERE message = ?1", [m], |r| {
-                    r.get::<_, String>(0)
-                })
-            };
-            Ok::<_, cairn::store::StoreError>((id("old")?, id("new")?))
-        })
-        .await
-        .unwrap();
+    // Two entries, one from long before `maxDays`.
+    let (old, new) = old_and_new_entries(&app, "unixepoch('2001-01-01')").await;
     // The old entry reads back as written.
     let entry = json(
         app.call("GET", &format!("/api/logs/{old}"), Some(&admin), None)
@@ -294,25 +299,7 @@ async fn delete_empties_the_log_and_the_retention_job_removes_old_entries() {
 async fn a_shorter_retention_applies_when_the_settings_are_saved() {
     let app = spawn_app().await;
     let admin = app.superuser_token().await;
-    let (old, new) = app
-        .state
-        .store
-        .auxiliary
-        .write(|tx| {
-            tx.execute_batch(
-                "INSERT INTO _log_entries (seq, level, message, data) VALUES
-                   ((unixepoch('now', '-3 days') * 1000) << 18, 0, 'three days old', '{}'),
-                   (CAST(unixepoch('now', 'subsec') * 1000 AS INTEGER) << 18, 0, 'new', '{}')",
-            )?;
-            let id = |m: &str| {
-                tx.query_row("SELECT id FROM _logs WHERE message = ?1", [m], |r| {
-                    r.get::<_, String>(0)
-                })
-            };
-            Ok::<_, cairn::store::StoreError>((id("three days old")?, id("new")?))
-        })
-        .await
-        .unwrap();
+    let (old, new) = old_and_new_entries(&app, "unixepoch('now', '-3 days')").await;
     let status = |id: String| {
         let (app, admin) = (&app, admin.clone());
         async move {

@@ -6,17 +6,10 @@
 
 use serde_json::{Value, json};
 
-use crate::{differential::start_both, helpers::spawn_app};
-
-/// The codes of an error `data` tree, its messages left out (they are
-/// each server's own words).
-fn codes(data: &Value) -> Value {
-    match data {
-        Value::Object(m) if m.contains_key("code") && m.contains_key("message") => m["code"].clone(),
-        Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), codes(v))).collect(),
-        other => other.clone(),
-    }
-}
+use crate::{
+    differential::start_both,
+    helpers::{error_codes, spawn_app},
+};
 
 const RULE: fn(&str, i64, i64, &str) -> Value = |label, max, duration, audience| json!({"label": label, "maxRequests": max, "duration": duration, "audience": audience});
 
@@ -167,7 +160,7 @@ async fn settings_errors_agree_with_pocketbase() {
                 if status == 200 {
                     Value::Null
                 } else {
-                    codes(&body["data"])
+                    error_codes(&body["data"])
                 },
             ));
         }

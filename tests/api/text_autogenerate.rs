@@ -4,21 +4,12 @@
 //! field refuses is refused when the collection is saved, in PocketBase's
 //! codes.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
     differential::start_both,
-    helpers::{json, spawn_app},
+    helpers::{error_codes, json, spawn_app},
 };
-
-/// The codes of an error `data` tree, its messages left out.
-fn codes(data: &Value) -> Value {
-    match data {
-        Value::Object(m) if m.contains_key("code") && m.contains_key("message") => m["code"].clone(),
-        Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), codes(v))).collect(),
-        other => other.clone(),
-    }
-}
 
 #[tokio::test]
 async fn a_new_record_gets_a_value_drawn_from_the_pattern() {
@@ -142,7 +133,7 @@ async fn patterns_are_checked_as_pocketbase_checks_them() {
                 )
                 .await;
             if status != 200 {
-                answers.push((status, codes(&body["data"])));
+                answers.push((status, error_codes(&body["data"])));
                 continue;
             }
             // Created: each server's drawn value matches the pattern.

@@ -52,18 +52,10 @@ pub struct LogQuery {
 
 /// `_logs` as the compiler sees it: four columns and a JSON object.
 fn columns() -> Collection {
-    let text = || FieldKind::Text {
-        required: false,
-        min: 0,
-        max: 0,
-        pattern: String::new(),
-        autogenerate_pattern: String::new(),
-        primary_key: false,
-    };
     let fields = vec![
-        Field::new("id", text()),
-        Field::new("created", text()),
-        Field::new("message", text()),
+        Field::plain_text("id"),
+        Field::plain_text("created"),
+        Field::plain_text("message"),
         Field::new(
             "level",
             FieldKind::Number {

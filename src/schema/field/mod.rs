@@ -184,6 +184,23 @@ impl Field {
         }
     }
 
+    /// A text field with no limits, pattern or generator: what a column
+    /// is when the schema only needs to name it as text (a view's, the
+    /// log's, a collection's attributes).
+    pub fn plain_text(name: &str) -> Self {
+        Self::new(
+            name,
+            FieldKind::Text {
+                required: false,
+                min: 0,
+                max: 0,
+                pattern: String::new(),
+                autogenerate_pattern: String::new(),
+                primary_key: false,
+            },
+        )
+    }
+
     pub fn system(mut self) -> Self {
         self.system = true;
         self

@@ -184,17 +184,7 @@ fn number(name: &str, only_int: bool) -> Field {
 }
 
 fn text(name: &str) -> Field {
-    Field::new(
-        name,
-        FieldKind::Text {
-            required: false,
-            min: 0,
-            max: 0,
-            pattern: String::new(),
-            autogenerate_pattern: String::new(),
-            primary_key: false,
-        },
-    )
+    Field::plain_text(name)
 }
 
 fn json(name: &str) -> Field {
