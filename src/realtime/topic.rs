@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::{
-    records::{RecordId, access::Filter, expand::ExpandTree, fields_param::FieldsTree},
+    records::{access::Filter, expand::ExpandTree, fields_param::FieldsTree, values},
     schema::{Catalog, CollectionKind},
     validation::FieldError,
 };
@@ -104,8 +104,11 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         None => Target::Collection(topic.to_owned()),
         Some(("", _)) => return Err(invalid()),
         Some((c, "*")) => Target::Collection(c.to_owned()),
-        // Only an id of the form records have can ever match one.
-        Some((c, id)) if RecordId::has_default_form(id) => Target::Record(c.to_owned(), id.to_owned()),
+        // An id names one record: any text without a slash or a space
+        // (a collection's own id pattern decides the rest: `parse_in`).
+        Some((c, id)) if !id.is_empty() && !id.contains(['/', ' ', '\t']) => {
+            Target::Record(c.to_owned(), id.to_owned())
+        }
         Some(_) => return Err(invalid()),
     };
     let mut sub = Subscription {
@@ -183,6 +186,16 @@ pub fn parse_in(key: &str, catalog: &Catalog) -> Result<Subscription, FieldError
             Some(c) if c.kind == CollectionKind::View => {
                 format!("The view collection {name:?} has no realtime events.")
             }
+            // Only an id the collection's id field accepts can ever match
+            // one of its records (its pattern may be a custom one).
+            Some(c)
+                if let Target::Record(_, id) = &sub.target
+                    && c.field("id")
+                        .and_then(|f| values::check(f, &serde_json::json!(id)))
+                        .is_some() =>
+            {
+                format!("{id:?} is not an id of collection {name:?}.")
+            }
             Some(_) => return Ok(sub),
         };
         return Err(invalid_topic(message));
@@ -241,8 +254,8 @@ mod tests {
             "",
             "/*",
             "posts/",
-            "posts/abc",
             "posts/*/x",
+            "posts/a b",
             "@other",
             "?x",
             "a\nb",
@@ -264,10 +277,37 @@ mod tests {
         assert!(parse_in("users", &catalog).is_ok());
         assert!(parse_in(&format!("{}/abcdefghij12345", users.id), &catalog).is_ok());
         assert!(parse_in("@oauth2", &catalog).is_ok());
-        for never in ["Users/*", "posts/*", "posts", "abcdefghij12345"] {
+        for never in [
+            "Users/*",
+            "posts/*",
+            "posts",
+            "abcdefghij12345",
+            "users/abc",
+            "users/not-an-id-123",
+        ] {
             let err = parse_in(never, &catalog).unwrap_err();
             assert_eq!(err.code, "validation_invalid_topic", "{never:?}");
         }
+    }
+
+    /// A collection whose ids a superuser made 12 digits: its records can
+    /// be subscribed to one by one, and ids of the default form cannot.
+    #[test]
+    fn a_record_topic_follows_its_collections_id_pattern() {
+        let mut users = crate::schema::defaults::users();
+        if let Some(crate::schema::field::FieldKind::Text {
+            pattern, min, max, ..
+        }) = users
+            .fields
+            .iter_mut()
+            .find(|f| f.name == "id")
+            .map(|f| &mut f.kind)
+        {
+            (*pattern, *min, *max) = ("^[0-9]+$".into(), 12, 12);
+        }
+        let catalog = Catalog::from_collections(vec![users]);
+        assert!(parse_in("users/123456789012", &catalog).is_ok());
+        assert!(parse_in("users/abcdefghij12345", &catalog).is_err());
     }
 
     #[test]
