@@ -118,44 +118,44 @@ fn pick(class: &Class, rng: &mut impl Rng) -> Result<char, PatternError> {
     let empty = || PatternError::Invalid("the pattern has a class that matches nothing".into());
     match class {
         Class::Unicode(c) => {
-            let size =
-                |r: &regex_syntax::hir::ClassUnicodeRange| u32::from(r.end()) - u32::from(r.start()) + 1;
-            let total: u32 = c.ranges().iter().map(size).sum();
-            if total == 0 {
-                return Err(empty());
-            }
-            let mut at = rng.random_range(0..total);
-            for r in c.ranges() {
-                if at < size(r) {
-                    // A range that spans the surrogates (which no `char`
-                    // is) falls back to its first character there.
-                    return Ok(char::from_u32(u32::from(r.start()) + at).unwrap_or(r.start()));
-                }
-                at -= size(r);
-            }
-            Err(empty())
+            let ranges = c
+                .ranges()
+                .iter()
+                .map(|r| (u32::from(r.start()), u32::from(r.end())));
+            let code = nth_in(ranges, rng).ok_or_else(empty)?;
+            // A range that spans the surrogates (which no `char` is) falls
+            // back to a character that is one.
+            Ok(char::from_u32(code).unwrap_or('\u{FFFD}'))
         }
         Class::Bytes(c) => {
-            let size = |r: &regex_syntax::hir::ClassBytesRange| u32::from(r.end()) - u32::from(r.start()) + 1;
-            let total: u32 = c.ranges().iter().map(size).sum();
-            if total == 0 {
-                return Err(empty());
+            let ranges = c
+                .ranges()
+                .iter()
+                .map(|r| (u32::from(r.start()), u32::from(r.end())));
+            match u8::try_from(nth_in(ranges, rng).ok_or_else(empty)?) {
+                Ok(byte) if byte.is_ascii() => Ok(char::from(byte)),
+                _ => Err(PatternError::Invalid("the pattern is not UTF-8 text".into())),
             }
-            let mut at = rng.random_range(0..total);
-            for r in c.ranges() {
-                if at < size(r) {
-                    let byte = u8::try_from(u32::from(r.start()) + at).unwrap_or(r.start());
-                    return if byte.is_ascii() {
-                        Ok(char::from(byte))
-                    } else {
-                        Err(PatternError::Invalid("the pattern is not UTF-8 text".into()))
-                    };
-                }
-                at -= size(r);
-            }
-            Err(empty())
         }
     }
+}
+
+/// A value drawn evenly from the inclusive `ranges`; `None` if they hold
+/// none.
+fn nth_in(ranges: impl Iterator<Item = (u32, u32)> + Clone, rng: &mut impl Rng) -> Option<u32> {
+    let size = |(start, end): (u32, u32)| end - start + 1;
+    let total: u32 = ranges.clone().map(size).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut at = rng.random_range(0..total);
+    for r in ranges {
+        if at < size(r) {
+            return Some(r.0 + at);
+        }
+        at -= size(r);
+    }
+    None
 }
 
 #[cfg(test)]

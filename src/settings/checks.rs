@@ -29,19 +29,17 @@ pub fn read(value: Value) -> Result<Settings, ErrorTree> {
             .collect();
         let path: Vec<&str> = path.iter().map(String::as_str).collect();
         let mut errors = ErrorTree::new();
-        errors.add(
-            &path,
-            unreadable(path.last().copied().unwrap_or(""), &err.inner().to_string()),
-        );
+        errors.add(&path, unreadable(&path, &err.inner().to_string()));
         errors
     })
 }
 
-/// The error for a value serde could not read (`message` is serde's).
-fn unreadable(field: &str, message: &str) -> FieldError {
+/// The error for the value at `path` that serde could not read
+/// (`message` is serde's).
+fn unreadable(path: &[&str], message: &str) -> FieldError {
     if message.starts_with("invalid value: integer `-") {
         // The counts of a rate limit rule start at 1, every other at 0.
-        let threshold = if matches!(field, "maxRequests" | "duration") && message.contains("u64") {
+        let threshold = if path.starts_with(&["rateLimits", "rules"]) {
             1
         } else {
             0

@@ -350,6 +350,11 @@ async fn a_shorter_retention_applies_when_the_settings_are_saved() {
     wait_gone(new, "an entry after logging was turned off").await;
     let page = json(app.call("GET", "/api/logs", Some(&admin), None).await).await;
     assert_eq!(page["totalItems"], 0, "{page}");
+
+    // On again: requests are logged again (the writer did not stay off).
+    patch(5).await;
+    tagged_get(&app, "/api/health", "rid-back-on", None).await;
+    assert_eq!(entries_of(&app, &admin, "rid-back-on").await.len(), 1);
 }
 
 #[tokio::test]

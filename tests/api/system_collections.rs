@@ -24,6 +24,19 @@ async fn definition(app: &TestApp, token: &str, collection: &str) -> Value {
     json(app.call("GET", &path, Some(token), None).await).await
 }
 
+/// The attack an opened create rule allows, refused.
+async fn guest_cannot_create_a_superuser(app: &TestApp) {
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections/_superusers/records",
+            None,
+            Some(json!({"email": "evil@example.com", "password": "evil-pass-1", "passwordConfirm": "evil-pass-1"})),
+        )
+        .await;
+    assert_envelope(resp, 403).await;
+}
+
 async fn superusers_count(app: &TestApp, token: &str) -> u64 {
     let path = "/api/collections/_superusers/records";
     let list = json(app.call("GET", path, Some(token), None).await).await;
@@ -81,15 +94,7 @@ async fn the_rules_of_superusers_cannot_change_so_a_guest_cannot_become_one() {
     );
 
     // The attack the changed rule allowed: still refused.
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/_superusers/records",
-            None,
-            Some(json!({"email": "evil@example.com", "password": "evil-pass-1", "passwordConfirm": "evil-pass-1"})),
-        )
-        .await;
-    assert_envelope(resp, 403).await;
+    guest_cannot_create_a_superuser(&app).await;
     assert_eq!(superusers_count(&app, &token).await, 1);
     assert_eq!(
         app.sign_in("_superusers", "evil@example.com", "evil-pass-1")
@@ -302,15 +307,7 @@ async fn rules_opened_before_the_check_are_put_back_when_the_folder_opens() {
             .contains("@request.auth.id"),
         "{external}"
     );
-    let resp = app
-        .call(
-            "POST",
-            "/api/collections/_superusers/records",
-            None,
-            Some(json!({"email": "evil@example.com", "password": "evil-pass-1", "passwordConfirm": "evil-pass-1"})),
-        )
-        .await;
-    assert_envelope(resp, 403).await;
+    guest_cannot_create_a_superuser(&app).await;
     // Controls: a narrower rule stays, and may be put back as made (but
     // changed no other way); the rules of a collection that is not a
     // system one stay.

@@ -307,7 +307,7 @@ function FieldRow({ field, index, error, targets, onChange, onRemove }) {
       break;
     case 'file':
       options = [opt('Max files', 'maxSelect', numInput('maxSelect', { min: 1 })),
-        opt('Max size (bytes, 0 = 5 MB)', 'maxSize', numInput('maxSize', { min: 0 })),
+        opt('Max bytes (0: 5 MB)', 'maxSize', numInput('maxSize', { min: 0 })),
         html`<div class="opt wide">${opt('Allowed types (empty: any)', 'mimeTypes', list('mimeTypes', 'image/jpeg, image/png'))}
           <button type="button" class="btn small ghost" onClick=${() => set('mimeTypes', IMAGE_TYPES)}>Images only</button></div>`,
         opt('Thumb sizes', 'thumbs', list('thumbs', '100x100, 0x300')),
