@@ -5,7 +5,7 @@
 // is left; an auth collection's options in their own module. The draft stays in the page through any error, and leaving it
 // unsaved asks first; the server's errors are shown on the field, index,
 // query or rule they concern.
-import { html, useEffect, useRef, useState } from './lib.js';
+import { html, useRef, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';
 import { go, useLeaveGuard } from './router.js';
@@ -341,9 +341,10 @@ const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'imag
 /** A comma-separated list edited as text: what is typed stays as typed. */
 function ListInput({ name, cls, value, onChange, placeholder = 'draft, published' }) {
   const [text, setText] = useState(value.join(', '));
-  // A value set from outside (a preset button) shows in the box.
-  useEffect(() => { if (value.join(', ') !== splitList(text).join(', ')) setText(value.join(', ')); }, [value.join('\n')]);
-  return html`<input name=${name} class=${cls} value=${text} spellcheck="false" placeholder=${placeholder}
+  // What was typed, while it says the value; a value set from outside (a
+  // preset button) in the same render, with no effect to wait for.
+  const shown = splitList(text).join(', ') === value.join(', ') ? text : value.join(', ');
+  return html`<input name=${name} class=${cls} value=${shown} spellcheck="false" placeholder=${placeholder}
     onInput=${(e) => { const t = e.currentTarget.value; setText(t); onChange(splitList(t)); }} />`;
 }
 
