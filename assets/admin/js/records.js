@@ -108,9 +108,12 @@ export function Records({ collection }) {
   const q = queryOf();
   const hasCreated = collection.fields.some((f) => f.name === 'created');
   const sort = q.sort === '-created' && !hasCreated ? '' : q.sort;
-  const [typed, setTyped] = useState(q.filter);
-  // Back, Forward or a link changes the filter in the address: the box follows.
-  useEffect(() => setTyped(q.filter), [q.filter]);
+  // What is typed in the filter box, for the filter it was typed over:
+  // when Back, Forward or a link changes the filter in the address, the
+  // box shows the new one in that same render.
+  const [edit, setEdit] = useState({ over: q.filter, text: q.filter });
+  const typed = edit.over === q.filter ? edit.text : q.filter;
+  const setTyped = (text) => setEdit({ over: q.filter, text });
   const { list } = useCollections();
   // Relations are shown by the related record's presentable fields.
   const relations = collection.fields.filter((f) => f.type === 'relation' && !f.hidden);
@@ -199,14 +202,14 @@ export function Records({ collection }) {
         <a class="btn" href=${href('collections', collection.name, 'api')}>API</a>
         <a class="btn" href=${href('collections', collection.name, 'settings')}>Settings</a>
         ${!isView && html`<a class="btn primary" href=${href('collections', collection.name, 'records', 'new')}>+ New record</a>`}`}>
-    <form class="filter-bar" role="search" onSubmit=${(e) => { e.preventDefault(); go({ filter: typed.trim(), page: 1 }); }}>
+    <form class="filter-bar" role="search" onSubmit=${(e) => { e.preventDefault(); const filter = typed.trim(); setEdit({ over: filter, text: filter }); go({ filter, page: 1 }); }}>
       <input name="filter" type="search" spellcheck="false" autocomplete="off" aria-label="Filter"
         class=${loaded.error && q.filter ? 'invalid' : ''} aria-describedby="filter-help"
         placeholder='Filter, e.g. title ~ "hello" && count > 2' value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)}
         list="recent-filters" />
       <datalist id="recent-filters">${recent.map((f) => html`<option value=${f} />`)}</datalist>
       <button class="btn" type="submit">Apply</button>
-      ${q.filter && html`<button class="btn ghost" type="button" onClick=${() => { setTyped(''); go({ filter: '', page: 1 }); }}>Clear</button>`}
+      ${q.filter && html`<button class="btn ghost" type="button" onClick=${() => { setEdit({ over: '', text: '' }); go({ filter: '', page: 1 }); }}>Clear</button>`}
     </form>
     <p id="filter-help" class="muted small">PocketBase filter syntax: <code>=</code> <code>!=</code> <code>~</code> <code>></code> <code>&&</code> <code>||</code>, quoted strings, <code>@now</code>.</p>
     <${ErrorNote} error=${loaded.error} title=${q.filter ? 'The filter was refused:' : 'The records could not be loaded:'} />
