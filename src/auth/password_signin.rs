@@ -80,7 +80,10 @@ pub async fn with_password(
     let mut fields = identity_fields(&c);
     if !input.identity_field.is_empty() {
         if !fields.contains(&input.identity_field) {
-            return Err(LoginError::Failed);
+            // The collection's identity fields are public (its
+            // auth-methods list them): naming this one tells nothing.
+            errors.insert("identityField".into(), FieldError::not_allowed_value());
+            return Err(LoginError::Invalid(errors));
         }
         fields = vec![input.identity_field.clone()];
     }

@@ -204,7 +204,7 @@ pub fn access_rule(options: &Map<String, Value>, key: &str) -> Option<String> {
 
 /// The rules among the options, for validation to compile with the
 /// collection's own, each with the path an error is reported at:
-/// `authRule` and `manageRule` as read, and the MFA rule that picks the
+/// `authRule` and `manageRule` as stored, and the MFA rule that picks the
 /// accounts needing a second factor (`mfa.rule`, as PocketBase reports
 /// it), as stored.
 pub fn rules(options: &Map<String, Value>) -> impl Iterator<Item = (&'static str, String)> + '_ {
@@ -212,9 +212,11 @@ pub fn rules(options: &Map<String, Value>) -> impl Iterator<Item = (&'static str
         .and_then(|m| m.get("rule"))
         .and_then(Value::as_str)
         .map(|r| ("mfa.rule", r.to_owned()));
+    // As sent, not trimmed: validation refuses a blank rule, which
+    // `access_rule` would read as `""`.
     ["authRule", "manageRule"]
         .into_iter()
-        .filter_map(|k| Some((k, access_rule(options, k)?)))
+        .filter_map(|k| Some((k, options.get(k)?.as_str()?.to_owned())))
         .chain(mfa)
 }
 

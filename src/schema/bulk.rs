@@ -34,6 +34,11 @@ impl Schema {
         items: Vec<Value>,
         delete_missing: bool,
     ) -> Result<Vec<String>, SchemaError> {
+        if let Some(name) = repeated(&items) {
+            return Err(import_failure(format!(
+                "the collection {name:?} is listed more than once"
+            )));
+        }
         let (check, gone) = (self.rule_check, self.accounts_gone);
         self.change(db, move |tx, _| {
             // A collection's fields the item leaves out go as its
@@ -116,6 +121,34 @@ pub(super) fn keep_left_out(old: &Collection, c: &mut Collection, left_out: Left
     }
 }
 
+/// An import refused as a whole, for `detail`.
+fn import_failure(detail: String) -> SchemaError {
+    let mut errors = ErrorTree::new();
+    errors.add(
+        &["collections"],
+        FieldError::new(
+            "validation_collections_import_failure",
+            format!("Failed to import the collections configuration. Raw error: {detail}"),
+        ),
+    );
+    invalid("Failed to import collections.", errors)
+}
+
+/// An id or a name (in any case) that two items of an import share, if
+/// one does: the second would silently change, or rename, what the first
+/// made.
+fn repeated(items: &[Value]) -> Option<String> {
+    let mut ids = std::collections::HashSet::new();
+    let mut names = std::collections::HashSet::new();
+    items.iter().find_map(|item| {
+        let text = |key: &str| item.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let name = text("name").unwrap_or_default();
+        let twice = text("id").is_some_and(|id| !ids.insert(id.to_owned()))
+            || (!name.is_empty() && !names.insert(name.to_lowercase()));
+        twice.then(|| text("name").or(text("id")).unwrap_or_default().to_owned())
+    })
+}
+
 /// The body of `import`, inside its transaction; the ids of the
 /// collections it deleted. `left_out` says what becomes of the stored
 /// fields an item does not list.
@@ -127,17 +160,7 @@ fn import_in(
     check: RuleCheck,
     gone: AccountsGone,
 ) -> Result<Vec<String>, SchemaError> {
-    let failed = |detail: String| {
-        let mut errors = ErrorTree::new();
-        errors.add(
-            &["collections"],
-            FieldError::new(
-                "validation_collections_import_failure",
-                format!("Failed to import the collections configuration. Raw error: {detail}"),
-            ),
-        );
-        invalid("Failed to import collections.", errors)
-    };
+    let failed = import_failure;
     if items.is_empty() {
         let mut errors = ErrorTree::new();
         errors.add(&["collections"], FieldError::required());

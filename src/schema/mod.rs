@@ -357,7 +357,7 @@ fn create_in(
     let (mut c, bad_kind) = Collection::from_create(body).map_err(|_| SchemaError::Unreadable)?;
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, CREATE_FAILED)?;
-    let errors = validate::validate(
+    let mut errors = validate::validate(
         tx,
         stored,
         None,
@@ -366,6 +366,7 @@ fn create_in(
         rule_check,
         ErrorTree::new(),
     )?;
+    validate::negative_counts(body.get("fields"), &c, &mut errors);
     if !errors.is_empty() {
         return Err(invalid(CREATE_FAILED, errors));
     }
@@ -403,7 +404,8 @@ fn update_in(
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, UPDATE_FAILED)?;
     c.updated = crate::datetime::now();
-    let errors = validate::validate(tx, stored, Some(old), &c, None, rule_check, found)?;
+    let mut errors = validate::validate(tx, stored, Some(old), &c, None, rule_check, found)?;
+    validate::negative_counts(body.get("fields"), &c, &mut errors);
     if !errors.is_empty() {
         return Err(invalid(UPDATE_FAILED, errors));
     }

@@ -125,8 +125,19 @@ pub fn validate(
             FieldError::new("validation_collection_id_exists", "Collection id already exists."),
         );
     }
-    if new.kind == CollectionKind::View && new.view_query.is_empty() {
-        errors.add(&["viewQuery"], blank());
+    if new.kind == CollectionKind::View {
+        if new.view_query.is_empty() {
+            errors.add(&["viewQuery"], blank());
+        }
+        // A view is read-only: a write rule would promise writes that
+        // cannot happen. One stored before this was checked is left be
+        // until it is changed (it opens nothing).
+        for key in ["createRule", "updateRule", "deleteRule"] {
+            let rule = new.rules.get(key);
+            if rule.is_some_and(Option::is_some) && old.is_none_or(|o| o.rules.get(key) != rule) {
+                errors.add(&[key], FieldError::new("validation_nil", "Must be blank."));
+            }
+        }
     }
 
     // A problem with the list as a whole (`system::check_fields`) is the
@@ -135,7 +146,7 @@ pub fn validate(
     if !errors.contains("fields") {
         validate_fields(catalog, old, new, &mut errors);
     }
-    validate_indexes(new, &mut errors);
+    validate_indexes(catalog, new, &mut errors);
     if new.kind == CollectionKind::Auth {
         super::auth_options::validate_sessions(&new.options, &mut errors);
         super::auth_options::validate_oauth2(&new.options, &mut errors);
@@ -164,10 +175,17 @@ fn validate_rules(catalog: &Catalog, new: &Collection, check: RuleCheck, errors:
         .filter_map(|k| Some((k, new.rules.get(k)?.clone()?)))
         .chain(super::auth_options::rules(&new.options));
     for (key, rule) in rules {
-        if rule.trim().is_empty() {
+        if rule.is_empty() {
             continue;
         }
-        if let Some(problem) = check(catalog, new, &rule) {
+        // Blank is not empty: `"  "` reads as no condition at all, which a
+        // client meaning `""` (everyone) should say as `""`.
+        let problem = if rule.trim().is_empty() {
+            Some("empty filter expression".to_owned())
+        } else {
+            check(catalog, new, &rule)
+        };
+        if let Some(problem) = problem {
             let path: Vec<&str> = key.split('.').collect();
             errors.add(
                 &path,
@@ -262,6 +280,21 @@ fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection
                 }
             }
             FieldKind::Number {
+                min, max, only_int, ..
+            } if *only_int && [min, max].iter().any(|b| b.is_some_and(|b| b.fract() != 0.0)) => {
+                for (key, bound) in [("min", min), ("max", max)] {
+                    if bound.is_some_and(|b| b.fract() != 0.0) {
+                        errors.add(
+                            &path(key),
+                            FieldError::new(
+                                "validation_only_int_constraint",
+                                "Decimal numbers are not allowed.",
+                            ),
+                        );
+                    }
+                }
+            }
+            FieldKind::Number {
                 min: Some(min),
                 max: Some(max),
                 ..
@@ -321,13 +354,50 @@ fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection
                 }
             }
             FieldKind::Autodate { on_create, on_update } if !on_create && !on_update => {
-                errors.add(
-                    &path("onCreate"),
-                    FieldError::new(
-                        "validation_required",
-                        "Either onCreate or onUpdate must be enabled.",
-                    ),
-                );
+                for key in ["onCreate", "onUpdate"] {
+                    errors.add(
+                        &path(key),
+                        FieldError::new(
+                            "validation_required",
+                            "Either onCreate or onUpdate must be enabled.",
+                        ),
+                    );
+                }
+            }
+            FieldKind::Email {
+                except_domains,
+                only_domains,
+                ..
+            }
+            | FieldKind::Url {
+                except_domains,
+                only_domains,
+                ..
+            } => {
+                // One list or the other: a domain in both would be
+                // allowed and refused at once.
+                if !except_domains.is_empty() && !only_domains.is_empty() {
+                    let must_be_blank = || FieldError::new("validation_empty", "Must be blank.");
+                    errors.add(&path("exceptDomains"), must_be_blank());
+                    errors.add(&path("onlyDomains"), must_be_blank());
+                }
+                for (key, list) in [("exceptDomains", except_domains), ("onlyDomains", only_domains)] {
+                    for (j, domain) in list.iter().enumerate() {
+                        if !is_domain(domain) {
+                            errors.add(
+                                &["fields", at.as_str(), key, &j.to_string()],
+                                FieldError::new("validation_is_domain", "Must be a valid domain."),
+                            );
+                        }
+                    }
+                }
+            }
+            FieldKind::File { thumbs, .. } => {
+                for (j, thumb) in thumbs.iter().enumerate() {
+                    if let Some(problem) = thumb_problem(thumb) {
+                        errors.add(&["fields", at.as_str(), "thumbs", &j.to_string()], problem);
+                    }
+                }
             }
             _ => {}
         }
@@ -407,7 +477,103 @@ fn autogenerate_problem(kind: &FieldKind) -> Option<FieldError> {
     None
 }
 
-fn validate_indexes(new: &Collection, errors: &mut ErrorTree) {
+/// A domain name as the email and URL fields' lists take one: dot-separated
+/// labels of letters, digits and inner hyphens (at most 63 characters
+/// each, 253 in all), the last one letters only.
+fn is_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(label)
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+}
+
+/// Why a file field's thumb size is unusable: not `WxH` with an optional
+/// crop letter (`t`, `b`, `f`), or `0x0`, which is no size at all.
+fn thumb_problem(thumb: &str) -> Option<FieldError> {
+    let body = thumb.strip_suffix(['t', 'b', 'f']).unwrap_or(thumb);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some((w, h)) = body.split_once('x').filter(|(w, h)| digits(w) && digits(h)) else {
+        return Some(FieldError::bad_format());
+    };
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    (zero(w) && zero(h)).then(FieldError::refused_value)
+}
+
+/// Options that count something (lengths, sizes, how many may be
+/// selected) and so cannot be negative; keyed by field type. Fields read
+/// a negative count as 0 (`field::json`), so this looks at what the
+/// client sent.
+const COUNTS: &[(&str, &[&str])] = &[
+    ("text", &["min", "max"]),
+    ("password", &["min", "max"]),
+    ("editor", &["maxSize"]),
+    ("json", &["maxSize"]),
+    ("select", &["maxSelect"]),
+    ("relation", &["minSelect", "maxSelect"]),
+    ("file", &["maxSelect", "maxSize"]),
+];
+
+/// Reports each negative count in the `fields` a client sent, at the
+/// index its field has in `new` (the defaults may have put a system field
+/// before it), matched by id, else by name.
+pub fn negative_counts(sent: Option<&serde_json::Value>, new: &Collection, errors: &mut ErrorTree) {
+    let Some(sent) = sent.and_then(serde_json::Value::as_array) else {
+        return;
+    };
+    for raw in sent {
+        let text = |key: &str| raw.get(key).and_then(serde_json::Value::as_str);
+        let Some(at) = new.fields.iter().position(|f| {
+            text("id").is_some_and(|id| f.id == id) || text("name").is_some_and(|n| f.name == n)
+        }) else {
+            continue;
+        };
+        let kind = new.fields[at].kind.type_name();
+        let keys = COUNTS
+            .iter()
+            .find(|(t, _)| *t == kind)
+            .map_or(&[][..], |(_, k)| *k);
+        for key in keys {
+            if raw
+                .get(*key)
+                .and_then(serde_json::Value::as_f64)
+                .is_some_and(|n| n < 0.0)
+            {
+                errors.add(
+                    &["fields", &at.to_string(), key],
+                    FieldError::new(
+                        "validation_min_greater_equal_than_required",
+                        "Must be no less than 0.",
+                    )
+                    .with_params(json!({"threshold": 0})),
+                );
+            }
+        }
+    }
+}
+
+fn validate_indexes(catalog: &Catalog, new: &Collection, errors: &mut ErrorTree) {
+    // Index names are one namespace across the database.
+    let used_by = |name: &str| {
+        catalog
+            .all()
+            .filter(|c| c.id != new.id)
+            .find(|c| {
+                c.indexes
+                    .iter()
+                    .filter_map(|sql| IndexDef::parse(sql))
+                    .any(|d| d.name.eq_ignore_ascii_case(name))
+            })
+            .map(|c| c.name.clone())
+    };
     let mut names = HashSet::new();
     for (i, sql) in new.indexes.iter().enumerate() {
         let at = i.to_string();
@@ -426,7 +592,18 @@ fn validate_indexes(new: &Collection, errors: &mut ErrorTree) {
                     "The index name already exists.",
                 ),
             ),
-            Some(_) => {}
+            Some(def) => {
+                if let Some(other) = used_by(&def.name) {
+                    errors.add(
+                        &["indexes", &at],
+                        FieldError::new(
+                            "validation_existing_index_name",
+                            format!("The index name is already used by the {other} collection."),
+                        )
+                        .with_params(json!({"usedTableName": other})),
+                    );
+                }
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ mod backups_api;
 mod backups_restore;
 mod batch;
 mod cli;
+mod collection_options_checks;
 mod collections;
 mod collections_import;
 mod dash_dry_run;
