@@ -110,6 +110,19 @@ fn keep_views_working(tx: &Connection, before: &[(String, String)]) -> Result<()
     }
 }
 
+/// Closes the rules a data folder holds too open (`system::restore_rules`),
+/// saying which collections it changed.
+fn repair_rules(tx: &Connection) -> Result<(), StoreError> {
+    let repaired = system::restore_rules(tx)?;
+    if !repaired.is_empty() {
+        tracing::warn!(
+            collections = ?repaired,
+            "API rules that opened system collections or the management of accounts to everyone are closed"
+        );
+    }
+    Ok(())
+}
+
 /// The live catalog and the operations that change it.
 pub struct Schema {
     current: RwLock<Arc<Catalog>>,
@@ -158,13 +171,7 @@ impl Schema {
                     };
                     synced.map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", c.name)))?;
                 }
-                let repaired = system::restore_rules(tx)?;
-                if !repaired.is_empty() {
-                    tracing::warn!(
-                        collections = ?repaired,
-                        "the API rules of system collections had been changed; they are put back as made"
-                    );
-                }
+                repair_rules(tx)?;
                 Catalog::load(tx, 0)
             })
             .await?;
@@ -181,7 +188,12 @@ impl Schema {
     /// the catalog's version never serve the old one's.
     pub async fn reload(&self, db: &Database) -> Result<(), StoreError> {
         let next = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
-        let catalog = db.read(move |conn| Catalog::load(conn, next)).await?;
+        let catalog = db
+            .write(move |tx| {
+                repair_rules(tx)?;
+                Catalog::load(tx, next)
+            })
+            .await?;
         self.install(catalog);
         Ok(())
     }

@@ -93,8 +93,10 @@ pub fn check_rules(old: &Collection, new: &Collection, errors: &mut ErrorTree) {
 }
 
 /// Puts back the API rules of the system collections that a data folder
-/// holds more open than they were made, and names the collections it
-/// repaired. A Cairn before `check_rules` accepted
+/// holds more open than they were made, closes any auth collection's
+/// management to all (`manageRule: ""`), and names the collections it
+/// repaired. Runs on every start and after every restore (a backup may
+/// be older than these checks). A Cairn before `check_rules` accepted
 /// `_superusers {"createRule": ""}` (anyone could make themselves a
 /// superuser) and `manageRule: ""`; PocketBase never stores such. A rule
 /// made `null` is put back whatever it holds (that only narrows it); any
@@ -105,10 +107,22 @@ pub fn restore_rules(tx: &Connection) -> Result<Vec<String>, StoreError> {
     let stored = Catalog::load(tx, 0)?;
     let mut repaired = Vec::new();
     for current in stored.all() {
+        let mut fixed = (**current).clone();
+        // Any auth collection's `manageRule: ""` (or blank, which reads
+        // as `""`) let every signed-in account change every account's
+        // email and password; `null` leaves that to superusers.
+        if current.kind == CollectionKind::Auth
+            && auth_options::access_rule(&current.options, "manageRule").is_some_and(|r| r.is_empty())
+        {
+            fixed.options.insert("manageRule".into(), Value::Null);
+        }
         let Some(made) = as_made(current) else {
+            if fixed != **current {
+                catalog::save_row(tx, &fixed)?;
+                repaired.push(fixed.name);
+            }
             continue;
         };
-        let mut fixed = (**current).clone();
         for key in RULE_KEYS.into_iter().chain(AUTH_RULE_KEYS) {
             let (Some(now), Some(was)) = (rule_of(current, key), rule_of(&made, key)) else {
                 continue;

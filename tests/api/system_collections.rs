@@ -325,3 +325,76 @@ async fn rules_opened_before_the_check_are_put_back_when_the_folder_opens() {
     assert_eq!(users["listRule"], "");
     assert_eq!(users["manageRule"], "@request.auth.verified = true");
 }
+
+/// What an earlier Cairn took through the API and no check refuses in the
+/// database itself: `_superusers` open to guests, and two auth
+/// collections whose accounts all manage each other (`""`, and blank,
+/// which reads as `""`); a third keeps its narrow rule.
+async fn open_rules_behind_the_api(app: &TestApp, token: &str) {
+    for (name, rule) in [
+        ("members", json!("")),
+        ("staff", json!("  ")),
+        ("clients", json!("verified = true")),
+    ] {
+        let body = json!({"name": name, "type": "auth"});
+        let resp = app
+            .call("POST", "/api/collections", Some(token), Some(body))
+            .await;
+        assert_eq!(resp.status(), 200, "{name}");
+        let sql = "UPDATE _collections SET options = json_set(options, '$.manageRule', ?1) WHERE name = ?2";
+        let rule = rule.as_str().unwrap().to_owned();
+        app.state
+            .store
+            .data
+            .write(move |tx| {
+                tx.execute(sql, [rule.as_str(), name])?;
+                tx.execute(
+                    "UPDATE _collections SET createRule = '' WHERE name = '_superusers'",
+                    [],
+                )?;
+                Ok::<(), cairn::store::StoreError>(())
+            })
+            .await
+            .unwrap();
+    }
+}
+
+async fn assert_rules_closed(app: &TestApp, token: &str) {
+    let su = definition(app, token, "_superusers").await;
+    assert_eq!(su["createRule"], Value::Null, "{su}");
+    guest_cannot_create_a_superuser(app).await;
+    for name in ["members", "staff"] {
+        let c = definition(app, token, name).await;
+        assert_eq!(c["manageRule"], Value::Null, "{name}: {c}");
+    }
+    let c = definition(app, token, "clients").await;
+    assert_eq!(c["manageRule"], "verified = true", "{c}");
+}
+
+#[tokio::test]
+async fn a_manage_rule_open_to_all_is_closed_when_the_folder_opens() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    open_rules_behind_the_api(&app, &token).await;
+    let app = spawn_app_in(app.shutdown().await, |_| {}).await;
+    let token = app.superuser_token().await;
+    assert_rules_closed(&app, &token).await;
+}
+
+/// A backup may be older than the checks: a restore brings the server up
+/// on it without a restart, so the rules are closed then too.
+#[tokio::test]
+async fn rules_open_in_a_restored_backup_are_closed_by_the_restore() {
+    let app = spawn_app().await;
+    let token = app.superuser_token().await;
+    open_rules_behind_the_api(&app, &token).await;
+    let body = json!({"name": "open_rules.zip"});
+    let resp = app.call("POST", "/api/backups", Some(&token), Some(body)).await;
+    assert_eq!(resp.status(), 204);
+    let resp = app
+        .call("POST", "/api/backups/open_rules.zip/restore", Some(&token), None)
+        .await;
+    assert_eq!(resp.status(), 204);
+    let token = app.superuser_token().await;
+    assert_rules_closed(&app, &token).await;
+}
