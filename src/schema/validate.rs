@@ -245,8 +245,9 @@ fn validate_fields(catalog: &Catalog, old: Option<&Collection>, new: &Collection
         if let Some(previous) = old.and_then(|o| o.field_by_id(&field.id))
             && previous.kind.type_name() != field.kind.type_name()
         {
+            // At the field itself, as PocketBase reports it.
             errors.add(
-                &path("type"),
+                &["fields", at.as_str()],
                 FieldError::new("validation_field_type_change", "Field type cannot be changed."),
             );
         }

@@ -309,3 +309,48 @@ async fn a_sign_in_by_a_field_that_is_not_an_identity_field_names_it() {
         assert_eq!(status, 200, "{}: {out}", s.base);
     }
 }
+
+#[tokio::test]
+async fn a_field_type_change_is_refused_at_the_field() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    for s in [&both.pb, &both.cairn] {
+        let made = s
+            .admin(
+                "POST",
+                "/api/collections",
+                json!({"name": "tc", "fields": [{"name": "a", "type": "text"}]}),
+            )
+            .await;
+        let mut fields = made["fields"].clone();
+        fields[1]["type"] = json!("number");
+        let (status, out) = s
+            .call(
+                "PATCH",
+                "/api/collections/tc",
+                Some(&s.superuser),
+                Some(json!({"fields": fields})),
+            )
+            .await;
+        assert_eq!(status, 400, "{}: {out}", s.base);
+        assert_eq!(
+            error_codes(&out["data"]),
+            json!({"fields": {"1": "validation_field_type_change"}}),
+            "{}",
+            s.base
+        );
+        // The control: the same field under a new name is a change it takes.
+        let mut fields = made["fields"].clone();
+        fields[1]["name"] = json!("b");
+        let (status, out) = s
+            .call(
+                "PATCH",
+                "/api/collections/tc",
+                Some(&s.superuser),
+                Some(json!({"fields": fields})),
+            )
+            .await;
+        assert_eq!(status, 200, "{}: {out}", s.base);
+    }
+}
