@@ -15,8 +15,8 @@ use poem::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::store::StoreError;
 pub use crate::validation::{ErrorTree, FieldError, FieldErrors};
+use crate::{store::StoreError, telemetry};
 
 /// PocketBase's wording for the common statuses, so SDK users see the
 /// messages they know.
@@ -146,6 +146,11 @@ impl ApiError {
     /// The envelope as bytes; also used where a response is built by hand
     /// (middleware that answers before any handler runs).
     pub fn to_response(&self) -> Response {
+        telemetry::note_error(&self.message, || match &self.cause {
+            _ if !self.data.is_empty() => Value::Object(self.data.clone()).to_string(),
+            Some(cause) => format!("{cause:#}"),
+            None => String::new(),
+        });
         if self.status.is_server_error() {
             match &self.cause {
                 Some(cause) => {

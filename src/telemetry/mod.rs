@@ -148,6 +148,17 @@ struct RequestScope {
     caller: OnceCell<Caller>,
     /// Its reads slower than the threshold (rare: a lock taken only then).
     slow: std::sync::Mutex<Vec<SlowQuery>>,
+    /// The error it was answered with, if it was.
+    error: OnceCell<NotedError>,
+}
+
+/// The error a request was answered with, for its request log entry: the
+/// message the client got, and what explains it (the fields that were
+/// refused, or the cause of a server error), which only superusers read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotedError {
+    pub message: String,
+    pub details: String,
 }
 
 tokio::task_local! {
@@ -163,6 +174,7 @@ pub fn in_request<F: Future>(id: String, f: F) -> impl Future<Output = F::Output
         id,
         caller: OnceCell::new(),
         slow: std::sync::Mutex::default(),
+        error: OnceCell::new(),
     };
     REQUEST.scope(scope, f)
 }
@@ -182,6 +194,26 @@ pub fn note_caller(collection: &str, record_id: &str, api_key: Option<&str>) {
             });
         }
     });
+}
+
+/// Notes the error the current request is answered with; `details` is
+/// made only inside a request. The first note stands (an error answered
+/// inside another's handling is the cause); outside a request it is
+/// ignored.
+pub fn note_error(message: &str, details: impl FnOnce() -> String) {
+    let _ = REQUEST.try_with(|r| {
+        if r.error.get().is_none() {
+            let _ = r.error.set(NotedError {
+                message: message.to_owned(),
+                details: details(),
+            });
+        }
+    });
+}
+
+/// The error noted for the current request, if any.
+pub fn noted_error() -> Option<NotedError> {
+    REQUEST.try_with(|r| r.error.get().cloned()).ok().flatten()
 }
 
 /// Notes a slow read of the current request, for its request log entry;

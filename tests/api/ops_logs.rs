@@ -168,6 +168,7 @@ async fn a_request_is_logged_in_pocketbase_shape() {
     assert_eq!(d["auth"], "users");
     // PocketBase keeps the record id only with `logAuthId` (off by default).
     assert!(d.get("authId").is_none(), "{d}");
+    assert!(d.get("error").is_none() && d.get("details").is_none(), "{d}");
     let errors = entries_of(&app, &admin, "rid-shape-2").await;
     assert_eq!(
         (errors[0]["level"].clone(), errors[0]["data"]["auth"].clone()),
@@ -210,6 +211,54 @@ async fn a_request_is_logged_in_pocketbase_shape() {
     );
     assert_eq!(page["items"][0]["data"]["status"], 404, "{page}");
     let _ = user_id;
+}
+
+/// A refused request's entry says what its client was told and why, as
+/// PocketBase's entries do (`error`, `details`): a superuser reading the
+/// log sees which fields a failing app sent wrong.
+#[tokio::test]
+async fn a_refused_request_is_logged_with_its_error_and_details() {
+    let app = spawn_app().await;
+    let admin = app.superuser_token().await;
+    let body = json!({"name": "lg", "createRule": "", "fields": [{"name": "n", "type": "number", "required": true}]});
+    assert_eq!(
+        app.call("POST", "/api/collections", Some(&admin), Some(body))
+            .await
+            .status(),
+        200
+    );
+    let post = |rid: &'static str, body: Value| {
+        app.client
+            .post(app.url("/api/collections/lg/records"))
+            .header("x-request-id", rid)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(post("rid-refused", json!({"n": ""})).await.unwrap().status(), 400);
+    assert_eq!(post("rid-made", json!({"n": 3})).await.unwrap().status(), 200);
+    let missing = tagged_get(&app, "/api/collections/nothing/records", "rid-missing", None).await;
+    assert_eq!(missing.status(), 404);
+
+    let refused = &entries_of(&app, &admin, "rid-refused").await[0]["data"];
+    assert_eq!(refused["error"], "Failed to create record.", "{refused}");
+    let details: Value = serde_json::from_str(refused["details"].as_str().unwrap()).unwrap();
+    assert_eq!(details["n"]["code"], "validation_required", "{details}");
+    let missing = &entries_of(&app, &admin, "rid-missing").await[0]["data"];
+    assert_eq!(missing["error"], "Missing collection context.", "{missing}");
+    assert!(missing.get("details").is_none(), "{missing}");
+    // The control: a request that succeeded has neither.
+    let made = &entries_of(&app, &admin, "rid-made").await[0]["data"];
+    assert!(
+        made.get("error").is_none() && made.get("details").is_none(),
+        "{made}"
+    );
+    // Both can be filtered on, as any data key.
+    let path = format!(
+        "/api/logs?filter={}",
+        filter("data.details ~ 'validation_required'")
+    );
+    let found = json(app.call("GET", &path, Some(&admin), None).await).await;
+    assert_eq!(found["totalItems"], 1, "{found}");
 }
 
 #[tokio::test]

@@ -101,6 +101,7 @@ impl AccessLog {
                     auth: caller.map(|c| (c.collection, c.id)),
                     request_id: request_id.to_owned(),
                     slow_queries: telemetry::take_slow_queries(),
+                    error: telemetry::noted_error().map(|e| (e.message, e.details)),
                 },
             );
         }

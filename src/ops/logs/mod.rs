@@ -73,6 +73,8 @@ pub struct RequestRecord {
     pub request_id: String,
     /// Its reads slower than the threshold, with their plans.
     pub slow_queries: Vec<crate::store::explain::SlowQuery>,
+    /// The error it was answered with: the message, and what explains it.
+    pub error: Option<(String, String)>,
 }
 
 /// What `settings.logs` decides about a record's row, taken when the
@@ -230,6 +232,7 @@ pub(super) mod tests {
             api_key: None,
             request_id: "r".into(),
             slow_queries: Vec::new(),
+            error: None,
         }
     }
 

@@ -118,6 +118,14 @@ fn request_json(r: &super::RequestRecord, collection: &str, id: &str, policy: &s
         out.push_str(",\"authId\":");
         json_str(&mut out, id);
     }
+    if let Some((message, details)) = &r.error {
+        if !details.is_empty() {
+            out.push_str(",\"details\":");
+            json_str(&mut out, details);
+        }
+        out.push_str(",\"error\":");
+        json_str(&mut out, message);
+    }
     out.push_str(",\"execTime\":");
     // Nanoseconds over a million, as PocketBase computes it: whole
     // milliseconds stay whole and the rest take the nearest double
@@ -295,6 +303,10 @@ mod tests {
         auth: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         auth_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        details: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a str>,
         exec_time: f64,
         method: &'a str,
         referer: &'a str,
@@ -337,6 +349,9 @@ mod tests {
                         api_key: (j == 2).then(|| format!("key{text}")),
                         request_id: "abc123".into(),
                         slow_queries: Vec::new(),
+                        // An error on some rows, with and without details.
+                        error: (i != 0)
+                            .then(|| (format!("Failed{text}"), ["", "{\"n\":1}", *text][j].to_owned())),
                     };
                     let policy = Policy {
                         log_ip,
@@ -351,6 +366,8 @@ mod tests {
                         api_key: r.api_key.as_deref(),
                         auth: collection,
                         auth_id: (policy.log_auth_id && !id.is_empty()).then_some(id),
+                        details: r.error.as_ref().map(|e| e.1.as_str()).filter(|d| !d.is_empty()),
+                        error: r.error.as_ref().map(|e| e.0.as_str()),
                         exec_time: r.exec_time.as_nanos() as f64 / 1e6,
                         method: &r.method,
                         referer: &r.referer,
@@ -422,6 +439,7 @@ mod tests {
                 api_key: None,
                 request_id: "rid".into(),
                 slow_queries: Vec::new(),
+                error: None,
             };
             let row = row(Entry::Request(Box::new(r), policy));
             let data: Value = serde_json::from_str(&row.data).expect("json");
