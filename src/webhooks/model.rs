@@ -289,13 +289,20 @@ pub fn apply(
             ),
         );
     } else if let Err(e) = target::parse(&hook.url, allow_private) {
-        let code = match e {
-            target::TargetError::Private(_) => "validation_private_target",
-            _ => "validation_invalid_url",
+        let (code, message) = match e {
+            // Says how to allow one: a receiver on this host is the usual
+            // first webhook.
+            target::TargetError::Private(_) => (
+                "validation_private_target",
+                format!(
+                    "{e}. To send to this host or its network, start Cairn with --webhooks-allow-private."
+                ),
+            ),
+            _ => ("validation_invalid_url", format!("{e}.")),
         };
         errors.add(
             &["url"],
-            FieldError::new(code, format!("{e}.")).with_params(json!({"allowPrivate": allow_private})),
+            FieldError::new(code, message).with_params(json!({"allowPrivate": allow_private})),
         );
     }
     let replaced = hook.secret.clone();

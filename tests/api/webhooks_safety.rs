@@ -199,6 +199,9 @@ async fn private_targets_are_refused_unless_allowed() {
             json!("validation_private_target"),
             "{url}: {err:#}"
         );
+        // It says how to allow such a target.
+        let message = err["data"]["url"]["message"].as_str().unwrap();
+        assert!(message.contains("--webhooks-allow-private"), "{message}");
     }
     // A public address is accepted (disabled: nothing is sent anywhere).
     let body = json!({"collection": "posts", "events": ["create"], "url": "https://93.184.216.34/hook", "enabled": false});
