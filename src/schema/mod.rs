@@ -15,6 +15,7 @@ pub mod collection;
 pub mod defaults;
 mod dry_run;
 pub mod field;
+mod field_checks;
 pub mod index;
 pub mod json_schema;
 pub mod sync;
@@ -378,7 +379,7 @@ fn create_in(
         rule_check,
         ErrorTree::new(),
     )?;
-    validate::negative_counts(body.get("fields"), &c, &mut errors);
+    field_checks::negative_counts(body.get("fields"), &c, &mut errors);
     if !errors.is_empty() {
         return Err(invalid(CREATE_FAILED, errors));
     }
@@ -417,7 +418,7 @@ fn update_in(
     prepare_view(tx, stored, &mut c, UPDATE_FAILED)?;
     c.updated = crate::datetime::now();
     let mut errors = validate::validate(tx, stored, Some(old), &c, None, rule_check, found)?;
-    validate::negative_counts(body.get("fields"), &c, &mut errors);
+    field_checks::negative_counts(body.get("fields"), &c, &mut errors);
     if !errors.is_empty() {
         return Err(invalid(UPDATE_FAILED, errors));
     }
