@@ -5,13 +5,12 @@
 use std::sync::Arc;
 
 use poem::{
-    Body, Request, Response, Result, handler,
-    http::{HeaderValue, StatusCode, header},
+    Request, Response, Result, handler,
+    http::header,
     web::{Data, Json, Path, Query},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::{guard, path, tags::tagged_routes};
 use crate::{
@@ -21,6 +20,7 @@ use crate::{
     http::{
         client,
         error::{ApiError, messages},
+        file_response,
     },
     identity::Caller,
     keys,
@@ -100,23 +100,11 @@ async fn download(
         return Err(err.into());
     }
     let found = found.map_err(ApiError::from)?;
-    let meta = tokio::fs::metadata(&found.path)
-        .await
-        .map_err(|_| ApiError::not_found())?;
-    // Stored names are never reused, so size and time identify the bytes.
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let etag = format!("\"{:x}-{modified:x}\"", meta.len());
     let attachment = matches!(
         params.download.as_deref(),
         Some("1" | "t" | "true" | "TRUE" | "True")
     ) || !sniff::is_inline(found.mime);
-    let mut resp = Response::builder()
-        .header(header::ETAG, etag.as_str())
-        .header(header::ACCEPT_RANGES, "bytes")
+    let resp = Response::builder()
         .header(header::CONTENT_SECURITY_POLICY, FILE_CSP)
         .header(
             header::CACHE_CONTROL,
@@ -125,102 +113,20 @@ async fn download(
             } else {
                 "max-age=2592000, stale-while-revalidate=86400"
             },
+        )
+        .content_type(sniff::content_type(found.mime))
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!(
+                "{}; filename=\"{}\"",
+                if attachment { "attachment" } else { "inline" },
+                found.name
+            ),
         );
-    let revalidated = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if revalidated {
-        return Ok(resp.status(StatusCode::NOT_MODIFIED).finish());
-    }
-    resp = resp.content_type(sniff::content_type(found.mime)).header(
-        header::CONTENT_DISPOSITION,
-        format!(
-            "{}; filename=\"{}\"",
-            if attachment { "attachment" } else { "inline" },
-            found.name
-        ),
-    );
-    // Streamed from disk, so a large file never sits in memory whole.
-    let mut file = tokio::fs::File::open(&found.path)
-        .await
-        .map_err(ApiError::internal)?;
-    let len = meta.len();
-    let range = req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|raw| parse_range(raw, len));
-    Ok(match range {
-        None | Some(Range::Whole) => resp
-            .header(header::CONTENT_LENGTH, len)
-            .body(Body::from_async_read(file)),
-        Some(Range::Part(start, end)) => {
-            file.seek(std::io::SeekFrom::Start(start))
-                .await
-                .map_err(ApiError::internal)?;
-            resp.status(StatusCode::PARTIAL_CONTENT)
-                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
-                .header(header::CONTENT_LENGTH, end - start + 1)
-                .body(Body::from_async_read(file.take(end - start + 1)))
-        }
-        Some(Range::Unsatisfiable) => {
-            let mut r = ApiError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "The requested range is not satisfiable.",
-            )
-            .to_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                r.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            r
-        }
-    })
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Range {
-    /// No usable range (several ranges, or another unit): the whole file.
-    Whole,
-    /// Inclusive byte positions.
-    Part(u64, u64),
-    Unsatisfiable,
-}
-
-/// One `bytes=` range of RFC 9110: `a-b`, `a-` or `-suffix`.
-fn parse_range(raw: &str, len: u64) -> Range {
-    let Some(spec) = raw.trim().strip_prefix("bytes=") else {
-        return Range::Whole;
-    };
-    if spec.contains(',') {
-        return Range::Whole;
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return Range::Unsatisfiable;
-    };
-    let (a, b) = (a.trim(), b.trim());
-    let parsed = match (a.is_empty(), b.is_empty()) {
-        (true, false) => b
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(|n| (len.saturating_sub(n), len.saturating_sub(1))),
-        (false, _) => a.parse::<u64>().ok().and_then(|start| {
-            let end = if b.is_empty() {
-                Some(len.saturating_sub(1))
-            } else {
-                b.parse::<u64>().ok()
-            };
-            end.filter(|e| *e >= start)
-                .map(|e| (start, e.min(len.saturating_sub(1))))
-        }),
-        _ => None,
-    };
-    match parsed {
-        Some((start, end)) if len > 0 && start < len => Range::Part(start, end),
-        _ => Range::Unsatisfiable,
-    }
+    // Stored names are never reused, so size and time identify the bytes;
+    // streamed whatever their size (a file is already compressed or not
+    // worth it).
+    Ok(file_response::respond(req, &found.path, resp, 0).await?)
 }
 
 #[handler]
@@ -239,21 +145,4 @@ async fn token(req: &Request, Data(state): Data<&Arc<AppState>>) -> Result<Json<
 tagged_routes! {
     "/api/files/token" => { POST token },
     "/api/files/:collection/:record/:filename" => { GET download => "file", HEAD download => "file" },
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=1-3", 5), Range::Part(1, 3));
-        assert_eq!(parse_range("bytes=2-", 5), Range::Part(2, 4));
-        assert_eq!(parse_range("bytes=-2", 5), Range::Part(3, 4));
-        assert_eq!(parse_range("bytes=1-99", 5), Range::Part(1, 4));
-        assert_eq!(parse_range("bytes=5-", 5), Range::Unsatisfiable);
-        assert_eq!(parse_range("bytes=3-1", 5), Range::Unsatisfiable);
-        assert_eq!(parse_range("bytes=0-1,3-4", 5), Range::Whole);
-        assert_eq!(parse_range("items=0-1", 5), Range::Whole);
-    }
 }

@@ -7,6 +7,7 @@ pub mod client;
 mod connections;
 mod edge;
 pub mod error;
+pub mod file_response;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
