@@ -83,6 +83,12 @@ pub struct Config {
     /// Where webhooks may send, how long an attempt may take, and when a
     /// failing one is disabled.
     pub webhooks: crate::webhooks::WebhookOptions,
+    /// The folder served at `/` (a site or an app beside the API), if any;
+    /// `http::public` says how.
+    pub public_dir: Option<PathBuf>,
+    /// Whether a path the public folder lacks gets its `index.html` (an
+    /// app that routes in the browser) rather than a 404.
+    pub index_fallback: bool,
 }
 
 impl Config {
@@ -110,6 +116,8 @@ impl Config {
             jobs: crate::jobs::Limits::default(),
             key_usage_flush: Self::DEFAULT_KEY_USAGE_FLUSH,
             webhooks: crate::webhooks::WebhookOptions::default(),
+            public_dir: None,
+            index_fallback: true,
         }
     }
 

@@ -158,6 +158,15 @@ pub struct ServeArgs {
           default_value_t = crate::webhooks::WebhookOptions::default().timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhooks_timeout: u64,
+    /// Static files to serve at `/` (a site, or an app that uses the API).
+    /// By default `pb_public` beside the data folder, where PocketBase
+    /// keeps it; served only if it exists. Dotfiles are never served.
+    #[arg(long, env = "CAIRN_PUBLIC_DIR")]
+    pub public_dir: Option<PathBuf>,
+    /// Answer a path the public folder lacks with its `index.html` (for an
+    /// app that routes in the browser); `false` answers 404.
+    #[arg(long, env = "CAIRN_INDEX_FALLBACK", default_value_t = true, action = clap::ArgAction::Set)]
+    pub index_fallback: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,7 +206,14 @@ pub enum BackupAction {
 
 impl ServeArgs {
     pub fn into_config(self, dir: PathBuf) -> Result<Config, String> {
+        let public_dir = self.public_dir.unwrap_or_else(|| {
+            dir.parent()
+                .unwrap_or_else(|| std::path::Path::new(""))
+                .join("pb_public")
+        });
         Ok(Config {
+            public_dir: Some(public_dir),
+            index_fallback: self.index_fallback,
             http: self.http,
             data_dir: dir,
             origins: Origins::parse(&self.origins).map_err(|e| format!("--origins: {e}"))?,

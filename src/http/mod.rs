@@ -11,6 +11,7 @@ pub mod file_response;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+mod public;
 pub mod server;
 
 use std::sync::Arc;
@@ -73,7 +74,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'stati
         .at("/_", admin_root)
         .at("/_/", admin)
         .at("/_/*path", admin)
-        .at("/", get(admin_root))
+        .at("/", get(public::serve))
+        .at("/*path", get(public::serve))
         .data(state.clone());
     with_edge(app, state, rate_limiter)
 }

@@ -387,7 +387,7 @@ fn unsupported(source: &Source, logs: bool) -> Result<Vec<String>, ImportError> 
     }
     if files_in(&beside.join("pb_public")) > 0 {
         notes.push(format!(
-            "static files in {}: Cairn does not serve a public folder; serve them elsewhere",
+            "static files in {0}: `cairn serve` serves them when its data folder is beside them, else pass --public-dir {0}",
             beside.join("pb_public").display()
         ));
     }

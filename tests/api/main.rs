@@ -71,6 +71,7 @@ mod ops_slow_queries;
 mod options_cookie;
 mod options_secrets;
 mod otp_mfa;
+mod public_dir;
 mod rate_limit;
 mod realtime;
 mod realtime_rules;

@@ -14,6 +14,7 @@ use poem::http::{
 const CROSS_ORIGIN_OPENER_POLICY: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
 const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 const DENY: HeaderValue = HeaderValue::from_static("DENY");
+const SAME_ORIGIN_FRAMES: HeaderValue = HeaderValue::from_static("SAMEORIGIN");
 const STRICT_ORIGIN: HeaderValue = HeaderValue::from_static("strict-origin-when-cross-origin");
 const SAME_ORIGIN: HeaderValue = HeaderValue::from_static("same-origin");
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSubDomains");
@@ -34,31 +35,40 @@ const API_CSP: HeaderValue = HeaderValue::from_static("default-src 'none'; frame
 
 /// The headers one response gets, decided from its request.
 pub struct SecurityHeaders {
-    csp: HeaderValue,
+    /// `None` for the public folder's site (`http::public`): its pages are
+    /// the site owner's, with their own scripts, frames and pop-ups.
+    csp: Option<HeaderValue>,
     https: bool,
 }
 
 impl SecurityHeaders {
     pub fn for_request(path: &str, https: bool) -> Self {
         let csp = if path.starts_with("/_/") || path == "/_" {
-            ADMIN_CSP
+            Some(ADMIN_CSP)
         } else if path == "/api/docs" {
-            DOCS_CSP
+            Some(DOCS_CSP)
+        } else if path.starts_with("/api/") || path == "/api" {
+            Some(API_CSP)
         } else {
-            API_CSP
+            None
         };
         Self { csp, https }
     }
 
     pub fn apply(&self, headers: &mut HeaderMap) {
         headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF);
-        headers.insert(X_FRAME_OPTIONS, DENY);
         headers.insert(REFERRER_POLICY, STRICT_ORIGIN);
-        headers.insert(CROSS_ORIGIN_OPENER_POLICY, SAME_ORIGIN);
-        // A handler's own policy (a file download's) stands.
-        headers
-            .entry(CONTENT_SECURITY_POLICY)
-            .or_insert_with(|| self.csp.clone());
+        if let Some(csp) = &self.csp {
+            headers.insert(X_FRAME_OPTIONS, DENY);
+            headers.insert(CROSS_ORIGIN_OPENER_POLICY, SAME_ORIGIN);
+            // A handler's own policy (a file download's) stands.
+            headers
+                .entry(CONTENT_SECURITY_POLICY)
+                .or_insert_with(|| csp.clone());
+        } else {
+            // The site may frame its own pages, not be framed by others.
+            headers.insert(X_FRAME_OPTIONS, SAME_ORIGIN_FRAMES);
+        }
         if self.https {
             headers.insert(STRICT_TRANSPORT_SECURITY, HSTS);
         }
