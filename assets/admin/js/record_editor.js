@@ -9,6 +9,7 @@ import { useEscapeLeaves, useLeaveGuard } from './leave_guard.js';
 import { editable, typeLabel } from './schema.js';
 import { fromInput, toInput } from './format.js';
 import { FileDrop, RelationPicker } from './pickers.js';
+import { RichText } from './rich_text.js';
 import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, saving, showFirstFieldError, toast, useLoad } from './ui.js';
 
 const multi = (f) => (f.maxSelect || 1) > 1;
@@ -303,21 +304,4 @@ function Sessions({ collection, record }) {
           onClick=${() => end(s.id)}>${ending === s.id ? 'Ending…' : 'End'}</button></td>
       </tr>`)}</tbody></table></div>`}
   </fieldset>`;
-}
-
-/**
- * An `editor` field: its HTML in a text box, and on demand the HTML as it
- * renders. The preview is an iframe with `sandbox=""` and `srcdoc`: an
- * opaque origin with no scripts, forms, popups or navigation, under the
- * page's CSP too, so HTML stored by anyone (a client may write any HTML
- * into the field) cannot act on the dashboard when a superuser looks.
- */
-function RichText({ id, name, cls, value, onChange }) {
-  const [shown, setShown] = useState(false);
-  return html`<div class="rich-text">
-    <textarea id=${id} name=${name} class=${cls} rows="6" value=${value} onInput=${(e) => onChange(e.currentTarget.value)}></textarea>
-    <div class="inline"><button type="button" class="btn small" aria-expanded=${shown} onClick=${() => setShown(!shown)}>
-      ${shown ? 'Hide preview' : 'Preview'}</button><span class="muted small">HTML; shown sandboxed, without scripts</span></div>
-    ${shown && html`<iframe class="rich-preview" sandbox="" title=${`${name}, as it renders`} srcdoc=${value}></iframe>`}
-  </div>`;
 }
