@@ -98,13 +98,50 @@ test('toasts: saving, creating and deleting each say so, and the words go by the
 
   await page.goto(`${server.base}/_/#/collections/new`);
   await page.fill('input[name=name]', 'scratch');
+  // The new collection's records page subscribes to live updates; it is
+  // left only once that is done (a subscription cut short is refused).
+  const subscribed = page.waitForResponse((r) => r.url().endsWith('/api/realtime') && r.request().method() === 'POST');
   await page.click('button:text-is("Create collection")');
   await toast(page, 'Created the collection scratch').waitFor();
+  await subscribed;
   await page.goto(`${server.base}/_/#/collections/scratch/settings`);
   await page.click('button:text-is("Delete collection")');
   await page.locator('dialog[open] input').fill('scratch');
   await page.locator('dialog[open] button:text-is("Delete")').click();
   await toast(page, 'Deleted the collection scratch').waitFor();
+  w.check();
+  await page.close();
+});
+
+test('toasts on the admin pages: a superuser added, an API key created, a webhook created and deleted', async () => {
+  await api(server.base, token, 'POST', '/api/collections/users/records',
+    { email: 'robot@example.com', password: 'robot-pass-123', passwordConfirm: 'robot-pass-123' });
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/superusers`);
+  await page.fill('input[name=su-email]', 'second@example.com');
+  await page.fill('input[name=su-password]', 'second-pass-123');
+  await page.fill('input[name=su-passwordConfirm]', 'second-pass-123');
+  await page.click('button:text-is("Add superuser")');
+  await toast(page, 'Added the superuser second@example.com').waitFor();
+
+  await page.goto(`${server.base}/_/#/keys`);
+  await page.fill('input[name=key-name]', 'robot key');
+  await page.selectOption('select[name=key-collection]', 'users');
+  await page.fill('input[name=key-record]', 'robot@example.com');
+  await page.click('button:text-is("Create key")');
+  await toast(page, 'Created the key robot key').waitFor();
+
+  await page.goto(`${server.base}/_/#/webhooks`);
+  await page.click('button:has-text("+ New webhook")');
+  await page.selectOption('select[name=collection]', { label: 'ordered' });
+  await page.fill('input[name=name]', 'Indexer');
+  await page.fill('input[name=url]', 'https://hooks.example.com/indexer');
+  await page.click('button:has-text("Create webhook")');
+  await toast(page, 'Webhook created').waitFor();
+  await page.getByRole('button', { name: 'Delete Indexer' }).click();
+  await page.locator('dialog[open] button:text-is("Delete webhook")').click();
+  await toast(page, 'Webhook deleted').waitFor();
   w.check();
   await page.close();
 });
@@ -197,6 +234,10 @@ test('cron schedules in words: the formatter, the jobs page and the backup sched
   await page.goto(`${server.base}/_/#/settings`);
   const said = page.locator('#settings-backups .cron-said');
   await said.filter({ hasText: 'every 6 hours at minute 15' }).waitFor();
+  await page.locator('#settings-backups').scrollIntoViewIfNeeded();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'settings-backup-words-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.fill('input[name="backups.cron"]', '0 2 * * *');
   assert.equal(await said.textContent(), 'every day at 02:00 UTC', 'follows the box as it is typed');
   await page.fill('input[name="backups.cron"]', '0 0 1 1 *');
