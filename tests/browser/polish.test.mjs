@@ -56,6 +56,7 @@ test('field order: moving fields up and down is what the saved collection keeps'
   for (let i = 0; i < 2; i++) await page.getByRole('button', { name: 'Move field delta up' }).click();
   assert.deepEqual(await names(), ['gamma', 'alpha', 'beta', 'delta', 'created', 'updated']);
   assert.ok(await page.getByRole('button', { name: 'Move field updated down' }).isDisabled(), 'the last cannot go lower');
+  assert.ok(await page.getByRole('button', { name: 'Move field gamma up' }).isDisabled(), 'nothing passes the system id');
   // A moved row keeps what was typed into it.
   assert.equal(await page.locator('.field-row[data-field=delta] input[name=field-name]').inputValue(), 'delta');
   await shot(page, 'field-order');

@@ -118,7 +118,7 @@ test('visual editing: typed text, bold, a heading, a list and a link are what is
   await page.close();
 });
 
-test('phone width, dark: the visual editor and its toolbar fit', async () => {
+test('phone width, dark: the visual editor and its toolbar fit; Escape in it leaves as elsewhere', async () => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', storageState: await context.storageState() });
   const page = await phone.newPage();
   await page.goto(`${server.base}/_/#/collections/pages/records/new`);
@@ -126,5 +126,9 @@ test('phone width, dark: the visual editor and its toolbar fit', async () => {
   await page.click('.rt-toolbar button[aria-label=Link]');
   await shot(page, 'phone-dark-rich-text');
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll');
+  // Escape typed in the frame leaves the untouched form, as from any box.
+  await page.frameLocator('iframe.rich-visual').locator('body').click();
+  await page.keyboard.press('Escape');
+  await page.locator('h1', { hasText: /^pages$/ }).waitFor();
   await phone.close();
 });

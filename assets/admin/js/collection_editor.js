@@ -88,7 +88,9 @@ export function CollectionEditor({ collection, from }) {
   const setField = (i, f) => setDraft({ ...draft, fields: draft.fields.map((x, j) => (j === i ? f : x)) });
   const dropField = (i) => setDraft({ ...draft, fields: draft.fields.filter((_, j) => j !== i) });
   // Moving swaps a field with its neighbour; the saved collection keeps
-  // this order (the records table and the API answer follow it).
+  // this order (the records table and the API answer follow it). System
+  // fields stay where they are, and nothing passes them.
+  const movable = (f) => Boolean(f) && !f.system;
   const moveField = (i, by) => {
     const fields = [...draft.fields];
     [fields[i], fields[i + by]] = [fields[i + by], fields[i]];
@@ -210,7 +212,7 @@ export function CollectionEditor({ collection, from }) {
       <ol class="field-list">
         ${draft.fields.map((f, i) => html`<${FieldRow} key=${rowKey(f)} field=${f} index=${i} error=${error}
           targets=${targets} onChange=${(nf) => setField(i, nf)}
-          onMove=${(by) => moveField(i, by)} first=${i === 0} last=${i === draft.fields.length - 1}
+          onMove=${(by) => moveField(i, by)} first=${!movable(draft.fields[i - 1])} last=${!movable(draft.fields[i + 1])}
           onRemove=${() => (f.id ? setRemoving(i) : dropField(i))} />`)}
       </ol>
       <div class="add-field" role="group" aria-label="Add a field">

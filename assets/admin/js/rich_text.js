@@ -58,6 +58,11 @@ function Visual({ id, name, value, onChange }) {
     // New lines as paragraphs, as stored rich text usually has them (Chromium's own choice is <div>).
     d.execCommand('defaultParagraphSeparator', false, 'p');
     d.addEventListener('input', () => report.current(d.body.innerHTML));
+    // Keys pressed in the frame stay in it: Escape is passed on to the page,
+    // where it leaves the editor as it does from any other box.
+    d.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    });
   }
   function run(command, arg) {
     const d = doc();
