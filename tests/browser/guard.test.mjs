@@ -30,15 +30,15 @@ after(async () => {
   server?.stop();
 });
 
-/** Every native dialog the page opens, answered with `answer` (true: accept). */
-function dialogs(page) {
+/** The page's question before unsaved changes are lost (in the page, not the browser's). */
+const question = (page) => page.locator('dialog[open]', { hasText: 'Leave without saving?' });
+const asked = async (page) => (await question(page).count()) === 1;
+
+/** Fails on any native dialog: the question is asked in the page. */
+function noNativeDialogs(page) {
   const seen = [];
-  let answer = false;
-  page.on('dialog', async (d) => {
-    seen.push(d.message());
-    if (answer) await d.accept(); else await d.dismiss();
-  });
-  return { seen, answer(v) { answer = v; } };
+  page.on('dialog', async (d) => { seen.push(d.message()); await d.dismiss(); });
+  return seen;
 }
 
 test('delete all records: only after typing the name; the collection stays', async () => {
@@ -68,52 +68,54 @@ test('delete all records: only after typing the name; the collection stays', asy
 test('unsaved collection changes: leaving asks; staying keeps them; saving leaves without asking', async () => {
   const page = await context.newPage();
   const w = watch(page);
-  const asked = dialogs(page);
+  const native = noNativeDialogs(page);
   await page.goto(`${server.base}/_/#/collections/drafts/settings`);
   await page.locator('h1', { hasText: 'Settings of drafts' }).waitFor();
   // Untouched: leaving does not ask.
   await page.click('.sidebar a:has-text("notes")');
   await page.locator('h1', { hasText: /^notes$/ }).waitFor();
-  assert.deepEqual(asked.seen, []);
+  assert.equal(await asked(page), false);
 
   await page.goto(`${server.base}/_/#/collections/drafts/settings`);
   await page.locator('h1', { hasText: 'Settings of drafts' }).waitFor();
   await page.click('.add-field button:text-is("+ Number")');
   await page.locator('.field-row').last().locator('input[name=field-name]').fill('words');
   await page.click('.sidebar a:has-text("notes")');
-  await page.waitForTimeout(200);
-  assert.equal(asked.seen.length, 1, 'leaving asked');
-  assert.match(asked.seen[0], /unsaved changes/);
+  await question(page).waitFor();
+  assert.match(await question(page).textContent(), /unsaved changes/);
+  await question(page).locator('button:text-is("Stay")').click();
+  await question(page).waitFor({ state: 'hidden' });
   assert.ok(await page.locator('h1', { hasText: 'Settings of drafts' }).isVisible(), 'stayed');
   assert.match(page.url(), /#\/collections\/drafts\/settings$/);
   assert.equal(await page.locator('.field-row').last().locator('input[name=field-name]').inputValue(), 'words', 'the change is kept');
 
   await page.click('button:text-is("Save changes")');
   await page.locator('h1', { hasText: /^drafts$/ }).waitFor();
-  assert.equal(asked.seen.length, 1, 'saving did not ask');
+  assert.equal(await asked(page), false, 'saving did not ask');
+  assert.deepEqual(native, []);
   const saved = await api(server.base, token, 'GET', '/api/collections/drafts');
   assert.ok(saved.fields.some((f) => f.name === 'words'));
   w.check();
   await page.close();
 });
 
-test('unsaved record: Cancel asks; accepting leaves and drops it', async () => {
+test('unsaved record: Cancel asks; leaving drops it', async () => {
   const page = await context.newPage();
   const w = watch(page);
-  const asked = dialogs(page);
+  const native = noNativeDialogs(page);
   await page.goto(`${server.base}/_/#/collections/drafts/records/new`);
   await page.locator('#f-title').waitFor();
   await page.fill('#f-title', 'half-written');
   await page.click('a.btn:text-is("Cancel")');
-  await page.waitForTimeout(200);
-  assert.equal(asked.seen.length, 1);
-  assert.equal(await page.inputValue('#f-title'), 'half-written', 'staying keeps the text');
+  await question(page).waitFor();
   await shot(page, 'record-unsaved-stay');
+  await question(page).locator('button:text-is("Stay")').click();
+  assert.equal(await page.inputValue('#f-title'), 'half-written', 'staying keeps the text');
 
-  asked.answer(true);
   await page.click('a.btn:text-is("Cancel")');
+  await question(page).locator('button:text-is("Leave without saving")').click();
   await page.locator('h1', { hasText: /^drafts$/ }).waitFor();
-  assert.equal(asked.seen.length, 2);
+  assert.deepEqual(native, []);
   assert.equal((await api(server.base, token, 'GET', '/api/collections/drafts/records')).totalItems, 0, 'nothing saved');
   w.check();
   await page.close();

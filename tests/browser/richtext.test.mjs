@@ -1,7 +1,8 @@
 // An `editor` field holding hostile HTML, as any client may store it: the
-// records table shows only its text, and the record editor's preview
-// renders it in a sandbox where its script never runs and its event
-// handlers do nothing to the dashboard.
+// records table shows only its text, and the record editor (its visual
+// view and its HTML view's preview) renders it in a sandbox where its
+// script never runs and its event handlers do nothing to the dashboard.
+// The visual view's toolbar makes the HTML that is saved.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, apiToken, launch, shot, signedInContext, startServer } from './harness.mjs';
@@ -43,6 +44,14 @@ test('hostile HTML in an editor field: text in the table, a sandboxed preview', 
   const title = await page.title();
 
   await page.locator('td a', { hasText: record.id }).click();
+  // It opens as it looks: in a frame that may be edited but runs nothing.
+  const visual = page.locator('iframe.rich-visual');
+  await visual.waitFor();
+  assert.doesNotMatch(await visual.getAttribute('sandbox'), /allow-scripts/, 'no scripts in the visual editor');
+  await page.frameLocator('iframe.rich-visual').locator('b', { hasText: 'bold' }).waitFor();
+  await page.waitForTimeout(300);
+  assert.equal(await page.title(), title, 'the visual editor ran neither the script nor the handler');
+  await page.click('.rt-modes button:text-is("HTML source")');
   const box = page.locator('textarea[name=body]');
   await box.waitFor();
   assert.equal(await box.inputValue(), HOSTILE, 'the HTML is there to edit, as stored');
@@ -61,4 +70,65 @@ test('hostile HTML in an editor field: text in the table, a sandboxed preview', 
   // Chromium says it blocked the sandboxed script; nothing else went wrong.
   assert.deepEqual(errors.filter((e) => !/sandboxed|Content Security Policy/.test(e)), []);
   await page.close();
+});
+
+test('visual editing: typed text, bold, a heading, a list and a link are what is saved', async () => {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`${server.base}/_/#/collections/pages/records/new`);
+  await page.fill('#f-title', 'About');
+  const body = page.frameLocator('iframe.rich-visual').locator('body');
+  await body.click();
+  await page.keyboard.type('Title line');
+  await page.click('.rt-toolbar button[aria-label=Heading]');
+  await page.keyboard.press('End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('plain ');
+  await page.click('.rt-toolbar button[aria-label=Bold]');
+  await page.keyboard.type('strong');
+  await page.click('.rt-toolbar button[aria-label=Bold]');
+  await page.keyboard.press('Enter');
+  await page.click('.rt-toolbar button[aria-label="Bulleted list"]');
+  await page.keyboard.type('first item');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Enter');
+  // A link where nothing is selected: the address is its text.
+  await page.click('.rt-toolbar button[aria-label=Link]');
+  const address = page.locator('.rt-link input');
+  await address.fill('javascript:alert(1)');
+  assert.ok(await page.locator('.rt-link button:text-is("Set link")').isDisabled(), 'no script addresses');
+  await address.fill('https://example.com/');
+  await page.click('.rt-link button:text-is("Set link")');
+  await body.locator('a[href="https://example.com/"]').waitFor();
+  await shot(page, 'rich-text-visual');
+  await page.click('.rt-modes button:text-is("HTML source")');
+  const source = await page.inputValue('textarea[name=body]');
+  assert.match(source, /<h2>Title line<\/h2>/);
+  assert.match(source, /<b>strong<\/b>/);
+  assert.match(source, /<ul><li>first item<\/li><\/ul>/);
+  assert.doesNotMatch(source, /style=/, 'no inline style copied into the text');
+  await page.click('button:text-is("Create record")');
+  await page.locator('h1', { hasText: /^pages$/ }).waitFor();
+  const saved = (await api(server.base, token, 'GET', '/api/collections/pages/records?filter=' + encodeURIComponent('title="About"'))).items[0];
+  assert.equal(saved.body, source, 'what the editor made is what is stored');
+  assert.match(saved.body, /<a href="https:\/\/example.com\/">/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('phone width, dark: the visual editor and its toolbar fit; Escape in it leaves as elsewhere', async () => {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', storageState: await context.storageState() });
+  const page = await phone.newPage();
+  await page.goto(`${server.base}/_/#/collections/pages/records/new`);
+  await page.locator('iframe.rich-visual').scrollIntoViewIfNeeded();
+  await page.click('.rt-toolbar button[aria-label=Link]');
+  await shot(page, 'phone-dark-rich-text');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll');
+  // Escape typed in the frame leaves the untouched form, as from any box.
+  await page.frameLocator('iframe.rich-visual').locator('body').click();
+  await page.keyboard.press('Escape');
+  await page.locator('h1', { hasText: /^pages$/ }).waitFor();
+  await phone.close();
 });

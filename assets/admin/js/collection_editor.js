@@ -5,19 +5,29 @@
 // is left; an auth collection's options in their own module. The draft stays in the page through any error, and leaving it
 // unsaved asks first; the server's errors are shown on the field, index,
 // query or rule they concern.
-import { html, useRef, useState } from './lib.js';
+import { html, useEffect, useRef, useState } from './lib.js';
 import { ApiError, del, enc, patch, post } from './api.js';
 import { useCollections } from './context.js';
-import { go, useLeaveGuard } from './router.js';
+import { go } from './router.js';
+import { useEscapeLeaves, useLeaveGuard } from './leave_guard.js';
 import { AUTH_RULES, FIELD_TYPES, RULES, newField, rulesOf, starterFields, systemFields, typeLabel } from './schema.js';
 import { RuleEditor } from './rule_editor.js';
 import { RuleTester } from './rule_tester.js';
 import { ViewQuery } from './view_query.js';
-import { Confirm, ErrorNote, FieldError, Page, errorAt, errorMessages, saving } from './ui.js';
+import { Confirm, ErrorNote, FieldError, Page, errorAt, errorMessages, saving, toast } from './ui.js';
 import { Indexes } from './indexes.js';
 import { AuthOptions, authOptionsBody, setOption } from './auth_options.js';
 
 const clone = (v) => JSON.parse(JSON.stringify(v));
+
+// A field not saved yet has no id to key its row by, and its place in the
+// list changes when it is moved: it carries a key of its own under a
+// symbol, which spreading copies and JSON (the body sent, the unsaved
+// snapshot) leaves out.
+const ROW = Symbol('row');
+let rows = 0;
+const keyed = (f) => (f.id || f[ROW] ? f : { ...f, [ROW]: ++rows });
+const rowKey = (f) => f.id || f[ROW];
 const ruleMode = (r) => (r === null || r === undefined ? 'locked' : r === '' ? 'public' : 'expr');
 
 /**
@@ -41,10 +51,13 @@ function duplicateOf(source) {
 export function CollectionEditor({ collection, from }) {
   const { list, reload } = useCollections();
   const editing = Boolean(collection);
-  const [draft, setDraft] = useState(() => (editing ? clone(collection) : from ? duplicateOf(from) : {
-    name: '', type: 'base', fields: starterFields(), indexes: [],
-    listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null,
-  }));
+  const [draft, setDraft] = useState(() => {
+    const d = editing ? clone(collection) : from ? duplicateOf(from) : {
+      name: '', type: 'base', fields: starterFields(), indexes: [],
+      listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null,
+    };
+    return d.fields ? { ...d, fields: d.fields.map(keyed) } : d;
+  });
   // Typed expressions survive switching a rule to locked or public and back.
   // An auth collection signs in by default (authRule ""), as the server would have it.
   const ALL_RULES = [...RULES, ...AUTH_RULES];
@@ -66,11 +79,25 @@ export function CollectionEditor({ collection, from }) {
   const start = useRef(snapshot);
   const done = useRef(false);
   useLeaveGuard(() => !done.current && snapshot !== start.current);
+  const cancelTo = editing ? `#/collections/${enc(collection.name)}` : '#/';
+  useEscapeLeaves(cancelTo);
+  // A new collection starts at its name.
+  const nameBox = useRef(null);
+  useEffect(() => { if (!editing) nameBox.current?.focus(); }, []);
 
   const setField = (i, f) => setDraft({ ...draft, fields: draft.fields.map((x, j) => (j === i ? f : x)) });
   const dropField = (i) => setDraft({ ...draft, fields: draft.fields.filter((_, j) => j !== i) });
+  // Moving swaps a field with its neighbour; the saved collection keeps
+  // this order (the records table and the API answer follow it). System
+  // fields stay where they are, and nothing passes them.
+  const movable = (f) => Boolean(f) && !f.system;
+  const moveField = (i, by) => {
+    const fields = [...draft.fields];
+    [fields[i], fields[i + by]] = [fields[i + by], fields[i]];
+    setDraft({ ...draft, fields });
+  };
   const addField = (type) => {
-    setDraft({ ...draft, fields: [...draft.fields, newField(type)] });
+    setDraft({ ...draft, fields: [...draft.fields, keyed(newField(type))] });
     // Focus the new field's name once it is drawn.
     setTimeout(() => document.querySelector('.field-row:last-of-type input[name="field-name"]')?.focus(), 0);
   };
@@ -113,6 +140,7 @@ export function CollectionEditor({ collection, from }) {
     await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
       done.current = true;
+      toast(editing ? `Saved the collection ${saved.name}` : `Created the collection ${saved.name}`);
       reload();
       go('collections', saved.name);
     });
@@ -124,6 +152,7 @@ export function CollectionEditor({ collection, from }) {
     try {
       await del(`/api/collections/${enc(collection.id)}`);
       done.current = true;
+      toast(`Deleted the collection ${collection.name}`);
       reload();
       go('');
     } catch (err) {
@@ -139,6 +168,7 @@ export function CollectionEditor({ collection, from }) {
       await del(`/api/collections/${enc(collection.id)}/truncate`);
       setTruncating(false);
       setTruncated(true);
+      toast(`Deleted every record of ${collection.name}`);
     } catch (err) {
       setDeleteError(err);
     }
@@ -161,7 +191,7 @@ export function CollectionEditor({ collection, from }) {
           : ' The problems are marked below.'}
         ${error.requestId && html` <span class="reqid">Request id <code>${error.requestId}</code></span>`}</div>`}
       <label class="field narrow">Name
-        <input name="name" value=${draft.name} required autocomplete="off" spellcheck="false"
+        <input name="name" ref=${nameBox} value=${draft.name} required autocomplete="off" spellcheck="false"
           disabled=${collection?.system} placeholder="posts"
           onInput=${(e) => setDraft({ ...draft, name: e.currentTarget.value })} /></label>
       <${FieldError} error=${error} path=${['name']} />
@@ -171,7 +201,7 @@ export function CollectionEditor({ collection, from }) {
           ['view', 'View', 'a read-only SQL query over other collections']].map(([t, label, help]) => html`
           <label class=${`kind-choice${draft.type === t ? ' on' : ''}`}><input type="radio" name="type" value=${t} checked=${draft.type === t}
             onChange=${() => setDraft({ ...draft, type: t, viewQuery: draft.viewQuery || '',
-              fields: [...systemFields(t === 'view' ? 'base' : t), ...draft.fields.filter((f) => !f.system)] })} />
+              fields: [...systemFields(t === 'view' ? 'base' : t).map(keyed), ...draft.fields.filter((f) => !f.system)] })} />
             <strong>${label}</strong> <span class="muted small">${help}</span></label>`)}
       </fieldset>`}
 
@@ -180,8 +210,9 @@ export function CollectionEditor({ collection, from }) {
       : html`<h2>Fields</h2>
       <p class="muted small">Renaming a field keeps its data. Removing one deletes its data when you save.</p>
       <ol class="field-list">
-        ${draft.fields.map((f, i) => html`<${FieldRow} key=${f.id || `new-${i}`} field=${f} index=${i} error=${error}
+        ${draft.fields.map((f, i) => html`<${FieldRow} key=${rowKey(f)} field=${f} index=${i} error=${error}
           targets=${targets} onChange=${(nf) => setField(i, nf)}
+          onMove=${(by) => moveField(i, by)} first=${!movable(draft.fields[i - 1])} last=${!movable(draft.fields[i + 1])}
           onRemove=${() => (f.id ? setRemoving(i) : dropField(i))} />`)}
       </ol>
       <div class="add-field" role="group" aria-label="Add a field">
@@ -220,7 +251,7 @@ export function CollectionEditor({ collection, from }) {
 
       <div class="form-actions">
         <button class="btn primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save changes' : 'Create collection'}</button>
-        <a class="btn" href=${editing ? `#/collections/${enc(collection.name)}` : '#/'}>Cancel</a>
+        <a class="btn" href=${cancelTo}>Cancel</a>
         ${editing && collection.type !== 'view' && html`<button type="button" class="btn danger push"
           onClick=${() => { setDeleteError(null); setTruncated(false); setTruncating(true); }}>Delete all records</button>`}
         ${editing && !collection.system && html`<button type="button" class=${`btn danger${collection.type === 'view' ? ' push' : ''}`}
@@ -251,7 +282,17 @@ function num(v) {
   return v === '' || v === null || v === undefined ? null : Number(v);
 }
 
-function FieldRow({ field, index, error, targets, onChange, onRemove }) {
+/** Up and down buttons for the field at a place in the list. */
+function MoveButtons({ label, first, last, onMove }) {
+  return html`<span class="move" role="group" aria-label=${`Order of ${label}`}>
+    <button type="button" class="btn ghost small" aria-label=${`Move ${label} up`} title="Move up" disabled=${first}
+      onClick=${() => onMove(-1)}>↑</button>
+    <button type="button" class="btn ghost small" aria-label=${`Move ${label} down`} title="Move down" disabled=${last}
+      onClick=${() => onMove(1)}>↓</button>
+  </span>`;
+}
+
+function FieldRow({ field, index, error, targets, onChange, onRemove, onMove, first, last }) {
   const set = (k, v) => onChange({ ...field, [k]: v });
   const at = (k) => ['fields', String(index), k];
   const bad = (k) => (errorAt(error, at(k)) ? 'invalid' : '');
@@ -328,6 +369,7 @@ function FieldRow({ field, index, error, targets, onChange, onRemove }) {
       <label class="check"><input type="checkbox" checked=${field.hidden} onChange=${(e) => set('hidden', e.currentTarget.checked)} />Hidden</label>
       <label class="check" title="Shown for the record where another record refers to it"><input type="checkbox" name="field-presentable" checked=${field.presentable}
         onChange=${(e) => set('presentable', e.currentTarget.checked)} />Presentable</label>
+      <${MoveButtons} label=${`field ${field.name || index + 1}`} first=${first} last=${last} onMove=${onMove} />
       <button type="button" class="btn ghost small" aria-label=${`Remove field ${field.name || index + 1}`} onClick=${onRemove}>Remove</button>
     </div>
     <${FieldError} error=${error} path=${at('name')} />

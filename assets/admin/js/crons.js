@@ -4,24 +4,7 @@
 import { html, useState } from './lib.js';
 import { enc, get, post } from './api.js';
 import { Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
-
-/** A few common expressions in words; others are shown as they are. */
-const SAID = {
-  '* * * * *': 'every minute',
-  '0 * * * *': 'every hour',
-  '0 0 * * *': 'every day at 00:00 UTC',
-  '0 0 * * 0': 'every Sunday at 00:00 UTC',
-  '0 0 1 * *': 'on the 1st of each month at 00:00 UTC',
-};
-
-export function describe(expression) {
-  if (SAID[expression]) return SAID[expression];
-  const m = /^(\d+) (\d+) \* \* \*$/.exec(expression);
-  if (m) return `every day at ${m[2].padStart(2, '0')}:${m[1].padStart(2, '0')} UTC`;
-  const every = /^\*\/(\d+) \* \* \* \*$/.exec(expression);
-  if (every) return `every ${every[1]} minutes`;
-  return '';
-}
+import { cronSaid } from './cron_words.js';
 
 export function Crons() {
   const loaded = useLoad(() => get('/api/crons'), []);
@@ -47,7 +30,7 @@ export function Crons() {
         const st = state[j.id] || {};
         return html`<tr key=${j.id} data-job=${j.id}>
           <td class="mono">${j.id}</td>
-          <td><code class="cron-expr">${j.expression}</code>${describe(j.expression) && html` <span class="muted small cron-said">${describe(j.expression)}</span>`}</td>
+          <td><code class="cron-expr">${j.expression}</code>${cronSaid(j.expression) && html` <span class="muted small cron-said">${cronSaid(j.expression)}</span>`}</td>
           <td><div class="row-actions">
             <button type="button" class="btn small" disabled=${st.busy} onClick=${() => run(j.id)} aria-label=${`Run ${j.id} now`}>
               ${st.busy ? 'Starting…' : 'Run now'}</button>

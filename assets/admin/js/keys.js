@@ -6,7 +6,7 @@
 import { html, useRef, useState } from './lib.js';
 import { useCollections } from './context.js';
 import { del, enc, get, patch, post } from './api.js';
-import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, errorAt, saving, useLoad } from './ui.js';
+import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, errorAt, saving, toast, useLoad } from './ui.js';
 
 export const ACTIONS = ['list', 'view', 'create', 'update', 'delete', 'realtime'];
 
@@ -45,6 +45,7 @@ export function Keys() {
     await saving(setRevokeBusy, setRevokeError, async () => {
       await del(`/api/keys/${enc(revoking.id)}`);
       setRevokeBusy(false);
+      toast(`Revoked the key ${revoking.name}`);
       setDone(`Revoked “${revoking.name}”: requests with it are refused from now on.`);
       setRevoking(null);
       loaded.reload();
@@ -159,11 +160,13 @@ function KeyForm({ editing, onSaved, onCancel }) {
       };
       if (editing) {
         const k = await patch(`/api/keys/${enc(editing.id)}`, body);
+        toast(`Saved the key ${k.name}`);
         setBusy(false);
         onSaved(k);
         return;
       }
       const k = await post('/api/keys', { ...body, collection: chosen, record: record.trim() });
+      toast(`Created the key ${k.name}`);
       setBusy(false);
       setName(''); setRecord(''); setGrid({}); setLimited(false); setExpires(''); setIps('');
       onSaved(k);

@@ -4,8 +4,9 @@ import { html, render, useEffect, useMemo, useState } from './lib.js';
 import { Collections, useCollections } from './context.js';
 import { get, restore, session, signOut } from './api.js';
 import { useRoute, href } from './router.js';
-import { ErrorNote, Loading, Empty, useLoad, Page } from './ui.js';
+import { ErrorNote, Loading, Empty, Toasts, useLoad, Page } from './ui.js';
 import { Installer, OAuth2Outcome, SignIn } from './signin.js';
+import { LeaveDialog } from './leave_guard.js';
 import { CollectionEditor } from './collection_editor.js';
 import { Records } from './records.js';
 import { ApiPreview } from './api_page.js';
@@ -57,6 +58,8 @@ function Shell({ route, inert }) {
           <button class="btn" onClick=${loaded.reload}>Try again</button></${Page}>`
         : !loaded.data ? html`<${Loading} />` : html`<${Content} route=${route} />`}
       </main>
+      <${Toasts} />
+      <${LeaveDialog} />
     </div>
   </${Collections.Provider}>`;
 }

@@ -122,10 +122,15 @@ export function FileDrop({ id, field, value, record, collection, uploads, remove
   const current = Array.isArray(value) ? value : value ? [value] : [];
   const kept = current.filter((n) => !removed.includes(n)).length;
   const room = (field.maxSelect || 1) - kept;
+  // Files left out of the last choice, for the field's maximum: said at
+  // once, rather than by the server at save.
+  const [refused, setRefused] = useState([]);
   const add = (files) => {
     const list = [...files];
-    // One file fields take the newest; the server would refuse more than the maximum anyway.
-    onUploads(multi(field) ? [...uploads, ...list] : list.slice(-1));
+    // A one-file field takes the newest (it replaces the current file).
+    const taken = multi(field) ? list.slice(0, Math.max(0, room - uploads.length)) : list.slice(-1);
+    setRefused(list.filter((f) => !taken.includes(f)).map((f) => f.name));
+    if (taken.length) onUploads(multi(field) ? [...uploads, ...taken] : taken);
   };
   return html`<div class="files">
     ${current.length > 0 && html`<ul class="file-list">${current.map((name) => html`<li class=${removed.includes(name) ? 'removed' : ''}>
@@ -136,7 +141,10 @@ export function FileDrop({ id, field, value, record, collection, uploads, remove
         onClick=${() => onRemoved(removed.includes(name) ? removed.filter((x) => x !== name) : [...removed, name])}>
         ${removed.includes(name) ? 'Keep' : 'Remove'}</button></li>`)}</ul>`}
     ${uploads.length > 0 && html`<ul class="file-list">${uploads.map((file, i) => html`<${Pending} key=${`${file.name}-${i}`} file=${file}
-      onRemove=${() => onUploads(uploads.filter((_, j) => j !== i))} />`)}</ul>`}
+      onRemove=${() => { setRefused([]); onUploads(uploads.filter((_, j) => j !== i)); }} />`)}</ul>`}
+    ${refused.length > 0 && html`<p class="field-error" role="alert">${multi(field)
+      ? `This field holds at most ${field.maxSelect} files: not added ${refused.join(', ')}.`
+      : `This field holds one file: not added ${refused.join(', ')}.`}</p>`}
     <label class=${`dropzone${over ? ' over' : ''}`} data-field=${field.name}
       onDragOver=${(e) => { e.preventDefault(); setOver(true); }} onDragLeave=${() => setOver(false)}
       onDrop=${(e) => { e.preventDefault(); setOver(false); add(e.dataTransfer.files); }}>

@@ -2,13 +2,15 @@
 // type (relations and files in pickers.js). What is typed stays through
 // any error, and leaving it unsaved asks first; the server's validation
 // errors are shown on their fields.
-import { html, useRef, useState } from './lib.js';
+import { html, useEffect, useRef, useState } from './lib.js';
 import { del, enc, get, request } from './api.js';
-import { go, href, useLeaveGuard } from './router.js';
+import { go, href } from './router.js';
+import { useEscapeLeaves, useLeaveGuard } from './leave_guard.js';
 import { editable, typeLabel } from './schema.js';
 import { fromInput, toInput } from './format.js';
 import { FileDrop, RelationPicker } from './pickers.js';
-import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, saving, showFirstFieldError, useLoad } from './ui.js';
+import { RichText } from './rich_text.js';
+import { Confirm, ErrorNote, FieldError, Loading, Page, errorAt, saving, showFirstFieldError, toast, useLoad } from './ui.js';
 
 const multi = (f) => (f.maxSelect || 1) > 1;
 
@@ -83,6 +85,12 @@ function RecordForm({ collection, record, template }) {
   const start = useRef(snapshot);
   const done = useRef(false);
   useLeaveGuard(() => !done.current && snapshot !== start.current);
+  useEscapeLeaves(href('collections', collection.name));
+  // A new record starts at its first field.
+  const form = useRef(null);
+  useEffect(() => {
+    if (!record) form.current?.querySelector('input:not([type=hidden]):not([disabled]), select, textarea')?.focus();
+  }, []);
   const base = `/api/collections/${enc(collection.name)}/records`;
   const isAuth = collection.type === 'auth';
 
@@ -132,6 +140,7 @@ function RecordForm({ collection, record, template }) {
       if (record) await request('PATCH', `${base}/${enc(record.id)}`, { body: payload });
       else await request('POST', base, { body: payload });
       done.current = true;
+      toast(record ? 'Record saved' : `Record created in ${collection.name}`);
       go('collections', collection.name);
     });
   }
@@ -142,6 +151,7 @@ function RecordForm({ collection, record, template }) {
     try {
       await del(`${base}/${enc(record.id)}`);
       done.current = true;
+      toast('Record deleted');
       go('collections', collection.name);
     } catch (err) {
       setDeleteError(err);
@@ -151,7 +161,7 @@ function RecordForm({ collection, record, template }) {
 
   const problem = (f) => local[f.name] || (!edited.has(f.name) && errorAt(error, [f.name]));
   const fieldErrors = error && Object.keys(error.data).length > 0;
-  return html`<form class="editor record-form" onSubmit=${save} noValidate>
+  return html`<form class="editor record-form" ref=${form} onSubmit=${save} noValidate>
     ${error && html`<div class="note error" role="alert">${error.message}${fieldErrors ? ' The problems are marked below.' : ''}
       ${error.requestId && html` <span class="reqid">Request id <code>${error.requestId}</code></span>`}</div>`}
     ${fields.map((f) => html`<div class="field" key=${f.name}>
@@ -294,21 +304,4 @@ function Sessions({ collection, record }) {
           onClick=${() => end(s.id)}>${ending === s.id ? 'Ending…' : 'End'}</button></td>
       </tr>`)}</tbody></table></div>`}
   </fieldset>`;
-}
-
-/**
- * An `editor` field: its HTML in a text box, and on demand the HTML as it
- * renders. The preview is an iframe with `sandbox=""` and `srcdoc`: an
- * opaque origin with no scripts, forms, popups or navigation, under the
- * page's CSP too, so HTML stored by anyone (a client may write any HTML
- * into the field) cannot act on the dashboard when a superuser looks.
- */
-function RichText({ id, name, cls, value, onChange }) {
-  const [shown, setShown] = useState(false);
-  return html`<div class="rich-text">
-    <textarea id=${id} name=${name} class=${cls} rows="6" value=${value} onInput=${(e) => onChange(e.currentTarget.value)}></textarea>
-    <div class="inline"><button type="button" class="btn small" aria-expanded=${shown} onClick=${() => setShown(!shown)}>
-      ${shown ? 'Hide preview' : 'Preview'}</button><span class="muted small">HTML; shown sandboxed, without scripts</span></div>
-    ${shown && html`<iframe class="rich-preview" sandbox="" title=${`${name}, as it renders`} srcdoc=${value}></iframe>`}
-  </div>`;
 }

@@ -11,7 +11,7 @@ import { cell, recordLabel, thumbUrl } from './format.js';
 import { useCollections } from './context.js';
 import { allRecords, download } from './export.js';
 import { useLive } from './live.js';
-import { Confirm, Empty, ErrorNote, Loading, Page, useLoad } from './ui.js';
+import { Confirm, Empty, ErrorNote, Loading, Page, toast, useLoad } from './ui.js';
 
 const PAGE_SIZES = [20, 50, 100, 200, 500];
 
@@ -183,6 +183,7 @@ export function Records({ collection }) {
       }
     }
     setBulk({ open: false, busy: false, error: null });
+    toast(selected.size === 1 ? 'Record deleted' : `${selected.size} records deleted`);
     setSelected(new Set());
     loaded.reload();
   }

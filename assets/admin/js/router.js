@@ -2,8 +2,8 @@
 // which view shows. Patterns are '/'-separated with ':name' parameters.
 //
 // One listener follows the hash for the whole page, so a page with
-// unsaved changes (`useLeaveGuard`) can keep the route from changing
-// before any view redraws for the new one.
+// unsaved changes (`useLeaveGuard` in leave_guard.js) can keep the route
+// from changing before any view redraws for the new one.
 import { useEffect, useState } from './lib.js';
 
 const routes = [
@@ -49,13 +49,25 @@ export function parse(hash) {
 
 let current = location.hash;
 const followers = new Set();
-// Asked before the route changes: true lets it.
+// Asked before the route changes: true lets it; false keeps the page, and
+// the check may call `proceed` later (once the person has said so) to go.
 let mayLeave = null;
+// The hash a `proceed` is going to: the check is not asked again for it.
+let passing = null;
+
+/** Sets the check asked before the route changes; returns its release. */
+export function setLeaveCheck(check) {
+  mayLeave = check;
+  return () => { if (mayLeave === check) mayLeave = null; };
+}
 
 window.addEventListener('hashchange', () => {
   if (location.hash === current) return;
-  const samePage = parse(location.hash).path === parse(current).path;
-  if (!samePage && mayLeave && !mayLeave()) {
+  const target = location.hash;
+  const samePage = parse(target).path === parse(current).path;
+  const passed = passing === target;
+  passing = null;
+  if (!samePage && !passed && mayLeave && !mayLeave(() => { passing = target; location.hash = target; })) {
     // Back where we were; the browser keeps the entry it added.
     history.replaceState(history.state, '', current || '#/');
     return;
@@ -72,24 +84,6 @@ export function useRoute() {
     return () => followers.delete(setHash);
   }, []);
   return parse(hash);
-}
-
-/**
- * While `dirty()` is true, leaving the page (another route, a reload,
- * closing the tab) asks first. `dirty` is read when the person leaves, so
- * a page that saves and then moves on is not asked.
- */
-export function useLeaveGuard(dirty, message = 'You have unsaved changes. Leave this page and lose them?') {
-  useEffect(() => {
-    const ask = () => !dirty() || window.confirm(message);
-    const onUnload = (e) => { if (dirty()) { e.preventDefault(); e.returnValue = ''; } };
-    mayLeave = ask;
-    window.addEventListener('beforeunload', onUnload);
-    return () => {
-      if (mayLeave === ask) mayLeave = null;
-      window.removeEventListener('beforeunload', onUnload);
-    };
-  });
 }
 
 export function href(...parts) {

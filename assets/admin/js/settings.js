@@ -6,8 +6,9 @@
 // by the server, so an empty box keeps the stored one.
 import { html, useEffect, useRef, useState } from './lib.js';
 import { get, patch, post } from './api.js';
-import { useLeaveGuard } from './router.js';
-import { ErrorNote, Loading, Page, errorAt, saving, useLoad } from './ui.js';
+import { useLeaveGuard } from './leave_guard.js';
+import { ErrorNote, Loading, Page, errorAt, saving, toast, useLoad } from './ui.js';
+import { cronSaid } from './cron_words.js';
 import { LEVELS } from './logs.js';
 
 const SECTIONS = [
@@ -87,11 +88,12 @@ function SettingsForm({ initial }) {
       setForm(next);
       setBusy(false);
       setSaved(true);
+      toast('Settings saved');
     });
   }
 
   // One input bound to `path` in the form, with the server's error beside it.
-  const field = (path, label, { type = 'text', hint, placeholder, min, step, wide } = {}) => {
+  const field = (path, label, { type = 'text', hint, placeholder, min, step, wide, after } = {}) => {
     const id = `s-${path.join('-')}`;
     const v = at(form, path);
     const err = problem(path);
@@ -101,6 +103,7 @@ function SettingsForm({ initial }) {
         class=${err ? 'invalid' : ''} aria-invalid=${err ? 'true' : undefined} aria-describedby=${err ? `${id}-error` : undefined}
         autocomplete=${type === 'password' ? 'new-password' : 'off'} spellcheck="false"
         onInput=${(e) => set(path, type === 'number' ? (e.currentTarget.value === '' ? 0 : Number(e.currentTarget.value)) : e.currentTarget.value)} />
+      ${after && after(v)}
       ${err && html`<p class="field-error" id=${`${id}-error`} role="alert">${err.message}</p>`}
     </div>`;
   };
@@ -201,7 +204,8 @@ function SettingsForm({ initial }) {
       <section id="settings-backups" class="settings-section" aria-labelledby="h-backups">
         <h2 id="h-backups">Backup schedule</h2>
         <div class="two">
-          ${field(['backups', 'cron'], 'Schedule', { hint: 'cron expression, UTC; empty: none', placeholder: '0 0 * * *' })}
+          ${field(['backups', 'cron'], 'Schedule', { hint: 'cron expression, UTC; empty: none', placeholder: '0 0 * * *',
+            after: (v) => cronSaid(v) && html`<p class="muted small cron-said">${cronSaid(v)}</p>` })}
           ${field(['backups', 'cronMaxKeep'], 'Scheduled backups kept', { type: 'number', min: 1 })}
         </div>
       </section>

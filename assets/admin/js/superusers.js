@@ -4,7 +4,7 @@
 // of your own signs you in again with it, since it ends your sessions.
 import { html, useEffect, useRef, useState } from './lib.js';
 import { del, enc, get, patch, post, session, signIn, signOut } from './api.js';
-import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, saving, useLoad } from './ui.js';
+import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, saving, toast, useLoad } from './ui.js';
 
 const BASE = '/api/collections/_superusers/records';
 
@@ -24,6 +24,7 @@ export function Superusers() {
     try {
       await del(`${BASE}/${enc(removing.id)}`);
       const self = removing.id === me;
+      toast(`Removed the superuser ${removing.email}`);
       setRemoving(null);
       if (self) { await signOut().catch(() => {}); return; }
       loaded.reload();
@@ -80,6 +81,7 @@ function AddSuperuser({ onAdded }) {
       const created = await post(BASE, form);
       setForm(empty);
       setAdded(created.email);
+      toast(`Added the superuser ${created.email}`);
       setBusy(false);
       onAdded();
     });
@@ -114,6 +116,7 @@ function PasswordDialog({ user, self, onDone }) {
       await patch(`${BASE}/${enc(user.id)}`, form);
       // A new password ends the account's sessions; yours resumes with it.
       if (self) await signIn(user.email, form.password);
+      toast(`Saved the password of ${user.email}`);
       setBusy(false);
       onDone();
     });

@@ -1,5 +1,6 @@
 // Small shared pieces: error notes with the request id, field errors,
-// loading and empty states, a confirmation dialog, and a data hook.
+// loading and empty states, a confirmation dialog, success toasts, and a
+// data hook.
 import { html, useCallback, useEffect, useRef, useState } from './lib.js';
 
 /** The server's message and the request id to quote, or nothing. */
@@ -38,7 +39,7 @@ export function Empty({ title, children }) {
  * A modal confirmation: `open` shows it; the confirm button stays disabled
  * until `typed` matches `expect` when `expect` is given.
  */
-export function Confirm({ open, title, children, confirmLabel = 'Delete', expect, busy, error, onConfirm, onCancel }) {
+export function Confirm({ open, title, children, confirmLabel = 'Delete', cancelLabel = 'Cancel', expect, busy, error, onConfirm, onCancel }) {
   const ref = useRef(null);
   const [typed, setTyped] = useState('');
   useEffect(() => {
@@ -48,7 +49,7 @@ export function Confirm({ open, title, children, confirmLabel = 'Delete', expect
     if (!open && d.open) d.close();
   }, [open]);
   const ready = !expect || typed === expect;
-  return html`<dialog ref=${ref} class="dialog" onCancel=${(e) => { e.preventDefault(); onCancel(); }}>
+  return html`<dialog ref=${ref} class="dialog" onKeyDown=${keepTabInside} onCancel=${(e) => { e.preventDefault(); onCancel(); }}>
     <form method="dialog" onSubmit=${(e) => { e.preventDefault(); if (ready) onConfirm(); }}>
       <h2>${title}</h2>
       <div class="dialog-body">${children}</div>
@@ -56,11 +57,26 @@ export function Confirm({ open, title, children, confirmLabel = 'Delete', expect
         <input value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)} autocomplete="off" /></label>`}
       <${ErrorNote} error=${error} />
       <div class="actions">
-        <button type="button" class="btn" onClick=${onCancel}>Cancel</button>
+        <button type="button" class="btn" onClick=${onCancel}>${cancelLabel}</button>
         <button type="submit" class="btn danger" disabled=${!ready || busy}>${busy ? 'Working…' : confirmLabel}</button>
       </div>
     </form>
   </dialog>`;
+}
+
+/**
+ * Tab and Shift+Tab go round a modal dialog's controls: a modal makes the
+ * page behind it inert, but the browser would still move focus out to its
+ * own bar after the last control.
+ */
+export function keepTabInside(e) {
+  if (e.key !== 'Tab') return;
+  const inside = [...e.currentTarget.querySelectorAll('button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])')]
+    .filter((el) => !el.disabled && el.getClientRects().length > 0);
+  if (inside.length === 0) return;
+  const [first, last] = [inside[0], inside[inside.length - 1]];
+  if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+  else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
 }
 
 /** Runs `load` when `deps` change: {data, error, loading, reload}. */
@@ -124,4 +140,34 @@ export function errorMessages(error, prefix = []) {
     return Object.entries(node).flatMap(([k, v]) => walk(v, [...path, k]));
   };
   return walk(prefix.reduce((n, k) => n?.[k], error?.data), prefix);
+}
+
+// Toasts: `toast('Record created')` after a change the server accepted.
+// One region, drawn once by the shell, outlives the page that saved (a
+// save usually moves on to another page). The region is always in the
+// document, so screen readers announce what is added to it; it takes no
+// clicks, and each toast goes by itself.
+const TOAST_MS = 4000;
+let toasts = [];
+let toastSeq = 0;
+const toastFollowers = new Set();
+const toastsChanged = () => { for (const f of toastFollowers) f(toasts); };
+
+export function toast(text) {
+  const id = ++toastSeq;
+  toasts = [...toasts, { id, text }];
+  toastsChanged();
+  setTimeout(() => { toasts = toasts.filter((t) => t.id !== id); toastsChanged(); }, TOAST_MS);
+}
+
+export function Toasts() {
+  const [shown, setShown] = useState(toasts);
+  useEffect(() => {
+    toastFollowers.add(setShown);
+    setShown(toasts);
+    return () => toastFollowers.delete(setShown);
+  }, []);
+  return html`<div class="toasts" role="status" aria-live="polite">
+    ${shown.map((t) => html`<div class="toast" key=${t.id}>${t.text}</div>`)}
+  </div>`;
 }

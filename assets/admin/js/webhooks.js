@@ -8,7 +8,7 @@
 import { html, useEffect, useState } from './lib.js';
 import { useCollections } from './context.js';
 import { del, enc, get, patch, post } from './api.js';
-import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, saving, useLoad } from './ui.js';
+import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, saving, toast, useLoad } from './ui.js';
 
 const EVENTS = [
   ['create', 'Create'], ['update', 'Update'], ['delete', 'Delete'],
@@ -42,6 +42,7 @@ export function Webhooks() {
   async function remove() {
     await saving(setDelBusy, setDelError, async () => {
       await del(`/api/webhooks/${enc(deleting.id)}`);
+      toast('Webhook deleted');
       setDelBusy(false);
       if (picked === deleting.id) setPicked(null);
       setDeleting(null);
@@ -123,6 +124,7 @@ function WebhookForm({ hook, onCancel, onChanged, onSaved }) {
       else if (!creating && !body.secret) delete body.secret;
       if (!creating && 'secret' in body) body.previousSecretHours = Number(previousSecretHours);
       const saved = creating ? await post('/api/webhooks', body) : await patch(`/api/webhooks/${enc(hook.id)}`, body);
+      toast(creating ? 'Webhook created' : 'Webhook saved');
       setBusy(false);
       onSaved(saved);
     });
