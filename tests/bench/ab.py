@@ -43,6 +43,8 @@ def main():
     work = tempfile.mkdtemp(prefix="cairn-ab-")
     servers = []
     try:
+        # One public folder beside every data folder (they share a parent).
+        bench.public_site(os.path.join(work, "data0"))
         for i, b in enumerate(bins):
             s = bench.Server(f"{i}", [b, "serve"], [b, "superuser", "upsert"], os.path.join(work, f"data{i}"))
             servers.append(s)

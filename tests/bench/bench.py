@@ -134,7 +134,23 @@ WORKLOADS = [
      None),
     ("list 50 + expand", "GET", '"/api/collections/bench_read/records?perPage=50&skipTotal=1&expand=owner"', None),
     ("auth-refresh", "POST", '"/api/collections/users/auth-refresh"', None),
+    # A site's script from the public folder (`public_site` writes it
+    # beside each server's data folder, where both look by default).
+    ("static file", "GET", '"/assets/app.js"', None),
 ]
+
+# About the size of a small app's bundle.
+APP_JS = "".join(f"export function f{i}(a, b) {{ return a * {i} + b; }}\n" for i in range(500))
+
+
+def public_site(data_dir):
+    """The same small site beside a server's data folder: an index and a script."""
+    public = os.path.join(os.path.dirname(data_dir), "pb_public")
+    os.makedirs(os.path.join(public, "assets"), exist_ok=True)
+    with open(os.path.join(public, "index.html"), "w") as f:
+        f.write('<!doctype html><title>app</title><script type="module" src="/assets/app.js"></script>')
+    with open(os.path.join(public, "assets", "app.js"), "w") as f:
+        f.write(APP_JS)
 
 
 def lua_script(method, path_expr, body, token):
@@ -248,11 +264,17 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="every figure is the median over the rounds")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--floor-dir", help="where the floor_poem and floor_sqlite examples are")
+    ap.add_argument("--workloads", help="comma-separated names from WORKLOADS (default: all)")
     args = ap.parse_args()
+    chosen = [w for w in WORKLOADS if not args.workloads or w[0] in args.workloads.split(",")]
+    if args.workloads and args.write:
+        raise SystemExit("--write records the whole table: run every workload")
 
     work = tempfile.mkdtemp(prefix="cairn-bench-")
     servers = []
     try:
+        for data_dir in (os.path.join(work, "cairn_data"), os.path.join(work, "pb", "pb_data")):
+            public_site(data_dir)
         cairn = Server("cairn", [args.cairn_bin, "serve"], [args.cairn_bin, "superuser", "upsert"],
                        os.path.join(work, "cairn_data"))
         servers.append(cairn)
@@ -263,9 +285,9 @@ def main():
             t0 = time.time()
             seed(s)
             print(f"seeded {s.name} in {time.time() - t0:.1f}s", file=sys.stderr)
-        runs = {name: [] for name, *_ in WORKLOADS}
+        runs = {name: [] for name, *_ in chosen}
         for round_no in range(1, args.rounds + 1):
-            for name, method, path, body in WORKLOADS:
+            for name, method, path, body in chosen:
                 result = {}
                 # Who goes first alternates, so neither always runs on the
                 # heels of the other.

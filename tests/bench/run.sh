@@ -2,7 +2,7 @@
 # Cairn and PocketBase side by side on this machine: same schema, same
 # data, same workloads, run alternately, every request to 127.0.0.1.
 #
-#   tests/bench/run.sh [--duration SECONDS] [--rounds N] [--write]
+#   tests/bench/run.sh [--duration SECONDS] [--rounds N] [--workloads "static file,create"] [--write]
 #   tests/bench/run.sh --fanout [--idle N] [--subscribers N] [--writes N] [--write]
 #   tests/bench/run.sh --logs-overhead [--duration SECONDS] [--rounds N]
 #   tests/bench/run.sh --webhooks [--duration SECONDS] [--rounds N]
