@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::{body::Fields, guard, path, tags::tagged_routes};
 use crate::{
     app::AppState,
+    fields_param::FieldsTree,
     files::Upload,
     http::error::ApiError,
     query::{Paging, parse_sort},
@@ -23,7 +24,6 @@ use crate::{
         access::{Filter, Requester},
         answer, delete as deleting,
         expand::ExpandTree,
-        fields_param::FieldsTree,
         list::{self as listing, ListQuery},
         service,
     },
