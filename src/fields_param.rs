@@ -52,6 +52,13 @@ impl Keep {
     }
 }
 
+/// How deep a path is followed. No answer is deeper: serde_json reads
+/// no JSON deeper than 128 levels, and a record's expansions add a few.
+/// The tree is dropped, compared and cloned recursively, so an unbounded
+/// `a.a.a…` from a query string would overflow a worker's stack (it did,
+/// at a few thousand levels).
+const MAX_DEPTH: usize = 256;
+
 /// One level of the requested paths.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct FieldsTree {
@@ -67,7 +74,7 @@ impl FieldsTree {
     pub fn parse(raw: &str) -> Result<Option<Self>, FieldsError> {
         let mut root = Self::default();
         let mut any = false;
-        for item in split_items(raw)? {
+        'items: for item in split_items(raw)? {
             any = true;
             let (path, keep) = match item.split_once(':') {
                 Some((path, modifier)) => (path, parse_modifier(modifier)?),
@@ -79,7 +86,12 @@ impl FieldsTree {
                 None => (path, None),
             };
             let mut node = &mut root;
-            for segment in parents.into_iter().flat_map(|p| p.split('.')) {
+            for (depth, segment) in parents.into_iter().flat_map(|p| p.split('.')).enumerate() {
+                if depth == MAX_DEPTH {
+                    // Deeper than any answer goes: the item names nothing
+                    // down there, but its parents stand, as in PocketBase.
+                    continue 'items;
+                }
                 node = node.keys.entry(segment.to_owned()).or_default();
             }
             if last == "*" {
@@ -278,6 +290,20 @@ mod tests {
             json!({"m": "Hello world"}),
             "a path below a string keeps it"
         );
+    }
+
+    #[test]
+    fn a_path_deeper_than_any_answer_names_nothing_and_costs_no_stack() {
+        let deep = format!("data.{}x", "a.".repeat(100_000));
+        let tree = FieldsTree::parse(&deep).expect("ok").expect("some");
+        let mut v = json!({"data": {"b": 1, "a": {"a": 1}}, "code": 200});
+        tree.apply(&mut v);
+        assert_eq!(v, json!({"data": {"a": {"a": 1}}}));
+        let shallow = format!("{}x", "a.".repeat(MAX_DEPTH - 1));
+        let tree = FieldsTree::parse(&shallow).expect("ok").expect("some");
+        let mut v = json!({"a": {"a": "kept"}});
+        tree.apply(&mut v);
+        assert_eq!(v, json!({"a": {"a": "kept"}}), "a string on the way is kept");
     }
 
     #[test]

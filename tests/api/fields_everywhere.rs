@@ -643,3 +643,19 @@ async fn files_event_streams_and_pages_are_left_alone() {
         "Something went wrong while processing your request."
     );
 }
+
+/// A path thousands of levels deep, from anyone: once enough to overflow
+/// a worker's stack and take the server down.
+#[tokio::test]
+async fn a_path_thousands_of_levels_deep_is_answered() {
+    let app = spawn_app().await;
+    let deep = format!("code.{}x", "a.".repeat(12_000));
+    let resp = app.get(&format!("/api/health?fields={deep}")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await, json!({"code": 200}));
+    let resp = app
+        .get(&format!("/api/collections/users/records?fields={deep}"))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.get("/api/health").await.status(), 200);
+}
