@@ -119,6 +119,9 @@ fn cases() -> Vec<(&'static str, String, usize, Option<Value>, Compare)> {
         ("GET", "/api/logs?fields=id,data.status&perPage=1".into(), SU, None, Shape),
         ("GET", "/api/logs/stats?fields=total".into(), SU, None, Shape),
         ("GET", "/api/crons?fields=id".into(), SU, None, Shape),
+        ("GET", "/api/backups?fields=key".into(), SU, None, Whole),
+        ("GET", "/api/collections/meta/scaffolds?fields=auth.name,base.type,view.*:excerpt(1)".into(), SU, None, Shape),
+        ("GET", "/api/collections/meta/scaffolds?fields=auth.name,base.type".into(), SU, None, Whole),
         ("GET", "/api/collections/users/auth-methods?fields=password.enabled".into(), GUEST, None, Whole),
         ("GET", "/api/collections/users/auth-methods?fields=otp.enabled,mfa".into(), GUEST, None, Whole),
         (
