@@ -139,6 +139,58 @@ mod tests {
         assert_eq!(first_value("fields", "fields").as_deref(), Some(""));
     }
 
+    fn answer(status: u16, content_type: &str, body: &str) -> Response {
+        Response::builder()
+            .status(poem::http::StatusCode::from_u16(status).expect("status"))
+            .content_type(content_type)
+            .body(body.to_owned())
+    }
+
+    async fn applied(resp: Response, fields: &str) -> (u16, String) {
+        let requested = FieldsTree::parse(fields).transpose();
+        let resp = match apply(resp, requested).await {
+            Ok(resp) => resp,
+            Err(err) => err.into_response(),
+        };
+        let status = resp.status().as_u16();
+        (status, resp.into_body().into_string().await.expect("body"))
+    }
+
+    #[tokio::test]
+    async fn picks_json_successes_only() {
+        let json = "application/json; charset=utf-8";
+        let body = r#"{"a":1,"b":2}"#;
+        assert_eq!(
+            applied(answer(200, json, body), "a").await,
+            (200, r#"{"a":1}"#.into())
+        );
+        assert_eq!(applied(answer(404, json, body), "a").await, (404, body.into()));
+        assert_eq!(applied(answer(401, json, body), "a").await, (401, body.into()));
+        assert_eq!(
+            applied(answer(200, "text/plain", body), "a").await,
+            (200, body.into())
+        );
+        let mut file = answer(200, json, body);
+        file.headers_mut()
+            .insert(header::CONTENT_DISPOSITION, "attachment".parse().expect("header"));
+        assert_eq!(applied(file, "a").await, (200, body.into()));
+        assert_eq!(applied(answer(200, json, ""), "a").await, (200, String::new()));
+        // A bad `fields` refuses a success only.
+        assert_eq!(applied(answer(200, json, body), "a:excerpt(x)").await.0, 400);
+        assert_eq!(
+            applied(answer(404, json, body), "a:excerpt(x)").await,
+            (404, body.into())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_its_handler_picked_is_not_read_again() {
+        // Picking it again would drop `b`.
+        let mut picked = answer(200, "application/json", r#"{"a":1,"b":2}"#);
+        picked.set_data(Picked);
+        assert_eq!(applied(picked, "a").await, (200, r#"{"a":1,"b":2}"#.into()));
+    }
+
     #[test]
     fn a_page_keeps_its_counts() {
         let page = json!({"items": [], "page": 1, "perPage": 2, "totalItems": -1, "totalPages": -1});
