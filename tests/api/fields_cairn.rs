@@ -1,5 +1,6 @@
 //! `?fields=` on Cairn's own JSON endpoints (webhooks, keys, the outbox,
-//! the OpenAPI document), on what it must leave alone (files, even of
+//! the OpenAPI document), on an OTP sign-in (PocketBase's codes cannot be
+//! read back to compare), on what it must leave alone (files, even of
 //! JSON bytes; the event stream; the dashboard; errors), and that picking
 //! only ever removes. PocketBase's side is `fields_everywhere`.
 
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use crate::{
     differential::urlencode,
     helpers::{TestApp, assert_envelope, json, spawn_app},
+    otp_mfa::{configure, mailed_code, request_otp},
     webhooks_receiver::{setup, webhook},
 };
 
@@ -215,4 +217,26 @@ async fn a_path_thousands_of_levels_deep_is_answered() {
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(app.get("/api/health").await.status(), 200);
+}
+
+/// A sign-in by one-time code answers as a password sign-in does, so
+/// `fields` picks from its whole `{token, record, meta}` too.
+#[tokio::test]
+async fn an_otp_sign_in_picks_fields() {
+    let app = spawn_app().await;
+    let su = app.superuser_token().await;
+    configure(&app, &su, json!({"otp": {"enabled": true}})).await;
+    let (id, _) = app.sign_up("otp@example.com", "pass-word-1").await;
+    let otp_id = request_otp(&app, "otp@example.com").await;
+    let code = mailed_code(&app, &su, "otp@example.com").await;
+    let resp = app
+        .call(
+            "POST",
+            "/api/collections/users/auth-with-otp?fields=record.id,nope",
+            None,
+            Some(json!({"otpId": otp_id, "password": code})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await, json!({"record": {"id": id}}));
 }
