@@ -9,7 +9,7 @@
 //! - services: `records`, `auth`, `identity`, `realtime`, `files`, `mail`, `jobs`,
 //!   `settings`, `import`, `ops`, `backups`, `keys`, `webhooks`;
 //! - core: `schema`, `query`, `store`, `stats`, `validation`, `datetime`,
-//!   `random`.
+//!   `random`, `fields_param`.
 //!
 //! Services and core never import the edge (nor poem); the root never
 //! imports the edge; core imports only core. Services never name
@@ -43,9 +43,8 @@ fn layer(module: &str) -> Option<Layer> {
         "app" | "config" | "telemetry" | "lib" | "main" => Layer::Root,
         "records" | "auth" | "identity" | "realtime" | "files" | "mail" | "settings" | "import"
         | "export" | "ops" | "backups" | "jobs" | "keys" | "webhooks" => Layer::Service,
-        "schema" | "query" | "store" | "stats" | "validation" | "datetime" | "random" | "architecture" => {
-            Layer::Core
-        }
+        "schema" | "query" | "store" | "stats" | "validation" | "datetime" | "random" | "fields_param"
+        | "architecture" => Layer::Core,
         _ => return None,
     })
 }

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod datetime;
 pub mod export;
+pub mod fields_param;
 pub mod files;
 pub mod http;
 pub mod identity;

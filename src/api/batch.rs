@@ -23,7 +23,11 @@ use poem::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{body::Fields, guard, path, records::ShapeParams};
+use super::{
+    body::Fields,
+    guard, path,
+    records::{Shape, ShapeParams},
+};
 use crate::{
     app::AppState,
     files::Upload,
@@ -50,7 +54,7 @@ struct Sub {
     /// The collection as the URL names it (by id or name).
     collection: String,
     kind: SubKind,
-    shape: ShapeParams,
+    shape: Shape,
     requester: Requester,
     body: Map<String, Value>,
 }
@@ -155,7 +159,7 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
     for ((sub, c), outcome) in subs.iter().zip(outcomes) {
         out.push(match outcome {
             Some(record) => {
-                let Json(body) = sub.shape.one(state, &sub.requester, c, record).await?;
+                let body = sub.shape.one(state, &sub.requester, c, record).await?;
                 json!({"status": 200, "body": body})
             }
             None => json!({"status": 204, "body": null}),
@@ -274,10 +278,13 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
             }
         }
     }
+    // Parsed here, so a request whose `expand` or `fields` does not parse
+    // fails the batch before anything is written (as in PocketBase).
     let shape = ShapeParams {
         expand: query.get("expand").and_then(Value::as_str).map(str::to_owned),
         fields: query.get("fields").and_then(Value::as_str).map(str::to_owned),
-    };
+    }
+    .parse()?;
     let requester = Requester {
         caller: base.caller.clone(),
         info: RequestInfo {

@@ -110,6 +110,15 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
         "Cairn",
         env!("CARGO_PKG_VERSION"),
     )
-    .description("PocketBase's Web API, and more. Every path below is under `/api`.")
+    // `fields` is told here rather than declared on each operation: a
+    // picked answer lacks keys its schema requires, so a declared
+    // `fields` would make every schema wrong for some input
+    // (`http::middleware::fields` says which answers it picks).
+    .description(
+        "PocketBase's Web API, and more. Every path below is under `/api`. \
+         Every JSON answer takes `?fields=` as PocketBase's do: a comma list of \
+         paths (`id,expand.author.name`), `*` for every key at a level, and \
+         `:excerpt(n[,true])`; a page picks its items.",
+    )
     .server("/api")
 }

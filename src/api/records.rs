@@ -8,7 +8,7 @@ use std::sync::Arc;
 use poem::{
     FromRequest, Request, RequestBody, Response, Result, handler,
     http::StatusCode,
-    web::{Data, Json, Path, Query},
+    web::{Data, Path, Query},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -16,14 +16,14 @@ use serde_json::{Map, Value};
 use super::{body::Fields, guard, path, tags::tagged_routes};
 use crate::{
     app::AppState,
+    fields_param::FieldsTree,
     files::Upload,
-    http::error::ApiError,
+    http::{error::ApiError, middleware::fields},
     query::{Paging, parse_sort},
     records::{
         access::{Filter, Requester},
         answer, delete as deleting,
         expand::ExpandTree,
-        fields_param::FieldsTree,
         list::{self as listing, ListQuery},
         service,
     },
@@ -77,14 +77,54 @@ pub(super) struct ShapeParams {
     pub fields: Option<String>,
 }
 
+/// `expand` and `fields` parsed, for one answer.
+pub(super) struct Shape {
+    expand: ExpandTree,
+    fields: Option<FieldsTree>,
+}
+
 impl ShapeParams {
-    pub(super) fn parse(&self) -> Result<(ExpandTree, Option<FieldsTree>)> {
-        Ok((
-            ExpandTree::parse(self.expand.as_deref().unwrap_or("")).map_err(ApiError::from)?,
-            FieldsTree::parse(self.fields.as_deref().unwrap_or("")).map_err(ApiError::from)?,
-        ))
+    /// Both, or the first that does not parse: a batch's request fails
+    /// with it, before anything is written.
+    pub(super) fn parse(&self) -> Result<Shape, ApiError> {
+        Ok(Shape {
+            expand: self.expand()?,
+            fields: FieldsTree::parse(self.fields.as_deref().unwrap_or(""))?,
+        })
     }
 
+    /// For a record endpoint's own answer: a `fields` that does not parse
+    /// is not applied here but left to the edge (`http::middleware::fields`),
+    /// which refuses it only once the answer is a success, as PocketBase
+    /// does: a missing record is still a 404, and a write is still made.
+    fn for_answer(&self) -> Result<Shape, ApiError> {
+        Ok(Shape {
+            expand: self.expand()?,
+            fields: FieldsTree::parse(self.fields.as_deref().unwrap_or(""))
+                .ok()
+                .flatten(),
+        })
+    }
+
+    fn expand(&self) -> Result<ExpandTree, ApiError> {
+        Ok(ExpandTree::parse(self.expand.as_deref().unwrap_or(""))?)
+    }
+
+    /// `record` (just written) expanded and trimmed as asked, answered.
+    async fn answer_one(
+        &self,
+        state: &AppState,
+        requester: &Requester,
+        c: &Arc<Collection>,
+        record: Map<String, Value>,
+    ) -> Result<Response> {
+        let shape = self.for_answer()?;
+        let shaped = shape.one(state, requester, c, record).await?;
+        Ok(shape.answer(serde_json::to_vec(&shaped).map_err(ApiError::internal)?))
+    }
+}
+
+impl Shape {
     /// `record` (just read or written) expanded and trimmed as asked.
     pub(super) async fn one(
         &self,
@@ -92,12 +132,30 @@ impl ShapeParams {
         requester: &Requester,
         c: &Arc<Collection>,
         record: Map<String, Value>,
-    ) -> Result<Json<Value>> {
-        let (expand, fields) = self.parse()?;
-        let shaped = answer::one(&state.records(), requester, c, record, &expand, fields.as_ref())
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Json(shaped))
+    ) -> Result<Value> {
+        Ok(answer::one(
+            &state.records(),
+            requester,
+            c,
+            record,
+            &self.expand,
+            self.fields.as_ref(),
+        )
+        .await
+        .map_err(ApiError::from)?)
+    }
+
+    /// An answer already serialized as JSON, sent as `Json` sends a value;
+    /// marked as picked when `fields` trimmed it, so the edge leaves it be
+    /// (records pick while they are written: a list is never read back).
+    fn answer(&self, body: Vec<u8>) -> Response {
+        let mut resp = Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(body);
+        if self.fields.is_some() {
+            resp.set_data(fields::Picked);
+        }
+        resp
     }
 }
 
@@ -123,18 +181,18 @@ async fn list(
         sort,
         filter: params.filter.as_deref().and_then(Filter::parse),
     };
-    let (expand, fields) = shape.parse()?;
-    let body = answer::list(&state.records(), &requester, &c, query, &expand, fields.as_ref())
-        .await
-        .map_err(ApiError::from)?;
-    Ok(json_response(body))
-}
-
-/// An answer already serialized as JSON, sent as `Json` sends a value.
-fn json_response(body: Vec<u8>) -> Response {
-    Response::builder()
-        .content_type("application/json; charset=utf-8")
-        .body(body)
+    let shape = shape.for_answer()?;
+    let body = answer::list(
+        &state.records(),
+        &requester,
+        &c,
+        query,
+        &shape.expand,
+        shape.fields.as_ref(),
+    )
+    .await
+    .map_err(ApiError::from)?;
+    Ok(shape.answer(body))
 }
 
 #[handler]
@@ -145,13 +203,20 @@ async fn view(
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
-    let (expand, fields) = shape.parse()?;
+    let shape = shape.for_answer()?;
     let c = path::collection(state, &collection)?;
     let id = path::record_id(&id)?;
-    let body = answer::view(&state.records(), &requester, &c, &id, &expand, fields.as_ref())
-        .await
-        .map_err(ApiError::from)?;
-    Ok(json_response(body))
+    let body = answer::view(
+        &state.records(),
+        &requester,
+        &c,
+        &id,
+        &shape.expand,
+        shape.fields.as_ref(),
+    )
+    .await
+    .map_err(ApiError::from)?;
+    Ok(shape.answer(body))
 }
 
 #[handler]
@@ -161,7 +226,7 @@ async fn create(
     Query(shape): Query<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     let found = path::find_collection(state, &collection);
     let (body, uploads) = body.for_collection(found.as_deref());
     let requester = guard::requester(state, req, Some(&body)).await?;
@@ -169,7 +234,7 @@ async fn create(
     let record = service::create_with_files(&state.records(), &requester, c.clone(), body, uploads)
         .await
         .map_err(ApiError::from)?;
-    shape.one(state, &requester, &c, record).await
+    shape.answer_one(state, &requester, &c, record).await
 }
 
 #[handler]
@@ -179,7 +244,7 @@ async fn update(
     Query(shape): Query<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     let found = path::find_collection(state, &collection);
     let (body, uploads) = body.for_collection(found.as_deref());
     let requester = guard::requester(state, req, Some(&body)).await?;
@@ -188,7 +253,7 @@ async fn update(
     let record = service::update_with_files(&state.records(), &requester, c.clone(), &id, body, uploads)
         .await
         .map_err(ApiError::from)?;
-    shape.one(state, &requester, &c, record).await
+    shape.answer_one(state, &requester, &c, record).await
 }
 
 #[handler]

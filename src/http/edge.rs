@@ -5,7 +5,7 @@
 //!
 //! security headers → CORS (preflights answered here) → compression →
 //! request id → access log → error envelope and panic catcher →
-//! rate limit → body limit → routes.
+//! rate limit → body limit → `fields` → routes.
 //!
 //! The rate limit sits outside the body limit (unlike the order the
 //! foundation issue lists) so a limited client is refused before its body
@@ -24,6 +24,7 @@ use super::{
         access_log::AccessLog,
         body_limit, compression,
         cors::Cors,
+        fields,
         rate_limit::{self, RateLimiter},
         request_id,
         security_headers::SecurityHeaders,
@@ -132,7 +133,11 @@ impl<E: Endpoint> Edge<E> {
         if let Some(refused) = body_limit::buffer(&mut req, &self.state).await? {
             return Ok(refused);
         }
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        // Inside the envelope: a `fields` that does not parse becomes
+        // an error like any other.
+        let requested = fields::requested(&req);
+        let resp = self.inner.call(req).await.map(IntoResponse::into_response)?;
+        fields::apply(resp, requested).await
     }
 }
 

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::{
-    records::{access::Filter, expand::ExpandTree, fields_param::FieldsTree, values},
+    fields_param::FieldsTree,
+    records::{access::Filter, expand::ExpandTree, values},
     schema::{Catalog, CollectionKind},
     validation::FieldError,
 };

@@ -16,12 +16,11 @@ use super::{
     access::Requester,
     deps::RecordsDeps,
     expand::ExpandTree,
-    fields_param::FieldsTree,
     list::{self, Items, ListQuery},
     service::{self, RecordError},
     shape,
 };
-use crate::schema::Collection;
+use crate::{fields_param::FieldsTree, schema::Collection};
 
 /// The answer to a list request: the page envelope around its records.
 pub async fn list(

@@ -9,7 +9,6 @@ pub mod deps;
 pub mod downloads;
 pub mod events;
 pub mod expand;
-pub mod fields_param;
 mod files;
 mod id;
 pub mod list;

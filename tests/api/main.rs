@@ -29,6 +29,8 @@ mod export_pocketbase;
 mod faults_clients;
 mod faults_disk;
 mod faults_startup;
+mod fields_cairn;
+mod fields_everywhere;
 mod file_downloads;
 mod files;
 mod files_sweep;

@@ -16,6 +16,7 @@ use crate::{
         token::TokenError,
     },
     backups::{Action, ArchiveProblem, BackupError},
+    fields_param::FieldsError,
     identity::password::PasswordError,
     keys::KeyError,
     ops::{cron::UnknownJob, logs::LogsError},
@@ -31,6 +32,14 @@ impl From<QueryError> for ApiError {
             QueryError::Invalid(m) => ApiError::bad_request(m),
             QueryError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
         }
+    }
+}
+
+impl From<FieldsError> for ApiError {
+    fn from(err: FieldsError) -> Self {
+        // PocketBase answers its generic 400, with no detail.
+        tracing::debug!(error = %err, "fields refused");
+        ApiError::bad_request(messages::INTERNAL)
     }
 }
 
