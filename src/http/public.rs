@@ -18,7 +18,7 @@ use poem::{
     web::{Data, Redirect},
 };
 
-use super::{error::ApiError, file_response};
+use super::{error::ApiError, file_response, middleware::fields::Picked};
 use crate::app::AppState;
 
 /// Text files below this size are read whole, so the edge compresses
@@ -58,8 +58,16 @@ async fn missing(req: &Request, root: &Path, fallback: bool) -> Result<Response>
     Err(ApiError::not_found().into())
 }
 
+/// The site's files are sent as they are: a `.json` file is not an API
+/// answer for `?fields=` to pick from.
 #[handler]
 pub async fn serve(req: &Request, Data(state): Data<&std::sync::Arc<AppState>>) -> Result<Response> {
+    let mut resp = answer(req, state).await?;
+    resp.set_data(Picked);
+    Ok(resp)
+}
+
+async fn answer(req: &Request, state: &AppState) -> Result<Response> {
     let path = req.uri().path();
     let root = state.config.public_dir.as_deref().filter(|root| root.is_dir());
     let Some(root) = root else {

@@ -24,6 +24,7 @@ fn site(root: &Path) -> std::path::PathBuf {
         (".git/config", "SECRET=git".to_owned()),
         ("assets/.hidden.js", "SECRET=hidden".to_owned()),
         (".well-known/security.txt", "Contact: me".to_owned()),
+        ("data.json", r#"{"a":1,"b":2}"#.to_owned()),
     ] {
         let path = public.join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -68,6 +69,10 @@ async fn the_public_folder_is_served_at_the_root() {
     assert_eq!((status, header(&headers, "location")), (301, "/docs/?x=1"));
     assert_eq!(get(&app, "/docs/").await.2, "<p>docs</p>");
     assert_eq!(get(&app, "/.well-known/security.txt").await.2, "Contact: me");
+    // A JSON file is the site's, not an API answer: `fields` leaves it be.
+    let (status, headers, body) = get(&app, "/data.json?fields=a").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"a":1,"b":2}"#));
+    assert_eq!(header(&headers, "content-type"), "application/json; charset=utf-8");
 
     // Revalidation and ranges, as for stored files.
     let etag = header(&get(&app, "/assets/app.js").await.1, "etag").to_owned();
