@@ -9,16 +9,7 @@ use serde_json::{Value, json};
 mod check;
 
 pub use self::check::check;
-use crate::schema::field::{Field, FieldKind};
-
-fn as_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => String::new(),
-    }
-}
+use crate::schema::field::{Field, FieldKind, as_list, as_text};
 
 fn as_number(v: &Value) -> f64 {
     match v {
@@ -54,21 +45,6 @@ fn number_value(v: f64) -> Value {
     } else {
         json!(v)
     }
-}
-
-fn as_list(v: &Value) -> Vec<String> {
-    let items: Vec<String> = match v {
-        Value::Array(items) => items.iter().map(as_text).collect(),
-        Value::Null => vec![],
-        other => vec![as_text(other)],
-    };
-    let mut out: Vec<String> = Vec::with_capacity(items.len());
-    for item in items.into_iter().filter(|s| !s.is_empty()) {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
 }
 
 use crate::datetime::parse as parse_datetime;
