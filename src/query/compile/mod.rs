@@ -18,6 +18,9 @@
 //!   JSON paths and their modifiers;
 //! - `gating`: the list-rule gating of a client's hops and the paths' guards;
 //! - `request`: `@request.*` values and their modifiers;
+//! - `request_fields`: `@request.body` and `@request.auth` read through
+//!   the collection's fields: `:each` over a sent list, and relation paths
+//!   from the ids sent or stored on the signed-in record;
 //! - `operators`: operands and comparisons for every kind of term;
 //! - `functions`: datetime macros and the callable functions.
 
@@ -26,6 +29,7 @@ mod gating;
 mod operators;
 mod path;
 mod request;
+mod request_fields;
 #[cfg(test)]
 mod tests;
 
@@ -111,6 +115,7 @@ pub fn sort_expression(scope: &Scope<'_>, path: &str, offset: usize) -> Result<S
     }
 }
 
+#[derive(Clone)]
 enum Term {
     /// A SQL expression (column, function, parameter placeholder).
     Sql(String),
@@ -127,6 +132,16 @@ enum Term {
         rows: String,
         value: String,
     },
+    /// An item of a list sent in the body, under `:each`
+    /// (`@request.body.tags:each`), as PocketBase compares one: the whole
+    /// condition runs once per item (`value`, from a `shared` table; NULL
+    /// for an empty list, which no `=` matches), and a plain operator on a
+    /// multiple field also checks every item of `list` (the list's JSON,
+    /// bound when needed), taking a missing one for the empty value.
+    SentItem {
+        value: String,
+        list: Option<String>,
+    },
     Null,
 }
 
@@ -137,8 +152,9 @@ struct Compiler<'a> {
     offset: usize,
     /// Counter for the aliases of joined tables.
     aliases: usize,
-    /// `@collection.name:alias` tables shared by the whole condition:
-    /// (`name:alias`, SQL alias, quoted table).
+    /// Tables shared by the whole condition, (key, SQL alias, table):
+    /// `@collection.name:alias` (keyed `name:alias`, the quoted table) and
+    /// a sent list under `:each` (keyed by its path, `json_each(…)`).
     shared: Vec<(String, String, String)>,
     /// Whether the comparison being compiled uses a `?` operator.
     comparing_any: bool,

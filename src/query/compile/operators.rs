@@ -1,9 +1,9 @@
 //! Operands and comparisons: literals become bound parameters, paths and
 //! calls become terms, and each operator (`=`, `!=`, `<`…, `~`, `!~`, and
 //! their `?` forms) is written for every kind of term — a plain value, a
-//! value that may be missing, a multi-valued field under `:each`, or the
-//! rows of a multi-valued relation — with PocketBase's treatment of
-//! missing values.
+//! value that may be missing, a multi-valued field under `:each`, the
+//! rows of a multi-valued relation, or an item of a list sent in the body
+//! — with PocketBase's treatment of missing values.
 
 use rusqlite::types::Value as Sql;
 use serde_json::Value;
@@ -34,7 +34,7 @@ impl Compiler<'_> {
         match self.operand(o)? {
             Term::Sql(s) | Term::Nullable(s) => Ok(s),
             Term::Null => Ok("NULL".into()),
-            Term::Each(_) | Term::Multi { .. } => Err(invalid(
+            Term::Each(_) | Term::Multi { .. } | Term::SentItem { .. } => Err(invalid(
                 "a multi-valued path can only be compared, not passed to a function",
             )),
         }
@@ -92,6 +92,17 @@ impl Compiler<'_> {
                     let test = |v: &str| format!("{v} {not}LIKE {pattern} ESCAPE '\\'");
                     multi_compare(&rows, &test(&value), &test("NULL"), any_op)
                 }
+                Term::SentItem { value, list } => {
+                    let test = |v: &str| format!("{v} {not}LIKE {pattern} ESCAPE '\\'");
+                    let every = match list.filter(|_| !any_op) {
+                        Some(list) => {
+                            let (item, rows) = self.sent_rows(list);
+                            Some((rows, test(&item)))
+                        }
+                        None => None,
+                    };
+                    sent_compare(&test(&value), every)
+                }
                 Term::Nullable(l) => format!("({l} {not}LIKE {pattern} ESCAPE '\\')"),
                 Term::Each(col) => format!(
                     "(json_array_length({col}) > 0 AND NOT EXISTS (SELECT 1 FROM json_each({col}) WHERE NOT (value {not}LIKE {pattern} ESCAPE '\\')))"
@@ -101,6 +112,14 @@ impl Compiler<'_> {
             });
         }
         let rhs = self.operand(right)?;
+        self.compare_terms(lhs, op, any_op, rhs)
+    }
+
+    /// `lhs op rhs`, for terms already made (see `compare`).
+    fn compare_terms(&mut self, lhs: Term, op: Op, any_op: bool, rhs: Term) -> Result<String, CompileError> {
+        if let Term::SentItem { value, list } = lhs {
+            return self.compare_sent(&value, list, op, any_op, rhs);
+        }
         let sym = op.as_str();
         let equality = matches!(op, Op::Eq | Op::Neq);
         // Missing values (no related record, a NULL json value): equal to
@@ -135,7 +154,7 @@ impl Compiler<'_> {
                 };
                 format!("({nonempty}NOT EXISTS (SELECT 1 FROM json_each({col}) WHERE NOT (value {sym} {r})))")
             }
-            (Term::Each(_), _) | (_, Term::Each(_)) => {
+            (Term::Each(_), _) | (_, Term::Each(_) | Term::SentItem { .. }) => {
                 return Err(invalid(":each must be on the left of a comparison with a value"));
             }
             (Term::Null, Term::Null) => match op {
@@ -151,8 +170,60 @@ impl Compiler<'_> {
             },
             (Term::Sql(l), Term::Sql(r)) => format!("({l} {sym} {r})"),
             // `settle` leaves no missing-value terms behind.
-            (Term::Nullable(_), _) | (_, Term::Nullable(_)) => return Err(invalid("unsupported comparison")),
+            (Term::Nullable(_), _) | (_, Term::Nullable(_)) | (Term::SentItem { .. }, _) => {
+                return Err(invalid("unsupported comparison"));
+            }
         })
+    }
+
+    /// An item of a sent list (`value`, see `Term::SentItem`) against
+    /// `rhs`, as PocketBase compares one. The item itself is compared as
+    /// it is: NULL (an empty list) equals nothing, not even `''`, and
+    /// differs from everything. A plain operator on a multiple field also
+    /// needs every item of `list` to pass, a missing one read as the empty
+    /// value; the `?` forms need only the one.
+    fn compare_sent(
+        &mut self,
+        value: &str,
+        list: Option<String>,
+        op: Op,
+        any_op: bool,
+        rhs: Term,
+    ) -> Result<String, CompileError> {
+        let sym = op.as_str();
+        let direct = match (&rhs, op) {
+            (Term::Each(_) | Term::Multi { .. } | Term::SentItem { .. }, _) => {
+                return Err(invalid(":each must be on the left of a comparison with a value"));
+            }
+            (Term::Null, Op::Eq) => format!("{value} = ''"),
+            (Term::Null, Op::Neq) => format!("{value} IS NOT ''"),
+            (Term::Null, _) => format!("{value} {sym} NULL"),
+            (Term::Nullable(r), Op::Eq) => format!("{value} = COALESCE({r}, '')"),
+            (Term::Nullable(r), Op::Neq) => format!("{value} IS NOT COALESCE({r}, '')"),
+            (Term::Sql(r), Op::Neq) => format!("{value} IS NOT {r}"),
+            (Term::Sql(r) | Term::Nullable(r), _) => format!("{value} {sym} {r}"),
+        };
+        let every = match list.filter(|_| !any_op) {
+            Some(list) => {
+                let (item, rows) = self.sent_rows(list);
+                let test = self.compare_terms(Term::Nullable(item), op, false, rhs)?;
+                Some((rows, test))
+            }
+            None => None,
+        };
+        Ok(sent_compare(&direct, every))
+    }
+
+    /// The items of a sent list (its JSON), for the every-item check of
+    /// `compare_sent`: (an item, their rows). An empty list has one row, a
+    /// missing item, as PocketBase's joins leave one.
+    fn sent_rows(&mut self, list: String) -> (String, String) {
+        let list = self.bind(Sql::Text(list));
+        let alias = self.alias();
+        (
+            format!("{alias}.value"),
+            format!("(SELECT 1) LEFT JOIN json_each({list}) {alias} ON 1"),
+        )
     }
 
     pub(super) fn expr(&mut self, e: &Expr) -> Result<String, CompileError> {
@@ -170,6 +241,15 @@ impl Compiler<'_> {
                 left, op, any, right, ..
             } => self.compare(left, *op, *any, right),
         }
+    }
+}
+
+/// `direct` (the comparison of one sent item), and when `every` is given,
+/// (rows, test): no row fails `test` (a NULL test does not fail).
+fn sent_compare(direct: &str, every: Option<(String, String)>) -> String {
+    match every {
+        Some((rows, test)) => format!("({direct} AND NOT EXISTS (SELECT 1 FROM {rows} WHERE NOT ({test})))"),
+        None => format!("({direct})"),
     }
 }
 

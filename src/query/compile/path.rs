@@ -108,6 +108,34 @@ impl<'a> Compiler<'a> {
         self.path_term(name, base, modifier, &segments, &walk, value)
     }
 
+    /// A path that starts at the records of `target` whose ids are in the
+    /// bound JSON list `ids`, as if a relation hop (a multiple one when
+    /// `multi`) had reached them: `segments` walked on from there (see
+    /// `request_fields`). Rules only: no hop is gated.
+    pub(super) fn path_from_ids(
+        &mut self,
+        name: &str,
+        target: &'a Collection,
+        ids: &str,
+        multi: bool,
+        segments: &[&str],
+        modifier: Option<&str>,
+    ) -> Result<Term, CompileError> {
+        let alias = self.alias();
+        let mut walk = Walk {
+            owner: target,
+            owner_ref: alias.clone(),
+            from: String::new(),
+            link: String::new(),
+            hops: Vec::new(),
+            multi,
+        };
+        let link = format!("{alias}.\"id\" IN (SELECT value FROM json_each({ids}))");
+        join(&mut walk, target, &alias, link);
+        let value = self.walk(name, segments, &mut walk)?;
+        self.path_term(name, name, modifier, segments, &walk, value)
+    }
+
     /// `@collection.name.field…`: the records of another collection,
     /// compared like a multi-valued relation, one subquery per reference.
     /// Under a `?` operator an alias (`@collection.name:a.field`) makes
@@ -329,7 +357,7 @@ impl<'a> Compiler<'a> {
         )
     }
 
-    fn target_by_id(&self, id: &str) -> Result<&'a Collection, CompileError> {
+    pub(super) fn target_by_id(&self, id: &str) -> Result<&'a Collection, CompileError> {
         let catalog = self
             .scope
             .catalog
