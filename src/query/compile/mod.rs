@@ -123,8 +123,6 @@ enum Term {
     /// `=` and `!=` treat a missing value as the empty string, other
     /// operators never match it, as PocketBase's joins behave.
     Nullable(String),
-    /// A multi-valued field under `:each`: compared item by item.
-    Each(String),
     /// A value reached through a multi-valued relation: `value` over the
     /// rows of `rows` (`FROM … WHERE …`), compared for every row (plain
     /// operators) or for at least one (the `?` forms).
@@ -132,15 +130,19 @@ enum Term {
         rows: String,
         value: String,
     },
-    /// An item of a list sent in the body, under `:each`
-    /// (`@request.body.tags:each`), as PocketBase compares one: the whole
-    /// condition runs once per item (`value`, from a `shared` table; NULL
-    /// for an empty list, which no `=` matches), and a plain operator on a
-    /// multiple field also checks every item of `list` (the list's JSON,
-    /// bound when needed), taking a missing one for the empty value.
-    SentItem {
+    /// An item of a list under `:each` (a multi-valued field's, or a
+    /// list sent in the body: `tags:each`, `@request.body.tags:each`), as
+    /// PocketBase compares one: the whole condition runs once per item
+    /// (`value`, from a `shared` table; NULL for an empty list), and a
+    /// plain operator on a multiple field also checks every item of `list`
+    /// (its JSON, as SQL), a missing one read as the empty value. A
+    /// stored item (`sent` false) is compared as a value that may be
+    /// missing; a sent one as it is, so an empty sent list equals nothing,
+    /// not even `''` (PocketBase's answers, both).
+    Item {
         value: String,
         list: Option<String>,
+        sent: bool,
     },
     Null,
 }
@@ -154,7 +156,7 @@ struct Compiler<'a> {
     aliases: usize,
     /// Tables shared by the whole condition, (key, SQL alias, table):
     /// `@collection.name:alias` (keyed `name:alias`, the quoted table) and
-    /// a sent list under `:each` (keyed by its path, `json_each(…)`).
+    /// a list under `:each` (keyed by the list's SQL, `json_each(…)`).
     shared: Vec<(String, String, String)>,
     /// Whether the comparison being compiled uses a `?` operator.
     comparing_any: bool,
@@ -211,6 +213,37 @@ impl<'a> Compiler<'a> {
     fn bind(&mut self, v: Sql) -> String {
         self.params.push(v);
         format!("?{}", self.offset + self.params.len())
+    }
+
+    /// The item of a JSON list under `:each` that the condition is
+    /// evaluated for (see `Term::Item`): one `shared` table per `key`, the
+    /// list's SQL made by `list` the first time. `multi` for a multiple
+    /// field, whose plain operators check every item too.
+    fn each_item(
+        &mut self,
+        key: String,
+        list: impl FnOnce(&mut Self) -> String,
+        multi: bool,
+        sent: bool,
+    ) -> Term {
+        let (alias, list) = match self.shared.iter().find(|(k, _, _)| *k == key) {
+            Some((_, alias, table)) => {
+                let list = table.strip_prefix("json_each(").and_then(|t| t.strip_suffix(')'));
+                (alias.clone(), list.unwrap_or_default().to_owned())
+            }
+            None => {
+                let list = list(self);
+                let alias = self.alias();
+                self.shared
+                    .push((key, alias.clone(), format!("json_each({list})")));
+                (alias, list)
+            }
+        };
+        Term::Item {
+            value: format!("{alias}.value"),
+            list: multi.then_some(list),
+            sent,
+        }
     }
 
     fn alias(&mut self) -> String {

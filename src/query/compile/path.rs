@@ -288,7 +288,7 @@ impl<'a> Compiler<'a> {
     /// The term a walked path gives, with its modifier applied: a subquery
     /// over the hops taken, or the value itself when none was.
     fn path_term(
-        &self,
+        &mut self,
         name: &str,
         base: &str,
         modifier: Option<&str>,
@@ -320,7 +320,10 @@ impl<'a> Compiler<'a> {
             None => Term::Sql(value),
             Some("lower") => Term::Sql(format!("LOWER({value})")),
             Some("length") if is_multi_field => Term::Sql(format!("json_array_length({value})")),
-            Some("each") if is_multi_field => Term::Each(value),
+            Some("each") if is_multi_field => {
+                let key = format!("{value}:each");
+                self.each_item(key, |_| value, true, false)
+            }
             Some(m @ ("length" | "each")) => {
                 return Err(invalid(format!(":{m} needs a multi-valued field, not {base:?}")));
             }

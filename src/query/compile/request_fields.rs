@@ -1,7 +1,7 @@
 //! `@request.body` and `@request.auth` read through the fields they
 //! carry, as PocketBase reads them:
 //! - `@request.body.tags:each`: the items of a select, relation or file
-//!   list sent in the body, compared one by one (`Term::SentItem`);
+//!   list sent in the body, compared one by one (`Term::Item`);
 //! - `@request.body.owner.role`, `@request.auth.team.name`: a path that
 //!   starts at the records a relation's ids point at (the ids sent, or
 //!   the ones the signed-in record holds) and walks on like any relation
@@ -111,21 +111,8 @@ impl<'a> Compiler<'a> {
         }
         let items = sent.map(|v| sent_items(f, v)).unwrap_or_default();
         let list = Value::from(items).to_string();
-        let key = format!("{name}:each");
-        let alias = match self.shared.iter().find(|(k, _, _)| *k == key) {
-            Some((_, alias, _)) => alias.clone(),
-            None => {
-                let param = self.bind(Sql::Text(list.clone()));
-                let alias = self.alias();
-                self.shared
-                    .push((key, alias.clone(), format!("json_each({param})")));
-                alias
-            }
-        };
-        Ok(Term::SentItem {
-            value: format!("{alias}.value"),
-            list: f.kind.is_multi().then_some(list),
-        })
+        let bind = |c: &mut Self| c.bind(Sql::Text(list));
+        Ok(self.each_item(format!("{name}:each"), bind, f.kind.is_multi(), true))
     }
 
     /// A path through relation `f` from the ids in `value` (sent, or the
