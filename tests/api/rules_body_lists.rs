@@ -383,6 +383,13 @@ async fn relation_paths_from_the_request_agree_with_pocketbase() {
         "@request.auth.teams.name = 'blue'",
         "@request.auth.team.n > 1",
         "@request.auth.team.id = 'teamred00000001'",
+        "@request.auth.teams:each ?= 'teamred00000001'",
+        "@request.auth.teams:each = 'teamblue0000001'",
+        "@request.auth.teams:each != 'teamred00000001'",
+        "@request.auth.teams:each ?!= 'teamred00000001'",
+        "@request.auth.teams:each = ''",
+        "@request.auth.teams:length = 1",
+        "@request.auth.teams:length = 0",
     ] {
         cases.push((
             Case {

@@ -1,7 +1,8 @@
 //! `@request.body` and `@request.auth` read through the fields they
 //! carry, as PocketBase reads them:
 //! - `@request.body.tags:each`: the items of a select, relation or file
-//!   list sent in the body, compared one by one (`Term::Item`);
+//!   list sent in the body, compared one by one (`Term::Item`), and
+//!   `@request.auth.tags:each` (and `:length`), the signed-in record's;
 //! - `@request.body.owner.role`, `@request.auth.team.name`: a path that
 //!   starts at the records a relation's ids point at (the ids sent, or
 //!   the ones the signed-in record holds) and walks on like any relation
@@ -77,19 +78,23 @@ impl<'a> Compiler<'a> {
                 }
                 Ok(None)
             }
-            Some("auth") if parts.len() > 3 => {
+            Some("auth") if parts.len() > 3 || matches!(modifier, Some("each" | "length")) => {
+                let listed = parts.len() == 3;
                 // A guest has no record (and a rule being saved is checked
                 // with none): the value is missing, as any of a guest's.
                 let Some(auth) = scope.request.auth.as_deref() else {
-                    return Ok(None);
+                    return Ok(listed.then(|| Term::Nullable(self.bind(Sql::Null))));
                 };
                 let owner = auth
                     .get("collectionId")
                     .and_then(Value::as_str)
                     .and_then(|id| scope.catalog?.by_id(id));
                 let Some(f) = owner.and_then(|c| c.field(parts[2])) else {
-                    return Ok(None);
+                    return Ok(listed.then(|| Term::Nullable(self.bind(Sql::Null))));
                 };
+                if listed {
+                    return self.auth_list(name, f, auth.get(&f.name), modifier).map(Some);
+                }
                 if !matches!(f.kind, FieldKind::Relation { .. }) {
                     return Ok(None);
                 }
@@ -113,6 +118,29 @@ impl<'a> Compiler<'a> {
         let list = Value::from(items).to_string();
         let bind = |c: &mut Self| c.bind(Sql::Text(list));
         Ok(self.each_item(format!("{name}:each"), bind, f.kind.is_multi(), true))
+    }
+
+    /// `@request.auth.f:each` and `:length`: the signed-in record's stored
+    /// list, as the same field of a record is read.
+    fn auth_list(
+        &mut self,
+        name: &str,
+        f: &Field,
+        stored: Option<&Value>,
+        modifier: Option<&str>,
+    ) -> Result<Term, CompileError> {
+        if !is_list_field(f) {
+            return Err(invalid(format!(
+                "{name:?} is no select, relation or file field to take :each or :length"
+            )));
+        }
+        let items = stored.map(|v| sent_items(f, v)).unwrap_or_default();
+        if modifier != Some("each") {
+            return Ok(Term::Sql(self.bind(Sql::Integer(items.len() as i64))));
+        }
+        let list = Value::from(items).to_string();
+        let bind = |c: &mut Self| c.bind(Sql::Text(list));
+        Ok(self.each_item(format!("{name}:each"), bind, f.kind.is_multi(), false))
     }
 
     /// A path through relation `f` from the ids in `value` (sent, or the
