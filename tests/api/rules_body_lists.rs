@@ -371,6 +371,14 @@ async fn relation_paths_from_the_request_agree_with_pocketbase() {
         "@request.body.team.name = 'red'",
         "@request.body.team.n >= 2",
         "@request.body.team.tags ~ 'y'",
+        "@request.body.team.tags:each != 'x'",
+        "@request.body.team.tags:each ?= 'y'",
+        "@request.body.team.tags:each = 'x'",
+        "@request.body.team.tags:length = 2",
+        "@request.body.team.tags:each ?= 'y' || @request.body.team.tags:each = 'x'",
+        "team.tags:each ?= 'z'",
+        "team.tags:each != 'x'",
+        "team.tags:length > 0",
     ] {
         cases.push((creates(rule, &members), true));
     }
@@ -390,6 +398,8 @@ async fn relation_paths_from_the_request_agree_with_pocketbase() {
         "@request.auth.teams:each = ''",
         "@request.auth.teams:length = 1",
         "@request.auth.teams:length = 0",
+        "@request.auth.team.tags:each ?= 'y'",
+        "@request.auth.team.tags:length = 1",
     ] {
         cases.push((
             Case {

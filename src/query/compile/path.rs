@@ -296,26 +296,42 @@ impl<'a> Compiler<'a> {
         walk: &Walk<'a>,
         value: String,
     ) -> Result<Term, CompileError> {
+        let last_field = self.field(walk.owner, segments[segments.len() - 1]).ok();
+        let is_multi_field = last_field.is_some_and(|f| f.kind.is_multi());
         if !walk.from.is_empty() {
-            if modifier.is_some() && modifier != Some("lower") {
-                return Err(invalid(format!(
-                    "the modifier in {name:?} is not supported on relation paths yet"
-                )));
+            let rows = format!("{} WHERE {}", walk.from, walk.link);
+            match modifier {
+                None | Some("lower") => {}
+                // A list reached through single relations is the one
+                // related record's (none when the link is empty, like an
+                // empty list). Two references to the same path name the
+                // same item, as PocketBase's join does.
+                Some("each") if is_multi_field && !walk.multi => {
+                    let list = format!("(SELECT {value} FROM {rows} LIMIT 1)");
+                    return Ok(self.each_item(format!("{base}:each"), |_| list, true, false));
+                }
+                Some("length") if is_multi_field && !walk.multi => {
+                    return Ok(Term::Nullable(format!(
+                        "json_array_length((SELECT {value} FROM {rows} LIMIT 1))"
+                    )));
+                }
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "the modifier in {name:?} is not supported on this relation path yet"
+                    )));
+                }
             }
             let value = if modifier == Some("lower") {
                 format!("LOWER({value})")
             } else {
                 value
             };
-            let rows = format!("{} WHERE {}", walk.from, walk.link);
             return Ok(if walk.multi {
                 Term::Multi { rows, value }
             } else {
                 Term::Nullable(format!("(SELECT {value} FROM {rows} LIMIT 1)"))
             });
         }
-        let last_field = self.field(walk.owner, segments[segments.len() - 1]).ok();
-        let is_multi_field = last_field.is_some_and(|f| f.kind.is_multi());
         Ok(match modifier {
             None => Term::Sql(value),
             Some("lower") => Term::Sql(format!("LOWER({value})")),

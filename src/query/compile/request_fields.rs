@@ -81,16 +81,18 @@ impl<'a> Compiler<'a> {
             Some("auth") if parts.len() > 3 || matches!(modifier, Some("each" | "length")) => {
                 let listed = parts.len() == 3;
                 // A guest has no record (and a rule being saved is checked
-                // with none): the value is missing, as any of a guest's.
+                // with none): the value is missing, as any of a guest's,
+                // modifier or not.
+                let missing = listed || matches!(modifier, Some("each" | "length"));
                 let Some(auth) = scope.request.auth.as_deref() else {
-                    return Ok(listed.then(|| Term::Nullable(self.bind(Sql::Null))));
+                    return Ok(missing.then(|| Term::Nullable(self.bind(Sql::Null))));
                 };
                 let owner = auth
                     .get("collectionId")
                     .and_then(Value::as_str)
                     .and_then(|id| scope.catalog?.by_id(id));
                 let Some(f) = owner.and_then(|c| c.field(parts[2])) else {
-                    return Ok(listed.then(|| Term::Nullable(self.bind(Sql::Null))));
+                    return Ok(missing.then(|| Term::Nullable(self.bind(Sql::Null))));
                 };
                 if listed {
                     return self.auth_list(name, f, auth.get(&f.name), modifier).map(Some);
