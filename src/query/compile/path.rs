@@ -315,6 +315,21 @@ impl<'a> Compiler<'a> {
                         "json_array_length((SELECT {value} FROM {rows} LIMIT 1))"
                     )));
                 }
+                // Through a multiple relation: the items of every related
+                // record's list, one missing item for a record whose list
+                // is empty (as PocketBase's joins leave one).
+                Some("each") if is_multi_field => {
+                    let item = self.alias();
+                    let (from, link) = (&walk.from, &walk.link);
+                    let list = format!(
+                        "(SELECT json_group_array({item}.value) FROM {from} LEFT JOIN json_each({value}) {item} ON 1 WHERE {link})"
+                    );
+                    return Ok(self.each_item(format!("{base}:each"), |_| list, true, false));
+                }
+                Some("length") if is_multi_field => {
+                    let value = format!("json_array_length({value})");
+                    return Ok(Term::Multi { rows, value });
+                }
                 Some(_) => {
                     return Err(invalid(format!(
                         "the modifier in {name:?} is not supported on this relation path yet"
