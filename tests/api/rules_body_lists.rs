@@ -406,6 +406,7 @@ async fn relation_paths_from_the_request_agree_with_pocketbase() {
         "@request.auth.teams:length = 0",
         "@request.auth.team.tags:each ?= 'y'",
         "@request.auth.team.tags:length = 1",
+        "@request.auth.role:each = 'admin'",
     ] {
         cases.push((
             Case {
@@ -414,6 +415,25 @@ async fn relation_paths_from_the_request_agree_with_pocketbase() {
                 writes: callers.iter().map(|c| (json!({}), *c)).collect(),
             },
             true,
+        ));
+    }
+    // What does not fit the signed-in record's collection reads as
+    // missing, the same for every caller: no request fails on it.
+    for rule in [
+        "@request.auth.team.nosuch = 'x'",
+        "@request.auth.team.nosuch != 'x'",
+        "@request.auth.role.name = 'x'",
+        "@request.auth.role:length = 5",
+        "@request.auth.nosuch:each != 'x'",
+        "@request.auth.team.name:isset = true",
+    ] {
+        cases.push((
+            Case {
+                rule: rule.into(),
+                method: "POST",
+                writes: callers.iter().map(|c| (json!({}), *c)).collect(),
+            },
+            false,
         ));
     }
     // An update: the rule reads the ids sent, not the stored owner.

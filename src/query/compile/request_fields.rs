@@ -20,7 +20,7 @@
 use rusqlite::types::Value as Sql;
 use serde_json::Value;
 
-use super::{CompileError, Compiler, Term, invalid};
+use super::{CompileError, Compiler, Term, invalid, request::json_to_sql};
 use crate::schema::field::{Field, FieldKind, as_list};
 
 /// The items `sent` gives list field `f` as a write stores them: the list
@@ -79,29 +79,40 @@ impl<'a> Compiler<'a> {
                 Ok(None)
             }
             Some("auth") if parts.len() > 3 || matches!(modifier, Some("each" | "length")) => {
+                // The signed-in record's collection is known only when a
+                // request comes (a rule is saved with none, and callers
+                // come from any auth collection): what does not fit it
+                // reads as missing, as PocketBase reads it, rather than
+                // failing the request. A guest's is missing too.
                 let listed = parts.len() == 3;
-                // A guest has no record (and a rule being saved is checked
-                // with none): the value is missing, as any of a guest's,
-                // modifier or not.
-                let missing = listed || matches!(modifier, Some("each" | "length"));
+                let missing = |c: &mut Self| Term::Nullable(c.bind(Sql::Null));
+                let fallback = listed || matches!(modifier, Some("each" | "length"));
                 let Some(auth) = scope.request.auth.as_deref() else {
-                    return Ok(missing.then(|| Term::Nullable(self.bind(Sql::Null))));
+                    return Ok(fallback.then(|| missing(self)));
                 };
                 let owner = auth
                     .get("collectionId")
                     .and_then(Value::as_str)
                     .and_then(|id| scope.catalog?.by_id(id));
                 let Some(f) = owner.and_then(|c| c.field(parts[2])) else {
-                    return Ok(missing.then(|| Term::Nullable(self.bind(Sql::Null))));
+                    return Ok(fallback.then(|| missing(self)));
                 };
-                if listed {
-                    return self.auth_list(name, f, auth.get(&f.name), modifier).map(Some);
+                let (params, shared) = (self.params.len(), self.shared.len());
+                let made = if listed {
+                    self.auth_list(f, auth.get(&f.name), modifier)
+                } else if matches!(f.kind, FieldKind::Relation { .. }) {
+                    self.related(name, f, auth.get(&f.name), &parts[3..], modifier)
+                } else {
+                    return Ok(fallback.then(|| missing(self)));
+                };
+                match made {
+                    Err(CompileError::Invalid(_)) => {
+                        self.params.truncate(params);
+                        self.shared.truncate(shared);
+                        Ok(Some(missing(self)))
+                    }
+                    made => made.map(Some),
                 }
-                if !matches!(f.kind, FieldKind::Relation { .. }) {
-                    return Ok(None);
-                }
-                self.related(name, f, auth.get(&f.name), &parts[3..], modifier)
-                    .map(Some)
             }
             _ => Ok(None),
         }
@@ -123,18 +134,20 @@ impl<'a> Compiler<'a> {
     }
 
     /// `@request.auth.f:each` and `:length`: the signed-in record's stored
-    /// list, as the same field of a record is read.
+    /// list, as the same field of a record is read. On a field that holds
+    /// no list, `:each` is the value itself and `:length` is missing, as
+    /// PocketBase answers.
     fn auth_list(
         &mut self,
-        name: &str,
         f: &Field,
         stored: Option<&Value>,
         modifier: Option<&str>,
     ) -> Result<Term, CompileError> {
         if !is_list_field(f) {
-            return Err(invalid(format!(
-                "{name:?} is no select, relation or file field to take :each or :length"
-            )));
+            return Ok(match (modifier, stored) {
+                (Some("each"), Some(v)) => Term::Sql(self.bind(json_to_sql(v))),
+                _ => Term::Nullable(self.bind(Sql::Null)),
+            });
         }
         let items = stored.map(|v| sent_items(f, v)).unwrap_or_default();
         if modifier != Some("each") {
@@ -142,7 +155,12 @@ impl<'a> Compiler<'a> {
         }
         let list = Value::from(items).to_string();
         let bind = |c: &mut Self| c.bind(Sql::Text(list));
-        Ok(self.each_item(format!("{name}:each"), bind, f.kind.is_multi(), false))
+        Ok(self.each_item(
+            format!("@request.auth.{}:each", f.name),
+            bind,
+            f.kind.is_multi(),
+            false,
+        ))
     }
 
     /// A path through relation `f` from the ids in `value` (sent, or the
