@@ -16,6 +16,11 @@
 //! rule sees every record (no list rule narrows it): an id the caller
 //! cannot see is judged by what it is, an id of no record by nothing (a
 //! missing value, which no `=` to a value matches).
+//!
+//! The body's fields are the collection's, so a path through them is
+//! checked when the rule is saved. The signed-in record's collection is
+//! known only when a request comes: a path that does not fit it reads as
+//! missing, as in PocketBase, rather than failing the request.
 
 use rusqlite::types::Value as Sql;
 use serde_json::Value;

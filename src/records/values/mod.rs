@@ -77,6 +77,8 @@ pub fn normalize(field: &Field, raw: &Value) -> Value {
                 .map(crate::datetime::format)
                 .unwrap_or_default()
         ),
+        // A rule reads a sent list the same way
+        // (`query::compile::request_fields::sent_items`): change both together.
         k if k.is_multi() => json!(as_list(raw)),
         FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. } => {
             json!(as_list(raw).pop().unwrap_or_default())
