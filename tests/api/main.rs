@@ -79,6 +79,7 @@ mod records;
 mod relation_rules;
 mod routes_batch_limits;
 mod rules_body;
+mod rules_body_crafted;
 mod rules_body_lists;
 mod ruletest_api;
 mod scaffolds;
