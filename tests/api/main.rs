@@ -83,6 +83,8 @@ mod records;
 mod relation_rules;
 mod routes_batch_limits;
 mod rules_body;
+mod rules_body_crafted;
+mod rules_body_lists;
 mod ruletest_api;
 mod scaffolds;
 mod secrets;

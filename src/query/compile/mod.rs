@@ -18,6 +18,9 @@
 //!   JSON paths and their modifiers;
 //! - `gating`: the list-rule gating of a client's hops and the paths' guards;
 //! - `request`: `@request.*` values and their modifiers;
+//! - `request_fields`: `@request.body` and `@request.auth` read through
+//!   the collection's fields: `:each` over a sent list, and relation paths
+//!   from the ids sent or stored on the signed-in record;
 //! - `operators`: operands and comparisons for every kind of term;
 //! - `functions`: datetime macros and the callable functions.
 
@@ -26,6 +29,7 @@ mod gating;
 mod operators;
 mod path;
 mod request;
+mod request_fields;
 #[cfg(test)]
 mod tests;
 
@@ -111,6 +115,7 @@ pub fn sort_expression(scope: &Scope<'_>, path: &str, offset: usize) -> Result<S
     }
 }
 
+#[derive(Clone)]
 enum Term {
     /// A SQL expression (column, function, parameter placeholder).
     Sql(String),
@@ -118,14 +123,26 @@ enum Term {
     /// `=` and `!=` treat a missing value as the empty string, other
     /// operators never match it, as PocketBase's joins behave.
     Nullable(String),
-    /// A multi-valued field under `:each`: compared item by item.
-    Each(String),
     /// A value reached through a multi-valued relation: `value` over the
     /// rows of `rows` (`FROM … WHERE …`), compared for every row (plain
     /// operators) or for at least one (the `?` forms).
     Multi {
         rows: String,
         value: String,
+    },
+    /// An item of a list under `:each` (a multi-valued field's, or a
+    /// list sent in the body: `tags:each`, `@request.body.tags:each`), as
+    /// PocketBase compares one: the whole condition runs once per item
+    /// (`value`, from a `shared` table; NULL for an empty list), and a
+    /// plain operator on a multiple field also checks every item of `list`
+    /// (its JSON, as SQL), a missing one read as the empty value. A
+    /// stored item (`sent` false) is compared as a value that may be
+    /// missing; a sent one as it is, so an empty sent list equals nothing,
+    /// not even `''` (PocketBase's answers, both).
+    Item {
+        value: String,
+        list: Option<String>,
+        sent: bool,
     },
     Null,
 }
@@ -137,8 +154,9 @@ struct Compiler<'a> {
     offset: usize,
     /// Counter for the aliases of joined tables.
     aliases: usize,
-    /// `@collection.name:alias` tables shared by the whole condition:
-    /// (`name:alias`, SQL alias, quoted table).
+    /// Tables shared by the whole condition, (key, SQL alias, table):
+    /// `@collection.name:alias` (keyed `name:alias`, the quoted table) and
+    /// a list under `:each` (keyed by the list's SQL, `json_each(…)`).
     shared: Vec<(String, String, String)>,
     /// Whether the comparison being compiled uses a `?` operator.
     comparing_any: bool,
@@ -195,6 +213,37 @@ impl<'a> Compiler<'a> {
     fn bind(&mut self, v: Sql) -> String {
         self.params.push(v);
         format!("?{}", self.offset + self.params.len())
+    }
+
+    /// The item of a JSON list under `:each` that the condition is
+    /// evaluated for (see `Term::Item`): one `shared` table per `key`, the
+    /// list's SQL made by `list` the first time. `multi` for a multiple
+    /// field, whose plain operators check every item too.
+    fn each_item(
+        &mut self,
+        key: String,
+        list: impl FnOnce(&mut Self) -> String,
+        multi: bool,
+        sent: bool,
+    ) -> Term {
+        let (alias, list) = match self.shared.iter().find(|(k, _, _)| *k == key) {
+            Some((_, alias, table)) => {
+                let list = table.strip_prefix("json_each(").and_then(|t| t.strip_suffix(')'));
+                (alias.clone(), list.unwrap_or_default().to_owned())
+            }
+            None => {
+                let list = list(self);
+                let alias = self.alias();
+                self.shared
+                    .push((key, alias.clone(), format!("json_each({list})")));
+                (alias, list)
+            }
+        };
+        Term::Item {
+            value: format!("{alias}.value"),
+            list: multi.then_some(list),
+            sent,
+        }
     }
 
     fn alias(&mut self) -> String {

@@ -1,9 +1,9 @@
 //! Operands and comparisons: literals become bound parameters, paths and
 //! calls become terms, and each operator (`=`, `!=`, `<`…, `~`, `!~`, and
 //! their `?` forms) is written for every kind of term — a plain value, a
-//! value that may be missing, a multi-valued field under `:each`, or the
-//! rows of a multi-valued relation — with PocketBase's treatment of
-//! missing values.
+//! value that may be missing, the rows of a multi-valued relation, or an
+//! item of a list under `:each` (stored or sent in the body) — with
+//! PocketBase's treatment of missing values.
 
 use rusqlite::types::Value as Sql;
 use serde_json::Value;
@@ -34,7 +34,7 @@ impl Compiler<'_> {
         match self.operand(o)? {
             Term::Sql(s) | Term::Nullable(s) => Ok(s),
             Term::Null => Ok("NULL".into()),
-            Term::Each(_) | Term::Multi { .. } => Err(invalid(
+            Term::Multi { .. } | Term::Item { .. } => Err(invalid(
                 "a multi-valued path can only be compared, not passed to a function",
             )),
         }
@@ -92,15 +92,30 @@ impl Compiler<'_> {
                     let test = |v: &str| format!("{v} {not}LIKE {pattern} ESCAPE '\\'");
                     multi_compare(&rows, &test(&value), &test("NULL"), any_op)
                 }
+                Term::Item { value, list, .. } => {
+                    // A missing item (an empty list) matches no pattern,
+                    // stored or sent.
+                    let test = |v: &str| format!("{v} {not}LIKE {pattern} ESCAPE '\\'");
+                    let every = list.filter(|_| !any_op).map(|list| {
+                        let (item, rows) = self.list_rows(&list);
+                        (rows, test(&item))
+                    });
+                    item_compare(&test(&value), every)
+                }
                 Term::Nullable(l) => format!("({l} {not}LIKE {pattern} ESCAPE '\\')"),
-                Term::Each(col) => format!(
-                    "(json_array_length({col}) > 0 AND NOT EXISTS (SELECT 1 FROM json_each({col}) WHERE NOT (value {not}LIKE {pattern} ESCAPE '\\')))"
-                ),
                 Term::Sql(l) => format!("(COALESCE({l}, '') {not}LIKE {pattern} ESCAPE '\\')"),
                 Term::Null => format!("('' {not}LIKE {pattern} ESCAPE '\\')"),
             });
         }
         let rhs = self.operand(right)?;
+        self.compare_terms(lhs, op, any_op, rhs)
+    }
+
+    /// `lhs op rhs`, for terms already made (see `compare`).
+    fn compare_terms(&mut self, lhs: Term, op: Op, any_op: bool, rhs: Term) -> Result<String, CompileError> {
+        if let Term::Item { value, list, sent } = lhs {
+            return self.compare_item(&value, list, sent, op, any_op, rhs);
+        }
         let sym = op.as_str();
         let equality = matches!(op, Op::Eq | Op::Neq);
         // Missing values (no related record, a NULL json value): equal to
@@ -127,15 +142,7 @@ impl Compiler<'_> {
                     "a multi-valued relation path must be on the left of a comparison",
                 ));
             }
-            (Term::Each(col), Term::Sql(r)) => {
-                let nonempty = if op == Op::Neq {
-                    String::new()
-                } else {
-                    format!("json_array_length({col}) > 0 AND ")
-                };
-                format!("({nonempty}NOT EXISTS (SELECT 1 FROM json_each({col}) WHERE NOT (value {sym} {r})))")
-            }
-            (Term::Each(_), _) | (_, Term::Each(_)) => {
+            (_, Term::Item { .. }) => {
                 return Err(invalid(":each must be on the left of a comparison with a value"));
             }
             (Term::Null, Term::Null) => match op {
@@ -151,8 +158,65 @@ impl Compiler<'_> {
             },
             (Term::Sql(l), Term::Sql(r)) => format!("({l} {sym} {r})"),
             // `settle` leaves no missing-value terms behind.
-            (Term::Nullable(_), _) | (_, Term::Nullable(_)) => return Err(invalid("unsupported comparison")),
+            (Term::Nullable(_), _) | (_, Term::Nullable(_)) | (Term::Item { .. }, _) => {
+                return Err(invalid("unsupported comparison"));
+            }
         })
+    }
+
+    /// An item of a list under `:each` (`value`, see `Term::Item`)
+    /// against `rhs`, as PocketBase compares one. A stored item's `=` and
+    /// `!=` take a missing one (an empty list) for the empty value; a sent
+    /// one is compared as it is: NULL equals nothing, not even `''`, and
+    /// differs from everything. Orderings of a missing item fail, `null`
+    /// included. A plain operator on a multiple field also needs every
+    /// item of `list` to pass, a missing one read as the empty value; the
+    /// `?` forms need only the one.
+    fn compare_item(
+        &mut self,
+        value: &str,
+        list: Option<String>,
+        sent: bool,
+        op: Op,
+        any_op: bool,
+        rhs: Term,
+    ) -> Result<String, CompileError> {
+        let sym = op.as_str();
+        let direct = match (&rhs, op) {
+            (Term::Multi { .. } | Term::Item { .. }, _) => {
+                return Err(invalid(":each must be on the left of a comparison with a value"));
+            }
+            (_, Op::Eq | Op::Neq) if !sent => {
+                self.compare_terms(Term::Nullable(value.to_owned()), op, false, rhs.clone())?
+            }
+            (Term::Null, Op::Eq) => format!("{value} = ''"),
+            (Term::Null, Op::Neq) => format!("{value} IS NOT ''"),
+            (Term::Null, _) => format!("{value} {sym} NULL"),
+            (Term::Nullable(r), Op::Eq) => format!("{value} = COALESCE({r}, '')"),
+            (Term::Nullable(r), Op::Neq) => format!("{value} IS NOT COALESCE({r}, '')"),
+            (Term::Sql(r), Op::Neq) => format!("{value} IS NOT {r}"),
+            (Term::Sql(r) | Term::Nullable(r), _) => format!("{value} {sym} {r}"),
+        };
+        let every = match list.filter(|_| !any_op) {
+            Some(list) => {
+                let (item, rows) = self.list_rows(&list);
+                let test = self.compare_terms(Term::Nullable(item), op, false, rhs)?;
+                Some((rows, test))
+            }
+            None => None,
+        };
+        Ok(item_compare(&direct, every))
+    }
+
+    /// The items of a JSON list (`list`, SQL), for the every-item check
+    /// of `compare_item`: (an item, their rows). An empty list has one
+    /// row, a missing item, as PocketBase's joins leave one.
+    fn list_rows(&mut self, list: &str) -> (String, String) {
+        let alias = self.alias();
+        (
+            format!("{alias}.value"),
+            format!("(SELECT 1) LEFT JOIN json_each({list}) {alias} ON 1"),
+        )
     }
 
     pub(super) fn expr(&mut self, e: &Expr) -> Result<String, CompileError> {
@@ -170,6 +234,15 @@ impl Compiler<'_> {
                 left, op, any, right, ..
             } => self.compare(left, *op, *any, right),
         }
+    }
+}
+
+/// `direct` (the comparison of one item), and when `every` is given,
+/// (rows, test): no row fails `test` (a NULL test does not fail).
+fn item_compare(direct: &str, every: Option<(String, String)>) -> String {
+    match every {
+        Some((rows, test)) => format!("({direct} AND NOT EXISTS (SELECT 1 FROM {rows} WHERE NOT ({test})))"),
+        None => format!("({direct})"),
     }
 }
 

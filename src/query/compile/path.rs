@@ -108,6 +108,34 @@ impl<'a> Compiler<'a> {
         self.path_term(name, base, modifier, &segments, &walk, value)
     }
 
+    /// A path that starts at the records of `target` whose ids are in the
+    /// bound JSON list `ids`, as if a relation hop (a multiple one when
+    /// `multi`) had reached them: `segments` walked on from there (see
+    /// `request_fields`). Rules only: no hop is gated.
+    pub(super) fn path_from_ids(
+        &mut self,
+        name: &str,
+        target: &'a Collection,
+        ids: &str,
+        multi: bool,
+        segments: &[&str],
+        modifier: Option<&str>,
+    ) -> Result<Term, CompileError> {
+        let alias = self.alias();
+        let mut walk = Walk {
+            owner: target,
+            owner_ref: alias.clone(),
+            from: String::new(),
+            link: String::new(),
+            hops: Vec::new(),
+            multi,
+        };
+        let link = format!("{alias}.\"id\" IN (SELECT value FROM json_each({ids}))");
+        join(&mut walk, target, &alias, link);
+        let value = self.walk(name, segments, &mut walk)?;
+        self.path_term(name, name, modifier, segments, &walk, value)
+    }
+
     /// `@collection.name.field…`: the records of another collection,
     /// compared like a multi-valued relation, one subquery per reference.
     /// Under a `?` operator an alias (`@collection.name:a.field`) makes
@@ -260,7 +288,7 @@ impl<'a> Compiler<'a> {
     /// The term a walked path gives, with its modifier applied: a subquery
     /// over the hops taken, or the value itself when none was.
     fn path_term(
-        &self,
+        &mut self,
         name: &str,
         base: &str,
         modifier: Option<&str>,
@@ -268,31 +296,65 @@ impl<'a> Compiler<'a> {
         walk: &Walk<'a>,
         value: String,
     ) -> Result<Term, CompileError> {
+        let last_field = self.field(walk.owner, segments[segments.len() - 1]).ok();
+        let is_multi_field = last_field.is_some_and(|f| f.kind.is_multi());
         if !walk.from.is_empty() {
-            if modifier.is_some() && modifier != Some("lower") {
-                return Err(invalid(format!(
-                    "the modifier in {name:?} is not supported on relation paths yet"
-                )));
+            let rows = format!("{} WHERE {}", walk.from, walk.link);
+            match modifier {
+                None | Some("lower") => {}
+                // A list reached through single relations is the one
+                // related record's (none when the link is empty, like an
+                // empty list). Two references to the same path name the
+                // same item, as PocketBase's join does.
+                Some("each") if is_multi_field && !walk.multi => {
+                    let list = format!("(SELECT {value} FROM {rows} LIMIT 1)");
+                    return Ok(self.each_item(format!("{base}:each"), |_| list, true, false));
+                }
+                Some("length") if is_multi_field && !walk.multi => {
+                    return Ok(Term::Nullable(format!(
+                        "json_array_length((SELECT {value} FROM {rows} LIMIT 1))"
+                    )));
+                }
+                // Through a multiple relation: the items of every related
+                // record's list, one missing item for a record whose list
+                // is empty (as PocketBase's joins leave one).
+                Some("each") if is_multi_field => {
+                    let item = self.alias();
+                    let (from, link) = (&walk.from, &walk.link);
+                    let list = format!(
+                        "(SELECT json_group_array({item}.value) FROM {from} LEFT JOIN json_each({value}) {item} ON 1 WHERE {link})"
+                    );
+                    return Ok(self.each_item(format!("{base}:each"), |_| list, true, false));
+                }
+                Some("length") if is_multi_field => {
+                    let value = format!("json_array_length({value})");
+                    return Ok(Term::Multi { rows, value });
+                }
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "the modifier in {name:?} is not supported on this relation path yet"
+                    )));
+                }
             }
             let value = if modifier == Some("lower") {
                 format!("LOWER({value})")
             } else {
                 value
             };
-            let rows = format!("{} WHERE {}", walk.from, walk.link);
             return Ok(if walk.multi {
                 Term::Multi { rows, value }
             } else {
                 Term::Nullable(format!("(SELECT {value} FROM {rows} LIMIT 1)"))
             });
         }
-        let last_field = self.field(walk.owner, segments[segments.len() - 1]).ok();
-        let is_multi_field = last_field.is_some_and(|f| f.kind.is_multi());
         Ok(match modifier {
             None => Term::Sql(value),
             Some("lower") => Term::Sql(format!("LOWER({value})")),
             Some("length") if is_multi_field => Term::Sql(format!("json_array_length({value})")),
-            Some("each") if is_multi_field => Term::Each(value),
+            Some("each") if is_multi_field => {
+                let key = format!("{value}:each");
+                self.each_item(key, |_| value, true, false)
+            }
             Some(m @ ("length" | "each")) => {
                 return Err(invalid(format!(":{m} needs a multi-valued field, not {base:?}")));
             }
@@ -329,7 +391,7 @@ impl<'a> Compiler<'a> {
         )
     }
 
-    fn target_by_id(&self, id: &str) -> Result<&'a Collection, CompileError> {
+    pub(super) fn target_by_id(&self, id: &str) -> Result<&'a Collection, CompileError> {
         let catalog = self
             .scope
             .catalog

@@ -1,7 +1,9 @@
 //! `@request.*` in a rule: the request values a condition may refer to
 //! (`RequestInfo`), made lazily where they are costly, and how a reference
 //! to one compiles — a bound parameter, never SQL text — with its
-//! modifiers (`:lower`, and `:isset`, `:changed`, `:length` on the body).
+//! modifiers (`:lower`, and `:isset`, `:changed`, `:length` on the body);
+//! what reads through the collection's fields (`:each`, relation paths)
+//! is in `request_fields`.
 //! Only trusted conditions (rules, superusers) may use them.
 
 use std::sync::{Arc, LazyLock};
@@ -9,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use rusqlite::types::Value as Sql;
 use serde_json::{Map, Value};
 
-use super::{CompileError, Compiler, Term, invalid};
+use super::{CompileError, Compiler, Term, invalid, request_fields::sent_length};
 use crate::schema::sync::quote;
 
 /// What a condition may refer to beyond the collection's own fields.
@@ -91,6 +93,12 @@ fn lookup<'v>(map: &'v Map<String, Value>, path: &[&str]) -> Option<&'v Value> {
 impl Compiler<'_> {
     /// `@request.…` (`base`) with its modifier, if any.
     pub(super) fn request_path(&mut self, base: &str, modifier: Option<&str>) -> Result<Term, CompileError> {
+        if !self.scope.trusted {
+            return Err(untrusted_request());
+        }
+        if let Some(term) = self.request_field(base, modifier)? {
+            return Ok(term);
+        }
         match modifier {
             None => self.request_value(base),
             Some("lower") => match self.request_value(base)? {
@@ -141,7 +149,7 @@ impl Compiler<'_> {
         Ok(Term::Sql(match modifier {
             "isset" => self.bind(Sql::Integer(i64::from(sent.is_some()))),
             "length" => {
-                let n = sent.as_ref().and_then(Value::as_array).map_or(0, Vec::len);
+                let n = sent_length(self.scope.collection.field(key), sent.as_ref());
                 self.bind(Sql::Integer(n as i64))
             }
             _ => {

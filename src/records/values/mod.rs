@@ -9,16 +9,7 @@ use serde_json::{Value, json};
 mod check;
 
 pub use self::check::check;
-use crate::schema::field::{Field, FieldKind};
-
-fn as_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => String::new(),
-    }
-}
+use crate::schema::field::{Field, FieldKind, as_list, as_text};
 
 fn as_number(v: &Value) -> f64 {
     match v {
@@ -56,21 +47,6 @@ fn number_value(v: f64) -> Value {
     }
 }
 
-fn as_list(v: &Value) -> Vec<String> {
-    let items: Vec<String> = match v {
-        Value::Array(items) => items.iter().map(as_text).collect(),
-        Value::Null => vec![],
-        other => vec![as_text(other)],
-    };
-    let mut out: Vec<String> = Vec::with_capacity(items.len());
-    for item in items.into_iter().filter(|s| !s.is_empty()) {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
 use crate::datetime::parse as parse_datetime;
 
 /// The canonical JSON value of `raw` for `field`.
@@ -101,6 +77,8 @@ pub fn normalize(field: &Field, raw: &Value) -> Value {
                 .map(crate::datetime::format)
                 .unwrap_or_default()
         ),
+        // A rule reads a sent list the same way
+        // (`query::compile::request_fields::sent_items`): change both together.
         k if k.is_multi() => json!(as_list(raw)),
         FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. } => {
             json!(as_list(raw).pop().unwrap_or_default())

@@ -4,6 +4,8 @@
 
 mod json;
 
+use serde_json::Value;
+
 pub use self::json::UnreadableField;
 
 /// A field's type and its type-specific options.
@@ -210,6 +212,37 @@ impl Field {
         self.hidden = true;
         self
     }
+}
+
+/// A client's value read as text: numbers and booleans as written,
+/// anything else (null, a list, an object) as empty.
+pub fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A client's value read as the items of a select, relation or file
+/// field: a list's items as text, one value as a list of it, null as
+/// none; empty items and repeats go. A write stores this (the last item
+/// for a single field), and a rule reads a sent list the same way, so a
+/// rule judges what will be stored, not how it was spelled.
+pub fn as_list(v: &Value) -> Vec<String> {
+    let items: Vec<String> = match v {
+        Value::Array(items) => items.iter().map(as_text).collect(),
+        Value::Null => vec![],
+        other => vec![as_text(other)],
+    };
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items.into_iter().filter(|s| !s.is_empty()) {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
