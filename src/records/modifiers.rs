@@ -37,8 +37,7 @@ pub fn of<'a>(body: &'a Map<String, Value>, name: &str) -> Vec<(Modifier, &'a Va
     out
 }
 
-/// The field kinds whose modifiers a rule sees resolved (a file field's
-/// are names of uploads and stored files, which rules do not read).
+/// The field kinds whose modifiers a rule sees resolved.
 fn resolved_for_rules(f: &Field) -> bool {
     matches!(
         f.kind,
@@ -49,9 +48,35 @@ fn resolved_for_rules(f: &Field) -> bool {
 /// `body` as a rule sees it: each field that a modifier key changes gets
 /// its new value (from `values`, the record with the body applied) under
 /// its own name, and the modifier keys go. Keys that change nothing (a
-/// `+name` on a number) stay as they were sent.
-pub fn resolved(c: &Collection, body: &Map<String, Value>, values: &Values) -> Map<String, Value> {
+/// `+name` on a number) stay as they were sent. A file field that the
+/// body or an upload changes (`uploaded` names the fields that got
+/// uploads) gets its whole new list of names, each new file by the name
+/// it is stored under, as PocketBase's rules see uploads in the body:
+/// `@request.body.files:length <= 1` counts every file the record will
+/// hold, however it was sent.
+pub fn resolved(
+    c: &Collection,
+    body: &Map<String, Value>,
+    values: &Values,
+    uploaded: &[&str],
+) -> Map<String, Value> {
     let mut out = body.clone();
+    for f in c
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::File { .. }))
+    {
+        let mods = of(body, &f.name);
+        if !body.contains_key(&f.name) && mods.is_empty() && !uploaded.contains(&f.name.as_str()) {
+            continue;
+        }
+        for (op, _) in &mods {
+            out.remove(&key(&f.name, *op));
+        }
+        if let Some(v) = values.get(&f.name) {
+            out.insert(f.name.clone(), v.clone());
+        }
+    }
     for f in c.fields.iter().filter(|f| resolved_for_rules(f)) {
         let mods = of(body, &f.name);
         let applies = |op: Modifier| !matches!((&f.kind, op), (FieldKind::Number { .. }, Modifier::Prepend));
@@ -101,6 +126,7 @@ mod tests {
             &c,
             body.as_object().expect("object"),
             values.as_object().expect("object"),
+            &[],
         );
         assert_eq!(
             Value::Object(out),
@@ -111,7 +137,36 @@ mod tests {
             &c,
             plain.as_object().expect("object"),
             values.as_object().expect("object"),
+            &[],
         );
         assert_eq!(Value::Object(out), plain, "a body without modifiers is as sent");
+    }
+
+    /// A file field changed by uploads or modifiers reads as its whole
+    /// new list; one the body leaves alone is not added.
+    #[test]
+    fn a_file_field_reads_as_its_new_list() {
+        let def = json!({"name": "docs", "fields": [
+            {"name": "files", "type": "file", "maxSelect": 5},
+            {"name": "cover", "type": "file"},
+        ]});
+        let (c, _) = Collection::from_create(def.as_object().expect("object")).expect("collection");
+        let values = json!({"files": ["old_a.txt", "new_b.txt"], "cover": "c.png"});
+        let values = values.as_object().expect("object");
+        let plus = json!({"files+": "ignored-text"});
+        let out = resolved(&c, plus.as_object().expect("object"), values, &[]);
+        assert_eq!(Value::Object(out), json!({"files": ["old_a.txt", "new_b.txt"]}));
+        let uploads_only = json!({"title": "x"});
+        let out = resolved(&c, uploads_only.as_object().expect("object"), values, &["files"]);
+        assert_eq!(
+            Value::Object(out),
+            json!({"title": "x", "files": ["old_a.txt", "new_b.txt"]})
+        );
+        let out = resolved(&c, uploads_only.as_object().expect("object"), values, &[]);
+        assert_eq!(
+            Value::Object(out),
+            json!({"title": "x"}),
+            "untouched fields stay out"
+        );
     }
 }

@@ -71,9 +71,9 @@ pub struct WritePlan {
     new_files: Vec<NewFile>,
     /// Told of the change inside the transaction (webhooks).
     hook: Arc<dyn TxHook>,
-    /// When the body has modifier keys and a rule reads `@request.body`:
-    /// the requester, to compile that rule again inside the write with
-    /// the values the modifiers make (`modifiers::resolved`).
+    /// When the body has modifier keys or uploads and a rule reads
+    /// `@request.body`: the requester, to compile that rule again inside
+    /// the write with the values they make (`modifiers::resolved`).
     modifying: Option<Requester>,
 }
 
@@ -121,8 +121,10 @@ pub async fn prepare(
     };
     let superuser = requester.caller.is_superuser();
     let reads_body = |rule: &Option<String>| rule.as_deref().is_some_and(|r| r.contains("@request.body"));
+    // Uploads count too: a rule sees a file field's new list of names,
+    // which only the write knows (`modifiers::resolved`).
     let modifying = (!superuser
-        && modifiers::any(&body)
+        && (modifiers::any(&body) || !uploads.is_empty())
         && [&c.rules.create, &c.rules.update].into_iter().any(reads_body))
     .then(|| requester.clone());
     let manager = match &kind {
@@ -283,10 +285,13 @@ impl WritePlan {
             self.guard_id(&mut errors);
         }
         apply_body(c, self.manager, &self.body, &mut values, creating, &mut errors);
+        let removed_files = file_fields::apply(c, &self.body, &self.new_files, &mut values, &mut errors);
         if let Some(requester) = &self.modifying {
-            // The rule again, with what the modifiers make; an update's is
-            // checked on the stored row before anything else is said.
-            let seen = requester.with_body(modifiers::resolved(c, &self.body, &values));
+            // The rule again, with what the modifiers and uploads make; an
+            // update's is checked on the stored row before anything else
+            // is said.
+            let uploaded: Vec<&str> = self.new_files.iter().map(|n| n.field.as_str()).collect();
+            let seen = requester.with_body(modifiers::resolved(c, &self.body, &values, &uploaded));
             let action = if creating { Action::Create } else { Action::Update };
             rule = authorize_in(catalog, &seen, c, action)?;
             if !creating
@@ -303,7 +308,6 @@ impl WritePlan {
             }
         }
         self.set_passwords(&mut values, creating, &mut errors);
-        let removed_files = file_fields::apply(c, &self.body, &self.new_files, &mut values, &mut errors);
         if !errors.is_empty() {
             return Err(invalid(message, errors));
         }

@@ -84,6 +84,7 @@ mod relation_rules;
 mod routes_batch_limits;
 mod rules_body;
 mod rules_body_crafted;
+mod rules_body_files;
 mod rules_body_lists;
 mod ruletest_api;
 mod scaffolds;

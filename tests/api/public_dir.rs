@@ -72,7 +72,10 @@ async fn the_public_folder_is_served_at_the_root() {
     // A JSON file is the site's, not an API answer: `fields` leaves it be.
     let (status, headers, body) = get(&app, "/data.json?fields=a").await;
     assert_eq!((status, body.as_str()), (200, r#"{"a":1,"b":2}"#));
-    assert_eq!(header(&headers, "content-type"), "application/json; charset=utf-8");
+    assert_eq!(
+        header(&headers, "content-type"),
+        "application/json; charset=utf-8"
+    );
 
     // Revalidation and ranges, as for stored files.
     let etag = header(&get(&app, "/assets/app.js").await.1, "etag").to_owned();
