@@ -74,8 +74,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> + 'stati
         .at("/_", admin_root)
         .at("/_/", admin)
         .at("/_/*path", admin)
-        .at("/", get(public::serve))
-        .at("/*path", get(public::serve))
+        .at("/", public::serve)
+        .at("/*path", public::serve)
         .data(state.clone());
     with_edge(app, state, rate_limiter)
 }

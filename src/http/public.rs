@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use poem::{
     IntoResponse, Request, Response, Result, handler,
-    http::{StatusCode, header},
+    http::{Method, StatusCode, header},
     web::{Data, Redirect},
 };
 
@@ -68,6 +68,11 @@ pub async fn serve(req: &Request, Data(state): Data<&std::sync::Arc<AppState>>) 
 }
 
 async fn answer(req: &Request, state: &AppState) -> Result<Response> {
+    // Only reads: any other method finds nothing here, as a path no
+    // route serves (hyper sends a HEAD's headers without the body).
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(ApiError::not_found().into());
+    }
     let path = req.uri().path();
     let root = state.config.public_dir.as_deref().filter(|root| root.is_dir());
     let Some(root) = root else {

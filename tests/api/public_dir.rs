@@ -106,9 +106,12 @@ async fn the_public_folder_is_served_at_the_root() {
         .await
         .unwrap();
     assert_eq!(big.headers()["content-encoding"], "gzip");
-    // HEAD answers without a body.
+    // HEAD answers without a body; a write finds nothing.
     let head = app.client.head(app.url("/assets/app.js")).send().await.unwrap();
     assert_eq!(head.status(), 200);
+    assert_eq!(head.text().await.unwrap(), "");
+    let post = app.client.post(app.url("/assets/app.js")).send().await.unwrap();
+    assert_eq!(post.status(), 404);
 }
 
 #[tokio::test]
