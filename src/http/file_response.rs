@@ -15,6 +15,17 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::error::ApiError;
 
+/// What the file system gave, in one blocking step (each call from
+/// async code is a hop to the blocking pool and back).
+enum Opened {
+    /// The client's copy is current.
+    NotModified,
+    /// The whole file, read.
+    Bytes(Vec<u8>),
+    /// The open file, to stream (or a part of it).
+    Stream(std::fs::File),
+}
+
 /// Serves the file at `path` with the headers `resp` already has; a file
 /// that is not there (or not a file) is the API's 404. A whole file
 /// smaller than `read_below` bytes is read at once rather than streamed,
@@ -25,41 +36,60 @@ pub async fn respond(
     resp: ResponseBuilder,
     read_below: u64,
 ) -> Result<Response, ApiError> {
-    let meta = tokio::fs::metadata(path)
-        .await
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .ok_or_else(ApiError::not_found)?;
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let etag = format!("\"{:x}-{modified:x}\"", meta.len());
+    let header_text = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (if_none_match, range) = (header_text(header::IF_NONE_MATCH), header_text(header::RANGE));
+    let path = path.to_owned();
+    let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Option<_>> {
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(_) => return Ok(None),
+        };
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let etag = format!("\"{:x}-{modified:x}\"", meta.len());
+        let len = meta.len();
+        let range = range.map(|raw| parse_range(&raw, len));
+        let revalidated =
+            if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        let opened = if revalidated {
+            Opened::NotModified
+        } else if matches!(range, None | Some(Range::Whole)) && len < read_below {
+            let mut bytes = Vec::with_capacity(len as usize);
+            std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+            Opened::Bytes(bytes)
+        } else {
+            Opened::Stream(file)
+        };
+        Ok(Some((etag, len, range, opened)))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let Some((etag, len, range, opened)) = opened else {
+        return Err(ApiError::not_found());
+    };
     let resp = resp
         .header(header::ETAG, etag.as_str())
         .header(header::ACCEPT_RANGES, "bytes");
-    let revalidated = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if revalidated {
-        return Ok(resp.status(StatusCode::NOT_MODIFIED).finish());
-    }
-    let mut file = tokio::fs::File::open(path).await.map_err(ApiError::internal)?;
-    let len = meta.len();
-    let range = req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|raw| parse_range(raw, len));
+    let file = match opened {
+        Opened::NotModified => return Ok(resp.status(StatusCode::NOT_MODIFIED).finish()),
+        Opened::Bytes(bytes) => return Ok(resp.body(bytes)),
+        Opened::Stream(file) => tokio::fs::File::from_std(file),
+    };
+    let mut file = file;
     Ok(match range {
-        None | Some(Range::Whole) if len < read_below => {
-            let mut bytes = Vec::with_capacity(len as usize);
-            file.read_to_end(&mut bytes).await.map_err(ApiError::internal)?;
-            resp.body(bytes)
-        }
         None | Some(Range::Whole) => resp
             .header(header::CONTENT_LENGTH, len)
             .body(Body::from_async_read(file)),

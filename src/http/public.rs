@@ -1,7 +1,7 @@
 //! The public folder (`--public-dir`; by default `pb_public` beside the
-//! data folder, where PocketBase keeps it): static files served at `/`, so
-//! a site or an app and the API it uses come from one origin, as with
-//! PocketBase. Routes of Cairn's own (`/api/…`, `/_/…`) come first; a
+//! data folder, where a PocketBase install has it beside `pb_data`):
+//! static files served at `/`, so a site or an app and the API it uses
+//! come from one origin, as with PocketBase. Routes of Cairn's own (`/api/…`, `/_/…`) come first; a
 //! path the folder lacks gets its `index.html` (an app routing in the
 //! browser) unless `--index-fallback false`.
 //!
@@ -43,19 +43,48 @@ fn file_for(root: &Path, raw_path: &str) -> Option<PathBuf> {
     Some(path)
 }
 
-/// The response to a path the folder does not have: its index, or 404.
-async fn missing(req: &Request, root: &Path, fallback: bool) -> Result<Response> {
-    if fallback {
-        let index = root.join("index.html");
-        if tokio::fs::metadata(&index).await.is_ok_and(|m| m.is_file()) {
-            // Revalidated each time: it names the app's current assets.
-            let resp = Response::builder()
-                .content_type("text/html; charset=utf-8")
-                .header(header::CACHE_CONTROL, "no-cache");
-            return Ok(file_response::respond(req, &index, resp, READ_WHOLE_BELOW).await?);
-        }
+/// What a request path finds in the folder, looked up in one blocking
+/// step (each file system call from async code is a hop to the blocking
+/// pool and back, which cost a small file most of its time).
+enum Found {
+    /// The folder is not there: `/` leads to the dashboard.
+    NoFolder,
+    File(PathBuf),
+    /// The root `index.html`, for a path the folder lacks.
+    Fallback(PathBuf),
+    /// A folder asked for without its slash.
+    Folder,
+    Nothing,
+}
+
+fn find(root: &Path, path: &str, fallback: bool) -> Found {
+    if !root.is_dir() {
+        return Found::NoFolder;
     }
-    Err(ApiError::not_found().into())
+    let Some(file) = file_for(root, path) else {
+        return Found::Nothing;
+    };
+    let missing = || {
+        let index = root.join("index.html");
+        if fallback && index.is_file() {
+            Found::Fallback(index)
+        } else {
+            Found::Nothing
+        }
+    };
+    match std::fs::metadata(&file) {
+        Ok(meta) if meta.is_dir() && !path.ends_with('/') => Found::Folder,
+        Ok(meta) if meta.is_dir() => {
+            let index = file.join("index.html");
+            if index.is_file() {
+                Found::File(index)
+            } else {
+                missing()
+            }
+        }
+        Ok(_) => Found::File(file),
+        Err(_) => missing(),
+    }
 }
 
 /// The site's files are sent as they are: a `.json` file is not an API
@@ -74,28 +103,23 @@ async fn answer(req: &Request, state: &AppState) -> Result<Response> {
         return Err(ApiError::not_found().into());
     }
     let path = req.uri().path();
-    let root = state.config.public_dir.as_deref().filter(|root| root.is_dir());
-    let Some(root) = root else {
-        return if path == "/" {
-            Ok(Redirect::moved_permanent("/_/").into_response())
-        } else {
-            Err(ApiError::not_found().into())
-        };
+    let Some(root) = state.config.public_dir.clone() else {
+        return root_without_site(path);
     };
     // The API's own paths never fall through to the site.
     if path == "/api" || path.starts_with("/api/") {
         return Err(ApiError::not_found().into());
     }
     let fallback = state.config.index_fallback;
-    let Some(file) = file_for(root, path) else {
-        return Err(ApiError::not_found().into());
-    };
-    let Ok(meta) = tokio::fs::metadata(&file).await else {
-        return missing(req, root, fallback).await;
-    };
-    let file = if meta.is_dir() {
-        // `/docs` → `/docs/`, so the page's relative links resolve.
-        if !path.ends_with('/') {
+    let owned = path.to_owned();
+    let found = tokio::task::spawn_blocking(move || find(&root, &owned, fallback))
+        .await
+        .map_err(ApiError::internal)?;
+    let (file, resp) = match found {
+        Found::NoFolder => return root_without_site(path),
+        Found::Nothing => return Err(ApiError::not_found().into()),
+        Found::Folder => {
+            // `/docs` → `/docs/`, so the page's relative links resolve.
             let mut to = format!("{path}/");
             if let Some(q) = req.uri().query() {
                 to = format!("{to}?{q}");
@@ -105,13 +129,12 @@ async fn answer(req: &Request, state: &AppState) -> Result<Response> {
                 .header(header::LOCATION, to)
                 .finish());
         }
-        let index = file.join("index.html");
-        if !tokio::fs::metadata(&index).await.is_ok_and(|m| m.is_file()) {
-            return missing(req, root, fallback).await;
-        }
-        index
-    } else {
-        file
+        // Revalidated each time: it names the app's current assets.
+        Found::Fallback(index) => (
+            index,
+            Response::builder().header(header::CACHE_CONTROL, "no-cache"),
+        ),
+        Found::File(file) => (file, Response::builder()),
     };
     let mime = mime_guess::from_path(&file).first_or_octet_stream();
     let text = mime.type_() == mime_guess::mime::TEXT
@@ -120,9 +143,18 @@ async fn answer(req: &Request, state: &AppState) -> Result<Response> {
         (true, None) => format!("{mime}; charset=utf-8"),
         _ => mime.to_string(),
     };
-    let resp = Response::builder().content_type(content_type);
     let read_below = if text { READ_WHOLE_BELOW } else { 0 };
-    Ok(file_response::respond(req, &file, resp, read_below).await?)
+    Ok(file_response::respond(req, &file, resp.content_type(content_type), read_below).await?)
+}
+
+/// `/` without a public folder leads to the dashboard; anything else is
+/// not found.
+fn root_without_site(path: &str) -> Result<Response> {
+    if path == "/" {
+        Ok(Redirect::moved_permanent("/_/").into_response())
+    } else {
+        Err(ApiError::not_found().into())
+    }
 }
 
 #[cfg(test)]

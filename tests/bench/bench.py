@@ -278,7 +278,9 @@ def main():
         cairn = Server("cairn", [args.cairn_bin, "serve"], [args.cairn_bin, "superuser", "upsert"],
                        os.path.join(work, "cairn_data"))
         servers.append(cairn)
-        pb = Server("pocketbase", [args.pocketbase_bin, "serve", "--automigrate=false"],
+        # PocketBase looks for pb_public beside its executable unless told.
+        pb = Server("pocketbase", [args.pocketbase_bin, "serve", "--automigrate=false",
+                                   "--publicDir", os.path.join(work, "pb", "pb_public")],
                     [args.pocketbase_bin, "superuser", "upsert"], os.path.join(work, "pb", "pb_data"))
         servers.append(pb)
         for s in servers:
