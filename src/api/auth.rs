@@ -60,6 +60,46 @@ fn request_meta(req: &Request) -> RequestMeta {
     }
 }
 
+/// A sign-in answer's record with `?expand=` applied, as PocketBase
+/// expands it: as the record that just signed in (its token), so its own
+/// view rules decide what each relation shows. Nothing to do without
+/// `expand`.
+async fn expanded(state: &AppState, req: &Request, body: &mut Value) -> Result<(), ApiError> {
+    let raw = req
+        .params::<std::collections::HashMap<String, String>>()
+        .ok()
+        .and_then(|mut q| q.remove("expand"))
+        .filter(|e| !e.trim().is_empty());
+    let Some(raw) = raw else {
+        return Ok(());
+    };
+    let tree = crate::records::expand::ExpandTree::parse(&raw)?;
+    let token = body.get("token").and_then(Value::as_str).map(str::to_owned);
+    let caller = state
+        .auth_records
+        .identify(
+            &state.schema,
+            &state.store.data,
+            &state.sessions,
+            token.as_deref(),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let Caller::Record(signed_in, _) = &caller else {
+        return Ok(());
+    };
+    let c = signed_in.collection.clone();
+    let Some(Value::Object(record)) = body.get_mut("record").map(Value::take) else {
+        return Ok(());
+    };
+    let requester = guard::requester_as(caller, req, None);
+    let shaped = crate::records::answer::one(&state.records(), &requester, &c, record, &tree, None)
+        .await
+        .map_err(ApiError::from)?;
+    body["record"] = shaped;
+    Ok(())
+}
+
 /// Ends every sign-in method's endpoint: completes the sign-in and
 /// answers it.
 pub async fn complete(state: &AppState, req: &Request, signed_in: SignedIn) -> poem::Result<AuthResponse> {
@@ -71,7 +111,8 @@ pub async fn complete(state: &AppState, req: &Request, signed_in: SignedIn) -> p
         .await
         .map_err(ApiError::from)?;
     Ok(match completed {
-        Completed::Session { body, cookie } => {
+        Completed::Session { mut body, cookie } => {
+            expanded(state, req, &mut body).await?;
             AuthResponse::Ok(Json(body), cookie.as_ref().map(refresh_cookie::set))
         }
         Completed::MfaRequired(mfa_id) => AuthResponse::MfaRequired(Json(json!({"mfaId": mfa_id}))),
@@ -208,7 +249,9 @@ impl AuthApi {
             (true, None) => token::issue(&c, &fresh.id, &fresh.token_key).map_err(ApiError::from)?,
             (false, _) => presented.token,
         };
-        Ok(Json(json!({"token": token, "record": fresh.record})))
+        let mut body = json!({"token": token, "record": fresh.record});
+        expanded(&self.state, req, &mut body).await?;
+        Ok(Json(body))
     }
 
     /// Superusers only: a non-refreshable token for any auth record.
@@ -234,7 +277,9 @@ impl AuthApi {
         };
         let token =
             token::issue_with(&c, &target.id, &target.token_key, duration, false).map_err(ApiError::from)?;
-        Ok(Json(json!({"token": token, "record": target.record})))
+        let mut body = json!({"token": token, "record": target.record});
+        expanded(&self.state, req, &mut body).await?;
+        Ok(Json(body))
     }
 
     /// Sign in with an identity (email by default) and password; answers a

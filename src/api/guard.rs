@@ -105,6 +105,12 @@ pub async fn requester(
     body: Option<&Map<String, Value>>,
 ) -> Result<Requester, ApiError> {
     let caller = identify(state, req).await?;
+    Ok(requester_as(caller, req, body))
+}
+
+/// The requester `caller` is, with what `req` carries: for an answer made
+/// as a caller the request did not present (a sign-in's new record).
+pub fn requester_as(caller: Caller, req: &Request, body: Option<&Map<String, Value>>) -> Requester {
     let auth = caller.rule_auth();
     // Copied raw (the header values are shared, not copied) and made into
     // maps only if a rule or filter refers to them.
@@ -128,7 +134,7 @@ pub async fn requester(
             })
             .collect()
     });
-    Ok(Requester {
+    Requester {
         caller,
         info: RequestInfo {
             auth,
@@ -138,5 +144,5 @@ pub async fn requester(
             body: body.cloned().unwrap_or_default(),
         }
         .into(),
-    })
+    }
 }

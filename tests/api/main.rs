@@ -9,6 +9,7 @@ mod account;
 mod account_differential;
 mod admin_ui;
 mod auth;
+mod auth_expand;
 mod auth_options_checks;
 mod backups_api;
 mod backups_restore;
