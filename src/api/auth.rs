@@ -22,6 +22,7 @@ use crate::{
     http::{
         client::ClientInfo,
         error::{ApiError, messages},
+        query_param,
     },
     identity::Caller,
     schema::{Collection, auth_options::AuthOptions},
@@ -52,10 +53,7 @@ fn request_meta(req: &Request) -> RequestMeta {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned(),
-        mfa_id: req
-            .params::<std::collections::HashMap<String, String>>()
-            .ok()
-            .and_then(|mut q| q.remove("mfaId")),
+        mfa_id: query_param(req, "mfaId"),
         wants_cookie: refresh_cookie::wanted(req),
     }
 }
@@ -65,11 +63,7 @@ fn request_meta(req: &Request) -> RequestMeta {
 /// view rules decide what each relation shows. Nothing to do without
 /// `expand`.
 async fn expanded(state: &AppState, req: &Request, body: &mut Value) -> Result<(), ApiError> {
-    let raw = req
-        .params::<std::collections::HashMap<String, String>>()
-        .ok()
-        .and_then(|mut q| q.remove("expand"))
-        .filter(|e| !e.trim().is_empty());
+    let raw = query_param(req, "expand").filter(|e| !e.trim().is_empty());
     let Some(raw) = raw else {
         return Ok(());
     };

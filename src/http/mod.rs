@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 mod public;
+mod query;
 pub mod server;
 
 use std::sync::Arc;
@@ -23,8 +24,8 @@ use poem::{
     web::{Path, Redirect},
 };
 
-pub use self::edge::with_edge;
 use self::openapi::Docs;
+pub use self::{edge::with_edge, query::query_param};
 use crate::{api, app::AppState};
 
 #[handler]

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     fields_param::{FieldsError, FieldsTree},
-    http::error::ApiError,
+    http::{error::ApiError, query_param},
 };
 
 /// Set on an answer (`Response::set_data`) by a handler that applied
@@ -36,7 +36,7 @@ pub struct Picked;
 /// The request's `fields` (its first, as PocketBase reads a query
 /// parameter), parsed; `None` when absent or empty.
 pub fn requested(req: &Request) -> Option<Result<FieldsTree, FieldsError>> {
-    let raw = first_value(req.uri().query()?, "fields")?;
+    let raw = query_param(req, "fields")?;
     FieldsTree::parse(&raw).transpose()
 }
 
@@ -103,41 +103,11 @@ fn is_page(o: &Map<String, Value>) -> bool {
             .all(|k| o.get(*k).is_some_and(Value::is_number))
 }
 
-/// The first value of `key` in a query string, decoded. Keys are decoded
-/// only when they hold an escape, and values only for `key`: this runs
-/// for every request.
-fn first_value(query: &str, key: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let matches = k == key || (k.contains(['%', '+']) && decode(k) == key);
-        matches.then(|| decode(v))
-    })
-}
-
-/// A query component as a form encodes it: `+` is a space.
-fn decode(raw: &str) -> String {
-    let spaced = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn reads_the_first_fields_of_a_query() {
-        assert_eq!(
-            first_value("a=1&fields=id%2Cname&fields=x", "fields").as_deref(),
-            Some("id,name")
-        );
-        assert_eq!(first_value("%66ields=a+b", "fields").as_deref(), Some("a b"));
-        assert_eq!(first_value("fieldsx=1&xfields=2", "fields"), None);
-        assert_eq!(first_value("fields", "fields").as_deref(), Some(""));
-    }
 
     fn answer(status: u16, content_type: &str, body: &str) -> Response {
         Response::builder()
