@@ -35,6 +35,7 @@ mod fields_everywhere;
 mod file_downloads;
 mod files;
 mod files_sweep;
+mod filter_probing;
 mod filters;
 mod followups_hidden_superuser;
 mod followups_pk_change;

@@ -19,15 +19,18 @@ pub(super) struct Hop {
 
 impl Compiler<'_> {
     /// A hop of a client's path into `target` (joined as `alias` by
-    /// `link`): refused when only superusers may list `target`, narrowed
+    /// `link`, reached through `through`, the relation's name as the path
+    /// spells it): refused when only superusers may list `target`, narrowed
     /// to the records its list rule admits otherwise. Returns the join
-    /// condition to use; the hop is kept for the path's guard.
+    /// condition to use; the hop is kept for the path's guard. The refusal
+    /// names the relation the client wrote, never the collection behind it.
     pub(super) fn gated_hop(
         &mut self,
         hops: &mut Vec<Hop>,
         target: &Collection,
         alias: &str,
         link: String,
+        through: &str,
     ) -> Result<String, CompileError> {
         let rule = if self.scope.trusted {
             None
@@ -35,8 +38,7 @@ impl Compiler<'_> {
             match target.rules.list.as_deref().map(str::trim) {
                 None => {
                     return Err(invalid(format!(
-                        "only superusers can filter or sort by fields of {:?}",
-                        target.name
+                        "only superusers can filter or sort through {through:?}"
                     )));
                 }
                 Some("") => None,

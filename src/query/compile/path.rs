@@ -239,6 +239,12 @@ impl<'a> Compiler<'a> {
     /// at the record `walk` stands on.
     fn back_relation_hop(&mut self, walk: &mut Walk<'a>, other: &str, via: &str) -> Result<(), CompileError> {
         let target = self.target_by_name(other)?;
+        // A collection only superusers may list is, to a client, one that
+        // does not exist: refused before its fields are looked at, so
+        // neither its name nor its fields can be probed from a filter.
+        if !self.scope.trusted && target.rules.list.is_none() {
+            return Err(invalid(format!("unknown collection {other:?}")));
+        }
         let f = self.field(target, via)?;
         if !matches!(&f.kind, FieldKind::Relation { collection_id, .. } if *collection_id == walk.owner.id) {
             return Err(invalid(format!(
@@ -256,7 +262,7 @@ impl<'a> Compiler<'a> {
         } else {
             format!("{alias}.{} = {owner_ref}.\"id\"", quote(&f.name))
         };
-        let cond = self.gated_hop(&mut walk.hops, target, &alias, cond)?;
+        let cond = self.gated_hop(&mut walk.hops, target, &alias, cond, other)?;
         join(walk, target, &alias, cond);
         walk.multi = true;
         (walk.owner, walk.owner_ref) = (target, alias);
@@ -278,7 +284,7 @@ impl<'a> Compiler<'a> {
         } else {
             format!("{alias}.\"id\" = {column}")
         };
-        let cond = self.gated_hop(&mut walk.hops, target, &alias, cond)?;
+        let cond = self.gated_hop(&mut walk.hops, target, &alias, cond, &f.name)?;
         join(walk, target, &alias, cond);
         walk.multi |= f.kind.is_multi();
         (walk.owner, walk.owner_ref) = (target, alias);
@@ -362,17 +368,14 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    /// Field `name` of `c`; a client's filter may not use hidden fields.
+    /// Field `name` of `c`. A client's filter may not use hidden fields,
+    /// and is told so in the words of an unknown field: a different answer
+    /// would let a guest learn the names of fields it cannot see (PocketBase
+    /// gives both the same 400).
     pub(super) fn field<'c>(&self, c: &'c Collection, name: &str) -> Result<&'c Field, CompileError> {
-        let f = c
-            .field(name)
-            .ok_or_else(|| invalid(format!("unknown field {name:?} in collection {:?}", c.name)))?;
-        if f.hidden && !self.scope.trusted {
-            return Err(CompileError::Forbidden(format!(
-                "only superusers can filter by the hidden field {name:?}"
-            )));
-        }
-        Ok(f)
+        c.field(name)
+            .filter(|f| !f.hidden || self.scope.trusted)
+            .ok_or_else(|| invalid(format!("unknown field {name:?} in collection {:?}", c.name)))
     }
 
     /// An account's email as a client's filter may see it: the same

@@ -229,7 +229,7 @@ fn refusals() {
         run("@request.auth.id = ''"),
         Err(CompileError::Forbidden(_))
     ));
-    assert!(matches!(run("secret = 'x'"), Err(CompileError::Forbidden(_))));
+    assert!(matches!(run("secret = 'x'"), Err(CompileError::Invalid(_))));
     assert!(matches!(run("t.x = 1"), Err(CompileError::Invalid(_))));
     // Injection attempts are just values or unknown names.
     assert_eq!(run("t = \"x' OR 1=1 --\"").expect("ok"), Vec::<String>::new());
