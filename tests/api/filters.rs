@@ -250,8 +250,8 @@ async fn expand_and_fields() {
     ))
     .await;
     assert!(
-        p1["expand"] == json!({}),
-        "superuser-only records are never expanded for guests: {p1}"
+        p1.get("expand").is_none() && p1["owner"].as_str().is_some_and(|o| !o.is_empty()),
+        "a relation into records only superusers may view is not followed for guests: {p1}"
     );
 
     let bad = app

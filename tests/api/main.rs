@@ -26,6 +26,7 @@ mod defects_views;
 mod differential;
 mod edge;
 mod edge_parse;
+mod expand_paths;
 mod export_pocketbase;
 mod faults_clients;
 mod faults_disk;

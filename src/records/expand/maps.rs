@@ -21,15 +21,24 @@ pub fn apply(
     records: &mut [Map<String, Value>],
     tree: &ExpandTree,
 ) -> Result<(), RecordError> {
-    if records.is_empty() || tree.is_empty() {
-        return Ok(());
+    if !records.is_empty() {
+        follow(conn, catalog, requester, c, records, tree)?;
     }
-    // Every record asked to be expanded carries `expand`, empty or not.
-    for record in records.iter_mut() {
-        record
-            .entry("expand")
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
+    Ok(())
+}
+
+/// Follows every path of `tree` from `records`; whether any was followed
+/// (see the module doc of `expand`), in which case each record carries
+/// `expand`.
+fn follow(
+    conn: &Connection,
+    catalog: &Catalog,
+    requester: &Requester,
+    c: &Collection,
+    records: &mut [Map<String, Value>],
+    tree: &ExpandTree,
+) -> Result<bool, RecordError> {
+    let mut followed = false;
     for (segment, children) in &tree.0 {
         let Some(link) = resolve(catalog, c, segment, &requester.caller) else {
             continue;
@@ -47,18 +56,26 @@ pub fn apply(
                 .filter_map(|r| r.get("id")?.as_str().map(str::to_owned))
                 .collect(),
         };
-        if ids.is_empty() {
+        let mut related = if ids.is_empty() {
+            Vec::new()
+        } else {
+            fetch(
+                conn,
+                catalog,
+                requester,
+                related_c,
+                link_where(&link, &ids),
+                |row| shape::row_to_json_as(related_c, row, &requester.caller),
+            )?
+        };
+        if !related.is_empty()
+            && !children.is_empty()
+            && !follow(conn, catalog, requester, related_c, &mut related, children)?
+        {
+            // Every path on from here broke off: this one is dropped whole.
             continue;
         }
-        let mut related = fetch(
-            conn,
-            catalog,
-            requester,
-            related_c,
-            link_where(&link, &ids),
-            |row| shape::row_to_json_as(related_c, row, &requester.caller),
-        )?;
-        apply(conn, catalog, requester, related_c, &mut related, children)?;
+        followed = true;
         match link {
             Link::Forward { field, .. } => {
                 let f = &c.fields[field];
@@ -95,7 +112,14 @@ pub fn apply(
             }
         }
     }
-    Ok(())
+    if followed {
+        for record in records.iter_mut() {
+            record
+                .entry("expand")
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+    }
+    Ok(followed)
 }
 
 fn attach(record: &mut Map<String, Value>, key: &str, value: OneOrMany<Value>) {

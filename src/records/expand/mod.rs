@@ -4,6 +4,13 @@
 //! query per path segment, not one per record. A related record is shown
 //! only if the caller may view it under its collection's view rule.
 //!
+//! A path is followed as PocketBase follows it, one segment at a time: a
+//! segment that names nothing `resolve` gives drops the whole path (for
+//! `team.nope` no `team` is attached), but only once it is reached, so
+//! a path whose records run out before that segment is followed without
+//! finding anything. Records carry `expand` (`{}` when nothing was found)
+//! only when some path was followed from them.
+//!
 //! Two renderings share the resolution of paths and the queries here:
 //! `maps` expands records held as JSON maps (answers that `fields` trims
 //! or that a `manageRule` may still change), `written` writes records
@@ -96,11 +103,24 @@ impl Link<'_> {
 }
 
 /// Resolves `segment` on `c` for `caller`; unknown or non-relation names
-/// are skipped (`None`), as PocketBase does, and so are hidden relations
-/// unless `caller` is shown them (superusers, `reveal::shown`): the
-/// expansion would give their value away. (PocketBase 0.40.6 expands a
-/// hidden relation for anyone; Cairn keeps it to superusers.)
+/// are skipped (`None`), as PocketBase does, and so are relations into a
+/// collection the caller may never view (only superusers may, or a key's
+/// scopes leave it out), and hidden relations unless `caller` is shown
+/// them (superusers, `reveal::shown`): the expansion would give their
+/// value away. (PocketBase 0.40.6 expands a hidden relation for anyone;
+/// Cairn keeps it to superusers.)
 fn resolve<'a>(catalog: &'a Catalog, c: &Collection, segment: &str, caller: &Caller) -> Option<Link<'a>> {
+    let link = link(catalog, c, segment, caller)?;
+    let related = link.related();
+    match decide_for(caller, related, KeyAction::View, &related.rules.view) {
+        Access::SuperusersOnly | Access::OutOfScope => None,
+        Access::All | Access::Rule(_) => Some(link),
+    }
+}
+
+/// What `segment` names on `c`, as far as the schema and the fields
+/// `caller` is shown tell (see `resolve`).
+fn link<'a>(catalog: &'a Catalog, c: &Collection, segment: &str, caller: &Caller) -> Option<Link<'a>> {
     let visible = |c: &Collection, name: &str| {
         c.fields
             .iter()

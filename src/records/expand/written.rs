@@ -54,14 +54,25 @@ pub fn write(
     let expansions = if tree.is_empty() || rows.is_empty() {
         None
     } else {
-        Some(expansions(conn, catalog, requester, c, rows, tree)?)
+        expansions(conn, catalog, requester, c, rows, tree)?
     };
-    let writer = RecordWriter::new(c, &requester.caller);
+    written(c, &requester.caller, rows, expansions.as_deref())
+}
+
+/// `rows` of `c` written as JSON objects for `caller`, the i-th with the
+/// i-th of `expansions` as its `expand`, if given.
+fn written(
+    c: &Collection,
+    caller: &Caller,
+    rows: &[OwnedRow],
+    expansions: Option<&[Vec<u8>]>,
+) -> Result<Vec<Vec<u8>>, RecordError> {
+    let writer = RecordWriter::new(c, caller);
     rows.iter()
         .enumerate()
         .map(|(i, row)| {
             let mut out = Vec::with_capacity(256);
-            let expand = expansions.as_ref().map(|e| e[i].as_slice());
+            let expand = expansions.map(|e| e[i].as_slice());
             writer.write_cells(row.as_slice(), expand, &mut out)?;
             Ok(out)
         })
@@ -108,7 +119,8 @@ pub fn write_rows(
     Ok(written)
 }
 
-/// The `expand` object of each of `rows`, as JSON bytes.
+/// The `expand` object of each of `rows`, as JSON bytes; `None` when no
+/// path of `tree` was followed (see the module doc of `expand`).
 fn expansions(
     conn: &Connection,
     catalog: &Catalog,
@@ -116,7 +128,7 @@ fn expansions(
     c: &Collection,
     rows: &[OwnedRow],
     tree: &ExpandTree,
-) -> Result<Vec<Vec<u8>>, RecordError> {
+) -> Result<Option<Vec<Vec<u8>>>, RecordError> {
     let ids_in = |c: &Collection, row: &OwnedRow, field: usize| {
         let value = row.get(field).map_or(ValueRef::Null, ValueRef::from);
         ids_of(Some(&shape::cell_json(&c.fields[field].kind, value)))
@@ -128,6 +140,7 @@ fn expansions(
         _ => None,
     };
     let mut objects: Vec<Vec<u8>> = vec![b"{".to_vec(); rows.len()];
+    let mut followed = false;
     for (segment, children) in &tree.0 {
         let Some(link) = resolve(catalog, c, segment, &requester.caller) else {
             continue;
@@ -147,18 +160,32 @@ fn expansions(
             Link::Forward { .. } => distinct(keys.concat()),
             Link::Back { .. } => keys.concat(),
         };
-        if ids.is_empty() {
+        let related = if ids.is_empty() {
+            Vec::new()
+        } else {
+            fetch(
+                conn,
+                catalog,
+                requester,
+                related_c,
+                link_where(&link, &ids),
+                |row| owned_row(related_c, row),
+            )?
+        };
+        let nested = if related.is_empty() || children.is_empty() {
+            None
+        } else {
+            match expansions(conn, catalog, requester, related_c, &related, children)? {
+                // Every path on from here broke off: this one is dropped whole.
+                None => continue,
+                some => some,
+            }
+        };
+        followed = true;
+        if related.is_empty() {
             continue;
         }
-        let related = fetch(
-            conn,
-            catalog,
-            requester,
-            related_c,
-            link_where(&link, &ids),
-            |row| owned_row(related_c, row),
-        )?;
-        let written = write(conn, catalog, requester, related_c, &related, children)?;
+        let written = written(related_c, &requester.caller, &related, nested.as_deref())?;
         // Forward: the related records by id. Back: what each related
         // record points at.
         let (by_id, points_at): (HashMap<String, usize>, Vec<Vec<String>>) = match &link {
@@ -203,10 +230,13 @@ fn expansions(
             }
         }
     }
+    if !followed {
+        return Ok(None);
+    }
     for object in &mut objects {
         object.push(b'}');
     }
-    Ok(objects)
+    Ok(Some(objects))
 }
 
 /// Appends `"key":value` (or `"key":[values]`) to an open JSON object.
