@@ -15,13 +15,7 @@ const MAX_SIDE: u32 = 4096;
 const MAX_SOURCE_SIDE: u32 = 12_000;
 const MAX_DECODE_BYTES: u64 = 256 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Crop {
-    Center,
-    Top,
-    Bottom,
-    Fit,
-}
+pub use crate::schema::thumb::Crop;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThumbSize {
@@ -31,22 +25,13 @@ pub struct ThumbSize {
 }
 
 impl ThumbSize {
+    /// A size (read by `schema::thumb`) this renderer draws: sides of at
+    /// most `MAX_SIDE`, not both 0, and a crop mode only with both sides.
     pub fn parse(raw: &str) -> Option<Self> {
-        let (body, crop) = match raw.as_bytes().last()? {
-            b't' => (&raw[..raw.len() - 1], Crop::Top),
-            b'b' => (&raw[..raw.len() - 1], Crop::Bottom),
-            b'f' => (&raw[..raw.len() - 1], Crop::Fit),
-            _ => (raw, Crop::Center),
-        };
-        let (w, h) = body.split_once('x')?;
-        let digits = |s: &str| !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(w) || !digits(h) {
-            return None;
-        }
-        let (width, height) = (w.parse().ok()?, h.parse().ok()?);
+        let spec = crate::schema::thumb::ThumbSpec::parse(raw)?;
+        let side = |s: &str| s.parse::<u32>().ok().filter(|&n| n <= MAX_SIDE);
+        let (width, height, crop) = (side(spec.width)?, side(spec.height)?, spec.crop);
         let valid = (width > 0 || height > 0)
-            && width <= MAX_SIDE
-            && height <= MAX_SIDE
             // `0xH`/`Wx0` take no crop mode.
             && (crop == Crop::Center || (width > 0 && height > 0));
         valid.then_some(Self { width, height, crop })

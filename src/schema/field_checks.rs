@@ -325,16 +325,14 @@ fn is_domain(domain: &str) -> bool {
             .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
-/// Why a file field's thumb size is unusable: not `WxH` with an optional
-/// crop letter (`t`, `b`, `f`), or `0x0`, which is no size at all.
+/// Why a file field's thumb size is unusable: not the shape of a size
+/// (`schema::thumb`), or `0x0`, which is no size at all.
 fn thumb_problem(thumb: &str) -> Option<FieldError> {
-    let body = thumb.strip_suffix(['t', 'b', 'f']).unwrap_or(thumb);
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let Some((w, h)) = body.split_once('x').filter(|(w, h)| digits(w) && digits(h)) else {
-        return Some(FieldError::bad_format());
-    };
-    let zero = |s: &str| s.bytes().all(|b| b == b'0');
-    (zero(w) && zero(h)).then(FieldError::refused_value)
+    match super::thumb::ThumbSpec::parse(thumb) {
+        None => Some(FieldError::bad_format()),
+        Some(spec) if spec.is_empty() => Some(FieldError::refused_value()),
+        Some(_) => None,
+    }
 }
 
 /// Options that count something (lengths, sizes, how many may be

@@ -20,6 +20,7 @@ pub mod index;
 pub mod json_schema;
 pub mod sync;
 mod system;
+pub mod thumb;
 pub mod validate;
 pub mod view;
 
