@@ -238,6 +238,13 @@ test('cron schedules in words: the formatter, the jobs page and the backup sched
   await page.locator('#settings-backups').scrollIntoViewIfNeeded();
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot(page, 'settings-backup-words-dark');
+  // The words sit on the box's line, beside it, not in a line of their own under it.
+  const box = await page.locator('input[name="backups.cron"]').boundingBox();
+  const words = await said.boundingBox();
+  const kept = await page.locator('input[name="backups.cronMaxKeep"]').boundingBox();
+  assert.ok(words.x >= box.x + box.width, 'the words are beside the box');
+  assert.ok(Math.abs((words.y + words.height / 2) - (box.y + box.height / 2)) < 2, 'on its line');
+  assert.ok(Math.abs(box.y - kept.y) < 1, 'the two boxes of the row line up');
   await page.emulateMedia({ colorScheme: 'light' });
   await page.fill('input[name="backups.cron"]', '0 2 * * *');
   assert.equal(await said.textContent(), 'every day at 02:00 UTC', 'follows the box as it is typed');
