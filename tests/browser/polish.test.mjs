@@ -265,14 +265,35 @@ test('file field: more files than it holds are refused at once and not queued', 
   const refused = page.locator('.files .field-error[role=alert]');
   await refused.filter({ hasText: 'at most 2 files: not added c.txt' }).waitFor();
   assert.equal(await page.locator('.files li.pending').count(), 2, 'only what fits is queued');
-  await page.setInputFiles('#f-photos', [file('d.txt')]);
-  await refused.filter({ hasText: 'not added d.txt' }).waitFor();
-  assert.equal(await page.locator('.files li.pending').count(), 2);
+  // Full: no drop zone offering room for none, but how to make room.
+  const zone = page.locator('.files .dropzone');
+  const full = page.locator('.files .files-full', { hasText: 'remove one to add another' });
+  assert.equal(await zone.count(), 0, 'no drop zone while full');
+  assert.ok(await full.isVisible());
   await shot(page, 'file-refused');
+  await page.getByRole('button', { name: 'Do not upload b.txt' }).click();
+  await zone.filter({ hasText: 'room for 1 more' }).waitFor();
+  assert.equal(await full.count(), 0);
+  await page.setInputFiles('#f-photos', [file('d.txt'), file('e.txt')]);
+  await refused.filter({ hasText: 'not added e.txt' }).waitFor();
+  assert.equal(await page.locator('.files li.pending').count(), 2);
+  assert.equal(await zone.count(), 0);
   await page.click('button:text-is("Create record")');
   await toast(page, 'Record created in albums').waitFor();
   const [rec] = (await api(server.base, token, 'GET', '/api/collections/albums/records')).items;
   assert.equal(rec.photos.length, 2, 'the save went through with the two that fit');
+
+  // Stored files fill it too; one marked for removal makes room, kept again fills it.
+  await page.goto(`${server.base}/_/#/collections/albums/records/${rec.id}`);
+  await page.locator('.files .file-list a').nth(1).waitFor();
+  await full.waitFor();
+  assert.equal(await zone.count(), 0, 'a record already holding its files shows no drop zone');
+  await page.getByRole('button', { name: `Remove ${rec.photos[0]}` }).click();
+  await zone.filter({ hasText: 'room for 1 more' }).waitFor();
+  await shot(page, 'file-room-again');
+  await page.getByRole('button', { name: `Keep ${rec.photos[0]}` }).click();
+  await full.waitFor();
+  assert.equal(await zone.count(), 0);
   w.check();
   await page.close();
 });
