@@ -65,6 +65,11 @@ export function CollectionEditor({ collection, from }) {
   const [modes, setModes] = useState(() => Object.fromEntries(ALL_RULES.map(([k]) => [k,
     k === 'authRule' && draft[k] === undefined ? 'public' : ruleMode(draft[k])])));
   const [error, setError] = useState(null);
+  // The server names a field's problem by its place in the list that was
+  // sent (fields.2.name). The rows as they were sent, by key, so that a
+  // problem stays with its field when fields are moved or removed after.
+  const [sentRows, setSentRows] = useState([]);
+  const errorIndex = (f) => sentRows.indexOf(rowKey(f));
   // Rules changed since the server's answer: its error no longer describes them.
   const [ruleEdited, setRuleEdited] = useState(() => new Set());
   const [busy, setBusy] = useState(false);
@@ -137,6 +142,7 @@ export function CollectionEditor({ collection, from }) {
     e.preventDefault();
     const body = bodyOf();
     setRuleEdited(new Set());
+    setSentRows(draft.type === 'view' ? [] : draft.fields.map(rowKey));
     await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
       done.current = true;
@@ -210,7 +216,8 @@ export function CollectionEditor({ collection, from }) {
       : html`<h2>Fields</h2>
       <p class="muted small">Renaming a field keeps its data. Removing one deletes its data when you save.</p>
       <ol class="field-list">
-        ${draft.fields.map((f, i) => html`<${FieldRow} key=${rowKey(f)} field=${f} index=${i} error=${error}
+        ${draft.fields.map((f, i) => html`<${FieldRow} key=${rowKey(f)} field=${f} index=${i}
+          error=${errorIndex(f) >= 0 ? error : null} errorIndex=${errorIndex(f)}
           targets=${targets} onChange=${(nf) => setField(i, nf)}
           onMove=${(by) => moveField(i, by)} first=${!movable(draft.fields[i - 1])} last=${!movable(draft.fields[i + 1])}
           onRemove=${() => (f.id ? setRemoving(i) : dropField(i))} />`)}
@@ -292,9 +299,10 @@ function MoveButtons({ label, first, last, onMove }) {
   </span>`;
 }
 
-function FieldRow({ field, index, error, targets, onChange, onRemove, onMove, first, last }) {
+function FieldRow({ field, index, error, errorIndex, targets, onChange, onRemove, onMove, first, last }) {
   const set = (k, v) => onChange({ ...field, [k]: v });
-  const at = (k) => ['fields', String(index), k];
+  // Where the server's answer put this field: its place when it was sent.
+  const at = (k) => ['fields', String(errorIndex), k];
   const bad = (k) => (errorAt(error, at(k)) ? 'invalid' : '');
   if (field.system) {
     return html`<li class="field-row system">
