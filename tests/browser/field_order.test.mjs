@@ -1,5 +1,6 @@
 // Putting a collection's fields in order: a server's error on a field stays
-// with that field as rows are moved or removed.
+// with that field as rows are moved or removed, rows are dragged by their
+// handle (a real drag in Chromium) as well as moved by their buttons.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, apiToken, launch, shot, signedInContext, startServer, watch } from './harness.mjs';
@@ -72,6 +73,56 @@ test('a field\'s error stays with it when rows are moved or removed', async () =
   await page.locator('h1', { hasText: /^errors$/ }).waitFor();
   const saved = await api(server.base, token, 'GET', '/api/collections/errors');
   assert.deepEqual(saved.fields.map((f) => f.name), ['id', 'beta', 'delta', 'gamma', 'epsilon']);
+  w.check();
+  await page.close();
+});
+
+test('a real drag by the handle moves a row; the buttons still do, and a drop never passes the id', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/collections/dragged/settings`);
+  await page.locator('h1', { hasText: 'Settings of dragged' }).waitFor();
+  const row = (name) => page.locator(`.field-row[data-field=${name}]`);
+  const grip = (name) => row(name).locator('.grip');
+  assert.equal(await grip('alpha').getAttribute('draggable'), 'true');
+
+  // delta dropped on the upper half of alpha: first after the id.
+  await grip('delta').dragTo(row('alpha'), { targetPosition: { x: 200, y: 4 } });
+  assert.deepEqual(await names(page), ['delta', 'alpha', 'beta', 'gamma']);
+  assert.equal(await page.locator('p[role=status]', { hasText: 'Moved field delta to place 2 of 5.' }).count(), 1,
+    'a screen reader is told where it went');
+  // alpha dropped on the lower half of gamma: last.
+  const box = await row('gamma').boundingBox();
+  await grip('alpha').dragTo(row('gamma'), { targetPosition: { x: 200, y: box.height - 4 } });
+  assert.deepEqual(await names(page), ['delta', 'beta', 'gamma', 'alpha']);
+  // Onto the system id row's upper half: refused, nothing moves.
+  await grip('beta').dragTo(page.locator('.field-row.system'), { targetPosition: { x: 100, y: 3 } });
+  assert.deepEqual(await names(page), ['delta', 'beta', 'gamma', 'alpha']);
+  assert.equal(await page.locator('.field-row.dragging, .field-row.drop-before, .field-row.drop-after').count(), 0,
+    'no drag marks are left behind');
+
+  // While a drag is under way, the place it would land is marked.
+  const from = await grip('gamma').boundingBox();
+  const to = await row('delta').boundingBox();
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  // The first move starts the drag; the next ones go over the place.
+  await page.mouse.move(to.x + 200, to.y + 8);
+  await page.mouse.move(to.x + 201, to.y + 7);
+  await page.mouse.move(to.x + 202, to.y + 6);
+  await page.locator('.field-row[data-field=delta].drop-before').waitFor();
+  assert.equal(await row('gamma').evaluate((el) => el.classList.contains('dragging')), true);
+  await shot(page, 'field-drag');
+  await page.mouse.up();
+  assert.deepEqual(await names(page), ['gamma', 'delta', 'beta', 'alpha']);
+
+  // The keyboard way is still there.
+  await page.getByRole('button', { name: 'Move field alpha up' }).click();
+  assert.deepEqual(await names(page), ['gamma', 'delta', 'alpha', 'beta']);
+  await page.click('button:text-is("Save changes")');
+  await page.locator('h1', { hasText: /^dragged$/ }).waitFor();
+  const saved = await api(server.base, token, 'GET', '/api/collections/dragged');
+  assert.deepEqual(saved.fields.map((f) => f.name), ['id', 'gamma', 'delta', 'alpha', 'beta']);
   w.check();
   await page.close();
 });
