@@ -1,6 +1,8 @@
 // Putting a collection's fields in order: a server's error on a field stays
 // with that field as rows are moved or removed, rows are dragged by their
-// handle (a real drag in Chromium) as well as moved by their buttons.
+// handle (a real drag in Chromium) as well as moved by their buttons, and
+// at phone width a row's buttons sit on one line and are large enough for
+// a finger.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, apiToken, launch, shot, signedInContext, startServer, watch } from './harness.mjs';
@@ -125,4 +127,29 @@ test('a real drag by the handle moves a row; the buttons still do, and a drop ne
   assert.deepEqual(saved.fields.map((f) => f.name), ['id', 'gamma', 'delta', 'alpha', 'beta']);
   w.check();
   await page.close();
+});
+
+test('phone width, dark: a field row\'s buttons share one line and are finger-sized', async () => {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', storageState: await context.storageState() });
+  const page = await phone.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/collections/phone/settings`);
+  const row = page.locator('.field-row[data-field=beta]');
+  await row.scrollIntoViewIfNeeded();
+  await shot(page, 'phone-dark-field-row');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll');
+  const up = await row.getByRole('button', { name: 'Move field beta up' }).boundingBox();
+  const down = await row.getByRole('button', { name: 'Move field beta down' }).boundingBox();
+  const remove = await row.getByRole('button', { name: 'Remove field beta' }).boundingBox();
+  for (const [what, b] of [['up', up], ['down', down], ['remove', remove]]) {
+    assert.ok(b.width >= 40 && b.height >= 40, `${what} is at least 40×40 (${b.width}×${b.height})`);
+  }
+  const middle = (b) => b.y + b.height / 2;
+  assert.ok(Math.abs(middle(remove) - middle(up)) < 2 && Math.abs(middle(down) - middle(up)) < 2,
+    'Remove sits on the line of the arrows, not on a line of its own');
+  // The checkboxes are not squeezed onto the buttons' line.
+  const required = await row.locator('label.check', { hasText: 'Required' }).boundingBox();
+  assert.ok(required.y >= up.y + up.height, 'the checkboxes come below');
+  w.check();
+  await phone.close();
 });
