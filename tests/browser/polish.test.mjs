@@ -310,7 +310,12 @@ test('phone width, dark: the field order buttons, the question and a toast fit',
   await page.click('a.btn:text-is("Cancel")');
   await page.locator('dialog[open]', { hasText: 'Leave without saving?' }).waitFor();
   await shot(page, 'phone-dark-leave-question');
+  // Leaving lands on the records, which subscribe to live updates: the
+  // next page is opened once that is done (a subscription cut short is
+  // refused, and a page opened before the landing is overtaken by it).
+  const subscribed = page.waitForResponse((r) => r.url().endsWith('/api/realtime') && r.request().method() === 'POST');
   await page.locator('dialog[open] button:text-is("Leave without saving")').click();
+  await subscribed;
   await page.goto(`${server.base}/_/#/collections/notes/records/new`);
   await page.fill('#f-title', 'from a phone');
   await page.click('button:text-is("Create record")');
