@@ -238,6 +238,13 @@ test('cron schedules in words: the formatter, the jobs page and the backup sched
   await page.locator('#settings-backups').scrollIntoViewIfNeeded();
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot(page, 'settings-backup-words-dark');
+  // The words sit on the box's line, beside it, not in a line of their own under it.
+  const box = await page.locator('input[name="backups.cron"]').boundingBox();
+  const words = await said.boundingBox();
+  const kept = await page.locator('input[name="backups.cronMaxKeep"]').boundingBox();
+  assert.ok(words.x >= box.x + box.width, 'the words are beside the box');
+  assert.ok(Math.abs((words.y + words.height / 2) - (box.y + box.height / 2)) < 2, 'on its line');
+  assert.ok(Math.abs(box.y - kept.y) < 1, 'the two boxes of the row line up');
   await page.emulateMedia({ colorScheme: 'light' });
   await page.fill('input[name="backups.cron"]', '0 2 * * *');
   assert.equal(await said.textContent(), 'every day at 02:00 UTC', 'follows the box as it is typed');
@@ -258,14 +265,35 @@ test('file field: more files than it holds are refused at once and not queued', 
   const refused = page.locator('.files .field-error[role=alert]');
   await refused.filter({ hasText: 'at most 2 files: not added c.txt' }).waitFor();
   assert.equal(await page.locator('.files li.pending').count(), 2, 'only what fits is queued');
-  await page.setInputFiles('#f-photos', [file('d.txt')]);
-  await refused.filter({ hasText: 'not added d.txt' }).waitFor();
-  assert.equal(await page.locator('.files li.pending').count(), 2);
+  // Full: no drop zone offering room for none, but how to make room.
+  const zone = page.locator('.files .dropzone');
+  const full = page.locator('.files .files-full', { hasText: 'remove one to add another' });
+  assert.equal(await zone.count(), 0, 'no drop zone while full');
+  assert.ok(await full.isVisible());
   await shot(page, 'file-refused');
+  await page.getByRole('button', { name: 'Do not upload b.txt' }).click();
+  await zone.filter({ hasText: 'room for 1 more' }).waitFor();
+  assert.equal(await full.count(), 0);
+  await page.setInputFiles('#f-photos', [file('d.txt'), file('e.txt')]);
+  await refused.filter({ hasText: 'not added e.txt' }).waitFor();
+  assert.equal(await page.locator('.files li.pending').count(), 2);
+  assert.equal(await zone.count(), 0);
   await page.click('button:text-is("Create record")');
   await toast(page, 'Record created in albums').waitFor();
   const [rec] = (await api(server.base, token, 'GET', '/api/collections/albums/records')).items;
   assert.equal(rec.photos.length, 2, 'the save went through with the two that fit');
+
+  // Stored files fill it too; one marked for removal makes room, kept again fills it.
+  await page.goto(`${server.base}/_/#/collections/albums/records/${rec.id}`);
+  await page.locator('.files .file-list a').nth(1).waitFor();
+  await full.waitFor();
+  assert.equal(await zone.count(), 0, 'a record already holding its files shows no drop zone');
+  await page.getByRole('button', { name: `Remove ${rec.photos[0]}` }).click();
+  await zone.filter({ hasText: 'room for 1 more' }).waitFor();
+  await shot(page, 'file-room-again');
+  await page.getByRole('button', { name: `Keep ${rec.photos[0]}` }).click();
+  await full.waitFor();
+  assert.equal(await zone.count(), 0);
   w.check();
   await page.close();
 });
@@ -282,7 +310,12 @@ test('phone width, dark: the field order buttons, the question and a toast fit',
   await page.click('a.btn:text-is("Cancel")');
   await page.locator('dialog[open]', { hasText: 'Leave without saving?' }).waitFor();
   await shot(page, 'phone-dark-leave-question');
+  // Leaving lands on the records, which subscribe to live updates: the
+  // next page is opened once that is done (a subscription cut short is
+  // refused, and a page opened before the landing is overtaken by it).
+  const subscribed = page.waitForResponse((r) => r.url().endsWith('/api/realtime') && r.request().method() === 'POST');
   await page.locator('dialog[open] button:text-is("Leave without saving")').click();
+  await subscribed;
   await page.goto(`${server.base}/_/#/collections/notes/records/new`);
   await page.fill('#f-title', 'from a phone');
   await page.click('button:text-is("Create record")');

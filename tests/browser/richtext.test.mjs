@@ -132,3 +132,53 @@ test('phone width, dark: the visual editor and its toolbar fit; Escape in it lea
   await page.locator('h1', { hasText: /^pages$/ }).waitFor();
   await phone.close();
 });
+
+/** The colour of the pixel at (x, y) of a PNG, decoded by a blank page's canvas. */
+async function pixel(png, x, y) {
+  const blank = await browser.newPage();
+  const rgb = await blank.evaluate(async ({ data, x, y }) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${data}`;
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.width;
+    canvas.height = img.height;
+    const g = canvas.getContext('2d');
+    g.drawImage(img, 0, 0);
+    return [...g.getImageData(x, y, 1, 1).data.slice(0, 3)];
+  }, { data: png.toString('base64'), x, y });
+  await blank.close();
+  return rgb;
+}
+
+test('the visual editor follows the theme: light paper in light, the dark panel in dark', async () => {
+  // Signed in afresh: the phone test above took this context's session along (its refresh was rotated there).
+  const own = await signedInContext(browser, server.base, admin);
+  const page = await own.newPage();
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto(`${server.base}/_/#/collections/pages/records/new`);
+  const frame = page.locator('iframe.rich-visual');
+  const body = page.frameLocator('iframe.rich-visual').locator('body');
+  await body.locator('p').waitFor();
+  const colours = () => body.evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
+  await body.click();
+  await page.keyboard.type('Some words');
+  // The frame's own stylesheet loads after the frame: wait for it to apply.
+  await page.waitForFunction(() => {
+    const d = document.querySelector('iframe.rich-visual')?.contentDocument;
+    return d && [...d.styleSheets].some((s) => s.href?.endsWith('/rich_text.css'));
+  });
+  assert.deepEqual(await colours(), ['rgb(255, 255, 255)', 'rgb(28, 35, 48)'], 'light: white paper, dark ink');
+  assert.deepEqual(await pixel(await frame.screenshot(), 6, 150), [255, 255, 255]);
+
+  await page.emulateMedia({ colorScheme: 'dark' });
+  assert.deepEqual(await colours(), ['rgb(27, 31, 38)', 'rgb(227, 231, 238)'], 'dark: the panel colour, light ink');
+  const [r, g, b] = await pixel(await frame.screenshot(), 6, 150);
+  assert.ok(r < 60 && g < 60 && b < 60, `a dark pixel in the editing area, not white (${r}, ${g}, ${b})`);
+  await frame.scrollIntoViewIfNeeded();
+  await shot(page, 'rich-text-dark');
+  // What is typed in the dark is still plain text: no colour is written into it.
+  await page.click('.rt-modes button:text-is("HTML source")');
+  assert.equal(await page.inputValue('textarea[name=body]'), '<p>Some words</p>');
+  await own.close();
+});

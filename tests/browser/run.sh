@@ -16,5 +16,5 @@ if [ ! -d "$dir/node_modules" ]; then
 fi
 cd "$dir"
 # Test files to run: the arguments, or all of them.
-if [ "$#" -gt 0 ]; then files=("$@"); else files=(vendor.test.mjs export.test.mjs admin.test.mjs dashboard.test.mjs rules.test.mjs views.test.mjs superusers.test.mjs guard.test.mjs pickers.test.mjs collection_diff.test.mjs sync.test.mjs ops.test.mjs apipreview.test.mjs ruletest.test.mjs keys.test.mjs authopts.test.mjs webhooks.test.mjs richtext.test.mjs polish.test.mjs); fi
+if [ "$#" -gt 0 ]; then files=("$@"); else files=(vendor.test.mjs export.test.mjs admin.test.mjs dashboard.test.mjs field_order.test.mjs rules.test.mjs views.test.mjs superusers.test.mjs guard.test.mjs pickers.test.mjs collection_diff.test.mjs sync.test.mjs ops.test.mjs apipreview.test.mjs ruletest.test.mjs keys.test.mjs authopts.test.mjs webhooks.test.mjs richtext.test.mjs polish.test.mjs); fi
 exec node --test --test-concurrency=1 --test-timeout=120000 "${files[@]}"

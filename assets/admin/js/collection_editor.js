@@ -65,6 +65,11 @@ export function CollectionEditor({ collection, from }) {
   const [modes, setModes] = useState(() => Object.fromEntries(ALL_RULES.map(([k]) => [k,
     k === 'authRule' && draft[k] === undefined ? 'public' : ruleMode(draft[k])])));
   const [error, setError] = useState(null);
+  // The server names a field's problem by its place in the list that was
+  // sent (fields.2.name). The rows as they were sent, by key, so that a
+  // problem stays with its field when fields are moved or removed after.
+  const [sentRows, setSentRows] = useState([]);
+  const errorIndex = (f) => sentRows.indexOf(rowKey(f));
   // Rules changed since the server's answer: its error no longer describes them.
   const [ruleEdited, setRuleEdited] = useState(() => new Set());
   const [busy, setBusy] = useState(false);
@@ -87,14 +92,46 @@ export function CollectionEditor({ collection, from }) {
 
   const setField = (i, f) => setDraft({ ...draft, fields: draft.fields.map((x, j) => (j === i ? f : x)) });
   const dropField = (i) => setDraft({ ...draft, fields: draft.fields.filter((_, j) => j !== i) });
-  // Moving swaps a field with its neighbour; the saved collection keeps
-  // this order (the records table and the API answer follow it). System
-  // fields stay where they are, and nothing passes them.
+  // Moving takes a field out and puts it back before the field at `to`
+  // (an index in the list as it is; the list's length puts it last), by
+  // its buttons (one place at a time) or by dragging its row. The saved
+  // collection keeps this order (the records table and the API answer
+  // follow it). System fields stay where they are, and nothing passes them.
   const movable = (f) => Boolean(f) && !f.system;
-  const moveField = (i, by) => {
+  const canMove = (from, to) => {
+    if (!movable(draft.fields[from]) || to === from || to === from + 1 || to < 0 || to > draft.fields.length) return false;
+    const passed = to > from ? draft.fields.slice(from + 1, to) : draft.fields.slice(to, from);
+    return passed.every(movable);
+  };
+  const [moved, setMoved] = useState('');
+  const moveTo = (from, to) => {
+    if (!canMove(from, to)) return;
     const fields = [...draft.fields];
-    [fields[i], fields[i + by]] = [fields[i + by], fields[i]];
+    const [f] = fields.splice(from, 1);
+    const at = to > from ? to - 1 : to;
+    fields.splice(at, 0, f);
     setDraft({ ...draft, fields });
+    // Said to a screen reader: a drag or a button press moves the row away from where it was.
+    setMoved(`Moved field ${f.name || at + 1} to place ${at + 1} of ${fields.length}.`);
+  };
+  const moveField = (i, by) => moveTo(i, by < 0 ? i - 1 : i + 2);
+  // A row being dragged by its handle: `from` its place, `to` where it
+  // would land if dropped now (null while over no place it may go).
+  const [drag, setDrag] = useState(null);
+  const dragOver = (e, i) => {
+    if (!drag) return;
+    const box = e.currentTarget.getBoundingClientRect();
+    const to = e.clientY < box.top + box.height / 2 ? i : i + 1;
+    const ok = canMove(drag.from, to);
+    if (ok) e.preventDefault();
+    const next = ok ? to : null;
+    if (next !== drag.to) setDrag({ ...drag, to: next });
+  };
+  const drop = (e) => {
+    if (!drag) return;
+    e.preventDefault();
+    if (drag.to !== null) moveTo(drag.from, drag.to);
+    setDrag(null);
   };
   const addField = (type) => {
     setDraft({ ...draft, fields: [...draft.fields, keyed(newField(type))] });
@@ -137,6 +174,7 @@ export function CollectionEditor({ collection, from }) {
     e.preventDefault();
     const body = bodyOf();
     setRuleEdited(new Set());
+    setSentRows(draft.type === 'view' ? [] : draft.fields.map(rowKey));
     await saving(setBusy, setError, async () => {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
       done.current = true;
@@ -209,12 +247,20 @@ export function CollectionEditor({ collection, from }) {
         <${ViewQuery} value=${draft.viewQuery || ''} error=${error} onChange=${(viewQuery) => setDraft({ ...draft, viewQuery })} />`
       : html`<h2>Fields</h2>
       <p class="muted small">Renaming a field keeps its data. Removing one deletes its data when you save.</p>
-      <ol class="field-list">
-        ${draft.fields.map((f, i) => html`<${FieldRow} key=${rowKey(f)} field=${f} index=${i} error=${error}
+      <ol class="field-list" onDrop=${drop}
+        onDragOver=${(e) => { if (drag && drag.to !== null) e.preventDefault(); }}>
+        ${draft.fields.map((f, i) => html`<${FieldRow} key=${rowKey(f)} field=${f} index=${i}
+          error=${errorIndex(f) >= 0 ? error : null} errorIndex=${errorIndex(f)}
           targets=${targets} onChange=${(nf) => setField(i, nf)}
           onMove=${(by) => moveField(i, by)} first=${!movable(draft.fields[i - 1])} last=${!movable(draft.fields[i + 1])}
+          drag=${{
+            dragging: drag?.from === i,
+            mark: drag?.to === i ? 'drop-before' : drag?.to === i + 1 && i === draft.fields.length - 1 ? 'drop-after' : '',
+            start: () => setDrag({ from: i, to: null }), end: () => setDrag(null), over: (e) => dragOver(e, i),
+          }}
           onRemove=${() => (f.id ? setRemoving(i) : dropField(i))} />`)}
       </ol>
+      <p class="visually-hidden" role="status">${moved}</p>
       <div class="add-field" role="group" aria-label="Add a field">
         <span class="muted small">Add a field:</span>
         ${FIELD_TYPES.filter(([t]) => t !== 'autodate').map(([t, label]) => html`<button type="button" class="chip" onClick=${() => addField(t)}>+ ${label}</button>`)}
@@ -292,12 +338,30 @@ function MoveButtons({ label, first, last, onMove }) {
   </span>`;
 }
 
-function FieldRow({ field, index, error, targets, onChange, onRemove, onMove, first, last }) {
+/**
+ * The handle a row is dragged by, for a mouse or a finger on a large
+ * screen; the buttons beside it do the same from the keyboard, so a
+ * screen reader is not told about it.
+ */
+function DragHandle({ drag }) {
+  return html`<span class="grip" draggable="true" aria-hidden="true" title="Drag to move"
+    onDragStart=${(e) => {
+      e.dataTransfer.effectAllowed = 'move';
+      // Some browsers start a drag only with data in it.
+      e.dataTransfer.setData('text/plain', '');
+      const row = e.currentTarget.closest('.field-row');
+      if (row) e.dataTransfer.setDragImage(row, 20, 20);
+      drag.start();
+    }} onDragEnd=${drag.end}></span>`;
+}
+
+function FieldRow({ field, index, error, errorIndex, targets, onChange, onRemove, onMove, first, last, drag }) {
   const set = (k, v) => onChange({ ...field, [k]: v });
-  const at = (k) => ['fields', String(index), k];
+  // Where the server's answer put this field: its place when it was sent.
+  const at = (k) => ['fields', String(errorIndex), k];
   const bad = (k) => (errorAt(error, at(k)) ? 'invalid' : '');
   if (field.system) {
-    return html`<li class="field-row system">
+    return html`<li class=${`field-row system ${drag.mark}`} onDragOver=${drag.over}>
       <span class=${`type type-${field.type}`}>${typeLabel(field.type)}</span>
       <span class="mono">${field.name}</span><span class="muted small">system field</span></li>`;
   }
@@ -360,8 +424,10 @@ function FieldRow({ field, index, error, targets, onChange, onRemove, onMove, fi
       break;
     default: break;
   }
-  return html`<li class="field-row" data-field=${field.name}>
+  return html`<li class=${`field-row ${drag.mark}${drag.dragging ? ' dragging' : ''}`} data-field=${field.name}
+      onDragOver=${drag.over}>
     <div class="field-main">
+      <${DragHandle} drag=${drag} />
       <span class=${`type type-${field.type}`}>${typeLabel(field.type)}</span>
       <input name="field-name" class=${`name ${bad('name')}`} value=${field.name} placeholder="field name" spellcheck="false" autocomplete="off"
         aria-label=${`Name of field ${index + 1} (${typeLabel(field.type)})`} onInput=${(e) => set('name', e.currentTarget.value)} />

@@ -122,6 +122,10 @@ export function FileDrop({ id, field, value, record, collection, uploads, remove
   const current = Array.isArray(value) ? value : value ? [value] : [];
   const kept = current.filter((n) => !removed.includes(n)).length;
   const room = (field.maxSelect || 1) - kept;
+  // A field with more than one file takes no more once full: the drop
+  // zone gives way to a word on how to make room. A one-file field's new
+  // file replaces the current one, so it is never full.
+  const full = multi(field) && room - uploads.length <= 0;
   // Files left out of the last choice, for the field's maximum: said at
   // once, rather than by the server at save.
   const [refused, setRefused] = useState([]);
@@ -145,13 +149,14 @@ export function FileDrop({ id, field, value, record, collection, uploads, remove
     ${refused.length > 0 && html`<p class="field-error" role="alert">${multi(field)
       ? `This field holds at most ${field.maxSelect} files: not added ${refused.join(', ')}.`
       : `This field holds one file: not added ${refused.join(', ')}.`}</p>`}
-    <label class=${`dropzone${over ? ' over' : ''}`} data-field=${field.name}
+    ${full ? html`<p class="muted small files-full">Full, ${field.maxSelect} of ${field.maxSelect} files: remove one to add another.</p>`
+    : html`<label class=${`dropzone${over ? ' over' : ''}`} data-field=${field.name}
       onDragOver=${(e) => { e.preventDefault(); setOver(true); }} onDragLeave=${() => setOver(false)}
       onDrop=${(e) => { e.preventDefault(); setOver(false); add(e.dataTransfer.files); }}>
       <input id=${id} name=${field.name} type="file" multiple=${multi(field)} class="visually-hidden"
         onChange=${(e) => { add(e.currentTarget.files); e.currentTarget.value = ''; }} />
       <span><strong>Drop ${multi(field) ? 'files' : 'a file'} here</strong> or <span class="link">choose</span></span>
-      <span class="muted small">${multi(field) ? `Up to ${field.maxSelect} files; room for ${Math.max(0, room - uploads.length)} more.` : current.length ? 'A new file replaces the current one.' : 'One file.'}</span>
-    </label>
+      <span class="muted small">${multi(field) ? `Up to ${field.maxSelect} files; room for ${room - uploads.length} more.` : current.length ? 'A new file replaces the current one.' : 'One file.'}</span>
+    </label>`}
   </div>`;
 }

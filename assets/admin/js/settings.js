@@ -97,13 +97,13 @@ function SettingsForm({ initial }) {
     const id = `s-${path.join('-')}`;
     const v = at(form, path);
     const err = problem(path);
-    return html`<div class=${`field${wide ? '' : ' narrow'}`}>
-      <label for=${id}>${label}${hint && html` <span class="type-hint">${hint}</span>`}</label>
-      <input id=${id} name=${path.join('.')} type=${type} value=${v ?? ''} placeholder=${placeholder} min=${min} step=${step}
+    const input = html`<input id=${id} name=${path.join('.')} type=${type} value=${v ?? ''} placeholder=${placeholder} min=${min} step=${step}
         class=${err ? 'invalid' : ''} aria-invalid=${err ? 'true' : undefined} aria-describedby=${err ? `${id}-error` : undefined}
         autocomplete=${type === 'password' ? 'new-password' : 'off'} spellcheck="false"
-        onInput=${(e) => set(path, type === 'number' ? (e.currentTarget.value === '' ? 0 : Number(e.currentTarget.value)) : e.currentTarget.value)} />
-      ${after && after(v)}
+        onInput=${(e) => set(path, type === 'number' ? (e.currentTarget.value === '' ? 0 : Number(e.currentTarget.value)) : e.currentTarget.value)} />`;
+    return html`<div class=${`field${wide ? '' : ' narrow'}`}>
+      <label for=${id}>${label}${hint && html` <span class="type-hint">${hint}</span>`}</label>
+      ${after ? html`<div class="with-after">${input}${after(v)}</div>` : input}
       ${err && html`<p class="field-error" id=${`${id}-error`} role="alert">${err.message}</p>`}
     </div>`;
   };
@@ -205,7 +205,7 @@ function SettingsForm({ initial }) {
         <h2 id="h-backups">Backup schedule</h2>
         <div class="two">
           ${field(['backups', 'cron'], 'Schedule', { hint: 'cron expression, UTC; empty: none', placeholder: '0 0 * * *',
-            after: (v) => cronSaid(v) && html`<p class="muted small cron-said">${cronSaid(v)}</p>` })}
+            after: (v) => cronSaid(v) && html`<span class="muted small cron-said">${cronSaid(v)}</span>` })}
           ${field(['backups', 'cronMaxKeep'], 'Scheduled backups kept', { type: 'number', min: 1 })}
         </div>
       </section>
