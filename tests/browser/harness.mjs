@@ -72,9 +72,10 @@ export function watch(page) {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
   });
   page.on('requestfailed', (r) => {
-    // The records page closes its realtime stream when it goes: an abort
-    // Chromium reports as a failed request, which it is not.
-    const closedStream = r.failure()?.errorText === 'net::ERR_ABORTED' && r.method() === 'GET'
+    // The records page closes its realtime stream when it goes, and calls
+    // off a subscription still on its way: aborts Chromium reports as
+    // failed requests, which they are not.
+    const closedStream = r.failure()?.errorText === 'net::ERR_ABORTED'
       && new URL(r.url()).pathname === '/api/realtime';
     if (!closedStream) problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });

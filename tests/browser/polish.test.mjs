@@ -325,3 +325,29 @@ test('phone width, dark: the field order buttons, the question and a toast fit',
   w.check();
   await phone.close();
 });
+
+test('leaving a records page calls off its live-rows subscription still on its way, so no 404 for a gone client', async () => {
+  // A context of its own: the phone test before this one used up the
+  // shared context's session.
+  const own = await signedInContext(browser, server.base, admin);
+  const page = await own.newPage();
+  const w = watch(page);
+  // Hold the subscription until the page has been left: had it not been
+  // called off, the server would meet it only after the stream it names
+  // had closed, and answer 404.
+  let held = null;
+  await page.route('**/api/realtime', (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    held = route;
+    return undefined;
+  });
+  await page.goto(`${server.base}/_/#/collections/notes`);
+  await until('the records page to subscribe', () => held);
+  await page.goto(`${server.base}/_/#/settings`);
+  await page.locator('h1', { hasText: 'Settings' }).first().waitFor();
+  await held.continue().catch(() => {});
+  // Time for a 404, had the request gone on, to come back and be seen.
+  await page.waitForTimeout(1000);
+  w.check();
+  await own.close();
+});

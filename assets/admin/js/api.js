@@ -72,7 +72,7 @@ function schedule() {
   timer = setTimeout(() => { refresh().catch(() => {}); }, Math.min(wait, 2 ** 31 - 1));
 }
 
-async function send(method, path, { body, query, headers = {}, auth = true } = {}) {
+async function send(method, path, { body, query, headers = {}, auth = true, signal } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
@@ -86,7 +86,7 @@ async function send(method, path, { body, query, headers = {}, auth = true } = {
   }
   let resp;
   try {
-    resp = await fetch(url, { method, headers: h, body: payload, credentials: 'same-origin' });
+    resp = await fetch(url, { method, headers: h, body: payload, credentials: 'same-origin', signal });
   } catch {
     throw new ApiError(0, 'The server could not be reached. Check that Cairn is running.');
   }

@@ -14,17 +14,21 @@ export function useLive(collection, onChange) {
     if (collection.type === 'view') return undefined;
     const topic = `${collection.name}/*`;
     const source = new EventSource('/api/realtime');
+    // Leaving the page closes the stream; a subscription still on its way
+    // is called off with it, or the server would answer it for a client
+    // that is gone (a 404 no one should see).
+    const leaving = new AbortController();
     let timer = null;
     source.addEventListener('PB_CONNECT', (e) => {
       let clientId = '';
       try { clientId = JSON.parse(e.data).clientId; } catch { return; }
       // A failure here only means no live updates; the page still works.
-      request('POST', '/api/realtime', { body: { clientId, subscriptions: [topic] } }).catch(() => {});
+      request('POST', '/api/realtime', { body: { clientId, subscriptions: [topic] }, signal: leaving.signal }).catch(() => {});
     });
     source.addEventListener(topic, () => {
       clearTimeout(timer);
       timer = setTimeout(() => latest.current(), 300);
     });
-    return () => { clearTimeout(timer); source.close(); };
+    return () => { clearTimeout(timer); leaving.abort(); source.close(); };
   }, [collection.name, collection.type]);
 }
