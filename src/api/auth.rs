@@ -190,7 +190,12 @@ impl AuthApi {
         let c = path::auth_collection(&self.state, &collection.0)?;
         let o = auth_options(&c)?;
         let password = &o.password_auth;
-        let fields = &password.identity_fields;
+        // A disabled method offers no identity fields, as PocketBase says.
+        let fields: &[String] = if password.enabled {
+            &password.identity_fields
+        } else {
+            &[]
+        };
         // A disabled method answers a zero duration, as PocketBase does.
         let duration = |enabled: bool, seconds: u64| if enabled { seconds } else { 0 };
         let has = |f: &str| fields.iter().any(|v| v == f);

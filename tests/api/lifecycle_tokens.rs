@@ -4,6 +4,8 @@
 //! superuser sets revoke every earlier token; a write that leaves the
 //! address as it was does not. Skipped, saying so, where PocketBase is not
 //! installed (as `differential`).
+//! With password sign-in off, `auth-methods` offers no identity fields and
+//! a sign-in is a 403.
 
 use serde_json::{Value, json};
 
@@ -85,4 +87,44 @@ async fn account_changes_revoke_earlier_tokens_as_pocketbase() {
     // Positive control: a write that keeps the address keeps the token.
     assert_eq!(actual[0]["earlier token refreshes"], 200, "{actual:#?}");
     assert_eq!(expected, actual);
+}
+
+/// `auth-methods` and a password sign-in with password sign-in off.
+async fn password_off(s: &Server) -> Vec<Value> {
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "lifecycle_nopassword", "type": "auth", "passwordAuth": {"enabled": false}, "fields": []}),
+    )
+    .await;
+    let body =
+        json!({"email": "off@example.com", "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
+    s.admin("POST", "/api/collections/lifecycle_nopassword/records", body)
+        .await;
+    let (_, methods) = s
+        .call(
+            "GET",
+            "/api/collections/lifecycle_nopassword/auth-methods",
+            None,
+            None,
+        )
+        .await;
+    let sign_in = json!({"identity": "off@example.com", "password": "pass-word-1"});
+    let (status, refusal) = s
+        .call(
+            "POST",
+            "/api/collections/lifecycle_nopassword/auth-with-password",
+            None,
+            Some(sign_in),
+        )
+        .await;
+    vec![methods["password"].clone(), json!(status), refusal]
+}
+
+#[tokio::test]
+async fn password_sign_in_turned_off_answers_as_pocketbase() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    assert_eq!(password_off(&both.pb).await, password_off(&both.cairn).await);
 }
