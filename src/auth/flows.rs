@@ -26,8 +26,8 @@ use super::{
 use crate::{
     identity::{Caller, email::Email, password},
     mail::{Mailer, templates::Template},
-    schema::Collection,
-    store::{Database, StoreError},
+    schema::{Collection, CollectionKind},
+    store::StoreError,
     validation::{FieldError, FieldErrors},
 };
 
@@ -167,18 +167,36 @@ async fn send_token_mail(
 }
 
 /// The account a flow token names, if the token is genuine, unexpired, of
-/// this `purpose`, and was issued for the account's current address.
+/// this `purpose`, and was issued for the account's current address. A
+/// genuine token of another auth collection is named as such, as
+/// PocketBase names it; a forged one is only invalid.
 async fn token_account(
-    db: &Database,
+    auth: &AuthDeps<'_>,
     c: &Arc<Collection>,
     purpose: Purpose,
     raw: &str,
 ) -> Result<(Account, token::Claims), FlowError> {
     let claims = token::peek(raw).ok_or_else(invalid_token)?;
-    let account = account::by_id(db, c.clone(), claims.id.clone())
+    let issuer = auth
+        .schema
+        .catalog()
+        .by_id(&claims.collection_id)
+        .filter(|o| o.kind == CollectionKind::Auth)
+        .cloned()
+        .ok_or_else(invalid_token)?;
+    let account = account::by_id(auth.db, issuer.clone(), claims.id.clone())
         .await?
         .ok_or_else(invalid_token)?;
-    let claims = token::verify_for(raw, c, purpose, &account.token_key).ok_or_else(invalid_token)?;
+    let claims = token::verify_for(raw, &issuer, purpose, &account.token_key).ok_or_else(invalid_token)?;
+    if issuer.id != c.id {
+        return Err(field(
+            "token",
+            FieldError::new(
+                "validation_token_collection_mismatch",
+                "The provided token is for different auth collection.",
+            ),
+        ));
+    }
     let same_address = claims
         .email
         .as_deref()
@@ -232,7 +250,7 @@ pub async fn confirm_verification(
             FieldError::new("validation_invalid_token_claims", "Missing email token claim."),
         ));
     }
-    let (account, _) = token_account(auth.db, &c, Purpose::Verification, token).await?;
+    let (account, _) = token_account(auth, &c, Purpose::Verification, token).await?;
     if !account.verified {
         let verify = Change {
             verified: Some(true),
@@ -288,7 +306,7 @@ pub async fn confirm_password_reset(
     if !errors.is_empty() {
         return Err(FlowError::Invalid(errors));
     }
-    let (account, _) = token_account(auth.db, &c, Purpose::PasswordReset, &input.token).await?;
+    let (account, _) = token_account(auth, &c, Purpose::PasswordReset, &input.token).await?;
     let hash = auth.hasher.hash(input.password).await?;
     let reset = Change {
         password_hash: Some(hash),
@@ -359,7 +377,7 @@ pub async fn confirm_email_change(
             ("password".to_owned(), invalid_password()),
         ])));
     }
-    let (account, claims) = token_account(auth.db, &c, Purpose::EmailChange, token).await?;
+    let (account, claims) = token_account(auth, &c, Purpose::EmailChange, token).await?;
     let new_email = claims
         .new_email
         .as_deref()

@@ -5,7 +5,8 @@
 //! address as it was does not. Skipped, saying so, where PocketBase is not
 //! installed (as `differential`).
 //! With password sign-in off, `auth-methods` offers no identity fields and
-//! a sign-in is a 403.
+//! a sign-in is a 403. A genuine flow token of another auth collection is
+//! named as such (`validation_token_collection_mismatch`).
 
 use serde_json::{Value, json};
 
@@ -127,4 +128,79 @@ async fn password_sign_in_turned_off_answers_as_pocketbase() {
         return;
     };
     assert_eq!(password_off(&both.pb).await, password_off(&both.cairn).await);
+}
+
+/// The token in a mail the sink received (quoted-printable soft breaks
+/// undone).
+async fn mailed_token(received: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    let data = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
+        .await
+        .expect("a mail")
+        .unwrap();
+    let data = data.replace("=\r\n", "").replace("=\n", "");
+    let at = data.find("eyJ").expect("a token in the mail");
+    data[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect()
+}
+
+/// Tokens mailed to an account of one collection, confirmed on another
+/// auth collection (whose account has the same address), and a forged
+/// token as the control.
+async fn foreign_tokens(s: &Server) -> Vec<Value> {
+    let (port, mut received) = crate::mail::smtp_sink().await;
+    s.admin(
+        "PATCH",
+        "/api/settings",
+        json!({"smtp": {"enabled": true, "host": "127.0.0.1", "port": port},
+            "meta": {"senderAddress": "noreply@example.com"}}),
+    )
+    .await;
+    for name in ["lifecycle_home", "lifecycle_away"] {
+        s.admin(
+            "POST",
+            "/api/collections",
+            json!({"name": name, "type": "auth", "fields": []}),
+        )
+        .await;
+        account(s, name, "both@example.com", "").await;
+    }
+    let mut out = Vec::new();
+    let reset =
+        |token: &str| json!({"token": token, "password": "pass-word-2", "passwordConfirm": "pass-word-2"});
+    for (request, confirm) in [
+        ("request-verification", "confirm-verification"),
+        ("request-password-reset", "confirm-password-reset"),
+    ] {
+        let path = format!("/api/collections/lifecycle_away/{request}");
+        let (status, _) = s
+            .call("POST", &path, None, Some(json!({"email": "both@example.com"})))
+            .await;
+        assert_eq!(status, 204);
+        let token = mailed_token(&mut received).await;
+        // The signature's first character changed: a token no key signed.
+        let sig = token.rfind('.').unwrap() + 1;
+        let swap = if token[sig..].starts_with('A') { "B" } else { "A" };
+        let forged = format!("{}{swap}{}", &token[..sig], &token[sig + 1..]);
+        for token in [token, forged] {
+            let path = format!("/api/collections/lifecycle_home/{confirm}");
+            out.push(s.call("POST", &path, None, Some(reset(&token))).await.1);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_flow_token_of_another_collection_is_named_as_such() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let expected = foreign_tokens(&both.pb).await;
+    let actual = foreign_tokens(&both.cairn).await;
+    assert_eq!(expected, actual);
+    assert_eq!(
+        actual[0]["data"]["token"]["code"], "validation_token_collection_mismatch",
+        "{actual:#?}"
+    );
 }
