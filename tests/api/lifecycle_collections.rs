@@ -1,7 +1,8 @@
 //! Collections changing under their records and rules, side by side with
 //! the real PocketBase: a rule left naming a renamed collection
-//! (`@collection.old`) answers as PocketBase does, never a 500. Skipped,
-//! saying so, where PocketBase is not installed (as `differential`).
+//! (`@collection.old`) answers as PocketBase does, never a 500; a relation
+//! field keeps the collection it points at. Skipped, saying so, where
+//! PocketBase is not installed (as `differential`).
 
 use serde_json::{Value, json};
 
@@ -75,4 +76,74 @@ async fn a_rule_naming_a_renamed_collection_answers_as_pocketbase() {
     assert_eq!(expected, actual);
     // Positive control: a collection with a working rule still lists.
     assert_eq!(actual[5]["status"], 200);
+}
+
+/// Points `field` of `collection` at `target` (or leaves it, with `None`,
+/// changing only `cascadeDelete`); returns the answer.
+async fn repoint(s: &Server, collection: &str, target: Option<&str>) -> (u16, Value) {
+    let (_, mut found) = s
+        .call(
+            "GET",
+            &format!("/api/collections/{collection}"),
+            Some(&s.superuser),
+            None,
+        )
+        .await;
+    for f in found["fields"].as_array_mut().unwrap() {
+        if f["name"] == "link" {
+            match target {
+                Some(t) => f["collectionId"] = json!(t),
+                None => f["cascadeDelete"] = json!(true),
+            }
+        }
+    }
+    let path = format!("/api/collections/{collection}");
+    let (status, answer) = s
+        .call(
+            "PATCH",
+            &path,
+            Some(&s.superuser),
+            Some(json!({"fields": found["fields"]})),
+        )
+        .await;
+    (status, if status < 300 { Value::Null } else { answer })
+}
+
+async fn relation_changes(s: &Server) -> Vec<(u16, Value)> {
+    let mut ids = Vec::new();
+    for name in ["lc_first", "lc_second"] {
+        let made = s
+            .admin(
+                "POST",
+                "/api/collections",
+                json!({"name": name, "type": "base", "fields": []}),
+            )
+            .await;
+        ids.push(made["id"].as_str().unwrap().to_owned());
+    }
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "lc_linking", "type": "base", "fields": [
+            {"name": "link", "type": "relation", "collectionId": ids[0], "maxSelect": 1}]}),
+    )
+    .await;
+    vec![
+        // Positive control: another option of the same field changes.
+        repoint(s, "lc_linking", None).await,
+        repoint(s, "lc_linking", Some(&ids[1])).await,
+        repoint(s, "lc_linking", Some(&ids[0])).await,
+    ]
+}
+
+#[tokio::test]
+async fn a_relation_keeps_the_collection_it_points_at() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let expected = relation_changes(&both.pb).await;
+    let actual = relation_changes(&both.cairn).await;
+    assert_eq!(expected, actual);
+    assert_eq!(actual[0].0, 200);
+    assert_eq!(actual[1].0, 400);
 }
