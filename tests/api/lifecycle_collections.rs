@@ -1,8 +1,9 @@
 //! Collections changing under their records and rules, side by side with
 //! the real PocketBase: a rule left naming a renamed collection
 //! (`@collection.old`) answers as PocketBase does, never a 500; a relation
-//! field keeps the collection it points at. Skipped, saying so, where
-//! PocketBase is not installed (as `differential`).
+//! field keeps the collection it points at; a truncate settles the
+//! relations that point at its records as deletes do. Skipped, saying so,
+//! where PocketBase is not installed (as `differential`).
 
 use serde_json::{Value, json};
 
@@ -146,4 +147,106 @@ async fn a_relation_keeps_the_collection_it_points_at() {
     assert_eq!(expected, actual);
     assert_eq!(actual[0].0, 200);
     assert_eq!(actual[1].0, 400);
+}
+
+/// Truncating a collection that relations point at: refused whole while
+/// a required reference keeps one of its records, then (that reference
+/// gone) cascading and clearing as deletes do. Counts of the parent,
+/// cascading and optional collections after each, and what the optional
+/// reference keeps.
+async fn truncations(s: &Server) -> Vec<Value> {
+    let parent = s
+        .admin(
+            "POST",
+            "/api/collections",
+            json!({"name": "lc_parent", "type": "base", "fields": [{"name": "t", "type": "text"}]}),
+        )
+        .await;
+    let pid = parent["id"].as_str().unwrap();
+    for (name, options) in [
+        ("lc_cascade", json!({"cascadeDelete": true, "maxSelect": 1})),
+        ("lc_optional", json!({"maxSelect": 5})),
+        ("lc_required", json!({"required": true, "maxSelect": 1})),
+    ] {
+        let mut field = json!({"name": "p", "type": "relation", "collectionId": pid});
+        field
+            .as_object_mut()
+            .unwrap()
+            .extend(options.as_object().unwrap().clone());
+        s.admin(
+            "POST",
+            "/api/collections",
+            json!({"name": name, "type": "base", "fields": [field]}),
+        )
+        .await;
+    }
+    let ids: Vec<String> = (0..3).map(|i| format!("lcparent0000{i:03}")).collect();
+    for id in &ids {
+        s.admin("POST", "/api/collections/lc_parent/records", json!({"id": id}))
+            .await;
+    }
+    s.admin(
+        "POST",
+        "/api/collections/lc_cascade/records",
+        json!({"p": ids[0]}),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections/lc_optional/records",
+        json!({"id": "lcoptional00001", "p": [ids[0], ids[1]]}),
+    )
+    .await;
+    let keeper = s
+        .admin(
+            "POST",
+            "/api/collections/lc_required/records",
+            json!({"p": ids[2]}),
+        )
+        .await;
+    let mut out = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            let path = format!(
+                "/api/collections/lc_required/records/{}",
+                keeper["id"].as_str().unwrap()
+            );
+            s.admin("DELETE", &path, json!({})).await;
+        }
+        let (status, answer) = s
+            .call(
+                "DELETE",
+                "/api/collections/lc_parent/truncate",
+                Some(&s.superuser),
+                None,
+            )
+            .await;
+        let mut counts = Vec::new();
+        for name in ["lc_parent", "lc_cascade", "lc_optional"] {
+            let path = format!("/api/collections/{name}/records");
+            counts.push(s.call("GET", &path, Some(&s.superuser), None).await.1["totalItems"].clone());
+        }
+        let (_, optional) = s
+            .call(
+                "GET",
+                "/api/collections/lc_optional/records/lcoptional00001",
+                Some(&s.superuser),
+                None,
+            )
+            .await;
+        out.push(json!({"status": status, "answer": answer, "counts": counts, "optional": optional["p"]}));
+    }
+    out
+}
+
+#[tokio::test]
+async fn truncate_settles_relations_as_deletes_do() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let expected = truncations(&both.pb).await;
+    let actual = truncations(&both.cairn).await;
+    assert_eq!(expected, actual);
+    assert_eq!(actual[0]["status"], 400);
+    assert_eq!(actual[1]["counts"], json!([0, 0, 1]), "{actual:#?}");
 }
