@@ -224,9 +224,13 @@ impl AuthApi {
         let (record, presented) = match guard::identify(&self.state, req).await? {
             Caller::Guest => return Err(ApiError::unauthorized(messages::UNAUTHORIZED).into()),
             Caller::Record(r, _) if r.collection.id != c.id => {
+                // PocketBase's message names the caller's own collection.
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    format!("The request requires auth record from {} collection.", c.name),
+                    format!(
+                        "The request requires auth record from {} collection.",
+                        r.collection.name
+                    ),
                 )
                 .into());
             }

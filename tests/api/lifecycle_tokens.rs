@@ -6,7 +6,8 @@
 //! installed (as `differential`).
 //! With password sign-in off, `auth-methods` offers no identity fields and
 //! a sign-in is a 403. A genuine flow token of another auth collection is
-//! named as such (`validation_token_collection_mismatch`).
+//! named as such (`validation_token_collection_mismatch`), and a refresh
+//! with a token of another collection names the caller's own.
 
 use serde_json::{Value, json};
 
@@ -203,4 +204,29 @@ async fn a_flow_token_of_another_collection_is_named_as_such() {
         actual[0]["data"]["token"]["code"], "validation_token_collection_mismatch",
         "{actual:#?}"
     );
+}
+
+/// `auth-refresh` on one collection with a token of another: a user's on
+/// `_superusers`, a superuser's on `users`, and (the control) a user's on
+/// its own collection.
+async fn refresh_elsewhere(s: &Server) -> Vec<Value> {
+    account(s, "users", "refresher@example.com", "").await;
+    let user = login(s, "users", "refresher@example.com", "pass-word-1").await;
+    let mut out = Vec::new();
+    for (collection, token) in [("_superusers", &user), ("users", &s.superuser), ("users", &user)] {
+        let path = format!("/api/collections/{collection}/auth-refresh");
+        let (status, answer) = s.call("POST", &path, Some(token), None).await;
+        out.push(json!({"status": status, "refusal": if status == 200 { Value::Null } else { answer }}));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_refresh_on_another_collection_names_the_callers_own() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let actual = refresh_elsewhere(&both.cairn).await;
+    assert_eq!(refresh_elsewhere(&both.pb).await, actual);
+    assert_eq!(actual[2]["status"], 200);
 }
