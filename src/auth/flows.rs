@@ -66,7 +66,7 @@ impl From<ChangeError> for FlowError {
     fn from(err: ChangeError) -> Self {
         match err {
             ChangeError::Missing => invalid_token(),
-            ChangeError::EmailTaken => field("token", invalid_new_email()),
+            ChangeError::EmailTaken => new_email_taken(),
             ChangeError::Store(e) => Self::Store(e),
         }
     }
@@ -92,6 +92,22 @@ fn not_for_superusers(c: &Collection, message: &'static str) -> Result<(), FlowE
 /// The new address is taken (found when asked, or when confirmed).
 fn invalid_new_email() -> FieldError {
     FieldError::new("validation_invalid_new_email", "Invalid new email address.")
+}
+
+/// The token's new address was taken after it was mailed. PocketBase
+/// reports the password too: with the token refused, no account's
+/// password is checked.
+fn new_email_taken() -> FlowError {
+    FlowError::Invalid(FieldErrors::from([
+        (
+            "token".to_owned(),
+            FieldError::new(
+                "validation_invalid_token_email",
+                "The new email address is invalid.",
+            ),
+        ),
+        ("password".to_owned(), invalid_password()),
+    ]))
 }
 
 fn invalid_password() -> FieldError {
@@ -383,6 +399,12 @@ pub async fn confirm_email_change(
         .as_deref()
         .and_then(Email::parse)
         .ok_or_else(invalid_token)?;
+    let taken = account::by_email(auth.db, c.clone(), new_email.to_string())
+        .await?
+        .is_some_and(|other| other.id != account.id);
+    if taken {
+        return Err(new_email_taken());
+    }
     if !auth
         .hasher
         .verify(password.to_owned(), account.password_hash.clone())

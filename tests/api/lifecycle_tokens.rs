@@ -7,7 +7,9 @@
 //! With password sign-in off, `auth-methods` offers no identity fields and
 //! a sign-in is a 403. A genuine flow token of another auth collection is
 //! named as such (`validation_token_collection_mismatch`), and a refresh
-//! with a token of another collection names the caller's own.
+//! with a token of another collection names the caller's own. An email
+//! change confirmed once its new address is taken names the token's
+//! address and the password, as PocketBase does.
 
 use serde_json::{Value, json};
 
@@ -229,4 +231,59 @@ async fn a_refresh_on_another_collection_names_the_callers_own() {
     let actual = refresh_elsewhere(&both.cairn).await;
     assert_eq!(refresh_elsewhere(&both.pb).await, actual);
     assert_eq!(actual[2]["status"], 200);
+}
+
+/// An email change confirmed after its new address was taken by another
+/// account (with the right and a wrong password), and one whose address
+/// is still free (the control).
+async fn changes_to_taken(s: &Server) -> Vec<Value> {
+    let (port, mut received) = crate::mail::smtp_sink().await;
+    s.admin(
+        "PATCH",
+        "/api/settings",
+        json!({"smtp": {"enabled": true, "host": "127.0.0.1", "port": port},
+            "meta": {"senderAddress": "noreply@example.com"}}),
+    )
+    .await;
+    let collection = "lifecycle_movers";
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": collection, "type": "auth", "fields": []}),
+    )
+    .await;
+    account(s, collection, "mover@example.com", "").await;
+    let mover = login(s, collection, "mover@example.com", "pass-word-1").await;
+    let mut tokens = Vec::new();
+    for new_email in ["taken@example.com", "free@example.com"] {
+        let path = format!("/api/collections/{collection}/request-email-change");
+        let (status, _) = s
+            .call("POST", &path, Some(&mover), Some(json!({"newEmail": new_email})))
+            .await;
+        assert_eq!(status, 204);
+        tokens.push(mailed_token(&mut received).await);
+    }
+    account(s, collection, "taken@example.com", "").await;
+    let path = format!("/api/collections/{collection}/confirm-email-change");
+    let mut out = Vec::new();
+    for (token, password) in [
+        (&tokens[0], "pass-word-1"),
+        (&tokens[0], "wrong-pass-1"),
+        (&tokens[1], "pass-word-1"),
+    ] {
+        let body = json!({"token": token, "password": password});
+        let (status, answer) = s.call("POST", &path, None, Some(body)).await;
+        out.push(json!({"status": status, "answer": answer}));
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_email_change_to_an_address_taken_since_answers_as_pocketbase() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let actual = changes_to_taken(&both.cairn).await;
+    assert_eq!(changes_to_taken(&both.pb).await, actual);
+    assert_eq!(actual[2]["status"], 204);
 }
