@@ -9,7 +9,8 @@
 //! named as such (`validation_token_collection_mismatch`), and a refresh
 //! with a token of another collection names the caller's own. An email
 //! change confirmed once its new address is taken names the token's
-//! address and the password, as PocketBase does.
+//! address and the password, as PocketBase does; a negative impersonation
+//! lifetime is a validation error.
 
 use serde_json::{Value, json};
 
@@ -286,4 +287,33 @@ async fn an_email_change_to_an_address_taken_since_answers_as_pocketbase() {
     let actual = changes_to_taken(&both.cairn).await;
     assert_eq!(changes_to_taken(&both.pb).await, actual);
     assert_eq!(actual[2]["status"], 204);
+}
+
+/// Impersonation tokens asked for with a negative, a zero and a given
+/// lifetime: the refusal, or whether the token came back.
+async fn impersonations(s: &Server) -> Vec<Value> {
+    let id = account(s, "users", "impersonated@example.com", "").await;
+    let path = format!("/api/collections/users/impersonate/{id}");
+    let mut out = Vec::new();
+    for duration in [json!(-1), json!(0), json!(100)] {
+        let body = json!({"duration": duration});
+        let (status, answer) = s.call("POST", &path, Some(&s.superuser), Some(body)).await;
+        let shown = if status == 200 {
+            json!(answer["token"].is_string())
+        } else {
+            answer
+        };
+        out.push(json!({"status": status, "answer": shown}));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_negative_impersonation_lifetime_is_a_validation_error() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let actual = impersonations(&both.cairn).await;
+    assert_eq!(impersonations(&both.pb).await, actual);
+    assert_eq!(actual[2]["status"], 200);
 }
