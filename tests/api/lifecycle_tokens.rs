@@ -10,7 +10,8 @@
 //! with a token of another collection names the caller's own. An email
 //! change confirmed once its new address is taken names the token's
 //! address and the password, as PocketBase does; a negative impersonation
-//! lifetime is a validation error.
+//! lifetime is a validation error. A new `authToken.secret` revokes every
+//! token the collection signed.
 
 use serde_json::{Value, json};
 
@@ -316,4 +317,47 @@ async fn a_negative_impersonation_lifetime_is_a_validation_error() {
     let actual = impersonations(&both.cairn).await;
     assert_eq!(impersonations(&both.pb).await, actual);
     assert_eq!(actual[2]["status"], 200);
+}
+
+/// Whether a token still refreshes after each change to its collection's
+/// `authToken`: a new lifetime (the control), a new secret (PocketBase's
+/// way to sign everyone out), and a secret too short to take.
+async fn secret_changes(s: &Server) -> Vec<Value> {
+    let collection = "lifecycle_secrets";
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": collection, "type": "auth", "fields": []}),
+    )
+    .await;
+    account(s, collection, "secret@example.com", "").await;
+    let mut out = Vec::new();
+    for change in [
+        json!({"duration": 3600}),
+        json!({"secret": "n".repeat(50)}),
+        json!({"secret": "short"}),
+    ] {
+        let held = login(s, collection, "secret@example.com", "pass-word-1").await;
+        let path = format!("/api/collections/{collection}");
+        let body = json!({"authToken": change});
+        let (status, answer) = s.call("PATCH", &path, Some(&s.superuser), Some(body)).await;
+        out.push(json!({
+            "change": change,
+            "status": status,
+            "refusal": if status == 200 { Value::Null } else { answer },
+            "earlier token refreshes": refreshes(s, collection, &held).await,
+        }));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_new_auth_token_secret_signs_everyone_out() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let actual = secret_changes(&both.cairn).await;
+    assert_eq!(secret_changes(&both.pb).await, actual);
+    assert_eq!(actual[0]["earlier token refreshes"], 200);
+    assert_eq!(actual[1]["earlier token refreshes"], 401);
 }
