@@ -26,6 +26,7 @@ use crate::{
     },
     identity::Caller,
     schema::{Collection, auth_options::AuthOptions},
+    validation::{FieldError, FieldErrors},
 };
 
 #[derive(ApiResponse)]
@@ -116,8 +117,10 @@ pub async fn complete(state: &AppState, req: &Request, signed_in: SignedIn) -> p
 #[derive(Object, Default)]
 pub struct ImpersonateBody {
     /// Token lifetime in seconds; the collection's auth token duration if 0.
+    /// Signed, so a negative one is a validation error (as PocketBase
+    /// answers it) rather than a body that does not load.
     #[oai(default)]
-    duration: u64,
+    duration: i64,
 }
 
 /// The typed options of an auth collection, which every auth collection of
@@ -190,7 +193,12 @@ impl AuthApi {
         let c = path::auth_collection(&self.state, &collection.0)?;
         let o = auth_options(&c)?;
         let password = &o.password_auth;
-        let fields = &password.identity_fields;
+        // A disabled method offers no identity fields, as PocketBase says.
+        let fields: &[String] = if password.enabled {
+            &password.identity_fields
+        } else {
+            &[]
+        };
         // A disabled method answers a zero duration, as PocketBase does.
         let duration = |enabled: bool, seconds: u64| if enabled { seconds } else { 0 };
         let has = |f: &str| fields.iter().any(|v| v == f);
@@ -219,9 +227,13 @@ impl AuthApi {
         let (record, presented) = match guard::identify(&self.state, req).await? {
             Caller::Guest => return Err(ApiError::unauthorized(messages::UNAUTHORIZED).into()),
             Caller::Record(r, _) if r.collection.id != c.id => {
+                // PocketBase's message names the caller's own collection.
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    format!("The request requires auth record from {} collection.", c.name),
+                    format!(
+                        "The request requires auth record from {} collection.",
+                        r.collection.name
+                    ),
                 )
                 .into());
             }
@@ -265,9 +277,19 @@ impl AuthApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(ApiError::not_found)?;
-        let duration = match body.0.duration {
-            0 => token::auth_duration(&c).map_err(ApiError::from)?,
-            d => d,
+        let duration = match u64::try_from(body.0.duration) {
+            Err(_) => {
+                let negative = FieldError::new(
+                    "validation_min_greater_equal_than_required",
+                    "Must be no less than 0.",
+                )
+                .with_params(json!({"threshold": 0}));
+                return Err(
+                    ApiError::validation(FieldErrors::from([("duration".to_owned(), negative)])).into(),
+                );
+            }
+            Ok(0) => token::auth_duration(&c).map_err(ApiError::from)?,
+            Ok(d) => d,
         };
         let token =
             token::issue_with(&c, &target.id, &target.token_key, duration, false).map_err(ApiError::from)?;

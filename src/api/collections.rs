@@ -15,8 +15,8 @@ use crate::{
     app::AppState,
     http::error::ApiError,
     query::{Paging, parse_filter, parse_sort},
-    records::preview,
-    schema::Collection,
+    records::{delete, preview},
+    schema::{Collection, Schema},
     validation::{ErrorTree, FieldError},
 };
 
@@ -251,11 +251,22 @@ impl CollectionsApi {
     async fn truncate(&self, req: &Request, collection: Path<String>) -> poem::Result<Done> {
         guard::require_superuser(&self.state, req).await?;
         let id = self.collection_id(&collection.0);
-        self.state
-            .schema
-            .truncate(&self.state.store.data, collection.0)
-            .await
-            .map_err(ApiError::from)?;
+        let found = path::find_collection(&self.state, &collection.0);
+        match found.filter(|c| delete::is_referenced(&self.state.schema.catalog(), c)) {
+            // Relations point here: each record goes as a delete would.
+            Some(c) => {
+                Schema::check_truncate(&c).map_err(ApiError::from)?;
+                delete::truncate(&self.state.records(), c)
+                    .await
+                    .map_err(ApiError::from)?;
+            }
+            None => self
+                .state
+                .schema
+                .truncate(&self.state.store.data, collection.0)
+                .await
+                .map_err(ApiError::from)?,
+        }
         self.remove_files(id).await;
         Ok(Done::NoContent)
     }

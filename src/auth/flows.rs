@@ -26,8 +26,8 @@ use super::{
 use crate::{
     identity::{Caller, email::Email, password},
     mail::{Mailer, templates::Template},
-    schema::Collection,
-    store::{Database, StoreError},
+    schema::{Collection, CollectionKind},
+    store::StoreError,
     validation::{FieldError, FieldErrors},
 };
 
@@ -66,7 +66,7 @@ impl From<ChangeError> for FlowError {
     fn from(err: ChangeError) -> Self {
         match err {
             ChangeError::Missing => invalid_token(),
-            ChangeError::EmailTaken => field("token", invalid_new_email()),
+            ChangeError::EmailTaken => new_email_taken(),
             ChangeError::Store(e) => Self::Store(e),
         }
     }
@@ -92,6 +92,22 @@ fn not_for_superusers(c: &Collection, message: &'static str) -> Result<(), FlowE
 /// The new address is taken (found when asked, or when confirmed).
 fn invalid_new_email() -> FieldError {
     FieldError::new("validation_invalid_new_email", "Invalid new email address.")
+}
+
+/// The token's new address was taken after it was mailed. PocketBase
+/// reports the password too: with the token refused, no account's
+/// password is checked.
+fn new_email_taken() -> FlowError {
+    FlowError::Invalid(FieldErrors::from([
+        (
+            "token".to_owned(),
+            FieldError::new(
+                "validation_invalid_token_email",
+                "The new email address is invalid.",
+            ),
+        ),
+        ("password".to_owned(), invalid_password()),
+    ]))
 }
 
 fn invalid_password() -> FieldError {
@@ -167,18 +183,36 @@ async fn send_token_mail(
 }
 
 /// The account a flow token names, if the token is genuine, unexpired, of
-/// this `purpose`, and was issued for the account's current address.
+/// this `purpose`, and was issued for the account's current address. A
+/// genuine token of another auth collection is named as such, as
+/// PocketBase names it; a forged one is only invalid.
 async fn token_account(
-    db: &Database,
+    auth: &AuthDeps<'_>,
     c: &Arc<Collection>,
     purpose: Purpose,
     raw: &str,
 ) -> Result<(Account, token::Claims), FlowError> {
     let claims = token::peek(raw).ok_or_else(invalid_token)?;
-    let account = account::by_id(db, c.clone(), claims.id.clone())
+    let issuer = auth
+        .schema
+        .catalog()
+        .by_id(&claims.collection_id)
+        .filter(|o| o.kind == CollectionKind::Auth)
+        .cloned()
+        .ok_or_else(invalid_token)?;
+    let account = account::by_id(auth.db, issuer.clone(), claims.id.clone())
         .await?
         .ok_or_else(invalid_token)?;
-    let claims = token::verify_for(raw, c, purpose, &account.token_key).ok_or_else(invalid_token)?;
+    let claims = token::verify_for(raw, &issuer, purpose, &account.token_key).ok_or_else(invalid_token)?;
+    if issuer.id != c.id {
+        return Err(field(
+            "token",
+            FieldError::new(
+                "validation_token_collection_mismatch",
+                "The provided token is for different auth collection.",
+            ),
+        ));
+    }
     let same_address = claims
         .email
         .as_deref()
@@ -232,7 +266,7 @@ pub async fn confirm_verification(
             FieldError::new("validation_invalid_token_claims", "Missing email token claim."),
         ));
     }
-    let (account, _) = token_account(auth.db, &c, Purpose::Verification, token).await?;
+    let (account, _) = token_account(auth, &c, Purpose::Verification, token).await?;
     if !account.verified {
         let verify = Change {
             verified: Some(true),
@@ -288,7 +322,7 @@ pub async fn confirm_password_reset(
     if !errors.is_empty() {
         return Err(FlowError::Invalid(errors));
     }
-    let (account, _) = token_account(auth.db, &c, Purpose::PasswordReset, &input.token).await?;
+    let (account, _) = token_account(auth, &c, Purpose::PasswordReset, &input.token).await?;
     let hash = auth.hasher.hash(input.password).await?;
     let reset = Change {
         password_hash: Some(hash),
@@ -359,12 +393,18 @@ pub async fn confirm_email_change(
             ("password".to_owned(), invalid_password()),
         ])));
     }
-    let (account, claims) = token_account(auth.db, &c, Purpose::EmailChange, token).await?;
+    let (account, claims) = token_account(auth, &c, Purpose::EmailChange, token).await?;
     let new_email = claims
         .new_email
         .as_deref()
         .and_then(Email::parse)
         .ok_or_else(invalid_token)?;
+    let taken = account::by_email(auth.db, c.clone(), new_email.to_string())
+        .await?
+        .is_some_and(|other| other.id != account.id);
+    if taken {
+        return Err(new_email_taken());
+    }
     if !auth
         .hasher
         .verify(password.to_owned(), account.password_hash.clone())

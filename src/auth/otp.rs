@@ -78,13 +78,16 @@ fn digits(len: usize) -> String {
 pub async fn request(auth: &AuthDeps<'_>, otp: Enabled, email: &Email) -> Result<String, FlowError> {
     let Enabled { c, length, duration } = otp;
     let otp_id = crate::random::lower_alphanumeric(15);
+    let len = length.clamp(4, 32) as usize;
+    let code = digits(len);
+    // Hashed before the address is looked up: hashing is most of this
+    // request's time, and an unknown address must take as long as a known
+    // one, or the time would tell which addresses have accounts.
+    let hash = auth.hasher.hash(code.clone()).await?;
     let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await? else {
         return Ok(otp_id);
     };
-    let len = length.clamp(4, 32) as usize;
     let duration = i64::try_from(duration).unwrap_or(i64::MAX);
-    let code = digits(len);
-    let hash = auth.hasher.hash(code.clone()).await?;
     let (id, c_id, record, to) = (
         otp_id.clone(),
         c.id.clone(),

@@ -208,3 +208,44 @@ fn delete_cascading(
         .execute([id])?;
     Ok(())
 }
+
+/// Whether a relation of a stored collection points at `c`.
+pub fn is_referenced(catalog: &Catalog, c: &Collection) -> bool {
+    catalog
+        .all()
+        .filter(|o| o.kind != CollectionKind::View)
+        .flat_map(|o| o.fields.iter())
+        .any(|f| matches!(&f.kind, FieldKind::Relation { collection_id, .. } if *collection_id == c.id))
+}
+
+/// Empties `c`, one transaction, each record deleted as a single delete
+/// would be (cascades, cleared references, events), so that no relation
+/// is left naming a record that is gone; refused whole, as PocketBase
+/// refuses it, when one of them is a required reference another record
+/// keeps. For a collection a relation points at (`is_referenced`): one
+/// nothing points at is emptied in one statement by the schema.
+pub async fn truncate(deps: &RecordsDeps<'_>, c: Arc<Collection>) -> Result<(), RecordError> {
+    const REFUSED: &str =
+        "Failed to truncate collection (most likely due to required cascade delete record references).";
+    let catalog = deps.schema.catalog();
+    let hook = deps.tx_hook.clone();
+    let removed = deps
+        .db
+        .write(move |tx| {
+            let ids: Vec<String> = tx
+                .prepare(&format!("SELECT id FROM {}", quote(&c.name)))?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut removed = Vec::new();
+            for id in ids {
+                delete_cascading(tx, &catalog, &*hook, &c, &id, &mut removed, 0).map_err(|e| match e {
+                    RecordError::Refused(_) => RecordError::Refused(REFUSED.into()),
+                    other => other,
+                })?;
+            }
+            Ok::<_, RecordError>(removed)
+        })
+        .await?;
+    service::finish(deps, removed, Vec::new()).await;
+    Ok(())
+}

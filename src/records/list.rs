@@ -120,7 +120,9 @@ pub async fn select(
     match decide_for(&requester.caller, &c, KeyAction::List, &c.rules.list) {
         Access::SuperusersOnly => return Err(RecordError::SuperusersOnly),
         Access::OutOfScope => return Err(RecordError::OutOfScope),
-        Access::Rule(expr) => conditions.add_rule(&catalog, &c, requester, &expr)?,
+        Access::Rule(expr) => conditions
+            .add_rule(&catalog, &c, requester, &expr)
+            .map_err(|e| e.broken_rule_as(None))?,
         Access::All => {}
     }
     if let Some(filter) = &query.filter {

@@ -48,7 +48,8 @@ pub enum RecordError {
     },
     #[error("{0}")]
     Refused(String),
-    /// A stored rule that no longer compiles: ours to fix, a 500.
+    /// A stored rule that no longer compiles: ours to fix, a 500 unless
+    /// the action answers it otherwise (`RecordError::broken_rule_as`).
     #[error("broken rule {0}")]
     BrokenRule(String),
     /// The client's own filter, sort or other query input is wrong (400)
@@ -64,6 +65,28 @@ pub enum RecordError {
     Storage(#[from] std::io::Error),
     #[error("writing the answer: {0}")]
     Encode(#[from] serde_json::Error),
+}
+
+/// The answer to a list whose rule no longer compiles (PocketBase's).
+const BROKEN_LIST: &str = "Something went wrong while processing your request.";
+
+impl RecordError {
+    /// A stored rule can stop compiling through the API itself (a
+    /// collection it names with `@collection` is renamed or deleted).
+    /// PocketBase then answers as a rule that matches nothing would,
+    /// never a 500: a list or a create is a 400, a view, update or
+    /// delete a 404. The rule is logged for the operator to fix.
+    pub(crate) fn broken_rule_as(self, action: Option<Action>) -> Self {
+        let Self::BrokenRule(rule) = self else {
+            return self;
+        };
+        tracing::warn!(rule, "a collection rule no longer compiles");
+        match action {
+            None => Self::Refused(BROKEN_LIST.into()),
+            Some(Action::Create) => invalid(CREATE_FAILED, ErrorTree::new()),
+            Some(_) => Self::NotFound,
+        }
+    }
 }
 
 impl From<rusqlite::Error> for RecordError {
@@ -132,6 +155,7 @@ pub(crate) fn authorize_in(
         requester,
         &decide_for(&requester.caller, c, scope, rule),
     )
+    .map_err(|e| e.broken_rule_as(Some(action)))
 }
 
 /// A record's values by field name, canonical JSON, hidden ones included.

@@ -36,6 +36,8 @@ use crate::{
     validation::{ErrorTree, FieldError},
 };
 
+mod account;
+
 const TOKEN_KEY_LEN: usize = 50;
 
 /// What a write asks for: a new record, a change to record `id`, or
@@ -162,7 +164,7 @@ pub async fn prepare(
     let new_files = upload::accept(&c, uploads, &mut early);
     let mut old_password_ok = None;
     if c.kind == CollectionKind::Auth && !plain.is_empty() && !manager && kind != WriteKind::Create {
-        old_password_ok = Some(old_password_matches(deps, &c, &id, &body).await?);
+        old_password_ok = Some(account::old_password_matches(deps, &c, &id, &body).await?);
     }
     let mut hashed = Vec::new();
     // Nothing slow or lasting for a write that already cannot succeed.
@@ -188,34 +190,6 @@ pub async fn prepare(
         hook: deps.tx_hook.clone(),
         modifying,
     })
-}
-
-/// Checks `oldPassword` against the stored hash, before the transaction
-/// (verifying is slow; the writer must not wait on it).
-async fn old_password_matches(
-    deps: &RecordsDeps<'_>,
-    c: &Arc<Collection>,
-    id: &str,
-    body: &Map<String, Value>,
-) -> Result<bool, RecordError> {
-    let old = body
-        .get("oldPassword")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    if old.is_empty() {
-        return Ok(false);
-    }
-    let (c2, id2) = (c.clone(), id.to_owned());
-    let stored = deps
-        .db
-        .read(move |conn| read_values(conn, &c2, &id2).map_err(RecordError::from))
-        .await?
-        .and_then(|v| v.get("password").and_then(Value::as_str).map(str::to_owned));
-    match stored {
-        Some(hash) => Ok(deps.hasher.verify(old, hash).await?),
-        None => Ok(false),
-    }
 }
 
 impl WritePlan {
@@ -307,7 +281,7 @@ impl WritePlan {
                 values.insert(key.clone(), value.clone());
             }
         }
-        self.set_passwords(&mut values, creating, &mut errors);
+        self.set_passwords(&mut values, &before, creating, &mut errors);
         if !errors.is_empty() {
             return Err(invalid(message, errors));
         }
@@ -351,27 +325,6 @@ impl WritePlan {
         })
     }
 
-    /// An account's email and verified state change only through their
-    /// own flows (or a manager), and a new account starts unverified;
-    /// PocketBase answers a direct change so, rather than dropping it.
-    fn guard_account_fields(&self, before: &Values, creating: bool, errors: &mut ErrorTree) {
-        if self.c.kind != CollectionKind::Auth || self.manager {
-            return;
-        }
-        let guarded: &[&str] = if creating {
-            &["verified"]
-        } else {
-            &["email", "verified"]
-        };
-        for &key in guarded {
-            if let (Some(given), Some(f)) = (self.body.get(key), self.c.field(key))
-                && values::normalize(f, given) != before.get(key).cloned().unwrap_or_else(|| values::zero(f))
-            {
-                errors.add(&[key], FieldError::values_mismatch());
-            }
-        }
-    }
-
     /// A record keeps its id: an update naming another one (any value but
     /// the id itself, superusers included) is refused as PocketBase
     /// refuses it, rather than ignored, so a client that meant to move a
@@ -391,60 +344,6 @@ impl WritePlan {
             );
         }
     }
-
-    /// Stores the prepared hashes; on an auth collection checks
-    /// `passwordConfirm` (and `oldPassword` for a non-manager's change)
-    /// and issues a new `tokenKey`, which revokes every earlier token.
-    fn set_passwords(&self, values: &mut Values, creating: bool, errors: &mut ErrorTree) {
-        let body = &self.body;
-        for f in self
-            .c
-            .fields
-            .iter()
-            .filter(|f| matches!(f.kind, FieldKind::Password { .. }))
-        {
-            if creating && f.kind.is_required() && body.get(&f.name).is_none() {
-                errors.add(&[&f.name], FieldError::required());
-            }
-        }
-        for (name, hash) in &self.hashed {
-            values.insert(name.clone(), Value::String(hash.clone()));
-        }
-        if self.c.kind != CollectionKind::Auth {
-            return;
-        }
-        let given = body.get("password").and_then(Value::as_str).unwrap_or("");
-        let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
-        let changing = !given.is_empty();
-        if creating && confirm.is_empty() {
-            errors.add(&["passwordConfirm"], FieldError::required());
-        } else if (creating || changing) && given != confirm {
-            errors.add(&["passwordConfirm"], FieldError::values_mismatch());
-        }
-        if !creating && changing && !self.manager {
-            let old_given = body
-                .get("oldPassword")
-                .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty());
-            if !old_given {
-                errors.add(&["oldPassword"], FieldError::required());
-            } else if self.old_password_ok != Some(true) {
-                errors.add(
-                    &["oldPassword"],
-                    FieldError::new(
-                        "validation_invalid_old_password",
-                        "Missing or invalid old password.",
-                    ),
-                );
-            }
-        }
-        if creating || changing {
-            values.insert(
-                "tokenKey".into(),
-                json!(crate::random::alphanumeric(TOKEN_KEY_LEN)),
-            );
-        }
-    }
 }
 
 /// Sets the autodate fields that change on this kind of write.
@@ -460,12 +359,15 @@ fn stamp_autodates(c: &Collection, values: &mut Values, creating: bool) {
 }
 
 /// Fields a client may not set directly, or that have their own step
-/// (passwords are hashed in `prepare`, files in `records::files`).
-fn managed(c: &Collection, f: &Field) -> bool {
+/// (passwords are hashed in `prepare`, files in `records::files`). An
+/// account's `tokenKey` is a plain field here: hidden, so only superusers
+/// reach it (`writable::strip`), and a new account's is drawn from its
+/// pattern like any empty autogenerated text.
+fn managed(f: &Field) -> bool {
     matches!(
         f.kind,
         FieldKind::Autodate { .. } | FieldKind::Password { .. } | FieldKind::File { .. }
-    ) || (c.kind == CollectionKind::Auth && f.name == "tokenKey")
+    )
 }
 
 /// Applies the request body to `values` and validates every plain field.
@@ -479,7 +381,7 @@ fn apply_body(
 ) {
     let modifying = modifiers::any(body);
     for f in &c.fields {
-        if managed(c, f) || (!creating && f.name == "id") {
+        if managed(f) || (!creating && f.name == "id") {
             continue;
         }
         if c.kind == CollectionKind::Auth && f.name == "verified" && !manager {

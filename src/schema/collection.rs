@@ -331,12 +331,16 @@ impl Collection {
 }
 
 /// Merges a client's auth option object into the stored one key by key, so
-/// a partial update keeps the rest (and the secrets).
+/// a partial update keeps the rest (and the secrets it does not replace).
 fn merge_option(options: &mut Map<String, Value>, key: &str, value: &Value) {
     match (options.get_mut(key), value) {
         (Some(Value::Object(current)), Value::Object(patch)) => {
             for (k, v) in patch {
-                if k == "secret" {
+                // The output never shows a secret, so one sent back blank
+                // or not at all keeps the stored one; a new one replaces
+                // it (a new `authToken.secret` revokes every token signed
+                // with the old one, as in PocketBase).
+                if k == "secret" && v.as_str().is_none_or(str::is_empty) {
                     continue;
                 }
                 merge_option(current, k, v);

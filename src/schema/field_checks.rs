@@ -170,6 +170,21 @@ pub(super) fn validate_fields(
                             "The relation collection doesn't exist.",
                         ),
                     );
+                } else if let Some(FieldKind::Relation {
+                    collection_id: before,
+                    ..
+                }) = old.and_then(|o| o.field_by_id(&field.id)).map(|f| &f.kind)
+                    && before != collection_id
+                {
+                    // The stored ids name records of the old collection:
+                    // pointed elsewhere, they would name strangers.
+                    errors.add(
+                        &path("collectionId"),
+                        FieldError::new(
+                            "validation_field_relation_change",
+                            "The relation collection cannot be changed.",
+                        ),
+                    );
                 }
                 if *max_select > 0 && min_select > max_select {
                     errors.add(

@@ -284,22 +284,30 @@ impl Schema {
         .await
     }
 
+    /// Why `c` cannot be emptied, if it cannot.
+    pub fn check_truncate(c: &Collection) -> Result<(), SchemaError> {
+        if c.id == defaults::SUPERUSERS_ID {
+            // Emptied, it would lock every superuser out (PocketBase
+            // refuses too: its last superuser cannot be deleted).
+            return Err(SchemaError::Refused(
+                "Failed to truncate collection: the superusers cannot all be deleted.".into(),
+            ));
+        }
+        if c.kind == CollectionKind::View {
+            return Err(SchemaError::Refused(
+                "View collections cannot be truncated.".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Empties a collection in one statement: for one no relation points
+    /// at (else `records::delete::truncate`, record by record).
     pub async fn truncate(&self, db: &Database, id_or_name: String) -> Result<(), SchemaError> {
         let gone = self.accounts_gone;
         self.change(db, move |tx, stored| {
             let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
-            if c.id == defaults::SUPERUSERS_ID {
-                // Emptied, it would lock every superuser out (PocketBase
-                // refuses too: its last superuser cannot be deleted).
-                return Err(SchemaError::Refused(
-                    "Failed to truncate collection: the superusers cannot all be deleted.".into(),
-                ));
-            }
-            if c.kind == CollectionKind::View {
-                return Err(SchemaError::Refused(
-                    "View collections cannot be truncated.".into(),
-                ));
-            }
+            Self::check_truncate(c)?;
             if c.kind == CollectionKind::Auth {
                 gone(tx, c)?;
             }

@@ -145,7 +145,7 @@ pub fn validate(
     if new.kind == CollectionKind::Auth {
         super::auth_options::validate_sessions(&new.options, &mut errors);
         super::auth_options::validate_oauth2(&new.options, &mut errors);
-        super::auth_options::validate_secrets(&new.options, &mut errors);
+        super::auth_options::validate_secrets(&new.options, old.map(|o| &o.options), &mut errors);
         super::auth_options::validate_auth_options(new, &mut errors);
     }
     if let Some(old) = old {

@@ -60,6 +60,8 @@ mod keys_use;
 mod leftovers_deleted_accounts;
 mod leftovers_file_tokens;
 mod leftovers_realtime_delete;
+mod lifecycle_collections;
+mod lifecycle_tokens;
 mod limits_names;
 mod limits_paths;
 mod limits_proxy;

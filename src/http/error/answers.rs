@@ -133,9 +133,10 @@ impl From<LoginError> for ApiError {
     fn from(err: LoginError) -> Self {
         match err {
             LoginError::Invalid(fields) => ApiError::validation(fields),
-            LoginError::Disabled => {
-                ApiError::bad_request("The collection is not configured to allow password authentication.")
-            }
+            LoginError::Disabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "The collection is not configured to allow password authentication.",
+            ),
             LoginError::Failed => ApiError::bad_request("Failed to authenticate."),
             LoginError::Backoff(wait) => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

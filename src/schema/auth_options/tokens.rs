@@ -174,11 +174,37 @@ impl Tokens {
 /// Refuses to save an auth collection without every token secret, with
 /// PocketBase's error (a client that creates a collection with
 /// `"authToken": {"secret": ""}` would otherwise sign with no secret).
-pub fn validate_secrets(options: &Map<String, Value>, errors: &mut ErrorTree) {
+pub fn validate_secrets(
+    options: &Map<String, Value>,
+    old: Option<&Map<String, Value>>,
+    errors: &mut ErrorTree,
+) {
+    let secret_of = |o: Option<&Map<String, Value>>, kind: TokenKind| {
+        group(o, kind.option_key()).and_then(|g| g.get("secret")).cloned()
+    };
     for kind in TokenKind::ALL {
-        let secret = group(Some(options), kind.option_key()).and_then(|g| g.get("secret"));
-        if Secret::parse(secret).is_none() {
+        let secret = secret_of(Some(options), kind);
+        let Some(parsed) = Secret::parse(secret.as_ref()) else {
             errors.add(&[kind.option_key(), "secret"], FieldError::required());
+            continue;
+        };
+        // A new secret is held to PocketBase's bounds; one already stored
+        // (an import's, say) is left as it is.
+        let len = parsed.expose().chars().count();
+        let changed = old.is_none_or(|o| secret_of(Some(o), kind) != secret);
+        if changed && !(SECRET_MIN..=SECRET_MAX).contains(&len) {
+            errors.add(
+                &[kind.option_key(), "secret"],
+                FieldError::new(
+                    "validation_length_out_of_range",
+                    format!("The length must be between {SECRET_MIN} and {SECRET_MAX}."),
+                )
+                .with_params(json!({"min": SECRET_MIN, "max": SECRET_MAX})),
+            );
         }
     }
 }
+
+/// The lengths a secret a client sets may have.
+const SECRET_MIN: usize = 30;
+const SECRET_MAX: usize = 255;
