@@ -9,11 +9,13 @@
 //! shared by caller, and the event JSON is serialized once per distinct
 //! shape. All of a change's queries run in one read on a blocking thread.
 //!
-//! A delete event is checked against the record as it was: the row is gone
-//! after the commit, so the rule runs against a one-row table of the old
-//! values standing in for the collection (PocketBase checks before the
-//! delete; the answer is the same unless the rule reaches into the deleted
-//! row's own collection through a relation).
+//! Every event is checked against the record as its change left it, never
+//! as the row is when the dispatcher gets to it: by then a later write of
+//! the same batch, or a quick next request, may have made a private record
+//! public (its earlier, private version must not go out to those the public
+//! one is for) or deleted it (its owner must still hear of its creation).
+//! So the rule runs against the collection with the changed row replaced
+//! by the change's own values (gone, for a delete, since the row is).
 
 use std::{
     collections::HashMap,
@@ -309,11 +311,7 @@ fn check(conn: &Connection, change: &RecordChange, conditions: Conditions) -> bo
     let table = quote(&c.name);
     let and_sql = conditions.and_sql();
     let mut params = conditions.params;
-    let prefix = if change.action == ChangeAction::Delete {
-        old_row(c, change, &mut params)
-    } else {
-        String::new()
-    };
+    let prefix = as_changed(c, change, &mut params);
     let sql = format!("{prefix}SELECT count(*) > 0 FROM {table} WHERE {table}.id = ?1{and_sql}");
     let result = conn
         .prepare_cached(&sql)
@@ -324,13 +322,16 @@ fn check(conn: &Connection, change: &RecordChange, conditions: Conditions) -> bo
     })
 }
 
-/// `WITH "name"(cols) AS (SELECT ?, …) ` holding the deleted record's
-/// values under the collection's own name, so the compiled rule reads them
-/// as it would read the row. Hidden fields come from the values the delete
-/// kept (`RecordChange::hidden`): read as empty, a rule such as
-/// `secret != 'private'` would announce a record's deletion to those it
+/// `WITH "name"(cols) AS (SELECT ?, … UNION ALL SELECT cols FROM main."name"
+/// WHERE id != ?1) `: the collection as the change left it, under its own
+/// name, so the compiled rule reads the changed record's values where it
+/// would read its row, and every other row (a relation back into the same
+/// collection) as stored. A schema-qualified name is the table itself,
+/// never the common table expression it shadows. Hidden fields come from
+/// the values the write kept (`RecordChange::hidden`): read as empty, a
+/// rule such as `secret != 'private'` would announce a record to those it
 /// was hidden from. Only passwords and `tokenKey` read as their zero value.
-fn old_row(c: &Collection, change: &RecordChange, params: &mut Vec<Sql>) -> String {
+fn as_changed(c: &Collection, change: &RecordChange, params: &mut Vec<Sql>) -> String {
     let mut cols = Vec::with_capacity(c.fields.len());
     let mut marks = Vec::with_capacity(c.fields.len());
     for f in &c.fields {
@@ -342,10 +343,9 @@ fn old_row(c: &Collection, change: &RecordChange, params: &mut Vec<Sql>) -> Stri
         cols.push(quote(&f.name));
         marks.push(format!("?{}", params.len()));
     }
+    let (table, cols) = (quote(&c.name), cols.join(", "));
     format!(
-        "WITH {}({}) AS (SELECT {}) ",
-        quote(&c.name),
-        cols.join(", "),
+        "WITH {table}({cols}) AS (SELECT {} UNION ALL SELECT {cols} FROM main.{table} WHERE id != ?1) ",
         marks.join(", ")
     )
 }
@@ -360,12 +360,9 @@ fn shape(
     sub: &Subscription,
 ) -> Arc<str> {
     let mut records = vec![change.record.clone()];
-    if change.action == ChangeAction::Delete {
-        // The row is gone: the delete kept what a superuser sees of it.
-        crate::records::reveal::fill_kept(caller, &mut records[0], &change.hidden);
-    } else if let Err(err) = crate::records::reveal::fill(conn, &change.collection, caller, &mut records) {
-        tracing::warn!(error = %err, "realtime: hidden fields unreadable; sending the record without them");
-    }
+    // What a superuser sees of the record as the change left it, kept by
+    // the write (the row may have changed or gone since).
+    crate::records::reveal::fill_kept(caller, &mut records[0], &change.hidden);
     if !sub.expand.is_empty() {
         let requester = requester(caller, sub);
         if let Err(err) = expand::apply(

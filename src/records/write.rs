@@ -21,6 +21,7 @@ use super::{
     events::{ChangeAction, RecordChange},
     files as file_fields, modifiers,
     persist::{check_relations, exists, insert, update},
+    reveal,
     service::{
         Action, CREATE_FAILED, RecordError, UPDATE_FAILED, Values, authorize, authorize_in, invalid,
         matches_rule, read_shaped, read_values,
@@ -342,7 +343,7 @@ impl WritePlan {
             },
             collection: c.clone(),
             record,
-            hidden: Default::default(),
+            hidden: reveal::kept(tx, c, &self.id)?,
         };
         self.hook.changed(tx, catalog, &change, previous.as_ref())?;
         Ok(Applied {
