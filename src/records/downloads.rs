@@ -205,8 +205,8 @@ async fn read_head(path: &std::path::Path) -> Result<Vec<u8>, RecordError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RecordError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let mut head = Vec::with_capacity(512);
-    file.take(512).read_to_end(&mut head).await?;
+    let mut head = Vec::with_capacity(sniff::SAMPLE);
+    file.take(sniff::SAMPLE as u64).read_to_end(&mut head).await?;
     Ok(head)
 }
 

@@ -36,6 +36,7 @@ mod fields_everywhere;
 mod file_downloads;
 mod files;
 mod files_sweep;
+mod files_types;
 mod files_views;
 mod filters;
 mod followups_hidden_superuser;
