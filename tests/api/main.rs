@@ -35,6 +35,7 @@ mod fields_cairn;
 mod fields_everywhere;
 mod file_downloads;
 mod files;
+mod files_modifiers;
 mod files_sweep;
 mod files_types;
 mod files_views;
