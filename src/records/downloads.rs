@@ -84,7 +84,7 @@ pub async fn find(
     // rules and field options (checked above and below), as PocketBase
     // serves it.
     let (store_c, store_id) = match c.kind {
-        CollectionKind::View => stored_at(deps, &c, &field.name, filename).await?,
+        CollectionKind::View => stored_at(deps, &c, record_id, &field.name, filename).await?,
         _ => (c.id.clone(), record_id.to_owned()),
     };
     let path = deps
@@ -140,10 +140,12 @@ pub async fn find(
 /// `field` of `view` shows: the record of the collection the field reads
 /// (`schema::view::file_source`) whose file field holds that name. Stored
 /// names are unique and no write can copy one into another record, so the
-/// name finds the one record.
+/// name finds the one record; should an import have copied one, the record
+/// of the view row's own id is taken first.
 async fn stored_at(
     deps: &RecordsDeps<'_>,
     view: &Collection,
+    view_id: &str,
     field: &str,
     filename: &str,
 ) -> Result<(String, String), RecordError> {
@@ -159,14 +161,15 @@ async fn stored_at(
     let (table, column) = (quote(&source.name), quote(&field));
     let sql = format!(
         "SELECT id FROM {table} WHERE {column} = ?1 OR (json_valid({column}) \
-         AND EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?1)) LIMIT 1"
+         AND EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?1)) \
+         ORDER BY id = ?2 DESC LIMIT 1"
     );
-    let name = filename.to_owned();
+    let (name, view_id) = (filename.to_owned(), view_id.to_owned());
     let id: Option<String> = deps
         .db
         .read(move |conn| {
             conn.prepare_cached(&sql)?
-                .query_row([&name], |r| r.get(0))
+                .query_row([&name, &view_id], |r| r.get(0))
                 .optional()
                 .map_err(RecordError::from)
         })

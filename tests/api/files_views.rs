@@ -79,6 +79,14 @@ async fn seed(s: &Server) -> Seeded {
                "viewQuery": "SELECT id, owner, doc, secret AS hush FROM vnotes"}),
     )
     .await;
+    // A view of the view: its file is still the note's.
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "vnotes_deeper", "type": "view", "listRule": mine, "viewRule": mine,
+               "viewQuery": "SELECT id, owner, hush FROM vnotes_view"}),
+    )
+    .await;
     let a = note(s, "vnotes", "notealice000001", "alicealicealice").await;
     let b = note(s, "vnotes", "notebob00000001", "bobbobbobbobbob").await;
     Seeded {
@@ -96,10 +104,12 @@ async fn seed(s: &Server) -> Seeded {
 /// Status and body of a download of `name` of alice's note through the
 /// view, with `query` (`?token=…`).
 async fn download(s: &Server, seeded: &Seeded, name: &str, query: &str) -> (u16, String) {
-    let url = format!(
-        "{}/api/files/{}/{}/{name}{query}",
-        s.base, seeded.view, seeded.alice_note
-    );
+    // `query` may name the view instead (`@vnotes_deeper?token=…`).
+    let (view, query) = match query.strip_prefix('@') {
+        Some(rest) => rest.split_at(rest.find('?').unwrap_or(rest.len())),
+        None => (seeded.view.as_str(), query),
+    };
+    let url = format!("{}/api/files/{view}/{}/{name}{query}", s.base, seeded.alice_note);
     let resp = s.client.get(url).send().await.unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
@@ -128,6 +138,18 @@ async fn a_view_serves_the_files_it_shows_under_its_own_rules() {
             (s.unshown.clone(), String::new())
         }),
         ("another record's file", |s| (s.bobs_doc.clone(), String::new())),
+        (
+            "a protected file through a view of the view, to its owner's token",
+            |s| {
+                (
+                    s.secret.clone(),
+                    format!("@vnotes_deeper?token={}", s.alice_file_token),
+                )
+            },
+        ),
+        ("a protected file through a view of the view, to a guest", |s| {
+            (s.secret.clone(), "@vnotes_deeper".to_owned())
+        }),
     ];
     let mut differences = Vec::new();
     let mut cairn_statuses = Vec::new();
@@ -145,5 +167,5 @@ async fn a_view_serves_the_files_it_shows_under_its_own_rules() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     // What the comparison proves, said outright: the owner's token reads
     // the protected file, nobody else does.
-    assert_eq!(cairn_statuses, [200, 404, 404, 200, 404, 404]);
+    assert_eq!(cairn_statuses, [200, 404, 404, 200, 404, 404, 200, 404]);
 }
