@@ -91,6 +91,7 @@ mod rules_body;
 mod rules_body_crafted;
 mod rules_body_files;
 mod rules_body_lists;
+mod rules_create_errors;
 mod ruletest_api;
 mod scaffolds;
 mod secrets;
