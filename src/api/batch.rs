@@ -92,6 +92,7 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
         )
         .into());
     }
+    check_requests(&requests)?;
     let base = guard::requester(state, req, None).await?;
     let limits = req
         .extensions()
@@ -168,6 +169,60 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
     Ok(Json(Value::Array(out)))
 }
 
+/// The methods a batch request may name, in PocketBase's spelling: a
+/// lower-case `post` is refused as it is there, not run as a POST.
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// Checks every request's form before any is run, as PocketBase does: a
+/// request that is not `{method, url, headers, body}` with those types
+/// makes the whole body unreadable; a missing method or URL, or a method
+/// not in `METHODS`, is a field error under `requests.N`, all of them at
+/// once. Which routes may be batched is decided later, request by request.
+fn check_requests(requests: &[Value]) -> Result<(), ApiError> {
+    let unreadable = || ApiError::bad_request("Failed to read the submitted batch data.");
+    fn text(v: Option<&Value>) -> Option<&str> {
+        match v {
+            None | Some(Value::Null) => Some(""),
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => None,
+        }
+    }
+    let mut errors = ErrorTree::new();
+    for (index, raw) in requests.iter().enumerate() {
+        let empty = Map::new();
+        let raw = match raw {
+            Value::Object(raw) => raw,
+            Value::Null => &empty,
+            _ => return Err(unreadable()),
+        };
+        let headers_ok = match raw.get("headers") {
+            None | Some(Value::Null) => true,
+            Some(Value::Object(h)) => h.values().all(|v| v.is_string() || v.is_null()),
+            Some(_) => false,
+        };
+        let body_ok = matches!(raw.get("body"), None | Some(Value::Null | Value::Object(_)));
+        let (Some(method), Some(url), true, true) =
+            (text(raw.get("method")), text(raw.get("url")), headers_ok, body_ok)
+        else {
+            return Err(unreadable());
+        };
+        let n = index.to_string();
+        if method.is_empty() {
+            errors.add(&["requests", &n, "method"], FieldError::required());
+        } else if !METHODS.contains(&method) {
+            errors.add(&["requests", &n, "method"], FieldError::not_allowed_value());
+        }
+        if url.is_empty() {
+            errors.add(&["requests", &n, "url"], FieldError::required());
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation_with("Invalid batch request data.", errors))
+    }
+}
+
 fn invalid_batch(error: FieldError) -> ApiError {
     let mut errors = ErrorTree::new();
     errors.add(&["requests"], error);
@@ -228,11 +283,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
     let Value::Object(mut raw) = raw else {
         return Err(unsupported());
     };
-    let method = raw
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_ascii_uppercase();
+    let method = raw.get("method").and_then(Value::as_str).unwrap_or("").to_owned();
     let url = raw.get("url").and_then(Value::as_str).unwrap_or("").to_owned();
     let body = match raw.remove("body") {
         Some(Value::Object(map)) => map,

@@ -13,7 +13,7 @@ use crate::{
     identity::password::Hasher,
     records::{
         events::{self, ChangeAction, RecordChange},
-        shape,
+        reveal, shape,
     },
     schema::{Collection, field::FieldKind, sync::quote},
     store::{Database, StoreError},
@@ -211,7 +211,7 @@ pub async fn change(
                 action: ChangeAction::Update,
                 collection: c2.clone(),
                 record: account.record.clone(),
-                hidden: Default::default(),
+                hidden: reveal::kept(tx, &c2, &id2)?,
             };
             hook.changed(tx, &catalog, &change, previous.as_ref())?;
             // The same change, told again after the commit.

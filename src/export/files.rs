@@ -78,8 +78,11 @@ impl FileCopier {
 /// optional to it and left out.
 fn write_attrs(file: &Path) -> std::io::Result<()> {
     use std::io::Read;
-    let mut head = Vec::with_capacity(512);
-    std::fs::File::open(file)?.take(512).read_to_end(&mut head)?;
+    let sample = crate::files::sniff::SAMPLE;
+    let mut head = Vec::with_capacity(sample);
+    std::fs::File::open(file)?
+        .take(sample as u64)
+        .read_to_end(&mut head)?;
     let kind = crate::files::sniff::content_type(crate::files::sniff::sniff(&head).mime);
     let attrs = serde_json::json!({
         "user.cache_control": "",

@@ -1,7 +1,9 @@
 //! Content types from the bytes themselves, never from what the client
 //! claims: the type decides how a file is served, and `mimeTypes` on a
 //! field is checked against it. Only the types Cairn treats specially are
-//! recognised; everything else is text (valid UTF-8) or binary.
+//! recognised, and the text formats PocketBase tells apart from plain
+//! text (JSON, CSV), so a field's `mimeTypes` accepts and refuses the same
+//! uploads; everything else is text (valid UTF-8) or binary.
 
 /// A sniffed type: its MIME name and the extension a nameless upload gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +54,13 @@ const MAGIC: &[(&[u8], Sniffed)] = &[
     (b"\x1a\x45\xdf\xa3", t("video/webm", ".webm")),
 ];
 
-/// The type of `bytes` (only the first few hundred are looked at).
+/// How many leading bytes decide a type (as many as PocketBase reads):
+/// callers that read a stored file read this much of it.
+pub const SAMPLE: usize = 3072;
+
+/// The type of `bytes` (only the first `SAMPLE` are looked at).
 pub fn sniff(bytes: &[u8]) -> Sniffed {
-    let head = &bytes[..bytes.len().min(512)];
+    let head = &bytes[..bytes.len().min(SAMPLE)];
     if let Some((_, found)) = MAGIC.iter().find(|(magic, _)| head.starts_with(magic)) {
         return *found;
     }
@@ -77,6 +83,14 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
         Err(e) => e.error_len().is_none(),
     };
     if text && !head.contains(&0) {
+        // A sample of exactly `SAMPLE` bytes may have been cut short.
+        let cut = head.len() == SAMPLE;
+        if is_json(head, cut) {
+            return t("application/json", ".json");
+        }
+        if is_csv(head, cut) {
+            return t("text/csv", ".csv");
+        }
         return t("text/plain", ".txt");
     }
     t("application/octet-stream", "")
@@ -124,9 +138,53 @@ fn markup(head: &[u8]) -> Option<Sniffed> {
     None
 }
 
+/// A JSON object or array (a bare number or string is plain text); one
+/// cut short by the sample counts if all of it that was read is valid.
+fn is_json(head: &[u8], cut: bool) -> bool {
+    if !matches!(head.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'[')) {
+        return false;
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(head) {
+        Ok(_) => true,
+        Err(e) => cut && e.is_eof(),
+    }
+}
+
+/// Comma-separated values: at least two records (blank and `#` lines
+/// skipped, and a last line the sample may have cut left out), all with
+/// the same number of fields, more than one. Commas inside double quotes
+/// separate nothing.
+fn is_csv(head: &[u8], cut: bool) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .collect();
+    if cut {
+        lines.pop();
+    }
+    let fields = |line: &str| {
+        let mut quoted = false;
+        1 + line
+            .chars()
+            .filter(|c| {
+                if *c == '"' {
+                    quoted = !quoted;
+                }
+                *c == ',' && !quoted
+            })
+            .count()
+    };
+    let Some(first) = lines.first().map(|l| fields(l)) else {
+        return false;
+    };
+    lines.len() > 1 && first > 1 && lines.iter().all(|l| fields(l) == first)
+}
+
 /// The `Content-Type` header for a sniffed type.
 pub fn content_type(mime: &str) -> String {
-    if mime.starts_with("text/") {
+    // As PocketBase names them: CSV goes without a charset.
+    if mime.starts_with("text/") && mime != "text/csv" {
         format!("{mime}; charset=utf-8")
     } else {
         mime.to_owned()
@@ -149,6 +207,24 @@ mod tests {
             "image/svg+xml"
         );
         assert_eq!(sniff(b"hello").mime, "text/plain");
+        assert_eq!(sniff(b" {\"a\": [1, 2]}\n").mime, "application/json");
+        assert_eq!(sniff(b"[1, 2]").mime, "application/json");
+        assert_eq!(sniff(b"123").mime, "text/plain", "a bare number is no document");
+        assert_eq!(
+            sniff(b"{\"a\": 1").mime,
+            "text/plain",
+            "cut short, but not by the sample"
+        );
+        let long = format!("[{}1]", "1, ".repeat(SAMPLE));
+        assert_eq!(
+            sniff(long.as_bytes()).mime,
+            "application/json",
+            "cut by the sample"
+        );
+        assert_eq!(sniff(b"a,b,c\n1,\"2,5\",3\n\n4,5,6\n").mime, "text/csv");
+        assert_eq!(sniff(b"a,b\n1,2,3\n").mime, "text/plain", "ragged rows");
+        assert_eq!(sniff(b"a,b\n").mime, "text/plain", "one row");
+        assert_eq!(sniff(b"a\nb\n").mime, "text/plain", "one column");
         assert_eq!(sniff(b"\0\x01\x02").mime, "application/octet-stream");
         assert!(!is_inline("text/html") && !is_inline("image/svg+xml") && is_inline("image/png"));
     }

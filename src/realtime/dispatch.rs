@@ -9,11 +9,14 @@
 //! shared by caller, and the event JSON is serialized once per distinct
 //! shape. All of a change's queries run in one read on a blocking thread.
 //!
-//! A delete event is checked against the record as it was: the row is gone
-//! after the commit, so the rule runs against a one-row table of the old
-//! values standing in for the collection (PocketBase checks before the
-//! delete; the answer is the same unless the rule reaches into the deleted
-//! row's own collection through a relation).
+//! Every event is checked against the record as its change left it, never
+//! as the row is when the dispatcher gets to it: by then a later write of
+//! the same batch, or a quick next request, may have made a private record
+//! public (its earlier, private version must not go out to those the public
+//! one is for) or deleted it (its owner must still hear of its creation).
+//! So the rule runs on the table while the row is still as the change
+//! left it, and otherwise with the change's own values standing in for
+//! the row (see `check`).
 
 use std::{
     collections::HashMap,
@@ -21,7 +24,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use rusqlite::{Connection, params_from_iter, types::Value as Sql};
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
@@ -304,33 +307,76 @@ fn conditions(
 
 /// Whether the changed record passes `conditions`. A query that fails
 /// denies.
+///
+/// While the row is still stored as the change left it (nearly always),
+/// the rule is answered on the table itself, with its indexes, in the same
+/// statement that compares the row (so no write can come between). Else
+/// (a later write got there first, or it is a delete) it runs with the
+/// change's values standing in for the row (`as_changed`).
 fn check(conn: &Connection, change: &RecordChange, conditions: Conditions) -> bool {
     let c = &change.collection;
     let table = quote(&c.name);
     let and_sql = conditions.and_sql();
     let mut params = conditions.params;
-    let prefix = if change.action == ChangeAction::Delete {
-        old_row(c, change, &mut params)
-    } else {
-        String::new()
+    let run = |sql: &str, params: Vec<Sql>| -> rusqlite::Result<Option<(bool, bool)>> {
+        conn.prepare_cached(sql)?
+            .query_row(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
     };
-    let sql = format!("{prefix}SELECT count(*) > 0 FROM {table} WHERE {table}.id = ?1{and_sql}");
-    let result = conn
-        .prepare_cached(&sql)
-        .and_then(|mut stmt| stmt.query_row(params_from_iter(params), |r| r.get::<_, bool>(0)));
-    result.unwrap_or_else(|err| {
+    let answer = (|| {
+        if change.action != ChangeAction::Delete {
+            let mut with_row = params.clone();
+            let same = same_as_changed(change, &mut with_row);
+            let sql = format!(
+                "SELECT {same}, EXISTS (SELECT 1 WHERE 1{and_sql}) FROM {table} WHERE {table}.id = ?1"
+            );
+            if let Some((true, allowed)) = run(&sql, with_row)? {
+                return Ok(allowed);
+            }
+        }
+        let prefix = as_changed(c, change, &mut params);
+        let sql = format!("{prefix}SELECT 1, count(*) > 0 FROM {table} WHERE {table}.id = ?1{and_sql}");
+        Ok::<_, rusqlite::Error>(run(&sql, params)?.is_some_and(|(_, allowed)| allowed))
+    })();
+    answer.unwrap_or_else(|err| {
         tracing::error!(collection = %c.name, error = %err, "realtime: rule check failed");
         false
     })
 }
 
-/// `WITH "name"(cols) AS (SELECT ?, …) ` holding the deleted record's
-/// values under the collection's own name, so the compiled rule reads them
-/// as it would read the row. Hidden fields come from the values the delete
-/// kept (`RecordChange::hidden`): read as empty, a rule such as
-/// `secret != 'private'` would announce a record's deletion to those it
-/// was hidden from. Only passwords and `tokenKey` read as their zero value.
-fn old_row(c: &Collection, change: &RecordChange, params: &mut Vec<Sql>) -> String {
+/// An expression true while the changed row holds every value the change
+/// gave it (a value stored in another spelling reads as changed, which
+/// only takes the slower, equally right, path).
+fn same_as_changed(change: &RecordChange, params: &mut Vec<Sql>) -> String {
+    let c = &change.collection;
+    let table = quote(&c.name);
+    let mut same = vec!["1".to_owned()];
+    for f in &c.fields {
+        let Some(v) = change.record.get(&f.name).or_else(|| change.hidden.get(&f.name)) else {
+            continue;
+        };
+        params.push(values::to_sql(f, v));
+        same.push(format!("{table}.{} IS ?{}", quote(&f.name), params.len()));
+    }
+    format!("({})", same.join(" AND "))
+}
+
+/// `WITH "name"(cols) AS (SELECT ?, … [UNION ALL SELECT cols FROM
+/// main."name" WHERE id != ?1]) `: the collection as the change left it,
+/// under its own name, so the compiled rule reads the changed record's
+/// values where it would read its row. A schema-qualified name is the
+/// table itself, never the common table expression it shadows. After a
+/// create or update the other rows are there as stored (a relation back
+/// into the same collection); a rule that reads the collection twice then
+/// copies it whole, which only a write racing the dispatcher costs. A
+/// deleted record stands alone, as the one row of its collection: a rule
+/// reaching other rows of it through a relation reads none (PocketBase
+/// checks before the delete), so a delete, on every event, copies nothing.
+/// Hidden fields come from the values the write kept
+/// (`RecordChange::hidden`): read as empty, a rule such as
+/// `secret != 'private'` would announce a record to those it was hidden
+/// from. Only passwords and `tokenKey` read as their zero value.
+fn as_changed(c: &Collection, change: &RecordChange, params: &mut Vec<Sql>) -> String {
     let mut cols = Vec::with_capacity(c.fields.len());
     let mut marks = Vec::with_capacity(c.fields.len());
     for f in &c.fields {
@@ -342,12 +388,12 @@ fn old_row(c: &Collection, change: &RecordChange, params: &mut Vec<Sql>) -> Stri
         cols.push(quote(&f.name));
         marks.push(format!("?{}", params.len()));
     }
-    format!(
-        "WITH {}({}) AS (SELECT {}) ",
-        quote(&c.name),
-        cols.join(", "),
-        marks.join(", ")
-    )
+    let (table, cols) = (quote(&c.name), cols.join(", "));
+    let others = match change.action {
+        ChangeAction::Delete => String::new(),
+        _ => format!(" UNION ALL SELECT {cols} FROM main.{table} WHERE id != ?1"),
+    };
+    format!("WITH {table}({cols}) AS (SELECT {}{others}) ", marks.join(", "))
 }
 
 /// The event's JSON for one shape: expanded as the subscriber may see,
@@ -360,12 +406,9 @@ fn shape(
     sub: &Subscription,
 ) -> Arc<str> {
     let mut records = vec![change.record.clone()];
-    if change.action == ChangeAction::Delete {
-        // The row is gone: the delete kept what a superuser sees of it.
-        crate::records::reveal::fill_kept(caller, &mut records[0], &change.hidden);
-    } else if let Err(err) = crate::records::reveal::fill(conn, &change.collection, caller, &mut records) {
-        tracing::warn!(error = %err, "realtime: hidden fields unreadable; sending the record without them");
-    }
+    // What a superuser sees of the record as the change left it, kept by
+    // the write (the row may have changed or gone since).
+    crate::records::reveal::fill_kept(caller, &mut records[0], &change.hidden);
     if !sub.expand.is_empty() {
         let requester = requester(caller, sub);
         if let Err(err) = expand::apply(

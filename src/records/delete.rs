@@ -194,7 +194,7 @@ fn delete_cascading(
                         action: ChangeAction::Update,
                         collection: other.clone(),
                         record,
-                        hidden: Default::default(),
+                        hidden: reveal::kept(tx, other, &rid)?,
                     };
                     hook.changed(tx, catalog, &change, previous.as_ref())?;
                     removed.push(change);

@@ -6,6 +6,7 @@
 
 use std::{path::PathBuf, sync::Arc};
 
+use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use super::{
@@ -18,7 +19,7 @@ use crate::{
     files::{names, sniff, thumbs},
     identity::Caller,
     query::compile::RequestInfo,
-    schema::{Collection, field::FieldKind},
+    schema::{Collection, CollectionKind, field::FieldKind, sync::quote, view},
     store::StoreError,
 };
 
@@ -78,9 +79,17 @@ pub async fn find(
     if *protected {
         may_view(deps, c.clone(), id, holder.await?).await?;
     }
+    // A view stores nothing: its file is the one the record it reads
+    // holds, found by its unique stored name, and served under the view's
+    // rules and field options (checked above and below), as PocketBase
+    // serves it.
+    let (store_c, store_id) = match c.kind {
+        CollectionKind::View => stored_at(deps, &c, record_id, &field.name, filename).await?,
+        _ => (c.id.clone(), record_id.to_owned()),
+    };
     let path = deps
         .storage
-        .file(&c.id, record_id, filename)
+        .file(&store_c, &store_id, filename)
         .ok_or(RecordError::NotFound)?;
     let head = read_head(&path).await?;
     let mime = sniff::sniff(&head).mime;
@@ -100,7 +109,7 @@ pub async fn find(
     };
     let thumb_path = deps
         .storage
-        .thumb(&c.id, record_id, filename, size)
+        .thumb(&store_c, &store_id, filename, size)
         .ok_or(RecordError::NotFound)?;
     if tokio::fs::metadata(&thumb_path).await.is_err() {
         // Decoding and resizing is CPU- and memory-heavy: a few at a time,
@@ -125,6 +134,47 @@ pub async fn find(
         name: format!("{size}_{filename}"),
         ..found
     })
+}
+
+/// The collection and record that store `filename`, which view field
+/// `field` of `view` shows: the record of the collection the field reads
+/// (`schema::view::file_source`) whose file field holds that name. Stored
+/// names are unique and no write can copy one into another record, so the
+/// name finds the one record; should an import have copied one, the record
+/// of the view row's own id is taken first.
+async fn stored_at(
+    deps: &RecordsDeps<'_>,
+    view: &Collection,
+    view_id: &str,
+    field: &str,
+    filename: &str,
+) -> Result<(String, String), RecordError> {
+    let catalog = deps.schema.catalog();
+    let (source, field) = view::file_source(&catalog, view, field).ok_or(RecordError::NotFound)?;
+    if !source
+        .fields
+        .iter()
+        .any(|f| f.name == field && matches!(f.kind, FieldKind::File { .. }))
+    {
+        return Err(RecordError::NotFound);
+    }
+    let (table, column) = (quote(&source.name), quote(&field));
+    let sql = format!(
+        "SELECT id FROM {table} WHERE {column} = ?1 OR (json_valid({column}) \
+         AND EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?1)) \
+         ORDER BY id = ?2 DESC LIMIT 1"
+    );
+    let (name, view_id) = (filename.to_owned(), view_id.to_owned());
+    let id: Option<String> = deps
+        .db
+        .read(move |conn| {
+            conn.prepare_cached(&sql)?
+                .query_row([&name, &view_id], |r| r.get(0))
+                .optional()
+                .map_err(RecordError::from)
+        })
+        .await?;
+    Ok((source.id.clone(), id.ok_or(RecordError::NotFound)?))
 }
 
 /// The record's view rule, for the holder of the file token.
@@ -158,8 +208,8 @@ async fn read_head(path: &std::path::Path) -> Result<Vec<u8>, RecordError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RecordError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let mut head = Vec::with_capacity(512);
-    file.take(512).read_to_end(&mut head).await?;
+    let mut head = Vec::with_capacity(sniff::SAMPLE);
+    file.take(sniff::SAMPLE as u64).read_to_end(&mut head).await?;
     Ok(head)
 }
 

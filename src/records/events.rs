@@ -39,9 +39,12 @@ pub struct RecordChange {
     /// The record as the API shows it (hidden fields left out): after the
     /// write for create and update, as it was for delete.
     pub record: Map<String, Value>,
-    /// For a delete, the hidden fields a superuser sees of the record as
-    /// it was (`reveal::kept`), since its row is gone by the time the
-    /// change is announced; empty otherwise (the row is read then).
+    /// The hidden fields a superuser sees of the record as this change left
+    /// it (as it was, for a delete), `reveal::kept` in the write's
+    /// transaction: by the time the change is announced its row may have
+    /// changed again or be gone. Realtime checks rules against these values
+    /// and `record`, so a producer that leaves this empty makes a rule on a
+    /// hidden field read it as empty.
     pub hidden: Map<String, Value>,
 }
 

@@ -1,8 +1,8 @@
 //! File fields in a record write: the field's new list of names from what
 //! it held, the names the body keeps (`field`), removes (`field-`) and the
 //! new uploads (`field`, `+field`, `field+`), checked against `maxSelect`
-//! and `required`. A name the record never held is refused, so a client
-//! cannot point a record at another record's file.
+//! and `required`. A name the record never held is refused, whichever key
+//! names it, so a client cannot point a record at another record's file.
 
 use serde_json::{Map, Value, json};
 
@@ -58,7 +58,12 @@ pub fn apply(
             None if replacing => Vec::new(),
             None => old.clone(),
         };
-        let invalid: Vec<&String> = list.iter().filter(|n| !old.contains(n)).collect();
+        // Names given with `+field` or `field+` add nothing a record can
+        // be given by name, but they must be its own, as in the plain key.
+        let named = [format!("+{}", f.name), format!("{}+", f.name)]
+            .map(|key| names_of(body.get(&key)))
+            .concat();
+        let invalid: Vec<&String> = list.iter().chain(&named).filter(|n| !old.contains(n)).collect();
         if !invalid.is_empty() {
             let shown = invalid.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
             errors.add(

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod answer;
 pub mod batch;
+mod body;
 pub mod delete;
 pub mod deps;
 pub mod downloads;
@@ -16,6 +17,7 @@ pub mod manage;
 mod modifiers;
 mod persist;
 pub mod preview;
+mod refused;
 pub mod reveal;
 pub mod ruletest;
 pub mod service;

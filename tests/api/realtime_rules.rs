@@ -266,3 +266,66 @@ async fn events_show_an_account_email_only_to_those_who_may_see_it() {
     let seen_by_admin = admin.next().await.unwrap();
     assert_eq!(seen_by_admin.data["record"]["email"], "quiet@example.com");
 }
+
+/// Every event is checked against the record as that change left it, not
+/// as it is when the dispatcher gets to it: a batch commits all its writes
+/// before any event goes out, as do quick writes in a row. Checked against
+/// the row as it is by then, a private draft made public in the same batch
+/// went out, draft title and all, to everyone the public version is for,
+/// and a record created and deleted in one batch never told its owner it
+/// was created. (PocketBase sends that draft too, from a batch; one request
+/// at a time it checks before answering, so nothing leaks there.)
+#[tokio::test]
+async fn events_are_checked_against_the_record_as_each_change_left_it() {
+    let app = spawn_app().await;
+    let admin = posts(&app).await;
+    let (alice_id, alice) = app.sign_up("alice@example.com", "password123").await;
+    let (_, bob) = app.sign_up("bob@example.com", "password123").await;
+    let (mut a, mut b) = (Sse::open(&app).await, Sse::open(&app).await);
+    a.subscribe_ok(&app, Some(&alice), &["posts/*"]).await;
+    b.subscribe_ok(&app, Some(&bob), &["posts/*"]).await;
+
+    let (draft, temp) = ("draft0000000001", "temp00000000001");
+    let records = "/api/collections/posts/records";
+    let resp = app
+        .call(
+            "POST",
+            "/api/batch",
+            Some(&admin),
+            Some(json!({"requests": [
+                {"method": "POST", "url": records,
+                 "body": {"id": draft, "title": "secret draft", "public": false, "owner": alice_id}},
+                {"method": "PATCH", "url": format!("{records}/{draft}"),
+                 "body": {"title": "published", "public": true}},
+                {"method": "POST", "url": records,
+                 "body": {"id": temp, "title": "temp", "public": false, "owner": alice_id}},
+                {"method": "DELETE", "url": format!("{records}/{temp}")},
+            ]})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    // Positive control first: bob hears the published version...
+    assert_eq!(next_title(&mut b).await, ("update".into(), "published".into()));
+    // ...and nothing else: not the draft, not the temporary record.
+    assert_eq!(
+        b.next_within(Duration::from_millis(300)).await.unwrap_err(),
+        NoEvent::TimedOut
+    );
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(next_title(&mut a).await);
+    }
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter().map(|(x, y)| (x.to_string(), y.to_string())).collect()
+    };
+    assert_eq!(
+        seen,
+        pairs(&[
+            ("create", "secret draft"),
+            ("update", "published"),
+            ("create", "temp"),
+            ("delete", "temp"),
+        ])
+    );
+}

@@ -24,8 +24,11 @@
 
 use rusqlite::Connection;
 
-use super::select::{self, Outline, Source};
+use std::sync::Arc;
+
+use super::select::{self, Column, Outline, Source};
 use crate::schema::{
+    Collection, CollectionKind,
     catalog::Catalog,
     field::{Field, FieldKind, derive_id},
 };
@@ -77,10 +80,53 @@ pub fn infer_fields(conn: &Connection, catalog: &Catalog, query: &str) -> Result
     Ok(fields)
 }
 
+/// The collection result column `column` reads, and the column's name
+/// there, where it is a plain column of a collection's table; `None` for
+/// an expression, or a table no collection describes. (Also how a view's
+/// file is found where it is stored: `file_source`.)
+fn reads<'c, 'o>(
+    catalog: &'c Catalog,
+    outline: &'o Outline,
+    column: &'o Column,
+) -> Option<(&'c Arc<Collection>, &'o str)> {
+    let (table, column_name) = select::reference(&column.expr)?;
+    let source = match table {
+        Some(table) => outline.sources.iter().find(|s| s.answers_to(table)),
+        None => outline.sources.first(),
+    };
+    let collection = match source {
+        Some(Source::Table { name: table, .. }) => catalog.all().find(|c| c.name.eq_ignore_ascii_case(table)),
+        _ => None,
+    }?;
+    Some((collection, column_name))
+}
+
+/// Where view field `field` of `view` reads its files: the collection
+/// that stores them (following a view of a view) and that collection's
+/// field. `None` where the field is not a plain column of one.
+pub fn file_source(catalog: &Catalog, view: &Collection, field: &str) -> Option<(Arc<Collection>, String)> {
+    let (mut c, mut field) = (view, field.to_owned());
+    // A view reads a view at most a few levels deep; a loop is no source.
+    for _ in 0..8 {
+        if c.kind != CollectionKind::View {
+            return Some((catalog.by_id(&c.id)?.clone(), field));
+        }
+        let outline = select::outline(&c.view_query).ok()??;
+        let column = outline.columns.iter().find(|col| {
+            select::reference(&col.expr)
+                .is_some_and(|(_, name)| col.alias.as_deref().unwrap_or(name).eq_ignore_ascii_case(&field))
+        })?;
+        let (source, name) = reads(catalog, &outline, column)?;
+        let found = source.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))?;
+        (c, field) = (source.as_ref(), found.name.clone());
+    }
+    None
+}
+
 /// The field of result column `i`, named `name` by SQLite.
 fn column_field(catalog: &Catalog, outline: &Outline, i: usize, name: &str) -> Field {
     let column = &outline.columns[i];
-    if let Some((table, column_name)) = select::reference(&column.expr) {
+    if let Some((_, column_name)) = select::reference(&column.expr) {
         // SQLite names an unaliased column after the column it reads; a
         // name that differs means this reading of the SQL is off.
         if !column
@@ -91,17 +137,7 @@ fn column_field(catalog: &Catalog, outline: &Outline, i: usize, name: &str) -> F
         {
             return json(name);
         }
-        let source = match table {
-            Some(table) => outline.sources.iter().find(|s| s.answers_to(table)),
-            None => outline.sources.first(),
-        };
-        let collection = match source {
-            Some(Source::Table { name: table, .. }) => {
-                catalog.all().find(|c| c.name.eq_ignore_ascii_case(table))
-            }
-            _ => None,
-        };
-        let Some(collection) = collection else {
+        let Some((collection, column_name)) = reads(catalog, outline, column) else {
             return json(name);
         };
         if column_name.eq_ignore_ascii_case("id") {

@@ -19,7 +19,7 @@ mod tokens;
 use rusqlite::Connection;
 use serde_json::Map;
 
-pub use self::infer::infer_fields;
+pub use self::infer::{file_source, infer_fields};
 use super::{Collection, CollectionKind, SchemaError, catalog::Catalog, collection::Rules, sync::quote};
 
 /// The name and id a draft view goes by in its preview's rows.
