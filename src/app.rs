@@ -156,7 +156,7 @@ impl AppState {
             Schema::load(
                 &store.data,
                 crate::query::collections::rule_problem,
-                crate::auth::remains::forget_collection,
+                crate::auth::remains::ACCOUNT_HOOKS,
             )
             .await?,
         );

@@ -57,6 +57,12 @@ pub fn forget_collection(tx: &Connection, c: &Collection) -> rusqlite::Result<()
     Ok(())
 }
 
+/// What the schema does to accounts' rows as their collection changes.
+pub const ACCOUNT_HOOKS: crate::schema::AccountHooks = crate::schema::AccountHooks {
+    gone: forget_collection,
+    signed_out: super::sessions::end_collection,
+};
+
 /// Auth's record hook: an account's rows deleted with it.
 pub struct Remains;
 

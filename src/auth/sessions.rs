@@ -398,6 +398,16 @@ impl Sessions {
     }
 }
 
+/// Ends every live session of auth collection `c`, in the open
+/// transaction `tx`: its token secret changed (`schema::AccountHooks`).
+/// The cache of session states needs nothing: the access tokens that name
+/// these sessions were signed with the old secret and no longer verify.
+pub fn end_collection(tx: &Connection, c: &Collection) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE _sessions SET revoked = ?1 WHERE collectionId = ?2 AND revoked = ''")?
+        .execute(params![datetime::now(), c.id])?;
+    Ok(())
+}
+
 fn end(tx: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE _sessions SET revoked = ?1 WHERE id = ?2 AND revoked = ''")?
         .execute(params![now, id])?;

@@ -32,7 +32,7 @@ use serde_json::Value;
 use tokio::runtime::Handle;
 
 use crate::{
-    auth::remains::forget_collection,
+    auth::remains::ACCOUNT_HOOKS,
     query::collections::rule_problem,
     schema::{CollectionKind, Schema, SchemaError},
     settings::SettingsStore,
@@ -252,7 +252,7 @@ fn build(
     let db = &store.data;
     let live_settings = rt.block_on(SettingsStore::load(db))?;
     rt.block_on(live_settings.replace(db, settings))?;
-    let schema = rt.block_on(Schema::load(db, rule_problem, forget_collection))?;
+    let schema = rt.block_on(Schema::load(db, rule_problem, ACCOUNT_HOOKS))?;
     let carried: Vec<&SourceCollection> = (collections.iter())
         .filter(|c| !(c.system && source::INTERNAL.contains(&c.name.as_str())))
         .collect();
@@ -460,7 +460,7 @@ mod tests {
     async fn cycles_and_views_are_created_whole() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open_store(dir.path().to_owned()).await.expect("store");
-        let schema = Schema::load(&store.data, rule_problem, forget_collection)
+        let schema = Schema::load(&store.data, rule_problem, ACCOUNT_HOOKS)
             .await
             .expect("schema");
         let a = collection(

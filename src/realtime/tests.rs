@@ -103,7 +103,7 @@ async fn the_dispatcher_keeps_nothing_alive_and_ends_with_its_broker() {
         Schema::load(
             &store.data,
             crate::query::collections::rule_problem,
-            crate::auth::remains::forget_collection,
+            crate::auth::remains::ACCOUNT_HOOKS,
         )
         .await
         .expect("schema"),

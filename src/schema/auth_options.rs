@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 pub use oauth2::{
     MappedFields, OAUTH2_PROVIDERS, OAuth2Options, ProviderOptions, normalize_oauth2, validate_oauth2,
 };
-pub use tokens::{Secret, TokenKind, TokenOptions, Tokens, validate_secrets};
+pub use tokens::{Secret, TokenKind, TokenOptions, Tokens, auth_secret_changed, validate_secrets};
 
 use super::Collection;
 

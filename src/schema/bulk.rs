@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::{
-    AccountsGone, Catalog, Collection, CollectionKind, RuleCheck, Schema, SchemaError,
+    AccountHooks, Catalog, Collection, CollectionKind, RuleCheck, Schema, SchemaError,
     auth_options::TokenKind, catalog, create_in, delete_in, invalid, update_in,
 };
 use crate::{
@@ -39,7 +39,7 @@ impl Schema {
                 "the collection {name:?} is listed more than once"
             )));
         }
-        let (check, gone) = (self.rule_check, self.accounts_gone);
+        let (check, accounts) = (self.rule_check, self.accounts);
         self.change(db, move |tx, _| {
             // A collection's fields the item leaves out go as its
             // collections do: kept unless `deleteMissing` (its system
@@ -49,7 +49,7 @@ impl Schema {
             } else {
                 LeftOut::Kept
             };
-            import_in(tx, &items, delete_missing, left_out, check, gone)
+            import_in(tx, &items, delete_missing, left_out, check, accounts)
         })
         .await
     }
@@ -64,7 +64,7 @@ impl Schema {
     /// which is right for an edit but would void every token the other
     /// server issued.
     pub async fn restore(&self, db: &Database, items: Vec<Value>) -> Result<(), SchemaError> {
-        let (check, gone) = (self.rule_check, self.accounts_gone);
+        let (check, accounts) = (self.rule_check, self.accounts);
         self.change(db, move |tx, stored| {
             let listed = |id: &str| {
                 items
@@ -73,10 +73,10 @@ impl Schema {
             };
             for c in stored.all().filter(|c| !c.system && !listed(&c.id)) {
                 let now = Catalog::load(tx, 0)?;
-                delete_in(tx, &now, c, gone)?;
+                delete_in(tx, &now, c, accounts)?;
             }
             // Each item's last definition is the whole collection.
-            import_in(tx, &items, true, LeftOut::Deleted, check, gone)?;
+            import_in(tx, &items, true, LeftOut::Deleted, check, accounts)?;
             for item in &items {
                 keep_secrets_and_times(tx, item)?;
             }
@@ -158,7 +158,7 @@ fn import_in(
     delete_missing: bool,
     left_out: LeftOut,
     check: RuleCheck,
-    gone: AccountsGone,
+    accounts: AccountHooks,
 ) -> Result<Vec<String>, SchemaError> {
     let failed = import_failure;
     if items.is_empty() {
@@ -181,7 +181,7 @@ fn import_in(
             .and_then(Value::as_str)
             .and_then(|n| current.get(n));
         let result = match by_id.or(by_name) {
-            Some(old) => update_in(tx, &current, old, body, check, left_out),
+            Some(old) => update_in(tx, &current, old, body, check, accounts, left_out),
             None => create_in(tx, &current, body, check),
         };
         let saved = result.map_err(|e| failed(describe(&e)))?;
@@ -198,7 +198,7 @@ fn import_in(
         .collect();
     for c in &doomed {
         let now = Catalog::load(tx, 0)?;
-        delete_in(tx, &now, c, gone).map_err(|e| failed(describe(&e)))?;
+        delete_in(tx, &now, c, accounts).map_err(|e| failed(describe(&e)))?;
     }
     Ok(doomed.iter().map(|c| c.id.clone()).collect())
 }

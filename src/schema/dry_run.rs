@@ -24,10 +24,10 @@ impl Schema {
         existing: Option<String>,
         body: Map<String, Value>,
     ) -> Result<(), SchemaError> {
-        let check = self.rule_check;
+        let (check, accounts) = (self.rule_check, self.accounts);
         db.write(move |tx| {
             tx.execute_batch("SAVEPOINT collection_dry_run")?;
-            let outcome = attempt(tx, existing.as_deref(), &body, check);
+            let outcome = attempt(tx, existing.as_deref(), &body, check, accounts);
             tx.execute_batch("ROLLBACK TO collection_dry_run; RELEASE collection_dry_run")?;
             outcome
         })
@@ -40,13 +40,14 @@ fn attempt(
     existing: Option<&str>,
     body: &Map<String, Value>,
     check: super::RuleCheck,
+    accounts: super::AccountHooks,
 ) -> Result<(), SchemaError> {
     let stored = Catalog::load(tx, 0)?;
     let broken_before = view::broken(tx)?;
     match existing {
         Some(id_or_name) => {
             let old = stored.get(id_or_name).ok_or(SchemaError::NotFound)?;
-            update_in(tx, &stored, old, body, check, LeftOut::Deleted)?;
+            update_in(tx, &stored, old, body, check, accounts, LeftOut::Deleted)?;
         }
         None => {
             create_in(tx, &stored, body, check)?;

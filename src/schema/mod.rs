@@ -43,13 +43,21 @@ use crate::{
     validation::{ErrorTree, FieldError},
 };
 
-/// What goes with the accounts of an auth collection that is deleted or
-/// emptied, in the same transaction: the rows other tables keep for each
-/// account (sessions, one-time codes, …), which name it by plain columns
-/// a `DROP` or `DELETE` of the collection's table cannot reach. Auth
-/// owns those tables; the schema receives this at load, as it receives
-/// `RuleCheck`, since auth reads the schema.
-pub type AccountsGone = fn(&Connection, &Collection) -> rusqlite::Result<()>;
+/// What a change to an auth collection does to the rows other tables keep
+/// for its accounts (sessions, one-time codes, …), in the same
+/// transaction. Auth owns those tables; the schema receives these at load,
+/// as it receives `RuleCheck`, since auth reads the schema.
+#[derive(Clone, Copy)]
+pub struct AccountHooks {
+    /// The collection is deleted or emptied: the rows, which name each
+    /// account by plain columns a `DROP` or `DELETE` of the collection's
+    /// table cannot reach, go too.
+    pub gone: fn(&Connection, &Collection) -> rusqlite::Result<()>,
+    /// The collection's `authToken` secret changed, which ends every
+    /// token it signed (PocketBase's way to sign everyone out): the
+    /// accounts' refresh sessions end too, or they would sign new ones.
+    pub signed_out: fn(&Connection, &Collection) -> rusqlite::Result<()>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -131,17 +139,18 @@ pub struct Schema {
     sequence: Arc<AtomicU64>,
     /// Checks each rule of a collection being saved.
     rule_check: RuleCheck,
-    accounts_gone: AccountsGone,
+    accounts: AccountHooks,
 }
 
 impl Schema {
     /// Loads the catalog, writing the default collections on first start.
     /// `rule_check` judges the rules of the collections saved from now on;
-    /// `accounts_gone` runs when an auth collection is deleted or emptied.
+    /// `accounts` keep the rows auth holds for accounts in step with
+    /// changes to their collection.
     pub async fn load(
         db: &Database,
         rule_check: RuleCheck,
-        accounts_gone: AccountsGone,
+        accounts: AccountHooks,
     ) -> Result<Self, StoreError> {
         let catalog = db
             .write(|tx| {
@@ -181,7 +190,7 @@ impl Schema {
             current: RwLock::new(Arc::new(catalog)),
             sequence: Arc::new(AtomicU64::new(0)),
             rule_check,
-            accounts_gone,
+            accounts,
         })
     }
 
@@ -265,21 +274,21 @@ impl Schema {
         id_or_name: String,
         body: Map<String, Value>,
     ) -> Result<Arc<Collection>, SchemaError> {
-        let check = self.rule_check;
+        let (check, accounts) = (self.rule_check, self.accounts);
         let id = self
             .change(db, move |tx, stored| {
                 let old = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
-                Ok(update_in(tx, stored, old, &body, check, LeftOut::Deleted)?.id)
+                Ok(update_in(tx, stored, old, &body, check, accounts, LeftOut::Deleted)?.id)
             })
             .await?;
         self.catalog().by_id(&id).cloned().ok_or(SchemaError::NotFound)
     }
 
     pub async fn delete(&self, db: &Database, id_or_name: String) -> Result<(), SchemaError> {
-        let gone = self.accounts_gone;
+        let accounts = self.accounts;
         self.change(db, move |tx, stored| {
             let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
-            delete_in(tx, stored, c, gone)
+            delete_in(tx, stored, c, accounts)
         })
         .await
     }
@@ -304,7 +313,7 @@ impl Schema {
     /// Empties a collection in one statement: for one no relation points
     /// at (else `records::delete::truncate`, record by record).
     pub async fn truncate(&self, db: &Database, id_or_name: String) -> Result<(), SchemaError> {
-        let gone = self.accounts_gone;
+        let gone = self.accounts.gone;
         self.change(db, move |tx, stored| {
             let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
             Self::check_truncate(c)?;
@@ -404,6 +413,7 @@ fn update_in(
     old: &Collection,
     body: &Map<String, Value>,
     rule_check: RuleCheck,
+    accounts: AccountHooks,
     left_out: LeftOut,
 ) -> Result<Collection, SchemaError> {
     let mut c = old.clone();
@@ -437,6 +447,9 @@ fn update_in(
     if old.name != c.name && c.kind != CollectionKind::View {
         follow_renamed_table(tx, stored, &c)?;
     }
+    if c.kind == CollectionKind::Auth && auth_options::auth_secret_changed(&old.options, &c.options) {
+        (accounts.signed_out)(tx, &c)?;
+    }
     Ok(c)
 }
 
@@ -463,7 +476,7 @@ fn delete_in(
     tx: &Connection,
     stored: &Catalog,
     c: &Collection,
-    gone: AccountsGone,
+    accounts: AccountHooks,
 ) -> Result<(), SchemaError> {
     if c.system {
         return Err(SchemaError::Refused(
@@ -487,7 +500,7 @@ fn delete_in(
         )));
     }
     if c.kind == CollectionKind::Auth {
-        gone(tx, c)?;
+        (accounts.gone)(tx, c)?;
     }
     catalog::delete_row(tx, &c.id)?;
     sync::drop(tx, c)?;

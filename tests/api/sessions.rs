@@ -507,3 +507,38 @@ async fn superusers_list_and_end_an_accounts_sessions_and_nobody_else_does() {
             .any(|s| s["id"] == session.as_str())
     );
 }
+
+/// A new `authToken` secret signs every account of the collection out,
+/// refresh sessions included: they would otherwise go on minting access
+/// tokens under the new secret. Control: another change to the token
+/// options leaves sessions working.
+#[tokio::test]
+async fn a_new_auth_token_secret_ends_every_session_of_the_collection() {
+    let app = spawn_app().await;
+    app.sign_up(EMAIL, PASSWORD).await;
+    let superuser = app.superuser_token().await;
+    let patch = |options: Value| {
+        let (app, superuser) = (&app, superuser.clone());
+        async move {
+            let resp = app
+                .call("PATCH", "/api/collections/users", Some(&superuser), Some(options))
+                .await;
+            assert_eq!(resp.status(), 200);
+        }
+    };
+
+    let first = json(sign_in(&app, &[]).await).await;
+    let r1 = str_of(&first, "refreshToken").to_owned();
+    patch(json!({"authToken": {"duration": 3600}})).await;
+    let kept = refresh(&app, &r1).await;
+    assert_eq!(kept.status(), 200, "a new lifetime ends no session");
+    let r2 = str_of(&json(kept).await, "refreshToken").to_owned();
+
+    patch(json!({"authToken": {"secret": "a-brand-new-secret-of-forty-characters-x"}})).await;
+    assert_envelope(refresh(&app, &r2).await, 401).await;
+
+    // A sign-in after the change opens a session that works.
+    let fresh = json(sign_in(&app, &[]).await).await;
+    let r3 = str_of(&fresh, "refreshToken").to_owned();
+    assert_eq!(refresh(&app, &r3).await.status(), 200);
+}

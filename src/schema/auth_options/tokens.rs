@@ -208,3 +208,15 @@ pub fn validate_secrets(
 /// The lengths a secret a client sets may have.
 const SECRET_MIN: usize = 30;
 const SECRET_MAX: usize = 255;
+
+/// Whether the secret that signs a collection's auth tokens differs
+/// between two versions of its options (a rotation: every token it
+/// signed ends, and `AccountHooks::signed_out` runs).
+pub fn auth_secret_changed(old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
+    let secret = |o: &Map<String, Value>| {
+        group(Some(o), TokenKind::Auth.option_key())
+            .and_then(|g| g.get("secret"))
+            .cloned()
+    };
+    secret(old) != secret(new)
+}
