@@ -182,6 +182,30 @@ async fn send_token_mail(
     Ok(())
 }
 
+/// What `send_token_mail` costs, for an address it will not write to
+/// (`Mailer::pretend`): a token is signed and the mail made and written
+/// and taken back, so that the answer's time does not tell whether the
+/// address has an account.
+async fn pretend_token_mail(
+    mailer: &Mailer<'_>,
+    c: &Collection,
+    template: Template,
+    email: &Email,
+) -> Result<(), FlowError> {
+    let token = token::issue_for(
+        c,
+        Purpose::Verification,
+        "000000000000000",
+        "",
+        email.as_str(),
+        None,
+    )?;
+    mailer
+        .pretend(c, template, email.as_str(), &[("TOKEN", &token)])
+        .await?;
+    Ok(())
+}
+
 /// The account a flow token names, if the token is genuine, unexpired, of
 /// this `purpose`, and was issued for the account's current address. A
 /// genuine token of another auth collection is named as such, as
@@ -234,18 +258,20 @@ pub async fn request_verification(
     Verifiable(c): Verifiable,
     email: &Email,
 ) -> Result<(), FlowError> {
-    if let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await?
-        && !account.verified
-    {
-        send_token_mail(
-            &auth.mailer,
-            &c,
-            Purpose::Verification,
-            Template::Verification,
-            &account,
-            None,
-        )
-        .await?;
+    match account::by_email(auth.db, c.clone(), email.to_string()).await? {
+        Some(account) if !account.verified => {
+            send_token_mail(
+                &auth.mailer,
+                &c,
+                Purpose::Verification,
+                Template::Verification,
+                &account,
+                None,
+            )
+            .await?
+        }
+        // No account, or one already verified: the same time all the same.
+        _ => pretend_token_mail(&auth.mailer, &c, Template::Verification, email).await?,
     }
     Ok(())
 }
@@ -282,16 +308,19 @@ pub async fn request_password_reset(
     c: Arc<Collection>,
     email: &Email,
 ) -> Result<(), FlowError> {
-    if let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await? {
-        send_token_mail(
-            &auth.mailer,
-            &c,
-            Purpose::PasswordReset,
-            Template::PasswordReset,
-            &account,
-            None,
-        )
-        .await?;
+    match account::by_email(auth.db, c.clone(), email.to_string()).await? {
+        Some(account) => {
+            send_token_mail(
+                &auth.mailer,
+                &c,
+                Purpose::PasswordReset,
+                Template::PasswordReset,
+                &account,
+                None,
+            )
+            .await?
+        }
+        None => pretend_token_mail(&auth.mailer, &c, Template::PasswordReset, email).await?,
     }
     Ok(())
 }

@@ -84,16 +84,19 @@ pub async fn request(auth: &AuthDeps<'_>, otp: Enabled, email: &Email) -> Result
     // request's time, and an unknown address must take as long as a known
     // one, or the time would tell which addresses have accounts.
     let hash = auth.hasher.hash(code.clone()).await?;
-    let Some(account) = account::by_email(auth.db, c.clone(), email.to_string()).await? else {
-        return Ok(otp_id);
-    };
+    let found = account::by_email(auth.db, c.clone(), email.to_string()).await?;
     let duration = i64::try_from(duration).unwrap_or(i64::MAX);
     let (id, c_id, record, to) = (
         otp_id.clone(),
         c.id.clone(),
-        account.id.clone(),
-        account.email.clone(),
+        found.as_ref().map(|a| a.id.clone()),
+        found
+            .as_ref()
+            .map_or_else(|| email.to_string(), |a| a.email.clone()),
     );
+    // The code is stored (and, for an address with no account, taken
+    // back in the same transaction), and the mail sent or pretended: an
+    // unknown address costs what a known one does.
     auth.db
         .write(move |tx| {
             // Expired codes of anyone are dropped on the way.
@@ -104,16 +107,25 @@ pub async fn request(auth: &AuthDeps<'_>, otp: Enabled, email: &Email) -> Result
                 params![
                     id,
                     c_id,
-                    record,
+                    record.as_deref().unwrap_or_default(),
                     hash,
                     to,
                     now_secs().saturating_add(duration),
                     crate::datetime::now()
                 ],
             )?;
+            if record.is_none() {
+                tx.execute("DELETE FROM _otps WHERE id = ?1", [&id])?;
+            }
             Ok::<_, StoreError>(())
         })
         .await?;
+    let Some(account) = found else {
+        auth.mailer
+            .pretend(&c, Template::Otp, email.as_str(), &[("OTP", &code)])
+            .await?;
+        return Ok(otp_id);
+    };
     auth.mailer
         .send_template(
             &c,

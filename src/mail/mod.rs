@@ -29,6 +29,17 @@ use crate::{
     store::{Database, StoreError},
 };
 
+/// `message` as a job for the queue's mail workers.
+fn mail_job(message: &Message) -> Result<NewJob, StoreError> {
+    Ok(NewJob {
+        kind: JOB_KIND,
+        key: None,
+        tag: None,
+        payload: serde_json::to_string(message).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        max_attempts: ATTEMPTS,
+    })
+}
+
 /// The job kind of a message waiting for SMTP.
 pub const JOB_KIND: &str = "mail";
 /// Attempts at one message: with the queue's default spacing (10 s
@@ -75,13 +86,7 @@ impl Mailer<'_> {
     pub async fn send(&self, message: Message) -> Result<(), StoreError> {
         let settings = self.settings.get();
         if settings.smtp.enabled {
-            let job = NewJob {
-                kind: JOB_KIND,
-                key: None,
-                tag: None,
-                payload: serde_json::to_string(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                max_attempts: ATTEMPTS,
-            };
+            let job = mail_job(&message)?;
             self.db
                 .write_statement(move |tx| -> Result<i64, StoreError> { Ok(jobs::enqueue(tx, &job)?) })
                 .await?;
@@ -97,6 +102,37 @@ impl Mailer<'_> {
             );
         }
         outbox::store(self.db, message).await
+    }
+
+    /// Does what sending `template` of collection `c` to `to` does, the
+    /// database writes included, and sends nothing. A request about an
+    /// address with no account (a password reset, a verification, a
+    /// one-time code) must take as long as one about an address with one,
+    /// or its time would tell a guest which addresses have accounts; the
+    /// write the real message waits for (a queued job, or the outbox row)
+    /// is most of that time, so it is made and taken back here.
+    pub async fn pretend(
+        &self,
+        c: &Collection,
+        template: templates::Template,
+        to: &str,
+        vars: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let mut record = Map::new();
+        record.insert("email".into(), to.into());
+        let meta = self.settings.get().meta.clone();
+        let message = templates::render(c, template, &meta, to, &record, vars);
+        if self.settings.get().smtp.enabled {
+            let job = mail_job(&message)?;
+            return self
+                .db
+                .write_statement(move |tx| -> Result<(), StoreError> {
+                    jobs::enqueue_nothing(tx, &job)?;
+                    Ok(())
+                })
+                .await;
+        }
+        outbox::store_nothing(self.db, message).await
     }
 
     /// Renders `template` of collection `c` for `to` (with `settings.meta`

@@ -25,20 +25,37 @@ pub struct OutboxPage {
 
 pub async fn store(db: &Database, message: Message) -> Result<(), StoreError> {
     db.write(move |tx| {
-        tx.execute(
-            "INSERT INTO _outbox (id, recipient, subject, html, text, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                crate::random::lower_alphanumeric(15),
-                message.to,
-                message.subject,
-                message.html,
-                message.text,
-                crate::datetime::now()
-            ],
-        )?;
-        Ok(())
+        insert(tx, &message)?;
+        Ok::<_, StoreError>(())
     })
     .await
+}
+
+/// `store`'s work with nothing kept: the message is written and taken out
+/// again in one transaction (see `Mailer::pretend`).
+pub async fn store_nothing(db: &Database, message: Message) -> Result<(), StoreError> {
+    db.write(move |tx| {
+        let id = insert(tx, &message)?;
+        tx.execute("DELETE FROM _outbox WHERE id = ?1", [id])?;
+        Ok::<_, StoreError>(())
+    })
+    .await
+}
+
+fn insert(tx: &rusqlite::Connection, message: &Message) -> rusqlite::Result<String> {
+    let id = crate::random::lower_alphanumeric(15);
+    tx.prepare_cached(
+        "INSERT INTO _outbox (id, recipient, subject, html, text, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id,
+        message.to,
+        message.subject,
+        message.html,
+        message.text,
+        crate::datetime::now()
+    ])?;
+    Ok(id)
 }
 
 /// One page of the outbox, newest first; `page` starts at 1.

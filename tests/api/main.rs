@@ -7,6 +7,7 @@ mod helpers;
 
 mod account;
 mod account_differential;
+mod account_enumeration;
 mod admin_ui;
 mod auth;
 mod auth_expand;
