@@ -16,7 +16,7 @@ use crate::{
     http::error::ApiError,
     query::{Paging, parse_filter, parse_sort},
     records::{delete, preview},
-    schema::{Collection, Schema},
+    schema::Collection,
     validation::{ErrorTree, FieldError},
 };
 
@@ -251,22 +251,9 @@ impl CollectionsApi {
     async fn truncate(&self, req: &Request, collection: Path<String>) -> poem::Result<Done> {
         guard::require_superuser(&self.state, req).await?;
         let id = self.collection_id(&collection.0);
-        let found = path::find_collection(&self.state, &collection.0);
-        match found.filter(|c| delete::is_referenced(&self.state.schema.catalog(), c)) {
-            // Relations point here: each record goes as a delete would.
-            Some(c) => {
-                Schema::check_truncate(&c).map_err(ApiError::from)?;
-                delete::truncate(&self.state.records(), c)
-                    .await
-                    .map_err(ApiError::from)?;
-            }
-            None => self
-                .state
-                .schema
-                .truncate(&self.state.store.data, collection.0)
-                .await
-                .map_err(ApiError::from)?,
-        }
+        delete::truncate(&self.state.records(), collection.0)
+            .await
+            .map_err(ApiError::from)?;
         self.remove_files(id).await;
         Ok(Done::NoContent)
     }

@@ -218,13 +218,37 @@ pub fn is_referenced(catalog: &Catalog, c: &Collection) -> bool {
         .any(|f| matches!(&f.kind, FieldKind::Relation { collection_id, .. } if *collection_id == c.id))
 }
 
+/// Why a collection could not be emptied: the schema's refusal (a system
+/// or view collection, none of that name) or a record's (a required
+/// reference keeps it).
+#[derive(Debug, thiserror::Error)]
+pub enum TruncateError {
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Empties collection `id_or_name`. One nothing points at is emptied in
+/// one statement by the schema; one a relation points at
+/// (`is_referenced`) record by record (`truncate_referenced`), so that no
+/// relation is left naming a record that is gone.
+pub async fn truncate(deps: &RecordsDeps<'_>, id_or_name: String) -> Result<(), TruncateError> {
+    let catalog = deps.schema.catalog();
+    match catalog.get(&id_or_name).filter(|c| is_referenced(&catalog, c)) {
+        Some(c) => {
+            crate::schema::Schema::check_truncate(c)?;
+            Ok(truncate_referenced(deps, c.clone()).await?)
+        }
+        None => Ok(deps.schema.truncate(deps.db, id_or_name).await?),
+    }
+}
+
 /// Empties `c`, one transaction, each record deleted as a single delete
-/// would be (cascades, cleared references, events), so that no relation
-/// is left naming a record that is gone; refused whole, as PocketBase
-/// refuses it, when one of them is a required reference another record
-/// keeps. For a collection a relation points at (`is_referenced`): one
-/// nothing points at is emptied in one statement by the schema.
-pub async fn truncate(deps: &RecordsDeps<'_>, c: Arc<Collection>) -> Result<(), RecordError> {
+/// would be (cascades, cleared references, events); refused whole, as
+/// PocketBase refuses it, when one of them is a required reference
+/// another record keeps.
+async fn truncate_referenced(deps: &RecordsDeps<'_>, c: Arc<Collection>) -> Result<(), RecordError> {
     const REFUSED: &str =
         "Failed to truncate collection (most likely due to required cascade delete record references).";
     let catalog = deps.schema.catalog();

@@ -21,7 +21,7 @@ use crate::{
     keys::KeyError,
     ops::{cron::UnknownJob, logs::LogsError},
     query::{QueryError, collections::FilterError},
-    records::service::RecordError,
+    records::{delete::TruncateError, service::RecordError},
     schema::SchemaError,
     webhooks::WebhookError,
 };
@@ -103,6 +103,15 @@ impl From<RecordError> for ApiError {
             RecordError::Store(e) => ApiError::internal(e),
             RecordError::Storage(e) => ApiError::internal(e),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<TruncateError> for ApiError {
+    fn from(err: TruncateError) -> Self {
+        match err {
+            TruncateError::Schema(e) => e.into(),
+            TruncateError::Record(e) => e.into(),
         }
     }
 }
