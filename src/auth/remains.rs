@@ -47,7 +47,7 @@ pub fn forget(tx: &Connection, collection_id: &str, record_id: &str) -> rusqlite
 
 /// Deletes the rows of every account of auth collection `c`, in the open
 /// transaction `tx`: the collection is being deleted or emptied
-/// (`schema::AccountsGone`), which deletes its records without a record
+/// (`schema::AccountHooks::gone`), which deletes its records without a record
 /// hook per row. API keys need nothing here: a key whose record was made
 /// after it is refused (`keys`).
 pub fn forget_collection(tx: &Connection, c: &Collection) -> rusqlite::Result<()> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::{ExpandTree, Link, OneOrMany, distinct, fetch, ids_of, link_where, one_or_many, resolve};
+use super::{ExpandTree, Link, OneOrMany, distinct, fetch, ids_of, one_or_many, resolve};
 use crate::{
     records::{access::Requester, service::RecordError, shape},
     schema::{Catalog, Collection},
@@ -56,18 +56,9 @@ fn follow(
                 .filter_map(|r| r.get("id")?.as_str().map(str::to_owned))
                 .collect(),
         };
-        let mut related = if ids.is_empty() {
-            Vec::new()
-        } else {
-            fetch(
-                conn,
-                catalog,
-                requester,
-                related_c,
-                link_where(&link, &ids),
-                |row| shape::row_to_json_as(related_c, row, &requester.caller),
-            )?
-        };
+        let mut related = fetch(conn, catalog, requester, &link, &ids, |row| {
+            shape::row_to_json_as(related_c, row, &requester.caller)
+        })?;
         if !related.is_empty()
             && !children.is_empty()
             && !follow(conn, catalog, requester, related_c, &mut related, children)?

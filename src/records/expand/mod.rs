@@ -165,16 +165,22 @@ fn link_where(link: &Link<'_>, ids: &[String]) -> (String, Vec<Sql>) {
     (sql, ids.iter().map(|s| Sql::Text(s.clone())).collect())
 }
 
-/// Reads the records of `c` matching `where_sql` (over `params`) that the
-/// caller may view, each through `each`.
+/// Reads the records `link` brings in for `ids` (forward: the related
+/// ids; back: the records' own) that the caller may view, each through
+/// `each`; none, and no query, for no ids.
 fn fetch<T>(
     conn: &Connection,
     catalog: &Catalog,
     requester: &Requester,
-    c: &Collection,
-    (where_sql, params): (String, Vec<Sql>),
+    link: &Link<'_>,
+    ids: &[String],
     each: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<T>, RecordError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let c = link.related().as_ref();
+    let (where_sql, params) = link_where(link, ids);
     let mut conditions = Conditions::default();
     conditions.params = params;
     conditions.push(where_sql, vec![]);

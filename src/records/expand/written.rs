@@ -9,7 +9,7 @@ use rusqlite::{
     types::{Value as Sql, ValueRef},
 };
 
-use super::{ExpandTree, Link, OneOrMany, distinct, fetch, ids_of, link_where, one_or_many, resolve};
+use super::{ExpandTree, Link, OneOrMany, distinct, fetch, ids_of, one_or_many, resolve};
 use crate::{
     identity::Caller,
     records::{
@@ -160,18 +160,9 @@ fn expansions(
             Link::Forward { .. } => distinct(keys.concat()),
             Link::Back { .. } => keys.concat(),
         };
-        let related = if ids.is_empty() {
-            Vec::new()
-        } else {
-            fetch(
-                conn,
-                catalog,
-                requester,
-                related_c,
-                link_where(&link, &ids),
-                |row| owned_row(related_c, row),
-            )?
-        };
+        let related = fetch(conn, catalog, requester, &link, &ids, |row| {
+            owned_row(related_c, row)
+        })?;
         let nested = if related.is_empty() || children.is_empty() {
             None
         } else {
