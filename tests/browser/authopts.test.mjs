@@ -169,6 +169,39 @@ test('auth options: set, saved, shown again; errors beside their option; preview
   await page.close();
 });
 
+test('settings opened again before the list of collections is read show what was saved', async () => {
+  const page = await context.newPage();
+  const w = watch(page);
+  await openUsersSettings(page);
+  const box = page.getByLabel('Accounts may sign in with a code sent by email');
+  const before = await box.isChecked();
+  await box.setChecked(!before);
+  // The list is read again after the save; hold that read until the
+  // settings are open again, so they can only come from the save's answer.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  let heldOne = false;
+  const list = (url) => url.pathname === '/api/collections';
+  await page.route(list, async (route) => {
+    if (route.request().method() === 'GET' && !heldOne) { heldOne = true; await held; }
+    await route.continue();
+  });
+  await page.click('button:text-is("Save changes")');
+  await page.waitForURL(/#\/collections\/users$/);
+  await openUsersSettings(page);
+  assert.ok(heldOne, 'the list was being read again');
+  assert.equal(await box.isChecked(), !before, 'the editor shows the saved value');
+  const listed = page.waitForResponse((r) => r.request().method() === 'GET' && list(new URL(r.url())));
+  release();
+  await listed;
+  const stored = await api(server.base, token, 'GET', '/api/collections/users');
+  assert.equal(stored.otp.enabled, !before);
+  // Put back as it was, for the other tests.
+  await api(server.base, token, 'PATCH', '/api/collections/users', { otp: { enabled: before } });
+  w.check();
+  await page.close();
+});
+
 test('auth options at phone width, keyboard only for OTP', async () => {
   // A session of its own: a copy of the other context's cookie would be
   // a reused refresh token, which ends both sessions.

@@ -49,7 +49,7 @@ function duplicateOf(source) {
 }
 
 export function CollectionEditor({ collection, from }) {
-  const { list, reload } = useCollections();
+  const { list, reload, saved: savedInList } = useCollections();
   const editing = Boolean(collection);
   const [draft, setDraft] = useState(() => {
     const d = editing ? clone(collection) : from ? duplicateOf(from) : {
@@ -179,7 +179,7 @@ export function CollectionEditor({ collection, from }) {
       const saved = editing ? await patch(`/api/collections/${enc(collection.id)}`, body) : await post('/api/collections', body);
       done.current = true;
       toast(editing ? `Saved the collection ${saved.name}` : `Created the collection ${saved.name}`);
-      reload();
+      savedInList(saved);
       go('collections', saved.name);
     });
   }

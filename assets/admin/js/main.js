@@ -45,7 +45,7 @@ function Shell({ route, inert }) {
   const [menu, setMenu] = useState(false);
   // A new page starts at its top, with the phone menu closed.
   useEffect(() => { setMenu(false); window.scrollTo(0, 0); }, [route.path]);
-  const ctx = useMemo(() => ({ list: loaded.data?.items || [], reload: loaded.reload }), [loaded.data]);
+  const ctx = useMemo(() => ({ list: loaded.data?.items || [], reload: loaded.reload, saved: (c) => savedOne(loaded, c) }), [loaded.data]);
   return html`<${Collections.Provider} value=${ctx}>
     <div class=${`shell${menu ? ' menu-open' : ''}`} inert=${inert}>
       <header class="topbar">
@@ -62,6 +62,19 @@ function Shell({ route, inert }) {
       <${LeaveDialog} />
     </div>
   </${Collections.Provider}>`;
+}
+
+// A saved collection takes its place in the list at once, as the server
+// answered it, so a page opened before the list is read again never shows
+// the version it replaced; the list is then read again (other changes, such
+// as a view's columns, may follow from it).
+function savedOne(loaded, c) {
+  loaded.replace((d) => {
+    if (!d) return d;
+    const items = d.items.filter((x) => x.id !== c.id).concat([c]).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { ...d, items };
+  });
+  loaded.reload();
 }
 
 function Content({ route }) {

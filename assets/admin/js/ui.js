@@ -79,7 +79,9 @@ export function keepTabInside(e) {
   else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
 }
 
-/** Runs `load` when `deps` change: {data, error, loading, reload}. */
+/** Runs `load` when `deps` change: {data, error, loading, reload, replace}.
+ *  `replace(f)` puts `f(data)` in place at once (a server's answer already
+ *  in hand) and drops any load still under way, which may predate it. */
 export function useLoad(load, deps) {
   const [st, setSt] = useState({ data: null, error: null, loading: true });
   const seq = useRef(0);
@@ -91,8 +93,12 @@ export function useLoad(load, deps) {
       (error) => mine === seq.current && setSt((s) => ({ data: s.data, error, loading: false })),
     );
   }, deps);
+  const replace = useCallback((f) => {
+    seq.current += 1;
+    setSt((s) => ({ data: f(s.data), error: null, loading: false }));
+  }, []);
   useEffect(run, [run]);
-  return { ...st, reload: run };
+  return { ...st, reload: run, replace };
 }
 
 export function Page({ title, sub, actions, children }) {
