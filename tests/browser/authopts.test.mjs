@@ -202,6 +202,53 @@ test('settings opened again before the list of collections is read show what was
   await page.close();
 });
 
+test('any PocketBase provider: a self-hosted GitLab with its own endpoints, a second OpenID Connect one', async () => {
+  await api(server.base, token, 'POST', '/api/collections', { name: 'staff', type: 'auth' });
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/collections/staff/settings`);
+  await page.locator('#auth-options').waitFor();
+  await page.getByLabel('Accounts may sign in with another service').check();
+  await page.click('button:text-is("+ Add provider")');
+  await page.selectOption('select[name=provider-0-name]', 'gitlab');
+  await page.fill('input[name=provider-0-clientId]', 'gl-id');
+  await page.fill('input[name=provider-0-clientSecret]', 'gl-secret-value');
+  // GitLab has endpoints of its own: they wait, folded, for a server of one's own.
+  const urls = page.locator('.provider').nth(0).locator('details.provider-urls');
+  assert.equal(await urls.getAttribute('open'), null, 'folded while unused');
+  await urls.locator('summary').click();
+  await page.fill('input[name=provider-0-authURL]', 'https://git.example.com/oauth/authorize');
+  await page.fill('input[name=provider-0-tokenURL]', 'https://git.example.com/oauth/token');
+  await page.fill('input[name=provider-0-userInfoURL]', 'https://git.example.com/api/v4/user');
+  // A second OpenID Connect provider has none: its boxes show at once.
+  await page.click('button:text-is("+ Add provider")');
+  await page.selectOption('select[name=provider-1-name]', 'oidc2');
+  assert.equal(await page.locator('.provider').nth(1).locator('details.provider-urls').count(), 0);
+  await page.fill('input[name=provider-1-clientId]', 'idp-id');
+  await page.fill('input[name=provider-1-clientSecret]', 'idp-secret-value');
+  await page.fill('input[name=provider-1-authURL]', 'https://id.example.com/authorize');
+  await page.fill('input[name=provider-1-tokenURL]', 'https://id.example.com/token');
+  await page.fill('input[name=provider-1-userInfoURL]', 'https://id.example.com/userinfo');
+  await page.locator('.provider').nth(0).scrollIntoViewIfNeeded();
+  await shot(page, 'authopts-providers');
+  await save(page);
+  await page.waitForURL(/#\/collections\/staff$/);
+  const methods = await (await fetch(`${server.base}/api/collections/staff/auth-methods`)).json();
+  const [gitlab, oidc2] = methods.oauth2.providers;
+  assert.equal(gitlab.name, 'gitlab');
+  assert.equal(gitlab.displayName, 'GitLab');
+  assert.match(gitlab.authURL, /^https:\/\/git\.example\.com\/oauth\/authorize\?client_id=gl-id&/);
+  assert.equal(oidc2.name, 'oidc2');
+  assert.match(oidc2.authURL, /^https:\/\/id\.example\.com\/authorize\?/);
+  // Reopened, the set endpoints are shown unfolded.
+  await page.goto(`${server.base}/_/#/collections/staff/settings`);
+  await page.locator('#auth-options').waitFor();
+  assert.equal(await page.locator('.provider').nth(0).locator('details.provider-urls').getAttribute('open'), '');
+  assert.equal(await page.inputValue('input[name=provider-0-tokenURL]'), 'https://git.example.com/oauth/token');
+  w.check();
+  await page.close();
+});
+
 test('auth options at phone width, keyboard only for OTP', async () => {
   // A session of its own: a copy of the other context's cookie would be
   // a reused refresh token, which ends both sessions.

@@ -15,8 +15,22 @@ import { post } from './api.js';
 import { RuleEditor } from './rule_editor.js';
 import { ErrorNote, FieldError, errorAt } from './ui.js';
 
-/** The providers the server implements (src/schema/auth_options/oauth2.rs, OAUTH2_PROVIDERS). */
-const PROVIDERS = [['github', 'GitHub'], ['google', 'Google'], ['oidc', 'OpenID Connect']];
+/** The providers the server implements (src/schema/auth_options/oauth2.rs,
+ *  OAUTH2_PROVIDERS; a test there checks this list has them all): the
+ *  two most asked for first, then by name. */
+const PROVIDERS = [
+  ['github', 'GitHub'], ['google', 'Google'], ['apple', 'Apple'], ['bitbucket', 'Bitbucket'], ['box', 'Box'],
+  ['discord', 'Discord'], ['facebook', 'Facebook'], ['gitea', 'Gitea/Forgejo'], ['gitee', 'Gitee'],
+  ['gitlab', 'GitLab'], ['instagram2', 'Instagram'], ['kakao', 'Kakao'], ['lark', 'Lark'], ['linear', 'Linear'],
+  ['livechat', 'LiveChat'], ['mailcow', 'mailcow'], ['microsoft', 'Microsoft'], ['monday', 'monday.com'],
+  ['notion', 'Notion'], ['oidc', 'OpenID Connect'], ['oidc2', 'OpenID Connect (2)'], ['oidc3', 'OpenID Connect (3)'],
+  ['patreon', 'Patreon'], ['planningcenter', 'Planning Center'], ['spotify', 'Spotify'], ['strava', 'Strava'],
+  ['trakt', 'Trakt'], ['twitch', 'Twitch'], ['twitter', 'X/Twitter'], ['vk', 'VK'], ['wakatime', 'WakaTime'],
+  ['yandex', 'Yandex'],
+];
+
+/** Providers with no endpoints of their own: the collection gives them. */
+const NEEDS_URLS = new Set(['oidc', 'oidc2', 'oidc3', 'mailcow']);
 
 const TOKENS = [
   ['authToken', 'Sign-in tokens', 604800], ['verificationToken', 'Email verification', 86400],
@@ -224,11 +238,17 @@ export function AuthOptions({ draft, saved, error, collections, onChange }) {
                 onChange=${(e) => setProvider(i, 'pkce', e.currentTarget.value === '' ? null : e.currentTarget.value === 'on')}>
                 <option value="">Provider's default</option><option value="on">On</option><option value="off">Off</option></select></div>
           </div>
-          ${p.name === 'oidc' && html`<div class="three">
+          ${NEEDS_URLS.has(p.name) ? html`<div class="three">
             ${input('authURL', 'Authorization URL', { placeholder: 'https://…/authorize' })}
             ${input('tokenURL', 'Token URL', { placeholder: 'https://…/token' })}
             ${input('userInfoURL', 'User info URL', { placeholder: 'https://…/userinfo' })}
-          </div>`}
+          </div>` : html`<details class="provider-urls" open=${Boolean(p.authURL || p.tokenURL || p.userInfoURL)}>
+            <summary class="small">Endpoints (a self-hosted server, another region)</summary>
+            <div class="three">
+              ${input('authURL', 'Authorization URL', { placeholder: 'the provider’s own' })}
+              ${input('tokenURL', 'Token URL', { placeholder: 'the provider’s own' })}
+              ${input('userInfoURL', 'User info URL', { placeholder: 'the provider’s own' })}
+            </div></details>`}
         </li>`;
       })}</ol>
       ${providers.length === 0 && html`<p class="muted small">No provider yet.</p>`}

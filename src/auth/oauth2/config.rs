@@ -16,21 +16,21 @@ use crate::schema::{
 
 /// One configured provider, with its defaults applied.
 pub struct ProviderConfig {
-    pub provider: &'static dyn Provider,
+    pub provider: &'static Provider,
     pub client_id: String,
     pub client_secret: String,
     pub auth_url: String,
     pub token_url: String,
     pub user_info_url: String,
     pub display_name: String,
-    /// PKCE unless the config turns it off (`null` means on).
+    /// PKCE as the config says; `null` means the provider's default.
     pub pkce: bool,
 }
 
 impl fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderConfig")
-            .field("name", &self.provider.name())
+            .field("name", &self.provider.name)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("token_url", &self.token_url)
@@ -57,16 +57,15 @@ pub fn enabled(c: &Collection) -> bool {
 
 fn resolve(o: &ProviderOptions) -> Option<ProviderConfig> {
     let provider = provider::by_name(&o.name)?;
-    let defaults = provider.endpoints();
     Some(ProviderConfig {
         provider,
         client_id: o.client_id.clone(),
         client_secret: o.client_secret.clone(),
-        auth_url: or_default(&o.auth_url, defaults.auth_url),
-        token_url: or_default(&o.token_url, defaults.token_url),
-        user_info_url: or_default(&o.user_info_url, defaults.user_info_url),
-        display_name: or_default(&o.display_name, provider.display_name()),
-        pkce: o.pkce.unwrap_or(true),
+        auth_url: or_default(&o.auth_url, provider.auth_url),
+        token_url: or_default(&o.token_url, provider.token_url),
+        user_info_url: or_default(&o.user_info_url, provider.user_info_url),
+        display_name: or_default(&o.display_name, provider.display_name),
+        pkce: o.pkce.unwrap_or(provider.pkce),
     })
 }
 
@@ -81,7 +80,7 @@ pub fn providers(c: &Collection) -> Vec<ProviderConfig> {
 
 /// The enabled provider of this name.
 pub fn find(c: &Collection, name: &str) -> Option<ProviderConfig> {
-    providers(c).into_iter().find(|p| p.provider.name() == name)
+    providers(c).into_iter().find(|p| p.provider.name == name)
 }
 
 /// Which record fields receive the provider's user details on sign-up

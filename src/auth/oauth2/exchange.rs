@@ -10,11 +10,11 @@
 use std::{sync::LazyLock, time::Duration};
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{
     config::ProviderConfig,
-    provider::{self, ExternalUser},
+    provider::{ClientAuth, ExternalUser, HeaderValue, Profile, verified_claims},
 };
 
 /// The whole of one call, connection included.
@@ -51,6 +51,9 @@ pub struct Grant {
     /// Seconds from now; absent when the token does not expire.
     #[serde(default)]
     pub expires_in: Option<i64>,
+    /// The rest of the answer (an `id_token`, VK's `email`).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// The code and what the client sent with it.
@@ -93,22 +96,37 @@ async fn read_json(resp: reqwest::Response) -> Result<Value, String> {
     serde_json::from_slice(&bytes).map_err(|_| "not JSON".into())
 }
 
+/// `application/x-www-form-urlencoded` of one value, as HTTP Basic
+/// credentials of a token request are encoded (RFC 6749, 2.3.1).
+fn form_encoded(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
 /// Trades the code for an access token at the provider's token URL.
 pub async fn exchange_code(cfg: &ProviderConfig, input: &CodeExchange<'_>) -> Result<Grant, ExchangeError> {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", input.code),
         ("redirect_uri", input.redirect_url),
-        ("client_id", cfg.client_id.as_str()),
-        ("client_secret", cfg.client_secret.as_str()),
     ];
+    if cfg.provider.client_auth == ClientAuth::Form {
+        form.push(("client_id", cfg.client_id.as_str()));
+        form.push(("client_secret", cfg.client_secret.as_str()));
+    }
     if cfg.pkce {
         form.push(("code_verifier", input.code_verifier));
     }
-    let resp = client()
+    let mut req = client()
         .map_err(ExchangeError::Token)?
         .post(&cfg.token_url)
-        .header(reqwest::header::ACCEPT, "application/json")
+        .header(reqwest::header::ACCEPT, "application/json");
+    if cfg.provider.client_auth == ClientAuth::Basic {
+        req = req.basic_auth(
+            form_encoded(&cfg.client_id),
+            Some(form_encoded(&cfg.client_secret)),
+        );
+    }
+    let resp = req
         .form(&form)
         .send()
         .await
@@ -122,11 +140,8 @@ pub async fn exchange_code(cfg: &ProviderConfig, input: &CodeExchange<'_>) -> Re
     Ok(grant)
 }
 
-async fn get_json(url: &str, access_token: &str) -> Result<Value, ExchangeError> {
-    let resp = client()
-        .map_err(ExchangeError::User)?
-        .get(url)
-        .bearer_auth(access_token)
+async fn send_json(req: reqwest::RequestBuilder) -> Result<Value, ExchangeError> {
+    let resp = req
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
@@ -134,21 +149,63 @@ async fn get_json(url: &str, access_token: &str) -> Result<Value, ExchangeError>
     read_json(resp).await.map_err(ExchangeError::User)
 }
 
+async fn get_json(url: &str, access_token: &str) -> Result<Value, ExchangeError> {
+    let http = client().map_err(ExchangeError::User)?;
+    send_json(http.get(url).bearer_auth(access_token)).await
+}
+
+/// The profile, asked for as the provider wants it.
+async fn profile(cfg: &ProviderConfig, grant: &Grant) -> Result<Value, ExchangeError> {
+    let http = client().map_err(ExchangeError::User)?;
+    let url = &cfg.user_info_url;
+    match cfg.provider.profile {
+        Profile::Get(headers) => {
+            let mut req = http.get(url).bearer_auth(&grant.access_token);
+            for (name, value) in headers {
+                let value = match value {
+                    HeaderValue::Fixed(v) => v,
+                    HeaderValue::ClientId => cfg.client_id.as_str(),
+                };
+                req = req.header(*name, value);
+            }
+            send_json(req).await
+        }
+        Profile::PostJson(query) => {
+            let req = http
+                .post(url)
+                .bearer_auth(&grant.access_token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(query);
+            send_json(req).await
+        }
+        Profile::IdToken { issuer } => {
+            // The user info URL is the provider's key set.
+            let keys = send_json(http.get(url)).await?;
+            let token = grant.extra.get("id_token").and_then(Value::as_str).unwrap_or("");
+            verified_claims(token, &keys, &cfg.client_id, issuer)
+                .map_err(|e| ExchangeError::User(e.to_string()))
+        }
+    }
+}
+
 /// Reads the user's profile (and, where the provider needs it, their
 /// verified address) with the granted token.
 pub async fn fetch_user(cfg: &ProviderConfig, grant: &Grant) -> Result<ExternalUser, ExchangeError> {
-    let raw = get_json(&cfg.user_info_url, &grant.access_token).await?;
-    let mut user = cfg.provider.user(raw);
+    let raw = profile(cfg, grant).await?;
+    let mut user = cfg
+        .provider
+        .user(raw, &grant.extra)
+        .map_err(|why| ExchangeError::User(why.into()))?;
     if user.id.is_empty() {
         return Err(ExchangeError::User("the profile has no user id".into()));
     }
     if user.email.is_empty()
-        && let Some(url) = cfg.provider.emails_url(&cfg.user_info_url)
+        && let Some(emails) = cfg.provider.emails
     {
         // The address list is a nicety: without it the user simply has no
         // verified email, as when the provider shares none.
-        if let Ok(list) = get_json(&url, &grant.access_token).await {
-            user.email = provider::primary_verified_email(&list).unwrap_or_default();
+        if let Ok(list) = get_json(&(emails.url)(&cfg.user_info_url), &grant.access_token).await {
+            user.email = (emails.pick)(&list).unwrap_or_default();
         }
     }
     Ok(user)

@@ -33,7 +33,12 @@ fn authorization_url(p: &ProviderConfig, state: &str, challenge: &str) -> String
             query.append_pair("code_challenge_method", "S256");
         }
         query.append_pair("response_type", "code");
-        query.append_pair("scope", &p.provider.scopes().join(" "));
+        if !p.provider.scopes.is_empty() {
+            query.append_pair("scope", &p.provider.scopes.join(" "));
+        }
+        for (name, value) in p.provider.auth_params {
+            query.append_pair(name, value);
+        }
         query.append_pair("state", state);
     }
     format!("{url}&redirect_uri=")
@@ -46,7 +51,7 @@ fn entry(p: &ProviderConfig) -> Value {
     let challenge = code_challenge(&verifier);
     let auth_url = authorization_url(p, &state, &challenge);
     json!({
-        "name": p.provider.name(),
+        "name": p.provider.name,
         "displayName": p.display_name,
         "state": state,
         "authURL": auth_url,
@@ -73,7 +78,7 @@ mod tests {
             "qDBGZ7c3EXRTc4rgLTrMVFR5KvurvYg-FiHZsJrj3Pc"
         );
         let p = ProviderConfig {
-            provider: &super::super::provider::Oidc,
+            provider: super::super::provider::by_name("oidc").expect("oidc is known"),
             client_id: "id 1".into(),
             client_secret: "s3cret".into(),
             auth_url: "https://idp.example/authorize?prompt=login".into(),

@@ -122,7 +122,7 @@ pub async fn sign_in(
     let user = exchange::fetch_user(&provider, &grant).await?;
     let identity = Identity {
         collection_id: c.id.clone(),
-        provider: provider.provider.name().to_owned(),
+        provider: provider.provider.name.to_owned(),
         provider_id: user.id.clone(),
     };
 

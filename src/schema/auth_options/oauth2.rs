@@ -14,7 +14,40 @@ use crate::validation::{ErrorTree, FieldError};
 /// The OAuth2 providers a collection may name (`oauth2.providers[].name`);
 /// `auth::oauth2::provider` implements each one, and a test there keeps
 /// the two lists the same.
-pub const OAUTH2_PROVIDERS: &[&str] = &["oidc", "github", "google"];
+pub const OAUTH2_PROVIDERS: &[&str] = &[
+    "apple",
+    "bitbucket",
+    "box",
+    "discord",
+    "facebook",
+    "gitea",
+    "gitee",
+    "github",
+    "gitlab",
+    "google",
+    "instagram2",
+    "kakao",
+    "lark",
+    "linear",
+    "livechat",
+    "mailcow",
+    "microsoft",
+    "monday",
+    "notion",
+    "oidc",
+    "oidc2",
+    "oidc3",
+    "patreon",
+    "planningcenter",
+    "spotify",
+    "strava",
+    "trakt",
+    "twitch",
+    "twitter",
+    "vk",
+    "wakatime",
+    "yandex",
+];
 
 /// `oauth2`, typed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -5,6 +5,7 @@
 //! secrecy of what passes through (`providers.rs`).
 
 mod accounts;
+mod catalog;
 mod mock;
 mod providers;
 mod signin;
