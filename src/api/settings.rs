@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{ApiTags, body::Body, collections::Done, guard};
 use crate::{
     app::AppState,
+    auth::oauth2::apple_secret::{self, AppleSecretError, AppleSecretInput},
     http::error::ApiError,
     identity::email::Email,
     mail::templates::Template,
@@ -31,6 +32,33 @@ struct TestEmail {
     /// The auth collection whose template is sent; `_superusers` when empty.
     #[oai(default)]
     collection: String,
+}
+
+/// What makes an Apple client secret (see `auth::oauth2::apple_secret`).
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct AppleSecret {
+    /// The Services ID the secret is for (the provider's client id).
+    #[oai(default)]
+    client_id: String,
+    /// The 10-character team id of the Apple developer account.
+    #[oai(default)]
+    team_id: String,
+    /// The 10-character id of the key.
+    #[oai(default)]
+    key_id: String,
+    /// The key, as Apple gives it (PKCS#8 PEM); used once, never kept.
+    #[oai(default)]
+    private_key: String,
+    /// How long the secret lasts, in seconds (at most 15777000).
+    #[oai(default)]
+    duration: i64,
+}
+
+/// The made secret.
+#[derive(Object)]
+struct AppleSecretMade {
+    secret: String,
 }
 
 /// PocketBase's message for every refusal of a test email.
@@ -108,6 +136,36 @@ impl SettingsApi {
             .await
             .map_err(ApiError::internal)?;
         Ok(Json(answer))
+    }
+
+    /// Superusers only: makes the client secret of the `apple` OAuth2
+    /// provider (a JWT signed with the account's private key), as
+    /// PocketBase's SDK asks for it (`settings.generateAppleClientSecret`).
+    #[oai(path = "/settings/apple/generate-client-secret", method = "post")]
+    async fn apple_client_secret(
+        &self,
+        req: &Request,
+        body: Body<AppleSecret>,
+    ) -> poem::Result<Json<AppleSecretMade>> {
+        guard::require_superuser(&self.state, req).await?;
+        let b = body.0;
+        let input = AppleSecretInput {
+            client_id: b.client_id,
+            team_id: b.team_id,
+            key_id: b.key_id,
+            private_key: b.private_key,
+            duration: b.duration,
+        };
+        match apple_secret::generate(&input, chrono::Utc::now().timestamp()) {
+            Ok(secret) => Ok(Json(AppleSecretMade { secret })),
+            Err(AppleSecretError::Invalid(errors)) => {
+                Err(ApiError::validation_with("Invalid client secret data.", errors).into())
+            }
+            Err(AppleSecretError::Key(why)) => Err(ApiError::bad_request(format!(
+                "Failed to generate client secret. Raw error: \n{why}"
+            ))
+            .into()),
+        }
     }
 
     /// Superusers only: sends a sample of an auth collection's mail

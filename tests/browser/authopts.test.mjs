@@ -8,6 +8,7 @@
 // previewed with sample values in a sandboxed frame and sent as a test.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, verify } from 'node:crypto';
 import { api, apiToken, launch, shot, signedInContext, startServer, watch } from './harness.mjs';
 
 const admin = { email: 'admin@example.com', password: 'admin-pass-123' };
@@ -245,6 +246,46 @@ test('any PocketBase provider: a self-hosted GitLab with its own endpoints, a se
   await page.locator('#auth-options').waitFor();
   assert.equal(await page.locator('.provider').nth(0).locator('details.provider-urls').getAttribute('open'), '');
   assert.equal(await page.inputValue('input[name=provider-0-tokenURL]'), 'https://git.example.com/oauth/token');
+  w.check();
+  await page.close();
+});
+
+test('Apple: the client secret is made from a key, its errors beside their boxes', async () => {
+  await api(server.base, token, 'POST', '/api/collections', { name: 'fans', type: 'auth' });
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${server.base}/_/#/collections/fans/settings`);
+  await page.locator('#auth-options').waitFor();
+  await page.getByLabel('Accounts may sign in with another service').check();
+  await page.click('button:text-is("+ Add provider")');
+  await page.selectOption('select[name=provider-0-name]', 'apple');
+  await page.fill('input[name=provider-0-clientId]', 'com.example.fans');
+  await page.click('button:text-is("Make the secret from a key…")');
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  await page.fill('input[name=apple-team]', 'SHORT');
+  await page.fill('input[name=apple-key-id]', 'KEY1234567');
+  await page.fill('textarea[name=apple-key]', privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  w.expect(400, 'POST', '/api/settings/apple/generate-client-secret');
+  await page.click('button:text-is("Make secret")');
+  await page.locator('#apple-team-error').waitFor();
+  assert.match(await page.locator('#apple-team-error').innerText(), /exactly 10/);
+  assert.equal(await page.inputValue('input[name=provider-0-clientSecret]'), '', 'nothing made');
+  await page.fill('input[name=apple-team]', 'ABCDE12345');
+  await page.click('button:text-is("Make secret")');
+  await page.locator('.apple-secret [role=status]').waitFor();
+  await shot(page, 'authopts-apple');
+  const secret = await page.inputValue('input[name=provider-0-clientSecret]');
+  const [head, body, signature] = secret.split('.');
+  const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+  assert.equal(claims.sub, 'com.example.fans');
+  assert.equal(claims.iss, 'ABCDE12345');
+  assert.equal(claims.exp - claims.iat, 180 * 86400);
+  assert.ok(verify('sha256', Buffer.from(`${head}.${body}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url')));
+  assert.equal(await page.inputValue('textarea[name=apple-key]'), '', 'the key is not left on the page');
+  await save(page);
+  await page.waitForURL(/#\/collections\/fans$/);
+  const methods = await (await fetch(`${server.base}/api/collections/fans/auth-methods`)).json();
+  assert.deepEqual(methods.oauth2.providers.map((p) => p.name), ['apple'], 'stored with its secret');
   w.check();
   await page.close();
 });

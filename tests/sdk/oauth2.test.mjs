@@ -4,7 +4,7 @@
 // on a fresh auth collection, so other files' `users` stay untouched.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, verify } from 'node:crypto';
 import net from 'node:net';
 import { adminClient, expectError, newClient, uniqueName } from './helpers.mjs';
 import { MockProvider } from './mock_oauth2.mjs';
@@ -244,4 +244,25 @@ test('authWithOAuth2 (the all-in-one realtime flow) completes through /api/oauth
   assert.equal(auth.record.email, alice().email);
   assert.equal(auth.meta.id, 'idp-alice');
   pb.realtime.unsubscribe();
+});
+
+test('settings.generateAppleClientSecret signs a secret with the key, for superusers only', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const made = await admin.settings.generateAppleClientSecret('com.example.app', 'ABCDE12345', 'KEY1234567', pem, 3600);
+  const [head, body, signature] = made.secret.split('.');
+  const part = (p) => JSON.parse(Buffer.from(p, 'base64url').toString());
+  assert.deepEqual(part(head), { alg: 'ES256', kid: 'KEY1234567', typ: 'JWT' });
+  const claims = part(body);
+  assert.equal(claims.iss, 'ABCDE12345');
+  assert.equal(claims.sub, 'com.example.app');
+  assert.deepEqual(claims.aud, ['https://appleid.apple.com']);
+  assert.equal(claims.exp - claims.iat, 3600);
+  const signed = verify('sha256', Buffer.from(`${head}.${body}`), { key: publicKey, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(signature, 'base64url'));
+  assert.ok(signed, 'the secret is signed with the given key');
+
+  const refused = await expectError(admin.settings.generateAppleClientSecret('com.example.app', 'SHORT', 'KEY1234567', pem, 3600), 400);
+  assert.equal(refused.response.data.teamId.code, 'validation_length_invalid');
+  await expectError(newClient().settings.generateAppleClientSecret('com.example.app', 'ABCDE12345', 'KEY1234567', pem, 3600), 401);
 });

@@ -12,6 +12,7 @@
 // sent without).
 import { html, useState } from './lib.js';
 import { post } from './api.js';
+import { AppleSecret } from './apple_secret.js';
 import { RuleEditor } from './rule_editor.js';
 import { ErrorNote, FieldError, errorAt } from './ui.js';
 
@@ -238,6 +239,7 @@ export function AuthOptions({ draft, saved, error, collections, onChange }) {
                 onChange=${(e) => setProvider(i, 'pkce', e.currentTarget.value === '' ? null : e.currentTarget.value === 'on')}>
                 <option value="">Provider's default</option><option value="on">On</option><option value="off">Off</option></select></div>
           </div>
+          ${p.name === 'apple' && html`<${AppleSecret} clientId=${p.clientId || ''} onMade=${(secret) => setProvider(i, 'clientSecret', secret)} />`}
           ${NEEDS_URLS.has(p.name) ? html`<div class="three">
             ${input('authURL', 'Authorization URL', { placeholder: 'https://…/authorize' })}
             ${input('tokenURL', 'Token URL', { placeholder: 'https://…/token' })}

@@ -9,6 +9,7 @@
 //! the realtime client whose id is that `state` (topic `@oauth2`); the SDK
 //! then calls `auth-with-oauth2`, which ends in `sign_in` like any client.
 
+pub mod apple_secret;
 pub mod config;
 pub mod exchange;
 mod links;

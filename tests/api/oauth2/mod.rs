@@ -5,6 +5,7 @@
 //! secrecy of what passes through (`providers.rs`).
 
 mod accounts;
+mod apple_secret;
 mod catalog;
 mod mock;
 mod providers;
