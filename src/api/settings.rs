@@ -61,6 +61,16 @@ struct AppleSecretMade {
     secret: String,
 }
 
+/// Which S3 settings to test.
+#[derive(Object)]
+struct TestS3 {
+    /// `storage` (uploaded files) or `backups`.
+    #[oai(default)]
+    filesystem: String,
+}
+
+const TEST_S3_FAILED: &str = "Failed to test the S3 filesystem.";
+
 /// PocketBase's message for every refusal of a test email.
 const TEST_EMAIL_FAILED: &str = "Failed to send the test email.";
 
@@ -166,6 +176,35 @@ impl SettingsApi {
             ))
             .into()),
         }
+    }
+
+    /// Superusers only: PocketBase's test of its S3 settings. Cairn keeps
+    /// files and backups in the data folder and never connects to S3, so
+    /// the answer says which: not enabled, or enabled but unused.
+    #[oai(path = "/settings/test/s3", method = "post")]
+    async fn test_s3(&self, req: &Request, body: Body<TestS3>) -> poem::Result<Done> {
+        guard::require_superuser(&self.state, req).await?;
+        let settings = self.state.settings.get();
+        let s3 = match body.0.filesystem.as_str() {
+            "storage" => &settings.s3,
+            "backups" => &settings.backups.s3,
+            other => {
+                let mut errors = ErrorTree::new();
+                let error = if other.is_empty() {
+                    FieldError::required()
+                } else {
+                    FieldError::not_allowed_value()
+                };
+                errors.add(&["filesystem"], error);
+                return Err(ApiError::validation_with(TEST_S3_FAILED, errors).into());
+            }
+        };
+        let why = if s3.enabled {
+            "Cairn keeps files and backups in its data folder and does not use S3 storage; these settings are kept, not used."
+        } else {
+            "S3 storage filesystem is not enabled."
+        };
+        Err(ApiError::bad_request(format!("{TEST_S3_FAILED} Raw error: \n{why}")).into())
     }
 
     /// Superusers only: sends a sample of an auth collection's mail

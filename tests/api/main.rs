@@ -104,6 +104,7 @@ mod security;
 mod sessions;
 mod settings_checks;
 mod settings_test_email;
+mod settings_test_s3;
 mod shutdown;
 mod sse;
 mod system_collections;
