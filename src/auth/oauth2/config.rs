@@ -25,6 +25,9 @@ pub struct ProviderConfig {
     pub display_name: String,
     /// PKCE as the config says; `null` means the provider's default.
     pub pkce: bool,
+    /// The provider's further options (an OIDC provider's `jwksURL` and
+    /// `issuers`).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl fmt::Debug for ProviderConfig {
@@ -66,6 +69,7 @@ fn resolve(o: &ProviderOptions) -> Option<ProviderConfig> {
         user_info_url: or_default(&o.user_info_url, provider.user_info_url),
         display_name: or_default(&o.display_name, provider.display_name),
         pkce: o.pkce.unwrap_or(provider.pkce),
+        extra: o.extra.clone(),
     })
 }
 

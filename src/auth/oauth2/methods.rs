@@ -86,6 +86,7 @@ mod tests {
             user_info_url: String::new(),
             display_name: "IdP".into(),
             pkce: true,
+            extra: serde_json::Map::new(),
         };
         let url = authorization_url(&p, "st", "ch");
         assert_eq!(

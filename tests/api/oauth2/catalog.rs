@@ -322,3 +322,92 @@ async fn every_provider_offers_the_sign_in_link_pocketbase_offers() {
         .collect();
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
+
+#[tokio::test]
+async fn oidc_without_a_user_info_url_reads_the_id_token() {
+    let app = spawn_app().await;
+    let root = app.superuser_token().await;
+    let mock = MockProvider::start().await;
+    let claims = |sub: &str, issuer: &str| {
+        let now = chrono::Utc::now().timestamp();
+        json!({"iss": issuer, "aud": CLIENT_ID, "sub": sub, "iat": now, "exp": now + 600,
+               "email": format!("{sub}@example.com"), "email_verified": true, "name": "From the token"})
+    };
+    let configure = |extra: Value| {
+        let mut p = mock.config();
+        p["userInfoURL"] = json!("");
+        p["extra"] = extra;
+        p
+    };
+
+    // No key set: the claims are checked (audience, expiry, issuer), not
+    // the signature, as PocketBase does.
+    super::enable(
+        &app,
+        &root,
+        configure(json!({"issuers": ["https://id.example.com"]})),
+    )
+    .await;
+    let token = apple_token(claims("tok-1", "https://id.example.com"), "any-key");
+    let (status, out) = sign_in_through(
+        &app,
+        &mock,
+        "oidc",
+        json!({}),
+        json!({"id_token": token}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["record"]["email"], "tok-1@example.com");
+    assert_eq!(out["meta"]["name"], "From the token");
+    let from_elsewhere = apple_token(claims("tok-2", "https://evil.example.com"), "any-key");
+    let (status, _) = sign_in_through(
+        &app,
+        &mock,
+        "oidc",
+        json!({}),
+        json!({"id_token": from_elsewhere}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 400, "an issuer not listed is refused");
+    let mut other_app = claims("tok-3", "https://id.example.com");
+    other_app["aud"] = json!("someone-else");
+    let (status, _) = sign_in_through(
+        &app,
+        &mock,
+        "oidc",
+        json!({}),
+        json!({"id_token": apple_token(other_app, "k")}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 400, "a token for another client is refused");
+
+    // With a key set: only a token its keys sign passes.
+    super::enable(&app, &root, configure(json!({"jwksURL": mock.url("/jwks")}))).await;
+    let unknown_key = apple_token(claims("tok-4", "https://id.example.com"), "not-in-the-set");
+    let (status, _) = sign_in_through(
+        &app,
+        &mock,
+        "oidc",
+        json!({}),
+        json!({"id_token": unknown_key}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let signed = apple_token(claims("tok-5", "https://id.example.com"), "test-key-1");
+    let (status, out) = sign_in_through(
+        &app,
+        &mock,
+        "oidc",
+        json!({}),
+        json!({"id_token": signed}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["meta"]["id"], "tok-5");
+}

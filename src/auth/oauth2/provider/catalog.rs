@@ -26,7 +26,7 @@ const fn oidc_named(name: &'static str) -> Provider {
         auth_params: &[],
         pkce: true,
         client_auth: Form,
-        profile: GET,
+        profile: Profile::Oidc,
         read: oidc,
         emails: None,
     }

@@ -18,7 +18,7 @@ mod read;
 use serde_json::{Map, Value};
 
 pub use self::{
-    id_token::{IdTokenError, verified_claims},
+    id_token::{IdTokenError, unsigned_claims, verified_claims},
     read::primary_verified_email,
 };
 
@@ -64,6 +64,10 @@ pub enum Profile {
     /// No profile endpoint: the claims are the token answer's `id_token`,
     /// checked against the key set at the user info URL.
     IdToken { issuer: &'static str },
+    /// OpenID Connect: `GET` the user info URL when there is one, else
+    /// the `id_token`'s claims (checked against `extra.jwksURL`'s key set
+    /// when given, from `extra.issuers` when given).
+    Oidc,
 }
 
 /// Reads a profile (and the token answer, which some providers put the

@@ -362,14 +362,14 @@ fn apple_claims() -> Value {
 #[test]
 fn an_id_token_verifies_against_the_key_set_and_nothing_else_does() {
     let keys: Value = serde_json::from_str(TEST_JWKS).expect("a test value");
-    let apple = "https://appleid.apple.com";
+    let apple = &["https://appleid.apple.com"];
     let good = id_token(apple_claims(), "test-key-1");
     let claims = verified_claims(&good, &keys, "com.example.app", apple).expect("a test value");
     assert_eq!(claims["sub"], "001.apple");
 
     // Another app's token, another issuer, an expired one, an unknown key.
     assert!(verified_claims(&good, &keys, "com.other.app", apple).is_err());
-    assert!(verified_claims(&good, &keys, "com.example.app", "https://evil.example").is_err());
+    assert!(verified_claims(&good, &keys, "com.example.app", &["https://evil.example"]).is_err());
     let mut old = apple_claims();
     old["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
     assert!(verified_claims(&id_token(old, "test-key-1"), &keys, "com.example.app", apple).is_err());
@@ -430,4 +430,32 @@ fn apple_reads_the_token_claims_and_the_first_consent_name() {
         seen(&user),
         ["001.apple", "Ann Lee", "", "a@privaterelay.appleid.com", ""]
     );
+}
+
+#[test]
+fn an_unsigned_id_token_still_has_its_claims_checked() {
+    let now = chrono::Utc::now().timestamp();
+    let token = |claims: Value| id_token(claims, "k");
+    let good = json!({"iss": "https://id.example", "aud": ["app", "other"], "sub": "s", "exp": now + 60, "iat": now});
+    let check = |t: &str, issuers: &[&str]| unsigned_claims(t, "app", issuers, now);
+    assert_eq!(
+        check(&token(good.clone()), &[]).expect("a good token")["sub"],
+        "s"
+    );
+    assert!(check(&token(good.clone()), &["https://id.example"]).is_ok());
+    assert!(check(&token(good.clone()), &["https://else.example"]).is_err());
+    let mut wrong_audience = good.clone();
+    wrong_audience["aud"] = json!("another-app");
+    assert!(check(&token(wrong_audience), &[]).is_err());
+    let mut expired = good.clone();
+    expired["exp"] = json!(now - 301);
+    assert!(check(&token(expired), &[]).is_err());
+    let mut late_but_within_leeway = good.clone();
+    late_but_within_leeway["exp"] = json!(now - 200);
+    assert!(check(&token(late_but_within_leeway), &[]).is_ok());
+    let mut from_the_future = good;
+    from_the_future["iat"] = json!(now + 3600);
+    assert!(check(&token(from_the_future), &[]).is_err());
+    assert_eq!(check("", &[]), Err(IdTokenError::Missing));
+    assert_eq!(check("not a token", &[]), Err(IdTokenError::Malformed));
 }
