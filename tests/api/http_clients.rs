@@ -7,7 +7,8 @@
 //! dot segments. Before, Cairn answered these 401; 400; 400; a stored
 //! file and a lost payload; the whole file every time; and 404.
 
-use serde_json::json;
+use reqwest::header;
+use serde_json::{Value, json};
 
 use crate::differential::{Server, start_both};
 
@@ -21,6 +22,35 @@ async fn seed(s: &Server, name: &str) {
                 {"name": "doc", "type": "file", "maxSelect": 1, "maxSize": 1000000}]}),
     )
     .await;
+}
+
+/// A `multipart/form-data` body of `(name, file name, content)` parts,
+/// written out by hand so a part can have an empty file name.
+fn form(parts: &[(&str, Option<&str>, &str)]) -> (String, String) {
+    let mut body = String::new();
+    for (name, filename, content) in parts {
+        let filename = filename
+            .map(|f| format!("; filename=\"{f}\""))
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "--hcboundary\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n{content}\r\n"
+        ));
+    }
+    body.push_str("--hcboundary--\r\n");
+    (body, "multipart/form-data; boundary=hcboundary".into())
+}
+
+async fn send(s: &Server, method: &str, path: &str, content_type: &str, body: String) -> (u16, Value) {
+    let resp = s
+        .client
+        .request(method.parse().unwrap(), format!("{}{path}", s.base))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -88,4 +118,77 @@ async fn a_query_key_given_twice_counts_with_its_first_value() {
     assert_eq!(cairn[1].1["items"][0]["id"], "hcrepeat0000002");
     assert_eq!(cairn[1].1["totalItems"], -1);
     assert_eq!(cairn[2], (200, json!({"title": "hcrepeat0000001"})));
+}
+
+#[tokio::test]
+async fn a_null_json_body_is_no_fields() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    for s in [&both.pb, &both.cairn] {
+        seed(s, "hc_null").await;
+        let (status, created) = send(
+            s,
+            "POST",
+            "/api/collections/hc_null/records",
+            "application/json",
+            "null".into(),
+        )
+        .await;
+        assert_eq!((status, &created["title"]), (200, &json!("")), "{}", s.base);
+        let path = format!(
+            "/api/collections/hc_null/records/{}",
+            created["id"].as_str().unwrap()
+        );
+        let (status, _) = send(s, "PATCH", &path, "application/json", " null ".into()).await;
+        assert_eq!(status, 200, "{}", s.base);
+    }
+}
+
+#[tokio::test]
+async fn form_parts_are_read_as_pocketbase_reads_them() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    for s in [&both.pb, &both.cairn] {
+        seed(s, "hc_form").await;
+        let (body, content_type) =
+            form(&[("id", None, "hcform000000001"), ("doc", Some("kept.txt"), "kept")]);
+        let (status, _) = send(s, "POST", "/api/collections/hc_form/records", &content_type, body).await;
+        assert_eq!(status, 200, "{}", s.base);
+
+        // A part with an empty file name is text: here a name the record
+        // does not hold, refused; it was stored as a file.
+        let (body, content_type) = form(&[("doc", Some(""), "not a file")]);
+        let (status, answer) = send(
+            s,
+            "PATCH",
+            "/api/collections/hc_form/records/hcform000000001",
+            &content_type,
+            body,
+        )
+        .await;
+        assert_eq!(status, 400, "{} {answer}", s.base);
+        assert_eq!(
+            answer["data"]["doc"]["code"], "validation_invalid_file",
+            "{}",
+            s.base
+        );
+
+        // `@jsonPayload` wins over a plain value of the same key, whichever
+        // comes first.
+        let (body, content_type) = form(&[
+            ("@jsonPayload", None, r#"{"title": "payload", "n": 2}"#),
+            ("title", None, "plain"),
+        ]);
+        let (status, created) =
+            send(s, "POST", "/api/collections/hc_form/records", &content_type, body).await;
+        assert_eq!(status, 200, "{} {created}", s.base);
+        assert_eq!(
+            (&created["title"], &created["n"]),
+            (&json!("payload"), &json!(2)),
+            "{}",
+            s.base
+        );
+    }
 }
