@@ -7,7 +7,7 @@
 //! dot segments. Before, Cairn answered these 401; 400; 400; a stored
 //! file and a lost payload; the whole file every time; and 404.
 
-use reqwest::header;
+use reqwest::{Response, header};
 use serde_json::{Value, json};
 
 use crate::differential::{Server, start_both};
@@ -190,5 +190,64 @@ async fn form_parts_are_read_as_pocketbase_reads_them() {
             "{}",
             s.base
         );
+    }
+}
+
+async fn download(s: &Server, path: &str, headers: &[(&str, &str)]) -> Response {
+    let mut req = s.client.get(format!("{}{path}", s.base));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn downloads_are_revalidated_and_resumed_by_date() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    const LONG_AGO: &str = "Sat, 01 Jan 2000 00:00:00 GMT";
+    for s in [&both.pb, &both.cairn] {
+        seed(s, "hc_dates").await;
+        let (body, content_type) = form(&[("id", None, "hcdates00000001"), ("doc", Some("a.txt"), "hello")]);
+        let (status, record) = send(
+            s,
+            "POST",
+            "/api/collections/hc_dates/records",
+            &content_type,
+            body,
+        )
+        .await;
+        assert_eq!(status, 200, "{}", s.base);
+        let path = format!(
+            "/api/files/hc_dates/hcdates00000001/{}",
+            record["doc"].as_str().unwrap()
+        );
+
+        let resp = download(s, &path, &[]).await;
+        let modified = resp.headers()[header::LAST_MODIFIED].to_str().unwrap().to_owned();
+        assert!(modified.ends_with(" GMT"), "{} {modified}", s.base);
+        let status = |resp: Response| resp.status().as_u16();
+        assert_eq!(
+            status(download(s, &path, &[("if-modified-since", &modified)]).await),
+            304
+        );
+        assert_eq!(
+            status(download(s, &path, &[("if-modified-since", LONG_AGO)]).await),
+            200
+        );
+        assert_eq!(
+            status(download(s, &path, &[("if-unmodified-since", LONG_AGO)]).await),
+            412
+        );
+        // A resumed download goes on only from the same file.
+        let resp = download(s, &path, &[("range", "bytes=1-2"), ("if-range", &modified)]).await;
+        assert_eq!(resp.status(), 206, "{}", s.base);
+        assert_eq!(resp.text().await.unwrap(), "el");
+        for other in [LONG_AGO, "\"another-file\""] {
+            let resp = download(s, &path, &[("range", "bytes=1-2"), ("if-range", other)]).await;
+            assert_eq!(resp.status(), 200, "{} {other}", s.base);
+            assert_eq!(resp.text().await.unwrap(), "hello");
+        }
     }
 }
