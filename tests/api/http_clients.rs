@@ -9,6 +9,7 @@
 
 use reqwest::{Response, header};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::differential::{Server, start_both};
 
@@ -250,4 +251,76 @@ async fn downloads_are_revalidated_and_resumed_by_date() {
             assert_eq!(resp.text().await.unwrap(), "hello");
         }
     }
+}
+
+/// Sends `method path` as given, which an HTTP client would clean up
+/// first: the status and the `Location`.
+async fn raw(s: &Server, method: &str, path: &str) -> (u16, Option<String>) {
+    let addr = s.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 17\r\nConnection: close\r\n\r\n{{\"title\":\"slash\"}}"
+    );
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let location = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Location: ")
+                .or_else(|| l.strip_prefix("location: "))
+        })
+        .map(str::to_owned);
+    (status, location)
+}
+
+#[tokio::test]
+async fn paths_with_empty_or_dot_segments_redirect_to_their_clean_form() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let mut answers = Vec::new();
+    for s in [&both.pb, &both.cairn] {
+        seed(s, "hc_paths").await;
+        let mut seen = Vec::new();
+        for (method, path) in [
+            ("GET", "//api/health"),
+            ("GET", "/api//health?a=1"),
+            ("GET", "/api/./health"),
+            ("GET", "/api/x/../health"),
+            ("GET", "/api/health/."),
+            ("GET", "/api/health//"),
+            // Never to another host.
+            ("GET", "//evil.example/api/health"),
+            // An escaped dot is a name.
+            ("GET", "/api/%2e%2e/api/health"),
+            // Method and body are kept by the client, not written here.
+            ("POST", "//api/collections/hc_paths/records"),
+        ] {
+            seen.push(raw(s, method, path).await);
+        }
+        let (_, list) = s
+            .call("GET", "/api/collections/hc_paths/records", None, None)
+            .await;
+        assert_eq!(list["totalItems"], 0, "{}", s.base);
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], answers[1]);
+    let redirect = |to: &str| (307, Some(to.to_owned()));
+    assert_eq!(
+        answers[1],
+        [
+            redirect("/api/health"),
+            redirect("/api/health?a=1"),
+            redirect("/api/health"),
+            redirect("/api/health"),
+            redirect("/api/health"),
+            redirect("/api/health/"),
+            redirect("/evil.example/api/health"),
+            (404, None),
+            redirect("/api/collections/hc_paths/records"),
+        ]
+    );
 }
