@@ -30,7 +30,10 @@ use crate::{
     schema::Collection,
 };
 
-const UNREADABLE: &str = crate::http::error::messages::UNREADABLE_DATA;
+/// What PocketBase 0.40 answers a record body it cannot read (malformed
+/// JSON, not an object, a bad `@jsonPayload`): its generic wording, not
+/// the "invalid formatting" one its source puts beside the bind.
+const UNREADABLE: &str = "Something went wrong while processing your request.";
 
 /// A record body in any of the encodings `body::Fields` reads; file parts
 /// of a form are the uploads.

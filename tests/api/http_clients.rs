@@ -5,7 +5,8 @@
 //! file name or an `@jsonPayload` before the values it overrides,
 //! downloads revalidated and resumed by date, and paths with empty or
 //! dot segments. Before, Cairn answered these 401; 400; 400; a stored
-//! file and a lost payload; the whole file every time; and 404.
+//! file and a lost payload; the whole file every time; and 404. A record
+//! body that cannot be read is worded as PocketBase words it.
 
 use reqwest::{Response, header};
 use serde_json::{Value, json};
@@ -192,6 +193,43 @@ async fn form_parts_are_read_as_pocketbase_reads_them() {
             s.base
         );
     }
+}
+
+#[tokio::test]
+async fn an_unreadable_record_body_is_worded_as_pocketbase_words_it() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let mut answers = Vec::new();
+    for s in [&both.pb, &both.cairn] {
+        seed(s, "hc_unreadable").await;
+        s.admin(
+            "POST",
+            "/api/collections/hc_unreadable/records",
+            json!({"id": "hcunread0000001"}),
+        )
+        .await;
+        let (bad_payload, multipart) = form(&[("@jsonPayload", None, "not json")]);
+        let mut seen = Vec::new();
+        for (method, path) in [
+            ("POST", "/api/collections/hc_unreadable/records"),
+            ("PATCH", "/api/collections/hc_unreadable/records/hcunread0000001"),
+        ] {
+            for body in [r#"{"title":"#, "[1]", r#""text""#] {
+                seen.push(send(s, method, path, "application/json", body.into()).await);
+            }
+            seen.push(send(s, method, path, &multipart, bad_payload.clone()).await);
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], answers[1]);
+    let want =
+        json!({"status": 400, "message": "Something went wrong while processing your request.", "data": {}});
+    assert!(
+        answers[1].iter().all(|a| *a == (400, want.clone())),
+        "{:?}",
+        answers[1]
+    );
 }
 
 async fn download(s: &Server, path: &str, headers: &[(&str, &str)]) -> Response {
