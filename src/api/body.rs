@@ -132,27 +132,38 @@ impl Fields {
             // is not a valid stream, but PocketBase reads it as no fields.
             return Ok(fields);
         }
+        let mut payloads = Vec::new();
         match encoding(req) {
             Some(Encoding::Multipart) => {
                 fields.from_form = true;
                 let mut form = <Multipart as FromRequest>::from_request(req, body).await?;
                 while let Some(part) = form.next_field().await? {
                     let name = part.name().unwrap_or("").to_owned();
-                    if let Some(filename) = part.file_name().map(str::to_owned) {
-                        let bytes = part.bytes().await?;
-                        // An empty file input in a browser form sends a
-                        // nameless, empty part: nothing was chosen.
-                        if !(filename.is_empty() && bytes.is_empty()) {
-                            fields.uploads.push(Upload {
-                                key: name,
-                                filename,
-                                bytes: bytes.into(),
-                            });
-                        }
+                    let Some(filename) = part.file_name().map(str::to_owned) else {
+                        let text = part.text().await?;
+                        fields.add_text(name, text, &mut payloads);
                         continue;
+                    };
+                    let bytes = part.bytes().await?;
+                    if !filename.is_empty() {
+                        fields.uploads.push(Upload {
+                            key: name,
+                            filename,
+                            bytes: bytes.into(),
+                        });
+                    } else if !bytes.is_empty() {
+                        // A part with an empty file name is text, as
+                        // PocketBase reads it (Go's multipart forms): never
+                        // a file stored under a name made up for it.
+                        let text = String::from_utf8(bytes)
+                            .map_err(|_| BodyError::Unreadable("a form value is not UTF-8".into()))?;
+                        fields.add_text(name, text, &mut payloads);
                     }
-                    let text = part.text().await?;
-                    fields.add_text(name, text)?;
+                    // Else an empty file input of a browser form: nothing
+                    // was chosen, so nothing changes. PocketBase reads it
+                    // as `""`, which on an update deletes the file the
+                    // record holds; a form saved without touching the
+                    // input should not lose it.
                 }
             }
             Some(Encoding::UrlEncoded) => {
@@ -161,7 +172,7 @@ impl Fields {
                 let pairs: Vec<(String, String)> =
                     serde_urlencoded::from_bytes(&bytes).map_err(|e| BodyError::Unreadable(e.to_string()))?;
                 for (name, text) in pairs {
-                    fields.add_text(name, text)?;
+                    fields.add_text(name, text, &mut payloads);
                 }
             }
             json => {
@@ -174,25 +185,34 @@ impl Fields {
                 }
                 match serde_json::from_slice::<Value>(&bytes) {
                     Ok(Value::Object(map)) => fields.values = map,
+                    // `null` (a client serializing "no body") is no
+                    // fields, as in PocketBase.
+                    Ok(Value::Null) => {}
                     Ok(_) => return Err(BodyError::Unreadable("not a JSON object".into())),
                     Err(e) => return Err(BodyError::Unreadable(e.to_string())),
                 }
             }
         }
-        Ok(fields)
-    }
-
-    /// One text value of a form; `Err` for an `@jsonPayload` that is not a
-    /// JSON object.
-    fn add_text(&mut self, name: String, text: String) -> Result<(), BodyError> {
-        if name == JSON_PAYLOAD {
+        // The `@jsonPayload` parts go over the plain values wherever they
+        // came in the form, as in PocketBase: a key in both is the
+        // payload's.
+        for text in payloads {
             let Ok(Value::Object(values)) = serde_json::from_str::<Value>(&text) else {
                 return Err(BodyError::Unreadable(format!(
                     "{JSON_PAYLOAD} is not a JSON object"
                 )));
             };
-            self.values.extend(values);
-            return Ok(());
+            fields.values.extend(values);
+        }
+        Ok(fields)
+    }
+
+    /// One text value of a form; an `@jsonPayload` is kept in `payloads`,
+    /// to be applied after every plain value.
+    fn add_text(&mut self, name: String, text: String, payloads: &mut Vec<String>) {
+        if name == JSON_PAYLOAD {
+            payloads.push(text);
+            return;
         }
         match self.values.get_mut(&name) {
             Some(Value::Array(items)) => items.push(Value::String(text)),
@@ -204,7 +224,6 @@ impl Fields {
                 self.values.insert(name, Value::String(text));
             }
         }
-        Ok(())
     }
 
     /// Form text converted to the kinds `T` declares for its properties:

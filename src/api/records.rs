@@ -8,7 +8,7 @@ use std::sync::Arc;
 use poem::{
     FromRequest, Request, RequestBody, Response, Result, handler,
     http::StatusCode,
-    web::{Data, Path, Query},
+    web::{Data, Path},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -18,7 +18,7 @@ use crate::{
     app::AppState,
     fields_param::FieldsTree,
     files::Upload,
-    http::{error::ApiError, middleware::fields},
+    http::{FirstQuery, error::ApiError, middleware::fields},
     query::{Paging, parse_sort},
     records::{
         access::{Filter, Requester},
@@ -30,7 +30,10 @@ use crate::{
     schema::Collection,
 };
 
-const UNREADABLE: &str = crate::http::error::messages::UNREADABLE_DATA;
+/// What PocketBase 0.40 answers a record body it cannot read (malformed
+/// JSON, not an object, a bad `@jsonPayload`): its generic wording, not
+/// the "invalid formatting" one its source puts beside the bind.
+const UNREADABLE: &str = "Something went wrong while processing your request.";
 
 /// A record body in any of the encodings `body::Fields` reads; file parts
 /// of a form are the uploads.
@@ -163,8 +166,8 @@ impl Shape {
 async fn list(
     req: &Request,
     Path(collection): Path<String>,
-    Query(params): Query<ListParams>,
-    Query(shape): Query<ShapeParams>,
+    FirstQuery(params): FirstQuery<ListParams>,
+    FirstQuery(shape): FirstQuery<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
@@ -199,7 +202,7 @@ async fn list(
 async fn view(
     req: &Request,
     Path((collection, id)): Path<(String, String)>,
-    Query(shape): Query<ShapeParams>,
+    FirstQuery(shape): FirstQuery<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
@@ -223,7 +226,7 @@ async fn view(
 async fn create(
     req: &Request,
     Path(collection): Path<String>,
-    Query(shape): Query<ShapeParams>,
+    FirstQuery(shape): FirstQuery<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Response> {
@@ -241,7 +244,7 @@ async fn create(
 async fn update(
     req: &Request,
     Path((collection, id)): Path<(String, String)>,
-    Query(shape): Query<ShapeParams>,
+    FirstQuery(shape): FirstQuery<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Response> {

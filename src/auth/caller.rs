@@ -211,8 +211,7 @@ impl AuthRecords {
         header: Option<&str>,
         purpose: Purpose,
     ) -> Result<Caller, StoreError> {
-        let raw = header.unwrap_or("").trim();
-        let token = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
+        let token = crate::identity::credential(header.unwrap_or(""));
         if token.is_empty() {
             return Ok(Caller::Guest);
         }

@@ -49,7 +49,7 @@ impl Installer {
 
     /// Whether `token` is an unexpired installer token from this process.
     pub fn verify(&self, token: &str) -> bool {
-        let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
+        let token = crate::identity::credential(token);
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)

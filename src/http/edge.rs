@@ -5,7 +5,8 @@
 //!
 //! security headers → CORS (preflights answered here) → compression →
 //! request id → access log → error envelope and panic catcher →
-//! rate limit → body limit → `fields` → routes.
+//! clean path (unclean ones redirected) → rate limit → body limit →
+//! `fields` → routes.
 //!
 //! The rate limit sits outside the body limit (unlike the order the
 //! foundation issue lists) so a limited client is refused before its body
@@ -22,7 +23,7 @@ use super::{
     error::{ApiError, envelope_for},
     middleware::{
         access_log::AccessLog,
-        body_limit, compression,
+        body_limit, clean_path, compression,
         cors::Cors,
         fields,
         rate_limit::{self, RateLimiter},
@@ -124,6 +125,9 @@ impl<E: Endpoint> Edge<E> {
     /// The layers inside the envelope: those that may refuse a request
     /// before its handler runs.
     async fn serve(&self, mut req: Request, ip: IpAddr, limits: &RateLimits) -> Result<Response> {
+        if let Some(redirect) = clean_path::redirect(&req) {
+            return Ok(redirect);
+        }
         if let Some(refused) =
             rate_limit::check(&mut req, ip, limits, &self.state, &self.rate_limiter).await?
         {

@@ -25,7 +25,10 @@ use poem::{
 };
 
 use self::openapi::Docs;
-pub use self::{edge::with_edge, query::query_param};
+pub use self::{
+    edge::with_edge,
+    query::{FirstQuery, query_param},
+};
 use crate::{api, app::AppState};
 
 #[handler]

@@ -17,6 +17,20 @@ use serde_json::{Map, Value};
 pub use self::key::{KeyAction, KeyGrant};
 use crate::schema::{Collection, defaults};
 
+/// The credential an `Authorization` header value carries: the value
+/// without its `Bearer ` scheme, which is optional (the PocketBase SDKs
+/// send the bare token) and, as every HTTP auth scheme, case-insensitive
+/// (RFC 9110 §11.1; PocketBase takes `bearer ` and `BEARER ` too).
+/// Auth tokens and API keys (`keys::presented`) are both read through it.
+pub fn credential(header: &str) -> &str {
+    let raw = header.trim();
+    let scheme = "bearer ";
+    match raw.get(..scheme.len()) {
+        Some(head) if head.eq_ignore_ascii_case(scheme) => raw[scheme.len()..].trim(),
+        _ => raw,
+    }
+}
+
 #[derive(Debug)]
 pub struct AuthRecord {
     pub collection: Arc<Collection>,

@@ -45,8 +45,7 @@ pub fn hash(secret: &str) -> String {
 /// The key an `Authorization` header presents (`Bearer cairn_sk_…` or the
 /// bare `cairn_sk_…` the PocketBase SDKs send), if it presents one.
 pub fn presented(header: Option<&str>) -> Option<&str> {
-    let raw = header?.trim();
-    let value = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
+    let value = crate::identity::credential(header?);
     value.starts_with(PREFIX).then_some(value)
 }
 
@@ -73,6 +72,7 @@ mod tests {
         assert_eq!(presented(Some("Bearer cairn_sk_abc")), Some("cairn_sk_abc"));
         assert_eq!(presented(Some("cairn_sk_abc")), Some("cairn_sk_abc"));
         assert_eq!(presented(Some(" Bearer  cairn_sk_abc ")), Some("cairn_sk_abc"));
+        assert_eq!(presented(Some("bearer cairn_sk_abc")), Some("cairn_sk_abc"));
         assert_eq!(presented(Some("Bearer eyJhbGciOi")), None);
         assert_eq!(presented(None), None);
     }

@@ -51,6 +51,7 @@ mod followups_superuser_ips;
 mod fuzz_corpora;
 mod health;
 mod hidden_fields;
+mod http_clients;
 mod import_bad_input;
 mod import_pocketbase;
 mod installer;

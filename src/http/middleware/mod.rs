@@ -1,11 +1,12 @@
 //! The layers every request passes through, outermost first:
 //! security headers → CORS → compression → request id → access log →
-//! error envelope (panics and framework errors) → rate limit → body limit
-//! → `fields` → routes. `http::edge` runs them in that order, in one
+//! error envelope (panics and framework errors) → clean path → rate limit
+//! → body limit → `fields` → routes. `http::edge` runs them in that order, in one
 //! endpoint.
 
 pub mod access_log;
 pub mod body_limit;
+pub mod clean_path;
 pub mod compression;
 pub mod cors;
 pub mod fields;
