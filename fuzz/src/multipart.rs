@@ -173,25 +173,29 @@ fn frame(parts: &[Part]) -> Vec<u8> {
     body
 }
 
-/// The fields the parts stand for, as PocketBase reads a form; `None`
-/// when an `@jsonPayload` part is not a JSON object (the body is refused).
+/// The fields the parts stand for, as PocketBase reads a form (a part
+/// with an empty file name and some content is text; `@jsonPayload` goes
+/// over the plain values wherever it came); `None` when the body is
+/// refused: an `@jsonPayload` that is not a JSON object, or such a text
+/// part that is not UTF-8.
 #[allow(clippy::type_complexity)]
 fn expected(parts: &[Part]) -> Option<(Map<String, Value>, Vec<(String, String, Vec<u8>)>)> {
     let mut values = Map::new();
     let mut uploads = Vec::new();
+    let mut payloads = Vec::new();
     for p in parts {
-        if let Some(filename) = p.filename {
-            if !(filename.is_empty() && p.bytes.is_empty()) {
+        let text = match p.filename {
+            Some(filename) if !filename.is_empty() => {
                 uploads.push((p.name.to_owned(), filename.to_owned(), p.bytes.clone()));
+                continue;
             }
-            continue;
-        }
-        let text = String::from_utf8(p.bytes.clone()).expect("text parts are UTF-8");
+            // An untouched file input: nothing chosen, nothing changes.
+            Some(_) if p.bytes.is_empty() => continue,
+            Some(_) => String::from_utf8(p.bytes.clone()).ok()?,
+            None => String::from_utf8(p.bytes.clone()).expect("text parts are UTF-8"),
+        };
         if p.name == "@jsonPayload" {
-            match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Object(o)) => values.extend(o),
-                _ => return None,
-            }
+            payloads.push(text);
             continue;
         }
         let item = Value::String(text);
@@ -201,6 +205,12 @@ fn expected(parts: &[Part]) -> Option<(Map<String, Value>, Vec<(String, String, 
             }
             Some(Value::Array(items)) => items.push(item),
             Some(first) => *first = Value::Array(vec![first.take(), item]),
+        }
+    }
+    for text in payloads {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(o)) => values.extend(o),
+            _ => return None,
         }
     }
     Some((values, uploads))
@@ -231,7 +241,7 @@ fn structured(data: &[u8]) {
         }
         (None, Err(BodyError::Unreadable(_))) => {}
         (Some(_), Err(e)) => panic!("a well-framed form was refused: {}", poem::Error::from(e)),
-        (None, Ok(fields)) => panic!("a bad @jsonPayload was accepted: {:?}", fields.values),
-        (None, Err(e)) => panic!("a bad @jsonPayload refused as {}", poem::Error::from(e)),
+        (None, Ok(fields)) => panic!("a form to refuse was accepted: {:?}", fields.values),
+        (None, Err(e)) => panic!("a form to refuse was refused as {}", poem::Error::from(e)),
     }
 }
