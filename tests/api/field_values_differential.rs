@@ -5,8 +5,8 @@
 //! around it, trimmed a number's text, read dates PocketBase does not
 //! (`2024-1-2`, a leap second, Go's zero time), refused urls PocketBase
 //! takes (`http://localhost:8090`) and took ones it refuses (`x://y.com`),
-//! ignored a point sent as JSON text, and refused a password sent as a
-//! number.
+//! ignored a point sent as JSON text, refused a password sent as a
+//! number, and wrote a number sent to a text field as "-0.0" or "1e300".
 
 use serde_json::{Value, json};
 
@@ -108,6 +108,28 @@ async fn numbers_and_bools_read_from_text_as_pocketbase_reads_them() {
     let bools = ["T", "t", "true", " true", "true ", "F", "1", "0", "yes"].map(|s| json!(s));
     let mut differ = compare(&both, "fv_number", "n", &numbers).await;
     differ.extend(compare(&both, "fv_bool", "b", &bools).await);
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+/// A JSON number is a float to PocketBase, written in full digits.
+#[tokio::test]
+async fn numbers_sent_as_text_are_written_as_pocketbase_writes_them() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    for s in [&both.pb, &both.cairn] {
+        collection(s, "fv_words", json!({"name": "t", "type": "text"})).await;
+    }
+    let numbers = [
+        json!(-0.0),
+        json!(1e300),
+        json!(1e21),
+        json!(1e-7),
+        json!(12_345_678_901_234_567_890_u64),
+        json!(1.5),
+        json!(42),
+    ];
+    let differ = compare(&both, "fv_words", "t", &numbers).await;
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
 
