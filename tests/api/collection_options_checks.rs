@@ -439,9 +439,10 @@ async fn a_field_type_change_is_refused_at_the_field() {
 }
 
 /// What a saved collection keeps: date bounds in the one stored form ("" for
-/// what is no date), and an auth collection's own fields right after its
-/// `id`, before the system fields it did not list (an index in an answer or
-/// an error names the same field on both servers).
+/// what is no date), an auth collection's own fields right after its `id`,
+/// before the system fields it did not list (an index in an answer or an
+/// error names the same field on both servers), and one field for an id
+/// sent twice (Cairn kept two fields under one id).
 #[tokio::test]
 async fn saved_options_and_field_order_are_pocketbases() {
     let Some(both) = start_both().await else {
@@ -452,6 +453,10 @@ async fn saved_options_and_field_order_are_pocketbases() {
             {"name": "a", "type": "date", "min": "2024-01-01", "max": "2024-12-31T10:00:00+02:00"},
             {"name": "b", "type": "date", "min": "nope", "max": "2024-1-2"}]}),
         json!({"name": "kept_order", "type": "auth", "fields": [{"name": "bio", "type": "text"}]}),
+        // One id sent twice is one field, the later.
+        json!({"name": "kept_ids", "fields": [
+            {"id": "text1111", "name": "a", "type": "text"},
+            {"id": "text1111", "name": "b", "type": "text", "max": 9}]}),
     ];
     let mut differ = Vec::new();
     for body in bodies {
