@@ -101,7 +101,10 @@ fn number(v: &Value, min: Option<f64>, max: Option<f64>, only_int: bool) -> Opti
             "The submitted number is not properly formatted.",
         ));
     };
-    if only_int && n.fract() != 0.0 {
+    // Whole means a whole number a 64-bit integer holds, as PocketBase
+    // judges it: 9.3e18 and 1e300 are refused as "decimal" there.
+    const WHOLE: std::ops::Range<f64> = (i64::MIN as f64)..-(i64::MIN as f64);
+    if only_int && (n.fract() != 0.0 || !WHOLE.contains(&n)) {
         return Some(FieldError::new(
             "validation_only_int_constraint",
             "Decimal numbers are not allowed.",
