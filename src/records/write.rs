@@ -152,7 +152,8 @@ pub async fn prepare(
         .filter(|f| matches!(f.kind, FieldKind::Password { .. }))
     {
         if let Some(raw) = body.get(&f.name) {
-            let p = raw.as_str().unwrap_or("").to_owned();
+            // A number is its text, as PocketBase casts it.
+            let p = crate::schema::field::as_text(raw);
             match values::check(f, &json!(p)) {
                 Some(e) => early.add(&[&f.name], e),
                 None if !p.is_empty() => plain.push((f.name.clone(), p)),

@@ -284,7 +284,17 @@ impl Collection {
                         }
                     }
                 }
-                parsed.push(field);
+                // Two fields sent under one id are one field, the later,
+                // as PocketBase keeps them: kept apart, they would share
+                // the id that a rename follows to its column.
+                let sent_id = item
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| !id.is_empty());
+                match parsed.iter().position(|f: &Field| sent_id && f.id == field.id) {
+                    Some(at) => parsed[at] = field,
+                    None => parsed.push(field),
+                }
             }
             self.fields = parsed;
         }

@@ -211,7 +211,7 @@ pub fn complete(collection: &mut Collection) {
     if collection.kind == CollectionKind::View {
         return;
     }
-    for (pos, system) in required.into_iter().enumerate() {
+    for system in required {
         match collection.fields.iter().position(|f| f.name == system.name) {
             Some(at) => {
                 let f = &mut collection.fields[at];
@@ -223,7 +223,12 @@ pub fn complete(collection: &mut Collection) {
                 f.id = system.id.clone();
                 keep_locked(f, &system);
             }
-            None => collection.fields.insert(pos.min(collection.fields.len()), system),
+            // As PocketBase places them: the `id` first, any other
+            // missing system field after the client's own (an auth
+            // collection sent as `[bio]` is `id, bio, password, …`), so a
+            // field's index, in the answer and in errors, is the same.
+            None if system.name == "id" => collection.fields.insert(0, system),
+            None => collection.fields.push(system),
         }
     }
     if collection.kind == CollectionKind::Auth && !collection.name.is_empty() {

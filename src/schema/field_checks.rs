@@ -28,13 +28,32 @@ pub(super) fn validate_fields(
     errors: &mut ErrorTree,
 ) {
     let mut seen = HashSet::new();
+    let is_key = |kind: &FieldKind| {
+        matches!(
+            kind,
+            FieldKind::Text {
+                primary_key: true,
+                ..
+            }
+        )
+    };
+    let keys = new.fields.iter().filter(|f| is_key(&f.kind)).count();
     for (i, field) in new.fields.iter().enumerate() {
         let at = i.to_string();
         let path = |key: &'static str| ["fields", at.as_str(), key];
         let name = field.name.as_str();
         if name.is_empty() {
             errors.add(&path("name"), blank());
-        } else if !valid_name(name) || name.len() > 255 {
+        } else if name.chars().count() > MAX_FIELD_NAME {
+            errors.add(
+                &path("name"),
+                FieldError::new(
+                    "validation_length_out_of_range",
+                    format!("The length must be between 1 and {MAX_FIELD_NAME}."),
+                )
+                .with_params(json!({"min": 1, "max": MAX_FIELD_NAME})),
+            );
+        } else if !valid_name(name) {
             errors.add(&path("name"), FieldError::bad_format());
         } else if RESERVED_FIELD_NAMES.contains(&name) {
             errors.add(&path("name"), FieldError::refused_value());
@@ -49,16 +68,16 @@ pub(super) fn validate_fields(
                 )
                 .with_params(json!({"fieldName": name})),
             );
+        } else if is_key(&field.kind) && name != "id" {
+            errors.add(
+                &path("name"),
+                FieldError::new("validation_in_invalid", "The primary key must be named \"id\"."),
+            );
         }
-        if matches!(
-            field.kind,
-            FieldKind::Text {
-                primary_key: true,
-                ..
-            }
-        ) && name != "id"
-        {
-            // The table has one primary key, the `id` column.
+        if is_key(&field.kind) && keys > 1 {
+            // The table has one primary key, the `id` column: every field
+            // that claims to be one is told, the `id` field too, as
+            // PocketBase tells them.
             errors.add(
                 &path("primaryKey"),
                 FieldError::new(
@@ -66,6 +85,25 @@ pub(super) fn validate_fields(
                     "Only the id field is a primary key.",
                 ),
             );
+        }
+        if let FieldKind::Text {
+            primary_key: true,
+            required,
+            pattern,
+            ..
+        } = &field.kind
+            && name != "id"
+        {
+            // What a primary key would need besides its name.
+            if pattern.is_empty() {
+                errors.add(&path("pattern"), blank());
+            }
+            if !required {
+                errors.add(&path("required"), blank());
+            }
+        }
+        for key in oversized(&field.kind) {
+            errors.add(&path(key), at_most(MAX_SAFE_INTEGER));
         }
         if let Some(problem) = autogenerate_problem(&field.kind) {
             errors.add(&path("autogeneratePattern"), problem);
@@ -86,6 +124,19 @@ pub(super) fn validate_fields(
             | FieldKind::Password {
                 min, max, pattern, ..
             } => {
+                if let FieldKind::Password { cost, .. } = &field.kind {
+                    // bcrypt's costs and input length (a bcrypt hash reads
+                    // 72 bytes), PocketBase's bounds: Cairn hashes with
+                    // argon2id, but a collection moved back keeps working.
+                    if *cost != 0 && *cost < 4 {
+                        errors.add(&path("cost"), at_least(4));
+                    } else if *cost > 31 {
+                        errors.add(&path("cost"), at_most(31));
+                    }
+                    if *max > 71 {
+                        errors.add(&path("max"), at_most(71));
+                    }
+                }
                 if *max > 0 && min > max {
                     errors.add(
                         &path("max"),
@@ -186,6 +237,10 @@ pub(super) fn validate_fields(
                         ),
                     );
                 }
+                if *min_select > 0 && *max_select == 0 {
+                    // A minimum needs a maximum to be measured against.
+                    errors.add(&path("maxSelect"), blank());
+                }
                 if *max_select > 0 && min_select > max_select {
                     errors.add(
                         &path("maxSelect"),
@@ -246,6 +301,45 @@ pub(super) fn validate_fields(
             _ => {}
         }
     }
+}
+
+/// The longest field name PocketBase takes.
+const MAX_FIELD_NAME: usize = 100;
+
+/// The largest whole number a JSON client reads exactly (2^53 - 1), the
+/// cap PocketBase puts on lengths and sizes.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+fn at_least(threshold: u64) -> FieldError {
+    FieldError::new(
+        "validation_min_greater_equal_than_required",
+        format!("Must be no less than {threshold}."),
+    )
+    .with_params(json!({"threshold": threshold}))
+}
+
+fn at_most(threshold: u64) -> FieldError {
+    FieldError::new(
+        "validation_max_less_equal_than_required",
+        format!("Must be no greater than {threshold}."),
+    )
+    .with_params(json!({"threshold": threshold}))
+}
+
+/// Lengths and sizes past `MAX_SAFE_INTEGER`, by option name.
+fn oversized(kind: &FieldKind) -> Vec<&'static str> {
+    let sizes: Vec<(&'static str, u64)> = match kind {
+        FieldKind::Text { min, max, .. } => vec![("min", *min), ("max", *max)],
+        FieldKind::Editor { max_size, .. }
+        | FieldKind::Json { max_size, .. }
+        | FieldKind::File { max_size, .. } => vec![("maxSize", *max_size)],
+        _ => vec![],
+    };
+    sizes
+        .into_iter()
+        .filter(|(_, n)| *n > MAX_SAFE_INTEGER)
+        .map(|(key, _)| key)
+        .collect()
 }
 
 /// How many values an `autogeneratePattern` draws when the collection is

@@ -33,6 +33,7 @@ mod export_pocketbase;
 mod faults_clients;
 mod faults_disk;
 mod faults_startup;
+mod field_values_differential;
 mod fields_cairn;
 mod fields_everywhere;
 mod file_downloads;

@@ -101,7 +101,10 @@ fn number(v: &Value, min: Option<f64>, max: Option<f64>, only_int: bool) -> Opti
             "The submitted number is not properly formatted.",
         ));
     };
-    if only_int && n.fract() != 0.0 {
+    // Whole means a whole number a 64-bit integer holds, as PocketBase
+    // judges it: 9.3e18 and 1e300 are refused as "decimal" there.
+    const WHOLE: std::ops::Range<f64> = (i64::MIN as f64)..-(i64::MIN as f64);
+    if only_int && (n.fract() != 0.0 || !WHOLE.contains(&n)) {
         return Some(FieldError::new(
             "validation_only_int_constraint",
             "Decimal numbers are not allowed.",
@@ -130,7 +133,9 @@ fn number(v: &Value, min: Option<f64>, max: Option<f64>, only_int: bool) -> Opti
 
 fn email(v: &Value, except_domains: &[String], only_domains: &[String]) -> Option<FieldError> {
     let s = v.as_str().unwrap_or("");
-    if Email::parse(s).is_none() {
+    // `Email::parse` forgives the spaces around a typed sign-in address;
+    // a stored one keeps none, as PocketBase refuses them.
+    if s.trim() != s || Email::parse(s).is_none() {
         Some(address::invalid())
     } else if !domain_allowed(domain_of_email(s), except_domains, only_domains) {
         Some(FieldError::new(
@@ -300,10 +305,8 @@ fn is_blank(field: &Field, v: &Value) -> bool {
         (FieldKind::Json { .. }, Value::Object(o)) => o.is_empty(),
         (FieldKind::Json { .. }, _) => false,
         (FieldKind::GeoPoint { .. }, _) => v == &json!({"lon": 0, "lat": 0}),
-        (
-            FieldKind::Text { .. } | FieldKind::Editor { .. } | FieldKind::Password { .. },
-            Value::String(s),
-        ) => s.trim().is_empty(),
+        // Only empty text is blank: PocketBase takes " " for a required
+        // text and measures it against `min`.
         (_, Value::String(s)) => s.is_empty(),
         (_, Value::Number(n)) => n.as_f64() == Some(0.0),
         (_, Value::Bool(b)) => !b,
@@ -323,27 +326,60 @@ fn domain_allowed(domain: &str, except: &[String], only: &[String]) -> bool {
         && !except.iter().any(|x| x.eq_ignore_ascii_case(&d))
 }
 
+/// The host of a url as PocketBase 0.40 accepts one (learned from its
+/// answers): an optional lowercase scheme of the web's and a few network
+/// protocols'; then an optional `user:pass@`, a host and an optional port
+/// of one to five digits, and a path, query or fragment without spaces.
+/// The host is an IPv4 address, a bracketed IPv6 one, one name with no
+/// dot (`http://localhost`, with a scheme or port only), or dotted names
+/// (underscores inside a label allowed) ending in letters (`x.com`, not
+/// `x.123`). Lowercased, for the domain lists.
 fn url_host(raw: &str) -> Option<String> {
-    let rest = raw.split_once("://").map_or(raw, |(scheme, rest)| {
-        if scheme.is_empty()
-            || !scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
-            ""
-        } else {
-            rest
+    const SCHEMES: [&str; 7] = ["http", "https", "ftp", "ws", "wss", "tcp", "udp"];
+    let (rest, bare) = match raw.split_once("://") {
+        Some((scheme, rest)) => (SCHEMES.contains(&scheme).then_some(rest)?, false),
+        // Without a scheme a name needs a dot or a port to be a host.
+        None if !raw.contains(':') && !raw.contains('.') => return None,
+        None => (raw, !raw.contains(':')),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if raw.chars().any(char::is_whitespace) || tail.chars().any(char::is_control) {
+        return None;
+    }
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let (addr, after) = v6.split_once(']')?;
+            addr.parse::<std::net::Ipv6Addr>().ok()?;
+            (&host_port[..addr.len() + 2], after.strip_prefix(':'))
         }
-    });
-    let host = rest
-        .split(['/', '?', '#'])
-        .next()?
-        .rsplit('@')
-        .next()?
-        .split(':')
-        .next()?;
-    (!host.is_empty()
-        && host.contains('.')
-        && host.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.'))
-    .then(|| host.to_ascii_lowercase())
+        None => match host_port.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        },
+    };
+    if port.is_some_and(|p| p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let ok = host.starts_with('[')
+        || name.parse::<std::net::Ipv4Addr>().is_ok()
+        || match name.split('.').collect::<Vec<_>>().as_slice() {
+            [one] => !bare && label_ok(one, false),
+            labels => {
+                labels.iter().all(|l| label_ok(l, true))
+                    && labels.last().is_some_and(|l| l.chars().all(char::is_alphabetic))
+            }
+        };
+    ok.then(|| host.to_lowercase())
+}
+
+/// A host label: letters and digits (any script), with `-` (and in a
+/// dotted name `_`) inside but not at either end.
+fn label_ok(label: &str, underscore: bool) -> bool {
+    let inner = |c: char| c.is_alphanumeric() || c == '-' || (underscore && c == '_');
+    label.chars().next().is_some_and(char::is_alphanumeric)
+        && label.chars().last().is_some_and(char::is_alphanumeric)
+        && label.chars().all(inner)
 }

@@ -24,8 +24,17 @@ fn as_number(v: &Value) -> f64 {
 /// through `cast`): text that is no number is 0, and so is a number too
 /// large for a float ("1e400": Go reports the overflow and `cast` answers
 /// 0), while `NaN` and `Inf` are read as themselves, for `check` to refuse.
+/// Nothing is trimmed (" 12" is 0 there too), and an underscore between
+/// two digits is a digit separator ("1_000" is 1000), as in Go's literals.
 fn parse_number(s: &str) -> f64 {
-    match s.trim().parse::<f64>() {
+    let b = s.as_bytes();
+    let separators_ok = b.iter().enumerate().all(|(i, c)| {
+        *c != b'_' || (i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+    });
+    if !separators_ok {
+        return 0.0;
+    }
+    match s.replace('_', "").parse::<f64>() {
         Ok(f) if f.is_infinite() && s.bytes().any(|b| b.is_ascii_digit()) => 0.0,
         Ok(f) => f,
         Err(_) => 0.0,
@@ -56,24 +65,14 @@ pub fn normalize(field: &Field, raw: &Value) -> Value {
         FieldKind::Bool { .. } => json!(match raw {
             Value::Bool(b) => *b,
             Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-            Value::String(s) => matches!(s.trim(), "true" | "1" | "TRUE" | "True" | "t"),
+            // Go's `strconv.ParseBool`, untrimmed, as PocketBase reads text.
+            Value::String(s) => matches!(s.as_str(), "true" | "1" | "TRUE" | "True" | "t" | "T"),
             _ => false,
         }),
         FieldKind::Json { .. } => raw.clone(),
-        FieldKind::GeoPoint { .. } => match raw {
-            Value::Object(o) => {
-                // A coordinate that is no finite number is 0, as PocketBase
-                // reads a point it cannot decode.
-                let coordinate = |key| {
-                    let f = o.get(key).map(as_number).unwrap_or(0.0);
-                    number_value(if f.is_finite() { f } else { 0.0 })
-                };
-                json!({"lon": coordinate("lon"), "lat": coordinate("lat")})
-            }
-            _ => json!({"lon": 0, "lat": 0}),
-        },
+        FieldKind::GeoPoint { .. } => geo_point(raw),
         FieldKind::Date { .. } => json!(
-            parse_datetime(&as_text(raw))
+            crate::datetime::parse_field_value(&as_text(raw))
                 .map(crate::datetime::format)
                 .unwrap_or_default()
         ),
@@ -85,6 +84,35 @@ pub fn normalize(field: &Field, raw: &Value) -> Value {
         }
         _ => json!(as_text(raw)),
     }
+}
+
+/// A point as PocketBase decodes one: an object, or the JSON text of one
+/// (as a form field sends it), read `lon` then `lat`. A coordinate that is
+/// not a number (text "2", a bool) stops the reading there, keeping what
+/// came before: `{"lon": 1, "lat": "2"}` is (1, 0), `{"lon": "1", "lat":
+/// 2}` is (0, 0); null leaves its 0. (PocketBase reads the keys in the
+/// order sent; a body's order is not kept here, and `lon` first is the
+/// order its documentation and clients write.)
+fn geo_point(raw: &Value) -> Value {
+    let decoded;
+    let raw = match raw {
+        Value::String(text) => {
+            decoded = serde_json::from_str(text).unwrap_or(Value::Null);
+            &decoded
+        }
+        other => other,
+    };
+    let mut point = [0.0, 0.0];
+    if let Value::Object(o) = raw {
+        for (slot, key) in ["lon", "lat"].into_iter().enumerate() {
+            match o.get(key) {
+                Some(Value::Number(n)) => point[slot] = n.as_f64().filter(|f| f.is_finite()).unwrap_or(0.0),
+                None | Some(Value::Null) => {}
+                Some(_) => break,
+            }
+        }
+    }
+    json!({"lon": number_value(point[0]), "lat": number_value(point[1])})
 }
 
 /// A `json` field given text holds the JSON that text is, as PocketBase
@@ -211,7 +239,7 @@ mod tests {
     #[test]
     fn numbers_json_cannot_hold_are_refused() {
         let n = field(json!({"name": "n", "type": "number", "required": true}));
-        for text in ["NaN", "inf", "-Infinity", " +INF "] {
+        for text in ["NaN", "inf", "-Infinity", "+INF"] {
             let v = normalize(&n, &json!(text));
             assert_eq!(normalize(&n, &v), v, "{text}: canonical");
             assert_eq!(

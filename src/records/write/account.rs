@@ -98,8 +98,12 @@ impl WritePlan {
         if self.c.kind != CollectionKind::Auth {
             return;
         }
-        let given = body.get("password").and_then(Value::as_str).unwrap_or("");
-        let confirm = body.get("passwordConfirm").and_then(Value::as_str).unwrap_or("");
+        let text = |key| {
+            body.get(key)
+                .map(crate::schema::field::as_text)
+                .unwrap_or_default()
+        };
+        let (given, confirm) = (text("password"), text("passwordConfirm"));
         let changing = !given.is_empty();
         if creating && confirm.is_empty() {
             errors.add(&["passwordConfirm"], FieldError::required());

@@ -1,7 +1,7 @@
 //! A field's JSON form, as PocketBase writes it (keys in alphabetical
-//! order) and as clients send it: read leniently (unknown keys ignored,
-//! missing options defaulted), but an unknown or missing `type` is refused
-//! outright.
+//! order) and as clients send it: unknown keys ignored and missing (or
+//! null) options defaulted, but an unknown or missing `type`, or an option
+//! of the wrong JSON type, is refused outright, as PocketBase refuses it.
 
 use serde_json::{Map, Value, json};
 
@@ -12,109 +12,131 @@ use super::{Field, FieldKind};
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnreadableField;
 
-fn bool_of(o: &Map<String, Value>, key: &str) -> bool {
-    o.get(key).and_then(Value::as_bool).unwrap_or(false)
+/// One option, `None` where it is absent or null; an option of the wrong
+/// JSON type (`"min": 1.5` for a length, `"onlyInt": "true"`) makes the
+/// field unreadable, as PocketBase refuses to load it ("invalid
+/// formatting", no field named) rather than read it as its default.
+fn option<T>(
+    o: &Map<String, Value>,
+    key: &str,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<T>, UnreadableField> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => read(v).map(Some).ok_or(UnreadableField),
+    }
 }
 
-fn u64_of(o: &Map<String, Value>, key: &str) -> u64 {
-    o.get(key)
-        .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
-        .unwrap_or(0)
+fn bool_of(o: &Map<String, Value>, key: &str) -> Result<bool, UnreadableField> {
+    Ok(option(o, key, Value::as_bool)?.unwrap_or(false))
 }
 
-fn opt_f64_of(o: &Map<String, Value>, key: &str) -> Option<f64> {
-    o.get(key).and_then(Value::as_f64)
+/// A whole number (a count); a negative one reads as 0, for
+/// `field_checks::negative_counts` to report from what was sent.
+fn u64_of(o: &Map<String, Value>, key: &str) -> Result<u64, UnreadableField> {
+    Ok(option(o, key, |v| v.as_u64().or_else(|| v.as_i64().map(|_| 0)))?.unwrap_or(0))
 }
 
-fn str_of(o: &Map<String, Value>, key: &str) -> String {
-    o.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
+fn opt_f64_of(o: &Map<String, Value>, key: &str) -> Result<Option<f64>, UnreadableField> {
+    option(o, key, Value::as_f64)
 }
 
-fn list_of(o: &Map<String, Value>, key: &str) -> Vec<String> {
-    o.get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+fn str_of(o: &Map<String, Value>, key: &str) -> Result<String, UnreadableField> {
+    Ok(option(o, key, |v| v.as_str().map(str::to_owned))?.unwrap_or_default())
+}
+
+fn date_of(o: &Map<String, Value>, key: &str) -> Result<String, UnreadableField> {
+    let text = str_of(o, key)?;
+    Ok(crate::datetime::parse_field_value(&text)
+        .map(crate::datetime::format)
+        .unwrap_or_default())
+}
+
+fn list_of(o: &Map<String, Value>, key: &str) -> Result<Vec<String>, UnreadableField> {
+    let strings = |v: &Value| {
+        v.as_array()?
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+    };
+    Ok(option(o, key, strings)?.unwrap_or_default())
 }
 
 impl FieldKind {
     fn read(kind: &str, o: &Map<String, Value>) -> Result<Self, UnreadableField> {
-        let required = bool_of(o, "required");
+        let required = bool_of(o, "required")?;
         Ok(match kind {
             "text" => Self::Text {
                 required,
-                min: u64_of(o, "min"),
-                max: u64_of(o, "max"),
-                pattern: str_of(o, "pattern"),
-                autogenerate_pattern: str_of(o, "autogeneratePattern"),
-                primary_key: bool_of(o, "primaryKey"),
+                min: u64_of(o, "min")?,
+                max: u64_of(o, "max")?,
+                pattern: str_of(o, "pattern")?,
+                autogenerate_pattern: str_of(o, "autogeneratePattern")?,
+                primary_key: bool_of(o, "primaryKey")?,
             },
             "number" => Self::Number {
                 required,
-                min: opt_f64_of(o, "min"),
-                max: opt_f64_of(o, "max"),
-                only_int: bool_of(o, "onlyInt"),
+                min: opt_f64_of(o, "min")?,
+                max: opt_f64_of(o, "max")?,
+                only_int: bool_of(o, "onlyInt")?,
             },
             "bool" => Self::Bool { required },
             "email" => Self::Email {
                 required,
-                except_domains: list_of(o, "exceptDomains"),
-                only_domains: list_of(o, "onlyDomains"),
+                except_domains: list_of(o, "exceptDomains")?,
+                only_domains: list_of(o, "onlyDomains")?,
             },
             "url" => Self::Url {
                 required,
-                except_domains: list_of(o, "exceptDomains"),
-                only_domains: list_of(o, "onlyDomains"),
+                except_domains: list_of(o, "exceptDomains")?,
+                only_domains: list_of(o, "onlyDomains")?,
             },
             "editor" => Self::Editor {
                 required,
-                max_size: u64_of(o, "maxSize"),
-                convert_urls: bool_of(o, "convertURLs"),
+                max_size: u64_of(o, "maxSize")?,
+                convert_urls: bool_of(o, "convertURLs")?,
             },
+            // Bounds are kept as a date field keeps its value: in the one
+            // stored form, or "" for what is no date ("nope", "2024-1-2").
             "date" => Self::Date {
                 required,
-                min: str_of(o, "min"),
-                max: str_of(o, "max"),
+                min: date_of(o, "min")?,
+                max: date_of(o, "max")?,
             },
             "autodate" => Self::Autodate {
-                on_create: bool_of(o, "onCreate"),
-                on_update: bool_of(o, "onUpdate"),
+                on_create: bool_of(o, "onCreate")?,
+                on_update: bool_of(o, "onUpdate")?,
             },
             "select" => Self::Select {
                 required,
-                values: list_of(o, "values"),
-                max_select: u64_of(o, "maxSelect"),
+                values: list_of(o, "values")?,
+                max_select: u64_of(o, "maxSelect")?,
             },
             "json" => Self::Json {
                 required,
-                max_size: u64_of(o, "maxSize"),
+                max_size: u64_of(o, "maxSize")?,
             },
             "relation" => Self::Relation {
                 required,
-                collection_id: str_of(o, "collectionId"),
-                cascade_delete: bool_of(o, "cascadeDelete"),
-                min_select: u64_of(o, "minSelect"),
-                max_select: u64_of(o, "maxSelect"),
+                collection_id: str_of(o, "collectionId")?,
+                cascade_delete: bool_of(o, "cascadeDelete")?,
+                min_select: u64_of(o, "minSelect")?,
+                max_select: u64_of(o, "maxSelect")?,
             },
             "file" => Self::File {
                 required,
-                max_select: u64_of(o, "maxSelect"),
-                max_size: u64_of(o, "maxSize"),
-                mime_types: list_of(o, "mimeTypes"),
-                thumbs: list_of(o, "thumbs"),
-                protected: bool_of(o, "protected"),
+                max_select: u64_of(o, "maxSelect")?,
+                max_size: u64_of(o, "maxSize")?,
+                mime_types: list_of(o, "mimeTypes")?,
+                thumbs: list_of(o, "thumbs")?,
+                protected: bool_of(o, "protected")?,
             },
             "password" => Self::Password {
                 required,
-                min: u64_of(o, "min"),
-                max: u64_of(o, "max"),
-                pattern: str_of(o, "pattern"),
-                cost: u64_of(o, "cost"),
+                min: u64_of(o, "min")?,
+                max: u64_of(o, "max")?,
+                pattern: str_of(o, "pattern")?,
+                cost: u64_of(o, "cost")?,
             },
             "geoPoint" => Self::GeoPoint { required },
             _ => return Err(UnreadableField),
@@ -249,14 +271,14 @@ impl Field {
         let o = value.as_object().ok_or(UnreadableField)?;
         let kind_name = o.get("type").and_then(Value::as_str).ok_or(UnreadableField)?;
         let kind = FieldKind::read(kind_name, o)?;
-        let name = str_of(o, "name");
+        let name = str_of(o, "name")?;
         Ok(Self {
-            id: str_of(o, "id"),
+            id: str_of(o, "id")?,
             name,
-            system: bool_of(o, "system"),
-            hidden: bool_of(o, "hidden"),
-            presentable: bool_of(o, "presentable"),
-            help: str_of(o, "help"),
+            system: bool_of(o, "system")?,
+            hidden: bool_of(o, "hidden")?,
+            presentable: bool_of(o, "presentable")?,
+            help: str_of(o, "help")?,
             kind,
         })
     }

@@ -214,12 +214,15 @@ impl Field {
     }
 }
 
-/// A client's value read as text: numbers and booleans as written,
-/// anything else (null, a list, an object) as empty.
+/// A client's value read as text: numbers as PocketBase writes a JSON
+/// number (a float, in full digits: `-0.0` is "-0", `1e21` is
+/// "1000000000000000000000", 12345678901234567890 is
+/// "12345678901234567000"), booleans as written, anything else (null, a
+/// list, an object) as empty.
 pub fn as_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |f| f.to_string()),
         Value::Bool(b) => b.to_string(),
         _ => String::new(),
     }
