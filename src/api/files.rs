@@ -7,12 +7,12 @@ use std::sync::Arc;
 use poem::{
     Request, Response, Result, handler,
     http::header,
-    web::{Data, Json, Path, Query},
+    web::{Data, Json, Path},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{guard, path, tags::tagged_routes};
+use super::{guard, path, query::FirstQuery, tags::tagged_routes};
 use crate::{
     app::AppState,
     auth::token::file_token_for,
@@ -42,7 +42,7 @@ struct DownloadParams {
 async fn download(
     req: &Request,
     Path((collection, record_id, filename)): Path<(String, String, String)>,
-    Query(params): Query<DownloadParams>,
+    FirstQuery(params): FirstQuery<DownloadParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
     // Anything missing is the same 404, so a guess learns nothing.

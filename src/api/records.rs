@@ -8,12 +8,12 @@ use std::sync::Arc;
 use poem::{
     FromRequest, Request, RequestBody, Response, Result, handler,
     http::StatusCode,
-    web::{Data, Path, Query},
+    web::{Data, Path},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{body::Fields, guard, path, tags::tagged_routes};
+use super::{body::Fields, guard, path, query::FirstQuery, tags::tagged_routes};
 use crate::{
     app::AppState,
     fields_param::FieldsTree,
@@ -163,8 +163,8 @@ impl Shape {
 async fn list(
     req: &Request,
     Path(collection): Path<String>,
-    Query(params): Query<ListParams>,
-    Query(shape): Query<ShapeParams>,
+    FirstQuery(params): FirstQuery<ListParams>,
+    FirstQuery(shape): FirstQuery<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
@@ -199,7 +199,7 @@ async fn list(
 async fn view(
     req: &Request,
     Path((collection, id)): Path<(String, String)>,
-    Query(shape): Query<ShapeParams>,
+    FirstQuery(shape): FirstQuery<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
 ) -> Result<Response> {
     let requester = guard::requester(state, req, None).await?;
@@ -223,7 +223,7 @@ async fn view(
 async fn create(
     req: &Request,
     Path(collection): Path<String>,
-    Query(shape): Query<ShapeParams>,
+    FirstQuery(shape): FirstQuery<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Response> {
@@ -241,7 +241,7 @@ async fn create(
 async fn update(
     req: &Request,
     Path((collection, id)): Path<(String, String)>,
-    Query(shape): Query<ShapeParams>,
+    FirstQuery(shape): FirstQuery<ShapeParams>,
     Data(state): Data<&Arc<AppState>>,
     body: RecordBody,
 ) -> Result<Response> {

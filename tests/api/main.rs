@@ -68,6 +68,7 @@ mod leftovers_realtime_delete;
 mod lifecycle_collections;
 mod lifecycle_tokens;
 mod limits_names;
+mod list_params;
 mod limits_paths;
 mod limits_proxy;
 mod limits_sessions;
