@@ -5,7 +5,7 @@
 //! other), `page`/`perPage` are not trimmed, and a `sort` with an empty
 //! key (`a,,b`, `a,`) is refused rather than read as a shorter sort.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::differential::{Server, answer, start_both, urlencode};
 
@@ -89,5 +89,57 @@ async fn list_parameters_are_read_as_pocketbase_reads_them() {
         "{} disagreements:\n{}",
         disagreements.len(),
         disagreements.join("\n")
+    );
+}
+
+/// A rule reads `@request.query.x` as the first `x` the URL gives, alone
+/// and inside a batch, as PocketBase does; Cairn read the last, so a rule
+/// checked against `?x=1&x=2` passed where PocketBase's refused.
+#[tokio::test]
+async fn a_rule_reads_a_repeated_query_name_as_its_first_value() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let mut answers: Vec<Vec<(String, Value)>> = Vec::new();
+    for s in [&both.pb, &both.cairn] {
+        s.admin("PATCH", "/api/settings", json!({"batch": {"enabled": true}}))
+            .await;
+        s.admin(
+            "POST",
+            "/api/collections",
+            json!({"name": "lp_gated", "listRule": "@request.query.x = '1'",
+                "createRule": "@request.query.x = '1'", "fields": [{"name": "t", "type": "text"}]}),
+        )
+        .await;
+        s.admin(
+            "POST",
+            "/api/collections/lp_gated/records",
+            json!({"id": "lpgated00000001", "t": "a"}),
+        )
+        .await;
+        let mut seen = Vec::new();
+        for q in ["x=1", "x=2", "x=1&x=2", "x=2&x=1"] {
+            let (status, body) = s
+                .call(
+                    "GET",
+                    &format!("/api/collections/lp_gated/records?fields=id&{q}"),
+                    None,
+                    None,
+                )
+                .await;
+            seen.push((format!("list ?{q}"), json!([status, body["totalItems"]])));
+            let batch = json!({"requests": [{"method": "POST",
+                "url": format!("/api/collections/lp_gated/records?{q}&fields=t"), "body": {"t": q}}]});
+            let (status, body) = s.call("POST", "/api/batch", None, Some(batch)).await;
+            let created = status == 200 && body[0]["status"] == 200;
+            seen.push((format!("batch create ?{q}"), json!([status, created])));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], answers[1], "PocketBase, then Cairn");
+    assert!(
+        answers[1].iter().any(|(_, a)| a[1] == json!(true)),
+        "some batch create passes: {:?}",
+        answers[1]
     );
 }
