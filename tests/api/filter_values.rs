@@ -3,7 +3,9 @@
 //! stays an escaped `%`, so `title ~ '50\%'` looks for a literal `50%`;
 //! Cairn dropped the backslash and matched every title), and a geo point's
 //! `lon`/`lat` are paths a filter, a sort and `geoDistance` can use (Cairn
-//! refused `geo.lat` as a field with no sub-fields).
+//! refused `geo.lat` as a field with no sub-fields), and `geoDistance`
+//! over any field answers (a text field or a missing key failed the list
+//! with a 500 any guest could cause).
 
 use serde_json::json;
 
@@ -64,6 +66,18 @@ async fn literals_and_geo_paths_agree_with_pocketbase() {
         "geo.lon < 0 || geo.lat = 0",
         "geoDistance(geo.lon, geo.lat, 10, 20) < 1",
         "geoDistance(geo.lon, geo.lat, 0, 0) < 100",
+        // Odd arguments: a 400 for quoted text, as in PocketBase, and an
+        // answer for any field (Cairn failed these with a 500).
+        "geoDistance(geo.lon, geo.lat, 'a', 20) < 1",
+        "geoDistance('1', '2', 1, 20) < 1000",
+        "geoDistance(title, 0, 1, 20) < 1000",
+        "geoDistance(title, 0, 1, 20) > 1000",
+        "geoDistance(title, 0, 1, 20) = null",
+        "geoDistance(title, 0, 1, 20) = 0",
+        "geoDistance(null, 0, 1, 20) < 1",
+        "geoDistance(null, 0, 1, 20) = null",
+        "geoDistance(geo.nope, 0, 1, 20) < 1",
+        "geoDistance(geo.nope, 0, 1, 20) != 5",
     ];
     let mut cases: Vec<String> = filters
         .iter()
@@ -75,6 +89,7 @@ async fn literals_and_geo_paths_agree_with_pocketbase() {
         let path = format!("/api/collections/fv_places/records?{query}");
         let (ps, pbody) = both.pb.call("GET", &path, None, None).await;
         let (cs, cbody) = both.cairn.call("GET", &path, None, None).await;
+        assert!(cs < 500, "{path}: Cairn {cs} {cbody}");
         let (p, c) = (answer(ps, &pbody), answer(cs, &cbody));
         if p != c {
             disagreements.push(format!("{path}\n  pocketbase: {p}\n  cairn:      {c}"));
