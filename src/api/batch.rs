@@ -294,7 +294,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
             ));
         }
     };
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let (path, query_text) = url.split_once('?').unwrap_or((&url, ""));
     let segments: Vec<String> = path
         .strip_prefix("/api/collections/")
         .ok_or_else(unsupported)?
@@ -311,14 +311,15 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         ("DELETE", [c, r, raw]) if r == "records" => (c.clone(), SubKind::Delete(id(raw)?)),
         _ => return Err(unsupported()),
     };
-    let query: Map<String, Value> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), Value::String(percent_decode(v)))
-        })
-        .collect();
+    // A name given twice is its first value, as in a request sent alone
+    // (`api::query`).
+    let mut query: Map<String, Value> = Map::new();
+    for p in query_text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        query
+            .entry(percent_decode(k))
+            .or_insert_with(|| Value::String(percent_decode(v)));
+    }
     let mut headers = Map::clone(base.info.headers.get());
     if let Some(Value::Object(extra)) = raw.get("headers") {
         for (k, v) in extra {

@@ -117,7 +117,8 @@ pub fn requester_as(caller: Caller, req: &Request, body: Option<&Map<String, Val
     let raw_query = req.uri().query().unwrap_or("").to_owned();
     let raw_headers = req.headers().clone();
     let query = RequestValues::new(move || {
-        serde_urlencoded::from_str::<std::collections::BTreeMap<String, String>>(&raw_query)
+        // A name given twice is its first value, as everywhere else.
+        super::query::first_values::<std::collections::BTreeMap<String, String>>(&raw_query)
             .unwrap_or_default()
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))

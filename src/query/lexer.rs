@@ -110,11 +110,15 @@ pub fn tokenize(src: &str) -> Result<Vec<Spanned>, LexError> {
                     };
                     i += 1;
                     match ch {
+                        // A backslash escapes a quote or itself; before
+                        // anything else it is kept, as PocketBase keeps it,
+                        // so `'50\%'` reaches a `~` as an escaped `%`.
                         '\\' => match chars.get(i) {
-                            Some(&(_, escaped)) => {
+                            Some(&(_, escaped @ ('\'' | '"' | '\\'))) => {
                                 text.push(escaped);
                                 i += 1;
                             }
+                            Some(_) => text.push('\\'),
                             None => return Err(err(at, "unterminated string")),
                         },
                         ch if ch == quote => break,

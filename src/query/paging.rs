@@ -1,6 +1,9 @@
 //! `page`, `perPage` and `skipTotal`, and the list envelope they produce,
 //! with PocketBase's tolerance: a page below 1 is page 1, a `perPage`
-//! below 1 is the default (30), above 1000 is 1000.
+//! below 1 is the default (30), above 1000 is 1000. What is not a number
+//! (or, for `skipTotal`, a boolean as Go's `strconv.ParseBool` reads one)
+//! is refused, spaces included, as PocketBase refuses it: `skipTotal=yes`
+//! silently counting would answer a different envelope than it asked for.
 
 use serde_json::{Value, json};
 
@@ -17,7 +20,7 @@ pub struct Paging {
 }
 
 fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, QueryError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+    match raw.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s
             .parse::<i64>()
@@ -26,8 +29,14 @@ fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, QueryError> {
     }
 }
 
-fn truthy(raw: Option<&str>) -> bool {
-    matches!(raw.map(str::trim), Some("1" | "true" | "t" | "TRUE" | "True"))
+fn boolean(name: &str, raw: Option<&str>) -> Result<bool, QueryError> {
+    match raw.unwrap_or("") {
+        "" | "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        _ => Err(QueryError::Invalid(format!(
+            "Invalid {name}: it must be true or false (or 1 or 0)."
+        ))),
+    }
 }
 
 impl Paging {
@@ -44,7 +53,7 @@ impl Paging {
         Ok(Self {
             page,
             per_page,
-            skip_total: truthy(skip_total),
+            skip_total: boolean("skipTotal", skip_total)?,
         })
     }
 
@@ -122,6 +131,14 @@ mod tests {
         let p = Paging::parse(Some("-3"), Some("0"), Some("1")).expect("parse");
         assert_eq!((p.page, p.per_page, p.skip_total), (1, 30, true));
         assert!(Paging::parse(Some("abc"), None, None).is_err());
+        assert!(Paging::parse(Some(" 2"), None, None).is_err());
+        assert!(Paging::parse(None, None, Some("yes")).is_err());
+        assert!(Paging::parse(None, None, Some("T")).expect("parse").skip_total);
+        assert!(
+            !Paging::parse(None, None, Some("False"))
+                .expect("parse")
+                .skip_total
+        );
         let p = Paging::parse(Some("3"), Some("10"), None).expect("parse");
         assert_eq!(p.offset(), 20);
         assert_eq!(p.envelope(Some(21), vec![])["totalPages"], 3);

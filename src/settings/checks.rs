@@ -3,7 +3,9 @@
 //! the value that is wrong: a value of the wrong type or sign
 //! (`unreadable`), and values that read but cannot work (`problems`): an
 //! application without a name or URL, mail enabled without a server, a
-//! rate limit rule that can never match or that two rules claim.
+//! rate limit rule that can never match or that two rules claim, a
+//! feature switched on without what it needs to work (a batch of at most
+//! 0 requests, an S3 store without a bucket, rate limiting with no rule).
 
 use serde_json::{Value, json};
 
@@ -38,8 +40,9 @@ pub fn read(value: Value) -> Result<Settings, ErrorTree> {
 /// (`message` is serde's).
 fn unreadable(path: &[&str], message: &str) -> FieldError {
     if message.starts_with("invalid value: integer `-") {
-        // The counts of a rate limit rule start at 1, every other at 0.
-        let threshold = if path.starts_with(&["rateLimits", "rules"]) {
+        // The counts of a rate limit rule and the backups kept start at 1,
+        // every other at 0.
+        let threshold = if path.starts_with(&["rateLimits", "rules"]) || path == ["backups", "cronMaxKeep"] {
             1
         } else {
             0
@@ -85,11 +88,19 @@ pub fn problems(s: &Settings) -> ErrorTree {
             errors.add(&["meta", key], FieldError::required());
         }
     }
-    if !meta.app_url.trim().is_empty() && !reqwest::Url::parse(&meta.app_url).is_ok_and(|u| u.has_host()) {
+    // Bytes, not characters, as PocketBase counts them here.
+    if meta.app_name.len() > 255 {
         errors.add(
-            &["meta", "appURL"],
-            FieldError::new("validation_is_url", "Must be a valid URL."),
+            &["meta", "appName"],
+            FieldError::new(
+                "validation_length_out_of_range",
+                "The length must be between 1 and 255.",
+            )
+            .with_params(json!({"max": 255, "min": 1})),
         );
+    }
+    if !meta.app_url.trim().is_empty() && !is_url(&meta.app_url) {
+        errors.add(&["meta", "appURL"], url_error());
     }
     if !meta.sender_address.trim().is_empty() && Email::parse(&meta.sender_address).is_none() {
         errors.add(&["meta", "senderAddress"], crate::identity::email::invalid());
@@ -101,6 +112,36 @@ pub fn problems(s: &Settings) -> ErrorTree {
         if s.smtp.port == 0 {
             errors.add(&["smtp", "port"], FieldError::required());
         }
+    }
+    // Checked whether or not mail is on, as PocketBase does: a wrong
+    // value waits there to break mail the day it is switched on.
+    if !matches!(s.smtp.auth_method.as_str(), "" | "PLAIN" | "LOGIN") {
+        errors.add(
+            &["smtp", "authMethod"],
+            FieldError::new("validation_in_invalid", "Must be a valid value."),
+        );
+    }
+    if !s.smtp.local_name.is_empty() && !is_host(&s.smtp.local_name) {
+        errors.add(
+            &["smtp", "localName"],
+            FieldError::new("validation_is_host", "Must be a valid IP address or DNS name."),
+        );
+    }
+    check_s3(&mut errors, &["s3"], &s.s3);
+    check_s3(&mut errors, &["backups", "s3"], &s.backups.s3);
+    if !s.backups.cron.is_empty() && s.backups.cron_max_keep == 0 {
+        errors.add(&["backups", "cronMaxKeep"], FieldError::required());
+    }
+    if s.batch.enabled {
+        if s.batch.max_requests == 0 {
+            errors.add(&["batch", "maxRequests"], FieldError::required());
+        }
+        if s.batch.timeout == 0 {
+            errors.add(&["batch", "timeout"], FieldError::required());
+        }
+    }
+    if s.rate_limits.enabled && s.rate_limits.rules.is_empty() {
+        errors.add(&["rateLimits", "rules"], FieldError::required());
     }
     let ip_error = || {
         // Spelled as PocketBase spells it (sic), for clients that match codes.
@@ -148,6 +189,58 @@ pub fn problems(s: &Settings) -> ErrorTree {
         }
     }
     errors
+}
+
+/// An S3 store switched on needs every part of its address and key.
+fn check_s3(errors: &mut ErrorTree, at: &[&str], s3: &super::S3) {
+    if !s3.enabled {
+        return;
+    }
+    for (key, value) in [
+        ("bucket", &s3.bucket),
+        ("region", &s3.region),
+        ("endpoint", &s3.endpoint),
+        ("accessKey", &s3.access_key),
+        ("secret", &s3.secret),
+    ] {
+        if value.trim().is_empty() {
+            errors.add(&[at, &[key]].concat(), FieldError::required());
+        }
+    }
+    if !s3.endpoint.trim().is_empty() && !is_url(&s3.endpoint) {
+        errors.add(&[at, &["endpoint"]].concat(), url_error());
+    }
+}
+
+fn url_error() -> FieldError {
+    FieldError::new("validation_is_url", "Must be a valid URL.")
+}
+
+/// An absolute URL with a host; one written without its scheme
+/// (`localhost:8090`, `s3.example.com`) reads as `http://` one, as
+/// PocketBase reads it.
+fn is_url(value: &str) -> bool {
+    let parsed = |v: &str| reqwest::Url::parse(v).is_ok_and(|u| u.has_host());
+    parsed(value) || (!value.contains("://") && parsed(&format!("http://{value}")))
+}
+
+/// An IP address or a DNS name (labels of letters, digits, `-` and `_`).
+fn is_host(value: &str) -> bool {
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = value.strip_suffix('.').unwrap_or(value);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        })
 }
 
 /// Whether a rate limit label is one the limiter can match: a path
@@ -212,6 +305,22 @@ mod tests {
             "users-x:create",
         ] {
             assert!(!label_reads(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_and_hosts_as_pocketbase_reads_them() {
+        for good in ["https://example.com/app", "localhost:8090", "s3.example.com"] {
+            assert!(is_url(good), "{good}");
+        }
+        for bad in ["not a url", "http://", ""] {
+            assert!(!is_url(bad), "{bad}");
+        }
+        for good in ["localhost", "a.b-c", "a_b", "1.2.3.4", "::1", "mail.example.com."] {
+            assert!(is_host(good), "{good}");
+        }
+        for bad in ["bad name!", "", "a..b", "-a", "ä.com"] {
+            assert!(!is_host(bad), "{bad}");
         }
     }
 

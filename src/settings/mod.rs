@@ -197,9 +197,11 @@ pub struct RateLimitRule {
     pub max_requests: u64,
 }
 
+/// A part left out of a rule is 0, which `checks::problems` refuses as
+/// PocketBase does ("Cannot be blank"), rather than a silent 1.
 impl Default for RateLimitRule {
     fn default() -> Self {
-        Self::new("", 1, 1)
+        Self::new("", 0, 0)
     }
 }
 

@@ -38,15 +38,38 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         4,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let lon1 = ctx.get::<f64>(0)?.to_radians();
-            let lat1 = ctx.get::<f64>(1)?.to_radians();
-            let lon2 = ctx.get::<f64>(2)?.to_radians();
-            let lat2 = ctx.get::<f64>(3)?.to_radians();
+            // Any value a filter can name reaches here (a text field, a
+            // missing JSON key): what is no number makes the distance
+            // NULL, as in PocketBase, never an error, which failed the
+            // whole list with a 500 that any guest could cause.
+            let mut at = [0.0f64; 4];
+            for (i, slot) in at.iter_mut().enumerate() {
+                match loose_number(ctx.get_raw(i)) {
+                    Some(n) => *slot = n.to_radians(),
+                    None => return Ok(None),
+                }
+            }
+            let [lon1, lat1, lon2, lat2] = at;
             let h = ((lat2 - lat1) / 2.0).sin().powi(2)
                 + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
-            Ok(6371.0 * 2.0 * h.sqrt().min(1.0).asin())
+            Ok(Some(6371.0 * 2.0 * h.sqrt().min(1.0).asin()))
         },
     )
+}
+
+/// A number from any SQLite value: a number, or text that reads as one;
+/// anything else is none.
+fn loose_number(value: rusqlite::types::ValueRef<'_>) -> Option<f64> {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Integer(i) => Some(i as f64),
+        ValueRef::Real(f) => Some(f),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|n| n.is_finite()),
+        ValueRef::Null | ValueRef::Blob(_) => None,
+    }
 }
 
 fn common_pragmas(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {

@@ -2,7 +2,9 @@
 //! PocketBase's codes, so a client can point at the value that is wrong:
 //! a negative count or a word where a number goes, an application with no
 //! name, mail on with no server, a rate limit rule that cannot match or
-//! that another rule already claims. A refused change saves nothing.
+//! that another rule already claims, a feature switched on without what it
+//! needs (S3 without a bucket, a batch of at most 0 requests, rate limits
+//! with no rule). A refused change saves nothing.
 
 use serde_json::{Value, json};
 
@@ -36,6 +38,22 @@ fn bad_changes() -> Vec<Value> {
         json!({"meta": {"senderName": ""}}),
         json!({"meta": {"senderAddress": "bad"}}),
         json!({"smtp": {"enabled": true, "host": "", "port": 0}}),
+        // A feature switched on without what it needs, and values that
+        // wait to break one: PocketBase refuses each, Cairn saved them.
+        json!({"meta": {"appName": "x".repeat(256)}}),
+        json!({"meta": {"appName": "é".repeat(128)}}),
+        json!({"smtp": {"authMethod": "login"}}),
+        json!({"smtp": {"enabled": true, "host": "h", "port": 25, "authMethod": "nope"}}),
+        json!({"smtp": {"localName": "bad name!"}}),
+        json!({"s3": {"enabled": true}}),
+        json!({"s3": {"enabled": true, "bucket": "b", "region": "r", "endpoint": "not a url", "accessKey": "a", "secret": "s"}}),
+        json!({"backups": {"s3": {"enabled": true, "bucket": "b"}}}),
+        json!({"backups": {"cronMaxKeep": -1}}),
+        json!({"backups": {"cron": "0 0 * * *", "cronMaxKeep": 0}}),
+        json!({"batch": {"enabled": true, "maxRequests": 0, "timeout": 0}}),
+        json!({"batch": {"enabled": true, "timeout": 0}}),
+        json!({"rateLimits": {"enabled": true, "rules": []}}),
+        json!({"rateLimits": {"rules": [{"label": "/api/"}]}}),
     ]
 }
 
@@ -45,8 +63,13 @@ fn good_changes() -> Vec<Value> {
             RULE("/api/", 10, 3, "@guest"), RULE("/api/", 5, 3, "@auth"), RULE("GET /api/", 5, 3, ""),
             RULE("POST /api/x", 1, 1, ""), RULE("*:create", 1, 1, ""), RULE("users:auth", 1, 1, ""), RULE("/", 1, 1, "")]}}),
         json!({"rateLimits": {"excludedIPs": ["10.0.0.0/8", "::1"]}}),
-        json!({"batch": {"maxRequests": 0, "timeout": 0}}),
+        json!({"batch": {"enabled": false, "maxRequests": 0, "timeout": 0}}),
         json!({"meta": {"appURL": "https://example.com/app"}}),
+        json!({"meta": {"appName": "x".repeat(255)}}),
+        json!({"meta": {"appURL": "localhost:8090"}}),
+        json!({"smtp": {"authMethod": "LOGIN", "localName": "mail_1.example.com"}}),
+        json!({"backups": {"cron": "", "cronMaxKeep": 0}}),
+        json!({"rateLimits": {"enabled": false, "rules": []}}),
     ]
 }
 

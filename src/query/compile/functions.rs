@@ -60,9 +60,18 @@ impl Compiler<'_> {
                 Ok(Term::Sql(format!("strftime({})", sql.join(", "))))
             }
             ("geoDistance", 4) => {
+                // Coordinates are numbers or fields; a quoted literal is
+                // refused, as PocketBase refuses it.
+                if args.iter().any(|a| matches!(a, Operand::Str(_))) {
+                    return Err(invalid(
+                        "geoDistance() takes numbers or fields, not text".to_owned(),
+                    ));
+                }
                 let a: Vec<String> = args.iter().map(|a| self.scalar(a)).collect::<Result<_, _>>()?;
-                // Kilometres; see `store::register_functions`.
-                Ok(Term::Sql(format!(
+                // Kilometres; see `store::register_functions`. NULL where
+                // a coordinate is no number: `=`/`!=` then see the empty
+                // value, as PocketBase's comparisons do.
+                Ok(Term::Nullable(format!(
                     "cairn_geo_distance({}, {}, {}, {})",
                     a[0], a[1], a[2], a[3]
                 )))

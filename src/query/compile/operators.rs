@@ -49,8 +49,8 @@ impl Compiler<'_> {
     fn like_pattern(&mut self, o: &Operand) -> Result<String, CompileError> {
         match o {
             // PocketBase wraps a plain literal in %…% and matches it literally;
-            // a literal that already has % is used as the pattern.
-            Operand::Str(s) if s.contains('%') => {
+            // a literal with a % of its own (not written `\%`) is the pattern.
+            Operand::Str(s) if has_wildcard(s) => {
                 let param = self.bind(Sql::Text(s.clone()));
                 Ok(match s.starts_with(['%', '_']) {
                     true => format!("({param} || '')"),
@@ -64,7 +64,7 @@ impl Compiler<'_> {
                     Operand::Bool(b) => i64::from(*b).to_string(),
                     _ => String::new(),
                 };
-                let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                let escaped = escape_like(&text);
                 let param = self.bind(Sql::Text(format!("%{escaped}%")));
                 Ok(format!("({param} || '')"))
             }
@@ -258,4 +258,46 @@ fn multi_compare(rows: &str, test: &str, empty_test: &str, any: bool) -> String 
             "(NOT EXISTS (SELECT 1 FROM {rows} AND NOT ({test})) AND (EXISTS (SELECT 1 FROM {rows}) OR ({empty_test})))"
         )
     }
+}
+
+/// Whether a `~` literal has a `%` of its own: one not escaped by a
+/// backslash.
+fn has_wildcard(s: &str) -> bool {
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '%' => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A literal made to match itself in a LIKE with `ESCAPE '\'`: `%`, `_`
+/// and a lone backslash are escaped, while what the writer escaped
+/// already (`\%`, `\_`, `\\`) is kept, as PocketBase keeps it.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some(&next @ ('%' | '_' | '\\')) => {
+                    out.push('\\');
+                    out.push(next);
+                    chars.next();
+                }
+                _ => out.push_str("\\\\"),
+            },
+            '%' | '_' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }

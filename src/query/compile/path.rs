@@ -208,7 +208,12 @@ impl<'a> Compiler<'a> {
                 return Ok(self.field_value(walk, f, column));
             }
             match &f.kind {
-                FieldKind::Json { .. } => return json_value(name, &column, &segments[i + 1..]),
+                // A geo point is stored as `{"lon":…,"lat":…}`: `geo.lon` reads
+                // as a JSON path, as PocketBase reads it (and as
+                // `geoDistance(geo.lon, geo.lat, …)` needs).
+                FieldKind::Json { .. } | FieldKind::GeoPoint { .. } => {
+                    return json_value(name, &column, &segments[i + 1..]);
+                }
                 FieldKind::Relation { collection_id, .. } => {
                     // `author.id` is the stored id itself: no join, so no
                     // rule to apply (PocketBase resolves it the same way).
