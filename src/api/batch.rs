@@ -312,7 +312,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         _ => return Err(unsupported()),
     };
     // A name given twice is its first value, as in a request sent alone
-    // (`api::query`).
+    // (`http::query`).
     let mut query: Map<String, Value> = Map::new();
     for p in query_text.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = p.split_once('=').unwrap_or((p, ""));

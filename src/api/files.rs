@@ -12,7 +12,7 @@ use poem::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{guard, path, query::FirstQuery, tags::tagged_routes};
+use super::{guard, path, tags::tagged_routes};
 use crate::{
     app::AppState,
     auth::token::file_token_for,

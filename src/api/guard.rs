@@ -118,7 +118,7 @@ pub fn requester_as(caller: Caller, req: &Request, body: Option<&Map<String, Val
     let raw_headers = req.headers().clone();
     let query = RequestValues::new(move || {
         // A name given twice is its first value, as everywhere else.
-        super::query::first_values::<std::collections::BTreeMap<String, String>>(&raw_query)
+        crate::http::first_values::<std::collections::BTreeMap<String, String>>(&raw_query)
             .unwrap_or_default()
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))

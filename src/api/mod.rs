@@ -21,7 +21,6 @@ pub mod oauth2_redirect;
 pub mod otp;
 pub mod outbox;
 pub mod path;
-pub mod query;
 pub mod realtime;
 pub mod records;
 pub mod refresh_cookie;

@@ -13,7 +13,7 @@ use poem::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{body::Fields, guard, path, query::FirstQuery, tags::tagged_routes};
+use super::{body::Fields, guard, path, tags::tagged_routes};
 use crate::{
     app::AppState,
     fields_param::FieldsTree,

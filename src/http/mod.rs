@@ -27,7 +27,7 @@ use poem::{
 use self::openapi::Docs;
 pub use self::{
     edge::with_edge,
-    query::{FirstQuery, query_param},
+    query::{FirstQuery, first_values, query_param},
 };
 use crate::{api, app::AppState};
 

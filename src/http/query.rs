@@ -17,24 +17,26 @@ impl<'a, T: DeserializeOwned> FromRequest<'a> for FirstQuery<T> {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let query = req.uri().query().unwrap_or("");
         // The common case, no key repeated, parses once.
-        let repeated = match serde_urlencoded::from_str(query) {
-            Ok(params) => return Ok(Self(params)),
-            Err(err) => err,
-        };
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(ParseQueryError)?;
-        let mut seen = HashSet::new();
-        let firsts: Vec<_> = pairs
-            .into_iter()
-            .filter(|(k, _)| seen.insert(k.clone()))
-            .collect();
-        // Pairs of strings always encode.
-        let Ok(deduplicated) = serde_urlencoded::to_string(&firsts) else {
-            return Err(ParseQueryError(repeated).into());
-        };
-        Ok(Self(
-            serde_urlencoded::from_str(&deduplicated).map_err(ParseQueryError)?,
-        ))
+        match serde_urlencoded::from_str(query) {
+            Ok(params) => Ok(Self(params)),
+            Err(_) => Ok(Self(first_values(query).map_err(ParseQueryError)?)),
+        }
     }
+}
+
+/// A query string as `T`, keeping each key's first value (the rules'
+/// `@request.query.*` read it so, as the list parameters are).
+pub fn first_values<T: DeserializeOwned>(query: &str) -> Result<T, serde_urlencoded::de::Error> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)?;
+    let mut seen = HashSet::new();
+    let firsts: Vec<_> = pairs
+        .into_iter()
+        .filter(|(k, _)| seen.insert(k.clone()))
+        .collect();
+    // Pairs of strings always encode; read again by serde, which knows how
+    // a present key fills an `Option` field.
+    let deduplicated = serde_urlencoded::to_string(&firsts).unwrap_or_default();
+    serde_urlencoded::from_str(&deduplicated)
 }
 
 /// The first value of `key` in `req`'s query, decoded.
@@ -62,7 +64,26 @@ fn decode(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_value() {
+        let got: BTreeMap<String, String> =
+            first_values("page=2&perPage=3&page=1&page=&sort=-a%2Cb&f=a+b%26").expect("parse");
+        assert_eq!(got["page"], "2");
+        assert_eq!(got["perPage"], "3");
+        assert_eq!(got["sort"], "-a,b");
+        assert_eq!(got["f"], "a b&");
+        #[derive(serde::Deserialize)]
+        struct Optional {
+            page: Option<String>,
+            sort: Option<String>,
+        }
+        let got: Optional = first_values("page=1&page=2").expect("parse");
+        assert_eq!((got.page.as_deref(), got.sort), (Some("1"), None));
+    }
 
     #[test]
     fn reads_the_first_value_of_a_key() {
