@@ -110,6 +110,7 @@ impl AppState {
             mailer: self.mailer(),
             listener: self,
             tx_hook: &self.tx_hook,
+            avatars_allow_private: self.config.oauth2_avatars_allow_private,
         }
     }
 

@@ -7,7 +7,7 @@
 //! - root: `app`, `config`, `telemetry`, `lib`, `main` — the process and
 //!   the `AppState` that wires the services together;
 //! - services: `records`, `auth`, `identity`, `realtime`, `files`, `mail`, `jobs`,
-//!   `settings`, `import`, `ops`, `backups`, `keys`, `webhooks`;
+//!   `settings`, `import`, `ops`, `backups`, `keys`, `webhooks`, `outbound`;
 //! - core: `schema`, `query`, `store`, `stats`, `validation`, `datetime`,
 //!   `random`, `fields_param`.
 //!
@@ -42,7 +42,7 @@ fn layer(module: &str) -> Option<Layer> {
         "http" | "api" | "cli" | "poem" => Layer::Edge,
         "app" | "config" | "telemetry" | "lib" | "main" => Layer::Root,
         "records" | "auth" | "identity" | "realtime" | "files" | "mail" | "settings" | "import"
-        | "export" | "ops" | "backups" | "jobs" | "keys" | "webhooks" => Layer::Service,
+        | "export" | "ops" | "backups" | "jobs" | "keys" | "webhooks" | "outbound" => Layer::Service,
         "schema" | "query" | "store" | "stats" | "validation" | "datetime" | "random" | "fields_param"
         | "architecture" => Layer::Core,
         _ => return None,

@@ -83,6 +83,10 @@ pub struct Config {
     /// Where webhooks may send, how long an attempt may take, and when a
     /// failing one is disabled.
     pub webhooks: crate::webhooks::WebhookOptions,
+    /// Whether an OAuth2 sign-up may fetch the provider's avatar from a
+    /// private, loopback or link-local address (tests; a provider on the
+    /// LAN). Off: such avatars are skipped.
+    pub oauth2_avatars_allow_private: bool,
     /// The folder served at `/` (a site or an app beside the API), if any;
     /// `http::public` says how.
     pub public_dir: Option<PathBuf>,
@@ -116,6 +120,7 @@ impl Config {
             jobs: crate::jobs::Limits::default(),
             key_usage_flush: Self::DEFAULT_KEY_USAGE_FLUSH,
             webhooks: crate::webhooks::WebhookOptions::default(),
+            oauth2_avatars_allow_private: false,
             public_dir: None,
             index_fallback: true,
         }

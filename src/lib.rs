@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod keys;
 pub mod mail;
 pub mod ops;
+pub mod outbound;
 pub mod query;
 pub mod random;
 pub mod realtime;

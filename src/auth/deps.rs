@@ -29,4 +29,6 @@ pub struct AuthDeps<'a> {
     pub listener: &'a dyn CommitListener,
     /// Told of a sign-in inside the transaction that opens its session.
     pub tx_hook: &'a std::sync::Arc<dyn TxHook>,
+    /// Whether an OAuth2 avatar may come from a non-public address.
+    pub avatars_allow_private: bool,
 }

@@ -148,6 +148,11 @@ pub struct ServeArgs {
     /// (a receiver on this host or its LAN). Off: such targets are refused.
     #[arg(long, env = "CAIRN_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: bool,
+    /// Let an OAuth2 sign-up fetch the provider's avatar (into a mapped
+    /// file field) from private, loopback and link-local addresses. Off:
+    /// such avatars are skipped.
+    #[arg(long, env = "CAIRN_OAUTH2_AVATARS_ALLOW_PRIVATE")]
+    pub oauth2_avatars_allow_private: bool,
     /// Seconds a webhook may fail every delivery before it is disabled.
     #[arg(long, env = "CAIRN_WEBHOOKS_DISABLE_AFTER", default_value_t = crate::webhooks::WebhookOptions::default().disable_after.as_secs())]
     pub webhooks_disable_after: u64,
@@ -243,6 +248,7 @@ impl ServeArgs {
                 disable_after: Duration::from_secs(self.webhooks_disable_after),
                 timeout: Duration::from_secs(self.webhooks_timeout),
             },
+            oauth2_avatars_allow_private: self.oauth2_avatars_allow_private,
         })
     }
 }

@@ -299,11 +299,11 @@ pub async fn create_with(
     deps: &RecordsDeps<'_>,
     requester: &Requester,
     c: Arc<Collection>,
-    body: Map<String, Value>,
+    (body, uploads): (Map<String, Value>, Vec<Upload>),
     forced: Values,
     then: impl FnOnce(&Connection, &str) -> Result<(), RecordError> + Send + 'static,
 ) -> Result<Map<String, Value>, RecordError> {
-    let mut plan = write::prepare(deps, requester, c, WriteKind::Create, body, Vec::new()).await?;
+    let mut plan = write::prepare(deps, requester, c, WriteKind::Create, body, uploads).await?;
     plan.force(forced);
     run(deps, plan, Some(Box::new(then))).await
 }

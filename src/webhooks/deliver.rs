@@ -20,7 +20,8 @@ use std::{
 
 use serde::Serialize;
 
-use super::{WebhookOptions, model::Webhook, sign, target};
+use super::{WebhookOptions, model::Webhook, sign};
+use crate::outbound::target;
 
 /// The job kind of a webhook delivery in the queue.
 pub const KIND: &str = "webhook";

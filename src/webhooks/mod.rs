@@ -22,7 +22,6 @@ mod manage;
 pub mod model;
 mod outbox;
 pub mod sign;
-pub mod target;
 
 use std::{
     sync::{Arc, RwLock, atomic::AtomicBool},

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{sign, target};
+use super::sign;
+use crate::outbound::target;
 use crate::{
     schema::{Catalog, CollectionKind},
     validation::{ErrorTree, FieldError},

@@ -10,6 +10,7 @@
 //! then calls `auth-with-oauth2`, which ends in `sign_in` like any client.
 
 pub mod apple_secret;
+mod avatar;
 pub mod config;
 pub mod exchange;
 mod links;
@@ -143,7 +144,16 @@ pub async fn sign_in(
             (found.id, false)
         }
         None => (
-            create_account(records, requester, &c, identity, &user, input.create_data).await?,
+            create_account(
+                records,
+                requester,
+                &c,
+                identity,
+                &user,
+                input.create_data,
+                auth.avatars_allow_private,
+            )
+            .await?,
             true,
         ),
     };
@@ -218,6 +228,7 @@ async fn create_account(
     identity: Identity,
     user: &ExternalUser,
     mut body: Map<String, Value>,
+    allow_private_avatars: bool,
 ) -> Result<String, OAuth2Error> {
     let given = |body: &Map<String, Value>, key: &str| body.get(key).is_some_and(|v| v != "" && !v.is_null());
     if !given(&body, "email") {
@@ -233,6 +244,16 @@ async fn create_account(
             body.insert(field.clone(), json!(value));
         }
     }
+    let mut uploads = Vec::new();
+    avatar::map(
+        c,
+        &mapped.avatar_url,
+        &user.avatar_url,
+        allow_private_avatars,
+        &mut body,
+        &mut uploads,
+    )
+    .await;
     if !given(&body, "password") {
         let random = crate::random::alphanumeric(RANDOM_PASSWORD_LEN);
         body.insert("password".into(), json!(random));
@@ -245,11 +266,15 @@ async fn create_account(
     let mut forced = Map::new();
     forced.insert("verified".into(), json!(verified));
     let owner = c.clone();
-    let created =
-        crate::records::service::create_with(records, requester, c.clone(), body, forced, move |tx, id| {
-            links::insert_link(tx, &owner, &identity, id)
-        })
-        .await?;
+    let created = crate::records::service::create_with(
+        records,
+        requester,
+        c.clone(),
+        (body, uploads),
+        forced,
+        move |tx, id| links::insert_link(tx, &owner, &identity, id),
+    )
+    .await?;
     Ok(created
         .get("id")
         .and_then(Value::as_str)

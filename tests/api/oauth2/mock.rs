@@ -158,6 +158,31 @@ fn userinfo_endpoint(Data(state): Data<&Shared>, req: &poem::Request, body: Stri
     as_token_owner(state, req, Value::clone)
 }
 
+/// A 1×1 PNG, the picture `/avatar.png` serves.
+pub const AVATAR_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00,
+    0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05,
+    0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42,
+    0x60, 0x82,
+];
+
+#[handler]
+fn avatar_endpoint() -> poem::Response {
+    poem::Response::builder()
+        .content_type("image/png")
+        .body(AVATAR_PNG)
+}
+
+/// A redirect to the picture, as avatar hosts often answer.
+#[handler]
+fn avatar_redirect() -> poem::Response {
+    poem::Response::builder()
+        .status(StatusCode::FOUND)
+        .header("location", "/avatar.png")
+        .finish()
+}
+
 #[handler]
 fn jwks_endpoint() -> poem::Response {
     reply(StatusCode::OK, serde_json::from_str(KEY_SET).unwrap())
@@ -190,6 +215,8 @@ impl MockProvider {
             .at("/token", post(token_endpoint))
             .at("/userinfo", poem::get(userinfo_endpoint).post(userinfo_endpoint))
             .at("/jwks", poem::get(jwks_endpoint))
+            .at("/avatar.png", poem::get(avatar_endpoint))
+            .at("/avatar", poem::get(avatar_redirect))
             .at("/userinfo/emails", poem::get(emails_endpoint))
             .at("/hang", post(hang))
             .data(state.clone());

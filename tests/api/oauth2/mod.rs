@@ -6,6 +6,7 @@
 
 mod accounts;
 mod apple_secret;
+mod avatars;
 mod catalog;
 mod mock;
 mod providers;

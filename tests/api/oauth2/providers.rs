@@ -31,7 +31,7 @@ async fn github_ids_logins_and_only_a_verified_primary_address_are_used() {
     // Only an unverified address: no email, so no account can be made.
     let octo = |emails| {
         json!({"id": 4242, "login": "octo", "name": "Octo Cat", "email": "public@example.com",
-               "avatar_url": "https://example.com/octo.png", "emails": emails})
+               "avatar_url": "http://127.0.0.1:9/octo.png", "emails": emails})
     };
     let unverified = json!([{"email": "octo@example.com", "primary": true, "verified": false}]);
     let resp = sign_in_with(&app, &mock, "github", octo(unverified), json!({})).await;
@@ -49,7 +49,7 @@ async fn github_ids_logins_and_only_a_verified_primary_address_are_used() {
     assert_eq!(signed_in["record"]["verified"], true);
     assert_eq!(signed_in["meta"]["id"], "4242");
     assert_eq!(signed_in["meta"]["username"], "octo");
-    assert_eq!(signed_in["meta"]["avatarURL"], "https://example.com/octo.png");
+    assert_eq!(signed_in["meta"]["avatarURL"], "http://127.0.0.1:9/octo.png");
     let links = json(
         app.call(
             "GET",

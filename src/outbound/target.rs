@@ -1,15 +1,17 @@
-//! Where a webhook may send: the SSRF guard. A superuser names a URL, but
+//! Where a request that leaves the server may go: the SSRF guard, for
+//! webhooks and for the avatars OAuth2 providers name. Someone else names
+//! the URL (a superuser, a provider, a user's profile at a provider), but
 //! the request leaves from the server, inside whatever network it sits in;
-//! unchecked, a webhook is a way to reach the cloud's metadata service or
-//! an admin port on localhost. So a target must be `http` or `https`, and
+//! unchecked, it is a way to reach the cloud's metadata service or an
+//! admin port on localhost. So a target must be `http` or `https`, and
 //! every address it resolves to must be a public one, unless the operator
-//! allowed private targets (`--webhooks-allow-private`: tests, or a
-//! receiver on the same LAN).
+//! allowed private targets (`--webhooks-allow-private`,
+//! `--oauth2-avatars-allow-private`: tests, or a host on the same LAN).
 //!
 //! Checked twice: at save time for a literal address (the superuser hears
 //! of it at once), and at every delivery, where the name is resolved once,
 //! every address it gave is checked, and the addresses checked are the
-//! only ones connected to (`deliver` pins the name to them), so a DNS
+//! only ones connected to (the caller pins the name to them), so a DNS
 //! answer that changes between the check and the connection (rebinding)
 //! cannot slip past.
 
