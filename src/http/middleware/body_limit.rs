@@ -11,8 +11,13 @@
 //! when that is 0, room for its largest collection's files in every
 //! request, up to 128 MiB).
 //!
-//! The 413 carries `Connection: close`: the unread rest of the body would
-//! otherwise have to be drained before the connection could be reused.
+//! The 413 carries `Connection: close`. Before it is sent, a body over the
+//! limit is read on and thrown away, up to `DRAIN_MAX` and `DRAIN_TIME`: a
+//! client that writes its whole body before reading the answer (Python's
+//! `requests`, curl without `Expect`) otherwise meets a closed connection
+//! mid-write and reports a broken pipe instead of the 413. Past those
+//! bounds the connection is closed at once, as PocketBase does past its
+//! own limit; nothing read is kept, so the cost is bandwidth, not memory.
 
 use bytes::BytesMut;
 use futures_util::StreamExt;
@@ -22,6 +27,28 @@ use poem::{
 };
 
 use crate::{app::AppState, files::upload::form_capacity, http::error::ApiError};
+
+/// How much of an oversized body is read and dropped before the 413.
+const DRAIN_MAX: u64 = 32 << 20;
+/// How long that may take.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the rest of `stream` and drops it, within the drain bounds, so
+/// the client may finish writing and read the 413.
+async fn drain<S, E>(mut stream: S, mut seen: u64)
+where
+    S: futures_util::Stream<Item = std::result::Result<bytes::Bytes, E>> + Unpin,
+{
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len() as u64;
+            if seen > DRAIN_MAX {
+                break;
+            }
+        }
+    })
+    .await;
+}
 
 fn too_large() -> Response {
     let mut resp = ApiError::payload_too_large().to_response();
@@ -109,7 +136,11 @@ pub async fn buffer(req: &mut Request, state: &AppState) -> Result<Option<Respon
     let limit = limit_for(req, state);
     match declared {
         Some(0) => return Ok(None),
-        Some(n) if n > limit as u64 => return Ok(Some(too_large())),
+        Some(n) if n > DRAIN_MAX => return Ok(Some(too_large())),
+        Some(n) if n > limit as u64 => {
+            drain(req.take_body().into_bytes_stream(), 0).await;
+            return Ok(Some(too_large()));
+        }
         _ => {}
     }
     let mut stream = req.take_body().into_bytes_stream();
@@ -122,6 +153,7 @@ pub async fn buffer(req: &mut Request, state: &AppState) -> Result<Option<Respon
             )
         })?;
         if buf.len() + chunk.len() > limit {
+            drain(stream, (buf.len() + chunk.len()) as u64).await;
             return Ok(Some(too_large()));
         }
         buf.extend_from_slice(&chunk);
