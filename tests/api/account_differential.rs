@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::differential::{Server, login, start_both};
+use crate::differential::{Server, assert_alike, login, start_both};
 
 const GUEST: usize = 0;
 const USER: usize = 1;
@@ -152,16 +152,5 @@ async fn account_flow_answers_match_pocketbase() {
     };
     let expected = answers(&both.pb).await;
     let actual = answers(&both.cairn).await;
-    let mismatches: Vec<String> = expected
-        .iter()
-        .zip(&actual)
-        .filter(|(e, a)| e != a)
-        .map(|(e, a)| format!("PocketBase {e}\n     Cairn {a}"))
-        .collect();
-    assert!(
-        mismatches.is_empty(),
-        "{} differences:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    assert_alike(&expected, &actual);
 }

@@ -670,6 +670,25 @@ async fn cairn_and_pocketbase_answer_alike() {
     );
 }
 
+/// Fails listing each answer that differs, PocketBase's above Cairn's,
+/// when the two servers' answers to the same list of requests are not
+/// alike (and when one answered more than the other).
+pub(crate) fn assert_alike<T: PartialEq + std::fmt::Display>(pocketbase: &[T], cairn: &[T]) {
+    assert_eq!(pocketbase.len(), cairn.len(), "as many answers from each server");
+    let differ: Vec<String> = pocketbase
+        .iter()
+        .zip(cairn)
+        .filter(|(pb, c)| pb != c)
+        .map(|(pb, c)| format!("PocketBase {pb}\n     Cairn {c}"))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} differences:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+}
+
 pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

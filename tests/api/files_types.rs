@@ -8,7 +8,7 @@
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-use crate::differential::{Server, start_both};
+use crate::differential::{Server, assert_alike, start_both};
 
 const UPLOADS: &[(&str, &[u8])] = &[
     ("object", br#"{"a": 1, "b": [1, 2]}"#),
@@ -78,13 +78,7 @@ async fn json_and_csv_uploads_are_typed_as_pocketbase_types_them() {
         return;
     };
     let (pb, cairn) = (outcomes(&both.pb).await, outcomes(&both.cairn).await);
-    let differences: Vec<String> = pb
-        .iter()
-        .zip(&cairn)
-        .filter(|(a, b)| a != b)
-        .map(|(a, b)| format!("PocketBase {a}\n     Cairn {b}"))
-        .collect();
-    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    assert_alike(&pb, &cairn);
     // The negative and the positive case, said outright.
     assert!(
         cairn.contains(&"object into text_only: 400 validation_invalid_mime_type".to_owned()),

@@ -36,10 +36,9 @@ pub async fn map(
     uploads: &mut Vec<Upload>,
 ) {
     let given = body.get(field).is_some_and(|v| v != "" && !v.is_null());
-    let Some(f) = c.field(field) else { return };
-    if field.is_empty() || url.is_empty() || given {
+    let Some(f) = c.field(field).filter(|_| !url.is_empty() && !given) else {
         return;
-    }
+    };
     if !matches!(f.kind, FieldKind::File { .. }) {
         body.insert(field.to_owned(), json!(url));
         return;

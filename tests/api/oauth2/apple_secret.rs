@@ -8,7 +8,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde_json::{Value, json};
 
-use crate::differential::{Server, start_both};
+use crate::differential::{Server, assert_alike, start_both};
 
 const APPLE_KEY: &str = include_str!("test_apple_key.p8");
 const APPLE_KEY_PUBLIC: &str = include_str!("test_apple_key.pub.json");
@@ -105,11 +105,5 @@ async fn apple_client_secrets_are_made_as_pocketbase_makes_them() {
     };
     let expected = answers(&both.pb).await;
     let actual = answers(&both.cairn).await;
-    let differ: Vec<String> = expected
-        .iter()
-        .zip(&actual)
-        .filter(|(e, a)| e != a)
-        .map(|(e, a)| format!("PocketBase {e}\n     Cairn {a}"))
-        .collect();
-    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    assert_alike(&expected, &actual);
 }

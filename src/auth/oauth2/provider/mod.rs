@@ -122,17 +122,10 @@ pub fn by_name(name: &str) -> Option<&'static Provider> {
     all().iter().find(|p| p.name == name)
 }
 
-/// The value at `path`: object keys, or indexes into arrays.
-fn walk<'v>(raw: &'v Value, path: &[&str]) -> Option<&'v Value> {
-    path.iter().try_fold(raw, |at, key| match at {
-        Value::Array(items) => items.get(key.parse::<usize>().ok()?),
-        _ => at.get(key),
-    })
-}
-
-/// The text at `path` (numbers as their digits), or empty.
-pub(crate) fn text_at(raw: &Value, path: &[&str]) -> String {
-    match walk(raw, path) {
+/// The text at `pointer` (a JSON pointer, `/data/0/id`; numbers as
+/// their digits), or empty.
+pub(crate) fn text_at(raw: &Value, pointer: &str) -> String {
+    match raw.pointer(pointer) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
@@ -140,8 +133,8 @@ pub(crate) fn text_at(raw: &Value, path: &[&str]) -> String {
 }
 
 /// A flag some providers send as `true`, some as `"true"`, some as `1`.
-pub(crate) fn flag_at(raw: &Value, path: &[&str]) -> bool {
-    match walk(raw, path) {
+pub(crate) fn flag_at(raw: &Value, pointer: &str) -> bool {
+    match raw.pointer(pointer) {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
         Some(Value::Number(n)) => n.as_i64() == Some(1),

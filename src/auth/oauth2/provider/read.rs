@@ -18,11 +18,11 @@ fn if_verified(email: String, verified: bool) -> String {
 /// `email_verified`, `picture`), which Google and Apple speak too.
 pub(super) fn oidc(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["sub"]),
-        name: text_at(raw, &["name"]),
-        username: text_at(raw, &["preferred_username"]),
-        email: if_verified(text_at(raw, &["email"]), flag_at(raw, &["email_verified"])),
-        avatar_url: text_at(raw, &["picture"]),
+        id: text_at(raw, "/sub"),
+        name: text_at(raw, "/name"),
+        username: text_at(raw, "/preferred_username"),
+        email: if_verified(text_at(raw, "/email"), flag_at(raw, "/email_verified")),
+        avatar_url: text_at(raw, "/picture"),
         ..ExternalUser::default()
     })
 }
@@ -35,8 +35,8 @@ pub(super) fn apple(raw: &Value, grant: &Grant) -> Read {
         && let Some(Value::String(given)) = grant.get("user")
         && let Ok(given) = serde_json::from_str::<Value>(given)
     {
-        let first = text_at(&given, &["name", "firstName"]);
-        let last = text_at(&given, &["name", "lastName"]);
+        let first = text_at(&given, "/name/firstName");
+        let last = text_at(&given, "/name/lastName");
         user.name = format!("{first} {last}").trim().to_owned();
     }
     Ok(user)
@@ -46,17 +46,17 @@ pub(super) fn apple(raw: &Value, grant: &Grant) -> Read {
 /// verified primary comes from the address list.
 pub(super) fn github(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["name"]),
-        username: text_at(raw, &["login"]),
-        avatar_url: text_at(raw, &["avatar_url"]),
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/name"),
+        username: text_at(raw, "/login"),
+        avatar_url: text_at(raw, "/avatar_url"),
         ..ExternalUser::default()
     })
 }
 
 pub(super) fn gitea(raw: &Value, grant: &Grant) -> Read {
     let mut user = github(raw, grant)?;
-    user.name = text_at(raw, &["full_name"]);
+    user.name = text_at(raw, "/full_name");
     Ok(user)
 }
 
@@ -64,8 +64,8 @@ pub(super) fn gitea(raw: &Value, grant: &Grant) -> Read {
 pub fn primary_verified_email(list: &Value) -> Option<String> {
     list.as_array()?
         .iter()
-        .find(|e| flag_at(e, &["primary"]) && flag_at(e, &["verified"]))
-        .map(|e| text_at(e, &["email"]))
+        .find(|e| flag_at(e, "/primary") && flag_at(e, "/verified"))
+        .map(|e| text_at(e, "/email"))
         .filter(|e| !e.is_empty())
 }
 
@@ -89,20 +89,20 @@ pub(super) fn bitbucket_email(list: &Value) -> Option<String> {
     list.get("values")?
         .as_array()?
         .iter()
-        .find(|e| flag_at(e, &["is_primary"]) && flag_at(e, &["is_confirmed"]))
-        .map(|e| text_at(e, &["email"]))
+        .find(|e| flag_at(e, "/is_primary") && flag_at(e, "/is_confirmed"))
+        .map(|e| text_at(e, "/email"))
         .filter(|e| !e.is_empty())
 }
 
 pub(super) fn bitbucket(raw: &Value, _: &Grant) -> Read {
-    if text_at(raw, &["account_status"]) != "active" {
+    if text_at(raw, "/account_status") != "active" {
         return Err("the Bitbucket account is not active");
     }
     Ok(ExternalUser {
-        id: text_at(raw, &["uuid"]),
-        name: text_at(raw, &["display_name"]),
-        username: text_at(raw, &["username"]),
-        avatar_url: text_at(raw, &["links", "avatar", "href"]),
+        id: text_at(raw, "/uuid"),
+        name: text_at(raw, "/display_name"),
+        username: text_at(raw, "/username"),
+        avatar_url: text_at(raw, "/links/avatar/href"),
         ..ExternalUser::default()
     })
 }
@@ -114,43 +114,43 @@ pub(super) fn gitee_email(list: &Value) -> Option<String> {
     list.as_array()?
         .iter()
         .find(|e| {
-            text_at(e, &["state"]) == "confirmed"
+            text_at(e, "/state") == "confirmed"
                 && e.get("scope")
                     .and_then(Value::as_array)
                     .is_some_and(|s| s.iter().any(|x| x == "primary"))
         })
-        .map(|e| text_at(e, &["email"]))
+        .map(|e| text_at(e, "/email"))
         .filter(|e| !e.is_empty())
 }
 
 pub(super) fn gitee(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["name"]),
-        username: text_at(raw, &["login"]),
-        avatar_url: text_at(raw, &["avatar_url"]),
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/name"),
+        username: text_at(raw, "/login"),
+        avatar_url: text_at(raw, "/avatar_url"),
         ..ExternalUser::default()
     })
 }
 
 pub(super) fn gitlab(raw: &Value, _: &Grant) -> Read {
     // GitLab sets `confirmed_at` once the address is confirmed.
-    let confirmed = !text_at(raw, &["confirmed_at"]).is_empty();
+    let confirmed = !text_at(raw, "/confirmed_at").is_empty();
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["name"]),
-        username: text_at(raw, &["username"]),
-        email: if_verified(text_at(raw, &["email"]), confirmed),
-        avatar_url: text_at(raw, &["avatar_url"]),
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/name"),
+        username: text_at(raw, "/username"),
+        email: if_verified(text_at(raw, "/email"), confirmed),
+        avatar_url: text_at(raw, "/avatar_url"),
         ..ExternalUser::default()
     })
 }
 
 pub(super) fn discord(raw: &Value, _: &Grant) -> Read {
-    let id = text_at(raw, &["id"]);
-    let hash = text_at(raw, &["avatar"]);
-    let username = text_at(raw, &["username"]);
-    let global = text_at(raw, &["global_name"]);
+    let id = text_at(raw, "/id");
+    let hash = text_at(raw, "/avatar");
+    let username = text_at(raw, "/username");
+    let global = text_at(raw, "/global_name");
     Ok(ExternalUser {
         avatar_url: if hash.is_empty() {
             String::new()
@@ -162,7 +162,7 @@ pub(super) fn discord(raw: &Value, _: &Grant) -> Read {
         } else {
             global
         },
-        email: if_verified(text_at(raw, &["email"]), flag_at(raw, &["verified"])),
+        email: if_verified(text_at(raw, "/email"), flag_at(raw, "/verified")),
         id,
         username,
         ..ExternalUser::default()
@@ -173,8 +173,8 @@ pub(super) fn discord(raw: &Value, _: &Grant) -> Read {
 /// administrator can set it to any address (PocketBase takes it).
 pub(super) fn microsoft(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["displayName"]),
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/displayName"),
         ..ExternalUser::default()
     })
 }
@@ -182,10 +182,10 @@ pub(super) fn microsoft(raw: &Value, _: &Grant) -> Read {
 /// Facebook sends an address only when it has a confirmed one.
 pub(super) fn facebook(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["name"]),
-        email: text_at(raw, &["email"]),
-        avatar_url: text_at(raw, &["picture", "data", "url"]),
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/name"),
+        email: text_at(raw, "/email"),
+        avatar_url: text_at(raw, "/picture/data/url"),
         ..ExternalUser::default()
     })
 }
@@ -193,22 +193,22 @@ pub(super) fn facebook(raw: &Value, _: &Grant) -> Read {
 /// Instagram sends no address.
 pub(super) fn instagram(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["user_id"]),
-        name: text_at(raw, &["name"]),
-        username: text_at(raw, &["username"]),
-        avatar_url: text_at(raw, &["profile_picture_url"]),
+        id: text_at(raw, "/user_id"),
+        name: text_at(raw, "/name"),
+        username: text_at(raw, "/username"),
+        avatar_url: text_at(raw, "/profile_picture_url"),
         ..ExternalUser::default()
     })
 }
 
 pub(super) fn kakao(raw: &Value, _: &Grant) -> Read {
-    let account = |k: &str| flag_at(raw, &["kakao_account", k]);
+    let account = |k: &str| flag_at(raw, &format!("/kakao_account/{k}"));
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        username: text_at(raw, &["properties", "nickname"]),
-        avatar_url: text_at(raw, &["properties", "profile_image"]),
+        id: text_at(raw, "/id"),
+        username: text_at(raw, "/properties/nickname"),
+        avatar_url: text_at(raw, "/properties/profile_image"),
         email: if_verified(
-            text_at(raw, &["kakao_account", "email"]),
+            text_at(raw, "/kakao_account/email"),
             account("is_email_valid") && account("is_email_verified"),
         ),
         ..ExternalUser::default()
@@ -218,16 +218,16 @@ pub(super) fn kakao(raw: &Value, _: &Grant) -> Read {
 /// Lark (Feishu) sends no address it vouches for.
 pub(super) fn lark(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["data", "union_id"]),
-        name: text_at(raw, &["data", "name"]),
-        avatar_url: text_at(raw, &["data", "avatar_url"]),
+        id: text_at(raw, "/data/union_id"),
+        name: text_at(raw, "/data/name"),
+        avatar_url: text_at(raw, "/data/avatar_url"),
         ..ExternalUser::default()
     })
 }
 
 pub(super) fn linear(raw: &Value, _: &Grant) -> Read {
-    let at = |k: &str| text_at(raw, &["data", "viewer", k]);
-    if !flag_at(raw, &["data", "viewer", "active"]) {
+    let at = |k: &str| text_at(raw, &format!("/data/viewer/{k}"));
+    if !flag_at(raw, "/data/viewer/active") {
         return Err("the Linear account is not active");
     }
     Ok(ExternalUser {
@@ -242,38 +242,38 @@ pub(super) fn linear(raw: &Value, _: &Grant) -> Read {
 
 pub(super) fn livechat(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["account_id"]),
-        name: text_at(raw, &["name"]),
-        email: if_verified(text_at(raw, &["email"]), flag_at(raw, &["email_verified"])),
-        avatar_url: text_at(raw, &["avatar_url"]),
+        id: text_at(raw, "/account_id"),
+        name: text_at(raw, "/name"),
+        email: if_verified(text_at(raw, "/email"), flag_at(raw, "/email_verified")),
+        avatar_url: text_at(raw, "/avatar_url"),
         ..ExternalUser::default()
     })
 }
 
 /// A mailcow server's own mailbox: its address is the account.
 pub(super) fn mailcow(raw: &Value, _: &Grant) -> Read {
-    if !flag_at(raw, &["active"]) {
+    if !flag_at(raw, "/active") {
         return Err("the mailcow account is not active");
     }
-    let username = text_at(raw, &["username"]);
+    let username = text_at(raw, "/username");
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["full_name"]),
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/full_name"),
         username: username.split('@').next().unwrap_or_default().to_owned(),
-        email: text_at(raw, &["email"]),
+        email: text_at(raw, "/email"),
         ..ExternalUser::default()
     })
 }
 
 pub(super) fn monday(raw: &Value, _: &Grant) -> Read {
-    let at = |k: &str| text_at(raw, &["data", "me", k]);
-    if !flag_at(raw, &["data", "me", "enabled"]) {
+    let at = |k: &str| text_at(raw, &format!("/data/me/{k}"));
+    if !flag_at(raw, "/data/me/enabled") {
         return Err("the monday.com account is not enabled");
     }
     Ok(ExternalUser {
         id: at("id"),
         name: at("name"),
-        email: if_verified(at("email"), flag_at(raw, &["data", "me", "is_verified"])),
+        email: if_verified(at("email"), flag_at(raw, "/data/me/is_verified")),
         avatar_url: at("photo_small"),
         ..ExternalUser::default()
     })
@@ -281,30 +281,23 @@ pub(super) fn monday(raw: &Value, _: &Grant) -> Read {
 
 /// Notion's bot user names the person who granted access.
 pub(super) fn notion(raw: &Value, _: &Grant) -> Read {
-    let owner = |path: &[&str]| {
-        let mut full = vec!["bot", "owner", "user"];
-        full.extend_from_slice(path);
-        text_at(raw, &full)
-    };
+    let owner = |path: &str| text_at(raw, &format!("/bot/owner/user{path}"));
     Ok(ExternalUser {
-        id: owner(&["id"]),
-        name: owner(&["name"]),
-        email: owner(&["person", "email"]),
-        avatar_url: owner(&["avatar_url"]),
+        id: owner("/id"),
+        name: owner("/name"),
+        email: owner("/person/email"),
+        avatar_url: owner("/avatar_url"),
         ..ExternalUser::default()
     })
 }
 
 pub(super) fn patreon(raw: &Value, _: &Grant) -> Read {
-    let at = |k: &str| text_at(raw, &["data", "attributes", k]);
+    let at = |k: &str| text_at(raw, &format!("/data/attributes/{k}"));
     Ok(ExternalUser {
-        id: text_at(raw, &["data", "id"]),
+        id: text_at(raw, "/data/id"),
         name: at("full_name"),
         username: at("vanity"),
-        email: if_verified(
-            at("email"),
-            flag_at(raw, &["data", "attributes", "is_email_verified"]),
-        ),
+        email: if_verified(at("email"), flag_at(raw, "/data/attributes/is_email_verified")),
         avatar_url: at("image_url"),
         ..ExternalUser::default()
     })
@@ -312,13 +305,13 @@ pub(super) fn patreon(raw: &Value, _: &Grant) -> Read {
 
 /// Planning Center's people may have several addresses, none vouched for.
 pub(super) fn planningcenter(raw: &Value, _: &Grant) -> Read {
-    if text_at(raw, &["data", "attributes", "status"]) != "active" {
+    if text_at(raw, "/data/attributes/status") != "active" {
         return Err("the Planning Center account is not active");
     }
     Ok(ExternalUser {
-        id: text_at(raw, &["data", "id"]),
-        name: text_at(raw, &["data", "attributes", "name"]),
-        avatar_url: text_at(raw, &["data", "attributes", "avatar"]),
+        id: text_at(raw, "/data/id"),
+        name: text_at(raw, "/data/attributes/name"),
+        avatar_url: text_at(raw, "/data/attributes/avatar"),
         ..ExternalUser::default()
     })
 }
@@ -326,23 +319,23 @@ pub(super) fn planningcenter(raw: &Value, _: &Grant) -> Read {
 /// Spotify's address is, by its own documentation, unverified.
 pub(super) fn spotify(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["display_name"]),
-        avatar_url: text_at(raw, &["images", "0", "url"]),
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/display_name"),
+        avatar_url: text_at(raw, "/images/0/url"),
         ..ExternalUser::default()
     })
 }
 
 /// Strava shares no address.
 pub(super) fn strava(raw: &Value, _: &Grant) -> Read {
-    let name = format!("{} {}", text_at(raw, &["firstname"]), text_at(raw, &["lastname"]));
+    let name = format!("{} {}", text_at(raw, "/firstname"), text_at(raw, "/lastname"));
     Ok(ExternalUser {
-        id: Some(text_at(raw, &["id"]))
+        id: Some(text_at(raw, "/id"))
             .filter(|id| id != "0")
             .unwrap_or_default(),
         name: name.trim().to_owned(),
-        username: text_at(raw, &["username"]),
-        avatar_url: text_at(raw, &["profile"]),
+        username: text_at(raw, "/username"),
+        avatar_url: text_at(raw, "/profile"),
         ..ExternalUser::default()
     })
 }
@@ -350,17 +343,17 @@ pub(super) fn strava(raw: &Value, _: &Grant) -> Read {
 /// Trakt shares no address.
 pub(super) fn trakt(raw: &Value, _: &Grant) -> Read {
     Ok(ExternalUser {
-        id: text_at(raw, &["user", "ids", "uuid"]),
-        name: text_at(raw, &["user", "name"]),
-        username: text_at(raw, &["user", "username"]),
-        avatar_url: text_at(raw, &["user", "images", "avatar", "full"]),
+        id: text_at(raw, "/user/ids/uuid"),
+        name: text_at(raw, "/user/name"),
+        username: text_at(raw, "/user/username"),
+        avatar_url: text_at(raw, "/user/images/avatar/full"),
         ..ExternalUser::default()
     })
 }
 
 /// Twitch's `email` is, by its documentation, the verified address.
 pub(super) fn twitch(raw: &Value, _: &Grant) -> Read {
-    let at = |k: &str| text_at(raw, &["data", "0", k]);
+    let at = |k: &str| text_at(raw, &format!("/data/0/{k}"));
     if raw
         .get("data")
         .and_then(Value::as_array)
@@ -380,7 +373,7 @@ pub(super) fn twitch(raw: &Value, _: &Grant) -> Read {
 
 /// X (Twitter) shares only a confirmed address, as `confirmed_email`.
 pub(super) fn twitter(raw: &Value, _: &Grant) -> Read {
-    let at = |k: &str| text_at(raw, &["data", k]);
+    let at = |k: &str| text_at(raw, &format!("/data/{k}"));
     Ok(ExternalUser {
         id: at("id"),
         name: at("name"),
@@ -393,7 +386,7 @@ pub(super) fn twitter(raw: &Value, _: &Grant) -> Read {
 
 /// VK puts the address in the token answer, not the profile.
 pub(super) fn vk(raw: &Value, grant: &Grant) -> Read {
-    let at = |k: &str| text_at(raw, &["response", "0", k]);
+    let at = |k: &str| text_at(raw, &format!("/response/0/{k}"));
     if raw
         .get("response")
         .and_then(Value::as_array)
@@ -417,12 +410,12 @@ pub(super) fn vk(raw: &Value, grant: &Grant) -> Read {
 }
 
 pub(super) fn wakatime(raw: &Value, _: &Grant) -> Read {
-    let at = |k: &str| text_at(raw, &["data", k]);
+    let at = |k: &str| text_at(raw, &format!("/data/{k}"));
     Ok(ExternalUser {
         id: at("id"),
         name: at("display_name"),
         username: at("username"),
-        email: if_verified(at("email"), flag_at(raw, &["data", "is_email_confirmed"])),
+        email: if_verified(at("email"), flag_at(raw, "/data/is_email_confirmed")),
         avatar_url: at("photo"),
         ..ExternalUser::default()
     })
@@ -430,13 +423,13 @@ pub(super) fn wakatime(raw: &Value, _: &Grant) -> Read {
 
 /// Yandex's default address is a Yandex mailbox or one it confirmed.
 pub(super) fn yandex(raw: &Value, _: &Grant) -> Read {
-    let avatar = text_at(raw, &["default_avatar_id"]);
+    let avatar = text_at(raw, "/default_avatar_id");
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["real_name"]),
-        username: text_at(raw, &["login"]),
-        email: text_at(raw, &["default_email"]),
-        avatar_url: if avatar.is_empty() || flag_at(raw, &["is_avatar_empty"]) {
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/real_name"),
+        username: text_at(raw, "/login"),
+        email: text_at(raw, "/default_email"),
+        avatar_url: if avatar.is_empty() || flag_at(raw, "/is_avatar_empty") {
             String::new()
         } else {
             format!("https://avatars.yandex.net/get-yapic/{avatar}/islands-200")
@@ -447,14 +440,14 @@ pub(super) fn yandex(raw: &Value, _: &Grant) -> Read {
 
 /// Box lets only a verified address sign in with OAuth2.
 pub(super) fn boxcom(raw: &Value, _: &Grant) -> Read {
-    if text_at(raw, &["status"]) != "active" {
+    if text_at(raw, "/status") != "active" {
         return Err("the Box account is not active");
     }
     Ok(ExternalUser {
-        id: text_at(raw, &["id"]),
-        name: text_at(raw, &["name"]),
-        email: text_at(raw, &["login"]),
-        avatar_url: text_at(raw, &["avatar_url"]),
+        id: text_at(raw, "/id"),
+        name: text_at(raw, "/name"),
+        email: text_at(raw, "/login"),
+        avatar_url: text_at(raw, "/avatar_url"),
         ..ExternalUser::default()
     })
 }
