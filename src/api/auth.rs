@@ -9,7 +9,12 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
-use super::{ApiTags, body::Body, guard, path, refresh_cookie};
+use super::{
+    ApiTags,
+    body::Body,
+    guard::{self, SuperuserInPerson},
+    path, refresh_cookie,
+};
 use crate::{
     app::AppState,
     auth::{
@@ -264,13 +269,12 @@ impl AuthApi {
     #[oai(path = "/collections/:collection/impersonate/:id", method = "post")]
     async fn impersonate(
         &self,
+        _superuser: SuperuserInPerson,
         req: &Request,
         collection: Path<String>,
         id: Path<String>,
         body: Body<ImpersonateBody>,
     ) -> poem::Result<Json<Value>> {
-        guard::refuse_api_key(req)?;
-        guard::require_superuser(&self.state, req).await?;
         let c = path::auth_collection(&self.state, &collection.0)?;
         let id = path::record_id(&id.0)?;
         let target = load_auth_record(&self.state.store.data, c.clone(), id.as_str().to_owned())

@@ -14,7 +14,7 @@ use poem_openapi::{
     types::multipart::Upload,
 };
 
-use super::{ApiTags, body::Body as Fields, guard};
+use super::{ApiTags, body::Body as Fields, guard::Superuser};
 use crate::{
     app::AppState,
     backups::{Action, BackupError, BackupFile, BackupName},
@@ -98,8 +98,7 @@ fn log_progress(step: &str) {
 impl BackupsApi {
     /// Superusers only: every backup file, newest first.
     #[oai(path = "/backups", method = "get")]
-    async fn list(&self, req: &Request) -> poem::Result<Json<Vec<BackupItem>>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn list(&self, _superuser: Superuser) -> poem::Result<Json<Vec<BackupItem>>> {
         let items = self.state.backups.list().await.map_err(ApiError::from)?;
         Ok(Json(items.into_iter().map(Into::into).collect()))
     }
@@ -107,8 +106,7 @@ impl BackupsApi {
     /// Superusers only: makes a backup of the live data, while the server
     /// goes on serving; answers once it is written.
     #[oai(path = "/backups", method = "post")]
-    async fn create(&self, req: &Request, body: Fields<CreateBackup>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn create(&self, _superuser: Superuser, body: Fields<CreateBackup>) -> poem::Result<Done> {
         let name = match body.0.name.as_str() {
             "" => BackupName::generated(false),
             given => BackupName::parse(given).map_err(|e| invalid("name", e))?,
@@ -125,8 +123,7 @@ impl BackupsApi {
     /// Superusers only: keeps an uploaded zip as a backup, named after the
     /// uploaded file, once its contents pass the checks.
     #[oai(path = "/backups/upload", method = "post")]
-    async fn upload(&self, req: &Request, form: UploadForm) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn upload(&self, _superuser: Superuser, form: UploadForm) -> poem::Result<Done> {
         let upload = form.file.ok_or(BackupError::NoUpload).map_err(ApiError::from)?;
         // Only the last part of the name a client gives: never a path.
         let given = upload
@@ -192,8 +189,7 @@ impl BackupsApi {
 
     /// Superusers only: deletes a backup file.
     #[oai(path = "/backups/:key", method = "delete")]
-    async fn delete(&self, req: &Request, key: Path<String>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn delete(&self, _superuser: Superuser, key: Path<String>) -> poem::Result<Done> {
         self.state.backups.delete(&key.0).await.map_err(ApiError::from)?;
         Ok(Done::NoContent)
     }
@@ -202,8 +198,7 @@ impl BackupsApi {
     /// checking all of it, and answers once the restored data is served.
     /// What it replaced is kept in `.restore_rollback/` in the data folder.
     #[oai(path = "/backups/:key/restore", method = "post")]
-    async fn restore(&self, req: &Request, key: Path<String>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn restore(&self, _superuser: Superuser, key: Path<String>) -> poem::Result<Done> {
         self.state
             .restore_backup(&key.0, &log_progress)
             .await

@@ -2,7 +2,6 @@
 
 use std::{cmp::Ordering, sync::Arc};
 
-use poem::Request;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -10,7 +9,7 @@ use poem_openapi::{
 };
 use serde_json::{Value, json};
 
-use super::{ApiTags, body::Body, guard, path};
+use super::{ApiTags, body::Body, guard::Superuser, path};
 use crate::{
     app::AppState,
     http::error::ApiError,
@@ -74,14 +73,13 @@ impl CollectionsApi {
     #[oai(path = "/collections", method = "get")]
     async fn list(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         page: Query<Option<String>>,
         #[oai(name = "perPage")] per_page: Query<Option<String>>,
         sort: Query<Option<String>>,
         filter: Query<Option<String>>,
         #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
     ) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
         let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())
             .map_err(ApiError::from)?;
         let keys = parse_sort(sort.0.as_deref(), |f| SORTABLE.contains(&f)).map_err(ApiError::from)?;
@@ -119,8 +117,7 @@ impl CollectionsApi {
 
     /// Create a collection; its table is created in the same transaction.
     #[oai(path = "/collections", method = "post")]
-    async fn create(&self, req: &Request, body: Body<Value>) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn create(&self, _superuser: Superuser, body: Body<Value>) -> poem::Result<Json<Value>> {
         let created = self
             .state
             .schema
@@ -132,8 +129,7 @@ impl CollectionsApi {
 
     /// Replace collections from a list of definitions, all or nothing.
     #[oai(path = "/collections/import", method = "put")]
-    async fn import(&self, req: &Request, body: Body<ImportBody>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn import(&self, _superuser: Superuser, body: Body<ImportBody>) -> poem::Result<Done> {
         let body = body.0;
         let deleted = self
             .state
@@ -153,8 +149,11 @@ impl CollectionsApi {
     /// records (hidden fields left out). The query is run read-only. As
     /// PocketBase 0.40's `collections.dryRunViewQuery`.
     #[oai(path = "/collections/meta/dry-run-view", method = "post")]
-    async fn dry_run_view(&self, req: &Request, body: Body<DryRunViewBody>) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn dry_run_view(
+        &self,
+        _superuser: Superuser,
+        body: Body<DryRunViewBody>,
+    ) -> poem::Result<Json<Value>> {
         let query = body.0.query;
         if query.trim().trim_end_matches(';').trim().is_empty() {
             let mut errors = ErrorTree::new();
@@ -175,8 +174,7 @@ impl CollectionsApi {
     /// their system fields and default options, as PocketBase 0.40's
     /// `collections.getScaffolds()` reads them. Superusers only.
     #[oai(path = "/collections/meta/scaffolds", method = "get")]
-    async fn scaffolds(&self, req: &Request) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn scaffolds(&self, _superuser: Superuser) -> poem::Result<Json<Value>> {
         Ok(Json(Value::Object(crate::schema::defaults::scaffolds())))
     }
 
@@ -186,8 +184,7 @@ impl CollectionsApi {
     /// the 400 it would answer (a rule's parse error under `data.listRule`,
     /// …). Nothing is kept.
     #[oai(path = "/collections/meta/dry-run", method = "post")]
-    async fn dry_run_create(&self, req: &Request, body: Body<Value>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn dry_run_create(&self, _superuser: Superuser, body: Body<Value>) -> poem::Result<Done> {
         self.dry_run(None, body).await
     }
 
@@ -198,18 +195,16 @@ impl CollectionsApi {
     #[oai(path = "/collections/:collection/dry-run", method = "post")]
     async fn dry_run_update(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         collection: Path<String>,
         body: Body<Value>,
     ) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
         self.dry_run(Some(collection.0), body).await
     }
 
     /// One collection, by id or name.
     #[oai(path = "/collections/:collection", method = "get")]
-    async fn view(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn view(&self, _superuser: Superuser, collection: Path<String>) -> poem::Result<Json<Value>> {
         let found = path::find_collection(&self.state, &collection.0).ok_or_else(ApiError::not_found)?;
         Ok(Json(found.to_json()))
     }
@@ -218,11 +213,10 @@ impl CollectionsApi {
     #[oai(path = "/collections/:collection", method = "patch")]
     async fn update(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         collection: Path<String>,
         body: Body<Value>,
     ) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
         let updated = self
             .state
             .schema
@@ -234,8 +228,7 @@ impl CollectionsApi {
 
     /// Delete a collection and its records.
     #[oai(path = "/collections/:collection", method = "delete")]
-    async fn delete(&self, req: &Request, collection: Path<String>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn delete(&self, _superuser: Superuser, collection: Path<String>) -> poem::Result<Done> {
         let id = self.collection_id(&collection.0);
         self.state
             .schema
@@ -248,8 +241,7 @@ impl CollectionsApi {
 
     /// Delete every record of a collection, keeping its definition.
     #[oai(path = "/collections/:collection/truncate", method = "delete")]
-    async fn truncate(&self, req: &Request, collection: Path<String>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn truncate(&self, _superuser: Superuser, collection: Path<String>) -> poem::Result<Done> {
         let id = self.collection_id(&collection.0);
         delete::truncate(&self.state.records(), collection.0)
             .await

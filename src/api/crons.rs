@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 
-use super::{ApiTags, collections::Done, guard};
+use super::{ApiTags, collections::Done, guard::Superuser};
 use crate::{app::AppState, http::error::ApiError};
 
 #[derive(Object)]
@@ -32,8 +31,7 @@ impl CronsApi {
 impl CronsApi {
     /// List the scheduled jobs.
     #[oai(path = "/crons", method = "get")]
-    async fn list(&self, req: &Request) -> poem::Result<Json<Vec<CronJob>>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn list(&self, _superuser: Superuser) -> poem::Result<Json<Vec<CronJob>>> {
         let jobs = self.state.crons.list();
         Ok(Json(
             jobs.into_iter()
@@ -44,8 +42,7 @@ impl CronsApi {
 
     /// Run a scheduled job now.
     #[oai(path = "/crons/:id", method = "post")]
-    async fn run(&self, req: &Request, id: Path<String>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn run(&self, _superuser: Superuser, id: Path<String>) -> poem::Result<Done> {
         self.state.crons.run_now(&id.0).map_err(ApiError::from)?;
         Ok(Done::NoContent)
     }

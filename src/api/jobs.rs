@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 
-use super::{ApiTags, collections::Done, guard};
+use super::{ApiTags, collections::Done, guard::Superuser};
 use crate::{
     app::AppState,
     http::error::ApiError,
@@ -78,8 +77,7 @@ impl JobsApi {
 impl JobsApi {
     /// The job queue: counts per kind and status, and the jobs given up.
     #[oai(path = "/jobs", method = "get")]
-    async fn summary(&self, req: &Request) -> poem::Result<Json<QueueSummary>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn summary(&self, _superuser: Superuser) -> poem::Result<Json<QueueSummary>> {
         let (counts, dead) = self
             .state
             .store
@@ -121,8 +119,7 @@ impl JobsApi {
     /// Try a job given up (or done) again: a new job with the same kind,
     /// payload and `uid`. 404 if there is no such finished job.
     #[oai(path = "/jobs/:id/retry", method = "post")]
-    async fn retry(&self, req: &Request, id: Path<i64>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn retry(&self, _superuser: Superuser, id: Path<i64>) -> poem::Result<Done> {
         let id = id.0;
         let copied = self
             .state

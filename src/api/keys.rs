@@ -6,10 +6,9 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 
-use super::{ApiTags, body::Body, collections::Done, guard};
+use super::{ApiTags, body::Body, collections::Done, guard::SuperuserInPerson};
 use crate::{
     app::AppState,
     http::error::ApiError,
@@ -153,21 +152,13 @@ impl KeysApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
-
-    /// A superuser, in person: 401 for guests, 403 for anyone else and
-    /// for any API key.
-    async fn allow(&self, req: &Request) -> Result<(), ApiError> {
-        guard::refuse_api_key(req)?;
-        guard::require_superuser(&self.state, req).await.map(drop)
-    }
 }
 
 #[OpenApi(tag = "ApiTags::Keys")]
 impl KeysApi {
     /// List the API keys, newest first.
     #[oai(path = "/keys", method = "get")]
-    async fn list(&self, req: &Request) -> poem::Result<Json<Vec<ApiKey>>> {
-        self.allow(req).await?;
+    async fn list(&self, _superuser: SuperuserInPerson) -> poem::Result<Json<Vec<ApiKey>>> {
         let catalog = self.state.schema.catalog();
         let keys = self
             .state
@@ -180,8 +171,11 @@ impl KeysApi {
 
     /// Create an API key; the answer holds its secret, shown only here.
     #[oai(path = "/keys", method = "post")]
-    async fn create(&self, req: &Request, body: Body<KeyBody>) -> poem::Result<Json<CreatedApiKey>> {
-        self.allow(req).await?;
+    async fn create(
+        &self,
+        _superuser: SuperuserInPerson,
+        body: Body<KeyBody>,
+    ) -> poem::Result<Json<CreatedApiKey>> {
         let catalog = self.state.schema.catalog();
         let (key, secret) = self
             .state
@@ -197,8 +191,7 @@ impl KeysApi {
 
     /// View one API key.
     #[oai(path = "/keys/:id", method = "get")]
-    async fn view(&self, req: &Request, id: Path<String>) -> poem::Result<Json<ApiKey>> {
-        self.allow(req).await?;
+    async fn view(&self, _superuser: SuperuserInPerson, id: Path<String>) -> poem::Result<Json<ApiKey>> {
         let catalog = self.state.schema.catalog();
         let key = self
             .state
@@ -214,11 +207,10 @@ impl KeysApi {
     #[oai(path = "/keys/:id", method = "patch")]
     async fn update(
         &self,
-        req: &Request,
+        _superuser: SuperuserInPerson,
         id: Path<String>,
         body: Body<KeyBody>,
     ) -> poem::Result<Json<ApiKey>> {
-        self.allow(req).await?;
         let catalog = self.state.schema.catalog();
         let key = self
             .state
@@ -231,8 +223,7 @@ impl KeysApi {
 
     /// Revoke (delete) an API key; refused from its next request.
     #[oai(path = "/keys/:id", method = "delete")]
-    async fn delete(&self, req: &Request, id: Path<String>) -> poem::Result<Done> {
-        self.allow(req).await?;
+    async fn delete(&self, _superuser: SuperuserInPerson, id: Path<String>) -> poem::Result<Done> {
         self.state
             .keys
             .delete(&self.state.store.data, &id.0)

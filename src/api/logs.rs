@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::{
     OpenApi,
     param::{Path, Query},
@@ -13,7 +12,7 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use super::{ApiTags, collections::Done, guard};
+use super::{ApiTags, collections::Done, guard::Superuser};
 use crate::{
     app::AppState,
     http::error::ApiError,
@@ -42,14 +41,13 @@ impl LogsApi {
     #[oai(path = "/logs", method = "get")]
     async fn list(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         page: Query<Option<String>>,
         #[oai(name = "perPage")] per_page: Query<Option<String>>,
         sort: Query<Option<String>>,
         filter: Query<Option<String>>,
         #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
     ) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
         let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())
             .map_err(ApiError::from)?;
         // Which paths sort is checked when the query compiles.
@@ -68,8 +66,7 @@ impl LogsApi {
 
     /// Entries per hour that the filter admits: `[{total, date}]`.
     #[oai(path = "/logs/stats", method = "get")]
-    async fn stats(&self, req: &Request, filter: Query<Option<String>>) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn stats(&self, _superuser: Superuser, filter: Query<Option<String>>) -> poem::Result<Json<Value>> {
         let filter = self::filter(filter.0.as_deref())?;
         let hours = logs::stats(&self.state.store.auxiliary, filter.as_ref())
             .await
@@ -79,8 +76,7 @@ impl LogsApi {
 
     /// One log entry.
     #[oai(path = "/logs/:id", method = "get")]
-    async fn view(&self, req: &Request, id: Path<String>) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn view(&self, _superuser: Superuser, id: Path<String>) -> poem::Result<Json<Value>> {
         let entry = logs::one(&self.state.store.auxiliary, id.0)
             .await
             .map_err(ApiError::from)?;
@@ -89,8 +85,7 @@ impl LogsApi {
 
     /// Delete every log entry.
     #[oai(path = "/logs", method = "delete")]
-    async fn delete(&self, req: &Request) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn delete(&self, _superuser: Superuser) -> poem::Result<Done> {
         logs::delete_all(&self.state.store.auxiliary)
             .await
             .map_err(ApiError::from)?;

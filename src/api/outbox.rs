@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::{OpenApi, param::Query, payload::Json};
 use serde_json::Value;
 
-use super::{ApiTags, guard};
+use super::{ApiTags, guard::Superuser};
 use crate::{app::AppState, http::error::ApiError, mail::outbox, query::paging::Paging};
 
 pub struct OutboxApi {
@@ -26,11 +25,10 @@ impl OutboxApi {
     #[oai(path = "/mail/outbox", method = "get")]
     async fn outbox(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         page: Query<Option<String>>,
         #[oai(name = "perPage")] per_page: Query<Option<String>>,
     ) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
         let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), None).map_err(ApiError::from)?;
         let found = outbox::list(&self.state.store.data, paging.page, paging.per_page)
             .await

@@ -6,11 +6,10 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use poem::Request;
 use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json, types::MaybeUndefined};
 use serde_json::{Value, json};
 
-use super::{ApiTags, body::Body, guard, path};
+use super::{ApiTags, body::Body, guard::Superuser, path};
 use crate::{
     app::AppState,
     auth::caller::caller_for,
@@ -103,11 +102,10 @@ impl RuleTestApi {
     #[oai(path = "/collections/:collection/rule-test", method = "post")]
     async fn rule_test(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         collection: Path<String>,
         body: Body<RuleTestBody>,
     ) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
         let c = path::found(path::find_collection(&self.state, &collection.0))?;
         let body = body.0;
         let caller = self.account(body.auth).await?;

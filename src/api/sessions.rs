@@ -13,7 +13,8 @@ use super::{
     ApiTags,
     auth::AuthResponse,
     body::Body,
-    guard, path,
+    guard::{self, Superuser},
+    path,
     refresh_cookie::{self, Choice},
 };
 use crate::{
@@ -296,12 +297,12 @@ impl SessionsApi {
     #[oai(path = "/collections/:collection/records/:id/sessions", method = "get")]
     async fn record_sessions(
         &self,
+        _superuser: Superuser,
         req: &Request,
         collection: Path<String>,
         id: Path<String>,
     ) -> poem::Result<Json<SessionList>> {
         guard::refuse_api_key(req)?;
-        guard::require_superuser(&self.state, req).await?;
         let record = self.auth_record(&collection.0, &id.0).await?;
         let items = self
             .state
@@ -328,13 +329,13 @@ impl SessionsApi {
     )]
     async fn revoke_record_session(
         &self,
+        _superuser: Superuser,
         req: &Request,
         collection: Path<String>,
         id: Path<String>,
         session: Path<String>,
     ) -> poem::Result<Ended> {
         guard::refuse_api_key(req)?;
-        guard::require_superuser(&self.state, req).await?;
         let record = self.auth_record(&collection.0, &id.0).await?;
         let ended = self
             .state

@@ -5,11 +5,10 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::{Object, OpenApi, payload::Json};
 use serde_json::Value;
 
-use super::{ApiTags, body::Body, collections::Done, guard};
+use super::{ApiTags, body::Body, collections::Done, guard::Superuser};
 use crate::{
     app::AppState,
     auth::oauth2::apple_secret::{self, AppleSecretError, AppleSecretInput},
@@ -114,15 +113,13 @@ fn shown(settings: &Settings) -> Result<Value, ApiError> {
 impl SettingsApi {
     /// Superusers only: the runtime settings, without secrets.
     #[oai(path = "/settings", method = "get")]
-    async fn get(&self, req: &Request) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn get(&self, _superuser: Superuser) -> poem::Result<Json<Value>> {
         Ok(Json(shown(&self.state.settings.get())?))
     }
 
     /// Superusers only: changes the given settings and answers all of them.
     #[oai(path = "/settings", method = "patch")]
-    async fn update(&self, req: &Request, body: Body<Value>) -> poem::Result<Json<Value>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn update(&self, _superuser: Superuser, body: Body<Value>) -> poem::Result<Json<Value>> {
         let mut current = serde_json::to_value(&*self.state.settings.get()).map_err(ApiError::internal)?;
         merge(&mut current, body.0);
         let refused =
@@ -154,10 +151,9 @@ impl SettingsApi {
     #[oai(path = "/settings/apple/generate-client-secret", method = "post")]
     async fn apple_client_secret(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         body: Body<AppleSecret>,
     ) -> poem::Result<Json<AppleSecretMade>> {
-        guard::require_superuser(&self.state, req).await?;
         let b = body.0;
         let input = AppleSecretInput {
             client_id: b.client_id,
@@ -182,8 +178,7 @@ impl SettingsApi {
     /// files and backups in the data folder and never connects to S3, so
     /// the answer says which: not enabled, or enabled but unused.
     #[oai(path = "/settings/test/s3", method = "post")]
-    async fn test_s3(&self, req: &Request, body: Body<TestS3>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn test_s3(&self, _superuser: Superuser, body: Body<TestS3>) -> poem::Result<Done> {
         let settings = self.state.settings.get();
         let s3 = match body.0.filesystem.as_str() {
             "storage" => &settings.s3,
@@ -211,8 +206,7 @@ impl SettingsApi {
     /// template to `email` with the current mail settings, and answers
     /// once the mail server took it (or with its refusal).
     #[oai(path = "/settings/test/email", method = "post")]
-    async fn test_email(&self, req: &Request, body: Body<TestEmail>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn test_email(&self, _superuser: Superuser, body: Body<TestEmail>) -> poem::Result<Done> {
         let TestEmail {
             email,
             template,

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -13,7 +12,7 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use super::{ApiTags, body::Body, guard};
+use super::{ApiTags, body::Body, guard::Superuser};
 use crate::{
     app::AppState,
     http::error::ApiError,
@@ -29,9 +28,8 @@ impl WebhooksApi {
         Self { state }
     }
 
-    /// Webhook `id`, for a superuser only.
-    async fn superusers_hook(&self, req: &Request, id: &str) -> poem::Result<Webhook> {
-        guard::require_superuser(&self.state, req).await?;
+    /// Webhook `id` (the endpoints calling this take a `Superuser`).
+    async fn hook(&self, id: &str) -> poem::Result<Webhook> {
         let s = &self.state;
         Ok(s.webhooks.get(&s.store.data, id).await.map_err(ApiError::from)?)
     }
@@ -237,8 +235,7 @@ enum Done {
 impl WebhooksApi {
     /// Superusers only: every webhook, oldest first.
     #[oai(path = "/webhooks", method = "get")]
-    async fn list(&self, req: &Request) -> poem::Result<Json<Vec<WebhookItem>>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn list(&self, _superuser: Superuser) -> poem::Result<Json<Vec<WebhookItem>>> {
         let hooks = self
             .state
             .webhooks
@@ -255,8 +252,11 @@ impl WebhooksApi {
 
     /// Superusers only: a new webhook; the answer carries its secret.
     #[oai(path = "/webhooks", method = "post")]
-    async fn create(&self, req: &Request, body: Body<WebhookBody>) -> poem::Result<Json<WebhookItem>> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn create(
+        &self,
+        _superuser: Superuser,
+        body: Body<WebhookBody>,
+    ) -> poem::Result<Json<WebhookItem>> {
         let s = &self.state;
         let hook = s
             .webhooks
@@ -268,15 +268,15 @@ impl WebhooksApi {
 
     /// Superusers only: one webhook.
     #[oai(path = "/webhooks/:id", method = "get")]
-    async fn view(&self, req: &Request, id: Path<String>) -> poem::Result<Json<WebhookItem>> {
-        let hook = self.superusers_hook(req, &id.0).await?;
+    async fn view(&self, _superuser: Superuser, id: Path<String>) -> poem::Result<Json<WebhookItem>> {
+        let hook = self.hook(&id.0).await?;
         Ok(Json(WebhookItem::of(&self.state, hook, false)))
     }
 
     /// Superusers only: a webhook's secret, whole.
     #[oai(path = "/webhooks/:id/secret", method = "get")]
-    async fn secret(&self, req: &Request, id: Path<String>) -> poem::Result<Json<Secret>> {
-        let hook = self.superusers_hook(req, &id.0).await?;
+    async fn secret(&self, _superuser: Superuser, id: Path<String>) -> poem::Result<Json<Secret>> {
+        let hook = self.hook(&id.0).await?;
         let previous = hook.previous_secret_signs(chrono::Utc::now());
         Ok(Json(Secret {
             previous_secret: previous.then(|| hook.previous_secret.clone()),
@@ -290,11 +290,10 @@ impl WebhooksApi {
     #[oai(path = "/webhooks/:id", method = "patch")]
     async fn update(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         id: Path<String>,
         body: Body<WebhookBody>,
     ) -> poem::Result<Json<WebhookItem>> {
-        guard::require_superuser(&self.state, req).await?;
         let s = &self.state;
         let new_secret = body.0.secret.is_some();
         let hook = s
@@ -308,8 +307,7 @@ impl WebhooksApi {
     /// Superusers only: deletes a webhook; its queued deliveries are dropped
     /// as they come up.
     #[oai(path = "/webhooks/:id", method = "delete")]
-    async fn delete(&self, req: &Request, id: Path<String>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn delete(&self, _superuser: Superuser, id: Path<String>) -> poem::Result<Done> {
         self.state
             .webhooks
             .delete(&self.state.store.data, &id.0)
@@ -323,12 +321,11 @@ impl WebhooksApi {
     #[oai(path = "/webhooks/:id/deliveries", method = "get")]
     async fn deliveries(
         &self,
-        req: &Request,
+        _superuser: Superuser,
         id: Path<String>,
         limit: Query<Option<u32>>,
         before: Query<Option<i64>>,
     ) -> poem::Result<Json<Vec<DeliveryItem>>> {
-        guard::require_superuser(&self.state, req).await?;
         let s = &self.state;
         let limit = limit.0.unwrap_or(50).clamp(1, 200);
         let rows = s
@@ -359,8 +356,12 @@ impl WebhooksApi {
     /// Superusers only: sends delivery `delivery` again, as a new delivery
     /// with the same body and `webhook-id`.
     #[oai(path = "/webhooks/:id/deliveries/:delivery/redeliver", method = "post")]
-    async fn redeliver(&self, req: &Request, id: Path<String>, delivery: Path<i64>) -> poem::Result<Done> {
-        guard::require_superuser(&self.state, req).await?;
+    async fn redeliver(
+        &self,
+        _superuser: Superuser,
+        id: Path<String>,
+        delivery: Path<i64>,
+    ) -> poem::Result<Done> {
         let s = &self.state;
         s.webhooks
             .redeliver(&s.store.data, &id.0, delivery.0)

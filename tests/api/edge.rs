@@ -314,11 +314,7 @@ async fn large_responses_are_compressed_small_ones_are_not() {
 #[tokio::test]
 async fn a_client_that_writes_all_before_reading_gets_the_413() {
     let app = spawn_app().await;
-    let addr = app
-        .url("")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let addr = app.addr.to_string();
     let answer = tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut conn = std::net::TcpStream::connect(&addr).unwrap();

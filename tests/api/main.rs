@@ -111,6 +111,7 @@ mod settings_test_email;
 mod settings_test_s3;
 mod shutdown;
 mod sse;
+mod superuser_first;
 mod system_collections;
 mod system_fields;
 mod text_autogenerate;
