@@ -55,9 +55,18 @@ impl Compiler<'_> {
 
     pub(super) fn call(&mut self, name: &str, args: &[Operand]) -> Result<Term, CompileError> {
         match (name, args.len()) {
-            ("strftime", 2..=4) => {
+            // As PocketBase takes it: the format and the modifiers are
+            // quoted text, the time any value (none: now), eight modifiers
+            // at most. Not a time gives NULL, which `=`/`!=` see as empty.
+            ("strftime", 1..=10) => {
+                let literal = |i: usize, a: &Operand| i == 1 || matches!(a, Operand::Str(_));
+                if !args.iter().enumerate().all(|(i, a)| literal(i, a)) {
+                    return Err(invalid(
+                        "strftime() takes its format and modifiers as quoted text".to_owned(),
+                    ));
+                }
                 let sql: Vec<String> = args.iter().map(|a| self.scalar(a)).collect::<Result<_, _>>()?;
-                Ok(Term::Sql(format!("strftime({})", sql.join(", "))))
+                Ok(Term::Nullable(format!("strftime({})", sql.join(", "))))
             }
             ("geoDistance", 4) => {
                 // Coordinates are numbers or fields; a quoted literal is

@@ -135,16 +135,39 @@ impl Compiler<'_> {
         })
     }
 
-    /// `@request.body.f:isset` (the key was sent), `:changed` (sent and
-    /// different from the stored value) and `:length` (of a sent list).
+    /// `@request.body.f:isset` (the key was sent; `@request.query.f` and
+    /// `@request.headers.f` take it too), `:changed` (sent and different
+    /// from the stored value) and `:length` (of a sent list).
     fn body_modifier(&mut self, base: &str, modifier: &str) -> Result<Term, CompileError> {
         if !self.scope.trusted {
             return Err(untrusted_request());
         }
+        // `@request.query.x:isset` and `@request.headers.x:isset`: the name
+        // was sent (PocketBase's, where rules check for a flag or a header).
+        let req = self.scope.request;
+        let sent_elsewhere = [
+            ("@request.query.", &req.query),
+            ("@request.headers.", &req.headers),
+        ]
+        .into_iter()
+        .find_map(|(prefix, values)| Some((base.strip_prefix(prefix)?, values)));
+        if let (Some((key, values)), "isset") = (sent_elsewhere, modifier) {
+            let sent = lookup(values.get(), &key.split('.').collect::<Vec<_>>()).is_some();
+            return Ok(Term::Sql(self.bind(Sql::Integer(i64::from(sent)))));
+        }
         let key = base
             .strip_prefix("@request.body.")
             .filter(|k| !k.is_empty() && !k.contains('.'))
-            .ok_or_else(|| invalid(format!(":{modifier} applies to @request.body fields only")))?;
+            .ok_or_else(|| {
+                invalid(format!(
+                    ":{modifier} applies to @request.body fields only{}",
+                    if modifier == "isset" {
+                        " (and @request.query, @request.headers)"
+                    } else {
+                        ""
+                    }
+                ))
+            })?;
         let sent = self.scope.request.body.get(key).cloned();
         Ok(Term::Sql(match modifier {
             "isset" => self.bind(Sql::Integer(i64::from(sent.is_some()))),
