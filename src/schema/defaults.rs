@@ -384,7 +384,7 @@ pub fn users() -> Collection {
             update: owner.clone(),
             delete: owner,
         },
-        432_000,
+        TokenKind::Auth.default_duration(),
     )
 }
 

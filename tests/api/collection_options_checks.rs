@@ -474,5 +474,49 @@ async fn saved_options_and_field_order_are_pocketbases() {
             differ.push(format!("{}: PocketBase {pb:?}, Cairn {cairn:?}", body["name"]));
         }
     }
+    // A new auth collection's options, but for the mail's wording (Cairn's
+    // own) and its secrets: token lifetimes (Cairn gave sign-in tokens 7
+    // days where PocketBase gives 5), rules, and what is on.
+    let defaults = |c: Value| -> Value {
+        let on = |group: &str| {
+            json!([
+                c[group].get("enabled"),
+                c[group].get("duration"),
+                c[group].get("length")
+            ])
+        };
+        let tokens = [
+            "authToken",
+            "verificationToken",
+            "passwordResetToken",
+            "emailChangeToken",
+            "fileToken",
+        ]
+        .map(|t| c[t]["duration"].clone());
+        let rules = [
+            "listRule",
+            "viewRule",
+            "createRule",
+            "updateRule",
+            "deleteRule",
+            "authRule",
+            "manageRule",
+        ]
+        .map(|r| c[r].clone());
+        let on = [
+            on("mfa"),
+            on("otp"),
+            on("authAlert"),
+            on("oauth2"),
+            c["passwordAuth"].clone(),
+        ];
+        json!({"tokens": tokens, "rules": rules, "on": on})
+    };
+    let body = json!({"name": "kept_defaults", "type": "auth"});
+    let pb = defaults(both.pb.admin("POST", "/api/collections", body.clone()).await);
+    let cairn = defaults(both.cairn.admin("POST", "/api/collections", body).await);
+    if pb != cairn {
+        differ.push(format!("a new auth collection: PocketBase {pb}, Cairn {cairn}"));
+    }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }

@@ -330,7 +330,7 @@ test('a new auth collection: options typed before it exists are created with it'
   await page.locator('#auth-options').waitFor();
   assert.match(await page.locator('.auth-options').innerText(), /starts with the standard templates/);
   // Empty boxes show the server's defaults and leave them to it.
-  assert.equal(await page.getAttribute('input[name="authToken.duration"]', 'placeholder'), '604800');
+  assert.equal(await page.getAttribute('input[name="authToken.duration"]', 'placeholder'), '432000');
   await page.getByLabel('Accounts may sign in with a code sent by email').check();
   await page.getByLabel(/Code valid for/).fill('120');
   await save(page, 'Create collection');

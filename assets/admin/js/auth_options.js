@@ -34,7 +34,7 @@ const PROVIDERS = [
 const NEEDS_URLS = new Set(['oidc', 'oidc2', 'oidc3', 'mailcow']);
 
 const TOKENS = [
-  ['authToken', 'Sign-in tokens', 604800], ['verificationToken', 'Email verification', 86400],
+  ['authToken', 'Sign-in tokens', 432000], ['verificationToken', 'Email verification', 86400],
   ['passwordResetToken', 'Password reset', 1800], ['emailChangeToken', 'Email change', 1800],
   ['fileToken', 'Protected file access', 180],
 ];

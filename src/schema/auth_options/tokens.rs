@@ -47,7 +47,7 @@ impl TokenKind {
     /// lifetime of a stored group that lacks one.
     pub fn default_duration(self) -> u64 {
         match self {
-            Self::Auth => 604_800,
+            Self::Auth => 432_000,
             Self::Verification => 86_400,
             Self::PasswordReset | Self::EmailChange => 1_800,
             Self::File => 180,
