@@ -168,7 +168,11 @@ impl BackupsApi {
             .await
             .map_err(ApiError::internal)?;
         if !caller.is_superuser() {
-            return Err(ApiError::forbidden().into());
+            return Err(ApiError::new(
+                poem::http::StatusCode::FORBIDDEN,
+                "Insufficient permissions to access the resource.",
+            )
+            .into());
         }
         // A file token is a superuser's credential like any other: the
         // `superuserIPs` allowlist applies to it too.
