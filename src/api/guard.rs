@@ -92,7 +92,7 @@ impl<'a> poem::FromRequest<'a> for SuperuserInPerson {
     }
 }
 
-pub async fn require_superuser(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
+async fn require_superuser(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
     match identify(state, req).await? {
         Caller::Guest => Err(ApiError::unauthorized(crate::http::error::messages::UNAUTHORIZED)),
         c if c.is_full_superuser() => Ok(c),
