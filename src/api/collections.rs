@@ -51,6 +51,10 @@ pub struct DryRunViewBody {
     query: String,
 }
 
+/// The last segment of the import route, which is also a name a
+/// collection may take.
+const IMPORT: &str = "import";
+
 pub struct CollectionsApi {
     state: Arc<AppState>,
 }
@@ -172,6 +176,26 @@ impl CollectionsApi {
             self.remove_files(Some(id)).await;
         }
         Ok(Done::NoContent)
+    }
+
+    // A collection may be named `import`: the route above would answer
+    // its other methods with a 405 (Cairn did, so such a collection could
+    // be made but not read, changed or deleted); these hand them to the
+    // routes of every other collection, as PocketBase routes them.
+
+    #[oai(path = "/collections/import", method = "get", hidden)]
+    async fn view_import(&self, req: &Request) -> poem::Result<Json<Value>> {
+        self.view(req, Path(IMPORT.to_owned())).await
+    }
+
+    #[oai(path = "/collections/import", method = "patch", hidden)]
+    async fn update_import(&self, req: &Request, body: Body<Value>) -> poem::Result<Json<Value>> {
+        self.update(req, Path(IMPORT.to_owned()), body).await
+    }
+
+    #[oai(path = "/collections/import", method = "delete", hidden)]
+    async fn delete_import(&self, req: &Request) -> poem::Result<Done> {
+        self.delete(req, Path(IMPORT.to_owned())).await
     }
 
     /// Try a view query without saving it.

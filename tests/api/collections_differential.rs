@@ -7,7 +7,19 @@
 
 use serde_json::{Value, json};
 
-use crate::differential::{Server, assert_alike, start_both, urlencode};
+use crate::{
+    differential::{Server, assert_alike, start_both, urlencode},
+    helpers::error_codes,
+};
+
+/// Status, and the error codes of a refusal (its `data`).
+fn outcome(status: u16, body: &Value) -> Value {
+    if status < 300 {
+        json!(status)
+    } else {
+        json!([status, error_codes(&body["data"])])
+    }
+}
 
 /// The names a list answer holds, in its order (its status otherwise).
 async fn names(s: &Server, query: &str) -> Value {
@@ -68,4 +80,46 @@ async fn the_list_sorts_and_filters_as_pocketbase_does() {
         "{:?}",
         answers[1]
     );
+}
+
+/// A collection may be named `import`, the last segment of the import
+/// route: it is read, changed and deleted as any other (Cairn answered
+/// those with a 405), and the import route still imports.
+#[tokio::test]
+async fn a_collection_named_import_is_managed_as_any_other() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let mut answers: [Vec<String>; 2] = Default::default();
+    for (s, seen) in [&both.pb, &both.cairn].into_iter().zip(&mut answers) {
+        let t = Some(s.superuser.as_str());
+        for (method, path, body) in [
+            ("GET", "/api/collections/import", None),
+            ("POST", "/api/collections", Some(json!({"name": "import"}))),
+            ("GET", "/api/collections/import", None),
+            ("PATCH", "/api/collections/import", Some(json!({"listRule": ""}))),
+            ("GET", "/api/collections/import/records", None),
+            (
+                "PUT",
+                "/api/collections/import",
+                Some(json!({"collections": [{"name": "import", "viewRule": ""}]})),
+            ),
+            ("DELETE", "/api/collections/import", None),
+            ("GET", "/api/collections/import", None),
+            // Without a token: the same guard as every collection route.
+            ("DELETE", "/api/collections/import", None),
+        ] {
+            let token = if seen.len() == 8 { None } else { t };
+            let (status, out) = s.call(method, path, token, body).await;
+            let rule = (status == 200).then(|| json!([out["listRule"], out["viewRule"]]));
+            seen.push(format!(
+                "{method} {path}: {} {} {:?}",
+                outcome(status, &out),
+                out["message"],
+                rule
+            ));
+        }
+    }
+    assert_alike(&answers[0], &answers[1]);
+    assert!(answers[1][3].starts_with("PATCH /api/collections/import: 200"));
 }
