@@ -123,3 +123,117 @@ async fn a_collection_named_import_is_managed_as_any_other() {
     assert_alike(&answers[0], &answers[1]);
     assert!(answers[1][3].starts_with("PATCH /api/collections/import: 200"));
 }
+
+/// (label, method, body): a create (`POST`, named `cd_x`) or a change of
+/// `cd_t` (base) or `cd_v` (view).
+fn checks() -> Vec<(&'static str, &'static str, Value)> {
+    let long = "a".repeat(101);
+    let text = |id: &str| json!([{"id": id, "name": "t", "type": "text"}]);
+    vec![
+        // Collection ids: word characters, 1 to 100 of them, not taken.
+        ("id with a space", "POST", json!({"id": "bad id"})),
+        ("id with a slash", "POST", json!({"id": "a/b"})),
+        ("id of 101", "POST", json!({"id": long})),
+        ("id taken", "POST", json!({"id": "_pb_users_auth_"})),
+        ("id of 100", "POST", json!({"id": "a".repeat(100)})),
+        ("id of words", "POST", json!({"id": "Some_Id_1"})),
+        ("field id of 101", "POST", json!({"fields": text(&long)})),
+        (
+            "field id of 100",
+            "POST",
+            json!({"fields": text(&"a".repeat(100))}),
+        ),
+        // A key of the wrong JSON type is unreadable.
+        ("name 5", "POST", json!({"name": 5})),
+        ("type 1", "POST", json!({"type": 1})),
+        ("listRule 5", "POST", json!({"listRule": 5})),
+        ("indexes [5]", "POST", json!({"indexes": [5]})),
+        ("viewQuery 5", "POST", json!({"type": "view", "viewQuery": 5})),
+        ("listRule null", "POST", json!({"listRule": null})),
+        ("type empty", "POST", json!({"type": ""})),
+        ("change listRule 5", "PATCH", json!({"listRule": false})),
+        ("change name 5", "PATCH", json!({"name": 5})),
+        ("change type empty", "PATCH", json!({"type": ""})),
+        // A view has no indexes.
+        (
+            "view with an index",
+            "POST",
+            json!({"type": "view", "viewQuery": "SELECT id FROM users",
+                "indexes": ["CREATE INDEX idx_cd_x ON cd_x (id)"]}),
+        ),
+        (
+            "view with no index",
+            "POST",
+            json!({"type": "view", "viewQuery": "SELECT id FROM users", "indexes": []}),
+        ),
+        (
+            "change a view's indexes",
+            "PATCH-VIEW",
+            json!({"indexes": ["CREATE INDEX idx_cd_v ON cd_v (id)"]}),
+        ),
+        // An auth record's body keys are no field names of its.
+        (
+            "auth passwordConfirm",
+            "POST",
+            json!({"type": "auth", "fields": [{"name": "passwordConfirm", "type": "text"},
+                {"name": "oldPassword", "type": "text"}]}),
+        ),
+        (
+            "base passwordConfirm",
+            "POST",
+            json!({"fields": [{"name": "passwordConfirm", "type": "text"}]}),
+        ),
+        // PocketBase's system collections.
+        ("name _mfas", "POST", json!({"name": "_mfas"})),
+        ("name _OTPS", "POST", json!({"name": "_OTPS"})),
+        ("name _authOrigins", "POST", json!({"name": "_authOrigins"})),
+    ]
+}
+
+async fn check(s: &Server, method: &str, body: &Value) -> Value {
+    let t = Some(s.superuser.as_str());
+    let (method, path, body) = match method {
+        "POST" => {
+            let mut body = body.clone();
+            if body.get("name").is_none() {
+                body["name"] = json!("cd_x");
+            }
+            ("POST", "/api/collections", body)
+        }
+        "PATCH" => ("PATCH", "/api/collections/cd_t", body.clone()),
+        _ => ("PATCH", "/api/collections/cd_v", body.clone()),
+    };
+    let (status, out) = s.call(method, path, t, Some(body)).await;
+    if method == "POST" && status == 200 {
+        let made = format!("/api/collections/{}", out["id"].as_str().unwrap());
+        s.admin("DELETE", &made, Value::Null).await;
+    }
+    json!([outcome(status, &out), out["message"], out["type"]])
+}
+
+#[tokio::test]
+async fn bad_collection_bodies_are_refused_as_pocketbase_refuses_them() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let mut answers: [Vec<String>; 2] = Default::default();
+    for (s, seen) in [&both.pb, &both.cairn].into_iter().zip(&mut answers) {
+        s.admin("POST", "/api/collections", json!({"name": "cd_t"})).await;
+        let view = json!({"name": "cd_v", "type": "view", "viewQuery": "SELECT id FROM users"});
+        s.admin("POST", "/api/collections", view).await;
+        for (label, method, body) in checks() {
+            seen.push(format!("{label}: {}", check(s, method, &body).await));
+        }
+    }
+    assert_alike(&answers[0], &answers[1]);
+    // The controls are accepted.
+    for accepted in [
+        "id of 100",
+        "field id of 100",
+        "view with no index",
+        "base passwordConfirm",
+    ] {
+        let line = answers[1].iter().find(|l| l.starts_with(accepted)).unwrap();
+        assert!(line.contains(": [200,"), "{line}");
+    }
+}
