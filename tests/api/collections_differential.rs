@@ -237,3 +237,97 @@ async fn bad_collection_bodies_are_refused_as_pocketbase_refuses_them() {
         assert!(line.contains(": [200,"), "{line}");
     }
 }
+
+/// Imports as `s` answers them: each list's outcome and message, then the
+/// collections named `ci_…` and where their relations point (by name).
+async fn imports(s: &Server) -> Vec<String> {
+    let t = Some(s.superuser.as_str());
+    let lists = [
+        // Two new collections whose relations name each other.
+        json!([
+            {"id": "ciaaaaaaaaaaaa1", "name": "ci_a", "fields": [
+                {"name": "b", "type": "relation", "collectionId": "cibbbbbbbbbbbb1"}]},
+            {"id": "cibbbbbbbbbbbb1", "name": "ci_b", "fields": [
+                {"name": "a", "type": "relation", "collectionId": "ciaaaaaaaaaaaa1"},
+                {"name": "title", "type": "text"}]},
+        ]),
+        // A view listed before the table it reads; a rule by a relation
+        // to a collection listed after it, and one naming it.
+        json!([
+            {"name": "ci_view", "type": "view", "viewQuery": "SELECT id, title FROM ci_later"},
+            {"id": "cirulesrules001", "name": "ci_rules", "listRule": "later.title != ''",
+                "viewRule": "@collection.ci_later.title ?= 'x'",
+                "fields": [{"name": "later", "type": "relation", "collectionId": "cilaterlater001"}]},
+            {"id": "cilaterlater001", "name": "ci_later", "fields": [{"name": "title", "type": "text"}]},
+        ]),
+        // Refused: a rule naming what the later collection does not have,
+        // and a relation to a collection nobody lists. Nothing is saved.
+        json!([
+            {"id": "cibrokenrule001", "name": "ci_broken", "listRule": "other.nope = 1",
+                "fields": [{"name": "other", "type": "relation", "collectionId": "ciother00000001"}]},
+            {"id": "ciother00000001", "name": "ci_other", "fields": [{"name": "title", "type": "text"}]},
+        ]),
+        json!([
+            {"name": "ci_lost", "fields": [
+                {"name": "r", "type": "relation", "collectionId": "cinowhere000001"}]},
+        ]),
+        json!([]),
+    ];
+    let mut seen = Vec::new();
+    for list in lists {
+        let body = json!({"collections": list});
+        let (status, out) = s.call("PUT", "/api/collections/import", t, Some(body)).await;
+        seen.push(format!("{} {}", outcome(status, &out), out["message"]));
+    }
+    let query = format!("filter={}&sort=name&perPage=100", urlencode("name ~ 'ci_%'"));
+    let (_, list) = s.call("GET", &format!("/api/collections?{query}"), t, None).await;
+    for c in list["items"].as_array().unwrap() {
+        let mut fields = Vec::new();
+        for f in c["fields"].as_array().unwrap() {
+            let target = match f["collectionId"].as_str() {
+                Some(id) => {
+                    let (_, to) = s.call("GET", &format!("/api/collections/{id}"), t, None).await;
+                    to["name"].clone()
+                }
+                None => Value::Null,
+            };
+            fields.push(json!([f["name"], f["type"], target]));
+        }
+        seen.push(format!(
+            "{} {} rules {} {}: {}",
+            c["name"],
+            c["type"],
+            c["listRule"],
+            c["viewRule"],
+            json!(fields)
+        ));
+    }
+    seen
+}
+
+/// An import names collections it lists later: relations both ways, a
+/// view before its table, rules through them (Cairn saved and checked
+/// each item in turn, and refused all three). What stays wrong once all
+/// are saved is still refused, whole.
+#[tokio::test]
+async fn an_import_may_name_collections_it_lists_later() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let pb = imports(&both.pb).await;
+    let cairn = imports(&both.cairn).await;
+    assert_alike(&pb, &cairn);
+    assert!(
+        cairn[0].starts_with("204") && cairn[1].starts_with("204"),
+        "{cairn:?}"
+    );
+    assert!(
+        cairn[2].starts_with("[400") && cairn[3].starts_with("[400"),
+        "{cairn:?}"
+    );
+    assert!(
+        !cairn
+            .iter()
+            .any(|l| l.contains("ci_broken") || l.contains("ci_lost"))
+    );
+}
