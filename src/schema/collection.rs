@@ -254,6 +254,9 @@ impl Collection {
             updated: now,
         };
         collection.apply_patch(body)?;
+        // Only Cairn makes system collections: one made through the API
+        // could never be deleted again.
+        collection.system = false;
         if let Some(id) = text_of(body, "id")?.filter(|s| !s.is_empty()) {
             collection.id = id.to_owned();
         } else {
@@ -271,6 +274,13 @@ impl Collection {
         // as null, a rule of `5` would have locked the action silently.
         // `null` for a text is its zero value, as Go reads it.
         text_of(body, "type")?;
+        // Sent as it was, `system` is no change; another value is refused
+        // by validation (Cairn ignored it, and answered 200).
+        match body.get("system") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(system)) => self.system = *system,
+            Some(_) => return Err(UnreadableCollection),
+        }
         if body.contains_key("name") {
             self.name = text_of(body, "name")?.unwrap_or("").trim().to_owned();
         }

@@ -129,6 +129,15 @@ pub fn validate(
                 ),
             );
         }
+        if old.system != new.system {
+            errors.add(
+                &["system"],
+                FieldError::new(
+                    "validation_collection_system_flag_change",
+                    "System collection state cannot be changed.",
+                ),
+            );
+        }
     }
     if old.is_none() {
         // The id names the collection in URLs and its files' folder: word

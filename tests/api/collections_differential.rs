@@ -154,6 +154,10 @@ fn checks() -> Vec<(&'static str, &'static str, Value)> {
         ("change listRule 5", "PATCH", json!({"listRule": false})),
         ("change name 5", "PATCH", json!({"name": 5})),
         ("change type empty", "PATCH", json!({"type": ""})),
+        ("change system", "PATCH", json!({"system": true})),
+        ("change system \"no\"", "PATCH", json!({"system": "no"})),
+        ("keep system", "PATCH", json!({"system": false, "listRule": ""})),
+        ("create system", "POST", json!({"system": false})),
         // A view has no indexes.
         (
             "view with an index",
