@@ -236,6 +236,7 @@ async fn bad_collection_bodies_are_refused_as_pocketbase_refuses_them() {
         "field id of 100",
         "view with no index",
         "base passwordConfirm",
+        "keep system",
     ] {
         let line = answers[1].iter().find(|l| l.starts_with(accepted)).unwrap();
         assert!(line.contains(": [200,"), "{line}");
