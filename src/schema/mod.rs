@@ -306,7 +306,7 @@ impl Schema {
         }
         if c.kind == CollectionKind::View {
             return Err(SchemaError::Refused(
-                "View collections cannot be truncated.".into(),
+                "View collections cannot be truncated since they don't store their own records.".into(),
             ));
         }
         Ok(())

@@ -336,3 +336,26 @@ async fn an_import_may_name_collections_it_lists_later() {
             .any(|l| l.contains("ci_broken") || l.contains("ci_lost"))
     );
 }
+
+/// A view cannot be truncated, and says why in PocketBase's words (Cairn
+/// said only that it could not); a base collection beside it can.
+#[tokio::test]
+async fn a_view_refuses_a_truncate_in_pocketbases_words() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let mut answers: [Vec<String>; 2] = Default::default();
+    for (s, seen) in [&both.pb, &both.cairn].into_iter().zip(&mut answers) {
+        s.admin("POST", "/api/collections", json!({"name": "cd_base"}))
+            .await;
+        let view = json!({"name": "cd_view", "type": "view", "viewQuery": "SELECT id FROM cd_base"});
+        s.admin("POST", "/api/collections", view).await;
+        for name in ["cd_view", "cd_base"] {
+            let path = format!("/api/collections/{name}/truncate");
+            let (status, out) = s.call("DELETE", &path, Some(&s.superuser), None).await;
+            seen.push(format!("{name}: {} {}", outcome(status, &out), out["message"]));
+        }
+    }
+    assert_alike(&answers[0], &answers[1]);
+    assert!(answers[1][1].starts_with("cd_base: 204"), "{:?}", answers[1]);
+}
