@@ -231,9 +231,13 @@ fn import_in(
         .filter(|c| !c.system && !kept.contains(&c.id))
         .cloned()
         .collect();
+    // A relation from a collection that goes too holds nothing back (as
+    // PocketBase deletes them); one from a collection that stays does.
+    // Cairn refused to delete a collection another doomed one pointed at.
+    let going: Vec<&str> = doomed.iter().map(|c| c.id.as_str()).collect();
     for c in &doomed {
-        let now = Catalog::load(tx, 0)?;
-        delete_in(tx, &now, c, accounts).map_err(|e| failed(describe(&e)))?;
+        let others = Catalog::load(tx, 0)?.without(|o| o.id != c.id && going.contains(&o.id.as_str()));
+        delete_in(tx, &others, c, accounts).map_err(|e| failed(describe(&e)))?;
     }
     Ok(doomed.iter().map(|c| c.id.clone()).collect())
 }

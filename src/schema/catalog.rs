@@ -49,6 +49,14 @@ impl Catalog {
         }
     }
 
+    /// This catalog less the collections `gone` picks.
+    pub(super) fn without(self, gone: impl Fn(&Collection) -> bool) -> Self {
+        Self {
+            collections: self.collections.into_iter().filter(|c| !gone(c)).collect(),
+            sequence: self.sequence,
+        }
+    }
+
     /// Increases with every installed change; caches key on it.
     pub fn version(&self) -> u64 {
         self.sequence
