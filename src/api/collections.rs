@@ -19,7 +19,11 @@ use crate::{
     validation::{ErrorTree, FieldError},
 };
 
-const SORTABLE: &[&str] = &["id", "name", "type", "system", "created", "updated"];
+/// The keys the list sorts by, as PocketBase's: the attributes, and
+/// `@random` and `@rowid` (the order collections were stored in).
+const SORTABLE: &[&str] = &[
+    "id", "name", "type", "system", "created", "updated", "@random", "@rowid",
+];
 
 #[derive(ApiResponse)]
 pub enum Done {
@@ -46,6 +50,10 @@ pub struct DryRunViewBody {
     query: String,
 }
 
+/// The last segment of the import route, which is also a name a
+/// collection may take.
+const IMPORT: &str = "import";
+
 pub struct CollectionsApi {
     state: Arc<AppState>,
 }
@@ -56,7 +64,24 @@ impl CollectionsApi {
     }
 }
 
-fn compare(a: &Collection, b: &Collection, field: &str) -> Ordering {
+/// A collection as the list sorts it: where it is in the catalog (which
+/// is in the order collections were stored) and a draw for `@random`.
+struct Listed<'a> {
+    position: usize,
+    draw: u64,
+    collection: &'a Arc<Collection>,
+}
+
+fn compare(a: &Listed, b: &Listed, field: &str) -> Ordering {
+    let (x, y) = (a.collection, b.collection);
+    match field {
+        "@rowid" => a.position.cmp(&b.position),
+        "@random" => a.draw.cmp(&b.draw),
+        _ => compare_attribute(x, y, field),
+    }
+}
+
+fn compare_attribute(a: &Collection, b: &Collection, field: &str) -> Ordering {
     match field {
         "id" => a.id.cmp(&b.id),
         "name" => a.name.cmp(&b.name),
@@ -92,9 +117,15 @@ impl CollectionsApi {
             None => None,
         };
         let catalog = self.state.schema.catalog();
-        let mut all: Vec<&Arc<Collection>> = catalog
+        let mut all: Vec<Listed> = catalog
             .all()
-            .filter(|c| only.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .enumerate()
+            .filter(|(_, c)| only.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .map(|(position, collection)| Listed {
+                position,
+                draw: rand::random(),
+                collection,
+            })
             .collect();
         all.sort_by(|a, b| {
             keys.iter()
@@ -110,7 +141,7 @@ impl CollectionsApi {
             .into_iter()
             .skip(paging.offset() as usize)
             .take(paging.per_page as usize)
-            .map(|c| c.to_json())
+            .map(|c| c.collection.to_json())
             .collect();
         Ok(Json(paging.envelope(Some(total), items)))
     }
@@ -141,6 +172,26 @@ impl CollectionsApi {
             self.remove_files(Some(id)).await;
         }
         Ok(Done::NoContent)
+    }
+
+    // A collection may be named `import`: the route above would answer
+    // its other methods with a 405 (Cairn did, so such a collection could
+    // be made but not read, changed or deleted); these hand them to the
+    // routes of every other collection, as PocketBase routes them.
+
+    #[oai(path = "/collections/import", method = "get", hidden)]
+    async fn view_import(&self, req: &Request) -> poem::Result<Json<Value>> {
+        self.view(req, Path(IMPORT.to_owned())).await
+    }
+
+    #[oai(path = "/collections/import", method = "patch", hidden)]
+    async fn update_import(&self, req: &Request, body: Body<Value>) -> poem::Result<Json<Value>> {
+        self.update(req, Path(IMPORT.to_owned()), body).await
+    }
+
+    #[oai(path = "/collections/import", method = "delete", hidden)]
+    async fn delete_import(&self, req: &Request) -> poem::Result<Done> {
+        self.delete(req, Path(IMPORT.to_owned())).await
     }
 
     /// Try a view query without saving it.

@@ -52,9 +52,15 @@ pub async fn filter_ids(db: &Database, filter: &Expr) -> Result<Vec<String>, Fil
         trusted: false,
         reach: None,
     };
+    // The caller is a superuser: `@request` and `@collection` are refused
+    // because they say nothing about collections (a 400, as PocketBase
+    // answers), not because of who asks (the 403 said "only superusers"
+    // to a superuser).
     let compiled = compile(filter, &scope, 0).map_err(|e| match e {
         CompileError::Invalid(m) => QueryError::invalid_filter(m),
-        CompileError::Forbidden(m) => QueryError::Forbidden(m),
+        CompileError::Forbidden(_) => {
+            QueryError::invalid_filter("only the collections' own attributes can be filtered by")
+        }
     })?;
     let ids = db
         .read(move |conn| {

@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use rusqlite::Connection;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{
     AccountHooks, Catalog, Collection, CollectionKind, RuleCheck, Schema, SchemaError,
-    auth_options::TokenKind, catalog, create_in, delete_in, invalid, update_in,
+    auth_options::TokenKind, catalog, create_in, delete_in, invalid, update_in, validate,
 };
 use crate::{
     store::Database,
@@ -164,28 +164,63 @@ fn import_in(
     if items.is_empty() {
         let mut errors = ErrorTree::new();
         errors.add(&["collections"], FieldError::required());
-        return Err(invalid("Failed to import collections.", errors));
+        return Err(invalid(
+            "An error occurred while validating the submitted data.",
+            errors,
+        ));
     }
-    let mut kept = Vec::new();
-    for item in items {
-        let body = item
-            .as_object()
-            .ok_or_else(|| failed("every item must be an object".into()))?;
+    let bodies = items
+        .iter()
+        .map(|item| {
+            item.as_object()
+                .ok_or_else(|| failed("every item must be an object".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // As PocketBase imports: views last, since their queries read the
+    // tables listed with them, and every collection saved before any is
+    // checked against the others, so a relation or a rule may name a
+    // collection listed after it, or two may name each other (an export
+    // lists them in the order they were made, not the order they need).
+    // Cairn saved and checked each in turn, and refused such a list.
+    let stored = Catalog::load(tx, 0)?;
+    let is_view = |body: &&Map<String, Value>| match body.get("type").and_then(Value::as_str) {
+        Some(kind) if !kind.is_empty() => kind == "view",
+        _ => matched(&stored, body).is_some_and(|c| c.kind == CollectionKind::View),
+    };
+    let (views, tables): (Vec<_>, Vec<_>) = bodies.into_iter().partition(is_view);
+    let listed_ids: Vec<&str> = items
+        .iter()
+        .filter_map(|item| item.get("id").and_then(Value::as_str))
+        .filter(|id| !id.is_empty())
+        .collect();
+    let mut kept: Vec<String> = Vec::new();
+    for body in tables.into_iter().chain(views) {
         let current = Catalog::load(tx, 0)?;
-        let by_id = body
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|id| current.by_id(id));
-        let by_name = body
-            .get("name")
-            .and_then(Value::as_str)
-            .and_then(|n| current.get(n));
-        let result = match by_id.or(by_name) {
-            Some(old) => update_in(tx, &current, old, body, check, accounts, left_out),
-            None => create_in(tx, &current, body, check),
+        let old = matched(&current, body);
+        let own = body.get("id").and_then(Value::as_str);
+        let ahead = current.with_placeholders(
+            listed_ids
+                .iter()
+                .copied()
+                .filter(|id| Some(*id) != own && current.by_id(id).is_none()),
+        );
+        // Rules are checked once all are saved.
+        let result = match old {
+            Some(old) => update_in(tx, &ahead, old, body, unchecked, accounts, left_out),
+            None => create_in(tx, &ahead, body, unchecked),
         };
         let saved = result.map_err(|e| failed(describe(&e)))?;
-        kept.push(saved.id);
+        if !kept.contains(&saved.id) {
+            kept.push(saved.id);
+        }
+    }
+    let saved = Catalog::load(tx, 0)?;
+    for id in &kept {
+        let c = saved.by_id(id).ok_or(SchemaError::NotFound)?;
+        let errors = validate::validate(tx, &saved, Some(c), c, None, check, ErrorTree::new())?;
+        if !errors.is_empty() {
+            return Err(failed(describe(&invalid("", errors))));
+        }
     }
     if !delete_missing {
         return Ok(Vec::new());
@@ -196,11 +231,34 @@ fn import_in(
         .filter(|c| !c.system && !kept.contains(&c.id))
         .cloned()
         .collect();
+    // A relation from a collection that goes too holds nothing back (as
+    // PocketBase deletes them); one from a collection that stays does.
+    // Cairn refused to delete a collection another doomed one pointed at.
+    let going: Vec<&str> = doomed.iter().map(|c| c.id.as_str()).collect();
     for c in &doomed {
-        let now = Catalog::load(tx, 0)?;
-        delete_in(tx, &now, c, accounts).map_err(|e| failed(describe(&e)))?;
+        let others = Catalog::load(tx, 0)?.without(|o| o.id != c.id && going.contains(&o.id.as_str()));
+        delete_in(tx, &others, c, accounts).map_err(|e| failed(describe(&e)))?;
     }
     Ok(doomed.iter().map(|c| c.id.clone()).collect())
+}
+
+/// The stored collection an import item changes: the one of its id, else
+/// the one of its name.
+fn matched<'a>(catalog: &'a Catalog, body: &Map<String, Value>) -> Option<&'a Arc<Collection>> {
+    let by_id = body
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| catalog.by_id(id));
+    by_id.or_else(|| {
+        body.get("name")
+            .and_then(Value::as_str)
+            .and_then(|n| catalog.get(n))
+    })
+}
+
+/// The rule check of an import's first pass: none (see `import_in`).
+fn unchecked(_: &Catalog, _: &Collection, _: &str) -> Option<String> {
+    None
 }
 
 /// For `restore`: the token secrets of `item` (flat auth options, as the

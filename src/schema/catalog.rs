@@ -31,6 +31,32 @@ impl Catalog {
         }
     }
 
+    /// This catalog and, for each of `ids`, an empty collection of that
+    /// id, nameless: what an import checks a collection against while
+    /// collections it lists later (which a relation may name by id) are
+    /// not saved yet. Only relations look collections up by id there.
+    pub(super) fn with_placeholders<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut collections = self.collections.clone();
+        for id in ids {
+            let mut placeholder = Collection::unstored("", Vec::new());
+            placeholder.id = id.to_owned();
+            placeholder.system = false;
+            collections.push(Arc::new(placeholder));
+        }
+        Self {
+            collections,
+            sequence: self.sequence,
+        }
+    }
+
+    /// This catalog less the collections `gone` picks.
+    pub(super) fn without(self, gone: impl Fn(&Collection) -> bool) -> Self {
+        Self {
+            collections: self.collections.into_iter().filter(|c| !gone(c)).collect(),
+            sequence: self.sequence,
+        }
+    }
+
     /// Increases with every installed change; caches key on it.
     pub fn version(&self) -> u64 {
         self.sequence

@@ -125,12 +125,28 @@ impl From<UnreadableField> for UnreadableCollection {
     }
 }
 
+impl From<UnreadableCollection> for super::SchemaError {
+    fn from(_: UnreadableCollection) -> Self {
+        Self::Unreadable
+    }
+}
+
 /// PocketBase's collection id: `pbc_` and the CRC-32 of type and name.
 pub fn derive_id(kind: CollectionKind, name: &str) -> String {
     format!(
         "pbc_{}",
         crc32fast::hash(format!("{}{name}", kind.as_str()).as_bytes())
     )
+}
+
+/// `body[key]` as text: `None` when absent or null; unreadable when of
+/// another JSON type.
+fn text_of<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, UnreadableCollection> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(UnreadableCollection),
+    }
 }
 
 fn rule_of(v: &Value) -> Option<String> {
@@ -208,8 +224,16 @@ impl Collection {
 
     /// A new collection from a create request, before validation. Keys the
     /// client leaves out take PocketBase's defaults.
-    pub fn from_create(body: &Map<String, Value>) -> Result<(Self, Option<String>), UnreadableCollection> {
-        let raw_kind = body.get("type").and_then(Value::as_str).unwrap_or("base");
+    pub fn from_create(body: &Map<String, Value>) -> Result<(Self, Option<String>), super::SchemaError> {
+        // PocketBase reads `name` and `type` first, to know what to make,
+        // and names them when they are not text.
+        let kind_of = |key| text_of(body, key).map_err(|_| super::SchemaError::UnreadableKind);
+        kind_of("name")?;
+        // An empty `type` is a base collection, as PocketBase reads it.
+        let raw_kind = match kind_of("type")? {
+            None | Some("") => "base",
+            Some(kind) => kind,
+        };
         let kind = CollectionKind::parse(raw_kind).unwrap_or(CollectionKind::Base);
         let bad_kind = CollectionKind::parse(raw_kind)
             .is_none()
@@ -230,7 +254,10 @@ impl Collection {
             updated: now,
         };
         collection.apply_patch(body)?;
-        if let Some(id) = body.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        // Only Cairn makes system collections: one made through the API
+        // could never be deleted again.
+        collection.system = false;
+        if let Some(id) = text_of(body, "id")?.filter(|s| !s.is_empty()) {
             collection.id = id.to_owned();
         } else {
             collection.id = derive_id(kind, &collection.name);
@@ -242,23 +269,42 @@ impl Collection {
     /// create). Fields are replaced as a whole list; a field keeps its id
     /// (and so its column and data) when the client sends that id back.
     pub fn apply_patch(&mut self, body: &Map<String, Value>) -> Result<(), UnreadableCollection> {
-        if let Some(name) = body.get("name") {
-            self.name = name.as_str().unwrap_or("").trim().to_owned();
+        // A key of the wrong JSON type (a number for a rule, a name or an
+        // index) makes the body unreadable, as PocketBase finds it: read
+        // as null, a rule of `5` would have locked the action silently.
+        // `null` for a text is its zero value, as Go reads it.
+        text_of(body, "type")?;
+        // Sent as it was, `system` is no change; another value is refused
+        // by validation (Cairn ignored it, and answered 200).
+        match body.get("system") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(system)) => self.system = *system,
+            Some(_) => return Err(UnreadableCollection),
+        }
+        if body.contains_key("name") {
+            self.name = text_of(body, "name")?.unwrap_or("").trim().to_owned();
         }
         for key in RULE_KEYS {
             if let Some(v) = body.get(key) {
+                if !v.is_null() && !v.is_string() {
+                    return Err(UnreadableCollection);
+                }
                 self.rules.set(key, rule_of(v));
             }
         }
-        if let Some(q) = body.get("viewQuery") {
-            self.view_query = q.as_str().unwrap_or("").trim().to_owned();
+        if body.contains_key("viewQuery") {
+            self.view_query = text_of(body, "viewQuery")?.unwrap_or("").trim().to_owned();
         }
         if let Some(indexes) = body.get("indexes") {
             let list = indexes.as_array().ok_or(UnreadableCollection)?;
             self.indexes = list
                 .iter()
-                .filter_map(|v| v.as_str().map(|s| s.trim().to_owned()))
-                .collect();
+                .map(|v| {
+                    v.as_str()
+                        .map(|s| s.trim().to_owned())
+                        .ok_or(UnreadableCollection)
+                })
+                .collect::<Result<_, _>>()?;
         }
         if let Some(fields) = body.get("fields") {
             let list = fields.as_array().ok_or(UnreadableCollection)?;

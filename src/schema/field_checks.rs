@@ -10,9 +10,9 @@ use serde_json::json;
 
 use super::{
     catalog::Catalog,
-    collection::Collection,
+    collection::{Collection, CollectionKind},
     field::FieldKind,
-    validate::{blank, valid_name},
+    validate::{MAX_ID, blank, too_long, valid_name},
 };
 use crate::{
     random::PatternError,
@@ -20,6 +20,10 @@ use crate::{
 };
 
 const RESERVED_FIELD_NAMES: &[&str] = &["expand", "collectionId", "collectionName"];
+
+/// Keys of an auth record's body that are not fields, so no field of an
+/// auth collection may take their names (as PocketBase reserves them).
+const AUTH_BODY_NAMES: &[&str] = &["passwordConfirm", "oldPassword"];
 
 pub(super) fn validate_fields(
     catalog: &Catalog,
@@ -45,18 +49,24 @@ pub(super) fn validate_fields(
         if name.is_empty() {
             errors.add(&path("name"), blank());
         } else if name.chars().count() > MAX_FIELD_NAME {
-            errors.add(
-                &path("name"),
-                FieldError::new(
-                    "validation_length_out_of_range",
-                    format!("The length must be between 1 and {MAX_FIELD_NAME}."),
-                )
-                .with_params(json!({"min": 1, "max": MAX_FIELD_NAME})),
-            );
+            errors.add(&path("name"), too_long(MAX_FIELD_NAME));
         } else if !valid_name(name) {
             errors.add(&path("name"), FieldError::bad_format());
         } else if RESERVED_FIELD_NAMES.contains(&name) {
             errors.add(&path("name"), FieldError::refused_value());
+        } else if new.kind == CollectionKind::Auth
+            && AUTH_BODY_NAMES.contains(&name)
+            && old.is_none_or(|o| o.field_by_id(&field.id).is_none_or(|f| f.name != name))
+        {
+            // Sent beside the fields (a sign-up, a password change), a
+            // field of the name could not be set. A stored one is let be.
+            errors.add(
+                &path("name"),
+                FieldError::new(
+                    "validation_reserved_field_name",
+                    "The field name is reserved and cannot be used.",
+                ),
+            );
         } else if !seen.insert(name.to_ascii_lowercase())
             || (name == "id" && !matches!(field.kind, FieldKind::Text { .. }))
         {
@@ -73,6 +83,9 @@ pub(super) fn validate_fields(
                 &path("name"),
                 FieldError::new("validation_in_invalid", "The primary key must be named \"id\"."),
             );
+        }
+        if field.id.len() > MAX_ID {
+            errors.add(&path("id"), too_long(MAX_ID));
         }
         if is_key(&field.kind) && keys > 1 {
             // The table has one primary key, the `id` column: every field

@@ -63,6 +63,8 @@ pub struct AccountHooks {
 pub enum SchemaError {
     #[error("the submitted collection could not be read")]
     Unreadable,
+    #[error("the submitted collection's name or type could not be read")]
+    UnreadableKind,
     #[error("{message}")]
     Invalid {
         message: &'static str,
@@ -304,7 +306,7 @@ impl Schema {
         }
         if c.kind == CollectionKind::View {
             return Err(SchemaError::Refused(
-                "View collections cannot be truncated.".into(),
+                "View collections cannot be truncated since they don't store their own records.".into(),
             ));
         }
         Ok(())
@@ -357,7 +359,6 @@ fn prepare_view(
     match view::infer_fields(tx, stored, &c.view_query) {
         Ok(fields) => {
             c.fields = fields;
-            c.indexes.clear();
             Ok(())
         }
         Err(problem) => {
@@ -385,7 +386,7 @@ fn create_in(
     body: &Map<String, Value>,
     rule_check: RuleCheck,
 ) -> Result<Collection, SchemaError> {
-    let (mut c, bad_kind) = Collection::from_create(body).map_err(|_| SchemaError::Unreadable)?;
+    let (mut c, bad_kind) = Collection::from_create(body)?;
     defaults::complete(&mut c);
     prepare_view(tx, stored, &mut c, CREATE_FAILED)?;
     let mut errors = validate::validate(
@@ -417,7 +418,8 @@ fn update_in(
     left_out: LeftOut,
 ) -> Result<Collection, SchemaError> {
     let mut c = old.clone();
-    if let Some(kind) = body.get("type").and_then(Value::as_str) {
+    // An empty `type` keeps the collection's, as PocketBase reads it.
+    if let Some(kind) = body.get("type").and_then(Value::as_str).filter(|k| !k.is_empty()) {
         match CollectionKind::parse(kind) {
             Some(k) => c.kind = k,
             None => {
@@ -427,7 +429,7 @@ fn update_in(
             }
         }
     }
-    c.apply_patch(body).map_err(|_| SchemaError::Unreadable)?;
+    c.apply_patch(body)?;
     if body.contains_key("fields") {
         bulk::keep_left_out(old, &mut c, left_out);
     }

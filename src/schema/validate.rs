@@ -21,8 +21,31 @@ pub(super) fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The longest collection or field id, as PocketBase bounds them.
+pub(super) const MAX_ID: usize = 100;
+
+/// A text past `max` characters (an id, a name), as PocketBase words it.
+pub(super) fn too_long(max: usize) -> FieldError {
+    FieldError::new(
+        "validation_length_out_of_range",
+        format!("The length must be between 1 and {max}."),
+    )
+    .with_params(json!({"min": 1, "max": max}))
+}
+
 pub(super) fn blank() -> FieldError {
     FieldError::required()
+}
+
+/// PocketBase's system collections that Cairn keeps as plain tables: a
+/// client is told their names are taken, as PocketBase tells it.
+const POCKETBASE_COLLECTIONS: [&str; 3] = ["_mfas", "_otps", "_authOrigins"];
+
+fn taken() -> FieldError {
+    FieldError::new(
+        "validation_collection_name_exists",
+        "Collection name must be unique (case insensitive).",
+    )
 }
 
 /// Why a table named `name` cannot be made, if it cannot: SQLite keeps
@@ -32,6 +55,12 @@ pub(super) fn blank() -> FieldError {
 fn internal_name(conn: &Connection, catalog: &Catalog, name: &str) -> rusqlite::Result<Option<FieldError>> {
     let invalid =
         |message: &'static str| Some(FieldError::new("validation_collection_name_invalid", message));
+    if POCKETBASE_COLLECTIONS
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(name))
+    {
+        return Ok(Some(taken()));
+    }
     if name.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("sqlite_")) {
         return Ok(invalid("Names starting with sqlite_ are reserved by SQLite."));
     }
@@ -67,27 +96,14 @@ pub fn validate(
     if new.name.is_empty() {
         errors.add(&["name"], blank());
     } else if new.name.chars().count() > 255 {
-        errors.add(
-            &["name"],
-            FieldError::new(
-                "validation_length_out_of_range",
-                "The length must be between 1 and 255.",
-            )
-            .with_params(json!({"min": 1, "max": 255})),
-        );
+        errors.add(&["name"], too_long(255));
     } else if !valid_name(&new.name) {
         errors.add(&["name"], FieldError::bad_format());
     } else if catalog
         .all()
         .any(|c| c.name.eq_ignore_ascii_case(&new.name) && old.is_none_or(|o| o.id != c.id))
     {
-        errors.add(
-            &["name"],
-            FieldError::new(
-                "validation_collection_name_exists",
-                "Collection name must be unique (case insensitive).",
-            ),
-        );
+        errors.add(&["name"], taken());
     } else if let Some(reserved) = internal_name(conn, catalog, &new.name)? {
         errors.add(&["name"], reserved);
     }
@@ -113,16 +129,49 @@ pub fn validate(
                 ),
             );
         }
+        if old.system != new.system {
+            errors.add(
+                &["system"],
+                FieldError::new(
+                    "validation_collection_system_flag_change",
+                    "System collection state cannot be changed.",
+                ),
+            );
+        }
     }
-    if old.is_none() && errors.is_empty() && catalog.by_id(&new.id).is_some() {
-        errors.add(
-            &["id"],
-            FieldError::new("validation_collection_id_exists", "Collection id already exists."),
-        );
+    if old.is_none() {
+        // The id names the collection in URLs and its files' folder: word
+        // characters only, as PocketBase allows (Cairn took any text, a
+        // `/` or a space included, and then could not store the files).
+        let id = &new.id;
+        if id.len() > MAX_ID {
+            errors.add(&["id"], too_long(MAX_ID));
+        } else if !valid_name(id) {
+            errors.add(&["id"], FieldError::bad_format());
+        } else if errors.is_empty() && catalog.by_id(id).is_some() {
+            errors.add(
+                &["id"],
+                FieldError::new(
+                    "validation_invalid_or_existing_id",
+                    "The model id is invalid or already exists.",
+                ),
+            );
+        }
     }
     if new.kind == CollectionKind::View {
         if new.view_query.is_empty() {
             errors.add(&["viewQuery"], blank());
+        }
+        if !new.indexes.is_empty() {
+            // A view has no table to index: refused, as PocketBase
+            // refuses, where Cairn dropped them without a word.
+            errors.add(
+                &["indexes"],
+                FieldError::new(
+                    "validation_indexes_not_supported",
+                    "View collections don't support indexes.",
+                ),
+            );
         }
         // A view is read-only: a write rule would promise writes that
         // cannot happen. One stored before this was checked is left be

@@ -19,6 +19,7 @@ mod batch_form;
 mod cli;
 mod collection_options_checks;
 mod collections;
+mod collections_differential;
 mod collections_import;
 mod dash_dry_run;
 mod dash_superusers;

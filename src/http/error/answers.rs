@@ -120,6 +120,9 @@ impl From<SchemaError> for ApiError {
     fn from(err: SchemaError) -> Self {
         match err {
             SchemaError::Unreadable => ApiError::bad_request(messages::UNREADABLE_DATA),
+            SchemaError::UnreadableKind => {
+                ApiError::bad_request("Failed to load the collection type data due to invalid formatting.")
+            }
             SchemaError::Invalid { message, errors } => ApiError::validation_with(message, errors),
             SchemaError::NotFound => ApiError::not_found(),
             SchemaError::Refused(message) => ApiError::bad_request(message),
