@@ -180,18 +180,18 @@ impl CollectionsApi {
     // routes of every other collection, as PocketBase routes them.
 
     #[oai(path = "/collections/import", method = "get", hidden)]
-    async fn view_import(&self, req: &Request) -> poem::Result<Json<Value>> {
-        self.view(req, Path(IMPORT.to_owned())).await
+    async fn view_import(&self, superuser: Superuser) -> poem::Result<Json<Value>> {
+        self.view(superuser, Path(IMPORT.to_owned())).await
     }
 
     #[oai(path = "/collections/import", method = "patch", hidden)]
-    async fn update_import(&self, req: &Request, body: Body<Value>) -> poem::Result<Json<Value>> {
-        self.update(req, Path(IMPORT.to_owned()), body).await
+    async fn update_import(&self, superuser: Superuser, body: Body<Value>) -> poem::Result<Json<Value>> {
+        self.update(superuser, Path(IMPORT.to_owned()), body).await
     }
 
     #[oai(path = "/collections/import", method = "delete", hidden)]
-    async fn delete_import(&self, req: &Request) -> poem::Result<Done> {
-        self.delete(req, Path(IMPORT.to_owned())).await
+    async fn delete_import(&self, superuser: Superuser) -> poem::Result<Done> {
+        self.delete(superuser, Path(IMPORT.to_owned())).await
     }
 
     /// Try a view query without saving it.
