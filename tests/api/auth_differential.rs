@@ -1,0 +1,386 @@
+//! The auth routes' answers, side by side with the real PocketBase:
+//! password sign-in by each identity field and with bad or mistyped input,
+//! refresh, impersonation, OTP and MFA, the account flows, `auth-methods`;
+//! status and the whole body must agree, with tokens, one-time ids and
+//! record times masked (they differ by design) and Cairn's own
+//! `refreshToken` left out. Skipped, saying so, where PocketBase is not
+//! installed (as `differential`).
+//!
+//! Left out on purpose, where Cairn differs by design:
+//! - a sign-in by an email spelt in another case (`ANN@example.com`):
+//!   Cairn finds the account (`auth::account::read_where`), PocketBase
+//!   answers "Failed to authenticate.";
+//! - a known route asked with another method: Cairn's router answers 405
+//!   "Method not allowed.", PocketBase 404 (and "File not found." for a
+//!   GET, which falls to its public-files route).
+
+use serde_json::{Value, json};
+
+use crate::differential::{Server, assert_alike, login, start_both};
+
+/// Masks what two servers cannot agree on: signed tokens, generated ids
+/// of one-time codes and MFA sessions, and record times.
+fn masked(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.starts_with("eyJ") && s.matches('.').count() == 2 => json!("<jwt>"),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                // `refreshToken` is Cairn's own (rotating refresh tokens),
+                // an extra field the SDKs ignore.
+                .filter(|(k, _)| !matches!(k.as_str(), "created" | "updated" | "refreshToken"))
+                .map(|(k, v)| {
+                    let v = match k.as_str() {
+                        "otpId" | "mfaId" if v.is_string() => json!("<id>"),
+                        _ => masked(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(masked).collect()),
+        other => other.clone(),
+    }
+}
+
+/// An auth collection with `username` as a second identity field, one
+/// with password sign-in off, one with OTP and MFA on, and their accounts.
+async fn seed(s: &Server) {
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "pa_people", "type": "auth",
+            "fields": [{"name": "username", "type": "text"}],
+            "indexes": ["CREATE UNIQUE INDEX idx_pa_people_username ON pa_people (username)"],
+            "passwordAuth": {"enabled": true, "identityFields": ["email", "username"]}}),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "pa_nopassword", "type": "auth", "fields": [], "passwordAuth": {"enabled": false}}),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "pa_mfa", "type": "auth", "fields": [],
+            "otp": {"enabled": true}, "mfa": {"enabled": true}}),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "pa_plain", "type": "base", "fields": [{"name": "title", "type": "text"}]}),
+    )
+    .await;
+    for (collection, id, email, username) in [
+        ("pa_people", "papeople0000001", "ann@example.com", "ann"),
+        ("pa_people", "papeople0000002", "bob@example.com", "bob"),
+        ("pa_mfa", "pamfauser000001", "mfa@example.com", ""),
+    ] {
+        let mut body =
+            json!({"id": id, "email": email, "password": "pass-word-1", "passwordConfirm": "pass-word-1"});
+        if !username.is_empty() {
+            body["username"] = json!(username);
+        }
+        s.admin("POST", &format!("/api/collections/{collection}/records"), body)
+            .await;
+    }
+    s.admin(
+        "POST",
+        "/api/collections/pa_plain/records",
+        json!({"id": "paplain00000001", "title": "t"}),
+    )
+    .await;
+}
+
+const GUEST: usize = 0;
+const USER: usize = 1;
+const SUPERUSER: usize = 2;
+const IMPERSONATED: usize = 3;
+const GARBAGE: usize = 4;
+
+/// (method, path, caller, body); a body's `{user}`, `{imp}` and `{root}`
+/// become that caller's token.
+type Case = (&'static str, String, usize, Option<Value>);
+
+fn post(path: impl Into<String>, caller: usize, body: Value) -> Case {
+    ("POST", path.into(), caller, Some(body))
+}
+
+/// Requests both servers answered alike before: the net that keeps them so.
+fn agreeing() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let pw = "/api/collections/pa_people/auth-with-password";
+    for body in [
+        json!({"identity": "ann@example.com", "password": "pass-word-1"}),
+        json!({"identity": "ann", "password": "pass-word-1"}),
+        json!({"identity": "ann@example.com", "password": "wrong-pass-1"}),
+        json!({"identity": "nobody@example.com", "password": "pass-word-1"}),
+        json!({"identity": "nobody", "password": "pass-word-1"}),
+        json!({}),
+        json!({"identity": "ann@example.com"}),
+        json!({"password": "pass-word-1"}),
+        json!({"identity": "", "password": ""}),
+        json!({"identity": ["ann@example.com"], "password": "pass-word-1"}),
+        json!({"identity": null, "password": null}),
+        json!({"identity": "ann", "password": "pass-word-1", "identityField": "username"}),
+        json!({"identity": "ann@example.com", "password": "pass-word-1", "identityField": "username"}),
+        json!({"identity": "ann@example.com", "password": "pass-word-1", "identityField": "email"}),
+        json!({"identity": "ann", "password": "pass-word-1", "identityField": "email"}),
+        json!({"identity": "ann", "password": "pass-word-1", "identityField": "nope"}),
+        json!({"identity": "ann", "password": "pass-word-1", "identityField": "id"}),
+        json!({"identity": "papeople0000001", "password": "pass-word-1", "identityField": "id"}),
+        json!({"identity": "ann", "password": "pass-word-1", "mfaId": "nope"}),
+        json!([]),
+        json!("text"),
+    ] {
+        cases.push(post(pw, GUEST, body));
+    }
+    let ann = json!({"identity": "ann", "password": "pass-word-1"});
+    for query in [
+        "fields=token",
+        "fields=record.email,record.id",
+        "fields=*",
+        "fields=nope",
+        "expand=nope",
+    ] {
+        cases.push(post(format!("{pw}?{query}"), GUEST, ann.clone()));
+    }
+    cases.push(post(pw, USER, ann.clone()));
+    cases.push(post(pw, GARBAGE, ann));
+    for body in [
+        json!({"identity": "mfa@example.com", "password": "pass-word-1"}),
+        json!({"identity": "mfa@example.com", "password": "wrong-pass-1"}),
+        json!({"identity": "mfa@example.com", "password": "pass-word-1", "mfaId": "nope"}),
+    ] {
+        cases.push(post("/api/collections/pa_mfa/auth-with-password", GUEST, body));
+    }
+    let root = json!({"identity": "root@example.com", "password": "wrong-pass-1"});
+    cases.push(post(
+        "/api/collections/_superusers/auth-with-password",
+        GUEST,
+        root,
+    ));
+    let refresh = "/api/collections/pa_people/auth-refresh";
+    for caller in [GUEST, USER, SUPERUSER, IMPERSONATED, GARBAGE] {
+        cases.push(("POST", refresh.to_owned(), caller, None));
+    }
+    for query in ["fields=token", "fields=record.id", "expand=nope"] {
+        cases.push(("POST", format!("{refresh}?{query}"), USER, None));
+    }
+    let imp = "/api/collections/pa_people/impersonate/papeople0000002";
+    for caller in [GUEST, USER, IMPERSONATED, GARBAGE] {
+        cases.push(("POST", imp.to_owned(), caller, None));
+    }
+    for body in [
+        json!({}),
+        json!({"duration": "100"}),
+        json!({"duration": "abc"}),
+        json!({"duration": 1.5}),
+        json!({"duration": null}),
+        json!({"duration": true}),
+        json!({"duration": 1e12}),
+        json!({"duration": 9_223_372_036_854_775_807_i64}),
+        json!({"duration": -9_223_372_036_854_775_807_i64}),
+        json!([]),
+    ] {
+        cases.push(post(imp, SUPERUSER, body));
+    }
+    for path in [
+        "/api/collections/pa_people/impersonate/nope",
+        "/api/collections/pa_people/impersonate/papeople0000009",
+        "/api/collections/pa_people/impersonate/papeople0000002?fields=record.id",
+        "/api/collections/pa_people/impersonate/papeople0000002?fields=token",
+    ] {
+        cases.push(post(path, SUPERUSER, json!({})));
+    }
+    for body in [
+        json!({"otpId": "nope", "password": "123456"}),
+        json!({"otpId": "", "password": ""}),
+        json!({"otpId": "nope"}),
+    ] {
+        cases.push(post("/api/collections/pa_mfa/auth-with-otp", GUEST, body));
+    }
+    for body in [
+        json!({"email": "mfa@example.com"}),
+        json!({"email": "nobody@example.com"}),
+        json!({"email": ""}),
+        json!({}),
+    ] {
+        cases.push(post("/api/collections/pa_mfa/request-otp", GUEST, body));
+    }
+    let otp = json!({"otpId": "nope", "password": "123456"});
+    cases.push(post("/api/collections/pa_people/auth-with-otp", GUEST, otp));
+    for path in [
+        "/api/collections/pa_people/auth-methods",
+        "/api/collections/pa_mfa/auth-methods",
+        "/api/collections/users/auth-methods",
+        "/api/collections/_superusers/auth-methods",
+        "/api/collections/pa_people/auth-methods?fields=password",
+        "/api/collections/pa_people/auth-methods?fields=mfa.enabled,otp",
+        "/api/collections/pa_people/auth-methods?fields=nope",
+    ] {
+        cases.push(("GET", path.to_owned(), GUEST, None));
+    }
+    // Flow tokens of the wrong kind: an auth token, an impersonation's,
+    // a superuser's.
+    let reset =
+        |token: &str| json!({"token": token, "password": "pass-word-2", "passwordConfirm": "pass-word-2"});
+    for (action, body) in [
+        ("confirm-password-reset", reset("{user}")),
+        ("confirm-password-reset", reset("{root}")),
+        ("confirm-verification", json!({"token": "{user}"})),
+        (
+            "confirm-email-change",
+            json!({"token": "{user}", "password": "pass-word-1"}),
+        ),
+        (
+            "confirm-email-change",
+            json!({"token": "{imp}", "password": "pass-word-1"}),
+        ),
+    ] {
+        cases.push(post(format!("/api/collections/pa_people/{action}"), GUEST, body));
+    }
+    let change = "/api/collections/pa_people/request-email-change";
+    cases.push(post(change, IMPERSONATED, json!({"newEmail": "bad"})));
+    cases.push(post(change, GARBAGE, json!({"newEmail": "n@example.com"})));
+    for (collection, action, caller) in [
+        ("pa_plain", "impersonate/papeople0000001", GUEST),
+        ("pa_plain", "impersonate/papeople0000001", USER),
+        ("nope", "impersonate/papeople0000001", GUEST),
+        ("nope", "impersonate/papeople0000001", USER),
+    ] {
+        let path = format!("/api/collections/{collection}/{action}");
+        cases.push(post(path, caller, json!({})));
+    }
+    cases
+}
+
+/// The answers of one server to `cases`, on the seeded collections.
+async fn answers(s: &Server, cases: Vec<Case>) -> Vec<Value> {
+    seed(s).await;
+    let user = login(s, "pa_people", "ann@example.com", "pass-word-1").await;
+    let (_, imp) = s
+        .call(
+            "POST",
+            "/api/collections/pa_people/impersonate/papeople0000001",
+            Some(&s.superuser),
+            Some(json!({})),
+        )
+        .await;
+    let callers = [
+        None,
+        Some(user),
+        Some(s.superuser.clone()),
+        Some(imp["token"].as_str().unwrap().to_owned()),
+        Some("garbage".to_owned()),
+    ];
+    let placeholders = [
+        ("{user}", callers[USER].clone().unwrap()),
+        ("{imp}", callers[IMPERSONATED].clone().unwrap()),
+        ("{root}", s.superuser.clone()),
+    ];
+    let mut out = Vec::new();
+    for (method, path, caller, body) in cases {
+        let shown = body.clone().unwrap_or(Value::Null);
+        let body = body.map(|b| {
+            let mut text = b.to_string();
+            for (name, token) in &placeholders {
+                text = text.replace(name, token);
+            }
+            serde_json::from_str::<Value>(&text).unwrap()
+        });
+        let (status, answer) = s.call(method, &path, callers[caller].as_deref(), body).await;
+        out.push(json!({
+            "request": format!("{method} {path} as {caller}: {shown}"),
+            "status": status,
+            "body": masked(&answer),
+        }));
+    }
+    out
+}
+
+/// Both servers' answers to `cases` must agree.
+async fn assert_answered_alike(cases: fn() -> Vec<Case>) {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let expected = answers(&both.pb, cases()).await;
+    let actual = answers(&both.cairn, cases()).await;
+    assert_alike(&expected, &actual);
+}
+
+#[tokio::test]
+async fn sign_in_answers_match_pocketbase() {
+    assert_answered_alike(agreeing).await;
+}
+
+/// A sign-in with MFA on: the password's `{mfaId}`, then the second
+/// factor with a wrong code, a wrong `otpId`, and the first factor again.
+async fn mfa_steps(s: &Server) -> Vec<Value> {
+    seed(s).await;
+    let first = json!({"identity": "mfa@example.com", "password": "pass-word-1"});
+    let (status, answer) = s
+        .call(
+            "POST",
+            "/api/collections/pa_mfa/auth-with-password",
+            None,
+            Some(first),
+        )
+        .await;
+    assert_eq!(status, 401, "{answer}");
+    let mfa_id = answer["mfaId"].as_str().unwrap().to_owned();
+    let (_, otp) = s
+        .call(
+            "POST",
+            "/api/collections/pa_mfa/request-otp",
+            None,
+            Some(json!({"email": "mfa@example.com"})),
+        )
+        .await;
+    let otp_id = otp["otpId"].as_str().unwrap().to_owned();
+    let mut out = Vec::new();
+    for (label, path, body) in [
+        (
+            "wrong code",
+            "auth-with-otp",
+            json!({"otpId": otp_id, "password": "000000", "mfaId": mfa_id}),
+        ),
+        (
+            "wrong otpId",
+            "auth-with-otp",
+            json!({"otpId": "nope", "password": "000000", "mfaId": mfa_id}),
+        ),
+        (
+            "wrong code, no mfaId",
+            "auth-with-otp",
+            json!({"otpId": otp_id, "password": "000000"}),
+        ),
+        (
+            "the first factor again",
+            "auth-with-password",
+            json!({"identity": "mfa@example.com", "password": "pass-word-1", "mfaId": mfa_id}),
+        ),
+        (
+            "a wrong password with the mfaId",
+            "auth-with-password",
+            json!({"identity": "mfa@example.com", "password": "wrong-pass-1", "mfaId": mfa_id}),
+        ),
+    ] {
+        let path = format!("/api/collections/pa_mfa/{path}");
+        let (status, answer) = s.call("POST", &path, None, Some(body)).await;
+        out.push(json!({"request": label, "status": status, "body": masked(&answer)}));
+    }
+    out
+}
+
+#[tokio::test]
+async fn mfa_second_factors_answer_as_pocketbase() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let expected = mfa_steps(&both.pb).await;
+    let actual = mfa_steps(&both.cairn).await;
+    assert_alike(&expected, &actual);
+}
