@@ -90,7 +90,7 @@ impl AccountApi {
         body: Body<EmailBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let c = Verifiable::check(c).map_err(ApiError::from)?;
         let email = body::email("email", &body.0.email)?;
         flows::request_verification(&self.state.auth(), c, &email)
@@ -112,7 +112,7 @@ impl AccountApi {
         body: Body<TokenBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let c = Verifiable::check(c).map_err(ApiError::from)?;
         flows::confirm_verification(&self.state.auth(), c, &body.0.token)
             .await
@@ -133,7 +133,7 @@ impl AccountApi {
         body: Body<EmailBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let email = body::email("email", &body.0.email)?;
         flows::request_password_reset(&self.state.auth(), c, &email)
             .await
@@ -161,7 +161,7 @@ impl AccountApi {
             password: body.password,
             password_confirm: body.password_confirm,
         };
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         flows::confirm_password_reset(&self.state.auth(), c, input)
             .await
             .map_err(ApiError::from)?;
@@ -181,8 +181,10 @@ impl AccountApi {
         body: Body<EmailChangeBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
+        let c = path::route_collection(&self.state, &collection.0)?;
         let caller = guard::identify(&self.state, req).await?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        // Only a record of the path's collection passes, so that
+        // collection is an auth collection past this check.
         let change = EmailChange::check(c, &caller).map_err(ApiError::from)?;
         let new_email = body::email("newEmail", &body.0.new_email)?;
         flows::request_email_change(&self.state.auth(), change, &new_email)
@@ -205,7 +207,7 @@ impl AccountApi {
         body: Body<ConfirmEmailChangeBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         flows::confirm_email_change(&self.state.auth(), c, &body.0.token, &body.0.password)
             .await
             .map_err(ApiError::from)?;

@@ -126,12 +126,8 @@ pub struct ImpersonateBody {
 /// The typed options of an auth collection, which every auth collection of
 /// the catalog has.
 fn auth_options(c: &Collection) -> Result<&AuthOptions, ApiError> {
-    c.auth().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            crate::http::error::messages::MISSING_COLLECTION,
-        )
-    })
+    c.auth()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("auth collection {} has no auth options", c.name)))
 }
 
 #[derive(Object)]
@@ -223,7 +219,7 @@ impl AuthApi {
     )]
     async fn auth_refresh(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
         guard::refuse_api_key(req)?;
-        let c = path::auth_collection(&self.state, &collection.0)?;
+        let c = path::route_collection(&self.state, &collection.0)?;
         let (record, presented) = match guard::identify(&self.state, req).await? {
             Caller::Guest => return Err(ApiError::unauthorized(messages::UNAUTHORIZED).into()),
             Caller::Record(r, _) if r.collection.id != c.id => {
@@ -239,6 +235,7 @@ impl AuthApi {
             }
             Caller::Record(r, presented) => (r, presented),
         };
+        let c = path::auth_kind(c)?;
         // Re-read the record: the cached one may predate an update.
         let fresh = load_auth_record(&self.state.store.data, c.clone(), record.id.clone())
             .await
@@ -271,7 +268,7 @@ impl AuthApi {
     ) -> poem::Result<Json<Value>> {
         guard::refuse_api_key(req)?;
         guard::require_superuser(&self.state, req).await?;
-        let c = path::auth_collection(&self.state, &collection.0)?;
+        let c = path::impersonated_collection(&self.state, &collection.0)?;
         let id = path::record_id(&id.0)?;
         let target = load_auth_record(&self.state.store.data, c.clone(), id.as_str().to_owned())
             .await

@@ -58,7 +58,7 @@ impl OtpApi {
         body: Body<RequestOtpBody>,
     ) -> poem::Result<Json<Value>> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let c = otp::Enabled::check(c).map_err(ApiError::from)?;
         let email = body::email("email", &body.0.email)?;
         let otp_id = otp::request(&self.state.auth(), c, &email)
@@ -81,7 +81,7 @@ impl OtpApi {
     ) -> poem::Result<AuthResponse> {
         guard::refuse_api_key(req)?;
         let body = body.0;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let c = otp::Enabled::check(c).map_err(ApiError::from)?;
         let signed_in = otp::sign_in(&self.state.auth(), c, &body.otp_id, &body.password, body.mfa_id)
             .await

@@ -257,6 +257,46 @@ fn agreeing() -> Vec<Case> {
     cases
 }
 
+/// Each auth route on a base collection and on one that does not exist,
+/// as a guest and as a user (PocketBase words the two 404s apart, and
+/// asks for the caller between them where the route needs one).
+fn contexts() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for collection in ["pa_plain", "nope"] {
+        for (action, body) in [
+            (
+                "auth-with-password",
+                json!({"identity": "ann", "password": "pass-word-1"}),
+            ),
+            ("auth-with-otp", json!({"otpId": "nope", "password": "123456"})),
+            ("request-otp", json!({"email": "ann@example.com"})),
+            ("auth-refresh", json!({})),
+            ("request-verification", json!({"email": "ann@example.com"})),
+            ("confirm-verification", json!({"token": "x"})),
+            ("request-password-reset", json!({"email": "ann@example.com"})),
+            (
+                "confirm-password-reset",
+                json!({"token": "x", "password": "pass-word-2", "passwordConfirm": "pass-word-2"}),
+            ),
+            ("request-email-change", json!({"newEmail": "new@example.com"})),
+            (
+                "confirm-email-change",
+                json!({"token": "x", "password": "pass-word-1"}),
+            ),
+        ] {
+            for caller in [GUEST, USER] {
+                let path = format!("/api/collections/{collection}/{action}");
+                cases.push(post(path, caller, body.clone()));
+            }
+        }
+        let path = format!("/api/collections/{collection}/auth-methods");
+        cases.push(("GET", path, GUEST, None));
+        let path = format!("/api/collections/{collection}/impersonate/paplain00000001");
+        cases.push(post(path, SUPERUSER, json!({})));
+    }
+    cases
+}
+
 /// The answers of one server to `cases`, on the seeded collections.
 async fn answers(s: &Server, cases: Vec<Case>) -> Vec<Value> {
     seed(s).await;
@@ -314,6 +354,11 @@ async fn assert_answered_alike(cases: fn() -> Vec<Case>) {
 #[tokio::test]
 async fn sign_in_answers_match_pocketbase() {
     assert_answered_alike(agreeing).await;
+}
+
+#[tokio::test]
+async fn auth_routes_word_a_missing_collection_as_pocketbase() {
+    assert_answered_alike(contexts).await;
 }
 
 /// A sign-in with MFA on: the password's `{mfaId}`, then the second
