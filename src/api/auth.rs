@@ -9,7 +9,11 @@ use poem::{Request, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
-use super::{ApiTags, body::Body, guard, path, refresh_cookie};
+use super::{
+    ApiTags,
+    body::{self, Body},
+    guard, path, refresh_cookie,
+};
 use crate::{
     app::AppState,
     auth::{
@@ -147,9 +151,10 @@ pub struct OAuth2AuthBody {
     /// Fields for the account, should this sign-in create one.
     #[oai(default, rename = "createData")]
     create_data: Option<Value>,
-    /// Completes a multi-factor sign-in begun with another method.
+    /// Completes a multi-factor sign-in begun with another method (text;
+    /// any JSON value is taken, as `body::cast_text` says).
     #[oai(rename = "mfaId")]
-    mfa_id: Option<String>,
+    mfa_id: Option<Value>,
 }
 
 #[derive(Object)]
@@ -163,8 +168,9 @@ pub struct PasswordAuthBody {
     /// Restricts the lookup to this one identity field.
     #[oai(default)]
     identity_field: String,
-    /// Completes a multi-factor sign-in begun with another method.
-    mfa_id: Option<String>,
+    /// Completes a multi-factor sign-in begun with another method (text;
+    /// any JSON value is taken, as `body::cast_text` says).
+    mfa_id: Option<Value>,
 }
 
 pub struct AuthApi {
@@ -318,7 +324,7 @@ impl AuthApi {
                 identity: body.identity,
                 password: body.password,
                 identity_field: body.identity_field,
-                mfa_id: body.mfa_id,
+                mfa_id: body::cast_text(body.mfa_id),
             },
         )
         .await
@@ -352,7 +358,7 @@ impl AuthApi {
             code_verifier: body.code_verifier,
             redirect_url: body.redirect_url,
             create_data,
-            mfa_id: body.mfa_id,
+            mfa_id: body::cast_text(body.mfa_id),
         };
         let c = path::auth_collection(&self.state, &collection.0)?;
         let signed_in = oauth2::sign_in(&self.state.auth(), &self.state.records(), &requester, c, input)

@@ -29,8 +29,9 @@ pub struct AuthWithOtpBody {
     /// The code from the mail.
     #[oai(default)]
     password: String,
-    /// Completes a multi-factor sign-in begun with another method.
-    mfa_id: Option<String>,
+    /// Completes a multi-factor sign-in begun with another method (text;
+    /// any JSON value is taken, as `body::cast_text` says).
+    mfa_id: Option<Value>,
 }
 
 pub struct OtpApi {
@@ -83,9 +84,15 @@ impl OtpApi {
         let body = body.0;
         let c = path::auth_collection(&self.state, &collection.0)?;
         let c = otp::Enabled::check(c).map_err(ApiError::from)?;
-        let signed_in = otp::sign_in(&self.state.auth(), c, &body.otp_id, &body.password, body.mfa_id)
-            .await
-            .map_err(ApiError::from)?;
+        let signed_in = otp::sign_in(
+            &self.state.auth(),
+            c,
+            &body.otp_id,
+            &body.password,
+            body::cast_text(body.mfa_id),
+        )
+        .await
+        .map_err(ApiError::from)?;
         complete(&self.state, req, signed_in).await
     }
 }

@@ -297,6 +297,59 @@ fn contexts() -> Vec<Case> {
     cases
 }
 
+/// Body fields of the wrong JSON type, where text is expected.
+fn mistyped() -> Vec<Case> {
+    let pw = "/api/collections/pa_people/auth-with-password";
+    let people = |action: &str| format!("/api/collections/pa_people/{action}");
+    vec![
+        post(pw, GUEST, json!({"identity": 5, "password": "pass-word-1"})),
+        post(pw, GUEST, json!({"identity": "ann@example.com", "password": 5})),
+        post(pw, GUEST, json!({"identity": true, "password": "pass-word-1"})),
+        post(
+            pw,
+            GUEST,
+            json!({"identity": "ann", "password": "pass-word-1", "identityField": 5}),
+        ),
+        post(
+            pw,
+            GUEST,
+            json!({"identity": "ann", "password": "pass-word-1", "mfaId": 5}),
+        ),
+        post(
+            "/api/collections/pa_mfa/auth-with-otp",
+            GUEST,
+            json!({"otpId": 5, "password": 5}),
+        ),
+        post("/api/collections/pa_mfa/request-otp", GUEST, json!({"email": 5})),
+        post(people("request-verification"), GUEST, json!({"email": 5})),
+        post(people("request-verification"), GUEST, json!({"email": true})),
+        post(people("confirm-verification"), GUEST, json!({"token": 5})),
+        post(people("request-password-reset"), GUEST, json!({"email": 5})),
+        post(
+            people("confirm-password-reset"),
+            GUEST,
+            json!({"token": 5, "password": "pass-word-2", "passwordConfirm": "pass-word-2"}),
+        ),
+        post(
+            people("confirm-password-reset"),
+            GUEST,
+            json!({"token": "x", "password": 12345678, "passwordConfirm": 12345678}),
+        ),
+        post(people("request-email-change"), USER, json!({"newEmail": 5})),
+        post(
+            people("confirm-email-change"),
+            GUEST,
+            json!({"token": 5, "password": 5}),
+        ),
+        // The control: `null` is no value, as in Go.
+        post(
+            pw,
+            GUEST,
+            json!({"identity": "ann", "password": "pass-word-1", "mfaId": null}),
+        ),
+    ]
+}
+
 /// The answers of one server to `cases`, on the seeded collections.
 async fn answers(s: &Server, cases: Vec<Case>) -> Vec<Value> {
     seed(s).await;
@@ -359,6 +412,11 @@ async fn sign_in_answers_match_pocketbase() {
 #[tokio::test]
 async fn auth_routes_word_a_missing_collection_as_pocketbase() {
     assert_answered_alike(contexts).await;
+}
+
+#[tokio::test]
+async fn mistyped_body_fields_are_a_body_that_cannot_be_loaded() {
+    assert_answered_alike(mistyped).await;
 }
 
 /// A sign-in with MFA on: the password's `{mfaId}`, then the second
