@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path};
 
 use super::{
     ApiTags,
-    body::{self, Body},
+    body::{self, LateBody},
     guard, path,
 };
 use crate::{
@@ -87,12 +87,12 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<EmailBody>,
+        body: LateBody<EmailBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
         let c = path::auth_collection(&self.state, &collection.0)?;
         let c = Verifiable::check(c).map_err(ApiError::from)?;
-        let email = body::email("email", &body.0.email)?;
+        let email = body::email("email", &body.read()?.email)?;
         flows::request_verification(&self.state.auth(), c, &email)
             .await
             .map_err(ApiError::from)?;
@@ -109,12 +109,12 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<TokenBody>,
+        body: LateBody<TokenBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
         let c = path::auth_collection(&self.state, &collection.0)?;
         let c = Verifiable::check(c).map_err(ApiError::from)?;
-        flows::confirm_verification(&self.state.auth(), c, &body.0.token)
+        flows::confirm_verification(&self.state.auth(), c, &body.read()?.token)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -130,11 +130,11 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<EmailBody>,
+        body: LateBody<EmailBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
         let c = path::auth_collection(&self.state, &collection.0)?;
-        let email = body::email("email", &body.0.email)?;
+        let email = body::email("email", &body.read()?.email)?;
         flows::request_password_reset(&self.state.auth(), c, &email)
             .await
             .map_err(ApiError::from)?;
@@ -152,16 +152,16 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<ConfirmResetBody>,
+        body: LateBody<ConfirmResetBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let body = body.0;
+        let c = path::auth_collection(&self.state, &collection.0)?;
+        let body = body.read()?;
         let input = NewPassword {
             token: body.token,
             password: body.password,
             password_confirm: body.password_confirm,
         };
-        let c = path::auth_collection(&self.state, &collection.0)?;
         flows::confirm_password_reset(&self.state.auth(), c, input)
             .await
             .map_err(ApiError::from)?;
@@ -178,7 +178,7 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<EmailChangeBody>,
+        body: LateBody<EmailChangeBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
         let c = path::route_collection(&self.state, &collection.0)?;
@@ -186,7 +186,7 @@ impl AccountApi {
         // Only a record of the path's collection passes, so that
         // collection is an auth collection past this check.
         let change = EmailChange::check(c, &caller).map_err(ApiError::from)?;
-        let new_email = body::email("newEmail", &body.0.new_email)?;
+        let new_email = body::email("newEmail", &body.read()?.new_email)?;
         flows::request_email_change(&self.state.auth(), change, &new_email)
             .await
             .map_err(ApiError::from)?;
@@ -204,11 +204,12 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<ConfirmEmailChangeBody>,
+        body: LateBody<ConfirmEmailChangeBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
         let c = path::auth_collection(&self.state, &collection.0)?;
-        flows::confirm_email_change(&self.state.auth(), c, &body.0.token, &body.0.password)
+        let body = body.read()?;
+        flows::confirm_email_change(&self.state.auth(), c, &body.token, &body.password)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)

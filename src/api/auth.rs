@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     ApiTags,
-    body::{self, Body},
+    body::{self, LateBody},
     guard, path, refresh_cookie,
 };
 use crate::{
@@ -270,7 +270,7 @@ impl AuthApi {
         req: &Request,
         collection: Path<String>,
         id: Path<String>,
-        body: Body<ImpersonateBody>,
+        body: LateBody<ImpersonateBody>,
     ) -> poem::Result<Json<Value>> {
         guard::refuse_api_key(req)?;
         guard::require_superuser(&self.state, req).await?;
@@ -280,7 +280,7 @@ impl AuthApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(ApiError::not_found)?;
-        let duration = match u64::try_from(body.0.duration) {
+        let duration = match u64::try_from(body.read()?.duration) {
             Err(_) => {
                 let negative = FieldError::new(
                     "validation_min_greater_equal_than_required",
@@ -312,11 +312,12 @@ impl AuthApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<PasswordAuthBody>,
+        body: LateBody<PasswordAuthBody>,
     ) -> poem::Result<AuthResponse> {
         guard::refuse_api_key(req)?;
-        let body = body.0;
         let c = path::auth_collection(&self.state, &collection.0)?;
+        password_signin::check_enabled(&c).map_err(ApiError::from)?;
+        let body = body.read()?;
         let signed_in = password_signin::with_password(
             &self.state.auth(),
             c,
@@ -343,10 +344,12 @@ impl AuthApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<OAuth2AuthBody>,
+        body: LateBody<OAuth2AuthBody>,
     ) -> poem::Result<AuthResponse> {
         guard::refuse_api_key(req)?;
-        let body = body.0;
+        let c = path::auth_collection(&self.state, &collection.0)?;
+        oauth2::check_enabled(&c).map_err(ApiError::from)?;
+        let body = body.read()?;
         let create_data = match body.create_data {
             Some(Value::Object(data)) => data,
             _ => serde_json::Map::new(),
@@ -360,7 +363,6 @@ impl AuthApi {
             create_data,
             mfa_id: body::cast_text(body.mfa_id),
         };
-        let c = path::auth_collection(&self.state, &collection.0)?;
         let signed_in = oauth2::sign_in(&self.state.auth(), &self.state.records(), &requester, c, input)
             .await
             .map_err(ApiError::from)?;

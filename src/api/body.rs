@@ -398,6 +398,44 @@ pub fn cast_text(value: Option<Value>) -> Option<String> {
     }
 }
 
+/// `Body<T>`, read when the handler asks (`read`) rather than before it
+/// runs. PocketBase loads an auth route's body only after its other
+/// checks (the collection, the caller, whether the method is enabled, the
+/// record), so a body it cannot load is answered after those refusals;
+/// with `Body<T>` the framework would answer it first.
+pub struct LateBody<T>(poem::Result<T>);
+
+impl<T> LateBody<T> {
+    /// The typed body, or why it could not be loaded.
+    pub fn read(self) -> poem::Result<T> {
+        self.0
+    }
+}
+
+impl<'a, T: ParseFromJSON> ApiExtractor<'a> for LateBody<T> {
+    const TYPES: &'static [ApiExtractorType] = <Body<T> as ApiExtractor<'a>>::TYPES;
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <Body<T> as ApiExtractor<'a>>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        <Body<T> as ApiExtractor<'a>>::request_meta()
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let read = <Body<T> as ApiExtractor<'a>>::from_request(req, body, param_opts).await;
+        Ok(Self(read.map(|Body(t)| t)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -350,6 +350,62 @@ fn mistyped() -> Vec<Case> {
     ]
 }
 
+/// A body that cannot be loaded (not an object, or mistyped), where the
+/// request is also refused for something else: the other refusal comes
+/// first, as PocketBase reads the body last.
+fn late_bodies() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (collection, action, caller) in [
+        ("nope", "auth-with-password", GUEST),
+        ("pa_plain", "auth-with-password", GUEST),
+        ("pa_nopassword", "auth-with-password", GUEST),
+        ("pa_people", "auth-with-password", GUEST),
+        ("pa_people", "auth-with-password", GARBAGE),
+        ("pa_people", "request-otp", GUEST),
+        ("pa_people", "auth-with-otp", GUEST),
+        ("pa_mfa", "auth-with-otp", GUEST),
+        ("pa_mfa", "request-otp", GUEST),
+        ("nope", "request-otp", GUEST),
+        ("nope", "request-verification", GUEST),
+        ("pa_plain", "confirm-verification", GUEST),
+        ("_superusers", "request-verification", GUEST),
+        ("_superusers", "confirm-verification", GUEST),
+        ("pa_people", "request-verification", GUEST),
+        ("pa_people", "confirm-verification", GUEST),
+        ("pa_people", "request-password-reset", GUEST),
+        ("pa_people", "confirm-password-reset", GUEST),
+        ("pa_people", "request-email-change", GUEST),
+        ("pa_people", "request-email-change", SUPERUSER),
+        ("_superusers", "request-email-change", SUPERUSER),
+        ("pa_people", "request-email-change", USER),
+        ("pa_people", "confirm-email-change", GUEST),
+        ("pa_people", "impersonate/papeople0000002", GUEST),
+        ("pa_people", "impersonate/papeople0000002", USER),
+        ("nope", "impersonate/papeople0000002", SUPERUSER),
+        ("pa_people", "impersonate/papeople0000009", SUPERUSER),
+        ("pa_people", "impersonate/papeople0000002", SUPERUSER),
+        ("pa_people", "auth-with-oauth2", GUEST),
+        ("nope", "auth-with-oauth2", GUEST),
+    ] {
+        for body in [
+            json!([]),
+            json!({"identity": 5, "password": 5, "email": 5, "token": 5, "newEmail": 5,
+                "otpId": 5, "duration": "x", "provider": 5}),
+        ] {
+            let path = format!("/api/collections/{collection}/{action}");
+            cases.push(post(path, caller, body));
+        }
+    }
+    // The control: with nothing else refused, the body is the answer.
+    let ann = json!({"identity": "ann", "password": "pass-word-1"});
+    cases.push(post(
+        "/api/collections/pa_nopassword/auth-with-password",
+        GUEST,
+        ann,
+    ));
+    cases
+}
+
 /// The answers of one server to `cases`, on the seeded collections.
 async fn answers(s: &Server, cases: Vec<Case>) -> Vec<Value> {
     seed(s).await;
@@ -417,6 +473,11 @@ async fn auth_routes_word_a_missing_collection_as_pocketbase() {
 #[tokio::test]
 async fn mistyped_body_fields_are_a_body_that_cannot_be_loaded() {
     assert_answered_alike(mistyped).await;
+}
+
+#[tokio::test]
+async fn other_refusals_come_before_an_unreadable_body() {
+    assert_answered_alike(late_bodies).await;
 }
 
 /// A sign-in with MFA on: the password's `{mfaId}`, then the second
