@@ -548,3 +548,90 @@ async fn mfa_second_factors_answer_as_pocketbase() {
     let actual = mfa_steps(&both.cairn).await;
     assert_alike(&expected, &actual);
 }
+
+/// Password resets confirmed with a genuine token: a new password the
+/// collection's password field refuses (too short for its `min`, longer
+/// than bcrypt takes), a mismatch, and a good one (the control); on the
+/// default field and on one with `min` 12.
+async fn resets(s: &Server) -> Vec<Value> {
+    let (port, mut received) = crate::mail::smtp_sink().await;
+    s.admin(
+        "PATCH",
+        "/api/settings",
+        json!({"smtp": {"enabled": true, "host": "127.0.0.1", "port": port},
+            "meta": {"senderAddress": "noreply@example.com"}}),
+    )
+    .await;
+    let mut out = Vec::new();
+    for (collection, min) in [("pa_resets", 0), ("pa_strict", 12)] {
+        let mut made = s
+            .admin(
+                "POST",
+                "/api/collections",
+                json!({"name": collection, "type": "auth", "fields": []}),
+            )
+            .await;
+        if min > 0 {
+            for f in made["fields"].as_array_mut().unwrap() {
+                if f["name"] == "password" {
+                    f["min"] = json!(min);
+                    f["pattern"] = json!("^[a-z0-9-]+$");
+                }
+            }
+            s.admin(
+                "PATCH",
+                &format!("/api/collections/{collection}"),
+                json!({"fields": made["fields"]}),
+            )
+            .await;
+        }
+        let body = json!({"email": "reset@example.com", "password": "pass-word-long-1", "passwordConfirm": "pass-word-long-1"});
+        s.admin("POST", &format!("/api/collections/{collection}/records"), body)
+            .await;
+        let path = format!("/api/collections/{collection}/request-password-reset");
+        let (status, _) = s
+            .call("POST", &path, None, Some(json!({"email": "reset@example.com"})))
+            .await;
+        assert_eq!(status, 204);
+        let token = crate::lifecycle_tokens::mailed_token(&mut received).await;
+        // A token that is no token, with a bad password: both are named.
+        for (password, confirm) in [("short", "short"), ("pass-word-new-2", "pass-word-new-3")] {
+            let body = json!({"token": "x", "password": password, "passwordConfirm": confirm});
+            let path = format!("/api/collections/{collection}/confirm-password-reset");
+            let (status, answer) = s.call("POST", &path, None, Some(body)).await;
+            out.push(json!({"request": format!("{collection}: no token, {password}"), "status": status, "body": answer}));
+        }
+        let (max, long, very_long) = ("x".repeat(71), "x".repeat(72), "x".repeat(300));
+        // The good ones last: a reset spends its token.
+        for (password, confirm) in [
+            ("short-7", "short-7"),
+            (long.as_str(), long.as_str()),
+            (very_long.as_str(), very_long.as_str()),
+            ("pass-word-new-2", "pass-word-new-3"),
+            ("", ""),
+            ("pass-word-new-2", ""),
+            ("Upper-Case-Word", "Upper-Case-Word"),
+            ("nine-char", "nine-char"),
+            (max.as_str(), max.as_str()),
+        ] {
+            let body = json!({"token": token, "password": password, "passwordConfirm": confirm});
+            let path = format!("/api/collections/{collection}/confirm-password-reset");
+            let (status, answer) = s.call("POST", &path, None, Some(body)).await;
+            out.push(json!({"request": format!("{collection}: {} chars", password.len()), "status": status, "body": answer}));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn password_resets_check_the_new_password_as_pocketbase() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let expected = resets(&both.pb).await;
+    let actual = resets(&both.cairn).await;
+    assert_alike(&expected, &actual);
+    // The control: the good password was taken, on both collections.
+    let taken = actual.iter().filter(|a| a["status"] == 204).count();
+    assert_eq!(taken, 2, "{actual:#?}");
+}
