@@ -14,7 +14,10 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::flows::{self, EmailChange, NewPassword, Verifiable},
+    auth::{
+        flows::{self, EmailChange, Verifiable},
+        password_reset::{self, NewPassword},
+    },
     http::error::ApiError,
 };
 
@@ -162,7 +165,7 @@ impl AccountApi {
             password: body.password,
             password_confirm: body.password_confirm,
         };
-        flows::confirm_password_reset(&self.state.auth(), c, input)
+        password_reset::confirm_password_reset(&self.state.auth(), c, input)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
