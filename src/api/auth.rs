@@ -350,9 +350,12 @@ impl AuthApi {
         let c = path::auth_collection(&self.state, &collection.0)?;
         oauth2::check_enabled(&c).map_err(ApiError::from)?;
         let body = body.read()?;
+        // PocketBase's form takes an object or nothing; anything else is
+        // a body it cannot load (and Cairn went on to the provider).
         let create_data = match body.create_data {
             Some(Value::Object(data)) => data,
-            _ => serde_json::Map::new(),
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(_) => return Err(ApiError::bad_request(messages::BAD_REQUEST_BODY).into()),
         };
         let requester = guard::requester(&self.state, req, Some(&create_data)).await?;
         let input = CodeSignIn {

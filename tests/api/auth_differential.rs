@@ -549,6 +549,84 @@ async fn mfa_second_factors_answer_as_pocketbase() {
     assert_alike(&expected, &actual);
 }
 
+/// `auth-methods` with every OAuth2 provider on (the per-request state,
+/// PKCE pair, links and logos masked; `link_of` in `oauth2::catalog` compares the
+/// links), and OAuth2 sign-ins whose body no provider is asked about: a
+/// provider that is not there, no code, a `createData` that is not an
+/// object. None of them reaches a provider.
+async fn oauth2_answers(s: &Server) -> Vec<Value> {
+    let names = cairn::schema::auth_options::OAUTH2_PROVIDERS;
+    let providers: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            let mut p = json!({"name": n, "clientId": "client-1", "clientSecret": "secret-1"});
+            if n.starts_with("oidc") || *n == "mailcow" {
+                p["authURL"] = json!("https://id.example.com/authorize");
+                p["tokenURL"] = json!("https://id.example.com/token");
+                p["userInfoURL"] = json!("https://id.example.com/userinfo");
+            }
+            p
+        })
+        .collect();
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "pa_oauth", "type": "auth", "fields": [],
+            "oauth2": {"enabled": true, "providers": providers}}),
+    )
+    .await;
+    let (status, mut methods) = s
+        .call("GET", "/api/collections/pa_oauth/auth-methods", None, None)
+        .await;
+    assert_eq!(status, 200, "{methods}");
+    for list in ["authProviders", "/oauth2/providers"] {
+        let list = if list.starts_with('/') {
+            methods.pointer_mut(list)
+        } else {
+            methods.get_mut(list)
+        };
+        for p in list.and_then(Value::as_array_mut).unwrap() {
+            assert_eq!(p["authUrl"], p["authURL"], "{p}");
+            // PocketBase's `oauth2.providers` carry its own SVG logos
+            // (its legacy `authProviders` an empty one); Cairn ships
+            // none, and says "" in both.
+            assert!(p["logo"].is_string(), "{p}");
+            p["logo"] = json!("<masked>");
+            for key in ["state", "codeVerifier", "codeChallenge", "authURL", "authUrl"] {
+                if p[key].as_str().is_some_and(|v| !v.is_empty()) {
+                    p[key] = json!("<masked>");
+                }
+            }
+        }
+    }
+    let mut out = vec![methods];
+    let path = "/api/collections/pa_oauth/auth-with-oauth2";
+    for body in [
+        json!({}),
+        json!({"provider": "nope", "code": "x"}),
+        json!({"provider": "google"}),
+        json!({"provider": "nope", "code": "x", "createData": "text"}),
+        json!({"provider": "nope", "code": "x", "createData": [1]}),
+        json!({"provider": "nope", "code": "x", "createData": 5}),
+        json!({"provider": "nope", "code": "x", "createData": null}),
+        json!({"provider": "nope", "code": "x", "createData": {"name": "x"}}),
+    ] {
+        let (status, answer) = s.call("POST", path, None, Some(body.clone())).await;
+        out.push(json!({"request": body, "status": status, "body": answer}));
+    }
+    out
+}
+
+#[tokio::test]
+async fn oauth2_methods_and_refused_bodies_answer_as_pocketbase() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let expected = oauth2_answers(&both.pb).await;
+    let actual = oauth2_answers(&both.cairn).await;
+    assert_alike(&expected, &actual);
+}
+
 /// Password resets confirmed with a genuine token: a new password the
 /// collection's password field refuses (too short for its `min`, longer
 /// than bcrypt takes), a mismatch, and a good one (the control); on the
