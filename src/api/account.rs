@@ -9,12 +9,15 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path};
 
 use super::{
     ApiTags,
-    body::{self, Body},
+    body::{self, LateBody},
     guard, path,
 };
 use crate::{
     app::AppState,
-    auth::flows::{self, EmailChange, NewPassword, Verifiable},
+    auth::{
+        flows::{self, EmailChange, Verifiable},
+        password_reset::{self, NewPassword},
+    },
     http::error::ApiError,
 };
 
@@ -87,12 +90,12 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<EmailBody>,
+        body: LateBody<EmailBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let c = Verifiable::check(c).map_err(ApiError::from)?;
-        let email = body::email("email", &body.0.email)?;
+        let email = body::email("email", &body.read()?.email)?;
         flows::request_verification(&self.state.auth(), c, &email)
             .await
             .map_err(ApiError::from)?;
@@ -109,12 +112,12 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<TokenBody>,
+        body: LateBody<TokenBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let c = Verifiable::check(c).map_err(ApiError::from)?;
-        flows::confirm_verification(&self.state.auth(), c, &body.0.token)
+        flows::confirm_verification(&self.state.auth(), c, &body.read()?.token)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -130,11 +133,11 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<EmailBody>,
+        body: LateBody<EmailBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
-        let email = body::email("email", &body.0.email)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
+        let email = body::email("email", &body.read()?.email)?;
         flows::request_password_reset(&self.state.auth(), c, &email)
             .await
             .map_err(ApiError::from)?;
@@ -152,17 +155,17 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<ConfirmResetBody>,
+        body: LateBody<ConfirmResetBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let body = body.0;
+        let c = path::auth_collection(&self.state, &collection.0)?;
+        let body = body.read()?;
         let input = NewPassword {
             token: body.token,
             password: body.password,
             password_confirm: body.password_confirm,
         };
-        let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::confirm_password_reset(&self.state.auth(), c, input)
+        password_reset::confirm_password_reset(&self.state.auth(), c, input)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)
@@ -178,13 +181,15 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<EmailChangeBody>,
+        body: LateBody<EmailChangeBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
+        let c = path::route_collection(&self.state, &collection.0)?;
         let caller = guard::identify(&self.state, req).await?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        // Only a record of the path's collection passes, so that
+        // collection is an auth collection past this check.
         let change = EmailChange::check(c, &caller).map_err(ApiError::from)?;
-        let new_email = body::email("newEmail", &body.0.new_email)?;
+        let new_email = body::email("newEmail", &body.read()?.new_email)?;
         flows::request_email_change(&self.state.auth(), change, &new_email)
             .await
             .map_err(ApiError::from)?;
@@ -202,11 +207,12 @@ impl AccountApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<ConfirmEmailChangeBody>,
+        body: LateBody<ConfirmEmailChangeBody>,
     ) -> poem::Result<Done> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
-        flows::confirm_email_change(&self.state.auth(), c, &body.0.token, &body.0.password)
+        let c = path::auth_collection(&self.state, &collection.0)?;
+        let body = body.read()?;
+        flows::confirm_email_change(&self.state.auth(), c, &body.token, &body.password)
             .await
             .map_err(ApiError::from)?;
         Ok(Done::NoContent)

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     ApiTags,
-    body::Body,
+    body::{self, LateBody},
     guard::{self, SuperuserInPerson},
     path, refresh_cookie,
 };
@@ -131,12 +131,8 @@ pub struct ImpersonateBody {
 /// The typed options of an auth collection, which every auth collection of
 /// the catalog has.
 fn auth_options(c: &Collection) -> Result<&AuthOptions, ApiError> {
-    c.auth().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            crate::http::error::messages::MISSING_COLLECTION,
-        )
-    })
+    c.auth()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("auth collection {} has no auth options", c.name)))
 }
 
 #[derive(Object)]
@@ -156,9 +152,10 @@ pub struct OAuth2AuthBody {
     /// Fields for the account, should this sign-in create one.
     #[oai(default, rename = "createData")]
     create_data: Option<Value>,
-    /// Completes a multi-factor sign-in begun with another method.
+    /// Completes a multi-factor sign-in begun with another method (text;
+    /// any JSON value is taken, as `body::cast_text` says).
     #[oai(rename = "mfaId")]
-    mfa_id: Option<String>,
+    mfa_id: Option<Value>,
 }
 
 #[derive(Object)]
@@ -172,8 +169,9 @@ pub struct PasswordAuthBody {
     /// Restricts the lookup to this one identity field.
     #[oai(default)]
     identity_field: String,
-    /// Completes a multi-factor sign-in begun with another method.
-    mfa_id: Option<String>,
+    /// Completes a multi-factor sign-in begun with another method (text;
+    /// any JSON value is taken, as `body::cast_text` says).
+    mfa_id: Option<Value>,
 }
 
 pub struct AuthApi {
@@ -228,7 +226,7 @@ impl AuthApi {
     )]
     async fn auth_refresh(&self, req: &Request, collection: Path<String>) -> poem::Result<Json<Value>> {
         guard::refuse_api_key(req)?;
-        let c = path::auth_collection(&self.state, &collection.0)?;
+        let c = path::route_collection(&self.state, &collection.0)?;
         let (record, presented) = match guard::identify(&self.state, req).await? {
             Caller::Guest => return Err(ApiError::unauthorized(messages::UNAUTHORIZED).into()),
             Caller::Record(r, _) if r.collection.id != c.id => {
@@ -244,6 +242,7 @@ impl AuthApi {
             }
             Caller::Record(r, presented) => (r, presented),
         };
+        let c = path::auth_kind(c)?;
         // Re-read the record: the cached one may predate an update.
         let fresh = load_auth_record(&self.state.store.data, c.clone(), record.id.clone())
             .await
@@ -273,15 +272,15 @@ impl AuthApi {
         req: &Request,
         collection: Path<String>,
         id: Path<String>,
-        body: Body<ImpersonateBody>,
+        body: LateBody<ImpersonateBody>,
     ) -> poem::Result<Json<Value>> {
-        let c = path::auth_collection(&self.state, &collection.0)?;
+        let c = path::impersonated_collection(&self.state, &collection.0)?;
         let id = path::record_id(&id.0)?;
         let target = load_auth_record(&self.state.store.data, c.clone(), id.as_str().to_owned())
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(ApiError::not_found)?;
-        let duration = match u64::try_from(body.0.duration) {
+        let duration = match u64::try_from(body.read()?.duration) {
             Err(_) => {
                 let negative = FieldError::new(
                     "validation_min_greater_equal_than_required",
@@ -313,11 +312,12 @@ impl AuthApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<PasswordAuthBody>,
+        body: LateBody<PasswordAuthBody>,
     ) -> poem::Result<AuthResponse> {
         guard::refuse_api_key(req)?;
-        let body = body.0;
         let c = path::auth_collection(&self.state, &collection.0)?;
+        password_signin::check_enabled(&c).map_err(ApiError::from)?;
+        let body = body.read()?;
         let signed_in = password_signin::with_password(
             &self.state.auth(),
             c,
@@ -325,7 +325,7 @@ impl AuthApi {
                 identity: body.identity,
                 password: body.password,
                 identity_field: body.identity_field,
-                mfa_id: body.mfa_id,
+                mfa_id: body::cast_text(body.mfa_id),
             },
         )
         .await
@@ -344,13 +344,18 @@ impl AuthApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<OAuth2AuthBody>,
+        body: LateBody<OAuth2AuthBody>,
     ) -> poem::Result<AuthResponse> {
         guard::refuse_api_key(req)?;
-        let body = body.0;
+        let c = path::auth_collection(&self.state, &collection.0)?;
+        oauth2::check_enabled(&c).map_err(ApiError::from)?;
+        let body = body.read()?;
+        // PocketBase's form takes an object or nothing; anything else is
+        // a body it cannot load (and Cairn went on to the provider).
         let create_data = match body.create_data {
             Some(Value::Object(data)) => data,
-            _ => serde_json::Map::new(),
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(_) => return Err(ApiError::bad_request(messages::BAD_REQUEST_BODY).into()),
         };
         let requester = guard::requester(&self.state, req, Some(&create_data)).await?;
         let input = CodeSignIn {
@@ -359,9 +364,8 @@ impl AuthApi {
             code_verifier: body.code_verifier,
             redirect_url: body.redirect_url,
             create_data,
-            mfa_id: body.mfa_id,
+            mfa_id: body::cast_text(body.mfa_id),
         };
-        let c = path::auth_collection(&self.state, &collection.0)?;
         let signed_in = oauth2::sign_in(&self.state.auth(), &self.state.records(), &requester, c, input)
             .await
             .map_err(ApiError::from)?;

@@ -235,21 +235,52 @@ impl Fields {
         if !self.from_form {
             return;
         }
-        let mut registry = Registry::new();
-        T::register(&mut registry);
-        let resolve = |schema: &MetaSchemaRef| match schema {
-            MetaSchemaRef::Inline(s) => Some(s.as_ref().clone()),
-            MetaSchemaRef::Reference(name) => registry.schemas.get(name).cloned(),
-        };
-        let properties = resolve(&T::schema_ref())
-            .map(|s| s.properties)
-            .unwrap_or_default();
-        for (name, schema) in &properties {
-            if let (Some(value), Some(schema)) = (self.values.get_mut(*name), resolve(schema)) {
-                coerce(value, schema.ty);
+        for (name, kind) in property_kinds::<T>() {
+            if let Some(value) = self.values.get_mut(name) {
+                coerce(value, kind);
             }
         }
     }
+
+    /// Refuses a JSON number or boolean where `T` declares text, as
+    /// PocketBase's typed forms do (Go's JSON decoding): poem-openapi
+    /// would take `{"password": 12345678}` as the text `"12345678"`,
+    /// so a sign-in or a reset with a mistyped field was tried (and
+    /// answered as a wrong password or a bad token) where PocketBase
+    /// answers that the body could not be loaded. Form values are text,
+    /// so only JSON is checked; `null` is no value, as in Go.
+    fn check_text_for<T: Type>(&self) -> Result<(), BodyError> {
+        if self.from_form {
+            return Ok(());
+        }
+        for (name, kind) in property_kinds::<T>() {
+            if kind == "string"
+                && let Some(value @ (Value::Number(_) | Value::Bool(_))) = self.values.get(name)
+            {
+                return Err(BodyError::Unreadable(format!(
+                    "{name}: text expected, got {value}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The JSON Schema type of each property `T` declares.
+fn property_kinds<T: Type>() -> Vec<(&'static str, &'static str)> {
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let resolve = |schema: &MetaSchemaRef| match schema {
+        MetaSchemaRef::Inline(s) => Some(s.as_ref().clone()),
+        MetaSchemaRef::Reference(name) => registry.schemas.get(name).cloned(),
+    };
+    let properties = resolve(&T::schema_ref())
+        .map(|s| s.properties)
+        .unwrap_or_default();
+    properties
+        .iter()
+        .filter_map(|(name, schema)| Some((*name, resolve(schema)?.ty)))
+        .collect()
 }
 
 /// For plain poem handlers, with the common wording for a bad body.
@@ -348,9 +379,60 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for Body<T> {
     ) -> poem::Result<Self> {
         let mut fields = Fields::read(req, body).await?;
         fields.coerce_for::<T>();
+        fields.check_text_for::<T>()?;
         T::parse_from_json(Some(Value::Object(fields.values)))
             .map(Body)
             .map_err(|err| BodyError::Unreadable(err.into_message()).into())
+    }
+}
+
+/// A body value PocketBase reads outside its typed form and casts to text
+/// (the `mfaId` of a sign-in): a number or a boolean is its text, not a
+/// body that cannot be loaded; anything else is no value.
+pub fn cast_text(value: Option<Value>) -> Option<String> {
+    match value? {
+        Value::String(text) => Some(text),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `Body<T>`, read when the handler asks (`read`) rather than before it
+/// runs. PocketBase loads an auth route's body only after its other
+/// checks (the collection, the caller, whether the method is enabled, the
+/// record), so a body it cannot load is answered after those refusals;
+/// with `Body<T>` the framework would answer it first.
+pub struct LateBody<T>(poem::Result<T>);
+
+impl<T> LateBody<T> {
+    /// The typed body, or why it could not be loaded.
+    pub fn read(self) -> poem::Result<T> {
+        self.0
+    }
+}
+
+impl<'a, T: ParseFromJSON> ApiExtractor<'a> for LateBody<T> {
+    const TYPES: &'static [ApiExtractorType] = <Body<T> as ApiExtractor<'a>>::TYPES;
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <Body<T> as ApiExtractor<'a>>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        <Body<T> as ApiExtractor<'a>>::request_meta()
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let read = <Body<T> as ApiExtractor<'a>>::from_request(req, body, param_opts).await;
+        Ok(Self(read.map(|Body(t)| t)))
     }
 }
 

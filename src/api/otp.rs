@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     ApiTags,
     auth::{AuthResponse, complete},
-    body::{self, Body},
+    body::{self, LateBody},
     guard, path,
 };
 use crate::{app::AppState, auth::otp, http::error::ApiError};
@@ -29,8 +29,9 @@ pub struct AuthWithOtpBody {
     /// The code from the mail.
     #[oai(default)]
     password: String,
-    /// Completes a multi-factor sign-in begun with another method.
-    mfa_id: Option<String>,
+    /// Completes a multi-factor sign-in begun with another method (text;
+    /// any JSON value is taken, as `body::cast_text` says).
+    mfa_id: Option<Value>,
 }
 
 pub struct OtpApi {
@@ -55,12 +56,12 @@ impl OtpApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<RequestOtpBody>,
+        body: LateBody<RequestOtpBody>,
     ) -> poem::Result<Json<Value>> {
         guard::refuse_api_key(req)?;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let c = otp::Enabled::check(c).map_err(ApiError::from)?;
-        let email = body::email("email", &body.0.email)?;
+        let email = body::email("email", &body.read()?.email)?;
         let otp_id = otp::request(&self.state.auth(), c, &email)
             .await
             .map_err(ApiError::from)?;
@@ -77,15 +78,21 @@ impl OtpApi {
         &self,
         req: &Request,
         collection: Path<String>,
-        body: Body<AuthWithOtpBody>,
+        body: LateBody<AuthWithOtpBody>,
     ) -> poem::Result<AuthResponse> {
         guard::refuse_api_key(req)?;
-        let body = body.0;
-        let c = path::flow_collection(&self.state, &collection.0)?;
+        let c = path::auth_collection(&self.state, &collection.0)?;
         let c = otp::Enabled::check(c).map_err(ApiError::from)?;
-        let signed_in = otp::sign_in(&self.state.auth(), c, &body.otp_id, &body.password, body.mfa_id)
-            .await
-            .map_err(ApiError::from)?;
+        let body = body.read()?;
+        let signed_in = otp::sign_in(
+            &self.state.auth(),
+            c,
+            &body.otp_id,
+            &body.password,
+            body::cast_text(body.mfa_id),
+        )
+        .await
+        .map_err(ApiError::from)?;
         complete(&self.state, req, signed_in).await
     }
 }

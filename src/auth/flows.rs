@@ -1,6 +1,7 @@
 //! The account flows that run by email: verification, password reset and
 //! email change. Each is a request (mail a signed, expiring token) and a
-//! confirmation (check the token, change the account).
+//! confirmation (check the token, change the account); a password
+//! reset's confirmation, with its password checks, is `password_reset`'s.
 //!
 //! Requests answer the same whether or not the address has an account, so
 //! they cannot be used to find out who is signed up; the mail itself is
@@ -51,6 +52,10 @@ pub enum FlowError {
     Login(LoginError),
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// The reset form was fine, but the password field refuses the new
+    /// password (PocketBase: "Failed to set new password.").
+    #[error("the new password does not satisfy the password field")]
+    NotSet(FieldErrors),
 }
 
 impl From<LoginError> for FlowError {
@@ -210,7 +215,7 @@ async fn pretend_token_mail(
 /// this `purpose`, and was issued for the account's current address. A
 /// genuine token of another auth collection is named as such, as
 /// PocketBase names it; a forged one is only invalid.
-async fn token_account(
+pub(super) async fn token_account(
     auth: &AuthDeps<'_>,
     c: &Arc<Collection>,
     purpose: Purpose,
@@ -322,44 +327,6 @@ pub async fn request_password_reset(
         }
         None => pretend_token_mail(&auth.mailer, &c, Template::PasswordReset, email).await?,
     }
-    Ok(())
-}
-
-pub struct NewPassword {
-    pub token: String,
-    pub password: String,
-    pub password_confirm: String,
-}
-
-/// Sets the new password and a new token key (every session ends); the
-/// account also counts as verified, since the reset mail reached it.
-pub async fn confirm_password_reset(
-    auth: &AuthDeps<'_>,
-    c: Arc<Collection>,
-    input: NewPassword,
-) -> Result<(), FlowError> {
-    let mut errors = FieldErrors::new();
-    required(&mut errors, "token", &input.token);
-    if let Err(e) = password::check_policy(&input.password) {
-        errors.insert("password".into(), e);
-    }
-    if input.password_confirm.is_empty() {
-        errors.insert("passwordConfirm".into(), FieldError::required());
-    } else if input.password_confirm != input.password {
-        errors.insert("passwordConfirm".into(), FieldError::values_mismatch());
-    }
-    if !errors.is_empty() {
-        return Err(FlowError::Invalid(errors));
-    }
-    let (account, _) = token_account(auth, &c, Purpose::PasswordReset, &input.token).await?;
-    let hash = auth.hasher.hash(input.password).await?;
-    let reset = Change {
-        password_hash: Some(hash),
-        verified: Some(true),
-        rotate_token_key: true,
-        ..Change::default()
-    };
-    account::change(auth, c, &account.id, reset).await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod installer;
 pub mod mfa;
 pub mod oauth2;
 pub mod otp;
+pub mod password_reset;
 pub mod password_signin;
 pub mod remains;
 pub mod sessions;

@@ -55,8 +55,14 @@ fn identity_fields(c: &Collection) -> Vec<String> {
         .unwrap_or_else(|| vec!["email".into()])
 }
 
-fn enabled(c: &Collection) -> bool {
-    c.auth().is_some_and(|a| a.password_auth.enabled)
+/// Whether the collection allows password sign-in: the edge asks before
+/// it reads the body, as PocketBase does.
+pub fn check_enabled(c: &Collection) -> Result<(), LoginError> {
+    if c.auth().is_some_and(|a| a.password_auth.enabled) {
+        Ok(())
+    } else {
+        Err(LoginError::Disabled)
+    }
 }
 
 pub async fn with_password(
@@ -64,6 +70,7 @@ pub async fn with_password(
     c: Arc<Collection>,
     input: PasswordLogin,
 ) -> Result<SignedIn, LoginError> {
+    check_enabled(&c)?;
     let mut errors = FieldErrors::new();
     if input.identity.trim().is_empty() {
         errors.insert("identity".into(), FieldError::required());
@@ -73,9 +80,6 @@ pub async fn with_password(
     }
     if !errors.is_empty() {
         return Err(LoginError::Invalid(errors));
-    }
-    if !enabled(&c) {
-        return Err(LoginError::Disabled);
     }
     let mut fields = identity_fields(&c);
     if !input.identity_field.is_empty() {

@@ -137,7 +137,7 @@ async fn password_sign_in_turned_off_answers_as_pocketbase() {
 
 /// The token in a mail the sink received (quoted-printable soft breaks
 /// undone).
-async fn mailed_token(received: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+pub(crate) async fn mailed_token(received: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
     let data = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
         .await
         .expect("a mail")

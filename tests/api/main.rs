@@ -10,6 +10,7 @@ mod account_differential;
 mod account_enumeration;
 mod admin_ui;
 mod auth;
+mod auth_differential;
 mod auth_expand;
 mod auth_options_checks;
 mod backups_api;

@@ -50,14 +50,29 @@ fn entry(p: &ProviderConfig) -> Value {
     let verifier = crate::random::alphanumeric(VERIFIER_LEN);
     let challenge = code_challenge(&verifier);
     let auth_url = authorization_url(p, &state, &challenge);
+    // A provider without PKCE (bitbucket, linear, vk by default) is
+    // offered no pair, as PocketBase offers it: blank, not a pair its
+    // link does not carry.
+    let (verifier, challenge, method) = if p.pkce {
+        (verifier, challenge, "S256")
+    } else {
+        (String::new(), String::new(), "")
+    };
     json!({
         "name": p.provider.name,
         "displayName": p.display_name,
         "state": state,
+        // `authUrl`, the name before PocketBase 0.23, which it still
+        // sends beside `authURL` (and clients written then still read).
+        "authUrl": auth_url,
         "authURL": auth_url,
+        // PocketBase's entries have a `logo` too: empty in the legacy
+        // `authProviders`, its own SVG of the brand in `oauth2.providers`.
+        // Cairn ships no brand artwork, so it is empty in both.
+        "logo": "",
         "codeVerifier": verifier,
         "codeChallenge": challenge,
-        "codeChallengeMethod": "S256",
+        "codeChallengeMethod": method,
     })
 }
 

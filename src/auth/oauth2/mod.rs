@@ -73,6 +73,16 @@ pub enum OAuth2Error {
     Password(#[from] crate::identity::password::PasswordError),
 }
 
+/// Whether the collection allows OAuth2 sign-in: the edge asks before it
+/// reads the body, as PocketBase does.
+pub fn check_enabled(c: &Collection) -> Result<(), OAuth2Error> {
+    if config::enabled(c) {
+        Ok(())
+    } else {
+        Err(OAuth2Error::Disabled)
+    }
+}
+
 /// Signs in through a provider. `requester` is the caller, with
 /// `createData` as the request body its create rule sees; a new account
 /// is created through the record services (`records`), under the
@@ -85,9 +95,7 @@ pub async fn sign_in(
     input: CodeSignIn,
 ) -> Result<SignedIn, OAuth2Error> {
     let input_mfa_id = input.mfa_id.clone();
-    if !config::enabled(&c) {
-        return Err(OAuth2Error::Disabled);
-    }
+    check_enabled(&c)?;
     let mut errors = ErrorTree::new();
     if input.provider.is_empty() {
         errors.add(&["provider"], FieldError::required());

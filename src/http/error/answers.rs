@@ -178,6 +178,7 @@ impl From<FlowError> for ApiError {
                 format!("The request requires auth record from {name} collection."),
             ),
             FlowError::Login(e) => e.into(),
+            FlowError::NotSet(fields) => ApiError::validation_with("Failed to set new password.", fields),
             other => ApiError::internal(other),
         }
     }
