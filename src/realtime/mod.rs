@@ -26,6 +26,10 @@ pub use self::client::{Client, ClientStream};
 use self::topic::Subscription;
 use crate::{identity::Caller, records::events::RecordChange, schema::Schema, store::Database};
 
+/// PocketBase's bound on the client id a subscribe request names (its own
+/// ids are 40 characters): longer is a field error, not an unknown client.
+pub const MAX_CLIENT_ID: usize = 255;
+
 /// Bounds on each connection.
 #[derive(Debug, Clone)]
 pub struct RealtimeLimits {
