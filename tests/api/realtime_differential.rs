@@ -11,6 +11,8 @@
 //! while its list API does); and a password change signs the account's
 //! streams out at once, where PocketBase goes on as the account.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::{
@@ -206,5 +208,171 @@ async fn subscribe_requests_are_answered_as_pocketbase_answers_them() {
     };
     let pocketbase = subscribe_answers(&both.pb).await;
     let cairn = subscribe_answers(&both.cairn).await;
+    assert_alike(&pocketbase, &cairn);
+}
+
+const POSTS_RULE: &str = "owner = @request.auth.id || public = true \
+    || @request.auth.collectionName = 'rt_members' || @request.auth.collectionName = 'rt_crew'";
+
+/// `rt_posts` (owners, public ones and both auth collections' accounts
+/// see a post), `rt_marks` (open to all) and the auth collections
+/// `rt_members` and `rt_crew` with one account each; their tokens.
+async fn gone_schema(s: &Server) -> (String, String, String, String) {
+    let (one, two) = accounts(s).await;
+    for auth in ["rt_members", "rt_crew"] {
+        s.admin(
+            "POST",
+            "/api/collections",
+            json!({"name": auth, "type": "auth", "listRule": "", "viewRule": "", "fields": []}),
+        )
+        .await;
+    }
+    let mut tokens = Vec::new();
+    for (auth, id) in [("rt_members", "rtmember0000001"), ("rt_crew", "rtcrew000000001")] {
+        let email = format!("{id}@example.com");
+        s.admin(
+            "POST",
+            &format!("/api/collections/{auth}/records"),
+            json!({"id": id, "email": email, "password": "pass-word-1", "passwordConfirm": "pass-word-1"}),
+        )
+        .await;
+        tokens.push(login(s, auth, &email, "pass-word-1").await);
+    }
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "rt_posts", "listRule": POSTS_RULE, "viewRule": POSTS_RULE, "fields": [
+            {"name": "title", "type": "text"}, {"name": "public", "type": "bool"},
+            {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
+        ]}),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "rt_marks", "listRule": "", "viewRule": "", "fields": [{"name": "title", "type": "text"}]}),
+    )
+    .await;
+    (one, two, tokens.remove(0), tokens.remove(0))
+}
+
+/// The events `sse` received until the `rt_marks` record `mark`, and a
+/// moment after (PocketBase may send events of one write out of order),
+/// in a stable order: the event name and its data, the client id and the
+/// record's times left out.
+async fn events_until(sse: &mut Sse, mark: &str) -> Vec<String> {
+    let mut events = Vec::new();
+    let mut marked = false;
+    loop {
+        let wait = if marked {
+            Duration::from_millis(300)
+        } else {
+            Duration::from_secs(5)
+        };
+        let Ok(event) = sse.next_within(wait).await else {
+            assert!(marked, "the mark reached the stream");
+            break;
+        };
+        assert_eq!(event.id, sse.client_id);
+        let mut data = event.data;
+        if let Some(record) = data["record"].as_object_mut() {
+            record.remove("created");
+            record.remove("updated");
+        }
+        marked |= data["record"]["title"] == mark;
+        events.push(format!("{} {data}", event.name));
+    }
+    events.sort();
+    events
+}
+
+/// What streams signed in as accounts that go away hear on `s`: one whose
+/// account is deleted (it hears that deletion, and the relation the
+/// deletion empties is not taken for its own), one whose auth collection
+/// is deleted and one whose auth collection is emptied; then what each
+/// may do as a guest. The second account and a guest are the controls.
+async fn gone_streams(s: &Server) -> Vec<String> {
+    let (one, two, member, crew) = gone_schema(s).await;
+    let topics = ["rt_posts/*", "rt_marks/*"];
+    let own = ["users/rtuser000000001", "rt_posts/*", "rt_marks/*"];
+    let mut streams = Vec::new();
+    for (name, token, topics) in [
+        ("one", Some(&one), &own[..]),
+        ("two", Some(&two), &topics[..]),
+        ("member", Some(&member), &topics[..]),
+        ("crew", Some(&crew), &topics[..]),
+        ("guest", None, &topics[..]),
+    ] {
+        let sse = open(s).await;
+        let answer = subscribe(s, token.map(String::as_str), &sse.client_id, topics).await;
+        assert_eq!(answer, "204 null", "{name} on {}", s.base);
+        streams.push((name, sse));
+    }
+    let post = |id: &str, title: &str, public: bool, owner: &str| json!({"id": id, "title": title, "public": public, "owner": owner});
+    s.admin(
+        "POST",
+        "/api/collections/rt_posts/records",
+        post("rtpost000000001", "one's", false, "rtuser000000001"),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections/rt_posts/records",
+        post("rtpost000000002", "two's", false, "rtuser000000002"),
+    )
+    .await;
+    // The deletion empties the owner of one's post: an update, which a
+    // guest's empty `@request.auth.id` would match.
+    s.admin(
+        "DELETE",
+        "/api/collections/users/records/rtuser000000001",
+        json!({}),
+    )
+    .await;
+    s.admin(
+        "PATCH",
+        "/api/collections/rt_posts/records/rtpost000000002",
+        json!({"title": "two's, edited"}),
+    )
+    .await;
+    s.admin("DELETE", "/api/collections/rt_members", json!({})).await;
+    s.admin("DELETE", "/api/collections/rt_crew/truncate", json!({}))
+        .await;
+    s.admin(
+        "PATCH",
+        "/api/collections/rt_posts/records/rtpost000000002",
+        json!({"title": "two's, edited again"}),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections/rt_posts/records",
+        post("rtpost000000003", "public", true, ""),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections/rt_marks/records",
+        json!({"id": "rtmark000000001", "title": "mark"}),
+    )
+    .await;
+    let mut out = Vec::new();
+    for (name, sse) in &mut streams {
+        for event in events_until(sse, "mark").await {
+            out.push(format!("{name} heard {event}"));
+        }
+        let answer = subscribe(s, None, &sse.client_id, &["rt_posts/*"]).await;
+        out.push(format!("{name} as a guest: {answer}"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn accounts_that_are_gone_hear_their_end_and_then_nothing_more() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let pocketbase = gone_streams(&both.pb).await;
+    let cairn = gone_streams(&both.cairn).await;
     assert_alike(&pocketbase, &cairn);
 }
