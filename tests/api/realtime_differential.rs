@@ -286,6 +286,12 @@ async fn events_until(sse: &mut Sse, mark: &str) -> Vec<String> {
     events
 }
 
+/// `options={"query":{"fields":…}}`, encoded as the SDK encodes it.
+fn options(fields: &str) -> String {
+    let json = json!({"query": {"fields": fields}}).to_string();
+    format!("options={}", crate::differential::urlencode(&json))
+}
+
 /// What streams signed in as accounts that go away hear on `s`: one whose
 /// account is deleted (it hears that deletion, and the relation the
 /// deletion empties is not taken for its own), one whose auth collection
@@ -295,6 +301,9 @@ async fn gone_streams(s: &Server) -> Vec<String> {
     let (one, two, member, crew) = gone_schema(s).await;
     let topics = ["rt_posts/*", "rt_marks/*"];
     let own = ["users/rtuser000000001", "rt_posts/*", "rt_marks/*"];
+    // Options given twice: the first are read (and the whole is the name).
+    let twice = format!("rt_posts/*?{}&{}", options("id,title"), options("title"));
+    let twice = [twice.as_str(), "rt_marks/*"];
     let mut streams = Vec::new();
     for (name, token, topics) in [
         ("one", Some(&one), &own[..]),
@@ -302,6 +311,7 @@ async fn gone_streams(s: &Server) -> Vec<String> {
         ("member", Some(&member), &topics[..]),
         ("crew", Some(&crew), &topics[..]),
         ("guest", None, &topics[..]),
+        ("guest, options twice", None, &twice[..]),
     ] {
         let sse = open(s).await;
         let answer = subscribe(s, token.map(String::as_str), &sse.client_id, topics).await;
