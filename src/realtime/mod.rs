@@ -9,6 +9,7 @@
 //! dispatcher, and a client whose queue is full is disconnected (it may
 //! reconnect and resubscribe, as the SDK does by itself).
 
+mod accounts;
 pub mod client;
 mod dispatch;
 pub mod topic;
