@@ -139,7 +139,7 @@ pub(crate) async fn check_auth_rule(
 ) -> Result<(), LoginError> {
     use crate::{
         identity::Caller,
-        query::compile::RequestInfo,
+        query::compile::{RequestInfo, RuleContext},
         records::{
             access::{Access, Requester},
             service::{matches_rule, rule_conditions},
@@ -154,6 +154,7 @@ pub(crate) async fn check_auth_rule(
         caller: Caller::Guest,
         info: RequestInfo {
             method: "POST".into(),
+            context: RuleContext::Default,
             ..RequestInfo::default()
         }
         .into(),

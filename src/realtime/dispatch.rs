@@ -35,7 +35,7 @@ use super::{
 };
 use crate::{
     identity::{Caller, KeyAction},
-    query::compile::{RequestInfo, RequestValues},
+    query::compile::{RequestInfo, RequestValues, RuleContext},
     records::{
         access::{Access, Conditions, Filter, Requester, decide},
         events::{ChangeAction, RecordChange},
@@ -173,6 +173,7 @@ fn requester(caller: &Caller, sub: &Subscription) -> Requester {
         info: RequestInfo {
             auth: caller.rule_auth(),
             method: "GET".into(),
+            context: RuleContext::Realtime,
             query: RequestValues::ready(sub.query.clone()),
             headers: RequestValues::ready(sub.headers.clone()),
             body: Map::new(),

@@ -386,3 +386,71 @@ async fn accounts_that_are_gone_hear_their_end_and_then_nothing_more() {
     let cairn = gone_streams(&both.cairn).await;
     assert_alike(&pocketbase, &cairn);
 }
+
+/// What a guest hears, and lists, of collections whose rules read
+/// `@request.context`: "realtime" for an event's check, "default" for a
+/// request.
+async fn context_answers(s: &Server) -> Vec<String> {
+    let rules = [
+        ("rt_live", "@request.context = 'realtime'"),
+        ("rt_quiet", "@request.context != 'realtime'"),
+        ("rt_requests", "@request.context = 'default'"),
+    ];
+    for (name, rule) in rules {
+        s.admin(
+            "POST",
+            "/api/collections",
+            json!({"name": name, "listRule": rule, "viewRule": rule, "fields": [{"name": "title", "type": "text"}]}),
+        )
+        .await;
+    }
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "rt_marks", "listRule": "", "viewRule": "", "fields": [{"name": "title", "type": "text"}]}),
+    )
+    .await;
+    let mut sse = open(s).await;
+    let topics = [
+        "rt_live/*",
+        "rt_live/rtrecord0000001",
+        "rt_quiet/*",
+        "rt_quiet/rtrecord0000001",
+        "rt_requests/*",
+        "rt_marks/*",
+    ];
+    let answer = subscribe(s, None, &sse.client_id, &topics).await;
+    assert_eq!(answer, "204 null", "on {}", s.base);
+    for (name, _) in rules {
+        s.admin(
+            "POST",
+            &format!("/api/collections/{name}/records"),
+            json!({"id": "rtrecord0000001", "title": name}),
+        )
+        .await;
+    }
+    s.admin(
+        "POST",
+        "/api/collections/rt_marks/records",
+        json!({"id": "rtmark000000001", "title": "mark"}),
+    )
+    .await;
+    let mut out: Vec<String> = events_until(&mut sse, "mark").await;
+    for (name, _) in rules {
+        let (status, body) = s
+            .call("GET", &format!("/api/collections/{name}/records"), None, None)
+            .await;
+        out.push(format!("list {name}: {status} {}", body["totalItems"]));
+    }
+    out
+}
+
+#[tokio::test]
+async fn rules_see_the_realtime_context() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let pocketbase = context_answers(&both.pb).await;
+    let cairn = context_answers(&both.cairn).await;
+    assert_alike(&pocketbase, &cairn);
+}
