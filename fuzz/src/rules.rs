@@ -105,6 +105,7 @@ fn request(signed_in: bool) -> RequestInfo {
     RequestInfo {
         auth,
         method: "GET".into(),
+        context: Default::default(),
         query: RequestValues::ready(Arc::new(map(json!({"q": "x", "n": "2"})))),
         headers: RequestValues::ready(Arc::new(map(json!({"x_team": "a"})))),
         body: map(json!({"title": "t", "n": 1, "tags": ["t00000000000001"], "meta": {"a": 1}})),

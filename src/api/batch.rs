@@ -36,7 +36,7 @@ use crate::{
         error::{ApiError, ErrorTree, FieldError},
         middleware::rate_limit,
     },
-    query::compile::{RequestInfo, RequestValues, header_key},
+    query::compile::{RequestInfo, RequestValues, RuleContext, header_key},
     records::{
         RecordId,
         access::Requester,
@@ -342,6 +342,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         info: RequestInfo {
             auth: base.info.auth.clone(),
             method,
+            context: RuleContext::Default,
             query: RequestValues::ready(query.into()),
             headers: RequestValues::ready(headers.into()),
             body: body.clone(),

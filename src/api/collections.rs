@@ -169,7 +169,7 @@ impl CollectionsApi {
             .await
             .map_err(ApiError::from)?;
         for id in deleted {
-            self.remove_files(Some(id)).await;
+            self.records_gone(Some(id)).await;
         }
         Ok(Done::NoContent)
     }
@@ -286,7 +286,7 @@ impl CollectionsApi {
             .delete(&self.state.store.data, collection.0)
             .await
             .map_err(ApiError::from)?;
-        self.remove_files(id).await;
+        self.records_gone(id).await;
         Ok(Done::NoContent)
     }
 
@@ -297,7 +297,7 @@ impl CollectionsApi {
         delete::truncate(&self.state.records(), collection.0)
             .await
             .map_err(ApiError::from)?;
-        self.remove_files(id).await;
+        self.records_gone(id).await;
         Ok(Done::NoContent)
     }
 }
@@ -316,9 +316,12 @@ impl CollectionsApi {
         path::find_collection(&self.state, id_or_name).map(|c| c.id.clone())
     }
 
-    /// After a collection's records are gone, so are their files.
-    async fn remove_files(&self, collection_id: Option<String>) {
+    /// After a collection's records are gone (the collection deleted or
+    /// emptied), so are their files, and realtime clients signed in as
+    /// one of its accounts are signed out, as PocketBase signs them out.
+    async fn records_gone(&self, collection_id: Option<String>) {
         if let Some(id) = collection_id {
+            self.state.realtime.accounts_gone(&id);
             self.state.storage.remove_collection(&id).await;
         }
     }

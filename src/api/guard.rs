@@ -10,7 +10,7 @@ use crate::{
     http::{client::ClientInfo, error::ApiError},
     identity::Caller,
     keys,
-    query::compile::{RequestInfo, RequestValues, header_key},
+    query::compile::{RequestInfo, RequestValues, RuleContext, header_key},
     records::access::Requester,
     telemetry,
 };
@@ -171,6 +171,7 @@ pub fn requester_as(caller: Caller, req: &Request, body: Option<&Map<String, Val
         info: RequestInfo {
             auth,
             method: req.method().as_str().to_owned(),
+            context: RuleContext::Default,
             query,
             headers,
             body: body.cloned().unwrap_or_default(),

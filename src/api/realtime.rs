@@ -6,18 +6,21 @@
 use std::sync::Arc;
 
 use poem::{
-    Body, Request, Response, Result, Route, get, handler,
+    Body, FromRequest, Request, RequestBody, Response, Result, Route, get, handler,
     http::{StatusCode, header},
     web::Data,
 };
 use serde_json::Value;
 
-use super::{body::Fields, guard};
+use super::{
+    body::{BodyError, Fields},
+    guard,
+};
 use crate::{
     app::AppState,
     http::error::{ApiError, ErrorTree, FieldError, messages},
     realtime::{
-        self, ClientStream, RealtimeError,
+        self, ClientStream, MAX_CLIENT_ID, RealtimeError,
         topic::{self, MAX_TOPICS},
     },
 };
@@ -49,29 +52,101 @@ impl From<RealtimeError> for ApiError {
     }
 }
 
+/// A body PocketBase could not bind to its form (`{clientId: string,
+/// subscriptions: string[]}`): not JSON or a form, or a value of another
+/// type. It answers these with its generic 400 and no field errors.
+fn unbindable() -> ApiError {
+    ApiError::bad_request(messages::INTERNAL)
+}
+
+/// The client id and the raw topics of a subscribe request, as PocketBase
+/// binds them: `null` is the zero value (no id, no topic), any other
+/// value of the wrong type refuses the whole body. An empty topic is no
+/// subscription at all (PocketBase skips it), though it counts toward
+/// the limit on how many are sent.
+fn bind(body: &Fields) -> Result<Bound<'_>, ApiError> {
+    let client_id = match body.values.get("clientId") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(id)) => id,
+        Some(_) => return Err(unbindable()),
+    };
+    let (topics, sent) = match body.values.get("subscriptions") {
+        None | Some(Value::Null) => (Vec::new(), 0),
+        Some(Value::Array(items)) => {
+            let mut topics = Vec::with_capacity(items.len());
+            for (place, item) in items.iter().enumerate() {
+                match item {
+                    Value::Null => {}
+                    Value::String(topic) if topic.is_empty() => {}
+                    Value::String(topic) => topics.push((place, topic.as_str())),
+                    _ => return Err(unbindable()),
+                }
+            }
+            (topics, items.len())
+        }
+        // One topic sent as form text.
+        Some(Value::String(one)) if body.from_form => match one.is_empty() {
+            true => (Vec::new(), 1),
+            false => (vec![(0, one.as_str())], 1),
+        },
+        Some(_) => return Err(unbindable()),
+    };
+    Ok(Bound {
+        client_id,
+        topics,
+        sent,
+    })
+}
+
+/// A subscribe request as bound, before validation.
+struct Bound<'a> {
+    client_id: &'a str,
+    /// Each topic with its place in the list as sent, which its field
+    /// error names.
+    topics: Vec<(usize, &'a str)>,
+    /// How many topics were sent, empty ones included.
+    sent: usize,
+}
+
+/// A subscribe request's body, read as any other (JSON or a form), and
+/// refused, when unreadable, with PocketBase's wording for this endpoint.
+struct SubscribeBody(Fields);
+
+impl<'a> FromRequest<'a> for SubscribeBody {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> Result<Self> {
+        Fields::read(req, body).await.map(Self).map_err(|err| match err {
+            BodyError::Transport(err) => err,
+            BodyError::Unreadable(_) | BodyError::Unsupported => unbindable().into(),
+        })
+    }
+}
+
 #[handler]
-async fn subscribe(req: &Request, body: Fields, Data(state): Data<&Arc<AppState>>) -> Result<StatusCode> {
-    let input = body.values;
+async fn subscribe(
+    req: &Request,
+    SubscribeBody(body): SubscribeBody,
+    Data(state): Data<&Arc<AppState>>,
+) -> Result<StatusCode> {
+    let Bound {
+        client_id,
+        topics,
+        sent,
+    } = bind(&body)?;
     let mut errors = ErrorTree::new();
-    let client_id = input.get("clientId").and_then(Value::as_str).unwrap_or("");
     if client_id.is_empty() {
         errors.add(&["clientId"], FieldError::required());
+    } else if client_id.chars().count() > MAX_CLIENT_ID {
+        errors.add(
+            &["clientId"],
+            FieldError::new(
+                "validation_length_out_of_range",
+                format!("The length must be between 1 and {MAX_CLIENT_ID}."),
+            )
+            .with_params(serde_json::json!({"max": MAX_CLIENT_ID, "min": 1})),
+        );
     }
-    let raw: Vec<&str> = match input.get("subscriptions") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.iter().map(|v| v.as_str().unwrap_or("")).collect(),
-        // One topic sent as form text.
-        Some(Value::String(one)) if body.from_form => vec![one.as_str()],
-        Some(_) => {
-            errors.add(
-                &["subscriptions"],
-                FieldError::new("validation_invalid_value", "Must be a list of topics."),
-            );
-            Vec::new()
-        }
-    };
-    let mut subscriptions = Vec::with_capacity(raw.len());
-    if raw.len() > MAX_TOPICS {
+    let mut subscriptions = Vec::with_capacity(topics.len());
+    if sent > MAX_TOPICS {
         errors.add(
             &["subscriptions"],
             FieldError::new(
@@ -82,10 +157,10 @@ async fn subscribe(req: &Request, body: Fields, Data(state): Data<&Arc<AppState>
         );
     } else {
         let catalog = state.schema.catalog();
-        for (i, key) in raw.iter().enumerate() {
+        for (place, key) in topics {
             match topic::parse_in(key, &catalog) {
                 Ok(sub) => subscriptions.push(sub),
-                Err(e) => errors.add(&["subscriptions", &i.to_string()], e),
+                Err(e) => errors.add(&["subscriptions", &place.to_string()], e),
             }
         }
     }

@@ -17,7 +17,7 @@ use crate::{
     identity::Caller,
     query::{
         Paging,
-        compile::{RequestInfo, RequestValues, header_key},
+        compile::{RequestInfo, RequestValues, RuleContext, header_key},
     },
     records::{
         RecordId,
@@ -127,6 +127,7 @@ impl RuleTestApi {
             info: RequestInfo {
                 auth: caller.rule_auth(),
                 method: "GET".into(),
+                context: RuleContext::Default,
                 query: RequestValues::ready(Arc::new(
                     body.query
                         .unwrap_or_default()

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     identity::{Caller, Presented},
-    query::compile::RequestInfo,
+    query::compile::{RequestInfo, RuleContext},
     records::{
         access::{Access, Requester},
         service::{matches_rule, rule_conditions},
@@ -73,6 +73,7 @@ async fn rule_applies(schema: &Schema, db: &Database, s: &SignedIn) -> Result<bo
         info: RequestInfo {
             auth: Some(auth),
             method: "POST".into(),
+            context: RuleContext::Default,
             ..RequestInfo::default()
         }
         .into(),

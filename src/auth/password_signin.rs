@@ -143,7 +143,7 @@ pub(crate) async fn check_auth_rule(
 ) -> Result<(), LoginError> {
     use crate::{
         identity::Caller,
-        query::compile::RequestInfo,
+        query::compile::{RequestInfo, RuleContext},
         records::{
             access::{Access, Requester},
             service::{matches_rule, rule_conditions},
@@ -158,6 +158,7 @@ pub(crate) async fn check_auth_rule(
         caller: Caller::Guest,
         info: RequestInfo {
             method: "POST".into(),
+            context: RuleContext::Default,
             ..RequestInfo::default()
         }
         .into(),

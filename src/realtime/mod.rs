@@ -9,6 +9,7 @@
 //! dispatcher, and a client whose queue is full is disconnected (it may
 //! reconnect and resubscribe, as the SDK does by itself).
 
+mod accounts;
 pub mod client;
 mod dispatch;
 pub mod topic;
@@ -25,6 +26,10 @@ use tokio::sync::mpsc;
 pub use self::client::{Client, ClientStream};
 use self::topic::Subscription;
 use crate::{identity::Caller, records::events::RecordChange, schema::Schema, store::Database};
+
+/// PocketBase's bound on the client id a subscribe request names (its own
+/// ids are 40 characters): longer is a field error, not an unknown client.
+pub const MAX_CLIENT_ID: usize = 255;
 
 /// Bounds on each connection.
 #[derive(Debug, Clone)]
@@ -105,23 +110,32 @@ pub struct Broker {
     /// id), so a change costs nothing for clients that do not follow it.
     /// Lock order: `index`, then a client's own lock.
     index: RwLock<HashMap<String, HashMap<String, Arc<Client>>>>,
-    changes: mpsc::Sender<Vec<RecordChange>>,
+    work: mpsc::Sender<Work>,
     /// Rule queries run for events so far: how well checks are shared.
     rule_checks: std::sync::atomic::AtomicU64,
     /// Clients cut off because they fell behind.
     fell_behind: std::sync::atomic::AtomicU64,
     /// Taken by `start`, which runs the dispatcher.
-    pending: std::sync::Mutex<Option<mpsc::Receiver<Vec<RecordChange>>>>,
+    pending: std::sync::Mutex<Option<mpsc::Receiver<Work>>>,
+}
+
+/// What the dispatcher does, in the order it was handed over.
+enum Work {
+    /// One write's committed changes, in order.
+    Changes(Vec<RecordChange>),
+    /// Every account of this auth collection is gone at once (the
+    /// collection deleted or emptied), with no record change for each.
+    AccountsGone(String),
 }
 
 impl Broker {
     pub fn new(limits: RealtimeLimits) -> Self {
-        let (changes, rx) = mpsc::channel(limits.backlog.max(1));
+        let (work, rx) = mpsc::channel(limits.backlog.max(1));
         Self {
             limits,
             clients: RwLock::default(),
             index: RwLock::default(),
-            changes,
+            work,
             rule_checks: Default::default(),
             fell_behind: Default::default(),
             pending: std::sync::Mutex::new(Some(rx)),
@@ -284,10 +298,26 @@ impl Broker {
 
     /// Hands committed changes to the dispatcher; never blocks.
     pub fn publish(&self, changes: Vec<RecordChange>) {
-        if changes.is_empty() || self.is_empty() {
+        if changes.is_empty() {
             return;
         }
-        match self.changes.try_send(changes) {
+        self.hand_over(Work::Changes(changes));
+    }
+
+    /// Signs out the clients signed in as an account of auth collection
+    /// `collection_id`, whose accounts are all gone (the collection was
+    /// deleted or emptied); without it they would go on hearing events
+    /// as accounts that no longer exist. After the changes already
+    /// handed over, so a deletion record by record is heard first.
+    pub fn accounts_gone(&self, collection_id: &str) {
+        self.hand_over(Work::AccountsGone(collection_id.to_owned()));
+    }
+
+    fn hand_over(&self, work: Work) {
+        if self.is_empty() {
+            return;
+        }
+        match self.work.try_send(work) {
             Ok(()) => {}
             // Writers never wait and no event is silently lost: when the
             // dispatcher is this far behind, every client is cut off, and

@@ -125,11 +125,13 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         headers: Arc::default(),
     };
     let bad = || FieldError::new("validation_invalid_topic_options", "Invalid topic options.");
-    for pair in suffix.split('&').filter(|p| !p.is_empty()) {
-        let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
-        if name != "options" {
-            continue;
-        }
+    // The first `options` is the one read, as PocketBase reads it
+    // (`url.Values.Get`); any repeat is part of the key and nothing more.
+    let options = suffix
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(name, _)| *name == "options");
+    if let Some((_, raw)) = options {
         let json = percent_decode(raw).ok_or_else(bad)?;
         let options: Value = serde_json::from_str(&json).map_err(|_| bad())?;
         let strings = |v: Option<&Value>| -> Map<String, Value> {
@@ -323,6 +325,12 @@ mod tests {
         assert_eq!(sub.filter, Filter::parse("title = 1"));
         assert_eq!(sub.headers["x_team"], "a");
         assert!(parse("posts/*?options=%7Bnot-json").is_err());
+        let twice = "posts/*?options=%7B%22query%22%3A%7B%22fields%22%3A%22id%22%7D%7D&options=%7Bnot-json";
+        assert_eq!(
+            parse(twice).unwrap().fields_raw,
+            "id",
+            "the first options is read"
+        );
         assert!(parse("posts/*?options=%zz").is_err());
     }
 }

@@ -74,6 +74,7 @@ impl Requester {
             info: Arc::new(RequestInfo {
                 auth: info.auth.clone(),
                 method: info.method.clone(),
+                context: info.context,
                 query: RequestValues::ready(info.query.get().clone()),
                 headers: RequestValues::ready(info.headers.get().clone()),
                 body,

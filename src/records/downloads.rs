@@ -18,7 +18,7 @@ use super::{
 use crate::{
     files::{names, sniff, thumbs},
     identity::Caller,
-    query::compile::RequestInfo,
+    query::compile::{RequestInfo, RuleContext},
     schema::{Collection, CollectionKind, field::FieldKind, sync::quote, view},
     store::StoreError,
 };
@@ -190,6 +190,7 @@ async fn may_view(
         info: RequestInfo {
             auth,
             method: "GET".into(),
+            context: RuleContext::Default,
             ..RequestInfo::default()
         }
         .into(),

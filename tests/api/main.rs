@@ -92,6 +92,7 @@ mod otp_mfa;
 mod public_dir;
 mod rate_limit;
 mod realtime;
+mod realtime_differential;
 mod realtime_rules;
 mod realtime_shared;
 mod realtime_topics;

@@ -33,7 +33,15 @@ pub struct Sse {
 
 impl Sse {
     pub async fn open(app: &TestApp) -> Self {
-        let resp = app.get("/api/realtime").await;
+        Self::read(app.get("/api/realtime").await).await
+    }
+
+    /// A stream opened on any server at `base` (PocketBase's too).
+    pub async fn open_at(client: &reqwest::Client, base: &str) -> Self {
+        Self::read(client.get(format!("{base}/api/realtime")).send().await.unwrap()).await
+    }
+
+    async fn read(resp: reqwest::Response) -> Self {
         assert_eq!(resp.status(), 200);
         let mut sse = Self {
             resp,

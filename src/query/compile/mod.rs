@@ -35,7 +35,7 @@ mod tests;
 
 use rusqlite::types::Value as Sql;
 
-pub use self::request::{RequestInfo, RequestValues, header_key};
+pub use self::request::{RequestInfo, RequestValues, RuleContext, header_key};
 use super::parser::Expr;
 use crate::schema::{Collection, sync::quote};
 

@@ -21,9 +21,31 @@ pub struct RequestInfo {
     /// `collectionName` too; see `Caller::rule_auth`); `None` for guests.
     pub auth: Option<Arc<Map<String, Value>>>,
     pub method: String,
+    /// `@request.context`.
+    pub context: RuleContext,
     pub query: RequestValues,
     pub headers: RequestValues,
     pub body: Map<String, Value>,
+}
+
+/// Where a rule is checked, as `@request.context` names it (PocketBase's
+/// names): rules may tell a realtime event's check from a request's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RuleContext {
+    /// A request to the API.
+    #[default]
+    Default,
+    /// A realtime event, checked for one subscriber.
+    Realtime,
+}
+
+impl RuleContext {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Realtime => "realtime",
+        }
+    }
 }
 
 type Build = Box<dyn FnOnce() -> Arc<Map<String, Value>> + Send>;
@@ -119,7 +141,7 @@ impl Compiler<'_> {
         let found = match parts.get(1).copied() {
             Some("auth") => req.auth.as_ref().and_then(|a| lookup(a, &parts[2..])).cloned(),
             Some("method") if parts.len() == 2 => Some(Value::String(req.method.clone())),
-            Some("context") if parts.len() == 2 => Some(Value::String("default".into())),
+            Some("context") if parts.len() == 2 => Some(Value::String(req.context.as_str().into())),
             Some("query") => lookup(req.query.get(), &parts[2..]).cloned(),
             Some("headers") => lookup(req.headers.get(), &parts[2..]).cloned(),
             Some("body") => lookup(&req.body, &parts[2..]).cloned(),
