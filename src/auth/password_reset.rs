@@ -99,22 +99,12 @@ pub async fn confirm_password_reset(
 }
 
 /// Why the collection's password field refuses `password`, if it does:
-/// its `max` (71 at most, and where it sets none), then its `min` and
-/// `pattern`, worded as PocketBase's password field words them.
+/// as a record save checks it (its `max`, 71 at most and where it sets
+/// none, then its `min` and `pattern`), worded as PocketBase's password
+/// field words them.
 fn refused_password(field: Option<&Field>, password: &str) -> Option<FieldError> {
-    let Some(field) = field else {
-        return password::check_policy(password).err();
-    };
-    let max = match field.kind {
-        FieldKind::Password { max, .. } if max > 0 => usize::try_from(max).unwrap_or(usize::MAX),
-        _ => password::MAX_LEN,
+    match field {
+        Some(field) => crate::records::values::check(field, &json!(password)),
+        None => password::check_policy(password).err(),
     }
-    .min(password::MAX_LEN);
-    if password.chars().count() > max {
-        return Some(FieldError::new(
-            "validation_max_text_constraint",
-            format!("Must be less than {max} character(s)."),
-        ));
-    }
-    crate::records::values::check(field, &json!(password))
 }

@@ -306,3 +306,58 @@ async fn a_password_sent_as_a_number_is_its_digits() {
     }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
+
+/// A password is bounded as PocketBase bounds it (by bcrypt): over 72
+/// bytes "Invalid value.", over 71 characters "Must be less than 71
+/// character(s).". Cairn stored a 300-character password, which a move
+/// to PocketBase could never check again.
+#[tokio::test]
+async fn passwords_are_bounded_as_pocketbase_bounds_them() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    for s in [&both.pb, &both.cairn] {
+        s.admin(
+            "POST",
+            "/api/collections",
+            json!({"name": "fv_bounded", "type": "auth"}),
+        )
+        .await;
+    }
+    let mut differ = Vec::new();
+    let passwords = [
+        "a".repeat(7),
+        "a".repeat(71),
+        "a".repeat(72),
+        "a".repeat(73),
+        "a".repeat(300),
+        "é".repeat(36),
+        "é".repeat(40),
+    ];
+    for (i, password) in passwords.iter().enumerate() {
+        let body =
+            json!({"email": format!("b{i}@example.com"), "password": password, "passwordConfirm": password});
+        let mut answers = Vec::new();
+        for s in [&both.pb, &both.cairn] {
+            let (status, out) = s
+                .call(
+                    "POST",
+                    "/api/collections/fv_bounded/records",
+                    Some(&s.superuser),
+                    Some(body.clone()),
+                )
+                .await;
+            answers.push(json!([status, out["data"]["password"]]));
+        }
+        if answers[0] != answers[1] {
+            differ.push(format!(
+                "{} characters, {} bytes: PocketBase {}, Cairn {}",
+                password.chars().count(),
+                password.len(),
+                answers[0],
+                answers[1]
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
