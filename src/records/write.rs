@@ -281,6 +281,11 @@ impl WritePlan {
                 values.insert(key.clone(), value.clone());
             }
         }
+        // Every superuser is verified, as in PocketBase: made so, and kept
+        // so whatever a change sends.
+        if c.id == crate::schema::defaults::SUPERUSERS_ID {
+            values.insert("verified".into(), Value::Bool(true));
+        }
         self.set_passwords(&mut values, &before, creating, &mut errors);
         // A create's field errors go only to callers its rule lets create.
         let create_rule = creating.then_some(rule).flatten();

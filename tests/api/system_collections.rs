@@ -398,3 +398,38 @@ async fn rules_open_in_a_restored_backup_are_closed_by_the_restore() {
     let token = app.superuser_token().await;
     assert_rules_closed(&app, &token).await;
 }
+
+/// Every superuser is verified, as PocketBase makes them: one made through
+/// the records API and asked to be unverified, then patched so, stays
+/// verified on both servers (Cairn made it unverified). The control: a
+/// user of `users` is made unverified.
+#[tokio::test]
+async fn a_superuser_is_always_verified() {
+    let Some(both) = crate::differential::start_both().await else {
+        return;
+    };
+    for s in [&both.pb, &both.cairn] {
+        let made = s
+            .admin(
+                "POST",
+                "/api/collections/_superusers/records",
+                json!({"email": "second@example.com", "password": "second-pass-1", "passwordConfirm": "second-pass-1", "verified": false}),
+            )
+            .await;
+        assert_eq!(made["verified"], true, "{}: {made}", s.base);
+        let path = format!(
+            "/api/collections/_superusers/records/{}",
+            made["id"].as_str().unwrap()
+        );
+        let changed = s.admin("PATCH", &path, json!({"verified": false})).await;
+        assert_eq!(changed["verified"], true, "{}: {changed}", s.base);
+        let user = s
+            .admin(
+                "POST",
+                "/api/collections/users/records",
+                json!({"email": "plain@example.com", "password": "plain-pass-12", "passwordConfirm": "plain-pass-12"}),
+            )
+            .await;
+        assert_eq!(user["verified"], false, "{}: {user}", s.base);
+    }
+}
