@@ -30,6 +30,7 @@ use crate::{
         query_param,
     },
     identity::Caller,
+    query::compile::RuleContext,
     schema::{Collection, auth_options::AuthOptions},
     validation::{FieldError, FieldErrors},
 };
@@ -357,7 +358,9 @@ impl AuthApi {
             None | Some(Value::Null) => serde_json::Map::new(),
             Some(_) => return Err(ApiError::bad_request(messages::BAD_REQUEST_BODY).into()),
         };
-        let requester = guard::requester(&self.state, req, Some(&create_data)).await?;
+        let requester = guard::requester(&self.state, req, Some(&create_data))
+            .await?
+            .in_context(RuleContext::OAuth2);
         let input = CodeSignIn {
             provider: body.provider,
             code: body.code,

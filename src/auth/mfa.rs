@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     identity::{Caller, Presented},
-    query::compile::{RequestInfo, RuleContext},
+    query::compile::RequestInfo,
     records::{
         access::{Access, Requester},
         service::{matches_rule, rule_conditions},
@@ -73,7 +73,7 @@ async fn rule_applies(schema: &Schema, db: &Database, s: &SignedIn) -> Result<bo
         info: RequestInfo {
             auth: Some(auth),
             method: "POST".into(),
-            context: RuleContext::Default,
+            context: s.method.rule_context(),
             ..RequestInfo::default()
         }
         .into(),

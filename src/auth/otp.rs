@@ -205,7 +205,7 @@ pub async fn sign_in(
     let mut account = account::by_id(auth.db, c.clone(), stored.record)
         .await?
         .ok_or(FlowError::Refused(INVALID))?;
-    password_signin::check_auth_rule(auth.schema, auth.db, &c, &account.id).await?;
+    password_signin::check_auth_rule(auth.schema, auth.db, &c, &account.id, Method::Otp).await?;
     // The code reached the address, which proves it, as a verification
     // mail would.
     if !account.verified && account.email.eq_ignore_ascii_case(&stored.sent_to) {

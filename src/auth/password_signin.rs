@@ -118,7 +118,7 @@ pub async fn with_password(
         return Err(LoginError::Failed);
     }
     auth.backoff.succeeded(&backoff_key);
-    check_auth_rule(auth.schema, auth.db, &c, &id).await?;
+    check_auth_rule(auth.schema, auth.db, &c, &id, Method::Password).await?;
     if password::needs_rehash(&stored_hash) {
         super::account::rehash(auth.db, auth.hasher, &c, &id, input.password).await;
     }
@@ -140,10 +140,11 @@ pub(crate) async fn check_auth_rule(
     db: &Database,
     c: &Arc<Collection>,
     id: &str,
+    method: super::signin::Method,
 ) -> Result<(), LoginError> {
     use crate::{
         identity::Caller,
-        query::compile::{RequestInfo, RuleContext},
+        query::compile::RequestInfo,
         records::{
             access::{Access, Requester},
             service::{matches_rule, rule_conditions},
@@ -158,7 +159,7 @@ pub(crate) async fn check_auth_rule(
         caller: Caller::Guest,
         info: RequestInfo {
             method: "POST".into(),
-            context: RuleContext::Default,
+            context: method.rule_context(),
             ..RequestInfo::default()
         }
         .into(),

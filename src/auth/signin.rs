@@ -18,7 +18,9 @@ use super::{
     sessions::{Device, Issued, RefreshCookie, SessionOptions},
     token::{self, TokenError},
 };
-use crate::{records::service::RecordError, schema::Collection, store::StoreError};
+use crate::{
+    query::compile::RuleContext, records::service::RecordError, schema::Collection, store::StoreError,
+};
 
 /// How the account proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,15 @@ impl Method {
             Self::Password => "password",
             Self::Otp => "otp",
             Self::OAuth2 => "oauth2",
+        }
+    }
+
+    /// The `@request.context` of the rules this sign-in checks.
+    pub fn rule_context(self) -> RuleContext {
+        match self {
+            Self::Password => RuleContext::Password,
+            Self::Otp => RuleContext::Otp,
+            Self::OAuth2 => RuleContext::OAuth2,
         }
     }
 }

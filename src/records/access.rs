@@ -16,7 +16,7 @@ use crate::{
     identity::{Caller, KeyAction},
     query::{
         QueryError,
-        compile::{CompileError, RequestInfo, RequestValues, Scope, compile},
+        compile::{CompileError, RequestInfo, RequestValues, RuleContext, Scope, compile},
         parser::{Expr, ParseError, parse_cached},
     },
     schema::{Catalog, Collection},
@@ -68,13 +68,23 @@ pub struct Requester {
 impl Requester {
     /// The same caller and request, with `body` as `@request.body`.
     pub fn with_body(&self, body: Map<String, Value>) -> Self {
+        self.rebuilt(body, self.info.context)
+    }
+
+    /// The same caller and request, its rules checked in `context` (an
+    /// OAuth2 sign-up's `createRule` sees `@request.context` "oauth2").
+    pub fn in_context(&self, context: RuleContext) -> Self {
+        self.rebuilt(self.info.body.clone(), context)
+    }
+
+    fn rebuilt(&self, body: Map<String, Value>, context: RuleContext) -> Self {
         let info = &self.info;
         Self {
             caller: self.caller.clone(),
             info: Arc::new(RequestInfo {
                 auth: info.auth.clone(),
                 method: info.method.clone(),
-                context: info.context,
+                context,
                 query: RequestValues::ready(info.query.get().clone()),
                 headers: RequestValues::ready(info.headers.get().clone()),
                 body,

@@ -190,7 +190,7 @@ async fn may_view(
         info: RequestInfo {
             auth,
             method: "GET".into(),
-            context: RuleContext::Default,
+            context: RuleContext::ProtectedFile,
             ..RequestInfo::default()
         }
         .into(),

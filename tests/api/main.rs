@@ -99,6 +99,7 @@ mod realtime_topics;
 mod records;
 mod relation_rules;
 mod routes_batch_limits;
+mod rule_contexts;
 mod rules_body;
 mod rules_body_crafted;
 mod rules_body_files;

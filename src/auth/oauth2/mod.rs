@@ -169,7 +169,7 @@ pub async fn sign_in(
     let account = load_auth_record(auth.db, c.clone(), record_id)
         .await?
         .ok_or(OAuth2Error::Record(RecordError::NotFound))?;
-    password_signin::check_auth_rule(auth.schema, auth.db, &c, &account.id).await?;
+    password_signin::check_auth_rule(auth.schema, auth.db, &c, &account.id, Method::OAuth2).await?;
     Ok(SignedIn {
         collection: c,
         id: account.id.clone(),

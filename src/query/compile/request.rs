@@ -29,7 +29,9 @@ pub struct RequestInfo {
 }
 
 /// Where a rule is checked, as `@request.context` names it (PocketBase's
-/// names): rules may tell a realtime event's check from a request's.
+/// names): rules may tell a realtime event's check from a request's, or
+/// one sign-in method from another (an `authRule` of
+/// `@request.context != "password"` keeps an account to OAuth2 and OTP).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RuleContext {
     /// A request to the API.
@@ -37,6 +39,15 @@ pub enum RuleContext {
     Default,
     /// A realtime event, checked for one subscriber.
     Realtime,
+    /// A sign-in with a password, and the rules it checks (`authRule`,
+    /// `mfa.rule`).
+    Password,
+    /// A sign-in with a one-time password.
+    Otp,
+    /// A sign-in (or sign-up) through an OAuth2 provider.
+    OAuth2,
+    /// A protected file asked for with a file token.
+    ProtectedFile,
 }
 
 impl RuleContext {
@@ -44,6 +55,10 @@ impl RuleContext {
         match self {
             Self::Default => "default",
             Self::Realtime => "realtime",
+            Self::Password => "password",
+            Self::Otp => "otp",
+            Self::OAuth2 => "oauth2",
+            Self::ProtectedFile => "protectedFile",
         }
     }
 }
