@@ -40,7 +40,12 @@ pub enum Target {
     Collection(String),
     /// `collection/id`: one record, under the view rule.
     Record(String, String),
-    /// `@oauth2` or `PB_CONNECT`: no record events.
+    /// `@oauth2` or `PB_CONNECT`, or a topic no record event can match
+    /// (`@other`, `a/b/c`, options that cannot be read): no record events.
+    /// PocketBase keeps such topics and never delivers to them; refusing
+    /// one refused the SDK's whole set, which it sends again on every
+    /// subscribe and reconnect, so one such topic ended the client's
+    /// realtime for good.
     Named,
 }
 
@@ -101,16 +106,15 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         None if topic == OAUTH2 || topic == CONNECT => Target::Named,
         // Collection names never start with `@`: any other such name is a
         // direct-message topic nothing here sends to.
-        None if topic.is_empty() || topic.starts_with('@') => return Err(invalid()),
+        None if topic.is_empty() || topic.starts_with('@') => Target::Named,
         None => Target::Collection(topic.to_owned()),
-        Some(("", _)) => return Err(invalid()),
+        Some(("", _)) => Target::Named,
         Some((c, "*")) => Target::Collection(c.to_owned()),
-        // An id names one record: any text without a slash or a space
-        // (a collection's own id pattern decides the rest: `parse_in`).
+        // An id names one record: any text without a slash or a space.
         Some((c, id)) if !id.is_empty() && !id.contains(['/', ' ', '\t']) => {
             Target::Record(c.to_owned(), id.to_owned())
         }
-        Some(_) => return Err(invalid()),
+        Some(_) => Target::Named,
     };
     let mut sub = Subscription {
         key: key.to_owned(),
@@ -124,7 +128,12 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         query: Arc::default(),
         headers: Arc::default(),
     };
-    let bad = || FieldError::new("validation_invalid_topic_options", "Invalid topic options.");
+    // Options that cannot be read make a topic that never delivers, as
+    // in PocketBase (see `Target::Named`).
+    let unreadable = |mut sub: Subscription| {
+        sub.target = Target::Named;
+        Ok(sub)
+    };
     // The first `options` is the one read, as PocketBase reads it
     // (`url.Values.Get`); any repeat is part of the key and nothing more.
     let options = suffix
@@ -132,8 +141,10 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
         .find(|(name, _)| *name == "options");
     if let Some((_, raw)) = options {
-        let json = percent_decode(raw).ok_or_else(bad)?;
-        let options: Value = serde_json::from_str(&json).map_err(|_| bad())?;
+        let Some(options) = percent_decode(raw).and_then(|json| serde_json::from_str::<Value>(&json).ok())
+        else {
+            return unreadable(sub);
+        };
         let strings = |v: Option<&Value>| -> Map<String, Value> {
             v.and_then(Value::as_object)
                 .map(|m| {
@@ -166,42 +177,47 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
             .map(str::to_owned)
     };
     if let Some(raw) = option("expand") {
-        sub.expand = ExpandTree::parse(&raw).map_err(|_| bad())?;
+        let Ok(expand) = ExpandTree::parse(&raw) else {
+            return unreadable(sub);
+        };
+        sub.expand = expand;
         sub.expand_raw = raw;
     }
     if let Some(raw) = option("fields") {
-        sub.fields = FieldsTree::parse(&raw).map_err(|_| bad())?;
+        let Ok(fields) = FieldsTree::parse(&raw) else {
+            return unreadable(sub);
+        };
+        sub.fields = fields;
         sub.fields_raw = raw;
     }
     sub.filter = option("filter").as_deref().and_then(Filter::parse);
     Ok(sub)
 }
 
-/// Parses one topic and checks that it names a collection of `catalog`
-/// (by its exact name or id, as events are matched) whose records change:
-/// a view's rows are never written, so they have no events.
+/// Parses one topic, as PocketBase keeps it: one that names no collection
+/// of `catalog`, a view (whose rows are never written) or an id its
+/// collection cannot have is kept and never delivers, as there; the
+/// server's debug log says why, for the developer wondering.
 pub fn parse_in(key: &str, catalog: &Catalog) -> Result<Subscription, FieldError> {
     let sub = parse(key)?;
     if let Some(name) = sub.collection() {
         let found = catalog.all().find(|c| c.name == name || c.id == name);
-        let message = match found {
-            None => format!("Missing or invalid collection {name:?}."),
-            Some(c) if c.kind == CollectionKind::View => {
-                format!("The view collection {name:?} has no realtime events.")
-            }
-            // Only an id the collection's id field accepts can ever match
-            // one of its records (its pattern may be a custom one).
+        let why = match found {
+            None => "names no collection",
+            Some(c) if c.kind == CollectionKind::View => "names a view, which has no realtime events",
             Some(c)
                 if let Target::Record(_, id) = &sub.target
                     && c.field("id")
                         .and_then(|f| values::check(f, &serde_json::json!(id)))
                         .is_some() =>
             {
-                format!("{id:?} is not an id of collection {name:?}.")
+                "names an id its collection cannot have"
             }
             Some(_) => return Ok(sub),
         };
-        return Err(invalid_topic(message));
+        tracing::debug!(topic = %sub.topic, "a realtime topic that will never deliver: it {why}");
+    } else if sub.target == Target::Named && sub.topic != OAUTH2 && sub.topic != CONNECT {
+        tracing::debug!(topic = %sub.topic, "a realtime topic that will never deliver");
     }
     Ok(sub)
 }
@@ -253,17 +269,14 @@ mod tests {
         assert_eq!(parse("@oauth2").unwrap().target, Target::Named);
         assert_eq!(parse("@oauth2?x=1").unwrap().target, Target::Named);
         assert_eq!(parse("PB_CONNECT").unwrap().target, Target::Named);
-        for never in [
-            "",
-            "/*",
-            "posts/",
-            "posts/*/x",
-            "posts/a b",
-            "@other",
-            "?x",
-            "a\nb",
-        ] {
-            assert!(parse(never).is_err(), "{never:?}");
+        // Kept, as PocketBase keeps them, and never delivered to.
+        for never in ["/*", "posts/", "posts/*/x", "posts/a b", "@other", "?x"] {
+            assert_eq!(parse(never).unwrap().target, Target::Named, "{never:?}");
+        }
+        // Refused: nothing, and a line break (it would end the SSE line
+        // the topic is sent in).
+        for refused in ["", " ", "a\nb", "a\rb"] {
+            assert!(parse(refused).is_err(), "{refused:?}");
         }
         assert_eq!(
             parse(&"x".repeat(2501)).unwrap_err().code,
@@ -280,6 +293,7 @@ mod tests {
         assert!(parse_in("users", &catalog).is_ok());
         assert!(parse_in(&format!("{}/abcdefghij12345", users.id), &catalog).is_ok());
         assert!(parse_in("@oauth2", &catalog).is_ok());
+        // Kept, as PocketBase keeps them: no event matches them.
         for never in [
             "Users/*",
             "posts/*",
@@ -288,29 +302,8 @@ mod tests {
             "users/abc",
             "users/not-an-id-123",
         ] {
-            let err = parse_in(never, &catalog).unwrap_err();
-            assert_eq!(err.code, "validation_invalid_topic", "{never:?}");
+            assert!(parse_in(never, &catalog).is_ok(), "{never:?}");
         }
-    }
-
-    /// A collection whose ids a superuser made 12 digits: its records can
-    /// be subscribed to one by one, and ids of the default form cannot.
-    #[test]
-    fn a_record_topic_follows_its_collections_id_pattern() {
-        let mut users = crate::schema::defaults::users();
-        if let Some(crate::schema::field::FieldKind::Text {
-            pattern, min, max, ..
-        }) = users
-            .fields
-            .iter_mut()
-            .find(|f| f.name == "id")
-            .map(|f| &mut f.kind)
-        {
-            (*pattern, *min, *max) = ("^[0-9]+$".into(), 12, 12);
-        }
-        let catalog = Catalog::from_collections(vec![users]);
-        assert!(parse_in("users/123456789012", &catalog).is_ok());
-        assert!(parse_in("users/abcdefghij12345", &catalog).is_err());
     }
 
     #[test]
@@ -324,13 +317,17 @@ mod tests {
         assert_eq!(sub.expand_raw, "author");
         assert_eq!(sub.filter, Filter::parse("title = 1"));
         assert_eq!(sub.headers["x_team"], "a");
-        assert!(parse("posts/*?options=%7Bnot-json").is_err());
+        // Unreadable options: kept, never delivered (PocketBase's way).
+        assert_eq!(
+            parse("posts/*?options=%7Bnot-json").unwrap().target,
+            Target::Named
+        );
         let twice = "posts/*?options=%7B%22query%22%3A%7B%22fields%22%3A%22id%22%7D%7D&options=%7Bnot-json";
         assert_eq!(
             parse(twice).unwrap().fields_raw,
             "id",
             "the first options is read"
         );
-        assert!(parse("posts/*?options=%zz").is_err());
+        assert_eq!(parse("posts/*?options=%zz").unwrap().target, Target::Named);
     }
 }

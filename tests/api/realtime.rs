@@ -85,12 +85,10 @@ async fn bad_subscription_requests_get_clear_errors() {
         body["data"]["subscriptions"]["1"]["code"],
         "validation_length_too_long"
     );
-    let bad_options = "users/*?options=%7Bnot-json";
-    let body = assert_envelope(sse.subscribe(&app, None, &[bad_options]).await, 400).await;
-    assert_eq!(
-        body["data"]["subscriptions"]["0"]["code"],
-        "validation_invalid_topic_options"
-    );
+    // Unreadable options are kept, as PocketBase keeps them, and the topic
+    // never delivers (realtime_topics tests that it does not).
+    sse.subscribe_ok(&app, None, &["users/*?options=%7Bnot-json"])
+        .await;
 
     // Guest to signed-in is allowed; then the auth may not change again.
     sse.subscribe_ok(&app, Some(&alice), &["users/*"]).await;
