@@ -191,3 +191,23 @@ test('after a dropped connection the SDK reconnects and resubscribes', async () 
   await admin.collection(open.name).create({ title: 'after drop' });
   await got.waitFor(byTitle('create', 'after drop'), 'after drop (resubscribed)');
 });
+
+test('a subscription that can never deliver does not stop the others', async () => {
+  // The SDK keeps every topic it was given and sends the whole list again
+  // on each subscribe and reconnect: a topic the server refused would make
+  // every later subscribe fail. Both servers keep such topics, silent.
+  const view = await admin.collections.create({
+    name: uniqueName('rt_view'),
+    type: 'view',
+    listRule: '',
+    viewRule: '',
+    viewQuery: `SELECT id, title FROM ${open.name}`,
+  });
+  const client = track(newClient());
+  const got = inbox();
+  await client.collection(view.name).subscribe('*', () => {});
+  await client.collection(uniqueName('rt_nowhere')).subscribe('*', () => {});
+  await client.collection(open.name).subscribe('*', (e) => got.push(e));
+  await admin.collection(open.name).create({ title: 'still heard' });
+  await got.waitFor(byTitle('create', 'still heard'), 'the real topic delivers');
+});
