@@ -74,7 +74,7 @@ async fn expanded(state: &AppState, req: &Request, body: &mut Value) -> Result<(
     let Some(raw) = raw else {
         return Ok(());
     };
-    let tree = crate::records::expand::ExpandTree::parse(&raw)?;
+    let tree = crate::records::expand::ExpandTree::parse(&raw);
     let token = body.get("token").and_then(Value::as_str).map(str::to_owned);
     let caller = state
         .auth_records

@@ -91,7 +91,7 @@ impl ShapeParams {
     /// with it, before anything is written.
     pub(super) fn parse(&self) -> Result<Shape, ApiError> {
         Ok(Shape {
-            expand: self.expand()?,
+            expand: self.expand(),
             fields: FieldsTree::parse(self.fields.as_deref().unwrap_or(""))?,
         })
     }
@@ -102,15 +102,15 @@ impl ShapeParams {
     /// does: a missing record is still a 404, and a write is still made.
     fn for_answer(&self) -> Result<Shape, ApiError> {
         Ok(Shape {
-            expand: self.expand()?,
+            expand: self.expand(),
             fields: FieldsTree::parse(self.fields.as_deref().unwrap_or(""))
                 .ok()
                 .flatten(),
         })
     }
 
-    fn expand(&self) -> Result<ExpandTree, ApiError> {
-        Ok(ExpandTree::parse(self.expand.as_deref().unwrap_or(""))?)
+    fn expand(&self) -> ExpandTree {
+        ExpandTree::parse(self.expand.as_deref().unwrap_or(""))
     }
 
     /// `record` (just written) expanded and trimmed as asked, answered.

@@ -177,10 +177,7 @@ pub fn parse(key: &str) -> Result<Subscription, FieldError> {
             .map(str::to_owned)
     };
     if let Some(raw) = option("expand") {
-        let Ok(expand) = ExpandTree::parse(&raw) else {
-            return unreadable(sub);
-        };
-        sub.expand = expand;
+        sub.expand = ExpandTree::parse(&raw);
         sub.expand_raw = raw;
     }
     if let Some(raw) = option("fields") {

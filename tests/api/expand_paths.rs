@@ -99,6 +99,13 @@ async fn expand_follows_the_same_paths_as_pocketbase() {
         "xp_members_via_team",
         "teams",
         "title",
+        // Read as PocketBase reads them, never refused (Cairn answered a
+        // 400): dots around a path dropped, an empty segment inside
+        // naming nothing, a path cut at 6 levels.
+        ".team",
+        "team.",
+        "team..xp_members_via_team",
+        "team.xp_members_via_team.team.xp_members_via_team.team.xp_members_via_team.team",
     ];
     let paths = [
         "/api/collections/xp_posts/records",

@@ -44,21 +44,26 @@ const MAX_DEPTH: usize = 6;
 pub struct ExpandTree(BTreeMap<String, ExpandTree>);
 
 impl ExpandTree {
-    pub fn parse(raw: &str) -> Result<Self, crate::query::QueryError> {
+    /// Reads `expand` as PocketBase reads it, never refusing it: dots
+    /// around a path are dropped (`.team.` is `team`), a path is followed
+    /// 6 levels deep and no further, and an empty segment inside one
+    /// (`team..owner`) is a name like any other that names nothing, so the
+    /// path goes no further than where it is reached. Cairn answered these
+    /// with a 400, failing a list PocketBase answers.
+    pub fn parse(raw: &str) -> Self {
         let mut root = Self::default();
-        for path in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let segments: Vec<&str> = path.split('.').collect();
-            if segments.len() > MAX_DEPTH || segments.iter().any(|s| s.is_empty()) {
-                return Err(crate::query::QueryError::Invalid(format!(
-                    "Invalid expand path {path:?}."
-                )));
-            }
+        for path in raw
+            .split(',')
+            .map(|p| p.trim().trim_matches('.'))
+            .filter(|p| !p.is_empty())
+        {
+            let segments = path.split('.').take(MAX_DEPTH);
             let mut node = &mut root;
             for s in segments {
                 node = node.0.entry(s.to_owned()).or_default();
             }
         }
-        Ok(root)
+        root
     }
 
     pub fn is_empty(&self) -> bool {
@@ -289,7 +294,7 @@ mod tests {
     /// `c`'s records expanded by `tree` through maps (`apply`, emails
     /// hidden after) and through rows (`write`): the same bytes.
     fn both_paths(conn: &Connection, catalog: &Catalog, c: &Collection, tree: &str) -> Vec<(String, String)> {
-        let tree = ExpandTree::parse(tree).expect("tree");
+        let tree = ExpandTree::parse(tree);
         let requester = Requester {
             caller: Caller::Guest,
             info: Default::default(),
@@ -359,11 +364,15 @@ mod tests {
 
     #[test]
     fn parses_paths_into_a_tree() {
-        let t = ExpandTree::parse("a.b, a.c,d").expect("ok");
+        let t = ExpandTree::parse("a.b, a.c,d");
         assert_eq!(t.0.len(), 2);
         assert_eq!(t.0["a"].0.len(), 2);
-        assert!(ExpandTree::parse("a..b").is_err());
-        assert!(ExpandTree::parse("a.b.c.d.e.f.g").is_err());
-        assert!(ExpandTree::parse("").expect("empty").is_empty());
+        assert_eq!(ExpandTree::parse(".a.b."), ExpandTree::parse("a.b"));
+        assert_eq!(ExpandTree::parse("a..b").0["a"].0.len(), 1);
+        assert_eq!(
+            ExpandTree::parse("a.b.c.d.e.f.g"),
+            ExpandTree::parse("a.b.c.d.e.f")
+        );
+        assert!(ExpandTree::parse("").is_empty());
     }
 }
