@@ -31,13 +31,10 @@ pub enum Method {
 }
 
 impl Method {
-    /// PocketBase's name for the method (as in `_mfas.method`).
+    /// PocketBase's name for the method (as in `_mfas.method`), which is
+    /// also its rules' `@request.context`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Password => "password",
-            Self::Otp => "otp",
-            Self::OAuth2 => "oauth2",
-        }
+        self.rule_context().as_str()
     }
 
     /// The `@request.context` of the rules this sign-in checks.

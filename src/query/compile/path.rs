@@ -308,19 +308,20 @@ impl<'a> Compiler<'a> {
         value: String,
     ) -> Result<Term, CompileError> {
         let last_field = self.field(walk.owner, segments[segments.len() - 1]).ok();
-        let mut is_multi_field = last_field.is_some_and(|f| f.kind.is_multi());
+        let stored_multi = last_field.is_some_and(|f| f.kind.is_multi());
         // Under `:each` and `:length` a single select, relation or file is
         // the list of its one value (none when empty), as PocketBase reads
         // it: `status:each` works whatever the field's `maxSelect`.
-        let single_list = last_field.is_some_and(|f| {
-            matches!(
-                f.kind,
-                FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. }
-            )
-        }) && !is_multi_field
-            && matches!(modifier, Some("each" | "length"));
+        let single_list = !stored_multi
+            && matches!(modifier, Some("each" | "length"))
+            && last_field.is_some_and(|f| {
+                matches!(
+                    f.kind,
+                    FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. }
+                )
+            });
+        let is_multi_field = stored_multi || single_list;
         let value = if single_list {
-            is_multi_field = true;
             format!("(CASE WHEN {value} IS NULL OR {value} = '' THEN '[]' ELSE json_array({value}) END)")
         } else {
             value

@@ -187,8 +187,9 @@ impl Compiler<'_> {
             ("@request.headers.", &req.headers),
         ]
         .into_iter()
+        .filter(|_| modifier == "isset")
         .find_map(|(prefix, values)| Some((base.strip_prefix(prefix)?, values)));
-        if let (Some((key, values)), "isset") = (sent_elsewhere, modifier) {
+        if let Some((key, values)) = sent_elsewhere {
             let sent = lookup(values.get(), &key.split('.').collect::<Vec<_>>()).is_some();
             return Ok(Term::Sql(self.bind(Sql::Integer(i64::from(sent)))));
         }
