@@ -33,7 +33,9 @@ use crate::{api, app::AppState};
 
 #[handler]
 fn admin(req: &Request, path: Option<Path<String>>) -> Response {
-    admin_ui::serve(req, path.as_ref().map_or("", |p| p.0.as_str()))
+    let mut resp = admin_ui::serve(req, path.as_ref().map_or("", |p| p.0.as_str()));
+    resp.set_data(middleware::access_log::UnloggedSuccess);
+    resp
 }
 
 #[handler]

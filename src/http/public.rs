@@ -18,7 +18,11 @@ use poem::{
     web::{Data, Redirect},
 };
 
-use super::{error::ApiError, file_response, middleware::fields::Picked};
+use super::{
+    error::ApiError,
+    file_response,
+    middleware::{access_log::UnloggedSuccess, fields::Picked},
+};
 use crate::app::AppState;
 
 /// Text files below this size are read whole, so the edge compresses
@@ -88,11 +92,13 @@ fn find(root: &Path, path: &str, fallback: bool) -> Found {
 }
 
 /// The site's files are sent as they are: a `.json` file is not an API
-/// answer for `?fields=` to pick from.
+/// answer for `?fields=` to pick from. Like PocketBase, the request log
+/// keeps only the requests here that fail.
 #[handler]
 pub async fn serve(req: &Request, Data(state): Data<&std::sync::Arc<AppState>>) -> Result<Response> {
     let mut resp = answer(req, state).await?;
     resp.set_data(Picked);
+    resp.set_data(UnloggedSuccess);
     Ok(resp)
 }
 

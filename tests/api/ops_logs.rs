@@ -639,3 +639,39 @@ async fn a_log_of_the_old_shape_moves_into_the_keyed_table_whole() {
     let now = entries_of(&app, &admin, "rid-after-move").await;
     assert!(now[0]["id"].as_str().unwrap() > ids[5], "{}", now[0]["id"]);
 }
+
+/// As in PocketBase, a static file (the dashboard's, the public
+/// folder's) or an opened realtime stream leaves no log entry unless the
+/// request failed; the API's requests are all logged (the control). Seen
+/// on PocketBase 0.40.6: `GET /_/`, a `pb_public` file and `GET
+/// /api/realtime` left none, a missing `pb_public` file and a missing
+/// dashboard image one each.
+#[tokio::test]
+async fn static_files_and_realtime_streams_are_logged_only_when_they_fail() {
+    let root = tempfile::tempdir().unwrap();
+    let public = root.path().join("pb_public");
+    std::fs::create_dir_all(&public).unwrap();
+    std::fs::write(public.join("a.txt"), "hi").unwrap();
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.public_dir = Some(public);
+        c.index_fallback = false;
+    })
+    .await;
+    let token = app.superuser_token().await;
+    let cases = [
+        ("/_/", "dash", 200, 0),
+        ("/_/missing.js", "dash-missing", 404, 1),
+        ("/a.txt", "site", 200, 0),
+        ("/missing.txt", "site-missing", 404, 1),
+        ("/api/realtime", "stream", 200, 0),
+        ("/api/health", "api", 200, 1),
+    ];
+    for (path, rid, status, _) in cases {
+        // The stream's answer is its headers; it is dropped unread.
+        let resp = tagged_get(&app, path, rid, None).await;
+        assert_eq!(resp.status(), status, "{path}");
+    }
+    for (path, rid, _, logged) in cases {
+        assert_eq!(entries_of(&app, &token, rid).await.len(), logged, "{path}");
+    }
+}

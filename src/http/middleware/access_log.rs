@@ -5,6 +5,13 @@
 //! (`telemetry::access` owns how), and, unless `settings.logs` turns it
 //! off, as the request's entry in the request log (`ops::logs`, which
 //! writes it off the request path).
+//!
+//! As in PocketBase, a request answered by a static file (the dashboard's
+//! or the public folder's) or by an opened realtime stream has no entry in
+//! the request log unless it failed: its handler marks the answer
+//! `UnloggedSuccess`. Opening the dashboard fetched some thirty files,
+//! each of which took a log entry, and every realtime connection one; in
+//! PocketBase's log (and now Cairn's) only what the API did shows.
 
 use std::{net::IpAddr, time::Instant};
 
@@ -18,6 +25,12 @@ use crate::{
     ops::logs::{self, Logs, RequestRecord},
     settings, telemetry,
 };
+
+/// The mark (`Response::set_data`) of an answer whose request the request
+/// log keeps only if it failed (status 400 or above). Its access line on
+/// standard error is written all the same.
+#[derive(Clone, Copy)]
+pub struct UnloggedSuccess;
 
 /// What the record needs from the request, taken before it is served.
 pub struct AccessLog {
@@ -71,8 +84,15 @@ impl AccessLog {
 
     /// Writes the line and queues the log entry; called inside the
     /// request's scope (`telemetry::in_request`), where its caller was
-    /// noted.
-    pub fn finish(self, request_id: &str, status: u16, log: &Logs, keep: &settings::Logs) {
+    /// noted. `unlogged_success`: the answer is marked `UnloggedSuccess`.
+    pub fn finish(
+        self,
+        request_id: &str,
+        status: u16,
+        unlogged_success: bool,
+        log: &Logs,
+        keep: &settings::Logs,
+    ) {
         let caller = telemetry::caller();
         let duration = self.started.elapsed();
         telemetry::access(&telemetry::Access {
@@ -84,7 +104,9 @@ impl AccessLog {
             ip: self.ip,
             auth_id: caller.as_ref().map_or("", |c| c.id.as_str()),
         });
-        if let Some(p) = self.persisted {
+        if let Some(p) = self.persisted
+            && !(unlogged_success && status < 400)
+        {
             log.request(
                 keep,
                 RequestRecord {
