@@ -209,15 +209,6 @@ fn delete_cascading(
     Ok(())
 }
 
-/// Whether a relation of a stored collection points at `c`.
-pub fn is_referenced(catalog: &Catalog, c: &Collection) -> bool {
-    catalog
-        .all()
-        .filter(|o| o.kind != CollectionKind::View)
-        .flat_map(|o| o.fields.iter())
-        .any(|f| matches!(&f.kind, FieldKind::Relation { collection_id, .. } if *collection_id == c.id))
-}
-
 /// Why a collection could not be emptied: the schema's refusal (a system
 /// or view collection, none of that name) or a record's (a required
 /// reference keeps it).
@@ -229,29 +220,21 @@ pub enum TruncateError {
     Record(#[from] RecordError),
 }
 
-/// Empties collection `id_or_name`. One nothing points at is emptied in
-/// one statement by the schema; one a relation points at
-/// (`is_referenced`) record by record (`truncate_referenced`), so that no
-/// relation is left naming a record that is gone.
+/// Empties collection `id_or_name` in one transaction, each record deleted
+/// as a single delete would be: cascades, cleared references, and its
+/// events (realtime's delete messages, webhooks' outbox, an account's
+/// sessions and codes), as PocketBase sends a delete event for each
+/// record it truncates. Refused whole, as PocketBase refuses it, when one
+/// of them is a required reference another record keeps.
 pub async fn truncate(deps: &RecordsDeps<'_>, id_or_name: String) -> Result<(), TruncateError> {
-    let catalog = deps.schema.catalog();
-    match catalog.get(&id_or_name).filter(|c| is_referenced(&catalog, c)) {
-        Some(c) => {
-            crate::schema::Schema::check_truncate(c)?;
-            Ok(truncate_referenced(deps, c.clone()).await?)
-        }
-        None => Ok(deps.schema.truncate(deps.db, id_or_name).await?),
-    }
-}
-
-/// Empties `c`, one transaction, each record deleted as a single delete
-/// would be (cascades, cleared references, events); refused whole, as
-/// PocketBase refuses it, when one of them is a required reference
-/// another record keeps.
-async fn truncate_referenced(deps: &RecordsDeps<'_>, c: Arc<Collection>) -> Result<(), RecordError> {
     const REFUSED: &str =
         "Failed to truncate collection (most likely due to required cascade delete record references).";
     let catalog = deps.schema.catalog();
+    let c = catalog
+        .get(&id_or_name)
+        .ok_or(crate::schema::SchemaError::NotFound)?
+        .clone();
+    crate::schema::Schema::check_truncate(&c)?;
     let hook = deps.tx_hook.clone();
     let removed = deps
         .db

@@ -311,22 +311,6 @@ impl Schema {
         }
         Ok(())
     }
-
-    /// Empties a collection in one statement: for one no relation points
-    /// at (else `records::delete::truncate`, record by record).
-    pub async fn truncate(&self, db: &Database, id_or_name: String) -> Result<(), SchemaError> {
-        let gone = self.accounts.gone;
-        self.change(db, move |tx, stored| {
-            let c = stored.get(&id_or_name).ok_or(SchemaError::NotFound)?;
-            Self::check_truncate(c)?;
-            if c.kind == CollectionKind::Auth {
-                gone(tx, c)?;
-            }
-            sync::truncate(tx, c)?;
-            Ok(())
-        })
-        .await
-    }
 }
 
 /// `_collections`' columns described as a collection, so the filter

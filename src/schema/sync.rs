@@ -227,10 +227,6 @@ pub fn drop(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote(&c.name)))
 }
 
-pub fn truncate(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
-    conn.execute_batch(&format!("DELETE FROM {}", quote(&c.name)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,8 @@
 //! opened on both servers, the same subscribe requests and the same writes,
 //! and the answers and events each stream receives must agree.
 //!
-//! Left out on purpose, where Cairn differs by design: topics that can
-//! never deliver (an unknown collection, a view, options that do not
-//! parse) are refused with a 400 where PocketBase accepts them and stays
-//! silent (`realtime::topic`); a body with no content type is read as
-//! JSON; a superuser's filter on a hidden field matches (PocketBase's
+//! Left out on purpose, where Cairn differs by design: a body with no
+//! content type is read as JSON; a superuser's filter on a hidden field matches (PocketBase's
 //! realtime filter never resolves hidden fields, even for superusers,
 //! while its list API does); and a password change signs the account's
 //! streams out at once, where PocketBase goes on as the account.
@@ -452,5 +449,83 @@ async fn rules_see_the_realtime_context() {
     };
     let pocketbase = context_answers(&both.pb).await;
     let cairn = context_answers(&both.cairn).await;
+    assert_alike(&pocketbase, &cairn);
+}
+
+/// What a guest hears when collections are emptied: `rt_tags`, which
+/// nothing points at, and `rt_owners`, which `rt_items` points at (so its
+/// records' truncation also empties that relation).
+async fn truncate_events(s: &Server) -> Vec<String> {
+    let open_rules = json!({"listRule": "", "viewRule": ""});
+    let mut owners = Value::Null;
+    for name in ["rt_tags", "rt_owners", "rt_marks"] {
+        let mut body = open_rules.clone();
+        body["name"] = json!(name);
+        body["fields"] = json!([{"name": "title", "type": "text"}]);
+        let made = s.admin("POST", "/api/collections", body).await;
+        if name == "rt_owners" {
+            owners = made;
+        }
+    }
+    let mut items = open_rules.clone();
+    items["name"] = json!("rt_items");
+    items["fields"] = json!([{"name": "title", "type": "text"},
+        {"name": "owner", "type": "relation", "collectionId": owners["id"], "maxSelect": 1}]);
+    s.admin("POST", "/api/collections", items).await;
+    for n in 1..=3 {
+        s.admin(
+            "POST",
+            "/api/collections/rt_tags/records",
+            json!({"id": format!("rttag000000000{n}"), "title": format!("tag {n}")}),
+        )
+        .await;
+    }
+    s.admin(
+        "POST",
+        "/api/collections/rt_owners/records",
+        json!({"id": "rtowner00000001", "title": "owner"}),
+    )
+    .await;
+    s.admin(
+        "POST",
+        "/api/collections/rt_items/records",
+        json!({"id": "rtitem000000001", "title": "item", "owner": "rtowner00000001"}),
+    )
+    .await;
+    let mut sse = open(s).await;
+    let topics = ["rt_tags/*", "rt_owners/*", "rt_items/*", "rt_marks/*"];
+    assert_eq!(subscribe(s, None, &sse.client_id, &topics).await, "204 null");
+    for name in ["rt_tags", "rt_owners"] {
+        s.admin("DELETE", &format!("/api/collections/{name}/truncate"), json!({}))
+            .await;
+    }
+    s.admin(
+        "POST",
+        "/api/collections/rt_marks/records",
+        json!({"id": "rtmark000000001", "title": "mark"}),
+    )
+    .await;
+    events_until(&mut sse, "mark").await
+}
+
+/// A truncated collection's subscribers hear a delete for each record, as
+/// for records deleted one by one. Cairn emptied a collection nothing
+/// points at in one statement, and its subscribers (and webhooks) heard
+/// nothing.
+#[tokio::test]
+async fn truncating_a_collection_sends_a_delete_for_each_record() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let pocketbase = truncate_events(&both.pb).await;
+    let cairn = truncate_events(&both.cairn).await;
+    assert_eq!(
+        pocketbase
+            .iter()
+            .filter(|e| e.contains(r#""action":"delete""#))
+            .count(),
+        4,
+        "{pocketbase:#?}"
+    );
     assert_alike(&pocketbase, &cairn);
 }
