@@ -4,7 +4,7 @@
 //! (authorized) first and applied inside a transaction, so a batch can run
 //! it beside others; the deleted records' files go after the commit.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use rusqlite::Connection;
 
@@ -87,11 +87,21 @@ impl DeletePlan {
                 ));
             }
         }
-        let mut removed = Vec::new();
+        let mut removed = Removals::default();
         let hook = &*self.hook;
         delete_cascading(tx, catalog, hook, c, id, &mut removed, 0)?;
-        Ok(removed)
+        Ok(removed.changes)
     }
+}
+
+/// What one delete (or a truncate) changed so far, in order, and which
+/// records it deleted, looked up by collection id and record id: a
+/// cascade may reach a record twice, and a truncate deletes thousands
+/// (a scan of the changes for each took a 50,000-record truncate minutes).
+#[derive(Default)]
+struct Removals {
+    changes: Vec<RecordChange>,
+    deleted: HashSet<(String, String)>,
 }
 
 /// Deletes one record after settling every relation that points at it:
@@ -103,17 +113,12 @@ fn delete_cascading(
     hook: &dyn TxHook,
     c: &Arc<Collection>,
     id: &str,
-    removed: &mut Vec<RecordChange>,
+    removed: &mut Removals,
     depth: usize,
 ) -> Result<(), RecordError> {
     const REFUSED: &str =
         "Failed to delete record. Make sure that the record is not part of a required relation reference.";
-    let seen = |ch: &RecordChange| {
-        ch.action == ChangeAction::Delete
-            && ch.collection.id == c.id
-            && ch.record.get("id").and_then(|v| v.as_str()) == Some(id)
-    };
-    if depth > 32 || removed.iter().any(seen) {
+    if depth > 32 || removed.deleted.contains(&(c.id.clone(), id.to_owned())) {
         return Ok(());
     }
     // Read before anything changes: delete events carry the record as it
@@ -130,7 +135,8 @@ fn delete_cascading(
     };
     // While the row is still there, so a webhook's filter can be tested on it.
     hook.changed(tx, catalog, &change, None)?;
-    removed.push(change);
+    removed.changes.push(change);
+    removed.deleted.insert((c.id.clone(), id.to_owned()));
     for other in catalog.all().filter(|o| o.kind != CollectionKind::View) {
         for f in &other.fields {
             let FieldKind::Relation {
@@ -197,7 +203,7 @@ fn delete_cascading(
                         hidden: reveal::kept(tx, other, &rid)?,
                     };
                     hook.changed(tx, catalog, &change, previous.as_ref())?;
-                    removed.push(change);
+                    removed.changes.push(change);
                 }
             }
         }
@@ -243,14 +249,14 @@ pub async fn truncate(deps: &RecordsDeps<'_>, id_or_name: String) -> Result<(), 
                 .prepare(&format!("SELECT id FROM {}", quote(&c.name)))?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            let mut removed = Vec::new();
+            let mut removed = Removals::default();
             for id in ids {
                 delete_cascading(tx, &catalog, &*hook, &c, &id, &mut removed, 0).map_err(|e| match e {
                     RecordError::Refused(_) => RecordError::Refused(REFUSED.into()),
                     other => other,
                 })?;
             }
-            Ok::<_, RecordError>(removed)
+            Ok::<_, RecordError>(removed.changes)
         })
         .await?;
     service::finish(deps, removed, Vec::new()).await;

@@ -3,7 +3,7 @@
 //! with batches), the one place that authorizes a record action, and
 //! `finish`, which every write path calls after its commit.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
 use serde_json::{Map, Value, json};
@@ -411,7 +411,18 @@ pub async fn finish(deps: &RecordsDeps<'_>, changes: Vec<RecordChange>, unrefere
             .unwrap_or("")
             .to_owned()
     };
-    for (i, change) in changes.iter().enumerate() {
+    // A batch may delete a record and create one with the same id; the
+    // folder then holds the new record's files and stays. Whether a later
+    // change names the same record is read from the end, in one pass (a
+    // truncate's thousands of deletes made a scan each too slow).
+    let mut later: HashSet<(&str, String)> = HashSet::new();
+    let mut recreated = vec![false; changes.len()];
+    for (i, change) in changes.iter().enumerate().rev() {
+        let key = (change.collection.id.as_str(), id_of(change));
+        recreated[i] = change.action == ChangeAction::Delete && later.contains(&key);
+        later.insert(key);
+    }
+    for (change, recreated) in changes.iter().zip(recreated) {
         let id = id_of(change);
         if change.collection.kind == CollectionKind::Auth {
             deps.listener.auth_record_changed(&change.collection.id, &id);
@@ -419,11 +430,6 @@ pub async fn finish(deps: &RecordsDeps<'_>, changes: Vec<RecordChange>, unrefere
         if change.action != ChangeAction::Delete {
             continue;
         }
-        // A batch may delete a record and create one with the same id; the
-        // folder then holds the new record's files and stays.
-        let recreated = changes[i + 1..]
-            .iter()
-            .any(|later| later.collection.id == change.collection.id && id_of(later) == id);
         if recreated {
             let held = file_names(&change.collection, &change.record);
             deps.storage.remove(&change.collection.id, &id, &held).await;
