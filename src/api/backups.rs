@@ -124,13 +124,17 @@ impl BackupsApi {
     /// uploaded file, once its contents pass the checks.
     #[oai(path = "/backups/upload", method = "post")]
     async fn upload(&self, _superuser: Superuser, form: UploadForm) -> poem::Result<Done> {
-        let upload = form.file.ok_or(BackupError::NoUpload).map_err(ApiError::from)?;
-        // Only the last part of the name a client gives: never a path.
-        let given = upload
-            .file_name()
-            .and_then(|n| n.rsplit(['/', '\\']).next())
-            .unwrap_or("")
-            .to_owned();
+        // A part without a file name is no file: a plain text field, or
+        // a browser form's file input left empty (`filename=""`). Only the
+        // last part of the name a client gives counts: never a path.
+        let (upload, given) = form
+            .file
+            .and_then(|upload| {
+                let given = upload.file_name()?.rsplit(['/', '\\']).next()?.to_owned();
+                (!given.is_empty()).then_some((upload, given))
+            })
+            .ok_or(BackupError::NoUpload)
+            .map_err(ApiError::from)?;
         let name = BackupName::parse(&given).map_err(|e| invalid("file", e))?;
         let (mut out, temp) = self.state.backups.upload_file().await.map_err(ApiError::from)?;
         let mut reader = upload.into_async_read();
