@@ -1,6 +1,6 @@
 //! `/api/logs`: the request log, for superusers only, in PocketBase's
 //! shapes: a paged list with `filter` and `sort` over `id`, `created`,
-//! `level`, `message` and `data.*`; one entry; hourly totals
+//! `level`, `message` and `data.*` (and `@random`, `@rowid`); one entry; hourly totals
 //! (`[{total, date}]`); and emptying it.
 
 use std::sync::Arc;
@@ -51,8 +51,10 @@ impl LogsApi {
         let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())
             .map_err(ApiError::from)?;
         // Which paths sort is checked when the query compiles.
-        let sort = parse_sort(sort.0.as_deref(), |f| f == "@rowid" || !f.starts_with('@'))
-            .map_err(ApiError::from)?;
+        let sort = parse_sort(sort.0.as_deref(), |f| {
+            matches!(f, "@rowid" | "@random") || !f.starts_with('@')
+        })
+        .map_err(ApiError::from)?;
         let query = LogQuery {
             paging,
             sort,
