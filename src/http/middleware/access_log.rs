@@ -4,7 +4,8 @@
 //! twice from this one place: as the access line on standard error
 //! (`telemetry::access` owns how), and, unless `settings.logs` turns it
 //! off, as the request's entry in the request log (`ops::logs`, which
-//! writes it off the request path).
+//! writes it off the request path), except a success whose handler keeps
+//! only failures (`telemetry::log_only_failure`).
 
 use std::{net::IpAddr, time::Instant};
 
@@ -84,7 +85,9 @@ impl AccessLog {
             ip: self.ip,
             auth_id: caller.as_ref().map_or("", |c| c.id.as_str()),
         });
-        if let Some(p) = self.persisted {
+        // A success the handler asked to leave out (`log_only_failure`).
+        let quiet = status < 400 && telemetry::logs_only_failure();
+        if let Some(p) = self.persisted.filter(|_| !quiet) {
             log.request(
                 keep,
                 RequestRecord {
