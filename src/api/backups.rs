@@ -62,8 +62,9 @@ struct CreateBackup {
 
 #[derive(Multipart)]
 struct UploadForm {
-    /// The zip archive; its file name becomes the backup's key.
-    file: Option<Upload>,
+    /// The zip archive; its file name becomes the backup's key. Given
+    /// more than once, the first is taken (as PocketBase does).
+    file: Vec<Upload>,
 }
 
 #[derive(ApiResponse)]
@@ -129,6 +130,8 @@ impl BackupsApi {
         // last part of the name a client gives counts: never a path.
         let (upload, given) = form
             .file
+            .into_iter()
+            .next()
             .and_then(|upload| {
                 let given = upload.file_name()?.rsplit(['/', '\\']).next()?.to_owned();
                 (!given.is_empty()).then_some((upload, given))

@@ -8,7 +8,8 @@
 //! viewer that polls filled the log with itself; PocketBase keeps only the
 //! reads that fail), `sort=@random` on the log was a 400, and a backup
 //! upload whose file part has no file name (a form's empty file input)
-//! was refused for its name's length rather than as a missing file.
+//! was refused for its name's length rather than as a missing file, and
+//! one with two file parts could not be read at all.
 
 use std::{collections::BTreeSet, time::Duration};
 
@@ -195,6 +196,12 @@ async fn ops_routes_answer_callers_and_bad_input_as_pocketbase_does() {
         let empty_input = Form::new().part("file", Part::bytes(Vec::new()).file_name(""));
         let (status, body) = upload(s, empty_input).await;
         out.push(format!("upload an empty file input: {}", envelope(status, &body)));
+        // Two files: the first is the one looked at.
+        let two = Form::new()
+            .part("file", Part::bytes(b"not a zip".to_vec()).file_name("two1.zip"))
+            .part("file", Part::bytes(b"not a zip".to_vec()).file_name("two2.zip"));
+        let (status, body) = upload(s, two).await;
+        out.push(format!("upload two files: {}", codes(status, &body)));
         let text = Form::new().text("file", "abc");
         let (status, body) = upload(s, text).await;
         out.push(format!("upload a text field: {}", envelope(status, &body)));
