@@ -62,8 +62,9 @@ struct CreateBackup {
 
 #[derive(Multipart)]
 struct UploadForm {
-    /// The zip archive; its file name becomes the backup's key.
-    file: Option<Upload>,
+    /// The zip archive; its file name becomes the backup's key. Given
+    /// more than once, the first is taken (as PocketBase does).
+    file: Vec<Upload>,
 }
 
 #[derive(ApiResponse)]
@@ -124,13 +125,19 @@ impl BackupsApi {
     /// uploaded file, once its contents pass the checks.
     #[oai(path = "/backups/upload", method = "post")]
     async fn upload(&self, _superuser: Superuser, form: UploadForm) -> poem::Result<Done> {
-        let upload = form.file.ok_or(BackupError::NoUpload).map_err(ApiError::from)?;
-        // Only the last part of the name a client gives: never a path.
-        let given = upload
-            .file_name()
-            .and_then(|n| n.rsplit(['/', '\\']).next())
-            .unwrap_or("")
-            .to_owned();
+        // A part without a file name is no file: a plain text field, or
+        // a browser form's file input left empty (`filename=""`). Only the
+        // last part of the name a client gives counts: never a path.
+        let (upload, given) = form
+            .file
+            .into_iter()
+            .next()
+            .and_then(|upload| {
+                let given = upload.file_name()?.rsplit(['/', '\\']).next()?.to_owned();
+                (!given.is_empty()).then_some((upload, given))
+            })
+            .ok_or(BackupError::NoUpload)
+            .map_err(ApiError::from)?;
         let name = BackupName::parse(&given).map_err(|e| invalid("file", e))?;
         let (mut out, temp) = self.state.backups.upload_file().await.map_err(ApiError::from)?;
         let mut reader = upload.into_async_read();

@@ -1,7 +1,11 @@
 //! `/api/logs`: the request log, for superusers only, in PocketBase's
 //! shapes: a paged list with `filter` and `sort` over `id`, `created`,
-//! `level`, `message` and `data.*`; one entry; hourly totals
+//! `level`, `message` and `data.*` (and `@random`, `@rowid`); one entry; hourly totals
 //! (`[{total, date}]`); and emptying it.
+//!
+//! Reading the log leaves no entry in it unless the read fails, as in
+//! PocketBase (`telemetry::log_only_failure`); emptying it is kept, as a
+//! trace of who did.
 
 use std::sync::Arc;
 
@@ -18,6 +22,7 @@ use crate::{
     http::error::ApiError,
     ops::logs::{self, LogQuery},
     query::{Paging, parse_filter, parse_sort},
+    telemetry,
 };
 
 /// The log's `filter`, parsed; blank counts as none.
@@ -48,11 +53,14 @@ impl LogsApi {
         filter: Query<Option<String>>,
         #[oai(name = "skipTotal")] skip_total: Query<Option<String>>,
     ) -> poem::Result<Json<Value>> {
+        telemetry::log_only_failure();
         let paging = Paging::parse(page.0.as_deref(), per_page.0.as_deref(), skip_total.0.as_deref())
             .map_err(ApiError::from)?;
         // Which paths sort is checked when the query compiles.
-        let sort = parse_sort(sort.0.as_deref(), |f| f == "@rowid" || !f.starts_with('@'))
-            .map_err(ApiError::from)?;
+        let sort = parse_sort(sort.0.as_deref(), |f| {
+            matches!(f, "@rowid" | "@random") || !f.starts_with('@')
+        })
+        .map_err(ApiError::from)?;
         let query = LogQuery {
             paging,
             sort,
@@ -67,6 +75,7 @@ impl LogsApi {
     /// Entries per hour that the filter admits: `[{total, date}]`.
     #[oai(path = "/logs/stats", method = "get")]
     async fn stats(&self, _superuser: Superuser, filter: Query<Option<String>>) -> poem::Result<Json<Value>> {
+        telemetry::log_only_failure();
         let filter = self::filter(filter.0.as_deref())?;
         let hours = logs::stats(&self.state.store.auxiliary, filter.as_ref())
             .await
@@ -77,6 +86,7 @@ impl LogsApi {
     /// One log entry.
     #[oai(path = "/logs/:id", method = "get")]
     async fn view(&self, _superuser: Superuser, id: Path<String>) -> poem::Result<Json<Value>> {
+        telemetry::log_only_failure();
         let entry = logs::one(&self.state.store.auxiliary, id.0)
             .await
             .map_err(ApiError::from)?;

@@ -18,10 +18,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::{
-        error::{ApiError, ErrorTree, FieldError, messages},
-        middleware::access_log::UnloggedSuccess,
-    },
+    http::error::{ApiError, ErrorTree, FieldError, messages},
     realtime::{
         self, ClientStream, MAX_CLIENT_ID, RealtimeError,
         topic::{self, MAX_TOPICS},
@@ -33,14 +30,13 @@ fn connect(Data(state): Data<&Arc<AppState>>) -> Response {
     let (client, rx) = state.realtime.connect();
     let stream = ClientStream::new(state.realtime.clone(), state.shutdown.clone(), client, rx);
     // An opened stream has no request log entry, as in PocketBase.
-    let mut resp = Response::builder()
+    crate::telemetry::log_only_failure();
+    Response::builder()
         .content_type("text/event-stream")
         .header(header::CACHE_CONTROL, "no-store")
         // Proxies (nginx) must pass events through as they come.
         .header("X-Accel-Buffering", "no")
-        .body(Body::from_bytes_stream(stream));
-    resp.set_data(UnloggedSuccess);
-    resp
+        .body(Body::from_bytes_stream(stream))
 }
 
 impl From<RealtimeError> for ApiError {

@@ -22,7 +22,7 @@ use super::{
     client::ClientInfo,
     error::{ApiError, envelope_for},
     middleware::{
-        access_log::{AccessLog, UnloggedSuccess},
+        access_log::AccessLog,
         body_limit, clean_path, compression,
         cors::Cors,
         fields,
@@ -105,14 +105,7 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                         }
                         Err(panic) => (panic_response(panic), route(None)),
                     };
-                    let unlogged = resp.data::<UnloggedSuccess>().is_some();
-                    access.finish(
-                        &id,
-                        resp.status().as_u16(),
-                        unlogged,
-                        &self.state.logs,
-                        &settings.logs,
-                    );
+                    access.finish(&id, resp.status().as_u16(), &self.state.logs, &settings.logs);
                     metrics.record(route, method, resp.status().as_u16(), started.elapsed());
                     resp
                 };

@@ -33,9 +33,9 @@ use crate::{api, app::AppState};
 
 #[handler]
 fn admin(req: &Request, path: Option<Path<String>>) -> Response {
-    let mut resp = admin_ui::serve(req, path.as_ref().map_or("", |p| p.0.as_str()));
-    resp.set_data(middleware::access_log::UnloggedSuccess);
-    resp
+    // Logged only when it fails, as PocketBase logs its dashboard's files.
+    crate::telemetry::log_only_failure();
+    admin_ui::serve(req, path.as_ref().map_or("", |p| p.0.as_str()))
 }
 
 #[handler]

@@ -18,11 +18,7 @@ use poem::{
     web::{Data, Redirect},
 };
 
-use super::{
-    error::ApiError,
-    file_response,
-    middleware::{access_log::UnloggedSuccess, fields::Picked},
-};
+use super::{error::ApiError, file_response, middleware::fields::Picked};
 use crate::app::AppState;
 
 /// Text files below this size are read whole, so the edge compresses
@@ -96,9 +92,9 @@ fn find(root: &Path, path: &str, fallback: bool) -> Found {
 /// keeps only the requests here that fail.
 #[handler]
 pub async fn serve(req: &Request, Data(state): Data<&std::sync::Arc<AppState>>) -> Result<Response> {
+    crate::telemetry::log_only_failure();
     let mut resp = answer(req, state).await?;
     resp.set_data(Picked);
-    resp.set_data(UnloggedSuccess);
     Ok(resp)
 }
 

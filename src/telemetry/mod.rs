@@ -25,7 +25,7 @@
 //! `tracing` writes directly; each carries its own timestamp.
 
 use std::{
-    cell::{OnceCell, RefCell},
+    cell::{Cell, OnceCell, RefCell},
     future::Future,
     io::{IsTerminal, Write},
     net::IpAddr,
@@ -150,6 +150,8 @@ struct RequestScope {
     slow: std::sync::Mutex<Vec<SlowQuery>>,
     /// The error it was answered with, if it was.
     error: OnceCell<NotedError>,
+    /// Whether its request log entry is kept only if it fails.
+    quiet_success: Cell<bool>,
 }
 
 /// The error a request was answered with, for its request log entry: the
@@ -175,6 +177,7 @@ pub fn in_request<F: Future>(id: String, f: F) -> impl Future<Output = F::Output
         caller: OnceCell::new(),
         slow: std::sync::Mutex::default(),
         error: OnceCell::new(),
+        quiet_success: Cell::new(false),
     };
     REQUEST.scope(scope, f)
 }
@@ -209,6 +212,20 @@ pub fn note_error(message: &str, details: impl FnOnce() -> String) {
             });
         }
     });
+}
+
+/// Keeps the current request out of the request log unless it fails
+/// (its access line is written all the same), as PocketBase keeps its
+/// static files, realtime streams and reads of the log itself out
+/// (`http::middleware::access_log` lists who asks). Outside a request it
+/// is ignored.
+pub fn log_only_failure() {
+    let _ = REQUEST.try_with(|r| r.quiet_success.set(true));
+}
+
+/// Whether the current request's entry is kept only if it fails.
+pub fn logs_only_failure() -> bool {
+    REQUEST.try_with(|r| r.quiet_success.get()).unwrap_or(false)
 }
 
 /// The error noted for the current request, if any.

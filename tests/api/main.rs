@@ -83,6 +83,7 @@ mod mail;
 mod mail_queue;
 mod migrations;
 mod oauth2;
+mod ops_differential;
 mod ops_logs;
 mod ops_metrics;
 mod ops_slow_queries;

@@ -111,7 +111,7 @@ async fn bad_filters_and_sorts_are_400_in_the_envelope() {
         format!("/api/logs?filter={}", filter("((level")),
         format!("/api/logs?filter={}", filter("@collection.users.id = 'x'")),
         "/api/logs?sort=nope".to_owned(),
-        "/api/logs?sort=@random".to_owned(),
+        "/api/logs?sort=@nope".to_owned(),
         format!("/api/logs/stats?filter={}", filter("nope = 1")),
     ] {
         let body = assert_envelope(app.call("GET", &path, Some(&admin), None).await, 400).await;
@@ -125,6 +125,7 @@ async fn bad_filters_and_sorts_are_400_in_the_envelope() {
         format!("/api/logs?filter={}", filter("level >= 0 && data.status != 0")),
         format!("/api/logs?filter={}", filter("data.unknownKey = 1")),
         "/api/logs?sort=-created,data.execTime,@rowid".to_owned(),
+        "/api/logs?sort=@random,-level".to_owned(),
         format!("/api/logs/stats?filter={}", filter("data.status >= 400")),
     ] {
         let resp = app.call("GET", &path, Some(&admin), None).await;

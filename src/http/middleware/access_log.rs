@@ -4,14 +4,14 @@
 //! twice from this one place: as the access line on standard error
 //! (`telemetry::access` owns how), and, unless `settings.logs` turns it
 //! off, as the request's entry in the request log (`ops::logs`, which
-//! writes it off the request path).
+//! writes it off the request path), except a success whose handler keeps
+//! only failures (`telemetry::log_only_failure`).
 //!
-//! As in PocketBase, a request answered by a static file (the dashboard's
-//! or the public folder's) or by an opened realtime stream has no entry in
-//! the request log unless it failed: its handler marks the answer
-//! `UnloggedSuccess`. Opening the dashboard fetched some thirty files,
-//! each of which took a log entry, and every realtime connection one; in
-//! PocketBase's log (and now Cairn's) only what the API did shows.
+//! PocketBase keeps these out of its log unless they fail, and so does
+//! Cairn: a static file (the dashboard's or the public folder's; opening
+//! the dashboard fetched some thirty), an opened realtime stream, and a
+//! read of the log itself (a log viewer that polls would fill the log with
+//! its own reads).
 
 use std::{net::IpAddr, time::Instant};
 
@@ -25,12 +25,6 @@ use crate::{
     ops::logs::{self, Logs, RequestRecord},
     settings, telemetry,
 };
-
-/// The mark (`Response::set_data`) of an answer whose request the request
-/// log keeps only if it failed (status 400 or above). Its access line on
-/// standard error is written all the same.
-#[derive(Clone, Copy)]
-pub struct UnloggedSuccess;
 
 /// What the record needs from the request, taken before it is served.
 pub struct AccessLog {
@@ -84,15 +78,8 @@ impl AccessLog {
 
     /// Writes the line and queues the log entry; called inside the
     /// request's scope (`telemetry::in_request`), where its caller was
-    /// noted. `unlogged_success`: the answer is marked `UnloggedSuccess`.
-    pub fn finish(
-        self,
-        request_id: &str,
-        status: u16,
-        unlogged_success: bool,
-        log: &Logs,
-        keep: &settings::Logs,
-    ) {
+    /// noted.
+    pub fn finish(self, request_id: &str, status: u16, log: &Logs, keep: &settings::Logs) {
         let caller = telemetry::caller();
         let duration = self.started.elapsed();
         telemetry::access(&telemetry::Access {
@@ -104,9 +91,9 @@ impl AccessLog {
             ip: self.ip,
             auth_id: caller.as_ref().map_or("", |c| c.id.as_str()),
         });
-        if let Some(p) = self.persisted
-            && !(unlogged_success && status < 400)
-        {
+        // A success the handler asked to leave out (`log_only_failure`).
+        let quiet = status < 400 && telemetry::logs_only_failure();
+        if let Some(p) = self.persisted.filter(|_| !quiet) {
             log.request(
                 keep,
                 RequestRecord {

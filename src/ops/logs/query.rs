@@ -78,7 +78,8 @@ fn columns() -> Collection {
 
 fn invalid(what: &str, err: CompileError) -> LogsError {
     let (CompileError::Invalid(m) | CompileError::Forbidden(m)) = err;
-    LogsError::Invalid(format!("Invalid {what}: {m}."))
+    // The compiler's messages may end in a full stop of their own.
+    LogsError::Invalid(format!("Invalid {what}: {}.", m.trim_end_matches('.')))
 }
 
 /// The `WHERE` clause of `filter` (empty without one), its parameters
@@ -184,6 +185,10 @@ pub async fn list(db: &Database, q: LogQuery) -> Result<Value, LogsError> {
         // arrival), and is the table's one B-tree.
         if matches!(key.field.as_str(), "@rowid" | "id" | "created") {
             order.push(format!("seq {dir}"));
+            continue;
+        }
+        if key.field == "@random" {
+            order.push("RANDOM()".into());
             continue;
         }
         let term = sort_expression(&scope, &key.field, params.len()).map_err(|e| invalid("sort", e))?;
