@@ -205,3 +205,142 @@ async fn modifiers_and_strftime_agree_with_pocketbase() {
         disagreements.join("\n")
     );
 }
+
+async fn seed_json(s: &Server) {
+    let made = s
+        .admin(
+            "POST",
+            "/api/collections",
+            json!({"name": "fv_json", "listRule": "", "viewRule": "",
+                "fields": [{"name": "title", "type": "text"}, {"name": "meta", "type": "json"}]}),
+        )
+        .await;
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "fv_json_refs", "listRule": "", "viewRule": "",
+            "fields": [{"name": "title", "type": "text"},
+                {"name": "r", "type": "relation", "collectionId": made["id"], "maxSelect": 1}]}),
+    )
+    .await;
+    let rows = [
+        ("has", json!({"a": "x", "n": 0})),
+        ("empty", json!({"a": "", "n": 1})),
+        ("none", json!({})),
+        ("null", json!(null)),
+        ("nullkey", json!({"a": null})),
+    ];
+    for (i, (title, meta)) in rows.into_iter().enumerate() {
+        let id = format!("fvjson000000{i:03}");
+        s.admin(
+            "POST",
+            "/api/collections/fv_json/records",
+            json!({"id": id, "title": title, "meta": meta}),
+        )
+        .await;
+        s.admin(
+            "POST",
+            "/api/collections/fv_json_refs/records",
+            json!({"id": format!("fvjsonref000{i:03}"), "title": title, "r": id}),
+        )
+        .await;
+    }
+    s.admin(
+        "POST",
+        "/api/collections/fv_json_refs/records",
+        json!({"id": "fvjsonref000009", "title": "no record"}),
+    )
+    .await;
+}
+
+/// A JSON value is compared as PocketBase compares one: a missing key (or
+/// a JSON null) is `null`, which `=` and `!=` tell apart from `''` and
+/// `0` (`meta.nope != ""` holds; Cairn read a missing key as `''`, so it
+/// held for no record, and `meta.a = null` matched an empty text), and
+/// `~` and `!~` never match it. And nothing orders against `null`, a
+/// plain field included (`title > null` matched every titled record).
+#[tokio::test]
+async fn json_values_and_null_agree_with_pocketbase() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    seed_json(&both.pb).await;
+    seed_json(&both.cairn).await;
+    let json_filters = [
+        "meta.nope != ''",
+        "meta.nope = ''",
+        "meta.nope != 0",
+        "meta.nope = 0",
+        "meta.nope !~ 'x'",
+        "meta.nope ~ ''",
+        "meta.nope = null",
+        "meta.nope != null",
+        "meta.a != ''",
+        "meta.a = ''",
+        "meta.a = null",
+        "meta.a != null",
+        "meta.a !~ 'x'",
+        "meta.a ~ ''",
+        "meta.a ?!= ''",
+        "meta.a ?~ 'x'",
+        "meta.n != 0",
+        "meta.n = false",
+        "meta.n > -1",
+        "meta = null",
+        "meta != ''",
+        "meta !~ 'zz'",
+        "meta.a != title",
+        "title != meta.a",
+        "'' != meta.nope",
+        "meta.nope = meta.other",
+        "meta.a > null",
+        "meta.a <= null",
+        "title > null",
+        "title >= null",
+        "title < null",
+        "null >= null",
+        "null = null",
+        "'' > null",
+    ];
+    let ref_filters = [
+        "r.meta.a = null",
+        "r.meta.a = ''",
+        "r.meta.a != ''",
+        "r.meta.a !~ 'x'",
+        "r.meta.n != 0",
+        "r.meta.a > null",
+        "r.title > null",
+        "r.title >= null",
+        "null < r.title",
+        "r.title = null",
+    ];
+    let mut disagreements = Vec::new();
+    for (collection, f) in json_filters
+        .iter()
+        .map(|f| ("fv_json", f))
+        .chain(ref_filters.iter().map(|f| ("fv_json_refs", f)))
+    {
+        let path = format!(
+            "/api/collections/{collection}/records?sort=id&fields=title&filter={}",
+            filter(f)
+        );
+        let mut answers = Vec::new();
+        for s in [&both.pb, &both.cairn] {
+            let (status, body) = s.call("GET", &path, None, None).await;
+            assert!(status < 500, "{path}: {status} {body}");
+            answers.push(answer(status, &body));
+        }
+        if answers[0] != answers[1] {
+            disagreements.push(format!(
+                "{f}\n  pocketbase: {}\n  cairn:      {}",
+                answers[0], answers[1]
+            ));
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+}

@@ -99,7 +99,7 @@ pub fn sort_expression(scope: &Scope<'_>, path: &str, offset: usize) -> Result<S
         return Err(invalid(format!("cannot sort by {path:?}")));
     }
     match c.path(path)? {
-        Term::Sql(sql) | Term::Nullable(sql) => {
+        Term::Sql(sql) | Term::Nullable(sql) | Term::Json(sql) => {
             let guard = c
                 .guards
                 .into_iter()
@@ -123,6 +123,12 @@ enum Term {
     /// `=` and `!=` treat a missing value as the empty string, other
     /// operators never match it, as PocketBase's joins behave.
     Nullable(String),
+    /// A JSON field's value (`meta`, `meta.a.b`, also through single
+    /// relations), NULL where the key is missing, compared as PocketBase
+    /// compares one: `=` and `!=` as SQL's `IS` and `IS NOT`, so a missing
+    /// key equals `null` only and differs from every value, `''` included
+    /// (`meta.nope != ""` holds); `~` and `!~` never match it.
+    Json(String),
     /// A value reached through a multi-valued relation: `value` over the
     /// rows of `rows` (`FROM … WHERE …`), compared for every row (plain
     /// operators) or for at least one (the `?` forms).

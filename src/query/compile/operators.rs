@@ -32,7 +32,7 @@ impl Compiler<'_> {
 
     pub(super) fn scalar(&mut self, o: &Operand) -> Result<String, CompileError> {
         match self.operand(o)? {
-            Term::Sql(s) | Term::Nullable(s) => Ok(s),
+            Term::Sql(s) | Term::Nullable(s) | Term::Json(s) => Ok(s),
             Term::Null => Ok("NULL".into()),
             Term::Multi { .. } | Term::Item { .. } => Err(invalid(
                 "a multi-valued path can only be compared, not passed to a function",
@@ -102,7 +102,7 @@ impl Compiler<'_> {
                     });
                     item_compare(&test(&value), every)
                 }
-                Term::Nullable(l) => format!("({l} {not}LIKE {pattern} ESCAPE '\\')"),
+                Term::Nullable(l) | Term::Json(l) => format!("({l} {not}LIKE {pattern} ESCAPE '\\')"),
                 Term::Sql(l) => format!("(COALESCE({l}, '') {not}LIKE {pattern} ESCAPE '\\')"),
                 Term::Null => format!("('' {not}LIKE {pattern} ESCAPE '\\')"),
             });
@@ -116,6 +116,15 @@ impl Compiler<'_> {
         if let Term::Item { value, list, sent } = lhs {
             return self.compare_item(&value, list, sent, op, any_op, rhs);
         }
+        if let Some(sql) = json_equality(&lhs, op, &rhs) {
+            return Ok(sql);
+        }
+        // Compared otherwise, a JSON value is a value that may be missing.
+        let as_nullable = |t: Term| match t {
+            Term::Json(x) => Term::Nullable(x),
+            other => other,
+        };
+        let (lhs, rhs) = (as_nullable(lhs), as_nullable(rhs));
         let sym = op.as_str();
         let equality = matches!(op, Op::Eq | Op::Neq);
         // Missing values (no related record, a NULL json value): equal to
@@ -125,7 +134,6 @@ impl Compiler<'_> {
             Term::Nullable(x) => Term::Sql(x),
             other => other,
         };
-        let nullable = matches!(lhs, Term::Nullable(_)) || matches!(rhs, Term::Nullable(_));
         let (lhs, rhs) = (settle(lhs), settle(rhs));
         let missing = if equality { "''" } else { "NULL" };
         Ok(match (lhs, rhs) {
@@ -145,20 +153,23 @@ impl Compiler<'_> {
             (_, Term::Item { .. }) => {
                 return Err(invalid(":each must be on the left of a comparison with a value"));
             }
+            // Nothing orders against `null`, itself included, as in
+            // PocketBase (whose `null` is SQL's NULL there).
             (Term::Null, Term::Null) => match op {
-                Op::Eq | Op::Gte | Op::Lte => "1".into(),
+                Op::Eq => "1".into(),
                 _ => "0".into(),
             },
             (Term::Sql(x), Term::Null) | (Term::Null, Term::Sql(x)) => match op {
                 Op::Eq => format!("({x} IS NULL OR {x} = '')"),
                 Op::Neq => format!("({x} IS NOT NULL AND {x} != '')"),
-                // A missing value orders against nothing, `null` included.
-                _ if nullable => format!("({x} {sym} '')"),
-                _ => format!("(COALESCE({x}, '') {sym} '')"),
+                // NULL, never true; `x` stays in, its parameters bound.
+                _ => format!("({x} {sym} NULL)"),
             },
             (Term::Sql(l), Term::Sql(r)) => format!("({l} {sym} {r})"),
             // `settle` leaves no missing-value terms behind.
-            (Term::Nullable(_), _) | (_, Term::Nullable(_)) | (Term::Item { .. }, _) => {
+            (Term::Nullable(_) | Term::Json(_), _)
+            | (_, Term::Nullable(_) | Term::Json(_))
+            | (Term::Item { .. }, _) => {
                 return Err(invalid("unsupported comparison"));
             }
         })
@@ -192,10 +203,10 @@ impl Compiler<'_> {
             (Term::Null, Op::Eq) => format!("{value} = ''"),
             (Term::Null, Op::Neq) => format!("{value} IS NOT ''"),
             (Term::Null, _) => format!("{value} {sym} NULL"),
-            (Term::Nullable(r), Op::Eq) => format!("{value} = COALESCE({r}, '')"),
-            (Term::Nullable(r), Op::Neq) => format!("{value} IS NOT COALESCE({r}, '')"),
+            (Term::Nullable(r) | Term::Json(r), Op::Eq) => format!("{value} = COALESCE({r}, '')"),
+            (Term::Nullable(r) | Term::Json(r), Op::Neq) => format!("{value} IS NOT COALESCE({r}, '')"),
             (Term::Sql(r), Op::Neq) => format!("{value} IS NOT {r}"),
-            (Term::Sql(r) | Term::Nullable(r), _) => format!("{value} {sym} {r}"),
+            (Term::Sql(r) | Term::Nullable(r) | Term::Json(r), _) => format!("{value} {sym} {r}"),
         };
         let every = match list.filter(|_| !any_op) {
             Some(list) => {
@@ -235,6 +246,27 @@ impl Compiler<'_> {
             } => self.compare(left, *op, *any, right),
         }
     }
+}
+
+/// `=` or `!=` with a JSON value on either side (`Term::Json`) and a
+/// single value on the other, as PocketBase makes it: `IS` and `IS NOT`,
+/// `null` as SQL's NULL. `None` for anything else, compared as values
+/// that may be missing.
+fn json_equality(lhs: &Term, op: Op, rhs: &Term) -> Option<String> {
+    if !matches!(lhs, Term::Json(_)) && !matches!(rhs, Term::Json(_)) {
+        return None;
+    }
+    let is = match op {
+        Op::Eq => "IS",
+        Op::Neq => "IS NOT",
+        _ => return None,
+    };
+    let sql = |t: &Term| match t {
+        Term::Sql(x) | Term::Nullable(x) | Term::Json(x) => Some(x.clone()),
+        Term::Null => Some("NULL".to_owned()),
+        Term::Multi { .. } | Term::Item { .. } => None,
+    };
+    Some(format!("({} {is} {})", sql(lhs)?, sql(rhs)?))
 }
 
 /// `direct` (the comparison of one item), and when `every` is given,

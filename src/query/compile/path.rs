@@ -43,6 +43,8 @@ struct Walk<'a> {
     /// Whether the path reaches many values (a multi-valued relation, a
     /// back-relation, `@collection`).
     multi: bool,
+    /// Whether it ends in a JSON field's value (`meta`, `meta.a.b`).
+    json: bool,
 }
 
 /// A path and its modifier: the modifier follows the last segment;
@@ -95,6 +97,7 @@ impl<'a> Compiler<'a> {
             link: String::new(),
             hops: Vec::new(),
             multi: false,
+            json: false,
         };
         let segments: Vec<&str> = if let Some(rest) = base.strip_prefix("@collection.") {
             self.enter_collection(base, rest, &mut walk)?
@@ -129,6 +132,7 @@ impl<'a> Compiler<'a> {
             link: String::new(),
             hops: Vec::new(),
             multi,
+            json: false,
         };
         let link = format!("{alias}.\"id\" IN (SELECT value FROM json_each({ids}))");
         join(&mut walk, target, &alias, link);
@@ -212,6 +216,7 @@ impl<'a> Compiler<'a> {
                 // as a JSON path, as PocketBase reads it (and as
                 // `geoDistance(geo.lon, geo.lat, …)` needs).
                 FieldKind::Json { .. } | FieldKind::GeoPoint { .. } => {
+                    walk.json = matches!(f.kind, FieldKind::Json { .. });
                     return json_value(name, &column, &segments[i + 1..]);
                 }
                 FieldKind::Relation { collection_id, .. } => {
@@ -230,9 +235,12 @@ impl<'a> Compiler<'a> {
     }
 
     /// The value of the field a path ends on (`column` of `f`).
-    fn field_value(&mut self, walk: &Walk<'a>, f: &Field, column: String) -> String {
+    fn field_value(&mut self, walk: &mut Walk<'a>, f: &Field, column: String) -> String {
         match &f.kind {
-            FieldKind::Json { .. } => format!("json_extract({column}, '$')"),
+            FieldKind::Json { .. } => {
+                walk.json = true;
+                format!("json_extract({column}, '$')")
+            }
             _ if walk.owner.kind == CollectionKind::Auth && f.name == "email" && !self.scope.trusted => {
                 self.visible_email(walk.owner, &walk.owner_ref, &column)
             }
@@ -369,13 +377,17 @@ impl<'a> Compiler<'a> {
             } else {
                 value
             };
+            let one = format!("(SELECT {value} FROM {rows} LIMIT 1)");
             return Ok(if walk.multi {
                 Term::Multi { rows, value }
+            } else if walk.json && modifier.is_none() {
+                Term::Json(one)
             } else {
-                Term::Nullable(format!("(SELECT {value} FROM {rows} LIMIT 1)"))
+                Term::Nullable(one)
             });
         }
         Ok(match modifier {
+            None if walk.json => Term::Json(value),
             None => Term::Sql(value),
             Some("lower") => Term::Sql(format!("LOWER({value})")),
             Some("length") if is_multi_field => Term::Sql(format!("json_array_length({value})")),
