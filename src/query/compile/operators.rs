@@ -88,7 +88,7 @@ impl Compiler<'_> {
             let pattern = self.like_pattern(right)?;
             let not = if op == Op::NotLike { "NOT " } else { "" };
             return Ok(match lhs {
-                Term::Multi { rows, value } => {
+                Term::Multi { rows, value, .. } => {
                     let test = |v: &str| format!("{v} {not}LIKE {pattern} ESCAPE '\\'");
                     multi_compare(&rows, &test(&value), &test("NULL"), any_op)
                 }
@@ -129,11 +129,11 @@ impl Compiler<'_> {
         let (lhs, rhs) = (settle(lhs), settle(rhs));
         let missing = if equality { "''" } else { "NULL" };
         Ok(match (lhs, rhs) {
-            (Term::Multi { rows, value }, Term::Sql(r)) => {
+            (Term::Multi { rows, value, .. }, Term::Sql(r)) => {
                 let test = |v: &str| format!("{v} {sym} {r}");
                 multi_compare(&rows, &test(&value), &test(missing), any_op)
             }
-            (Term::Multi { rows, value }, Term::Null) => {
+            (Term::Multi { rows, value, .. }, Term::Null) => {
                 let test = |v: &str| format!("COALESCE({v}, '') {sym} ''");
                 multi_compare(&rows, &test(&value), &test(missing), any_op)
             }
