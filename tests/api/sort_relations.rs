@@ -10,9 +10,15 @@
 //! a record whose related records are all hidden is left out, as it is
 //! from a filter on that path (see `relation_rules`).
 //!
-//! The differential test runs the same sorts against PocketBase for a
-//! superuser, a guest and a signed-in user; the Cairn-only test holds the
-//! probes an attacker would try and their positive controls.
+//! The same schema holds `filter`s with `?=`/`?~` on many related values;
+//! one that names the many values on the right (`'a' ?= tags.name`,
+//! `1 < tags.n`) was a 400 where PocketBase reads it mirrored
+//! (`tags.name ?= 'a'`, `tags.n > 1`).
+//!
+//! The differential tests run the same sorts and filters against
+//! PocketBase for a superuser, a guest and a signed-in user; the
+//! Cairn-only test holds the probes an attacker would try and their
+//! positive controls.
 
 use serde_json::{Value, json};
 
@@ -491,4 +497,139 @@ async fn a_sort_never_ranks_rows_by_what_the_caller_may_not_list() {
         run("secret", su).await,
         names(&["p7", "p6", "p5", "p4", "p3", "p2", "p1", "p0"])
     );
+}
+
+/// Filters of `sr_posts` on many related values, each asked by every
+/// caller (sorted by insertion).
+const FILTERS: &[&str] = &[
+    "tags.name ?= 'alpha'",
+    "tags.name ?~ 'a'",
+    "tags.name ?!= 'alpha'",
+    "tags.name ?!~ 'a'",
+    "tags.n ?> 1",
+    "tags.name = 'alpha'",
+    "tags.name:lower ?= 'mid'",
+    "comments_via_post.text ?= 'c-a'",
+    "comments_via_post.n ?> 5",
+    "comments_via_post.text != 'c-a'",
+    "comments_via_post.text ?= ''",
+    "sr_likes_via_posts.who ?= 'w1'",
+    "sr_likes_via_posts.who ?!= 'w1'",
+    "sr_likes_via_posts.posts.title ?= 'p4'",
+    "comments_via_post.post.tags.name ?= 'alpha'",
+    // The many values on the right: mirrored.
+    "'alpha' ?= tags.name",
+    "'alpha' != tags.name",
+    "1 < tags.n",
+    "1 ?< tags.n",
+    "3 > tags.n",
+    "null = tags.name",
+    "'' = comments_via_post.text",
+    "2 ?< comments_via_post.n",
+    "'p4' ?= sr_likes_via_posts.posts.title",
+    "author.name ?= sr_likes_via_posts.who",
+    // Through rules: a hidden related record matches nothing.
+    "shown.name ?= 'a-hidden'",
+    "'a-hidden' ?= shown.name",
+    "shown.name ?= 'b-shown'",
+    "'b-shown' ?= shown.name",
+    "shown.name ?~ 'hidden'",
+    "shown.name ?= ''",
+    "shown ?~ 'srshown00000000'",
+    "members.name ?= 'mem-a'",
+    "'mem-a' ?= members.name",
+    "sr_notes_via_post.text ?= 'n-a'",
+    "'n-a' ?= sr_notes_via_post.text",
+    "sr_notes_via_post.text ?= 'n-y'",
+    "vault.name ?= 'vault-a'",
+];
+
+#[tokio::test]
+async fn filters_on_many_related_values_agree_with_pocketbase() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let pb_user = seed(&both.pb).await;
+    let cairn_user = seed(&both.cairn).await;
+    let mut disagreements = Vec::new();
+    for filter in FILTERS {
+        let path = format!(
+            "/api/collections/sr_posts/records?sort=@rowid&fields=title&filter={}",
+            urlencode(filter)
+        );
+        for (caller, name) in CALLERS.iter().enumerate() {
+            let (ps, pbody) = both
+                .pb
+                .call("GET", &path, token(caller, &both.pb, &pb_user), None)
+                .await;
+            let (cs, cbody) = both
+                .cairn
+                .call("GET", &path, token(caller, &both.cairn, &cairn_user), None)
+                .await;
+            let (p, c) = (answer(ps, &pbody), answer(cs, &cbody));
+            if p != c {
+                disagreements.push(format!(
+                    "[{name}] filter={filter}\n  pocketbase: {p}\n  cairn:      {c}"
+                ));
+            }
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+}
+
+/// A filter naming the many values on the right reads through the same
+/// list rules as the plain one: a guest cannot match a hidden related
+/// record by writing the comparison the other way round.
+#[tokio::test]
+async fn a_mirrored_filter_sees_no_more_than_the_plain_one() {
+    let app = spawn_app().await;
+    let s = Server {
+        base: app.url(""),
+        client: reqwest::Client::new(),
+        superuser: app.superuser_token().await,
+    };
+    let user = seed(&s).await;
+    let run = |filter: &'static str, caller: usize| {
+        let (s, user) = (&s, &user);
+        async move {
+            let path = format!(
+                "/api/collections/sr_posts/records?sort=@rowid&filter={}",
+                urlencode(filter)
+            );
+            let (status, body) = s.call("GET", &path, token(caller, s, user), None).await;
+            titles(status, &body)
+        }
+    };
+    let (su, guest, member) = (0, 1, 2);
+    for (plain, mirrored) in [
+        ("shown.name ?= 'a-hidden'", "'a-hidden' ?= shown.name"),
+        (
+            "sr_notes_via_post.text ?= 'n-a'",
+            "'n-a' ?= sr_notes_via_post.text",
+        ),
+        ("members.name ?= 'mem-a'", "'mem-a' ?= members.name"),
+        ("shown.name < 'b'", "'b' > shown.name"),
+    ] {
+        for caller in [su, guest, member] {
+            assert_eq!(
+                run(plain, caller).await,
+                run(mirrored, caller).await,
+                "{mirrored}"
+            );
+        }
+    }
+    // Negative: nothing hidden matches for a guest; positive controls: the
+    // superuser matches the hidden records, the user the members.
+    assert_eq!(run("'a-hidden' ?= shown.name", guest).await, names(&[]));
+    assert_eq!(run("'a-hidden' ?= shown.name", su).await, names(&["p0", "p7"]));
+    assert_eq!(run("'n-a' ?= sr_notes_via_post.text", guest).await, names(&[]));
+    assert_eq!(run("'n-a' ?= sr_notes_via_post.text", su).await, names(&["p0"]));
+    assert_eq!(run("'mem-a' ?= members.name", guest).await, names(&[]));
+    assert_eq!(run("'mem-a' ?= members.name", member).await, names(&["p1", "p6"]));
+    assert_eq!(run("'vault-a' ?= vault.name", guest).await, Err(400));
 }

@@ -113,6 +113,14 @@ impl Compiler<'_> {
 
     /// `lhs op rhs`, for terms already made (see `compare`).
     fn compare_terms(&mut self, lhs: Term, op: Op, any_op: bool, rhs: Term) -> Result<String, CompileError> {
+        // `'a' ?= tags.name` is `tags.name ?= 'a'`, `1 < tags.n` is
+        // `tags.n > 1`, as PocketBase reads them: the many values are
+        // compared from the left, the operator mirrored.
+        if matches!(rhs, Term::Multi { .. }) && !matches!(lhs, Term::Multi { .. } | Term::Item { .. }) {
+            if let Some(mirrored) = op.mirrored() {
+                return self.compare_terms(rhs, mirrored, any_op, lhs);
+            }
+        }
         if let Term::Item { value, list, sent } = lhs {
             return self.compare_item(&value, list, sent, op, any_op, rhs);
         }
