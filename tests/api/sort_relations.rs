@@ -140,16 +140,7 @@ async fn seed(s: &Server) -> String {
     let ids = |prefix: &str, list: &[usize]| -> Vec<String> { list.iter().map(|&i| id(prefix, i)).collect() };
     // (title, author, tags, sel, meta, vault, shown, members): the stored
     // orders are not the sorted ones ([zeta, alpha], [c, a], [c-shown, b-shown]).
-    let posts: [(
-        &str,
-        Option<usize>,
-        &[usize],
-        &[&str],
-        Value,
-        Option<usize>,
-        &[usize],
-        &[usize],
-    ); 8] = [
+    let posts: [Post; 8] = [
         (
             "p0",
             Some(1),
@@ -270,6 +261,19 @@ async fn seed(s: &Server) -> String {
     }
     login(s, "users", "sr@example.com", "pass-word-1").await
 }
+
+/// A post's (title, author, tags, sel, meta, vault, shown, members), by
+/// the indexes of the related records.
+type Post = (
+    &'static str,
+    Option<usize>,
+    &'static [usize],
+    &'static [&'static str],
+    Value,
+    Option<usize>,
+    &'static [usize],
+    &'static [usize],
+);
 
 /// Sorts of `sr_posts`, each asked by every caller.
 const SORTS: &[&str] = &[

@@ -116,10 +116,11 @@ impl Compiler<'_> {
         // `'a' ?= tags.name` is `tags.name ?= 'a'`, `1 < tags.n` is
         // `tags.n > 1`, as PocketBase reads them: the many values are
         // compared from the left, the operator mirrored.
-        if matches!(rhs, Term::Multi { .. }) && !matches!(lhs, Term::Multi { .. } | Term::Item { .. }) {
-            if let Some(mirrored) = op.mirrored() {
-                return self.compare_terms(rhs, mirrored, any_op, lhs);
-            }
+        if matches!(rhs, Term::Multi { .. })
+            && !matches!(lhs, Term::Multi { .. } | Term::Item { .. })
+            && let Some(mirrored) = op.mirrored()
+        {
+            return self.compare_terms(rhs, mirrored, any_op, lhs);
         }
         if let Term::Item { value, list, sent } = lhs {
             return self.compare_item(&value, list, sent, op, any_op, rhs);
