@@ -18,7 +18,7 @@ use crate::{
     app::AppState,
     fields_param::FieldsTree,
     files::Upload,
-    http::{FirstQuery, error::ApiError, middleware::fields},
+    http::{FirstQuery, error::ApiError, head::SizedHead, middleware::fields},
     query::{Paging, parse_sort},
     records::{
         access::{Filter, Requester},
@@ -273,11 +273,23 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// HEAD of a list and of a record: the GET's headers with its length
+/// (see `http::head`).
+#[allow(non_upper_case_globals)]
+const list_head: SizedHead<list> = SizedHead(list);
+#[allow(non_upper_case_globals)]
+const view_head: SizedHead<view> = SizedHead(view);
+
 // The routes and their rate-limit tags (`api::tags`).
 tagged_routes! {
-    "/api/collections/:collection/records" => { GET list => "list", POST create => "create" },
+    "/api/collections/:collection/records" => {
+        GET list => "list",
+        HEAD list_head => "list",
+        POST create => "create",
+    },
     "/api/collections/:collection/records/:id" => {
         GET view => "view",
+        HEAD view_head => "view",
         PATCH update => "update",
         DELETE delete => "delete",
     },

@@ -340,8 +340,11 @@ mod tests {
         let c = "/api/collections/c";
         let expected: &[(&str, String, &[&str])] = &[
             ("GET", format!("{c}/records"), &["list"]),
+            // A HEAD runs the same read (see `http::head`).
+            ("HEAD", format!("{c}/records"), &["list"]),
             ("POST", format!("{c}/records"), &["create"]),
             ("GET", format!("{c}/records/r"), &["view"]),
+            ("HEAD", format!("{c}/records/r"), &["view"]),
             ("PATCH", format!("{c}/records/r"), &["update"]),
             ("DELETE", format!("{c}/records/r"), &["delete"]),
             ("GET", format!("{c}/auth-methods"), &["listAuthMethods"]),

@@ -8,6 +8,7 @@ mod connections;
 mod edge;
 pub mod error;
 pub mod file_response;
+pub mod head;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

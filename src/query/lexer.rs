@@ -41,6 +41,19 @@ impl Op {
             Self::NotLike => "!~",
         }
     }
+
+    /// The operator with its sides swapped (`a < b` is `b > a`); `~` and
+    /// `!~` have none.
+    pub fn mirrored(self) -> Option<Self> {
+        match self {
+            Self::Eq | Self::Neq => Some(self),
+            Self::Gt => Some(Self::Lt),
+            Self::Gte => Some(Self::Lte),
+            Self::Lt => Some(Self::Gt),
+            Self::Lte => Some(Self::Gte),
+            Self::Like | Self::NotLike => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

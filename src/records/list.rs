@@ -38,7 +38,11 @@ pub struct ListQuery {
 /// Whether `sort` may name this key on `c` (a path is checked when the
 /// list query is compiled).
 pub fn sortable(c: &Collection, key: &str) -> bool {
-    key == "@random" || (key == "@rowid" && c.kind != CollectionKind::View) || !key.starts_with('@')
+    key == "@random"
+        || (key == "@rowid" && c.kind != CollectionKind::View)
+        || key.starts_with("@collection.")
+        || key.starts_with("@request.")
+        || !key.starts_with('@')
 }
 
 /// Totals of recent list queries, so that paging through a list (or

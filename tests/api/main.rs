@@ -115,6 +115,7 @@ mod settings_checks;
 mod settings_test_email;
 mod settings_test_s3;
 mod shutdown;
+mod sort_relations;
 mod sse;
 mod superuser_first;
 mod system_collections;

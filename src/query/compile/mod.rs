@@ -91,28 +91,51 @@ pub fn compile(expr: &Expr, scope: &Scope<'_>, offset: usize) -> Result<Compiled
         .map(|(compiled, _)| compiled)
 }
 
-/// The `ORDER BY` value of a field path; multi-valued paths cannot be
-/// sorted on.
+/// The `ORDER BY` value of a field path. A path that reaches many values
+/// (a multiple relation, a back-relation, `@collection`, a list under
+/// `:each`) sorts by one of them: the first the caller may list, in the
+/// order PocketBase's join meets them (see `Term::Multi`). PocketBase
+/// sorts its joined rows and keeps the first of each record, so without a
+/// filter narrowing the same join that is the first related record in the
+/// relation's stored order, or a back-relation's oldest, and a record
+/// with none sorts as a missing value; each record is listed once.
 pub fn sort_expression(scope: &Scope<'_>, path: &str, offset: usize) -> Result<SortTerm, CompileError> {
     let mut c = Compiler::new(scope, offset, quote(&scope.collection.name));
-    if path.starts_with('@') {
+    // A client's `@request.*` is compiled to hear the 403 its filter would
+    // (PocketBase's answer); a superuser's, one value for every row, and
+    // the other macros are refused.
+    let client_request = path.starts_with("@request.") && !scope.trusted;
+    if path.starts_with('@') && !path.starts_with("@collection.") && !client_request {
         return Err(invalid(format!("cannot sort by {path:?}")));
     }
-    match c.path(path)? {
-        Term::Sql(sql) | Term::Nullable(sql) | Term::Json(sql) => {
-            let guard = c
-                .guards
-                .into_iter()
-                .map(|(_, g)| g)
-                .reduce(|a, b| format!("{a} AND {b}"));
-            Ok(SortTerm {
-                sql,
-                params: c.params,
-                guard,
-            })
+    let sql = match c.path(path)? {
+        Term::Sql(sql) | Term::Nullable(sql) | Term::Json(sql) => sql,
+        Term::Multi { rows, value, order } if order.is_empty() => {
+            format!("(SELECT {value} FROM {rows} LIMIT 1)")
         }
-        _ => Err(invalid(format!("cannot sort by the multi-valued path {path:?}"))),
-    }
+        Term::Multi { rows, value, order } => {
+            format!("(SELECT {value} FROM {rows} ORDER BY {order} LIMIT 1)")
+        }
+        // The list's first item: `value` is read from the one table
+        // `:each` shares (`json_each` of the list).
+        Term::Item { value, .. } => match c.shared.as_slice() {
+            [(_, alias, table)] => {
+                format!("(SELECT {value} FROM {table} {alias} ORDER BY {alias}.key LIMIT 1)")
+            }
+            _ => return Err(invalid(format!("cannot sort by {path:?}"))),
+        },
+        Term::Null => return Err(invalid(format!("cannot sort by {path:?}"))),
+    };
+    let guard = c
+        .guards
+        .into_iter()
+        .map(|(_, g)| g)
+        .reduce(|a, b| format!("{a} AND {b}"));
+    Ok(SortTerm {
+        sql,
+        params: c.params,
+        guard,
+    })
 }
 
 #[derive(Clone)]
@@ -135,6 +158,10 @@ enum Term {
     Multi {
         rows: String,
         value: String,
+        /// The `ORDER BY` of `rows` that puts first the row PocketBase's
+        /// join meets first (the related records in their stored order, a
+        /// back-relation's by insertion); empty when there is one row.
+        order: String,
     },
     /// An item of a list under `:each` (a multi-valued field's, or a
     /// list sent in the body: `tags:each`, `@request.body.tags:each`), as

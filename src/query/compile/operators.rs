@@ -88,7 +88,7 @@ impl Compiler<'_> {
             let pattern = self.like_pattern(right)?;
             let not = if op == Op::NotLike { "NOT " } else { "" };
             return Ok(match lhs {
-                Term::Multi { rows, value } => {
+                Term::Multi { rows, value, .. } => {
                     let test = |v: &str| format!("{v} {not}LIKE {pattern} ESCAPE '\\'");
                     multi_compare(&rows, &test(&value), &test("NULL"), any_op)
                 }
@@ -113,6 +113,15 @@ impl Compiler<'_> {
 
     /// `lhs op rhs`, for terms already made (see `compare`).
     fn compare_terms(&mut self, lhs: Term, op: Op, any_op: bool, rhs: Term) -> Result<String, CompileError> {
+        // `'a' ?= tags.name` is `tags.name ?= 'a'`, `1 < tags.n` is
+        // `tags.n > 1`, as PocketBase reads them: the many values are
+        // compared from the left, the operator mirrored.
+        if matches!(rhs, Term::Multi { .. })
+            && !matches!(lhs, Term::Multi { .. } | Term::Item { .. })
+            && let Some(mirrored) = op.mirrored()
+        {
+            return self.compare_terms(rhs, mirrored, any_op, lhs);
+        }
         if let Term::Item { value, list, sent } = lhs {
             return self.compare_item(&value, list, sent, op, any_op, rhs);
         }
@@ -137,11 +146,11 @@ impl Compiler<'_> {
         let (lhs, rhs) = (settle(lhs), settle(rhs));
         let missing = if equality { "''" } else { "NULL" };
         Ok(match (lhs, rhs) {
-            (Term::Multi { rows, value }, Term::Sql(r)) => {
+            (Term::Multi { rows, value, .. }, Term::Sql(r)) => {
                 let test = |v: &str| format!("{v} {sym} {r}");
                 multi_compare(&rows, &test(&value), &test(missing), any_op)
             }
-            (Term::Multi { rows, value }, Term::Null) => {
+            (Term::Multi { rows, value, .. }, Term::Null) => {
                 let test = |v: &str| format!("COALESCE({v}, '') {sym} ''");
                 multi_compare(&rows, &test(&value), &test(missing), any_op)
             }

@@ -45,6 +45,10 @@ struct Walk<'a> {
     multi: bool,
     /// Whether it ends in a JSON field's value (`meta`, `meta.a.b`).
     json: bool,
+    /// Per hop that reaches many records, how its records come in
+    /// PocketBase's join: a multiple relation's in their stored order, a
+    /// back-relation's and `@collection`'s by insertion (see `Term::Multi`).
+    order: Vec<String>,
 }
 
 /// A path and its modifier: the modifier follows the last segment;
@@ -98,6 +102,7 @@ impl<'a> Compiler<'a> {
             hops: Vec::new(),
             multi: false,
             json: false,
+            order: Vec::new(),
         };
         let segments: Vec<&str> = if let Some(rest) = base.strip_prefix("@collection.") {
             self.enter_collection(base, rest, &mut walk)?
@@ -133,6 +138,7 @@ impl<'a> Compiler<'a> {
             hops: Vec::new(),
             multi,
             json: false,
+            order: vec![stored_position(ids, &alias)],
         };
         let link = format!("{alias}.\"id\" IN (SELECT value FROM json_each({ids}))");
         join(&mut walk, target, &alias, link);
@@ -183,6 +189,7 @@ impl<'a> Compiler<'a> {
                 let target = self.target_by_name(named)?;
                 let alias = self.alias();
                 join(walk, target, &alias, "1 = 1".into());
+                walk.order.extend(insertion_order(target, &alias));
                 (walk.owner, walk.owner_ref, walk.multi) = (target, alias, true);
             }
         }
@@ -277,6 +284,7 @@ impl<'a> Compiler<'a> {
         };
         let cond = self.gated_hop(&mut walk.hops, target, &alias, cond, other)?;
         join(walk, target, &alias, cond);
+        walk.order.extend(insertion_order(target, &alias));
         walk.multi = true;
         (walk.owner, walk.owner_ref) = (target, alias);
         Ok(())
@@ -299,6 +307,9 @@ impl<'a> Compiler<'a> {
         };
         let cond = self.gated_hop(&mut walk.hops, target, &alias, cond, &f.name)?;
         join(walk, target, &alias, cond);
+        if f.kind.is_multi() {
+            walk.order.push(stored_position(column, &alias));
+        }
         walk.multi |= f.kind.is_multi();
         (walk.owner, walk.owner_ref) = (target, alias);
         Ok(())
@@ -364,7 +375,8 @@ impl<'a> Compiler<'a> {
                 }
                 Some("length") if is_multi_field => {
                     let value = format!("json_array_length({value})");
-                    return Ok(Term::Multi { rows, value });
+                    let order = walk.order.join(", ");
+                    return Ok(Term::Multi { rows, value, order });
                 }
                 Some(_) => {
                     return Err(invalid(format!(
@@ -379,7 +391,8 @@ impl<'a> Compiler<'a> {
             };
             let one = format!("(SELECT {value} FROM {rows} LIMIT 1)");
             return Ok(if walk.multi {
-                Term::Multi { rows, value }
+                let order = walk.order.join(", ");
+                Term::Multi { rows, value, order }
             } else if walk.json && modifier.is_none() {
                 Term::Json(one)
             } else {
@@ -464,6 +477,18 @@ impl<'a> Compiler<'a> {
 
 /// Why a narrowed client's path was refused (see `within_reach`).
 const OUT_OF_REACH: &str = "this API key's scopes do not allow filtering or sorting by fields of another collection it may not list or view";
+
+/// Where the record joined as `alias` stands in the JSON list of ids
+/// `list` (a multiple relation's column, or ids bound as JSON).
+fn stored_position(list: &str, alias: &str) -> String {
+    format!("(SELECT MIN(key) FROM json_each({list}) WHERE value = {alias}.\"id\")")
+}
+
+/// The insertion order of `target`'s records joined as `alias`; a view's
+/// rows have none to read.
+fn insertion_order(target: &Collection, alias: &str) -> Option<String> {
+    (target.kind != CollectionKind::View).then(|| format!("{alias}._rowid_"))
+}
 
 /// Adds `target AS alias` to the walk's subquery; the first table's
 /// condition becomes the subquery's WHERE link to the outer row.
