@@ -342,7 +342,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         info: RequestInfo {
             auth: base.info.auth.clone(),
             method,
-            context: RuleContext::Default,
+            context: RuleContext::Batch,
             query: RequestValues::ready(query.into()),
             headers: RequestValues::ready(headers.into()),
             body: body.clone(),
