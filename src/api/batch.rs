@@ -383,11 +383,13 @@ async fn as_sent(
     );
     let one = |id: &str| format!("{records}/{}", utf8_percent_encode(id, SEGMENT));
     let key = |id: &str| collection.map(|c| (c.id.clone(), id.to_owned()));
+    // Read as the write reads it (`write::prepare`).
     let given = sub
         .body
         .get("id")
-        .and_then(Value::as_str)
+        .map(crate::schema::field::as_text)
         .filter(|id| !id.is_empty());
+    let given = given.as_deref();
     Ok(match &sub.kind {
         SubKind::Write(WriteKind::Update(id)) => ("PATCH", one(id.as_str())),
         SubKind::Delete(id) => {

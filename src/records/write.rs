@@ -120,8 +120,18 @@ pub async fn prepare(
     };
     let id = match &kind {
         WriteKind::Update(id) => id.to_string(),
-        _ => match body.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
-            Some(given) => given.to_owned(),
+        // A number or a bool is its text, as PocketBase casts it (an id
+        // of 5 is refused as too short, not swapped for a drawn one; an
+        // upsert of a numeric id finds the record that id names).
+        _ => match body
+            .get("id")
+            .map(crate::schema::field::as_text)
+            .filter(|s| !s.is_empty())
+        {
+            Some(given) => {
+                body.insert("id".into(), json!(given));
+                given
+            }
             // No pattern to draw from: the id field's own check below
             // answers that one is required.
             None => match RecordId::draw_for(&c) {
