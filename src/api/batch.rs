@@ -254,7 +254,8 @@ fn failed_at(index: usize, err: ApiError) -> ApiError {
     ApiError::bad_request(FAILED).with_data(data)
 }
 
-/// Splits `requests.N.field` uploads by request.
+/// Splits `requests.N.field` uploads by request. `N` is the request's
+/// index as written (`requests.00.doc` names none, as in PocketBase).
 fn files_by_request(uploads: Vec<Upload>, count: usize) -> Vec<Vec<Upload>> {
     let mut out: Vec<Vec<Upload>> = (0..count).map(|_| Vec::new()).collect();
     for mut upload in uploads {
@@ -262,7 +263,10 @@ fn files_by_request(uploads: Vec<Upload>, count: usize) -> Vec<Vec<Upload>> {
             .key
             .strip_prefix("requests.")
             .and_then(|rest| rest.split_once('.'))
-            .and_then(|(n, key)| Some((n.parse::<usize>().ok()?, key.to_owned())))
+            .and_then(|(n, key)| {
+                let index = n.parse::<usize>().ok().filter(|i| i.to_string() == n)?;
+                Some((index, key.to_owned()))
+            })
         else {
             continue;
         };
