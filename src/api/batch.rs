@@ -145,17 +145,19 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
                 ops.push(op);
             }
             Err(err) => {
-                batch::abandon(&state.records(), &ops).await;
-                return Err(failed_at(index, err).into());
+                // The requests before this one may fail first, as they
+                // would have run first (`batch::rehearse`).
+                return Err(match batch::rehearse(&state.records(), ops, deadline).await {
+                    Ok(()) => failed_at(index, err),
+                    Err(earlier) => failure(earlier, settings.timeout),
+                }
+                .into());
             }
         }
     }
-    let outcomes = match batch::run(&state.records(), ops, deadline).await {
-        Ok(outcomes) => outcomes,
-        Err(BatchError::Request { index, error }) => return Err(failed_at(index, error.into()).into()),
-        Err(BatchError::Timeout) => return Err(timeout(settings.timeout).into()),
-        Err(BatchError::Store(err)) => return Err(ApiError::internal(err).into()),
-    };
+    let outcomes = batch::run(&state.records(), ops, deadline)
+        .await
+        .map_err(|err| failure(err, settings.timeout))?;
     let mut out = Vec::with_capacity(outcomes.len());
     for ((sub, c), outcome) in subs.iter().zip(outcomes) {
         out.push(match outcome {
@@ -220,6 +222,15 @@ fn check_requests(requests: &[Value]) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::validation_with("Invalid batch request data.", errors))
+    }
+}
+
+/// The batch's error for a failure while its requests run.
+fn failure(err: BatchError, timeout_seconds: u64) -> ApiError {
+    match err {
+        BatchError::Request { index, error } => failed_at(index, error.into()),
+        BatchError::Timeout => timeout(timeout_seconds),
+        BatchError::Store(err) => ApiError::internal(err),
     }
 }
 
