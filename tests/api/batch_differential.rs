@@ -18,7 +18,9 @@
 //!   (`requests.00.doc` is no request's).
 //!
 //! Each case is followed by the collection's rows, so a batch that fails
-//! is seen to leave nothing behind, on both servers alike.
+//! is seen to leave nothing behind, on both servers alike; and realtime
+//! subscribers hear a committed batch's every write and nothing of a
+//! failed one (a rehearsed request included).
 
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -291,5 +293,74 @@ async fn batches_run_as_pocketbase_runs_them() {
     setup(&both.cairn).await;
     let pb = run(&both.pb).await;
     let cairn = run(&both.cairn).await;
+    assert_alike(&pb, &cairn);
+}
+
+/// What a guest subscribed to `bd_notes/*` hears on `s` from a failed
+/// batch (one failing while it runs, one refused while it is prepared,
+/// whose earlier request is rehearsed and rolled back) and from a
+/// committed one, until the committed batch's last record: only the
+/// committed batch's events, every one of them.
+async fn heard(s: &Server) -> Vec<String> {
+    let mut sse = crate::sse::Sse::open_at(&s.client, &s.base).await;
+    let (status, _) = s
+        .call(
+            "POST",
+            "/api/realtime",
+            None,
+            Some(json!({"clientId": sse.client_id, "subscriptions": ["bd_notes/*"]})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let batches = [
+        json!([
+            create("bd_notes", json!({"id": "bdrtfail0000001"})),
+            create("bd_notes", json!({"id": "x"}))
+        ]),
+        json!([
+            create("bd_notes", json!({"id": "bdrtfail0000002"})),
+            create("bd_locked", json!({}))
+        ]),
+        json!([
+            create("bd_notes", json!({"id": "bdrtok000000001", "title": "a"})),
+            patch("bd_notes", "bdrtok000000001", json!({"title": "b"})),
+            upsert("bd_notes", json!({"id": "bdrtok000000002", "title": "c"})),
+            {"method": "DELETE", "url": "/api/collections/bd_notes/records/bdrtok000000002"},
+            create("bd_notes", json!({"id": "bdrtok000000003", "title": "mark"})),
+        ]),
+    ];
+    for requests in batches {
+        s.call("POST", "/api/batch", None, Some(json!({"requests": requests})))
+            .await;
+    }
+    let mut events = Vec::new();
+    let mut marked = false;
+    loop {
+        let wait = std::time::Duration::from_millis(if marked { 300 } else { 5000 });
+        let Ok(event) = sse.next_within(wait).await else {
+            assert!(marked, "the mark reached the stream");
+            break;
+        };
+        let mut data = comparable(event.data);
+        marked |= data["record"]["title"] == "mark";
+        if let Some(record) = data["record"].as_object_mut() {
+            record.retain(|k, _| k == "id" || k == "title");
+        }
+        events.push(format!("{} {data}", event.name));
+    }
+    events.sort();
+    events
+}
+
+#[tokio::test]
+async fn subscribers_hear_committed_batches_only() {
+    let Some(both) = start_both().await else {
+        return;
+    };
+    setup(&both.pb).await;
+    setup(&both.cairn).await;
+    let pb = heard(&both.pb).await;
+    let cairn = heard(&both.cairn).await;
+    assert_eq!(pb.len(), 5, "{pb:?}");
     assert_alike(&pb, &cairn);
 }
