@@ -310,6 +310,9 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         }
     };
     let (path, query_text) = url.split_once('?').unwrap_or((&url, ""));
+    // A fragment is no part of the query, as a URL parser reads it
+    // (`?ok=1#x` sends ok=1); in the path it leaves no record route.
+    let query_text = query_text.split('#').next().unwrap_or_default();
     let segments: Vec<String> = path
         .strip_prefix("/api/collections/")
         .ok_or_else(unsupported)?

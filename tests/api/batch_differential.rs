@@ -15,7 +15,9 @@
 //!   it for a drawn id: an upsert of id 123456789012345 made a new
 //!   record every time, and an id of 5 was not refused);
 //! - a multipart file part names its request's index as written
-//!   (`requests.00.doc` is no request's).
+//!   (`requests.00.doc` is no request's);
+//! - a URL's fragment is no part of its query (`?ok=1#x` sends ok=1;
+//!   Cairn read ok as `1#x`).
 //!
 //! Each case is followed by the collection's rows, so a batch that fails
 //! is seen to leave nothing behind, on both servers alike; and realtime
@@ -54,6 +56,7 @@ async fn setup(s: &Server) {
             json!("@request.method = 'PUT'"),
             json!("@request.method = 'PUT'"),
         ),
+        ("bd_query", json!("@request.query.ok = '1'"), json!("")),
     ] {
         s.admin(
             "POST",
@@ -189,6 +192,18 @@ fn batches() -> Vec<(Vec<&'static str>, Value)> {
         (
             vec!["bd_put"],
             json!([upsert("bd_put", json!({"id": "bdput0000000001", "title": "put"}))]),
+        ),
+        // A fragment is no part of the query.
+        (
+            vec!["bd_query"],
+            json!([
+                {"method": "POST", "url": "/api/collections/bd_query/records?ok=1#x", "body": {"id": "bdquery00000001"}},
+                {"method": "POST", "url": "/api/collections/bd_query/records?ok=1&ok=2#", "body": {"id": "bdquery00000002"}},
+            ]),
+        ),
+        (
+            vec!["bd_query"],
+            json!([{"method": "POST", "url": "/api/collections/bd_query/records?ok=2#ok=1", "body": {"id": "bdquery00000003"}}]),
         ),
         // Ids that are numbers or bools are their text.
         (
