@@ -271,6 +271,34 @@ async fn run(s: &Server) -> Vec<String> {
         let (status, body) = s.call(method, path, None, Some(body)).await;
         out.push(format!("{method} {path}\n    {status} {}", comparable(body)));
     }
+    // A request's own Authorization header is no sign-in: the batch's
+    // caller writes every request. A guest's batch naming a superuser's
+    // token is refused; a superuser's naming none goes through.
+    for (caller, header) in [(None, s.superuser.as_str()), (Some(s.superuser.as_str()), "")] {
+        let requests = json!([{
+            "method": "POST",
+            "url": "/api/collections/bd_locked/records",
+            "headers": {"Authorization": header},
+            "body": {"id": format!("bdheader000000{}", caller.is_some() as u8), "title": "by header"},
+        }]);
+        let (status, body) = s
+            .call("POST", "/api/batch", caller, Some(json!({"requests": requests})))
+            .await;
+        let written = rows(s, "bd_locked").await;
+        if caller.is_some() {
+            assert_eq!(status, 200, "the control goes through: {body}");
+        }
+        let by = if caller.is_some() { "superuser" } else { "guest" };
+        out.push(format!(
+            "{by}'s batch, a header of {}: {status} {}\n    rows after: {written}",
+            if header.is_empty() {
+                "none"
+            } else {
+                "a superuser's"
+            },
+            comparable(body)["data"]
+        ));
+    }
     // A file part's index is the request's as written.
     let keys = [
         "requests.0.doc",
