@@ -40,7 +40,7 @@ use crate::{
     records::{
         RecordId,
         access::Requester,
-        batch::{self, BatchError, Op},
+        batch::{self, BatchError, Expansion, Op},
         delete,
         write::{self, WriteKind},
     },
@@ -155,14 +155,24 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
             }
         }
     }
-    let outcomes = batch::run(&state.records(), ops, deadline)
+    let expansions = subs
+        .iter()
+        .map(|(sub, _)| {
+            let tree = sub.shape.expand();
+            (!tree.is_empty()).then(|| Expansion {
+                requester: sub.requester.clone(),
+                tree: tree.clone(),
+            })
+        })
+        .collect();
+    let outcomes = batch::run(&state.records(), ops, expansions, deadline)
         .await
         .map_err(|err| failure(err, settings.timeout))?;
     let mut out = Vec::with_capacity(outcomes.len());
     for ((sub, c), outcome) in subs.iter().zip(outcomes) {
         out.push(match outcome {
             Some(record) => {
-                let body = sub.shape.one(state, &sub.requester, c, record).await?;
+                let body = sub.shape.one_expanded(state, &sub.requester, c, record).await?;
                 json!({"status": 200, "body": body})
             }
             None => json!({"status": 204, "body": null}),

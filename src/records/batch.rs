@@ -14,9 +14,12 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use super::{
+    access::Requester,
     delete::DeletePlan,
     deps::RecordsDeps,
     events::RecordChange,
+    expand::{self, ExpandTree},
+    reveal,
     service::{self, RecordError, RecordFiles},
     write::WritePlan,
 };
@@ -32,6 +35,15 @@ pub enum Op {
 
 /// What each operation produced: the record written, or nothing (a delete).
 pub type Outcome = Option<Map<String, Value>>;
+
+/// How a write's record is expanded for its answer, inside the batch's
+/// transaction: PocketBase answers each request at its turn, so its
+/// expansions show the data as that request left it, not as the whole
+/// batch did (a relation a later request changes or deletes).
+pub struct Expansion {
+    pub requester: Requester,
+    pub tree: ExpandTree,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
@@ -84,7 +96,7 @@ pub async fn rehearse(deps: &RecordsDeps<'_>, mut ops: Vec<Op>, deadline: Instan
         .db
         .write(move |tx| {
             tx.execute_batch("SAVEPOINT batch_rehearsal")?;
-            let outcome = apply_all(tx, &catalog, &mut ops, deadline).map(drop);
+            let outcome = apply_all(tx, &catalog, &mut ops, &[], deadline).map(drop);
             tx.execute_batch("ROLLBACK TO batch_rehearsal; RELEASE batch_rehearsal")?;
             outcome
         })
@@ -95,11 +107,13 @@ pub async fn rehearse(deps: &RecordsDeps<'_>, mut ops: Vec<Op>, deadline: Instan
 
 type Applied = (Vec<Outcome>, Vec<RecordChange>, Vec<RecordFiles>);
 
-/// Applies `ops` in order inside `tx`, up to the first that fails.
+/// Applies `ops` in order inside `tx`, up to the first that fails; a
+/// write's record is expanded as `expansions` (by index) asks, at once.
 fn apply_all(
     tx: &Connection,
     catalog: &Catalog,
     ops: &mut [Op],
+    expansions: &[Option<Expansion>],
     deadline: Instant,
 ) -> Result<Applied, BatchError> {
     let (mut outcomes, mut changes, mut unreferenced) = (Vec::new(), Vec::new(), Vec::new());
@@ -112,7 +126,14 @@ fn apply_all(
             Op::Write(plan) => {
                 let applied = plan.apply(tx, catalog).map_err(fail)?;
                 let (cid, rid, _) = plan.staged();
-                outcomes.push(Some(applied.change.record.clone()));
+                let mut record = applied.change.record.clone();
+                if let Some(Some(x)) = expansions.get(index) {
+                    let c = plan.collection();
+                    reveal::fill_kept(&x.requester.caller, &mut record, &applied.change.hidden);
+                    let records = std::slice::from_mut(&mut record);
+                    expand::apply(tx, catalog, &x.requester, c, records, &x.tree).map_err(fail)?;
+                }
+                outcomes.push(Some(record));
                 unreferenced.push((cid, rid, applied.removed_files));
                 changes.push(applied.change);
             }
@@ -131,13 +152,14 @@ fn apply_all(
 pub async fn run(
     deps: &RecordsDeps<'_>,
     mut ops: Vec<Op>,
+    expansions: Vec<Option<Expansion>>,
     deadline: Instant,
 ) -> Result<Vec<Outcome>, BatchError> {
     let staged = staged(&ops);
     let catalog = deps.schema.catalog();
     let result = deps
         .db
-        .write(move |tx| apply_all(tx, &catalog, &mut ops, deadline))
+        .write(move |tx| apply_all(tx, &catalog, &mut ops, &expansions, deadline))
         .await;
     match result {
         Ok((outcomes, changes, unreferenced)) => {

@@ -17,7 +17,10 @@
 //! - a multipart file part names its request's index as written
 //!   (`requests.00.doc` is no request's);
 //! - a URL's fragment is no part of its query (`?ok=1#x` sends ok=1;
-//!   Cairn read ok as `1#x`).
+//!   Cairn read ok as `1#x`);
+//! - a request's `expand` shows the data as that request left it (Cairn
+//!   expanded every answer after the commit: a relation renamed or
+//!   deleted by a later request showed its end state, or nothing).
 //!
 //! Each case is followed by the collection's rows, so a batch that fails
 //! is seen to leave nothing behind, on both servers alike; and realtime
@@ -66,6 +69,24 @@ async fn setup(s: &Server) {
         )
         .await;
     }
+    let people = s
+        .admin(
+            "POST",
+            "/api/collections",
+            json!({"name": "bd_people", "listRule": "", "viewRule": "", "createRule": "",
+                "updateRule": "", "deleteRule": "", "fields": [{"name": "name", "type": "text"}]}),
+        )
+        .await;
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "bd_pets", "listRule": "", "viewRule": "", "createRule": "",
+        "updateRule": "", "deleteRule": "", "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "owner", "type": "relation", "collectionId": people["id"]},
+        ]}),
+    )
+    .await;
     for c in ["bd_ctx", "bd_method", "bd_put"] {
         s.admin(
             "POST",
@@ -204,6 +225,20 @@ fn batches() -> Vec<(Vec<&'static str>, Value)> {
         (
             vec!["bd_query"],
             json!([{"method": "POST", "url": "/api/collections/bd_query/records?ok=2#ok=1", "body": {"id": "bdquery00000003"}}]),
+        ),
+        // A request's expansions show the data as it left it, not as
+        // the requests after it did.
+        (
+            vec!["bd_pets"],
+            json!([
+                create("bd_people", json!({"id": "bdperson0000001", "name": "old"})),
+                {"method": "POST", "url": "/api/collections/bd_pets/records?expand=owner&fields=id,owner,expand.owner.name",
+                    "body": {"id": "bdpet0000000001", "owner": "bdperson0000001"}},
+                patch("bd_people", "bdperson0000001", json!({"name": "new"})),
+                {"method": "PATCH", "url": "/api/collections/bd_pets/records/bdpet0000000001?expand=owner",
+                    "body": {"title": "renamed"}},
+                {"method": "DELETE", "url": "/api/collections/bd_people/records/bdperson0000001"},
+            ]),
         ),
         // Ids that are numbers or bools are their text.
         (
