@@ -7,6 +7,9 @@
 //! its own rules, validation, `expand` and `fields`, and is counted
 //! against the caller's rate limits as if sent alone (a limited one fails
 //! the batch, its 429 under `data.requests.N`, as PocketBase answers).
+//! Its rules read `@request.context` as "batch" and its own URL's query
+//! and headers; its own Authorization header signs no one in. A failure
+//! names the first request that fails in order, as if each ran in turn.
 
 use std::{
     collections::HashMap,
