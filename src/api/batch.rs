@@ -7,6 +7,9 @@
 //! its own rules, validation, `expand` and `fields`, and is counted
 //! against the caller's rate limits as if sent alone (a limited one fails
 //! the batch, its 429 under `data.requests.N`, as PocketBase answers).
+//! Its rules read `@request.context` as "batch" and its own URL's query
+//! and headers; its own Authorization header signs no one in. A failure
+//! names the first request that fails in order, as if each ran in turn.
 
 use std::{
     collections::HashMap,
@@ -40,7 +43,7 @@ use crate::{
     records::{
         RecordId,
         access::Requester,
-        batch::{self, BatchError, Op},
+        batch::{self, BatchError, Expansion, Op},
         delete,
         write::{self, WriteKind},
     },
@@ -145,22 +148,34 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
                 ops.push(op);
             }
             Err(err) => {
-                batch::abandon(&state.records(), &ops).await;
-                return Err(failed_at(index, err).into());
+                // The requests before this one may fail first, as they
+                // would have run first (`batch::rehearse`).
+                return Err(match batch::rehearse(&state.records(), ops, deadline).await {
+                    Ok(()) => failed_at(index, err),
+                    Err(earlier) => failure(earlier, settings.timeout),
+                }
+                .into());
             }
         }
     }
-    let outcomes = match batch::run(&state.records(), ops, deadline).await {
-        Ok(outcomes) => outcomes,
-        Err(BatchError::Request { index, error }) => return Err(failed_at(index, error.into()).into()),
-        Err(BatchError::Timeout) => return Err(timeout(settings.timeout).into()),
-        Err(BatchError::Store(err)) => return Err(ApiError::internal(err).into()),
-    };
+    let expansions = subs
+        .iter()
+        .map(|(sub, _)| {
+            let tree = sub.shape.expand();
+            (!tree.is_empty()).then(|| Expansion {
+                requester: sub.requester.clone(),
+                tree: tree.clone(),
+            })
+        })
+        .collect();
+    let outcomes = batch::run(&state.records(), ops, expansions, deadline)
+        .await
+        .map_err(|err| failure(err, settings.timeout))?;
     let mut out = Vec::with_capacity(outcomes.len());
     for ((sub, c), outcome) in subs.iter().zip(outcomes) {
         out.push(match outcome {
             Some(record) => {
-                let body = sub.shape.one(state, &sub.requester, c, record).await?;
+                let body = sub.shape.one_expanded(state, &sub.requester, c, record).await?;
                 json!({"status": 200, "body": body})
             }
             None => json!({"status": 204, "body": null}),
@@ -223,6 +238,15 @@ fn check_requests(requests: &[Value]) -> Result<(), ApiError> {
     }
 }
 
+/// The batch's error for a failure while its requests run.
+fn failure(err: BatchError, timeout_seconds: u64) -> ApiError {
+    match err {
+        BatchError::Request { index, error } => failed_at(index, error.into()),
+        BatchError::Timeout => timeout(timeout_seconds),
+        BatchError::Store(err) => ApiError::internal(err),
+    }
+}
+
 fn invalid_batch(error: FieldError) -> ApiError {
     let mut errors = ErrorTree::new();
     errors.add(&["requests"], error);
@@ -254,7 +278,8 @@ fn failed_at(index: usize, err: ApiError) -> ApiError {
     ApiError::bad_request(FAILED).with_data(data)
 }
 
-/// Splits `requests.N.field` uploads by request.
+/// Splits `requests.N.field` uploads by request. `N` is the request's
+/// index as written (`requests.00.doc` names none, as in PocketBase).
 fn files_by_request(uploads: Vec<Upload>, count: usize) -> Vec<Vec<Upload>> {
     let mut out: Vec<Vec<Upload>> = (0..count).map(|_| Vec::new()).collect();
     for mut upload in uploads {
@@ -262,7 +287,10 @@ fn files_by_request(uploads: Vec<Upload>, count: usize) -> Vec<Vec<Upload>> {
             .key
             .strip_prefix("requests.")
             .and_then(|rest| rest.split_once('.'))
-            .and_then(|(n, key)| Some((n.parse::<usize>().ok()?, key.to_owned())))
+            .and_then(|(n, key)| {
+                let index = n.parse::<usize>().ok().filter(|i| i.to_string() == n)?;
+                Some((index, key.to_owned()))
+            })
         else {
             continue;
         };
@@ -295,6 +323,9 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         }
     };
     let (path, query_text) = url.split_once('?').unwrap_or((&url, ""));
+    // A fragment is no part of the query, as a URL parser reads it
+    // (`?ok=1#x` sends ok=1); in the path it leaves no record route.
+    let query_text = query_text.split('#').next().unwrap_or_default();
     let segments: Vec<String> = path
         .strip_prefix("/api/collections/")
         .ok_or_else(unsupported)?
@@ -342,7 +373,7 @@ fn parse_sub(base: &Requester, raw: Value) -> Result<Sub, ApiError> {
         info: RequestInfo {
             auth: base.info.auth.clone(),
             method,
-            context: RuleContext::Default,
+            context: RuleContext::Batch,
             query: RequestValues::ready(query.into()),
             headers: RequestValues::ready(headers.into()),
             body: body.clone(),
@@ -383,11 +414,13 @@ async fn as_sent(
     );
     let one = |id: &str| format!("{records}/{}", utf8_percent_encode(id, SEGMENT));
     let key = |id: &str| collection.map(|c| (c.id.clone(), id.to_owned()));
+    // Read as the write reads it (`write::prepare`).
     let given = sub
         .body
         .get("id")
-        .and_then(Value::as_str)
+        .map(crate::schema::field::as_text)
         .filter(|id| !id.is_empty());
+    let given = given.as_deref();
     Ok(match &sub.kind {
         SubKind::Write(WriteKind::Update(id)) => ("PATCH", one(id.as_str())),
         SubKind::Delete(id) => {

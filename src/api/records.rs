@@ -148,6 +148,32 @@ impl Shape {
         .map_err(ApiError::from)?)
     }
 
+    /// The relations asked for (a batch expands them as each request
+    /// runs, `records::batch::Expansion`).
+    pub(super) fn expand(&self) -> &ExpandTree {
+        &self.expand
+    }
+
+    /// `one`, for a record whose relations were expanded already.
+    pub(super) async fn one_expanded(
+        &self,
+        state: &AppState,
+        requester: &Requester,
+        c: &Arc<Collection>,
+        record: Map<String, Value>,
+    ) -> Result<Value> {
+        Ok(answer::one(
+            &state.records(),
+            requester,
+            c,
+            record,
+            &ExpandTree::default(),
+            self.fields.as_ref(),
+        )
+        .await
+        .map_err(ApiError::from)?)
+    }
+
     /// An answer already serialized as JSON, sent as `Json` sends a value;
     /// marked as picked when `fields` trimmed it, so the edge leaves it be
     /// (records pick while they are written: a list is never read back).

@@ -68,22 +68,29 @@ pub struct Requester {
 impl Requester {
     /// The same caller and request, with `body` as `@request.body`.
     pub fn with_body(&self, body: Map<String, Value>) -> Self {
-        self.rebuilt(body, self.info.context)
+        self.rebuilt(body, self.info.context, &self.info.method)
     }
 
     /// The same caller and request, its rules checked in `context` (an
     /// OAuth2 sign-up's `createRule` sees `@request.context` "oauth2").
     pub fn in_context(&self, context: RuleContext) -> Self {
-        self.rebuilt(self.info.body.clone(), context)
+        self.rebuilt(self.info.body.clone(), context, &self.info.method)
     }
 
-    fn rebuilt(&self, body: Map<String, Value>, context: RuleContext) -> Self {
+    /// The same caller and request, its rules reading `method` as
+    /// `@request.method` (an upsert is judged as the POST or the PATCH
+    /// it turns into).
+    pub fn with_method(&self, method: &str) -> Self {
+        self.rebuilt(self.info.body.clone(), self.info.context, method)
+    }
+
+    fn rebuilt(&self, body: Map<String, Value>, context: RuleContext, method: &str) -> Self {
         let info = &self.info;
         Self {
             caller: self.caller.clone(),
             info: Arc::new(RequestInfo {
                 auth: info.auth.clone(),
-                method: info.method.clone(),
+                method: method.to_owned(),
                 context,
                 query: RequestValues::ready(info.query.get().clone()),
                 headers: RequestValues::ready(info.headers.get().clone()),

@@ -48,6 +48,20 @@ pub enum WriteKind {
     Upsert,
 }
 
+impl WriteKind {
+    /// The request as the rules of `action` see it: an upsert is judged
+    /// as the create or the update it turns into, `@request.method`
+    /// included (POST or PATCH, as PocketBase reads it), so a rule on the
+    /// method holds for an upsert as for the request it stands for.
+    fn as_judged(&self, requester: &Requester, action: Action) -> Requester {
+        match (self, action) {
+            (Self::Upsert, Action::Create) => requester.with_method("POST"),
+            (Self::Upsert, _) => requester.with_method("PATCH"),
+            _ => requester.clone(),
+        }
+    }
+}
+
 /// A rule's verdict, kept until `apply` knows which one it needs.
 type Verdict = Result<Option<Conditions>, RecordError>;
 
@@ -95,7 +109,7 @@ pub async fn prepare(
     // Before the rules are compiled: they must not see what is dropped.
     let stripped = writable::strip(&c, requester, &mut body, &mut uploads);
     let requester = stripped.as_ref().unwrap_or(requester);
-    let verdict = |action| authorize(deps, requester, &c, action);
+    let verdict = |action| authorize(deps, &kind.as_judged(requester, action), &c, action);
     let (create_rule, update_rule) = match &kind {
         WriteKind::Create => (Some(Ok(verdict(Action::Create)?)), None),
         WriteKind::Update(_) => (None, Some(Ok(verdict(Action::Update)?))),
@@ -106,8 +120,18 @@ pub async fn prepare(
     };
     let id = match &kind {
         WriteKind::Update(id) => id.to_string(),
-        _ => match body.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
-            Some(given) => given.to_owned(),
+        // A number or a bool is its text, as PocketBase casts it (an id
+        // of 5 is refused as too short, not swapped for a drawn one; an
+        // upsert of a numeric id finds the record that id names).
+        _ => match body
+            .get("id")
+            .map(crate::schema::field::as_text)
+            .filter(|s| !s.is_empty())
+        {
+            Some(given) => {
+                body.insert("id".into(), json!(given));
+                given
+            }
             // No pattern to draw from: the id field's own check below
             // answers that one is required.
             None => match RecordId::draw_for(&c) {
@@ -130,7 +154,7 @@ pub async fn prepare(
     .then(|| requester.clone());
     let manager = match &kind {
         WriteKind::Create => superuser,
-        _ => super::manage::may_manage(deps, requester, &c, &id).await?,
+        _ => super::manage::may_manage(deps, &kind.as_judged(requester, Action::Update), &c, &id).await?,
     };
     let mut early = ErrorTree::new();
     // A client-chosen id names the folder new files are staged in: it is
@@ -265,8 +289,11 @@ impl WritePlan {
             // update's is checked on the stored row before anything else
             // is said.
             let uploaded: Vec<&str> = self.new_files.iter().map(|n| n.field.as_str()).collect();
-            let seen = requester.with_body(modifiers::resolved(c, &self.body, &values, &uploaded));
             let action = if creating { Action::Create } else { Action::Update };
+            let seen = self
+                .kind
+                .as_judged(requester, action)
+                .with_body(modifiers::resolved(c, &self.body, &values, &uploaded));
             rule = authorize_in(catalog, &seen, c, action)?;
             if !creating
                 && let Some(rule) = &rule

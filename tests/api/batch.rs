@@ -353,6 +353,7 @@ async fn a_batch_past_its_deadline_commits_nothing() {
     let late = batch::run(
         &app.state.records(),
         ops,
+        Vec::new(),
         Instant::now() - Duration::from_millis(1),
     )
     .await;
@@ -362,7 +363,13 @@ async fn a_batch_past_its_deadline_commits_nothing() {
     );
     assert_eq!(count(&app, &token, "notes").await, 0);
     let ops = vec![Op::Write(Box::new(plan("in time").await.unwrap()))];
-    let done = batch::run(&app.state.records(), ops, Instant::now() + Duration::from_secs(5)).await;
+    let done = batch::run(
+        &app.state.records(),
+        ops,
+        Vec::new(),
+        Instant::now() + Duration::from_secs(5),
+    )
+    .await;
     assert!(done.is_ok());
     assert_eq!(count(&app, &token, "notes").await, 1);
 }

@@ -16,6 +16,7 @@ mod auth_options_checks;
 mod backups_api;
 mod backups_restore;
 mod batch;
+mod batch_differential;
 mod batch_form;
 mod cli;
 mod collection_options_checks;

@@ -37,6 +37,9 @@ pub enum RuleContext {
     /// A request to the API.
     #[default]
     Default,
+    /// A request inside `POST /api/batch` (PocketBase names it so: a
+    /// rule may keep a write out of batches, or to them).
+    Batch,
     /// A realtime event, checked for one subscriber.
     Realtime,
     /// A sign-in with a password, and the rules it checks (`authRule`,
@@ -54,6 +57,7 @@ impl RuleContext {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Default => "default",
+            Self::Batch => "batch",
             Self::Realtime => "realtime",
             Self::Password => "password",
             Self::Otp => "otp",
