@@ -277,12 +277,12 @@ async fn reading_the_log_is_logged_only_when_it_fails_and_its_shapes_match() {
             let mut keys = BTreeSet::new();
             // `requestId` is Cairn's addition; `details` is written by
             // each server its own way (PocketBase: null, text or an
-            // object), and so is `message` (PocketBase's has the URL
-            // percent-decoded, Cairn's as requested, like `data.url`).
+            // object). The message has the URL percent-decoded, where
+            // `data.url` has it as sent.
             key_paths(e, "", &["data.requestId", "data.details"], &mut keys);
             out.push(format!(
-                "entry {} {} {}: {keys:?}",
-                e["data"]["url"], e["level"], e["data"]["status"]
+                "entry {} {} {} {}: {keys:?}",
+                e["message"], e["data"]["url"], e["level"], e["data"]["status"]
             ));
         }
         // The same entries through the list's envelope, stats and fields.

@@ -183,6 +183,24 @@ fn json_str(out: &mut String, s: &str) {
     }
 }
 
+/// A request's URL as PocketBase writes it in the entry's message (its
+/// `data.url` is the URL as sent): percent-escapes decoded, a `+` left as
+/// it is, bytes that are not UTF-8 replaced; a URL with a malformed escape
+/// (`%ZZ`) is written as sent.
+fn message_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = url.as_bytes();
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed || !url.contains('%') {
+        return url.into();
+    }
+    percent_encoding::percent_decode_str(url).decode_utf8_lossy()
+}
+
 /// An address as PocketBase logs it (IPv4-mapped IPv6 as IPv4), with
 /// IPv4 written digit by digit rather than through `Display`, which cost
 /// over a thousand instructions a request.
@@ -220,7 +238,7 @@ fn row(entry: Entry) -> Row {
                     Err(_) => "{}".into(),
                 },
             };
-            let message = format!("{} {}", r.method, r.url);
+            let message = format!("{} {}", r.method, message_url(&r.url));
             (r.at, record_level(&r), message, data)
         }
         Entry::Server(s, policy) => (s.at, s.level, s.message, cap(s.data, policy.max_data_size)),
@@ -384,6 +402,23 @@ mod tests {
                     assert_eq!(request_json(&r, collection, id, &policy), expected);
                 }
             }
+        }
+    }
+
+    /// The message's URL, as PocketBase 0.40.6 wrote these (seen in its
+    /// log): decoded once, `+` kept, invalid UTF-8 replaced, a malformed
+    /// escape leaving the whole URL as sent.
+    #[test]
+    fn the_message_has_the_url_decoded_as_pocketbase_writes_it() {
+        for (url, message) in [
+            ("/api/health?a=b+c%20d%2Be&%C3%A9=1", "/api/health?a=b+c d+e&é=1"),
+            ("/api/health?x=%2541", "/api/health?x=%41"),
+            ("/api/health?q=%FF", "/api/health?q=\u{fffd}"),
+            ("/api/health?a=b+c%20d%ZZ", "/api/health?a=b+c%20d%ZZ"),
+            ("/api/health?a=%2", "/api/health?a=%2"),
+            ("/api/collections/posts/records", "/api/collections/posts/records"),
+        ] {
+            assert_eq!(message_url(url), message, "{url}");
         }
     }
 
