@@ -188,14 +188,18 @@ fn json_str(out: &mut String, s: &str) {
 /// it is, bytes that are not UTF-8 replaced; a URL with a malformed escape
 /// (`%ZZ`) is written as sent.
 fn message_url(url: &str) -> std::borrow::Cow<'_, str> {
+    // Most URLs have no escape: one fast search, and the URL is the text.
+    let Some(first) = url.find('%') else {
+        return url.into();
+    };
     let bytes = url.as_bytes();
-    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+    let malformed = bytes[first..].iter().enumerate().any(|(i, &b)| {
         b == b'%'
             && !bytes
-                .get(i + 1..i + 3)
+                .get(first + i + 1..first + i + 3)
                 .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
     });
-    if malformed || !url.contains('%') {
+    if malformed {
         return url.into();
     }
     percent_encoding::percent_decode_str(url).decode_utf8_lossy()
