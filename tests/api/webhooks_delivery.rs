@@ -611,3 +611,52 @@ async fn deleting_a_webhook_drops_the_deliveries_it_still_owed() {
     assert_eq!(app.call("DELETE", &path, Some(&su), None).await.status(), 204);
     assert_eq!(pending_of(&app, &su, "webhook").await, 0);
 }
+
+/// A truncate over many chunks of records (nothing points at `posts`, so
+/// it runs 1,000 records a transaction) deletes every record with its
+/// delete event: one delivery enqueued for each. Before, such a
+/// collection was emptied in one statement and its webhooks heard none.
+#[tokio::test]
+async fn a_truncate_enqueues_a_delete_for_every_record() {
+    let (app, su, rx) = setup().await;
+    webhook(
+        &app,
+        &su,
+        json!({"collection": "posts", "events": ["delete"], "url": rx.url("/ok"), "secret": rx.secret}),
+    )
+    .await;
+    const RECORDS: i64 = 2_500;
+    let count = |sql: &'static str| {
+        let data = app.state.store.data.clone();
+        async move {
+            data.read(move |c| {
+                c.query_row(sql, [], |r| r.get::<_, i64>(0))
+                    .map_err(cairn::store::StoreError::from)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    app.state
+        .store
+        .data
+        .write(|tx| {
+            let mut insert = tx.prepare("INSERT INTO posts (id, title) VALUES (?1, 'bulk')")?;
+            for i in 0..RECORDS {
+                insert.execute([format!("bulk{i:011}")])?;
+            }
+            Ok::<_, cairn::store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(count("SELECT count(*) FROM posts").await, RECORDS);
+    let resp = app
+        .call("DELETE", "/api/collections/posts/truncate", Some(&su), None)
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(count("SELECT count(*) FROM posts").await, 0);
+    assert_eq!(
+        count("SELECT count(*) FROM _jobs WHERE kind = 'webhook'").await,
+        RECORDS
+    );
+}
