@@ -612,8 +612,8 @@ async fn deleting_a_webhook_drops_the_deliveries_it_still_owed() {
     assert_eq!(pending_of(&app, &su, "webhook").await, 0);
 }
 
-/// A truncate over many chunks of records (nothing points at `posts`, so
-/// it runs 1,000 records a transaction) deletes every record with its
+/// A truncate over several chunks of records (nothing points at `posts`,
+/// so it runs 5,000 records a transaction) deletes every record with its
 /// delete event: one delivery enqueued for each. Before, such a
 /// collection was emptied in one statement and its webhooks heard none.
 #[tokio::test]
@@ -625,7 +625,7 @@ async fn a_truncate_enqueues_a_delete_for_every_record() {
         json!({"collection": "posts", "events": ["delete"], "url": rx.url("/ok"), "secret": rx.secret}),
     )
     .await;
-    const RECORDS: i64 = 2_500;
+    const RECORDS: i64 = 12_000;
     let count = |sql: &'static str| {
         let data = app.state.store.data.clone();
         async move {
