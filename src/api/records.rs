@@ -136,16 +136,7 @@ impl Shape {
         c: &Arc<Collection>,
         record: Map<String, Value>,
     ) -> Result<Value> {
-        Ok(answer::one(
-            &state.records(),
-            requester,
-            c,
-            record,
-            &self.expand,
-            self.fields.as_ref(),
-        )
-        .await
-        .map_err(ApiError::from)?)
+        self.one_with(state, requester, c, record, &self.expand).await
     }
 
     /// The relations asked for (a batch expands them as each request
@@ -162,12 +153,24 @@ impl Shape {
         c: &Arc<Collection>,
         record: Map<String, Value>,
     ) -> Result<Value> {
+        self.one_with(state, requester, c, record, &ExpandTree::default())
+            .await
+    }
+
+    async fn one_with(
+        &self,
+        state: &AppState,
+        requester: &Requester,
+        c: &Arc<Collection>,
+        record: Map<String, Value>,
+        expand: &ExpandTree,
+    ) -> Result<Value> {
         Ok(answer::one(
             &state.records(),
             requester,
             c,
             record,
-            &ExpandTree::default(),
+            expand,
             self.fields.as_ref(),
         )
         .await

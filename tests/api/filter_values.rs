@@ -10,9 +10,28 @@
 use serde_json::json;
 
 use crate::{
-    differential::{Server, answer, start_both},
+    differential::{Both, Server, answer, start_both},
     helpers::filter,
 };
+
+/// Each of `paths` read by a guest of both servers: the answers that
+/// differ, each with both answers. Neither may fail with a 500.
+async fn guest_disagreements(both: &Both, paths: impl Iterator<Item = String>) -> Vec<String> {
+    let mut disagreements = Vec::new();
+    for path in paths {
+        let (ps, pbody) = both.pb.call("GET", &path, None, None).await;
+        let (cs, cbody) = both.cairn.call("GET", &path, None, None).await;
+        assert!(
+            ps < 500 && cs < 500,
+            "{path}: PocketBase {ps} {pbody}, Cairn {cs} {cbody}"
+        );
+        let (p, c) = (answer(ps, &pbody), answer(cs, &cbody));
+        if p != c {
+            disagreements.push(format!("{path}\n  pocketbase: {p}\n  cairn:      {c}"));
+        }
+    }
+    disagreements
+}
 
 async fn seed(s: &Server) {
     s.admin(
@@ -84,17 +103,10 @@ async fn literals_and_geo_paths_agree_with_pocketbase() {
         .map(|f| format!("sort=id&fields=id&filter={}", filter(f)))
         .collect();
     cases.extend(["sort=geo.lat,id&fields=id", "sort=-geo.lon&fields=id"].map(str::to_owned));
-    let mut disagreements = Vec::new();
-    for query in &cases {
-        let path = format!("/api/collections/fv_places/records?{query}");
-        let (ps, pbody) = both.pb.call("GET", &path, None, None).await;
-        let (cs, cbody) = both.cairn.call("GET", &path, None, None).await;
-        assert!(cs < 500, "{path}: Cairn {cs} {cbody}");
-        let (p, c) = (answer(ps, &pbody), answer(cs, &cbody));
-        if p != c {
-            disagreements.push(format!("{path}\n  pocketbase: {p}\n  cairn:      {c}"));
-        }
-    }
+    let paths = cases
+        .iter()
+        .map(|query| format!("/api/collections/fv_places/records?{query}"));
+    let disagreements = guest_disagreements(&both, paths).await;
     assert!(
         disagreements.is_empty(),
         "{} disagreements:\n{}",
@@ -314,29 +326,17 @@ async fn json_values_and_null_agree_with_pocketbase() {
         "null < r.title",
         "r.title = null",
     ];
-    let mut disagreements = Vec::new();
-    for (collection, f) in json_filters
+    let paths = json_filters
         .iter()
         .map(|f| ("fv_json", f))
         .chain(ref_filters.iter().map(|f| ("fv_json_refs", f)))
-    {
-        let path = format!(
-            "/api/collections/{collection}/records?sort=id&fields=title&filter={}",
-            filter(f)
-        );
-        let mut answers = Vec::new();
-        for s in [&both.pb, &both.cairn] {
-            let (status, body) = s.call("GET", &path, None, None).await;
-            assert!(status < 500, "{path}: {status} {body}");
-            answers.push(answer(status, &body));
-        }
-        if answers[0] != answers[1] {
-            disagreements.push(format!(
-                "{f}\n  pocketbase: {}\n  cairn:      {}",
-                answers[0], answers[1]
-            ));
-        }
-    }
+        .map(|(collection, f)| {
+            format!(
+                "/api/collections/{collection}/records?sort=id&fields=title&filter={}",
+                filter(f)
+            )
+        });
+    let disagreements = guest_disagreements(&both, paths).await;
     assert!(
         disagreements.is_empty(),
         "{} disagreements:\n{}",
