@@ -235,6 +235,14 @@ async fn seed_json(s: &Server) {
                 {"name": "r", "type": "relation", "collectionId": made["id"], "maxSelect": 1}]}),
     )
     .await;
+    // The same comparison as a rule: what a guest may list.
+    s.admin(
+        "POST",
+        "/api/collections",
+        json!({"name": "fv_json_rule", "listRule": "meta.a != ''", "viewRule": "meta.a != ''",
+            "fields": [{"name": "title", "type": "text"}, {"name": "meta", "type": "json"}]}),
+    )
+    .await;
     let rows = [
         ("has", json!({"a": "x", "n": 0})),
         ("empty", json!({"a": "", "n": 1})),
@@ -254,6 +262,12 @@ async fn seed_json(s: &Server) {
             "POST",
             "/api/collections/fv_json_refs/records",
             json!({"id": format!("fvjsonref000{i:03}"), "title": title, "r": id}),
+        )
+        .await;
+        s.admin(
+            "POST",
+            "/api/collections/fv_json_rule/records",
+            json!({"id": format!("fvjsonrule00{i:03}"), "title": title, "meta": meta}),
         )
         .await;
     }
@@ -336,11 +350,26 @@ async fn json_values_and_null_agree_with_pocketbase() {
                 filter(f)
             )
         });
-    let disagreements = guest_disagreements(&both, paths).await;
+    let rule_list = "/api/collections/fv_json_rule/records?sort=id&fields=title".to_owned();
+    let rule_view = "/api/collections/fv_json_rule/records/fvjsonrule00001".to_owned();
+    let disagreements = guest_disagreements(&both, paths.chain([rule_list.clone(), rule_view.clone()])).await;
     assert!(
         disagreements.is_empty(),
         "{} disagreements:\n{}",
         disagreements.len(),
         disagreements.join("\n")
     );
+    // The rule on Cairn, spelled out: a missing key or a JSON null
+    // passes `meta.a != ''` (positive), an empty text does not, in a list
+    // or a view (negative).
+    let (_, listed) = both.cairn.call("GET", &rule_list, None, None).await;
+    let titles: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["has", "none", "null", "nullkey"]);
+    let (status, _) = both.cairn.call("GET", &rule_view, None, None).await;
+    assert_eq!(status, 404);
 }
