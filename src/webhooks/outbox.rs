@@ -14,7 +14,7 @@
 use std::sync::{Arc, atomic::Ordering};
 
 use rusqlite::{Connection, types::Value as Sql};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{
     Webhooks,
@@ -100,13 +100,53 @@ fn passes(
     }
 }
 
-/// `record` without the hidden fields of `c`.
-fn without_hidden(c: &Collection, record: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = record.clone();
-    for f in c.fields.iter().filter(|f| f.hidden) {
-        out.remove(&f.name);
+/// A record as a delivery shows it: the map as it is, or without the
+/// fields named in `hidden`. Serialized straight from the borrowed map:
+/// building the body as a `Value` first (a copy of the record without its
+/// hidden fields, then `json!`, which copies every part again through
+/// `to_value`) cost a create about 20,000 instructions (callgrind).
+struct Shown<'a> {
+    record: &'a Map<String, Value>,
+    hidden: &'a [&'a str],
+}
+
+impl serde::Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in self.record {
+            if !self.hidden.contains(&k.as_str()) {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
     }
-    out
+}
+
+/// A delivery's body (documented in the module doc). The fields are
+/// declared in the order of their names, the order the body had when it
+/// was a `Value` (a sorted map), so the bytes sent did not change.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    data: Data<'a>,
+    timestamp: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct Data<'a> {
+    collection: CollectionRef<'a>,
+    event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<Shown<'a>>,
+    record: Shown<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct CollectionRef<'a> {
+    id: &'a str,
+    name: &'a str,
 }
 
 /// Record `id` of `c` with the hidden fields a superuser sees.
@@ -143,35 +183,51 @@ impl Webhooks {
     ) -> rusqlite::Result<()> {
         let id = record.get("id").and_then(Value::as_str).unwrap_or("");
         let mut with_hidden: Option<Map<String, Value>> = None;
+        let hidden: Vec<&str> = c
+            .fields
+            .iter()
+            .filter(|f| f.hidden)
+            .map(|f| f.name.as_str())
+            .collect();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         for (hook, event) in hooks {
             if !passes(tx, catalog, c, id, hook)? {
                 continue;
             }
-            let shown = if hook.include_hidden {
-                // The change's record, its hidden fields read once (a
-                // delete is heard while its row is still there).
-                match &with_hidden {
-                    Some(r) => r.clone(),
-                    None => with_hidden.insert(revealed(tx, c, record.clone())?).clone(),
-                }
-            } else {
-                without_hidden(c, record)
-            };
-            let mut data = json!({
-                "event": event.as_str(),
-                "collection": {"id": c.id, "name": c.name},
-                "record": shown,
-            });
-            if let Some(previous) = previous {
-                data["previous"] = Value::Object(match hook.include_hidden {
-                    true => previous.clone(),
-                    false => without_hidden(c, previous),
-                });
+            // The change's record, its hidden fields read once (a delete
+            // is heard while its row is still there), for the webhooks
+            // that include them.
+            if hook.include_hidden && with_hidden.is_none() {
+                with_hidden = Some(revealed(tx, c, record.clone())?);
             }
+            let (shown, leave_out): (&Map<String, Value>, &[&str]) = match (&with_hidden, hook.include_hidden)
+            {
+                (Some(whole), true) => (whole, &[]),
+                _ => (record, &hidden),
+            };
+            let body = Body {
+                data: Data {
+                    collection: CollectionRef {
+                        id: &c.id,
+                        name: &c.name,
+                    },
+                    event: event.as_str(),
+                    previous: previous.map(|p| Shown {
+                        record: p,
+                        hidden: leave_out,
+                    }),
+                    record: Shown {
+                        record: shown,
+                        hidden: leave_out,
+                    },
+                },
+                timestamp: &now,
+                kind: type_of(*event),
+            };
             // The job's payload is the body itself, as it will be sent;
-            // its tag names the webhook.
-            let body = json!({"type": type_of(*event), "timestamp": now, "data": data}).to_string();
+            // its tag names the webhook. A map of JSON values always
+            // serializes.
+            let body = serde_json::to_string(&body).unwrap_or_default();
             let key = format!("{}:{}:{}", hook.id, c.id, id);
             enqueue(tx, key, hook.id.clone(), body)?;
             self.enqueued.store(true, Ordering::Release);
@@ -268,6 +324,70 @@ fn enqueue(tx: &Connection, key: String, tag: String, payload: String) -> rusqli
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The body written from borrowed parts is the text the body built
+    /// as a `Value` had (the form the README documents and receivers
+    /// have seen): with and without `previous`, with the hidden fields
+    /// left out or kept, and with text that needs escaping.
+    #[test]
+    fn the_body_is_the_text_it_was_as_a_value() {
+        use serde_json::json;
+        let mut secret = crate::schema::field::Field::plain_text("secret");
+        secret.hidden = true;
+        let c = Collection::unstored(
+            "notes",
+            vec![crate::schema::field::Field::plain_text("title"), secret],
+        );
+        let record = json!({"id": "r1", "title": "a \"quoted\" \u{e9}\n", "secret": "s", "n": 1.5, "tags": ["x", {"y": null}]});
+        let record = record.as_object().expect("a map");
+        let previous = json!({"id": "r1", "title": "old", "secret": "t"});
+        let previous = previous.as_object().expect("a map");
+        let hidden = ["secret"];
+        for (prev, leave_out) in [
+            (None, &hidden[..]),
+            (Some(previous), &hidden[..]),
+            (Some(previous), &[][..]),
+        ] {
+            let strip = |m: &Map<String, Value>| {
+                let mut m = m.clone();
+                for h in leave_out {
+                    m.remove(*h);
+                }
+                m
+            };
+            let mut data = json!({
+                "event": "update",
+                "collection": {"id": c.id, "name": c.name},
+                "record": strip(record),
+            });
+            if let Some(p) = prev {
+                data["previous"] = Value::Object(strip(p));
+            }
+            let reference =
+                json!({"type": "record.update", "timestamp": "2026-12-07T05:00:00.000Z", "data": data})
+                    .to_string();
+            let body = Body {
+                data: Data {
+                    collection: CollectionRef {
+                        id: &c.id,
+                        name: &c.name,
+                    },
+                    event: "update",
+                    previous: prev.map(|p| Shown {
+                        record: p,
+                        hidden: leave_out,
+                    }),
+                    record: Shown {
+                        record,
+                        hidden: leave_out,
+                    },
+                },
+                timestamp: "2026-12-07T05:00:00.000Z",
+                kind: "record.update",
+            };
+            assert_eq!(serde_json::to_string(&body).expect("serializes"), reference);
+        }
+    }
 
     /// A delivery is not given up before its webhook has failed long
     /// enough to be disabled, however short the jitter makes each wait:
