@@ -83,6 +83,41 @@ pub fn has_unique_index(indexes: &[String], column: &str) -> bool {
     })
 }
 
+/// Whether one of `indexes` lets `column = ?` in binary order be looked
+/// up (and ranges of it read) without a scan, given the query also says
+/// `column != ''`: an index on that one column, in its own (binary)
+/// collation, whole or partial on `column != ''` (the email's default).
+/// `auth::account` probes an email's spellings through it.
+pub fn serves_binary_lookup(indexes: &[String], column: &str) -> bool {
+    indexes.iter().any(|sql| {
+        let Some(ix) = IndexDef::parse(sql) else {
+            return false;
+        };
+        let Some(inner) = ix.body.strip_prefix('(').and_then(|b| b.split(')').next()) else {
+            return false;
+        };
+        let Some((name, rest)) = take_ident(inner) else {
+            return false;
+        };
+        // No collation but the default, no `DESC`-only subtleties matter
+        // for equality and ranges; anything else after the name does.
+        let order = rest.trim();
+        let plain =
+            order.is_empty() || order.eq_ignore_ascii_case("ASC") || order.eq_ignore_ascii_case("DESC");
+        let Some(after) = ix.body.get(inner.len() + 2..).map(str::trim) else {
+            return false;
+        };
+        // `WHERE column != ''`, however the column is quoted.
+        let partial_ok = after.is_empty()
+            || take_word(after, "WHERE")
+                .and_then(take_ident)
+                .is_some_and(|(c, cond)| {
+                    c.eq_ignore_ascii_case(column) && cond.split_whitespace().collect::<String>() == "!=''"
+                });
+        name.eq_ignore_ascii_case(column) && plain && partial_ok
+    })
+}
+
 impl IndexDef {
     /// The indexed column when there is exactly one (its collation or
     /// order dropped).
@@ -98,6 +133,26 @@ impl IndexDef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_lookups_are_served_by_plain_one_column_indexes() {
+        let serves = |sql: &str| serves_binary_lookup(&[sql.to_owned()], "email");
+        assert!(serves(
+            "CREATE UNIQUE INDEX `i` ON `users` (`email`) WHERE `email` != ''"
+        ));
+        assert!(serves("CREATE INDEX i ON users (email)"));
+        assert!(serves(
+            "create unique index i on users (\"email\" ASC) where email!=''"
+        ));
+        assert!(!serves("CREATE UNIQUE INDEX i ON users (email COLLATE NOCASE)"));
+        assert!(!serves("CREATE UNIQUE INDEX i ON users (email, name)"));
+        assert!(!serves("CREATE UNIQUE INDEX i ON users (name)"));
+        assert!(!serves(
+            "CREATE UNIQUE INDEX i ON users (email) WHERE verified = 1"
+        ));
+        assert!(!serves("CREATE UNIQUE INDEX i ON users (lower(email))"));
+        assert!(!serves("CREATE UNIQUE INDEX i ON users (email"));
+    }
 
     #[test]
     fn one_column_unique_indexes_count() {
