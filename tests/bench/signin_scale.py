@@ -9,9 +9,9 @@ answer; what grows with N is finding the account (src/auth/account.rs).
 
     python3 tests/bench/signin_scale.py --bins target/release/cairn[,OTHER] [--accounts 300000]
 """
-import argparse, os, shutil, sqlite3, statistics, subprocess, tempfile, time
+import argparse, os, shutil, sqlite3, statistics, tempfile, time
 
-from bench import call, free_port
+from bench import Server, call
 
 PASSWORD = "signin-pass-123"
 
@@ -19,22 +19,10 @@ PASSWORD = "signin-pass-123"
 def measure(binary, accounts, tries):
     work = tempfile.mkdtemp(prefix="cairn-signin-")
     data = os.path.join(work, "data")
-    subprocess.run([binary, "superuser", "upsert", "root@example.com", "root-pass-123", "--dir", data],
-                   check=True, capture_output=True, timeout=60)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([binary, "serve", "--dir", data, "--http", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Server(binary, [binary, "serve"], [binary, "superuser", "upsert"], data)
+    base = server.base
     try:
-        for _ in range(100):
-            try:
-                call(base, "GET", "/api/health")
-                break
-            except OSError:
-                time.sleep(0.1)
-        token = call(base, "POST", "/api/collections/_superusers/auth-with-password",
-                     {"identity": "root@example.com", "password": "root-pass-123"})["token"]
-        call(base, "PATCH", "/api/settings", {"rateLimits": {"enabled": False}}, token)
+        call(base, "PATCH", "/api/settings", {"rateLimits": {"enabled": False}}, server.token)
         call(base, "POST", "/api/collections/users/records",
              {"email": "ada@example.com", "password": PASSWORD, "passwordConfirm": PASSWORD})
         db = sqlite3.connect(os.path.join(data, "data.db"), timeout=30)
@@ -61,8 +49,7 @@ def measure(binary, accounts, tries):
             out[label] = statistics.median(times)
         return out
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
