@@ -67,10 +67,16 @@ test('webhooks: create with a refused filter first, deliveries, redeliver', asyn
 
   await page.fill('input[name=filter]', 'title != "draft"');
   await page.click('button:has-text("Create webhook")');
-  const secret = page.locator('.note.ok code.webhook-secret');
+  const secret = page.locator('.note.ok input[name=webhook-secret]');
   await secret.waitFor();
-  const shown = await secret.textContent();
+  const shown = await secret.inputValue();
   assert.match(shown, /^whsec_[A-Za-z0-9+/=]{40,}$/);
+  // On one line, whole (it used to wrap mid-secret), with a copy button.
+  const box = await secret.boundingBox();
+  assert.ok(box.height < 40, `one line: ${box.height}px`);
+  assert.equal(await secret.evaluate((el) => el.scrollWidth <= el.clientWidth), true, 'the whole secret shows');
+  await page.click('.note.ok button:text-is("Copy")');
+  await page.locator('.note.ok button:text-is("Copied")').waitFor();
   const row = page.locator('table.webhooks tbody tr').first();
   await row.locator('[data-state=enabled]').waitFor();
   await shot(page, 'webhooks-list');
@@ -98,7 +104,7 @@ test('webhooks: create with a refused filter first, deliveries, redeliver', asyn
   // Edit: reveal the secret, keep it when the field is left empty.
   await row.locator('button', { hasText: 'Edit' }).click();
   await page.click('button:has-text("Reveal the secret")');
-  const revealed = await page.locator('.webhook-form code.webhook-secret').textContent();
+  const revealed = await page.locator('.webhook-form input[name=webhook-secret]').inputValue();
   assert.equal(revealed, shown);
   await page.check('input[name=includeHidden]');
   await page.click('button:has-text("Save changes")');
@@ -115,13 +121,16 @@ test('webhooks: create with a refused filter first, deliveries, redeliver', asyn
   await page.click('button:has-text("Save changes")');
   const rotated = page.locator('.note.ok', { hasText: 'The previous secret keeps signing beside it until' });
   await rotated.waitFor();
-  const fresh = await rotated.locator('code.webhook-secret').textContent();
+  const fresh = await rotated.locator('input[name=webhook-secret]').inputValue();
   assert.notEqual(fresh, shown);
   const both = await api(server.base, token, 'GET', `/api/webhooks/${hooks[0].id}/secret`);
   assert.equal(both.secret, fresh);
   assert.equal(both.previousSecret, shown);
   await row.locator('[data-overlap]', { hasText: 'Old secret also signs until' }).waitFor();
   await shot(page, 'webhooks-rotated');
+  // Done puts the secret away.
+  await rotated.locator('button:text-is("Done")').click();
+  await rotated.waitFor({ state: 'detached' });
   // …then end the overlap from the form.
   await row.locator('button', { hasText: 'Edit' }).click();
   await page.locator('.webhook-form [role=status]', { hasText: 'signs beside this one until' }).waitFor();

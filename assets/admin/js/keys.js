@@ -6,7 +6,7 @@
 import { html, useRef, useState } from './lib.js';
 import { useCollections } from './context.js';
 import { del, enc, get, patch, post } from './api.js';
-import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, errorAt, saving, toast, useLoad } from './ui.js';
+import { Confirm, CopyField, Empty, ErrorNote, FieldError, Loading, Page, errorAt, saving, toast, useLoad } from './ui.js';
 
 export const ACTIONS = ['list', 'view', 'create', 'update', 'delete', 'realtime'];
 
@@ -95,27 +95,10 @@ export function Keys() {
 
 /** The new key's secret, shown this once. */
 function Secret({ created, onDone }) {
-  const input = useRef(null);
-  const [copied, setCopied] = useState(false);
-  async function copy() {
-    try {
-      await navigator.clipboard.writeText(created.secret);
-    } catch {
-      // No clipboard (an insecure origin): leave it selected to copy by hand.
-      input.current.select();
-      document.execCommand?.('copy');
-    }
-    setCopied(true);
-  }
   return html`<div class="note warn key-secret" role="status">
     <p><strong>Copy the key “${created.name}” now: you will not see it again.</strong>${' '}
       Cairn keeps only its hash; if it is lost, revoke it and create another.</p>
-    <div class="inline">
-      <input ref=${input} class="mono grow" name="key-secret" readonly value=${created.secret}
-        aria-label="The new API key" onFocus=${(e) => e.currentTarget.select()} />
-      <button type="button" class="btn primary" onClick=${copy}>${copied ? 'Copied' : 'Copy'}</button>
-      <button type="button" class="btn" onClick=${onDone}>Done</button>
-    </div>
+    <${CopyField} value=${created.secret} name="key-secret" label="The new API key" onDone=${onDone} />
   </div>`;
 }
 

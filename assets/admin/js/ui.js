@@ -1,6 +1,6 @@
 // Small shared pieces: error notes with the request id, field errors,
-// loading and empty states, a confirmation dialog, success toasts, and a
-// data hook.
+// loading and empty states, a confirmation dialog, a secret to copy,
+// success toasts, and a data hook.
 import { html, useCallback, useEffect, useRef, useState } from './lib.js';
 
 /** The server's message and the request id to quote, or nothing. */
@@ -158,6 +158,32 @@ let toasts = [];
 let toastSeq = 0;
 const toastFollowers = new Set();
 const toastsChanged = () => { for (const f of toastFollowers) f(toasts); };
+
+/**
+ * A secret to copy: one line, never wrapped, selected whole on focus,
+ * with a Copy button (and Done, when `onDone` is given). A new API key and
+ * a webhook's signing secret are shown this way.
+ */
+export function CopyField({ value, name, label, onDone }) {
+  const input = useRef(null);
+  const [copied, setCopied] = useState(false);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(value);
+    } catch {
+      // No clipboard (an insecure origin): leave it selected to copy by hand.
+      input.current.select();
+      document.execCommand?.('copy');
+    }
+    setCopied(true);
+  }
+  return html`<div class="inline copy-field">
+    <input ref=${input} class="mono grow" name=${name} readonly value=${value}
+      aria-label=${label} onFocus=${(e) => e.currentTarget.select()} />
+    <button type="button" class="btn primary" onClick=${copy}>${copied ? 'Copied' : 'Copy'}</button>
+    ${onDone && html`<button type="button" class="btn" onClick=${onDone}>Done</button>`}
+  </div>`;
+}
 
 export function toast(text) {
   const id = ++toastSeq;

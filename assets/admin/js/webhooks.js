@@ -8,7 +8,7 @@
 import { html, useEffect, useState } from './lib.js';
 import { useCollections } from './context.js';
 import { del, enc, get, patch, post } from './api.js';
-import { Confirm, Empty, ErrorNote, FieldError, Loading, Page, saving, toast, useLoad } from './ui.js';
+import { Confirm, CopyField, Empty, ErrorNote, FieldError, Loading, Page, saving, toast, useLoad } from './ui.js';
 
 const EVENTS = [
   ['create', 'Create'], ['update', 'Update'], ['delete', 'Delete'],
@@ -55,9 +55,11 @@ export function Webhooks() {
         <button class="btn primary" type="button" onClick=${() => { setSecret(null); setEditing({}); }}>+ New webhook</button>`}>
     ${failed.length > 0 && html`<div class="note warn" role="alert"><strong>Disabled after failing:</strong>${' '}
       ${failed.map((h) => h.name || h.url).join(', ')}. Their receivers failed every delivery; fix them, then enable the webhook again.</div>`}
-    ${secret && html`<div class="note ok" role="status">The webhook's signing secret, for its receiver to verify deliveries with (Edit shows it again through "Reveal the secret"):${' '}
-      <code class="webhook-secret">${secret.secret}</code>
-      ${secret.previousSecretUntil && html`<br />The previous secret keeps signing beside it until ${secret.previousSecretUntil.slice(0, 16)} UTC.`}</div>`}
+    ${secret && html`<div class="note ok webhook-secret-note" role="status">
+      <p>The signing secret of “${secret.name || secret.url}”, for its receiver to verify deliveries with.
+        Edit shows it again (“Reveal the secret”).</p>
+      <${CopyField} value=${secret.secret} name="webhook-secret" label="The webhook's signing secret" onDone=${() => setSecret(null)} />
+      ${secret.previousSecretUntil && html`<p>The previous secret keeps signing beside it until ${secret.previousSecretUntil.slice(0, 16)} UTC.</p>`}</div>`}
     ${editing && html`<${WebhookForm} key=${editing.id || 'new'} hook=${editing} onCancel=${() => setEditing(null)}
       onChanged=${loaded.reload} onSaved=${(saved) => { setEditing(null); if (saved.secret) setSecret(saved); loaded.reload(); }} />`}
     <${ErrorNote} error=${loaded.error} title="The webhooks could not be loaded:" />
@@ -174,7 +176,8 @@ function WebhookForm({ hook, onCancel, onChanged, onSaved }) {
     ${!creating && html`<div class="inline form-row">
       <button type="button" class="btn small" onClick=${reveal}>Reveal the secret</button>
       <label class="check"><input type="checkbox" name="newSecret" checked=${form.newSecret} onChange=${set('newSecret')} /> Generate a new secret</label>
-      ${revealed && html`<code class="webhook-secret">${revealed}</code>`}</div>`}
+      </div>`}
+    ${revealed && html`<${CopyField} value=${revealed} name="webhook-secret" label="The webhook's signing secret" />`}
     ${rotating && html`<label class="field">The current secret, once replaced
       <select name="previousSecretHours" value=${form.previousSecretHours} onChange=${set('previousSecretHours')} class=${invalid('previousSecretHours')}>
         <option value="0">stops signing at once (it leaked)</option>
