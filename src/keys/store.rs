@@ -5,7 +5,10 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::schema::{Collection, sync::quote};
+use crate::{
+    schema::{Collection, index, sync::quote},
+    store::nocase,
+};
 use serde::{Deserialize, Serialize};
 
 /// A scope as stored: a collection id and action names.
@@ -138,7 +141,27 @@ pub fn record_use(conn: &Connection, id: &str, when: &str, ip: &str) -> rusqlite
 /// (in any case), is `wanted`.
 pub fn auth_record_id(conn: &Connection, c: &Collection, wanted: &str) -> rusqlite::Result<Option<String>> {
     let table = quote(&c.name);
-    let sql = if c.fields.iter().any(|f| f.name == "email") {
+    let email = c.fields.iter().any(|f| f.name == "email");
+    if email && index::serves_binary_lookup(&c.indexes, "email") {
+        // Through the email's index (`store::nocase`), not a scan.
+        let by_id = conn
+            .prepare_cached(&format!("SELECT id FROM {table} WHERE id = ?1"))?
+            .query_row([wanted], |r| r.get(0))
+            .optional()?;
+        if by_id.is_some() {
+            return Ok(by_id);
+        }
+        let Some(spelling) = nocase::held_spellings(conn, &table, &quote("email"), wanted, 1)?.pop() else {
+            return Ok(None);
+        };
+        return conn
+            .prepare_cached(&format!(
+                "SELECT id FROM {table} WHERE email = ?1 AND email != '' LIMIT 1"
+            ))?
+            .query_row([spelling], |r| r.get(0))
+            .optional();
+    }
+    let sql = if email {
         format!(
             "SELECT id FROM {table} WHERE id = ?1 UNION ALL \
              SELECT id FROM {table} WHERE email = ?1 COLLATE NOCASE LIMIT 1"

@@ -42,6 +42,7 @@ mod checkpoint;
 mod connection;
 pub mod explain;
 mod migrations;
+pub mod nocase;
 mod preflight;
 mod readers;
 mod snapshot;

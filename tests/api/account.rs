@@ -472,3 +472,46 @@ async fn email_change_needs_the_owner_the_new_address_and_the_password() {
     .await;
     assert_eq!(signed_in.status(), 200);
 }
+
+/// An address held by two other accounts in two cases names neither, so
+/// the request for it is accepted as for any address that is not one
+/// account's; the confirmation then finds it taken (the check made in
+/// the write, through the email's index) and changes nothing. A free
+/// address in the same shape is the control.
+#[tokio::test]
+async fn an_email_change_to_an_address_others_hold_in_other_cases_is_refused() {
+    let app = spawn_app().await;
+    let su = app.superuser_token().await;
+    let (id, user) = app.sign_up("mover@example.com", "pass-word-1").await;
+    app.sign_up("dup@example.com", "pass-word-1").await;
+    app.sign_up("DUP@example.com", "pass-word-1").await;
+    for (wanted, free) in [("Dup@Example.com", false), ("Free@Example.com", true)] {
+        let asked = post(
+            &app,
+            "request-email-change",
+            Some(&user),
+            json!({"newEmail": wanted}),
+        )
+        .await;
+        assert_eq!(asked.status(), 204, "{wanted}");
+        let token = mailed_token(&app, &su, wanted).await;
+        let confirmed = post(
+            &app,
+            "confirm-email-change",
+            None,
+            json!({"token": token, "password": "pass-word-1"}),
+        )
+        .await;
+        if free {
+            assert_eq!(confirmed.status(), 204, "{wanted}");
+            assert_eq!(record(&app, &su, &id).await["email"], wanted);
+        } else {
+            assert_eq!(
+                field_error(confirmed, "token").await,
+                "validation_invalid_token_email",
+                "{wanted}"
+            );
+            assert_eq!(record(&app, &su, &id).await["email"], "mover@example.com");
+        }
+    }
+}
