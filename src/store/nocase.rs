@@ -35,27 +35,23 @@ pub fn held_spellings(
     let mut starts = conn.prepare_cached(&format!(
         "SELECT 1 FROM {table} WHERE {col} >= ?1 AND {col} < ?2 AND {col} != '' LIMIT 1"
     ))?;
-    let letters: Vec<usize> = value
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| b.is_ascii_alphabetic())
-        .map(|(i, _)| i)
-        .collect();
-    // (letters spelled so far, the prefix through the last of them)
+    // (where in `value` to go on from, the prefix spelled up to there);
+    // the letters are found as the walk reaches them, so a long value
+    // that no address starts like costs nothing past its first probes.
     let mut pending = vec![(0, String::new())];
-    while let Some((i, prefix)) = pending.pop() {
+    while let Some((from, prefix)) = pending.pop() {
         if found.len() >= max {
             break;
         }
-        let Some(&at) = letters.get(i) else {
-            let whole = prefix + &value[letters.last().map_or(0, |l| l + 1)..];
+        let rest = &value[from..];
+        let Some(skip) = rest.bytes().position(|b| b.is_ascii_alphabetic()) else {
+            let whole = prefix + rest;
             if whole != value && held.exists([&whole])? {
                 found.push(whole);
             }
             continue;
         };
-        let after_last = if i == 0 { 0 } else { letters[i - 1] + 1 };
-        let between = &value[after_last..at];
+        let (between, at) = (&rest[..skip], from + skip);
         let b = value.as_bytes()[at];
         for case in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
             // The values that start with `next` are those from `next` up
@@ -63,7 +59,7 @@ pub fn held_spellings(
             let next = format!("{prefix}{between}{}", case as char);
             let below = format!("{prefix}{between}{}", (case + 1) as char);
             if starts.exists([&next, &below])? {
-                pending.push((i + 1, next));
+                pending.push((at + 1, next));
             }
         }
     }
