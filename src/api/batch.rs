@@ -45,6 +45,7 @@ use crate::{
         access::Requester,
         batch::{self, BatchError, Expansion, Op},
         delete,
+        expand::ExpandTree,
         write::{self, WriteKind},
     },
     schema::Collection,
@@ -175,7 +176,11 @@ async fn run(req: &Request, Data(state): Data<&Arc<AppState>>, body: Result<Fiel
     for ((sub, c), outcome) in subs.iter().zip(outcomes) {
         out.push(match outcome {
             Some(record) => {
-                let body = sub.shape.one_expanded(state, &sub.requester, c, record).await?;
+                let expanded = ExpandTree::default();
+                let body = sub
+                    .shape
+                    .one_with(state, &sub.requester, c, record, &expanded)
+                    .await?;
                 json!({"status": 200, "body": body})
             }
             None => json!({"status": 204, "body": null}),

@@ -145,19 +145,9 @@ impl Shape {
         &self.expand
     }
 
-    /// `one`, for a record whose relations were expanded already.
-    pub(super) async fn one_expanded(
-        &self,
-        state: &AppState,
-        requester: &Requester,
-        c: &Arc<Collection>,
-        record: Map<String, Value>,
-    ) -> Result<Value> {
-        self.one_with(state, requester, c, record, &ExpandTree::default())
-            .await
-    }
-
-    async fn one_with(
+    /// `one` with `expand` for the relations to expand (a batch passes
+    /// none: it expanded them as each request ran).
+    pub(super) async fn one_with(
         &self,
         state: &AppState,
         requester: &Requester,

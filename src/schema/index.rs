@@ -90,26 +90,16 @@ pub fn has_unique_index(indexes: &[String], column: &str) -> bool {
 /// `auth::account` probes an email's spellings through it.
 pub fn serves_binary_lookup(indexes: &[String], column: &str) -> bool {
     indexes.iter().any(|sql| {
-        let Some(ix) = IndexDef::parse(sql) else {
+        let Some((name, rest, Some(after))) = IndexDef::parse(sql).as_ref().and_then(IndexDef::one_column)
+        else {
             return false;
         };
-        let Some(inner) = ix.body.strip_prefix('(').and_then(|b| b.split(')').next()) else {
-            return false;
-        };
-        let Some((name, rest)) = take_ident(inner) else {
-            return false;
-        };
-        // No collation but the default, no `DESC`-only subtleties matter
-        // for equality and ranges; anything else after the name does.
-        let order = rest.trim();
-        let plain =
-            order.is_empty() || order.eq_ignore_ascii_case("ASC") || order.eq_ignore_ascii_case("DESC");
-        let Some(after) = ix.body.get(inner.len() + 2..).map(str::trim) else {
-            return false;
-        };
+        // Only an order may follow the name: a collation (`NOCASE`) or an
+        // expression orders the index otherwise.
+        let plain = ["", "ASC", "DESC"].iter().any(|o| rest.eq_ignore_ascii_case(o));
         // `WHERE column != ''`, however the column is quoted.
         let partial_ok = after.is_empty()
-            || take_word(after, "WHERE")
+            || take_word(&after, "WHERE")
                 .and_then(take_ident)
                 .is_some_and(|(c, cond)| {
                     c.eq_ignore_ascii_case(column) && cond.split_whitespace().collect::<String>() == "!=''"
@@ -119,14 +109,24 @@ pub fn serves_binary_lookup(indexes: &[String], column: &str) -> bool {
 }
 
 impl IndexDef {
-    /// The indexed column when there is exactly one (its collation or
-    /// order dropped).
-    fn single_column(&self) -> Option<String> {
+    /// The parts of a one-column index: the column, what follows it inside
+    /// the parentheses (a collation, an order), and what follows them (a
+    /// `WHERE`; `None` when the parenthesis is not closed), each trimmed;
+    /// `None` for several columns.
+    fn one_column(&self) -> Option<(String, String, Option<String>)> {
         let inner = self.body.strip_prefix('(')?.split(')').next()?;
         if inner.contains(',') {
             return None;
         }
-        take_ident(inner).map(|(column, _)| column)
+        let after = self.body.get(inner.len() + 2..).map(|a| a.trim().to_owned());
+        let (column, rest) = take_ident(inner)?;
+        Some((column, rest.trim().to_owned(), after))
+    }
+
+    /// The indexed column when there is exactly one (its collation or
+    /// order dropped).
+    fn single_column(&self) -> Option<String> {
+        self.one_column().map(|(column, ..)| column)
     }
 }
 

@@ -20,6 +20,15 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// Cairn's side: the test server, with its superuser's token.
+    pub async fn of(app: &TestApp) -> Self {
+        Self {
+            base: app.url(""),
+            client: reqwest::Client::new(),
+            superuser: app.superuser_token().await,
+        }
+    }
+
     pub async fn call(
         &self,
         method: &str,
@@ -549,11 +558,7 @@ pub(crate) async fn start_both() -> Option<Both> {
     let dir = tempfile::tempdir().unwrap();
     let (pb_child, pb) = start_pocketbase(&bin, dir.path()).await;
     let app: TestApp = spawn_app().await;
-    let cairn = Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    };
+    let cairn = Server::of(&app).await;
     Some(Both {
         pb,
         cairn,

@@ -232,11 +232,7 @@ async fn relation_paths_agree_with_pocketbase() {
 #[tokio::test]
 async fn relation_paths_never_reveal_what_the_related_rules_hide() {
     let app = spawn_app().await;
-    let s = Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    };
+    let s = Server::of(&app).await;
     let users = seed(&s).await;
     let run = |query: &'static str, caller: usize| {
         let s = &s;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::{
     differential::{Server, login, start_both},
-    helpers::{TestApp, spawn_app},
+    helpers::spawn_app,
 };
 
 const REC: &str = "acct00000000001";
@@ -48,14 +48,6 @@ async fn account_collection(s: &Server, name: &str, rule: &str) {
     .await;
 }
 
-async fn cairn(app: &TestApp) -> Server {
-    Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    }
-}
-
 /// The stored balance and tags of the record.
 async fn stored(s: &Server, name: &str) -> (Value, Value) {
     let (status, r) = s
@@ -73,7 +65,7 @@ async fn stored(s: &Server, name: &str) -> (Value, Value) {
 #[tokio::test]
 async fn a_modifier_cannot_pass_a_rule_the_plain_change_fails() {
     let app = spawn_app().await;
-    let s = cairn(&app).await;
+    let s = Server::of(&app).await;
     let (_, user) = app.sign_up("mod@example.com", "user-pass-123").await;
     let path = format!("/api/collections/acct/records/{REC}");
     let patch = |body: Value| {
@@ -132,7 +124,7 @@ async fn a_modifier_cannot_pass_a_rule_the_plain_change_fails() {
 #[tokio::test]
 async fn a_field_not_sent_matches_no_ordering() {
     let app = spawn_app().await;
-    let s = cairn(&app).await;
+    let s = Server::of(&app).await;
     let (_, user) = app.sign_up("gt@example.com", "user-pass-123").await;
     account_collection(&s, "shop", "@request.body.balance > 10").await;
     let create = |body: Value| {

@@ -17,11 +17,7 @@ use crate::{
 #[tokio::test]
 async fn a_crafted_body_cannot_pass_a_rule_that_reads_through_fields() {
     let app = spawn_app().await;
-    let s = Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    };
+    let s = Server::of(&app).await;
     let tokens = schema(&s).await;
     let admin_token = tokens[0].as_str();
     let set_rule = |rule: &'static str| {
@@ -121,11 +117,7 @@ async fn a_crafted_body_cannot_pass_a_rule_that_reads_through_fields() {
 #[tokio::test]
 async fn rules_that_cannot_read_through_a_field_are_refused() {
     let app = spawn_app().await;
-    let s = Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    };
+    let s = Server::of(&app).await;
     schema(&s).await;
     for rule in [
         "@request.body.title:each = 'a'",

@@ -212,11 +212,7 @@ async fn uploads_are_in_the_body_a_rule_reads() {
 #[tokio::test]
 async fn an_upload_cannot_pass_a_rule_that_forbids_files() {
     let app = spawn_app().await;
-    let s = &Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    };
+    let s = &Server::of(&app).await;
     let collection = docs(s, "@request.body.files:length = 0").await;
     for files in [
         &[("files", "a.txt")][..],

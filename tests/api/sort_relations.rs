@@ -427,11 +427,7 @@ fn names(list: &[&str]) -> Result<Vec<String>, u16> {
 #[tokio::test]
 async fn a_sort_never_ranks_rows_by_what_the_caller_may_not_list() {
     let app = spawn_app().await;
-    let s = Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    };
+    let s = Server::of(&app).await;
     let user = seed(&s).await;
     let run = |sort: &'static str, caller: usize| {
         let (s, user) = (&s, &user);
@@ -592,11 +588,7 @@ async fn filters_on_many_related_values_agree_with_pocketbase() {
 #[tokio::test]
 async fn a_mirrored_filter_sees_no_more_than_the_plain_one() {
     let app = spawn_app().await;
-    let s = Server {
-        base: app.url(""),
-        client: reqwest::Client::new(),
-        superuser: app.superuser_token().await,
-    };
+    let s = Server::of(&app).await;
     let user = seed(&s).await;
     let run = |filter: &'static str, caller: usize| {
         let (s, user) = (&s, &user);

@@ -7,10 +7,13 @@ src/records/delete.rs). One server per binary, in turn.
 
     python3 tests/bench/truncate.py --bins target/release/cairn[,OTHER] [--records 200000]
 """
-import argparse, json, os, random, shutil, socket, sqlite3, string, subprocess, tempfile, time, urllib.request
+import argparse, json, os, random, shutil, sqlite3, string, tempfile, time, urllib.request
+
+from bench import Server
 
 
 def call(base, method, path, body=None, token=None, timeout=600):
+    """bench.call, with a status and a truncate's long timeout."""
     req = urllib.request.Request(base + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None)
     if body is not None:
@@ -25,24 +28,9 @@ def call(base, method, path, body=None, token=None, timeout=600):
 def measure(binary, records):
     work = tempfile.mkdtemp(prefix="cairn-truncate-")
     data = os.path.join(work, "data")
-    subprocess.run([binary, "superuser", "upsert", "root@example.com", "root-pass-123", "--dir", data],
-                   check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([binary, "serve", "--dir", data, "--http", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Server(binary, [binary, "serve"], [binary, "superuser", "upsert"], data)
+    base, token = server.base, server.token
     try:
-        for _ in range(100):
-            try:
-                call(base, "GET", "/api/health")
-                break
-            except OSError:
-                time.sleep(0.1)
-        _, auth = call(base, "POST", "/api/collections/_superusers/auth-with-password",
-                       {"identity": "root@example.com", "password": "root-pass-123"})
-        token = auth["token"]
         call(base, "POST", "/api/collections", {"name": "big", "fields": [{"name": "t", "type": "text"}]}, token)
         db = sqlite3.connect(os.path.join(data, "data.db"), timeout=30)
         alphabet = string.ascii_lowercase + string.digits
@@ -54,12 +42,11 @@ def measure(binary, records):
         status, _ = call(base, "DELETE", "/api/collections/big/truncate", token=token)
         took = time.monotonic() - started
         _, left = call(base, "GET", "/api/collections/big/records?perPage=1", token=token)
-        with open(f"/proc/{server.pid}/status") as f:
+        with open(f"/proc/{server.proc.pid}/status") as f:
             rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
         return status, took, left["totalItems"], rss
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

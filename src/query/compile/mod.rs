@@ -110,11 +110,13 @@ pub fn sort_expression(scope: &Scope<'_>, path: &str, offset: usize) -> Result<S
     }
     let sql = match c.path(path)? {
         Term::Sql(sql) | Term::Nullable(sql) | Term::Json(sql) => sql,
-        Term::Multi { rows, value, order } if order.is_empty() => {
-            format!("(SELECT {value} FROM {rows} LIMIT 1)")
-        }
         Term::Multi { rows, value, order } => {
-            format!("(SELECT {value} FROM {rows} ORDER BY {order} LIMIT 1)")
+            let order = if order.is_empty() {
+                order
+            } else {
+                format!(" ORDER BY {order}")
+            };
+            format!("(SELECT {value} FROM {rows}{order} LIMIT 1)")
         }
         // The list's first item: `value` is read from the one table
         // `:each` shares (`json_each` of the list).
