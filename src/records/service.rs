@@ -404,37 +404,36 @@ fn file_names(c: &Collection, record: &Map<String, Value>) -> Vec<String> {
 /// cached auth records are dropped, and the changes are announced.
 pub async fn finish(deps: &RecordsDeps<'_>, changes: Vec<RecordChange>, unreferenced: Vec<RecordFiles>) {
     discard(deps, unreferenced).await;
-    let id_of = |ch: &RecordChange| {
-        ch.record
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
+    fn id_of(ch: &RecordChange) -> &str {
+        ch.record.get("id").and_then(Value::as_str).unwrap_or("")
+    }
     // A batch may delete a record and create one with the same id; the
     // folder then holds the new record's files and stays. Whether a later
     // change names the same record is read from the end, in one pass (a
-    // truncate's thousands of deletes made a scan each too slow).
-    let mut later: HashSet<(&str, String)> = HashSet::new();
+    // truncate's thousands of deletes made a scan each too slow); a single
+    // change has none after it.
     let mut recreated = vec![false; changes.len()];
-    for (i, change) in changes.iter().enumerate().rev() {
-        let key = (change.collection.id.as_str(), id_of(change));
-        recreated[i] = change.action == ChangeAction::Delete && later.contains(&key);
-        later.insert(key);
+    if changes.len() > 1 {
+        let mut later: HashSet<(&str, &str)> = HashSet::new();
+        for (i, change) in changes.iter().enumerate().rev() {
+            let key = (change.collection.id.as_str(), id_of(change));
+            recreated[i] = change.action == ChangeAction::Delete && later.contains(&key);
+            later.insert(key);
+        }
     }
     for (change, recreated) in changes.iter().zip(recreated) {
         let id = id_of(change);
         if change.collection.kind == CollectionKind::Auth {
-            deps.listener.auth_record_changed(&change.collection.id, &id);
+            deps.listener.auth_record_changed(&change.collection.id, id);
         }
         if change.action != ChangeAction::Delete {
             continue;
         }
         if recreated {
             let held = file_names(&change.collection, &change.record);
-            deps.storage.remove(&change.collection.id, &id, &held).await;
+            deps.storage.remove(&change.collection.id, id, &held).await;
         } else {
-            deps.storage.remove_record(&change.collection.id, &id).await;
+            deps.storage.remove_record(&change.collection.id, id).await;
         }
     }
     events::committed(deps.listener, changes);
