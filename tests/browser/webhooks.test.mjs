@@ -106,6 +106,7 @@ test('webhooks: create with a refused filter first, deliveries, redeliver', asyn
   await page.click('button:has-text("Reveal the secret")');
   const revealed = await page.locator('.webhook-form input[name=webhook-secret]').inputValue();
   assert.equal(revealed, shown);
+  await shot(page, 'webhooks-revealed');
   await page.check('input[name=includeHidden]');
   await page.click('button:has-text("Save changes")');
   await page.locator('.webhook-form').waitFor({ state: 'detached' });

@@ -169,7 +169,7 @@ function WebhookForm({ hook, onCancel, onChanged, onSaved }) {
       <input name="url" type="url" class=${invalid('url')} value=${form.url} onInput=${set('url')} placeholder="https://example.com/hooks/cairn" autocomplete="off" /></label>
     <${FieldError} error=${error} path=${['url']} />
     <label class="field">Secret <span class="muted small">${creating ? 'empty: one is generated' : 'empty: keep the current one'};
-      <code>whsec_</code> + base64 of 24 to 64 bytes</span>
+      ${' '}<code>whsec_</code> + base64 of 24 to 64 bytes</span>
       <input name="secret" class=${`mono ${invalid('secret')}`} value=${form.secret} onInput=${set('secret')} autocomplete="off" spellcheck="false"
         disabled=${form.newSecret} placeholder=${creating ? '' : form.newSecret ? 'a new one is generated' : hook.secretHint} /></label>
     <${FieldError} error=${error} path=${['secret']} />
