@@ -107,14 +107,20 @@ got = httpx.get(url)
 check(got.status_code == 200 and got.content == b"hello from python", "the file downloads")
 
 # Realtime: a subscription hears a create.
+# The SDK sends the subscription from its event thread once the server's
+# PB_CONNECT arrives, and says nothing when that is done; a create made
+# before then is rightly not heard. So a create is made each second until
+# one is heard, for at most 20 s (a slow machine took over a second).
 heard = queue.Queue()
 coll.subscribe(lambda e: heard.put((e.action, e.record.title)))
-time.sleep(1.0)
-pb.collection(items.name).create({"title": "live", "rank": 7})
-try:
-    action, title = heard.get(timeout=10)
-except queue.Empty:
-    action, title = None, None
+action, title = None, None
+deadline = time.monotonic() + 20
+while action is None and time.monotonic() < deadline:
+    pb.collection(items.name).create({"title": "live", "rank": 7})
+    try:
+        action, title = heard.get(timeout=1.0)
+    except queue.Empty:
+        pass
 check((action, title) == ("create", "live"), "a realtime subscription hears a create")
 coll.unsubscribe()
 
