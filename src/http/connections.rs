@@ -16,6 +16,9 @@
 //!   `accept` failing with "too many open files" for everyone, the
 //!   database included.
 //!
+//! - **Request targets are read as PocketBase reads them**: the bytes
+//!   hyper refuses in a target (`"`, `<`, `>`, `` ` ``) and Go's server
+//!   takes are percent-encoded first (`targets`).
 //! - **Bodies arrive at a minimum rate**: a request body has
 //!   `header_timeout` to start, and each byte received buys
 //!   1/`MIN_BODY_RATE` of a second more (Apache's `mod_reqtimeout` idea).
@@ -50,6 +53,7 @@ use tokio::{
 };
 use tokio_io_timeout::TimeoutStream;
 
+use super::targets::EncodedTargets;
 use crate::config::ConnectionLimits;
 
 /// Serves `ep` on `listener` until `stop` completes; then stops accepting
@@ -124,7 +128,7 @@ pub async fn serve<E>(
             })
         };
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(Box::pin(stream)), service)
+            .serve_connection_with_upgrades(TokioIo::new(EncodedTargets::new(Box::pin(stream))), service)
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

@@ -15,6 +15,7 @@ pub mod openapi;
 mod public;
 mod query;
 pub mod server;
+mod targets;
 
 use std::sync::Arc;
 

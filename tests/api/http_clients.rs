@@ -362,3 +362,118 @@ async fn paths_with_empty_or_dot_segments_redirect_to_their_clean_form() {
         ]
     );
 }
+
+/// The answers on one connection to `requests`, written as they are (the
+/// last one closes it): each answer's status and JSON body.
+async fn on_one_connection(s: &Server, requests: &[String]) -> Vec<(u16, Value)> {
+    let addr = s.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(requests.concat().as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(20), conn.read_to_end(&mut bytes))
+        .await
+        .expect("the server closes the connection after the last request")
+        .unwrap();
+    let mut rest = bytes.as_slice();
+    let mut answers = Vec::new();
+    while !rest.is_empty() {
+        let end = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&rest[..end]).to_lowercase();
+        rest = &rest[end..];
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+        };
+        let mut body = Vec::new();
+        if let Some(len) = header("content-length:") {
+            let len: usize = len.parse().unwrap();
+            body.extend_from_slice(&rest[..len]);
+            rest = &rest[len..];
+        } else if header("transfer-encoding:").as_deref() == Some("chunked") {
+            loop {
+                let line = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+                let size = usize::from_str_radix(std::str::from_utf8(&rest[..line]).unwrap(), 16).unwrap();
+                rest = &rest[line + 2..];
+                body.extend_from_slice(&rest[..size]);
+                rest = &rest[size + 2..];
+                if size == 0 {
+                    break;
+                }
+            }
+        }
+        answers.push((status, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn targets_are_read_as_sent_with_quotes_and_angle_brackets() {
+    // curl, Go's http.Get, Python's urllib and PHP send `"`, `<` and `>`
+    // in a query as they are; PocketBase answers them. Cairn's HTTP layer
+    // refused them with an empty 400 and closed the connection.
+    let Some(both) = start_both().await else {
+        return;
+    };
+    let mut answers = Vec::new();
+    for s in [&both.pb, &both.cairn] {
+        seed(s, "hc_raw").await;
+        for (title, n) in [("a\"b", 1), ("<x>", 2), ("plain", 3)] {
+            s.admin(
+                "POST",
+                "/api/collections/hc_raw/records",
+                json!({"title": title, "n": n}),
+            )
+            .await;
+        }
+        let body = r#"{"title":"say \"hi\" <b>","n":4}"#;
+        let get = |target: &str, last: bool| {
+            let close = if last { "Connection: close\r\n" } else { "" };
+            format!("GET {target} HTTP/1.1\r\nHost: h\r\n{close}\r\n")
+        };
+        let requests = [
+            // A body with quotes in it is read as sent, and the requests
+            // after it on the connection are still found.
+            format!(
+                "POST /api/collections/hc_raw/records?fields=title HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+            get(
+                r#"/api/collections/hc_raw/records?filter=title="<x>"||n>3&sort=n&fields=title"#,
+                false,
+            ),
+            get(
+                r#"/api/collections/hc_raw/records?filter=n<2&fields=title"#,
+                false,
+            ),
+            get(
+                r#"/api/collections/hc_raw/records?filter=title="a\"b"&fields=title"#,
+                false,
+            ),
+            get("/api/collections/hc_raw/records/no`such<id>", false),
+            get(r#"/api/health?x=<"`>"#, true),
+        ];
+        let seen = on_one_connection(s, &requests).await;
+        let titles: Vec<_> = seen
+            .iter()
+            .map(|(status, body)| match body.get("items") {
+                Some(items) => json!([status, items]),
+                None => json!([status, body.get("title")]),
+            })
+            .collect();
+        answers.push(titles);
+    }
+    assert_eq!(answers[0], answers[1], "PocketBase, then Cairn");
+    assert_eq!(
+        answers[1],
+        [
+            json!([200, "say \"hi\" <b>"]),
+            json!([200, [{"title": "<x>"}, {"title": "say \"hi\" <b>"}]]),
+            json!([200, [{"title": "a\"b"}]]),
+            json!([200, [{"title": "a\"b"}]]),
+            json!([404, null]),
+            json!([200, null]),
+        ]
+    );
+}
