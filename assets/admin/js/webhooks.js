@@ -150,7 +150,7 @@ function WebhookForm({ hook, onCancel, onChanged, onSaved }) {
     <div class="two">
       <label class="field">Name <span class="muted small">optional</span>
         <input name="name" value=${form.name} onInput=${set('name')} autocomplete="off" /></label>
-      <label class="field">Collection
+      <label class="field">Collection <span class="muted small">whose record changes are sent</span>
         <select name="collection" value=${target?.id || form.collection} onChange=${set('collection')} class=${invalid('collection')}>
           <option value="*">* (every collection)</option>
           ${collections.map((c) => html`<option value=${c.id}>${c.name}</option>`)}
