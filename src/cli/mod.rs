@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the web server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage superuser accounts (works whether or not the server runs).
     Superuser {
         #[command(subcommand)]
@@ -166,12 +166,114 @@ pub struct ServeArgs {
     /// Static files to serve at `/` (a site, or an app that uses the API).
     /// By default `pb_public` beside the data folder, where PocketBase
     /// keeps it; served only if it exists. Dotfiles are never served.
-    #[arg(long, env = "CAIRN_PUBLIC_DIR")]
+    #[arg(long, env = "CAIRN_PUBLIC_DIR", alias = "publicDir")]
     pub public_dir: Option<PathBuf>,
     /// Answer a path the public folder lacks with its `index.html` (for an
     /// app that routes in the browser); `false` answers 404.
-    #[arg(long, env = "CAIRN_INDEX_FALLBACK", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "CAIRN_INDEX_FALLBACK", alias = "indexFallback", default_value_t = true,
+          num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub index_fallback: bool,
+    #[command(flatten)]
+    pub pocketbase_only: PocketbaseOnly,
+}
+
+/// PocketBase's `serve` flags that Cairn has no counterpart for, taken in
+/// PocketBase's spelling so that a command line carried over gets an
+/// answer that says what to do, not "unexpected argument". One asking for
+/// something Cairn will not do (run hooks or migrations, encrypt the
+/// settings, serve TLS) is refused; one that changes nothing here is
+/// taken with a warning. (Its `--publicDir` and `--indexFallback` are
+/// aliases of Cairn's own flags.)
+#[derive(Debug, Default, Args)]
+pub struct PocketbaseOnly {
+    #[arg(long = "hooksDir", hide = true)]
+    hooks_dir: Option<String>,
+    #[arg(long = "migrationsDir", hide = true)]
+    migrations_dir: Option<String>,
+    #[arg(long = "encryptionEnv", hide = true)]
+    encryption_env: Option<String>,
+    #[arg(long = "https", hide = true)]
+    https: Option<String>,
+    /// PocketBase's `serve DOMAIN...`, which gets certificates for them.
+    #[arg(hide = true)]
+    domains: Vec<String>,
+    #[arg(long = "hooksWatch", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    hooks_watch: Option<String>,
+    #[arg(long = "hooksPool", hide = true)]
+    hooks_pool: Option<String>,
+    #[arg(long = "automigrate", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    automigrate: Option<String>,
+    #[arg(long = "queryTimeout", hide = true)]
+    query_timeout: Option<String>,
+}
+
+impl PocketbaseOnly {
+    /// A refusal for the first flag Cairn will not honour, else the
+    /// warnings for those it takes and does nothing with.
+    pub fn check(&self) -> Result<Vec<String>, String> {
+        const TLS: &str = "Cairn serves plain HTTP and gets no certificates itself: run it behind a TLS \
+            proxy such as Caddy or nginx (README: \"Deploying behind a reverse proxy\") and give --http \
+            the address the proxy forwards to.";
+        let refused = |flag: &str, why: &str| Err(format!("{flag} is PocketBase's: {why}"));
+        if self.hooks_dir.is_some() {
+            return refused(
+                "--hooksDir",
+                "Cairn does not run PocketBase's JavaScript hooks (pb_hooks). Webhooks carry record \
+                 changes to code of your own (README: \"Webhooks\"). Remove the flag.",
+            );
+        }
+        if self.migrations_dir.is_some() {
+            return refused(
+                "--migrationsDir",
+                "Cairn does not run PocketBase's JS migrations. The collections they made move with \
+                 `cairn import pocketbase`. Remove the flag.",
+            );
+        }
+        if self.encryption_env.is_some() {
+            return refused(
+                "--encryptionEnv",
+                "Cairn keeps its settings (the SMTP password, OAuth2 client secrets) in data.db \
+                 unencrypted, so keep the data folder readable by Cairn's user only. To import a \
+                 PocketBase that encrypted them, give its key to `cairn import pocketbase --encryption-key`. \
+                 Remove the flag.",
+            );
+        }
+        if self.https.is_some() {
+            return refused("--https", TLS);
+        }
+        if let Some(domain) = self.domains.first() {
+            return Err(format!(
+                "`serve {domain}` is PocketBase's way to get a certificate for {domain}. {TLS}"
+            ));
+        }
+        let ignored = [
+            (
+                self.hooks_watch.is_some(),
+                "--hooksWatch",
+                "Cairn runs no JavaScript hooks",
+            ),
+            (
+                self.hooks_pool.is_some(),
+                "--hooksPool",
+                "Cairn runs no JavaScript hooks",
+            ),
+            (
+                self.automigrate.is_some(),
+                "--automigrate",
+                "Cairn writes no migration files",
+            ),
+            (
+                self.query_timeout.is_some(),
+                "--queryTimeout",
+                "Cairn has no timeout for SELECT queries",
+            ),
+        ];
+        Ok(ignored
+            .into_iter()
+            .filter(|(given, ..)| *given)
+            .map(|(_, flag, why)| format!("{flag} is PocketBase's and is ignored: {why}"))
+            .collect())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,7 +366,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve(args, cli.dir).await,
+            Command::Serve(args) => serve(*args, cli.dir).await,
             Command::Superuser { action } => superuser(action, &cli.dir).await,
             Command::Migrate { action } => migrate(action, &cli.dir).await,
             Command::Import {
@@ -288,8 +390,12 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs, dir: PathBuf) -> Result<(), String> {
+    let ignored = args.pocketbase_only.check()?;
     let config = args.into_config(dir)?;
     crate::telemetry::init(config.log_format, config.dev);
+    for warning in ignored {
+        tracing::warn!("{warning}");
+    }
     // Before anything is bound or announced: a supervisor (or a test) may
     // send TERM the moment it sees the banner, and until the handlers are
     // registered that signal kills the process instead of stopping it.

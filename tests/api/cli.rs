@@ -1,7 +1,7 @@
 //! The command line: version, superuser management and migrations, run as
 //! the real binary.
 
-use crate::helpers::{run_cairn, spawn_serve};
+use crate::helpers::{run_cairn, serve_log_path, spawn_serve};
 
 #[tokio::test]
 async fn version_is_printed() {
@@ -182,4 +182,79 @@ async fn serve_reads_its_flags_from_the_environment() {
     let (code, _, err) = run_cairn(&["serve"], &[("CAIRN_DIR", d), ("CAIRN_HTTP", "nonsense")]).await;
     assert_ne!(code, 0);
     assert!(err.to_lowercase().contains("invalid"), "{err}");
+}
+
+#[tokio::test]
+async fn pocketbase_serve_flags_are_taken_or_refused_saying_what_to_do() {
+    // A command line carried over from a PocketBase service file.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("index.html"), "<p>site</p>").unwrap();
+    let d = data.to_str().unwrap();
+    // What Cairn will not do is refused before anything starts, each
+    // refusal saying what to do instead.
+    for (flags, says) in [
+        (&["--hooksDir=pb_hooks"][..], "Webhooks"),
+        (
+            &["--migrationsDir", "pb_migrations"][..],
+            "cairn import pocketbase",
+        ),
+        (&["--encryptionEnv=PB_KEY"][..], "unencrypted"),
+        (&["--https=0.0.0.0:443"][..], "TLS proxy"),
+        (
+            &["example.com", "www.example.com"][..],
+            "certificate for example.com",
+        ),
+    ] {
+        let mut args = vec!["serve", "--http", "127.0.0.1:0", "--dir", d];
+        args.extend(flags);
+        let (code, out, err) = run_cairn(&args, &[]).await;
+        assert_ne!(code, 0, "{flags:?}: {out}");
+        assert!(
+            err.contains("PocketBase") && err.contains(says),
+            "{flags:?}: {err}"
+        );
+        assert!(!data.exists(), "{flags:?} made the data folder");
+    }
+    // Its spellings of Cairn's own flags are taken, and flags that change
+    // nothing here start the server with a warning.
+    let site_arg = site.to_str().unwrap();
+    let server = spawn_serve(
+        &data,
+        &[
+            "--publicDir",
+            site_arg,
+            "--indexFallback=false",
+            "--automigrate=false",
+            "--queryTimeout=30",
+        ],
+    )
+    .await;
+    let base = format!("http://{}", server.addr);
+    let page = reqwest::get(format!("{base}/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.text().await.unwrap(), "<p>site</p>");
+    let routed = reqwest::get(format!("{base}/app/settings")).await.unwrap();
+    assert_eq!(
+        routed.status(),
+        404,
+        "--indexFallback=false turns the fallback off"
+    );
+    let log = std::fs::read_to_string(serve_log_path(&data)).unwrap();
+    for flag in ["--automigrate", "--queryTimeout"] {
+        assert!(
+            log.contains(&format!("{flag} is PocketBase's and is ignored")),
+            "{log}"
+        );
+    }
+    drop(server);
+    // The control: a bare `--indexFallback`, as PocketBase takes it, is on.
+    let server = spawn_serve(&data, &["--publicDir", site_arg, "--indexFallback"]).await;
+    let routed = reqwest::get(format!("http://{}/app/settings", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(routed.status(), 200);
+    assert_eq!(routed.text().await.unwrap(), "<p>site</p>");
 }
