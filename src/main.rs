@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // mimalloc rather than glibc's malloc: a profile of a 50-record list spent
 // over a quarter of its CPU time in glibc's allocator (arena locking,
 // consolidation of freed chunks), because every response builds and drops
@@ -10,5 +8,5 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    cairn::cli::run(cairn::cli::Cli::parse())
+    cairn::cli::run(cairn::cli::Cli::from_env())
 }

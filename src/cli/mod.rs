@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, parser::ValueSource};
 
 mod commands;
 
@@ -25,6 +25,20 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+
+    /// Whether `--dir` (or `CAIRN_DIR`) was given, rather than defaulted.
+    #[arg(skip)]
+    pub dir_given: bool,
+}
+
+impl Cli {
+    /// The process's command line, parsed (or exits with clap's message).
+    pub fn from_env() -> Self {
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.dir_given = matches.value_source("dir") != Some(ValueSource::DefaultValue);
+        cli
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +189,23 @@ pub struct ServeArgs {
     pub index_fallback: bool,
     #[command(flatten)]
     pub pocketbase_only: PocketbaseOnly,
+}
+
+/// Refuses to make a new, empty data folder at the default place when
+/// PocketBase's `pb_data` is beside it: that is PocketBase's binary
+/// swapped for Cairn's, and an empty server would look like lost data.
+fn refuse_beside_pocketbase(dir: &std::path::Path) -> Result<(), String> {
+    let pb_data = dir.with_file_name("pb_data");
+    if dir.join("data.db").exists() || !pb_data.join("data.db").is_file() {
+        return Ok(());
+    }
+    let (pb, cairn) = (pb_data.display(), dir.display());
+    Err(format!(
+        "{pb} is PocketBase's data folder, and Cairn's ({cairn}) has no data yet. Bring PocketBase's \
+         data in first: `cairn import pocketbase {pb}{force}` makes {cairn} from it (PocketBase may keep \
+         running meanwhile); then `cairn serve`. To start an empty Cairn here instead, give --dir.",
+        force = if dir.exists() { " --force" } else { "" },
+    ))
 }
 
 /// PocketBase's `serve` flags that Cairn has no counterpart for, taken in
@@ -366,7 +397,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve(*args, cli.dir).await,
+            Command::Serve(args) => serve(*args, cli.dir, cli.dir_given).await,
             Command::Superuser { action } => superuser(action, &cli.dir).await,
             Command::Migrate { action } => migrate(action, &cli.dir).await,
             Command::Import {
@@ -389,8 +420,11 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs, dir: PathBuf) -> Result<(), String> {
+async fn serve(args: ServeArgs, dir: PathBuf, dir_given: bool) -> Result<(), String> {
     let ignored = args.pocketbase_only.check()?;
+    if !dir_given {
+        refuse_beside_pocketbase(&dir)?;
+    }
     let config = args.into_config(dir)?;
     crate::telemetry::init(config.log_format, config.dev);
     for warning in ignored {

@@ -1,7 +1,9 @@
 //! The command line: version, superuser management and migrations, run as
 //! the real binary.
 
-use crate::helpers::{run_cairn, serve_log_path, spawn_serve};
+use tokio::io::AsyncBufReadExt;
+
+use crate::helpers::{cairn_bin, run_cairn, serve_log_path, spawn_serve};
 
 #[tokio::test]
 async fn version_is_printed() {
@@ -257,4 +259,50 @@ async fn pocketbase_serve_flags_are_taken_or_refused_saying_what_to_do() {
         .unwrap();
     assert_eq!(routed.status(), 200);
     assert_eq!(routed.text().await.unwrap(), "<p>site</p>");
+}
+
+#[tokio::test]
+async fn serve_beside_a_pocketbase_folder_asks_for_the_import_first() {
+    // Cairn's binary dropped into PocketBase's folder and started as
+    // PocketBase was: an empty server there would look like lost data.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pb_data")).unwrap();
+    std::fs::write(dir.path().join("pb_data/data.db"), b"").unwrap();
+    let serve = |extra: &[&str]| {
+        let mut cmd = tokio::process::Command::new(cairn_bin());
+        cmd.args(["serve", "--http", "127.0.0.1:0"])
+            .args(extra)
+            .current_dir(dir.path())
+            .env_remove("CAIRN_DIR")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    };
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), serve(&[]).output())
+        .await
+        .unwrap()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("`cairn import pocketbase ./pb_data` makes ./cairn_data"),
+        "{err}"
+    );
+    assert!(!dir.path().join("cairn_data").exists(), "nothing was made");
+    // The control: a data folder given on purpose starts empty.
+    let mut child = serve(&["--dir", "./cairn_data"]).spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("Server started at") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap();
+    assert!(started);
+    assert!(dir.path().join("cairn_data/data.db").is_file());
 }
