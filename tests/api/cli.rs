@@ -220,6 +220,13 @@ async fn pocketbase_serve_flags_are_taken_or_refused_saying_what_to_do() {
         );
         assert!(!data.exists(), "{flags:?} made the data folder");
     }
+    // A stray word is no domain: it is refused as clap refuses one.
+    let (code, _, err) = run_cairn(&["serve", "--dev", "true", "--dir", d], &[]).await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("unexpected argument 'true'") && !err.contains("certificate"),
+        "{err}"
+    );
     // Its spellings of Cairn's own flags are taken, and flags that change
     // nothing here start the server with a warning.
     let site_arg = site.to_str().unwrap();
