@@ -19,6 +19,7 @@
 //! - **Request targets are read as PocketBase reads them**: the bytes
 //!   hyper refuses in a target (`"`, `<`, `>`, `` ` ``) and Go's server
 //!   takes are percent-encoded first (`targets`).
+//!
 //! - **Bodies arrive at a minimum rate**: a request body has
 //!   `header_timeout` to start, and each byte received buys
 //!   1/`MIN_BODY_RATE` of a second more (Apache's `mod_reqtimeout` idea).

@@ -80,8 +80,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for EncodedTargets<S> {
             // The usual request never gets here: its bytes stay where the
             // read put them. This one is cut at its first byte to encode;
             // the rest goes out rewritten, now and on the next reads.
-            let rest = new[kept..].to_vec();
-            this.scanner.rewrite(&rest, &mut this.spill);
+            this.scanner.rewrite(&new[kept..], &mut this.spill);
             buf.set_filled(before + kept);
             this.hand_spill(buf);
         }
@@ -141,8 +140,8 @@ enum Stage {
 enum Interest {
     None,
     Length,
-    Coding,
-    Upgrade,
+    /// Transfer-Encoding or Upgrade: the request is not followed further.
+    Unfollowable,
 }
 
 /// Longest method, version or header name it needs to tell apart.
@@ -169,11 +168,6 @@ struct Head {
     length: u64,
     /// Transfer-Encoding, Upgrade, or a length it could not read.
     unfollowable: bool,
-}
-
-fn percent(b: u8) -> [u8; 3] {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    [b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
 }
 
 /// What ends a run of a target's bytes: the target's end, the query's
@@ -305,8 +299,12 @@ impl Scanner {
                         self.push_word(&rest[..at]);
                         let interest = match self.word() {
                             Some(w) if w.eq_ignore_ascii_case(b"content-length") => Interest::Length,
-                            Some(w) if w.eq_ignore_ascii_case(b"transfer-encoding") => Interest::Coding,
-                            Some(w) if w.eq_ignore_ascii_case(b"upgrade") => Interest::Upgrade,
+                            Some(w)
+                                if w.eq_ignore_ascii_case(b"transfer-encoding")
+                                    || w.eq_ignore_ascii_case(b"upgrade") =>
+                            {
+                                Interest::Unfollowable
+                            }
                             _ => Interest::None,
                         };
                         self.value_len = 0;
@@ -345,7 +343,7 @@ impl Scanner {
     fn rewrite(&mut self, mut rest: &[u8], out: &mut Vec<u8>) {
         out.clear();
         while let Some((&first, after)) = rest.split_first() {
-            out.extend_from_slice(&percent(first));
+            out.extend_from_slice(percent_encoding::percent_encode_byte(first).as_bytes());
             let kept = self.scan(after);
             out.extend_from_slice(&after[..kept]);
             rest = &after[kept..];
@@ -384,7 +382,7 @@ impl Scanner {
                     None => self.head.unfollowable = true,
                 }
             }
-            Interest::Coding | Interest::Upgrade => self.head.unfollowable = true,
+            Interest::Unfollowable => self.head.unfollowable = true,
             Interest::None => {}
         }
     }

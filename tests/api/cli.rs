@@ -238,6 +238,8 @@ async fn pocketbase_serve_flags_are_taken_or_refused_saying_what_to_do() {
             "--indexFallback=false",
             "--automigrate=false",
             "--queryTimeout=30",
+            "--hooksWatch",
+            "--hooksPool=8",
         ],
     )
     .await;
@@ -252,7 +254,7 @@ async fn pocketbase_serve_flags_are_taken_or_refused_saying_what_to_do() {
         "--indexFallback=false turns the fallback off"
     );
     let log = std::fs::read_to_string(serve_log_path(&data)).unwrap();
-    for flag in ["--automigrate", "--queryTimeout"] {
+    for flag in ["--automigrate", "--queryTimeout", "--hooksWatch", "--hooksPool"] {
         assert!(
             log.contains(&format!("{flag} is PocketBase's and is ignored")),
             "{log}"
@@ -297,6 +299,16 @@ async fn serve_beside_a_pocketbase_folder_asks_for_the_import_first() {
         "{err}"
     );
     assert!(!dir.path().join("cairn_data").exists(), "nothing was made");
+    // A folder there already, but without data: the import must replace it.
+    std::fs::create_dir(dir.path().join("cairn_data")).unwrap();
+    let out = serve(&[]).output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("`cairn import pocketbase ./pb_data --force`"),
+        "{err}"
+    );
+    std::fs::remove_dir(dir.path().join("cairn_data")).unwrap();
     // The control: a data folder given on purpose starts empty.
     let mut child = serve(&["--dir", "./cairn_data"]).spawn().unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();

@@ -339,3 +339,24 @@ async fn a_client_that_writes_all_before_reading_gets_the_413() {
     );
     assert!(answer.contains("\"status\":413"), "{answer}");
 }
+
+#[tokio::test]
+async fn http2_with_prior_knowledge_passes_the_target_layer() {
+    // `http::targets` reads HTTP/1.1 request lines; HTTP/2's preface is
+    // not one, and must reach hyper as it came.
+    let app = spawn_app().await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let resp = h2.get(app.url("/api/health")).send().await.unwrap();
+        assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["code"], 200);
+    }
+    // The control: the same request over HTTP/1.1 on the same server.
+    let resp = app.client.get(app.url("/api/health")).send().await.unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_11);
+    assert_eq!(resp.status(), 200);
+}
